@@ -1,0 +1,284 @@
+// Applying a push batch: for each edit, look up what the store knows, ask sync::decide_push, write
+// the outcome. Runs under the writer's transaction; never commits.
+#include "schema/store/push_apply.hpp"
+
+#include <openssl/evp.h>
+
+#include "sync/push_decision.hpp"
+#include "sync/uuid.hpp"
+#include "sync/wire_json.hpp"
+
+namespace akt::store {
+
+using sync::DotStatus;
+using sync::Edit;
+using sync::EditResult;
+using sync::Outcome;
+
+std::string sha256(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<const char*>(md), len);
+}
+
+std::string uuid_blob(const std::string& uuid) {
+  auto b = sync::parse_uuid(uuid);
+  return b ? std::string(reinterpret_cast<const char*>(b->data()), b->size()) : std::string();
+}
+
+std::string blob_uuid(std::string_view blob) {
+  sync::UuidBytes b{};
+  if (blob.size() != b.size()) return {};
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(blob[i]);
+  return sync::format_uuid(b);
+}
+
+namespace {
+
+struct LiveRow {
+  sync::LiveRef ref;
+  bool deleted = false;
+};
+
+struct RecordRow {
+  bool exists = false;
+  std::string form_id;
+  std::int64_t seq = 0;
+  std::int64_t live_count = 0;
+};
+
+Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
+  AKT_STMT(s, db, "SELECT form_id, seq, live_count FROM records WHERE id = ?1");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  out.exists = *row;
+  if (*row) {
+    out.form_id = std::string(s->text(0));
+    out.seq = s->int64(1);
+    out.live_count = s->int64(2);
+  }
+  return {};
+}
+
+Status load_dot_status(Db& db, const std::string& actor_blob, std::int64_t n, const std::string& digest,
+                       DotStatus& out) {
+  AKT_STMT(s, db, "SELECT digest FROM versions WHERE actor = ?1 AND n = ?2");
+  s->bind_blob(1, actor_blob.data(), actor_blob.size());
+  s->bind(2, n);
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) out = DotStatus::kNew;
+  else out = s->blob(0) == digest ? DotStatus::kAppliedSameContent : DotStatus::kAppliedOtherContent;
+  return {};
+}
+
+Status load_live(Db& db, const std::string& id_blob, std::vector<LiveRow>& out) {
+  AKT_STMT(s, db, "SELECT actor, n, clock, deleted FROM versions WHERE record_id = ?1 AND is_live = 1");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  for (;;) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return {};
+    LiveRow r;
+    r.ref.dot = {blob_uuid(s->blob(0)), s->int64(1)};
+    auto clock = sync::decode_clock(s->text(2));
+    if (!clock.ok()) return Status::corruption("stored clock: " + clock.status().message());
+    r.ref.clock = std::move(*clock);
+    r.deleted = s->int64(3) != 0;
+    out.push_back(std::move(r));
+  }
+}
+
+Status insert_version(Db& db, const std::string& id_blob, const std::string& actor_blob, const Edit& e,
+                      const std::vector<sync::Dot>& parents, bool live, std::int64_t now,
+                      const std::string& digest) {
+  AKT_STMT(s, db,
+           "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, "
+           "form_version, device_time, server_time, digest) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  s->bind_blob(2, actor_blob.data(), actor_blob.size());
+  s->bind(3, e.dot.n);
+  s->bind(4, sync::encode_clock(e.clock()));
+  s->bind(5, sync::encode_dots(parents));
+  s->bind(6, sync::encode_strings(e.changed));
+  s->bind(7, e.body);
+  s->bind(8, std::int64_t{e.deleted});
+  s->bind(9, std::int64_t{live});
+  s->bind(10, e.form_version);
+  s->bind(11, e.device_time);
+  s->bind(12, now);
+  s->bind_blob(13, digest.data(), digest.size());
+  return s->run();
+}
+
+Status retire(Db& db, const sync::Dot& d) {
+  AKT_STMT(s, db, "UPDATE versions SET is_live = 0 WHERE actor = ?1 AND n = ?2");
+  std::string actor = uuid_blob(d.actor);
+  s->bind_blob(1, actor.data(), actor.size());
+  s->bind(2, d.n);
+  return s->run();
+}
+
+Status upsert_record(Db& db, const std::string& id_blob, const Edit& e, std::int64_t seq, std::int64_t live_count,
+                     bool deleted, std::int64_t now) {
+  AKT_STMT(s, db,
+           "INSERT INTO records(id, form_id, form_version, municipality, community, component, seq, live_count, "
+           "deleted, created_at, updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10) "
+           "ON CONFLICT(id) DO UPDATE SET form_version = excluded.form_version, "
+           "municipality = excluded.municipality, community = excluded.community, component = excluded.component, "
+           "seq = excluded.seq, live_count = excluded.live_count, deleted = excluded.deleted, "
+           "updated_at = excluded.updated_at");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  s->bind(2, e.form_id);
+  s->bind(3, e.form_version);
+  s->bind(4, e.scope.municipality);
+  s->bind(5, e.scope.community);
+  s->bind(6, e.scope.component);
+  s->bind(7, seq);
+  s->bind(8, live_count);
+  s->bind(9, std::int64_t{deleted});
+  s->bind(10, now);
+  return s->run();
+}
+
+Status quarantine(Db& db, const PushInput& in, const std::string& device_blob, const std::string& id_blob,
+                  const Edit& e, const EditResult& r) {
+  AKT_STMT(s, db,
+           "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+  std::string actor = uuid_blob(e.dot.actor);
+  s->bind_blob(1, device_blob.data(), device_blob.size());
+  s->bind(2, in.request->batch_id);
+  s->bind_blob(3, id_blob.data(), id_blob.size());
+  s->bind_blob(4, actor.data(), actor.size());
+  s->bind(5, e.dot.n);
+  s->bind(6, r.error_code);
+  s->bind(7, r.error_detail);
+  s->bind(8, sync::encode_edit(e));
+  s->bind(9, in.now_ms);
+  return s->run();
+}
+
+Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, const Edit& e,
+                  std::int64_t& next_seq, EditResult& r) {
+  const std::string id_blob = uuid_blob(e.record_id);
+  const std::string actor_blob = uuid_blob(e.dot.actor);
+  const std::string digest = sha256(sync::edit_fingerprint(e));
+  r.record_id = e.record_id;
+  r.dot = e.dot;
+
+  RecordRow rec;
+  AKT_TRY(load_record(db, id_blob, rec));
+  r.seq = rec.seq;
+  r.live = static_cast<std::size_t>(rec.live_count);
+
+  sync::Decision d;
+  std::vector<LiveRow> live;
+  if (e.dot.actor != in.device) {
+    d.reject_code = "wrong_actor";
+    d.reject_detail = "a device pushes only edits stamped with its own actor id";
+  } else if (rec.exists && rec.form_id != e.form_id) {
+    d.reject_code = "form_mismatch";
+    d.reject_detail = "record belongs to form '" + rec.form_id + "', edit names '" + e.form_id + "'";
+  } else {
+    DotStatus ds = DotStatus::kNew;
+    AKT_TRY(load_dot_status(db, actor_blob, e.dot.n, digest, ds));
+    if (rec.exists && ds == DotStatus::kNew) AKT_TRY(load_live(db, id_blob, live));
+    std::vector<sync::LiveRef> refs;
+    refs.reserve(live.size());
+    for (const LiveRow& l : live) refs.push_back(l.ref);
+    d = sync::decide_push(ds, refs, e.dot, e.context);
+  }
+  r.outcome = d.outcome;
+
+  switch (d.outcome) {
+    case Outcome::kRejected:
+      r.error_code = d.reject_code;
+      r.error_detail = d.reject_detail;
+      return quarantine(db, in, device_blob, id_blob, e, r);
+    case Outcome::kDuplicate:
+      return {};
+    case Outcome::kSuperseded:
+      // Kept in history: it can still be a merge ancestor, and no accepted edit is ever dropped.
+      return insert_version(db, id_blob, actor_blob, e, {}, false, in.now_ms, digest);
+    case Outcome::kApplied:
+    case Outcome::kConcurrent:
+      break;
+  }
+  for (const sync::Dot& dot : d.retire) AKT_TRY(retire(db, dot));
+  AKT_TRY(insert_version(db, id_blob, actor_blob, e, d.retire, true, in.now_ms, digest));
+  bool all_deleted = e.deleted;
+  std::int64_t live_count = 1;
+  for (const LiveRow& l : live) {
+    bool retired = false;
+    for (const sync::Dot& dot : d.retire) retired = retired || dot == l.ref.dot;
+    if (retired) continue;
+    ++live_count;
+    all_deleted = all_deleted && l.deleted;
+  }
+  const std::int64_t seq = next_seq++;
+  AKT_TRY(upsert_record(db, id_blob, e, seq, live_count, all_deleted, in.now_ms));
+  r.seq = seq;
+  r.live = static_cast<std::size_t>(live_count);
+  return {};
+}
+
+std::string batch_digest(const sync::PushRequest& req) {
+  std::string all = req.batch_id;
+  for (const Edit& e : req.edits) {
+    all.push_back('\n');
+    all += sha256(sync::edit_fingerprint(e));
+  }
+  return sha256(all);
+}
+
+}  // namespace
+
+Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, std::int64_t& next_seq) {
+  const sync::PushRequest& req = *in.request;
+  const std::string device_blob = uuid_blob(in.device);
+  const std::string digest = batch_digest(req);
+  {
+    AKT_STMT(s, db, "SELECT digest, response FROM batches WHERE device = ?1 AND batch_id = ?2");
+    s->bind_blob(1, device_blob.data(), device_blob.size());
+    s->bind(2, req.batch_id);
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      if (s->blob(0) != digest)
+        return Status::conflict("batch id '" + req.batch_id + "' was used before with different content");
+      return PushOutput{std::string(s->text(1)), true};
+    }
+  }
+  sync::PushResponse resp;
+  resp.batch_id = req.batch_id;
+  resp.epoch = epoch;
+  resp.results.resize(req.edits.size());
+  for (std::size_t i = 0; i < req.edits.size(); ++i) {
+    resp.results[i].index = i;
+    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], next_seq, resp.results[i]));
+  }
+  PushOutput out{sync::encode_push_response(resp), false};
+  {
+    AKT_STMT(s, db, "INSERT INTO batches(device, batch_id, digest, response, created_at) VALUES(?1,?2,?3,?4,?5)");
+    s->bind_blob(1, device_blob.data(), device_blob.size());
+    s->bind(2, req.batch_id);
+    s->bind_blob(3, digest.data(), digest.size());
+    s->bind(4, out.response);
+    s->bind(5, in.now_ms);
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, db,
+             "INSERT INTO devices(actor, last_push) VALUES(?1, ?2) "
+             "ON CONFLICT(actor) DO UPDATE SET last_push = excluded.last_push");
+    s->bind_blob(1, device_blob.data(), device_blob.size());
+    s->bind(2, in.now_ms);
+    AKT_TRY(s->run());
+  }
+  return out;
+}
+
+}  // namespace akt::store

@@ -1,0 +1,24 @@
+// Applying one push batch inside an open write transaction (DESIGN §3). Internal to akt_store.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "schema/store/db.hpp"
+#include "schema/store/server_store.hpp"
+
+namespace akt::store {
+
+// SHA-256 of `data` as 32 raw bytes.
+std::string sha256(std::string_view data);
+// 16-byte blob of a canonical UUID string. REQUIRES: `uuid` is a valid UUID.
+std::string uuid_blob(const std::string& uuid);
+std::string blob_uuid(std::string_view blob);
+
+// Applies every edit of `in` using `db` (a write transaction must be open) and stores the answer.
+// `next_seq` is the next free feed sequence number; it advances for every record changed.
+// Returns the answer, a stored answer for a replay, kConflict for a reused batch id, or the SQLite
+// error that stopped it (the caller rolls the batch back then).
+Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, std::int64_t& next_seq);
+
+}  // namespace akt::store

@@ -1,0 +1,110 @@
+// The server's durable store (DESIGN §2, §3, §5): records, versions, the change feed, stored batch
+// answers, devices and the quarantine, on SQLite in WAL mode with synchronous=FULL.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sync/status.hpp"
+#include "sync/wire.hpp"
+
+namespace akt::store {
+
+class Db;
+
+struct ServerStoreOptions {
+  std::string path;                     // the database file; created when missing
+  bool synchronous_full = true;         // never turn off on a real server
+  std::size_t max_group_edits = 20000;  // edits committed together at most (group commit)
+  // Called after every successful commit with the new last sequence number, outside any lock.
+  std::function<void(std::int64_t)> on_commit;
+};
+
+struct PushInput {
+  std::string device;                    // canonical UUID of the authenticated device (its actor id)
+  const sync::PushRequest* request = nullptr;
+  std::int64_t now_ms = 0;               // server time stamped on the new versions
+};
+
+struct PushOutput {
+  std::string response;  // the batch's JSON answer, identical byte for byte on every replay
+  bool replayed = false; // true when answered from the stored response
+};
+
+struct ChangesPage {
+  std::vector<sync::RecordState> records;  // ordered by seq, each record once
+  std::int64_t next = 0;                   // cursor to ask from next time
+  bool more = false;                       // true when the limit cut the page
+};
+
+struct QuarantineEntry {
+  std::int64_t id = 0;
+  std::string device, batch_id, record_id, code, detail, edit_json;
+  sync::Dot dot;
+  std::int64_t received_at = 0;
+};
+
+// Thread-safe. Writes from concurrent callers are queued and committed together in one transaction
+// (group commit, after leveldb's writers_ queue); each batch runs inside its own savepoint so one
+// batch's failure never affects another's. Reads use a pool of read-only connections.
+class ServerStore {
+ public:
+  // Opens or creates the store, applies migrations, checks the epoch. kIOError/kCorruption on failure.
+  static Result<std::unique_ptr<ServerStore>> open(ServerStoreOptions options);
+  ~ServerStore();
+  ServerStore(const ServerStore&) = delete;
+  ServerStore& operator=(const ServerStore&) = delete;
+
+  // Applies one push batch and returns its answer only after COMMIT returned. A batch id seen before
+  // for this device with the same content returns the stored answer; with other content, kConflict.
+  // kBusy/kIOError when the database could not commit (nothing of the batch is stored then).
+  Result<PushOutput> push(const PushInput& input);
+
+  // Records changed after `since` (a sequence number), at most `limit`, each at its latest state.
+  Result<ChangesPage> changes(std::int64_t since, std::size_t limit);
+  // One record with its live versions, or nullopt. kInvalidArgument for an id that is not a UUID.
+  Result<std::optional<sync::RecordState>> record(const std::string& record_id);
+  // Rejected edits, newest first, paged by id (0 = from the newest).
+  Result<std::vector<QuarantineEntry>> quarantine(std::int64_t before_id, std::size_t limit);
+
+  // Remembers a device's pull cursor; written with the next commit (or flush()).
+  void note_pull(const std::string& device, std::int64_t cursor, std::int64_t now_ms);
+  Status flush();
+
+  const std::string& epoch() const { return epoch_; }
+  std::int64_t last_seq() const { return last_seq_.load(std::memory_order_acquire); }
+  Status integrity_check();
+
+ private:
+  struct Writer;
+  struct ReadLease;
+  explicit ServerStore(ServerStoreOptions options);
+  struct PendingPull { std::int64_t cursor = 0; std::int64_t at = 0; };
+  void run_group(std::vector<Writer*>& group);
+  Status write_pulls(const std::map<std::string, PendingPull>& pulls);
+  std::unique_ptr<Db> borrow_reader(Status& st);
+  void return_reader(std::unique_ptr<Db> db);
+
+  ServerStoreOptions options_;
+  std::string epoch_;
+  std::atomic<std::int64_t> last_seq_{0};
+
+  std::mutex write_mu_;                 // guards writers_ and pending_pulls_
+  std::deque<Writer*> writers_;
+  std::unique_ptr<Db> writer_db_;       // used only by the current group leader
+  std::map<std::string, PendingPull> pending_pulls_;
+
+  std::mutex read_mu_;
+  std::vector<std::unique_ptr<Db>> readers_;
+};
+
+}  // namespace akt::store

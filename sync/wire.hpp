@@ -1,0 +1,47 @@
+// Wire types of the push and pull endpoints (docs/PROTOCOL.md). Structs only; the codec is wire_json.*.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sync/push_decision.hpp"
+#include "sync/record.hpp"
+
+namespace akt::sync {
+
+inline constexpr int kWireVersion = 1;
+
+// Limits a decoder enforces; the server fills them from its config.
+struct WireLimits {
+  std::size_t max_edits = 1000;          // edits per batch
+  std::size_t max_body_bytes = 256 * 1024;  // canonical body text per edit
+  std::size_t max_changed = 2000;        // entries of `changed`
+  std::size_t max_context = 4096;        // entries of `context`
+  std::size_t max_id_length = 128;       // form ids, scope codes, batch ids, field paths
+  int max_depth = 64;                    // JSON nesting depth of the whole document
+};
+
+struct PushRequest {
+  std::string batch_id;
+  std::vector<Edit> edits;
+};
+
+struct EditResult {
+  std::size_t index = 0;       // position of the edit in the batch
+  std::string record_id;
+  Dot dot;
+  Outcome outcome = Outcome::kRejected;
+  std::int64_t seq = 0;        // feed position after this edit (0 when nothing changed)
+  std::size_t live = 0;        // live versions of the record after this edit
+  std::string error_code;      // when rejected
+  std::string error_detail;
+};
+
+struct PushResponse {
+  std::string batch_id;
+  std::string epoch;
+  std::vector<EditResult> results;
+};
+
+}  // namespace akt::sync

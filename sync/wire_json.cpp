@@ -1,0 +1,411 @@
+// JSON codec of the wire types. Untrusted input is parsed without exceptions (parse(..., false)) and
+// every access is type-checked first, so no nlohmann exception can escape a decoder.
+#include "sync/wire_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "sync/json_text.hpp"
+#include "sync/uuid.hpp"
+
+namespace akt::sync {
+
+using nlohmann::json;
+
+namespace {
+
+Status bad(const std::string& path, const std::string& what) { return Status::invalid_argument(path + ": " + what); }
+
+// Field accessors: each returns a non-OK Status naming the path when the field is missing or mistyped.
+Status get_string(const json& obj, const char* key, const std::string& path, std::size_t max_len, std::string& out,
+                  bool required = true) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return required ? bad(path + "." + key, "required string missing") : Status();
+  if (!it->is_string()) return bad(path + "." + key, "expected a string");
+  const auto& s = it->get_ref<const std::string&>();
+  if (s.size() > max_len) return bad(path + "." + key, "longer than " + std::to_string(max_len) + " bytes");
+  out = s;
+  return {};
+}
+
+Status get_int(const json& obj, const char* key, const std::string& path, std::int64_t min, std::int64_t& out,
+               bool required = true) {
+  auto it = obj.find(key);
+  if (it == obj.end() || it->is_null()) return required ? bad(path + "." + key, "required integer missing") : Status();
+  if (it->is_number_unsigned()) {
+    auto u = it->get<std::uint64_t>();
+    if (u > static_cast<std::uint64_t>(INT64_MAX)) return bad(path + "." + key, "integer out of range");
+    out = static_cast<std::int64_t>(u);
+  } else if (it->is_number_integer()) {
+    out = it->get<std::int64_t>();
+  } else {
+    return bad(path + "." + key, "expected an integer");
+  }
+  if (out < min) return bad(path + "." + key, "must be >= " + std::to_string(min));
+  return {};
+}
+
+Status get_uuid(const json& obj, const char* key, const std::string& path, std::string& out) {
+  std::string s;
+  if (Status st = get_string(obj, key, path, 64, s); !st.ok()) return st;
+  auto bytes = parse_uuid(s);
+  if (!bytes) return bad(path + "." + key, "expected a UUID like 0190f5c2-7a1e-7cc0-9a4b-2f1e3d4c5b6a");
+  out = format_uuid(*bytes);  // canonical lowercase
+  return {};
+}
+
+Status decode_dot(const json& j, const std::string& path, Dot& out) {
+  if (!j.is_object()) return bad(path, "expected an object {\"actor\":uuid,\"n\":int}");
+  if (Status st = get_uuid(j, "actor", path, out.actor); !st.ok()) return st;
+  return get_int(j, "n", path, 1, out.n);
+}
+
+Status decode_clock_json(const json& j, const std::string& path, std::size_t max_entries, VectorClock& out) {
+  if (!j.is_object()) return bad(path, "expected an object {actor: counter}");
+  if (j.size() > max_entries) return bad(path, "more than " + std::to_string(max_entries) + " entries");
+  for (const auto& [actor, n] : j.items()) {
+    auto bytes = parse_uuid(actor);
+    if (!bytes) return bad(path, "key '" + actor.substr(0, 64) + "' is not a UUID");
+    if (!n.is_number_integer() || n.get<std::int64_t>() < 0)
+      return bad(path + "." + actor, "expected a non-negative integer");
+    out.advance(format_uuid(*bytes), n.get<std::int64_t>());
+  }
+  return {};
+}
+
+Status decode_scope(const json& obj, const std::string& path, std::size_t max_len, Scope& out) {
+  auto it = obj.find("scope");
+  if (it == obj.end() || !it->is_object()) return bad(path + ".scope", "expected an object");
+  const std::string p = path + ".scope";
+  if (Status st = get_string(*it, "municipality", p, max_len, out.municipality); !st.ok()) return st;
+  if (Status st = get_string(*it, "community", p, max_len, out.community); !st.ok()) return st;
+  return get_string(*it, "component", p, max_len, out.component);
+}
+
+Status decode_edit(const json& j, const std::string& path, const WireLimits& lim, Edit& e) {
+  if (!j.is_object()) return bad(path, "expected an object");
+  if (Status st = get_uuid(j, "record", path, e.record_id); !st.ok()) return st;
+  if (Status st = get_string(j, "form", path, lim.max_id_length, e.form_id); !st.ok()) return st;
+  if (e.form_id.empty()) return bad(path + ".form", "must not be empty");
+  if (Status st = get_int(j, "form_version", path, 1, e.form_version); !st.ok()) return st;
+  if (Status st = decode_scope(j, path, lim.max_id_length, e.scope); !st.ok()) return st;
+  auto dot = j.find("dot");
+  if (dot == j.end()) return bad(path + ".dot", "required object missing");
+  if (Status st = decode_dot(*dot, path + ".dot", e.dot); !st.ok()) return st;
+  if (auto ctx = j.find("context"); ctx != j.end() && !ctx->is_null()) {
+    if (Status st = decode_clock_json(*ctx, path + ".context", lim.max_context, e.context); !st.ok()) return st;
+  }
+  if (auto ch = j.find("changed"); ch != j.end() && !ch->is_null()) {
+    if (!ch->is_array()) return bad(path + ".changed", "expected an array of field paths");
+    if (ch->size() > lim.max_changed) return bad(path + ".changed", "too many entries");
+    for (std::size_t i = 0; i < ch->size(); ++i) {
+      const json& c = (*ch)[i];
+      const std::string p = path + ".changed[" + std::to_string(i) + "]";
+      if (!c.is_string()) return bad(p, "expected a string");
+      if (c.get_ref<const std::string&>().empty() || c.get_ref<const std::string&>().size() > 4 * lim.max_id_length)
+        return bad(p, "empty or too long");
+      e.changed.push_back(c.get<std::string>());
+    }
+  }
+  if (auto del = j.find("deleted"); del != j.end() && !del->is_null()) {
+    if (!del->is_boolean()) return bad(path + ".deleted", "expected a boolean");
+    e.deleted = del->get<bool>();
+  }
+  auto body = j.find("body");
+  if (body == j.end() || body->is_null()) {
+    if (!e.deleted) return bad(path + ".body", "required object missing");
+    e.body = "{}";
+  } else {
+    if (!body->is_object()) return bad(path + ".body", "expected an object");
+    e.body = body->dump();
+    if (e.body.size() > lim.max_body_bytes)
+      return bad(path + ".body", "larger than " + std::to_string(lim.max_body_bytes) + " bytes");
+  }
+  return get_int(j, "device_time", path, 0, e.device_time, false);
+}
+
+json dot_json(const Dot& d) { return json{{"actor", d.actor}, {"n", d.n}}; }
+
+json clock_json(const VectorClock& c) {
+  json j = json::object();
+  for (const auto& [a, n] : c.entries()) j[a] = n;
+  return j;
+}
+
+json edit_json(const Edit& e) {
+  json j{{"record", e.record_id},
+         {"form", e.form_id},
+         {"form_version", e.form_version},
+         {"scope", {{"municipality", e.scope.municipality}, {"community", e.scope.community},
+                    {"component", e.scope.component}}},
+         {"dot", dot_json(e.dot)},
+         {"context", clock_json(e.context)},
+         {"changed", e.changed},
+         {"body", json::parse(e.body, nullptr, false)},
+         {"deleted", e.deleted},
+         {"device_time", e.device_time}};
+  return j;
+}
+
+}  // namespace
+
+Result<PushRequest> decode_push_request(std::string_view text, const WireLimits& lim) {
+  if (!json_depth_within(text, lim.max_depth))
+    return Status::invalid_argument("$: JSON nests deeper than " + std::to_string(lim.max_depth) + " levels");
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded()) return Status::invalid_argument("$: malformed JSON");
+  if (!j.is_object()) return Status::invalid_argument("$: expected an object");
+  std::int64_t v = 0;
+  if (Status st = get_int(j, "v", "$", 1, v); !st.ok()) return st;
+  if (v != kWireVersion) return Status::invalid_argument("$.v: unsupported wire version " + std::to_string(v));
+  PushRequest req;
+  if (Status st = get_string(j, "batch_id", "$", lim.max_id_length, req.batch_id); !st.ok()) return st;
+  if (req.batch_id.empty()) return Status::invalid_argument("$.batch_id: must not be empty");
+  auto edits = j.find("edits");
+  if (edits == j.end() || !edits->is_array()) return Status::invalid_argument("$.edits: expected an array");
+  if (edits->size() > lim.max_edits)
+    return Status::too_large("$.edits: more than " + std::to_string(lim.max_edits) + " edits in one batch");
+  req.edits.resize(edits->size());
+  for (std::size_t i = 0; i < edits->size(); ++i) {
+    if (Status st = decode_edit((*edits)[i], "$.edits[" + std::to_string(i) + "]", lim, req.edits[i]); !st.ok())
+      return st;
+  }
+  return req;
+}
+
+std::string encode_push_request(const PushRequest& r) {
+  json edits = json::array();
+  for (const Edit& e : r.edits) edits.push_back(edit_json(e));
+  return json{{"v", kWireVersion}, {"batch_id", r.batch_id}, {"edits", std::move(edits)}}.dump();
+}
+
+std::string encode_push_response(const PushResponse& r) {
+  json results = json::array();
+  for (const EditResult& e : r.results) {
+    json x{{"i", e.index}, {"record", e.record_id}, {"dot", dot_json(e.dot)}, {"outcome", to_string(e.outcome)},
+           {"seq", e.seq}, {"live", e.live}};
+    if (e.outcome == Outcome::kRejected) x["error"] = {{"code", e.error_code}, {"detail", e.error_detail}};
+    results.push_back(std::move(x));
+  }
+  return json{{"v", kWireVersion}, {"batch_id", r.batch_id}, {"epoch", r.epoch}, {"results", std::move(results)}}
+      .dump();
+}
+
+Result<PushResponse> decode_push_response(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::invalid_argument("$: malformed push response");
+  PushResponse r;
+  if (Status st = get_string(j, "batch_id", "$", 1024, r.batch_id); !st.ok()) return st;
+  if (Status st = get_string(j, "epoch", "$", 1024, r.epoch); !st.ok()) return st;
+  auto results = j.find("results");
+  if (results == j.end() || !results->is_array()) return Status::invalid_argument("$.results: expected an array");
+  for (const json& x : *results) {
+    if (!x.is_object()) return Status::invalid_argument("$.results[]: expected an object");
+    EditResult e;
+    std::int64_t i = 0, seq = 0, live = 0;
+    std::string outcome;
+    if (Status st = get_int(x, "i", "$.results[]", 0, i); !st.ok()) return st;
+    if (Status st = get_string(x, "record", "$.results[]", 64, e.record_id); !st.ok()) return st;
+    if (Status st = get_string(x, "outcome", "$.results[]", 64, outcome); !st.ok()) return st;
+    if (Status st = get_int(x, "seq", "$.results[]", 0, seq); !st.ok()) return st;
+    if (Status st = get_int(x, "live", "$.results[]", 0, live); !st.ok()) return st;
+    if (auto d = x.find("dot"); d != x.end()) {
+      if (Status st = decode_dot(*d, "$.results[].dot", e.dot); !st.ok()) return st;
+    }
+    e.index = static_cast<std::size_t>(i);
+    e.seq = seq;
+    e.live = static_cast<std::size_t>(live);
+    bool known = false;
+    for (Outcome o : {Outcome::kApplied, Outcome::kConcurrent, Outcome::kSuperseded, Outcome::kDuplicate,
+                      Outcome::kRejected}) {
+      if (outcome == to_string(o)) e.outcome = o, known = true;
+    }
+    if (!known) return Status::invalid_argument("$.results[].outcome: unknown '" + outcome + "'");
+    if (auto err = x.find("error"); err != x.end() && err->is_object()) {
+      get_string(*err, "code", "$.results[].error", 256, e.error_code, false);
+      get_string(*err, "detail", "$.results[].error", 4096, e.error_detail, false);
+    }
+    r.results.push_back(std::move(e));
+  }
+  return r;
+}
+
+std::string encode_clock(const VectorClock& c) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [a, n] : c.entries()) {
+    if (!first) out.push_back(',');
+    first = false;
+    append_json_string(out, a);
+    out.push_back(':');
+    out += std::to_string(n);
+  }
+  out.push_back('}');
+  return out;
+}
+
+Result<VectorClock> decode_clock(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  VectorClock c;
+  if (j.is_discarded()) return Status::corruption("clock: malformed JSON");
+  if (Status st = decode_clock_json(j, "clock", SIZE_MAX, c); !st.ok()) return st;
+  return c;
+}
+
+std::string encode_dots(const std::vector<Dot>& dots) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < dots.size(); ++i) {
+    if (i) out.push_back(',');
+    out += "{\"actor\":";
+    append_json_string(out, dots[i].actor);
+    out += ",\"n\":" + std::to_string(dots[i].n) + "}";
+  }
+  out.push_back(']');
+  return out;
+}
+
+Result<std::vector<Dot>> decode_dots(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return Status::corruption("dots: expected an array");
+  std::vector<Dot> out(j.size());
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    if (Status st = decode_dot(j[i], "dots[" + std::to_string(i) + "]", out[i]); !st.ok()) return st;
+  }
+  return out;
+}
+
+std::string encode_strings(const std::vector<std::string>& strings) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < strings.size(); ++i) {
+    if (i) out.push_back(',');
+    append_json_string(out, strings[i]);
+  }
+  out.push_back(']');
+  return out;
+}
+
+Result<std::vector<std::string>> decode_strings(std::string_view text) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_array()) return Status::corruption("strings: expected an array");
+  std::vector<std::string> out;
+  for (const json& s : j) {
+    if (!s.is_string()) return Status::corruption("strings: expected strings");
+    out.push_back(s.get<std::string>());
+  }
+  return out;
+}
+
+std::string encode_edit(const Edit& e) { return edit_json(e).dump(); }
+
+std::string edit_fingerprint(const Edit& e) {
+  // Length-prefixed fields: cheap (no JSON parse of the body) and unambiguous.
+  std::string out;
+  out.reserve(e.body.size() + 256);
+  auto put = [&out](std::string_view s) {
+    out += std::to_string(s.size());
+    out.push_back(':');
+    out += s;
+  };
+  put(e.record_id);
+  put(e.form_id);
+  put(std::to_string(e.form_version));
+  put(e.scope.municipality);
+  put(e.scope.community);
+  put(e.scope.component);
+  put(e.dot.actor);
+  put(std::to_string(e.dot.n));
+  put(encode_clock(e.context));
+  put(encode_strings(e.changed));
+  put(e.body);
+  put(e.deleted ? "1" : "0");
+  put(std::to_string(e.device_time));
+  return out;
+}
+
+void append_record_state(std::string& out, const RecordState& s) {
+  out += "{\"record\":";
+  append_json_string(out, s.record_id);
+  out += ",\"form\":";
+  append_json_string(out, s.form_id);
+  out += ",\"form_version\":" + std::to_string(s.form_version);
+  out += ",\"scope\":{\"municipality\":";
+  append_json_string(out, s.scope.municipality);
+  out += ",\"community\":";
+  append_json_string(out, s.scope.community);
+  out += ",\"component\":";
+  append_json_string(out, s.scope.component);
+  out += "},\"seq\":" + std::to_string(s.seq);
+  out += ",\"deleted\":";
+  out += s.deleted ? "true" : "false";
+  out += ",\"conflict\":";
+  out += s.conflict ? "true" : "false";
+  out += ",\"live\":[";
+  for (std::size_t i = 0; i < s.live.size(); ++i) {
+    const Version& v = s.live[i];
+    if (i) out.push_back(',');
+    out += "{\"dot\":{\"actor\":";
+    append_json_string(out, v.dot.actor);
+    out += ",\"n\":" + std::to_string(v.dot.n) + "},\"clock\":";
+    out += encode_clock(v.clock);
+    out += ",\"parents\":";
+    out += encode_dots(v.parents);
+    out += ",\"changed\":";
+    out += encode_strings(v.changed);
+    out += ",\"body\":";
+    out += v.body;
+    out += ",\"deleted\":";
+    out += v.deleted ? "true" : "false";
+    out += ",\"form_version\":" + std::to_string(v.form_version);
+    out += ",\"device_time\":" + std::to_string(v.device_time);
+    out += ",\"server_time\":" + std::to_string(v.server_time) + "}";
+  }
+  out += "]}";
+}
+
+Result<RecordState> decode_record_state(const json& j) {
+  if (!j.is_object()) return Status::invalid_argument("record: expected an object");
+  RecordState s;
+  if (Status st = get_uuid(j, "record", "record", s.record_id); !st.ok()) return st;
+  if (Status st = get_string(j, "form", "record", 1024, s.form_id); !st.ok()) return st;
+  if (Status st = get_int(j, "form_version", "record", 0, s.form_version); !st.ok()) return st;
+  if (auto sc = j.find("scope"); sc != j.end() && sc->is_object()) {
+    get_string(*sc, "municipality", "scope", 1024, s.scope.municipality, false);
+    get_string(*sc, "community", "scope", 1024, s.scope.community, false);
+    get_string(*sc, "component", "scope", 1024, s.scope.component, false);
+  }
+  if (Status st = get_int(j, "seq", "record", 0, s.seq); !st.ok()) return st;
+  s.deleted = j.value("deleted", false);
+  s.conflict = j.value("conflict", false);
+  auto live = j.find("live");
+  if (live == j.end() || !live->is_array()) return Status::invalid_argument("record.live: expected an array");
+  for (const json& x : *live) {
+    if (!x.is_object()) return Status::invalid_argument("record.live[]: expected an object");
+    Version v;
+    auto d = x.find("dot");
+    if (d == x.end()) return Status::invalid_argument("record.live[].dot missing");
+    if (Status st = decode_dot(*d, "live.dot", v.dot); !st.ok()) return st;
+    if (auto c = x.find("clock"); c != x.end()) {
+      if (Status st = decode_clock_json(*c, "live.clock", SIZE_MAX, v.clock); !st.ok()) return st;
+    }
+    if (auto p = x.find("parents"); p != x.end() && p->is_array()) {
+      for (const json& pd : *p) {
+        Dot dd;
+        if (Status st = decode_dot(pd, "live.parents[]", dd); !st.ok()) return st;
+        v.parents.push_back(dd);
+      }
+    }
+    if (auto ch = x.find("changed"); ch != x.end() && ch->is_array()) {
+      for (const json& c : *ch)
+        if (c.is_string()) v.changed.push_back(c.get<std::string>());
+    }
+    auto b = x.find("body");
+    v.body = (b != x.end() && b->is_object()) ? b->dump() : "{}";
+    v.deleted = x.value("deleted", false);
+    get_int(x, "form_version", "live", 0, v.form_version, false);
+    get_int(x, "device_time", "live", 0, v.device_time, false);
+    get_int(x, "server_time", "live", 0, v.server_time, false);
+    s.live.push_back(std::move(v));
+  }
+  return s;
+}
+
+}  // namespace akt::sync

@@ -1,0 +1,128 @@
+// The push codec: round trips, and every malformed input refused with the path of the problem.
+#include "sync/wire_json.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/json_text.hpp"
+#include "tests/support/edits.hpp"
+
+using namespace akt::sync;
+using akt::test::uuid_n;
+
+namespace {
+
+std::string valid_batch() {
+  PushRequest r;
+  r.batch_id = "b-1";
+  VectorClock ctx;
+  ctx.advance(uuid_n(1), 3);
+  r.edits.push_back(akt::test::make_edit(uuid_n(100), uuid_n(2), 5, ctx,
+                                         R"({"name":"Dragaš – Đeneral Janković ë ç č ć š ž đ","pct":75})",
+                                         {"pct"}));
+  return encode_push_request(r);
+}
+
+}  // namespace
+
+TEST_CASE("wire: push request round trip") {
+  auto r = decode_push_request(valid_batch(), WireLimits{});
+  REQUIRE(r.ok());
+  REQUIRE(r->edits.size() == 1);
+  const Edit& e = r->edits[0];
+  CHECK(e.record_id == uuid_n(100));
+  CHECK(e.dot == Dot{uuid_n(2), 5});
+  CHECK(e.context.get(uuid_n(1)) == 3);
+  CHECK(e.changed == std::vector<std::string>{"pct"});
+  CHECK(e.scope.municipality == "gracanice");
+  CHECK(encode_push_request(*r) == valid_batch());
+}
+
+TEST_CASE("wire: malformed batches are refused with a JSON path") {
+  nlohmann::json good = nlohmann::json::parse(valid_batch());
+  auto expect_error = [](const nlohmann::json& j, const std::string& fragment) {
+    auto r = decode_push_request(j.dump(), WireLimits{});
+    REQUIRE_FALSE(r.ok());
+    INFO(r.status().message());
+    CHECK(r.status().message().find(fragment) != std::string::npos);
+  };
+  SUBCASE("not JSON") {
+    auto r = decode_push_request("{\"v\":1,", WireLimits{});
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().message() == "$: malformed JSON");
+  }
+  SUBCASE("wrong version") { auto j = good; j["v"] = 2; expect_error(j, "$.v"); }
+  SUBCASE("missing batch id") { auto j = good; j.erase("batch_id"); expect_error(j, "$.batch_id"); }
+  SUBCASE("edits not an array") { auto j = good; j["edits"] = 3; expect_error(j, "$.edits"); }
+  SUBCASE("bad record id") { auto j = good; j["edits"][0]["record"] = "x"; expect_error(j, "$.edits[0].record"); }
+  SUBCASE("dot counter a string") { auto j = good; j["edits"][0]["dot"]["n"] = "5"; expect_error(j, "$.edits[0].dot.n"); }
+  SUBCASE("dot counter zero") { auto j = good; j["edits"][0]["dot"]["n"] = 0; expect_error(j, "$.edits[0].dot.n"); }
+  SUBCASE("dot counter fractional") { auto j = good; j["edits"][0]["dot"]["n"] = 1.5; expect_error(j, "$.edits[0].dot.n"); }
+  SUBCASE("body an array") { auto j = good; j["edits"][0]["body"] = nlohmann::json::array(); expect_error(j, "$.edits[0].body"); }
+  SUBCASE("context key not a uuid") { auto j = good; j["edits"][0]["context"] = {{"dev", 1}}; expect_error(j, "$.edits[0].context"); }
+  SUBCASE("context counter negative") { auto j = good; j["edits"][0]["context"] = {{uuid_n(1), -1}}; expect_error(j, "$.edits[0].context"); }
+  SUBCASE("changed has a number") { auto j = good; j["edits"][0]["changed"] = {1}; expect_error(j, "$.edits[0].changed[0]"); }
+  SUBCASE("missing scope") { auto j = good; j["edits"][0].erase("scope"); expect_error(j, "$.edits[0].scope"); }
+  SUBCASE("form version zero") { auto j = good; j["edits"][0]["form_version"] = 0; expect_error(j, "$.edits[0].form_version"); }
+}
+
+TEST_CASE("wire: limits") {
+  WireLimits lim;
+  lim.max_edits = 0;
+  auto r = decode_push_request(valid_batch(), lim);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == akt::Status::Code::kTooLarge);
+  lim = WireLimits{};
+  lim.max_body_bytes = 10;
+  CHECK_FALSE(decode_push_request(valid_batch(), lim).ok());
+  std::string deep(100000, '[');
+  auto d = decode_push_request(deep, WireLimits{});
+  REQUIRE_FALSE(d.ok());
+  CHECK(d.status().message().find("nests deeper") != std::string::npos);
+}
+
+TEST_CASE("wire: depth scan ignores brackets inside strings") {
+  CHECK(json_depth_within(R"({"a":"[[[[[[[[[[[[[["})", 2));
+  CHECK_FALSE(json_depth_within(R"({"a":[[["x"]]]})", 3));
+  CHECK(json_depth_within(R"({"a":"\"[[[["})", 1));
+}
+
+TEST_CASE("wire: push response round trip") {
+  PushResponse r{"b", "e1", {}};
+  EditResult x;
+  x.index = 0;
+  x.record_id = uuid_n(5);
+  x.dot = {uuid_n(6), 2};
+  x.outcome = Outcome::kRejected;
+  x.error_code = "dot_reuse";
+  x.error_detail = "d";
+  r.results.push_back(x);
+  auto back = decode_push_response(encode_push_response(r));
+  REQUIRE(back.ok());
+  CHECK(back->results[0].outcome == Outcome::kRejected);
+  CHECK(back->results[0].error_code == "dot_reuse");
+}
+
+TEST_CASE("wire: record state encodes to parseable JSON and back") {
+  RecordState s;
+  s.record_id = uuid_n(9);
+  s.form_id = "f";
+  s.form_version = 1;
+  s.scope = {"gracanice", "serb", "SO1"};
+  s.seq = 4;
+  Version v;
+  v.dot = {uuid_n(1), 1};
+  v.clock.advance(uuid_n(1), 1);
+  v.body = R"({"q":"\"quoted\" ž"})";
+  v.changed = {"q"};
+  s.live.push_back(v);
+  std::string out;
+  append_record_state(out, s);
+  auto j = nlohmann::json::parse(out, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  auto back = decode_record_state(j);
+  REQUIRE(back.ok());
+  CHECK(back->live[0] == v);
+  CHECK(back->scope == s.scope);
+}
