@@ -1,0 +1,249 @@
+// The server store: migrations, push outcomes through SQLite, replay, the feed, group commit.
+#include "schema/store/server_store.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+#include <thread>
+
+#include "schema/store/db.hpp"
+#include "schema/store/migrations.hpp"
+#include "sync/wire_json.hpp"
+#include "tests/support/edits.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace akt;
+using akt::test::make_edit;
+using akt::test::uuid_n;
+
+namespace {
+
+const std::string kDevA = uuid_n(0xA), kDevB = uuid_n(0xB);
+
+std::unique_ptr<store::ServerStore> open_store(const std::string& path) {
+  store::ServerStoreOptions o;
+  o.path = path;
+  auto s = store::ServerStore::open(o);
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+nlohmann::json push(store::ServerStore& s, const std::string& device, const std::string& batch_id,
+                    std::vector<sync::Edit> edits, bool* replayed = nullptr) {
+  sync::PushRequest req{batch_id, std::move(edits)};
+  store::PushInput in{device, &req, 1700000000000};
+  auto out = s.push(in);
+  REQUIRE(out.ok());
+  if (replayed) *replayed = out->replayed;
+  return nlohmann::json::parse(out->response);
+}
+
+}  // namespace
+
+TEST_CASE("store: migrations from empty reach the latest version and are idempotent") {
+  test::TempDir dir;
+  auto db = store::Db::open(dir.file("m.db"), {});
+  REQUIRE(db.ok());
+  REQUIRE(store::migrate(**db).ok());
+  REQUIRE(store::migrate(**db).ok());
+  auto s = (*db)->stmt("PRAGMA user_version");
+  REQUIRE(s.ok());
+  store::StmtGuard g(**s);
+  REQUIRE(*g->step());
+  CHECK(g->int64(0) == store::latest_schema_version());
+  auto jm = (*db)->stmt("PRAGMA journal_mode");
+  store::StmtGuard gj(**jm);
+  REQUIRE(*gj->step());
+  CHECK(gj->text(0) == "wal");
+}
+
+TEST_CASE("store: the epoch is stable across reopen") {
+  test::TempDir dir;
+  std::string epoch;
+  { epoch = open_store(dir.file("e.db"))->epoch(); }
+  CHECK(epoch.size() == 16);
+  CHECK(open_store(dir.file("e.db"))->epoch() == epoch);
+}
+
+TEST_CASE("store: push outcomes - new, fast-forward, duplicate, dot reuse, siblings") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("p.db"));
+  const std::string rec = uuid_n(100);
+  sync::Edit v1 = make_edit(rec, kDevA, 1, {}, R"({"pct":60})", {"pct"});
+  auto r1 = push(*s, kDevA, "a1", {v1});
+  CHECK(r1["results"][0]["outcome"] == "applied");
+  CHECK(r1["results"][0]["seq"] == 1);
+
+  // B saw v1 and edits: fast-forward.
+  sync::Edit b1 = make_edit(rec, kDevB, 1, v1.clock(), R"({"pct":70})", {"pct"});
+  auto r2 = push(*s, kDevB, "b1", {b1});
+  CHECK(r2["results"][0]["outcome"] == "applied");
+  CHECK(r2["results"][0]["live"] == 1);
+
+  // The same dot again in a new batch: duplicate; with other content: dot_reuse, quarantined.
+  auto r3 = push(*s, kDevB, "b2", {b1});
+  CHECK(r3["results"][0]["outcome"] == "duplicate");
+  sync::Edit b1x = b1;
+  b1x.body = R"({"pct":71})";
+  auto r4 = push(*s, kDevB, "b3", {b1x});
+  CHECK(r4["results"][0]["outcome"] == "rejected");
+  CHECK(r4["results"][0]["error"]["code"] == "dot_reuse");
+  auto q = s->quarantine(0, 10);
+  REQUIRE(q.ok());
+  REQUIRE(q->size() == 1);
+  CHECK((*q)[0].code == "dot_reuse");
+
+  // A edits from v1 without seeing b1: concurrent, two live siblings.
+  sync::Edit a2 = make_edit(rec, kDevA, 2, v1.clock(), R"({"pct":75})", {"pct"});
+  auto r5 = push(*s, kDevA, "a2", {a2});
+  CHECK(r5["results"][0]["outcome"] == "concurrent");
+  CHECK(r5["results"][0]["live"] == 2);
+  auto state = s->record(rec);
+  REQUIRE(state.ok());
+  REQUIRE(state->has_value());
+  CHECK((*state)->conflict);
+  CHECK((*state)->live.size() == 2);
+
+}
+
+TEST_CASE("store: an edit arriving after a later edit of the same device is superseded and kept") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("sup.db"));
+  const std::string rec = uuid_n(7);
+  sync::Edit e1 = make_edit(rec, kDevA, 1, {}, R"({"a":1})", {"a"});
+  sync::Edit e2 = make_edit(rec, kDevA, 2, e1.clock(), R"({"a":2})", {"a"});
+  // Delivered out of order: e2 first.
+  CHECK(push(*s, kDevA, "second", {e2})["results"][0]["outcome"] == "applied");
+  auto r = push(*s, kDevA, "first", {e1});
+  CHECK(r["results"][0]["outcome"] == "superseded");
+  auto state = s->record(rec);
+  REQUIRE(state->has_value());
+  CHECK((*state)->live.size() == 1);
+  CHECK((*state)->live[0].dot == e2.dot);
+  CHECK((*state)->live[0].body == R"({"a":2})");
+}
+
+TEST_CASE("store: a replayed batch returns the stored response byte for byte; reused id refused") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("r.db"));
+  sync::Edit e = make_edit(uuid_n(1), kDevA, 1, {}, R"({"a":1})", {"a"});
+  sync::PushRequest req{"batch-1", {e}};
+  store::PushInput in{kDevA, &req, 1};
+  auto first = s->push(in);
+  REQUIRE(first.ok());
+  CHECK_FALSE(first->replayed);
+  const std::int64_t seq = s->last_seq();
+  in.now_ms = 999;  // a later time must not change the stored answer
+  auto again = s->push(in);
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->response == first->response);
+  CHECK(s->last_seq() == seq);
+
+  sync::PushRequest other{"batch-1", {make_edit(uuid_n(2), kDevA, 2, {}, R"({"a":2})")}};
+  store::PushInput in2{kDevA, &other, 2};
+  auto refused = s->push(in2);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Status::Code::kConflict);
+  CHECK_FALSE(s->record(uuid_n(2))->has_value());
+  // The same batch id from another device is a different batch.
+  sync::PushRequest fromB{"batch-1", {make_edit(uuid_n(3), kDevB, 1, {}, R"({"b":1})")}};
+  store::PushInput inB{kDevB, &fromB, 3};
+  auto okB = s->push(inB);
+  REQUIRE(okB.ok());
+  CHECK_FALSE(okB->replayed);
+}
+
+TEST_CASE("store: a device pushes only its own dots") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("w.db"));
+  auto r = push(*s, kDevA, "x", {make_edit(uuid_n(1), kDevB, 1, {}, R"({})")});
+  CHECK(r["results"][0]["outcome"] == "rejected");
+  CHECK(r["results"][0]["error"]["code"] == "wrong_actor");
+  CHECK_FALSE(s->record(uuid_n(1))->has_value());
+}
+
+TEST_CASE("store: feed has no gaps and no record twice per page; paging reaches every change") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("f.db"));
+  const int kRecords = 120;
+  std::int64_t n = 0;
+  std::vector<sync::Edit> batch;
+  std::map<std::string, sync::VectorClock> clocks;
+  for (int i = 0; i < kRecords; ++i) {
+    sync::Edit e = make_edit(uuid_n(static_cast<std::uint64_t>(1000 + i)), kDevA, ++n, {}, R"({"v":0})", {"v"});
+    clocks[e.record_id] = e.clock();
+    batch.push_back(e);
+  }
+  push(*s, kDevA, "init", batch);
+  // Edit every third record again so its seq moves to the end.
+  batch.clear();
+  for (int i = 0; i < kRecords; i += 3) {
+    std::string id = uuid_n(static_cast<std::uint64_t>(1000 + i));
+    sync::Edit e = make_edit(id, kDevA, ++n, clocks[id], R"({"v":1})", {"v"});
+    batch.push_back(e);
+  }
+  push(*s, kDevA, "again", batch);
+  CHECK(s->last_seq() == kRecords + kRecords / 3);
+
+  std::int64_t cursor = 0;
+  std::set<std::string> seen;
+  std::int64_t last = 0;
+  bool more = true;
+  while (more) {
+    auto page = s->changes(cursor, 7);
+    REQUIRE(page.ok());
+    std::set<std::string> in_page;
+    for (const auto& r : page->records) {
+      CHECK(r.seq > last);
+      last = r.seq;
+      CHECK(in_page.insert(r.record_id).second);
+      CHECK(seen.insert(r.record_id).second);  // each record once, at its latest state
+      CHECK(r.live.size() == 1);
+    }
+    more = page->more;
+    cursor = page->next;
+  }
+  CHECK(seen.size() == kRecords);
+  CHECK(cursor == s->last_seq());
+  // Records edited twice come back with their second body.
+  auto again = s->changes(kRecords, 1000);
+  REQUIRE(again.ok());
+  CHECK(again->records.size() == kRecords / 3);
+  for (const auto& r : again->records) CHECK(r.live[0].body == R"({"v":1})");
+}
+
+TEST_CASE("store: concurrent pushers are group-committed; every edit lands with a distinct seq") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("g.db"));
+  const int kThreads = 8, kBatches = 20, kPerBatch = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      const std::string dev = uuid_n(static_cast<std::uint64_t>(0x100 + t));
+      std::int64_t n = 0;
+      for (int b = 0; b < kBatches; ++b) {
+        sync::PushRequest req;
+        req.batch_id = "t" + std::to_string(t) + "-" + std::to_string(b);
+        for (int i = 0; i < kPerBatch; ++i) {
+          std::uint64_t id = static_cast<std::uint64_t>(t) * 100000 + static_cast<std::uint64_t>(b * kPerBatch + i);
+          req.edits.push_back(make_edit(uuid_n(id), dev, ++n, {}, R"({"k":1})", {"k"}));
+        }
+        store::PushInput in{dev, &req, 5};
+        if (!s->push(in).ok()) ++failures;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  CHECK(failures == 0);
+  CHECK(s->last_seq() == kThreads * kBatches * kPerBatch);
+  auto page = s->changes(0, 100000);
+  REQUIRE(page.ok());
+  CHECK(page->records.size() == static_cast<std::size_t>(kThreads * kBatches * kPerBatch));
+  std::int64_t expect = 1;
+  for (const auto& r : page->records) CHECK(r.seq == expect++);  // dense: no gaps
+  CHECK(s->integrity_check().ok());
+}
