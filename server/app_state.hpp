@@ -1,0 +1,32 @@
+// What every request handler shares: immutable config plus internally synchronized services.
+// Nothing here needs a strand: the store, auth and notifier are thread-safe, the rest is read-only.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "schema/store/server_store.hpp"
+#include "server/auth.hpp"
+#include "server/change_notifier.hpp"
+#include "server/config.hpp"
+
+namespace akt::server {
+
+struct AppState {
+  Config config;
+  std::unique_ptr<store::ServerStore> store;
+  DeviceAuth auth;
+  ChangeNotifier notifier;
+  std::function<std::int64_t()> now_ms;  // server wall clock in ms; replaceable in tests
+  std::atomic<bool> stopping{false};     // set on SIGTERM: finish in-flight work, take no new
+
+  AppState(Config c, std::unique_ptr<store::ServerStore> s)
+      : config(std::move(c)), store(std::move(s)), auth(config.devices) {}
+};
+
+// Opens the store under config.data_dir and wires the notifier to its commits.
+Result<std::shared_ptr<AppState>> make_app_state(Config config);
+
+}  // namespace akt::server

@@ -1,0 +1,158 @@
+#include "server/config.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/uuid.hpp"
+
+namespace akt::server {
+
+using nlohmann::json;
+
+namespace {
+
+template <class T>
+Status read_number(const json& obj, const char* key, T& out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return {};
+  if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
+    return Status::invalid_argument(std::string("config: ") + key + " must be a non-negative integer");
+  out = static_cast<T>(it->get<std::int64_t>());
+  return {};
+}
+
+Status read_string(const json& obj, const char* key, std::string& out) {
+  auto it = obj.find(key);
+  if (it == obj.end()) return {};
+  if (!it->is_string()) return Status::invalid_argument(std::string("config: ") + key + " must be a string");
+  out = it->get<std::string>();
+  return {};
+}
+
+Status parse_listen(const std::string& text, Config& c) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) return Status::invalid_argument("listen must be host:port, got '" + text + "'");
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  std::string port = text.substr(colon + 1);
+  if (host.empty() || port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+    return Status::invalid_argument("listen must be host:port, got '" + text + "'");
+  int p = std::stoi(port);
+  if (p > 65535) return Status::invalid_argument("listen port out of range: " + port);
+  c.listen_address = host;
+  c.listen_port = static_cast<std::uint16_t>(p);
+  return {};
+}
+
+#define AKT_CFG_TRY(expr)       \
+  do {                          \
+    Status st_ = (expr);        \
+    if (!st_.ok()) return st_;  \
+  } while (0)
+
+}  // namespace
+
+Result<Config> parse_config(const std::string& text, Config c) {
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::invalid_argument("config: not a JSON object");
+  std::string listen;
+  AKT_CFG_TRY(read_string(j, "listen", listen));
+  if (!listen.empty()) AKT_CFG_TRY(parse_listen(listen, c));
+  AKT_CFG_TRY(read_string(j, "data_dir", c.data_dir));
+  AKT_CFG_TRY(read_string(j, "log_level", c.log_level));
+  AKT_CFG_TRY(read_number(j, "io_threads", c.io_threads));
+  AKT_CFG_TRY(read_number(j, "workers", c.workers));
+  if (auto it = j.find("behind_proxy"); it != j.end()) {
+    if (!it->is_boolean()) return Status::invalid_argument("config: behind_proxy must be a boolean");
+    c.behind_proxy = it->get<bool>();
+  }
+  if (auto it = j.find("limits"); it != j.end()) {
+    if (!it->is_object()) return Status::invalid_argument("config: limits must be an object");
+    Limits& l = c.limits;
+    AKT_CFG_TRY(read_number(*it, "max_body_bytes", l.max_body_bytes));
+    AKT_CFG_TRY(read_number(*it, "max_decoded_body_bytes", l.max_decoded_body_bytes));
+    AKT_CFG_TRY(read_number(*it, "max_header_bytes", l.max_header_bytes));
+    AKT_CFG_TRY(read_number(*it, "max_edits_per_batch", l.max_edits_per_batch));
+    AKT_CFG_TRY(read_number(*it, "max_edit_body_bytes", l.max_edit_body_bytes));
+    AKT_CFG_TRY(read_number(*it, "max_pull_limit", l.max_pull_limit));
+    AKT_CFG_TRY(read_number(*it, "max_wait_ms", l.max_wait_ms));
+    AKT_CFG_TRY(read_number(*it, "read_timeout_ms", l.read_timeout_ms));
+    AKT_CFG_TRY(read_number(*it, "idle_timeout_ms", l.idle_timeout_ms));
+    AKT_CFG_TRY(read_number(*it, "max_connections", l.max_connections));
+  }
+  if (auto it = j.find("devices"); it != j.end()) {
+    if (!it->is_array()) return Status::invalid_argument("config: devices must be an array");
+    for (std::size_t i = 0; i < it->size(); ++i) {
+      const json& d = (*it)[i];
+      if (!d.is_object()) return Status::invalid_argument("config: devices[" + std::to_string(i) + "] not an object");
+      DeviceCredential cred;
+      AKT_CFG_TRY(read_string(d, "actor", cred.actor));
+      AKT_CFG_TRY(read_string(d, "name", cred.name));
+      AKT_CFG_TRY(read_string(d, "token_sha256", cred.token_sha256));
+      c.devices.push_back(std::move(cred));
+    }
+  }
+  return c;
+}
+
+Result<Config> load_config_file(const std::string& path, Config base) {
+  std::ifstream in(path);
+  if (!in) return Status::io_error("cannot read config file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_config(ss.str(), std::move(base));
+}
+
+const char* usage() {
+  return "usage: aktsyncd [--config FILE] [--listen HOST:PORT] [--data-dir DIR] [--port-file FILE]\n"
+         "                [--log-level debug|info|warn|error]\n"
+         "  --config FILE      JSON configuration (see deploy/aktsyncd.example.json)\n"
+         "  --listen HOST:PORT address to serve on; port 0 picks a free port\n"
+         "  --data-dir DIR     folder of the SQLite database (created if missing)\n"
+         "  --port-file FILE   write the bound port there once listening\n";
+}
+
+Result<Config> config_from_args(int argc, const char* const* argv) {
+  Config c;
+  // --config first, so that the other flags override the file whatever their order.
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--config") {
+      auto r = load_config_file(argv[i + 1], c);
+      if (!r.ok()) return r.status();
+      c = std::move(*r);
+    }
+  }
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") return Status::invalid_argument(usage());
+    if (i + 1 >= argc) return Status::invalid_argument("missing value for " + flag + "\n" + usage());
+    std::string value = argv[++i];
+    if (flag == "--config") continue;
+    if (flag == "--listen") AKT_CFG_TRY(parse_listen(value, c));
+    else if (flag == "--data-dir") c.data_dir = value;
+    else if (flag == "--port-file") c.port_file = value;
+    else if (flag == "--log-level") c.log_level = value;
+    else return Status::invalid_argument("unknown flag " + flag + "\n" + usage());
+  }
+  return c;
+}
+
+Status check_config(const Config& c) {
+  const bool loopback = c.listen_address == "127.0.0.1" || c.listen_address == "::1" ||
+                        c.listen_address == "localhost" || c.listen_address.rfind("127.", 0) == 0;
+  if (!loopback && !c.behind_proxy)
+    return Status::invalid_argument("refusing plain HTTP on " + c.listen_address +
+                                    ": bind to loopback, or set \"behind_proxy\": true when a TLS reverse proxy "
+                                    "terminates connections");
+  if (c.io_threads < 1 || c.workers < 1) return Status::invalid_argument("io_threads and workers must be >= 1");
+  for (const DeviceCredential& d : c.devices) {
+    if (!sync::is_uuid(d.actor)) return Status::invalid_argument("device '" + d.name + "': actor is not a UUID");
+    if (d.token_sha256.size() != 64 || d.token_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+      return Status::invalid_argument("device '" + d.name + "': token_sha256 must be 64 lowercase hex digits");
+  }
+  return {};
+}
+
+}  // namespace akt::server

@@ -1,0 +1,59 @@
+// Server configuration: a JSON file plus command-line flags that override it. No Beast here.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sync/status.hpp"
+
+namespace akt::server {
+
+struct Limits {
+  std::size_t max_body_bytes = 8 * 1024 * 1024;          // request body as sent (413 above)
+  std::size_t max_decoded_body_bytes = 32 * 1024 * 1024; // after gunzip (413 above)
+  std::size_t max_header_bytes = 16 * 1024;              // 431 above
+  std::size_t max_edits_per_batch = 1000;
+  std::size_t max_edit_body_bytes = 256 * 1024;
+  std::size_t max_pull_limit = 5000;                     // records per changes page
+  std::int64_t max_wait_ms = 60000;                      // long-poll wait
+  std::int64_t read_timeout_ms = 30000;                  // to receive one whole request
+  std::int64_t idle_timeout_ms = 120000;                 // keep-alive between requests
+  std::size_t max_connections = 2048;                    // beyond: accepted and closed at once
+};
+
+struct DeviceCredential {
+  std::string actor;         // the device's actor id (UUID)
+  std::string name;          // for logs
+  std::string token_sha256;  // lowercase hex SHA-256 of the bearer token; the token itself is never stored
+};
+
+struct Config {
+  std::string listen_address = "127.0.0.1";
+  std::uint16_t listen_port = 8080;  // 0 = any free port (tests)
+  std::string data_dir = "./data";
+  std::string port_file;             // when set, the bound port is written there after listening
+  bool behind_proxy = false;         // allows plain HTTP on a non-loopback address
+  int io_threads = 2;
+  int workers = 16;                  // request handlers; pushes wait here for their group commit
+  std::string log_level = "info";
+  Limits limits;
+  std::vector<DeviceCredential> devices;
+
+  std::string database_path() const { return data_dir + "/aktsync.db"; }
+};
+
+// Parses a config file's JSON text over `base` (fields absent keep base's values). Errors name the field.
+Result<Config> parse_config(const std::string& json_text, Config base = {});
+// Reads and parses a config file.
+Result<Config> load_config_file(const std::string& path, Config base = {});
+// Applies flags (--listen host:port, --data-dir, --config, --port-file, --log-level). --config is
+// read first, then the other flags override it. Returns kInvalidArgument with usage on a bad flag.
+Result<Config> config_from_args(int argc, const char* const* argv);
+// Refuses configurations that would be unsafe (plain HTTP on a public address, a device without a
+// valid actor or token hash).
+Status check_config(const Config& config);
+
+const char* usage();
+
+}  // namespace akt::server

@@ -1,0 +1,80 @@
+#include "server/gzip.hpp"
+
+#include <zlib.h>
+
+#include <cctype>
+
+namespace akt::server {
+
+Result<std::string> gunzip(std::string_view in, std::size_t max_out) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return Status::io_error("inflateInit2 failed");
+  std::string out;
+  char buf[64 * 1024];
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  int rc = Z_OK;
+  do {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    rc = inflate(&zs, Z_NO_FLUSH);
+    if (rc != Z_OK && rc != Z_STREAM_END) {
+      inflateEnd(&zs);
+      return Status::invalid_argument("request body is not valid gzip");
+    }
+    out.append(buf, sizeof buf - zs.avail_out);
+    if (out.size() > max_out) {
+      inflateEnd(&zs);
+      return Status::too_large("decompressed body larger than " + std::to_string(max_out) + " bytes");
+    }
+    if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) break;  // truncated input
+  } while (rc != Z_STREAM_END);
+  inflateEnd(&zs);
+  if (rc != Z_STREAM_END) return Status::invalid_argument("request body is truncated gzip");
+  return out;
+}
+
+std::string gzip(std::string_view in, int level) {
+  z_stream zs{};
+  deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
+  std::string out;
+  out.resize(deflateBound(&zs, static_cast<uLong>(in.size())));
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+bool accepts_gzip(std::string_view v) {
+  // Walk comma-separated codings; "gzip" or "*" accepts unless its q is 0.
+  std::size_t pos = 0;
+  while (pos < v.size()) {
+    std::size_t end = v.find(',', pos);
+    if (end == std::string_view::npos) end = v.size();
+    std::string_view item = v.substr(pos, end - pos);
+    pos = end + 1;
+    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
+    std::string_view name = item.substr(0, item.find(';'));
+    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.remove_suffix(1);
+    if (name != "gzip" && name != "*") continue;
+    std::size_t q = item.find("q=");
+    if (q != std::string_view::npos) {
+      std::string_view qv = item.substr(q + 2);
+      bool zero = !qv.empty() && qv[0] == '0';
+      for (char c : qv.substr(1)) {
+        if (c == '.' || c == '0') continue;
+        if (std::isdigit(static_cast<unsigned char>(c))) zero = false;
+        break;
+      }
+      if (zero) continue;
+    }
+    return true;
+  }
+  return false;
+}
+
+}  // namespace akt::server

@@ -1,0 +1,19 @@
+// gzip for request and response bodies (field links are slow and metered). zlib only.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "sync/status.hpp"
+
+namespace akt::server {
+
+// Inflates a gzip stream. kTooLarge when the result would exceed `max_out` bytes (zip bombs stop
+// there), kInvalidArgument when the data is not valid gzip.
+Result<std::string> gunzip(std::string_view in, std::size_t max_out);
+// Deflates into a gzip stream at the given level (1 fast .. 9 small).
+std::string gzip(std::string_view in, int level = 6);
+// True when an Accept-Encoding value accepts gzip (and does not refuse it with q=0).
+bool accepts_gzip(std::string_view accept_encoding);
+
+}  // namespace akt::server

@@ -1,0 +1,79 @@
+// GET /v1/changes?since=CURSOR&limit=N&wait=MS: the change feed (DESIGN §5). Each changed record once,
+// at its latest state, in feed order; long-poll when nothing is new and wait > 0.
+#include "server/handlers/handlers.hpp"
+
+#include <charconv>
+#include <chrono>
+
+#include "server/problem.hpp"
+#include "sync/json_text.hpp"
+#include "sync/wire_json.hpp"
+
+namespace akt::server {
+
+std::string make_cursor(const std::string& epoch, std::int64_t seq) { return epoch + "-" + std::to_string(seq); }
+
+namespace {
+
+bool parse_int(const std::string& s, std::int64_t& out) {
+  if (s.empty() || s.size() > 18) return false;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out >= 0;
+}
+
+}  // namespace
+
+HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& who, AppState& app) {
+  const Limits& lim = app.config.limits;
+  std::int64_t since = 0;
+  if (auto it = q.find("since"); it != q.end() && !it->second.empty()) {
+    const std::string& c = it->second;
+    std::size_t dash = c.rfind('-');
+    if (dash == std::string::npos || !parse_int(c.substr(dash + 1), since))
+      return problem(400, "invalid_cursor", "since must be a cursor returned by this server as `next`");
+    if (c.substr(0, dash) != app.store->epoch())
+      return problem(410, "epoch_changed",
+                     "the server was restored from a backup (new epoch): reset the cursor, pull from the start, "
+                     "and push again every edit not acknowledged under the new epoch");
+    if (since > app.store->last_seq())
+      return problem(400, "invalid_cursor", "cursor is ahead of this server's feed");
+  }
+  std::int64_t limit = 500;
+  if (auto it = q.find("limit"); it != q.end()) {
+    if (!parse_int(it->second, limit) || limit < 1)
+      return problem(400, "invalid_limit", "limit must be a positive integer");
+    limit = std::min<std::int64_t>(limit, static_cast<std::int64_t>(lim.max_pull_limit));
+  }
+  std::int64_t wait = 0;
+  if (auto it = q.find("wait"); it != q.end()) {
+    if (!parse_int(it->second, wait)) return problem(400, "invalid_wait", "wait must be milliseconds >= 0");
+    wait = std::min(wait, lim.max_wait_ms);
+  }
+  if (allow_wait && wait > 0 && app.store->last_seq() <= since && !app.stopping) {
+    HttpResponse r;
+    r.long_poll = LongPoll{since, std::chrono::steady_clock::now() + std::chrono::milliseconds(wait)};
+    return r;
+  }
+  auto page = app.store->changes(since, static_cast<std::size_t>(limit));
+  if (!page.ok()) return problem_from(page.status(), "internal");
+  app.store->note_pull(who.actor, since, app.now_ms());
+
+  HttpResponse r;
+  std::string& out = r.body;
+  out.reserve(page->records.size() * 1200 + 128);
+  out += "{\"v\":1,\"epoch\":";
+  sync::append_json_string(out, app.store->epoch());
+  out += ",\"changes\":[";
+  for (std::size_t i = 0; i < page->records.size(); ++i) {
+    if (i) out.push_back(',');
+    sync::append_record_state(out, page->records[i]);
+  }
+  out += "],\"next\":";
+  sync::append_json_string(out, make_cursor(app.store->epoch(), page->next));
+  out += ",\"more\":";
+  out += page->more ? "true" : "false";
+  out += "}";
+  return r;
+}
+
+}  // namespace akt::server

@@ -1,0 +1,69 @@
+#include "server/listener.hpp"
+
+#include <boost/asio/strand.hpp>
+
+#include "server/log.hpp"
+
+namespace akt::server {
+
+Listener::Listener(net::io_context& ioc, std::shared_ptr<AppState> app, net::thread_pool& workers,
+                   std::shared_ptr<ServerCounters> counters)
+    : ioc_(ioc),
+      strand_(net::make_strand(ioc)),
+      acceptor_(strand_),
+      retry_timer_(strand_),
+      app_(std::move(app)),
+      workers_(workers),
+      counters_(std::move(counters)) {}
+
+Result<std::shared_ptr<Listener>> Listener::open(net::io_context& ioc, const tcp::endpoint& endpoint,
+                                                 std::shared_ptr<AppState> app, net::thread_pool& workers,
+                                                 std::shared_ptr<ServerCounters> counters) {
+  std::shared_ptr<Listener> l(new Listener(ioc, std::move(app), workers, std::move(counters)));
+  beast::error_code ec;
+  const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  l->acceptor_.open(endpoint.protocol(), ec);
+  if (!ec) l->acceptor_.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) l->acceptor_.bind(endpoint, ec);
+  if (!ec) l->acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::io_error("cannot listen on " + where + ": " + ec.message());
+  l->port_ = l->acceptor_.local_endpoint().port();
+  return l;
+}
+
+void Listener::run() { net::dispatch(strand_, beast::bind_front_handler(&Listener::do_accept, shared_from_this())); }
+
+void Listener::close() {
+  net::post(strand_, [self = shared_from_this()] {
+    beast::error_code ec;
+    self->acceptor_.close(ec);
+    self->retry_timer_.cancel();
+  });
+}
+
+void Listener::do_accept() {
+  if (!acceptor_.is_open()) return;
+  acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+}
+
+void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
+  if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
+  if (ec) {
+    // Typically out of file descriptors: back off briefly instead of spinning.
+    log(LogLevel::kWarn, "accept failed: " + ec.message());
+    retry_timer_.expires_after(std::chrono::milliseconds(50));
+    retry_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+      if (!e) self->do_accept();
+    });
+    return;
+  }
+  if (static_cast<std::size_t>(counters_->sessions.load()) >= app_->config.limits.max_connections) {
+    beast::error_code ignored;
+    socket.close(ignored);  // over the connection cap: refuse at once rather than queue
+  } else {
+    std::make_shared<Session>(std::move(socket), app_, workers_, counters_)->run();
+  }
+  do_accept();
+}
+
+}  // namespace akt::server

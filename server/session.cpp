@@ -1,0 +1,164 @@
+// HTTP/1.1 session, after Beast's async server examples and CppCon2018.
+//
+// Design notes:
+//  1. Every handler of this session runs on its strand; route() runs on the worker pool and its
+//     answer is posted back to the strand, so no I/O thread ever waits on SQLite.
+//  2. One request at a time per connection (no pipelining): read -> route -> write -> read.
+//  3. The whole request must arrive within read_timeout_ms (a slow-loris client is cut off there);
+//     header and body sizes are bounded by the parser (431 / 413, then close).
+//  4. A long-poll parks the request: a timer and a notifier waiter race; whichever fires first
+//     (guarded by an atomic flag) re-routes the request once with waiting disabled.
+//
+//   do_read --ok--> dispatch_request --worker--> on_routed --long_poll--> start_long_poll --> dispatch
+//      ^                                             | answer
+//      +------------- on_write (keep-alive) <--- send
+#include "server/session.hpp"
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+
+#include "server/log.hpp"
+#include "server/problem.hpp"
+#include "server/router.hpp"
+
+namespace akt::server {
+
+Session::Session(tcp::socket&& socket, std::shared_ptr<AppState> app, net::thread_pool& workers,
+                 std::shared_ptr<ServerCounters> counters)
+    : stream_(std::move(socket)),
+      app_(std::move(app)),
+      workers_(workers),
+      counters_(std::move(counters)),
+      poll_timer_(stream_.get_executor()) {
+  counters_->sessions.fetch_add(1);
+  beast::error_code ec;
+  auto ep = stream_.socket().remote_endpoint(ec);
+  if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+}
+
+Session::~Session() { counters_->sessions.fetch_sub(1); }
+
+void Session::run() {
+  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
+}
+
+void Session::do_read() {
+  if (app_->stopping) return do_close();
+  const Limits& lim = app_->config.limits;
+  parser_.emplace();
+  parser_->body_limit(lim.max_body_bytes);
+  parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
+  stream_.expires_after(std::chrono::milliseconds(lim.read_timeout_ms));
+  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+}
+
+void Session::on_read(beast::error_code ec, std::size_t) {
+  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+      ec == net::error::connection_reset || ec == net::error::eof) {
+    return do_close();
+  }
+  if (ec) {
+    // Answer what we can explain, then close: the stream position is unknown after a parse error.
+    keep_alive_ = false;
+    if (ec == http::error::body_limit) {
+      send(problem(413, "body_too_large",
+                   "request body larger than " + std::to_string(app_->config.limits.max_body_bytes) + " bytes"));
+    } else if (ec == http::error::header_limit) {
+      send(problem(431, "headers_too_large", "request headers too large"));
+    } else {
+      send(problem(400, "invalid_http", "malformed HTTP request: " + ec.message()));
+    }
+    return;
+  }
+  auto& msg = parser_->get();
+  HttpRequest req;
+  req.method = std::string(msg.method_string());
+  req.target = std::string(msg.target());
+  req.headers.reserve(8);
+  for (const auto& f : msg) {
+    std::string name(f.name_string());
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    req.headers.emplace_back(std::move(name), std::string(f.value()));
+  }
+  req.body = std::move(msg.body());
+  req.remote = remote_;
+  keep_alive_ = msg.keep_alive();
+  version_ = msg.version();
+  stream_.expires_never();  // the answer may take a group commit; the write sets its own deadline
+  counters_->in_flight.fetch_add(1);
+  dispatch_request(std::move(req));
+}
+
+void Session::dispatch_request(HttpRequest req) {
+  net::post(workers_, [self = shared_from_this(), req = std::move(req)]() mutable {
+    HttpResponse resp = route(req, *self->app_);
+    net::post(self->stream_.get_executor(), [self, req = std::move(req), resp = std::move(resp)]() mutable {
+      self->on_routed(std::move(req), std::move(resp));
+    });
+  });
+}
+
+void Session::on_routed(HttpRequest req, HttpResponse resp) {
+  if (resp.long_poll) return start_long_poll(std::move(req), *resp.long_poll);
+  send(std::move(resp));
+}
+
+void Session::start_long_poll(HttpRequest req, const LongPoll& lp) {
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto self = shared_from_this();
+  req.allow_wait = false;
+  auto shared_req = std::make_shared<HttpRequest>(std::move(req));
+  poll_timer_.expires_at(lp.deadline);
+  const std::uint64_t id = app_->notifier.wait(lp.since, app_->store->last_seq(), [self, fired, shared_req] {
+    if (fired->exchange(true)) return;
+    net::post(self->stream_.get_executor(), [self, shared_req] {
+      self->poll_timer_.cancel();
+      self->dispatch_request(*shared_req);
+    });
+  });
+  poll_timer_.async_wait([self, fired, shared_req, id](beast::error_code) {
+    if (fired->exchange(true)) return;
+    self->app_->notifier.cancel(id);
+    self->dispatch_request(*shared_req);
+  });
+}
+
+void Session::send(HttpResponse resp) {
+  http::response<http::string_body> res{static_cast<http::status>(resp.status), version_};
+  res.set(http::field::server, "aktsyncd");
+  res.set(http::field::content_type, resp.content_type);
+  for (const auto& [k, v] : resp.headers) res.set(k, v);
+  res.body() = std::move(resp.body);
+  const bool keep_alive = keep_alive_ && !resp.close && !app_->stopping;
+  res.keep_alive(keep_alive);
+  res.prepare_payload();
+  auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+  stream_.expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+  http::async_write(stream_, *sp,
+                    [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t bytes) {
+                      self->on_write(keep_alive, ec, bytes);
+                    });
+}
+
+void Session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
+  // Counted from the read that produced a request; error answers to unreadable input were not counted.
+  if (parser_ && parser_->is_done()) {
+    counters_->in_flight.fetch_sub(1);
+    parser_.reset();
+  }
+  if (ec) {
+    if (ec != net::error::operation_aborted && ec != beast::error::timeout)
+      log(LogLevel::kDebug, "write to " + remote_ + " failed: " + ec.message());
+    return do_close();
+  }
+  if (!keep_alive) return do_close();
+  do_read();
+}
+
+void Session::do_close() {
+  beast::error_code ec;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream_.socket().close(ec);
+}
+
+}  // namespace akt::server
