@@ -3,7 +3,7 @@
 
 #include <chrono>
 
-#include "server/gzip.hpp"
+#include "sync/gzip.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
@@ -62,7 +62,7 @@ std::optional<HttpResponse> decode_body(const HttpRequest& req, AppState& app, s
   if (enc != "gzip")
     return problem(415, "unsupported_encoding", "Content-Encoding must be gzip or identity, got '" +
                                                     std::string(enc.substr(0, 40)) + "'");
-  auto r = gunzip(req.body, app.config.limits.max_decoded_body_bytes);
+  auto r = sync::gunzip(req.body, app.config.limits.max_decoded_body_bytes);
   if (!r.ok()) {
     if (r.status().code() == Status::Code::kTooLarge) return problem(413, "body_too_large", r.status().message());
     return problem(400, "invalid_encoding", r.status().message());
@@ -114,8 +114,8 @@ HttpResponse route(const HttpRequest& req, AppState& app) {
   const auto start = std::chrono::steady_clock::now();
   HttpResponse resp = dispatch(req, app);
   // Compress larger answers for clients that accept it (slow, metered field links).
-  if (!resp.long_poll && resp.body.size() > 1024 && accepts_gzip(req.header("accept-encoding"))) {
-    resp.body = gzip(resp.body, 5);
+  if (!resp.long_poll && resp.body.size() > 1024 && sync::accepts_gzip(req.header("accept-encoding"))) {
+    resp.body = sync::gzip(resp.body, 5);
     resp.headers.emplace_back("Content-Encoding", "gzip");
   }
   resp.headers.emplace_back("Vary", "Accept-Encoding");

@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include <nlohmann/json.hpp>
+
 #include "sync/uuid.hpp"
 
 namespace akt::test {
@@ -28,7 +30,8 @@ sync::Edit make_edit(const std::string& record, const std::string& actor, std::i
   e.dot = {actor, n};
   e.context = ctx;
   e.changed = std::move(changed);
-  e.body = body;
+  // Bodies are stored canonical (keys sorted), as the server re-encodes them.
+  e.body = nlohmann::json::parse(body).dump();
   e.device_time = 1700000000000 + n;
   return e;
 }

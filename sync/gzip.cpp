@@ -1,10 +1,10 @@
-#include "server/gzip.hpp"
+#include "sync/gzip.hpp"
 
 #include <zlib.h>
 
 #include <cctype>
 
-namespace akt::server {
+namespace akt::sync {
 
 Result<std::string> gunzip(std::string_view in, std::size_t max_out) {
   z_stream zs{};
@@ -77,4 +77,4 @@ bool accepts_gzip(std::string_view v) {
   return false;
 }
 
-}  // namespace akt::server
+}  // namespace akt::sync

@@ -1,4 +1,5 @@
-// gzip for request and response bodies (field links are slow and metered). zlib only.
+// gzip for request and response bodies (field links are slow and metered). A pure byte transform
+// over zlib, in its own target (akt_gzip) so that akt_sync itself stays std + nlohmann.
 #pragma once
 
 #include <string>
@@ -6,7 +7,7 @@
 
 #include "sync/status.hpp"
 
-namespace akt::server {
+namespace akt::sync {
 
 // Inflates a gzip stream. kTooLarge when the result would exceed `max_out` bytes (zip bombs stop
 // there), kInvalidArgument when the data is not valid gzip.
@@ -16,4 +17,4 @@ std::string gzip(std::string_view in, int level = 6);
 // True when an Accept-Encoding value accepts gzip (and does not refuse it with q=0).
 bool accepts_gzip(std::string_view accept_encoding);
 
-}  // namespace akt::server
+}  // namespace akt::sync

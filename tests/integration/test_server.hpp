@@ -1,0 +1,44 @@
+// An in-process aktsyncd on 127.0.0.1, port 0, with two device tokens, for integration tests.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "clients/http_client.hpp"
+#include "server/server.hpp"
+#include "sync/wire.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace akt::test {
+
+struct Device {
+  std::string actor;
+  std::string token;
+  std::vector<std::pair<std::string, std::string>> auth() const {
+    return {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  }
+};
+
+class TestServer {
+ public:
+  explicit TestServer(server::Limits limits = {}, std::string data_dir = {});
+  ~TestServer();
+  std::uint16_t port() const { return server_->port(); }
+  client::HttpClient client(client::HttpOptions o = {}) const { return client::HttpClient("127.0.0.1", port(), o); }
+  server::AppState& app() { return server_->app(); }
+  void stop() { server_->stop(); }
+  const std::string& data_dir() const { return data_dir_; }
+
+  Device a, b;
+
+ private:
+  TempDir dir_;
+  std::string data_dir_;
+  std::unique_ptr<server::Server> server_;
+};
+
+// Pushes a batch as `dev` and returns the HTTP result (REQUIREs that the request went through).
+client::HttpResult push(client::HttpClient& c, const Device& dev, const sync::PushRequest& req);
+client::HttpResult get(client::HttpClient& c, const Device& dev, const std::string& target);
+
+}  // namespace akt::test
