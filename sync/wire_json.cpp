@@ -72,57 +72,6 @@ Status decode_clock_json(const json& j, const std::string& path, std::size_t max
   return {};
 }
 
-Status decode_scope(const json& obj, const std::string& path, std::size_t max_len, Scope& out) {
-  auto it = obj.find("scope");
-  if (it == obj.end() || !it->is_object()) return bad(path + ".scope", "expected an object");
-  const std::string p = path + ".scope";
-  if (Status st = get_string(*it, "municipality", p, max_len, out.municipality); !st.ok()) return st;
-  if (Status st = get_string(*it, "community", p, max_len, out.community); !st.ok()) return st;
-  return get_string(*it, "component", p, max_len, out.component);
-}
-
-Status decode_edit(const json& j, const std::string& path, const WireLimits& lim, Edit& e) {
-  if (!j.is_object()) return bad(path, "expected an object");
-  if (Status st = get_uuid(j, "record", path, e.record_id); !st.ok()) return st;
-  if (Status st = get_string(j, "form", path, lim.max_id_length, e.form_id); !st.ok()) return st;
-  if (e.form_id.empty()) return bad(path + ".form", "must not be empty");
-  if (Status st = get_int(j, "form_version", path, 1, e.form_version); !st.ok()) return st;
-  if (Status st = decode_scope(j, path, lim.max_id_length, e.scope); !st.ok()) return st;
-  auto dot = j.find("dot");
-  if (dot == j.end()) return bad(path + ".dot", "required object missing");
-  if (Status st = decode_dot(*dot, path + ".dot", e.dot); !st.ok()) return st;
-  if (auto ctx = j.find("context"); ctx != j.end() && !ctx->is_null()) {
-    if (Status st = decode_clock_json(*ctx, path + ".context", lim.max_context, e.context); !st.ok()) return st;
-  }
-  if (auto ch = j.find("changed"); ch != j.end() && !ch->is_null()) {
-    if (!ch->is_array()) return bad(path + ".changed", "expected an array of field paths");
-    if (ch->size() > lim.max_changed) return bad(path + ".changed", "too many entries");
-    for (std::size_t i = 0; i < ch->size(); ++i) {
-      const json& c = (*ch)[i];
-      const std::string p = path + ".changed[" + std::to_string(i) + "]";
-      if (!c.is_string()) return bad(p, "expected a string");
-      if (c.get_ref<const std::string&>().empty() || c.get_ref<const std::string&>().size() > 4 * lim.max_id_length)
-        return bad(p, "empty or too long");
-      e.changed.push_back(c.get<std::string>());
-    }
-  }
-  if (auto del = j.find("deleted"); del != j.end() && !del->is_null()) {
-    if (!del->is_boolean()) return bad(path + ".deleted", "expected a boolean");
-    e.deleted = del->get<bool>();
-  }
-  auto body = j.find("body");
-  if (body == j.end() || body->is_null()) {
-    if (!e.deleted) return bad(path + ".body", "required object missing");
-    e.body = "{}";
-  } else {
-    if (!body->is_object()) return bad(path + ".body", "expected an object");
-    e.body = body->dump();
-    if (e.body.size() > lim.max_body_bytes)
-      return bad(path + ".body", "larger than " + std::to_string(lim.max_body_bytes) + " bytes");
-  }
-  return get_int(j, "device_time", path, 0, e.device_time, false);
-}
-
 json dot_json(const Dot& d) { return json{{"actor", d.actor}, {"n", d.n}}; }
 
 json clock_json(const VectorClock& c) {
@@ -148,30 +97,6 @@ json edit_json(const Edit& e) {
 
 }  // namespace
 
-Result<PushRequest> decode_push_request(std::string_view text, const WireLimits& lim) {
-  if (!json_depth_within(text, lim.max_depth))
-    return Status::invalid_argument("$: JSON nests deeper than " + std::to_string(lim.max_depth) + " levels");
-  json j = json::parse(text, nullptr, false);
-  if (j.is_discarded()) return Status::invalid_argument("$: malformed JSON");
-  if (!j.is_object()) return Status::invalid_argument("$: expected an object");
-  std::int64_t v = 0;
-  if (Status st = get_int(j, "v", "$", 1, v); !st.ok()) return st;
-  if (v != kWireVersion) return Status::invalid_argument("$.v: unsupported wire version " + std::to_string(v));
-  PushRequest req;
-  if (Status st = get_string(j, "batch_id", "$", lim.max_id_length, req.batch_id); !st.ok()) return st;
-  if (req.batch_id.empty()) return Status::invalid_argument("$.batch_id: must not be empty");
-  auto edits = j.find("edits");
-  if (edits == j.end() || !edits->is_array()) return Status::invalid_argument("$.edits: expected an array");
-  if (edits->size() > lim.max_edits)
-    return Status::too_large("$.edits: more than " + std::to_string(lim.max_edits) + " edits in one batch");
-  req.edits.resize(edits->size());
-  for (std::size_t i = 0; i < edits->size(); ++i) {
-    if (Status st = decode_edit((*edits)[i], "$.edits[" + std::to_string(i) + "]", lim, req.edits[i]); !st.ok())
-      return st;
-  }
-  return req;
-}
-
 std::string encode_push_request(const PushRequest& r) {
   json edits = json::array();
   for (const Edit& e : r.edits) edits.push_back(edit_json(e));
@@ -179,15 +104,36 @@ std::string encode_push_request(const PushRequest& r) {
 }
 
 std::string encode_push_response(const PushResponse& r) {
-  json results = json::array();
-  for (const EditResult& e : r.results) {
-    json x{{"i", e.index}, {"record", e.record_id}, {"dot", dot_json(e.dot)}, {"outcome", to_string(e.outcome)},
-           {"seq", e.seq}, {"live", e.live}};
-    if (e.outcome == Outcome::kRejected) x["error"] = {{"code", e.error_code}, {"detail", e.error_detail}};
-    results.push_back(std::move(x));
+  // Written by hand (it runs for every batch inside the writer's transaction); the key order is
+  // sorted, as nlohmann would write it.
+  std::string out;
+  out.reserve(64 + r.results.size() * 160);
+  out += "{\"batch_id\":";
+  append_json_string(out, r.batch_id);
+  out += ",\"epoch\":";
+  append_json_string(out, r.epoch);
+  out += ",\"results\":[";
+  for (std::size_t k = 0; k < r.results.size(); ++k) {
+    const EditResult& e = r.results[k];
+    if (k) out.push_back(',');
+    out += "{\"dot\":{\"actor\":";
+    append_json_string(out, e.dot.actor);
+    out += ",\"n\":" + std::to_string(e.dot.n) + "}";
+    if (e.outcome == Outcome::kRejected) {
+      out += ",\"error\":{\"code\":";
+      append_json_string(out, e.error_code);
+      out += ",\"detail\":";
+      append_json_string(out, e.error_detail);
+      out += "}";
+    }
+    out += ",\"i\":" + std::to_string(e.index) + ",\"live\":" + std::to_string(e.live) + ",\"outcome\":\"";
+    out += to_string(e.outcome);
+    out += "\",\"record\":";
+    append_json_string(out, e.record_id);
+    out += ",\"seq\":" + std::to_string(e.seq) + "}";
   }
-  return json{{"v", kWireVersion}, {"batch_id", r.batch_id}, {"epoch", r.epoch}, {"results", std::move(results)}}
-      .dump();
+  out += "],\"v\":" + std::to_string(kWireVersion) + "}";
+  return out;
 }
 
 Result<PushResponse> decode_push_response(std::string_view text) {
@@ -321,44 +267,54 @@ std::string edit_fingerprint(const Edit& e) {
   return out;
 }
 
-void append_record_state(std::string& out, const RecordState& s) {
+void append_record_open(std::string& out, const RecordHead& h) {
   out += "{\"record\":";
-  append_json_string(out, s.record_id);
+  append_json_string(out, h.record_id);
   out += ",\"form\":";
-  append_json_string(out, s.form_id);
-  out += ",\"form_version\":" + std::to_string(s.form_version);
+  append_json_string(out, h.form_id);
+  out += ",\"form_version\":" + std::to_string(h.form_version);
   out += ",\"scope\":{\"municipality\":";
-  append_json_string(out, s.scope.municipality);
+  append_json_string(out, h.municipality);
   out += ",\"community\":";
-  append_json_string(out, s.scope.community);
+  append_json_string(out, h.community);
   out += ",\"component\":";
-  append_json_string(out, s.scope.component);
-  out += "},\"seq\":" + std::to_string(s.seq);
-  out += ",\"deleted\":";
-  out += s.deleted ? "true" : "false";
-  out += ",\"conflict\":";
-  out += s.conflict ? "true" : "false";
+  append_json_string(out, h.component);
+  out += "},\"seq\":" + std::to_string(h.seq);
+  out += h.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
+  out += h.conflict ? ",\"conflict\":true" : ",\"conflict\":false";
   out += ",\"live\":[";
+}
+
+void append_version(std::string& out, const VersionText& v, bool first) {
+  if (!first) out.push_back(',');
+  out += "{\"dot\":{\"actor\":";
+  append_json_string(out, v.actor);
+  out += ",\"n\":" + std::to_string(v.n) + "},\"clock\":";
+  out += v.clock;
+  out += ",\"parents\":";
+  out += v.parents;
+  out += ",\"changed\":";
+  out += v.changed;
+  out += ",\"body\":";
+  out += v.body;
+  out += v.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
+  out += ",\"form_version\":" + std::to_string(v.form_version);
+  out += ",\"device_time\":" + std::to_string(v.device_time);
+  out += ",\"server_time\":" + std::to_string(v.server_time) + "}";
+}
+
+void append_record_state(std::string& out, const RecordState& s) {
+  append_record_open(out, {s.record_id, s.form_id, s.form_version, s.scope.municipality, s.scope.community,
+                           s.scope.component, s.seq, s.deleted, s.conflict});
   for (std::size_t i = 0; i < s.live.size(); ++i) {
     const Version& v = s.live[i];
-    if (i) out.push_back(',');
-    out += "{\"dot\":{\"actor\":";
-    append_json_string(out, v.dot.actor);
-    out += ",\"n\":" + std::to_string(v.dot.n) + "},\"clock\":";
-    out += encode_clock(v.clock);
-    out += ",\"parents\":";
-    out += encode_dots(v.parents);
-    out += ",\"changed\":";
-    out += encode_strings(v.changed);
-    out += ",\"body\":";
-    out += v.body;
-    out += ",\"deleted\":";
-    out += v.deleted ? "true" : "false";
-    out += ",\"form_version\":" + std::to_string(v.form_version);
-    out += ",\"device_time\":" + std::to_string(v.device_time);
-    out += ",\"server_time\":" + std::to_string(v.server_time) + "}";
+    const std::string clock = encode_clock(v.clock), parents = encode_dots(v.parents),
+                      changed = encode_strings(v.changed);
+    append_version(out, {v.dot.actor, v.dot.n, clock, parents, changed, v.body, v.deleted, v.form_version,
+                         v.device_time, v.server_time},
+                   i == 0);
   }
-  out += "]}";
+  append_record_close(out);
 }
 
 Result<RecordState> decode_record_state(const json& j) {

@@ -34,8 +34,28 @@ std::string encode_edit(const Edit& edit);
 // The canonical text of everything that identifies an edit's content; equal text <=> same edit.
 std::string edit_fingerprint(const Edit& edit);
 
-// Appends a record state as JSON (bodies are embedded as stored, already canonical).
+// Appends a record state as JSON (bodies are embedded as stored: valid, minified JSON).
 void append_record_state(std::string& out, const RecordState& state);
+
+// The same encoding from stored text, for the change feed's hot path: the record's fields, then each
+// live version (clock, parents and changed already JSON text as stored), then the closing brackets.
+struct RecordHead {
+  std::string_view record_id, form_id;
+  std::int64_t form_version = 0;
+  std::string_view municipality, community, component;
+  std::int64_t seq = 0;
+  bool deleted = false, conflict = false;
+};
+struct VersionText {
+  std::string_view actor;
+  std::int64_t n = 0;
+  std::string_view clock, parents, changed, body;
+  bool deleted = false;
+  std::int64_t form_version = 0, device_time = 0, server_time = 0;
+};
+void append_record_open(std::string& out, const RecordHead& head);
+void append_version(std::string& out, const VersionText& v, bool first);
+inline void append_record_close(std::string& out) { out += "]}"; }
 Result<RecordState> decode_record_state(const nlohmann::json& j);
 
 }  // namespace akt::sync

@@ -162,10 +162,9 @@ Status quarantine(Db& db, const PushInput& in, const std::string& device_blob, c
 }
 
 Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, const Edit& e,
-                  std::int64_t& next_seq, EditResult& r) {
+                  const std::string& digest, std::int64_t& next_seq, EditResult& r) {
   const std::string id_blob = uuid_blob(e.record_id);
   const std::string actor_blob = uuid_blob(e.dot.actor);
-  const std::string digest = sha256(sync::edit_fingerprint(e));
   r.record_id = e.record_id;
   r.dot = e.dot;
 
@@ -225,11 +224,14 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
   return {};
 }
 
-std::string batch_digest(const sync::PushRequest& req) {
+// The digest of each edit's content, and of the batch (its id and its edits' digests).
+std::string batch_digest(const sync::PushRequest& req, std::vector<std::string>& edit_digests) {
   std::string all = req.batch_id;
+  edit_digests.reserve(req.edits.size());
   for (const Edit& e : req.edits) {
+    edit_digests.push_back(sha256(sync::edit_fingerprint(e)));
     all.push_back('\n');
-    all += sha256(sync::edit_fingerprint(e));
+    all += edit_digests.back();
   }
   return sha256(all);
 }
@@ -239,7 +241,8 @@ std::string batch_digest(const sync::PushRequest& req) {
 Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, std::int64_t& next_seq) {
   const sync::PushRequest& req = *in.request;
   const std::string device_blob = uuid_blob(in.device);
-  const std::string digest = batch_digest(req);
+  std::vector<std::string> edit_digests;
+  const std::string digest = batch_digest(req, edit_digests);
   {
     AKT_STMT(s, db, "SELECT digest, response FROM batches WHERE device = ?1 AND batch_id = ?2");
     s->bind_blob(1, device_blob.data(), device_blob.size());
@@ -258,7 +261,7 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
   resp.results.resize(req.edits.size());
   for (std::size_t i = 0; i < req.edits.size(); ++i) {
     resp.results[i].index = i;
-    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], next_seq, resp.results[i]));
+    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], next_seq, resp.results[i]));
   }
   PushOutput out{sync::encode_push_response(resp), false};
   {

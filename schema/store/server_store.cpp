@@ -279,6 +279,49 @@ Result<ChangesPage> ServerStore::changes(std::int64_t since, std::size_t limit) 
   return page;
 }
 
+Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t limit, std::string& out) {
+  Status st;
+  ReadLease lease{*this, borrow_reader(st)};
+  if (!lease.db) return st;
+  static const std::string sql = std::string("SELECT ") + kRecordColumns +
+                                 " FROM (SELECT * FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2) r "
+                                 "JOIN versions v ON v.record_id = r.id AND v.is_live = 1 "
+                                 "ORDER BY r.seq, v.actor, v.n";
+  AKT_STMT(s, *lease.db, sql.c_str());
+  s->bind(1, since);
+  s->bind(2, static_cast<std::int64_t>(limit) + 1);  // one more tells whether the page was cut
+  ChangesPage page;
+  page.next = since;
+  std::size_t records = 0;
+  std::string last_id;
+  for (;;) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) break;
+    std::string_view id_blob = s->blob(0);
+    const bool first_version = id_blob != last_id;
+    if (first_version) {
+      if (records == limit) {
+        page.more = true;
+        break;
+      }
+      if (records > 0) sync::append_record_close(out), out.push_back(',');
+      ++records;
+      last_id.assign(id_blob);
+      const std::string id = blob_uuid(id_blob);
+      page.next = s->int64(6);
+      sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), s->text(4), s->text(5), s->int64(6),
+                                     s->int64(7) != 0, s->int64(8) > 1});
+    }
+    const std::string actor = blob_uuid(s->blob(9));
+    sync::append_version(out, {actor, s->int64(10), s->text(11), s->text(12), s->text(13), s->text(14),
+                               s->int64(15) != 0, s->int64(16), s->int64(17), s->int64(18)},
+                         first_version);
+  }
+  if (records > 0) sync::append_record_close(out);
+  return page;
+}
+
 Result<std::optional<sync::RecordState>> ServerStore::record(const std::string& record_id) {
   std::string blob = uuid_blob(record_id);
   if (blob.empty()) return Status::invalid_argument("record id is not a UUID");

@@ -71,6 +71,9 @@ class ServerStore {
 
   // Records changed after `since` (a sequence number), at most `limit`, each at its latest state.
   Result<ChangesPage> changes(std::int64_t since, std::size_t limit);
+  // The same page written straight into `out` as a JSON array's elements (comma-separated record
+  // states, no brackets), without decoding stored clocks or bodies: the feed's hot path.
+  Result<ChangesPage> changes_json(std::int64_t since, std::size_t limit, std::string& out);
   // One record with its live versions, or nullopt. kInvalidArgument for an id that is not a UUID.
   Result<std::optional<sync::RecordState>> record(const std::string& record_id);
   // Rejected edits, newest first, paged by id (0 = from the newest).

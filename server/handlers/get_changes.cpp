@@ -54,20 +54,15 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
     r.long_poll = LongPoll{since, std::chrono::steady_clock::now() + std::chrono::milliseconds(wait)};
     return r;
   }
-  auto page = app.store->changes(since, static_cast<std::size_t>(limit));
-  if (!page.ok()) return problem_from(page.status(), "internal");
-  app.store->note_pull(who.actor, since, app.now_ms());
-
   HttpResponse r;
   std::string& out = r.body;
-  out.reserve(page->records.size() * 1200 + 128);
+  out.reserve(static_cast<std::size_t>(std::min<std::int64_t>(limit, 1000)) * 1400 + 128);
   out += "{\"v\":1,\"epoch\":";
   sync::append_json_string(out, app.store->epoch());
   out += ",\"changes\":[";
-  for (std::size_t i = 0; i < page->records.size(); ++i) {
-    if (i) out.push_back(',');
-    sync::append_record_state(out, page->records[i]);
-  }
+  auto page = app.store->changes_json(since, static_cast<std::size_t>(limit), out);
+  if (!page.ok()) return problem_from(page.status(), "internal");
+  app.store->note_pull(who.actor, since, app.now_ms());
   out += "],\"next\":";
   sync::append_json_string(out, make_cursor(app.store->epoch(), page->next));
   out += ",\"more\":";

@@ -247,3 +247,29 @@ TEST_CASE("store: concurrent pushers are group-committed; every edit lands with 
   for (const auto& r : page->records) CHECK(r.seq == expect++);  // dense: no gaps
   CHECK(s->integrity_check().ok());
 }
+
+TEST_CASE("store: the feed's JSON fast path says exactly what the decoded path says") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("j.db"));
+  const std::string rec = uuid_n(77);
+  sync::Edit base = make_edit(rec, kDevA, 1, {}, R"({"t":"Çabër \"q\" – Đ"})", {"t"});
+  push(*s, kDevA, "j1", {base, make_edit(uuid_n(78), kDevA, 2, {}, R"({"x":[1,2,{"y":null}]})", {"x"})});
+  push(*s, kDevB, "j2", {make_edit(rec, kDevB, 1, base.clock(), R"({"t":"b"})", {"t"})});
+  push(*s, kDevA, "j3", {make_edit(rec, kDevA, 3, base.clock(), R"({"t":"a"})", {"t"})});  // sibling
+  for (std::size_t limit : {1u, 2u, 10u}) {
+    std::string out;
+    auto fast = s->changes_json(0, limit, out);
+    auto slow = s->changes(0, limit);
+    REQUIRE(fast.ok());
+    REQUIRE(slow.ok());
+    CHECK(fast->next == slow->next);
+    CHECK(fast->more == slow->more);
+    auto arr = nlohmann::json::parse("[" + out + "]");
+    REQUIRE(arr.size() == slow->records.size());
+    for (std::size_t i = 0; i < arr.size(); ++i) {
+      std::string one;
+      sync::append_record_state(one, slow->records[i]);
+      CHECK(arr[i] == nlohmann::json::parse(one));
+    }
+  }
+}

@@ -98,7 +98,9 @@ TEST_CASE("wire: push response round trip") {
   x.error_code = "dot_reuse";
   x.error_detail = "d";
   r.results.push_back(x);
-  auto back = decode_push_response(encode_push_response(r));
+  const std::string text = encode_push_response(r);
+  CHECK(nlohmann::json::parse(text).dump() == text);  // valid JSON, keys sorted, no spaces
+  auto back = decode_push_response(text);
   REQUIRE(back.ok());
   CHECK(back->results[0].outcome == Outcome::kRejected);
   CHECK(back->results[0].error_code == "dot_reuse");

@@ -1,0 +1,24 @@
+# Shared by deploy/quickstart.sh and deploy/test.sh: installs the Debian 12 packages aktsync needs.
+# Safe to run again: it installs only what is missing.
+
+AKT_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libsqlite3-dev nlohmann-json3-dev
+              libssl-dev zlib1g-dev doctest-dev openssl curl ca-certificates sqlite3 python3 libsimdjson-dev)
+
+akt_install_packages() {
+  local missing=()
+  for p in "${AKT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  echo "Installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+}
+
+akt_jobs() {
+  nproc 2>/dev/null || echo 2
+}

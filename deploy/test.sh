@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Sets up everything a fresh Debian 12 machine needs and runs every test: the dev build (warnings are
+# errors), the same suite under AddressSanitizer + UBSan, and the quickstart smoke test.
+# Safe to run twice. Set AKT_SKIP_ASAN=1 or AKT_SKIP_QUICKSTART=1 to skip those stages locally.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source deploy/lib.sh
+akt_install_packages
+jobs=$(akt_jobs)
+
+stage() { printf '\n=== %s ===\n' "$*"; }
+
+stage "dev build (Debug, -Werror)"
+cmake --preset dev >/dev/null
+cmake --build --preset dev -j "$jobs"
+stage "dev tests"
+ctest --preset dev -j "$jobs" --timeout 600
+
+if [ "${AKT_SKIP_ASAN:-0}" != 1 ]; then
+  stage "asan build (address + undefined)"
+  cmake --preset asan >/dev/null
+  cmake --build --preset asan -j "$jobs"
+  stage "asan tests"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+    ctest --preset asan -j "$jobs" --timeout 900
+fi
+
+if [ "${AKT_SKIP_QUICKSTART:-0}" != 1 ]; then
+  stage "quickstart smoke test"
+  tests/deploy/quickstart_smoke.sh
+fi
+stage "all tests passed"

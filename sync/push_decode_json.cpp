@@ -1,0 +1,182 @@
+// Decoding push batches: the hot path of ingest. simdjson's DOM parser validates the whole document
+// (UTF-8, structure, numbers, depth) at GB/s; edits are then read field by field with type checks, and
+// each body is kept as minified JSON text in the order the device sent its keys. Never throws.
+#include <simdjson.h>
+
+#include "sync/json_text.hpp"
+#include "sync/wire_json.hpp"
+#include "sync/uuid.hpp"
+
+namespace akt::sync {
+
+namespace {
+
+namespace dom = simdjson::dom;
+
+Status bad(const std::string& path, const std::string& what) { return Status::invalid_argument(path + ": " + what); }
+
+// The member `key` of `obj`, or nullopt when absent or null.
+std::optional<dom::element> member(const dom::object& obj, std::string_view key) {
+  dom::element e;
+  if (obj.at_key(key).get(e) != simdjson::SUCCESS || e.is_null()) return std::nullopt;
+  return e;
+}
+
+Status get_string(const dom::object& obj, std::string_view key, const std::string& path, std::size_t max_len,
+                  std::string& out) {
+  auto e = member(obj, key);
+  if (!e) return bad(path + "." + std::string(key), "required string missing");
+  std::string_view s;
+  if (e->get_string().get(s) != simdjson::SUCCESS) return bad(path + "." + std::string(key), "expected a string");
+  if (s.size() > max_len) return bad(path + "." + std::string(key), "longer than " + std::to_string(max_len) + " bytes");
+  out.assign(s);
+  return {};
+}
+
+Status to_int(const dom::element& e, const std::string& p, std::int64_t min, std::int64_t& out) {
+  if (e.is_int64()) {
+    out = e.get_int64().value_unsafe();
+  } else if (e.is_uint64()) {
+    return bad(p, "integer out of range");
+  } else {
+    return bad(p, "expected an integer");
+  }
+  if (out < min) return bad(p, "must be >= " + std::to_string(min));
+  return {};
+}
+
+Status get_int(const dom::object& obj, std::string_view key, const std::string& path, std::int64_t min,
+               std::int64_t& out, bool required) {
+  auto e = member(obj, key);
+  if (!e) return required ? bad(path + "." + std::string(key), "required integer missing") : Status();
+  return to_int(*e, path + "." + std::string(key), min, out);
+}
+
+Status get_uuid(const dom::object& obj, std::string_view key, const std::string& path, std::string& out) {
+  std::string s;
+  if (Status st = get_string(obj, key, path, 64, s); !st.ok()) return st;
+  auto bytes = parse_uuid(s);
+  if (!bytes) return bad(path + "." + std::string(key), "expected a UUID like 0190f5c2-7a1e-7cc0-9a4b-2f1e3d4c5b6a");
+  out = format_uuid(*bytes);
+  return {};
+}
+
+Status decode_dot(const dom::element& e, const std::string& path, Dot& out) {
+  dom::object obj;
+  if (e.get_object().get(obj) != simdjson::SUCCESS) return bad(path, "expected an object {\"actor\":uuid,\"n\":int}");
+  if (Status st = get_uuid(obj, "actor", path, out.actor); !st.ok()) return st;
+  return get_int(obj, "n", path, 1, out.n, true);
+}
+
+Status decode_context(const dom::element& e, const std::string& path, std::size_t max_entries, VectorClock& out) {
+  dom::object obj;
+  if (e.get_object().get(obj) != simdjson::SUCCESS) return bad(path, "expected an object {actor: counter}");
+  if (obj.size() > max_entries) return bad(path, "more than " + std::to_string(max_entries) + " entries");
+  for (auto [actor, n] : obj) {
+    auto bytes = parse_uuid(actor);
+    if (!bytes) return bad(path, "key '" + std::string(actor.substr(0, 64)) + "' is not a UUID");
+    std::int64_t v = 0;
+    if (!to_int(n, path, 0, v).ok()) return bad(path + "." + std::string(actor), "expected a non-negative integer");
+    out.advance(format_uuid(*bytes), v);
+  }
+  return {};
+}
+
+Status decode_edit(const dom::element& el, const std::string& path, const WireLimits& lim, Edit& e) {
+  dom::object j;
+  if (el.get_object().get(j) != simdjson::SUCCESS) return bad(path, "expected an object");
+  if (Status st = get_uuid(j, "record", path, e.record_id); !st.ok()) return st;
+  if (Status st = get_string(j, "form", path, lim.max_id_length, e.form_id); !st.ok()) return st;
+  if (e.form_id.empty()) return bad(path + ".form", "must not be empty");
+  if (Status st = get_int(j, "form_version", path, 1, e.form_version, true); !st.ok()) return st;
+  {
+    auto sc = member(j, "scope");
+    dom::object scope;
+    if (!sc || sc->get_object().get(scope) != simdjson::SUCCESS) return bad(path + ".scope", "expected an object");
+    const std::string p = path + ".scope";
+    if (Status st = get_string(scope, "municipality", p, lim.max_id_length, e.scope.municipality); !st.ok()) return st;
+    if (Status st = get_string(scope, "community", p, lim.max_id_length, e.scope.community); !st.ok()) return st;
+    if (Status st = get_string(scope, "component", p, lim.max_id_length, e.scope.component); !st.ok()) return st;
+  }
+  auto dot = member(j, "dot");
+  if (!dot) return bad(path + ".dot", "required object missing");
+  if (Status st = decode_dot(*dot, path + ".dot", e.dot); !st.ok()) return st;
+  if (auto ctx = member(j, "context")) {
+    if (Status st = decode_context(*ctx, path + ".context", lim.max_context, e.context); !st.ok()) return st;
+  }
+  if (auto ch = member(j, "changed")) {
+    dom::array arr;
+    if (ch->get_array().get(arr) != simdjson::SUCCESS) return bad(path + ".changed", "expected an array of field paths");
+    if (arr.size() > lim.max_changed) return bad(path + ".changed", "too many entries");
+    e.changed.reserve(arr.size());
+    std::size_t i = 0;
+    for (dom::element c : arr) {
+      std::string_view s;
+      const auto p = [&] { return path + ".changed[" + std::to_string(i) + "]"; };
+      if (c.get_string().get(s) != simdjson::SUCCESS) return bad(p(), "expected a string");
+      if (s.empty() || s.size() > 4 * lim.max_id_length) return bad(p(), "empty or too long");
+      e.changed.emplace_back(s);
+      ++i;
+    }
+  }
+  if (auto del = member(j, "deleted")) {
+    bool b = false;
+    if (del->get_bool().get(b) != simdjson::SUCCESS) return bad(path + ".deleted", "expected a boolean");
+    e.deleted = b;
+  }
+  auto body = member(j, "body");
+  if (!body) {
+    if (!e.deleted) return bad(path + ".body", "required object missing");
+    e.body = "{}";
+  } else {
+    if (!body->is_object()) return bad(path + ".body", "expected an object");
+    e.body = simdjson::minify(*body);
+    if (e.body.size() > lim.max_body_bytes)
+      return bad(path + ".body", "larger than " + std::to_string(lim.max_body_bytes) + " bytes");
+  }
+  return get_int(j, "device_time", path, 0, e.device_time, false);
+}
+
+}  // namespace
+
+Result<PushRequest> decode_push_request(std::string_view text, const WireLimits& lim) {
+  // One parser per thread: it keeps its buffers between batches.
+  thread_local dom::parser parser;
+  thread_local int depth = 0;
+  if (depth != lim.max_depth) {
+    if (parser.allocate(64 * 1024, static_cast<std::size_t>(lim.max_depth)) != simdjson::SUCCESS)
+      return Status::io_error("out of memory for the JSON parser");
+    depth = lim.max_depth;
+  }
+  dom::element doc;
+  auto err = parser.parse(text.data(), text.size()).get(doc);
+  // Depth is enforced by the parser itself (iterative, no recursion); the scan only names the error.
+  if (err == simdjson::DEPTH_ERROR || (err != simdjson::SUCCESS && !json_depth_within(text, lim.max_depth)))
+    return Status::invalid_argument("$: JSON nests deeper than " + std::to_string(lim.max_depth) + " levels");
+  if (err == simdjson::MEMALLOC || err == simdjson::CAPACITY)
+    return Status::too_large("$: document too large to parse");
+  if (err != simdjson::SUCCESS) return Status::invalid_argument("$: malformed JSON");
+  dom::object j;
+  if (doc.get_object().get(j) != simdjson::SUCCESS) return Status::invalid_argument("$: expected an object");
+  std::int64_t v = 0;
+  if (Status st = get_int(j, "v", "$", 1, v, true); !st.ok()) return st;
+  if (v != kWireVersion) return Status::invalid_argument("$.v: unsupported wire version " + std::to_string(v));
+  PushRequest req;
+  if (Status st = get_string(j, "batch_id", "$", lim.max_id_length, req.batch_id); !st.ok()) return st;
+  if (req.batch_id.empty()) return Status::invalid_argument("$.batch_id: must not be empty");
+  auto edits = member(j, "edits");
+  dom::array arr;
+  if (!edits || edits->get_array().get(arr) != simdjson::SUCCESS)
+    return Status::invalid_argument("$.edits: expected an array");
+  if (arr.size() > lim.max_edits)
+    return Status::too_large("$.edits: more than " + std::to_string(lim.max_edits) + " edits in one batch");
+  req.edits.resize(arr.size());
+  std::size_t i = 0;
+  for (dom::element e : arr) {
+    if (Status st = decode_edit(e, "$.edits[" + std::to_string(i) + "]", lim, req.edits[i]); !st.ok()) return st;
+    ++i;
+  }
+  return req;
+}
+
+}  // namespace akt::sync
