@@ -4,8 +4,9 @@
 //  1. Every handler of this session runs on its strand; route() runs on the worker pool and its
 //     answer is posted back to the strand, so no I/O thread ever waits on SQLite.
 //  2. One request at a time per connection (no pipelining): read -> route -> write -> read.
-//  3. The whole request must arrive within read_timeout_ms (a slow-loris client is cut off there);
-//     header and body sizes are bounded by the parser (431 / 413, then close).
+//  3. A kept-alive connection may idle idle_timeout_ms before its next request starts; once its first
+//     bytes arrived, the whole request must arrive within read_timeout_ms (a slow-loris client is cut
+//     off there). Header and body sizes are bounded by the parser (431 / 413, then close).
 //  4. A long-poll parks the request: a timer and a notifier waiter race; whichever fires first
 //     (guarded by an atomic flag) re-routes the request once with waiting disabled.
 //
@@ -48,7 +49,20 @@ void Session::do_read() {
   parser_.emplace();
   parser_->body_limit(lim.max_body_bytes);
   parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
-  stream_.expires_after(std::chrono::milliseconds(lim.read_timeout_ms));
+  if (buffer_.size() > 0) return read_request();  // bytes of the next request already arrived
+  // Phase 1: wait for the first bytes, for idle_timeout_ms on a kept-alive connection (read_timeout_ms
+  // for a new one: a client that connects must speak soon).
+  stream_.expires_after(std::chrono::milliseconds(served_ ? lim.idle_timeout_ms : lim.read_timeout_ms));
+  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+    if (ec) return self->on_read(ec, 0);
+    self->buffer_.commit(n);
+    self->read_request();
+  });
+}
+
+void Session::read_request() {
+  // Phase 2: the whole request must arrive within read_timeout_ms (slow-loris clients are cut here).
+  stream_.expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
   http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
 }
 
@@ -83,6 +97,7 @@ void Session::on_read(beast::error_code ec, std::size_t) {
   req.body = std::move(msg.body());
   req.remote = remote_;
   keep_alive_ = msg.keep_alive();
+  served_ = true;
   version_ = msg.version();
   stream_.expires_never();  // the answer may take a group commit; the write sets its own deadline
   counters_->in_flight.fetch_add(1);

@@ -39,6 +39,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   void do_read();
+  void read_request();
   void on_read(beast::error_code ec, std::size_t bytes);
   void dispatch_request(HttpRequest req);
   void on_routed(HttpRequest req, HttpResponse resp);
@@ -55,6 +56,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<ServerCounters> counters_;
   net::steady_timer poll_timer_;
   bool keep_alive_ = true;
+  bool served_ = false;  // a request was answered on this connection
   unsigned version_ = 11;
   std::string remote_;
 };

@@ -215,3 +215,24 @@ TEST_CASE("bad input: a slow-loris client is cut off and others are still served
   CHECK(waited >= std::chrono::milliseconds(300));
   CHECK(srv.app().store->last_seq() == 0);
 }
+
+TEST_CASE("timeouts: a kept-alive connection may idle up to idle_timeout_ms, then it is closed") {
+  server::Limits lim;
+  lim.read_timeout_ms = 300;
+  lim.idle_timeout_ms = 1500;
+  test::TestServer srv(lim);
+  RawConn raw(srv.port());
+  const std::string req = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n";
+  raw.send_text(req);
+  // Idle longer than the read timeout but shorter than the idle timeout: the connection still works.
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  raw.send_text(req);
+  const auto start = std::chrono::steady_clock::now();
+  std::string out = raw.read_all();  // both answers, then the close after 1.5 s of idleness
+  std::size_t answers = 0;
+  for (std::size_t p = out.find("HTTP/1.1 200"); p != std::string::npos; p = out.find("HTTP/1.1 200", p + 1)) ++answers;
+  CHECK(answers == 2);
+  const auto waited = std::chrono::steady_clock::now() - start;
+  CHECK(waited >= std::chrono::milliseconds(1000));
+  CHECK(waited < std::chrono::seconds(4));
+}
