@@ -24,6 +24,12 @@ struct HttpOptions {
   std::chrono::milliseconds timeout{30000};
   bool gzip_requests = false;   // send bodies with Content-Encoding: gzip
   bool accept_gzip = true;      // ask for gzip answers
+  // TLS: off for plain HTTP. With tls, the server's certificate is verified against `ca_file` (PEM;
+  // empty = the system's trust store) and the host name, unless verify_peer is false.
+  bool tls = false;
+  std::string ca_file;
+  bool verify_peer = true;
+  int max_tls_version = 0;      // e.g. TLS1_1_VERSION to test that old versions are refused; 0 = any
 };
 
 class HttpClient {

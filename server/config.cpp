@@ -81,6 +81,14 @@ Result<Config> parse_config(const std::string& text, Config c) {
     AKT_CFG_TRY(read_number(*it, "read_timeout_ms", l.read_timeout_ms));
     AKT_CFG_TRY(read_number(*it, "idle_timeout_ms", l.idle_timeout_ms));
     AKT_CFG_TRY(read_number(*it, "max_connections", l.max_connections));
+    AKT_CFG_TRY(read_number(*it, "handshake_timeout_ms", l.handshake_timeout_ms));
+  }
+  if (auto it = j.find("tls"); it != j.end()) {
+    if (!it->is_object()) return Status::invalid_argument("config: tls must be an object");
+    AKT_CFG_TRY(read_string(*it, "cert_file", c.tls.cert_file));
+    AKT_CFG_TRY(read_string(*it, "key_file", c.tls.key_file));
+    if (c.tls.cert_file.empty() != c.tls.key_file.empty())
+      return Status::invalid_argument("config: tls needs both cert_file and key_file");
   }
   if (auto it = j.find("devices"); it != j.end()) {
     if (!it->is_array()) return Status::invalid_argument("config: devices must be an array");
@@ -142,10 +150,10 @@ Result<Config> config_from_args(int argc, const char* const* argv) {
 Status check_config(const Config& c) {
   const bool loopback = c.listen_address == "127.0.0.1" || c.listen_address == "::1" ||
                         c.listen_address == "localhost" || c.listen_address.rfind("127.", 0) == 0;
-  if (!loopback && !c.behind_proxy)
+  if (!loopback && !c.behind_proxy && !c.tls.enabled())
     return Status::invalid_argument("refusing plain HTTP on " + c.listen_address +
-                                    ": bind to loopback, or set \"behind_proxy\": true when a TLS reverse proxy "
-                                    "terminates connections");
+                                    ": configure tls (cert_file, key_file), bind to loopback, or set \"behind_proxy\": true "
+                                    "when a TLS reverse proxy terminates connections");
   if (c.io_threads < 1 || c.workers < 1) return Status::invalid_argument("io_threads and workers must be >= 1");
   for (const DeviceCredential& d : c.devices) {
     if (!sync::is_uuid(d.actor)) return Status::invalid_argument("device '" + d.name + "': actor is not a UUID");

@@ -20,6 +20,14 @@ struct Limits {
   std::int64_t read_timeout_ms = 30000;                  // to receive one whole request
   std::int64_t idle_timeout_ms = 120000;                 // keep-alive between requests
   std::size_t max_connections = 2048;                    // beyond: accepted and closed at once
+  std::int64_t handshake_timeout_ms = 10000;             // TLS handshake
+};
+
+// HTTPS through OpenSSL: TLS 1.2 minimum, forward-secret AEAD ciphers only.
+struct TlsConfig {
+  std::string cert_file;  // PEM certificate chain
+  std::string key_file;   // PEM private key
+  bool enabled() const { return !cert_file.empty(); }
 };
 
 struct DeviceCredential {
@@ -38,6 +46,7 @@ struct Config {
   int workers = 16;                  // request handlers; pushes wait here for their group commit
   std::string log_level = "info";
   Limits limits;
+  TlsConfig tls;
   std::vector<DeviceCredential> devices;
 
   std::string database_path() const { return data_dir + "/aktsync.db"; }

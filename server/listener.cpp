@@ -1,14 +1,17 @@
 #include "server/listener.hpp"
 
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
 
 #include "server/log.hpp"
 
 namespace akt::server {
 
-Listener::Listener(net::io_context& ioc, std::shared_ptr<AppState> app, net::thread_pool& workers,
-                   std::shared_ptr<ServerCounters> counters)
+Listener::Listener(net::io_context& ioc, net::ssl::context* tls, std::shared_ptr<AppState> app,
+                   net::thread_pool& workers, std::shared_ptr<ServerCounters> counters)
     : ioc_(ioc),
+      tls_(tls),
       strand_(net::make_strand(ioc)),
       acceptor_(strand_),
       retry_timer_(strand_),
@@ -17,10 +20,10 @@ Listener::Listener(net::io_context& ioc, std::shared_ptr<AppState> app, net::thr
       counters_(std::move(counters)) {}
 
 Result<std::shared_ptr<Listener>> Listener::open(net::io_context& ioc, const tcp::endpoint& endpoint,
-                                                 std::shared_ptr<AppState> app, net::thread_pool& workers,
-                                                 std::shared_ptr<ServerCounters> counters) {
-  std::shared_ptr<Listener> l(new Listener(ioc, std::move(app), workers, std::move(counters)));
-  beast::error_code ec;
+                                                 net::ssl::context* tls, std::shared_ptr<AppState> app,
+                                                 net::thread_pool& workers, std::shared_ptr<ServerCounters> counters) {
+  std::shared_ptr<Listener> l(new Listener(ioc, tls, std::move(app), workers, std::move(counters)));
+  boost::system::error_code ec;
   const std::string where = endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
   l->acceptor_.open(endpoint.protocol(), ec);
   if (!ec) l->acceptor_.set_option(net::socket_base::reuse_address(true), ec);
@@ -31,11 +34,13 @@ Result<std::shared_ptr<Listener>> Listener::open(net::io_context& ioc, const tcp
   return l;
 }
 
-void Listener::run() { net::dispatch(strand_, beast::bind_front_handler(&Listener::do_accept, shared_from_this())); }
+void Listener::run() {
+  net::dispatch(strand_, [self = shared_from_this()] { self->do_accept(); });
+}
 
 void Listener::close() {
   net::post(strand_, [self = shared_from_this()] {
-    beast::error_code ec;
+    boost::system::error_code ec;
     self->acceptor_.close(ec);
     self->retry_timer_.cancel();
   });
@@ -43,25 +48,28 @@ void Listener::close() {
 
 void Listener::do_accept() {
   if (!acceptor_.is_open()) return;
-  acceptor_.async_accept(net::make_strand(ioc_), beast::bind_front_handler(&Listener::on_accept, shared_from_this()));
+  acceptor_.async_accept(net::make_strand(ioc_), [self = shared_from_this()](boost::system::error_code ec,
+                                                                             tcp::socket socket) {
+    self->on_accept(ec, std::move(socket));
+  });
 }
 
-void Listener::on_accept(beast::error_code ec, tcp::socket socket) {
+void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
   if (ec == net::error::operation_aborted || !acceptor_.is_open()) return;
   if (ec) {
     // Typically out of file descriptors: back off briefly instead of spinning.
     log(LogLevel::kWarn, "accept failed: " + ec.message());
     retry_timer_.expires_after(std::chrono::milliseconds(50));
-    retry_timer_.async_wait([self = shared_from_this()](beast::error_code e) {
+    retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code e) {
       if (!e) self->do_accept();
     });
     return;
   }
   if (static_cast<std::size_t>(counters_->sessions.load()) >= app_->config.limits.max_connections) {
-    beast::error_code ignored;
+    boost::system::error_code ignored;
     socket.close(ignored);  // over the connection cap: refuse at once rather than queue
   } else {
-    std::make_shared<Session>(std::move(socket), app_, workers_, counters_)->run();
+    start_session(std::move(socket), tls_, app_, workers_, counters_);
   }
   do_accept();
 }

@@ -8,6 +8,7 @@
 
 #include "server/listener.hpp"
 #include "server/log.hpp"
+#include "server/tls.hpp"
 
 namespace akt::server {
 
@@ -16,6 +17,7 @@ struct Server::Impl {
   net::io_context ioc;
   net::thread_pool workers;
   std::shared_ptr<ServerCounters> counters = std::make_shared<ServerCounters>();
+  std::unique_ptr<net::ssl::context> tls;
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> threads;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
@@ -31,13 +33,18 @@ Server::~Server() { stop(); }
 
 Result<std::unique_ptr<Server>> Server::start(std::shared_ptr<AppState> app) {
   auto impl = std::make_unique<Impl>(app);
-  beast::error_code ec;
+  if (app->config.tls.enabled()) {
+    auto ctx = make_server_tls_context(app->config.tls);
+    if (!ctx.ok()) return ctx.status();
+    impl->tls = std::move(*ctx);
+  }
+  boost::system::error_code ec;
   auto address = net::ip::make_address(app->config.listen_address == "localhost" ? "127.0.0.1"
                                                                                    : app->config.listen_address,
                                        ec);
   if (ec) return Status::invalid_argument("listen address '" + app->config.listen_address + "' is not an IP address");
-  auto l = Listener::open(impl->ioc, tcp::endpoint(address, app->config.listen_port), app, impl->workers,
-                          impl->counters);
+  auto l = Listener::open(impl->ioc, tcp::endpoint(address, app->config.listen_port), impl->tls.get(), app,
+                          impl->workers, impl->counters);
   if (!l.ok()) return l.status();
   impl->listener = *l;
   impl->listener->run();

@@ -1,4 +1,4 @@
-// HTTP/1.1 session, after Beast's async server examples and CppCon2018.
+// HTTP/1.1 session over a plain or TLS stream, after Beast's async (flex) server examples and CppCon2018.
 //
 // Design notes:
 //  1. Every handler of this session runs on its strand; route() runs on the worker pool and its
@@ -10,170 +10,255 @@
 //  4. A long-poll parks the request: a timer and a notifier waiter race; whichever fires first
 //     (guarded by an atomic flag) re-routes the request once with waiting disabled.
 //
-//   do_read --ok--> dispatch_request --worker--> on_routed --long_poll--> start_long_poll --> dispatch
+//  5. TLS: the handshake must finish within handshake_timeout_ms; closing sends close_notify
+//     (async_shutdown) under a timeout of its own. A plain-HTTP client on the TLS port fails the
+//     handshake and is closed; others are unaffected.
+//
+//   [handshake] --> do_read --ok--> dispatch_request --worker--> on_routed --long_poll--> start_long_poll --> dispatch
 //      ^                                             | answer
 //      +------------- on_write (keep-alive) <--- send
 #include "server/session.hpp"
 
+#include <optional>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
+#include "server/http_types.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
 #include "server/router.hpp"
 
 namespace akt::server {
 
-Session::Session(tcp::socket&& socket, std::shared_ptr<AppState> app, net::thread_pool& workers,
-                 std::shared_ptr<ServerCounters> counters)
-    : stream_(std::move(socket)),
-      app_(std::move(app)),
-      workers_(workers),
-      counters_(std::move(counters)),
-      poll_timer_(stream_.get_executor()) {
-  counters_->sessions.fetch_add(1);
-  beast::error_code ec;
-  auto ep = stream_.socket().remote_endpoint(ec);
-  if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
-}
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = net::ssl;
 
-Session::~Session() { counters_->sessions.fetch_sub(1); }
+namespace {
 
-void Session::run() {
-  net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read, shared_from_this()));
-}
+template <class Stream>
+constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
 
-void Session::do_read() {
-  if (app_->stopping) return do_close();
-  const Limits& lim = app_->config.limits;
-  parser_.emplace();
-  parser_->body_limit(lim.max_body_bytes);
-  parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
-  if (buffer_.size() > 0) return read_request();  // bytes of the next request already arrived
-  // Phase 1: wait for the first bytes, for idle_timeout_ms on a kept-alive connection (read_timeout_ms
-  // for a new one: a client that connects must speak soon).
-  stream_.expires_after(std::chrono::milliseconds(served_ ? lim.idle_timeout_ms : lim.read_timeout_ms));
-  stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
-    if (ec) return self->on_read(ec, 0);
-    self->buffer_.commit(n);
-    self->read_request();
-  });
-}
-
-void Session::read_request() {
-  // Phase 2: the whole request must arrive within read_timeout_ms (slow-loris clients are cut here).
-  stream_.expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
-  http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
-}
-
-void Session::on_read(beast::error_code ec, std::size_t) {
-  if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
-      ec == net::error::connection_reset || ec == net::error::eof) {
-    return do_close();
+// All members are touched only on the connection's strand (the socket's executor).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
+ public:
+  Session(tcp::socket&& socket, ssl::context* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
+          std::shared_ptr<ServerCounters> counters)
+      : stream_(make_stream(std::move(socket), tls)),
+        app_(std::move(app)),
+        workers_(workers),
+        counters_(std::move(counters)),
+        poll_timer_(tcp_stream().get_executor()) {
+    counters_->sessions.fetch_add(1);
+    beast::error_code ec;
+    auto ep = tcp_stream().socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
-  if (ec) {
-    // Answer what we can explain, then close: the stream position is unknown after a parse error.
-    keep_alive_ = false;
-    if (ec == http::error::body_limit) {
-      send(problem(413, "body_too_large",
-                   "request body larger than " + std::to_string(app_->config.limits.max_body_bytes) + " bytes"));
-    } else if (ec == http::error::header_limit) {
-      send(problem(431, "headers_too_large", "request headers too large"));
+  ~Session() { counters_->sessions.fetch_sub(1); }
+
+  void run() {
+    net::dispatch(tcp_stream().get_executor(), [self = this->shared_from_this()] { self->start(); });
+  }
+
+ private:
+  static Stream make_stream(tcp::socket&& socket, ssl::context* tls) {
+    if constexpr (kIsTls<Stream>) return Stream(std::move(socket), *tls);
+    else return Stream(std::move(socket));
+  }
+  beast::tcp_stream& tcp_stream() { return beast::get_lowest_layer(stream_); }
+
+  void start() {
+    if constexpr (kIsTls<Stream>) {
+      tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.handshake_timeout_ms));
+      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) {
+          log(LogLevel::kDebug, "TLS handshake with " + self->remote_ + " failed: " + ec.message());
+          return self->close_socket();
+        }
+        self->do_read();
+      });
     } else {
-      send(problem(400, "invalid_http", "malformed HTTP request: " + ec.message()));
+      do_read();
     }
-    return;
   }
-  auto& msg = parser_->get();
-  HttpRequest req;
-  req.method = std::string(msg.method_string());
-  req.target = std::string(msg.target());
-  req.headers.reserve(8);
-  for (const auto& f : msg) {
-    std::string name(f.name_string());
-    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    req.headers.emplace_back(std::move(name), std::string(f.value()));
-  }
-  req.body = std::move(msg.body());
-  req.remote = remote_;
-  keep_alive_ = msg.keep_alive();
-  served_ = true;
-  version_ = msg.version();
-  stream_.expires_never();  // the answer may take a group commit; the write sets its own deadline
-  counters_->in_flight.fetch_add(1);
-  dispatch_request(std::move(req));
-}
 
-void Session::dispatch_request(HttpRequest req) {
-  net::post(workers_, [self = shared_from_this(), req = std::move(req)]() mutable {
-    HttpResponse resp = route(req, *self->app_);
-    net::post(self->stream_.get_executor(), [self, req = std::move(req), resp = std::move(resp)]() mutable {
-      self->on_routed(std::move(req), std::move(resp));
+  void do_read() {
+    if (app_->stopping) return do_close();
+    const Limits& lim = app_->config.limits;
+    parser_.emplace();
+    parser_->body_limit(lim.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
+    if (buffer_.size() > 0) return read_request();  // bytes of the next request already arrived
+    // Phase 1: wait for the first bytes, idle_timeout_ms on a kept-alive connection (read_timeout_ms
+    // for a new one: a client that connects must speak soon).
+    tcp_stream().expires_after(std::chrono::milliseconds(served_ ? lim.idle_timeout_ms : lim.read_timeout_ms));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+                              if (ec) return self->on_read(ec, 0);
+                              self->buffer_.commit(n);
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
+    // Phase 2: the whole request must arrive within read_timeout_ms (slow-loris clients are cut here).
+    tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::eof || ec == ssl::error::stream_truncated) {
+      return do_close();
+    }
+    if (ec) {
+      // Answer what we can explain, then close: the stream position is unknown after a parse error.
+      keep_alive_ = false;
+      if (ec == http::error::body_limit) {
+        send(problem(413, "body_too_large",
+                     "request body larger than " + std::to_string(app_->config.limits.max_body_bytes) + " bytes"));
+      } else if (ec == http::error::header_limit) {
+        send(problem(431, "headers_too_large", "request headers too large"));
+      } else if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
+        send(problem(400, "invalid_http", "malformed HTTP request: " + ec.message()));
+      } else {
+        do_close();
+      }
+      return;
+    }
+    auto& msg = parser_->get();
+    HttpRequest req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    req.headers.reserve(8);
+    for (const auto& f : msg) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    req.body = std::move(msg.body());
+    req.remote = remote_;
+    keep_alive_ = msg.keep_alive();
+    version_ = msg.version();
+    served_ = true;
+    tcp_stream().expires_never();  // the answer may wait for a group commit; the write sets its own deadline
+    counters_->in_flight.fetch_add(1);
+    dispatch_request(std::move(req));
+  }
+
+  void dispatch_request(HttpRequest req) {
+    net::post(workers_, [self = this->shared_from_this(), req = std::move(req)]() mutable {
+      HttpResponse resp = route(req, *self->app_);
+      net::post(self->tcp_stream().get_executor(), [self, req = std::move(req), resp = std::move(resp)]() mutable {
+        if (resp.long_poll) return self->start_long_poll(std::move(req), *resp.long_poll);
+        self->send(std::move(resp));
+      });
     });
-  });
-}
+  }
 
-void Session::on_routed(HttpRequest req, HttpResponse resp) {
-  if (resp.long_poll) return start_long_poll(std::move(req), *resp.long_poll);
-  send(std::move(resp));
-}
-
-void Session::start_long_poll(HttpRequest req, const LongPoll& lp) {
-  auto fired = std::make_shared<std::atomic<bool>>(false);
-  auto self = shared_from_this();
-  req.allow_wait = false;
-  auto shared_req = std::make_shared<HttpRequest>(std::move(req));
-  poll_timer_.expires_at(lp.deadline);
-  const std::uint64_t id = app_->notifier.wait(lp.since, app_->store->last_seq(), [self, fired, shared_req] {
-    if (fired->exchange(true)) return;
-    net::post(self->stream_.get_executor(), [self, shared_req] {
-      self->poll_timer_.cancel();
+  void start_long_poll(HttpRequest req, const LongPoll& lp) {
+    auto fired = std::make_shared<std::atomic<bool>>(false);
+    auto self = this->shared_from_this();
+    req.allow_wait = false;
+    auto shared_req = std::make_shared<HttpRequest>(std::move(req));
+    poll_timer_.expires_at(lp.deadline);
+    const std::uint64_t id = app_->notifier.wait(lp.since, app_->store->last_seq(), [self, fired, shared_req] {
+      if (fired->exchange(true)) return;
+      net::post(self->tcp_stream().get_executor(), [self, shared_req] {
+        self->poll_timer_.cancel();
+        self->dispatch_request(*shared_req);
+      });
+    });
+    poll_timer_.async_wait([self, fired, shared_req, id](beast::error_code) {
+      if (fired->exchange(true)) return;
+      self->app_->notifier.cancel(id);
       self->dispatch_request(*shared_req);
     });
-  });
-  poll_timer_.async_wait([self, fired, shared_req, id](beast::error_code) {
-    if (fired->exchange(true)) return;
-    self->app_->notifier.cancel(id);
-    self->dispatch_request(*shared_req);
-  });
-}
-
-void Session::send(HttpResponse resp) {
-  http::response<http::string_body> res{static_cast<http::status>(resp.status), version_};
-  res.set(http::field::server, "aktsyncd");
-  res.set(http::field::content_type, resp.content_type);
-  for (const auto& [k, v] : resp.headers) res.set(k, v);
-  res.body() = std::move(resp.body);
-  const bool keep_alive = keep_alive_ && !resp.close && !app_->stopping;
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
-  stream_.expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
-  http::async_write(stream_, *sp,
-                    [self = shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t bytes) {
-                      self->on_write(keep_alive, ec, bytes);
-                    });
-}
-
-void Session::on_write(bool keep_alive, beast::error_code ec, std::size_t) {
-  // Counted from the read that produced a request; error answers to unreadable input were not counted.
-  if (parser_ && parser_->is_done()) {
-    counters_->in_flight.fetch_sub(1);
-    parser_.reset();
   }
-  if (ec) {
-    if (ec != net::error::operation_aborted && ec != beast::error::timeout)
-      log(LogLevel::kDebug, "write to " + remote_ + " failed: " + ec.message());
-    return do_close();
-  }
-  if (!keep_alive) return do_close();
-  do_read();
-}
 
-void Session::do_close() {
-  beast::error_code ec;
-  stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-  stream_.socket().close(ec);
+  void send(HttpResponse resp) {
+    http::response<http::string_body> res{static_cast<http::status>(resp.status), version_};
+    res.set(http::field::server, "aktsyncd");
+    res.set(http::field::content_type, resp.content_type);
+    if constexpr (kIsTls<Stream>) res.set(http::field::strict_transport_security, "max-age=31536000");
+    for (const auto& [k, v] : resp.headers) res.set(k, v);
+    res.body() = std::move(resp.body);
+    const bool keep_alive = keep_alive_ && !resp.close && !app_->stopping;
+    res.keep_alive(keep_alive);
+    res.prepare_payload();
+    auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
+    tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+    http::async_write(stream_, *sp,
+                      [self = this->shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
+                        self->on_write(keep_alive, ec);
+                      });
+  }
+
+  void on_write(bool keep_alive, beast::error_code ec) {
+    // Counted from the read that produced a request; answers to unreadable input were not counted.
+    if (parser_ && parser_->is_done()) {
+      counters_->in_flight.fetch_sub(1);
+      parser_.reset();
+    }
+    if (ec) {
+      if (ec != net::error::operation_aborted && ec != beast::error::timeout)
+        log(LogLevel::kDebug, "write to " + remote_ + " failed: " + ec.message());
+      return close_socket();
+    }
+    if (!keep_alive) return do_close();
+    do_read();
+  }
+
+  void do_close() {
+    if constexpr (kIsTls<Stream>) {
+      // close_notify, bounded: a peer that never answers it does not hold the connection.
+      tcp_stream().expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close_socket(); });
+    } else {
+      close_socket();
+    }
+  }
+
+  void close_socket() {
+    beast::error_code ec;
+    tcp_stream().socket().shutdown(tcp::socket::shutdown_send, ec);
+    tcp_stream().socket().close(ec);
+  }
+
+  Stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<AppState> app_;
+  net::thread_pool& workers_;
+  std::shared_ptr<ServerCounters> counters_;
+  net::steady_timer poll_timer_;
+  bool keep_alive_ = true;
+  bool served_ = false;  // a request was answered on this connection
+  unsigned version_ = 11;
+  std::string remote_;
+};
+
+}  // namespace
+
+void start_session(tcp::socket&& socket, ssl::context* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
+                   std::shared_ptr<ServerCounters> counters) {
+  if (tls) {
+    std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), tls, std::move(app), workers,
+                                                                     std::move(counters))
+        ->run();
+  } else {
+    std::make_shared<Session<beast::tcp_stream>>(std::move(socket), nullptr, std::move(app), workers,
+                                                 std::move(counters))
+        ->run();
+  }
 }
 
 }  // namespace akt::server

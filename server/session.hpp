@@ -1,23 +1,21 @@
-// One HTTP/1.1 keep-alive connection. Internal to the server: included by listener.cpp and session.cpp
-// only, so that Beast stays out of every other translation unit.
+// One HTTP/1.1 keep-alive connection, plain or TLS. Internal to the server: the session class lives in
+// session.cpp; this header only starts one, so that Beast's HTTP and SSL code stays in one unit.
 #pragma once
 
 #include <atomic>
 #include <memory>
-#include <optional>
 
-#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/thread_pool.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include "server/app_state.hpp"
-#include "server/http_types.hpp"
+
+namespace boost::asio::ssl {
+class context;
+}
 
 namespace akt::server {
 
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace net = boost::asio;
 using tcp = net::ip::tcp;
 
@@ -27,38 +25,10 @@ struct ServerCounters {
   std::atomic<int> in_flight{0};  // requests read and not yet answered
 };
 
-// All members are touched only on the connection's strand (the socket's executor).
-class Session : public std::enable_shared_from_this<Session> {
- public:
-  // `app`, `workers` and `counters` must outlive the session (the server joins workers before
-  // destroying them).
-  Session(tcp::socket&& socket, std::shared_ptr<AppState> app, net::thread_pool& workers,
-          std::shared_ptr<ServerCounters> counters);
-  ~Session();
-  void run();
-
- private:
-  void do_read();
-  void read_request();
-  void on_read(beast::error_code ec, std::size_t bytes);
-  void dispatch_request(HttpRequest req);
-  void on_routed(HttpRequest req, HttpResponse resp);
-  void start_long_poll(HttpRequest req, const LongPoll& lp);
-  void send(HttpResponse resp);
-  void on_write(bool keep_alive, beast::error_code ec, std::size_t bytes);
-  void do_close();
-
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<AppState> app_;
-  net::thread_pool& workers_;
-  std::shared_ptr<ServerCounters> counters_;
-  net::steady_timer poll_timer_;
-  bool keep_alive_ = true;
-  bool served_ = false;  // a request was answered on this connection
-  unsigned version_ = 11;
-  std::string remote_;
-};
+// Starts serving `socket`: over TLS when `tls` is set (handshake first), plain HTTP otherwise.
+// `tls`, `workers` and `app` must outlive the session (the server joins its threads before
+// destroying them).
+void start_session(tcp::socket&& socket, net::ssl::context* tls, std::shared_ptr<AppState> app,
+                   net::thread_pool& workers, std::shared_ptr<ServerCounters> counters);
 
 }  // namespace akt::server

@@ -6,10 +6,11 @@
 #include "server/log.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/support/edits.hpp"
+#include "tests/support/test_tls.hpp"
 
 namespace akt::test {
 
-TestServer::TestServer(server::Limits limits, std::string data_dir) {
+TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls) {
   a = Device{uuid_n(0xA1), "token-device-a-0123456789"};
   b = Device{uuid_n(0xB2), "token-device-b-0123456789"};
   data_dir_ = data_dir.empty() ? dir_.path() : data_dir;
@@ -21,6 +22,11 @@ TestServer::TestServer(server::Limits limits, std::string data_dir) {
   c.workers = 8;
   c.limits = limits;
   c.log_level = "warn";
+  if (tls) {
+    auto cert = make_test_cert(dir_.path());
+    c.tls = {cert.cert_file, cert.key_file};
+    cert_file_ = cert.cert_file;
+  }
   c.devices = {{a.actor, "tablet-a", server::sha256_hex(a.token)}, {b.actor, "tablet-b", server::sha256_hex(b.token)}};
   server::set_log_level(c.log_level);
   REQUIRE(server::check_config(c).ok());

@@ -21,10 +21,18 @@ struct Device {
 
 class TestServer {
  public:
-  explicit TestServer(server::Limits limits = {}, std::string data_dir = {});
+  // With `tls`, the server speaks HTTPS with a throwaway certificate that client() trusts.
+  explicit TestServer(server::Limits limits = {}, std::string data_dir = {}, bool tls = false);
   ~TestServer();
   std::uint16_t port() const { return server_->port(); }
-  client::HttpClient client(client::HttpOptions o = {}) const { return client::HttpClient("127.0.0.1", port(), o); }
+  client::HttpClient client(client::HttpOptions o = {}) const {
+    if (!cert_file_.empty()) {
+      o.tls = true;
+      if (o.ca_file.empty()) o.ca_file = cert_file_;
+    }
+    return client::HttpClient("127.0.0.1", port(), o);
+  }
+  const std::string& cert_file() const { return cert_file_; }
   server::AppState& app() { return server_->app(); }
   void stop() { server_->stop(); }
   const std::string& data_dir() const { return data_dir_; }
@@ -34,6 +42,7 @@ class TestServer {
  private:
   TempDir dir_;
   std::string data_dir_;
+  std::string cert_file_;
   std::unique_ptr<server::Server> server_;
 };
 
