@@ -11,19 +11,28 @@
 #include "server/auth.hpp"
 #include "server/change_notifier.hpp"
 #include "server/config.hpp"
+#include "server/rate_limiter.hpp"
 
 namespace akt::server {
 
 struct AppState {
   Config config;
   std::unique_ptr<store::ServerStore> store;
-  DeviceAuth auth;
+  Authenticator auth;
   ChangeNotifier notifier;
+  RateLimiter request_limiter;     // per token
+  RateLimiter login_user_limiter;  // failed logins per username
+  RateLimiter login_addr_limiter;  // failed logins and enrolments per client address
   std::function<std::int64_t()> now_ms;  // server wall clock in ms; replaceable in tests
   std::atomic<bool> stopping{false};     // set on SIGTERM: finish in-flight work, take no new
 
   AppState(Config c, std::unique_ptr<store::ServerStore> s)
-      : config(std::move(c)), store(std::move(s)), auth(config.devices) {}
+      : config(std::move(c)),
+        store(std::move(s)),
+        auth(config.devices),
+        request_limiter(config.limits.requests_per_minute, config.limits.request_burst),
+        login_user_limiter(config.limits.login_attempts_per_15min / 15.0, config.limits.login_attempts_per_15min),
+        login_addr_limiter(config.limits.login_attempts_per_15min * 4 / 15.0, config.limits.login_attempts_per_15min * 4) {}
 };
 
 // Opens the store under config.data_dir and wires the notifier to its commits.

@@ -1,32 +1,49 @@
-// Bearer-token authentication of devices (until the accounts issue brings users and roles).
-// Tokens are never stored: the config holds their SHA-256; comparison is constant-time.
+// Who is calling: bearer tokens (device tokens from enrolment, login sessions, and static device
+// tokens from the config file) resolved to a principal with a role and a scope. Tokens are stored
+// only as SHA-256 hashes; static ones are compared in constant time.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "schema/store/server_store.hpp"
 #include "server/config.hpp"
+#include "sync/access.hpp"
 
 namespace akt::server {
 
 struct Principal {
-  std::string actor;  // the device's actor id
-  std::string name;
+  std::string username;          // "config:<name>" for static config devices
+  std::int64_t user_id = 0;      // 0 for static config devices
+  sync::Role role = sync::Role::kEnumerator;
+  std::string kind;              // "device", "session" or "static"
+  std::string device_actor;      // the actor a device token may push as; empty for sessions
+  // What the principal may read and write; nullopt = everything (M&E officers, admins, static devices).
+  std::optional<std::vector<sync::Assignment>> scope;
+  std::int64_t scope_version = 0;
+  std::string token_hash;        // raw SHA-256 of the token (rate limits, logout)
+
+  bool is_device() const { return !device_actor.empty(); }
 };
 
 // Lowercase hex SHA-256.
 std::string sha256_hex(std::string_view data);
+// Raw 32-byte SHA-256.
+std::string sha256_raw(std::string_view data);
 
-class DeviceAuth {
+class Authenticator {
  public:
-  explicit DeviceAuth(std::vector<DeviceCredential> devices) : devices_(std::move(devices)) {}
-  // The device whose token is in `authorization` ("Bearer <token>"), or nullopt.
-  std::optional<Principal> authenticate(std::string_view authorization) const;
+  explicit Authenticator(std::vector<DeviceCredential> static_devices) : static_(std::move(static_devices)) {}
+  // The principal of "Bearer <token>". kUnauthenticated with the reason (missing, unknown, expired,
+  // revoked, disabled) otherwise; storage errors as they come.
+  Result<Principal> authenticate(std::string_view authorization, store::ServerStore& store,
+                                 std::int64_t now_ms) const;
 
  private:
-  std::vector<DeviceCredential> devices_;
+  std::vector<DeviceCredential> static_;
 };
 
 }  // namespace akt::server

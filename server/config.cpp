@@ -17,9 +17,15 @@ template <class T>
 Status read_number(const json& obj, const char* key, T& out) {
   auto it = obj.find(key);
   if (it == obj.end()) return {};
-  if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
-    return Status::invalid_argument(std::string("config: ") + key + " must be a non-negative integer");
-  out = static_cast<T>(it->get<std::int64_t>());
+  if constexpr (std::is_floating_point_v<T>) {
+    if (!it->is_number() || it->get<double>() < 0)
+      return Status::invalid_argument(std::string("config: ") + key + " must be a non-negative number");
+    out = it->get<T>();
+  } else {
+    if (!it->is_number_integer() || it->get<std::int64_t>() < 0)
+      return Status::invalid_argument(std::string("config: ") + key + " must be a non-negative integer");
+    out = static_cast<T>(it->get<std::int64_t>());
+  }
   return {};
 }
 
@@ -82,6 +88,20 @@ Result<Config> parse_config(const std::string& text, Config c) {
     AKT_CFG_TRY(read_number(*it, "idle_timeout_ms", l.idle_timeout_ms));
     AKT_CFG_TRY(read_number(*it, "max_connections", l.max_connections));
     AKT_CFG_TRY(read_number(*it, "handshake_timeout_ms", l.handshake_timeout_ms));
+    AKT_CFG_TRY(read_number(*it, "requests_per_minute", l.requests_per_minute));
+    AKT_CFG_TRY(read_number(*it, "request_burst", l.request_burst));
+    AKT_CFG_TRY(read_number(*it, "login_attempts_per_15min", l.login_attempts_per_15min));
+  }
+  if (auto it = j.find("accounts"); it != j.end()) {
+    if (!it->is_object()) return Status::invalid_argument("config: accounts must be an object");
+    AccountPolicy& a = c.accounts;
+    AKT_CFG_TRY(read_number(*it, "device_token_days", a.device_token_days));
+    AKT_CFG_TRY(read_number(*it, "session_hours", a.session_hours));
+    AKT_CFG_TRY(read_number(*it, "enrolment_hours", a.enrolment_hours));
+    AKT_CFG_TRY(read_number(*it, "password_kdf_n", a.password_kdf_n));
+    AKT_CFG_TRY(read_number(*it, "min_password_length", a.min_password_length));
+    if (a.password_kdf_n < 1024 || (a.password_kdf_n & (a.password_kdf_n - 1)) != 0)
+      return Status::invalid_argument("config: accounts.password_kdf_n must be a power of two >= 1024");
   }
   if (auto it = j.find("tls"); it != j.end()) {
     if (!it->is_object()) return Status::invalid_argument("config: tls must be an object");

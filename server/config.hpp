@@ -21,6 +21,17 @@ struct Limits {
   std::int64_t idle_timeout_ms = 120000;                 // keep-alive between requests
   std::size_t max_connections = 2048;                    // beyond: accepted and closed at once
   std::int64_t handshake_timeout_ms = 10000;             // TLS handshake
+  double requests_per_minute = 1200;                     // per token (429 + Retry-After beyond); 0 = off
+  double request_burst = 300;
+  double login_attempts_per_15min = 5;                   // per username and (x4) per client address
+};
+
+struct AccountPolicy {
+  std::int64_t device_token_days = 180;   // device tokens expire after this
+  std::int64_t session_hours = 12;        // login sessions (console, CLI) expire after this
+  std::int64_t enrolment_hours = 72;      // one-time enrolment codes expire after this
+  std::uint64_t password_kdf_n = 32768;   // scrypt N (r = 8, p = 1): 32 MiB per hash
+  std::size_t min_password_length = 10;
 };
 
 // HTTPS through OpenSSL: TLS 1.2 minimum, forward-secret AEAD ciphers only.
@@ -47,6 +58,7 @@ struct Config {
   std::string log_level = "info";
   Limits limits;
   TlsConfig tls;
+  AccountPolicy accounts;
   std::vector<DeviceCredential> devices;
 
   std::string database_path() const { return data_dir + "/aktsync.db"; }

@@ -71,28 +71,95 @@ std::optional<HttpResponse> decode_body(const HttpRequest& req, AppState& app, s
   return std::nullopt;
 }
 
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> out;
+  while (!path.empty()) {
+    if (path.front() == '/') {
+      path.remove_prefix(1);
+      continue;
+    }
+    std::size_t slash = path.find('/');
+    out.push_back(path.substr(0, slash));
+    path = slash == std::string_view::npos ? std::string_view() : path.substr(slash);
+  }
+  return out;
+}
+
+HttpResponse forbidden(const std::string& what) { return problem(403, "forbidden", what); }
+
+// /v1/admin/...: admins; the quarantine also supervisors.
+HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::string_view>& seg, const Query& query,
+                            const Principal& who, AppState& app) {
+  const std::string_view what = seg.size() > 2 ? seg[2] : std::string_view();
+  const bool admin = who.role == sync::Role::kAdmin;
+  if (what == "quarantine" && seg.size() == 3) {
+    if (!admin && who.role != sync::Role::kSupervisor) return forbidden("the quarantine is for admins and supervisors");
+    if (req.method != "GET") return method_not_allowed("GET");
+    return handle_quarantine(query, app);
+  }
+  if (!admin) return forbidden("administration needs the admin role");
+  if (what == "users" && seg.size() == 3) {
+    if (req.method == "GET") return handle_list_users(app);
+    if (req.method == "POST") return handle_create_user(req, who, app);
+    return method_not_allowed("GET, POST");
+  }
+  if (what == "users" && seg.size() == 5) {
+    const std::string user = percent_decode(seg[3]);
+    const std::string_view action = seg[4];
+    if (action == "role") return req.method == "PUT" ? handle_set_role(req, user, who, app) : method_not_allowed("PUT");
+    if (action == "assignments")
+      return req.method == "PUT" ? handle_set_assignments(req, user, who, app) : method_not_allowed("PUT");
+    if (action == "disable" || action == "enable")
+      return req.method == "POST" ? handle_set_disabled(req, user, action == "disable", who, app)
+                                  : method_not_allowed("POST");
+  }
+  if (what == "enrolments" && seg.size() == 3)
+    return req.method == "POST" ? handle_create_enrolment(req, who, app) : method_not_allowed("POST");
+  if (what == "devices" && seg.size() == 3)
+    return req.method == "GET" ? handle_list_devices(app) : method_not_allowed("GET");
+  if (what == "devices" && seg.size() == 5 && seg[4] == "revoke")
+    return req.method == "POST" ? handle_revoke_device(req, std::string(seg[3]), who, app) : method_not_allowed("POST");
+  if (what == "audit" && seg.size() == 3) return req.method == "GET" ? handle_audit(query, app) : method_not_allowed("GET");
+  return problem(404, "not_found", "no such resource: " + req.target.substr(0, 200));
+}
+
 HttpResponse dispatch(const HttpRequest& req, AppState& app) {
   std::string_view target = req.target;
   std::size_t qpos = target.find('?');
   std::string_view path = target.substr(0, qpos);
   Query query = parse_query(qpos == std::string_view::npos ? std::string_view() : target.substr(qpos + 1));
+  const std::vector<std::string_view> seg = split_path(path);
+  auto not_found = [&] { return problem(404, "not_found", "no such resource: " + std::string(path.substr(0, 200))); };
 
   if (path == "/healthz") {
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_health(app);
   }
-  const bool known = path == "/v1/push" || path == "/v1/changes" || path.rfind("/v1/records/", 0) == 0;
-  if (!known) return problem(404, "not_found", "no such resource: " + std::string(path.substr(0, 200)));
+  if (seg.size() < 2 || seg[0] != "v1") return not_found();
+  // Unauthenticated entry points: they are throttled per user and per address instead.
+  if (path == "/v1/login") return req.method == "POST" ? handle_login(req, app) : method_not_allowed("POST");
+  if (path == "/v1/enrol") return req.method == "POST" ? handle_enrol(req, app) : method_not_allowed("POST");
+  const std::string_view top = seg[1];
+  const bool known = top == "push" || top == "changes" || top == "records" || top == "me" || top == "logout" ||
+                     top == "admin";
+  if (!known) return not_found();
 
-  // Every resource but /healthz needs a device token.
-  auto who = app.auth.authenticate(req.header("authorization"));
-  if (!who) {
-    HttpResponse r = problem(401, "unauthenticated", "a valid device token is required (Authorization: Bearer ...)");
+  auto who = app.auth.authenticate(req.header("authorization"), *app.store, app.now_ms());
+  if (!who.ok()) {
+    if (who.status().code() != Status::Code::kUnauthenticated) return problem_from(who.status(), "internal");
+    HttpResponse r = problem(401, "unauthenticated", who.status().message());
     r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aktsync\"");
     return r;
   }
-  if (path == "/v1/push") {
+  if (auto wait = app.request_limiter.acquire(who->token_hash, std::chrono::steady_clock::now())) {
+    HttpResponse r = problem(429, "rate_limited", "too many requests for this token; retry after " +
+                                                      std::to_string(wait) + " s");
+    r.headers.emplace_back("Retry-After", std::to_string(wait));
+    return r;
+  }
+  if (top == "push" && seg.size() == 2) {
     if (req.method != "POST") return method_not_allowed("POST");
+    if (!who->is_device()) return forbidden("pushing needs a device token (enrol the device)");
     std::string_view ct = req.header("content-type");
     if (ct.substr(0, 16) != "application/json")
       return problem(415, "unsupported_media_type", "Content-Type must be application/json");
@@ -100,12 +167,23 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
     if (auto err = decode_body(req, app, decoded.body)) return std::move(*err);
     return handle_push(decoded, *who, app);
   }
-  if (path == "/v1/changes") {
+  if (top == "changes" && seg.size() == 2) {
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_changes(query, req.allow_wait, *who, app);
   }
-  if (req.method != "GET") return method_not_allowed("GET");
-  return handle_record(std::string(path.substr(std::string_view("/v1/records/").size())), *who, app);
+  if (top == "records" && seg.size() == 3) {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return handle_record(std::string(seg[2]), *who, app);
+  }
+  if (top == "me" && seg.size() == 2) return req.method == "GET" ? handle_me(*who) : method_not_allowed("GET");
+  if (top == "logout" && seg.size() == 2)
+    return req.method == "POST" ? handle_logout(*who, req, app) : method_not_allowed("POST");
+  if (top == "admin") {
+    HttpRequest decoded = req;
+    if (auto err = decode_body(req, app, decoded.body)) return std::move(*err);
+    return dispatch_admin(decoded, seg, query, *who, app);
+  }
+  return not_found();
 }
 
 }  // namespace

@@ -120,6 +120,7 @@ Status Db::integrity_check() {
 }
 
 std::int64_t Db::changes() const { return sqlite3_changes64(db_); }
+std::int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
 Tx::Tx(Db& db) : db_(db), begin_(db.exec("BEGIN IMMEDIATE")) {}
 

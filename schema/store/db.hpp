@@ -76,6 +76,7 @@ class Db {
   // Runs PRAGMA integrity_check; OK when it answers "ok".
   Status integrity_check();
   std::int64_t changes() const;
+  std::int64_t last_insert_rowid() const;
   sqlite3* handle() const { return db_; }
   // Turns an SQLite result code into a Status (kBusy for BUSY/LOCKED, kCorruption, kIOError...).
   Status status_from(int rc, std::string_view what) const;

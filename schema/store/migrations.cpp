@@ -80,6 +80,80 @@ CREATE TABLE quarantine(
   received_at INTEGER NOT NULL
 );
 )sql"},
+    {2, R"sql(
+-- Accounts (DESIGN §6): users with a role, their scope assignments, tokens stored only as hashes,
+-- one-time enrolment codes for tablets, and the audit log.
+CREATE TABLE users(
+  id            INTEGER PRIMARY KEY,
+  username      TEXT NOT NULL UNIQUE,
+  display_name  TEXT NOT NULL DEFAULT '',
+  role          TEXT NOT NULL CHECK (role IN ('enumerator', 'supervisor', 'me_officer', 'admin')),
+  password_hash TEXT NOT NULL,            -- scrypt$N$r$p$salt$hash (hex)
+  supervisor_id INTEGER REFERENCES users(id),
+  disabled      INTEGER NOT NULL DEFAULT 0,
+  scope_version INTEGER NOT NULL DEFAULT 1, -- bumped when assignments change: cursors reset
+  created_at    INTEGER NOT NULL
+);
+
+-- What a user may push and pull: municipality x community x component x form; '*' matches any.
+CREATE TABLE assignments(
+  id           INTEGER PRIMARY KEY,
+  user_id      INTEGER NOT NULL REFERENCES users(id),
+  municipality TEXT NOT NULL,
+  community    TEXT NOT NULL,
+  component    TEXT NOT NULL,
+  form_id      TEXT NOT NULL
+);
+CREATE INDEX assignments_by_user ON assignments(user_id);
+
+CREATE TABLE tokens(
+  hash         BLOB PRIMARY KEY,          -- SHA-256 of the bearer token
+  kind         TEXT NOT NULL CHECK (kind IN ('device', 'session')),
+  user_id      INTEGER NOT NULL REFERENCES users(id),
+  device_actor BLOB,                      -- device tokens: the only actor they may push as
+  created_at   INTEGER NOT NULL,
+  expires_at   INTEGER NOT NULL,
+  revoked_at   INTEGER
+) WITHOUT ROWID;
+CREATE INDEX tokens_by_actor ON tokens(device_actor);
+
+CREATE TABLE enrolments(
+  code_hash   BLOB PRIMARY KEY,           -- SHA-256 of the one-time code
+  user_id     INTEGER NOT NULL REFERENCES users(id),
+  device_name TEXT NOT NULL,
+  created_by  INTEGER NOT NULL REFERENCES users(id),
+  created_at  INTEGER NOT NULL,
+  expires_at  INTEGER NOT NULL,
+  used_at     INTEGER,
+  used_by     BLOB
+) WITHOUT ROWID;
+
+ALTER TABLE devices ADD COLUMN user_id INTEGER REFERENCES users(id);
+ALTER TABLE devices ADD COLUMN name TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN registered_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE devices ADD COLUMN revoked_at INTEGER;
+ALTER TABLE devices ADD COLUMN app_version TEXT NOT NULL DEFAULT '';
+
+-- Every scope a record ever had, so that a device is told when a record leaves its scope.
+CREATE TABLE record_scopes(
+  record_id    BLOB NOT NULL,
+  municipality TEXT NOT NULL,
+  community    TEXT NOT NULL,
+  component    TEXT NOT NULL,
+  PRIMARY KEY(record_id, municipality, community, component)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO record_scopes SELECT id, municipality, community, component FROM records;
+
+CREATE TABLE audit(
+  id       INTEGER PRIMARY KEY,
+  at       INTEGER NOT NULL,
+  username TEXT NOT NULL,                 -- who ('' for anonymous, e.g. a failed login's claimed name in target)
+  action   TEXT NOT NULL,
+  target   TEXT NOT NULL,
+  detail   TEXT NOT NULL,                 -- JSON object
+  remote   TEXT NOT NULL
+);
+)sql"},
 };
 
 }  // namespace

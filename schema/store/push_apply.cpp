@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "sync/access.hpp"
 #include "sync/push_decision.hpp"
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
@@ -44,12 +45,14 @@ struct LiveRow {
 struct RecordRow {
   bool exists = false;
   std::string form_id;
+  sync::Scope scope;
   std::int64_t seq = 0;
   std::int64_t live_count = 0;
 };
 
 Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
-  AKT_STMT(s, db, "SELECT form_id, seq, live_count FROM records WHERE id = ?1");
+  AKT_STMT(s, db,
+           "SELECT form_id, seq, live_count, municipality, community, component FROM records WHERE id = ?1");
   s->bind_blob(1, id_blob.data(), id_blob.size());
   auto row = s->step();
   if (!row.ok()) return row.status();
@@ -58,6 +61,7 @@ Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
     out.form_id = std::string(s->text(0));
     out.seq = s->int64(1);
     out.live_count = s->int64(2);
+    out.scope = {std::string(s->text(3)), std::string(s->text(4)), std::string(s->text(5))};
   }
   return {};
 }
@@ -178,6 +182,13 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
   if (e.dot.actor != in.device) {
     d.reject_code = "wrong_actor";
     d.reject_detail = "a device pushes only edits stamped with its own actor id";
+  } else if (in.scope && !sync::in_scope(*in.scope, e.scope, e.form_id)) {
+    d.reject_code = "out_of_scope";
+    d.reject_detail = "the device's user may not write records of " + e.scope.municipality + "/" +
+                      e.scope.community + "/" + e.scope.component + " form " + e.form_id;
+  } else if (in.scope && rec.exists && !sync::in_scope(*in.scope, rec.scope, rec.form_id)) {
+    d.reject_code = "out_of_scope";
+    d.reject_detail = "the record belongs to a scope the device's user may not write";
   } else if (rec.exists && rec.form_id != e.form_id) {
     d.reject_code = "form_mismatch";
     d.reject_detail = "record belongs to form '" + rec.form_id + "', edit names '" + e.form_id + "'";
@@ -219,6 +230,16 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
   }
   const std::int64_t seq = next_seq++;
   AKT_TRY(upsert_record(db, id_blob, e, seq, live_count, all_deleted, in.now_ms));
+  if (!rec.exists || !(rec.scope == e.scope)) {
+    // Remember every scope the record had: devices are told when it leaves theirs.
+    AKT_STMT(s, db, "INSERT OR IGNORE INTO record_scopes(record_id, municipality, community, component) "
+                    "VALUES(?1, ?2, ?3, ?4)");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    s->bind(2, e.scope.municipality);
+    s->bind(3, e.scope.community);
+    s->bind(4, e.scope.component);
+    AKT_TRY(s->run());
+  }
   r.seq = seq;
   r.live = static_cast<std::size_t>(live_count);
   return {};

@@ -15,6 +15,7 @@
 
 #include <random>
 
+#include "schema/store/accounts_store.hpp"
 #include "schema/store/db.hpp"
 #include "schema/store/migrations.hpp"
 #include "schema/store/push_apply.hpp"
@@ -23,11 +24,21 @@
 namespace akt::store {
 
 struct ServerStore::Writer {
-  const PushInput* input = nullptr;
+  // The work: a push batch, or any other write (accounts, forms...). Runs inside the group's
+  // transaction, in a savepoint of its own; may take feed sequence numbers from next_seq.
+  std::function<Result<PushOutput>(Db&, std::int64_t& next_seq)> fn;
   std::size_t edits = 0;
   std::optional<Result<PushOutput>> result;
   bool done = false;
   std::condition_variable cv;
+};
+
+struct ServerStore::ReadLease {
+  ServerStore& store;
+  std::unique_ptr<Db> db;
+  ~ReadLease() {
+    if (db) store.return_reader(std::move(db));
+  }
 };
 
 ServerStore::ServerStore(ServerStoreOptions options) : options_(std::move(options)) {}
@@ -82,8 +93,35 @@ Result<std::unique_ptr<ServerStore>> ServerStore::open(ServerStoreOptions option
 
 Result<PushOutput> ServerStore::push(const PushInput& input) {
   Writer w;
-  w.input = &input;
+  w.fn = [this, &input](Db& db, std::int64_t& next_seq) { return apply_batch(db, input, epoch_, next_seq); };
   w.edits = input.request->edits.size();
+  return submit(w);
+}
+
+Status ServerStore::write(const std::function<Status(Db&, std::int64_t& next_seq)>& fn) {
+  Writer w;
+  w.fn = [&fn](Db& db, std::int64_t& next_seq) -> Result<PushOutput> {
+    Status st = fn(db, next_seq);
+    if (!st.ok()) return st;
+    return PushOutput{};
+  };
+  w.edits = 1;
+  auto r = submit(w);
+  return r.ok() ? Status() : r.status();
+}
+
+Status ServerStore::read(const std::function<Status(Db&)>& fn) {
+  Status st;
+  ReadLease lease{*this, borrow_reader(st)};
+  if (!lease.db) return st;
+  // One read transaction, so that everything fn reads comes from one snapshot.
+  AKT_TRY(lease.db->exec("BEGIN"));
+  Status result = fn(*lease.db);
+  lease.db->exec("COMMIT");
+  return result;
+}
+
+Result<PushOutput> ServerStore::submit(Writer& w) {
   std::unique_lock lock(write_mu_);
   writers_.push_back(&w);
   while (!w.done && &w != writers_.front()) w.cv.wait(lock);
@@ -133,7 +171,7 @@ void ServerStore::run_group(std::vector<Writer*>& group) {
       x->result.emplace(sp);
       continue;
     }
-    Result<PushOutput> r = apply_batch(db, *x->input, epoch_, next_seq);
+    Result<PushOutput> r = x->fn(db, next_seq);
     if (!r.ok()) {
       db.exec("ROLLBACK TO b");
       next_seq = seq_before;
@@ -206,13 +244,6 @@ void ServerStore::return_reader(std::unique_ptr<Db> db) {
   readers_.push_back(std::move(db));
 }
 
-struct ServerStore::ReadLease {
-  ServerStore& store;
-  std::unique_ptr<Db> db;
-  ~ReadLease() {
-    if (db) store.return_reader(std::move(db));
-  }
-};
 
 namespace {
 
@@ -279,7 +310,8 @@ Result<ChangesPage> ServerStore::changes(std::int64_t since, std::size_t limit) 
   return page;
 }
 
-Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t limit, std::string& out) {
+Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t limit, std::string& out,
+                                              const std::vector<sync::Assignment>* scope) {
   Status st;
   ReadLease lease{*this, borrow_reader(st)};
   if (!lease.db) return st;
@@ -292,7 +324,10 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
   s->bind(2, static_cast<std::int64_t>(limit) + 1);  // one more tells whether the page was cut
   ChangesPage page;
   page.next = since;
-  std::size_t records = 0;
+  std::size_t scanned = 0;
+  bool open = false;     // a record object is open in `out`
+  bool emitted = false;  // something was written (comma needed before the next)
+  bool visible = true;   // the current record's versions are written
   std::string last_id;
   for (;;) {
     auto row = s->step();
@@ -301,24 +336,40 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
     std::string_view id_blob = s->blob(0);
     const bool first_version = id_blob != last_id;
     if (first_version) {
-      if (records == limit) {
+      if (scanned == limit) {
         page.more = true;
         break;
       }
-      if (records > 0) sync::append_record_close(out), out.push_back(',');
-      ++records;
+      ++scanned;
+      if (open) sync::append_record_close(out), open = false;
       last_id.assign(id_blob);
       const std::string id = blob_uuid(id_blob);
       page.next = s->int64(6);
+      const std::string form(s->text(1));
+      visible = !scope || sync::in_scope(*scope, {std::string(s->text(3)), std::string(s->text(4)),
+                                                  std::string(s->text(5))}, form);
+      if (!visible) {
+        auto was = record_was_in_scope(*lease.db, id, *scope, form);
+        if (!was.ok()) return was.status();
+        if (*was) {
+          if (emitted) out.push_back(',');
+          out += "{\"record\":\"" + id + "\",\"seq\":" + std::to_string(s->int64(6)) + ",\"out_of_scope\":true}";
+          emitted = true;
+        }
+        continue;
+      }
+      if (emitted) out.push_back(',');
+      emitted = open = true;
       sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), s->text(4), s->text(5), s->int64(6),
                                      s->int64(7) != 0, s->int64(8) > 1});
     }
+    if (!visible) continue;
     const std::string actor = blob_uuid(s->blob(9));
     sync::append_version(out, {actor, s->int64(10), s->text(11), s->text(12), s->text(13), s->text(14),
                                s->int64(15) != 0, s->int64(16), s->int64(17), s->int64(18)},
                          first_version);
   }
-  if (records > 0) sync::append_record_close(out);
+  if (open) sync::append_record_close(out);
   return page;
 }
 

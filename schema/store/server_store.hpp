@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "sync/access.hpp"
 #include "sync/status.hpp"
 #include "sync/wire.hpp"
 
@@ -33,6 +34,8 @@ struct PushInput {
   std::string device;                    // canonical UUID of the authenticated device (its actor id)
   const sync::PushRequest* request = nullptr;
   std::int64_t now_ms = 0;               // server time stamped on the new versions
+  // What the device's user may write; nullptr = anything (static config devices, admins).
+  const std::vector<sync::Assignment>* scope = nullptr;
 };
 
 struct PushOutput {
@@ -69,11 +72,22 @@ class ServerStore {
   // kBusy/kIOError when the database could not commit (nothing of the batch is stored then).
   Result<PushOutput> push(const PushInput& input);
 
+  // Runs `fn` in the writer's transaction (in a savepoint of its own, queued with pushes) and returns
+  // once it is durably committed. `fn` may assign feed sequence numbers from next_seq (advance it once
+  // per record it changes). A non-OK Status from fn rolls back its work alone.
+  Status write(const std::function<Status(Db&, std::int64_t& next_seq)>& fn);
+  // Runs `fn` on a read-only connection inside one read transaction (a consistent snapshot).
+  Status read(const std::function<Status(Db&)>& fn);
+
   // Records changed after `since` (a sequence number), at most `limit`, each at its latest state.
   Result<ChangesPage> changes(std::int64_t since, std::size_t limit);
   // The same page written straight into `out` as a JSON array's elements (comma-separated record
   // states, no brackets), without decoding stored clocks or bodies: the feed's hot path.
-  Result<ChangesPage> changes_json(std::int64_t since, std::size_t limit, std::string& out);
+  // With `scope` set, records outside it are left out, and a record that was inside it before (it moved)
+  // appears as {"record":id,"seq":n,"out_of_scope":true} so that the device drops it. `limit` counts
+  // the records scanned, so a page may hold fewer.
+  Result<ChangesPage> changes_json(std::int64_t since, std::size_t limit, std::string& out,
+                                   const std::vector<sync::Assignment>* scope = nullptr);
   // One record with its live versions, or nullopt. kInvalidArgument for an id that is not a UUID.
   Result<std::optional<sync::RecordState>> record(const std::string& record_id);
   // Rejected edits, newest first, paged by id (0 = from the newest).
@@ -92,6 +106,7 @@ class ServerStore {
   struct ReadLease;
   explicit ServerStore(ServerStoreOptions options);
   struct PendingPull { std::int64_t cursor = 0; std::int64_t at = 0; };
+  Result<PushOutput> submit(Writer& w);
   void run_group(std::vector<Writer*>& group);
   Status write_pulls(const std::map<std::string, PendingPull>& pulls);
   std::unique_ptr<Db> borrow_reader(Status& st);

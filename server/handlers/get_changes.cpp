@@ -11,7 +11,9 @@
 
 namespace akt::server {
 
-std::string make_cursor(const std::string& epoch, std::int64_t seq) { return epoch + "-" + std::to_string(seq); }
+std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version) {
+  return epoch + "-" + std::to_string(seq) + "-" + std::to_string(scope_version);
+}
 
 namespace {
 
@@ -27,14 +29,21 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   const Limits& lim = app.config.limits;
   std::int64_t since = 0;
   if (auto it = q.find("since"); it != q.end() && !it->second.empty()) {
+    // "<epoch>-<seq>-<scope version>"
     const std::string& c = it->second;
-    std::size_t dash = c.rfind('-');
-    if (dash == std::string::npos || !parse_int(c.substr(dash + 1), since))
+    const std::size_t d1 = c.find('-'), d2 = d1 == std::string::npos ? d1 : c.find('-', d1 + 1);
+    std::int64_t scope_version = 0;
+    if (d2 == std::string::npos || !parse_int(c.substr(d1 + 1, d2 - d1 - 1), since) ||
+        !parse_int(c.substr(d2 + 1), scope_version))
       return problem(400, "invalid_cursor", "since must be a cursor returned by this server as `next`");
-    if (c.substr(0, dash) != app.store->epoch())
+    if (c.substr(0, d1) != app.store->epoch())
       return problem(410, "epoch_changed",
                      "the server was restored from a backup (new epoch): reset the cursor, pull from the start, "
                      "and push again every edit not acknowledged under the new epoch");
+    if (scope_version != who.scope_version)
+      return problem(410, "scope_changed",
+                     "the user's scope changed: drop the local records, pull from the start, then push what is "
+                     "still unacknowledged");
     if (since > app.store->last_seq())
       return problem(400, "invalid_cursor", "cursor is ahead of this server's feed");
   }
@@ -60,11 +69,11 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   out += "{\"v\":1,\"epoch\":";
   sync::append_json_string(out, app.store->epoch());
   out += ",\"changes\":[";
-  auto page = app.store->changes_json(since, static_cast<std::size_t>(limit), out);
+  auto page = app.store->changes_json(since, static_cast<std::size_t>(limit), out, who.scope ? &*who.scope : nullptr);
   if (!page.ok()) return problem_from(page.status(), "internal");
-  app.store->note_pull(who.actor, since, app.now_ms());
+  if (who.is_device()) app.store->note_pull(who.device_actor, since, app.now_ms());
   out += "],\"next\":";
-  sync::append_json_string(out, make_cursor(app.store->epoch(), page->next));
+  sync::append_json_string(out, make_cursor(app.store->epoch(), page->next, who.scope_version));
   out += ",\"more\":";
   out += page->more ? "true" : "false";
   out += "}";

@@ -1,23 +1,58 @@
 // Endpoint handlers (docs/PROTOCOL.md). Each receives an authenticated principal where the route
-// requires one; bodies are already decompressed.
+// requires one (the router has checked the role); bodies are already decompressed.
 #pragma once
 
 #include <map>
 #include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
 
 #include "server/app_state.hpp"
 #include "server/http_types.hpp"
+
+namespace akt::store {
+class Db;
+}
 
 namespace akt::server {
 
 using Query = std::map<std::string, std::string>;
 
+// Sync (sync.md §4-6).
 HttpResponse handle_health(AppState& app);
 HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState& app);
 HttpResponse handle_changes(const Query& query, bool allow_wait, const Principal& who, AppState& app);
 HttpResponse handle_record(const std::string& record_id, const Principal& who, AppState& app);
 
-// Cursor text "<epoch>-<seq>"; the empty cursor is the start of the feed.
-std::string make_cursor(const std::string& epoch, std::int64_t seq);
+// Accounts.
+HttpResponse handle_login(const HttpRequest& req, AppState& app);
+HttpResponse handle_logout(const Principal& who, const HttpRequest& req, AppState& app);
+HttpResponse handle_me(const Principal& who);
+HttpResponse handle_enrol(const HttpRequest& req, AppState& app);
+
+// Administration.
+HttpResponse handle_list_users(AppState& app);
+HttpResponse handle_create_user(const HttpRequest& req, const Principal& who, AppState& app);
+HttpResponse handle_set_role(const HttpRequest& req, const std::string& username, const Principal& who, AppState& app);
+HttpResponse handle_set_assignments(const HttpRequest& req, const std::string& username, const Principal& who,
+                                    AppState& app);
+HttpResponse handle_set_disabled(const HttpRequest& req, const std::string& username, bool disabled,
+                                 const Principal& who, AppState& app);
+HttpResponse handle_create_enrolment(const HttpRequest& req, const Principal& who, AppState& app);
+HttpResponse handle_list_devices(AppState& app);
+HttpResponse handle_revoke_device(const HttpRequest& req, const std::string& actor, const Principal& who,
+                                  AppState& app);
+HttpResponse handle_audit(const Query& query, AppState& app);
+HttpResponse handle_quarantine(const Query& query, AppState& app);
+
+// Shared helpers.
+// Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.
+std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version);
+// Writes an audit entry inside the caller's write transaction.
+Status audit(store::Db& db, AppState& app, const std::string& username, const std::string& action,
+             const std::string& target, const nlohmann::json& detail, const std::string& remote);
+nlohmann::json assignments_json(const std::vector<sync::Assignment>& assignments);
+std::string client_address(const HttpRequest& req);
 
 }  // namespace akt::server

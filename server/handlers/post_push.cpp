@@ -19,7 +19,7 @@ HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState&
                         batch.status().message().find("nests deeper") != std::string::npos;
     return problem(400, syntax ? "invalid_json" : "invalid_batch", batch.status().message());
   }
-  store::PushInput in{who.actor, &*batch, app.now_ms()};
+  store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr};
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "batch_id_reused");
   HttpResponse r;

@@ -155,11 +155,11 @@ TEST_CASE("bad input: every rejection is problem+json with a stable code, and no
   }
   SUBCASE("bad cursor, limit and wait") {
     CHECK(code_of(*c.request("GET", "/v1/changes?since=abc", {}, srv.a.auth())) == "invalid_cursor");
-    CHECK(code_of(*c.request("GET", "/v1/changes?since=0000000000000000-5", {}, srv.a.auth())) == "epoch_changed");
-    CHECK(c.request("GET", "/v1/changes?since=0000000000000000-5", {}, srv.a.auth())->status == 410);
+    CHECK(code_of(*c.request("GET", "/v1/changes?since=0000000000000000-5-0", {}, srv.a.auth())) == "epoch_changed");
+    CHECK(c.request("GET", "/v1/changes?since=0000000000000000-5-0", {}, srv.a.auth())->status == 410);
     CHECK(code_of(*c.request("GET", "/v1/changes?limit=-3", {}, srv.a.auth())) == "invalid_limit");
     CHECK(code_of(*c.request("GET", "/v1/changes?wait=soon", {}, srv.a.auth())) == "invalid_wait");
-    const std::string ahead = "/v1/changes?since=" + srv.app().store->epoch() + "-99";
+    const std::string ahead = "/v1/changes?since=" + srv.app().store->epoch() + "-99-0";
     CHECK(code_of(*c.request("GET", ahead, {}, srv.a.auth())) == "invalid_cursor");
   }
   SUBCASE("too many edits in one batch") {

@@ -26,7 +26,7 @@ TEST_CASE("long poll: waits until the deadline when nothing changes") {
 TEST_CASE("long poll: a push wakes a waiting pull promptly") {
   test::TestServer srv;
   auto c = srv.client();
-  const std::string cursor = srv.app().store->epoch() + "-0";
+  const std::string cursor = srv.app().store->epoch() + "-0-0";
   std::thread pusher([&] {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto pc = srv.client();

@@ -1,0 +1,32 @@
+// The common record header of forms.md §0.4, prepended to every form by parse_form().
+// record_id, form_id and form_version are NOT here: they travel in the edit envelope (sync::Edit),
+// never in the body. The other header fields are body fields filled by the app or the server.
+#include "schema/forms/form_parser.hpp"
+
+namespace akt::forms {
+
+std::string_view common_header_json() {
+  return R"json([
+  {"key": "enumerator_id", "type": "text", "required": true, "computed": true, "sensitivity": "Q",
+   "label": {"en": "Enumerator (login id, not a name)"}, "pattern": "[a-z0-9_.-]{3,32}"},
+  {"key": "team_id", "type": "text", "required": true, "computed": true, "sensitivity": "-",
+   "label": {"en": "Field team"}, "length": {"min": 1, "max": 64}},
+  {"key": "device_id", "type": "text", "required": true, "computed": true, "sensitivity": "-",
+   "label": {"en": "Tablet identifier"}, "length": {"min": 1, "max": 64}},
+  {"key": "started_at", "type": "datetime", "required": true, "computed": true, "sensitivity": "-",
+   "label": {"en": "Form opened (device clock, with UTC offset)"},
+   "checks": [{"expr": "days-between(., today()) <= 400 and days-between(., today()) >= -1", "level": "warn",
+               "message": "device time outside [server date - 400 days, server date + 1 day]"}]},
+  {"key": "ended_at", "type": "datetime", "required": true, "computed": true, "sensitivity": "-",
+   "label": {"en": "Form finalised (device clock)"},
+   "constraint": ". >= ${started_at}", "constraint_message": "ended_at must not be before started_at"},
+  {"key": "app_version", "type": "text", "required": true, "computed": true, "sensitivity": "-",
+   "label": {"en": "Collection app version"}, "length": {"min": 1, "max": 64}},
+  {"key": "review_status", "type": "select_one", "required": true, "sensitivity": "-",
+   "label": {"en": "Review status"}, "choices": "L:review_status"},
+  {"key": "review_comment", "type": "text", "sensitivity": "D", "sensitivity_note": "free text",
+   "merge_policy": "admin_only", "label": {"en": "Reviewer comment"}, "length": {"max": 1000}}
+])json";
+}
+
+}  // namespace akt::forms

@@ -1,0 +1,44 @@
+// validate_record: checks a record body (a JSON object of answers) against a FormDef. Pure; never throws.
+// Used on every push, and by the merge engine on merged bodies (DESIGN §4: no invalid record is stored).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "schema/forms/form_def.hpp"
+
+namespace akt::forms {
+
+struct ValidationContext {
+  // The server's date, "YYYY-MM-DD" (Europe/Belgrade calendar day recommended). today() in expressions
+  // and date constraints use it, never the device clock. Empty: today() is null, so checks using it pass.
+  std::string today;
+};
+
+// One problem with one answer. `path` is "age", "visit[<item id>].v_pct_observed" or "visit[3]"
+// (an item without a usable id); `code` is stable (docs/FORMS.md §5).
+struct FieldError {
+  std::string path;
+  std::string code;
+  std::string message;
+  friend bool operator==(const FieldError&, const FieldError&) = default;
+};
+
+struct Validation {
+  std::vector<FieldError> errors;    // hard: the record must be rejected
+  std::vector<FieldError> warnings;  // soft ("warn" checks): stored, shown to reviewers
+  bool ok() const { return errors.empty(); }
+};
+
+inline constexpr std::size_t kMaxReportedErrors = 200;
+
+// Full result: errors and warnings, each in definition order; errors capped at kMaxReportedErrors
+// (then one "too_many_errors" entry).
+Validation check_record(const FormDef& form, const nlohmann::json& body, const ValidationContext& ctx);
+
+// Hard errors only; empty means valid.
+std::vector<FieldError> validate_record(const FormDef& form, const nlohmann::json& body, const ValidationContext& ctx);
+
+}  // namespace akt::forms

@@ -1,0 +1,87 @@
+// Accounts in the server database (migration 2): users, assignments, tokens (hashes only), enrolment
+// codes, devices and the audit log. Functions over a Db inside the caller's transaction: run writes
+// through ServerStore::write and reads through ServerStore::read.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "schema/store/db.hpp"
+#include "sync/access.hpp"
+
+namespace akt::store {
+
+struct User {
+  std::int64_t id = 0;
+  std::string username, display_name;
+  sync::Role role = sync::Role::kEnumerator;
+  std::string password_hash;
+  std::int64_t supervisor_id = 0;  // 0 = none
+  bool disabled = false;
+  std::int64_t scope_version = 1;
+  std::int64_t created_at = 0;
+};
+
+// What a bearer token stands for, with everything authorization needs.
+struct TokenInfo {
+  std::string kind;                 // "device" or "session"
+  User user;
+  std::string device_actor;         // device tokens only (canonical UUID)
+  std::int64_t expires_at = 0;
+  bool revoked = false;             // the token or its device was revoked
+  std::vector<sync::Assignment> scope;  // the user's assignments (supervisors: plus their team's)
+};
+
+struct DeviceRow {
+  std::string actor, name, username, app_version;
+  std::int64_t registered_at = 0, last_push = 0, last_pull = 0, last_cursor = 0, revoked_at = 0;
+};
+
+struct AuditRow {
+  std::int64_t id = 0, at = 0;
+  std::string username, action, target, detail_json, remote;
+};
+
+// kConflict when the username exists.
+Result<std::int64_t> insert_user(Db& db, const User& user);
+Result<std::optional<User>> find_user(Db& db, const std::string& username);
+Result<std::optional<User>> find_user_by_id(Db& db, std::int64_t id);
+Result<std::vector<User>> list_users(Db& db);
+Status set_role(Db& db, std::int64_t user_id, sync::Role role);
+Status set_disabled(Db& db, std::int64_t user_id, bool disabled);
+Status set_password_hash(Db& db, std::int64_t user_id, const std::string& hash);
+// Replaces the user's assignments and bumps their scope version (their devices reset their cursor).
+Status set_assignments(Db& db, std::int64_t user_id, const std::vector<sync::Assignment>& assignments);
+Result<std::vector<sync::Assignment>> assignments_of(Db& db, std::int64_t user_id);
+
+Status insert_token(Db& db, const std::string& hash, const std::string& kind, std::int64_t user_id,
+                    const std::string& device_actor, std::int64_t now, std::int64_t expires_at);
+// nullopt when unknown. Expiry and revocation are reported, not filtered, so callers can say which.
+Result<std::optional<TokenInfo>> lookup_token(Db& db, const std::string& hash);
+Status revoke_token(Db& db, const std::string& hash, std::int64_t now);
+// Revokes the device and every token bound to it. kNotFound for an unknown device.
+Status revoke_device(Db& db, const std::string& actor, std::int64_t now);
+
+Status insert_enrolment(Db& db, const std::string& code_hash, std::int64_t user_id, const std::string& device_name,
+                        std::int64_t created_by, std::int64_t now, std::int64_t expires_at);
+// Marks a valid code used by `actor` and returns its user id and device name. kNotFound when the code is
+// unknown, used or expired.
+Result<std::pair<std::int64_t, std::string>> use_enrolment(Db& db, const std::string& code_hash,
+                                                           const std::string& actor, std::int64_t now);
+// kConflict when the actor is already registered (a reinstall must use a new actor id).
+Status register_device(Db& db, const std::string& actor, std::int64_t user_id, const std::string& name,
+                       const std::string& app_version, std::int64_t now);
+Result<std::vector<DeviceRow>> list_devices(Db& db);
+
+Status insert_audit(Db& db, std::int64_t at, const std::string& username, const std::string& action,
+                    const std::string& target, const std::string& detail_json, const std::string& remote);
+Result<std::vector<AuditRow>> list_audit(Db& db, std::int64_t before_id, std::size_t limit);
+
+// Whether some earlier scope of the record is covered by `assignments` (the feed tells a device when
+// a record it held leaves its scope).
+Result<bool> record_was_in_scope(Db& db, const std::string& record_id,
+                                 const std::vector<sync::Assignment>& assignments, const std::string& form_id);
+
+}  // namespace akt::store

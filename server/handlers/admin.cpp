@@ -1,0 +1,264 @@
+// Administration (docs/PROTOCOL.md §9): users, roles, assignments, enrolment codes, devices, the audit
+// log and the quarantine. Every change is written with its audit entry in one transaction.
+#include "server/handlers/handlers.hpp"
+
+
+#include "schema/store/accounts_store.hpp"
+#include "server/handlers/json_io.hpp"
+#include "server/password.hpp"
+#include "server/problem.hpp"
+#include "sync/uuid.hpp"
+
+namespace akt::server {
+
+namespace {
+
+constexpr std::int64_t kHourMs = 3600 * 1000;
+
+bool valid_username(const std::string& u) {
+  if (u.size() < 3 || u.size() > 32) return false;
+  for (char c : u)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-')) return false;
+  return true;
+}
+
+nlohmann::json user_json(const store::User& u, const std::vector<sync::Assignment>& as) {
+  return {{"username", u.username}, {"display_name", u.display_name}, {"role", sync::to_string(u.role)},
+          {"disabled", u.disabled}, {"scope_version", u.scope_version}, {"created_at", u.created_at},
+          {"assignments", assignments_json(as)}};
+}
+
+// Runs `fn` on the user named `username` inside a write transaction; 404 when there is none.
+HttpResponse with_user(AppState& app, const std::string& username,
+                       const std::function<Status(store::Db&, const store::User&)>& fn, HttpResponse ok) {
+  bool missing = false;
+  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
+    auto u = store::find_user(db, username);
+    if (!u.ok()) return u.status();
+    if (!*u) {
+      missing = true;
+      return Status::not_found("no user " + username);
+    }
+    return fn(db, **u);
+  });
+  if (missing) return problem(404, "user_not_found", "no user '" + username + "'");
+  if (!st.ok()) return problem_from(st, "invalid_request");
+  return ok;
+}
+
+std::int64_t int_param(const Query& q, const char* key, std::int64_t dflt, std::int64_t max) {
+  auto it = q.find(key);
+  if (it == q.end()) return dflt;
+  char* end = nullptr;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  if (end == it->second.c_str() || *end || v < 0) return -1;
+  return std::min<std::int64_t>(v, max);
+}
+
+}  // namespace
+
+HttpResponse handle_list_users(AppState& app) {
+  nlohmann::json users = nlohmann::json::array();
+  Status st = app.store->read([&](store::Db& db) {
+    auto list = store::list_users(db);
+    if (!list.ok()) return list.status();
+    for (const auto& u : *list) {
+      auto as = store::assignments_of(db, u.id);
+      if (!as.ok()) return as.status();
+      users.push_back(user_json(u, *as));
+    }
+    return Status();
+  });
+  if (!st.ok()) return problem_from(st, "internal");
+  return json_response(200, {{"v", 1}, {"users", users}});
+}
+
+HttpResponse handle_create_user(const HttpRequest& req, const Principal& who, AppState& app) {
+  nlohmann::json j;
+  if (auto err = parse_json_object(req.body, j)) return std::move(*err);
+  auto username = string_member(j, "username", 64);
+  auto password = string_member(j, "password", 1024);
+  auto role = string_member(j, "role", 32);
+  if (!username || !valid_username(*username))
+    return problem(400, "invalid_username", "username: 3-32 characters of a-z 0-9 _ . -");
+  if (!password || password->size() < app.config.accounts.min_password_length)
+    return problem(400, "weak_password",
+                   "password: at least " + std::to_string(app.config.accounts.min_password_length) + " characters");
+  if (!role || !sync::role_from_string(*role))
+    return problem(400, "invalid_role", "role: enumerator, supervisor, me_officer or admin");
+  store::User u;
+  u.username = *username;
+  u.display_name = string_member(j, "display_name", 200).value_or("");
+  u.role = *sync::role_from_string(*role);
+  u.password_hash = hash_password(*password, {app.config.accounts.password_kdf_n, 8, 1});
+  u.created_at = app.now_ms();
+  auto supervisor = string_member(j, "supervisor", 64);
+  bool bad_supervisor = false, exists = false;
+  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
+    if (supervisor) {
+      auto s = store::find_user(db, *supervisor);
+      if (!s.ok()) return s.status();
+      if (!*s || (*s)->role != sync::Role::kSupervisor) {
+        bad_supervisor = true;
+        return Status::invalid_argument("supervisor");
+      }
+      u.supervisor_id = (*s)->id;
+    }
+    auto id = store::insert_user(db, u);
+    if (!id.ok()) {
+      exists = id.status().code() == Status::Code::kConflict;
+      return id.status();
+    }
+    return audit(db, app, who.username, "user_created", u.username, {{"role", *role}}, req.remote);
+  });
+  if (bad_supervisor) return problem(400, "invalid_supervisor", "supervisor must name a user with the supervisor role");
+  if (exists) return problem(409, "user_exists", "user '" + u.username + "' exists");
+  if (!st.ok()) return problem_from(st, "internal");
+  return json_response(201, {{"v", 1}, {"user", user_json(u, {})}});
+}
+
+HttpResponse handle_set_role(const HttpRequest& req, const std::string& username, const Principal& who,
+                             AppState& app) {
+  nlohmann::json j;
+  if (auto err = parse_json_object(req.body, j)) return std::move(*err);
+  auto role = string_member(j, "role", 32);
+  if (!role || !sync::role_from_string(*role))
+    return problem(400, "invalid_role", "role: enumerator, supervisor, me_officer or admin");
+  return with_user(app, username, [&](store::Db& db, const store::User& u) {
+    AKT_TRY(store::set_role(db, u.id, *sync::role_from_string(*role)));
+    return audit(db, app, who.username, "role_changed", u.username,
+                 {{"from", sync::to_string(u.role)}, {"to", *role}}, req.remote);
+  }, json_response(200, {{"v", 1}, {"username", username}, {"role", *role}}));
+}
+
+HttpResponse handle_set_assignments(const HttpRequest& req, const std::string& username, const Principal& who,
+                                    AppState& app) {
+  nlohmann::json j;
+  if (auto err = parse_json_object(req.body, j)) return std::move(*err);
+  auto list = j.find("assignments");
+  if (list == j.end() || !list->is_array() || list->size() > 1000)
+    return problem(400, "invalid_assignments", "assignments: an array of at most 1000 objects");
+  std::vector<sync::Assignment> as;
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    const auto& a = (*list)[i];
+    if (!a.is_object()) return problem(400, "invalid_assignments", "assignments[" + std::to_string(i) + "]: an object");
+    sync::Assignment x;
+    for (auto [key, field] : {std::pair{"municipality", &x.municipality}, std::pair{"community", &x.community},
+                              std::pair{"component", &x.component}, std::pair{"form", &x.form_id}}) {
+      auto v = string_member(a, key, 128);
+      if (a.contains(key) && !v)
+        return problem(400, "invalid_assignments", "assignments[" + std::to_string(i) + "]." + key + ": a string");
+      if (v) *field = v->empty() ? "*" : *v;
+    }
+    as.push_back(std::move(x));
+  }
+  return with_user(app, username, [&](store::Db& db, const store::User& u) {
+    AKT_TRY(store::set_assignments(db, u.id, as));
+    return audit(db, app, who.username, "scope_changed", u.username, {{"assignments", assignments_json(as)}},
+                 req.remote);
+  }, json_response(200, {{"v", 1}, {"username", username}, {"assignments", assignments_json(as)}}));
+}
+
+HttpResponse handle_set_disabled(const HttpRequest& req, const std::string& username, bool disabled,
+                                 const Principal& who, AppState& app) {
+  if (username == who.username && disabled) return problem(400, "cannot_disable_self", "an admin cannot disable themself");
+  return with_user(app, username, [&](store::Db& db, const store::User& u) {
+    AKT_TRY(store::set_disabled(db, u.id, disabled));
+    return audit(db, app, who.username, disabled ? "user_disabled" : "user_enabled", u.username,
+                 nlohmann::json::object(), req.remote);
+  }, json_response(200, {{"v", 1}, {"username", username}, {"disabled", disabled}}));
+}
+
+HttpResponse handle_create_enrolment(const HttpRequest& req, const Principal& who, AppState& app) {
+  nlohmann::json j;
+  if (auto err = parse_json_object(req.body, j)) return std::move(*err);
+  auto username = string_member(j, "username", 64);
+  auto device_name = string_member(j, "device_name", 100);
+  if (!username || !device_name || device_name->empty())
+    return problem(400, "invalid_enrolment", "username and device_name (strings) are required");
+  // Short enough to type on a tablet, long enough (64 bits) not to be guessed within the throttle.
+  const std::string hex = random_hex(8);
+  const std::string code = hex.substr(0, 4) + "-" + hex.substr(4, 4) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4);
+  const std::int64_t expires = app.now_ms() + app.config.accounts.enrolment_hours * kHourMs;
+  std::int64_t creator = who.user_id;
+  return with_user(app, *username, [&](store::Db& db, const store::User& u) {
+    AKT_TRY(store::insert_enrolment(db, sha256_raw(code), u.id, *device_name, creator ? creator : u.id, app.now_ms(),
+                                    expires));
+    return audit(db, app, who.username, "enrolment_issued", u.username, {{"device_name", *device_name}}, req.remote);
+  }, json_response(201, {{"v", 1}, {"code", code}, {"expires_at", expires}, {"username", *username},
+                         {"device_name", *device_name}}));
+}
+
+HttpResponse handle_list_devices(AppState& app) {
+  nlohmann::json out = nlohmann::json::array();
+  Status st = app.store->read([&](store::Db& db) {
+    auto list = store::list_devices(db);
+    if (!list.ok()) return list.status();
+    for (const auto& d : *list)
+      out.push_back({{"actor", d.actor}, {"name", d.name}, {"username", d.username}, {"app_version", d.app_version},
+                     {"registered_at", d.registered_at}, {"last_push", d.last_push}, {"last_pull", d.last_pull},
+                     {"last_cursor", d.last_cursor}, {"revoked", d.revoked_at != 0}});
+    return Status();
+  });
+  if (!st.ok()) return problem_from(st, "internal");
+  return json_response(200, {{"v", 1}, {"devices", out}});
+}
+
+HttpResponse handle_revoke_device(const HttpRequest& req, const std::string& actor, const Principal& who,
+                                  AppState& app) {
+  auto id = sync::parse_uuid(actor);
+  if (!id) return problem(400, "invalid_actor", "the device's actor id must be a UUID");
+  const std::string canonical = sync::format_uuid(*id);
+  bool missing = false;
+  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
+    Status r = store::revoke_device(db, canonical, app.now_ms());
+    missing = r.code() == Status::Code::kNotFound;
+    AKT_TRY(r);
+    return audit(db, app, who.username, "device_revoked", canonical, nlohmann::json::object(), req.remote);
+  });
+  if (missing) return problem(404, "device_not_found", "no registered device " + canonical);
+  if (!st.ok()) return problem_from(st, "internal");
+  return json_response(200, {{"v", 1}, {"actor", canonical}, {"revoked", true}});
+}
+
+HttpResponse handle_audit(const Query& q, AppState& app) {
+  const std::int64_t before = int_param(q, "before", 0, INT64_MAX), limit = int_param(q, "limit", 100, 1000);
+  if (before < 0 || limit < 1) return problem(400, "invalid_paging", "before and limit must be non-negative integers");
+  nlohmann::json out = nlohmann::json::array();
+  std::int64_t last = 0;
+  Status st = app.store->read([&](store::Db& db) {
+    auto rows = store::list_audit(db, before, static_cast<std::size_t>(limit));
+    if (!rows.ok()) return rows.status();
+    for (const auto& a : *rows) {
+      nlohmann::json detail = nlohmann::json::parse(a.detail_json, nullptr, false);
+      out.push_back({{"id", a.id}, {"at", a.at}, {"username", a.username}, {"action", a.action},
+                     {"target", a.target}, {"detail", detail.is_discarded() ? nlohmann::json::object() : detail},
+                     {"remote", a.remote}});
+      last = a.id;
+    }
+    return Status();
+  });
+  if (!st.ok()) return problem_from(st, "internal");
+  nlohmann::json page{{"v", 1}, {"entries", out}};
+  if (static_cast<std::int64_t>(out.size()) == limit) page["next_before"] = last;
+  return json_response(200, page);
+}
+
+HttpResponse handle_quarantine(const Query& q, AppState& app) {
+  const std::int64_t before = int_param(q, "before", 0, INT64_MAX), limit = int_param(q, "limit", 100, 1000);
+  if (before < 0 || limit < 1) return problem(400, "invalid_paging", "before and limit must be non-negative integers");
+  auto rows = app.store->quarantine(before, static_cast<std::size_t>(limit));
+  if (!rows.ok()) return problem_from(rows.status(), "internal");
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : *rows) {
+    nlohmann::json edit = nlohmann::json::parse(e.edit_json, nullptr, false);
+    out.push_back({{"id", e.id}, {"device", e.device}, {"batch_id", e.batch_id}, {"record", e.record_id},
+                   {"dot", {{"actor", e.dot.actor}, {"n", e.dot.n}}}, {"code", e.code}, {"detail", e.detail},
+                   {"received_at", e.received_at}, {"edit", edit.is_discarded() ? nlohmann::json() : edit}});
+  }
+  nlohmann::json page{{"v", 1}, {"entries", out}};
+  if (static_cast<std::int64_t>(out.size()) == limit) page["next_before"] = rows->back().id;
+  return json_response(200, page);
+}
+
+}  // namespace akt::server

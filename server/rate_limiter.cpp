@@ -1,0 +1,38 @@
+#include "server/rate_limiter.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace akt::server {
+
+void RateLimiter::refill(Bucket& b, std::chrono::steady_clock::time_point now) const {
+  const double elapsed = std::chrono::duration<double>(now - b.at).count();
+  b.tokens = std::min(burst_, b.tokens + elapsed * per_minute_ / 60.0);
+  b.at = now;
+}
+
+std::int64_t RateLimiter::acquire(const std::string& key, std::chrono::steady_clock::time_point now) {
+  if (per_minute_ <= 0) return 0;
+  std::lock_guard lock(mu_);
+  if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under a flood of distinct keys
+  auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
+  Bucket& b = it->second;
+  refill(b, now);
+  if (b.tokens >= 1.0) {
+    b.tokens -= 1.0;
+    return 0;
+  }
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil((1.0 - b.tokens) * 60.0 / per_minute_)));
+}
+
+std::int64_t RateLimiter::wait_seconds(const std::string& key, std::chrono::steady_clock::time_point now) {
+  if (per_minute_ <= 0) return 0;
+  std::lock_guard lock(mu_);
+  auto it = buckets_.find(key);
+  if (it == buckets_.end()) return 0;
+  refill(it->second, now);
+  if (it->second.tokens >= 1.0) return 0;
+  return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil((1.0 - it->second.tokens) * 60.0 / per_minute_)));
+}
+
+}  // namespace akt::server

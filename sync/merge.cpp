@@ -1,0 +1,158 @@
+// The three-way field merge of DESIGN §4: input checks, deletion, clock and parents. Pure: no I/O, no
+// clock, no randomness; the field engine is merge_fields.cpp. nlohmann stays inside merge*.cpp.
+/*
+** Design notes
+**
+** Inputs (merge.hpp): the live siblings, each with its side history (versions since the ancestor that
+** the sibling has seen), the ancestor (or none), the provisional body (what the server already had) and
+** the server's next dot. Output: one new version by the server; conflicts are data, not errors.
+**
+**   siblings s1..sk ──plan_merge──> ancestor A, histories H(si) ──merge──> body, conflicts,
+**                                                                          delete_edit, clock, parents
+**
+** Invariants (cited as [Mn] in merge_fields.cpp):
+**  M1 Determinism. Sides are sorted by sibling dot, histories by dot, candidates by dot, conflicts by
+**     path, keys by name (nlohmann's sorted objects); nothing reads a time. The result is a function of
+**     the SET of sides, the ancestor, the provisional body and the server dot. Only conflicted paths read
+**     the provisional body, so only their values may depend on arrival order.
+**  M2 "Changed" means listed: a side changed path p iff a non-deleted version in its history lists p, a
+**     path above p or a path below p in `changed`. Changed-and-changed-back is a change; a value that
+**     differs from the ancestor without being listed is not.
+**  M3 A side's value for p is what its latest setters of p set (setters not dominated within the side),
+**     never its sibling's current body: a sibling that is itself an earlier merge with p conflicted offers
+**     that merge's candidates again, not the provisional value. Candidates are versions, deduplicated by
+**     dot across sides, each naming every side that holds it.
+**  M4 Per path: no candidate -> the ancestor's value; one distinct value (one side, or several sides
+**     agreeing) -> that value; several -> one FieldConflict listing every candidate, and the provisional
+**     value. No same-path divergence is ever settled without a conflict (no false merge), and a path one
+**     side changed always takes that side's value (no lost edit). Never last-writer-wins.
+**  M5 kSetUnion with an ancestor never conflicts: result = (ancestor - every side's removals) + every
+**     side's additions, removal/addition relative to the ancestor. A code one side removed is gone even if
+**     another side kept it; a code one side added is in even if another side never had it. Without an
+**     ancestor, or when a value is not an array, the default rule (M4) applies.
+**  M6 Repeat groups (schema.repeats) merge per item id, when every body holds null or an array of
+**     objects with distinct string ids (otherwise the group is one plain field). Item presence is its own
+**     path "key[id]": removed on one side and kept or edited on another -> one conflict whose candidate
+**     values are whole items, and the provisional item is kept whole. Items: ancestor order, then new ids
+**     sorted. Nested repeats inside an item merge as one field value.
+**  M7 An item the ancestor lacks is set whole by the versions that touched any path of it; a side that
+**     never held it cannot remove it.
+**  M8 No ancestor: each side without a setter of p offers its sibling's value, so every differing path
+**     conflicts (DESIGN §4) and equal values merge.
+**  M9 Deletion: all siblings tombstones -> the merge is a tombstone ("{}"). Some -> the record is kept,
+**     fields merge from every non-deleted version, and a DeleteEdit names both groups (deletion pending).
+**  M10 Clock = join of the siblings' clocks + the server dot; parents = the sibling dots. The server
+**     counter must exceed what the join already holds for the server actor, so the new dot is fresh.
+**  M11 `changed` of the merged version lists only paths the merge made up (set unions). Auto-merged values
+**     stay attributed to the edits that set them; listing a conflicted path would let the merge version
+**     shadow the candidates in later merges (M3), so it never is.
+**  M12 No exception escapes: bodies are parsed with allow_exceptions=false, dumps replace bad UTF-8.
+*/
+#include "sync/merge.hpp"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include "sync/merge_fields.hpp"
+
+namespace akt::sync {
+namespace {
+
+using json = nlohmann::json;
+
+std::string dot_text(const Dot& d) { return d.actor + ":" + std::to_string(d.n); }
+
+// Parses a body; tombstones and an empty provisional may be "" (an empty object).
+Result<json> parse_body(const std::string& text, bool may_be_empty, const std::string& what) {
+  if (may_be_empty && text.empty()) return json::object();
+  json j = json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::corruption("merge: " + what + ": body is not a JSON object");
+  return j;
+}
+
+bool same_content(const Version& a, const Version& b) {
+  return a.clock == b.clock && a.changed == b.changed && a.body == b.body && a.deleted == b.deleted;
+}
+
+// Registers a version under its dot; two different versions with one dot are refused.
+Status add_version(std::map<Dot, const Version*>& all, const Version& v) {
+  auto [it, inserted] = all.try_emplace(v.dot, &v);
+  if (!inserted && !same_content(*it->second, v))
+    return Status::invalid_argument("merge: two different versions share dot " + dot_text(v.dot));
+  return {};
+}
+
+}  // namespace
+
+Result<MergeResult> merge(const MergeInput& in, const MergeSchema& schema) {
+  if (in.sides.empty()) return Status::invalid_argument("merge: no siblings");
+  if (in.server_actor.empty()) return Status::invalid_argument("merge: empty server actor");
+  if (in.server_counter <= 0) return Status::invalid_argument("merge: server counter must be positive");
+
+  // Every version once, by dot; each side's history as a sorted set of dots, sibling included ([M1]).
+  std::map<Dot, const Version*> all;
+  std::map<Dot, std::set<Dot>> history_of;  // sibling dot -> history dots
+  for (const MergeSide& s : in.sides) {
+    if (Status st = add_version(all, s.sibling); !st.ok()) return st;
+    std::set<Dot>& h = history_of[s.sibling.dot];
+    h.insert(s.sibling.dot);
+    for (const Version& v : s.history) {
+      if (Status st = add_version(all, v); !st.ok()) return st;
+      if (!in.ancestor || v.dot != in.ancestor->dot) h.insert(v.dot);
+    }
+  }
+
+  MergeResult out;
+  out.dot = Dot{in.server_actor, in.server_counter};
+  for (const auto& [dot, hist] : history_of) {
+    out.parents.push_back(dot);
+    out.clock = out.clock.join(all.at(dot)->clock);
+  }
+  if (out.clock.get(in.server_actor) >= in.server_counter)  // [M10]
+    return Status::invalid_argument("merge: server dot " + dot_text(out.dot) + " is already covered");
+  out.clock.advance(in.server_actor, in.server_counter);
+
+  std::vector<Dot> tombstones, edits;
+  for (const Dot& d : out.parents) (all.at(d)->deleted ? tombstones : edits).push_back(d);
+  if (edits.empty()) {  // [M9]
+    out.deleted = true;
+    out.body = "{}";
+    return out;
+  }
+  if (!tombstones.empty()) out.delete_edit = DeleteEdit{tombstones, edits};
+
+  // Parse every body once; the engine works on pointers into `bodies`.
+  std::map<Dot, detail::Body> bodies;
+  for (const auto& [dot, v] : all) {
+    if (v->deleted) {  // a tombstone's body is never read
+      bodies.emplace(dot, detail::Body{v, json::object()});
+      continue;
+    }
+    auto doc = parse_body(v->body, false, "version " + dot_text(dot));
+    if (!doc.ok()) return doc.status();
+    bodies.emplace(dot, detail::Body{v, std::move(*doc)});
+  }
+  std::optional<json> anc;
+  if (in.ancestor) {
+    auto doc = parse_body(in.ancestor->body, in.ancestor->deleted, "ancestor");
+    if (!doc.ok()) return doc.status();
+    anc = std::move(*doc);
+  }
+  auto prov = parse_body(in.provisional, true, "provisional");
+  if (!prov.ok()) return prov.status();
+
+  std::vector<detail::Side> sides;
+  for (const auto& [dot, hist] : history_of) {
+    detail::Side s{&bodies.at(dot), {}};
+    for (const Dot& d : hist) s.history.push_back(&bodies.at(d));
+    sides.push_back(std::move(s));
+  }
+  detail::FieldMerge fm = detail::merge_fields(schema, sides, anc ? &*anc : nullptr, *prov);
+  out.body = fm.body.dump(-1, ' ', false, json::error_handler_t::replace);
+  out.conflicts = std::move(fm.conflicts);
+  out.changed = std::move(fm.changed);
+  return out;
+}
+
+}  // namespace akt::sync

@@ -1,0 +1,132 @@
+// The three-way field merge of DESIGN §4 as pure functions: siblings + ancestor + side histories ->
+// one merged version (body, field conflicts, deletion pending, clock, parents). No I/O, no clock, no
+// randomness; the store loads rows, calls plan_merge() then merge(), and writes what comes back.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sync/record.hpp"
+#include "sync/status.hpp"
+#include "sync/vector_clock.hpp"
+
+namespace akt::sync {
+
+// ---- Schema: what the merge needs to know of the form (filled from forms::FormDef by the caller) ----
+
+// kDefault: field-level rules. kSetUnion: a select_multiple (JSON array of codes); concurrent additions
+// and removals relative to the ancestor combine (see merge()). kAdminOnly: merged like kDefault; the
+// role check is the push path's job (a `permission` entry before the version is stored), because the
+// merge sees versions, not roles.
+enum class FieldPolicy { kDefault, kSetUnion, kAdminOnly };
+
+// A top-level key holding a repeat group: a JSON array of objects, each with a stable id under `item_id`.
+struct RepeatGroup {
+  std::string item_id;                          // e.g. "visit_id"
+  std::map<std::string, FieldPolicy> policies;  // item field key -> policy; absent = kDefault
+};
+
+struct MergeSchema {
+  std::map<std::string, FieldPolicy> policies;  // top-level key -> policy; absent = kDefault
+  std::map<std::string, RepeatGroup> repeats;   // top-level key -> group, e.g. "visit"
+};
+
+// ---- Planning: pick the ancestor and each side's history from the record's version graph ----
+
+// Pointwise minimum: what every clock has seen. Empty input -> empty clock.
+VectorClock meet(const VectorClock& a, const VectorClock& b);
+VectorClock meet(const std::vector<VectorClock>& clocks);
+
+struct VersionRef {
+  Dot dot;
+  VectorClock clock;
+};
+
+struct MergePlan {
+  std::vector<Dot> siblings;                // sorted by dot, duplicates removed
+  std::optional<Dot> ancestor;              // absent: no common ancestor
+  std::vector<std::vector<Dot>> histories;  // parallel to `siblings`; each sorted by dot, sibling included
+};
+
+// Given every stored version of one record and the dots of its live siblings, picks:
+// - the ancestor: among versions whose clock <= meet(sibling clocks), one not dominated by another
+//   (several such, a criss-cross: the greatest dot); none when no version is <= the meet;
+// - sibling s's history: versions v with v.clock <= s.clock and NOT v.clock <= ancestor.clock (all
+//   versions <= s.clock when there is no ancestor). This equals ancestor.clock < v.clock <= s.clock when
+//   every version is comparable with the ancestor, and also counts criss-cross versions the ancestor missed.
+// Fails (kInvalidArgument) when a sibling dot is not among `versions` or `siblings` is empty.
+Result<MergePlan> plan_merge(const std::vector<VersionRef>& versions, const std::vector<Dot>& siblings);
+
+// ---- Merge ----
+
+struct MergeSide {
+  Version sibling;               // the live version
+  std::vector<Version> history;  // the plan's history for it (the sibling may be omitted; it is added)
+};
+
+struct MergeInput {
+  std::vector<MergeSide> sides;     // the live siblings, in any order; equal duplicates are ignored
+  std::optional<Version> ancestor;  // the plan's ancestor (body needed), or none
+  std::string provisional;          // body of the record's single live version before the concurrent
+                                    // edit arrived: a conflicted field keeps its value
+  std::string server_actor;         // the server replica's actor id
+  std::int64_t server_counter = 0;  // its next counter: the merged version's dot
+};
+
+// One candidate of a field conflict: the value a version's own edit set.
+struct Candidate {
+  std::optional<std::string> value;  // canonical JSON text; nullopt = absent (removed)
+  Dot dot;                           // the version whose edit set it
+  std::vector<Dot> sides;            // sibling dots whose history holds that version (sorted)
+  friend bool operator==(const Candidate&, const Candidate&) = default;
+};
+
+// A `field` entry: a path set to different values on several sides (or inside one side that already
+// held an unresolved conflict). Paths: "key", "group[item id]" (the item itself: removed on one side,
+// kept or edited on another; candidate values are whole items), "group[item id].field".
+struct FieldConflict {
+  std::string path;
+  std::optional<std::string> ancestor;  // canonical JSON text; nullopt = absent or no ancestor
+  std::vector<Candidate> candidates;    // >= 2, sorted by dot
+  friend bool operator==(const FieldConflict&, const FieldConflict&) = default;
+};
+
+// A `delete_edit` entry: some siblings are tombstones, others edits.
+struct DeleteEdit {
+  std::vector<Dot> tombstones;  // sorted
+  std::vector<Dot> edits;       // sorted
+  friend bool operator==(const DeleteEdit&, const DeleteEdit&) = default;
+};
+
+struct MergeResult {
+  std::string body;                      // canonical minified JSON object ("{}" when deleted)
+  std::vector<FieldConflict> conflicts;  // sorted by path
+  std::optional<DeleteEdit> delete_edit; // set <=> the record is kept but deletion-pending
+  bool deleted = false;                  // every sibling is a tombstone: the merge is a tombstone
+  Dot dot;                               // {server_actor, server_counter}
+  VectorClock clock;                     // join of the siblings' clocks plus the server dot
+  std::vector<Dot> parents;              // the siblings' dots, sorted
+  std::vector<std::string> changed;      // paths whose value the merge itself made (set unions that
+                                         // no single edit set); never a conflicted path. Auto-merged
+                                         // values stay attributed to the edits that set them.
+  bool deletion_pending() const { return delete_edit.has_value(); }
+  friend bool operator==(const MergeResult&, const MergeResult&) = default;
+};
+
+// Merges the siblings field by field against the ancestor (DESIGN §4; rules and invariants in the notes
+// at the top of merge.cpp). A side changed a path if a non-deleted version of its history lists in
+// `changed` that path, a path above it ("visit" covers "visit[V-a].x") or below it; its value is what its
+// latest such versions set. Per path: no side changed it -> the ancestor's value; all candidates agree
+// -> that value; otherwise a FieldConflict and the provisional value (kSetUnion with an ancestor never
+// conflicts: it combines). No ancestor -> each side without a setter offers its sibling's value, so every
+// differing path conflicts. Never decided by any time. The result does not depend on the order of
+// `sides` or of histories, except through `provisional` (only conflicted paths read it).
+// Fails (kInvalidArgument) without sides, with an empty server actor, a counter <= 0 or already covered
+// by a sibling clock, or two different versions with one dot; (kCorruption) when a body is not a JSON
+// object. Never throws.
+Result<MergeResult> merge(const MergeInput& input, const MergeSchema& schema);
+
+}  // namespace akt::sync

@@ -1,0 +1,38 @@
+// Internal to merge*.cpp: the field-level engine behind merge(). Not part of akt_sync's interface.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sync/merge.hpp"
+
+namespace akt::sync::detail {
+
+// One version with its parsed body.
+struct Body {
+  const Version* version = nullptr;
+  nlohmann::json doc;  // an object; empty for a tombstone
+};
+
+// One sibling and the versions of its side since the ancestor (sorted by dot, the sibling included).
+struct Side {
+  const Body* tip = nullptr;
+  std::vector<const Body*> history;
+};
+
+// What the field engine decides: the body plus the conflicts and merge-made paths.
+struct FieldMerge {
+  nlohmann::json body;
+  std::vector<FieldConflict> conflicts;  // sorted by path
+  std::vector<std::string> changed;      // sorted
+};
+
+// REQUIRES: `sides` sorted by sibling dot, each history sorted by dot; at least one tip not deleted;
+// every pointer outlives the call. `ancestor` is nullptr when there is none.
+FieldMerge merge_fields(const MergeSchema& schema, const std::vector<Side>& sides,
+                        const nlohmann::json* ancestor, const nlohmann::json& provisional);
+
+}  // namespace akt::sync::detail
