@@ -2,7 +2,11 @@
 
 #include <doctest/doctest.h>
 
+#include <nlohmann/json.hpp>
+
+#include "schema/store/accounts_store.hpp"
 #include "server/auth.hpp"
+#include "server/password.hpp"
 #include "server/log.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/support/edits.hpp"
@@ -28,6 +32,7 @@ TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls) {
     cert_file_ = cert.cert_file;
   }
   c.devices = {{a.actor, "tablet-a", server::sha256_hex(a.token)}, {b.actor, "tablet-b", server::sha256_hex(b.token)}};
+  c.accounts.password_kdf_n = 1024;  // fast hashing in tests; production uses 32768
   server::set_log_level(c.log_level);
   REQUIRE(server::check_config(c).ok());
   auto app = server::make_app_state(c);
@@ -38,6 +43,52 @@ TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls) {
 }
 
 TestServer::~TestServer() { server_->stop(); }
+
+void TestServer::create_user(const std::string& username, const std::string& role, const std::string& password,
+                             const std::vector<sync::Assignment>& assignments, const std::string& supervisor) {
+  store::User u;
+  u.username = username;
+  u.role = *sync::role_from_string(role);
+  u.password_hash = server::hash_password(password, {1024, 8, 1});
+  u.created_at = 1;
+  Status st = app().store->write([&](store::Db& db, std::int64_t&) {
+    if (!supervisor.empty()) u.supervisor_id = (*store::find_user(db, supervisor))->id;
+    auto id = store::insert_user(db, u);
+    if (!id.ok()) return id.status();
+    return store::set_assignments(db, *id, assignments);
+  });
+  REQUIRE(st.ok());
+}
+
+std::string TestServer::login(const std::string& username, const std::string& password) {
+  auto c = client();
+  nlohmann::json body{{"username", username}, {"password", password}};
+  auto r = c.request("POST", "/v1/login", body.dump(), {{"Content-Type", "application/json"}});
+  REQUIRE(r.ok());
+  REQUIRE_MESSAGE(r->status == 200, r->body);
+  return nlohmann::json::parse(r->body)["token"].get<std::string>();
+}
+
+Device TestServer::enrol(const std::string& admin_token, const std::string& username, const std::string& device_name) {
+  auto c = client();
+  const std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + admin_token},
+                                                           {"Content-Type", "application/json"}};
+  auto code = c.request("POST", "/v1/admin/enrolments",
+                        nlohmann::json{{"username", username}, {"device_name", device_name}}.dump(), h);
+  REQUIRE(code.ok());
+  REQUIRE_MESSAGE(code->status == 201, code->body);
+  static std::uint64_t next_actor = 0x5000;
+  Device d{uuid_n(++next_actor), ""};
+  auto r = c.request("POST", "/v1/enrol",
+                     nlohmann::json{{"code", nlohmann::json::parse(code->body)["code"]}, {"actor", d.actor},
+                                    {"app_version", "test"}}
+                         .dump(),
+                     {{"Content-Type", "application/json"}});
+  REQUIRE(r.ok());
+  REQUIRE_MESSAGE(r->status == 201, r->body);
+  d.token = nlohmann::json::parse(r->body)["token"].get<std::string>();
+  return d;
+}
 
 client::HttpResult push(client::HttpClient& c, const Device& dev, const sync::PushRequest& req) {
   auto r = c.request("POST", "/v1/push", sync::encode_push_request(req), dev.auth());

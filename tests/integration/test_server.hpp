@@ -6,6 +6,7 @@
 
 #include "clients/http_client.hpp"
 #include "server/server.hpp"
+#include "sync/access.hpp"
 #include "sync/wire.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -36,6 +37,14 @@ class TestServer {
   server::AppState& app() { return server_->app(); }
   void stop() { server_->stop(); }
   const std::string& data_dir() const { return data_dir_; }
+
+  // Accounts, written straight into the store (the HTTP admin API is tested separately).
+  void create_user(const std::string& username, const std::string& role, const std::string& password,
+                   const std::vector<sync::Assignment>& assignments = {}, const std::string& supervisor = {});
+  // Logs in over HTTP; returns the session token (REQUIREs success).
+  std::string login(const std::string& username, const std::string& password);
+  // Issues an enrolment code as `admin_token` and enrols a new device with it; returns the device.
+  Device enrol(const std::string& admin_token, const std::string& username, const std::string& device_name);
 
   Device a, b;
 
