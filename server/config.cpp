@@ -139,7 +139,9 @@ const char* usage() {
          "  --config FILE      JSON configuration (see deploy/aktsyncd.example.json)\n"
          "  --listen HOST:PORT address to serve on; port 0 picks a free port\n"
          "  --data-dir DIR     folder of the SQLite database (created if missing)\n"
-         "  --port-file FILE   write the bound port there once listening\n";
+         "  --port-file FILE   write the bound port there once listening\n"
+         "       aktsyncd [--config FILE | --data-dir DIR] --create-user NAME --role ROLE --password-file FILE\n"
+         "  adds a user (enumerator, supervisor, me_officer or admin) and exits: how the first admin is made\n";
 }
 
 Result<Config> config_from_args(int argc, const char* const* argv) {

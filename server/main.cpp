@@ -7,18 +7,96 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <string>
+#include <vector>
+
+#include "schema/store/accounts_store.hpp"
 #include "server/log.hpp"
+#include "server/password.hpp"
 #include "server/server.hpp"
 
 using namespace akt::server;
 
+namespace {
+
+// `aktsyncd [server flags] --create-user NAME --role ROLE --password-file FILE`: adds a user to the
+// database and exits. This is how the first admin is made; later users come through the admin API.
+int create_user(const Config& config, const std::string& username, const std::string& role,
+                const std::string& password_file) {
+  std::ifstream in(password_file);
+  std::string password;
+  if (!in || !std::getline(in, password)) {
+    std::fprintf(stderr, "cannot read a password from %s\n", password_file.c_str());
+    return 2;
+  }
+  auto parsed_role = akt::sync::role_from_string(role);
+  if (!parsed_role) {
+    std::fprintf(stderr, "role must be enumerator, supervisor, me_officer or admin\n");
+    return 2;
+  }
+  if (password.size() < config.accounts.min_password_length) {
+    std::fprintf(stderr, "password too short (at least %zu characters)\n", config.accounts.min_password_length);
+    return 2;
+  }
+  auto app = make_app_state(config);
+  if (!app.ok()) {
+    std::fprintf(stderr, "cannot open store: %s\n", app.status().message().c_str());
+    return 1;
+  }
+  akt::store::User u;
+  u.username = username;
+  u.role = *parsed_role;
+  u.password_hash = hash_password(password, {config.accounts.password_kdf_n, 8, 1});
+  u.created_at = (*app)->now_ms();
+  bool exists = false;
+  akt::Status st = (*app)->store->write([&](akt::store::Db& db, std::int64_t&) {
+    auto id = akt::store::insert_user(db, u);
+    if (!id.ok()) {
+      exists = id.status().code() == akt::Status::Code::kConflict;
+      return id.status();
+    }
+    return akt::store::insert_audit(db, u.created_at, "(command line)", "user_created", username,
+                                    "{\"role\":\"" + role + "\"}", "local");
+  });
+  if (exists) {
+    std::fprintf(stderr, "user %s already exists\n", username.c_str());
+    return 3;
+  }
+  if (!st.ok()) {
+    std::fprintf(stderr, "cannot create user: %s\n", st.message().c_str());
+    return 1;
+  }
+  std::printf("created %s user %s\n", role.c_str(), username.c_str());
+  return 0;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
-  auto config = config_from_args(argc, argv);
+  // Pull out the --create-user triple; everything else is server configuration.
+  std::vector<const char*> args{argv[0]};
+  std::string new_user, new_role, password_file;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "--create-user" || a == "--role" || a == "--password-file") && i + 1 < argc) {
+      (a == "--create-user" ? new_user : a == "--role" ? new_role : password_file) = argv[++i];
+    } else {
+      args.push_back(argv[i]);
+    }
+  }
+  auto config = config_from_args(static_cast<int>(args.size()), args.data());
   if (!config.ok()) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 2;
   }
   set_log_level(config->log_level);
+  if (!new_user.empty()) {
+    if (new_role.empty() || password_file.empty()) {
+      std::fprintf(stderr, "--create-user needs --role and --password-file\n");
+      return 2;
+    }
+    return create_user(*config, new_user, new_role, password_file);
+  }
   if (auto st = check_config(*config); !st.ok()) {
     log(LogLevel::kError, st.message());
     return 2;
