@@ -42,14 +42,16 @@ std::string new_record_id(std::uint64_t unix_ms, std::mt19937_64& rng) {
   return sync::format_uuid(sync::make_uuid_v7(unix_ms, r));
 }
 
+// A valid Form A record (tests/schema/fixtures/so1_interethnic_survey.valid.json); each generated
+// record varies the answers that differ between households, keeping every rule of the form.
+constexpr const char* kFormATemplate = R"json({"adult_confirmed":true,"app_version":"1.4.2","backcheck_consent":"yes","backcheck_phone":"+38344123456","cluster_id":"gracanice-03","comfort_coworker":"very_comfortable","comfort_neighbour":"comfortable","comfort_shop":"comfortable","comments":"Kind and open respondent.","consent":"yes","contact_communities":["albanian","roma"],"contact_freq":"weekly","contact_language":"mixed","contact_quality":"positive","contact_settings":["workplace","market_shop","other"],"contact_settings_other":"Bus station","contacted_municipality_12m":"yes","coop_necessary":"strongly_agree","device_id":"tab-0193","displacement_status":"never_displaced","ended_at":"2017-06-14T09:31:00+02:00","enumerator_id":"enum_07","equal_services":"disagree","gps":{"acc":8.5,"lat":42.5912,"lon":21.1934},"hh_number":17,"hh_size":4,"interview_language":"sr","interview_outcome":"completed","joint_activity_12m":"yes","joint_activity_count":3,"joint_activity_programme":"yes","langs_spoken":["sr","sq","en"],"local_initiative_12m":"no","mun_listens":"neither","mun_request_12m":"no","municipality":"gracanice","photo_context":"att-5f2c9a.jpg","public_meeting_12m":"yes","public_meeting_count":2,"public_meeting_interpretation":"yes","public_meeting_mixed":"yes","public_meeting_spoke":"no","relations_change":"better","relations_outlook":"better","resp_age_band":"30_35","resp_community":"serb","resp_education":"upper_secondary","resp_employment":"employed_private","resp_gender":"female","respondent_available":"yes","review_status":"submitted","safety_other_areas":"safe","service_language_ok":"mostly","service_satisfaction":"satisfied","settlement_name":"Laplje Selo","settlement_type":"rural","started_at":"2017-06-14T09:05:00+02:00","survey_wave":"midline","team_id":"team_east","third_party_present":"no","top_problem":"unemployment","trust_central_gov":"dont_know","trust_mun_assembly":"not_much","trust_municipality":"somewhat","trust_police":"somewhat","unfair_treatment_12m":"yes","unfair_treatment_where":["municipal_services","public_space"],"visit_attempt":1})json";
+
 GeneratedRecord generate_survey_record(std::mt19937_64& rng) {
+  static const nlohmann::json base = nlohmann::json::parse(kFormATemplate);
   const Place& p = kPlaces[rng() % std::size(kPlaces)];
   static const std::array<const char*, 3> kWaves{"baseline", "midline", "endline"};
   static const std::array<const char*, 3> kGender{"female", "male", "prefer_not_say"};
   static const std::array<const char*, 7> kAge{"18_24", "25_29", "30_35", "36_44", "45_54", "55_64", "65_plus"};
-  static const std::array<const char*, 5> kFreq{"daily", "weekly", "monthly", "less_often", "never"};
-  static const std::array<const char*, 5> kQuality{"very_negative", "negative", "neutral", "positive",
-                                                   "very_positive"};
   static const std::array<const char*, 6> kComfort{"very_uncomfortable", "uncomfortable", "comfortable",
                                                    "very_comfortable", "dont_know", "no_answer"};
   static const std::array<const char*, 6> kTrust{"none_at_all", "not_much", "somewhat", "a_lot", "dont_know",
@@ -61,42 +63,30 @@ GeneratedRecord generate_survey_record(std::mt19937_64& rng) {
       "Razgovor je vođen na srpskom; ispitanik je želeo da naglasi problem sa vodovodom u naselju.",
       "Banorët përmendën rrugën e re të ndërtuar me grantin e komunitetit; çdo javë takohen në treg.",
       "Ispitanica kaže da se odnosi popravljaju; zajednički sastanci u opštini su česti i korisni."};
-  const int hh = static_cast<int>(rng() % 999) + 1;
-  nlohmann::json b{
-      {"survey_wave", pick(rng, kWaves)},
-      {"municipality", p.municipality},
-      {"cluster_id", std::string(p.municipality) + "-" + std::to_string(10 + rng() % 90)},
-      {"hh_number", hh},
-      {"settlement_name", p.settlement},
-      {"settlement_type", rng() % 2 ? "rural" : "peri_urban"},
-      {"visit_attempt", 1 + rng() % 3},
-      {"respondent_available", "yes"},
-      {"interview_language", rng() % 2 ? "sr" : "sq"},
-      {"adult_confirmed", true},
-      {"consent", "yes"},
-      {"resp_gender", pick(rng, kGender)},
-      {"resp_age_band", pick(rng, kAge)},
-      {"resp_community", p.community},
-      {"langs_spoken", rng() % 2 ? nlohmann::json{"sq", "sr"} : nlohmann::json{"sr"}},
-      {"resp_education", "upper_secondary"},
-      {"resp_employment", "self_employed"},
-      {"hh_size", 1 + rng() % 9},
-      {"contact_freq", pick(rng, kFreq)},
-      {"contact_quality", pick(rng, kQuality)},
-      {"unfair_treatment_12m", rng() % 4 ? "no" : "yes"},
-      {"comfort_neighbour", pick(rng, kComfort)},
-      {"comfort_coworker", pick(rng, kComfort)},
-      {"comfort_shop", pick(rng, kComfort)},
-      {"joint_activity_12m", "yes"},
-      {"joint_activity_count", 1 + rng() % 12},
-      {"relations_change", pick(rng, kChange)},
-      {"contacted_municipality_12m", "yes"},
-      {"trust_municipality", pick(rng, kTrust)},
-      {"trust_mun_assembly", pick(rng, kTrust)},
-      {"trust_central_gov", pick(rng, kTrust)},
-      {"enumerator_note", kNotes[rng() % kNotes.size()]},
-      {"review_status", "submitted"},
-  };
+  static const std::array<const char*, 4> kOthers{"albanian", "serb", "roma", "turkish"};
+  nlohmann::json b = base;
+  b["survey_wave"] = pick(rng, kWaves);
+  b["municipality"] = p.municipality;
+  b["cluster_id"] = std::string(p.municipality) + "-" + std::to_string(10 + rng() % 90);
+  b["hh_number"] = 1 + rng() % 999;
+  b["settlement_name"] = p.settlement;
+  b["hh_size"] = 1 + rng() % 9;
+  b["resp_gender"] = pick(rng, kGender);
+  b["resp_age_band"] = pick(rng, kAge);
+  b["resp_community"] = p.community;
+  nlohmann::json contacts = nlohmann::json::array();
+  for (const char* c : kOthers)
+    if (std::string(c) != p.community && rng() % 2) contacts.push_back(c);
+  if (contacts.empty()) contacts.push_back(std::string(p.community) == "albanian" ? "serb" : "albanian");
+  b["contact_communities"] = contacts;
+  b["comfort_neighbour"] = pick(rng, kComfort);
+  b["comfort_coworker"] = pick(rng, kComfort);
+  b["comfort_shop"] = pick(rng, kComfort);
+  b["trust_municipality"] = pick(rng, kTrust);
+  b["trust_mun_assembly"] = pick(rng, kTrust);
+  b["trust_central_gov"] = pick(rng, kTrust);
+  b["relations_change"] = pick(rng, kChange);
+  b["comments"] = kNotes[rng() % kNotes.size()];
   GeneratedRecord g;
   g.scope = {p.municipality, p.community, "SO1"};
   g.body = b.dump();

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything a fresh Debian 12 machine needs and runs every test: the dev build (warnings are
-# errors), the same suite under AddressSanitizer + UBSan, and the quickstart smoke test.
-# Safe to run twice. Set AKT_SKIP_ASAN=1 or AKT_SKIP_QUICKSTART=1 to skip those stages locally.
+# errors), the same suite under AddressSanitizer + UBSan, a short run of every fuzzer, and the
+# quickstart smoke test. Safe to run twice. AKT_SKIP_ASAN=1, AKT_SKIP_FUZZ=1 or AKT_SKIP_QUICKSTART=1
+# skip those stages locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib.sh
@@ -23,6 +24,11 @@ if [ "${AKT_SKIP_ASAN:-0}" != 1 ]; then
   stage "asan tests"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     ctest --preset asan -j "$jobs" --timeout 900
+fi
+
+if [ "${AKT_SKIP_FUZZ:-0}" != 1 ]; then
+  stage "fuzz smoke (clang libFuzzer, ASan+UBSan, 20 s per target)"
+  AKT_FUZZ_REQUIRED=1 tests/fuzz/run_smoke.sh
 fi
 
 if [ "${AKT_SKIP_QUICKSTART:-0}" != 1 ]; then

@@ -20,6 +20,7 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   if (!s.ok()) return s.status();
   auto app = std::make_shared<AppState>(std::move(config), std::move(*s));
   *holder = app;
+  if (Status st = app->forms.load(*app->store); !st.ok()) return st;
   app->now_ms = [] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();

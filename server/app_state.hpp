@@ -11,6 +11,7 @@
 #include "server/auth.hpp"
 #include "server/change_notifier.hpp"
 #include "server/config.hpp"
+#include "server/form_registry.hpp"
 #include "server/rate_limiter.hpp"
 
 namespace akt::server {
@@ -20,6 +21,7 @@ struct AppState {
   std::unique_ptr<store::ServerStore> store;
   Authenticator auth;
   ChangeNotifier notifier;
+  FormRegistry forms;              // published form versions, parsed
   RateLimiter request_limiter;     // per token
   RateLimiter login_user_limiter;  // failed logins per username
   RateLimiter login_addr_limiter;  // failed logins and enrolments per client address

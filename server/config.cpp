@@ -110,6 +110,13 @@ Result<Config> parse_config(const std::string& text, Config c) {
     if (c.tls.cert_file.empty() != c.tls.key_file.empty())
       return Status::invalid_argument("config: tls needs both cert_file and key_file");
   }
+  if (auto it = j.find("forms"); it != j.end()) {
+    if (!it->is_object()) return Status::invalid_argument("config: forms must be an object");
+    if (auto v = it->find("validate"); v != it->end()) {
+      if (!v->is_boolean()) return Status::invalid_argument("config: forms.validate must be a boolean");
+      c.forms.validate = v->get<bool>();
+    }
+  }
   if (auto it = j.find("devices"); it != j.end()) {
     if (!it->is_array()) return Status::invalid_argument("config: devices must be an array");
     for (std::size_t i = 0; i < it->size(); ++i) {

@@ -34,6 +34,12 @@ struct AccountPolicy {
   std::size_t min_password_length = 10;
 };
 
+struct FormPolicy {
+  // Validate every pushed edit against its published form version (unknown versions and invalid
+  // records are rejected and quarantined). Off only for load tests of the bare sync path.
+  bool validate = true;
+};
+
 // HTTPS through OpenSSL: TLS 1.2 minimum, forward-secret AEAD ciphers only.
 struct TlsConfig {
   std::string cert_file;  // PEM certificate chain
@@ -59,6 +65,7 @@ struct Config {
   Limits limits;
   TlsConfig tls;
   AccountPolicy accounts;
+  FormPolicy forms;
   std::vector<DeviceCredential> devices;
 
   std::string database_path() const { return data_dir + "/aktsync.db"; }

@@ -39,6 +39,7 @@ HttpResponse problem(int status, const std::string& code, const std::string& det
   // Replace, never throw, on bytes that are not UTF-8 (a detail may quote client input).
   r.body = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (status == 503) r.headers.emplace_back("Retry-After", "1");
+  if (status == 401) r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aktsync\"");  // RFC 9110 §15.5.2
   return r;
 }
 

@@ -98,6 +98,17 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
     return handle_quarantine(query, app);
   }
   if (!admin) return forbidden("administration needs the admin role");
+  if (what == "quarantine" && seg.size() == 5 && seg[4] == "release")
+    return req.method == "POST" ? handle_release(req, seg[3], who, app) : method_not_allowed("POST");
+  if (what == "forms" && seg.size() == 3) {
+    if (req.method == "GET") return handle_list_forms(who, true, app);
+    if (req.method == "POST") return handle_upload_form(req, who, app);
+    return method_not_allowed("GET, POST");
+  }
+  if (what == "forms" && seg.size() == 6 && (seg[5] == "publish" || seg[5] == "retire"))
+    return req.method == "POST"
+               ? handle_form_transition(req, percent_decode(seg[3]), seg[4], seg[5] == "publish", who, app)
+               : method_not_allowed("POST");
   if (what == "users" && seg.size() == 3) {
     if (req.method == "GET") return handle_list_users(app);
     if (req.method == "POST") return handle_create_user(req, who, app);
@@ -141,15 +152,13 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
   if (path == "/v1/enrol") return req.method == "POST" ? handle_enrol(req, app) : method_not_allowed("POST");
   const std::string_view top = seg[1];
   const bool known = top == "push" || top == "changes" || top == "records" || top == "me" || top == "logout" ||
-                     top == "admin";
+                     top == "admin" || top == "forms";
   if (!known) return not_found();
 
   auto who = app.auth.authenticate(req.header("authorization"), *app.store, app.now_ms());
   if (!who.ok()) {
     if (who.status().code() != Status::Code::kUnauthenticated) return problem_from(who.status(), "internal");
-    HttpResponse r = problem(401, "unauthenticated", who.status().message());
-    r.headers.emplace_back("WWW-Authenticate", "Bearer realm=\"aktsync\"");
-    return r;
+    return problem(401, "unauthenticated", who.status().message());
   }
   if (auto wait = app.request_limiter.acquire(who->token_hash, std::chrono::steady_clock::now())) {
     HttpResponse r = problem(429, "rate_limited", "too many requests for this token; retry after " +
@@ -175,6 +184,10 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_record(std::string(seg[2]), *who, app);
   }
+  if (top == "forms" && seg.size() == 2)
+    return req.method == "GET" ? handle_list_forms(*who, false, app) : method_not_allowed("GET");
+  if (top == "forms" && seg.size() == 4)
+    return req.method == "GET" ? handle_get_form(percent_decode(seg[2]), seg[3], *who, app) : method_not_allowed("GET");
   if (top == "me" && seg.size() == 2) return req.method == "GET" ? handle_me(*who) : method_not_allowed("GET");
   if (top == "logout" && seg.size() == 2)
     return req.method == "POST" ? handle_logout(*who, req, app) : method_not_allowed("POST");

@@ -3,6 +3,10 @@
 // each body is kept as minified JSON text in the order the device sent its keys. Never throws.
 #include <simdjson.h>
 
+#include <algorithm>
+#include <charconv>
+#include <vector>
+
 #include "sync/json_text.hpp"
 #include "sync/wire_json.hpp"
 #include "sync/uuid.hpp"
@@ -82,6 +86,65 @@ Status decode_context(const dom::element& e, const std::string& path, std::size_
   return {};
 }
 
+// Writes `e` as canonical JSON: object keys sorted (byte order), no whitespace, integers as integers,
+// other numbers in shortest round-trip form with a fraction or exponent. Fails on duplicate keys, whose
+// meaning differs between parsers. Recursion is bounded by the parser's depth limit.
+Status append_canonical(const dom::element& e, std::string& out, const std::string& path) {
+  switch (e.type()) {
+    case dom::element_type::OBJECT: {
+      std::vector<std::pair<std::string_view, dom::element>> members;
+      for (auto [key, value] : dom::object(e)) members.emplace_back(key, value);
+      std::sort(members.begin(), members.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+      out.push_back('{');
+      for (std::size_t i = 0; i < members.size(); ++i) {
+        if (i && members[i].first == members[i - 1].first)
+          return bad(path, "duplicate key '" + std::string(members[i].first.substr(0, 64)) + "'");
+        if (i) out.push_back(',');
+        append_json_string(out, members[i].first);
+        out.push_back(':');
+        if (Status st = append_canonical(members[i].second, out, path); !st.ok()) return st;
+      }
+      out.push_back('}');
+      return {};
+    }
+    case dom::element_type::ARRAY: {
+      out.push_back('[');
+      bool first = true;
+      for (dom::element x : dom::array(e)) {
+        if (!first) out.push_back(',');
+        first = false;
+        if (Status st = append_canonical(x, out, path); !st.ok()) return st;
+      }
+      out.push_back(']');
+      return {};
+    }
+    case dom::element_type::STRING:
+      append_json_string(out, e.get_string().value_unsafe());
+      return {};
+    case dom::element_type::INT64:
+      out += std::to_string(e.get_int64().value_unsafe());
+      return {};
+    case dom::element_type::UINT64:
+      out += std::to_string(e.get_uint64().value_unsafe());
+      return {};
+    case dom::element_type::DOUBLE: {
+      char buf[64];
+      auto [end, ec] = std::to_chars(buf, buf + sizeof buf, e.get_double().value_unsafe());
+      std::string_view num(buf, static_cast<std::size_t>(end - buf));
+      out += num;
+      if (num.find_first_of(".e") == std::string_view::npos) out += ".0";  // stays a double when re-read
+      return {};
+    }
+    case dom::element_type::BOOL:
+      out += e.get_bool().value_unsafe() ? "true" : "false";
+      return {};
+    case dom::element_type::NULL_VALUE:
+      out += "null";
+      return {};
+  }
+  return bad(path, "unsupported JSON value");
+}
+
 Status decode_edit(const dom::element& el, const std::string& path, const WireLimits& lim, Edit& e) {
   dom::object j;
   if (el.get_object().get(j) != simdjson::SUCCESS) return bad(path, "expected an object");
@@ -130,7 +193,8 @@ Status decode_edit(const dom::element& el, const std::string& path, const WireLi
     e.body = "{}";
   } else {
     if (!body->is_object()) return bad(path + ".body", "expected an object");
-    e.body = simdjson::minify(*body);
+    e.body.reserve(1024);
+    if (Status st = append_canonical(*body, e.body, path + ".body"); !st.ok()) return st;
     if (e.body.size() > lim.max_body_bytes)
       return bad(path + ".body", "larger than " + std::to_string(lim.max_body_bytes) + " bytes");
   }

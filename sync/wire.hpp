@@ -36,6 +36,15 @@ struct EditResult {
   std::size_t live = 0;        // live versions of the record after this edit
   std::string error_code;      // when rejected
   std::string error_detail;
+  std::string error_fields;    // per-field problems as a JSON array text, or empty
+};
+
+// A rejection decided before the store sees the edit (form validation runs in parallel, outside the
+// writer's transaction).
+struct EditRejection {
+  std::string code;
+  std::string detail;
+  std::string fields_json;     // JSON array of {path, code, message}, or empty
 };
 
 struct PushResponse {

@@ -124,6 +124,10 @@ std::string encode_push_response(const PushResponse& r) {
       append_json_string(out, e.error_code);
       out += ",\"detail\":";
       append_json_string(out, e.error_detail);
+      if (!e.error_fields.empty()) {
+        out += ",\"fields\":";
+        out += e.error_fields;
+      }
       out += "}";
     }
     out += ",\"i\":" + std::to_string(e.index) + ",\"live\":" + std::to_string(e.live) + ",\"outcome\":\"";

@@ -154,6 +154,23 @@ CREATE TABLE audit(
   remote   TEXT NOT NULL
 );
 )sql"},
+    {3, R"sql(
+-- Form definitions (docs/FORMS.md). A published version is never edited: a change is a new version.
+CREATE TABLE forms(
+  form_id      TEXT NOT NULL,
+  version      INTEGER NOT NULL,
+  status       TEXT NOT NULL CHECK (status IN ('draft', 'published', 'retired')),
+  title        TEXT NOT NULL,
+  definition   TEXT NOT NULL,
+  created_by   TEXT NOT NULL,
+  created_at   INTEGER NOT NULL,
+  published_at INTEGER,
+  retired_at   INTEGER,
+  PRIMARY KEY(form_id, version)
+) WITHOUT ROWID;
+ALTER TABLE quarantine ADD COLUMN fields TEXT NOT NULL DEFAULT '[]';  -- per-field problems, JSON
+ALTER TABLE quarantine ADD COLUMN released_at INTEGER;
+)sql"},
 };
 
 }  // namespace

@@ -150,8 +150,8 @@ Status upsert_record(Db& db, const std::string& id_blob, const Edit& e, std::int
 Status quarantine(Db& db, const PushInput& in, const std::string& device_blob, const std::string& id_blob,
                   const Edit& e, const EditResult& r) {
   AKT_STMT(s, db,
-           "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at) "
-           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+           "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
   std::string actor = uuid_blob(e.dot.actor);
   s->bind_blob(1, device_blob.data(), device_blob.size());
   s->bind(2, in.request->batch_id);
@@ -162,11 +162,13 @@ Status quarantine(Db& db, const PushInput& in, const std::string& device_blob, c
   s->bind(7, r.error_detail);
   s->bind(8, sync::encode_edit(e));
   s->bind(9, in.now_ms);
+  s->bind(10, r.error_fields.empty() ? std::string("[]") : r.error_fields);
   return s->run();
 }
 
 Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, const Edit& e,
-                  const std::string& digest, std::int64_t& next_seq, EditResult& r) {
+                  const std::string& digest, const sync::EditRejection* precheck, std::int64_t& next_seq,
+                  EditResult& r) {
   const std::string id_blob = uuid_blob(e.record_id);
   const std::string actor_blob = uuid_blob(e.dot.actor);
   r.record_id = e.record_id;
@@ -179,7 +181,11 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
 
   sync::Decision d;
   std::vector<LiveRow> live;
-  if (e.dot.actor != in.device) {
+  if (precheck) {
+    d.reject_code = precheck->code;
+    d.reject_detail = precheck->detail;
+    r.error_fields = precheck->fields_json;
+  } else if (e.dot.actor != in.device) {
     d.reject_code = "wrong_actor";
     d.reject_detail = "a device pushes only edits stamped with its own actor id";
   } else if (in.scope && !sync::in_scope(*in.scope, e.scope, e.form_id)) {
@@ -282,7 +288,9 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
   resp.results.resize(req.edits.size());
   for (std::size_t i = 0; i < req.edits.size(); ++i) {
     resp.results[i].index = i;
-    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], next_seq, resp.results[i]));
+    const sync::EditRejection* pre =
+        in.prechecks && i < in.prechecks->size() && (*in.prechecks)[i] ? &*(*in.prechecks)[i] : nullptr;
+    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], pre, next_seq, resp.results[i]));
   }
   PushOutput out{sync::encode_push_response(resp), false};
   {

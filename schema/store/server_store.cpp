@@ -395,7 +395,8 @@ Result<std::vector<QuarantineEntry>> ServerStore::quarantine(std::int64_t before
   ReadLease lease{*this, borrow_reader(st)};
   if (!lease.db) return st;
   AKT_STMT(s, *lease.db,
-           "SELECT id, device, batch_id, record_id, actor, n, code, detail, edit, received_at FROM quarantine "
+           "SELECT id, device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, "
+           "COALESCE(released_at, 0) FROM quarantine "
            "WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2");
   s->bind(1, before_id);
   s->bind(2, static_cast<std::int64_t>(limit));
@@ -414,6 +415,8 @@ Result<std::vector<QuarantineEntry>> ServerStore::quarantine(std::int64_t before
     q.detail = std::string(s->text(7));
     q.edit_json = std::string(s->text(8));
     q.received_at = s->int64(9);
+    q.fields_json = std::string(s->text(10));
+    q.released_at = s->int64(11);
     out.push_back(std::move(q));
   }
 }

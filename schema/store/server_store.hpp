@@ -36,6 +36,8 @@ struct PushInput {
   std::int64_t now_ms = 0;               // server time stamped on the new versions
   // What the device's user may write; nullptr = anything (static config devices, admins).
   const std::vector<sync::Assignment>* scope = nullptr;
+  // Rejections decided before (form validation), one slot per edit; nullptr = none.
+  const std::vector<std::optional<sync::EditRejection>>* prechecks = nullptr;
 };
 
 struct PushOutput {
@@ -51,7 +53,8 @@ struct ChangesPage {
 
 struct QuarantineEntry {
   std::int64_t id = 0;
-  std::string device, batch_id, record_id, code, detail, edit_json;
+  std::string device, batch_id, record_id, code, detail, edit_json, fields_json;
+  std::int64_t released_at = 0;
   sync::Dot dot;
   std::int64_t received_at = 0;
 };

@@ -46,6 +46,16 @@ HttpResponse handle_revoke_device(const HttpRequest& req, const std::string& act
 HttpResponse handle_audit(const Query& query, AppState& app);
 HttpResponse handle_quarantine(const Query& query, AppState& app);
 
+// Forms and the quarantine.
+HttpResponse handle_list_forms(const Principal& who, bool all_versions, AppState& app);
+HttpResponse handle_get_form(const std::string& form_id, std::string_view version, const Principal& who, AppState& app);
+HttpResponse handle_upload_form(const HttpRequest& req, const Principal& who, AppState& app);
+HttpResponse handle_form_transition(const HttpRequest& req, const std::string& form_id, std::string_view version,
+                                    bool publish, const Principal& who, AppState& app);
+HttpResponse handle_release(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
+// Checks each edit against its published form version (one slot per edit; empty when it passes).
+std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app);
+
 // Shared helpers.
 // Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.
 std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version);

@@ -1,11 +1,75 @@
-// POST /v1/push: one batch of edits from one device (DESIGN §3). The answer is sent only after the
-// batch's COMMIT returned; a replay of the batch gets the stored answer byte for byte.
+// POST /v1/push: one batch of edits from one device (DESIGN §3). Edits are validated against their
+// published form version here, in parallel on the worker pool; the store then applies the batch and
+// answers only after its COMMIT returned. A replay of the batch gets the stored answer byte for byte.
 #include "server/handlers/handlers.hpp"
 
+#include <ctime>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/forms/validator.hpp"
 #include "server/problem.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::server {
+
+namespace {
+
+// Kosovo's calendar day (Europe/Belgrade: CET, CEST from the last Sunday of March to the last Sunday
+// of October, switching at 01:00 UTC) by the server clock; date rules never use the device clock.
+std::string server_today(std::int64_t now_ms) {
+  auto last_sunday_utc = [](int year, int month) {  // 01:00 UTC on the month's last Sunday
+    std::tm tm{};
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month;  // the first day of the next month...
+    tm.tm_mday = 1;
+    std::time_t t = timegm(&tm) - 86400;  // ...minus one day: the month's last day
+    std::tm last{};
+    gmtime_r(&t, &last);
+    return t - last.tm_wday * 86400 + 3600;
+  };
+  const std::time_t now = static_cast<std::time_t>(now_ms / 1000);
+  std::tm utc{};
+  gmtime_r(&now, &utc);
+  const int year = utc.tm_year + 1900;
+  const bool summer = now >= last_sunday_utc(year, 3) && now < last_sunday_utc(year, 10);
+  const std::time_t local = now + (summer ? 7200 : 3600);
+  std::tm tm{};
+  gmtime_r(&local, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+}  // namespace
+
+std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app) {
+  std::vector<std::optional<sync::EditRejection>> out(edits.size());
+  if (!app.config.forms.validate) return out;
+  const forms::ValidationContext ctx{server_today(app.now_ms())};
+  for (std::size_t i = 0; i < edits.size(); ++i) {
+    const sync::Edit& e = edits[i];
+    auto form = app.forms.get(e.form_id, e.form_version);
+    if (!form) {
+      out[i] = sync::EditRejection{"unknown_form_version",
+                                   "form '" + e.form_id + "' version " + std::to_string(e.form_version) +
+                                       " is not published on this server",
+                                   ""};
+      continue;
+    }
+    if (e.deleted) continue;  // a tombstone carries no answers to check
+    auto body = nlohmann::json::parse(e.body, nullptr, false);
+    auto errors = forms::validate_record(*form, body, ctx);
+    if (errors.empty()) continue;
+    nlohmann::json fields = nlohmann::json::array();
+    for (const auto& fe : errors) fields.push_back({{"path", fe.path}, {"code", fe.code}, {"message", fe.message}});
+    out[i] = sync::EditRejection{"invalid_record",
+                                 std::to_string(errors.size()) + " answer(s) break the rules of " + e.form_id + " v" +
+                                     std::to_string(e.form_version) + "; see fields",
+                                 fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+  }
+  return out;
+}
 
 HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState& app) {
   sync::WireLimits lim;
@@ -19,7 +83,8 @@ HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState&
                         batch.status().message().find("nests deeper") != std::string::npos;
     return problem(400, syntax ? "invalid_json" : "invalid_batch", batch.status().message());
   }
-  store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr};
+  const auto prechecks = validate_edits(batch->edits, app);
+  store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr, &prechecks};
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "batch_id_reused");
   HttpResponse r;

@@ -96,6 +96,7 @@ Figures run_once(const Options& o, const Workload& w) {
   c.io_threads = 2;
   c.workers = o.connections + 2;
   c.log_level = "warn";
+  c.forms.validate = false;  // the bare sync path; form validation runs beside it on the worker pool
   for (std::size_t i = 0; i < w.actors.size(); ++i)
     c.devices.push_back({w.actors[i], "bench-" + std::to_string(i), server::sha256_hex(w.tokens[i])});
   auto app = server::make_app_state(c);

@@ -14,7 +14,7 @@
 
 namespace akt::test {
 
-TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls) {
+TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls, bool validate_forms) {
   a = Device{uuid_n(0xA1), "token-device-a-0123456789"};
   b = Device{uuid_n(0xB2), "token-device-b-0123456789"};
   data_dir_ = data_dir.empty() ? dir_.path() : data_dir;
@@ -33,6 +33,7 @@ TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls) {
   }
   c.devices = {{a.actor, "tablet-a", server::sha256_hex(a.token)}, {b.actor, "tablet-b", server::sha256_hex(b.token)}};
   c.accounts.password_kdf_n = 1024;  // fast hashing in tests; production uses 32768
+  c.forms.validate = validate_forms;  // most tests push free-form bodies; forms_test turns it on
   server::set_log_level(c.log_level);
   REQUIRE(server::check_config(c).ok());
   auto app = server::make_app_state(c);

@@ -23,7 +23,9 @@ struct Device {
 class TestServer {
  public:
   // With `tls`, the server speaks HTTPS with a throwaway certificate that client() trusts.
-  explicit TestServer(server::Limits limits = {}, std::string data_dir = {}, bool tls = false);
+  // With `validate_forms`, pushes are checked against published forms (as in production).
+  explicit TestServer(server::Limits limits = {}, std::string data_dir = {}, bool tls = false,
+                      bool validate_forms = false);
   ~TestServer();
   std::uint16_t port() const { return server_->port(); }
   client::HttpClient client(client::HttpOptions o = {}) const {

@@ -1,0 +1,166 @@
+// Forms over loopback: upload, publish and list definitions; pushes validated against the exact form
+// version; invalid edits quarantined while the valid ones of the batch apply; release after a fix.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <set>
+#include <sstream>
+
+#include "clients/record_gen.hpp"
+#include "sync/wire_json.hpp"
+#include "tests/integration/test_server.hpp"
+#include "tests/support/edits.hpp"
+
+using namespace akt;
+using nlohmann::json;
+
+namespace {
+
+const std::string kPw = "correct horse battery";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::pair<std::string, std::string>> bearer(const std::string& t) {
+  return {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}};
+}
+
+struct FormsWorld {
+  test::TestServer srv{{}, {}, false, true};
+  std::string admin;
+  client::HttpClient c = srv.client();
+  FormsWorld() {
+    srv.create_user("root", "admin", kPw);
+    admin = srv.login("root", kPw);
+    for (const char* f : {"so1_interethnic_survey", "so1_infra_monitoring", "so2_business_followup",
+                          "so3_municipal_service"}) {
+      auto up = c.request("POST", "/v1/admin/forms", read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/" + f + ".json"),
+                          bearer(admin));
+      REQUIRE(up.ok());
+      REQUIRE_MESSAGE(up->status == 201, up->body);
+      auto pub = c.request("POST", std::string("/v1/admin/forms/") + f + "/1/publish", "{}", bearer(admin));
+      REQUIRE_MESSAGE(pub->status == 200, pub->body);
+    }
+  }
+  sync::Edit survey_edit(std::mt19937_64& rng, std::int64_t n, std::int64_t version = 1) {
+    client::GeneratedRecord g = client::generate_survey_record(rng);
+    sync::Edit e = test::make_edit(client::new_record_id(1700000000000 + static_cast<std::uint64_t>(n), rng),
+                                   srv.a.actor, n, {}, g.body, g.changed);
+    e.form_id = "so1_interethnic_survey";
+    e.form_version = version;
+    e.scope = g.scope;
+    return e;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("forms: the four instruments upload, publish and list; drafts stay hidden") {
+  FormsWorld w;
+  auto list = w.c.request("GET", "/v1/forms", {}, w.srv.a.auth());
+  REQUIRE(list->status == 200);
+  CHECK(json::parse(list->body)["forms"].size() == 4);
+  auto def = w.c.request("GET", "/v1/forms/so1_infra_monitoring/1", {}, w.srv.a.auth());
+  CHECK(def->status == 200);
+  CHECK(json::parse(def->body)["form_id"] == "so1_infra_monitoring");
+  // A published version is never edited.
+  auto again = w.c.request("POST", "/v1/admin/forms",
+                           read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_infra_monitoring.json"),
+                           bearer(w.admin));
+  CHECK(again->status == 409);
+  CHECK(json::parse(again->body)["code"] == "form_version_published");
+  CHECK(w.c.request("POST", "/v1/admin/forms/so1_infra_monitoring/1/publish", "{}", bearer(w.admin))->status == 409);
+  // A broken definition is refused with every problem listed.
+  auto bad = w.c.request("POST", "/v1/admin/forms",
+                         R"({"v":1,"form_id":"x","version":1,"title":{"en":"X"},"fields":[{"key":"a","type":"nope"},{"key":"a","type":"text"}]})",
+                         bearer(w.admin));
+  CHECK(bad->status == 400);
+  auto body = json::parse(bad->body);
+  CHECK(body["code"] == "invalid_form");
+  CHECK(body["errors"].size() >= 2);
+  // A draft of version 2 is visible to admins only.
+  json v2 = json::parse(read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_infra_monitoring.json"));
+  v2["version"] = 2;
+  CHECK(w.c.request("POST", "/v1/admin/forms", v2.dump(), bearer(w.admin))->status == 201);
+  CHECK(w.c.request("GET", "/v1/forms/so1_infra_monitoring/2", {}, w.srv.a.auth())->status == 404);
+  CHECK(w.c.request("GET", "/v1/forms/so1_infra_monitoring/2", {}, bearer(w.admin))->status == 200);
+  CHECK(json::parse(w.c.request("GET", "/v1/forms", {}, w.srv.a.auth())->body)["forms"].size() == 4);
+}
+
+TEST_CASE("forms: invalid edits are quarantined with per-field problems; the valid ones of the batch apply") {
+  FormsWorld w;
+  std::mt19937_64 rng(11);
+  std::vector<sync::Edit> edits;
+  for (int i = 1; i <= 20; ++i) edits.push_back(w.survey_edit(rng, i));
+  json broken = json::parse(edits[3].body);
+  broken["hh_number"] = 5000;
+  broken.erase("resp_gender");
+  edits[3].body = broken.dump();
+  edits[7].form_version = 9;
+  auto r = test::push(w.c, w.srv.a, {"f-1", edits});
+  REQUIRE(r.status == 200);
+  auto resp = json::parse(r.body);
+  for (int i = 0; i < 20; ++i) {
+    INFO("edit " << i);
+    const auto& x = resp["results"][static_cast<std::size_t>(i)];
+    if (i == 3) {
+      CHECK(x["outcome"] == "rejected");
+      CHECK(x["error"]["code"] == "invalid_record");
+      std::set<std::pair<std::string, std::string>> fields;
+      for (const auto& f : x["error"]["fields"])
+        fields.insert({f["path"].get<std::string>(), f["code"].get<std::string>()});
+      CHECK(fields.count({"resp_gender", "required"}) == 1);
+      CHECK(fields.size() == 2);
+      bool hh = false;
+      for (const auto& [path, code] : fields) hh = hh || path == "hh_number";
+      CHECK(hh);
+    } else if (i == 7) {
+      CHECK(x["outcome"] == "rejected");
+      CHECK(x["error"]["code"] == "unknown_form_version");
+    } else {
+      CHECK(x["outcome"] == "applied");
+    }
+  }
+  auto q = w.c.request("GET", "/v1/admin/quarantine", {}, bearer(w.admin));
+  auto entries = json::parse(q->body)["entries"];
+  REQUIRE(entries.size() == 2);
+  CHECK(entries[1]["code"] == "invalid_record");  // newest first
+  CHECK(entries[1]["edit"]["record"] == edits[3].record_id);
+}
+
+TEST_CASE("forms: a quarantined edit is released after the version it needs is published") {
+  FormsWorld w;
+  std::mt19937_64 rng(12);
+  sync::Edit e = w.survey_edit(rng, 1, 2);  // filled with version 2, not yet published here
+  auto r = json::parse(test::push(w.c, w.srv.a, {"v2-1", {e}}).body);
+  CHECK(r["results"][0]["error"]["code"] == "unknown_form_version");
+  auto q = json::parse(w.c.request("GET", "/v1/admin/quarantine", {}, bearer(w.admin))->body)["entries"];
+  REQUIRE(q.size() == 1);
+  const std::string id = std::to_string(q[0]["id"].get<std::int64_t>());
+  auto early = w.c.request("POST", "/v1/admin/quarantine/" + id + "/release", "{}", bearer(w.admin));
+  CHECK(early->status == 409);
+  CHECK(json::parse(early->body)["code"] == "still_rejected");
+
+  json v2 = json::parse(read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"));
+  v2["version"] = 2;
+  REQUIRE(w.c.request("POST", "/v1/admin/forms", v2.dump(), bearer(w.admin))->status == 201);
+  REQUIRE(w.c.request("POST", "/v1/admin/forms/so1_interethnic_survey/2/publish", "{}", bearer(w.admin))->status == 200);
+  auto released = w.c.request("POST", "/v1/admin/quarantine/" + id + "/release", "{}", bearer(w.admin));
+  REQUIRE_MESSAGE(released->status == 200, released->body);
+  CHECK(json::parse(released->body)["result"]["outcome"] == "applied");
+  CHECK(w.c.request("GET", "/v1/records/" + e.record_id, {}, w.srv.a.auth())->status == 200);
+  CHECK(w.c.request("POST", "/v1/admin/quarantine/" + id + "/release", "{}", bearer(w.admin))->status == 409);
+  // Records filled with version 1 stay valid after version 2 is published.
+  sync::Edit v1 = w.survey_edit(rng, 2, 1);
+  CHECK(json::parse(test::push(w.c, w.srv.a, {"v1-after", {v1}}).body)["results"][0]["outcome"] == "applied");
+  // Retiring version 1 hides it from device form lists but never refuses data filled with it.
+  REQUIRE(w.c.request("POST", "/v1/admin/forms/so1_interethnic_survey/1/retire", "{}", bearer(w.admin))->status == 200);
+  sync::Edit late = w.survey_edit(rng, 3, 1);
+  CHECK(json::parse(test::push(w.c, w.srv.a, {"v1-late", {late}}).body)["results"][0]["outcome"] == "applied");
+}
