@@ -7,6 +7,40 @@
 
 namespace akt::server {
 
+namespace {
+
+sync::FieldPolicy policy_of(forms::MergePolicy p) {
+  switch (p) {
+    case forms::MergePolicy::kSetUnion: return sync::FieldPolicy::kSetUnion;
+    case forms::MergePolicy::kAdminOnly: return sync::FieldPolicy::kAdminOnly;
+    case forms::MergePolicy::kDefault: break;
+  }
+  return sync::FieldPolicy::kDefault;
+}
+
+}  // namespace
+
+sync::MergeSchema merge_schema_of(const forms::FormDef& form) {
+  sync::MergeSchema schema;
+  for (const forms::FieldDef& f : form.fields) {
+    if (f.type == forms::FieldType::kRepeat) {
+      sync::RepeatGroup g;
+      g.item_id = f.item_id;
+      for (const forms::FieldDef& item : f.fields)
+        if (item.merge_policy != forms::MergePolicy::kDefault) g.policies[item.key] = policy_of(item.merge_policy);
+      schema.repeats[f.key] = std::move(g);
+    } else if (f.merge_policy != forms::MergePolicy::kDefault) {
+      schema.policies[f.key] = policy_of(f.merge_policy);
+    }
+  }
+  return schema;
+}
+
+sync::MergeSchema FormRegistry::schema_for(const std::string& form_id, std::int64_t version) const {
+  auto form = get(form_id, version);
+  return form ? merge_schema_of(*form) : sync::MergeSchema{};
+}
+
 Status FormRegistry::load(store::ServerStore& store) {
   std::vector<store::FormRow> rows;
   AKT_TRY(store.read([&](store::Db& db) {

@@ -10,8 +10,12 @@
 
 #include "schema/forms/form_def.hpp"
 #include "schema/store/server_store.hpp"
+#include "sync/merge.hpp"
 
 namespace akt::server {
+
+// The merge policies a form gives its fields: set union, admin-only, repeat groups by item id.
+sync::MergeSchema merge_schema_of(const forms::FormDef& form);
 
 class FormRegistry {
  public:
@@ -22,6 +26,8 @@ class FormRegistry {
   std::shared_ptr<const forms::FormDef> get(const std::string& form_id, std::int64_t version) const;
   void put(std::shared_ptr<const forms::FormDef> form);
   std::size_t size() const;
+  // The merge schema of a form version; defaults when the version is unknown.
+  sync::MergeSchema schema_for(const std::string& form_id, std::int64_t version) const;
 
  private:
   mutable std::shared_mutex mu_;

@@ -7,6 +7,7 @@ const char* to_string(Outcome o) {
   switch (o) {
     case Outcome::kApplied: return "applied";
     case Outcome::kConcurrent: return "concurrent";
+    case Outcome::kMerged: return "merged";
     case Outcome::kSuperseded: return "superseded";
     case Outcome::kDuplicate: return "duplicate";
     case Outcome::kRejected: return "rejected";

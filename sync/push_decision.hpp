@@ -13,7 +13,8 @@ namespace akt::sync {
 
 enum class Outcome {
   kApplied,     // the edit is the single live version
-  kConcurrent,  // the edit is live beside other live versions (siblings, a conflict)
+  kConcurrent,  // the edit is live beside other live versions (siblings; only until they are merged)
+  kMerged,      // the edit was concurrent; the server merged it with the siblings into one version
   kSuperseded,  // a live version already covers it; kept in history only
   kDuplicate,   // this dot was applied before with the same content; nothing changes
   kRejected,    // refused; see the reject code

@@ -57,7 +57,9 @@ struct RecordState {
   Scope scope;
   std::int64_t seq = 0;               // change-feed position of its latest change
   bool deleted = false;               // every live version is a deletion
-  bool conflict = false;              // several live versions (siblings)
+  bool conflict = false;              // siblings, or fields in conflict awaiting an admin
+  std::vector<std::string> conflicted;  // paths of fields in conflict (open inbox entries)
+  bool deletion_pending = false;      // deleted on one device, edited on another: an admin decides
   std::vector<Version> live;          // ordered by dot
 };
 

@@ -37,6 +37,7 @@ struct EditResult {
   std::string error_code;      // when rejected
   std::string error_detail;
   std::string error_fields;    // per-field problems as a JSON array text, or empty
+  std::vector<std::string> conflicts;  // merged: the fields left in conflict (sorted)
 };
 
 // A rejection decided before the store sees the edit (form validation runs in parallel, outside the

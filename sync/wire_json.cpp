@@ -130,6 +130,10 @@ std::string encode_push_response(const PushResponse& r) {
       }
       out += "}";
     }
+    if (e.outcome == Outcome::kMerged) {
+      out += ",\"conflicts\":";
+      out += encode_strings(e.conflicts);
+    }
     out += ",\"i\":" + std::to_string(e.index) + ",\"live\":" + std::to_string(e.live) + ",\"outcome\":\"";
     out += to_string(e.outcome);
     out += "\",\"record\":";
@@ -165,11 +169,14 @@ Result<PushResponse> decode_push_response(std::string_view text) {
     e.seq = seq;
     e.live = static_cast<std::size_t>(live);
     bool known = false;
-    for (Outcome o : {Outcome::kApplied, Outcome::kConcurrent, Outcome::kSuperseded, Outcome::kDuplicate,
-                      Outcome::kRejected}) {
+    for (Outcome o : {Outcome::kApplied, Outcome::kConcurrent, Outcome::kMerged, Outcome::kSuperseded,
+                      Outcome::kDuplicate, Outcome::kRejected}) {
       if (outcome == to_string(o)) e.outcome = o, known = true;
     }
     if (!known) return Status::invalid_argument("$.results[].outcome: unknown '" + outcome + "'");
+    if (auto c = x.find("conflicts"); c != x.end() && c->is_array())
+      for (const auto& p : *c)
+        if (p.is_string()) e.conflicts.push_back(p.get<std::string>());
     if (auto err = x.find("error"); err != x.end() && err->is_object()) {
       get_string(*err, "code", "$.results[].error", 256, e.error_code, false);
       get_string(*err, "detail", "$.results[].error", 4096, e.error_detail, false);
@@ -286,6 +293,9 @@ void append_record_open(std::string& out, const RecordHead& h) {
   out += "},\"seq\":" + std::to_string(h.seq);
   out += h.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
   out += h.conflict ? ",\"conflict\":true" : ",\"conflict\":false";
+  out += ",\"conflicted\":";
+  out += h.conflicted;
+  out += h.deletion_pending ? ",\"deletion_pending\":true" : ",\"deletion_pending\":false";
   out += ",\"live\":[";
 }
 
@@ -308,8 +318,9 @@ void append_version(std::string& out, const VersionText& v, bool first) {
 }
 
 void append_record_state(std::string& out, const RecordState& s) {
+  const std::string conflicted = encode_strings(s.conflicted);
   append_record_open(out, {s.record_id, s.form_id, s.form_version, s.scope.municipality, s.scope.community,
-                           s.scope.component, s.seq, s.deleted, s.conflict});
+                           s.scope.component, s.seq, s.deleted, s.conflict, conflicted, s.deletion_pending});
   for (std::size_t i = 0; i < s.live.size(); ++i) {
     const Version& v = s.live[i];
     const std::string clock = encode_clock(v.clock), parents = encode_dots(v.parents),
@@ -335,6 +346,10 @@ Result<RecordState> decode_record_state(const json& j) {
   if (Status st = get_int(j, "seq", "record", 0, s.seq); !st.ok()) return st;
   s.deleted = j.value("deleted", false);
   s.conflict = j.value("conflict", false);
+  s.deletion_pending = j.value("deletion_pending", false);
+  if (auto c = j.find("conflicted"); c != j.end() && c->is_array())
+    for (const auto& p : *c)
+      if (p.is_string()) s.conflicted.push_back(p.get<std::string>());
   auto live = j.find("live");
   if (live == j.end() || !live->is_array()) return Status::invalid_argument("record.live: expected an array");
   for (const json& x : *live) {

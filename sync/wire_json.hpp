@@ -45,6 +45,8 @@ struct RecordHead {
   std::string_view municipality, community, component;
   std::int64_t seq = 0;
   bool deleted = false, conflict = false;
+  std::string_view conflicted = "[]";  // JSON array of conflicted paths, as stored
+  bool deletion_pending = false;
 };
 struct VersionText {
   std::string_view actor;

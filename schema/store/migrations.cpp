@@ -171,6 +171,33 @@ CREATE TABLE forms(
 ALTER TABLE quarantine ADD COLUMN fields TEXT NOT NULL DEFAULT '[]';  -- per-field problems, JSON
 ALTER TABLE quarantine ADD COLUMN released_at INTEGER;
 )sql"},
+    {4, R"sql(
+-- The conflict inbox (DESIGN §4): one open entry per record, kind and field path; every candidate with
+-- the version that set it. Resolved entries keep the choice made.
+CREATE TABLE conflicts(
+  id           INTEGER PRIMARY KEY,
+  record_id    BLOB NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('field', 'delete_edit', 'semantic', 'permission')),
+  path         TEXT NOT NULL,
+  status       TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+  ancestor     TEXT,                       -- JSON value, NULL when absent or no common ancestor
+  candidates   TEXT NOT NULL,              -- JSON array of {value, dot, sides, device_time, server_time}
+  form_id      TEXT NOT NULL,
+  municipality TEXT NOT NULL,
+  opened_at    INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  resolved_at  INTEGER,
+  resolved_by  TEXT,
+  resolution   TEXT                        -- JSON: the value chosen and the version that set it
+);
+CREATE UNIQUE INDEX conflicts_open ON conflicts(record_id, kind, path) WHERE status = 'open';
+CREATE INDEX conflicts_by_status ON conflicts(status, id);
+ALTER TABLE records ADD COLUMN conflicted TEXT NOT NULL DEFAULT '[]';   -- open conflicted paths
+ALTER TABLE records ADD COLUMN deletion_pending INTEGER NOT NULL DEFAULT 0;
+INSERT OR IGNORE INTO meta(key, value) VALUES('server_actor', lower(
+  hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+  substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))));
+)sql"},
 };
 
 }  // namespace

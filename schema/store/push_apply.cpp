@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "schema/store/merge_apply.hpp"
 #include "sync/access.hpp"
 #include "sync/push_decision.hpp"
 #include "sync/uuid.hpp"
@@ -221,6 +222,7 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
       return insert_version(db, id_blob, actor_blob, e, {}, false, in.now_ms, digest);
     case Outcome::kApplied:
     case Outcome::kConcurrent:
+    case Outcome::kMerged:  // decide_push never answers kMerged; the merge comes after
       break;
   }
   for (const sync::Dot& dot : d.retire) AKT_TRY(retire(db, dot));
@@ -265,7 +267,8 @@ std::string batch_digest(const sync::PushRequest& req, std::vector<std::string>&
 
 }  // namespace
 
-Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, std::int64_t& next_seq) {
+Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, const std::string& server_actor,
+                               std::int64_t& next_seq) {
   const sync::PushRequest& req = *in.request;
   const std::string device_blob = uuid_blob(in.device);
   std::vector<std::string> edit_digests;
@@ -291,6 +294,10 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     const sync::EditRejection* pre =
         in.prechecks && i < in.prechecks->size() && (*in.prechecks)[i] ? &*(*in.prechecks)[i] : nullptr;
     AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], pre, next_seq, resp.results[i]));
+    // Several live versions: merge them at once, so a record always has one live version (DESIGN §3).
+    if (resp.results[i].outcome == Outcome::kConcurrent)
+      AKT_TRY(merge_record(db, in, uuid_blob(req.edits[i].record_id), req.edits[i].record_id, server_actor, next_seq,
+                           resp.results[i]));
   }
   PushOutput out{sync::encode_push_response(resp), false};
   {

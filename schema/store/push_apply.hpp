@@ -19,6 +19,7 @@ std::string blob_uuid(std::string_view blob);
 // `next_seq` is the next free feed sequence number; it advances for every record changed.
 // Returns the answer, a stored answer for a replay, kConflict for a reused batch id, or the SQLite
 // error that stopped it (the caller rolls the batch back then).
-Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, std::int64_t& next_seq);
+Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, const std::string& server_actor,
+                               std::int64_t& next_seq);
 
 }  // namespace akt::store

@@ -84,6 +84,10 @@ Result<std::unique_ptr<ServerStore>> ServerStore::open(ServerStoreOptions option
   } else {
     store->epoch_ = *epoch;
   }
+  auto actor = read_meta(w, "server_actor");
+  if (!actor.ok()) return actor.status();
+  if (actor->empty()) return Status::corruption("meta.server_actor missing");
+  store->server_actor_ = *actor;
   AKT_STMT(s, w, "SELECT COALESCE(MAX(seq), 0) FROM records");
   auto row = s->step();
   if (!row.ok()) return row.status();
@@ -93,7 +97,9 @@ Result<std::unique_ptr<ServerStore>> ServerStore::open(ServerStoreOptions option
 
 Result<PushOutput> ServerStore::push(const PushInput& input) {
   Writer w;
-  w.fn = [this, &input](Db& db, std::int64_t& next_seq) { return apply_batch(db, input, epoch_, next_seq); };
+  w.fn = [this, &input](Db& db, std::int64_t& next_seq) {
+    return apply_batch(db, input, epoch_, server_actor_, next_seq);
+  };
   w.edits = input.request->edits.size();
   return submit(w);
 }
@@ -249,7 +255,8 @@ namespace {
 
 constexpr const char* kRecordColumns =
     "r.id, r.form_id, r.form_version, r.municipality, r.community, r.component, r.seq, r.deleted, r.live_count, "
-    "v.actor, v.n, v.clock, v.parents, v.changed, v.body, v.deleted, v.form_version, v.device_time, v.server_time";
+    "v.actor, v.n, v.clock, v.parents, v.changed, v.body, v.deleted, v.form_version, v.device_time, v.server_time, "
+    "r.conflicted, r.deletion_pending";
 
 // Reads rows of kRecordColumns (ordered by record) into record states.
 Status collect_records(Stmt& s, std::vector<sync::RecordState>& out) {
@@ -266,7 +273,10 @@ Status collect_records(Stmt& s, std::vector<sync::RecordState>& out) {
       r.scope = {std::string(s.text(3)), std::string(s.text(4)), std::string(s.text(5))};
       r.seq = s.int64(6);
       r.deleted = s.int64(7) != 0;
-      r.conflict = s.int64(8) > 1;
+      auto conflicted = sync::decode_strings(s.text(19));
+      r.conflicted = conflicted.ok() ? std::move(*conflicted) : std::vector<std::string>();
+      r.deletion_pending = s.int64(20) != 0;
+      r.conflict = s.int64(8) > 1 || !r.conflicted.empty() || r.deletion_pending;
       out.push_back(std::move(r));
     }
     sync::Version v;
@@ -360,8 +370,10 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
       }
       if (emitted) out.push_back(',');
       emitted = open = true;
+      const bool pending = s->int64(20) != 0;
       sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), s->text(4), s->text(5), s->int64(6),
-                                     s->int64(7) != 0, s->int64(8) > 1});
+                                     s->int64(7) != 0, s->int64(8) > 1 || s->text(19) != "[]" || pending,
+                                     s->text(19), pending});
     }
     if (!visible) continue;
     const std::string actor = blob_uuid(s->blob(9));

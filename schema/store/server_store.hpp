@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "sync/access.hpp"
+#include "sync/merge.hpp"
 #include "sync/status.hpp"
 #include "sync/wire.hpp"
 
@@ -38,6 +39,8 @@ struct PushInput {
   const std::vector<sync::Assignment>* scope = nullptr;
   // Rejections decided before (form validation), one slot per edit; nullptr = none.
   const std::vector<std::optional<sync::EditRejection>>* prechecks = nullptr;
+  // The merge policies of a form version (set union, repeat groups); unset = defaults for every field.
+  std::function<sync::MergeSchema(const std::string& form_id, std::int64_t version)> schema_for = nullptr;
 };
 
 struct PushOutput {
@@ -101,6 +104,8 @@ class ServerStore {
   Status flush();
 
   const std::string& epoch() const { return epoch_; }
+  // The server replica's actor id: the dot of every merged version (DESIGN §3 step 3).
+  const std::string& server_actor() const { return server_actor_; }
   std::int64_t last_seq() const { return last_seq_.load(std::memory_order_acquire); }
   Status integrity_check();
 
@@ -117,6 +122,7 @@ class ServerStore {
 
   ServerStoreOptions options_;
   std::string epoch_;
+  std::string server_actor_;
   std::atomic<std::int64_t> last_seq_{0};
 
   std::mutex write_mu_;                 // guards writers_ and pending_pulls_

@@ -84,7 +84,8 @@ HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState&
     return problem(400, syntax ? "invalid_json" : "invalid_batch", batch.status().message());
   }
   const auto prechecks = validate_edits(batch->edits, app);
-  store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr, &prechecks};
+  store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr, &prechecks,
+                      [&app](const std::string& form, std::int64_t version) { return app.forms.schema_for(form, version); }};
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "batch_id_reused");
   HttpResponse r;

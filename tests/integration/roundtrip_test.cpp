@@ -98,7 +98,7 @@ TEST_CASE("integration: batches delivered in either order reach the same state")
   REQUIRE(in_order.size() == 2);
 }
 
-TEST_CASE("integration: two devices editing one record concurrently produce two live siblings") {
+TEST_CASE("integration: two devices editing one record concurrently are merged; the same field is flagged") {
   test::TestServer srv;
   auto ca = srv.client(), cb = srv.client();
   const std::string rec = uuid7(1700000000000, 42);
@@ -116,17 +116,44 @@ TEST_CASE("integration: two devices editing one record concurrently produce two 
   REQUIRE(ra.ok());
   REQUIRE(rb.ok());
   CHECK(ra->results[0].outcome == sync::Outcome::kApplied);
-  CHECK(rb->results[0].outcome == sync::Outcome::kConcurrent);
-  CHECK(rb->results[0].live == 2);
+  CHECK(rb->results[0].outcome == sync::Outcome::kMerged);
+  CHECK(rb->results[0].live == 1);
+  CHECK(rb->results[0].conflicts == std::vector<std::string>{"pct_complete"});
 
-  auto feed = test::pull_all(ca, srv.a, pulled.cursor, 100);
-  REQUIRE(feed.records.size() == 1);
-  const auto& r = feed.records[rec];
-  CHECK(r.conflict);
-  REQUIRE(r.live.size() == 2);
-  std::set<std::string> bodies{r.live[0].body, r.live[1].body};
-  CHECK(bodies.count(ea.body) == 1);
-  CHECK(bodies.count(eb.body) == 1);
+  // Both devices pull one merged version: B's ben_serb (changed on one side) is in; pct_complete,
+  // changed on both sides to different values, keeps the server's provisional value (A's, first in)
+  // and is flagged.
+  for (auto* dev : {&srv.a, &srv.b}) {
+    auto feed = test::pull_all(ca, *dev, pulled.cursor, 100);
+    REQUIRE(feed.records.size() == 1);
+    const auto& r = feed.records[rec];
+    CHECK(r.conflict);
+    CHECK(r.conflicted == std::vector<std::string>{"pct_complete"});
+    REQUIRE(r.live.size() == 1);
+    CHECK(r.live[0].body == R"({"ben_serb":45,"pct_complete":75})");
+  }
+}
+
+TEST_CASE("integration: concurrent edits of different fields merge with both changes, no conflict") {
+  test::TestServer srv;
+  auto ca = srv.client();
+  const std::string rec = uuid7(1700000000000, 43);
+  sync::Edit base = make_edit(rec, srv.a.actor, 1, {}, R"({"status":"in_progress","jc_meetings":4,"photos":0})",
+                              {"status", "jc_meetings", "photos"});
+  REQUIRE(test::push(ca, srv.a, {"base", {base}}).status == 200);
+  sync::Edit ea = make_edit(rec, srv.a.actor, 2, base.clock(), R"({"status":"completed","jc_meetings":4,"photos":0})",
+                            {"status"});
+  sync::Edit eb = make_edit(rec, srv.b.actor, 1, base.clock(), R"({"status":"in_progress","jc_meetings":5,"photos":2})",
+                            {"jc_meetings", "photos"});
+  REQUIRE(test::push(ca, srv.a, {"a", {ea}}).status == 200);
+  auto rb = sync::decode_push_response(test::push(ca, srv.b, {"b", {eb}}).body);
+  CHECK(rb->results[0].outcome == sync::Outcome::kMerged);
+  CHECK(rb->results[0].conflicts.empty());
+  auto feed = test::pull_all(ca, srv.b, "", 100);
+  const auto& r = feed.records.at(rec);
+  CHECK_FALSE(r.conflict);
+  REQUIRE(r.live.size() == 1);
+  CHECK(r.live[0].body == R"({"jc_meetings":5,"photos":2,"status":"completed"})");
 }
 
 TEST_CASE("integration: gzip both ways") {

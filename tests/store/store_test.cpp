@@ -95,16 +95,24 @@ TEST_CASE("store: push outcomes - new, fast-forward, duplicate, dot reuse, sibli
   REQUIRE(q->size() == 1);
   CHECK((*q)[0].code == "dot_reuse");
 
-  // A edits from v1 without seeing b1: concurrent, two live siblings.
+  // A edits from v1 without seeing b1: concurrent; the server merges at once, the field in conflict
+  // keeps the value the server had (B's 70), and the inbox gets an entry.
   sync::Edit a2 = make_edit(rec, kDevA, 2, v1.clock(), R"({"pct":75})", {"pct"});
   auto r5 = push(*s, kDevA, "a2", {a2});
-  CHECK(r5["results"][0]["outcome"] == "concurrent");
-  CHECK(r5["results"][0]["live"] == 2);
+  CHECK(r5["results"][0]["outcome"] == "merged");
+  CHECK(r5["results"][0]["live"] == 1);
+  CHECK(r5["results"][0]["conflicts"] == nlohmann::json::array({"pct"}));
   auto state = s->record(rec);
   REQUIRE(state.ok());
   REQUIRE(state->has_value());
   CHECK((*state)->conflict);
-  CHECK((*state)->live.size() == 2);
+  CHECK((*state)->conflicted == std::vector<std::string>{"pct"});
+  REQUIRE((*state)->live.size() == 1);
+  const sync::Version& merged = (*state)->live[0];
+  CHECK(merged.dot.actor == s->server_actor());
+  CHECK(merged.body == R"({"pct":70})");
+  CHECK(merged.clock.contains(a2.dot));
+  CHECK(merged.clock.contains(b1.dot));
 
 }
 

@@ -1,0 +1,231 @@
+// Merging siblings in the store: load versions, plan, merge (pure, sync/merge.hpp), write back.
+#include "schema/store/merge_apply.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/store/push_apply.hpp"
+#include "sync/merge.hpp"
+#include "sync/wire_json.hpp"
+
+namespace akt::store {
+
+namespace {
+
+struct Row {
+  sync::Version v;
+  bool live = false;
+};
+
+Status load_versions(Db& db, const std::string& id_blob, std::vector<Row>& out) {
+  AKT_STMT(s, db,
+           "SELECT actor, n, clock, parents, changed, body, deleted, is_live, form_version, device_time, server_time "
+           "FROM versions WHERE record_id = ?1");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  for (;;) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return {};
+    Row r;
+    r.v.dot = {blob_uuid(s->blob(0)), s->int64(1)};
+    auto clock = sync::decode_clock(s->text(2));
+    auto parents = sync::decode_dots(s->text(3));
+    auto changed = sync::decode_strings(s->text(4));
+    if (!clock.ok() || !parents.ok() || !changed.ok()) return Status::corruption("unreadable stored version");
+    r.v.clock = std::move(*clock);
+    r.v.parents = std::move(*parents);
+    r.v.changed = std::move(*changed);
+    r.v.body = std::string(s->text(5));
+    r.v.deleted = s->int64(6) != 0;
+    r.live = s->int64(7) != 0;
+    r.v.form_version = s->int64(8);
+    r.v.device_time = s->int64(9);
+    r.v.server_time = s->int64(10);
+    out.push_back(std::move(r));
+  }
+}
+
+std::string dot_key(const sync::Dot& d) { return d.actor + ":" + std::to_string(d.n); }
+
+// Opens an entry, or extends the open one for the same (record, kind, path) with the new candidates.
+Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind, const std::string& path,
+                    const std::optional<std::string>& ancestor, const nlohmann::json& candidates,
+                    const std::string& form_id, const std::string& municipality, std::int64_t now) {
+  nlohmann::json merged = candidates;
+  {
+    AKT_STMT(s, db,
+             "SELECT candidates FROM conflicts WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    s->bind(2, kind);
+    s->bind(3, path);
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (*row) {
+      // Never drop a candidate an admin may already have looked at: union by dot.
+      auto old = nlohmann::json::parse(s->text(0), nullptr, false);
+      if (old.is_array())
+        for (const auto& c : old) {
+          bool known = false;
+          for (const auto& m : merged) known = known || m["dot"] == c["dot"];
+          if (!known) merged.push_back(c);
+        }
+    }
+  }
+  AKT_STMT(s, db,
+           "INSERT INTO conflicts(record_id, kind, path, ancestor, candidates, form_id, municipality, opened_at, "
+           "updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+           "ON CONFLICT(record_id, kind, path) WHERE status = 'open' DO UPDATE SET candidates = excluded.candidates, "
+           "ancestor = excluded.ancestor, updated_at = excluded.updated_at");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  s->bind(2, kind);
+  s->bind(3, path);
+  if (ancestor) s->bind(4, *ancestor);
+  else s->bind_null(4);
+  s->bind(5, merged.dump());
+  s->bind(6, form_id);
+  s->bind(7, municipality);
+  s->bind(8, now);
+  return s->run();
+}
+
+nlohmann::json dot_json(const sync::Dot& d) { return {{"actor", d.actor}, {"n", d.n}}; }
+
+}  // namespace
+
+Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, const std::string& record_id,
+                    const std::string& server_actor, std::int64_t& next_seq, sync::EditResult& r) {
+  std::vector<Row> rows;
+  AKT_TRY(load_versions(db, id_blob, rows));
+  std::map<std::string, const sync::Version*> by_dot;
+  std::vector<sync::VersionRef> refs;
+  std::vector<sync::Dot> siblings;
+  for (const Row& row : rows) {
+    by_dot[dot_key(row.v.dot)] = &row.v;
+    refs.push_back({row.v.dot, row.v.clock});
+    if (row.live) siblings.push_back(row.v.dot);
+  }
+  auto plan = sync::plan_merge(refs, siblings);
+  if (!plan.ok()) return Status::corruption("merge plan: " + plan.status().message());
+
+  sync::MergeInput input;
+  input.server_actor = server_actor;
+  // The provisional body: the sibling that was live before this edit came (the greatest other dot).
+  const sync::Version* before = nullptr;
+  for (std::size_t i = 0; i < plan->siblings.size(); ++i) {
+    const sync::Version* v = by_dot[dot_key(plan->siblings[i])];
+    sync::MergeSide side;
+    side.sibling = *v;
+    for (const sync::Dot& d : plan->histories[i]) side.history.push_back(*by_dot[dot_key(d)]);
+    input.sides.push_back(std::move(side));
+    if (!(v->dot == r.dot) && (!before || before->dot < v->dot)) before = v;
+  }
+  input.provisional = before && !before->deleted ? before->body : std::string();
+  if (plan->ancestor) input.ancestor = *by_dot[dot_key(*plan->ancestor)];
+  {
+    AKT_STMT(s, db, "SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
+    const std::string blob = uuid_blob(server_actor);
+    s->bind_blob(1, blob.data(), blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    input.server_counter = s->int64(0) + 1;
+  }
+  std::string form_id, municipality;
+  std::int64_t form_version = 0;
+  {
+    AKT_STMT(s, db, "SELECT form_id, municipality FROM records WHERE id = ?1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    form_id = std::string(s->text(0));
+    municipality = std::string(s->text(1));
+  }
+  for (const auto& side : input.sides) form_version = std::max(form_version, side.sibling.form_version);
+  sync::MergeSchema schema;
+  if (in.schema_for) schema = in.schema_for(form_id, form_version);
+  auto merged = sync::merge(input, schema);
+  if (!merged.ok()) return Status::corruption("merge: " + merged.status().message());
+
+  // Write: siblings retire, the merged version becomes the record's single live version.
+  {
+    AKT_STMT(s, db, "UPDATE versions SET is_live = 0 WHERE record_id = ?1 AND is_live = 1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, db,
+             "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, "
+             "form_version, device_time, server_time, digest) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1,?9,0,?10,?11)");
+    const std::string actor = uuid_blob(merged->dot.actor);
+    const std::string digest = sha256("merge:" + dot_key(merged->dot) + ":" + merged->body);
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    s->bind_blob(2, actor.data(), actor.size());
+    s->bind(3, merged->dot.n);
+    s->bind(4, sync::encode_clock(merged->clock));
+    s->bind(5, sync::encode_dots(merged->parents));
+    s->bind(6, sync::encode_strings(merged->changed));
+    s->bind(7, merged->body);
+    s->bind(8, std::int64_t{merged->deleted});
+    s->bind(9, form_version);
+    s->bind(10, in.now_ms);
+    s->bind_blob(11, digest.data(), digest.size());
+    AKT_TRY(s->run());
+  }
+  // The inbox: one entry per conflicted field, and one for an edit against a deletion.
+  for (const sync::FieldConflict& c : merged->conflicts) {
+    nlohmann::json candidates = nlohmann::json::array();
+    for (const sync::Candidate& cand : c.candidates) {
+      const sync::Version* v = by_dot[dot_key(cand.dot)];
+      nlohmann::json sides = nlohmann::json::array();
+      for (const auto& d : cand.sides) sides.push_back(dot_json(d));
+      candidates.push_back({{"value", cand.value ? nlohmann::json::parse(*cand.value, nullptr, false) : nlohmann::json()},
+                            {"absent", !cand.value.has_value()},
+                            {"dot", dot_json(cand.dot)},
+                            {"sides", sides},
+                            {"device_time", v ? v->device_time : 0},
+                            {"server_time", v ? v->server_time : in.now_ms}});
+    }
+    AKT_TRY(upsert_entry(db, id_blob, "field", c.path, c.ancestor, candidates, form_id, municipality, in.now_ms));
+    r.conflicts.push_back(c.path);
+  }
+  if (merged->delete_edit) {
+    nlohmann::json candidates = nlohmann::json::array();
+    for (const auto& d : merged->delete_edit->tombstones) candidates.push_back({{"dot", dot_json(d)}, {"deleted", true}});
+    for (const auto& d : merged->delete_edit->edits) candidates.push_back({{"dot", dot_json(d)}, {"deleted", false}});
+    AKT_TRY(upsert_entry(db, id_blob, "delete_edit", "", std::nullopt, candidates, form_id, municipality, in.now_ms));
+  }
+  // The record row: one live version, the open conflicted paths, the next feed position.
+  std::string conflicted = "[]";
+  {
+    AKT_STMT(s, db,
+             "SELECT json_group_array(path) FROM (SELECT path FROM conflicts WHERE record_id = ?1 AND status = 'open' "
+             "AND kind = 'field' ORDER BY path)");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (*row) conflicted = std::string(s->text(0));
+  }
+  const std::int64_t seq = next_seq++;
+  {
+    AKT_STMT(s, db,
+             "UPDATE records SET seq = ?2, live_count = 1, deleted = ?3, conflicted = ?4, deletion_pending = ?5, "
+             "form_version = ?6, updated_at = ?7 WHERE id = ?1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    s->bind(2, seq);
+    s->bind(3, std::int64_t{merged->deleted});
+    s->bind(4, conflicted);
+    s->bind(5, std::int64_t{merged->deletion_pending()});
+    s->bind(6, form_version);
+    s->bind(7, in.now_ms);
+    AKT_TRY(s->run());
+  }
+  (void)record_id;
+  r.outcome = sync::Outcome::kMerged;
+  r.seq = seq;
+  r.live = 1;
+  std::sort(r.conflicts.begin(), r.conflicts.end());
+  return {};
+}
+
+}  // namespace akt::store

@@ -1,0 +1,20 @@
+// Merging a record's live siblings into one server version inside the writer's transaction (DESIGN §3
+// step 3, §4), and keeping the conflict inbox in step. Internal to akt_store.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "schema/store/db.hpp"
+#include "schema/store/server_store.hpp"
+
+namespace akt::store {
+
+// Merges the live versions of the record `id_blob` (there are several) with sync::merge: plans the
+// ancestor and side histories from the stored versions, writes the merged version by `server_actor`,
+// retires the siblings, opens or extends inbox entries, and updates the record row with the next feed
+// sequence number. Fills r.outcome (kMerged), r.seq, r.live and r.conflicts.
+Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, const std::string& record_id,
+                    const std::string& server_actor, std::int64_t& next_seq, sync::EditResult& r);
+
+}  // namespace akt::store
