@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Sets up everything on a fresh Debian 12 machine, builds aktsyncd (Release), and starts it on an
-# embedded SQLite database under ./data with demo data and two demo tablet tokens.
-# Safe to run twice: it reuses the data folder and tokens, and restarts a server it started before.
+# Sets up everything on a fresh Debian 12 machine, builds aktsyncd (Release), and starts it over HTTPS
+# (a self-signed certificate) on an embedded SQLite database under ./data, with the programme's four
+# forms, demo users, two enrolled demo tablets and demo data.
+# Safe to run twice: it reuses the data folder, passwords and tablets, and restarts a server it
+# started before.
 #
 #   deploy/quickstart.sh                 # runs in the foreground; Ctrl-C stops the server
 #   deploy/quickstart.sh --background    # starts it and returns
@@ -22,28 +24,37 @@ bin=$root/build/quickstart
 cmake -S . -B "$bin" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAKT_BUILD_TESTS=OFF >/dev/null
 cmake --build "$bin" -j "$(akt_jobs)" --target aktsyncd aktsync-seed
 
-# Demo tablets: an actor id and a random token each, made once and kept (mode 600).
-creds=$data/demo-tablets.env
-if [ ! -f "$creds" ]; then
+# A self-signed certificate for local HTTPS, made once.
+mkdir -p "$data/tls"
+if [ ! -f "$data/tls/cert.pem" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 -subj "/CN=localhost" \
+    -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" -addext "basicConstraints=critical,CA:TRUE" \
+    -keyout "$data/tls/key.pem" -out "$data/tls/cert.pem" 2>/dev/null
+  chmod 600 "$data/tls/key.pem"
+fi
+fingerprint=$(openssl x509 -in "$data/tls/cert.pem" -noout -fingerprint -sha256 | cut -d= -f2)
+
+# Demo passwords, made once and kept (mode 600): one for the admin, one for the other demo users.
+users=$data/demo-users.env
+if [ ! -f "$users" ]; then
   umask 077
   {
-    echo "TABLET1_ACTOR=$(cat /proc/sys/kernel/random/uuid)"
-    echo "TABLET1_TOKEN=$(openssl rand -hex 24)"
-    echo "TABLET2_ACTOR=$(cat /proc/sys/kernel/random/uuid)"
-    echo "TABLET2_TOKEN=$(openssl rand -hex 24)"
-  } > "$creds"
+    echo "ADMIN_USER=admin"
+    echo "ADMIN_PASSWORD=$(openssl rand -hex 12)"
+    echo "DEMO_PASSWORD=$(openssl rand -hex 12)"
+  } > "$users"
 fi
-source "$creds"
-hash() { printf '%s' "$1" | sha256sum | cut -d' ' -f1; }
+source "$users"
+umask 077
+printf '%s\n' "$ADMIN_PASSWORD" > "$data/.admin-password"
+printf '%s\n' "$DEMO_PASSWORD" > "$data/.demo-password"
+
 cat > "$data/aktsyncd.json" <<JSON
 {
   "listen": "127.0.0.1:$port",
   "data_dir": "$data",
   "log_level": "info",
-  "devices": [
-    {"actor": "$TABLET1_ACTOR", "name": "demo-tablet-1", "token_sha256": "$(hash "$TABLET1_TOKEN")"},
-    {"actor": "$TABLET2_ACTOR", "name": "demo-tablet-2", "token_sha256": "$(hash "$TABLET2_TOKEN")"}
-  ]
+  "tls": {"cert_file": "$data/tls/cert.pem", "key_file": "$data/tls/key.pem"}
 }
 JSON
 
@@ -53,6 +64,10 @@ if [ -f "$data/aktsyncd.pid" ] && kill -0 "$(cat "$data/aktsyncd.pid")" 2>/dev/n
   kill -TERM "$(cat "$data/aktsyncd.pid")"
   for _ in $(seq 1 100); do kill -0 "$(cat "$data/aktsyncd.pid")" 2>/dev/null || break; sleep 0.1; done
 fi
+
+# The first admin (exit code 3: it exists already).
+"$bin/server/aktsyncd" --config "$data/aktsyncd.json" --create-user "$ADMIN_USER" --role admin \
+  --password-file "$data/.admin-password" >/dev/null || [ $? -eq 3 ]
 
 rm -f "$data/port"
 "$bin/server/aktsyncd" --config "$data/aktsyncd.json" --port-file "$data/port" >>"$data/aktsyncd.log" 2>&1 &
@@ -64,22 +79,30 @@ if [ ! -s "$data/port" ]; then
   tail -n 20 "$data/aktsyncd.log" >&2
   exit 1
 fi
-url="http://127.0.0.1:$(cat "$data/port")"
+url="https://127.0.0.1:$(cat "$data/port")"
 
-"$bin/clients/aktsync-seed" --port "$(cat "$data/port")" --records 500 \
-  --actor1 "$TABLET1_ACTOR" --token1 "$TABLET1_TOKEN" --actor2 "$TABLET2_ACTOR" --token2 "$TABLET2_TOKEN"
+"$bin/clients/aktsync-seed" --port "$(cat "$data/port")" --ca-file "$data/tls/cert.pem" --records 500 \
+  --admin-user "$ADMIN_USER" --admin-password-file "$data/.admin-password" \
+  --demo-password-file "$data/.demo-password" --forms-dir "$root/schema/forms/programme" \
+  --state "$data/demo-state.json" --env-out "$data/demo-tablets.env"
+rm -f "$data/.admin-password" "$data/.demo-password"
 
 cat <<INFO
 
 aktsyncd is running at $url (pid $pid)
-  database:  $data/aktsync.db   log: $data/aktsyncd.log
-  tablets:   $creds  (demo tokens; keep them secret)
+  certificate: $data/tls/cert.pem (self-signed)
+               SHA-256 fingerprint $fingerprint
+  database:    $data/aktsync.db   log: $data/aktsyncd.log
+  forms:       the programme's four instruments, published (GET /v1/forms)
+  users:       admin, supervisor1, me1, enumerator1, enumerator2; passwords in $users
+  tablets:     two enrolled demo tablets; tokens in $data/demo-tablets.env (keep them secret)
 
 Try it:
-  source $creds
-  curl -s $url/healthz
-  curl -s -H "Authorization: Bearer \$TABLET1_TOKEN" "$url/v1/changes?limit=2"
-  The protocol is in docs/PROTOCOL.md.
+  source $data/demo-tablets.env
+  curl -s --cacert $data/tls/cert.pem $url/healthz
+  curl -s --cacert $data/tls/cert.pem -H "Authorization: Bearer \$TABLET1_TOKEN" "$url/v1/forms"
+  curl -s --cacert $data/tls/cert.pem -H "Authorization: Bearer \$TABLET1_TOKEN" "$url/v1/changes?limit=2"
+  The protocol is in docs/PROTOCOL.md; the security model in docs/SECURITY.md.
 INFO
 
 if [ "${1:-}" = "--background" ]; then

@@ -97,6 +97,13 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_quarantine(query, app);
   }
+  if (what == "conflicts") {
+    if (!admin && who.role != sync::Role::kSupervisor) return forbidden("the conflict inbox is for admins and supervisors");
+    if (seg.size() == 3) return req.method == "GET" ? handle_list_conflicts(query, who, app) : method_not_allowed("GET");
+    if (seg.size() == 4) return req.method == "GET" ? handle_get_conflict(seg[3], who, app) : method_not_allowed("GET");
+    if (seg.size() == 5 && seg[4] == "resolve")
+      return req.method == "POST" ? handle_resolve_conflict(req, seg[3], who, app) : method_not_allowed("POST");
+  }
   if (!admin) return forbidden("administration needs the admin role");
   if (what == "quarantine" && seg.size() == 5 && seg[4] == "release")
     return req.method == "POST" ? handle_release(req, seg[3], who, app) : method_not_allowed("POST");

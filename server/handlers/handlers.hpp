@@ -56,6 +56,11 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id, const P
 // Checks each edit against its published form version (one slot per edit; empty when it passes).
 std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app);
 
+// The conflict inbox.
+HttpResponse handle_list_conflicts(const Query& query, const Principal& who, AppState& app);
+HttpResponse handle_get_conflict(std::string_view id, const Principal& who, AppState& app);
+HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
+
 // Shared helpers.
 // Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.
 std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version);

@@ -13,10 +13,17 @@ cleanup() {
 trap cleanup EXIT
 check() {
   source "$data/demo-tablets.env"
-  local url="http://127.0.0.1:$(cat "$data/port")"
-  curl -sf "$url/healthz" | grep -q '"status":"ok"'
+  local url="https://127.0.0.1:$(cat "$data/port")" tls=(--cacert "$data/tls/cert.pem")
+  curl -sf "${tls[@]}" "$url/healthz" | grep -q '"status":"ok"'
+  # Plain HTTP is not served on the TLS port.
+  ! curl -sf "http://127.0.0.1:$(cat "$data/port")/healthz" >/dev/null 2>&1
+  local forms
+  forms=$(curl -sf "${tls[@]}" -H "Authorization: Bearer $TABLET1_TOKEN" "$url/v1/forms" |
+          python3 -c 'import json,sys; print(len(json.load(sys.stdin)["forms"]))')
+  echo "quickstart: published forms: $forms"
+  [ "$forms" = "4" ]
   local n
-  n=$(curl -sf -H "Authorization: Bearer $TABLET1_TOKEN" "$url/v1/changes?limit=5000" |
+  n=$(curl -sf "${tls[@]}" -H "Authorization: Bearer $TABLET1_TOKEN" "$url/v1/changes?limit=5000" |
       python3 -c 'import json,sys; d=json.load(sys.stdin); print(len(d["changes"]), sum(1 for c in d["changes"] if c["conflict"]))')
   echo "quickstart: records and conflicts in the feed: $n"
   [ "$n" = "500 1" ]

@@ -1,0 +1,131 @@
+// aktsync: the tablet CLI. Keeps a device's records in a local SQLite file, edits them offline and
+// syncs them with aktsyncd. This file parses the command line and dispatches; commands are in
+// cli_commands.cpp. No exception escapes main.
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <string>
+
+#include "clients/cli.hpp"
+
+using namespace akt::client;
+
+namespace {
+
+struct Command {
+  const char* name;
+  int (*run)(const cli::Args&, akt::store::TabletStore&);
+  const char* usage;
+};
+
+const Command kCommands[] = {
+    {"init", cli::cmd_init,
+     "init --server [https://]HOST:PORT --actor UUID --token TOKEN\n"
+     "  Makes the database a device: its actor id (a new random UUID per install), the server and the\n"
+     "  device's bearer token. Refused when the database already is a device. Plain HOST:PORT is HTTP\n"
+     "  (loopback or behind a TLS proxy); https:// verifies the server's certificate."},
+    {"new", cli::cmd_new,
+     "new --form F --version N --municipality M --community C --component SO1|SO2|SO3\n"
+     "    [--body JSON] [--set key=value ...]\n"
+     "  Creates a record and prints its id. Values of --set are JSON when they parse (5, true, \"x\")\n"
+     "  and strings otherwise; --set applies on top of --body."},
+    {"edit", cli::cmd_edit,
+     "edit RECORD (--set key=value ... | --body JSON)\n"
+     "  Saves a new version of the record. In a conflict it edits the version holding this device's\n"
+     "  latest edit (marked '*' by show)."},
+    {"delete", cli::cmd_delete, "delete RECORD\n  Deletes the record (a deletion edit, synced like any other)."},
+    {"show", cli::cmd_show, "show RECORD [--json]\n  Shows the record; concurrent versions are listed as a conflict."},
+    {"list", cli::cmd_list, "list\n  One line per local record: id, form, scope, state."},
+    {"sync", cli::cmd_sync,
+     "sync [--attempts N] [--timeout-ms MS] [--ca FILE]\n"
+     "  Pushes unsynced edits, then pulls every change. Prints pushed, applied, concurrent, rejected,\n"
+     "  pulled and conflicts. Network failures are retried N times (default 6) with backoff. --ca names\n"
+     "  the PEM certificate of a private CA for https servers (default: the system's trust store)."},
+    {"status", cli::cmd_status, "status\n  Unsynced edits, last sync, conflicts, rejected edits, cursor and epoch."},
+    {"pull", cli::cmd_pull,
+     "pull --format jsonl|csv [--out FILE]\n"
+     "  Writes the local records (as last synced, plus unsynced edits) as JSON lines or CSV.\n"
+     "  Does not contact the server: run sync first."},
+    {"rejected", cli::cmd_rejected, "rejected\n  Lists the edits the server rejected, with the reason."},
+};
+
+void print_usage(std::FILE* out) {
+  std::fprintf(out,
+               "usage: aktsync [--db FILE] COMMAND [options]      (FILE defaults to $AKTSYNC_DB)\n"
+               "       aktsync COMMAND --help\n\ncommands:\n");
+  for (const Command& c : kCommands) std::fprintf(out, "  %s\n", c.usage);
+  std::fprintf(out,
+               "\nexit codes: 0 ok, 1 error, 2 usage, 3 server unreachable, 4 token rejected,\n"
+               "            5 some edits rejected by the server, 6 database restored or cloned\n");
+}
+
+// Splits argv into the command, positional arguments and --name value options.
+bool parse(int argc, char** argv, cli::Args& a, std::string& error) {
+  for (int i = 1; i < argc; ++i) {
+    const std::string s = argv[i];
+    if (s == "--help" || s == "-h") {
+      a.help = true;
+    } else if (s.size() > 2 && s.rfind("--", 0) == 0) {
+      std::string name = s.substr(2), value;
+      if (std::size_t eq = name.find('='); eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+      } else if (name == "json") {
+        value = "1";  // the one flag without a value
+      } else if (i + 1 < argc) {
+        value = argv[++i];
+      } else {
+        error = "option --" + name + " needs a value";
+        return false;
+      }
+      if (name == "db") a.db = value;
+      else a.opts[name].push_back(value);
+    } else if (a.command.empty()) {
+      a.command = s;
+    } else {
+      a.positional.push_back(s);
+    }
+  }
+  if (a.db.empty()) {
+    if (const char* env = std::getenv("AKTSYNC_DB")) a.db = env;
+  }
+  return true;
+}
+
+int run(int argc, char** argv) {
+  cli::Args a;
+  std::string error;
+  if (!parse(argc, argv, a, error)) return cli::fail(cli::kUsage, error + " (see aktsync --help)");
+  if (a.command.empty()) {
+    print_usage(a.help ? stdout : stderr);
+    return a.help ? cli::kOk : cli::kUsage;
+  }
+  const Command* cmd = nullptr;
+  for (const Command& c : kCommands)
+    if (a.command == c.name) cmd = &c;
+  if (!cmd) return cli::fail(cli::kUsage, "unknown command '" + a.command + "' (see aktsync --help)");
+  if (a.help) {
+    std::printf("usage: aktsync [--db FILE] %s\n", cmd->usage);
+    return cli::kOk;
+  }
+  if (a.db.empty()) return cli::fail(cli::kUsage, "no database: pass --db FILE or set AKTSYNC_DB");
+  auto store = akt::store::TabletStore::open(a.db);
+  if (!store.ok()) return cli::fail_status(store.status(), "open " + a.db);
+  if (a.command != "init") {
+    if (auto dev = (*store)->device(); !dev.ok())
+      return cli::fail(cli::kError, a.db + " is not a device database yet: run `aktsync --db " + a.db + " init`");
+  }
+  return cmd->run(a, **store);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    return cli::fail(cli::kError, std::string("internal error: ") + e.what());
+  } catch (...) {
+    return cli::fail(cli::kError, "internal error");
+  }
+}

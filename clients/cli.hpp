@@ -1,0 +1,54 @@
+// Internal to the aktsync CLI (aktsync_main.cpp parses and dispatches, cli_commands.cpp runs commands).
+// Commands print results on stdout and errors on stderr, and return one of the exit codes below.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "schema/store/tablet_store.hpp"
+
+namespace akt::client::cli {
+
+enum Exit : int {
+  kOk = 0,
+  kError = 1,         // a local error: unknown record, bad body, database problem
+  kUsage = 2,         // bad command line
+  kUnreachable = 3,   // the server could not be reached, or kept failing (5xx)
+  kAuth = 4,          // the server rejected the device token (401) or the request (403)
+  kRejected = 5,      // the sync finished, but the server rejected some edits (see `aktsync rejected`)
+  kRestored = 6,      // 409: this database was restored or cloned; re-initialise with a new actor
+};
+
+struct Args {
+  std::string db;                                        // --db FILE (or $AKTSYNC_DB)
+  std::string command;
+  std::vector<std::string> positional;                   // after the command
+  std::map<std::string, std::vector<std::string>> opts;  // --name value (repeatable)
+  bool help = false;
+
+  // The last value of --name, or nullptr.
+  const std::string* opt(const std::string& name) const {
+    auto it = opts.find(name);
+    return it == opts.end() || it->second.empty() ? nullptr : &it->second.back();
+  }
+};
+
+// Prints "aktsync: <msg>" to stderr and returns `code`.
+int fail(int code, const std::string& msg);
+// Maps a Status from the store or the sync client to an exit code and prints it.
+int fail_status(const Status& st, const std::string& what);
+
+// `store` is the opened database; init is the only command that accepts an uninitialised one.
+int cmd_init(const Args& a, store::TabletStore& store);
+int cmd_new(const Args& a, store::TabletStore& store);
+int cmd_edit(const Args& a, store::TabletStore& store);
+int cmd_delete(const Args& a, store::TabletStore& store);
+int cmd_show(const Args& a, store::TabletStore& store);
+int cmd_list(const Args& a, store::TabletStore& store);
+int cmd_sync(const Args& a, store::TabletStore& store);
+int cmd_status(const Args& a, store::TabletStore& store);
+int cmd_pull(const Args& a, store::TabletStore& store);
+int cmd_rejected(const Args& a, store::TabletStore& store);
+
+}  // namespace akt::client::cli

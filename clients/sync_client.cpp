@@ -1,0 +1,233 @@
+// The sync round of one tablet. Order matters: push first (so the pull that follows already shows
+// the device's edits as the server merged them), then drain the feed. Every step is durable on its own:
+// a round cut anywhere resumes from the stored outbox and cursor.
+#include "clients/sync_client.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/store/db.hpp"
+#include "sync/wire_json.hpp"
+
+namespace akt::client {
+namespace {
+
+std::uint64_t splitmix64(std::uint64_t& state) {
+  std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
+std::string percent_encode(const std::string& s) {
+  static const char* kHex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
+}
+
+struct FeedPage {
+  std::string epoch, next;
+  bool more = false;
+  std::vector<sync::RecordState> changes;
+};
+
+// Decodes a feed page without letting a malformed answer throw.
+Result<FeedPage> decode_page(const std::string& body) {
+  using nlohmann::json;
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::corruption("feed page: not a JSON object");
+  auto epoch = j.find("epoch"), next = j.find("next"), more = j.find("more"), changes = j.find("changes");
+  if (epoch == j.end() || !epoch->is_string() || next == j.end() || !next->is_string() || more == j.end() ||
+      !more->is_boolean() || changes == j.end() || !changes->is_array())
+    return Status::corruption("feed page: missing epoch, next, more or changes");
+  FeedPage p{epoch->get<std::string>(), next->get<std::string>(), more->get<bool>(), {}};
+  try {
+    for (const json& x : *changes) {
+      auto s = sync::decode_record_state(x);
+      if (!s.ok()) return Status::corruption("feed page: " + s.status().message());
+      p.changes.push_back(std::move(*s));
+    }
+  } catch (const std::exception& e) {
+    return Status::corruption(std::string("feed page: ") + e.what());
+  }
+  return p;
+}
+
+}  // namespace
+
+std::pair<std::string, std::string> problem_of(const std::string& body) {
+  auto j = nlohmann::json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return {};
+  auto str = [&j](const char* key) {
+    auto it = j.find(key);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  return {str("code"), str("detail")};
+}
+
+Transport http_transport(HttpClient& client) {
+  return [&client](const std::string& method, const std::string& target, const std::string& body,
+                   const Headers& headers) { return client.request(method, target, body, headers); };
+}
+
+SyncClient::SyncClient(store::TabletStore& store, Transport transport, SyncOptions options)
+    : store_(store), transport_(std::move(transport)), options_(std::move(options)),
+      jitter_state_(options_.jitter_seed) {
+  if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  options_.max_attempts = std::max(options_.max_attempts, 1);
+}
+
+std::chrono::milliseconds SyncClient::backoff(int attempt) {
+  // Capped exponential backoff with "equal jitter": a fleet reconnecting at once spreads out.
+  const auto cap = options_.backoff_max.count();
+  std::int64_t d = options_.backoff_initial.count();
+  for (int i = 1; i < attempt && d < cap; ++i) d *= 2;
+  d = std::min<std::int64_t>(d, cap);
+  const std::int64_t half = d / 2;
+  const auto r = static_cast<std::int64_t>(splitmix64(jitter_state_) % static_cast<std::uint64_t>(half + 1));
+  return std::chrono::milliseconds(half + r);
+}
+
+Result<HttpResult> SyncClient::send(const std::string& method, const std::string& target, const std::string& body) {
+  const Headers headers{{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
+  Status last;
+  for (int attempt = 1;; ++attempt) {
+    auto r = transport_(method, target, body, headers);
+    const bool retry = !r.ok() || r->status >= 500 || r->status == 429;
+    if (!retry || attempt >= options_.max_attempts) {
+      if (!r.ok())
+        return Status::io_error("server " + server_ + " unreachable after " + std::to_string(attempt) +
+                                " attempts: " + r.status().message());
+      return r;
+    }
+    auto wait = backoff(attempt);
+    if (r.ok()) {
+      // 503 busy names its own pause (Retry-After, seconds).
+      const std::string ra = r->header("retry-after");
+      int secs = 0;
+      if (std::from_chars(ra.data(), ra.data() + ra.size(), secs).ec == std::errc() && secs > 0)
+        wait = std::max(wait, std::min(options_.backoff_max, std::chrono::milliseconds(secs * 1000LL)));
+    }
+    options_.sleep(wait);
+  }
+}
+
+Status SyncClient::http_error(const HttpResult& r, const std::string& what) const {
+  auto [code, detail] = problem_of(r.body);
+  const std::string why = what + ": HTTP " + std::to_string(r.status) + (code.empty() ? "" : " " + code) +
+                          (detail.empty() ? "" : ": " + detail);
+  switch (r.status) {
+    case 401: return Status::unauthenticated("the server rejected this device's token (" + why + ")");
+    case 403: return Status::forbidden(why);
+    case 409: return Status::conflict(why + " (this database was restored or cloned: re-initialise it as a new actor)");
+    default: break;
+  }
+  if (r.status >= 500) return Status::io_error("server " + server_ + " failing after retries (" + why + ")");
+  return Status::corruption("unexpected answer (" + why + ")");
+}
+
+Status SyncClient::load_device() {
+  auto dev = store_.device();
+  if (!dev.ok()) return dev.status();
+  token_ = dev->config.token;
+  server_ = dev->config.server;
+  return {};
+}
+
+Status SyncClient::push(SyncSummary& s) {
+  AKT_TRY(load_device());
+  for (;;) {
+    auto b = store_.next_batch(options_.batch_edits);
+    if (!b.ok()) return b.status();
+    if (!*b) return {};
+    const store::OutboxBatch& batch = **b;
+    auto r = send("POST", "/v1/push", batch.request);
+    if (!r.ok()) return r.status();
+    if (r->status == 400 || r->status == 413) {
+      // Refused whole, nothing applied: the store isolates the bad edit (DESIGN §3.4 keeps the rest going).
+      auto [code, detail] = problem_of(r->body);
+      AKT_TRY(store_.fail_batch(batch, code.empty() ? "http_" + std::to_string(r->status) : code, detail));
+      continue;
+    }
+    if (r->status != 200) return http_error(*r, "push " + batch.batch_id);
+    auto resp = sync::decode_push_response(r->body);
+    if (!resp.ok()) return Status::corruption("push " + batch.batch_id + ": " + resp.status().message());
+    auto ack = store_.acknowledge(batch, *resp);
+    if (!ack.ok()) return ack.status();
+    s.pushed += batch.dots.size();
+    s.applied += ack->applied;
+    s.concurrent += ack->concurrent;
+    s.superseded += ack->superseded;
+    s.duplicate += ack->duplicate;
+    s.epoch_reset = s.epoch_reset || ack->epoch_changed;
+  }
+}
+
+Status SyncClient::pull(SyncSummary& s) {
+  AKT_TRY(load_device());
+  auto dev = store_.device();
+  if (!dev.ok()) return dev.status();
+  std::string cursor = dev->cursor;
+  for (;;) {
+    auto r = send("GET", "/v1/changes?since=" + percent_encode(cursor) + "&limit=" +
+                             std::to_string(std::max<std::size_t>(options_.pull_limit, 1)), {});
+    if (!r.ok()) return r.status();
+    if (r->status == 410) {
+      AKT_TRY(store_.reset_epoch({}));
+      s.epoch_reset = true;
+      return Status::gone("the server has a new epoch");
+    }
+    if (r->status != 200) return http_error(*r, "pull");
+    auto page = decode_page(r->body);
+    if (!page.ok()) return page.status();
+    auto n = store_.apply_changes(page->changes, page->next, page->epoch, !page->more);
+    if (!n.ok()) return n.status();
+    s.pulled += *n;
+    if (!page->more) return {};
+    if (page->next == cursor) return Status::corruption("the feed said `more` but did not advance");
+    cursor = page->next;
+  }
+}
+
+Result<SyncSummary> SyncClient::sync(std::int64_t now_ms) {
+  AKT_TRY(load_device());
+  auto before = store_.rejected();
+  if (!before.ok()) return before.status();
+  SyncSummary s;
+  // A new epoch found by the pull means: re-push, then pull from the start (at most twice in a row).
+  for (int round = 0; round < 3; ++round) {
+    AKT_TRY(push(s));
+    Status st = pull(s);
+    if (st.code() == Status::Code::kGone) continue;
+    AKT_TRY(st);
+    auto after = store_.rejected();
+    auto stats = store_.stats();
+    if (!after.ok()) return after.status();
+    if (!stats.ok()) return stats.status();
+    s.rejections.assign(after->begin() + static_cast<std::ptrdiff_t>(std::min(before->size(), after->size())),
+                        after->end());
+    s.rejected = s.rejections.size();
+    s.conflicts = stats->conflicts;
+    s.unsynced = stats->unsynced;
+    // A new epoch seen on the pull's first page re-queued acknowledged edits: push them in this round.
+    if (s.unsynced > 0 && round < 2) continue;
+    AKT_TRY(store_.mark_synced(now_ms));
+    return s;
+  }
+  return Status::io_error("the server's epoch kept changing during the sync; try again");
+}
+
+}  // namespace akt::client

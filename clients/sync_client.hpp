@@ -1,0 +1,87 @@
+// One tablet's sync round (DESIGN §3, §5): push the outbox in stable batches, then pull the change feed
+// until it is drained, applying each page with its cursor in one local transaction. Retries network
+// failures and 5xx answers with the same batch, with capped exponential backoff and jitter.
+// The transport and the sleep are injected, so tests can drop answers and run without waiting.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "clients/http_client.hpp"
+#include "schema/store/tablet_store.hpp"
+#include "sync/status.hpp"
+
+namespace akt::client {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+// Sends one request; a non-OK Status means the answer never arrived (connection refused, reset, timeout).
+using Transport = std::function<Result<HttpResult>(const std::string& method, const std::string& target,
+                                                   const std::string& body, const Headers& headers)>;
+
+// A Transport over `client`, which must outlive it.
+Transport http_transport(HttpClient& client);
+
+struct SyncOptions {
+  std::size_t batch_edits = 200;   // edits per pushed batch
+  std::size_t pull_limit = 500;    // records per feed page
+  int max_attempts = 6;            // per request, counting the first
+  std::chrono::milliseconds backoff_initial{250};
+  std::chrono::milliseconds backoff_max{8000};
+  std::uint64_t jitter_seed = 0;   // randomness for backoff jitter (the caller's RNG)
+  // Waits between attempts; default std::this_thread::sleep_for.
+  std::function<void(std::chrono::milliseconds)> sleep;
+};
+
+struct SyncSummary {
+  std::size_t pushed = 0;       // edits acknowledged by the server
+  std::size_t applied = 0, concurrent = 0, superseded = 0, duplicate = 0, rejected = 0;  // their outcomes
+  std::size_t pulled = 0;       // record states applied from the feed
+  std::size_t conflicts = 0;    // local records in conflict after the round
+  std::size_t unsynced = 0;     // edits still waiting (0 after a successful round)
+  bool epoch_reset = false;     // the server had a new epoch: the cursor was reset and edits re-pushed
+  std::vector<store::RejectedEdit> rejections;  // edits rejected in this round, with the server's reason
+};
+
+// `store` must outlive the SyncClient. Not thread-safe.
+class SyncClient {
+ public:
+  SyncClient(store::TabletStore& store, Transport transport, SyncOptions options = {});
+
+  // Pushes, then pulls until `more` is false; on 410 epoch_changed resets, re-pushes and pulls from the
+  // start. `now_ms` is recorded as the last sync time. Errors (the round stops; everything done so far is
+  // durable and the next round continues from there):
+  //   kIOError          server unreachable or failing (5xx) after max_attempts
+  //   kUnauthenticated  401: the device token was rejected
+  //   kForbidden        403
+  //   kConflict         409 batch_id_reused: this database was restored or cloned (use a new actor)
+  //   kCorruption       an answer that does not fit the protocol, or a local store failure
+  //   kNotFound         the database is not initialised as a device
+  Result<SyncSummary> sync(std::int64_t now_ms);
+
+  // The two halves, for callers that want them separately (e.g. pull only on a metered link).
+  Status push(SyncSummary& summary);
+  Status pull(SyncSummary& summary);  // kGone after an epoch reset: push again, then pull again
+
+ private:
+  Status load_device();
+  // Sends with retries; returns the last answer (any status) or the transport failure.
+  Result<HttpResult> send(const std::string& method, const std::string& target, const std::string& body);
+  Status http_error(const HttpResult& r, const std::string& what) const;
+  std::chrono::milliseconds backoff(int attempt);
+
+  store::TabletStore& store_;
+  Transport transport_;
+  SyncOptions options_;
+  std::string token_;
+  std::string server_;
+  std::uint64_t jitter_state_;
+};
+
+// The `code` and `detail` of a problem+json body (empty when it is not one).
+std::pair<std::string, std::string> problem_of(const std::string& body);
+
+}  // namespace akt::client

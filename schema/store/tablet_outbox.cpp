@@ -1,0 +1,358 @@
+// The tablet store's push and pull side: stable outbox batches, acknowledgements, refused batches,
+// applying feed pages with their cursor, and epoch resets. Design notes are in tablet_store.cpp.
+#include "schema/store/tablet_store.hpp"
+
+#include <algorithm>
+#include <exception>
+
+#include "schema/store/db.hpp"
+#include "sync/uuid.hpp"
+#include "sync/wire_json.hpp"
+
+namespace akt::store {
+using detail::bind_id;
+using detail::blob_text;
+using detail::parse_id;
+namespace {
+
+// The pushable form of the edit with counter `n`.
+Result<sync::Edit> load_edit(Db& db, const std::string& actor, std::int64_t n) {
+  AKT_STMT(s, db, "SELECT e.record_id, e.form_version, e.context, e.changed, e.body, e.deleted, e.device_time, "
+                  "r.form_id, r.municipality, r.community, r.component FROM edits e JOIN records r "
+                  "ON r.id = e.record_id WHERE e.n = ?1");
+  s->bind(1, n);
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::not_found("no local edit " + std::to_string(n));
+  sync::Edit e;
+  e.record_id = blob_text(s->blob(0));
+  e.form_version = s->int64(1);
+  auto ctx = sync::decode_clock(s->text(2));
+  auto ch = sync::decode_strings(s->text(3));
+  if (!ctx.ok() || !ch.ok()) return Status::corruption("tablet store: undecodable edit " + std::to_string(n));
+  e.context = std::move(*ctx);
+  e.changed = std::move(*ch);
+  e.body = s->text(4);
+  e.deleted = s->int64(5) != 0;
+  e.device_time = s->int64(6);
+  e.form_id = s->text(7);
+  e.scope = {std::string(s->text(8)), std::string(s->text(9)), std::string(s->text(10))};
+  e.dot = {actor, n};
+  return e;
+}
+
+// Drops a record with no live version and no local edit left (its creation was rejected, or it left).
+Status drop_if_empty(Db& db, const sync::UuidBytes& id) {
+  AKT_STMT(s, db, "DELETE FROM records WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM versions WHERE record_id = ?1) "
+                  "AND NOT EXISTS (SELECT 1 FROM edits WHERE record_id = ?1)");
+  bind_id(*s, 1, id);
+  return s->run();
+}
+
+// Moves edit `n` to the rejected list and drops a record left with nothing.
+Status reject_edit(Db& db, const std::string& actor, std::int64_t n, const std::string& batch_id,
+                   const std::string& code, const std::string& detail) {
+  auto e = load_edit(db, actor, n);
+  if (!e.ok()) return e.status().code() == Status::Code::kNotFound ? Status() : e.status();
+  {
+    AKT_STMT(s, db, "INSERT INTO rejected(record_id, actor, n, batch_id, code, detail, edit) "
+                    "VALUES(?1,?2,?3,?4,?5,?6,?7)");
+    s->bind(1, e->record_id);
+    s->bind(2, actor);
+    s->bind(3, n);
+    s->bind(4, batch_id);
+    s->bind(5, code.empty() ? std::string("rejected") : code);
+    s->bind(6, detail);
+    std::string text;
+    try {
+      text = sync::encode_edit(*e);
+    } catch (const std::exception&) {
+      text = "{}";  // not encodable (invalid UTF-8): the code and detail still say why it was refused
+    }
+    s->bind(7, text);
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, db, "DELETE FROM edits WHERE n = ?1");
+    s->bind(1, n);
+    AKT_TRY(s->run());
+  }
+  auto id = parse_id(e->record_id);
+  if (!id.ok()) return id.status();
+  return drop_if_empty(db, *id);
+}
+
+}  // namespace
+
+Result<std::optional<OutboxBatch>> TabletStore::next_batch(std::size_t max_edits) {
+  auto fill_dots = [this](OutboxBatch& b) -> Status {
+    AKT_STMT(s, *db_, "SELECT n FROM edits WHERE batch_id = ?1 ORDER BY n");
+    s->bind(1, b.batch_id);
+    for (;;) {
+      auto row = s->step();
+      if (!row.ok()) return row.status();
+      if (!*row) return {};
+      b.dots.push_back({{}, s->int64(0)});
+    }
+  };
+  // Under the write lock from the start, so two processes never form two batches of the same edits.
+  Tx tx(*db_);
+  AKT_TRY(tx.status());
+  auto dev = device();
+  if (!dev.ok()) return dev.status();
+  OutboxBatch b;
+  {
+    // A batch sent before and not acknowledged goes again, byte for byte (note 3).
+    AKT_STMT(s, *db_, "SELECT id, request FROM batches ORDER BY seq LIMIT 1");
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (*row) b = {std::string(s->text(0)), std::string(s->text(1)), {}};
+  }
+  if (!b.batch_id.empty()) {
+    AKT_TRY(fill_dots(b));
+    for (auto& d : b.dots) d.actor = dev->config.actor;
+    return std::optional<OutboxBatch>(std::move(b));
+  }
+  std::vector<std::int64_t> ns;
+  {
+    AKT_STMT(s, *db_, "SELECT n, solo FROM edits WHERE batch_id IS NULL AND acked_epoch IS NULL ORDER BY n LIMIT ?1");
+    s->bind(1, static_cast<std::int64_t>(std::max<std::size_t>(max_edits, 1)));
+    for (;;) {
+      auto row = s->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      // An edit whose earlier batch was refused whole travels alone.
+      if (s->int64(1) != 0 && !ns.empty()) break;
+      ns.push_back(s->int64(0));
+      if (s->int64(1) != 0) break;
+    }
+  }
+  if (ns.empty()) return std::optional<OutboxBatch>();
+  {
+    AKT_STMT(s, *db_, "SELECT install || '-' || next_batch FROM device WHERE id = 1");
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    b.batch_id = s->text(0);
+  }
+  sync::PushRequest req{b.batch_id, {}};
+  for (std::int64_t n : ns) {
+    auto e = load_edit(*db_, dev->config.actor, n);
+    if (!e.ok()) return e.status();
+    req.edits.push_back(std::move(*e));
+    b.dots.push_back({dev->config.actor, n});
+    AKT_STMT(s, *db_, "UPDATE edits SET batch_id = ?1 WHERE n = ?2");
+    s->bind(1, b.batch_id);
+    s->bind(2, n);
+    AKT_TRY(s->run());
+  }
+  try {
+    b.request = sync::encode_push_request(req);
+  } catch (const std::exception& e) {  // the encoder throws on text that is not UTF-8 (a broken REQUIRES)
+    return Status::invalid_argument(std::string("an outbox edit cannot be encoded: ") + e.what());
+  }
+  {
+    AKT_STMT(s, *db_, "INSERT INTO batches(id, request) VALUES(?1, ?2)");
+    s->bind(1, b.batch_id);
+    s->bind(2, b.request);
+    AKT_TRY(s->run());
+  }
+  AKT_TRY(db_->exec("UPDATE device SET next_batch = next_batch + 1 WHERE id = 1"));
+  AKT_TRY(tx.commit());
+  return std::optional<OutboxBatch>(std::move(b));
+}
+
+Result<std::vector<RejectedEdit>> TabletStore::rejected() {
+  std::vector<RejectedEdit> out;
+  AKT_STMT(s, *db_, "SELECT record_id, actor, n, batch_id, code, detail, edit FROM rejected ORDER BY id");
+  for (;;) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back({std::string(s->text(0)), {std::string(s->text(1)), s->int64(2)}, std::string(s->text(3)),
+                   std::string(s->text(4)), std::string(s->text(5)), std::string(s->text(6))});
+  }
+}
+
+Result<AckResult> TabletStore::acknowledge(const OutboxBatch& batch, const sync::PushResponse& resp) {
+  if (resp.batch_id != batch.batch_id || resp.results.size() != batch.dots.size())
+    return Status::corruption("push answer does not match batch " + batch.batch_id);
+  for (std::size_t i = 0; i < batch.dots.size(); ++i) {
+    const sync::EditResult& r = resp.results[i];
+    if (r.index != i || (!r.dot.actor.empty() && r.dot != batch.dots[i]))
+      return Status::corruption("push answer of batch " + batch.batch_id + " names other edits");
+  }
+  Tx tx(*db_);
+  AKT_TRY(tx.status());
+  auto dev = device();
+  if (!dev.ok()) return dev.status();
+  AckResult ack;
+  if (!dev->epoch.empty() && dev->epoch != resp.epoch) {
+    // The server was restored: what it acknowledged before may be gone (DESIGN §5).
+    AKT_TRY(reset_locked(resp.epoch));
+    ack.epoch_changed = true;
+  } else if (dev->epoch.empty()) {
+    AKT_STMT(s, *db_, "UPDATE device SET epoch = ?1 WHERE id = 1");
+    s->bind(1, resp.epoch);
+    AKT_TRY(s->run());
+  }
+  for (std::size_t i = 0; i < batch.dots.size(); ++i) {
+    const sync::EditResult& r = resp.results[i];
+    if (r.outcome == sync::Outcome::kRejected) {
+      AKT_TRY(reject_edit(*db_, dev->config.actor, batch.dots[i].n, batch.batch_id, r.error_code, r.error_detail));
+      ack.rejected.push_back({r.record_id, batch.dots[i], batch.batch_id, r.error_code, r.error_detail, {}});
+      continue;
+    }
+    // Every other outcome acknowledges the edit; outcomes added later (a server merge) count as concurrent.
+    switch (r.outcome) {
+      case sync::Outcome::kApplied: ++ack.applied; break;
+      case sync::Outcome::kSuperseded: ++ack.superseded; break;
+      case sync::Outcome::kDuplicate: ++ack.duplicate; break;
+      default: ++ack.concurrent; break;
+    }
+    AKT_STMT(s, *db_, "UPDATE edits SET acked_epoch = ?1 WHERE n = ?2");
+    s->bind(1, resp.epoch);
+    s->bind(2, batch.dots[i].n);
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, *db_, "DELETE FROM batches WHERE id = ?1");
+    s->bind(1, batch.batch_id);
+    AKT_TRY(s->run());
+  }
+  AKT_TRY(tx.commit());
+  return ack;
+}
+
+Status TabletStore::fail_batch(const OutboxBatch& batch, const std::string& code, const std::string& detail) {
+  Tx tx(*db_);
+  AKT_TRY(tx.status());
+  auto dev = device();
+  if (!dev.ok()) return dev.status();
+  if (batch.dots.size() == 1) {
+    AKT_TRY(reject_edit(*db_, dev->config.actor, batch.dots[0].n, batch.batch_id, code, detail));
+  } else {
+    // Nothing of a refused batch was applied: find the bad edit by sending each alone.
+    AKT_STMT(s, *db_, "UPDATE edits SET batch_id = NULL, solo = 1 WHERE batch_id = ?1");
+    s->bind(1, batch.batch_id);
+    AKT_TRY(s->run());
+  }
+  AKT_STMT(s, *db_, "DELETE FROM batches WHERE id = ?1");
+  s->bind(1, batch.batch_id);
+  AKT_TRY(s->run());
+  return tx.commit();
+}
+
+Status TabletStore::reset_locked(const std::string& epoch) {
+  {
+    AKT_STMT(s, *db_, "UPDATE device SET cursor = '', epoch = ?1 WHERE id = 1");
+    s->bind(1, epoch);
+    AKT_TRY(s->run());
+  }
+  {
+    // Edits acknowledged under another epoch go again, in counter order, in fresh batches.
+    AKT_STMT(s, *db_, "UPDATE edits SET acked_epoch = NULL WHERE acked_epoch IS NOT NULL AND acked_epoch != ?1");
+    s->bind(1, epoch);
+    AKT_TRY(s->run());
+  }
+  return db_->exec("UPDATE edits SET batch_id = NULL WHERE acked_epoch IS NULL; DELETE FROM batches; "
+                   "UPDATE records SET resync = 1;");
+}
+
+Status TabletStore::reset_epoch(const std::string& epoch) {
+  Tx tx(*db_);
+  AKT_TRY(tx.status());
+  AKT_TRY(reset_locked(epoch));
+  return tx.commit();
+}
+
+Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordState>& changes, const std::string& next,
+                                               const std::string& epoch, bool complete) {
+  Tx tx(*db_);
+  AKT_TRY(tx.status());
+  auto dev = device();
+  if (!dev.ok()) return dev.status();
+  if (!dev->epoch.empty() && dev->epoch != epoch) AKT_TRY(reset_locked(epoch));
+  for (const sync::RecordState& rs : changes) {
+    auto id = parse_id(rs.record_id);
+    if (!id.ok()) return id.status();  // rolls back the page: the cursor stays before it
+    {
+      AKT_STMT(s, *db_, "INSERT INTO records(id, form_id, form_version, municipality, community, component, seq, "
+                        "conflict, conflicted, deletion_pending) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
+                        "ON CONFLICT(id) DO UPDATE SET form_id = excluded.form_id, "
+                        "form_version = excluded.form_version, municipality = excluded.municipality, "
+                        "community = excluded.community, component = excluded.component, seq = excluded.seq, "
+                        "conflict = excluded.conflict, conflicted = excluded.conflicted, "
+                        "deletion_pending = excluded.deletion_pending, resync = 0");
+      bind_id(*s, 1, *id);
+      s->bind(2, rs.form_id);
+      s->bind(3, rs.form_version);
+      s->bind(4, rs.scope.municipality);
+      s->bind(5, rs.scope.community);
+      s->bind(6, rs.scope.component);
+      s->bind(7, rs.seq);
+      s->bind(8, std::int64_t{rs.conflict});
+      s->bind(9, sync::encode_strings(rs.conflicted));
+      s->bind(10, std::int64_t{rs.deletion_pending});
+      AKT_TRY(s->run());
+    }
+    {
+      AKT_STMT(s, *db_, "DELETE FROM versions WHERE record_id = ?1");
+      bind_id(*s, 1, *id);
+      AKT_TRY(s->run());
+    }
+    for (const sync::Version& v : rs.live) {
+      AKT_STMT(s, *db_, "INSERT OR REPLACE INTO versions(record_id, actor, n, clock, changed, body, deleted, "
+                        "device_time, server_time) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+      bind_id(*s, 1, *id);
+      s->bind(2, v.dot.actor);
+      s->bind(3, v.dot.n);
+      s->bind(4, sync::encode_clock(v.clock));
+      s->bind(5, sync::encode_strings(v.changed));
+      s->bind(6, v.body);
+      s->bind(7, std::int64_t{v.deleted});
+      s->bind(8, v.device_time);
+      s->bind(9, v.server_time);
+      AKT_TRY(s->run());
+    }
+    // Acknowledged edits leave once a live version covers them; unacknowledged ones always stay.
+    std::vector<std::int64_t> covered;
+    {
+      AKT_STMT(s, *db_, "SELECT n FROM edits WHERE record_id = ?1 AND acked_epoch IS NOT NULL");
+      bind_id(*s, 1, *id);
+      for (;;) {
+        auto row = s->step();
+        if (!row.ok()) return row.status();
+        if (!*row) break;
+        const sync::Dot d{dev->config.actor, s->int64(0)};
+        if (std::any_of(rs.live.begin(), rs.live.end(), [&](const sync::Version& v) { return v.clock.contains(d); }))
+          covered.push_back(d.n);
+      }
+    }
+    for (std::int64_t n : covered) {
+      AKT_STMT(s, *db_, "DELETE FROM edits WHERE n = ?1");
+      s->bind(1, n);
+      AKT_TRY(s->run());
+    }
+    AKT_TRY(drop_if_empty(*db_, *id));
+  }
+  if (complete) {
+    // After a reset, records the server no longer has (and the device never edited) go.
+    AKT_TRY(db_->exec("DELETE FROM versions WHERE record_id IN (SELECT id FROM records WHERE resync != 0 AND id NOT "
+                      "IN (SELECT record_id FROM edits)); DELETE FROM records WHERE resync != 0 AND id NOT IN "
+                      "(SELECT record_id FROM edits); UPDATE records SET resync = 0 WHERE resync != 0;"));
+  }
+  AKT_STMT(s, *db_, "UPDATE device SET cursor = ?1, epoch = ?2 WHERE id = 1");
+  s->bind(1, next);
+  s->bind(2, epoch);
+  AKT_TRY(s->run());
+  AKT_TRY(tx.commit());
+  return changes.size();
+}
+
+Status TabletStore::mark_synced(std::int64_t now_ms) {
+  AKT_STMT(s, *db_, "UPDATE device SET last_sync = ?1 WHERE id = 1");
+  s->bind(1, now_ms);
+  return s->run();
+}
+
+}  // namespace akt::store

@@ -1,0 +1,179 @@
+// The device's local store (DESIGN §2, §3, §5): the actor id and its dot counter, records with the live
+// versions last pulled from the server, the device's own edits until the server's feed shows them, the
+// outbox of unacknowledged edits grouped into stable batches, rejected edits, the pull cursor and epoch.
+// No clock, no RNG, no network: time and randomness come in as arguments; sync_client drives the wire.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sync/record.hpp"
+#include "sync/status.hpp"
+#include "sync/uuid.hpp"
+#include "sync/wire.hpp"
+
+namespace akt::store {
+
+class Db;
+class Stmt;
+
+struct DeviceConfig {
+  std::string actor;   // canonical UUID made at install; never reused by another install
+  std::string server;  // "host:port"
+  std::string token;   // bearer token of this device
+};
+
+struct DeviceInfo {
+  DeviceConfig config;
+  std::int64_t counter = 0;      // the last dot counter used
+  std::string cursor;            // opaque pull cursor ("" = from the start)
+  std::string epoch;             // server epoch last seen ("" = none yet)
+  std::int64_t last_sync_ms = 0; // 0 = never
+};
+
+struct NewRecord {
+  std::string form_id;
+  std::int64_t form_version = 0;
+  sync::Scope scope;
+  std::string body;                  // canonical JSON object text (keys sorted, minified)
+  std::vector<std::string> changed;  // field paths set
+};
+
+// One live version as the device sees it: a server version, or one of the device's own edits.
+struct LocalVersion {
+  sync::Dot dot;
+  sync::VectorClock clock;
+  std::vector<std::string> changed;
+  std::string body;
+  bool deleted = false;
+  bool is_local = false;     // the device's own edit, not yet seen back from the server's feed
+  bool is_acked = false;     // acknowledged by a push (the feed has not shown it yet)
+  std::int64_t device_time = 0;
+  std::int64_t server_time = 0;
+};
+
+struct LocalRecord {
+  std::string record_id;
+  std::string form_id;
+  std::int64_t form_version = 0;
+  sync::Scope scope;
+  std::int64_t seq = 0;              // server feed position; 0 = never pulled
+  bool server_conflict = false;      // the server flagged the record: siblings or fields in conflict
+  std::vector<std::string> conflicted;  // fields in conflict awaiting an admin (DESIGN §4)
+  bool deletion_pending = false;     // deleted on one device, edited on another: an admin decides
+  std::vector<LocalVersion> live;    // server versions (by dot), then the device's edits (by counter)
+  std::size_t current = 0;           // the version an edit applies to (holds the device's latest edit)
+  std::size_t unsynced = 0;          // the device's edits not yet acknowledged
+  bool is_conflict() const { return live.size() > 1 || server_conflict; }
+  bool is_deleted() const { return !live.empty() && live[current].deleted; }
+};
+
+struct RejectedEdit {
+  std::string record_id;
+  sync::Dot dot;
+  std::string batch_id;
+  std::string code;    // the server's machine-readable reason (or the problem code of a refused batch)
+  std::string detail;
+  std::string edit;    // the edit as pushed, canonical JSON
+};
+
+struct StoreStats {
+  std::size_t records = 0, unsynced = 0, conflicts = 0, rejected = 0, batches_in_flight = 0;
+};
+
+// A batch ready to send. `request` is the exact body to POST; a retry sends it unchanged.
+struct OutboxBatch {
+  std::string batch_id;
+  std::string request;
+  std::vector<sync::Dot> dots;  // the edits in it, in order
+};
+
+struct AckResult {
+  // Outcomes per DESIGN §3; `concurrent` also counts outcomes this version does not know (a merge).
+  std::size_t applied = 0, concurrent = 0, superseded = 0, duplicate = 0;
+  std::vector<RejectedEdit> rejected;
+  bool epoch_changed = false;   // the answer came from a new server epoch: acked edits were re-queued
+};
+
+// Not thread-safe: one TabletStore per thread (several processes may share the file: SQLite locks it).
+// Every mutation is one SQLite transaction (WAL, synchronous=FULL), committed before the call returns:
+// a save that returned OK survives a crash. Besides the codes listed per call, any call may fail with
+// kBusy, kIOError or kCorruption from SQLite; a failed mutation changes nothing.
+class TabletStore {
+ public:
+  // Opens or creates the database at `path` and applies migrations. kIOError when it cannot be opened,
+  // kCorruption when it was written by a newer version.
+  static Result<std::unique_ptr<TabletStore>> open(const std::string& path);
+  ~TabletStore();
+  TabletStore(const TabletStore&) = delete;
+  TabletStore& operator=(const TabletStore&) = delete;
+
+  // Makes this database a device. kConflict when it already is one; kInvalidArgument for an actor that
+  // is not a UUID or an empty server/token. `install_nonce` (random) makes batch ids unique to it.
+  Status init(const DeviceConfig& config, std::uint64_t install_nonce, std::int64_t now_ms);
+  // The device row. kNotFound before init().
+  Result<DeviceInfo> device();
+
+  // Local edits. Each stamps the next dot and persists it with the edit in one transaction.
+  // create(): a new record with a UUIDv7 id from `now_ms` and `random`; returns the id.
+  //   REQUIRES: body is a canonical JSON object text; every string is valid UTF-8.
+  //   kInvalidArgument for an empty form or scope.
+  Result<std::string> create(const NewRecord& record, std::int64_t now_ms, const std::array<std::uint8_t, 10>& random);
+  // edit(): a new body for `record_id`; its context is the clock of the version holding the device's
+  // latest edit (DESIGN §2). kNotFound for an unknown record, kInvalidArgument when it is deleted.
+  Result<sync::Dot> edit(const std::string& record_id, const std::string& body, const std::vector<std::string>& changed,
+                         std::int64_t now_ms);
+  // remove(): a deletion (tombstone) edit, as edit().
+  Result<sync::Dot> remove(const std::string& record_id, std::int64_t now_ms);
+
+  // Reads. record(): nullopt when unknown, kInvalidArgument for an id that is not a UUID.
+  // record_ids(): every record, ordered by id (creation time). rejected(): oldest first.
+  Result<std::optional<LocalRecord>> record(const std::string& record_id);
+  Result<std::vector<std::string>> record_ids();
+  Result<StoreStats> stats();
+  Result<std::vector<RejectedEdit>> rejected();
+
+  // Push side. next_batch(): the oldest batch sent but not acknowledged (unchanged), else a new batch
+  // of up to `max_edits` queued edits; nullopt when nothing is left to push.
+  Result<std::optional<OutboxBatch>> next_batch(std::size_t max_edits);
+  // Records a 200 answer: every edit is acknowledged; rejected ones move to the rejected list.
+  // kCorruption when the answer does not match the batch (nothing is recorded then).
+  Result<AckResult> acknowledge(const OutboxBatch& batch, const sync::PushResponse& response);
+  // The server refused the whole batch (400/413: nothing of it was applied). A single edit moves to the
+  // rejected list with `code`; a larger batch is dissolved and its edits re-sent one per batch.
+  Status fail_batch(const OutboxBatch& batch, const std::string& code, const std::string& detail);
+
+  // Pull side. Applies one page of the feed and saves `next` as the cursor, in one transaction: each
+  // record's server versions are replaced by the page's; the device's own unacknowledged edits stay,
+  // acknowledged ones are dropped once a live version covers them. An `epoch` other than the stored
+  // one resets first (see reset_epoch). With `complete` (the last page), records still marked by a
+  // reset and absent from the server are dropped. Returns the number of records applied.
+  Result<std::size_t> apply_changes(const std::vector<sync::RecordState>& changes, const std::string& next,
+                                    const std::string& epoch, bool complete);
+  // The server has a new epoch (restored from backup): clears the cursor, re-queues every edit not
+  // acknowledged under `epoch` ("" = unknown: all of them), dissolves batches, marks records to resync.
+  Status reset_epoch(const std::string& epoch);
+  Status mark_synced(std::int64_t now_ms);
+
+ private:
+  explicit TabletStore(std::unique_ptr<Db> db);
+  // REQUIRES: a transaction is open.
+  Status reset_locked(const std::string& epoch);
+  Result<sync::Dot> add_edit(const std::string& record_id, const std::string& body,
+                             const std::vector<std::string>& changed, bool deleted, std::int64_t now_ms);
+  std::unique_ptr<Db> db_;
+};
+
+// Internal to tablet_store.cpp and tablet_outbox.cpp: record ids are stored as 16-byte blobs.
+namespace detail {
+std::string blob_text(std::string_view blob);
+Result<sync::UuidBytes> parse_id(const std::string& id);  // kInvalidArgument when not a UUID
+void bind_id(Stmt& s, int index, const sync::UuidBytes& id);
+}  // namespace detail
+
+}  // namespace akt::store

@@ -1,0 +1,248 @@
+// The conflict inbox (docs/PROTOCOL.md §11): admins and supervisors list entries, look at one with
+// every candidate, and resolve it. A resolution is a new version by the resolver's own actor, its
+// context the version they saw, pushed like any edit: it fast-forwards, or merges with a device edit
+// that arrived meanwhile (a new entry only if the same field differs). Nothing is overwritten unseen.
+#include "server/handlers/handlers.hpp"
+
+#include <charconv>
+
+#include "schema/store/inbox_store.hpp"
+#include "server/handlers/json_io.hpp"
+#include "server/problem.hpp"
+#include "sync/uuid.hpp"
+#include "sync/wire_json.hpp"
+
+using nlohmann::json;
+
+namespace akt::server {
+
+namespace {
+
+bool parse_id(std::string_view s, std::int64_t& out) {
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return ec == std::errc() && p == s.data() + s.size() && out >= 1;
+}
+
+bool visible(const Principal& who, const store::InboxEntry& e) {
+  return !who.scope || sync::in_scope(*who.scope, e.scope, e.form_id);
+}
+
+nlohmann::json entry_json(const store::InboxEntry& e) {
+  json j{{"id", e.id},         {"record", e.record_id},   {"kind", e.kind},
+         {"path", e.path},     {"status", e.status},      {"form", e.form_id},
+         {"scope", {{"municipality", e.scope.municipality}, {"community", e.scope.community},
+                    {"component", e.scope.component}}},
+         {"opened_at", e.opened_at}, {"updated_at", e.updated_at}};
+  j["ancestor"] = e.ancestor_json.empty() ? json() : json::parse(e.ancestor_json, nullptr, false);
+  j["candidates"] = json::parse(e.candidates_json, nullptr, false);
+  if (e.status == "resolved") {
+    j["resolved_at"] = e.resolved_at;
+    j["resolved_by"] = e.resolved_by;
+    j["resolution"] = json::parse(e.resolution_json, nullptr, false);
+  }
+  return j;
+}
+
+// The resolver's own replica id: stable per user and server, never a device's.
+std::string resolver_actor(const AppState& app, const Principal& who) {
+  const std::string h = sha256_raw("resolver:" + app.store->server_actor() + ":" + who.username);
+  std::array<std::uint8_t, 16> b{};
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(h[i]);
+  return sync::format_uuid(sync::make_uuid_v4(b));
+}
+
+}  // namespace
+
+HttpResponse handle_list_conflicts(const Query& q, const Principal& who, AppState& app) {
+  store::InboxFilter f;
+  auto get = [&](const char* k) { auto it = q.find(k); return it == q.end() ? std::string() : it->second; };
+  f.status = q.count("status") ? get("status") : "open";
+  if (f.status == "all") f.status.clear();
+  if (!f.status.empty() && f.status != "open" && f.status != "resolved")
+    return problem(400, "invalid_filter", "status: open, resolved or all");
+  f.kind = get("kind");
+  f.form_id = get("form");
+  f.municipality = get("municipality");
+  std::int64_t limit = 100, before = 0, older = 0;
+  if (q.count("limit") && !parse_id(get("limit"), limit)) return problem(400, "invalid_paging", "limit: an integer >= 1");
+  if (q.count("before") && !parse_id(get("before"), before)) return problem(400, "invalid_paging", "before: an id");
+  if (q.count("older_than_ms") && !parse_id(get("older_than_ms"), older))
+    return problem(400, "invalid_filter", "older_than_ms: an integer >= 1");
+  f.limit = static_cast<std::size_t>(std::min<std::int64_t>(limit, 500));
+  f.before_id = before;
+  f.opened_before = older ? app.now_ms() - older : 0;
+  json out = json::array();
+  std::int64_t last = 0;
+  std::size_t scanned = 0;
+  Status st = app.store->read([&](store::Db& db) {
+    auto rows = store::list_inbox(db, f);
+    if (!rows.ok()) return rows.status();
+    scanned = rows->size();
+    for (const auto& e : *rows) {
+      last = e.id;
+      if (visible(who, e)) out.push_back(entry_json(e));
+    }
+    return Status();
+  });
+  if (!st.ok()) return problem_from(st, "internal");
+  json page{{"v", 1}, {"entries", out}};
+  if (scanned == f.limit) page["next_before"] = last;
+  return json_response(200, page);
+}
+
+HttpResponse handle_get_conflict(std::string_view id_text, const Principal& who, AppState& app) {
+  std::int64_t id = 0;
+  if (!parse_id(id_text, id)) return problem(400, "invalid_id", "conflict id: an integer >= 1");
+  json out;
+  bool found = false;
+  Status st = app.store->read([&](store::Db& db) {
+    auto e = store::get_inbox_entry(db, id);
+    if (!e.ok()) return e.status();
+    if (!*e || !visible(who, **e)) return Status();
+    found = true;
+    out = entry_json(**e);
+    // Who made each candidate: the device and its user.
+    for (auto& c : out["candidates"]) {
+      if (!c.contains("dot")) continue;
+      auto d = store::device_of(db, c["dot"]["actor"].get<std::string>());
+      if (!d.ok()) return d.status();
+      c["device"] = d->first;
+      c["user"] = d->second;
+    }
+    return Status();
+  });
+  if (!st.ok()) return problem_from(st, "internal");
+  if (!found) return problem(404, "conflict_not_found", "no conflict entry " + std::to_string(id));
+  auto rec = app.store->record(out["record"].get<std::string>());
+  if (!rec.ok()) return problem_from(rec.status(), "internal");
+  if (*rec) {
+    std::string text;
+    sync::append_record_state(text, **rec);
+    out["record_state"] = json::parse(text, nullptr, false);
+    const auto body = json::parse((*rec)->live.front().body, nullptr, false);
+    const std::string path = out["path"];
+    if (body.is_object() && body.contains(path)) out["provisional"] = body[path];
+  }
+  return json_response(200, {{"v", 1}, {"entry", out}});
+}
+
+HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id_text, const Principal& who,
+                                     AppState& app) {
+  std::int64_t id = 0;
+  if (!parse_id(id_text, id)) return problem(400, "invalid_id", "conflict id: an integer >= 1");
+  json j;
+  if (auto err = parse_json_object(req.body, j)) return std::move(*err);
+  if (!j.contains("seen") || !j["seen"].is_object() || !j.contains("value"))
+    return problem(400, "invalid_resolution",
+                   "seen (the clock of the version you looked at) and value (the chosen value) are required");
+  std::optional<store::InboxEntry> entry;
+  Status st = app.store->read([&](store::Db& db) {
+    auto e = store::get_inbox_entry(db, id);
+    if (!e.ok()) return e.status();
+    entry = std::move(*e);
+    return Status();
+  });
+  if (!st.ok()) return problem_from(st, "internal");
+  if (!entry || !visible(who, *entry)) return problem(404, "conflict_not_found", "no conflict entry " + std::to_string(id));
+  if (entry->status != "open") return problem(409, "already_resolved", "the entry was resolved before");
+  if (entry->kind != "field" || entry->path.find_first_of("[.") != std::string::npos)
+    return problem(422, "unsupported_resolution",
+                   "this server resolves top-level field conflicts; resolve repeat items by editing the record");
+  auto seen = sync::decode_clock(j["seen"].dump());
+  if (!seen.ok()) return problem(400, "invalid_resolution", "seen: a vector clock {actor: counter}");
+  // The version the resolver saw must exist: a context covering versions they never saw is stale.
+  auto rec = app.store->record(entry->record_id);
+  if (!rec.ok()) return problem_from(rec.status(), "internal");
+  if (!*rec) return problem(404, "record_not_found", "the record is gone");
+  const sync::Version& live = (*rec)->live.front();
+  std::optional<std::string> seen_body;
+  if (live.clock == *seen) {
+    seen_body = live.body;
+  } else {
+    bool known = false;
+    Status rs = app.store->read([&](store::Db& db) {
+      auto s = db.stmt("SELECT clock, body FROM versions WHERE record_id = ?1");
+      if (!s.ok()) return s.status();
+      store::StmtGuard g(**s);
+      const auto idb = *sync::parse_uuid(entry->record_id);
+      g->bind_blob(1, idb.data(), idb.size());
+      for (;;) {
+        auto row = g->step();
+        if (!row.ok()) return row.status();
+        if (!*row) return Status();
+        auto c = sync::decode_clock(g->text(0));
+        if (c.ok() && *c == *seen) known = true, seen_body = std::string(g->text(1));
+      }
+    });
+    if (!rs.ok()) return problem_from(rs, "internal");
+    if (!known) return problem(409, "stale_resolution", "seen is not the clock of any version of this record");
+  }
+  json body = json::parse(*seen_body, nullptr, false);
+  if (!body.is_object()) return problem(500, "internal", "unreadable record body");
+  body[entry->path] = j["value"];
+  sync::Edit e;
+  e.record_id = entry->record_id;
+  e.form_id = (*rec)->form_id;
+  e.form_version = live.form_version;
+  e.scope = (*rec)->scope;
+  e.context = *seen;
+  e.changed = {entry->path};
+  e.device_time = app.now_ms();
+  const std::string actor = resolver_actor(app, who);
+  e.dot = {actor, std::max(seen->get(actor), live.clock.get(actor)) + 1};
+  {
+    // The resolver's counter must beyond every dot of theirs, on any record.
+    Status cs = app.store->read([&](store::Db& db) {
+      auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
+      if (!s.ok()) return s.status();
+      store::StmtGuard g(**s);
+      const auto ab = *sync::parse_uuid(actor);
+      g->bind_blob(1, ab.data(), ab.size());
+      auto row = g->step();
+      if (!row.ok()) return row.status();
+      e.dot.n = std::max(e.dot.n, g->int64(0) + 1);
+      return Status();
+    });
+    if (!cs.ok()) return problem_from(cs, "internal");
+  }
+  // Canonical body text, as a push would store it.
+  sync::PushRequest batch{"resolve-" + std::to_string(id) + "-" + std::to_string(app.now_ms()), {}};
+  e.body = body.dump();
+  batch.edits.push_back(e);
+  auto decoded = sync::decode_push_request(sync::encode_push_request(batch), sync::WireLimits{});
+  if (!decoded.ok()) return problem(400, "invalid_resolution", decoded.status().message());
+  const auto prechecks = validate_edits(decoded->edits, app);
+  if (prechecks[0]) {
+    HttpResponse r = problem(422, "invalid_resolution", "the chosen value breaks the form: " + prechecks[0]->detail);
+    json pb = json::parse(r.body);
+    pb["fields"] = json::parse(prechecks[0]->fields_json.empty() ? "[]" : prechecks[0]->fields_json, nullptr, false);
+    r.body = pb.dump();
+    return r;
+  }
+  store::PushInput in{actor, &*decoded, app.now_ms(), nullptr, nullptr,
+                      [&app](const std::string& f, std::int64_t v) { return app.forms.schema_for(f, v); }};
+  auto pushed = app.store->push(in);
+  if (!pushed.ok()) return problem_from(pushed.status(), "internal");
+  auto result = sync::decode_push_response(pushed->response);
+  if (!result.ok() || result->results.empty()) return problem(500, "internal", "unreadable resolution answer");
+  const sync::EditResult& x = result->results.front();
+  const bool reopened = std::find(x.conflicts.begin(), x.conflicts.end(), entry->path) != x.conflicts.end();
+  if (x.outcome == sync::Outcome::kRejected) return problem(409, "resolution_rejected", x.error_code + ": " + x.error_detail);
+  if (!reopened) {
+    json resolution{{"value", j["value"]}, {"dot", {{"actor", e.dot.actor}, {"n", e.dot.n}}},
+                    {"candidates", json::parse(entry->candidates_json, nullptr, false)}};
+    st = app.store->write([&](store::Db& db, std::int64_t& next_seq) {
+      AKT_TRY(store::close_inbox_entry(db, id, who.username, resolution.dump(), app.now_ms(), next_seq));
+      return audit(db, app, who.username, "conflict_resolved", entry->record_id + " " + entry->path, resolution,
+                   req.remote);
+    });
+    if (!st.ok()) return problem_from(st, "internal");
+  }
+  return json_response(200, {{"v", 1},
+                             {"id", id},
+                             {"outcome", sync::to_string(x.outcome)},
+                             {"closed", !reopened},
+                             {"version", {{"actor", e.dot.actor}, {"n", e.dot.n}}}});
+}
+
+}  // namespace akt::server

@@ -1,0 +1,140 @@
+// The aktsync binary, run as a child process against a real in-process aktsyncd: the offline edit
+// -> sync -> conflict story, the export formats, and the exit codes of each failure.
+#include <doctest/doctest.h>
+
+#include "tests/clients/client_support.hpp"
+#include "tests/integration/test_server.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace akt;
+
+namespace {
+
+// Runs aktsync with `args`.
+test::Run aktsync(const test::TempDir& dir, const std::vector<std::string>& args) {
+  return test::run_program(AKTSYNC_PATH, args, dir);
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("cli: offline edits, sync, a conflict on both tablets, export") {
+  test::TestServer srv;
+  test::TempDir dir;
+  const std::string a = dir.file("a.db"), b = dir.file("b.db"), server = "127.0.0.1:" + std::to_string(srv.port());
+  CHECK(aktsync(dir, {"--help"}).code == 0);
+  CHECK(has(aktsync(dir, {"sync", "--help"}).out, "usage: aktsync"));
+  REQUIRE(aktsync(dir, {"--db", a, "init", "--server", server, "--actor", srv.a.actor, "--token", srv.a.token}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", b, "init", "--server", server, "--actor", srv.b.actor, "--token", srv.b.token}).code == 0);
+
+  test::Run created = aktsync(dir, {"--db", a, "new", "--form", "so1_infra_monitoring", "--version", "1", "--municipality",
+                              "gracanice", "--community", "serb", "--component", "SO1", "--set", "pct_complete=60",
+                              "--set", "status=in_progress"});
+  REQUIRE(created.code == 0);
+  const std::string id = created.out.substr(0, 36);
+  CHECK(has(aktsync(dir, {"--db", a, "status"}).out, "unsynced   1"));
+  test::Run sa = aktsync(dir, {"--db", a, "sync"});
+  REQUIRE_MESSAGE(sa.code == 0, sa.err);
+  CHECK(has(sa.out, "pushed     1"));
+  CHECK(has(sa.out, "applied    1"));
+  test::Run sb = aktsync(dir, {"--db", b, "sync"});
+  REQUIRE(sb.code == 0);
+  CHECK(has(sb.out, "pulled     1"));
+  CHECK(has(aktsync(dir, {"--db", b, "show", id}).out, R"("pct_complete": 60)"));
+
+  REQUIRE(aktsync(dir, {"--db", a, "edit", id, "--set", "pct_complete=75"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", b, "edit", id, "--set", "pct_complete=70"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  test::Run sb2 = aktsync(dir, {"--db", b, "sync"});
+  REQUIRE(sb2.code == 0);
+  CHECK(has(sb2.out, "conflicts  1"));
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  for (const std::string& db : {a, b}) {
+    CHECK(has(aktsync(dir, {"--db", db, "show", id}).out, "CONFLICT"));
+    CHECK(has(aktsync(dir, {"--db", db, "list"}).out, "CONFLICT"));
+    test::Run st = aktsync(dir, {"--db", db, "status"});
+    CHECK(has(st.out, "conflicts  1"));
+    CHECK(has(st.out, "unsynced   0"));
+    CHECK_FALSE(has(st.out, "last sync  never"));
+  }
+  test::Run csv = aktsync(dir, {"--db", b, "pull", "--format", "csv"});
+  REQUIRE(csv.code == 0);
+  CHECK(has(csv.out, "record,form,form_version,municipality,community,component,deleted,conflict,unsynced,"));
+  CHECK(has(csv.out, id + ",so1_infra_monitoring,1,gracanice,serb,SO1,0,1,0,"));
+  test::Run jsonl = aktsync(dir, {"--db", b, "pull", "--format", "jsonl"});
+  CHECK(has(jsonl.out, R"("conflict":true)"));
+  CHECK(has(jsonl.out, R"("versions":[)"));
+
+  REQUIRE(aktsync(dir, {"--db", a, "delete", id}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", b, "sync"}).code == 0);
+}
+
+TEST_CASE("cli: clear errors and exit codes") {
+  test::TestServer srv;
+  test::TempDir dir;
+  const std::string server = "127.0.0.1:" + std::to_string(srv.port());
+  const std::string db = dir.file("x.db");
+  const std::vector<std::string> new_record{"new", "--form", "so1_infra_monitoring", "--version", "1", "--municipality",
+                                            "gracanice", "--community", "serb", "--component", "SO1", "--set", "x=1"};
+  auto with_db = [](const std::string& file, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--db", file});
+    return args;
+  };
+  SUBCASE("usage") {
+    CHECK(aktsync(dir, {"frobnicate"}).code == 2);
+    CHECK(aktsync(dir, {"--db", db, "list"}).code == 1);  // not initialised
+    REQUIRE(aktsync(dir, {"--db", db, "init", "--server", server, "--actor", srv.a.actor, "--token", "t"}).code == 0);
+    CHECK(aktsync(dir, {"--db", db, "init", "--server", server, "--actor", srv.a.actor, "--token", "t"}).code == 1);
+    CHECK(aktsync(dir, {"--db", db, "new", "--form", "f"}).code == 2);
+    CHECK(aktsync(dir, {"--db", db, "list", "--colour", "red"}).code == 2);
+    test::Run missing = aktsync(dir, {"--db", db, "show", "0190f5c2-7a1e-7cc0-9a4b-000000000001"});
+    CHECK(missing.code == 1);
+    CHECK(has(missing.err, "no record"));
+    CHECK(aktsync(dir, {"--db", db, "pull", "--format", "xml"}).code == 2);
+  }
+  SUBCASE("token rejected: 401") {
+    REQUIRE(aktsync(dir, {"--db", db, "init", "--server", server, "--actor", srv.a.actor, "--token", "wrong"}).code == 0);
+    REQUIRE(aktsync(dir, with_db(db, new_record)).code == 0);
+    test::Run r = aktsync(dir, {"--db", db, "sync"});
+    CHECK(r.code == 4);
+    CHECK(has(r.err, "token"));
+  }
+  SUBCASE("server unreachable") {
+    REQUIRE(aktsync(dir, {"--db", db, "init", "--server", "127.0.0.1:1", "--actor", srv.a.actor, "--token", "t"}).code == 0);
+    test::Run r = aktsync(dir, {"--db", db, "sync", "--attempts", "1"});
+    CHECK(r.code == 3);
+    CHECK(has(r.err, "unreachable"));
+  }
+  SUBCASE("record rejected, and why") {
+    const std::string first = dir.file("first.db");
+    REQUIRE(aktsync(dir, {"--db", first, "init", "--server", server, "--actor", srv.a.actor, "--token", srv.a.token}).code == 0);
+    REQUIRE(aktsync(dir, with_db(first, new_record)).code == 0);
+    REQUIRE(aktsync(dir, {"--db", first, "sync"}).code == 0);
+    // A second database with the same actor (a restored backup): its first dot is already taken.
+    REQUIRE(aktsync(dir, {"--db", db, "init", "--server", server, "--actor", srv.a.actor, "--token", srv.a.token}).code == 0);
+    REQUIRE(aktsync(dir, with_db(db, new_record)).code == 0);
+    test::Run r = aktsync(dir, {"--db", db, "sync"});
+    CHECK(r.code == 5);
+    CHECK(has(r.err, "dot_reuse"));
+    CHECK(has(aktsync(dir, {"--db", db, "rejected"}).out, "dot_reuse"));
+    CHECK(has(aktsync(dir, {"--db", db, "status"}).out, "rejected   1"));
+  }
+}
+
+TEST_CASE("cli: sync over TLS with a private CA") {
+  test::TestServer srv(server::Limits{}, {}, /*tls=*/true);
+  test::TempDir dir;
+  const std::string db = dir.file("t.db"), server = "https://127.0.0.1:" + std::to_string(srv.port());
+  REQUIRE(aktsync(dir, {"--db", db, "init", "--server", server, "--actor", srv.a.actor, "--token", srv.a.token}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", db, "new", "--form", "so1_infra_monitoring", "--version", "1", "--municipality",
+                        "gracanice", "--community", "serb", "--component", "SO1", "--body", R"({"pct_complete":10})"})
+              .code == 0);
+  // Without the CA the certificate cannot be verified: nothing is sent.
+  test::Run untrusted = aktsync(dir, {"--db", db, "sync", "--attempts", "1"});
+  CHECK(untrusted.code == 3);
+  test::Run ok = aktsync(dir, {"--db", db, "sync", "--ca", srv.cert_file()});
+  CHECK_MESSAGE(ok.code == 0, ok.err);
+  CHECK(has(ok.out, "pushed     1"));
+}

@@ -1,0 +1,284 @@
+// The tablet store alone (no network): durability of saves and the outbox, the cursor's transaction,
+// the local view of conflicts, acknowledgements and epoch resets.
+#include "schema/store/tablet_store.hpp"
+
+#include <doctest/doctest.h>
+
+#include "sync/wire_json.hpp"
+#include "tests/clients/client_support.hpp"
+#include "tests/support/edits.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace akt;
+
+namespace {
+
+const std::string kMe = test::uuid_n(0xA1), kOther = test::uuid_n(0xB2);
+
+std::unique_ptr<store::TabletStore> open_me(const test::TempDir& dir) {
+  return test::open_tablet(dir.file("tablet.db"), {kMe, "tok"}, 9);
+}
+
+sync::Version version(const std::string& actor, std::int64_t n, sync::VectorClock clock, const std::string& body) {
+  sync::Version v;
+  v.dot = {actor, n};
+  clock.advance(actor, n);
+  v.clock = clock;
+  v.body = body;
+  v.form_version = 1;
+  return v;
+}
+
+sync::RecordState state(const std::string& id, std::int64_t seq, std::vector<sync::Version> live) {
+  sync::RecordState s;
+  s.record_id = id;
+  s.form_id = "so1_infra_monitoring";
+  s.form_version = 1;
+  s.scope = {"gracanice", "serb", "SO1"};
+  s.seq = seq;
+  s.conflict = live.size() > 1;
+  s.live = std::move(live);
+  return s;
+}
+
+// The answer a server would give to `b`, every edit with `outcome`.
+sync::PushResponse answer(const store::OutboxBatch& b, sync::Outcome outcome, const std::string& epoch = "e1") {
+  sync::PushResponse r{b.batch_id, epoch, {}};
+  auto req = sync::decode_push_request(b.request, {});
+  REQUIRE(req.ok());
+  for (std::size_t i = 0; i < b.dots.size(); ++i) {
+    sync::EditResult e;
+    e.index = i;
+    e.record_id = req->edits[i].record_id;
+    e.dot = b.dots[i];
+    e.outcome = outcome;
+    if (outcome == sync::Outcome::kRejected) e.error_code = "stale_context";
+    r.results.push_back(e);
+  }
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("tablet store: the dot counter is persisted with each save") {
+  test::TempDir dir;
+  std::mt19937_64 rng(1);
+  std::string id;
+  {
+    auto s = open_me(dir);
+    auto r = s->create(test::infra_record(R"({"a":1})", {"a"}), 1000, test::random10(rng));
+    REQUIRE(r.ok());
+    id = *r;
+    auto d = s->edit(id, R"({"a":2})", {"a"}, 2000);
+    REQUIRE(d.ok());
+    CHECK(d->n == 2);
+  }  // closed without any further step: what a crash after the save looks like
+  auto s = open_me(dir);
+  CHECK(s->device()->counter == 2);
+  auto d = s->edit(id, R"({"a":3})", {"a"}, 3000);
+  REQUIRE(d.ok());
+  CHECK(d->n == 3);  // never reused
+  CHECK(s->record(id)->value().live.at(0).body == R"({"a":3})");
+  CHECK(s->init({kMe, "h:1", "t"}, 1, 1).code() == Status::Code::kConflict);
+}
+
+TEST_CASE("tablet store: the outbox survives a crash between save and push, and a batch is stable") {
+  test::TempDir dir;
+  std::mt19937_64 rng(2);
+  std::string first_request, first_id;
+  {
+    auto s = open_me(dir);
+    for (int i = 0; i < 5; ++i)
+      REQUIRE(s->create(test::infra_record(R"({"i":)" + std::to_string(i) + "}", {"i"}), 1000 + i,
+                        test::random10(rng)).ok());
+  }
+  {
+    auto s = open_me(dir);
+    CHECK(s->stats()->unsynced == 5);
+    auto b = s->next_batch(3);
+    REQUIRE(b.ok());
+    REQUIRE(b->has_value());
+    CHECK((*b)->dots.size() == 3);
+    first_request = (*b)->request;
+    first_id = (*b)->batch_id;
+  }  // crash after sending, before the answer
+  auto s = open_me(dir);
+  auto again = s->next_batch(3);
+  REQUIRE(again->has_value());
+  CHECK((*again)->batch_id == first_id);
+  CHECK((*again)->request == first_request);  // replayed byte for byte
+  REQUIRE(s->acknowledge(**again, answer(**again, sync::Outcome::kApplied)).ok());
+  auto rest = s->next_batch(3);
+  REQUIRE(rest->has_value());
+  CHECK((*rest)->batch_id != first_id);
+  CHECK((*rest)->dots.size() == 2);
+  CHECK((*rest)->dots.front().n == 4);
+  REQUIRE(s->acknowledge(**rest, answer(**rest, sync::Outcome::kApplied)).ok());
+  CHECK_FALSE(s->next_batch(3)->has_value());
+  CHECK(s->stats()->unsynced == 0);
+}
+
+TEST_CASE("tablet store: the cursor never advances past changes not applied") {
+  test::TempDir dir;
+  auto s = open_me(dir);
+  const std::string r1 = test::uuid7(1, 1), r2 = test::uuid7(2, 2);
+  REQUIRE(s->apply_changes({state(r1, 1, {version(kOther, 1, {}, R"({"x":1})")})}, "e1-1", "e1", true).ok());
+  CHECK(s->device()->cursor == "e1-1");
+  // A page whose second record cannot be applied: nothing of it is kept, the cursor stays.
+  auto bad = state("not-a-uuid", 3, {version(kOther, 3, {}, "{}")});
+  auto r = s->apply_changes({state(r2, 2, {version(kOther, 2, {}, R"({"y":1})")}), bad}, "e1-3", "e1", true);
+  CHECK_FALSE(r.ok());
+  CHECK(s->device()->cursor == "e1-1");
+  CHECK_FALSE(s->record(r2)->has_value());
+  CHECK(s->record(r1)->has_value());
+}
+
+TEST_CASE("tablet store: acknowledged edits stay visible until the feed covers them") {
+  test::TempDir dir;
+  std::mt19937_64 rng(3);
+  auto s = open_me(dir);
+  auto id = s->create(test::infra_record(R"({"a":1})", {"a"}), 1000, test::random10(rng));
+  REQUIRE(id.ok());
+  auto b = s->next_batch(10);
+  REQUIRE(s->acknowledge(**b, answer(**b, sync::Outcome::kApplied)).ok());
+  auto rec = s->record(*id)->value();
+  REQUIRE(rec.live.size() == 1);
+  CHECK(rec.live[0].is_local);
+  CHECK(rec.live[0].is_acked);
+  CHECK(rec.unsynced == 0);
+  // The feed shows it: the server's version replaces the local one.
+  REQUIRE(s->apply_changes({state(*id, 1, {version(kMe, 1, {}, R"({"a":1})")})}, "e1-1", "e1", true).ok());
+  rec = s->record(*id)->value();
+  REQUIRE(rec.live.size() == 1);
+  CHECK_FALSE(rec.live[0].is_local);
+}
+
+TEST_CASE("tablet store: a pull never drops an unsynced edit, and concurrent versions are a conflict") {
+  test::TempDir dir;
+  auto s = open_me(dir);
+  const std::string id = test::uuid7(5, 5);
+  auto v1 = version(kOther, 1, {}, R"({"x":1})");
+  REQUIRE(s->apply_changes({state(id, 1, {v1})}, "e1-1", "e1", true).ok());
+  REQUIRE(s->edit(id, R"({"x":2})", {"x"}, 1000).ok());  // context {other:1}
+  CHECK_FALSE(s->record(id)->value().is_conflict());
+  // Meanwhile the other device edited too: the pull brings {other:2}, concurrent with the local edit.
+  REQUIRE(s->apply_changes({state(id, 2, {version(kOther, 2, v1.clock, R"({"x":3})")})}, "e1-2", "e1", true).ok());
+  auto rec = s->record(id)->value();
+  REQUIRE(rec.live.size() == 2);
+  CHECK(rec.is_conflict());
+  CHECK(rec.unsynced == 1);
+  CHECK(rec.live[rec.current].is_local);  // an edit continues the device's own line
+  REQUIRE(s->edit(id, R"({"x":4})", {"x"}, 2000).ok());
+  rec = s->record(id)->value();
+  REQUIRE(rec.live.size() == 2);
+  CHECK(rec.live[rec.current].clock.get(kOther) == 1);  // the other's {other:2} was never seen
+  CHECK(rec.live[rec.current].clock.get(kMe) == 2);
+}
+
+TEST_CASE("tablet store: rejected edits leave the outbox for the rejected list") {
+  test::TempDir dir;
+  std::mt19937_64 rng(4);
+  auto s = open_me(dir);
+  auto id = s->create(test::infra_record(R"({"a":1})", {"a"}), 1000, test::random10(rng));
+  auto b = s->next_batch(10);
+  auto ack = s->acknowledge(**b, answer(**b, sync::Outcome::kRejected));
+  REQUIRE(ack.ok());
+  CHECK(ack->rejected.size() == 1);
+  auto rej = s->rejected();
+  REQUIRE(rej->size() == 1);
+  CHECK((*rej)[0].code == "stale_context");
+  CHECK((*rej)[0].record_id == *id);
+  CHECK((*rej)[0].edit.find(R"("a":1)") != std::string::npos);
+  CHECK_FALSE(s->record(*id)->has_value());  // its only edit was refused
+  CHECK(s->stats()->unsynced == 0);
+  // An answer that does not fit the batch records nothing.
+  REQUIRE(s->create(test::infra_record(R"({"b":1})", {"b"}), 2000, test::random10(rng)).ok());
+  auto b2 = s->next_batch(10);
+  auto wrong = answer(**b2, sync::Outcome::kApplied);
+  wrong.batch_id = "other";
+  CHECK(s->acknowledge(**b2, wrong).status().code() == Status::Code::kCorruption);
+  CHECK(s->stats()->unsynced == 1);
+}
+
+TEST_CASE("tablet store: a batch refused whole is split, then its bad edit is rejected alone") {
+  test::TempDir dir;
+  std::mt19937_64 rng(5);
+  auto s = open_me(dir);
+  for (int i = 0; i < 3; ++i)
+    REQUIRE(s->create(test::infra_record(R"({"i":1})", {"i"}), 1000 + i, test::random10(rng)).ok());
+  auto b = s->next_batch(10);
+  REQUIRE((*b)->dots.size() == 3);
+  REQUIRE(s->fail_batch(**b, "invalid_batch", "bad").ok());
+  auto solo = s->next_batch(10);
+  REQUIRE((*solo)->dots.size() == 1);
+  REQUIRE(s->fail_batch(**solo, "invalid_batch", "$.edits[0].body: bad").ok());
+  CHECK(s->rejected()->size() == 1);
+  CHECK(s->stats()->unsynced == 2);
+}
+
+TEST_CASE("tablet store: a new server epoch re-queues edits acknowledged under the old one") {
+  test::TempDir dir;
+  std::mt19937_64 rng(6);
+  auto s = open_me(dir);
+  auto id = s->create(test::infra_record(R"({"a":1})", {"a"}), 1000, test::random10(rng));
+  auto b = s->next_batch(10);
+  REQUIRE(s->acknowledge(**b, answer(**b, sync::Outcome::kApplied, "e1")).ok());
+  REQUIRE(s->apply_changes({}, "e1-7", "e1", true).ok());
+  CHECK(s->stats()->unsynced == 0);
+  REQUIRE(s->reset_epoch("").ok());
+  CHECK(s->device()->cursor.empty());
+  CHECK(s->stats()->unsynced == 1);
+  auto again = s->next_batch(10);
+  REQUIRE(again->has_value());
+  CHECK((*again)->dots.at(0).n == 1);
+  REQUIRE(s->acknowledge(**again, answer(**again, sync::Outcome::kApplied, "e2")).ok());
+  // A full pull from the new epoch that does not have the record: it is kept while not yet covered.
+  REQUIRE(s->apply_changes({}, "e2-1", "e2", true).ok());
+  CHECK(s->record(*id)->has_value());
+  CHECK(s->device()->epoch == "e2");
+}
+
+TEST_CASE("tablet store: a feed page from another epoch re-queues acknowledged edits before applying") {
+  test::TempDir dir;
+  std::mt19937_64 rng(7);
+  auto s = open_me(dir);
+  auto id = s->create(test::infra_record(R"({"a":1})", {"a"}), 1000, test::random10(rng));
+  auto b = s->next_batch(10);
+  REQUIRE(s->acknowledge(**b, answer(**b, sync::Outcome::kApplied, "e1")).ok());
+  CHECK(s->stats()->unsynced == 0);
+  // A restored server answers the pull from the start under a new epoch, without the record.
+  const std::string other = test::uuid7(9, 9);
+  REQUIRE(s->apply_changes({state(other, 1, {version(kOther, 1, {}, "{}")})}, "e2-1", "e2", true).ok());
+  CHECK(s->device()->epoch == "e2");
+  CHECK(s->device()->cursor == "e2-1");
+  CHECK(s->stats()->unsynced == 1);         // to be pushed again
+  CHECK(s->record(*id)->has_value());       // kept: the device still holds its edit
+  CHECK(s->record(other)->has_value());
+  // An acknowledgement from yet another epoch does the same.
+  auto again = s->next_batch(10);
+  auto ack = s->acknowledge(**again, answer(**again, sync::Outcome::kDuplicate, "e3"));
+  REQUIRE(ack.ok());
+  CHECK(ack->epoch_changed);
+  CHECK(s->device()->cursor.empty());
+  CHECK(s->stats()->unsynced == 0);
+}
+
+TEST_CASE("tablet store: a merged record with fields awaiting an admin shows as a conflict") {
+  test::TempDir dir;
+  auto s = open_me(dir);
+  const std::string id = test::uuid7(6, 6);
+  auto st = state(id, 4, {version(kOther, 3, {}, R"({"x":1})")});
+  st.conflict = true;
+  st.conflicted = {"x"};
+  REQUIRE(s->apply_changes({st}, "e1-4", "e1", true).ok());
+  auto rec = s->record(id)->value();
+  CHECK(rec.live.size() == 1);
+  CHECK(rec.is_conflict());
+  CHECK(rec.conflicted == std::vector<std::string>{"x"});
+  CHECK(s->stats()->conflicts == 1);
+  // The admin's resolution arrives: the flag goes.
+  auto resolved = state(id, 5, {version(kOther, 4, {}, R"({"x":2})")});
+  REQUIRE(s->apply_changes({resolved}, "e1-5", "e1", true).ok());
+  CHECK_FALSE(s->record(id)->value().is_conflict());
+  CHECK(s->stats()->conflicts == 0);
+}
