@@ -71,6 +71,14 @@ void FormRegistry::put(std::shared_ptr<const forms::FormDef> form) {
   forms_[{form->form_id, form->version}] = std::move(form);
 }
 
+std::vector<std::shared_ptr<const forms::FormDef>> FormRegistry::versions_of(const std::string& form_id) const {
+  std::shared_lock lock(mu_);
+  std::vector<std::shared_ptr<const forms::FormDef>> out;
+  for (auto it = forms_.lower_bound({form_id, 0}); it != forms_.end() && it->first.first == form_id; ++it)
+    out.push_back(it->second);
+  return out;
+}
+
 std::size_t FormRegistry::size() const {
   std::shared_lock lock(mu_);
   return forms_.size();

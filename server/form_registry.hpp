@@ -25,6 +25,8 @@ class FormRegistry {
   // The form version, or nullptr when it is not published (drafts never validate records).
   std::shared_ptr<const forms::FormDef> get(const std::string& form_id, std::int64_t version) const;
   void put(std::shared_ptr<const forms::FormDef> form);
+  // Every published or retired version of a form, oldest first.
+  std::vector<std::shared_ptr<const forms::FormDef>> versions_of(const std::string& form_id) const;
   std::size_t size() const;
   // The merge schema of a form version; defaults when the version is unknown.
   sync::MergeSchema schema_for(const std::string& form_id, std::int64_t version) const;

@@ -159,7 +159,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
   if (path == "/v1/enrol") return req.method == "POST" ? handle_enrol(req, app) : method_not_allowed("POST");
   const std::string_view top = seg[1];
   const bool known = top == "push" || top == "changes" || top == "records" || top == "me" || top == "logout" ||
-                     top == "admin" || top == "forms";
+                     top == "admin" || top == "forms" || top == "exports" || top == "indicators";
   if (!known) return not_found();
 
   auto who = app.auth.authenticate(req.header("authorization"), *app.store, app.now_ms());
@@ -190,6 +190,15 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
   if (top == "records" && seg.size() == 3) {
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_record(std::string(seg[2]), *who, app);
+  }
+  if (top == "exports" || top == "indicators") {
+    if (who->role != sync::Role::kMeOfficer && who->role != sync::Role::kAdmin && who->role != sync::Role::kSupervisor)
+      return forbidden("datasets are for M&E officers, supervisors and admins");
+    if (top == "exports" && seg.size() == 3)
+      return req.method == "GET" ? handle_export(percent_decode(seg[2]), query, *who, app) : method_not_allowed("GET");
+    if (top == "indicators" && seg.size() == 2)
+      return req.method == "GET" ? handle_indicators(query, *who, app) : method_not_allowed("GET");
+    return not_found();
   }
   if (top == "forms" && seg.size() == 2)
     return req.method == "GET" ? handle_list_forms(*who, false, app) : method_not_allowed("GET");

@@ -321,7 +321,8 @@ Result<ChangesPage> ServerStore::changes(std::int64_t since, std::size_t limit) 
 }
 
 Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t limit, std::string& out,
-                                              const std::vector<sync::Assignment>* scope) {
+                                              const std::vector<sync::Assignment>* scope,
+                                              const BodyTransform* transform) {
   Status st;
   ReadLease lease{*this, borrow_reader(st)};
   if (!lease.db) return st;
@@ -338,7 +339,7 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
   bool open = false;     // a record object is open in `out`
   bool emitted = false;  // something was written (comma needed before the next)
   bool visible = true;   // the current record's versions are written
-  std::string last_id;
+  std::string last_id, current_id, current_form, redacted;
   for (;;) {
     auto row = s->step();
     if (!row.ok()) return row.status();
@@ -356,6 +357,8 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
       const std::string id = blob_uuid(id_blob);
       page.next = s->int64(6);
       const std::string form(s->text(1));
+      current_id = id;
+      current_form = form;
       visible = !scope || sync::in_scope(*scope, {std::string(s->text(3)), std::string(s->text(4)),
                                                   std::string(s->text(5))}, form);
       if (!visible) {
@@ -377,7 +380,12 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
     }
     if (!visible) continue;
     const std::string actor = blob_uuid(s->blob(9));
-    sync::append_version(out, {actor, s->int64(10), s->text(11), s->text(12), s->text(13), s->text(14),
+    std::string_view body = s->text(14);
+    if (transform) {
+      redacted = (*transform)(current_form, current_id, body);
+      body = redacted;
+    }
+    sync::append_version(out, {actor, s->int64(10), s->text(11), s->text(12), s->text(13), body,
                                s->int64(15) != 0, s->int64(16), s->int64(17), s->int64(18)},
                          first_version);
   }

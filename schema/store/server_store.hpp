@@ -92,8 +92,13 @@ class ServerStore {
   // With `scope` set, records outside it are left out, and a record that was inside it before (it moved)
   // appears as {"record":id,"seq":n,"out_of_scope":true} so that the device drops it. `limit` counts
   // the records scanned, so a page may hold fewer.
+  // With `transform` set, each live body is replaced by transform(form_id, record_id, body) (the
+  // per-role redaction of sensitive fields).
+  using BodyTransform = std::function<std::string(const std::string& form_id, const std::string& record_id,
+                                                  std::string_view body)>;
   Result<ChangesPage> changes_json(std::int64_t since, std::size_t limit, std::string& out,
-                                   const std::vector<sync::Assignment>* scope = nullptr);
+                                   const std::vector<sync::Assignment>* scope = nullptr,
+                                   const BodyTransform* transform = nullptr);
   // One record with its live versions, or nullopt. kInvalidArgument for an id that is not a UUID.
   Result<std::optional<sync::RecordState>> record(const std::string& record_id);
   // Rejected edits, newest first, paged by id (0 = from the newest).

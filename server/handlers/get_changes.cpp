@@ -69,7 +69,15 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   out += "{\"v\":1,\"epoch\":";
   sync::append_json_string(out, app.store->epoch());
   out += ",\"changes\":[";
-  auto page = app.store->changes_json(since, static_cast<std::size_t>(limit), out, who.scope ? &*who.scope : nullptr);
+  // M&E officers get sensitive fields removed or pseudonymised (docs/EXPORTS.md), by the same function
+  // the exports use.
+  store::ServerStore::BodyTransform redact = [&app, &who](const std::string& form, const std::string& record,
+                                                          std::string_view body) {
+    return redact_for(app, who.role, form, record, body);
+  };
+  const bool redacts = who.role == sync::Role::kMeOfficer;
+  auto page = app.store->changes_json(since, static_cast<std::size_t>(limit), out, who.scope ? &*who.scope : nullptr,
+                                      redacts ? &redact : nullptr);
   if (!page.ok()) return problem_from(page.status(), "internal");
   if (who.is_device()) app.store->note_pull(who.device_actor, since, app.now_ms());
   out += "],\"next\":";

@@ -61,6 +61,14 @@ HttpResponse handle_list_conflicts(const Query& query, const Principal& who, App
 HttpResponse handle_get_conflict(std::string_view id, const Principal& who, AppState& app);
 HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
 
+// M&E datasets.
+HttpResponse handle_export(const std::string& form_id, const Query& query, const Principal& who, AppState& app);
+HttpResponse handle_indicators(const Query& query, const Principal& who, AppState& app);
+// The body as `role` may see it: sensitive fields removed or pseudonymised (one place for the feed,
+// single records and exports).
+std::string redact_for(AppState& app, sync::Role role, const std::string& form_id, const std::string& record_id,
+                       std::string_view body);
+
 // Shared helpers.
 // Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.
 std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version);

@@ -1,0 +1,55 @@
+// The export driver.
+#include "schema/export/exporter.hpp"
+
+#include "schema/export/redact.hpp"
+
+namespace akt::exports {
+
+Result<FormExporter> FormExporter::create(std::span<const forms::FormDef* const> versions, ExportOptions options) {
+  LayoutOptions lo;
+  lo.role = options.role;
+  lo.has_pseudonym_key = !options.pseudonym_key.empty();
+  lo.option_columns = options.option_columns;
+  Result<ExportLayout> layout = build_layout(versions, lo);
+  if (!layout.ok()) return layout.status();
+  FormExporter e;
+  e.versions_.assign(versions.begin(), versions.end());
+  e.options_ = std::move(options);
+  e.layout_ = std::move(layout).value();
+  return e;
+}
+
+Status FormExporter::write_record(std::size_t table, const ExportRecord& record, ExportWriter& writer) const {
+  if (!options_.include_conflicted && record.conflict) return Status();
+  nlohmann::json body = record.deleted ? nlohmann::json::object() : record.body;
+  redact_body(versions_, body, options_.role, options_.pseudonym_key, record.record_id);
+  Status status;
+  flatten(layout_, table, record, body, options_.flatten, [&](std::span<const Cell> row) {
+    if (status.ok()) status = writer.add_row(table, row);
+  });
+  return status;
+}
+
+Status FormExporter::run(const OpenPass& open_pass, ExportWriter& writer) const {
+  if (Status s = writer.begin(layout_.specs()); !s.ok()) return s;
+  const std::size_t tables = layout_.tables.size();
+  ExportRecord r;
+  if (writer.sequential_tables()) {
+    for (std::size_t t = 0; t < tables; ++t) {
+      RecordPass pass = open_pass();
+      while (pass && pass(r)) {
+        if (Status s = write_record(t, r, writer); !s.ok()) return s;
+      }
+    }
+  } else {
+    RecordPass pass = open_pass();
+    while (pass && pass(r)) {
+      for (std::size_t t = 0; t < tables; ++t) {
+        if (Status s = write_record(t, r, writer); !s.ok()) return s;
+      }
+    }
+  }
+  return writer.finish();
+}
+
+}  // namespace akt::exports

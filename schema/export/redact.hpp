@@ -1,0 +1,60 @@
+// The one place where sensitive fields (forms.md §0.2) are handled by role, for the change feed and
+// for exports alike. Pure and deterministic: no clock, no randomness, no I/O. Rules: docs/EXPORTS.md §4.
+#pragma once
+
+#include <span>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json_fwd.hpp>
+
+#include "schema/forms/form_def.hpp"
+#include "sync/access.hpp"
+
+namespace akt::exports {
+
+// What a role gets for one field.
+enum class Treatment {
+  kKeep,          // value unchanged
+  kRemove,        // key removed from the body (the export has no column for it)
+  kPseudonymise,  // value replaced by "ps_" + 16 hex of HMAC-SHA256(key, form, field, value)
+  kAgeBand,       // integer age in years replaced by its L:age_band code ("25_29")
+};
+
+// The treatment of `field` for `role`. Enumerators, supervisors and admins: kKeep for every field.
+// M&E officers: D -> kRemove; S, S* -> kPseudonymise; Q -> the field's generalisation rule
+// (settlement_name, photos, geopoints -> kRemove; *_age_years -> kAgeBand; *_age_band -> kKeep),
+// else kPseudonymise; S-agg, P, C, "-" -> kKeep.
+// When `has_key` is false (no pseudonym key configured) every kPseudonymise becomes kRemove: a
+// pseudonym made with an empty key could be recomputed by anyone.
+Treatment treatment_for(const forms::FieldDef& field, sync::Role role, bool has_key);
+
+// Redacts `body` (a record body as in docs/FORMS.md §4) in place for `role`, top level and inside
+// every repeat item (item id fields are kept so rows stay linkable). Absent/null stays absent/null;
+// "" and [] are kept as they are (an empty answer reveals nothing to pseudonymise). Keys unknown to
+// `form` are removed for M&E officers (no rule can vouch for them) and kept for the other roles.
+// `record_id` is accepted for the change feed's sake and deliberately NOT part of the pseudonym:
+// the same value must give the same pseudonym in every record so panels link.
+// A body that is not an object is left unchanged. Never throws.
+void redact_body(const forms::FormDef& form, nlohmann::json& body, sync::Role role, std::string_view pseudonym_key,
+                 std::string_view record_id);
+
+// The same over every version of one form: for each key, the strictest treatment among the versions
+// that define it (so reclassifying a field applies to old records too, and a field that only old
+// versions have keeps its own rule). The layout (layout.hpp) uses the same rule for its columns.
+// REQUIRES: every non-null entry has the same form_id.
+void redact_body(std::span<const forms::FormDef* const> versions, nlohmann::json& body, sync::Role role,
+                 std::string_view pseudonym_key, std::string_view record_id);
+
+// kRemove > kPseudonymise > kAgeBand > kKeep.
+Treatment stricter(Treatment a, Treatment b);
+
+// "ps_" + the first 16 hex digits of HMAC-SHA256(key, form_id 0x1F field_key 0x1F value_text).
+// `value_text` is the string itself for JSON strings, else the compact JSON dump.
+std::string pseudonym(std::string_view key, std::string_view form_id, std::string_view field_key,
+                      std::string_view value_text);
+
+// L:age_band code for an age in whole years (under 18 -> "", 65 and over -> "65_plus").
+std::string age_band_of(long long years);
+
+}  // namespace akt::exports
