@@ -2,7 +2,7 @@
 # Safe to run again: it installs only what is missing.
 
 AKT_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libsqlite3-dev nlohmann-json3-dev
-              libssl-dev zlib1g-dev doctest-dev openssl curl ca-certificates sqlite3 python3 libsimdjson-dev
+              libssl-dev zlib1g-dev doctest-dev openssl curl ca-certificates sqlite3 python3 unzip libsimdjson-dev
               clang libclang-rt-14-dev)
 
 akt_install_packages() {

@@ -101,7 +101,8 @@ int main(int argc, char** argv) {
     log(LogLevel::kError, st.message());
     return 2;
   }
-  if (config->devices.empty()) log(LogLevel::kWarn, "no device tokens configured: only /healthz will answer 200");
+  if (config->devices.empty())
+    log(LogLevel::kInfo, "no static device tokens in the config: devices enrol with one-time codes (POST /v1/enrol)");
   auto app = make_app_state(*config);
   if (!app.ok()) {
     log(LogLevel::kError, "cannot open store: " + app.status().message());

@@ -95,7 +95,7 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
   if (what == "quarantine" && seg.size() == 3) {
     if (!admin && who.role != sync::Role::kSupervisor) return forbidden("the quarantine is for admins and supervisors");
     if (req.method != "GET") return method_not_allowed("GET");
-    return handle_quarantine(query, app);
+    return handle_quarantine(query, who, app);
   }
   if (what == "conflicts") {
     if (!admin && who.role != sync::Role::kSupervisor) return forbidden("the conflict inbox is for admins and supervisors");

@@ -244,7 +244,7 @@ HttpResponse handle_audit(const Query& q, AppState& app) {
   return json_response(200, page);
 }
 
-HttpResponse handle_quarantine(const Query& q, AppState& app) {
+HttpResponse handle_quarantine(const Query& q, const Principal& who, AppState& app) {
   const std::int64_t before = int_param(q, "before", 0, INT64_MAX), limit = int_param(q, "limit", 100, 1000);
   if (before < 0 || limit < 1) return problem(400, "invalid_paging", "before and limit must be non-negative integers");
   auto rows = app.store->quarantine(before, static_cast<std::size_t>(limit));
@@ -252,9 +252,18 @@ HttpResponse handle_quarantine(const Query& q, AppState& app) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : *rows) {
     nlohmann::json edit = nlohmann::json::parse(e.edit_json, nullptr, false);
+    if (who.scope) {
+      // Supervisors see the rejected edits of their team's scope only.
+      if (edit.is_discarded() || !edit.contains("scope") || !edit["scope"].is_object()) continue;
+      const auto& sc = edit["scope"];
+      const sync::Scope scope{sc.value("municipality", ""), sc.value("community", ""), sc.value("component", "")};
+      if (!sync::in_scope(*who.scope, scope, edit.value("form", ""))) continue;
+    }
     out.push_back({{"id", e.id}, {"device", e.device}, {"batch_id", e.batch_id}, {"record", e.record_id},
                    {"dot", {{"actor", e.dot.actor}, {"n", e.dot.n}}}, {"code", e.code}, {"detail", e.detail},
-                   {"received_at", e.received_at}, {"edit", edit.is_discarded() ? nlohmann::json() : edit}});
+                   {"received_at", e.received_at}, {"edit", edit.is_discarded() ? nlohmann::json() : edit},
+                   {"fields", nlohmann::json::parse(e.fields_json, nullptr, false)},
+                   {"released_at", e.released_at}});
   }
   nlohmann::json page{{"v", 1}, {"entries", out}};
   if (static_cast<std::int64_t>(out.size()) == limit) page["next_before"] = rows->back().id;
