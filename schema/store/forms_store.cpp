@@ -113,26 +113,13 @@ Result<std::vector<FormRow>> list_forms(Db& db, bool with_definitions) {
 namespace akt::store {
 
 Result<std::optional<QuarantineEntry>> get_quarantine_entry(Db& db, std::int64_t id) {
-  AKT_STMT(s, db,
-           "SELECT id, device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, "
-           "COALESCE(released_at, 0) FROM quarantine WHERE id = ?1");
+  static const std::string sql = std::string("SELECT ") + kQuarantineColumns + " FROM quarantine WHERE id = ?1";
+  AKT_STMT(s, db, sql.c_str());
   s->bind(1, id);
   auto row = s->step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<QuarantineEntry>();
-  QuarantineEntry q;
-  q.id = s->int64(0);
-  q.device = blob_uuid(s->blob(1));
-  q.batch_id = std::string(s->text(2));
-  q.record_id = blob_uuid(s->blob(3));
-  q.dot = {blob_uuid(s->blob(4)), s->int64(5)};
-  q.code = std::string(s->text(6));
-  q.detail = std::string(s->text(7));
-  q.edit_json = std::string(s->text(8));
-  q.received_at = s->int64(9);
-  q.fields_json = std::string(s->text(10));
-  q.released_at = s->int64(11);
-  return std::optional<QuarantineEntry>(std::move(q));
+  return std::optional<QuarantineEntry>(read_quarantine_row(*s));
 }
 
 Status mark_released(Db& db, std::int64_t id, std::int64_t now) {

@@ -36,6 +36,22 @@ std::string blob_uuid(std::string_view blob) {
   return sync::format_uuid(b);
 }
 
+QuarantineEntry read_quarantine_row(Stmt& s) {
+  QuarantineEntry q;
+  q.id = s.int64(0);
+  q.device = blob_uuid(s.blob(1));
+  q.batch_id = std::string(s.text(2));
+  q.record_id = blob_uuid(s.blob(3));
+  q.dot = {blob_uuid(s.blob(4)), s.int64(5)};
+  q.code = std::string(s.text(6));
+  q.detail = std::string(s.text(7));
+  q.edit_json = std::string(s.text(8));
+  q.received_at = s.int64(9);
+  q.fields_json = std::string(s.text(10));
+  q.released_at = s.int64(11);
+  return q;
+}
+
 namespace {
 
 struct LiveRow {

@@ -15,6 +15,11 @@ std::string sha256(std::string_view data);
 std::string uuid_blob(const std::string& uuid);
 std::string blob_uuid(std::string_view blob);
 
+// The columns of a quarantine row, in the order read_quarantine_row expects.
+inline constexpr const char* kQuarantineColumns =
+    "id, device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, COALESCE(released_at, 0)";
+QuarantineEntry read_quarantine_row(Stmt& s);
+
 // Applies every edit of `in` using `db` (a write transaction must be open) and stores the answer.
 // `next_seq` is the next free feed sequence number; it advances for every record changed.
 // Returns the answer, a stored answer for a replay, kConflict for a reused batch id, or the SQLite

@@ -414,10 +414,10 @@ Result<std::vector<QuarantineEntry>> ServerStore::quarantine(std::int64_t before
   Status st;
   ReadLease lease{*this, borrow_reader(st)};
   if (!lease.db) return st;
-  AKT_STMT(s, *lease.db,
-           "SELECT id, device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, "
-           "COALESCE(released_at, 0) FROM quarantine "
-           "WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2");
+  // Statements are cached by the address of their text: it must be a literal or a static string.
+  static const std::string sql =
+      std::string("SELECT ") + kQuarantineColumns + " FROM quarantine WHERE ?1 = 0 OR id < ?1 ORDER BY id DESC LIMIT ?2";
+  AKT_STMT(s, *lease.db, sql.c_str());
   s->bind(1, before_id);
   s->bind(2, static_cast<std::int64_t>(limit));
   std::vector<QuarantineEntry> out;
@@ -425,19 +425,7 @@ Result<std::vector<QuarantineEntry>> ServerStore::quarantine(std::int64_t before
     auto row = s->step();
     if (!row.ok()) return row.status();
     if (!*row) return out;
-    QuarantineEntry q;
-    q.id = s->int64(0);
-    q.device = blob_uuid(s->blob(1));
-    q.batch_id = std::string(s->text(2));
-    q.record_id = blob_uuid(s->blob(3));
-    q.dot = {blob_uuid(s->blob(4)), s->int64(5)};
-    q.code = std::string(s->text(6));
-    q.detail = std::string(s->text(7));
-    q.edit_json = std::string(s->text(8));
-    q.received_at = s->int64(9);
-    q.fields_json = std::string(s->text(10));
-    q.released_at = s->int64(11);
-    out.push_back(std::move(q));
+    out.push_back(read_quarantine_row(*s));
   }
 }
 
