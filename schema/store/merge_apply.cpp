@@ -94,6 +94,32 @@ nlohmann::json dot_json(const sync::Dot& d) { return {{"actor", d.actor}, {"n", 
 
 }  // namespace
 
+Status add_flagged_candidates(Db& db, const std::string& id_blob, const std::string& conflicted_json,
+                              const sync::Edit& edit, std::int64_t now) {
+  auto flagged = sync::decode_strings(conflicted_json);
+  if (!flagged.ok() || flagged->empty()) return {};
+  const auto body = nlohmann::json::parse(edit.body, nullptr, false);
+  for (const std::string& path : *flagged) {
+    if (std::find(edit.changed.begin(), edit.changed.end(), path) == edit.changed.end()) continue;
+    nlohmann::json candidate{{"dot", dot_json(edit.dot)},
+                             {"sides", nlohmann::json::array({dot_json(edit.dot)})},
+                             {"device_time", edit.device_time},
+                             {"server_time", now}};
+    const bool present = body.is_object() && body.contains(path);
+    candidate["value"] = present ? body[path] : nlohmann::json();
+    candidate["absent"] = !present;
+    AKT_STMT(s, db,
+             "UPDATE conflicts SET candidates = json_insert(candidates, '$[#]', json(?3)), updated_at = ?4 "
+             "WHERE record_id = ?1 AND kind = 'field' AND path = ?2 AND status = 'open'");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    s->bind(2, path);
+    s->bind(3, candidate.dump());
+    s->bind(4, now);
+    AKT_TRY(s->run());
+  }
+  return {};
+}
+
 Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, const std::string& record_id,
                     const std::string& server_actor, std::int64_t& next_seq, sync::EditResult& r) {
   std::vector<Row> rows;

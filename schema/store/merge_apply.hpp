@@ -17,4 +17,9 @@ namespace akt::store {
 Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, const std::string& record_id,
                     const std::string& server_actor, std::int64_t& next_seq, sync::EditResult& r);
 
+// A device edit that changed a field in conflict (it saw the flag) adds its value as a candidate to the
+// open entry: tablets never close entries (DESIGN §4). `body` is the edit's body.
+Status add_flagged_candidates(Db& db, const std::string& id_blob, const std::string& conflicted_json,
+                              const sync::Edit& edit, std::int64_t now);
+
 }  // namespace akt::store

@@ -63,13 +63,15 @@ struct RecordRow {
   bool exists = false;
   std::string form_id;
   sync::Scope scope;
+  std::string conflicted = "[]";  // open conflicted paths
   std::int64_t seq = 0;
   std::int64_t live_count = 0;
 };
 
 Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
   AKT_STMT(s, db,
-           "SELECT form_id, seq, live_count, municipality, community, component FROM records WHERE id = ?1");
+           "SELECT form_id, seq, live_count, municipality, community, component, conflicted FROM records "
+           "WHERE id = ?1");
   s->bind_blob(1, id_blob.data(), id_blob.size());
   auto row = s->step();
   if (!row.ok()) return row.status();
@@ -79,6 +81,7 @@ Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
     out.seq = s->int64(1);
     out.live_count = s->int64(2);
     out.scope = {std::string(s->text(3)), std::string(s->text(4)), std::string(s->text(5))};
+    out.conflicted = std::string(s->text(6));
   }
   return {};
 }
@@ -254,6 +257,8 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
   }
   const std::int64_t seq = next_seq++;
   AKT_TRY(upsert_record(db, id_blob, e, seq, live_count, all_deleted, in.now_ms));
+  if (rec.conflicted != "[]" && !in.resolution)
+    AKT_TRY(add_flagged_candidates(db, id_blob, rec.conflicted, e, in.now_ms));
   if (!rec.exists || !(rec.scope == e.scope)) {
     // Remember every scope the record had: devices are told when it leaves theirs.
     AKT_STMT(s, db, "INSERT OR IGNORE INTO record_scopes(record_id, municipality, community, component) "

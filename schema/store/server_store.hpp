@@ -41,6 +41,8 @@ struct PushInput {
   const std::vector<std::optional<sync::EditRejection>>* prechecks = nullptr;
   // The merge policies of a form version (set union, repeat groups); unset = defaults for every field.
   std::function<sync::MergeSchema(const std::string& form_id, std::int64_t version)> schema_for = nullptr;
+  // An admin's resolution: its value closes the entry instead of joining it as a candidate.
+  bool resolution = false;
 };
 
 struct PushOutput {

@@ -220,7 +220,7 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
     return r;
   }
   store::PushInput in{actor, &*decoded, app.now_ms(), nullptr, nullptr,
-                      [&app](const std::string& f, std::int64_t v) { return app.forms.schema_for(f, v); }};
+                      [&app](const std::string& f, std::int64_t v) { return app.forms.schema_for(f, v); }, true};
   auto pushed = app.store->push(in);
   if (!pushed.ok()) return problem_from(pushed.status(), "internal");
   auto result = sync::decode_push_response(pushed->response);

@@ -95,6 +95,23 @@ TEST_CASE("inbox: a same-field divergence lists every candidate; the admin resol
                     bearer(w.admin))->status == 409);
 }
 
+TEST_CASE("inbox: a tablet that edits a flagged field adds a candidate; it cannot close the entry") {
+  Diverged w;
+  auto feed = test::pull_all(w.c, w.srv.a, "", 100);
+  const auto& merged = feed.records.at(w.rec).live[0];
+  sync::Edit again = test::make_edit(w.rec, w.srv.a.actor, 3, merged.clock,
+                                     R"({"pct_complete":80,"status":"in_progress"})", {"pct_complete"});
+  auto r = json::parse(test::push(w.c, w.srv.a, {"again", {again}}).body);
+  CHECK(r["results"][0]["outcome"] == "applied");
+  auto entries = w.list();
+  REQUIRE(entries.size() == 1);
+  std::set<int> values;
+  for (const auto& c : entries[0]["candidates"]) values.insert(c["value"].get<int>());
+  CHECK(values == std::set<int>{70, 75, 80});
+  auto after = test::pull_all(w.c, w.srv.b, "", 100).records.at(w.rec);
+  CHECK(after.conflicted == std::vector<std::string>{"pct_complete"});
+}
+
 TEST_CASE("inbox: a device edit that arrived after the admin loaded the entry is merged, never lost") {
   Diverged w;
   auto entries = w.list();
