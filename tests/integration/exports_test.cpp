@@ -111,7 +111,8 @@ TEST_CASE("exports: formats, redaction shared with the feed, incremental with to
   del.dot = {srv.a.actor, 200};
   del.deleted = true;
   later.push_back(del);
-  for (const auto& r : json::parse(test::push(c, srv.a, {"x2", later}).body)["results"]) REQUIRE(r["outcome"] == "applied");
+  const json later_answer = json::parse(test::push(c, srv.a, {"x2", later}).body);  // named: the loop must not
+  for (const auto& r : later_answer["results"]) REQUIRE(r["outcome"] == "applied");  // outlive a temporary
   auto inc = jsonl(c.request("GET", "/v1/exports/so1_interethnic_survey?format=jsonl&since=" + cursor, {}, bearer(me))->body);
   REQUIRE(inc.size() == 3);
   int tombstones = 0;
