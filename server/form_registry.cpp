@@ -27,8 +27,11 @@ sync::MergeSchema merge_schema_of(const forms::FormDef& form) {
       sync::RepeatGroup g;
       g.item_id = f.item_id;
       for (const forms::FieldDef& item : f.fields)
-        if (item.merge_policy != forms::MergePolicy::kDefault) g.policies[item.key] = policy_of(item.merge_policy);
+        if (item.calculate) g.policies[item.key] = sync::FieldPolicy::kComputed;
+        else if (item.merge_policy != forms::MergePolicy::kDefault) g.policies[item.key] = policy_of(item.merge_policy);
       schema.repeats[f.key] = std::move(g);
+    } else if (f.calculate) {
+      schema.policies[f.key] = sync::FieldPolicy::kComputed;
     } else if (f.merge_policy != forms::MergePolicy::kDefault) {
       schema.policies[f.key] = policy_of(f.merge_policy);
     }

@@ -20,8 +20,9 @@ namespace akt::sync {
 // kDefault: field-level rules. kSetUnion: a select_multiple (JSON array of codes); concurrent additions
 // and removals relative to the ancestor combine (see merge()). kAdminOnly: merged like kDefault; the
 // role check is the push path's job (a `permission` entry before the version is stored), because the
-// merge sees versions, not roles.
-enum class FieldPolicy { kDefault, kSetUnion, kAdminOnly };
+// merge sees versions, not roles. kComputed: a `calculate` field; never a conflict (differing values
+// keep the provisional one), because the caller recomputes it from the merged answers afterwards.
+enum class FieldPolicy { kDefault, kSetUnion, kAdminOnly, kComputed };
 
 // A top-level key holding a repeat group: a JSON array of objects, each with a stable id under `item_id`.
 struct RepeatGroup {

@@ -174,6 +174,7 @@ class Engine {
     std::set<std::optional<std::string>> distinct;
     for (const Cand& c : cands) distinct.insert(text_of(c.value));
     if (distinct.size() == 1) return copy_of(cands.front().value);
+    if (pol == FieldPolicy::kComputed) return copy_of(value_at(prov_, leaf, id_key));  // recomputed by the caller
     if (pol == FieldPolicy::kSetUnion && anc_ != nullptr) {
       if (auto u = set_union(anc, cands)) {
         out_.changed.push_back(path);

@@ -62,7 +62,7 @@ class Validator {
       add_error("", "type", "a record body is a JSON object of answers");
       return std::move(out_);
     }
-    Level top{form_.fields, form_.order, body, "", nullptr, {}, {}};
+    Level top{form_.fields, form_.order, body, "", nullptr, {}, {}, ""};
     evaluate_level(top);
     for (std::size_t i : form_.order) {
       const FieldDef& f = form_.fields[i];
@@ -81,6 +81,7 @@ class Validator {
     const Level* parent;                              // top level, for items
     Values values;                                    // relevant, well-typed answers
     std::set<std::string_view, std::less<>> present;  // relevant, present, typed (including repeats)
+    std::string pointer;                              // JSON pointer of `obj` in the body ("" at the top)
   };
 
   void add_error(std::string path, std::string code, std::string message) {
@@ -185,7 +186,8 @@ class Validator {
         add_error(prefix, "repeat_item_id", "duplicate item id");
         continue;
       }
-      Level lv{f.fields, f.order, item, prefix + ".", &parent, {}, {}};
+      Level lv{f.fields, f.order, item, prefix + ".", &parent, {}, {},
+               parent.pointer + "/" + f.key + "/" + std::to_string(n)};
       evaluate_level(lv);
       for (std::size_t i : f.order) {
         const FieldDef& c = f.fields[i];
@@ -238,8 +240,10 @@ class Validator {
       declarative(f, path, it->second);
       if (f.calculate) {
         Value expected = evaluate(*f.calculate->root, env(lv, nullptr));
-        if (!is_null(expected) && !same_value(it->second, expected))
+        if (!is_null(expected) && !same_value(it->second, expected)) {
           report(path, "calculation", "stored " + describe(it->second) + ", computed " + describe(expected), false);
+          if (fixes != nullptr) fixes->emplace_back(lv.pointer + "/" + f.key, to_json(expected));
+        }
       }
       for (const Check& c : f.checks) {
         if (truth(evaluate(*c.expr.root, env(lv, &it->second))) != false) continue;
@@ -249,9 +253,26 @@ class Validator {
     }
   }
 
+  static json to_json(const Value& v) {
+    if (const double* d = std::get_if<double>(&v)) {
+      if (std::isfinite(*d) && std::fabs(*d) < 9007199254740992.0 && std::trunc(*d) == *d)
+        return json(static_cast<std::int64_t>(*d));
+      return json(*d);
+    }
+    if (const bool* b = std::get_if<bool>(&v)) return json(*b);
+    if (const std::string* s = std::get_if<std::string>(&v)) return json(*s);
+    if (const auto* l = std::get_if<std::vector<std::string>>(&v)) return json(*l);
+    return json();
+  }
+
   const FormDef& form_;
   const std::string today_;
   Validation out_;
+
+ public:
+  // When set, each stored computed value that differs from its expression is recorded here
+  // (JSON pointer, computed value) for recompute_calculated().
+  std::vector<std::pair<std::string, json>>* fixes = nullptr;
 };
 
 }  // namespace
@@ -262,6 +283,22 @@ Validation check_record(const FormDef& form, const json& body, const ValidationC
 
 std::vector<FieldError> validate_record(const FormDef& form, const json& body, const ValidationContext& ctx) {
   return check_record(form, body, ctx).errors;
+}
+
+bool recompute_calculated(const FormDef& form, json& body, const ValidationContext& ctx) {
+  if (!body.is_object()) return false;
+  bool changed = false;
+  // A computed field may read another: repeat until nothing moves (bounded: chains are short and acyclic).
+  for (int pass = 0; pass < 8; ++pass) {
+    std::vector<std::pair<std::string, json>> fixes;
+    Validator v(form, ctx);
+    v.fixes = &fixes;
+    (void)v.run(body);
+    if (fixes.empty()) break;
+    for (auto& [pointer, value] : fixes) body[json::json_pointer(pointer)] = std::move(value);
+    changed = true;
+  }
+  return changed;
 }
 
 }  // namespace akt::forms

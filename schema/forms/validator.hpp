@@ -38,6 +38,11 @@ inline constexpr std::size_t kMaxReportedErrors = 200;
 // (then one "too_many_errors" entry).
 Validation check_record(const FormDef& form, const nlohmann::json& body, const ValidationContext& ctx);
 
+// Sets every computed field (`calculate`) the body holds, at any depth, to the value its expression gives
+// from the other answers (a null result leaves the stored value). After a merge (DESIGN §4: computed fields
+// never conflict, they are recomputed). True when a value changed.
+bool recompute_calculated(const FormDef& form, nlohmann::json& body, const ValidationContext& ctx);
+
 // Hard errors only; empty means valid.
 std::vector<FieldError> validate_record(const FormDef& form, const nlohmann::json& body, const ValidationContext& ctx);
 

@@ -1,6 +1,9 @@
 #include "schema/store/inbox_store.hpp"
 
+#include <set>
+
 #include "schema/store/push_apply.hpp"
+#include "sync/wire_json.hpp"
 
 namespace akt::store {
 
@@ -9,7 +12,7 @@ namespace {
 constexpr const char* kCols =
     "c.id, c.record_id, c.kind, c.path, c.status, COALESCE(c.ancestor, ''), c.candidates, c.form_id, "
     "r.municipality, r.community, r.component, c.opened_at, c.updated_at, COALESCE(c.resolved_at, 0), "
-    "COALESCE(c.resolved_by, ''), COALESCE(c.resolution, '')";
+    "COALESCE(c.resolved_by, ''), COALESCE(c.resolution, ''), c.detail";
 
 InboxEntry read_entry(Stmt& s) {
   InboxEntry e;
@@ -27,6 +30,7 @@ InboxEntry read_entry(Stmt& s) {
   e.resolved_at = s.int64(13);
   e.resolved_by = std::string(s.text(14));
   e.resolution_json = std::string(s.text(15));
+  e.detail_json = std::string(s.text(16));
   return e;
 }
 
@@ -88,14 +92,42 @@ Status close_inbox_entry(Db& db, std::int64_t id, const std::string& by, const s
     s->bind(4, resolution_json);
     AKT_TRY(s->run());
   }
-  AKT_STMT(s, db,
-           "UPDATE records SET seq = ?2, updated_at = ?3, conflicted = (SELECT json_group_array(path) FROM (SELECT "
-           "path FROM conflicts WHERE record_id = ?1 AND status = 'open' AND kind = 'field' ORDER BY path)), "
-           "deletion_pending = EXISTS(SELECT 1 FROM conflicts WHERE record_id = ?1 AND status = 'open' AND "
-           "kind = 'delete_edit') WHERE id = ?1");
+  AKT_TRY(refresh_record_flags(db, record));
+  AKT_STMT(s, db, "UPDATE records SET seq = ?2, updated_at = ?3 WHERE id = ?1");
   s->bind_blob(1, record.data(), record.size());
   s->bind(2, next_seq++);
   s->bind(3, now);
+  return s->run();
+}
+
+Status refresh_record_flags(Db& db, const std::string& id_blob) {
+  std::set<std::string> flagged;
+  bool deletion_pending = false;
+  {
+    AKT_STMT(s, db, "SELECT kind, path FROM conflicts WHERE record_id = ?1 AND status = 'open'");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    for (;;) {
+      auto row = s->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      const std::string_view kind = s->text(0), path = s->text(1);
+      if (kind == "field") {
+        flagged.emplace(path);
+      } else if (kind == "semantic") {  // "a,b,c": the fields the broken rule involves
+        for (std::size_t at = 0; at <= path.size();) {
+          const std::size_t end = std::min(path.find(',', at), path.size());
+          if (end > at) flagged.emplace(path.substr(at, end - at));
+          at = end + 1;
+        }
+      } else if (kind == "delete_edit") {
+        deletion_pending = true;
+      }
+    }
+  }
+  AKT_STMT(s, db, "UPDATE records SET conflicted = ?2, deletion_pending = ?3 WHERE id = ?1");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  s->bind(2, sync::encode_strings(std::vector<std::string>(flagged.begin(), flagged.end())));
+  s->bind(3, std::int64_t{deletion_pending});
   return s->run();
 }
 

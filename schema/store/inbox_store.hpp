@@ -21,6 +21,7 @@ struct InboxEntry {
   sync::Scope scope;
   std::int64_t opened_at = 0, updated_at = 0, resolved_at = 0;
   std::string resolved_by, resolution_json;
+  std::string detail_json = "{}";  // kind-specific (semantic: rules broken, provisional values)
 };
 
 struct InboxFilter {
@@ -37,6 +38,10 @@ Result<std::optional<InboxEntry>> get_inbox_entry(Db& db, std::int64_t id);
 // gives the record the next feed position so that devices see the flag go.
 Status close_inbox_entry(Db& db, std::int64_t id, const std::string& by, const std::string& resolution_json,
                          std::int64_t now, std::int64_t& next_seq);
+// Recomputes the record row's flags from its open entries: `conflicted` = the paths of open field entries
+// and the fields of open semantic entries (sorted, unique), `deletion_pending` = an open delete_edit.
+Status refresh_record_flags(Db& db, const std::string& id_blob);
+
 // Device and user behind an actor id ("" when unknown), for showing candidates.
 Result<std::pair<std::string, std::string>> device_of(Db& db, const std::string& actor);
 

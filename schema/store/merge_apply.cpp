@@ -3,9 +3,11 @@
 
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
+#include "schema/store/inbox_store.hpp"
 #include "schema/store/push_apply.hpp"
 #include "sync/merge.hpp"
 #include "sync/wire_json.hpp"
@@ -52,7 +54,8 @@ std::string dot_key(const sync::Dot& d) { return d.actor + ":" + std::to_string(
 // Opens an entry, or extends the open one for the same (record, kind, path) with the new candidates.
 Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind, const std::string& path,
                     const std::optional<std::string>& ancestor, const nlohmann::json& candidates,
-                    const std::string& form_id, const std::string& municipality, std::int64_t now) {
+                    const std::string& form_id, const std::string& municipality, std::int64_t now,
+                    const std::string& detail = "{}") {
   nlohmann::json merged = candidates;
   {
     AKT_STMT(s, db,
@@ -75,9 +78,9 @@ Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind,
   }
   AKT_STMT(s, db,
            "INSERT INTO conflicts(record_id, kind, path, ancestor, candidates, form_id, municipality, opened_at, "
-           "updated_at) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8) "
+           "updated_at, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) "
            "ON CONFLICT(record_id, kind, path) WHERE status = 'open' DO UPDATE SET candidates = excluded.candidates, "
-           "ancestor = excluded.ancestor, updated_at = excluded.updated_at");
+           "ancestor = excluded.ancestor, updated_at = excluded.updated_at, detail = excluded.detail");
   s->bind_blob(1, id_blob.data(), id_blob.size());
   s->bind(2, kind);
   s->bind(3, path);
@@ -87,10 +90,72 @@ Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind,
   s->bind(6, form_id);
   s->bind(7, municipality);
   s->bind(8, now);
+  s->bind(9, detail);
   return s->run();
 }
 
 nlohmann::json dot_json(const sync::Dot& d) { return {{"actor", d.actor}, {"n", d.n}}; }
+
+
+std::string top_key(const std::string& path) { return path.substr(0, path.find_first_of("[.")); }
+
+// Post-merge validation (DESIGN §4): the merged body, and the body with each candidate of a top-level
+// flagged field, must keep the form's rules. While one breaks a rule, the keys the rule involves that the
+// merge brought in (they differ from the provisional body, and are not flagged already) go back to the
+// provisional values. Fills `reverted` and `broken` (the rules found broken, first pass first); rewrites
+// `merged.body` (computed fields recomputed). Each round reverts at least one key, so it ends.
+void settle_rules(const PushInput& in, const std::string& form_id, std::int64_t form_version,
+                  const std::string& provisional, sync::MergeResult& merged, std::set<std::string>& reverted,
+                  std::vector<RuleBreak>& broken) {
+  using nlohmann::json;
+  json prov = provisional.empty() ? json::object() : json::parse(provisional, nullptr, false);
+  json body = json::parse(merged.body, nullptr, false);
+  if (!prov.is_object() || !body.is_object()) return;
+  std::set<std::string> flagged;
+  for (const auto& c : merged.conflicts) flagged.insert(top_key(c.path));
+  std::set<std::string> brought;  // keys whose merged value is not the provisional one
+  for (const json* d : {&body, &prov})
+    for (auto it = d->begin(); it != d->end(); ++it) {
+      const std::string& k = it.key();
+      if (flagged.count(k)) continue;
+      const bool differs = body.contains(k) != prov.contains(k) || (body.contains(k) && body[k] != prov[k]);
+      if (differs) brought.insert(k);
+    }
+  std::set<std::string> seen_rules;
+  for (std::size_t round = 0; round <= brought.size() + 1; ++round) {
+    std::string text = body.dump();
+    std::vector<RuleBreak> errors = in.check_merged(form_id, form_version, text);
+    body = json::parse(text, nullptr, false);
+    if (!body.is_object()) return;
+    for (const auto& c : merged.conflicts) {
+      if (c.path.find_first_of("[.") != std::string::npos) continue;
+      for (const auto& cand : c.candidates) {
+        json variant = body;
+        if (cand.value) variant[c.path] = json::parse(*cand.value, nullptr, false);
+        else variant.erase(c.path);
+        std::string vt = variant.dump();
+        for (RuleBreak& e : in.check_merged(form_id, form_version, vt)) errors.push_back(std::move(e));
+      }
+    }
+    bool moved = false;
+    for (const RuleBreak& e : errors) {
+      std::vector<std::string> keys = e.involved;
+      keys.push_back(top_key(e.path));
+      bool ours = false;
+      for (const std::string& k : keys) {
+        if (!brought.count(k)) continue;
+        ours = true;
+        if (!reverted.insert(k).second) continue;
+        if (prov.contains(k)) body[k] = prov[k];
+        else body.erase(k);
+        moved = true;
+      }
+      if (ours && seen_rules.insert(e.path + "\n" + e.code + "\n" + e.message).second) broken.push_back(e);
+    }
+    if (!moved) break;
+  }
+  merged.body = body.dump();
+}
 
 }  // namespace
 
@@ -172,6 +237,10 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
   if (in.schema_for) schema = in.schema_for(form_id, form_version);
   auto merged = sync::merge(input, schema);
   if (!merged.ok()) return Status::corruption("merge: " + merged.status().message());
+  std::set<std::string> reverted;
+  std::vector<RuleBreak> broken;
+  if (in.check_merged && !merged->deleted)
+    settle_rules(in, form_id, form_version, input.provisional, *merged, reverted, broken);
 
   // Write: siblings retire, the merged version becomes the record's single live version.
   {
@@ -221,36 +290,59 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
     for (const auto& d : merged->delete_edit->edits) candidates.push_back({{"dot", dot_json(d)}, {"deleted", false}});
     AKT_TRY(upsert_entry(db, id_blob, "delete_edit", "", std::nullopt, candidates, form_id, municipality, in.now_ms));
   }
-  // The record row: one live version, the open conflicted paths, the next feed position.
-  std::string conflicted = "[]";
-  {
-    AKT_STMT(s, db,
-             "SELECT json_group_array(path) FROM (SELECT path FROM conflicts WHERE record_id = ?1 AND status = 'open' "
-             "AND kind = 'field' ORDER BY path)");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (*row) conflicted = std::string(s->text(0));
+  if (!reverted.empty()) {
+    // One `semantic` entry: the fields involved, each side's values for them, the rules broken.
+    std::set<std::string> fields = reverted;
+    for (const RuleBreak& b : broken) fields.insert(top_key(b.path));
+    std::string path;
+    for (const std::string& f : fields) path += (path.empty() ? "" : ",") + f;
+    const auto prov = nlohmann::json::parse(input.provisional.empty() ? "{}" : input.provisional, nullptr, false);
+    nlohmann::json candidates = nlohmann::json::array(), provisional = nlohmann::json::object();
+    for (const std::string& f : fields)
+      if (prov.is_object() && prov.contains(f)) provisional[f] = prov[f];
+    std::vector<const sync::Version*> sides;
+    for (const auto& side : input.sides) sides.push_back(&side.sibling);
+    std::sort(sides.begin(), sides.end(), [](auto* a, auto* b) { return a->dot < b->dot; });
+    for (const sync::Version* v : sides) {
+      const auto b = nlohmann::json::parse(v->body, nullptr, false);
+      if (v->deleted || !b.is_object()) continue;
+      nlohmann::json values = nlohmann::json::object(), absent = nlohmann::json::array();
+      for (const std::string& f : fields) {
+        if (b.contains(f)) values[f] = b[f];
+        else absent.push_back(f);
+      }
+      candidates.push_back({{"dot", dot_json(v->dot)}, {"sides", nlohmann::json::array({dot_json(v->dot)})},
+                            {"values", values}, {"absent", absent}, {"device_time", v->device_time},
+                            {"server_time", v->server_time}});
+    }
+    nlohmann::json rules = nlohmann::json::array();
+    for (const RuleBreak& b : broken) rules.push_back({{"path", b.path}, {"code", b.code}, {"message", b.message}});
+    nlohmann::json detail{{"fields", fields}, {"rules", rules}, {"provisional", provisional},
+                          {"reverted", reverted}};
+    AKT_TRY(upsert_entry(db, id_blob, "semantic", path, std::nullopt, candidates, form_id, municipality, in.now_ms,
+                         detail.dump()));
+    for (const std::string& f : fields) r.conflicts.push_back(f);
   }
+  // The record row: one live version, the next feed position; then its flags from the open entries.
   const std::int64_t seq = next_seq++;
   {
     AKT_STMT(s, db,
-             "UPDATE records SET seq = ?2, live_count = 1, deleted = ?3, conflicted = ?4, deletion_pending = ?5, "
-             "form_version = ?6, updated_at = ?7 WHERE id = ?1");
+             "UPDATE records SET seq = ?2, live_count = 1, deleted = ?3, form_version = ?4, updated_at = ?5 "
+             "WHERE id = ?1");
     s->bind_blob(1, id_blob.data(), id_blob.size());
     s->bind(2, seq);
     s->bind(3, std::int64_t{merged->deleted});
-    s->bind(4, conflicted);
-    s->bind(5, std::int64_t{merged->deletion_pending()});
-    s->bind(6, form_version);
-    s->bind(7, in.now_ms);
+    s->bind(4, form_version);
+    s->bind(5, in.now_ms);
     AKT_TRY(s->run());
   }
+  AKT_TRY(refresh_record_flags(db, id_blob));
   (void)record_id;
   r.outcome = sync::Outcome::kMerged;
   r.seq = seq;
   r.live = 1;
   std::sort(r.conflicts.begin(), r.conflicts.end());
+  r.conflicts.erase(std::unique(r.conflicts.begin(), r.conflicts.end()), r.conflicts.end());
   return {};
 }
 

@@ -198,6 +198,36 @@ INSERT OR IGNORE INTO meta(key, value) VALUES('server_actor', lower(
   hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
   substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))));
 )sql"},
+    {6, R"sql(
+-- Every entry kind of conflicts.md, and a `detail` object per entry (semantic: the rules broken and the
+-- provisional values; delete_edit: what was deleted). SQLite cannot change a CHECK: rebuild the table.
+CREATE TABLE conflicts_v6(
+  id           INTEGER PRIMARY KEY,
+  record_id    BLOB NOT NULL,
+  kind         TEXT NOT NULL CHECK (kind IN ('field', 'delete_edit', 'semantic', 'permission', 'locked_change',
+                                             'duplicate_candidate', 'clock', 'schema')),
+  path         TEXT NOT NULL,
+  status       TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+  ancestor     TEXT,
+  candidates   TEXT NOT NULL,
+  form_id      TEXT NOT NULL,
+  municipality TEXT NOT NULL,
+  opened_at    INTEGER NOT NULL,
+  updated_at   INTEGER NOT NULL,
+  resolved_at  INTEGER,
+  resolved_by  TEXT,
+  resolution   TEXT,
+  detail       TEXT NOT NULL DEFAULT '{}'
+);
+INSERT INTO conflicts_v6(id, record_id, kind, path, status, ancestor, candidates, form_id, municipality, opened_at,
+                         updated_at, resolved_at, resolved_by, resolution)
+  SELECT id, record_id, kind, path, status, ancestor, candidates, form_id, municipality, opened_at, updated_at,
+         resolved_at, resolved_by, resolution FROM conflicts;
+DROP TABLE conflicts;
+ALTER TABLE conflicts_v6 RENAME TO conflicts;
+CREATE UNIQUE INDEX conflicts_open ON conflicts(record_id, kind, path) WHERE status = 'open';
+CREATE INDEX conflicts_by_status ON conflicts(status, id);
+)sql"},
 };
 
 }  // namespace

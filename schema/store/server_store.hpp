@@ -31,6 +31,12 @@ struct ServerStoreOptions {
   std::function<void(std::int64_t)> on_commit;
 };
 
+// A rule of the form that a merged body breaks (DESIGN §4 post-merge validation).
+struct RuleBreak {
+  std::string path, code, message;    // as the form validator reports them
+  std::vector<std::string> involved;  // top-level keys the rule reads (the field itself included)
+};
+
 struct PushInput {
   std::string device;                    // canonical UUID of the authenticated device (its actor id)
   const sync::PushRequest* request = nullptr;
@@ -43,6 +49,10 @@ struct PushInput {
   std::function<sync::MergeSchema(const std::string& form_id, std::int64_t version)> schema_for = nullptr;
   // An admin's resolution: its value closes the entry instead of joining it as a candidate.
   bool resolution = false;
+  // After a merge, when the record's form version is known: recomputes its computed fields in `body`
+  // (canonical JSON, rewritten canonical) and returns the hard rules the body breaks. Unset = no check.
+  std::function<std::vector<RuleBreak>(const std::string& form_id, std::int64_t version, std::string& body)>
+      check_merged = nullptr;
 };
 
 struct PushOutput {

@@ -149,8 +149,8 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, co
   auto batch = sync::decode_push_request(batch_text, sync::WireLimits{});
   if (!batch.ok()) return problem(500, "internal", "a quarantined edit no longer decodes");
   const auto prechecks = validate_edits(batch->edits, app);
-  store::PushInput in{entry->device, &*batch, app.now_ms(), nullptr, &prechecks,
-                      [&app](const std::string& form, std::int64_t v) { return app.forms.schema_for(form, v); }};
+  store::PushInput in{entry->device, &*batch, app.now_ms(), nullptr, &prechecks};
+  use_forms(in, app);
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "release_conflict");
   auto resp = sync::decode_push_response(out->response);

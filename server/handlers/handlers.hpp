@@ -13,6 +13,7 @@
 
 namespace akt::store {
 class Db;
+struct PushInput;
 }
 
 namespace akt::server {
@@ -53,6 +54,9 @@ HttpResponse handle_upload_form(const HttpRequest& req, const Principal& who, Ap
 HttpResponse handle_form_transition(const HttpRequest& req, const std::string& form_id, std::string_view version,
                                     bool publish, const Principal& who, AppState& app);
 HttpResponse handle_release(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
+// Gives a push the forms' merge policies and, when validation is on, the post-merge check (computed
+// fields recomputed, rules broken by a merge become `semantic` entries).
+void use_forms(store::PushInput& in, AppState& app);
 // Checks each edit against its published form version (one slot per edit; empty when it passes).
 std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app);
 

@@ -4,12 +4,14 @@
 // that arrived meanwhile (a new entry only if the same field differs). Nothing is overwritten unseen.
 #include "server/handlers/handlers.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 #include "schema/store/inbox_store.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
 #include "sync/uuid.hpp"
+#include "sync/merge.hpp"
 #include "sync/wire_json.hpp"
 
 using nlohmann::json;
@@ -35,6 +37,7 @@ nlohmann::json entry_json(const store::InboxEntry& e) {
          {"opened_at", e.opened_at}, {"updated_at", e.updated_at}};
   j["ancestor"] = e.ancestor_json.empty() ? json() : json::parse(e.ancestor_json, nullptr, false);
   j["candidates"] = json::parse(e.candidates_json, nullptr, false);
+  j["detail"] = json::parse(e.detail_json, nullptr, false);
   if (e.status == "resolved") {
     j["resolved_at"] = e.resolved_at;
     j["resolved_by"] = e.resolved_by;
@@ -126,15 +129,67 @@ HttpResponse handle_get_conflict(std::string_view id_text, const Principal& who,
   return json_response(200, {{"v", 1}, {"entry", out}});
 }
 
+namespace {
+
+// The item of repeat group `group` with id `id` in `body`, or nullptr.
+json* find_item(json& body, const std::string& group, const std::string& id_key, const std::string& id) {
+  auto it = body.find(group);
+  if (it == body.end() || !it->is_array()) return nullptr;
+  for (json& item : *it)
+    if (item.is_object() && item.contains(id_key) && item[id_key] == id) return &item;
+  return nullptr;
+}
+
+// Sets (or removes, when `value` is null) the answer at `path` ("key", "group[id]", "group[id].field").
+// Returns an error text when the path cannot be reached in `body`.
+std::optional<std::string> set_path(json& body, const std::string& path, const json* value,
+                                    const sync::MergeSchema& schema) {
+  const std::size_t open = path.find('[');
+  if (open == std::string::npos) {
+    if (value) body[path] = *value;
+    else body.erase(path);
+    return std::nullopt;
+  }
+  const std::size_t close = path.find(']', open);
+  if (close == std::string::npos) return "unreadable path " + path;
+  const std::string group = path.substr(0, open), id = path.substr(open + 1, close - open - 1);
+  auto g = schema.repeats.find(group);
+  if (g == schema.repeats.end()) return "'" + group + "' is not a repeat group of this form version";
+  const std::string& id_key = g->second.item_id;
+  if (close + 1 == path.size()) {  // the item itself
+    if (!body.contains(group) || !body[group].is_array()) body[group] = json::array();
+    json& items = body[group];
+    for (auto it = items.begin(); it != items.end(); ++it)
+      if (it->is_object() && it->contains(id_key) && (*it)[id_key] == id) {
+        items.erase(it);
+        break;
+      }
+    if (value) {
+      if (!value->is_object() || !value->contains(id_key) || (*value)[id_key] != id)
+        return "the value of " + path + " is the whole item: an object whose " + id_key + " is \"" + id + "\"";
+      items.push_back(*value);
+    }
+    return std::nullopt;
+  }
+  if (path[close + 1] != '.') return "unreadable path " + path;
+  json* item = find_item(body, group, id_key, id);
+  if (item == nullptr) return "the version you saw has no item " + group + "[" + id + "]";
+  const std::string field = path.substr(close + 2);
+  if (value) (*item)[field] = *value;
+  else item->erase(field);
+  return std::nullopt;
+}
+
+}  // namespace
+
 HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id_text, const Principal& who,
                                      AppState& app) {
   std::int64_t id = 0;
   if (!parse_id(id_text, id)) return problem(400, "invalid_id", "conflict id: an integer >= 1");
   json j;
   if (auto err = parse_json_object(req.body, j)) return std::move(*err);
-  if (!j.contains("seen") || !j["seen"].is_object() || !j.contains("value"))
-    return problem(400, "invalid_resolution",
-                   "seen (the clock of the version you looked at) and value (the chosen value) are required");
+  if (!j.contains("seen") || !j["seen"].is_object())
+    return problem(400, "invalid_resolution", "seen (the clock of the version you looked at) is required");
   std::optional<store::InboxEntry> entry;
   Status st = app.store->read([&](store::Db& db) {
     auto e = store::get_inbox_entry(db, id);
@@ -145,9 +200,42 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
   if (!st.ok()) return problem_from(st, "internal");
   if (!entry || !visible(who, *entry)) return problem(404, "conflict_not_found", "no conflict entry " + std::to_string(id));
   if (entry->status != "open") return problem(409, "already_resolved", "the entry was resolved before");
-  if (entry->kind != "field" || entry->path.find_first_of("[.") != std::string::npos)
-    return problem(422, "unsupported_resolution",
-                   "this server resolves top-level field conflicts; resolve repeat items by editing the record");
+  // What the resolver chose, by kind.
+  std::vector<std::pair<std::string, std::optional<json>>> choices;  // path -> value (nullopt: remove)
+  std::string action;                                                 // delete_edit: confirm_delete | restore
+  if (entry->kind == "field") {
+    const bool remove = j.value("remove", false) == true;
+    if (!j.contains("value") && !remove)
+      return problem(400, "invalid_resolution", "value (the chosen value) or \"remove\": true is required");
+    choices.emplace_back(entry->path, remove ? std::nullopt : std::optional<json>(j["value"]));
+  } else if (entry->kind == "semantic") {
+    const json values = j.value("values", json::object());
+    const json removes = j.value("remove", json::array());
+    if (!values.is_object() || !removes.is_array())
+      return problem(400, "invalid_resolution", "values: {field: value}; remove: [field]");
+    std::vector<std::string> fields;
+    for (std::size_t at = 0; at <= entry->path.size();) {
+      const std::size_t end = std::min(entry->path.find(',', at), entry->path.size());
+      if (end > at) fields.push_back(entry->path.substr(at, end - at));
+      at = end + 1;
+    }
+    for (const std::string& f : fields) {
+      const bool removed = std::find(removes.begin(), removes.end(), json(f)) != removes.end();
+      if (values.contains(f) == removed)
+        return problem(400, "invalid_resolution",
+                       "give each field of the entry (" + entry->path + ") once, in values or in remove: " + f);
+      choices.emplace_back(f, removed ? std::nullopt : std::optional<json>(values[f]));
+    }
+    for (const auto& [k, v] : values.items())
+      if (std::find(fields.begin(), fields.end(), k) == fields.end())
+        return problem(400, "invalid_resolution", "'" + k + "' is not a field of this entry (" + entry->path + ")");
+  } else if (entry->kind == "delete_edit") {
+    action = j.value("action", std::string());
+    if (action != "confirm_delete" && action != "restore")
+      return problem(400, "invalid_resolution", "action: confirm_delete (the record goes) or restore (it stays)");
+  } else {
+    return problem(422, "unsupported_resolution", "entries of kind " + entry->kind + " are not resolved here");
+  }
   auto seen = sync::decode_clock(j["seen"].dump());
   if (!seen.ok()) return problem(400, "invalid_resolution", "seen: a vector clock {actor: counter}");
   // The version the resolver saw must exist: a context covering versions they never saw is stale.
@@ -156,12 +244,12 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
   if (!*rec) return problem(404, "record_not_found", "the record is gone");
   const sync::Version& live = (*rec)->live.front();
   std::optional<std::string> seen_body;
+  std::int64_t seen_form_version = live.form_version;
   if (live.clock == *seen) {
     seen_body = live.body;
   } else {
-    bool known = false;
     Status rs = app.store->read([&](store::Db& db) {
-      auto s = db.stmt("SELECT clock, body FROM versions WHERE record_id = ?1");
+      auto s = db.stmt("SELECT clock, body, form_version FROM versions WHERE record_id = ?1");
       if (!s.ok()) return s.status();
       store::StmtGuard g(**s);
       const auto idb = *sync::parse_uuid(entry->record_id);
@@ -171,27 +259,35 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
         if (!row.ok()) return row.status();
         if (!*row) return Status();
         auto c = sync::decode_clock(g->text(0));
-        if (c.ok() && *c == *seen) known = true, seen_body = std::string(g->text(1));
+        if (c.ok() && *c == *seen) seen_body = std::string(g->text(1)), seen_form_version = g->int64(2);
       }
     });
     if (!rs.ok()) return problem_from(rs, "internal");
-    if (!known) return problem(409, "stale_resolution", "seen is not the clock of any version of this record");
+    if (!seen_body) return problem(409, "stale_resolution", "seen is not the clock of any version of this record");
   }
   json body = json::parse(*seen_body, nullptr, false);
   if (!body.is_object()) return problem(500, "internal", "unreadable record body");
-  body[entry->path] = j["value"];
   sync::Edit e;
   e.record_id = entry->record_id;
   e.form_id = (*rec)->form_id;
-  e.form_version = live.form_version;
+  e.form_version = std::max(seen_form_version, live.form_version);
   e.scope = (*rec)->scope;
   e.context = *seen;
-  e.changed = {entry->path};
   e.device_time = app.now_ms();
+  const sync::MergeSchema schema = app.forms.schema_for(e.form_id, e.form_version);
+  for (const auto& [path, value] : choices) {
+    if (auto err = set_path(body, path, value ? &*value : nullptr, schema))
+      return problem(422, "unsupported_resolution", *err);
+    e.changed.push_back(path);
+  }
+  if (action == "confirm_delete") {
+    e.deleted = true;
+    body = json::object();
+  }
   const std::string actor = resolver_actor(app, who);
   e.dot = {actor, std::max(seen->get(actor), live.clock.get(actor)) + 1};
   {
-    // The resolver's counter must beyond every dot of theirs, on any record.
+    // The resolver's counter must be beyond every dot of theirs, on any record.
     Status cs = app.store->read([&](store::Db& db) {
       auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
       if (!s.ok()) return s.status();
@@ -213,27 +309,40 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
   if (!decoded.ok()) return problem(400, "invalid_resolution", decoded.status().message());
   const auto prechecks = validate_edits(decoded->edits, app);
   if (prechecks[0]) {
-    HttpResponse r = problem(422, "invalid_resolution", "the chosen value breaks the form: " + prechecks[0]->detail);
+    HttpResponse r = problem(422, "invalid_resolution", "the chosen values break the form: " + prechecks[0]->detail);
     json pb = json::parse(r.body);
     pb["fields"] = json::parse(prechecks[0]->fields_json.empty() ? "[]" : prechecks[0]->fields_json, nullptr, false);
     r.body = pb.dump();
     return r;
   }
-  store::PushInput in{actor, &*decoded, app.now_ms(), nullptr, nullptr,
-                      [&app](const std::string& f, std::int64_t v) { return app.forms.schema_for(f, v); }, true};
+  store::PushInput in{actor, &*decoded, app.now_ms(), nullptr, nullptr};
+  use_forms(in, app);
+  in.resolution = true;
   auto pushed = app.store->push(in);
   if (!pushed.ok()) return problem_from(pushed.status(), "internal");
   auto result = sync::decode_push_response(pushed->response);
   if (!result.ok() || result->results.empty()) return problem(500, "internal", "unreadable resolution answer");
   const sync::EditResult& x = result->results.front();
-  const bool reopened = std::find(x.conflicts.begin(), x.conflicts.end(), entry->path) != x.conflicts.end();
   if (x.outcome == sync::Outcome::kRejected) return problem(409, "resolution_rejected", x.error_code + ": " + x.error_detail);
+  // Closed unless a device edit that arrived meanwhile diverges again on the same fields (or, for a
+  // deletion, the resolution had to merge with one): then the entry stays open with the new candidate.
+  bool reopened = false;
+  for (const auto& [path, value] : choices)
+    reopened = reopened || std::find(x.conflicts.begin(), x.conflicts.end(), path) != x.conflicts.end();
+  if (!action.empty()) reopened = x.outcome == sync::Outcome::kMerged;
   if (!reopened) {
-    json resolution{{"value", j["value"]}, {"dot", {{"actor", e.dot.actor}, {"n", e.dot.n}}},
+    json chosen = json::object();
+    for (const auto& [path, value] : choices) chosen[path] = value ? *value : json();
+    json resolution{{"dot", {{"actor", e.dot.actor}, {"n", e.dot.n}}},
                     {"candidates", json::parse(entry->candidates_json, nullptr, false)}};
+    if (entry->kind == "field") resolution["value"] = choices.front().second ? *choices.front().second : json();
+    if (entry->kind == "field" && !choices.front().second) resolution["removed"] = true;
+    if (entry->kind == "semantic") resolution["values"] = chosen;
+    if (!action.empty()) resolution["action"] = action;
     st = app.store->write([&](store::Db& db, std::int64_t& next_seq) {
       AKT_TRY(store::close_inbox_entry(db, id, who.username, resolution.dump(), app.now_ms(), next_seq));
-      return audit(db, app, who.username, "conflict_resolved", entry->record_id + " " + entry->path, resolution,
+      return audit(db, app, who.username, "conflict_resolved",
+                   entry->record_id + " " + entry->kind + (entry->path.empty() ? "" : " " + entry->path), resolution,
                    req.remote);
     });
     if (!st.ok()) return problem_from(st, "internal");

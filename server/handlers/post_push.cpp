@@ -3,6 +3,7 @@
 // answers only after its COMMIT returned. A replay of the batch gets the stored answer byte for byte.
 #include "server/handlers/handlers.hpp"
 
+#include <algorithm>
 #include <ctime>
 
 #include <nlohmann/json.hpp>
@@ -41,7 +42,48 @@ std::string server_today(std::int64_t now_ms) {
   return buf;
 }
 
+// The top-level keys a field's rules read: its own key, and the keys its relevance, checks and
+// calculation refer to (an item field counts as its repeat group).
+std::vector<std::string> involved_keys(const forms::FormDef& form, const std::string& path) {
+  const std::string top = path.substr(0, path.find_first_of("[."));
+  std::vector<std::string> out{top};
+  const std::size_t dot = path.rfind('.');
+  const std::string leaf = dot == std::string::npos ? top : path.substr(dot + 1);
+  const forms::FieldDef* f = form.find(leaf);
+  if (f == nullptr) return out;
+  auto top_of = [&form](const std::string& key) {
+    const forms::FieldDef* d = form.find(key);
+    return d != nullptr && !d->repeat.empty() ? d->repeat : key;
+  };
+  auto add = [&](const forms::Expression& e) {
+    for (const std::string& r : e.refs) out.push_back(top_of(r));
+  };
+  if (f->relevant) add(*f->relevant);
+  if (f->calculate) add(*f->calculate);
+  for (const forms::Check& c : f->checks) add(c.expr);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 }  // namespace
+
+void use_forms(store::PushInput& in, AppState& app) {
+  in.schema_for = [&app](const std::string& form, std::int64_t version) { return app.forms.schema_for(form, version); };
+  if (!app.config.forms.validate) return;
+  in.check_merged = [&app](const std::string& form_id, std::int64_t version, std::string& body) {
+    std::vector<store::RuleBreak> out;
+    auto form = app.forms.get(form_id, version);
+    if (!form) return out;
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object()) return out;
+    const forms::ValidationContext ctx{server_today(app.now_ms())};
+    if (forms::recompute_calculated(*form, j, ctx)) body = j.dump();
+    for (const auto& e : forms::validate_record(*form, j, ctx))
+      out.push_back({e.path, e.code, e.message, involved_keys(*form, e.path)});
+    return out;
+  };
+}
 
 std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app) {
   std::vector<std::optional<sync::EditRejection>> out(edits.size());
@@ -84,8 +126,8 @@ HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState&
     return problem(400, syntax ? "invalid_json" : "invalid_batch", batch.status().message());
   }
   const auto prechecks = validate_edits(batch->edits, app);
-  store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr, &prechecks,
-                      [&app](const std::string& form, std::int64_t version) { return app.forms.schema_for(form, version); }};
+  store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr, &prechecks};
+  use_forms(in, app);
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "batch_id_reused");
   HttpResponse r;

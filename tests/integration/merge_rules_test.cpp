@@ -1,0 +1,272 @@
+// The merge with the forms in force (DESIGN §4, conflicts.md): computed fields are recomputed and never
+// conflict; a merge of valid sides that breaks a cross-field rule keeps the server's values for the fields
+// involved and opens one `semantic` entry (scenario 1b); entries of every kind are resolved over the API
+// (semantic, delete_edit confirm/restore, a repeat item's field); a v1 edit never blanks a v2-only field
+// (scenario 4). Real server on loopback, forms published, validation on.
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "sync/wire_json.hpp"
+#include "tests/integration/test_server.hpp"
+#include "tests/support/edits.hpp"
+
+using namespace akt;
+using nlohmann::json;
+
+namespace {
+
+const std::string kPw = "correct horse battery";
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<std::pair<std::string, std::string>> bearer(const std::string& t) {
+  return {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}};
+}
+
+struct World {
+  test::TestServer srv{{}, {}, false, true};
+  client::HttpClient c = srv.client();
+  std::string admin;
+  std::string rec = test::uuid7(1700000000000, 42);
+  json fixture = json::parse(slurp(std::string(AKT_SOURCE_DIR) + "/tests/schema/fixtures/so1_infra_monitoring.valid.json"));
+
+  World() {
+    srv.create_user("root", "admin", kPw);
+    admin = srv.login("root", kPw);
+    publish(slurp(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_infra_monitoring.json"));
+  }
+  void publish(const std::string& definition) {
+    const json d = json::parse(definition);
+    auto up = c.request("POST", "/v1/admin/forms", definition, bearer(admin));
+    REQUIRE_MESSAGE(up->status == 201, up->body);
+    auto pub = c.request("POST", "/v1/admin/forms/" + d["form_id"].get<std::string>() + "/" +
+                                     std::to_string(d["version"].get<int>()) + "/publish",
+                         "{}", bearer(admin));
+    REQUIRE_MESSAGE(pub->status == 200, pub->body);
+  }
+  // Pushes one edit; returns its per-edit answer.
+  json push(const test::Device& dev, const sync::Edit& e, const std::string& batch) {
+    auto r = test::push(c, dev, {batch, {e}});
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return json::parse(r.body)["results"][0];
+  }
+  sync::Edit edit(const test::Device& dev, std::int64_t n, const sync::VectorClock& ctx, const json& body,
+                  std::vector<std::string> changed, bool deleted = false) {
+    sync::Edit e = test::make_edit(rec, dev.actor, n, ctx, deleted ? "{}" : body.dump(), std::move(changed));
+    e.deleted = deleted;
+    return e;
+  }
+  json record() {
+    auto r = test::get(c, srv.a, "/v1/records/" + rec);
+    REQUIRE(r.status == 200);
+    return json::parse(r.body);
+  }
+  json live_body() { return record()["live"][0]["body"]; }
+  json entries(const std::string& kind = "") {
+    auto r = c.request("GET", "/v1/admin/conflicts" + (kind.empty() ? std::string() : "?kind=" + kind), {},
+                       bearer(admin));
+    REQUIRE(r->status == 200);
+    return json::parse(r->body)["entries"];
+  }
+  json entry(std::int64_t id) {
+    auto r = c.request("GET", "/v1/admin/conflicts/" + std::to_string(id), {}, bearer(admin));
+    REQUIRE(r->status == 200);
+    return json::parse(r->body)["entry"];
+  }
+  client::HttpResult resolve(std::int64_t id, const json& body) {
+    auto r = c.request("POST", "/v1/admin/conflicts/" + std::to_string(id) + "/resolve", body.dump(), bearer(admin));
+    REQUIRE(r.ok());
+    return *r;
+  }
+};
+
+int sum_beneficiaries(const json& b) {
+  int n = 0;
+  for (const char* k : {"ben_albanian", "ben_serb", "ben_bosniak", "ben_turkish", "ben_roma", "ben_ashkali",
+                        "ben_egyptian", "ben_gorani", "ben_montenegrin", "ben_croat", "ben_other"})
+    if (b.contains(k) && b[k].is_number()) n += b[k].get<int>();
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("merge rules: a computed field is recomputed after a merge and never conflicts (scenario 1)") {
+  World w;
+  json base = w.fixture;
+  sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+  REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+  json a = base, b = base;
+  a["ben_serb"] = base["ben_serb"].get<int>() + 5;
+  a["ben_total"] = sum_beneficiaries(a);
+  b["ben_roma"] = base["ben_roma"].get<int>() + 7;
+  b["ben_total"] = sum_beneficiaries(b);
+  REQUIRE(w.push(w.srv.a, w.edit(w.srv.a, 2, e0.clock(), a, {"ben_serb", "ben_total"}), "a")["outcome"] == "applied");
+  json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), b, {"ben_roma", "ben_total"}), "b");
+  CHECK(r["outcome"] == "merged");
+  CHECK(r.value("conflicts", json::array()).empty());
+  json merged = w.live_body();
+  CHECK(merged["ben_serb"] == a["ben_serb"]);
+  CHECK(merged["ben_roma"] == b["ben_roma"]);
+  CHECK(merged["ben_total"] == base["ben_total"].get<int>() + 12);
+  CHECK(w.entries().empty());
+}
+
+TEST_CASE("merge rules: disjoint edits that break a cross-field rule open one semantic entry (scenario 1b)") {
+  World w;
+  json base = w.fixture;
+  base["pct_complete"] = 100;
+  sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+  REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+  // T1 finds defects: 95 %. T2 records the hand-over (completed, actual_end) and a joint-committee meeting.
+  json t1 = base, t2 = base;
+  t1["pct_complete"] = 95;
+  t2["status"] = "completed";
+  t2["actual_end"] = "2016-10-20";
+  t2["maintenance_agreement"] = "written";
+  t2["jc_meetings"] = base["jc_meetings"].get<int>() + 1;
+  REQUIRE(w.push(w.srv.a, w.edit(w.srv.a, 2, e0.clock(), t1, {"pct_complete"}), "t1")["outcome"] == "applied");
+  json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), t2, {"status", "actual_end", "maintenance_agreement", "jc_meetings"}), "t2");
+  INFO(r.dump());
+  CHECK(r["outcome"] == "merged");
+  CHECK(r["conflicts"] == json::array({"actual_end", "maintenance_agreement", "pct_complete", "status"}));
+
+  // Never stored invalid: the involved fields keep the server's values; the rest merged.
+  json rec = w.record();
+  json body = rec["live"][0]["body"];
+  CHECK(body["status"] == "in_progress");
+  CHECK(body["pct_complete"] == 95);
+  CHECK_FALSE(body.contains("actual_end"));
+  CHECK_FALSE(body.contains("maintenance_agreement"));
+  CHECK(body["jc_meetings"] == t2["jc_meetings"]);
+  CHECK(rec["conflicted"] == json::array({"actual_end", "maintenance_agreement", "pct_complete", "status"}));
+
+  json list = w.entries();
+  REQUIRE(list.size() == 1);
+  json e = w.entry(list[0]["id"].get<std::int64_t>());
+  CHECK(e["kind"] == "semantic");
+  CHECK(e["path"] == "actual_end,maintenance_agreement,pct_complete,status");
+  REQUIRE(e["detail"]["rules"].size() >= 1);
+  CHECK(e["detail"]["rules"][0]["path"] == "pct_complete");
+  CHECK(e["detail"]["rules"][0]["code"] == "constraint");
+  CHECK(e["detail"]["provisional"]["status"] == "in_progress");
+  // Both sides, with their own values of the fields involved.
+  REQUIRE(e["candidates"].size() == 2);
+  bool saw_t1 = false, saw_t2 = false;
+  for (const auto& c : e["candidates"]) {
+    if (c["dot"]["actor"] == w.srv.a.actor) saw_t1 = c["values"]["pct_complete"] == 95 && c["values"]["status"] == "in_progress";
+    if (c["dot"]["actor"] == w.srv.b.actor)
+      saw_t2 = c["values"]["status"] == "completed" && c["values"]["actual_end"] == "2016-10-20" &&
+               c["values"]["pct_complete"] == 100;
+  }
+  CHECK(saw_t1);
+  CHECK(saw_t2);
+
+  // A resolution must give every field once, and must itself keep the rules.
+  const json seen = rec["live"][0]["clock"];
+  CHECK(w.resolve(list[0]["id"], {{"seen", seen}, {"values", {{"status", "completed"}}}}).status == 400);
+  auto bad = w.resolve(list[0]["id"], {{"seen", seen},
+                                       {"values", {{"status", "completed"}, {"pct_complete", 95}, {"actual_end", "2016-10-20"},
+                                                  {"maintenance_agreement", "written"}}}});
+  CHECK(bad.status == 422);
+  CHECK(json::parse(bad.body)["code"] == "invalid_resolution");
+  auto ok = w.resolve(list[0]["id"], {{"seen", seen},
+                                      {"values", {{"status", "completed"}, {"pct_complete", 100}, {"actual_end", "2016-10-20"},
+                                                 {"maintenance_agreement", "written"}}}});
+  REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  CHECK(json::parse(ok.body)["closed"] == true);
+  json after = w.record();
+  CHECK(after["conflicted"] == json::array());
+  CHECK(after["live"][0]["body"]["status"] == "completed");
+  CHECK(after["live"][0]["body"]["pct_complete"] == 100);
+  CHECK(after["live"][0]["body"]["jc_meetings"] == t2["jc_meetings"]);
+  CHECK(w.entries().empty());
+}
+
+TEST_CASE("merge rules: a delete_edit entry is resolved by confirming the deletion or restoring (scenario 3)") {
+  for (const std::string action : {"confirm_delete", "restore"}) {
+    CAPTURE(action);
+    World w;
+    json base = w.fixture;
+    sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+    REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+    json edited = base;
+    edited["works_quality"] = "good";
+    REQUIRE(w.push(w.srv.a, w.edit(w.srv.a, 2, e0.clock(), {}, {}, true), "del")["outcome"] == "applied");
+    json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), edited, {"works_quality"}), "edit");
+    CHECK(r["outcome"] == "merged");
+    json rec = w.record();
+    CHECK(rec["deletion_pending"] == true);
+    json list = w.entries("delete_edit");
+    REQUIRE(list.size() == 1);
+    CHECK(w.resolve(list[0]["id"], {{"seen", rec["live"][0]["clock"]}, {"action", "purge"}}).status == 400);
+    auto ok = w.resolve(list[0]["id"], {{"seen", rec["live"][0]["clock"]}, {"action", action}});
+    REQUIRE_MESSAGE(ok.status == 200, ok.body);
+    CHECK(json::parse(ok.body)["closed"] == true);
+    json after = w.record();
+    CHECK(after["deletion_pending"] == false);
+    CHECK(after["deleted"] == (action == "confirm_delete"));
+    if (action == "restore") CHECK(after["live"][0]["body"]["works_quality"] == "good");
+    CHECK(w.entries().empty());
+  }
+}
+
+TEST_CASE("merge rules: a field of a repeat item changed on both sides is resolved by its path") {
+  World w;
+  json base = w.fixture;
+  sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+  REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+  const std::string vid = base["visit"][0]["visit_id"];
+  const std::string path = "visit[" + vid + "].v_pct_observed";
+  json a = base, b = base;
+  a["visit"][0]["v_pct_observed"] = 40;
+  b["visit"][0]["v_pct_observed"] = 45;
+  REQUIRE(w.push(w.srv.a, w.edit(w.srv.a, 2, e0.clock(), a, {path}), "a")["outcome"] == "applied");
+  json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), b, {path}), "b");
+  CHECK(r["conflicts"] == json::array({path}));
+  json list = w.entries("field");
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["path"] == path);
+  json rec = w.record();
+  auto ok = w.resolve(list[0]["id"], {{"seen", rec["live"][0]["clock"]}, {"value", 45}});
+  REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  CHECK(json::parse(ok.body)["closed"] == true);
+  json after = w.record();
+  CHECK(after["conflicted"] == json::array());
+  CHECK(after["live"][0]["body"]["visit"][0]["v_pct_observed"] == 45);
+  CHECK(after["live"][0]["body"]["visit"].size() == base["visit"].size());
+}
+
+TEST_CASE("merge rules: an edit made with form v1 never blanks a field only v2 has (scenario 4)") {
+  World w;
+  json v2 = json::parse(slurp(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_infra_monitoring.json"));
+  v2["version"] = 2;
+  v2["fields"].push_back({{"key", "handover_note"}, {"type", "text"},
+                          {"label", {{"en", "Hand-over remarks"}}}, {"sensitivity", "-"}});
+  w.publish(v2.dump());
+  json base = w.fixture;
+  sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+  REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+  // The M&E officer's v2 edit adds the new field; an old tablet, still on v1, edits another field.
+  json newer = base;
+  newer["handover_note"] = "Keys handed to the village council";
+  sync::Edit ev2 = w.edit(w.srv.a, 2, e0.clock(), newer, {"handover_note"});
+  ev2.form_version = 2;
+  REQUIRE(w.push(w.srv.a, ev2, "v2")["outcome"] == "applied");
+  json older = base;
+  older["works_quality"] = "good";
+  json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), older, {"works_quality"}), "v1");
+  CHECK(r["outcome"] == "merged");
+  json rec = w.record();
+  CHECK(rec["live"][0]["body"]["handover_note"] == "Keys handed to the village council");
+  CHECK(rec["live"][0]["body"]["works_quality"] == "good");
+  CHECK(rec["live"][0]["form_version"] == 2);
+  CHECK(w.entries().empty());
+}
