@@ -46,6 +46,15 @@ const Command kCommands[] = {
      "pull --format jsonl|csv [--out FILE]\n"
      "  Writes the local records (as last synced, plus unsynced edits) as JSON lines or CSV.\n"
      "  Does not contact the server: run sync first."},
+    {"conflicts", nullptr,
+     "conflicts list [--status open|resolved|all] [--kind K] [--form F] [--municipality M] [--json]\n"
+     "  aktsync conflicts show ID [--json]\n"
+     "  aktsync conflicts resolve ID (--pick N | --value JSON | --remove | --set FIELD=JSON ... |\n"
+     "                                --action confirm_delete|restore) [--seen CLOCK]\n"
+     "  The conflict inbox for admins and supervisors (docs/CONFLICTS.md). Every conflicts command also takes\n"
+     "  --server URL --user NAME [--password-file FILE] [--ca FILE] (or $AKTSYNC_SERVER, $AKTSYNC_USER,\n"
+     "  $AKTSYNC_PASSWORD) and needs no device database. `show` numbers the candidates for --pick and prints\n"
+     "  the version you saw (seen); resolve uses the current version unless --seen is given."},
     {"rejected", cli::cmd_rejected, "rejected\n  Lists the edits the server rejected, with the reason."},
 };
 
@@ -70,8 +79,8 @@ bool parse(int argc, char** argv, cli::Args& a, std::string& error) {
       if (std::size_t eq = name.find('='); eq != std::string::npos) {
         value = name.substr(eq + 1);
         name = name.substr(0, eq);
-      } else if (name == "json") {
-        value = "1";  // the one flag without a value
+      } else if (name == "json" || name == "remove") {
+        value = "1";  // the flags without a value
       } else if (i + 1 < argc) {
         value = argv[++i];
       } else {
@@ -108,6 +117,7 @@ int run(int argc, char** argv) {
     std::printf("usage: aktsync [--db FILE] %s\n", cmd->usage);
     return cli::kOk;
   }
+  if (a.command == "conflicts") return cli::cmd_conflicts(a);  // a user account, no device database
   if (a.db.empty()) return cli::fail(cli::kUsage, "no database: pass --db FILE or set AKTSYNC_DB");
   auto store = akt::store::TabletStore::open(a.db);
   if (!store.ok()) return cli::fail_status(store.status(), "open " + a.db);

@@ -2,6 +2,7 @@
 // Commands print results on stdout and errors on stderr, and return one of the exit codes below.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <string>
 #include <vector>
@@ -38,6 +39,13 @@ struct Args {
 int fail(int code, const std::string& msg);
 // Maps a Status from the store or the sync client to an exit code and prints it.
 int fail_status(const Status& st, const std::string& what);
+
+// "HOST:PORT" (plain HTTP, for loopback or a declared proxy), "http://HOST:PORT" or "https://HOST:PORT".
+bool parse_server(std::string s, std::string& host, std::uint16_t& port, bool& tls);
+
+// `aktsync conflicts list|show|resolve`: the admin's conflict inbox from a terminal. Signs in with a user
+// account (no device database needed).
+int cmd_conflicts(const Args& a);
 
 // `store` is the opened database; init is the only command that accepts an uninitialised one.
 int cmd_init(const Args& a, store::TabletStore& store);

@@ -54,7 +54,8 @@ bool check_opts(const Args& a, std::initializer_list<const char*> known, std::si
   return true;
 }
 
-// "HOST:PORT" (plain HTTP, for loopback or a declared proxy), "http://HOST:PORT" or "https://HOST:PORT".
+}  // namespace
+
 bool parse_server(std::string s, std::string& host, std::uint16_t& port, bool& tls) {
   tls = s.rfind("https://", 0) == 0;
   if (tls) s = s.substr(8);
@@ -69,6 +70,8 @@ bool parse_server(std::string s, std::string& host, std::uint16_t& port, bool& t
   port = static_cast<std::uint16_t>(v);
   return true;
 }
+
+namespace {
 
 Result<store::LocalRecord> find_record(store::TabletStore& store, const std::string& id) {
   auto r = store.record(id);

@@ -1,0 +1,93 @@
+// `aktsync conflicts list|show|resolve` as a child process against a real in-process aktsyncd: two
+// tablets diverge on a field, the admin lists, shows and resolves the entry from the terminal, and both
+// tablets pull the resolution with the flag gone.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "tests/clients/client_support.hpp"
+#include "tests/integration/test_server.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace akt;
+
+namespace {
+
+test::Run aktsync(const test::TempDir& dir, const std::vector<std::string>& args) {
+  return test::run_program(AKTSYNC_PATH, args, dir);
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("cli conflicts: an admin lists, shows and resolves an entry from the terminal") {
+  test::TestServer srv;
+  srv.create_user("root", "admin", "correct horse battery");
+  srv.create_user("emma", "enumerator", "correct horse battery", {{"gracanice", "*", "*", "*"}});
+  test::TempDir dir;
+  const std::string a = dir.file("a.db"), b = dir.file("b.db"), server = "127.0.0.1:" + std::to_string(srv.port());
+  const std::string pw = dir.file("pw");
+  std::ofstream(pw) << "correct horse battery\n";
+  const std::vector<std::string> as_root = {"--server", server, "--user", "root", "--password-file", pw};
+  auto conflicts = [&](std::vector<std::string> args, const std::vector<std::string>& who) {
+    args.insert(args.begin(), "conflicts");
+    args.insert(args.end(), who.begin(), who.end());
+    return aktsync(dir, args);
+  };
+
+  REQUIRE(aktsync(dir, {"--db", a, "init", "--server", server, "--actor", srv.a.actor, "--token", srv.a.token}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", b, "init", "--server", server, "--actor", srv.b.actor, "--token", srv.b.token}).code == 0);
+  test::Run created = aktsync(dir, {"--db", a, "new", "--form", "so1_infra_monitoring", "--version", "1", "--municipality",
+                                    "gracanice", "--community", "serb", "--component", "SO1", "--set", "pct_complete=60",
+                                    "--set", "status=in_progress"});
+  REQUIRE(created.code == 0);
+  const std::string id = created.out.substr(0, 36);
+  CHECK(has(conflicts({"list"}, as_root).out, "no entries"));
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", b, "sync"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", a, "edit", id, "--set", "pct_complete=75"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", b, "edit", id, "--set", "pct_complete=70"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", b, "sync"}).code == 0);
+
+  test::Run listed = conflicts({"list"}, as_root);
+  REQUIRE_MESSAGE(listed.code == 0, listed.err);
+  CHECK(has(listed.out, "pct_complete"));
+  CHECK(has(listed.out, id));
+  const std::string entry = listed.out.substr(listed.out.find('\n') + 1, listed.out.find(' ', listed.out.find('\n') + 1) -
+                                                                           listed.out.find('\n') - 1);
+  test::Run shown = conflicts({"show", entry}, as_root);
+  REQUIRE_MESSAGE(shown.code == 0, shown.err);
+  CHECK(has(shown.out, "field pct_complete"));
+  CHECK(has(shown.out, "ancestor:    60"));
+  CHECK(has(shown.out, "[1] 75"));
+  CHECK(has(shown.out, "[2] 70"));
+  CHECK(has(shown.out, "seen: {"));
+
+  // Clear errors: no choice, a candidate that does not exist, an enumerator, a wrong password, no server.
+  CHECK(conflicts({"resolve", entry}, as_root).code == 2);
+  CHECK(conflicts({"resolve", entry, "--pick", "3"}, as_root).code == 2);
+  test::Run denied = conflicts({"list"}, {"--server", server, "--user", "emma", "--password-file", pw});
+  CHECK(denied.code == 4);
+  CHECK(has(denied.err, "forbidden"));
+  const std::string bad_pw = dir.file("bad");
+  std::ofstream(bad_pw) << "wrong\n";
+  CHECK(conflicts({"list"}, {"--server", server, "--user", "root", "--password-file", bad_pw}).code == 4);
+  CHECK(conflicts({"list"}, {"--server", "127.0.0.1:1", "--user", "root", "--password-file", pw}).code == 3);
+  CHECK(conflicts({"list"}, {"--user", "root"}).code == 2);
+
+  test::Run resolved = conflicts({"resolve", entry, "--pick", "2"}, as_root);
+  REQUIRE_MESSAGE(resolved.code == 0, resolved.err);
+  CHECK(has(resolved.out, "resolved entry " + entry));
+  CHECK(has(conflicts({"list"}, as_root).out, "no entries"));
+  CHECK(has(conflicts({"list", "--status", "resolved"}, as_root).out, "pct_complete"));
+  CHECK(conflicts({"resolve", entry, "--pick", "1"}, as_root).code == 1);  // already resolved
+
+  for (const std::string& db : {a, b}) {
+    REQUIRE(aktsync(dir, {"--db", db, "sync"}).code == 0);
+    test::Run st = aktsync(dir, {"--db", db, "show", id});
+    CHECK(has(st.out, R"("pct_complete": 70)"));
+    CHECK_FALSE(has(st.out, "CONFLICT"));
+  }
+}
