@@ -1,5 +1,6 @@
 // validate_record: skip logic, required-if-relevant, constraints and warnings, server date, body shape.
 #include "schema/forms/validator.hpp"
+#include "tests/schema/programme_support.hpp"
 #include "tests/schema/test_support.hpp"
 
 using namespace akt::forms;
@@ -130,4 +131,18 @@ TEST_CASE("logic: errors are capped") {
   auto e = validate_record(f, body, ctx());
   CHECK(e.size() == kMaxReportedErrors + 1);
   CHECK(e.back().code == "too_many_errors");
+}
+
+TEST_CASE("logic: recompute_calculated sets computed fields from the other answers (after a merge)") {
+  const FormDef& b = akt::forms::test::form(akt::forms::test::B);
+  nlohmann::json body = akt::forms::test::patched(akt::forms::test::B, R"({"ben_serb":315,"ben_roma":52})");
+  REQUIRE(has(validate_record(b, body, ctx()), "ben_total", "calculation"));
+  const int before = body["ben_total"].get<int>();
+  CHECK(recompute_calculated(b, body, ctx()));
+  CHECK(body["ben_total"] == before + 12);
+  CHECK(body["ben_total"].is_number_integer());  // an integer field stays an integer in the JSON
+  CHECK(validate_record(b, body, ctx()).empty());
+  CHECK_FALSE(recompute_calculated(b, body, ctx()));  // nothing left to change
+  nlohmann::json not_object = nlohmann::json::array();
+  CHECK_FALSE(recompute_calculated(b, not_object, ctx()));
 }

@@ -203,6 +203,28 @@ TEST_CASE("merge: set_union combines additions and removals relative to the ance
   }
 }
 
+TEST_CASE("merge: a computed field never conflicts; it keeps the provisional value for the caller to recompute") {
+  MergeSchema schema;
+  schema.policies["total"] = FieldPolicy::kComputed;
+  schema.repeats["visit"] = RepeatGroup{"visit_id", {{"v_sum", FieldPolicy::kComputed}}};
+  Version a = ver(S, 1, {}, {}, {{"x", 1}, {"y", 1}, {"total", 2}, {"visit", {{{"visit_id", "V"}, {"v_sum", 0}}}}});
+  Version e = ver(T1, 1, a.clock, {"x", "total", "visit[V].v_sum"},
+                  {{"x", 5}, {"y", 1}, {"total", 6}, {"visit", {{{"visit_id", "V"}, {"v_sum", 1}}}}});
+  Version f = ver(T2, 1, a.clock, {"y", "total", "visit[V].v_sum"},
+                  {{"x", 1}, {"y", 7}, {"total", 8}, {"visit", {{{"visit_id", "V"}, {"v_sum", 2}}}}});
+  for (const auto& [first, second] : {std::pair{e, f}, std::pair{f, e}}) {
+    MergeResult r = run({a, e, f}, {first.dot, second.dot}, first.body, schema);
+    CHECK(r.conflicts.empty());
+    CHECK(body_of(r)["x"] == 5);
+    CHECK(body_of(r)["y"] == 7);
+    CHECK(body_of(r)["total"] == json::parse(first.body)["total"]);  // provisional, until recomputed
+    CHECK(body_of(r)["visit"][0]["v_sum"] == json::parse(first.body)["visit"][0]["v_sum"]);
+  }
+  // Without the policy the same histories conflict on the total: the policy is what prevents it.
+  MergeResult plain = run({a, e, f}, {e.dot, f.dot}, e.body);
+  CHECK(plain.conflicts.size() == 2);
+}
+
 TEST_CASE("merge: repeat groups merge per item id") {
   MergeSchema schema = card_schema();
   Version a = ver(S, 1, {}, {}, {{"visit", {visit("V-1", 10), visit("V-2", 20)}}});
