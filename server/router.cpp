@@ -104,6 +104,12 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
     if (seg.size() == 5 && seg[4] == "resolve")
       return req.method == "POST" ? handle_resolve_conflict(req, seg[3], who, app) : method_not_allowed("POST");
   }
+  if (what == "records" && seg.size() == 5 && seg[4] == "review") {
+    if (!admin && who.role != sync::Role::kSupervisor && who.role != sync::Role::kMeOfficer)
+      return forbidden("reviewing records is for admins, M&E officers and supervisors");
+    return req.method == "POST" ? handle_review_record(req, percent_decode(seg[3]), who, app)
+                                : method_not_allowed("POST");
+  }
   if (!admin) return forbidden("administration needs the admin role");
   if (what == "quarantine" && seg.size() == 5 && seg[4] == "release")
     return req.method == "POST" ? handle_release(req, seg[3], who, app) : method_not_allowed("POST");

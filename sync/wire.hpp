@@ -38,6 +38,10 @@ struct EditResult {
   std::string error_detail;
   std::string error_fields;    // per-field problems as a JSON array text, or empty
   std::vector<std::string> conflicts;  // merged: the fields left in conflict (sorted)
+  // Applied or merged, then held for an admin: "locked_change" (the record is approved) or "permission"
+  // (admin-only fields); `held` the fields that kept their values (sorted). Empty when nothing was held.
+  std::string held_kind;
+  std::vector<std::string> held;
 };
 
 // A rejection decided before the store sees the edit (form validation runs in parallel, outside the

@@ -134,6 +134,13 @@ std::string encode_push_response(const PushResponse& r) {
       out += ",\"conflicts\":";
       out += encode_strings(e.conflicts);
     }
+    if (!e.held_kind.empty()) {
+      out += ",\"held\":{\"fields\":";
+      out += encode_strings(e.held);
+      out += ",\"kind\":";
+      append_json_string(out, e.held_kind);
+      out += "}";
+    }
     out += ",\"i\":" + std::to_string(e.index) + ",\"live\":" + std::to_string(e.live) + ",\"outcome\":\"";
     out += to_string(e.outcome);
     out += "\",\"record\":";
@@ -177,6 +184,12 @@ Result<PushResponse> decode_push_response(std::string_view text) {
     if (auto c = x.find("conflicts"); c != x.end() && c->is_array())
       for (const auto& p : *c)
         if (p.is_string()) e.conflicts.push_back(p.get<std::string>());
+    if (auto h = x.find("held"); h != x.end() && h->is_object()) {
+      e.held_kind = h->value("kind", std::string());
+      if (auto f = h->find("fields"); f != h->end() && f->is_array())
+        for (const auto& p : *f)
+          if (p.is_string()) e.held.push_back(p.get<std::string>());
+    }
     if (auto err = x.find("error"); err != x.end() && err->is_object()) {
       get_string(*err, "code", "$.results[].error", 256, e.error_code, false);
       get_string(*err, "detail", "$.results[].error", 4096, e.error_detail, false);

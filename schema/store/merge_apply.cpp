@@ -96,6 +96,44 @@ Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind,
 
 nlohmann::json dot_json(const sync::Dot& d) { return {{"actor", d.actor}, {"n", d.n}}; }
 
+// Inserts a live version made by the server replica (a merge or a hold).
+Status write_server_version(Db& db, const std::string& id_blob, const sync::Dot& dot, const sync::VectorClock& clock,
+                            const std::vector<sync::Dot>& parents, const std::vector<std::string>& changed,
+                            const std::string& body, bool deleted, std::int64_t form_version, std::int64_t now) {
+  AKT_STMT(s, db,
+           "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, "
+           "form_version, device_time, server_time, digest) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1,?9,0,?10,?11)");
+  const std::string actor = uuid_blob(dot.actor);
+  const std::string digest = sha256("merge:" + dot_key(dot) + ":" + body);
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  s->bind_blob(2, actor.data(), actor.size());
+  s->bind(3, dot.n);
+  s->bind(4, sync::encode_clock(clock));
+  s->bind(5, sync::encode_dots(parents));
+  s->bind(6, sync::encode_strings(changed));
+  s->bind(7, body);
+  s->bind(8, std::int64_t{deleted});
+  s->bind(9, form_version);
+  s->bind(10, now);
+  s->bind_blob(11, digest.data(), digest.size());
+  return s->run();
+}
+
+Status retire_live(Db& db, const std::string& id_blob) {
+  AKT_STMT(s, db, "UPDATE versions SET is_live = 0 WHERE record_id = ?1 AND is_live = 1");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  return s->run();
+}
+
+Result<std::int64_t> next_server_counter(Db& db, const std::string& server_actor) {
+  AKT_STMT(s, db, "SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
+  const std::string blob = uuid_blob(server_actor);
+  s->bind_blob(1, blob.data(), blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  return s->int64(0) + 1;
+}
+
 
 std::string top_key(const std::string& path) { return path.substr(0, path.find_first_of("[.")); }
 
@@ -185,6 +223,131 @@ Status add_flagged_candidates(Db& db, const std::string& id_blob, const std::str
   return {};
 }
 
+Result<std::optional<std::string>> single_live_body(Db& db, const std::string& id_blob) {
+  AKT_STMT(s, db, "SELECT body, deleted FROM versions WHERE record_id = ?1 AND is_live = 1 LIMIT 2");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  std::optional<std::string> body;
+  for (int n = 0;; ++n) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return body;
+    if (n > 0 || s->int64(1) != 0) return std::optional<std::string>();
+    body = std::string(s->text(0));
+  }
+}
+
+Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const std::string& before_text,
+                 const sync::Edit& edit, const std::string& server_actor, std::int64_t& next_seq,
+                 sync::EditResult& r) {
+  using nlohmann::json;
+  if (edit.deleted && before_text.empty()) return {};
+  const json before = json::parse(before_text, nullptr, false);
+  if (!before.is_object()) return {};
+  const bool locked = before.contains("review_status") && before["review_status"] == "approved";
+  std::set<std::string> admin_only;
+  if (!locked) {
+    if (!in.schema_for) return {};
+    const sync::MergeSchema schema = in.schema_for(edit.form_id, edit.form_version);
+    for (const std::string& path : edit.changed) {
+      const std::string k = top_key(path);
+      auto p = schema.policies.find(k);
+      if (p != schema.policies.end() && p->second == sync::FieldPolicy::kAdminOnly) admin_only.insert(k);
+    }
+    if (admin_only.empty()) return {};
+  }
+  // The record as it stands after the edit (and any merge): its single live version.
+  sync::Dot live_dot;
+  sync::VectorClock live_clock;
+  std::string after_text;
+  bool after_deleted = false;
+  std::int64_t form_version = 0;
+  {
+    AKT_STMT(s, db, "SELECT actor, n, clock, body, deleted, form_version FROM versions WHERE record_id = ?1 AND is_live = 1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return {};
+    live_dot = {blob_uuid(s->blob(0)), s->int64(1)};
+    auto clock = sync::decode_clock(s->text(2));
+    if (!clock.ok()) return Status::corruption("unreadable stored clock");
+    live_clock = std::move(*clock);
+    after_text = std::string(s->text(3));
+    after_deleted = s->int64(4) != 0;
+    form_version = s->int64(5);
+  }
+  json after = after_deleted ? json::object() : json::parse(after_text, nullptr, false);
+  if (!after.is_object()) return {};
+  std::set<std::string> fields;
+  auto differs = [&](const std::string& k) {
+    return before.contains(k) != after.contains(k) || (before.contains(k) && before[k] != after[k]);
+  };
+  if (locked) {
+    for (const json* d : {&before, static_cast<const json*>(&after)})
+      for (auto it = d->begin(); it != d->end(); ++it)
+        if (differs(it.key())) fields.insert(it.key());
+  } else {
+    for (const std::string& k : admin_only)
+      if (differs(k)) fields.insert(k);
+  }
+  if (fields.empty() && !(locked && after_deleted)) return {};
+  // The held values: what the edit made of each field (the candidate), and what stays.
+  json values = json::object(), absent = json::array(), kept = json::object();
+  json held = after;
+  for (const std::string& f : fields) {
+    if (after.contains(f)) values[f] = after[f];
+    else absent.push_back(f);
+    if (before.contains(f)) held[f] = before[f], kept[f] = before[f];
+    else held.erase(f);
+  }
+  auto counter = next_server_counter(db, server_actor);
+  if (!counter.ok()) return counter.status();
+  const sync::Dot dot{server_actor, *counter};
+  sync::VectorClock clock = live_clock;
+  clock.advance(server_actor, dot.n);
+  AKT_TRY(retire_live(db, id_blob));
+  AKT_TRY(write_server_version(db, id_blob, dot, clock, {live_dot}, std::vector<std::string>(fields.begin(), fields.end()),
+                               held.dump(), false, form_version, in.now_ms));
+  const std::string kind = locked ? "locked_change" : "permission";
+  std::string path;
+  if (!locked)
+    for (const std::string& f : fields) path += (path.empty() ? "" : ",") + f;
+  std::string form_id, municipality;
+  {
+    AKT_STMT(s, db, "SELECT form_id, municipality FROM records WHERE id = ?1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    form_id = std::string(s->text(0));
+    municipality = std::string(s->text(1));
+  }
+  json candidates = json::array({{{"dot", dot_json(edit.dot)},
+                                  {"sides", json::array({dot_json(edit.dot)})},
+                                  {"values", values},
+                                  {"absent", absent},
+                                  {"deleted", edit.deleted},
+                                  {"device_time", edit.device_time},
+                                  {"server_time", in.now_ms}}});
+  json detail{{"fields", fields}, {"kept", kept},
+              {"reason", locked ? "the record is approved: changes wait for an admin"
+                                : "only admin and M&E roles may set these fields"}};
+  AKT_TRY(upsert_entry(db, id_blob, kind, path, std::nullopt, candidates, form_id, municipality, in.now_ms,
+                       detail.dump()));
+  const std::int64_t seq = next_seq++;
+  {
+    AKT_STMT(s, db, "UPDATE records SET seq = ?2, live_count = 1, deleted = 0, updated_at = ?3 WHERE id = ?1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    s->bind(2, seq);
+    s->bind(3, in.now_ms);
+    AKT_TRY(s->run());
+  }
+  AKT_TRY(refresh_record_flags(db, id_blob));
+  r.seq = seq;
+  r.live = 1;
+  r.held_kind = kind;
+  r.held = std::vector<std::string>(fields.begin(), fields.end());
+  return {};
+}
+
 Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, const std::string& record_id,
                     const std::string& server_actor, std::int64_t& next_seq, sync::EditResult& r) {
   std::vector<Row> rows;
@@ -215,12 +378,9 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
   input.provisional = before && !before->deleted ? before->body : std::string();
   if (plan->ancestor) input.ancestor = *by_dot[dot_key(*plan->ancestor)];
   {
-    AKT_STMT(s, db, "SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
-    const std::string blob = uuid_blob(server_actor);
-    s->bind_blob(1, blob.data(), blob.size());
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    input.server_counter = s->int64(0) + 1;
+    auto counter = next_server_counter(db, server_actor);
+    if (!counter.ok()) return counter.status();
+    input.server_counter = *counter;
   }
   std::string form_id, municipality;
   std::int64_t form_version = 0;
@@ -243,30 +403,9 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
     settle_rules(in, form_id, form_version, input.provisional, *merged, reverted, broken);
 
   // Write: siblings retire, the merged version becomes the record's single live version.
-  {
-    AKT_STMT(s, db, "UPDATE versions SET is_live = 0 WHERE record_id = ?1 AND is_live = 1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    AKT_TRY(s->run());
-  }
-  {
-    AKT_STMT(s, db,
-             "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, "
-             "form_version, device_time, server_time, digest) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1,?9,0,?10,?11)");
-    const std::string actor = uuid_blob(merged->dot.actor);
-    const std::string digest = sha256("merge:" + dot_key(merged->dot) + ":" + merged->body);
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind_blob(2, actor.data(), actor.size());
-    s->bind(3, merged->dot.n);
-    s->bind(4, sync::encode_clock(merged->clock));
-    s->bind(5, sync::encode_dots(merged->parents));
-    s->bind(6, sync::encode_strings(merged->changed));
-    s->bind(7, merged->body);
-    s->bind(8, std::int64_t{merged->deleted});
-    s->bind(9, form_version);
-    s->bind(10, in.now_ms);
-    s->bind_blob(11, digest.data(), digest.size());
-    AKT_TRY(s->run());
-  }
+  AKT_TRY(retire_live(db, id_blob));
+  AKT_TRY(write_server_version(db, id_blob, merged->dot, merged->clock, merged->parents, merged->changed,
+                               merged->body, merged->deleted, form_version, in.now_ms));
   // The inbox: one entry per conflicted field, and one for an edit against a deletion.
   for (const sync::FieldConflict& c : merged->conflicts) {
     nlohmann::json candidates = nlohmann::json::array();

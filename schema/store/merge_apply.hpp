@@ -22,4 +22,18 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
 Status add_flagged_candidates(Db& db, const std::string& id_blob, const std::string& conflicted_json,
                               const sync::Edit& edit, std::int64_t now);
 
+// The live body of a record with exactly one live, non-deleted version (nullopt otherwise, or when the
+// record does not exist): what a device edit is compared with by hold_edit().
+Result<std::optional<std::string>> single_live_body(Db& db, const std::string& id_blob);
+
+// After a device edit was applied or merged (DESIGN §4, conflicts.md scenarios 2 and 8): when the record
+// was approved (`before` has review_status "approved"), every field the edit changed goes back to its
+// approved value and a `locked_change` entry holds the change; otherwise fields with the admin-only policy
+// that the edit changed go back and a `permission` entry holds them. Going back is a new version by the
+// server replica that dominates the edit, so every device converges on it; the edit stays in the history
+// and in the entry. Fills r.held / r.held_kind, r.seq.
+Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const std::string& before,
+                 const sync::Edit& edit, const std::string& server_actor, std::int64_t& next_seq,
+                 sync::EditResult& r);
+
 }  // namespace akt::store

@@ -314,11 +314,21 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     resp.results[i].index = i;
     const sync::EditRejection* pre =
         in.prechecks && i < in.prechecks->size() && (*in.prechecks)[i] ? &*(*in.prechecks)[i] : nullptr;
+    // A device edit of an approved record, or of admin-only fields, is held for an admin (hold_edit).
+    std::optional<std::string> before;
+    if (!in.resolution && !pre) {
+      auto b = single_live_body(db, uuid_blob(req.edits[i].record_id));
+      if (!b.ok()) return b.status();
+      before = std::move(*b);
+    }
     AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], pre, next_seq, resp.results[i]));
     // Several live versions: merge them at once, so a record always has one live version (DESIGN §3).
     if (resp.results[i].outcome == Outcome::kConcurrent)
       AKT_TRY(merge_record(db, in, uuid_blob(req.edits[i].record_id), req.edits[i].record_id, server_actor, next_seq,
                            resp.results[i]));
+    if (before && (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged))
+      AKT_TRY(hold_edit(db, in, uuid_blob(req.edits[i].record_id), *before, req.edits[i], server_actor, next_seq,
+                        resp.results[i]));
   }
   PushOutput out{sync::encode_push_response(resp), false};
   {

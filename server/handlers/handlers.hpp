@@ -64,6 +64,9 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
 HttpResponse handle_list_conflicts(const Query& query, const Principal& who, AppState& app);
 HttpResponse handle_get_conflict(std::string_view id, const Principal& who, AppState& app);
 HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
+// POST /v1/admin/records/{id}/review: approve (lock), return or exclude a record (admin, M&E, supervisor).
+HttpResponse handle_review_record(const HttpRequest& req, const std::string& record_id, const Principal& who,
+                                  AppState& app);
 
 // M&E datasets.
 HttpResponse handle_export(const std::string& form_id, const Query& query, const Principal& who, AppState& app);

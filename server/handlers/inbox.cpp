@@ -182,6 +182,136 @@ std::optional<std::string> set_path(json& body, const std::string& path, const j
 
 }  // namespace
 
+namespace {
+
+// A version written by an admin, supervisor or M&E officer (a resolution or a review): its context the
+// version they saw, its values the ones they chose, pushed like an edit by their own replica id.
+struct AdminEdit {
+  std::string record_id;
+  json seen;                                                      // the clock they saw
+  std::vector<std::pair<std::string, std::optional<json>>> choices;  // path -> value (nullopt: remove)
+  bool deleted = false;
+  std::string batch_prefix;
+};
+
+struct AdminEditResult {
+  std::optional<HttpResponse> error;
+  sync::EditResult result;
+  sync::Dot dot;
+};
+
+AdminEditResult push_admin_edit(AppState& app, const Principal& who, const AdminEdit& a) {
+  AdminEditResult out;
+  auto seen = sync::decode_clock(a.seen.dump());
+  if (!a.seen.is_object() || !seen.ok()) {
+    out.error = problem(400, "invalid_resolution", "seen: a vector clock {actor: counter}");
+    return out;
+  }
+  // The version they saw must exist: a context covering versions they never saw is stale.
+  auto rec = app.store->record(a.record_id);
+  if (!rec.ok()) return out.error = problem_from(rec.status(), "internal"), out;
+  if (!*rec) return out.error = problem(404, "record_not_found", "no record " + a.record_id), out;
+  const sync::Version& live = (*rec)->live.front();
+  std::optional<std::string> seen_body;
+  std::int64_t seen_form_version = live.form_version;
+  if (live.clock == *seen) {
+    seen_body = live.body;
+  } else {
+    Status rs = app.store->read([&](store::Db& db) {
+      auto s = db.stmt("SELECT clock, body, form_version FROM versions WHERE record_id = ?1");
+      if (!s.ok()) return s.status();
+      store::StmtGuard g(**s);
+      const auto idb = *sync::parse_uuid(a.record_id);
+      g->bind_blob(1, idb.data(), idb.size());
+      for (;;) {
+        auto row = g->step();
+        if (!row.ok()) return row.status();
+        if (!*row) return Status();
+        auto c = sync::decode_clock(g->text(0));
+        if (c.ok() && *c == *seen) seen_body = std::string(g->text(1)), seen_form_version = g->int64(2);
+      }
+    });
+    if (!rs.ok()) return out.error = problem_from(rs, "internal"), out;
+    if (!seen_body)
+      return out.error = problem(409, "stale_resolution", "seen is not the clock of any version of this record"), out;
+  }
+  json body = json::parse(*seen_body, nullptr, false);
+  if (!body.is_object()) return out.error = problem(500, "internal", "unreadable record body"), out;
+  sync::Edit e;
+  e.record_id = a.record_id;
+  e.form_id = (*rec)->form_id;
+  e.form_version = std::max(seen_form_version, live.form_version);
+  e.scope = (*rec)->scope;
+  e.context = *seen;
+  e.device_time = app.now_ms();
+  const sync::MergeSchema schema = app.forms.schema_for(e.form_id, e.form_version);
+  for (const auto& [path, value] : a.choices) {
+    if (auto err = set_path(body, path, value ? &*value : nullptr, schema))
+      return out.error = problem(422, "unsupported_resolution", *err), out;
+    e.changed.push_back(path);
+  }
+  if (a.deleted) {
+    e.deleted = true;
+    body = json::object();
+  }
+  const std::string actor = resolver_actor(app, who);
+  e.dot = {actor, std::max(seen->get(actor), live.clock.get(actor)) + 1};
+  {
+    // The replica's counter must be beyond every dot of theirs, on any record.
+    Status cs = app.store->read([&](store::Db& db) {
+      auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
+      if (!s.ok()) return s.status();
+      store::StmtGuard g(**s);
+      const auto ab = *sync::parse_uuid(actor);
+      g->bind_blob(1, ab.data(), ab.size());
+      auto row = g->step();
+      if (!row.ok()) return row.status();
+      e.dot.n = std::max(e.dot.n, g->int64(0) + 1);
+      return Status();
+    });
+    if (!cs.ok()) return out.error = problem_from(cs, "internal"), out;
+  }
+  // Canonical body text, as a push would store it.
+  sync::PushRequest batch{a.batch_prefix + "-" + std::to_string(app.now_ms()), {}};
+  e.body = body.dump();
+  batch.edits.push_back(e);
+  auto decoded = sync::decode_push_request(sync::encode_push_request(batch), sync::WireLimits{});
+  if (!decoded.ok()) return out.error = problem(400, "invalid_resolution", decoded.status().message()), out;
+  const auto prechecks = validate_edits(decoded->edits, app);
+  if (prechecks[0]) {
+    HttpResponse r = problem(422, "invalid_resolution", "the chosen values break the form: " + prechecks[0]->detail);
+    json pb = json::parse(r.body);
+    pb["fields"] = json::parse(prechecks[0]->fields_json.empty() ? "[]" : prechecks[0]->fields_json, nullptr, false);
+    r.body = pb.dump();
+    return out.error = std::move(r), out;
+  }
+  store::PushInput in{actor, &*decoded, app.now_ms(), nullptr, nullptr};
+  use_forms(in, app);
+  in.resolution = true;
+  auto pushed = app.store->push(in);
+  if (!pushed.ok()) return out.error = problem_from(pushed.status(), "internal"), out;
+  auto result = sync::decode_push_response(pushed->response);
+  if (!result.ok() || result->results.empty())
+    return out.error = problem(500, "internal", "unreadable answer to the admin edit"), out;
+  out.result = result->results.front();
+  out.dot = e.dot;
+  if (out.result.outcome == sync::Outcome::kRejected)
+    out.error = problem(409, "resolution_rejected", out.result.error_code + ": " + out.result.error_detail);
+  return out;
+}
+
+std::vector<std::string> split_fields(const std::string& path) {
+  std::vector<std::string> fields;
+  for (std::size_t at = 0; at <= path.size();) {
+    const std::size_t end = std::min(path.find(',', at), path.size());
+    if (end > at) fields.push_back(path.substr(at, end - at));
+    at = end + 1;
+  }
+  return fields;
+}
+
+}  // namespace
+
 HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id_text, const Principal& who,
                                      AppState& app) {
   std::int64_t id = 0;
@@ -201,30 +331,25 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
   if (!entry || !visible(who, *entry)) return problem(404, "conflict_not_found", "no conflict entry " + std::to_string(id));
   if (entry->status != "open") return problem(409, "already_resolved", "the entry was resolved before");
   // What the resolver chose, by kind.
-  std::vector<std::pair<std::string, std::optional<json>>> choices;  // path -> value (nullopt: remove)
-  std::string action;                                                 // delete_edit: confirm_delete | restore
+  AdminEdit edit{entry->record_id, j["seen"], {}, false, "resolve-" + std::to_string(id)};
+  std::string action;  // delete_edit: confirm_delete | restore; locked_change, permission: accept | reject
   if (entry->kind == "field") {
     const bool remove = j.value("remove", false) == true;
     if (!j.contains("value") && !remove)
       return problem(400, "invalid_resolution", "value (the chosen value) or \"remove\": true is required");
-    choices.emplace_back(entry->path, remove ? std::nullopt : std::optional<json>(j["value"]));
+    edit.choices.emplace_back(entry->path, remove ? std::nullopt : std::optional<json>(j["value"]));
   } else if (entry->kind == "semantic") {
     const json values = j.value("values", json::object());
     const json removes = j.value("remove", json::array());
     if (!values.is_object() || !removes.is_array())
       return problem(400, "invalid_resolution", "values: {field: value}; remove: [field]");
-    std::vector<std::string> fields;
-    for (std::size_t at = 0; at <= entry->path.size();) {
-      const std::size_t end = std::min(entry->path.find(',', at), entry->path.size());
-      if (end > at) fields.push_back(entry->path.substr(at, end - at));
-      at = end + 1;
-    }
+    const std::vector<std::string> fields = split_fields(entry->path);
     for (const std::string& f : fields) {
       const bool removed = std::find(removes.begin(), removes.end(), json(f)) != removes.end();
       if (values.contains(f) == removed)
         return problem(400, "invalid_resolution",
                        "give each field of the entry (" + entry->path + ") once, in values or in remove: " + f);
-      choices.emplace_back(f, removed ? std::nullopt : std::optional<json>(values[f]));
+      edit.choices.emplace_back(f, removed ? std::nullopt : std::optional<json>(values[f]));
     }
     for (const auto& [k, v] : values.items())
       if (std::find(fields.begin(), fields.end(), k) == fields.end())
@@ -233,111 +358,62 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
     action = j.value("action", std::string());
     if (action != "confirm_delete" && action != "restore")
       return problem(400, "invalid_resolution", "action: confirm_delete (the record goes) or restore (it stays)");
+    edit.deleted = action == "confirm_delete";
+  } else if (entry->kind == "locked_change" || entry->kind == "permission") {
+    action = j.value("action", std::string());
+    if (action != "accept" && action != "reject")
+      return problem(400, "invalid_resolution", "action: accept (apply the held change) or reject (keep the record)");
+    if (action == "accept") {
+      // The values to apply: given, or the latest held candidate's.
+      const json cands = json::parse(entry->candidates_json, nullptr, false);
+      json values = j.value("values", json());
+      json removes = j.value("remove", json::array());
+      if (values.is_null() && cands.is_array() && !cands.empty()) {
+        const json* latest = &cands.front();
+        for (const json& c : cands)
+          if (c.value("server_time", std::int64_t{0}) >= latest->value("server_time", std::int64_t{0})) latest = &c;
+        values = latest->value("values", json::object());
+        removes = latest->value("absent", json::array());
+        if (latest->value("deleted", false)) edit.deleted = true;
+      }
+      if (!values.is_object() || !removes.is_array())
+        return problem(400, "invalid_resolution", "values: {field: value}; remove: [field]");
+      for (const auto& [k, v] : values.items()) edit.choices.emplace_back(k, v);
+      for (const auto& k : removes)
+        if (k.is_string()) edit.choices.emplace_back(k.get<std::string>(), std::nullopt);
+      // A correction to an approved record goes back for review unless the resolver re-approves.
+      if (entry->kind == "locked_change" && !edit.deleted)
+        edit.choices.emplace_back("review_status", json(j.value("review_status", std::string("submitted"))));
+    }
   } else {
     return problem(422, "unsupported_resolution", "entries of kind " + entry->kind + " are not resolved here");
   }
-  auto seen = sync::decode_clock(j["seen"].dump());
-  if (!seen.ok()) return problem(400, "invalid_resolution", "seen: a vector clock {actor: counter}");
-  // The version the resolver saw must exist: a context covering versions they never saw is stale.
-  auto rec = app.store->record(entry->record_id);
-  if (!rec.ok()) return problem_from(rec.status(), "internal");
-  if (!*rec) return problem(404, "record_not_found", "the record is gone");
-  const sync::Version& live = (*rec)->live.front();
-  std::optional<std::string> seen_body;
-  std::int64_t seen_form_version = live.form_version;
-  if (live.clock == *seen) {
-    seen_body = live.body;
-  } else {
-    Status rs = app.store->read([&](store::Db& db) {
-      auto s = db.stmt("SELECT clock, body, form_version FROM versions WHERE record_id = ?1");
-      if (!s.ok()) return s.status();
-      store::StmtGuard g(**s);
-      const auto idb = *sync::parse_uuid(entry->record_id);
-      g->bind_blob(1, idb.data(), idb.size());
-      for (;;) {
-        auto row = g->step();
-        if (!row.ok()) return row.status();
-        if (!*row) return Status();
-        auto c = sync::decode_clock(g->text(0));
-        if (c.ok() && *c == *seen) seen_body = std::string(g->text(1)), seen_form_version = g->int64(2);
-      }
-    });
-    if (!rs.ok()) return problem_from(rs, "internal");
-    if (!seen_body) return problem(409, "stale_resolution", "seen is not the clock of any version of this record");
+  sync::EditResult x;
+  sync::Dot dot;
+  if (action != "reject") {
+    AdminEditResult pushed = push_admin_edit(app, who, edit);
+    if (pushed.error) return std::move(*pushed.error);
+    x = pushed.result;
+    dot = pushed.dot;
   }
-  json body = json::parse(*seen_body, nullptr, false);
-  if (!body.is_object()) return problem(500, "internal", "unreadable record body");
-  sync::Edit e;
-  e.record_id = entry->record_id;
-  e.form_id = (*rec)->form_id;
-  e.form_version = std::max(seen_form_version, live.form_version);
-  e.scope = (*rec)->scope;
-  e.context = *seen;
-  e.device_time = app.now_ms();
-  const sync::MergeSchema schema = app.forms.schema_for(e.form_id, e.form_version);
-  for (const auto& [path, value] : choices) {
-    if (auto err = set_path(body, path, value ? &*value : nullptr, schema))
-      return problem(422, "unsupported_resolution", *err);
-    e.changed.push_back(path);
-  }
-  if (action == "confirm_delete") {
-    e.deleted = true;
-    body = json::object();
-  }
-  const std::string actor = resolver_actor(app, who);
-  e.dot = {actor, std::max(seen->get(actor), live.clock.get(actor)) + 1};
-  {
-    // The resolver's counter must be beyond every dot of theirs, on any record.
-    Status cs = app.store->read([&](store::Db& db) {
-      auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
-      if (!s.ok()) return s.status();
-      store::StmtGuard g(**s);
-      const auto ab = *sync::parse_uuid(actor);
-      g->bind_blob(1, ab.data(), ab.size());
-      auto row = g->step();
-      if (!row.ok()) return row.status();
-      e.dot.n = std::max(e.dot.n, g->int64(0) + 1);
-      return Status();
-    });
-    if (!cs.ok()) return problem_from(cs, "internal");
-  }
-  // Canonical body text, as a push would store it.
-  sync::PushRequest batch{"resolve-" + std::to_string(id) + "-" + std::to_string(app.now_ms()), {}};
-  e.body = body.dump();
-  batch.edits.push_back(e);
-  auto decoded = sync::decode_push_request(sync::encode_push_request(batch), sync::WireLimits{});
-  if (!decoded.ok()) return problem(400, "invalid_resolution", decoded.status().message());
-  const auto prechecks = validate_edits(decoded->edits, app);
-  if (prechecks[0]) {
-    HttpResponse r = problem(422, "invalid_resolution", "the chosen values break the form: " + prechecks[0]->detail);
-    json pb = json::parse(r.body);
-    pb["fields"] = json::parse(prechecks[0]->fields_json.empty() ? "[]" : prechecks[0]->fields_json, nullptr, false);
-    r.body = pb.dump();
-    return r;
-  }
-  store::PushInput in{actor, &*decoded, app.now_ms(), nullptr, nullptr};
-  use_forms(in, app);
-  in.resolution = true;
-  auto pushed = app.store->push(in);
-  if (!pushed.ok()) return problem_from(pushed.status(), "internal");
-  auto result = sync::decode_push_response(pushed->response);
-  if (!result.ok() || result->results.empty()) return problem(500, "internal", "unreadable resolution answer");
-  const sync::EditResult& x = result->results.front();
-  if (x.outcome == sync::Outcome::kRejected) return problem(409, "resolution_rejected", x.error_code + ": " + x.error_detail);
   // Closed unless a device edit that arrived meanwhile diverges again on the same fields (or, for a
   // deletion, the resolution had to merge with one): then the entry stays open with the new candidate.
   bool reopened = false;
-  for (const auto& [path, value] : choices)
-    reopened = reopened || std::find(x.conflicts.begin(), x.conflicts.end(), path) != x.conflicts.end();
-  if (!action.empty()) reopened = x.outcome == sync::Outcome::kMerged;
+  if (action.empty())
+    for (const auto& [path, value] : edit.choices)
+      reopened = reopened || std::find(x.conflicts.begin(), x.conflicts.end(), path) != x.conflicts.end();
+  if (action == "confirm_delete" || action == "restore") reopened = x.outcome == sync::Outcome::kMerged;
   if (!reopened) {
     json chosen = json::object();
-    for (const auto& [path, value] : choices) chosen[path] = value ? *value : json();
-    json resolution{{"dot", {{"actor", e.dot.actor}, {"n", e.dot.n}}},
-                    {"candidates", json::parse(entry->candidates_json, nullptr, false)}};
-    if (entry->kind == "field") resolution["value"] = choices.front().second ? *choices.front().second : json();
-    if (entry->kind == "field" && !choices.front().second) resolution["removed"] = true;
-    if (entry->kind == "semantic") resolution["values"] = chosen;
+    for (const auto& [path, value] : edit.choices) chosen[path] = value ? *value : json();
+    json resolution{{"candidates", json::parse(entry->candidates_json, nullptr, false)}};
+    if (action != "reject") resolution["dot"] = {{"actor", dot.actor}, {"n", dot.n}};
+    if (entry->kind == "field") {
+      resolution["value"] = edit.choices.front().second ? *edit.choices.front().second : json();
+      if (!edit.choices.front().second) resolution["removed"] = true;
+    } else if (action != "reject" && action != "confirm_delete" && action != "restore") {
+      resolution["values"] = chosen;
+    }
     if (!action.empty()) resolution["action"] = action;
     st = app.store->write([&](store::Db& db, std::int64_t& next_seq) {
       AKT_TRY(store::close_inbox_entry(db, id, who.username, resolution.dump(), app.now_ms(), next_seq));
@@ -347,11 +423,56 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
     });
     if (!st.ok()) return problem_from(st, "internal");
   }
+  json answer{{"v", 1}, {"id", id}, {"closed", !reopened}};
+  if (action != "reject") {
+    answer["outcome"] = sync::to_string(x.outcome);
+    answer["version"] = {{"actor", dot.actor}, {"n", dot.n}};
+  } else {
+    answer["outcome"] = "rejected_change";
+  }
+  return json_response(200, answer);
+}
+
+HttpResponse handle_review_record(const HttpRequest& req, const std::string& record_id, const Principal& who,
+                                  AppState& app) {
+  if (!sync::parse_uuid(record_id)) return problem(400, "invalid_id", "record id: a UUID");
+  json j;
+  if (auto err = parse_json_object(req.body, j)) return std::move(*err);
+  static const std::vector<std::string> kStatuses = {"submitted", "returned", "approved", "excluded_duplicate",
+                                                     "excluded_invalid"};
+  const std::string status = j.value("status", std::string());
+  if (!j.contains("seen") || !j["seen"].is_object() ||
+      std::find(kStatuses.begin(), kStatuses.end(), status) == kStatuses.end())
+    return problem(400, "invalid_review",
+                   "seen (the clock of the version reviewed) and status (submitted, returned, approved, "
+                   "excluded_duplicate or excluded_invalid) are required");
+  if (j.contains("comment") && !j["comment"].is_string())
+    return problem(400, "invalid_review", "comment: a string");
+  auto rec = app.store->record(record_id);
+  if (!rec.ok()) return problem_from(rec.status(), "internal");
+  if (!*rec || (who.scope && !sync::in_scope(*who.scope, (*rec)->scope, (*rec)->form_id)))
+    return problem(404, "record_not_found", "no record " + record_id);
+  if ((*rec)->live.front().deleted) return problem(409, "record_deleted", "a deleted record is not reviewed");
+  AdminEdit edit{record_id, j["seen"], {{"review_status", json(status)}}, false, "review-" + record_id};
+  if (j.contains("comment")) edit.choices.emplace_back("review_comment", j["comment"]);
+  AdminEditResult pushed = push_admin_edit(app, who, edit);
+  if (pushed.error) {
+    if (pushed.error->status == 400) {  // the shared helper speaks of resolutions
+      json pb = json::parse(pushed.error->body, nullptr, false);
+      if (pb.is_object()) pb["code"] = "invalid_review", pushed.error->body = pb.dump();
+    }
+    return std::move(*pushed.error);
+  }
+  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
+    return audit(db, app, who.username, "record_reviewed", record_id, {{"status", status}}, req.remote);
+  });
+  if (!st.ok()) return problem_from(st, "internal");
   return json_response(200, {{"v", 1},
-                             {"id", id},
-                             {"outcome", sync::to_string(x.outcome)},
-                             {"closed", !reopened},
-                             {"version", {{"actor", e.dot.actor}, {"n", e.dot.n}}}});
+                             {"record", record_id},
+                             {"status", status},
+                             {"outcome", sync::to_string(pushed.result.outcome)},
+                             {"conflicts", pushed.result.conflicts},
+                             {"version", {{"actor", pushed.dot.actor}, {"n", pushed.dot.n}}}});
 }
 
 }  // namespace akt::server

@@ -198,7 +198,7 @@ TEST_CASE("merge rules: a delete_edit entry is resolved by confirming the deleti
     sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
     REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
     json edited = base;
-    edited["works_quality"] = "good";
+    edited["works_quality"] = "poor";
     REQUIRE(w.push(w.srv.a, w.edit(w.srv.a, 2, e0.clock(), {}, {}, true), "del")["outcome"] == "applied");
     json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), edited, {"works_quality"}), "edit");
     CHECK(r["outcome"] == "merged");
@@ -213,7 +213,7 @@ TEST_CASE("merge rules: a delete_edit entry is resolved by confirming the deleti
     json after = w.record();
     CHECK(after["deletion_pending"] == false);
     CHECK(after["deleted"] == (action == "confirm_delete"));
-    if (action == "restore") CHECK(after["live"][0]["body"]["works_quality"] == "good");
+    if (action == "restore") CHECK(after["live"][0]["body"]["works_quality"] == "poor");
     CHECK(w.entries().empty());
   }
 }
@@ -261,12 +261,108 @@ TEST_CASE("merge rules: an edit made with form v1 never blanks a field only v2 h
   ev2.form_version = 2;
   REQUIRE(w.push(w.srv.a, ev2, "v2")["outcome"] == "applied");
   json older = base;
-  older["works_quality"] = "good";
+  older["works_quality"] = "poor";
   json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), older, {"works_quality"}), "v1");
   CHECK(r["outcome"] == "merged");
   json rec = w.record();
   CHECK(rec["live"][0]["body"]["handover_note"] == "Keys handed to the village council");
-  CHECK(rec["live"][0]["body"]["works_quality"] == "good");
+  CHECK(rec["live"][0]["body"]["works_quality"] == "poor");
   CHECK(rec["live"][0]["form_version"] == 2);
   CHECK(w.entries().empty());
+}
+
+TEST_CASE("merge rules: a correction to an approved record is held for an admin (scenario 8)") {
+  World w;
+  w.srv.create_user("mira", "me_officer", kPw);
+  const std::string me = w.srv.login("mira", kPw);
+  json base = w.fixture;
+  sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+  REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+  // The M&E officer approves the version she saw.
+  auto review = [&](const json& body) {
+    auto r = w.c.request("POST", "/v1/admin/records/" + w.rec + "/review", body.dump(), bearer(me));
+    REQUIRE(r.ok());
+    return *r;
+  };
+  CHECK(review({{"seen", w.record()["live"][0]["clock"]}, {"status", "locked"}}).status == 400);
+  CHECK(review({{"seen", {{"00000000-0000-4000-8000-000000000999", 3}}}, {"status", "approved"}}).status == 409);
+  auto approved = review({{"seen", w.record()["live"][0]["clock"]}, {"status", "approved"}, {"comment", "checked"}});
+  REQUIRE_MESSAGE(approved.status == 200, approved.body);
+  CHECK(w.live_body()["review_status"] == "approved");
+  // An enumerator's tablet cannot review.
+  w.srv.create_user("enis", "enumerator", kPw, {{"gracanice", "*", "*", "*"}});
+  auto denied = w.c.request("POST", "/v1/admin/records/" + w.rec + "/review",
+                            json{{"seen", w.record()["live"][0]["clock"]}, {"status", "returned"}}.dump(),
+                            bearer(w.srv.login("enis", kPw)));
+  CHECK(denied->status == 403);
+
+  // T2 corrects two numbers on a tablet that never saw the approval: not applied, held.
+  json corrected = base;
+  corrected["jc_meetings"] = base["jc_meetings"].get<int>() + 1;
+  corrected["works_quality"] = "poor";
+  json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), corrected, {"jc_meetings", "works_quality"}), "late");
+  CHECK(r["outcome"] == "merged");
+  CHECK(r["held"]["kind"] == "locked_change");
+  CHECK(r["held"]["fields"] == json::array({"jc_meetings", "works_quality"}));
+  json body = w.live_body();
+  CHECK(body["review_status"] == "approved");
+  CHECK(body["jc_meetings"] == base["jc_meetings"]);
+  CHECK(body["works_quality"] == base["works_quality"]);
+  // A tablet that knew about the lock and deletes goes the same way.
+  json rec = w.record();
+  sync::Edit del = w.edit(w.srv.a, 2, *sync::decode_clock(rec["live"][0]["clock"].dump()), {}, {}, true);
+  CHECK(w.push(w.srv.a, del, "del")["held"]["kind"] == "locked_change");
+  CHECK(w.record()["deleted"] == false);
+  CHECK(w.live_body()["review_status"] == "approved");
+
+  json list = w.entries("locked_change");
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["candidates"].size() == 2);
+  bool held_correction = false;
+  for (const auto& c : list[0]["candidates"])
+    held_correction = held_correction || (c["dot"]["actor"] == w.srv.b.actor && c["values"]["works_quality"] == "poor");
+  CHECK(held_correction);
+  CHECK(list[0]["detail"]["kept"]["works_quality"] == base["works_quality"]);
+  // The admin accepts the correction (not the deletion): the values apply and the record goes back to review.
+  auto ok = w.resolve(list[0]["id"], {{"seen", w.record()["live"][0]["clock"]},
+                                      {"action", "accept"},
+                                      {"values", {{"jc_meetings", corrected["jc_meetings"]}, {"works_quality", "poor"}}}});
+  REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  CHECK(json::parse(ok.body)["closed"] == true);
+  body = w.live_body();
+  CHECK(body["works_quality"] == "poor");
+  CHECK(body["jc_meetings"] == corrected["jc_meetings"]);
+  CHECK(body["review_status"] == "submitted");
+  CHECK(w.entries().empty());
+}
+
+TEST_CASE("merge rules: a tablet edit of an admin-only field is refused into a permission entry (scenario 2)") {
+  World w;
+  json base = w.fixture;
+  sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+  REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+  json edited = base;
+  edited["grant_amount"] = 99999;
+  edited["works_quality"] = "poor";
+  json r = w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), edited, {"grant_amount", "works_quality"}), "e");
+  CHECK(r["outcome"] == "applied");
+  CHECK(r["held"] == json{{"fields", {"grant_amount"}}, {"kind", "permission"}});
+  json body = w.live_body();
+  CHECK(body["grant_amount"] == base["grant_amount"]);
+  CHECK(body["works_quality"] == "poor");  // the rest of the change set applies
+  json list = w.entries("permission");
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["path"] == "grant_amount");
+  CHECK(list[0]["candidates"][0]["values"]["grant_amount"] == 99999);
+  auto bad = w.resolve(list[0]["id"], {{"seen", w.record()["live"][0]["clock"]}, {"action", "ignore"}});
+  CHECK(bad.status == 400);
+  auto ok = w.resolve(list[0]["id"], {{"seen", w.record()["live"][0]["clock"]}, {"action", "reject"}});
+  REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  CHECK(json::parse(ok.body)["outcome"] == "rejected_change");
+  CHECK(w.live_body()["grant_amount"] == base["grant_amount"]);
+  CHECK(w.entries().empty());
+  // Creating a record with its admin-only fields is not an edit of them.
+  CHECK_FALSE(json::parse(test::push(w.c, w.srv.b, {"new", {test::make_edit(test::uuid7(1700000000001, 1), w.srv.b.actor, 2,
+                                                                             {}, base.dump())}}).body)["results"][0]
+                  .contains("held"));
 }
