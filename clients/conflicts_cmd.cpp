@@ -156,10 +156,14 @@ int show(const Args& a, Session& s) {
     std::printf("  provisional: %s\n", e["detail"].value("provisional", json::object()).dump().c_str());
   } else if (kind == "delete_edit") {
     std::printf("deleted on one device and edited on another; the record is kept, deletion pending\n");
+  } else if (kind == "locked_change" || kind == "permission") {
+    std::printf("%s; held fields kept %s\n", e["detail"].value("reason", "").c_str(),
+                e["detail"].value("kept", json::object()).dump().c_str());
   }
   int n = 0;
   for (const auto& c : e["candidates"]) {
-    std::string value = kind == "semantic"    ? c.value("values", json::object()).dump()
+    std::string value = kind == "semantic" || kind == "locked_change" || kind == "permission"
+                            ? c.value("values", json::object()).dump()
                         : kind == "delete_edit" ? (c.value("deleted", false) ? "delete" : "edit")
                                                 : (c.value("absent", false) ? "(removed)" : text(c.value("value", json())));
     std::printf("  [%d] %s\n      by %s on device %s (%s:%lld), device time %s, received %s\n", ++n, value.c_str(),
@@ -232,6 +236,17 @@ int resolve(const Args& a, Session& s) {
     const std::string* action = a.opt("action");
     if (!action) return fail(kUsage, "resolve a delete_edit entry with --action confirm_delete or --action restore");
     body["action"] = *action;
+  } else if (kind == "locked_change" || kind == "permission") {
+    const std::string* action = a.opt("action");
+    if (!action || (*action != "accept" && *action != "reject"))
+      return fail(kUsage, "resolve a " + kind + " entry with --action accept or --action reject");
+    body["action"] = *action;
+    if (*action == "accept" && pick) {
+      const json& c = cands[static_cast<std::size_t>(pick - 1)];
+      body["values"] = c.value("values", json::object());
+      body["remove"] = c.value("absent", json::array());
+    }
+    if (const std::string* rs = a.opt("review-status")) body["review_status"] = *rs;
   } else {
     return fail(kError, "entries of kind " + kind + " are not resolved from the terminal");
   }

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <iterator>
 
 #include "tests/clients/client_support.hpp"
 #include "tests/integration/test_server.hpp"
@@ -90,4 +91,27 @@ TEST_CASE("cli conflicts: an admin lists, shows and resolves an entry from the t
     CHECK(has(st.out, R"("pct_complete": 70)"));
     CHECK_FALSE(has(st.out, "CONFLICT"));
   }
+
+  // With the form published, a tablet's change of an admin-only field is held; the admin rejects it.
+  client::HttpClient http = srv.client();
+  const std::string admin = srv.login("root", "correct horse battery");
+  const std::vector<std::pair<std::string, std::string>> auth = {{"Authorization", "Bearer " + admin},
+                                                                 {"Content-Type", "application/json"}};
+  std::ifstream def(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_infra_monitoring.json");
+  const std::string definition((std::istreambuf_iterator<char>(def)), std::istreambuf_iterator<char>());
+  REQUIRE(http.request("POST", "/v1/admin/forms", definition, auth)->status == 201);
+  REQUIRE(http.request("POST", "/v1/admin/forms/so1_infra_monitoring/1/publish", "{}", auth)->status == 200);
+  REQUIRE(aktsync(dir, {"--db", a, "edit", id, "--set", "grant_amount=25000"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  test::Run held = conflicts({"list", "--kind", "permission"}, as_root);
+  REQUIRE(has(held.out, "grant_amount"));
+  const std::string pid = held.out.substr(held.out.find('\n') + 1, held.out.find(' ', held.out.find('\n') + 1) -
+                                                                      held.out.find('\n') - 1);
+  CHECK(has(conflicts({"show", pid}, as_root).out, R"({"grant_amount":25000})"));
+  CHECK(conflicts({"resolve", pid, "--action", "restore"}, as_root).code == 2);
+  test::Run rejected = conflicts({"resolve", pid, "--action", "reject"}, as_root);
+  REQUIRE_MESSAGE(rejected.code == 0, rejected.err);
+  CHECK(has(conflicts({"list"}, as_root).out, "no entries"));
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  CHECK_FALSE(has(aktsync(dir, {"--db", a, "show", id}).out, "25000"));
 }
