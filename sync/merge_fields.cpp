@@ -182,7 +182,12 @@ class Engine {
       }
     }
     conflict(leaf, anc, cands);
-    return copy_of(value_at(prov_, leaf, id_key));
+    // The provisional value; when the server had none and every candidate sets one, the first candidate's
+    // (by dot), so that a field in conflict never vanishes from the body.
+    if (const json* p = value_at(prov_, leaf, id_key)) return copy_of(p);
+    if (std::none_of(cands.begin(), cands.end(), [](const Cand& c) { return c.value == nullptr; }))
+      return copy_of(cands.front().value);
+    return std::nullopt;
   }
 
   // [M5] Ancestor minus every side's removals plus every side's additions; nullopt when a value is not

@@ -375,7 +375,17 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
     input.sides.push_back(std::move(side));
     if (!(v->dot == r.dot) && (!before || before->dot < v->dot)) before = v;
   }
-  input.provisional = before && !before->deleted ? before->body : std::string();
+  // A tombstone holds no values: the provisional body is then the version it deleted (its greatest
+  // parent, following deletions back), so a field in open conflict keeps a value the server had.
+  while (before != nullptr && before->deleted) {
+    const sync::Version* parent = nullptr;
+    for (const sync::Dot& d : before->parents) {
+      auto it = by_dot.find(dot_key(d));
+      if (it != by_dot.end() && (parent == nullptr || parent->dot < it->second->dot)) parent = it->second;
+    }
+    before = parent;
+  }
+  input.provisional = before ? before->body : std::string();
   if (plan->ancestor) input.ancestor = *by_dot[dot_key(*plan->ancestor)];
   {
     auto counter = next_server_counter(db, server_actor);
