@@ -1,5 +1,6 @@
 // Reads the shape of a form definition (first pass of parse_form): properties, types, labels,
 // expressions, limits, choice lists. Cross-field checks are form_links.cpp's. Never throws.
+#include <algorithm>
 #include "schema/forms/definition_reader.hpp"
 
 #include <cmath>
@@ -346,7 +347,8 @@ void read_definition(const json& doc, const ParseOptions& options, FormDef& form
                      std::vector<DefinitionError>& errors) {
   DefParser p(errors);
   if (!doc.is_object()) return p.err("", "type", "a form definition is a JSON object");
-  static const std::set<std::string, std::less<>> kTop = {"v", "form_id", "version", "title", "choice_lists", "fields"};
+  static const std::set<std::string, std::less<>> kTop = {"v",           "form_id", "version",   "title",
+                                                          "choice_lists", "fields",  "unique_key"};
   for (const auto& [k, v] : doc.items()) {
     if (kTop.count(k) == 0) p.err(excerpt(k), "unknown_property", "unknown top-level property '" + excerpt(k) + "'");
   }
@@ -370,6 +372,26 @@ void read_definition(const json& doc, const ParseOptions& options, FormDef& form
   }
   if (!doc.contains("fields")) return p.err("fields", "missing", "a form needs fields");
   p.fields(doc["fields"], "fields", form.fields, 0, "");
+  if (doc.contains("unique_key")) {
+    // The domain uniqueness key (duplicate check): 1-5 distinct top-level value fields.
+    const json& k = doc["unique_key"];
+    if (!k.is_array() || k.empty() || k.size() > 5) return p.err("unique_key", "type", "unique_key: 1 to 5 field keys");
+    for (std::size_t i = 0; i < k.size(); ++i) {
+      const std::string at = "unique_key[" + std::to_string(i) + "]";
+      if (!k[i].is_string()) {
+        p.err(at, "type", "a field key");
+        continue;
+      }
+      const std::string key = k[i].get<std::string>();
+      const auto f = std::find_if(form.fields.begin(), form.fields.end(), [&](const FieldDef& d) { return d.key == key; });
+      if (f == form.fields.end() || !f->is_value_field())
+        p.err(at, "dangling_reference", "'" + excerpt(key) + "' is not a top-level answer field of this form");
+      else if (std::find(form.unique_key.begin(), form.unique_key.end(), key) != form.unique_key.end())
+        p.err(at, "duplicate_key", "'" + excerpt(key) + "' twice");
+      else
+        form.unique_key.push_back(key);
+    }
+  }
 }
 
 }  // namespace akt::forms

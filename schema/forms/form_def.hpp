@@ -98,6 +98,7 @@ struct FormDef {
   std::vector<FieldDef> fields;          // common header fields first (unless disabled), then the form's
   std::vector<std::size_t> order;        // evaluation order of `fields`
   std::vector<std::string> header_keys;  // keys of the §0.4 common header fields included
+  std::vector<std::string> unique_key;   // domain uniqueness key (duplicate check); empty = none
 
   // Any field by key, at any depth (keys are unique within a form). nullptr if unknown.
   const FieldDef* find(std::string_view key) const;

@@ -71,7 +71,9 @@ Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind,
       if (old.is_array())
         for (const auto& c : old) {
           bool known = false;
-          for (const auto& m : merged) known = known || m["dot"] == c["dot"];
+          // Candidates are versions (by dot) or, for duplicate_candidate entries, records.
+          auto id = [](const nlohmann::json& x) { return x.contains("dot") ? x["dot"] : x.value("record", nlohmann::json()); };
+          for (const auto& m : merged) known = known || id(m) == id(c);
           if (!known) merged.push_back(c);
         }
     }
@@ -346,6 +348,57 @@ Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const 
   r.held_kind = kind;
   r.held = std::vector<std::string>(fields.begin(), fields.end());
   return {};
+}
+
+Status track_unique_key(Db& db, const PushInput& in, const std::string& id_blob, const sync::Edit& edit,
+                        const std::string& key, const sync::EditResult& r) {
+  using nlohmann::json;
+  if (r.outcome != sync::Outcome::kApplied || !r.held_kind.empty()) return {};
+  if (edit.deleted || key.empty()) {
+    AKT_STMT(s, db, "DELETE FROM record_keys WHERE record_id = ?1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    return s->run();
+  }
+  {
+    AKT_STMT(s, db, "SELECT key FROM record_keys WHERE record_id = ?1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (*row && s->text(0) == key) return {};  // unchanged: checked when it was set
+  }
+  {
+    AKT_STMT(s, db, "INSERT OR REPLACE INTO record_keys(record_id, form_id, key) VALUES(?1, ?2, ?3)");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    s->bind(2, edit.form_id);
+    s->bind(3, key);
+    AKT_TRY(s->run());
+  }
+  json candidates = json::array();
+  {
+    AKT_STMT(s, db,
+             "SELECT k.record_id, r.updated_at FROM record_keys k JOIN records r ON r.id = k.record_id "
+             "WHERE k.form_id = ?1 AND k.key = ?2 AND r.deleted = 0 ORDER BY k.record_id LIMIT 50");
+    s->bind(1, edit.form_id);
+    s->bind(2, key);
+    for (;;) {
+      auto row = s->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      candidates.push_back({{"record", blob_uuid(s->blob(0))}, {"server_time", s->int64(1)}});
+    }
+  }
+  if (candidates.size() < 2) return {};
+  std::string municipality;
+  {
+    AKT_STMT(s, db, "SELECT municipality FROM records WHERE id = ?1");
+    s->bind_blob(1, id_blob.data(), id_blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (*row) municipality = std::string(s->text(0));
+  }
+  json detail{{"key", json::parse(key, nullptr, false)}};
+  return upsert_entry(db, id_blob, "duplicate_candidate", key, std::nullopt, candidates, edit.form_id, municipality,
+                      in.now_ms, detail.dump());
 }
 
 Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, const std::string& record_id,

@@ -36,4 +36,11 @@ Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const 
                  const sync::Edit& edit, const std::string& server_actor, std::int64_t& next_seq,
                  sync::EditResult& r);
 
+// After a device edit was applied: records the record's uniqueness key `key` (see PushInput::unique_keys)
+// and, when other live records of the form have the same key, opens (or extends) a `duplicate_candidate`
+// entry on this record listing them all (conflicts.md scenario 7: never merged, both kept). A deletion
+// removes the key.
+Status track_unique_key(Db& db, const PushInput& in, const std::string& id_blob, const sync::Edit& edit,
+                        const std::string& key, const sync::EditResult& r);
+
 }  // namespace akt::store

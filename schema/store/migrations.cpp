@@ -228,6 +228,16 @@ ALTER TABLE conflicts_v6 RENAME TO conflicts;
 CREATE UNIQUE INDEX conflicts_open ON conflicts(record_id, kind, path) WHERE status = 'open';
 CREATE INDEX conflicts_by_status ON conflicts(status, id);
 )sql"},
+    {7, R"sql(
+-- Each live record's domain uniqueness key (the form's unique_key values as a JSON array), for the
+-- duplicate check of conflicts.md scenario 7.
+CREATE TABLE record_keys(
+  record_id BLOB PRIMARY KEY,
+  form_id   TEXT NOT NULL,
+  key       TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX record_keys_by_key ON record_keys(form_id, key);
+)sql"},
 };
 
 }  // namespace

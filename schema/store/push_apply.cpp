@@ -329,6 +329,9 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     if (before && (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged))
       AKT_TRY(hold_edit(db, in, uuid_blob(req.edits[i].record_id), *before, req.edits[i], server_actor, next_seq,
                         resp.results[i]));
+    if (in.unique_keys && i < in.unique_keys->size() && resp.results[i].outcome == Outcome::kApplied)
+      AKT_TRY(track_unique_key(db, in, uuid_blob(req.edits[i].record_id), req.edits[i], (*in.unique_keys)[i],
+                               resp.results[i]));
   }
   PushOutput out{sync::encode_push_response(resp), false};
   {

@@ -49,6 +49,9 @@ struct PushInput {
   std::function<sync::MergeSchema(const std::string& form_id, std::int64_t version)> schema_for = nullptr;
   // An admin's resolution: its value closes the entry instead of joining it as a candidate.
   bool resolution = false;
+  // The domain uniqueness key of each edit's body (a JSON array text; "" = none), one slot per edit, or
+  // nullptr: a record whose key another live record of its form has gets a duplicate_candidate entry.
+  const std::vector<std::string>* unique_keys = nullptr;
   // After a merge, when the record's form version is known: recomputes its computed fields in `body`
   // (canonical JSON, rewritten canonical) and returns the hard rules the body breaks. Unset = no check.
   std::function<std::vector<RuleBreak>(const std::string& form_id, std::int64_t version, std::string& body)>

@@ -148,9 +148,11 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, co
                                  std::to_string(app.now_ms()) + "\",\"edits\":[" + entry->edit_json + "]}";
   auto batch = sync::decode_push_request(batch_text, sync::WireLimits{});
   if (!batch.ok()) return problem(500, "internal", "a quarantined edit no longer decodes");
-  const auto prechecks = validate_edits(batch->edits, app);
+  std::vector<std::string> keys;
+  const auto prechecks = validate_edits(batch->edits, app, &keys);
   store::PushInput in{entry->device, &*batch, app.now_ms(), nullptr, &prechecks};
   use_forms(in, app);
+  in.unique_keys = &keys;
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "release_conflict");
   auto resp = sync::decode_push_response(out->response);

@@ -58,7 +58,10 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id, const P
 // fields recomputed, rules broken by a merge become `semantic` entries).
 void use_forms(store::PushInput& in, AppState& app);
 // Checks each edit against its published form version (one slot per edit; empty when it passes).
-std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app);
+// With `keys`, also fills each valid edit's domain uniqueness key (the form's unique_key values as a JSON
+// array text; "" when the form has none or a value is missing).
+std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app,
+                                                               std::vector<std::string>* keys = nullptr);
 
 // The conflict inbox.
 HttpResponse handle_list_conflicts(const Query& query, const Principal& who, AppState& app);

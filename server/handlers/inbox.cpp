@@ -385,12 +385,28 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
       if (entry->kind == "locked_change" && !edit.deleted)
         edit.choices.emplace_back("review_status", json(j.value("review_status", std::string("submitted"))));
     }
+  } else if (entry->kind == "duplicate_candidate") {
+    action = j.value("action", std::string());
+    if (action != "keep_both" && action != "exclude")
+      return problem(400, "invalid_resolution",
+                     "action: keep_both (two observations) or exclude with record (marked excluded_duplicate)");
+    if (action == "exclude") {
+      const std::string target = j.value("record", std::string());
+      const json cands = json::parse(entry->candidates_json, nullptr, false);
+      bool listed = false;
+      for (const json& c : cands) listed = listed || c.value("record", std::string()) == target;
+      if (!listed) return problem(400, "invalid_resolution", "record: one of the entry's candidate records");
+      edit.record_id = target;
+      edit.choices.emplace_back("review_status", json("excluded_duplicate"));
+      if (j.contains("comment") && j["comment"].is_string()) edit.choices.emplace_back("review_comment", j["comment"]);
+    }
   } else {
     return problem(422, "unsupported_resolution", "entries of kind " + entry->kind + " are not resolved here");
   }
   sync::EditResult x;
   sync::Dot dot;
-  if (action != "reject") {
+  const bool writes = action != "reject" && action != "keep_both";
+  if (writes) {
     AdminEditResult pushed = push_admin_edit(app, who, edit);
     if (pushed.error) return std::move(*pushed.error);
     x = pushed.result;
@@ -407,11 +423,12 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
     json chosen = json::object();
     for (const auto& [path, value] : edit.choices) chosen[path] = value ? *value : json();
     json resolution{{"candidates", json::parse(entry->candidates_json, nullptr, false)}};
-    if (action != "reject") resolution["dot"] = {{"actor", dot.actor}, {"n", dot.n}};
+    if (writes) resolution["dot"] = {{"actor", dot.actor}, {"n", dot.n}};
+    if (action == "exclude") resolution["record"] = edit.record_id;
     if (entry->kind == "field") {
       resolution["value"] = edit.choices.front().second ? *edit.choices.front().second : json();
       if (!edit.choices.front().second) resolution["removed"] = true;
-    } else if (action != "reject" && action != "confirm_delete" && action != "restore") {
+    } else if (writes && action != "confirm_delete" && action != "restore") {
       resolution["values"] = chosen;
     }
     if (!action.empty()) resolution["action"] = action;
@@ -424,11 +441,11 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
     if (!st.ok()) return problem_from(st, "internal");
   }
   json answer{{"v", 1}, {"id", id}, {"closed", !reopened}};
-  if (action != "reject") {
+  if (writes) {
     answer["outcome"] = sync::to_string(x.outcome);
     answer["version"] = {{"actor", dot.actor}, {"n", dot.n}};
   } else {
-    answer["outcome"] = "rejected_change";
+    answer["outcome"] = action == "reject" ? "rejected_change" : "kept_both";
   }
   return json_response(200, answer);
 }

@@ -85,8 +85,10 @@ void use_forms(store::PushInput& in, AppState& app) {
   };
 }
 
-std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app) {
+std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app,
+                                                               std::vector<std::string>* keys) {
   std::vector<std::optional<sync::EditRejection>> out(edits.size());
+  if (keys) keys->assign(edits.size(), std::string());
   if (!app.config.forms.validate) return out;
   const forms::ValidationContext ctx{server_today(app.now_ms())};
   for (std::size_t i = 0; i < edits.size(); ++i) {
@@ -102,7 +104,21 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
     if (e.deleted) continue;  // a tombstone carries no answers to check
     auto body = nlohmann::json::parse(e.body, nullptr, false);
     auto errors = forms::validate_record(*form, body, ctx);
-    if (errors.empty()) continue;
+    if (errors.empty()) {
+      if (keys && !form->unique_key.empty()) {
+        nlohmann::json key = nlohmann::json::array();
+        for (const std::string& k : form->unique_key) {
+          auto it = body.find(k);
+          if (it == body.end() || it->is_null()) {
+            key = nlohmann::json();
+            break;
+          }
+          key.push_back(*it);
+        }
+        if (!key.is_null()) (*keys)[i] = key.dump();
+      }
+      continue;
+    }
     nlohmann::json fields = nlohmann::json::array();
     for (const auto& fe : errors) fields.push_back({{"path", fe.path}, {"code", fe.code}, {"message", fe.message}});
     out[i] = sync::EditRejection{"invalid_record",
@@ -125,9 +141,11 @@ HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState&
                         batch.status().message().find("nests deeper") != std::string::npos;
     return problem(400, syntax ? "invalid_json" : "invalid_batch", batch.status().message());
   }
-  const auto prechecks = validate_edits(batch->edits, app);
+  std::vector<std::string> keys;
+  const auto prechecks = validate_edits(batch->edits, app, &keys);
   store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr, &prechecks};
   use_forms(in, app);
+  in.unique_keys = &keys;
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "batch_id_reused");
   HttpResponse r;

@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "sync/wire_json.hpp"
@@ -365,4 +366,58 @@ TEST_CASE("merge rules: a tablet edit of an admin-only field is refused into a p
   CHECK_FALSE(json::parse(test::push(w.c, w.srv.b, {"new", {test::make_edit(test::uuid7(1700000000001, 1), w.srv.b.actor, 2,
                                                                              {}, base.dump())}}).body)["results"][0]
                   .contains("held"));
+}
+
+TEST_CASE("merge rules: the same household surveyed twice raises a duplicate_candidate entry (scenario 7)") {
+  World w;
+  w.publish(slurp(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"));
+  const json survey =
+      json::parse(slurp(std::string(AKT_SOURCE_DIR) + "/tests/schema/fixtures/so1_interethnic_survey.valid.json"));
+  auto interview = [&](const test::Device& dev, std::int64_t n, std::uint64_t id, const json& body) {
+    sync::Edit e = test::make_edit(test::uuid7(1700000000000 + id, id), dev.actor, n, {}, body.dump());
+    e.form_id = "so1_interethnic_survey";
+    return e;
+  };
+  json other_household = survey;
+  other_household["hh_number"] = survey["hh_number"].get<int>() + 1;
+  json second_team = survey;  // same wave, cluster and household; another adult, another day
+  second_team["resp_gender"] = survey["resp_gender"] == "female" ? "male" : "female";
+  const sync::Edit first = interview(w.srv.a, 1, 1, survey), other = interview(w.srv.a, 2, 2, other_household),
+                   second = interview(w.srv.b, 1, 3, second_team);
+  REQUIRE(w.push(w.srv.a, first, "t1")["outcome"] == "applied");
+  REQUIRE(w.push(w.srv.a, other, "t1b")["outcome"] == "applied");
+  CHECK(w.entries().empty());
+  REQUIRE(w.push(w.srv.b, second, "t8")["outcome"] == "applied");
+  json list = w.entries("duplicate_candidate");
+  REQUIRE(list.size() == 1);
+  CHECK(list[0]["record"] == second.record_id);  // both records stored as received, never merged
+  std::set<std::string> records;
+  for (const auto& c : list[0]["candidates"]) records.insert(c["record"].get<std::string>());
+  CHECK(records == std::set<std::string>{first.record_id, second.record_id});
+  CHECK(list[0]["detail"]["key"] == json::array({survey["survey_wave"], survey["cluster_id"], survey["hh_number"]}));
+  // The admin keeps the first complete interview and excludes the second.
+  auto seen = [&](const std::string& id) {
+    auto r = test::get(w.c, w.srv.a, "/v1/records/" + id);
+    REQUIRE(r.status == 200);
+    return json::parse(r.body)["live"][0]["clock"];
+  };
+  CHECK(w.resolve(list[0]["id"], {{"seen", seen(second.record_id)}, {"action", "exclude"}, {"record", other.record_id}})
+            .status == 400);
+  auto ok = w.resolve(list[0]["id"],
+                      {{"seen", seen(second.record_id)}, {"action", "exclude"}, {"record", second.record_id}});
+  REQUIRE_MESSAGE(ok.status == 200, ok.body);
+  auto r = test::get(w.c, w.srv.a, "/v1/records/" + second.record_id);
+  CHECK(json::parse(r.body)["live"][0]["body"]["review_status"] == "excluded_duplicate");
+  r = test::get(w.c, w.srv.a, "/v1/records/" + first.record_id);
+  CHECK(json::parse(r.body)["live"][0]["body"]["review_status"] == survey["review_status"]);
+  CHECK(w.entries().empty());
+  // Editing a record without touching its key raises nothing new.
+  json edited = survey;
+  edited["comments"] = "phone back-check done";
+  sync::Edit note = test::make_edit(first.record_id, w.srv.a.actor, 3, first.clock(), edited.dump(), {"comments"});
+  note.form_id = "so1_interethnic_survey";
+  json noted = w.push(w.srv.a, note, "t1c");
+  INFO(noted.dump());
+  REQUIRE(noted["outcome"] == "applied");
+  CHECK(w.entries().empty());
 }

@@ -157,6 +157,13 @@ TEST_CASE("parse_form: definition errors carry a JSON path and a code") {
        "fields[1].relevant", "bad_reference"},
       {R"({"v":1,"form_id":"t","version":1,"title":{"en":"T"},"choice_lists":{"l":[{"code":"a","label":{"en":"A"}},{"code":"a","label":{"en":"B"}}]},"fields":[]})",
        "choice_lists.l[1].code", "duplicate_code"},
+      {R"({"v":1,"form_id":"t","version":1,"title":{"en":"T"},"unique_key":["nope"],"fields":[]})", "unique_key[0]",
+       "dangling_reference"},
+      {R"({"v":1,"form_id":"t","version":1,"title":{"en":"T"},"unique_key":[],"fields":[]})", "unique_key", "type"},
+      {R"({"v":1,"form_id":"t","version":1,"title":{"en":"T"},"unique_key":["a","a"],)"
+       R"("fields":[{"key":"a","type":"text","label":{"en":"a"},"sensitivity":"-"}]})",
+       "unique_key[1]", "duplicate_key"},
+      {R"({"v":1,"form_id":"t","version":1,"title":{"en":"T"},"unique_key":[3],"fields":[]})", "unique_key[0]", "type"},
       {R"({"v":1,"form_id":"t","version":1,"title":{"en":"T"},"choice_lists":{"l":[]},"fields":[]})", "choice_lists.l",
        "type"},
   };

@@ -30,6 +30,12 @@ TEST_CASE("programme: the four instruments parse with the common header") {
     CHECK(f.find("review_status") != nullptr);
     CHECK(f.find("record_id") == nullptr);  // envelope, not body
   }
+  // The uniqueness keys of forms.md (duplicate check).
+  CHECK(load_form("so1_interethnic_survey").unique_key == std::vector<std::string>{"survey_wave", "cluster_id", "hh_number"});
+  CHECK(load_form("so1_infra_monitoring").unique_key == std::vector<std::string>{"project_id"});
+  CHECK(load_form("so2_business_followup").unique_key == std::vector<std::string>{"business_id", "followup_round"});
+  CHECK(load_form("so3_municipal_service").unique_key ==
+        std::vector<std::string>{"municipality", "service", "assessment_round"});
 }
 
 TEST_CASE("programme: a realistic record of each instrument is valid") {
