@@ -565,8 +565,11 @@
 
   function barChart(cells, title) {
     const w = 420, rowH = 22, left = 140, top = 24;
-    const max = Math.max(1, ...cells.map((c) => (c.suppressed || c.value === null || c.value === undefined ? 0 : Math.abs(Number(c.value)))));
-    const svg = h('svg:svg', { class: 'chart', width: w, height: top + rowH * cells.length + 8, role: 'img', 'aria-label': title, 'data-testid': 'chart' });
+    // Percentages on a 0-100 scale (bars comparable across charts); other measures on their maximum.
+    const max = cells.every((c) => c.measure === 'percent') ? 100
+      : Math.max(1, ...cells.map((c) => (c.suppressed || c.value === null || c.value === undefined ? 0 : Math.abs(Number(c.value)))));
+    const height = top + rowH * cells.length + 8;
+    const svg = h('svg:svg', { class: 'chart', viewBox: `0 0 ${w} ${height}`, width: '100%', role: 'img', 'aria-label': title, 'data-testid': 'chart' });
     svg.append(h('svg:text', { x: 6, y: 15, text: title }));
     cells.forEach((c, i) => {
       const y = top + i * rowH;

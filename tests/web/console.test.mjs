@@ -196,6 +196,10 @@ async function main() {
   // Form labels follow the language chosen.
   await page.selectOption('#lang', 'sq');
   await page.getByText('Familje të shërbyera').first().waitFor();
+  assert.equal(await page.getByTestId('nav-inbox').textContent(), 'Konfliktet');
+  await page.selectOption('#lang', 'sr');
+  await page.getByText('Domaćinstva koja koriste').first().waitFor();
+  assert.equal(await page.getByTestId('nav-inbox').textContent(), 'Konflikti');
   await page.selectOption('#lang', 'en');
   await page.getByText('Households served').first().waitFor();
   // households: take tablet-vesa's 130; site_name: type another value.
@@ -283,7 +287,26 @@ async function main() {
   await page.getByTestId('signin').waitFor();
 
   // --- M&E officer: download a CSV. ---
+  // The seeded form feeds no logframe indicator, so the indicator answer is replaced by a known one
+  // (the server's indicators are tested in tests/export/): tables and bar charts per community, gender
+  // and municipality, suppressed cells drawn as such.
+  const g1 = (dimension, group, value, n) => ({ indicator: 'G.1', dimension, group, measure: 'percent', value,
+    numerator: value === null ? null : Math.round((value * n) / 100), denominator: value === null ? null : n,
+    suppressed: value === null, low_precision: n < 30 });
+  const indicators = { v: 1, min_cell: 5, low_precision_below: 30, nonmajority: 'local', records_in_scope: {}, held_back: {},
+    cells: [g1('all', 'all', 41.2, 170), g1('community', 'serb', 38.5, 52), g1('community', 'albanian', 44, 100),
+      g1('community', 'roma', null, 3), g1('gender', 'female', 40, 85), g1('gender', 'male', 42.3, 85),
+      g1('municipality', 'gracanice', 38.5, 52), g1('municipality', 'prizren', 44, 118), g1('age_band', '18_24', 30, 20)] };
+  await page.route('**/v1/indicators?*', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(indicators) }));
   await signIn(page, 'mira');
+  const g1Box = page.getByTestId('indicator-G.1');
+  await g1Box.waitFor();
+  assert.equal(await g1Box.getByTestId('chart').count(), 3);
+  assert.equal(await g1Box.locator('rect.bar').count(), 7);
+  assert.equal(await g1Box.locator('rect.bar.suppressed').count(), 1);
+  assert.match(await g1Box.textContent(), /41\.2/);
+  const widths = await g1Box.getByTestId('chart').first().locator('rect.bar').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('width'))));
+  assert.ok(widths[0] < widths[1] && widths[2] === 4, JSON.stringify(widths));  // serb 38.5 < albanian 44; roma suppressed
   await page.getByTestId('export-form').waitFor();
   assert.equal(await page.getByTestId('nav-inbox').count(), 0);
   await page.selectOption('#x-form', 'console_check');
