@@ -8,11 +8,14 @@
 #include <set>
 #include <sstream>
 
+#include "clients/sync_client.hpp"
+#include "schema/store/tablet_store.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/web_assets.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/integration/test_server.hpp"
 #include "tests/support/edits.hpp"
+#include "tests/support/temp_dir.hpp"
 
 using namespace akt;
 using nlohmann::json;
@@ -215,6 +218,41 @@ TEST_CASE("device status: X-Akt-Client on push and changes reaches the device li
   CHECK(a["kind"] == "static");
   CHECK(a["unsynced"] == 5);
   for (const auto& x : devices(c, admin)) CHECK(x["client_app"] != "browser");
+}
+
+TEST_CASE("device status: the aktsync client library reports its app and unsynced edits on every sync") {
+  test::TestServer srv;
+  auto c = srv.client();
+  srv.create_user("root", "admin", kPw);
+  srv.create_user("enis", "enumerator", kPw, {{"gracanice", "*", "*", "*"}});
+  const std::string admin = srv.login("root", kPw);
+  const test::Device tab = srv.enrol(admin, "enis", "tablet-enis");
+  test::TempDir dir;
+  auto st = store::TabletStore::open(dir.path() + "/tablet.db");
+  REQUIRE(st.ok());
+  auto& tablet = **st;
+  REQUIRE(tablet.init({tab.actor, "127.0.0.1:" + std::to_string(srv.port()), tab.token}, 7, 1700000000000).ok());
+  for (std::uint8_t i = 0; i < 3; ++i)
+    REQUIRE(tablet.create({"f", 1, {"gracanice", "serb", "SO1"}, R"({"x":1})", {"x"}}, 1700000000000 + i,
+                          {i, 1, 2, 3, 4, 5, 6, 7, 8, 9}).ok());
+  // The first request of the round (the push) reports the three edits waiting; the pull after it, none.
+  std::vector<std::string> seen;
+  client::HttpClient http = srv.client();
+  client::Transport base = client::http_transport(http);
+  client::SyncClient sync(tablet, [&](const std::string& m, const std::string& t, const std::string& b,
+                                      const client::Headers& h) {
+    for (const auto& [k, v] : h)
+      if (k == "X-Akt-Client") seen.push_back(v);
+    return base(m, t, b, h);
+  });
+  auto sum = sync.sync(1700000001000);
+  REQUIRE(sum.ok());
+  REQUIRE(seen.size() >= 2);
+  CHECK(seen.front() == "app=aktsync/0.1.0; unsynced=3");
+  CHECK(seen.back() == "app=aktsync/0.1.0; unsynced=0");
+  json d = device(c, admin, tab.actor);
+  CHECK(d["client_app"] == "aktsync/0.1.0");
+  CHECK(d["unsynced"] == 0);
 }
 
 TEST_CASE("stats: live records per municipality and form, scoped for supervisors, refused to enumerators") {
