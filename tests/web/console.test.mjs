@@ -14,6 +14,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -110,7 +111,20 @@ async function signIn(page, user) {
   await page.getByTestId('signout').waitFor({ state: 'visible' });
 }
 
+// The message catalogue: sq and sr hold every English key, and every literal key the console uses exists.
+function checkCatalogue() {
+  const sandbox = { window: {} };
+  vm.runInNewContext(fs.readFileSync(path.join(root, 'server/web/i18n.js'), 'utf8'), sandbox);
+  const M = sandbox.window.AKT_MESSAGES;
+  for (const code of ['sq', 'sr']) assert.deepEqual(Object.keys(M[code]).sort(), Object.keys(M.en).sort(), code);
+  const app = fs.readFileSync(path.join(root, 'server/web/app.js'), 'utf8');
+  const used = [...app.matchAll(/\bt\('([a-z_]+)'(?! \+)/g)].map((m) => m[1]);  // not the prefixes of computed keys
+  assert.ok(used.length > 50);
+  assert.deepEqual(used.filter((k) => !(k in M.en)), [], 'keys missing from the English catalogue');
+}
+
 async function main() {
+  checkCatalogue();
   step('starting aktsyncd ' + binary);
   createUser('root', 'admin');
   createUser('mira', 'me_officer');
@@ -276,9 +290,18 @@ async function main() {
   await page.getByTestId('stats-table').waitFor();
   assert.match(await page.getByTestId('stats-table').textContent(), /gracanice/);
   await shot(page, '05-team');
+  // Forms: a draft of version 2 is published from the console.
+  const v2 = JSON.parse(form);
+  v2.version = 2;
+  assert.equal((await call('POST', '/v1/admin/forms', admin, v2)).status, 201);
   await page.getByTestId('nav-forms').click();
   await page.getByTestId('forms-table').waitFor();
+  assert.equal(await page.getByTestId('form-row').count(), 2);
   await shot(page, '06-forms');
+  await page.getByTestId('publish-console_check-2').click();
+  await page.getByTestId('flash').getByText('console_check version 2 is published').waitFor();
+  const listed = (await call('GET', '/v1/admin/forms', admin)).data.forms.find((f) => f.form_id === 'console_check' && f.version === 2);
+  assert.equal(listed.status, 'published');
   await page.getByTestId('nav-quarantine').click();
   await page.getByTestId('quarantine-table').waitFor();
   assert.match(await page.getByTestId('quarantine-table').textContent(), /invalid_record/);
