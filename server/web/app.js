@@ -403,7 +403,7 @@
     }
 
     // The rest of the record, for context.
-    const flagged = new Set(entries.map((e) => e.path));
+    const flagged = new Set(entries.filter((e) => e.status === 'open').map((e) => e.path));
     const rows = Object.keys(body).sort().map((k) => h('tr', { class: flagged.has(k) ? 'flagged' : null },
       h('td', { text: fieldLabel(def, k) }), h('td', {}, h('code', { text: k })), h('td', { class: 'value', text: fmtValue(body[k]) })));
     out.push(h('h2', { text: t('record_context') }),
@@ -429,6 +429,7 @@
     // admin's own resolutions (never a device edit the admin has not seen).
     let seen = Object.assign({}, seenAtLoad);
     const notes = [];
+    let done = 0;
     for (const { entry, choice } of picked) {
       let r;
       try {
@@ -440,7 +441,9 @@
         return;
       }
       if (r.status === 409 && r.data && (r.data.code === 'stale_resolution' || r.data.code === 'already_resolved')) {
-        flashMessage = ['warning', t(r.data.code === 'stale_resolution' ? 'stale_explained' : 'already_resolved_explained')];
+        // Say what happened to the fields decided before this one, then show the record as it is now.
+        flashMessage = ['warning', [t(r.data.code === 'stale_resolution' ? 'stale_explained' : 'already_resolved_explained'),
+          done ? t('resolved_ok', { n: done }) : '', ...notes].filter(Boolean).join(' ')];
         return render();
       }
       if (!r.ok) {
@@ -450,6 +453,7 @@
         return;
       }
       seen[r.data.version.actor] = r.data.version.n;
+      done += 1;
       if (r.data.outcome === 'merged') notes.push(t('merged_meanwhile', { field: entry.path }));
       if (!r.data.closed) notes.push(t('reopened_meanwhile', { field: entry.path }));
     }

@@ -270,6 +270,7 @@ async function main() {
   const chosen = Number(await page.getByTestId('entry-households').getByTestId('candidate-value').first().textContent());
   await page.getByTestId('resolve').click();
   await page.getByText('Someone else resolved this conflict').waitFor();
+  assert.match(await page.getByTestId('flash').textContent(), /Resolved 1 field.*A device edit of this record arrived while you were deciding on “households”/);
   await page.getByTestId('entry-site_name').getByText('Resolved by root').waitFor();
   await shot(page, '04b-already-resolved');
   const rec2After = await call('GET', '/v1/records/' + rec2, admin);
