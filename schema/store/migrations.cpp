@@ -204,8 +204,8 @@ INSERT OR IGNORE INTO meta(key, value) VALUES('server_actor', lower(
 ALTER TABLE devices ADD COLUMN client_app TEXT NOT NULL DEFAULT '';
 ALTER TABLE devices ADD COLUMN unsynced INTEGER;
 ALTER TABLE devices ADD COLUMN reported_at INTEGER NOT NULL DEFAULT 0;
--- Counts of records per municipality and form (console statistics).
-CREATE INDEX records_by_place ON records(municipality, form_id);
+-- Counts of live records per place and form (console statistics), read from this index alone.
+CREATE INDEX records_by_place ON records(municipality, community, component, form_id) WHERE deleted = 0;
 )sql"},
 };
 
