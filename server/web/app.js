@@ -33,7 +33,7 @@
     return el;
   }
   const $ = (id) => document.getElementById(id);
-  function show(...nodes) { const m = $('main'); m.replaceChildren(...nodes); }
+  function show(...nodes) { $('main').replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false)); }
   function flash(kind, text) {
     const f = $('flash');
     if (!text) { f.hidden = true; f.replaceChildren(); return; }
@@ -233,6 +233,14 @@
     const r = await api('GET', '/v1/forms');
     return r.ok ? r.data.forms : [];
   }
+  // The newest published definition of each form (titles and field labels in the chosen language).
+  async function latestDefs(forms) {
+    const newest = new Map();
+    for (const f of forms) if (!newest.has(f.form_id) || newest.get(f.form_id).version < f.version) newest.set(f.form_id, f);
+    const defs = new Map();
+    await Promise.all([...newest.values()].map(async (f) => defs.set(f.form_id, (await formDef(f.form_id, f.version)) || { title: f.title })));
+    return defs;
+  }
   function select(id, options, value, testid) {
     const el = h('select', { id, 'data-testid': testid });
     for (const [v, label] of options) el.append(h('option', { value: v, text: label }));
@@ -250,8 +258,7 @@
     if (inboxFilter.age) q.set('older_than_ms', String(Number(inboxFilter.age) * 86400000));
     const r = await api('GET', '/v1/admin/conflicts?' + q.toString());
     if (!r.ok) return h('p', { class: 'error', text: problemText(r) });
-    const defs = new Map();
-    for (const f of forms) defs.set(f.form_id, f);
+    const defs = await latestDefs(forms);
 
     const fStatus = select('f-status', [['open', t('status_open')], ['resolved', t('status_resolved')], ['', t('all')]], inboxFilter.status, 'filter-status');
     const fKind = select('f-kind', [['', t('all')], ['field', t('kind_field')], ['delete_edit', t('kind_delete_edit')],
@@ -273,7 +280,7 @@
       h('td', { class: 'num', text: e.id }),
       h('td', {}, h('span', { class: 'badge' + (e.kind === 'field' ? '' : ' warn'), text: t('kind_' + e.kind) })),
       h('td', { text: defs.has(e.form) ? pickLang(defs.get(e.form).title, e.form) : e.form }),
-      h('td', { text: e.path || '—' }),
+      h('td', {}, e.path ? fieldLabel(defs.get(e.form), e.path) + ' ' : '—', e.path ? h('code', { class: 'muted', text: e.path }) : ''),
       h('td', { text: e.scope.municipality + ' / ' + e.scope.community }),
       h('td', { class: 'num', text: (e.candidates || []).length }),
       h('td', { title: fmtTime(e.opened_at), text: fmtAge(e.opened_at) }),
@@ -512,7 +519,8 @@
   async function renderDatasets() {
     const forms = await listForms();
     const formIds = [...new Set(forms.map((f) => f.form_id))];
-    const fForm = select('x-form', formIds.map((id) => [id, pickLang(forms.find((f) => f.form_id === id).title, id)]), formIds[0] || '', 'export-form');
+    const defs = await latestDefs(forms);
+    const fForm = select('x-form', formIds.map((id) => [id, formTitle(defs.get(id), id)]), formIds[0] || '', 'export-form');
     const fFormat = select('x-format', [['csv', 'CSV'], ['xlsx', 'Excel (XLSX)'], ['jsonl', 'JSON Lines']], 'csv', 'export-format');
     const fLabels = select('x-labels', [['codes', t('labels_codes')], ['en', 'English'], ['sq', 'Shqip'], ['sr', 'Srpski']], lang === 'en' ? 'codes' : lang, 'export-labels');
     const fMun = h('input', { type: 'text', placeholder: 'gracanice,prizren', 'data-testid': 'export-municipality' });

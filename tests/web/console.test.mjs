@@ -100,6 +100,8 @@ async function push(dev, batch, edits, unsynced) {
 
 async function shot(page, name) {
   await page.screenshot({ path: path.join(outDir, name + '.png'), fullPage: true });
+  // No page shows a JavaScript placeholder instead of data.
+  assert.doesNotMatch(await page.locator('main').textContent(), /\b(null|undefined|NaN|\[object Object\])\b/, name);
 }
 
 async function signIn(page, user) {
@@ -194,6 +196,7 @@ async function main() {
   await page.getByTestId('filter-apply').click();
   await page.getByTestId('inbox-table').waitFor();
   assert.equal(await page.getByTestId('inbox-row').count(), 2);
+  assert.match(await page.getByTestId('inbox-table').textContent(), /School visit check.*Households served/s);
   await shot(page, '02-inbox');
   const firstId = open.data.entries[0].id;
   await page.getByTestId('open-' + firstId).click();
