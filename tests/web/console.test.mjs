@@ -135,10 +135,10 @@ async function main() {
 
   // Accounts, the form, two tablets of one enumerator.
   const admin = await login('root');
-  for (const [u, role] of [['enis', 'enumerator'], ['vesa', 'enumerator']]) {
+  for (const [u, role, where] of [['enis', 'enumerator', scope], ['vesa', 'enumerator', scope], ['sara', 'supervisor', { municipality: 'prizren' }]]) {
     const c = await call('POST', '/v1/admin/users', admin, { username: u, password: PASSWORD, role, display_name: u });
     assert.equal(c.status, 201, JSON.stringify(c.data));
-    const a = await call('PUT', `/v1/admin/users/${u}/assignments`, admin, { assignments: [scope] });
+    const a = await call('PUT', `/v1/admin/users/${u}/assignments`, admin, { assignments: [where] });
     assert.equal(a.status, 200);
   }
   const form = fs.readFileSync(path.join(here, 'fixtures/console_check.json'), 'utf8');
@@ -186,6 +186,7 @@ async function main() {
   await page.getByTestId('signin-error').waitFor();
   await signIn(page, 'root');
   await page.getByTestId('inbox-table').waitFor();
+  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['Conflicts', 'Field team', 'Datasets', 'Forms', 'Quarantine']);
   assert.equal(await page.getByTestId('inbox-row').count(), 2);
   // Filters: a municipality with no entries empties the list; clearing it brings them back.
   await page.fill('#f-mun', 'prizren');
@@ -335,7 +336,7 @@ async function main() {
   const widths = await g1Box.getByTestId('chart').first().locator('rect.bar').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('width'))));
   assert.ok(widths[0] < widths[1] && widths[2] === 4, JSON.stringify(widths));  // serb 38.5 < albanian 44; roma suppressed
   await page.getByTestId('export-form').waitFor();
-  assert.equal(await page.getByTestId('nav-inbox').count(), 0);
+  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['Field team', 'Datasets']);
   await page.selectOption('#x-form', 'console_check');
   await page.selectOption('#x-format', 'csv');
   await shot(page, '08-datasets');
@@ -370,6 +371,20 @@ async function main() {
   const denied = await call('GET', '/v1/admin/conflicts', enisToken);
   assert.equal(denied.status, 403);
   assert.equal(denied.data.code, 'forbidden');
+  assert.equal(await page.locator('#nav a').count(), 0);
+  await page.getByTestId('signout').click();
+  await page.getByTestId('signin').waitFor();
+
+  // --- Supervisor of another municipality: the inbox and the counts hold nothing of gracanice. ---
+  await page.unroute('**/v1/indicators?*');
+  await signIn(page, 'sara');
+  await page.getByTestId('inbox-empty').waitFor();
+  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['Conflicts', 'Field team', 'Datasets', 'Quarantine']);
+  await page.getByTestId('nav-team').click();
+  await page.getByTestId('stats-table').waitFor();
+  assert.doesNotMatch(await page.getByTestId('stats-table').textContent(), /gracanice/);
+  assert.equal(await page.getByTestId('devices-table').count(), 0);
+  await shot(page, '10-supervisor-team');
 
   assert.deepEqual(consoleErrors.filter((e) => !/status of 40[139] /.test(e)), [], 'no script errors or CSP violations');
   step('all browser checks passed');
