@@ -257,12 +257,16 @@ async function main() {
   const base2 = header('tab-a', { site_name: 'Gračanica gymnasium', households: 200, notes: 'ok' });
   await push(a, 'a-3', [edit2(a, 3, {}, base2, Object.keys(base2))], 1);
   await push(a, 'a-4', [edit2(a, 4, { [a.actor]: 3 }, { ...base2, households: 210, site_name: 'Gracanica gymnasium' }, ['households', 'site_name'])], 0);
-  res = await push(b, 'b-3', [edit2(b, 3, { [a.actor]: 3 }, { ...base2, households: 220, site_name: 'Gymnasium Gračanica' }, ['households', 'site_name'])], 2);
+  res = await push(b, 'b-3', [edit2(b, 3, { [a.actor]: 3 }, { ...base2, households: 220, site_name: 'Gymnasium <img src=x onerror="window.__xss=1">' }, ['households', 'site_name'])], 2);
   assert.deepEqual(res[0].conflicts, ['households', 'site_name']);
   const entries2 = (await call('GET', '/v1/admin/conflicts', admin)).data.entries;
   assert.equal(entries2.length, 2);
   await page.goto(base + '/console/#/conflict/' + entries2[0].id);
   await page.getByTestId('entry-households').waitFor();
+  // Data is text, never markup: a candidate holding HTML shows as typed and runs nothing.
+  await page.getByText('Gymnasium <img src=x onerror="window.__xss=1">').waitFor();
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.equal(await page.locator('main img').count(), 0);
   await page.getByTestId('choice-households-0').check();
   await page.getByTestId('choice-site_name-1').check();
   const rec2State = await call('GET', '/v1/records/' + rec2, admin);
