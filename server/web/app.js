@@ -67,7 +67,9 @@
   function session() {
     try {
       const s = JSON.parse(sessionStorage.getItem('akt.session'));
-      if (s && s.token && s.expires_at > Date.now()) return s;
+      // expires_at is server time: it is trusted here only if this computer's clock agreed at sign-in
+      // (otherwise the server's 401 ends the session).
+      if (s && s.token && (!s.clock_ok || s.expires_at > Date.now())) return s;
     } catch (e) { /* unreadable: signed out */ }
     return null;
   }
@@ -215,7 +217,8 @@
         return;
       }
       pass.value = '';
-      sessionStorage.setItem('akt.session', JSON.stringify({ token: data.token, expires_at: data.expires_at, user: data.user }));
+      sessionStorage.setItem('akt.session', JSON.stringify({ token: data.token, expires_at: data.expires_at,
+        clock_ok: data.expires_at > Date.now() + 60000, user: data.user }));
       location.hash = '#/' + homeFor(data.user.role);
     });
     show(form);

@@ -389,6 +389,14 @@ async function main() {
   assert.doesNotMatch(await page.getByTestId('stats-table').textContent(), /gracanice/);
   assert.equal(await page.getByTestId('devices-table').count(), 0);
   await shot(page, '10-supervisor-team');
+  // Past its expiry the console drops the session without waiting for the server's 401.
+  await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem('akt.session'));
+    s.expires_at = Date.now() - 1000;
+    sessionStorage.setItem('akt.session', JSON.stringify(s));
+  });
+  await page.getByTestId('nav-inbox').click();
+  await page.getByTestId('signin').waitFor();
 
   assert.deepEqual(consoleErrors.filter((e) => !/status of 40[139] /.test(e)), [], 'no script errors or CSP violations');
   step('all browser checks passed');
