@@ -100,7 +100,7 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
   if (what == "stats" && seg.size() == 3) {
     if (!admin && who.role != sync::Role::kSupervisor && who.role != sync::Role::kMeOfficer)
       return forbidden("statistics are for admins, supervisors and M&E officers");
-    return req.method == "GET" ? handle_stats(query, who, app) : method_not_allowed("GET");
+    return req.method == "GET" ? handle_stats(who, app) : method_not_allowed("GET");
   }
   if (what == "conflicts") {
     if (!admin && who.role != sync::Role::kSupervisor) return forbidden("the conflict inbox is for admins and supervisors");

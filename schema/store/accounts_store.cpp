@@ -273,8 +273,8 @@ Status register_device(Db& db, const std::string& actor, std::int64_t user_id, c
 Result<std::vector<DeviceRow>> list_devices(Db& db) {
   AKT_STMT(s, db,
            "SELECT d.actor, d.name, COALESCE(u.username, ''), d.app_version, d.registered_at, d.last_push, "
-           "d.last_pull, d.last_cursor, COALESCE(d.revoked_at, 0), d.client_app, COALESCE(d.unsynced, -1), d.reported_at "
-           "FROM devices d LEFT JOIN users u ON u.id = d.user_id "
+           "d.last_pull, d.last_cursor, COALESCE(d.revoked_at, 0), d.client_app, COALESCE(d.unsynced, -1), "
+           "d.reported_at FROM devices d LEFT JOIN users u ON u.id = d.user_id "
            "ORDER BY d.name, d.actor");
   std::vector<DeviceRow> out;
   for (;;) {

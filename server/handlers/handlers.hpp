@@ -85,7 +85,7 @@ struct ClientReport {
 ClientReport parse_client_header(std::string_view header);
 // Stores a device's report (push and changes requests of device tokens); no-op without the header.
 void note_client_report(const HttpRequest& req, const Principal& who, AppState& app);
-HttpResponse handle_stats(const Query& query, const Principal& who, AppState& app);
+HttpResponse handle_stats(const Principal& who, AppState& app);
 
 // Shared helpers.
 // Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.

@@ -76,8 +76,7 @@ void note_client_report(const HttpRequest& req, const Principal& who, AppState& 
   if (!st.ok()) log(LogLevel::kWarn, "device report of " + who.device_actor + " not stored: " + st.message());
 }
 
-HttpResponse handle_stats(const Query& query, const Principal& who, AppState& app) {
-  (void)query;
+HttpResponse handle_stats(const Principal& who, AppState& app) {
   // municipality -> form -> records, over the records the caller may see.
   std::map<std::string, std::map<std::string, std::int64_t>> counts;
   std::int64_t total = 0;

@@ -59,9 +59,10 @@ json device(client::HttpClient& c, const std::string& admin, const std::string& 
   return {};
 }
 
-sync::Edit edit_at(const std::string& actor, std::int64_t n, const std::string& municipality, const std::string& form) {
-  sync::Edit e = test::make_edit(test::uuid7(1700000000000 + static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(n)),
-                                 actor, n, {}, R"({"x":1})", {"x"});
+sync::Edit edit_at(const std::string& actor, std::int64_t n, const std::string& municipality,
+                   const std::string& form) {
+  const auto u = static_cast<std::uint64_t>(n);
+  sync::Edit e = test::make_edit(test::uuid7(1700000000000 + u, u), actor, n, {}, R"({"x":1})", {"x"});
   e.scope.municipality = municipality;
   e.form_id = form;
   return e;
