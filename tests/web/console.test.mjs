@@ -412,7 +412,12 @@ try {
   if (browser) await browser.close().catch(() => {});
   if (server && server.exitCode === null) {
     server.kill('SIGTERM');
-    await new Promise((r) => server.once('exit', r));
+    const [code, signal] = await new Promise((r) => server.once('exit', (c, sig) => r([c, sig])));
+    // A clean stop (under ASan this also means no leak report).
+    if (code !== 0) {
+      failed = true;
+      console.error(`aktsyncd exited with ${code ?? signal} after SIGTERM`);
+    }
   }
   fs.rmSync(tmp, { recursive: true, force: true });
 }
