@@ -102,7 +102,10 @@ std::chrono::milliseconds SyncClient::backoff(int attempt) {
 }
 
 Result<HttpResult> SyncClient::send(const std::string& method, const std::string& target, const std::string& body) {
-  const Headers headers{{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
+  Headers headers{{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
+  // For the console's field-team page (PROTOCOL §13.2): this app and the edits still waiting.
+  if (auto st = store_.stats(); st.ok())
+    headers.emplace_back("X-Akt-Client", "app=aktsync/0.1.0; unsynced=" + std::to_string(st->unsynced));
   Status last;
   for (int attempt = 1;; ++attempt) {
     auto r = transport_(method, target, body, headers);

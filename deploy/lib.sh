@@ -4,10 +4,14 @@
 AKT_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libsqlite3-dev nlohmann-json3-dev
               libssl-dev zlib1g-dev doctest-dev openssl curl ca-certificates sqlite3 python3 unzip libsimdjson-dev
               clang libclang-rt-14-dev)
+# The web console's browser tests (deploy/test.sh only): Debian's chromium driven from Node.js. npm is
+# added only when no npm command exists (NodeSource's nodejs ships its own and conflicts with Debian's).
+AKT_BROWSER_TEST_PACKAGES=(chromium nodejs)
 
+# Installs AKT_PACKAGES and any packages named as arguments.
 akt_install_packages() {
   local missing=()
-  for p in "${AKT_PACKAGES[@]}"; do
+  for p in "${AKT_PACKAGES[@]}" "$@"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -eq 0 ]; then

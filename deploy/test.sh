@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
 # Sets up everything a fresh Debian 12 machine needs and runs every test: the dev build (warnings are
 # errors), the same suite under AddressSanitizer + UBSan, a short run of every fuzzer, and the
-# quickstart smoke test. Safe to run twice. AKT_SKIP_ASAN=1, AKT_SKIP_FUZZ=1 or AKT_SKIP_QUICKSTART=1
-# skip those stages locally.
+# quickstart smoke test, and the web console's browser tests. Safe to run twice. AKT_SKIP_ASAN=1,
+# AKT_SKIP_FUZZ=1, AKT_SKIP_QUICKSTART=1 or AKT_SKIP_WEB=1 skip those stages locally.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib.sh
-akt_install_packages
+if [ "${AKT_SKIP_WEB:-0}" != 1 ]; then
+  akt_install_packages "${AKT_BROWSER_TEST_PACKAGES[@]}"
+  command -v npm >/dev/null || akt_install_packages npm
+else
+  akt_install_packages
+fi
 jobs=$(akt_jobs)
 
 stage() { printf '\n=== %s ===\n' "$*"; }
@@ -16,6 +21,12 @@ cmake --preset dev >/dev/null
 cmake --build --preset dev -j "$jobs"
 stage "dev tests"
 ctest --preset dev -j "$jobs" --timeout 600
+
+if [ "${AKT_SKIP_WEB:-0}" != 1 ]; then
+  stage "web console browser tests (chromium + playwright-core)"
+  (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
+  AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/console.test.mjs
+fi
 
 if [ "${AKT_SKIP_ASAN:-0}" != 1 ]; then
   stage "asan build (address + undefined)"

@@ -97,6 +97,11 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_quarantine(query, who, app);
   }
+  if (what == "stats" && seg.size() == 3) {
+    if (!admin && who.role != sync::Role::kSupervisor && who.role != sync::Role::kMeOfficer)
+      return forbidden("statistics are for admins, supervisors and M&E officers");
+    return req.method == "GET" ? handle_stats(who, app) : method_not_allowed("GET");
+  }
   if (what == "conflicts") {
     if (!admin && who.role != sync::Role::kSupervisor) return forbidden("the conflict inbox is for admins and supervisors");
     if (seg.size() == 3) return req.method == "GET" ? handle_list_conflicts(query, who, app) : method_not_allowed("GET");
@@ -159,6 +164,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_health(app);
   }
+  if (auto console = handle_console(req, path)) return std::move(*console);
   if (seg.size() < 2 || seg[0] != "v1") return not_found();
   // Unauthenticated entry points: they are throttled per user and per address instead.
   if (path == "/v1/login") return req.method == "POST" ? handle_login(req, app) : method_not_allowed("POST");
@@ -182,6 +188,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
   if (top == "push" && seg.size() == 2) {
     if (req.method != "POST") return method_not_allowed("POST");
     if (!who->is_device()) return forbidden("pushing needs a device token (enrol the device)");
+    note_client_report(req, *who, app);
     std::string_view ct = req.header("content-type");
     if (ct.substr(0, 16) != "application/json")
       return problem(415, "unsupported_media_type", "Content-Type must be application/json");
@@ -191,6 +198,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
   }
   if (top == "changes" && seg.size() == 2) {
     if (req.method != "GET") return method_not_allowed("GET");
+    if (req.allow_wait) note_client_report(req, *who, app);
     return handle_changes(query, req.allow_wait, *who, app);
   }
   if (top == "records" && seg.size() == 3) {

@@ -273,7 +273,8 @@ Status register_device(Db& db, const std::string& actor, std::int64_t user_id, c
 Result<std::vector<DeviceRow>> list_devices(Db& db) {
   AKT_STMT(s, db,
            "SELECT d.actor, d.name, COALESCE(u.username, ''), d.app_version, d.registered_at, d.last_push, "
-           "d.last_pull, d.last_cursor, COALESCE(d.revoked_at, 0) FROM devices d LEFT JOIN users u ON u.id = d.user_id "
+           "d.last_pull, d.last_cursor, COALESCE(d.revoked_at, 0), d.client_app, COALESCE(d.unsynced, -1), "
+           "d.reported_at FROM devices d LEFT JOIN users u ON u.id = d.user_id "
            "ORDER BY d.name, d.actor");
   std::vector<DeviceRow> out;
   for (;;) {
@@ -290,7 +291,51 @@ Result<std::vector<DeviceRow>> list_devices(Db& db) {
     d.last_pull = s->int64(6);
     d.last_cursor = s->int64(7);
     d.revoked_at = s->int64(8);
+    d.client_app = std::string(s->text(9));
+    d.unsynced = s->int64(10);
+    d.reported_at = s->int64(11);
     out.push_back(std::move(d));
+  }
+}
+
+Status report_device_client(Db& db, const std::string& actor, const std::string& app, std::int64_t unsynced,
+                            std::int64_t now) {
+  const std::string blob = uuid_blob(actor);
+  AKT_STMT(s, db,
+           "INSERT INTO devices(actor, client_app, unsynced, reported_at) VALUES(?1, ?2, ?3, ?4) "
+           "ON CONFLICT(actor) DO UPDATE SET client_app = CASE WHEN ?2 = '' THEN client_app ELSE ?2 END, "
+           "unsynced = COALESCE(?3, unsynced), reported_at = ?4");
+  s->bind_blob(1, blob.data(), blob.size());
+  s->bind(2, app);
+  if (unsynced >= 0)
+    s->bind(3, unsynced);
+  else
+    s->bind_null(3);
+  s->bind(4, now);
+  return s->run();
+}
+
+Result<std::optional<DeviceReport>> read_device_report(Db& db, const std::string& actor) {
+  const std::string blob = uuid_blob(actor);
+  AKT_STMT(s, db, "SELECT client_app, COALESCE(unsynced, -1), reported_at FROM devices WHERE actor = ?1");
+  s->bind_blob(1, blob.data(), blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<DeviceReport>();
+  return std::optional<DeviceReport>(DeviceReport{std::string(s->text(0)), s->int64(1), s->int64(2)});
+}
+
+Result<std::vector<PlaceCount>> count_records_by_place(Db& db) {
+  AKT_STMT(s, db,
+           "SELECT municipality, community, component, form_id, COUNT(*) FROM records WHERE deleted = 0 "
+           "GROUP BY municipality, community, component, form_id ORDER BY municipality, form_id");
+  std::vector<PlaceCount> out;
+  for (;;) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back({std::string(s->text(0)), std::string(s->text(1)), std::string(s->text(2)),
+                   std::string(s->text(3)), s->int64(4)});
   }
 }
 

@@ -37,6 +37,9 @@ struct TokenInfo {
 struct DeviceRow {
   std::string actor, name, username, app_version;
   std::int64_t registered_at = 0, last_push = 0, last_pull = 0, last_cursor = 0, revoked_at = 0;
+  std::string client_app;           // as last reported in X-Akt-Client ("" = never)
+  std::int64_t unsynced = -1;       // unsynced edits as last reported (-1 = never)
+  std::int64_t reported_at = 0;     // when the device last reported (ms)
 };
 
 struct AuditRow {
@@ -74,6 +77,22 @@ Result<std::pair<std::int64_t, std::string>> use_enrolment(Db& db, const std::st
 Status register_device(Db& db, const std::string& actor, std::int64_t user_id, const std::string& name,
                        const std::string& app_version, std::int64_t now);
 Result<std::vector<DeviceRow>> list_devices(Db& db);
+// Stores what a device reports about itself (PROTOCOL §13.2): `app` when non-empty, `unsynced` when
+// >= 0. Creates the row for a device not seen before (static config devices).
+Status report_device_client(Db& db, const std::string& actor, const std::string& app, std::int64_t unsynced,
+                            std::int64_t now);
+struct DeviceReport {
+  std::string client_app;
+  std::int64_t unsynced = -1, reported_at = 0;
+};
+// What the device reported last; nullopt for a device without a row.
+Result<std::optional<DeviceReport>> read_device_report(Db& db, const std::string& actor);
+// Live (not deleted) records per municipality, community, component and form.
+struct PlaceCount {
+  std::string municipality, community, component, form_id;
+  std::int64_t records = 0;
+};
+Result<std::vector<PlaceCount>> count_records_by_place(Db& db);
 
 Status insert_audit(Db& db, std::int64_t at, const std::string& username, const std::string& action,
                     const std::string& target, const std::string& detail_json, const std::string& remote);

@@ -198,6 +198,15 @@ INSERT OR IGNORE INTO meta(key, value) VALUES('server_actor', lower(
   hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
   substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))));
 )sql"},
+    {5, R"sql(
+-- What a device last reported about itself in the X-Akt-Client header (PROTOCOL §13.2): its app, its
+-- unsynced edits (NULL: never reported) and when. Shown on the console's field-team page.
+ALTER TABLE devices ADD COLUMN client_app TEXT NOT NULL DEFAULT '';
+ALTER TABLE devices ADD COLUMN unsynced INTEGER;
+ALTER TABLE devices ADD COLUMN reported_at INTEGER NOT NULL DEFAULT 0;
+-- Counts of live records per place and form (console statistics), read from this index alone.
+CREATE INDEX records_by_place ON records(municipality, community, component, form_id) WHERE deleted = 0;
+)sql"},
     {6, R"sql(
 -- Every entry kind of conflicts.md, and a `detail` object per entry (semantic: the rules broken and the
 -- provisional values; delete_edit: what was deleted). SQLite cannot change a CHECK: rebuild the table.

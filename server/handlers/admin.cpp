@@ -194,10 +194,21 @@ HttpResponse handle_list_devices(AppState& app) {
   Status st = app.store->read([&](store::Db& db) {
     auto list = store::list_devices(db);
     if (!list.ok()) return list.status();
-    for (const auto& d : *list)
-      out.push_back({{"actor", d.actor}, {"name", d.name}, {"username", d.username}, {"app_version", d.app_version},
+    for (const auto& d : *list) {
+      // enrolled (a tablet with a user), static (a config device) or resolver (the replica id under
+      // which a console user's conflict resolutions are written; not a tablet).
+      std::string kind = d.registered_at != 0 ? "enrolled" : "resolver";
+      for (const auto& c : app.config.devices) {
+        const auto id = sync::parse_uuid(c.actor);
+        if (d.registered_at == 0 && id && sync::format_uuid(*id) == d.actor) kind = "static";
+      }
+      out.push_back({{"actor", d.actor}, {"kind", kind}, {"name", d.name}, {"username", d.username},
+                     {"app_version", d.app_version},
                      {"registered_at", d.registered_at}, {"last_push", d.last_push}, {"last_pull", d.last_pull},
-                     {"last_cursor", d.last_cursor}, {"revoked", d.revoked_at != 0}});
+                     {"last_cursor", d.last_cursor}, {"revoked", d.revoked_at != 0}, {"client_app", d.client_app},
+                     {"unsynced", d.unsynced < 0 ? nlohmann::json() : nlohmann::json(d.unsynced)},
+                     {"reported_at", d.reported_at}});
+    }
     return Status();
   });
   if (!st.ok()) return problem_from(st, "internal");

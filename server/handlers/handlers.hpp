@@ -79,6 +79,24 @@ HttpResponse handle_indicators(const Query& query, const Principal& who, AppStat
 std::string redact_for(AppState& app, sync::Role role, const std::string& form_id, const std::string& record_id,
                        std::string_view body);
 
+// The web console's static files (§13.1): an answer for `/`, `/console` and `/console/...`, nothing
+// for other paths.
+std::optional<HttpResponse> handle_console(const HttpRequest& req, std::string_view path);
+
+// Field-team status (§13.2-13.4).
+// What a device reports in `X-Akt-Client: app=aktsync/1.2; unsynced=14`. Items that do not parse are
+// ignored one by one (a report never fails the sync it travels with).
+constexpr std::size_t kClientHeaderMax = 256;  // a longer header is ignored whole
+constexpr std::size_t kClientAppMax = 64;
+struct ClientReport {
+  std::string app;             // "" = not reported (or invalid)
+  std::int64_t unsynced = -1;  // -1 = not reported (or invalid)
+};
+ClientReport parse_client_header(std::string_view header);
+// Stores a device's report (push and changes requests of device tokens); no-op without the header.
+void note_client_report(const HttpRequest& req, const Principal& who, AppState& app);
+HttpResponse handle_stats(const Principal& who, AppState& app);
+
 // Shared helpers.
 // Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.
 std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version);

@@ -178,6 +178,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       fail("2xx answer is not JSON", req, resp, body);
     return 0;
   }
+  // The web console's redirect (/ -> /console/) and revalidations (304) are not errors (PROTOCOL §13.1).
+  if (resp.status == 302 || resp.status == 304) {
+    if (resp.status == 302 && !has_header(resp, "Location")) fail("302 without Location", req, resp, body);
+    if (resp.status == 304 && (!body.empty() || !has_header(resp, "ETag"))) fail("304 with a body or no ETag", req, resp, body);
+    return 0;
+  }
   if (resp.content_type != "application/problem+json") fail("error answer not application/problem+json", req, resp, body);
   const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) fail("problem body is not a JSON object", req, resp, body);

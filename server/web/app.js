@@ -1,0 +1,700 @@
+// aktsync web console: plain JavaScript, no framework, no network access beyond this server.
+// The session token lives in sessionStorage (gone when the tab closes) and travels only in the
+// Authorization header: no cookies, so no cross-site request can act as the user (docs/SECURITY.md).
+// Every datum is put into the page with textContent, never as HTML.
+'use strict';
+(function () {
+  const CATALOGUE = window.AKT_MESSAGES || { en: {} };
+  const LANGS = ['en', 'sq', 'sr'];
+  let lang = LANGS.includes(localStorage.getItem('akt.lang')) ? localStorage.getItem('akt.lang') : 'en';
+  let flashMessage = null;
+  const formCache = new Map();
+
+  function t(key, vars) {
+    let s = (CATALOGUE[lang] && CATALOGUE[lang][key]) || CATALOGUE.en[key] || key;
+    if (vars) for (const k of Object.keys(vars)) s = s.split('{' + k + '}').join(String(vars[k]));
+    return s;
+  }
+
+  // ---- DOM helpers -------------------------------------------------------------------------------
+  function h(tag, attrs, ...children) {
+    const svg = tag.startsWith('svg:');
+    const el = svg ? document.createElementNS('http://www.w3.org/2000/svg', tag.slice(4)) : document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (v === undefined || v === null || v === false) continue;
+      if (k === 'on') for (const [ev, fn] of Object.entries(v)) el.addEventListener(ev, fn);
+      else if (k === 'text') el.textContent = v;
+      else el.setAttribute(k, v === true ? '' : String(v));
+    }
+    for (const c of children.flat()) {
+      if (c === undefined || c === null || c === false) continue;
+      el.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return el;
+  }
+  const $ = (id) => document.getElementById(id);
+  function show(...nodes) { $('main').replaceChildren(...nodes.flat().filter((n) => n !== null && n !== undefined && n !== false)); }
+  function flash(kind, text) {
+    const f = $('flash');
+    if (!text) { f.hidden = true; f.replaceChildren(); return; }
+    f.hidden = false;
+    f.className = kind;
+    f.setAttribute('data-testid', 'flash');
+    f.replaceChildren(text);
+  }
+
+  function fmtTime(ms) {
+    if (!ms) return t('never');
+    const d = new Date(ms);
+    return d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+  }
+  function fmtAge(ms) {
+    if (!ms) return t('never');
+    const s = Math.max(0, (Date.now() - ms) / 1000);
+    if (s < 90) return t('age_now');
+    if (s < 5400) return t('age_minutes', { n: Math.round(s / 60) });
+    if (s < 129600) return t('age_hours', { n: Math.round(s / 3600) });
+    return t('age_days', { n: Math.round(s / 86400) });
+  }
+  function fmtValue(v) {
+    if (v === undefined) return '—';
+    if (v === null) return t('value_null');
+    if (typeof v === 'string') return v;
+    return JSON.stringify(v);
+  }
+
+  // ---- Session and API ---------------------------------------------------------------------------
+  function session() {
+    try {
+      const s = JSON.parse(sessionStorage.getItem('akt.session'));
+      // expires_at is server time: it is trusted here only if this computer's clock agreed at sign-in
+      // (otherwise the server's 401 ends the session).
+      if (s && s.token && (!s.clock_ok || s.expires_at > Date.now())) return s;
+    } catch (e) { /* unreadable: signed out */ }
+    return null;
+  }
+  class SessionEnded extends Error {}
+  function endSession(message) {
+    sessionStorage.removeItem('akt.session');
+    flashMessage = message ? ['warning', message] : null;
+    if (location.hash !== '#/signin') location.hash = '#/signin'; else render();
+  }
+
+  async function api(method, path, body, raw) {
+    const s = session();
+    if (!s) { endSession(t('session_ended')); throw new SessionEnded(); }
+    const headers = { Authorization: 'Bearer ' + s.token };
+    if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store', credentials: 'omit', redirect: 'error' });
+    if (r.status === 401) { endSession(t('session_ended')); throw new SessionEnded(); }
+    if (raw) return r;
+    const text = await r.text();
+    let data = null;
+    try { data = text ? JSON.parse(text) : null; } catch (e) { data = null; }
+    return { status: r.status, ok: r.ok, data };
+  }
+  function problemText(res) {
+    const d = res.data || {};
+    return (d.code ? d.code + ': ' : '') + (d.detail || d.title || ('HTTP ' + res.status));
+  }
+
+  // ---- Forms and labels --------------------------------------------------------------------------
+  async function formDef(formId, version) {
+    const key = formId + '/' + version;
+    if (!formCache.has(key)) {
+      formCache.set(key, api('GET', '/v1/forms/' + encodeURIComponent(formId) + '/' + version)
+        .then((r) => (r.ok ? r.data : null)).catch(() => null));
+    }
+    return formCache.get(key);
+  }
+  function pickLang(label, fallback) {
+    if (!label) return fallback;
+    if (typeof label === 'string') return label;
+    return label[lang] || label.en || fallback;
+  }
+  function findField(def, key) {
+    const walk = (fields) => {
+      for (const f of fields || []) {
+        if (f.key === key) return f;
+        const inner = walk(f.fields);
+        if (inner) return inner;
+      }
+      return null;
+    };
+    return def ? walk(def.fields) : null;
+  }
+  function fieldLabel(def, path) {
+    const key = String(path).replace(/\[[^\]]*\]/g, '').split('.').pop();
+    const f = findField(def, key);
+    return f ? pickLang(f.label, path) : path;
+  }
+  function formTitle(def, formId) { return def ? pickLang(def.title, formId) : formId; }
+
+  // ---- Navigation --------------------------------------------------------------------------------
+  const PAGES = {
+    inbox: { roles: ['admin', 'supervisor'], nav: 'nav_inbox' },
+    conflict: { roles: ['admin', 'supervisor'] },
+    team: { roles: ['admin', 'supervisor', 'me_officer'], nav: 'nav_team' },
+    datasets: { roles: ['admin', 'supervisor', 'me_officer'], nav: 'nav_datasets' },
+    forms: { roles: ['admin'], nav: 'nav_forms' },
+    quarantine: { roles: ['admin', 'supervisor'], nav: 'nav_quarantine' },
+  };
+  function homeFor(role) {
+    return role === 'admin' || role === 'supervisor' ? 'inbox' : role === 'me_officer' ? 'datasets' : 'home';
+  }
+
+  function renderChrome(s, page) {
+    document.documentElement.lang = lang;
+    $('lang').value = lang;
+    $('lang-label').textContent = t('language');
+    $('signout').textContent = t('sign_out');
+    $('signout').hidden = !s;
+    $('who').textContent = s ? s.user.username + ' · ' + t('role_' + s.user.role) : '';
+    const nav = $('nav');
+    nav.replaceChildren();
+    if (!s) return;
+    for (const [name, p] of Object.entries(PAGES)) {
+      if (!p.nav || !p.roles.includes(s.user.role)) continue;
+      nav.append(h('a', { href: '#/' + name, class: page === name || (page === 'conflict' && name === 'inbox') ? 'active' : null,
+        'data-testid': 'nav-' + name, text: t(p.nav) }));
+    }
+  }
+
+  let renderToken = 0;
+  async function render() {
+    const mine = ++renderToken;
+    const s = session();
+    const parts = location.hash.replace(/^#\/?/, '').split('?')[0].split('/');
+    let page = parts[0] || '';
+    if (!s && page !== 'signin') { location.hash = '#/signin'; return; }
+    if (s && (page === 'signin' || page === '')) { location.hash = '#/' + homeFor(s.user.role); return; }
+    renderChrome(s, page);
+    if (flashMessage) { flash(flashMessage[0], flashMessage[1]); flashMessage = null; } else flash();
+    try {
+      if (page === 'signin') return renderSignIn();
+      if (page === 'home') return renderHome(s);
+      const p = PAGES[page];
+      if (!p) return show(h('h1', { text: t('not_found') }));
+      if (!p.roles.includes(s.user.role)) {
+        return show(h('h1', { text: t('denied_title') }),
+          h('p', { class: 'error', 'data-testid': 'denied', text: t('denied_text', { role: t('role_' + s.user.role) }) }));
+      }
+      show(h('p', { class: 'muted', text: t('loading') }));
+      const view = await ({ inbox: renderInbox, conflict: () => renderConflict(parts[1]), team: renderTeam,
+        datasets: renderDatasets, forms: renderForms, quarantine: renderQuarantine })[page]();
+      if (mine === renderToken && view) show(...[].concat(view));
+    } catch (e) {
+      if (e instanceof SessionEnded) return;
+      if (mine === renderToken) show(h('p', { class: 'error', text: t('network_error') + ' ' + e.message }));
+    }
+  }
+
+  // ---- Sign-in -----------------------------------------------------------------------------------
+  function renderSignIn() {
+    const user = h('input', { type: 'text', id: 'username', name: 'username', autocomplete: 'username', required: true });
+    const pass = h('input', { type: 'password', id: 'password', name: 'password', autocomplete: 'current-password', required: true });
+    const msg = h('div');
+    const form = h('form', { class: 'card signin', 'data-testid': 'signin' },
+      h('h1', { text: t('signin_title') }),
+      h('label', {}, t('username'), user), h('label', {}, t('password'), pass), msg,
+      h('button', { type: 'submit', 'data-testid': 'signin-submit', text: t('sign_in') }));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      msg.replaceChildren();
+      let r;
+      try {
+        r = await fetch('/v1/login', { method: 'POST', headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify({ username: user.value.trim(), password: pass.value }), credentials: 'omit', cache: 'no-store' });
+      } catch (e) {
+        msg.replaceChildren(h('p', { class: 'error', text: t('network_error') }));
+        return;
+      }
+      const data = await r.json().catch(() => ({}));
+      if (!r.ok) {
+        const key = r.status === 429 ? 'signin_throttled' : r.status === 401 ? 'signin_failed' : null;
+        msg.replaceChildren(h('p', { class: 'error', 'data-testid': 'signin-error', text: key ? t(key) : problemText({ status: r.status, data }) }));
+        return;
+      }
+      pass.value = '';
+      sessionStorage.setItem('akt.session', JSON.stringify({ token: data.token, expires_at: data.expires_at,
+        clock_ok: data.expires_at > Date.now() + 60000, user: data.user }));
+      location.hash = '#/' + homeFor(data.user.role);
+    });
+    show(form);
+    user.focus();
+  }
+
+  function renderHome(s) {
+    show(h('h1', { text: t('welcome', { user: s.user.username }) }),
+      h('p', { class: 'explain', 'data-testid': 'enumerator-home', text: t('enumerator_home') }));
+  }
+
+  // ---- Conflict inbox ----------------------------------------------------------------------------
+  const inboxFilter = { status: 'open', kind: '', form: '', municipality: '', age: '' };
+  async function listForms() {
+    const r = await api('GET', '/v1/forms');
+    return r.ok ? r.data.forms : [];
+  }
+  // The newest published definition of each form (titles and field labels in the chosen language).
+  async function latestDefs(forms) {
+    const newest = new Map();
+    for (const f of forms) if (!newest.has(f.form_id) || newest.get(f.form_id).version < f.version) newest.set(f.form_id, f);
+    const defs = new Map();
+    await Promise.all([...newest.values()].map(async (f) => defs.set(f.form_id, (await formDef(f.form_id, f.version)) || { title: f.title })));
+    return defs;
+  }
+  function select(id, options, value, testid) {
+    const el = h('select', { id, 'data-testid': testid });
+    for (const [v, label] of options) el.append(h('option', { value: v, text: label }));
+    el.value = value;
+    return el;
+  }
+
+  async function renderInbox() {
+    const forms = await listForms();
+    const formIds = [...new Set(forms.map((f) => f.form_id))];
+    const q = new URLSearchParams({ status: inboxFilter.status === '' ? 'all' : inboxFilter.status, limit: '500' });
+    if (inboxFilter.kind) q.set('kind', inboxFilter.kind);
+    if (inboxFilter.form) q.set('form', inboxFilter.form);
+    if (inboxFilter.municipality) q.set('municipality', inboxFilter.municipality.trim().toLowerCase());
+    if (inboxFilter.age) q.set('older_than_ms', String(Number(inboxFilter.age) * 86400000));
+    const r = await api('GET', '/v1/admin/conflicts?' + q.toString());
+    if (!r.ok) return h('p', { class: 'error', text: problemText(r) });
+    const defs = await latestDefs(forms);
+
+    const fStatus = select('f-status', [['open', t('status_open')], ['resolved', t('status_resolved')], ['', t('all')]], inboxFilter.status, 'filter-status');
+    const fKind = select('f-kind', [['', t('all')], ['field', t('kind_field')], ['delete_edit', t('kind_delete_edit')],
+      ['semantic', t('kind_semantic')], ['permission', t('kind_permission')]], inboxFilter.kind, 'filter-kind');
+    const fForm = select('f-form', [['', t('all')], ...formIds.map((id) => [id, pickLang(defs.get(id).title, id)])], inboxFilter.form, 'filter-form');
+    const fMun = h('input', { type: 'text', id: 'f-mun', value: inboxFilter.municipality, placeholder: 'gracanice', 'data-testid': 'filter-municipality' });
+    const fAge = select('f-age', [['', t('age_any')], ['1', t('older_than_days', { n: 1 })], ['7', t('older_than_days', { n: 7 })],
+      ['30', t('older_than_days', { n: 30 })]], inboxFilter.age, 'filter-age');
+    const apply = () => {
+      Object.assign(inboxFilter, { status: fStatus.value, kind: fKind.value, form: fForm.value, municipality: fMun.value, age: fAge.value });
+      render();
+    };
+    const filters = h('form', { class: 'filters', on: { submit: (e) => { e.preventDefault(); apply(); } } },
+      h('label', {}, t('status'), fStatus), h('label', {}, t('kind'), fKind), h('label', {}, t('form'), fForm),
+      h('label', {}, t('municipality'), fMun), h('label', {}, t('age'), fAge),
+      h('button', { type: 'submit', 'data-testid': 'filter-apply', text: t('apply') }));
+
+    const rows = r.data.entries.map((e) => h('tr', { 'data-testid': 'inbox-row' },
+      h('td', { class: 'num', text: e.id }),
+      h('td', {}, h('span', { class: 'badge' + (e.kind === 'field' ? '' : ' warn'), text: t('kind_' + e.kind) })),
+      h('td', { text: defs.has(e.form) ? pickLang(defs.get(e.form).title, e.form) : e.form }),
+      h('td', {}, e.path ? fieldLabel(defs.get(e.form), e.path) + ' ' : '—', e.path ? h('code', { class: 'muted', text: e.path }) : ''),
+      h('td', { text: e.scope.municipality + ' / ' + e.scope.community }),
+      h('td', { class: 'num', text: (e.candidates || []).length }),
+      h('td', { title: fmtTime(e.opened_at), text: fmtAge(e.opened_at) }),
+      h('td', {}, e.status === 'open' ? h('span', { class: 'badge bad', text: t('status_open') }) : h('span', { class: 'badge ok', text: t('status_resolved') })),
+      h('td', {}, h('a', { href: '#/conflict/' + e.id, 'data-testid': 'open-' + e.id, text: t('open') }))));
+    const table = rows.length
+      ? h('table', { 'data-testid': 'inbox-table' }, h('thead', {}, h('tr', {}, ...['id', 'kind', 'form', 'field', 'place', 'candidates', 'opened', 'status', '']
+        .map((k) => h('th', { text: k ? t('col_' + k) : '' })))), h('tbody', {}, rows))
+      : h('p', { class: 'muted', 'data-testid': 'inbox-empty', text: t('inbox_empty') });
+    return [h('h1', { text: t('nav_inbox') }), filters, table,
+      r.data.next_before ? h('p', { class: 'muted', text: t('inbox_more') }) : null];
+  }
+
+  // ---- Conflict resolution -----------------------------------------------------------------------
+  function kindExplanation(e) {
+    if (e.kind === 'delete_edit') return t('explain_delete_edit');
+    if (e.kind === 'semantic') return t('explain_semantic');
+    if (e.kind === 'permission') return t('explain_permission');
+    if (/[[.]/.test(e.path)) return t('explain_repeat');
+    return t('explain_field');
+  }
+  function resolvable(e) { return e.status === 'open' && e.kind === 'field' && !/[[.]/.test(e.path); }
+
+  function parseOther(text, field) {
+    const type = field && field.type;
+    const s = text.trim();
+    if (type === 'integer' || type === 'decimal') {
+      const n = Number(s);
+      if (s === '' || !Number.isFinite(n)) throw new Error(t('other_not_number'));
+      return n;
+    }
+    if (type === 'select_multiple') return s ? s.split(/[\s,]+/).filter(Boolean) : [];
+    if (type === 'boolean') return s === 'true' || s === 'yes' || s === '1';
+    return text;
+  }
+
+  async function renderConflict(idText) {
+    const id = Number(idText);
+    const r = await api('GET', '/v1/admin/conflicts/' + id);
+    if (r.status === 404) return h('p', { class: 'error', text: t('conflict_not_found') });
+    if (!r.ok) return h('p', { class: 'error', text: problemText(r) });
+    const main = r.data.entry;
+    const state = main.record_state || { live: [] };
+    const live = state.live && state.live[0] ? state.live[0] : null;
+    const seen = live ? live.clock : {};
+    const body = live && live.body && typeof live.body === 'object' ? live.body : {};
+    const def = live ? await formDef(main.form, live.form_version) : null;
+
+    // Every open entry of this record, so that all flagged fields are decided in one place.
+    const entries = [main];
+    const list = await api('GET', '/v1/admin/conflicts?limit=500&form=' + encodeURIComponent(main.form));
+    if (list.ok) {
+      for (const e of list.data.entries) {
+        if (e.record !== main.record || e.id === main.id) continue;
+        const d = await api('GET', '/v1/admin/conflicts/' + e.id);
+        if (d.ok) entries.push(d.data.entry);
+      }
+    }
+    entries.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : a.id - b.id));
+
+    const out = [h('p', {}, h('a', { href: '#/inbox', text: '← ' + t('back_to_inbox') })),
+      h('h1', { 'data-testid': 'conflict-title', text: t('conflict_title', { form: formTitle(def, main.form) }) }),
+      h('p', { class: 'muted' }, t('record') + ' ', h('code', { text: main.record }), ' · ' + t('place') + ': ',
+        main.scope.municipality + ' / ' + main.scope.community + ' / ' + main.scope.component,
+        live ? ' · ' + t('version_seen') + ': ' : '', live ? h('code', { 'data-testid': 'seen-clock', text: JSON.stringify(seen) }) : '')];
+    if (state.deletion_pending) out.push(h('p', { class: 'warning', text: t('deletion_pending') }));
+
+    const choices = [];  // {entry, get(): value | throws}
+    for (const e of entries) {
+      const field = findField(def, String(e.path).replace(/\[[^\]]*\]/g, '').split('.').pop());
+      const section = h('section', { class: 'card', 'data-testid': 'entry-' + e.path, 'data-entry': e.id });
+      section.append(h('h2', {}, e.path ? fieldLabel(def, e.path) + ' ' : t('kind_' + e.kind) + ' ',
+        e.path ? h('code', { class: 'muted', text: e.path }) : '', ' ',
+        h('span', { class: 'badge' + (e.status === 'open' ? ' bad' : ' ok'), text: e.status === 'open' ? t('status_open') : t('status_resolved') })));
+      section.append(h('p', { class: 'explain', text: kindExplanation(e) }));
+      const can = resolvable(e);
+      const name = 'choice-' + e.id;
+      const tbody = h('tbody');
+      tbody.append(h('tr', {}, h('td'), h('td', { text: t('ancestor') }), h('td', { class: 'value', 'data-testid': 'ancestor', text: fmtValue(e.ancestor) }),
+        h('td', { colspan: 4, class: 'muted', text: t('ancestor_note') })));
+      (e.candidates || []).forEach((c, i) => {
+        const current = e.provisional !== undefined && JSON.stringify(e.provisional) === JSON.stringify(c.value) && !c.absent;
+        const radio = can ? h('input', { type: 'radio', name, value: 'c' + i, id: name + '-c' + i, 'data-testid': 'choice-' + e.path + '-' + i }) : null;
+        tbody.append(h('tr', { class: current ? 'current' : null, 'data-testid': 'candidate' },
+          h('td', {}, radio),
+          h('td', {}, h('label', { for: radio ? radio.id : null, text: t('candidate_n', { n: i + 1 }) + (current ? ' (' + t('current_value') + ')' : '') })),
+          h('td', { class: 'value', 'data-testid': 'candidate-value', text: c.absent ? t('value_absent') : fmtValue(c.value) }),
+          h('td', { text: c.user || '—' }),
+          h('td', { text: c.device || (c.dot ? c.dot.actor.slice(0, 8) + '…' : '—') }),
+          h('td', { text: c.device_time ? fmtTime(c.device_time) : '—' }),
+          h('td', { text: c.server_time ? fmtTime(c.server_time) : '—' })));
+      });
+      let otherInput = null;
+      if (can) {
+        const radio = h('input', { type: 'radio', name, value: 'other', id: name + '-other', 'data-testid': 'choice-' + e.path + '-other' });
+        otherInput = h('input', { type: 'text', 'aria-label': t('other_value'), 'data-testid': 'other-' + e.path,
+          on: { input: () => { radio.checked = true; } } });
+        tbody.append(h('tr', {}, h('td', {}, radio), h('td', {}, h('label', { for: radio.id, text: t('other_value') })),
+          h('td', { colspan: 5 }, otherInput, field && field.type ? h('span', { class: 'muted', text: ' ' + t('field_type', { type: field.type }) }) : '')));
+      }
+      section.append(h('table', {}, h('thead', {}, h('tr', {}, h('th'), h('th'), h('th', { text: t('col_value') }), h('th', { text: t('col_who') }),
+        h('th', { text: t('col_device') }), h('th', { text: t('col_device_time') }), h('th', { text: t('col_server_time') }))), tbody));
+      if (e.status === 'resolved' && e.resolution) {
+        section.append(h('p', { class: 'success', text: t('resolved_by', { user: e.resolved_by, when: fmtTime(e.resolved_at), value: fmtValue(e.resolution.value) }) }));
+      }
+      if (can) {
+        choices.push({
+          entry: e,
+          get() {
+            const picked = section.querySelector('input[name="' + name + '"]:checked');
+            if (!picked) return undefined;
+            if (picked.value === 'other') return { value: parseOther(otherInput.value, field) };
+            const c = e.candidates[Number(picked.value.slice(1))];
+            if (c.absent) return { value: null };
+            return { value: c.value };
+          },
+        });
+      }
+      out.push(section);
+    }
+
+    const status = h('div', { 'data-testid': 'resolve-status' });
+    if (choices.length) {
+      const button = h('button', { type: 'button', 'data-testid': 'resolve', text: t('resolve') });
+      button.addEventListener('click', () => resolveAll(choices, seen, status, button));
+      out.push(h('div', { class: 'actions' }, button), status);
+    }
+
+    // The rest of the record, for context.
+    const flagged = new Set(entries.filter((e) => e.status === 'open').map((e) => e.path));
+    const rows = Object.keys(body).sort().map((k) => h('tr', { class: flagged.has(k) ? 'flagged' : null },
+      h('td', { text: fieldLabel(def, k) }), h('td', {}, h('code', { text: k })), h('td', { class: 'value', text: fmtValue(body[k]) })));
+    out.push(h('h2', { text: t('record_context') }),
+      h('table', { 'data-testid': 'record-context' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('col_key') }),
+        h('th', { text: t('col_current') }))), h('tbody', {}, rows)));
+    return out;
+  }
+
+  async function resolveAll(choices, seenAtLoad, status, button) {
+    let picked;
+    try {
+      picked = choices.map((c) => ({ entry: c.entry, choice: c.get() })).filter((c) => c.choice !== undefined);
+    } catch (e) {
+      status.replaceChildren(h('p', { class: 'error', text: e.message }));
+      return;
+    }
+    if (!picked.length) {
+      status.replaceChildren(h('p', { class: 'error', text: t('pick_something') }));
+      return;
+    }
+    button.disabled = true;
+    // Each resolution names the version the admin saw; after the first, that is the version plus the
+    // admin's own resolutions (never a device edit the admin has not seen).
+    let seen = Object.assign({}, seenAtLoad);
+    const notes = [];
+    let done = 0;
+    for (const { entry, choice } of picked) {
+      let r;
+      try {
+        r = await api('POST', '/v1/admin/conflicts/' + entry.id + '/resolve', { seen, value: choice.value });
+      } catch (e) {
+        if (e instanceof SessionEnded) return;
+        status.replaceChildren(h('p', { class: 'error', text: t('network_error') }));
+        button.disabled = false;
+        return;
+      }
+      if (r.status === 409 && r.data && (r.data.code === 'stale_resolution' || r.data.code === 'already_resolved')) {
+        // Say what happened to the fields decided before this one, then show the record as it is now.
+        flashMessage = ['warning', [t(r.data.code === 'stale_resolution' ? 'stale_explained' : 'already_resolved_explained'),
+          done ? t('resolved_ok', { n: done }) : '', ...notes].filter(Boolean).join(' ')];
+        return render();
+      }
+      if (!r.ok) {
+        const details = r.data && Array.isArray(r.data.fields) ? r.data.fields.map((f) => h('li', { text: (f.path || f.field || '') + ': ' + (f.message || f.code || '') })) : [];
+        status.replaceChildren(h('div', { class: 'error', 'data-testid': 'resolve-error' }, t('resolve_failed', { field: entry.path }) + ' ' + problemText(r), h('ul', {}, details)));
+        button.disabled = false;
+        return;
+      }
+      seen[r.data.version.actor] = r.data.version.n;
+      done += 1;
+      if (r.data.outcome === 'merged') notes.push(t('merged_meanwhile', { field: entry.path }));
+      if (!r.data.closed) notes.push(t('reopened_meanwhile', { field: entry.path }));
+    }
+    flashMessage = ['success', [t('resolved_ok', { n: picked.length }), ...notes].join(' ')];
+    render();
+  }
+
+  // ---- Field team status -------------------------------------------------------------------------
+  async function renderTeam() {
+    const s = session();
+    const out = [h('h1', { text: t('nav_team') })];
+    const silentDays = Math.max(1, Number(localStorage.getItem('akt.silentDays')) || 3);
+    if (s.user.role === 'admin') {
+      const r = await api('GET', '/v1/admin/devices');
+      if (!r.ok) out.push(h('p', { class: 'error', text: problemText(r) }));
+      else {
+        const days = h('input', { type: 'number', min: 1, max: 365, value: silentDays, 'data-testid': 'silent-days',
+          on: { change: (ev) => { localStorage.setItem('akt.silentDays', ev.target.value); render(); } } });
+        out.push(h('h2', { text: t('devices') }), h('p', {}, h('label', {}, t('silent_after') + ' ', days, ' ' + t('days'))));
+        const rows = r.data.devices.filter((d) => d.kind !== 'resolver').map((d) => {
+          const last = Math.max(d.last_push, d.last_pull);
+          const silent = !d.revoked && (last === 0 || Date.now() - last > silentDays * 86400000);
+          const flag = d.revoked ? h('span', { class: 'badge', text: t('revoked') })
+            : silent ? h('span', { class: 'badge bad', 'data-testid': 'silent', text: last ? t('silent_for', { age: fmtAge(last) }) : t('never_synced') })
+              : h('span', { class: 'badge ok', text: t('ok') });
+          return h('tr', { 'data-testid': 'device-row' },
+            h('td', { text: d.name || d.actor.slice(0, 8) + '…' }), h('td', { text: d.username || '—' }),
+            h('td', { title: fmtTime(last), text: fmtAge(last) }),
+            h('td', { class: 'num', 'data-testid': 'unsynced', text: d.unsynced === null || d.unsynced === undefined ? '—' : d.unsynced }),
+            h('td', { text: d.client_app || d.app_version || '—' }), h('td', {}, flag));
+        });
+        out.push(h('table', { 'data-testid': 'devices-table' }, h('thead', {}, h('tr', {}, ...['device', 'user', 'last_sync', 'unsynced', 'app', 'flag']
+          .map((k) => h('th', { text: t('col_' + k) })))), h('tbody', {}, rows)));
+      }
+    } else {
+      out.push(h('p', { class: 'muted', text: t('devices_admin_only') }));
+    }
+    const st = await api('GET', '/v1/admin/stats');
+    out.push(h('h2', { text: t('records_by_place') }));
+    if (!st.ok) out.push(h('p', { class: 'error', text: problemText(st) }));
+    else {
+      const forms = [...new Set(st.data.counts.map((c) => c.form))].sort();
+      const muns = [...new Set(st.data.counts.map((c) => c.municipality))].sort();
+      const cell = new Map(st.data.counts.map((c) => [c.municipality + '\u0000' + c.form, c.records]));
+      out.push(h('table', { 'data-testid': 'stats-table' },
+        h('thead', {}, h('tr', {}, h('th', { text: t('municipality') }), ...forms.map((f) => h('th', { class: 'num', text: f })), h('th', { class: 'num', text: t('total') }))),
+        h('tbody', {}, muns.map((m) => h('tr', {}, h('td', { text: m }),
+          ...forms.map((f) => h('td', { class: 'num', text: cell.get(m + '\u0000' + f) || 0 })),
+          h('td', { class: 'num', text: forms.reduce((a, f) => a + (cell.get(m + '\u0000' + f) || 0), 0) }))))),
+      h('p', { class: 'muted', text: t('stats_total', { n: st.data.total }) }));
+    }
+    return out;
+  }
+
+  // ---- Datasets ----------------------------------------------------------------------------------
+  async function renderDatasets() {
+    const forms = await listForms();
+    const formIds = [...new Set(forms.map((f) => f.form_id))];
+    const defs = await latestDefs(forms);
+    const fForm = select('x-form', formIds.map((id) => [id, formTitle(defs.get(id), id)]), formIds[0] || '', 'export-form');
+    const fFormat = select('x-format', [['csv', 'CSV'], ['xlsx', 'Excel (XLSX)'], ['jsonl', 'JSON Lines']], 'csv', 'export-format');
+    const fLabels = select('x-labels', [['codes', t('labels_codes')], ['en', 'English'], ['sq', 'Shqip'], ['sr', 'Srpski']], lang === 'en' ? 'codes' : lang, 'export-labels');
+    const fMun = h('input', { type: 'text', placeholder: 'gracanice,prizren', 'data-testid': 'export-municipality' });
+    const fCom = h('input', { type: 'text', placeholder: 'serb', 'data-testid': 'export-community' });
+    const fFrom = h('input', { type: 'date', 'data-testid': 'export-from' });
+    const fTo = h('input', { type: 'date', 'data-testid': 'export-to' });
+    const fConf = select('x-conf', [['include', t('conflicts_include')], ['exclude', t('conflicts_exclude')]], 'include', 'export-conflicts');
+    const fBom = h('input', { type: 'checkbox', 'data-testid': 'export-bom' });
+    const msg = h('div', { 'data-testid': 'export-status' });
+    const form = h('form', { class: 'filters', 'data-testid': 'export-form-box' },
+      h('label', {}, t('form'), fForm), h('label', {}, t('format'), fFormat), h('label', {}, t('labels'), fLabels),
+      h('label', {}, t('municipality'), fMun), h('label', {}, t('community'), fCom), h('label', {}, t('from'), fFrom),
+      h('label', {}, t('to'), fTo), h('label', {}, t('conflicted_records'), fConf), h('label', {}, t('excel_bom'), fBom),
+      h('button', { type: 'submit', 'data-testid': 'export-download', text: t('download') }));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const q = new URLSearchParams({ format: fFormat.value, labels: fLabels.value, conflicts: fConf.value });
+      if (fMun.value.trim()) q.set('municipality', fMun.value.trim().toLowerCase());
+      if (fCom.value.trim()) q.set('community', fCom.value.trim().toLowerCase());
+      if (fFrom.value) q.set('from', fFrom.value);
+      if (fTo.value) q.set('to', fTo.value);
+      if (fBom.checked) q.set('bom', '1');
+      msg.replaceChildren(h('p', { class: 'muted', text: t('preparing') }));
+      try {
+        const r = await api('GET', '/v1/exports/' + encodeURIComponent(fForm.value) + '?' + q.toString(), undefined, true);
+        if (!r.ok) {
+          const data = await r.json().catch(() => null);
+          msg.replaceChildren(h('p', { class: 'error', text: problemText({ status: r.status, data }) }));
+          return;
+        }
+        const blob = await r.blob();
+        const cd = r.headers.get('Content-Disposition') || '';
+        const m = /filename="?([^";]+)"?/.exec(cd);
+        const ext = (r.headers.get('Content-Type') || '').includes('zip') ? 'zip' : fFormat.value;
+        const name = m ? m[1] : fForm.value + '.' + ext;
+        const url = URL.createObjectURL(blob);
+        const a = h('a', { href: url, download: name });
+        document.body.append(a);
+        a.click();
+        a.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60000);
+        msg.replaceChildren(h('p', { class: 'success', text: t('downloaded', { name, size: blob.size }) + (r.headers.get('X-Akt-Cursor') ? ' ' + t('cursor_note', { cursor: r.headers.get('X-Akt-Cursor') }) : '') }));
+      } catch (e) {
+        if (!(e instanceof SessionEnded)) msg.replaceChildren(h('p', { class: 'error', text: t('network_error') }));
+      }
+    });
+
+    const out = [h('h1', { text: t('nav_datasets') }), h('h2', { text: t('export_title') }), form, msg, h('h2', { text: t('indicators') })];
+    const ind = await api('GET', '/v1/indicators?format=json');
+    if (!ind.ok) out.push(h('p', { class: 'error', text: problemText(ind) }));
+    else out.push(...renderIndicators(ind.data));
+    return out;
+  }
+
+  function barChart(cells, title) {
+    const w = 420, rowH = 22, left = 140, top = 24;
+    // Percentages on a 0-100 scale (bars comparable across charts); other measures on their maximum.
+    const max = cells.every((c) => c.measure === 'percent') ? 100
+      : Math.max(1, ...cells.map((c) => (c.suppressed || c.value === null || c.value === undefined ? 0 : Math.abs(Number(c.value)))));
+    const height = top + rowH * cells.length + 8;
+    const svg = h('svg:svg', { class: 'chart', viewBox: `0 0 ${w} ${height}`, width: '100%', role: 'img', 'aria-label': title, 'data-testid': 'chart' });
+    svg.append(h('svg:text', { x: 6, y: 15, text: title }));
+    cells.forEach((c, i) => {
+      const y = top + i * rowH;
+      const v = c.suppressed || c.value === null || c.value === undefined ? null : Number(c.value);
+      const bw = v === null ? 0 : Math.round((Math.abs(v) / max) * (w - left - 60));
+      svg.append(h('svg:text', { x: 6, y: y + 14, text: String(c.group).slice(0, 20) }));
+      svg.append(h('svg:rect', { class: 'bar' + (v === null ? ' suppressed' : ''), x: left, y: y + 3, width: v === null ? 4 : Math.max(1, bw), height: rowH - 6 }));
+      svg.append(h('svg:text', { x: left + Math.max(bw, 4) + 6, y: y + 14, text: v === null ? t('suppressed') : String(v) + (c.measure === 'percent' ? '%' : '') }));
+    });
+    return svg;
+  }
+
+  function renderIndicators(data) {
+    const cells = data.cells || [];
+    const out = [h('p', { class: 'muted', text: t('indicators_note', { min: data.min_cell }) })];
+    const dims = ['community', 'gender', 'municipality'];
+    const byIndicator = new Map();
+    for (const c of cells) {
+      if (!byIndicator.has(c.indicator)) byIndicator.set(c.indicator, []);
+      byIndicator.get(c.indicator).push(c);
+    }
+    if (!cells.length) out.push(h('p', { class: 'muted', 'data-testid': 'indicators-empty', text: t('indicators_empty') }));
+    for (const [indicator, list] of [...byIndicator.entries()].sort()) {
+      const section = h('section', { class: 'card', 'data-testid': 'indicator-' + indicator }, h('h2', { text: indicator }));
+      const all = list.filter((c) => c.dimension === 'all');
+      if (all.length) section.append(h('p', {}, t('overall') + ': ', h('strong', { text: all.map((c) => (c.suppressed ? t('suppressed') : fmtValue(c.value))).join(', ') })));
+      const charts = h('div', { class: 'grid2' });
+      for (const d of dims) {
+        const part = list.filter((c) => c.dimension === d);
+        if (part.length) charts.append(barChart(part, t('by_' + d)));
+      }
+      section.append(charts);
+      const table = h('table', {}, h('thead', {}, h('tr', {}, ...['dimension', 'group', 'measure', 'value', 'numerator', 'denominator']
+        .map((k) => h('th', { text: t('col_' + k) })))),
+      h('tbody', {}, list.filter((c) => c.dimension === 'all' || dims.includes(c.dimension)).map((c) => h('tr', {},
+        h('td', { text: c.dimension }), h('td', { text: c.group }), h('td', { text: c.measure }),
+        h('td', { class: 'num', text: c.suppressed ? t('suppressed') : fmtValue(c.value) + (c.low_precision ? ' *' : '') }),
+        h('td', { class: 'num', text: c.numerator === undefined || c.numerator === null ? '' : c.numerator }),
+        h('td', { class: 'num', text: c.denominator === undefined || c.denominator === null ? '' : c.denominator })))));
+      section.append(table);
+      out.push(section);
+    }
+    return out;
+  }
+
+  // ---- Forms and quarantine ----------------------------------------------------------------------
+  async function renderForms() {
+    const r = await api('GET', '/v1/admin/forms');
+    if (!r.ok) return h('p', { class: 'error', text: problemText(r) });
+    const msg = h('div', { 'data-testid': 'forms-status' });
+    const rows = r.data.forms.map((f) => {
+      const cell = h('td');
+      if (f.status === 'draft' || f.status === 'published') {
+        const publish = f.status === 'draft';
+        const b = h('button', { type: 'button', class: publish ? null : 'secondary', 'data-testid': (publish ? 'publish-' : 'retire-') + f.form_id + '-' + f.version,
+          text: publish ? t('publish') : t('retire') });
+        b.addEventListener('click', async () => {
+          if (!publish && !window.confirm(t('retire_confirm', { form: f.form_id, version: f.version }))) return;
+          b.disabled = true;
+          const res = await api('POST', '/v1/admin/forms/' + encodeURIComponent(f.form_id) + '/' + f.version + '/' + (publish ? 'publish' : 'retire'), {});
+          if (!res.ok) { msg.replaceChildren(h('p', { class: 'error', text: problemText(res) })); b.disabled = false; return; }
+          flashMessage = ['success', t(publish ? 'published_ok' : 'retired_ok', { form: f.form_id, version: f.version })];
+          render();
+        });
+        cell.append(b);
+      }
+      return h('tr', { 'data-testid': 'form-row' }, h('td', { text: pickLang(f.title, f.form_id) }), h('td', {}, h('code', { text: f.form_id })),
+        h('td', { class: 'num', text: f.version }), h('td', {}, h('span', { class: 'badge' + (f.status === 'published' ? ' ok' : f.status === 'draft' ? ' warn' : ''), text: t('form_' + f.status) })),
+        h('td', { text: fmtTime(f.created_at) + ' · ' + f.created_by }), h('td', { text: f.published_at ? fmtTime(f.published_at) : '—' }), cell);
+    });
+    return [h('h1', { text: t('nav_forms') }), h('p', { class: 'muted', text: t('forms_note') }), msg,
+      h('table', { 'data-testid': 'forms-table' }, h('thead', {}, h('tr', {}, ...['title', 'form', 'version', 'status', 'created', 'published', '']
+        .map((k) => h('th', { text: k ? t('col_' + k) : '' })))), h('tbody', {}, rows))];
+  }
+
+  async function renderQuarantine() {
+    const r = await api('GET', '/v1/admin/quarantine?limit=200');
+    if (!r.ok) return h('p', { class: 'error', text: problemText(r) });
+    const rows = r.data.entries.map((q) => h('tr', { 'data-testid': 'quarantine-row' },
+      h('td', { class: 'num', text: q.id }), h('td', { title: fmtTime(q.received_at), text: fmtAge(q.received_at) }),
+      h('td', {}, h('code', { text: q.edit && q.edit.form ? q.edit.form + ' v' + q.edit.form_version : '' })),
+      h('td', {}, h('code', { text: String(q.record).slice(0, 13) + '…' })),
+      h('td', {}, h('code', { text: String(q.device).slice(0, 8) + '…' })),
+      h('td', {}, h('strong', { text: q.code }), h('div', { text: q.detail }),
+        (q.fields || []).length ? h('ul', {}, q.fields.map((f) => h('li', { text: (f.path || f.field || '') + ': ' + (f.message || f.code || JSON.stringify(f)) }))) : ''),
+      h('td', { text: q.released_at ? t('released_at', { when: fmtTime(q.released_at) }) : t('waiting') })));
+    return [h('h1', { text: t('nav_quarantine') }), h('p', { class: 'explain', text: t('quarantine_note') }),
+      rows.length ? h('table', { 'data-testid': 'quarantine-table' }, h('thead', {}, h('tr', {}, ...['id', 'received', 'form', 'record', 'device', 'problem', 'status']
+        .map((k) => h('th', { text: t('col_' + k) })))), h('tbody', {}, rows))
+        : h('p', { class: 'muted', 'data-testid': 'quarantine-empty', text: t('quarantine_empty') })];
+  }
+
+  // ---- Start -------------------------------------------------------------------------------------
+  function start() {
+    $('lang').addEventListener('change', (ev) => {
+      lang = LANGS.includes(ev.target.value) ? ev.target.value : 'en';
+      localStorage.setItem('akt.lang', lang);
+      render();
+    });
+    $('signout').addEventListener('click', async () => {
+      const s = session();
+      if (s) await fetch('/v1/logout', { method: 'POST', headers: { Authorization: 'Bearer ' + s.token }, credentials: 'omit' }).catch(() => null);
+      endSession(t('signed_out'));
+    });
+    window.addEventListener('hashchange', render);
+    // A session past its expiry returns to sign-in without waiting for the next request.
+    setInterval(() => {
+      if (sessionStorage.getItem('akt.session') && !session()) endSession(t('session_ended'));
+    }, 30000);
+    render();
+  }
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
+})();

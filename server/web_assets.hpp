@@ -1,0 +1,19 @@
+// The web console's static files (server/web/), embedded at build time by server/embed_web.cmake.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace akt::server {
+
+struct WebAsset {
+  std::string_view name;          // file name under server/web/, e.g. "app.js"
+  std::string_view content_type;
+  std::string_view etag;          // quoted: the first 128 bits of the content's SHA-256 in hex
+  std::string_view body;
+};
+
+// Every embedded file, sorted by name.
+std::span<const WebAsset> web_assets();
+
+}  // namespace akt::server

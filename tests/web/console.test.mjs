@@ -1,0 +1,425 @@
+// Browser tests of the web console: a real aktsyncd on loopback (the built binary, a temporary data
+// folder), Debian's chromium driven by playwright-core. Seeds two tablets whose edits disagree on two
+// fields, then: the admin resolves them per field in the console and the API confirms the flags are gone
+// and the record holds the chosen values; the M&E officer downloads a CSV holding them; an enumerator
+// can open neither the inbox page nor the inbox API. A screenshot of every page goes to the output folder.
+//
+// Environment: AKTSYNCD (the server binary; default build/dev/server/aktsyncd), AKT_WEB_OUT (screenshots;
+// default build/dev/tests/web-output), CHROMIUM (default /usr/bin/chromium), AKT_WEB_DOCS=1 (also write
+// docs/console-conflict.png).
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import vm from 'node:vm';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '../..');
+const binary = process.env.AKTSYNCD || path.join(root, 'build/dev/server/aktsyncd');
+const outDir = process.env.AKT_WEB_OUT || path.join(root, 'build/dev/tests/web-output');
+const PASSWORD = 'correct horse battery';
+const started = Date.now();
+
+fs.mkdirSync(outDir, { recursive: true });
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'akt-web-'));
+const dataDir = path.join(tmp, 'data');
+const pwFile = path.join(tmp, 'pw');
+fs.writeFileSync(pwFile, PASSWORD + '\n', { mode: 0o600 });
+
+let server = null;
+let browser = null;
+const step = (s) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}`);
+
+function createUser(name, role) {
+  execFileSync(binary, ['--data-dir', dataDir, '--create-user', name, '--role', role, '--password-file', pwFile], { stdio: 'pipe' });
+}
+
+async function startServer() {
+  const portFile = path.join(tmp, 'port');
+  server = spawn(binary, ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--port-file', portFile, '--log-level', 'warn'],
+    { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let i = 0; i < 200; i++) {
+    if (fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()) return Number(fs.readFileSync(portFile, 'utf8').trim());
+    if (server.exitCode !== null) throw new Error('aktsyncd exited with ' + server.exitCode);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('aktsyncd did not start');
+}
+
+function uuid7(ms) {
+  const b = randomBytes(16);
+  const ts = BigInt(ms);
+  for (let i = 0; i < 6; i++) b[i] = Number((ts >> BigInt(8 * (5 - i))) & 0xffn);
+  b[6] = (b[6] & 0x0f) | 0x70;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const x = b.toString('hex');
+  return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+}
+
+let base = '';
+async function call(method, p, token, body, extra = {}) {
+  const headers = { ...extra };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(base + p, { method, headers, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)) });
+  const text = await r.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  return { status: r.status, data, headers: r.headers };
+}
+async function login(user) {
+  const r = await call('POST', '/v1/login', null, { username: user, password: PASSWORD });
+  assert.equal(r.status, 200, JSON.stringify(r.data));
+  return r.data.token;
+}
+async function enrol(admin, username, name) {
+  const code = await call('POST', '/v1/admin/enrolments', admin, { username, device_name: name });
+  assert.equal(code.status, 201, JSON.stringify(code.data));
+  const actor = uuid7(Date.now());
+  const dev = await call('POST', '/v1/enrol', null, { code: code.data.code, actor, app_version: '1.2.0' });
+  assert.equal(dev.status, 201, JSON.stringify(dev.data));
+  return { actor: dev.data.actor, token: dev.data.token };
+}
+
+const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' };
+function header(dev, extra) {
+  const now = new Date().toISOString().slice(0, 19) + '+00:00';
+  return { enumerator_id: 'enis', team_id: 'team_east', device_id: dev, app_version: '1.2.0', started_at: now, ended_at: now,
+    review_status: 'submitted', municipality: 'gracanice', condition: 'good', ...extra };
+}
+async function push(dev, batch, edits, unsynced) {
+  const r = await call('POST', '/v1/push', dev.token, { v: 1, batch_id: batch, edits },
+    { 'X-Akt-Client': `app=aktsync/1.2.0; unsynced=${unsynced}` });
+  assert.equal(r.status, 200, JSON.stringify(r.data));
+  return r.data.results;
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(outDir, name + '.png'), fullPage: true });
+  // No page shows a JavaScript placeholder instead of data.
+  assert.doesNotMatch(await page.locator('main').textContent(), /\b(null|undefined|NaN|\[object Object\])\b/, name);
+}
+
+async function signIn(page, user) {
+  await page.goto(base + '/');
+  await page.getByTestId('signin').waitFor();
+  await page.fill('#username', user);
+  await page.fill('#password', PASSWORD);
+  await page.getByTestId('signin-submit').click();
+  await page.getByTestId('signout').waitFor({ state: 'visible' });
+}
+
+// The message catalogue: sq and sr hold every English key, and every literal key the console uses exists.
+function checkCatalogue() {
+  const sandbox = { window: {} };
+  vm.runInNewContext(fs.readFileSync(path.join(root, 'server/web/i18n.js'), 'utf8'), sandbox);
+  const M = sandbox.window.AKT_MESSAGES;
+  for (const code of ['sq', 'sr']) assert.deepEqual(Object.keys(M[code]).sort(), Object.keys(M.en).sort(), code);
+  const app = fs.readFileSync(path.join(root, 'server/web/app.js'), 'utf8');
+  const used = [...app.matchAll(/\bt\('([a-z_]+)'(?! \+)/g)].map((m) => m[1]);  // not the prefixes of computed keys
+  assert.ok(used.length > 50);
+  assert.deepEqual(used.filter((k) => !(k in M.en)), [], 'keys missing from the English catalogue');
+}
+
+async function main() {
+  checkCatalogue();
+  step('starting aktsyncd ' + binary);
+  createUser('root', 'admin');
+  createUser('mira', 'me_officer');
+  const port = await startServer();
+  base = `http://127.0.0.1:${port}`;
+
+  // Accounts, the form, two tablets of one enumerator.
+  const admin = await login('root');
+  for (const [u, role, where] of [['enis', 'enumerator', scope], ['vesa', 'enumerator', scope], ['sara', 'supervisor', { municipality: 'prizren' }]]) {
+    const c = await call('POST', '/v1/admin/users', admin, { username: u, password: PASSWORD, role, display_name: u });
+    assert.equal(c.status, 201, JSON.stringify(c.data));
+    const a = await call('PUT', `/v1/admin/users/${u}/assignments`, admin, { assignments: [where] });
+    assert.equal(a.status, 200);
+  }
+  const form = fs.readFileSync(path.join(here, 'fixtures/console_check.json'), 'utf8');
+  assert.equal((await call('POST', '/v1/admin/forms', admin, form)).status, 201);
+  assert.equal((await call('POST', '/v1/admin/forms/console_check/1/publish', admin, {})).status, 200);
+  const a = await enrol(admin, 'enis', 'tablet-enis');
+  const b = await enrol(admin, 'vesa', 'tablet-vesa');
+
+  // One record; then each tablet edits it offline: both change households and site_name differently.
+  const rec = uuid7(Date.now());
+  const edit = (dev, n, context, body, changed) => ({ record: rec, form: 'console_check', form_version: 1, scope,
+    dot: { actor: dev.actor, n }, context, changed, body, device_time: Date.now() });
+  const baseBody = header('tab-a', { site_name: 'Laplje Selo school', households: 120, notes: 'first visit' });
+  let res = await push(a, 'a-1', [edit(a, 1, {}, baseBody, Object.keys(baseBody))], 1);
+  assert.equal(res[0].outcome, 'applied', JSON.stringify(res));
+  const ctx = { [a.actor]: 1 };
+  res = await push(a, 'a-2', [edit(a, 2, ctx, { ...baseBody, households: 125, site_name: 'Laplje Selo primary school', notes: 'roof repaired' },
+    ['households', 'site_name', 'notes'])], 0);
+  assert.equal(res[0].outcome, 'applied');
+  res = await push(b, 'b-1', [edit(b, 1, ctx, { ...header('tab-b'), site_name: 'Laplje Selo school annex', households: 130, notes: 'first visit' },
+    ['households', 'site_name'])], 14);
+  assert.equal(res[0].outcome, 'merged', JSON.stringify(res));
+  assert.deepEqual(res[0].conflicts, ['households', 'site_name']);
+  // An invalid edit, for the quarantine page.
+  res = await push(b, 'b-2', [{ ...edit(b, 2, {}, header('tab-b', { site_name: 'X', households: -5 }), ['households']), record: uuid7(Date.now()) }], 3);
+  assert.equal(res[0].outcome, 'rejected');
+  const open = await call('GET', '/v1/admin/conflicts', admin);
+  assert.equal(open.data.entries.length, 2);
+  step('seeded: record ' + rec + ' with 2 conflicting fields');
+
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const consoleErrors = [];
+  page.on('console', (m) => { if (m.type() === 'error') consoleErrors.push(m.text()); });
+  page.on('pageerror', (e) => consoleErrors.push(String(e)));
+
+  // --- Admin: sign in, inbox, resolve per field. ---
+  await page.goto(base + '/');
+  await page.getByTestId('signin').waitFor();
+  await shot(page, '01-signin');
+  await page.fill('#username', 'root');
+  await page.fill('#password', 'wrong password!');
+  await page.getByTestId('signin-submit').click();
+  await page.getByTestId('signin-error').waitFor();
+  await signIn(page, 'root');
+  await page.getByTestId('inbox-table').waitFor();
+  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['Conflicts', 'Field team', 'Datasets', 'Forms', 'Quarantine']);
+  assert.equal(await page.getByTestId('inbox-row').count(), 2);
+  // Filters: a municipality with no entries empties the list; clearing it brings them back.
+  await page.fill('#f-mun', 'prizren');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId('inbox-empty').waitFor();
+  await page.fill('#f-mun', '');
+  await page.selectOption('#f-kind', 'field');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId('inbox-table').waitFor();
+  assert.equal(await page.getByTestId('inbox-row').count(), 2);
+  assert.match(await page.getByTestId('inbox-table').textContent(), /School visit check.*Households served/s);
+  await shot(page, '02-inbox');
+  const firstId = open.data.entries[0].id;
+  await page.getByTestId('open-' + firstId).click();
+  await page.getByTestId('entry-households').waitFor();
+  await page.getByTestId('entry-site_name').waitFor();
+  // Every candidate side by side, with the ancestor and who made it.
+  const hh = page.getByTestId('entry-households');
+  assert.equal(await hh.getByTestId('ancestor').textContent(), '120');
+  const values = await hh.getByTestId('candidate-value').allTextContents();
+  assert.deepEqual([...values].sort(), ['125', '130']);
+  assert.match(await hh.textContent(), /tablet-enis/);
+  assert.match(await hh.textContent(), /tablet-vesa/);
+  assert.match(await page.getByTestId('record-context').textContent(), /roof repaired/);
+  // Form labels follow the language chosen.
+  await page.selectOption('#lang', 'sq');
+  await page.getByText('Familje të shërbyera').first().waitFor();
+  assert.equal(await page.getByTestId('nav-inbox').textContent(), 'Konfliktet');
+  await page.selectOption('#lang', 'sr');
+  await page.getByText('Domaćinstva koja koriste').first().waitFor();
+  assert.equal(await page.getByTestId('nav-inbox').textContent(), 'Konflikti');
+  await page.selectOption('#lang', 'en');
+  await page.getByText('Households served').first().waitFor();
+  // households: take tablet-vesa's 130; site_name: type another value.
+  const vesaIndex = (await hh.getByTestId('candidate').allTextContents()).findIndex((t) => t.includes('tablet-vesa'));
+  assert.ok(vesaIndex >= 0);
+  await page.getByTestId('choice-households-' + vesaIndex).check();
+  await page.getByTestId('other-site_name').fill('Laplje Selo primary school annex');
+  assert.ok(await page.getByTestId('choice-site_name-other').isChecked());
+  await shot(page, '03-conflict');
+  if (process.env.AKT_WEB_DOCS === '1') await page.screenshot({ path: path.join(root, 'docs/console-conflict.png'), fullPage: true });
+  await page.getByTestId('resolve').click();
+  await page.getByTestId('flash').waitFor();
+  assert.match(await page.getByTestId('flash').textContent(), /Resolved 2 field/);
+  await shot(page, '04-resolved');
+
+  // Through the API: no open entry, no flag, the chosen values, the other tablet's notes kept.
+  const after = await call('GET', '/v1/admin/conflicts', admin);
+  assert.equal(after.data.entries.length, 0, JSON.stringify(after.data));
+  const record = await call('GET', '/v1/records/' + rec, admin);
+  assert.equal(record.status, 200, JSON.stringify(record.data));
+  const live = record.data.live;
+  assert.equal(live.length, 1);
+  assert.equal(live[0].body.households, 130);
+  assert.equal(live[0].body.site_name, 'Laplje Selo primary school annex');
+  assert.equal(live[0].body.notes, 'roof repaired');
+  assert.deepEqual(record.data.conflicted || [], []);
+  step('conflict resolved in the browser; API confirms');
+
+  const resolved = await call('GET', '/v1/admin/conflicts?status=resolved', admin);
+  assert.equal(resolved.data.entries.length, 2);
+
+  // While the admin looks at a second record: a tablet edit arrives (another field), and another admin
+  // resolves one of the two flagged fields. The console merges its choice with the tablet's edit and
+  // explains the entry someone else closed, then shows the record again.
+  const rec2 = uuid7(Date.now());
+  const edit2 = (dev, n, context, body, changed) => ({ ...edit(dev, n, context, body, changed), record: rec2 });
+  const base2 = header('tab-a', { site_name: 'Gračanica gymnasium', households: 200, notes: 'ok' });
+  await push(a, 'a-3', [edit2(a, 3, {}, base2, Object.keys(base2))], 1);
+  await push(a, 'a-4', [edit2(a, 4, { [a.actor]: 3 }, { ...base2, households: 210, site_name: 'Gracanica gymnasium' }, ['households', 'site_name'])], 0);
+  res = await push(b, 'b-3', [edit2(b, 3, { [a.actor]: 3 }, { ...base2, households: 220, site_name: 'Gymnasium <img src=x onerror="window.__xss=1">' }, ['households', 'site_name'])], 2);
+  assert.deepEqual(res[0].conflicts, ['households', 'site_name']);
+  const entries2 = (await call('GET', '/v1/admin/conflicts', admin)).data.entries;
+  assert.equal(entries2.length, 2);
+  await page.goto(base + '/console/#/conflict/' + entries2[0].id);
+  await page.getByTestId('entry-households').waitFor();
+  // Data is text, never markup: a candidate holding HTML shows as typed and runs nothing.
+  await page.getByText('Gymnasium <img src=x onerror="window.__xss=1">').waitFor();
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
+  assert.equal(await page.locator('main img').count(), 0);
+  await page.getByTestId('choice-households-0').check();
+  await page.getByTestId('choice-site_name-1').check();
+  const rec2State = await call('GET', '/v1/records/' + rec2, admin);
+  res = await push(a, 'a-5', [edit2(a, 5, rec2State.data.live[0].clock, { ...rec2State.data.live[0].body, notes: 'windows broken' }, ['notes'])], 0);
+  assert.equal(res[0].outcome, 'applied');
+  const siteEntry = entries2.find((e) => e.path === 'site_name');
+  const other = await call('POST', `/v1/admin/conflicts/${siteEntry.id}/resolve`, admin, { seen: rec2State.data.live[0].clock, value: 'Gimnazija Gračanica' });
+  assert.equal(other.status, 200, JSON.stringify(other.data));
+  const chosen = Number(await page.getByTestId('entry-households').getByTestId('candidate-value').first().textContent());
+  await page.getByTestId('resolve').click();
+  await page.getByText('Someone else resolved this conflict').waitFor();
+  assert.match(await page.getByTestId('flash').textContent(), /Resolved 1 field.*A device edit of this record arrived while you were deciding on “households”/);
+  await page.getByTestId('entry-site_name').getByText('Resolved by root').waitFor();
+  await shot(page, '04b-already-resolved');
+  const rec2After = await call('GET', '/v1/records/' + rec2, admin);
+  assert.equal(rec2After.data.live.length, 1);
+  assert.equal(rec2After.data.live[0].body.households, chosen);
+  assert.equal(rec2After.data.live[0].body.notes, 'windows broken');
+  assert.equal(rec2After.data.live[0].body.site_name, 'Gimnazija Gračanica');
+  assert.deepEqual(rec2After.data.conflicted, []);
+  step('merge with a tablet edit and a concurrent resolution explained');
+
+  // Field team, forms, quarantine pages.
+  await page.getByTestId('nav-team').click();
+  await page.getByTestId('devices-table').waitFor();
+  const teamText = await page.getByTestId('devices-table').textContent();
+  assert.match(teamText, /tablet-vesa/);
+  assert.match(teamText, /aktsync\/1\.2\.0/);
+  assert.deepEqual((await page.getByTestId('unsynced').allTextContents()).sort(), ['0', '2']);
+  await page.getByTestId('stats-table').waitFor();
+  assert.match(await page.getByTestId('stats-table').textContent(), /gracanice/);
+  await shot(page, '05-team');
+  // Forms: a draft of version 2 is published from the console.
+  const v2 = JSON.parse(form);
+  v2.version = 2;
+  assert.equal((await call('POST', '/v1/admin/forms', admin, v2)).status, 201);
+  await page.getByTestId('nav-forms').click();
+  await page.getByTestId('forms-table').waitFor();
+  assert.equal(await page.getByTestId('form-row').count(), 2);
+  await shot(page, '06-forms');
+  await page.getByTestId('publish-console_check-2').click();
+  await page.getByTestId('flash').getByText('console_check version 2 is published').waitFor();
+  const listed = (await call('GET', '/v1/admin/forms', admin)).data.forms.find((f) => f.form_id === 'console_check' && f.version === 2);
+  assert.equal(listed.status, 'published');
+  await page.getByTestId('nav-quarantine').click();
+  await page.getByTestId('quarantine-table').waitFor();
+  assert.match(await page.getByTestId('quarantine-table').textContent(), /invalid_record/);
+  await shot(page, '07-quarantine');
+  await page.getByTestId('signout').click();
+  await page.getByTestId('signin').waitFor();
+
+  // --- M&E officer: download a CSV. ---
+  // The seeded form feeds no logframe indicator, so the indicator answer is replaced by a known one
+  // (the server's indicators are tested in tests/export/): tables and bar charts per community, gender
+  // and municipality, suppressed cells drawn as such.
+  const g1 = (dimension, group, value, n) => ({ indicator: 'G.1', dimension, group, measure: 'percent', value,
+    numerator: value === null ? null : Math.round((value * n) / 100), denominator: value === null ? null : n,
+    suppressed: value === null, low_precision: n < 30 });
+  const indicators = { v: 1, min_cell: 5, low_precision_below: 30, nonmajority: 'local', records_in_scope: {}, held_back: {},
+    cells: [g1('all', 'all', 41.2, 170), g1('community', 'serb', 38.5, 52), g1('community', 'albanian', 44, 100),
+      g1('community', 'roma', null, 3), g1('gender', 'female', 40, 85), g1('gender', 'male', 42.3, 85),
+      g1('municipality', 'gracanice', 38.5, 52), g1('municipality', 'prizren', 44, 118), g1('age_band', '18_24', 30, 20)] };
+  await page.route('**/v1/indicators?*', (route) => route.fulfill({ status: 200, contentType: 'application/json', body: JSON.stringify(indicators) }));
+  await signIn(page, 'mira');
+  const g1Box = page.getByTestId('indicator-G.1');
+  await g1Box.waitFor();
+  assert.equal(await g1Box.getByTestId('chart').count(), 3);
+  assert.equal(await g1Box.locator('rect.bar').count(), 7);
+  assert.equal(await g1Box.locator('rect.bar.suppressed').count(), 1);
+  assert.match(await g1Box.textContent(), /41\.2/);
+  const widths = await g1Box.getByTestId('chart').first().locator('rect.bar').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('width'))));
+  assert.ok(widths[0] < widths[1] && widths[2] === 4, JSON.stringify(widths));  // serb 38.5 < albanian 44; roma suppressed
+  await page.getByTestId('export-form').waitFor();
+  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['Field team', 'Datasets']);
+  await page.selectOption('#x-form', 'console_check');
+  await page.selectOption('#x-format', 'csv');
+  await shot(page, '08-datasets');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-download').click()]);
+  const csvPath = path.join(outDir, 'console_check.csv');
+  await download.saveAs(csvPath);
+  const csv = fs.readFileSync(csvPath, 'utf8');
+  const [head, ...rows] = csv.trim().split(/\r\n/);
+  const cols = head.split(',');
+  assert.ok(cols.includes('households') && cols.includes('site_name'), head);
+  const row = rows.find((r) => r.includes(rec));
+  assert.ok(row, 'the record is in the CSV');
+  const cells = row.split(',');
+  assert.equal(cells[cols.indexOf('households')], '130');
+  assert.equal(cells[cols.indexOf('site_name')], 'Laplje Selo primary school annex');
+  step('M&E officer downloaded ' + csv.length + ' bytes of CSV');
+  // A session the server no longer accepts (revoked, or expired) returns the console to sign-in.
+  const miraToken = await page.evaluate(() => JSON.parse(sessionStorage.getItem('akt.session')).token);
+  assert.equal((await call('POST', '/v1/logout', miraToken)).status, 204);
+  await page.getByTestId('nav-team').click();
+  await page.getByTestId('signin').waitFor();
+  assert.match(await page.getByTestId('flash').textContent(), /session has ended/);
+
+  // --- Enumerator: no inbox, in the UI or the API. ---
+  await signIn(page, 'enis');
+  await page.getByTestId('enumerator-home').waitFor();
+  assert.equal(await page.getByTestId('nav-inbox').count(), 0);
+  await page.goto(base + '/console/#/inbox');
+  await page.getByTestId('denied').waitFor();
+  await shot(page, '09-enumerator-denied');
+  const enisToken = await page.evaluate(() => JSON.parse(sessionStorage.getItem('akt.session')).token);
+  const denied = await call('GET', '/v1/admin/conflicts', enisToken);
+  assert.equal(denied.status, 403);
+  assert.equal(denied.data.code, 'forbidden');
+  assert.equal(await page.locator('#nav a').count(), 0);
+  await page.getByTestId('signout').click();
+  await page.getByTestId('signin').waitFor();
+
+  // --- Supervisor of another municipality: the inbox and the counts hold nothing of gracanice. ---
+  await page.unroute('**/v1/indicators?*');
+  await signIn(page, 'sara');
+  await page.getByTestId('inbox-empty').waitFor();
+  assert.deepEqual(await page.locator('#nav a').allTextContents(), ['Conflicts', 'Field team', 'Datasets', 'Quarantine']);
+  await page.getByTestId('nav-team').click();
+  await page.getByTestId('stats-table').waitFor();
+  assert.doesNotMatch(await page.getByTestId('stats-table').textContent(), /gracanice/);
+  assert.equal(await page.getByTestId('devices-table').count(), 0);
+  await shot(page, '10-supervisor-team');
+  // Past its expiry the console drops the session without waiting for the server's 401.
+  await page.evaluate(() => {
+    const s = JSON.parse(sessionStorage.getItem('akt.session'));
+    s.expires_at = Date.now() - 1000;
+    sessionStorage.setItem('akt.session', JSON.stringify(s));
+  });
+  await page.getByTestId('nav-inbox').click();
+  await page.getByTestId('signin').waitFor();
+
+  assert.deepEqual(consoleErrors.filter((e) => !/status of 40[139] /.test(e)), [], 'no script errors or CSP violations');
+  step('all browser checks passed');
+}
+
+let failed = false;
+try {
+  await main();
+} catch (e) {
+  failed = true;
+  console.error(e);
+} finally {
+  if (browser) await browser.close().catch(() => {});
+  if (server && server.exitCode === null) {
+    server.kill('SIGTERM');
+    const [code, signal] = await new Promise((r) => server.once('exit', (c, sig) => r([c, sig])));
+    // A clean stop (under ASan this also means no leak report).
+    if (code !== 0) {
+      failed = true;
+      console.error(`aktsyncd exited with ${code ?? signal} after SIGTERM`);
+    }
+  }
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+console.log(failed ? 'FAILED' : `ok (${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${outDir})`);
+process.exit(failed ? 1 : 0);
