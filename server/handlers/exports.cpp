@@ -241,6 +241,15 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   auto exporter = exports::FormExporter::create(defs, opt);
   if (!exporter.ok()) return problem(500, "internal", exporter.status().message());
   job->exporter.emplace(std::move(exporter).value());
+  if (!date_field.empty()) {
+    // Only a field the caller sees as it is: filtering on a hidden or pseudonymised one would let a
+    // caller probe its values.
+    bool visible = false;
+    for (const exports::Column& col : job->exporter->layout().tables[0].columns)
+      visible = visible || (col.kind == exports::ColumnKind::kValue && col.field == date_field &&
+                            col.treatment == exports::Treatment::kKeep);
+    if (!visible) return problem(400, "invalid_filter", "date_field: " + date_field + " is not visible to your role");
+  }
   // Scope filters: comma-separated values, any of which matches; empty = no filter.
   auto values = [&q](const char* key) {
     std::vector<std::string> out;

@@ -407,3 +407,71 @@ TEST_CASE("export stream: 200,000 records with flat server memory (aktsyncd proc
   waitpid(pid, &status, 0);
   CHECK(WIFEXITED(status));
 }
+
+TEST_CASE("export filters: received time, the record's own date, several scope values, option checks") {
+  test::TestServer srv({}, {}, false, true);
+  auto [admin, me] = setup_form(srv);
+  insert_records(srv.app(), srv.a.actor, 400);  // stored at 2023-11-14T22:13:20Z (+ batch index ms)
+  auto c = srv.client();
+  auto rows = [&](const std::string& query) {
+    auto r = c.request("GET", "/v1/exports/" + kForm + "?format=jsonl" + query, {}, bearer(me));
+    REQUIRE(r->status == 200);
+    std::vector<json> out;
+    std::istringstream in(r->body);
+    for (std::string line; std::getline(in, line);) {
+      auto j = json::parse(line);
+      if (j["_table"] == "records") out.push_back(std::move(j));
+    }
+    return out;
+  };
+  const auto all = rows("");
+  REQUIRE(all.size() == 400);
+  CHECK(rows("&received_from=2023-11-14").size() == 400);
+  CHECK(rows("&received_from=2023-11-14&received_to=2023-11-14").size() == 400);
+  CHECK(rows("&received_to=2023-11-13").empty());
+  CHECK(rows("&received_from=2023-11-15").empty());
+  CHECK(rows("&received_from=2023-11-14T22:13:20.000Z&received_to=2023-11-14T22:13:20.000Z").size() == 400);
+  CHECK(rows("&received_from=2023-11-14T22:13:20.001Z").empty());
+  CHECK(rows("&from=2023-11-15").empty());  // the older name
+
+  // The record's own date: started_at's date as written, both ends inclusive.
+  std::map<std::string, std::size_t> per_day;
+  for (const auto& r : all)
+    if (r["started_at"].is_string()) ++per_day[r["started_at"].get<std::string>().substr(0, 10)];
+  REQUIRE(per_day.size() >= 1);
+  const std::string day = per_day.begin()->first;
+  CHECK(rows("&date_field=started_at&date_from=" + day + "&date_to=" + day).size() == per_day.begin()->second);
+  std::size_t after = 0;
+  for (const auto& [d, k] : per_day) after += d > day ? k : 0;
+  auto next_day = [](std::string d) {  // the test needs only "strictly later than day"
+    d.back() = static_cast<char>(d.back() + 1);
+    return d;
+  };
+  if (day.back() != '9') CHECK(rows("&date_field=started_at&date_from=" + next_day(day)).size() == after);
+
+  // Several scope values, comma-separated.
+  std::map<std::string, std::size_t> per_mun;
+  for (const auto& r : all) ++per_mun[r["scope_municipality"].get<std::string>()];
+  REQUIRE(per_mun.size() >= 2);
+  auto it = per_mun.begin();
+  const auto [m1, n1] = *it++;
+  const auto [m2, n2] = *it;
+  CHECK(rows("&municipality=" + m1).size() == n1);
+  CHECK(rows("&municipality=" + m1 + "," + m2).size() == n1 + n2);
+
+  // Option checks, before any byte is streamed.
+  auto status_code = [&](const std::string& query) {
+    auto r = c.request("GET", "/v1/exports/" + kForm + "?format=csv" + query, {}, bearer(me));
+    const json body = json::parse(r->body, nullptr, false);
+    return std::make_pair(r->status, body.is_object() ? body.value("code", std::string()) : std::string());
+  };
+  CHECK(status_code("&received_from=2023-13-01") == std::make_pair(400, std::string("invalid_filter")));
+  CHECK(status_code("&received_to=yesterday") == std::make_pair(400, std::string("invalid_filter")));
+  CHECK(status_code("&date_from=2023-01-01") == std::make_pair(400, std::string("invalid_filter")));
+  CHECK(status_code("&date_field=resp_gender&date_from=2023-01-01") ==
+        std::make_pair(400, std::string("invalid_filter")));
+  CHECK(status_code("&date_field=started_at&date_to=2023-1-1") == std::make_pair(400, std::string("invalid_filter")));
+  CHECK(status_code("&conflicts=maybe") == std::make_pair(400, std::string("invalid_option")));
+  CHECK(status_code("&labels=fr") == std::make_pair(400, std::string("invalid_option")));
+  CHECK(status_code("&conflicts=exclude").first == 200);
+}
