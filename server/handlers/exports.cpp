@@ -328,7 +328,13 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
 HttpResponse handle_indicators(const Query& q, const Principal& who, AppState& app) {
   const std::string format = q.count("format") ? param(q, "format") : "json";
   if (format != "json" && format != "csv") return problem(400, "invalid_format", "format: json or csv");
-  exports::IndicatorEngine engine;
+  // Indicator 2.1 counts grants at least 12 months before the reporting date (default: today, UTC).
+  exports::IndicatorOptions options;
+  options.reporting_date = param(q, "reporting_date");
+  if (options.reporting_date.empty()) options.reporting_date = exports::iso_utc(app.now_ms()).substr(0, 10);
+  else if (!is_date(options.reporting_date) || !parse_utc(options.reporting_date))
+    return problem(400, "invalid_option", "reporting_date: YYYY-MM-DD");
+  exports::IndicatorEngine engine(options);
   auto pass = feed_passes(app, 0, app.store->last_seq(), "", [&who](const sync::RecordState& r) {
     return !who.scope || sync::in_scope(*who.scope, r.scope, r.form_id);
   }, nullptr)();
