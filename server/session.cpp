@@ -242,6 +242,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::string piece;  // the chunk being written
     StreamStep step = StreamStep::kMore;
     bool keep_alive = false;
+    bool chunked = true;  // false for an HTTP/1.0 client: the body ends when the connection closes
     std::string what;   // "GET /v1/exports/...", for the log
   };
 
@@ -271,8 +272,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     net::post(tcp_stream().get_executor(), [self, out, close = resp.close] {
       out->keep_alive = self->keep_alive_ && !close && !self->app_->stopping;
       out->header.version(self->version_);
+      // HTTP/1.0 has no chunked encoding: the body is delimited by closing the connection.
+      out->chunked = self->version_ >= 11;
+      if (!out->chunked) out->keep_alive = false;
       out->header.keep_alive(out->keep_alive);
-      out->header.chunked(true);
+      out->header.chunked(out->chunked);
       out->serializer.emplace(out->header);
       self->out_ = out;
       self->tcp_stream().expires_after(std::chrono::milliseconds(self->app_->config.limits.read_timeout_ms));
@@ -289,16 +293,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto self = this->shared_from_this();
     if (out.piece.empty()) return after_piece();
     tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
-    net::async_write(stream_, http::make_chunk(net::buffer(out.piece)), [self](beast::error_code ec, std::size_t) {
+    auto done = [self](beast::error_code ec, std::size_t) {
       if (ec) return self->stream_write_failed(ec);
       self->after_piece();
-    });
+    };
+    if (out.chunked) net::async_write(stream_, http::make_chunk(net::buffer(out.piece)), std::move(done));
+    else net::async_write(stream_, net::buffer(out.piece), std::move(done));
   }
 
   void after_piece() {
     auto self = this->shared_from_this();
     OutStream& out = *out_;
     out.piece.clear();
+    if (out.step == StreamStep::kDone && !out.chunked) {
+      out_.reset();
+      return on_write(false, {});  // HTTP/1.0: closing the connection ends the body
+    }
     if (out.step == StreamStep::kDone) {
       tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
       net::async_write(stream_, http::make_chunk_last(), [self](beast::error_code ec, std::size_t) {

@@ -71,6 +71,19 @@ class RawHttp {
     REQUIRE(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
   }
 
+  void send_raw(const std::string& req) {
+    REQUIRE(::send(fd_, req.data(), req.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(req.size()));
+  }
+
+  // Hands every byte after the header to `on_data` until the server closes the connection.
+  template <class F>
+  void read_to_close(F&& on_data) {
+    on_data(std::string_view(buf_));
+    buf_.clear();
+    char tmp[65536];
+    for (ssize_t n; (n = ::recv(fd_, tmp, sizeof tmp, 0)) > 0;) on_data(std::string_view(tmp, static_cast<std::size_t>(n)));
+  }
+
   // Reads the status line and headers (names lowercased).
   int read_header() {
     std::size_t end;
@@ -249,6 +262,20 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
   std::size_t lines = 0;
   for (char ch : *csv) lines += ch == '\n';
   CHECK(lines >= 3001);  // header + one row per record (more if a text holds a quoted line break)
+
+  // An HTTP/1.0 client gets the body delimited by the connection's close (it has no chunked encoding).
+  {
+    RawHttp old(srv.port());
+    const std::string req = "GET /v1/exports/" + kForm + "?format=jsonl HTTP/1.0\r\nAuthorization: Bearer " + me +
+                            "\r\n\r\n";
+    old.send_raw(req);
+    REQUIRE(old.read_header() == 200);
+    CHECK(old.headers.count("transfer-encoding") == 0);
+    RowCounter rows10;
+    old.read_to_close(rows10);
+    CHECK(rows10.rows == 3000);
+    CHECK(rows10.duplicates == 0);
+  }
 
   // Errors found before the first byte are problem+json as before.
   auto bad = c.request("GET", "/v1/exports/" + kForm + "?format=csv&since=zzz", {}, bearer(me));
