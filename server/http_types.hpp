@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -34,11 +35,30 @@ struct LongPoll {
   std::chrono::steady_clock::time_point deadline;  // answer (empty) by then at the latest
 };
 
+// One step of a streamed body (see HttpResponse::stream).
+enum class StreamStep {
+  kMore,    // `out` holds the next bytes (possibly none); call again
+  kDone,    // `out` holds the last bytes (possibly none); the body is complete
+  kFailed,  // the body cannot be completed; `out` holds the reason, for the log (never sent)
+};
+
+// Produces a streamed body piece by piece. Called on the worker pool (never on an I/O strand, so it
+// may read SQLite), once at a time, the next call only after the previous piece was written to the
+// client (backpressure); `out` arrives empty. Dropped without further calls when the client goes away
+// or the server stops, so it must own (or share) everything it uses. Must not throw.
+using BodyProducer = std::function<StreamStep(std::string& out)>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
+  // When set, `body` is ignored and the answer is sent with Transfer-Encoding: chunked (gzip-compressed
+  // on the fly when the client accepts it and `compressible`). The session produces the first piece
+  // before sending the header: a kFailed there still becomes a problem+json 500. After the header,
+  // kFailed aborts the connection without the terminating chunk, so the client sees a truncated body.
+  BodyProducer stream;
+  bool compressible = true;
   std::optional<LongPoll> long_poll;               // the session re-routes when this is set
   bool close = false;                              // close the connection after sending
 };

@@ -14,6 +14,15 @@
 //     (async_shutdown) under a timeout of its own. A plain-HTTP client on the TLS port fails the
 //     handshake and is closed; others are unaffected.
 //
+//  6. Streamed answers (HttpResponse::stream): the first piece is produced on the worker with the
+//     route, so a failure there is still a problem+json 500. Then the header goes out with
+//     Transfer-Encoding: chunked, and each further piece is produced on the worker pool only after the
+//     previous chunk was written (backpressure: one piece in memory per connection). Each chunk write has
+//     read_timeout_ms. A write error (client gone) drops the producer and closes. A producer failure
+//     after the header is logged and the connection is closed without the last chunk, so the client
+//     sees a truncated transfer and never mistakes a partial export for a whole one. Pieces are
+//     gzip-compressed on the fly (sync-flushed per chunk) when the client accepts gzip.
+//
 //   [handshake] --> do_read --ok--> dispatch_request --worker--> on_routed --long_poll--> start_long_poll --> dispatch
 //      ^                                             | answer
 //      +------------- on_write (keep-alive) <--- send
@@ -29,10 +38,12 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include "schema/export/gzip_stream.hpp"
 #include "server/http_types.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
 #include "server/router.hpp"
+#include "sync/gzip.hpp"
 
 namespace akt::server {
 
@@ -41,6 +52,25 @@ namespace http = beast::http;
 namespace ssl = net::ssl;
 
 namespace {
+
+// Wraps `inner` so that its pieces come out as one gzip stream. Empty pieces stay empty until the end.
+BodyProducer gzip_producer(BodyProducer inner) {
+  auto gz = std::make_shared<exports::GzipStream>(5);
+  return [inner = std::move(inner), gz, raw = std::string()](std::string& out) mutable -> StreamStep {
+    raw.clear();
+    const StreamStep step = inner(raw);
+    if (step == StreamStep::kFailed) {
+      out = std::move(raw);
+      return step;
+    }
+    if (raw.empty() && step == StreamStep::kMore) return step;
+    if (Status s = gz->write(raw, step == StreamStep::kDone, out); !s.ok()) {
+      out = s.message();
+      return StreamStep::kFailed;
+    }
+    return step;
+  };
+}
 
 template <class Stream>
 constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
@@ -157,6 +187,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void dispatch_request(HttpRequest req) {
     net::post(workers_, [self = this->shared_from_this(), req = std::move(req)]() mutable {
       HttpResponse resp = route(req, *self->app_);
+      if (resp.stream && !resp.long_poll) return self->start_stream(req, std::move(resp));
       net::post(self->tcp_stream().get_executor(), [self, req = std::move(req), resp = std::move(resp)]() mutable {
         if (resp.long_poll) return self->start_long_poll(std::move(req), *resp.long_poll);
         self->send(std::move(resp));
@@ -202,6 +233,125 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                       });
   }
 
+  // A chunked answer in progress. Touched on the strand, except `producer`, which only the worker that
+  // produces the next piece calls (never concurrently: one piece is produced or written at a time).
+  struct OutStream {
+    BodyProducer producer;
+    http::response<http::empty_body> header;
+    std::optional<http::response_serializer<http::empty_body>> serializer;
+    std::string piece;  // the chunk being written
+    StreamStep step = StreamStep::kMore;
+    bool keep_alive = false;
+    bool chunked = true;  // false for an HTTP/1.0 client: the body ends when the connection closes
+    std::string what;   // "GET /v1/exports/...", for the log
+  };
+
+  // On the worker: produce the first piece; a failure here still gets a proper error answer.
+  void start_stream(const HttpRequest& req, HttpResponse resp) {
+    auto self = this->shared_from_this();
+    auto out = std::make_shared<OutStream>();
+    out->what = req.method + " " + req.target.substr(0, 200);
+    const bool gz = resp.compressible && sync::accepts_gzip(req.header("accept-encoding"));
+    out->producer = gz ? gzip_producer(std::move(resp.stream)) : std::move(resp.stream);
+    std::string first;
+    out->step = out->producer(first);
+    if (out->step == StreamStep::kFailed) {
+      log(LogLevel::kError, out->what + " failed before its first byte: " + first);
+      HttpResponse err = problem(500, "internal", "the answer could not be produced");
+      net::post(tcp_stream().get_executor(), [self, err = std::move(err)]() mutable { self->send(std::move(err)); });
+      return;
+    }
+    out->piece = std::move(first);
+    auto& h = out->header;
+    h.result(static_cast<http::status>(resp.status));
+    h.set(http::field::server, "aktsyncd");
+    h.set(http::field::content_type, resp.content_type);
+    if constexpr (kIsTls<Stream>) h.set(http::field::strict_transport_security, "max-age=31536000");
+    for (const auto& [k, v] : resp.headers) h.set(k, v);
+    if (gz) h.set(http::field::content_encoding, "gzip");
+    net::post(tcp_stream().get_executor(), [self, out, close = resp.close] {
+      out->keep_alive = self->keep_alive_ && !close && !self->app_->stopping;
+      out->header.version(self->version_);
+      // HTTP/1.0 has no chunked encoding: the body is delimited by closing the connection.
+      out->chunked = self->version_ >= 11;
+      if (!out->chunked) out->keep_alive = false;
+      out->header.keep_alive(out->keep_alive);
+      out->header.chunked(out->chunked);
+      out->serializer.emplace(out->header);
+      self->out_ = out;
+      self->tcp_stream().expires_after(std::chrono::milliseconds(self->app_->config.limits.read_timeout_ms));
+      http::async_write_header(self->stream_, *out->serializer, [self](beast::error_code ec, std::size_t) {
+        if (ec) return self->stream_write_failed(ec);
+        self->write_piece();
+      });
+    });
+  }
+
+  // On the strand: write out_->piece as one chunk (none if empty), then the last chunk or the next piece.
+  void write_piece() {
+    OutStream& out = *out_;
+    auto self = this->shared_from_this();
+    if (out.piece.empty()) return after_piece();
+    tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+    auto done = [self](beast::error_code ec, std::size_t) {
+      if (ec) return self->stream_write_failed(ec);
+      self->after_piece();
+    };
+    if (out.chunked) net::async_write(stream_, http::make_chunk(net::buffer(out.piece)), std::move(done));
+    else net::async_write(stream_, net::buffer(out.piece), std::move(done));
+  }
+
+  void after_piece() {
+    auto self = this->shared_from_this();
+    OutStream& out = *out_;
+    out.piece.clear();
+    if (out.step == StreamStep::kDone && !out.chunked) {
+      out_.reset();
+      return on_write(false, {});  // HTTP/1.0: closing the connection ends the body
+    }
+    if (out.step == StreamStep::kDone) {
+      tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+      net::async_write(stream_, http::make_chunk_last(), [self](beast::error_code ec, std::size_t) {
+        const bool keep_alive = self->out_->keep_alive;
+        self->out_.reset();
+        self->on_write(keep_alive, ec);
+      });
+      return;
+    }
+    if (app_->stopping) return abort_stream("the server is stopping");
+    // Produce the next piece off the strand (it may read SQLite); empty pieces are skipped there.
+    net::post(workers_, [self, out = out_] {
+      std::string next;
+      StreamStep step;
+      do {
+        next.clear();
+        step = out->producer(next);
+      } while (step == StreamStep::kMore && next.empty() && !self->app_->stopping);
+      net::post(self->tcp_stream().get_executor(), [self, step, next = std::move(next)]() mutable {
+        if (!self->out_) return;
+        if (step == StreamStep::kFailed) return self->abort_stream(next);
+        self->out_->step = step;
+        self->out_->piece = std::move(next);
+        self->write_piece();
+      });
+    });
+  }
+
+  // Ends a started chunked answer without its last chunk: the client sees a truncated transfer.
+  void abort_stream(const std::string& reason) {
+    log(LogLevel::kError, (out_ ? out_->what : std::string("stream")) + " to " + remote_ +
+                              " aborted mid-stream: " + reason);
+    out_.reset();
+    on_write(false, net::error::operation_aborted);  // closes the socket at once (no close_notify)
+  }
+
+  void stream_write_failed(beast::error_code ec) {
+    log(LogLevel::kInfo, (out_ ? out_->what : std::string("stream")) + " to " + remote_ +
+                             " stopped, the client went away: " + ec.message());
+    out_.reset();  // frees the producer and everything it holds
+    on_write(false, ec);
+  }
+
   void on_write(bool keep_alive, beast::error_code ec) {
     // Counted from the read that produced a request; answers to unreadable input were not counted.
     if (parser_ && parser_->is_done()) {
@@ -240,6 +390,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   net::thread_pool& workers_;
   std::shared_ptr<ServerCounters> counters_;
   net::steady_timer poll_timer_;
+  std::shared_ptr<OutStream> out_;  // the chunked answer being sent, if any
   bool keep_alive_ = true;
   bool served_ = false;  // a request was answered on this connection
   unsigned version_ = 11;

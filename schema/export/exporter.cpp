@@ -52,4 +52,38 @@ Status FormExporter::run(const OpenPass& open_pass, ExportWriter& writer) const 
   return writer.finish();
 }
 
+Result<bool> ExportRun::step(std::size_t max_records) {
+  if (finished_) return false;
+  const std::size_t tables = exporter_.layout_.tables.size();
+  if (!begun_) {
+    if (Status s = writer_.begin(exporter_.layout_.specs()); !s.ok()) return s;
+    begun_ = true;
+    table_ = 0;
+    pass_ = open_pass_();
+  }
+  const bool sequential = writer_.sequential_tables();
+  for (std::size_t n = 0; n < max_records;) {
+    if (!pass_ || !pass_(record_)) {
+      // End of a pass: the next table's pass (sequential writers), or the end of the export.
+      if (sequential && ++table_ < tables) {
+        pass_ = open_pass_();
+        continue;
+      }
+      pass_ = nullptr;
+      finished_ = true;
+      if (Status s = writer_.finish(); !s.ok()) return s;
+      return false;
+    }
+    ++n;
+    if (sequential) {
+      if (Status s = exporter_.write_record(table_, record_, writer_); !s.ok()) return s;
+    } else {
+      for (std::size_t t = 0; t < tables; ++t) {
+        if (Status s = exporter_.write_record(t, record_, writer_); !s.ok()) return s;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace akt::exports

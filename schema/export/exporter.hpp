@@ -45,6 +45,9 @@ class FormExporter {
   // seq it handed out (this function does not see the store's cursor).
   Status run(const OpenPass& open_pass, ExportWriter& writer) const;
 
+  // The same export in steps, for callers that stream (see ExportRun).
+  friend class ExportRun;
+
   // The rows of one table for one record (redacted copy of its body). For callers driving passes.
   Status write_record(std::size_t table, const ExportRecord& record, ExportWriter& writer) const;
 
@@ -53,6 +56,28 @@ class FormExporter {
   std::vector<const forms::FormDef*> versions_;
   ExportOptions options_;
   ExportLayout layout_;
+};
+
+// FormExporter::run() cut into resumable steps, so that an HTTP answer can be produced piece by piece
+// (each step on whatever thread, one at a time) and memory stays at one page of records plus the
+// writer's buffer. The exporter, the writer and what open_pass uses must outlive the run.
+class ExportRun {
+ public:
+  ExportRun(const FormExporter& exporter, OpenPass open_pass, ExportWriter& writer)
+      : exporter_(exporter), open_pass_(std::move(open_pass)), writer_(writer) {}
+  // Exports up to `max_records` more records (per table pass). Returns true while more follow; false
+  // once writer.finish() was called. A non-OK Status is final.
+  Result<bool> step(std::size_t max_records);
+  bool finished() const { return finished_; }
+
+ private:
+  const FormExporter& exporter_;
+  OpenPass open_pass_;
+  ExportWriter& writer_;
+  bool begun_ = false, finished_ = false;
+  std::size_t table_ = 0;  // the table whose pass is open (sequential writers)
+  RecordPass pass_;
+  ExportRecord record_;
 };
 
 }  // namespace akt::exports

@@ -15,6 +15,9 @@ struct IndicatorOptions {
   std::int64_t min_cell = 5;              // n below this -> suppressed (value, numerator, denominator withheld)
   std::int64_t low_precision_below = 30;  // denominator below this -> flagged "low precision"
   bool nonmajority_kosovo = false;        // false: local majority (LOGFRAME §1.3); true: community != albanian
+  // "YYYY-MM-DD": the reporting date of indicator 2.1 (grants at least 12 months before it form its
+  // population). Empty: 2.1 is not computed.
+  std::string reporting_date;
 };
 
 // How a cell's value is formed.

@@ -39,6 +39,14 @@ struct IndicatorEngine::State {
   std::map<std::tuple<std::string, std::string, std::string>, double> settlement_max;
   // Form C: per business, the baseline and the latest round (ad_hoc excluded).
   std::map<std::string, std::pair<BusinessRound, BusinessRound>> businesses;
+  // Form C, indicator 2.1: per business, its grant date and its m12 status (-1 no approved m12 record,
+  // 0 not operating, 1 operating or seasonally inactive).
+  struct Grant {
+    std::string grant_date;
+    int m12 = -1;
+  };
+  std::map<std::string, Grant> grants;
+  std::string reporting_date;  // IndicatorOptions::reporting_date
   // Form D: per (municipality, service), baseline and the latest round.
   std::map<std::pair<std::string, std::string>, std::pair<ServiceRound, ServiceRound>> services;
 };

@@ -43,7 +43,9 @@ std::string_view to_string(Measure m) {
 }
 
 IndicatorEngine::IndicatorEngine(IndicatorOptions options)
-    : options_(options), state_(std::make_unique<State>()) {}
+    : options_(options), state_(std::make_unique<State>()) {
+  state_->reporting_date = options_.reporting_date;
+}
 IndicatorEngine::~IndicatorEngine() = default;
 IndicatorEngine::IndicatorEngine(IndicatorEngine&&) noexcept = default;
 IndicatorEngine& IndicatorEngine::operator=(IndicatorEngine&&) noexcept = default;

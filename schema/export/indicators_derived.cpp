@@ -2,6 +2,8 @@
 #include <algorithm>
 #include <cmath>
 
+#include <charconv>
+
 #include "schema/export/indicator_rules.hpp"
 
 namespace akt::exports {
@@ -31,10 +33,17 @@ bool selected(const nlohmann::json& b, std::string_view key, std::string_view co
   return std::any_of(it->begin(), it->end(), [&](const nlohmann::json& e) { return e.is_string() && e == code; });
 }
 
+// The date 12 months before "YYYY-MM-DD" (same month and day, year - 1), compared as text.
+std::string twelve_months_before(const std::string& day) {
+  int year = 0;
+  if (day.size() != 10 || std::from_chars(day.data(), day.data() + 4, year).ec != std::errc()) return {};
+  return std::to_string(year - 1) + day.substr(4);
+}
+
 void finish_businesses(const IndicatorEngine::State& s, CellTable& out) {
+  const std::string cutoff = twelve_months_before(s.reporting_date);
   for (const auto& [id, rounds] : s.businesses) {
     const auto& [baseline, latest] = rounds;
-    if (latest.rank < 1) continue;  // no follow-up yet
     const nlohmann::json& b = latest.fields;
     std::string community = text_of(b, "owner_community");
     if (community.empty() || community == "no_answer") community = "not_stated";
@@ -47,7 +56,15 @@ void finish_businesses(const IndicatorEngine::State& s, CellTable& out) {
         {"municipality", or_ns(text_of(b, "municipality"))},
         {"business_sector", or_ns(text_of(b, "business_sector"))},
         {"business_stage_at_grant", or_ns(text_of(b, "business_stage_at_grant"))}};
-    // 2.2: net FTE, latest follow-up minus before the grant (a closed business reports 0 now).
+    // 2.1: grants at least 12 months old; operating at m12, or not followed up (reported apart, not as closed).
+    auto g = s.grants.find(id);
+    if (!cutoff.empty() && g != s.grants.end() && !g->second.grant_date.empty() && g->second.grant_date <= cutoff) {
+      for (const auto& [dim, grp] : groups) {
+        out.add("2.1", dim, grp, Measure::kPercent, g->second.m12 == 1 ? 1 : 0, 1);
+        out.add("2.1.not_followed_up", dim, grp, Measure::kPercent, g->second.m12 == -1 ? 1 : 0, 1);
+      }
+    }
+    if (latest.rank < 1) continue;  // no follow-up yet    // 2.2: net FTE, latest follow-up minus before the grant (a closed business reports 0 now).
     const double net = fte(b, "emp_now_ft", "emp_now_pt") - fte(b, "emp_before_ft", "emp_before_pt");
     const std::string tax = text_of(b, "tax_registered");
     const std::string base_tax = text_of(baseline.fields, "tax_registered");

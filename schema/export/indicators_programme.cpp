@@ -88,6 +88,12 @@ void add_business(IndicatorEngine::State& s, const nlohmann::json& b) {
   auto& [baseline, latest] = s.businesses[id];
   if (rank == 0) baseline = r;
   if (rank >= latest.rank) latest = std::move(r);
+  IndicatorEngine::State::Grant& g = s.grants[id];
+  if (const std::string gd = text_of(b, "grant_date"); gd.size() >= 10) g.grant_date = gd.substr(0, 10);
+  if (rank == 2) {
+    const std::string status = text_of(b, "business_status");
+    g.m12 = status == "operating" || status == "seasonal_inactive" ? 1 : 0;
+  }
 }
 
 void add_service(IndicatorEngine::State& s, const nlohmann::json& b) {

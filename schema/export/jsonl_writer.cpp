@@ -4,8 +4,72 @@
 #include <nlohmann/json.hpp>
 
 namespace akt::exports {
+namespace {
+
+// Well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF), RFC 3629.
+bool valid_utf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const auto* end = p + s.size();
+  while (p < end) {
+    const unsigned char c = *p;
+    if (c < 0x80) {
+      ++p;
+      continue;
+    }
+    int n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c >= 0xC2 && c <= 0xDF) n = 1;
+    else if (c == 0xE0) n = 2, lo = 0xA0;
+    else if (c >= 0xE1 && c <= 0xEC) n = 2;
+    else if (c == 0xED) n = 2, hi = 0x9F;
+    else if (c >= 0xEE && c <= 0xEF) n = 2;
+    else if (c == 0xF0) n = 3, lo = 0x90;
+    else if (c >= 0xF1 && c <= 0xF3) n = 3;
+    else if (c == 0xF4) n = 3, hi = 0x8F;
+    else return false;
+    if (end - p <= n) return false;
+    if (p[1] < lo || p[1] > hi) return false;
+    for (int i = 2; i <= n; ++i)
+      if (p[i] < 0x80 || p[i] > 0xBF) return false;
+    p += n + 1;
+  }
+  return true;
+}
+
+// JSON string literal of valid UTF-8: runs of plain bytes are copied whole; `"`, `\\` and control
+// characters are escaped (short forms where JSON has them, else \u00XX), as nlohmann's dump() does.
+void escape_utf8(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + run, i - run);
+    run = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      default:
+        out += "\\u00";
+        out.push_back(kHex[c >> 4]);
+        out.push_back(kHex[c & 0xF]);
+    }
+  }
+  out.append(s.data() + run, s.size() - run);
+  out.push_back('"');
+}
+
+}  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
+  // The common case without a temporary: the text is valid UTF-8 (bodies were parsed as JSON).
+  if (valid_utf8(s)) return escape_utf8(out, s);
   out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -13,6 +77,21 @@ JsonlWriter::JsonlWriter(Sink sink, std::size_t buffer_bytes) : out_(std::move(s
 
 Status JsonlWriter::begin(const std::vector<TableSpec>& tables) {
   tables_ = tables;
+  // Each row repeats the same keys: encode them once (`{"_table":"x"` and `,"col":` per column).
+  keys_.clear();
+  for (const TableSpec& t : tables_) {
+    std::vector<std::string> k;
+    std::string head = "{\"_table\":";
+    append_json_string(head, t.name);
+    k.push_back(std::move(head));
+    for (const std::string& c : t.columns) {
+      std::string key = ",";
+      append_json_string(key, c);
+      key.push_back(':');
+      k.push_back(std::move(key));
+    }
+    keys_.push_back(std::move(k));
+  }
   return status_;
 }
 
@@ -21,13 +100,10 @@ Status JsonlWriter::add_row(std::size_t table, std::span<const Cell> values) {
   if (table >= tables_.size() || values.size() != tables_[table].columns.size()) {
     return status_ = Status::invalid_argument("jsonl: row does not match its table");
   }
-  const TableSpec& t = tables_[table];
-  row_ = "{\"_table\":";
-  append_json_string(row_, t.name);
+  const std::vector<std::string>& keys = keys_[table];
+  row_ = keys[0];
   for (std::size_t i = 0; i < values.size(); ++i) {
-    row_.push_back(',');
-    append_json_string(row_, t.columns[i]);
-    row_.push_back(':');
+    row_ += keys[i + 1];
     const Cell& c = values[i];
     switch (c.kind) {
       case Cell::Kind::kNull:

@@ -24,6 +24,7 @@ class JsonlWriter : public ExportWriter {
  private:
   OutBuffer out_;
   std::vector<TableSpec> tables_;
+  std::vector<std::vector<std::string>> keys_;  // per table: the row head, then `,"column":` per column
   std::string row_;
   Status status_;
 };

@@ -1,10 +1,14 @@
 // M&E datasets (docs/EXPORTS.md): GET /v1/exports/{form} in CSV, XLSX or JSON Lines, incremental from a
 // feed cursor with tombstone rows, sensitive fields redacted for the caller's role by the same function
 // the change feed uses; GET /v1/indicators computes the logframe indicators from the merged data.
-// The answer is built in memory page by page (the writers stream; the HTTP layer does not stream yet).
+// Export answers are streamed (HttpResponse::stream): each piece is produced on the worker pool from the
+// next page of the feed, so memory stays at one page of records plus the writers' 64 KiB buffers.
 #include "server/handlers/handlers.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
+#include <optional>
 
 #include "schema/export/csv_writer.hpp"
 #include "schema/export/exporter.hpp"
@@ -18,13 +22,22 @@ namespace akt::server {
 
 namespace {
 
-constexpr std::size_t kPage = 1000;
+constexpr std::size_t kPage = 1000;        // records per feed page for indicators
+constexpr std::size_t kExportPage = 250;  // for exports: a smaller page keeps per-thread heap peaks low
 
 // Pages the feed from `since` up to `until` (the last seq when the export began, so every pass sees
 // the same records), keeping the records of `form_id` (all when empty) that pass `keep`.
+using RecordFilter = std::function<bool(const exports::ExportRecord&)>;
+
+// Pages the feed from `since` up to `until` (the last seq when the export began: every pass ends at the
+// same place, and the cursor handed out up front is exact), keeping the records of `form_id` (all when
+// empty) that pass `keep` and `keep_record`. A store error ends the pass and is left in `*error`, so the
+// caller never mistakes a cut-short pass for a complete one.
 exports::OpenPass feed_passes(AppState& app, std::int64_t since, std::int64_t until, const std::string& form_id,
-                              std::function<bool(const sync::RecordState&)> keep, std::int64_t* max_seq) {
-  return [&app, since, until, form_id, keep, max_seq]() -> exports::RecordPass {
+                              std::function<bool(const sync::RecordState&)> keep, std::int64_t* max_seq,
+                              RecordFilter keep_record = nullptr, std::shared_ptr<Status> error = nullptr,
+                              std::size_t page_size = kPage) {
+  return [&app, since, until, form_id, keep, max_seq, keep_record, error, page_size]() -> exports::RecordPass {
     struct State {
       std::int64_t cursor;
       std::vector<sync::RecordState> page;
@@ -32,7 +45,8 @@ exports::OpenPass feed_passes(AppState& app, std::int64_t since, std::int64_t un
       bool done = false;
     };
     auto st = std::make_shared<State>(State{since, {}, 0, false});
-    return [&app, st, until, form_id, keep, max_seq](exports::ExportRecord& out) -> bool {
+    return [&app, st, until, form_id, keep, max_seq, keep_record, error,
+            page_size](exports::ExportRecord& out) -> bool {
       for (;;) {
         while (st->next < st->page.size()) {
           const sync::RecordState& r = st->page[st->next++];
@@ -43,14 +57,20 @@ exports::OpenPass feed_passes(AppState& app, std::int64_t since, std::int64_t un
           }
           if ((!form_id.empty() && r.form_id != form_id) || !keep(r)) continue;
           auto rec = exports::export_record_from(r);
-          if (!rec.ok()) continue;
+          if (!rec.ok() || (keep_record && !keep_record(*rec))) continue;
           if (max_seq) *max_seq = std::max(*max_seq, r.seq);
           out = std::move(*rec);
           return true;
         }
         if (st->done) return false;
-        auto page = app.store->changes(st->cursor, kPage);
-        if (!page.ok() || page->records.empty()) return false;
+        st->page.clear();
+        auto page = app.store->changes(st->cursor, page_size);
+        if (!page.ok()) {
+          if (error && error->ok()) *error = page.status();
+          st->done = true;
+          return false;
+        }
+        if (page->records.empty()) return false;
         st->cursor = page->next;
         st->done = !page->more;
         st->page = std::move(page->records);
@@ -59,6 +79,65 @@ exports::OpenPass feed_passes(AppState& app, std::int64_t since, std::int64_t un
     };
   };
 }
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
+std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const auto yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  out = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    out = out * 10 + (s[i] - '0');
+  }
+  return true;
+}
+
+// "YYYY-MM-DD" (a whole UTC day) or "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (an instant), as [start, end) in ms.
+std::optional<std::pair<std::int64_t, std::int64_t>> parse_utc(std::string_view s) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, ms = 0;
+  if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
+      !digits(s, 8, 2, d) || mo < 1 || mo > 12 || d < 1 || d > 31)
+    return std::nullopt;
+  const std::int64_t day = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400000;
+  if (s.size() == 10) return std::make_pair(day, day + 86400000);
+  if (s[10] != 'T' || !digits(s, 11, 2, h) || s.size() < 20 || s[13] != ':' || !digits(s, 14, 2, mi) ||
+      s[16] != ':' || !digits(s, 17, 2, se) || h > 23 || mi > 59 || se > 60)
+    return std::nullopt;
+  std::size_t pos = 19;
+  if (s[pos] == '.') {
+    if (!digits(s, pos + 1, 3, ms)) return std::nullopt;
+    pos += 4;
+  }
+  if (pos + 1 != s.size() || s[pos] != 'Z') return std::nullopt;
+  const std::int64_t t = day + ((h * 60 + mi) * 60 + se) * 1000 + ms;
+  return std::make_pair(t, t + 1);
+}
+
+bool is_date(std::string_view s) {
+  int v = 0;
+  return s.size() == 10 && digits(s, 0, 4, v) && s[4] == '-' && digits(s, 5, 2, v) && s[7] == '-' && digits(s, 8, 2, v);
+}
+
+// Everything one streamed export owns; the producer holds it until the last piece (or the client left).
+struct ExportJob {
+  std::vector<std::shared_ptr<const forms::FormDef>> versions;  // the exporter points into these
+  std::optional<exports::FormExporter> exporter;
+  std::unique_ptr<exports::ExportWriter> writer;
+  std::optional<exports::ExportRun> run;
+  std::shared_ptr<Status> error = std::make_shared<Status>();
+  std::string pending;  // what the writer handed to its sink since the last piece
+};
+
+constexpr std::size_t kPieceBytes = 64 * 1024;  // a piece is sent once this much is ready
+constexpr std::size_t kStepRecords = 64;        // records exported between checks of the piece size
 
 std::string param(const Query& q, const char* key) {
   auto it = q.find(key);
@@ -86,8 +165,9 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   const std::string format = q.count("format") ? param(q, "format") : "csv";
   if (format != "csv" && format != "jsonl" && format != "xlsx")
     return problem(400, "invalid_format", "format: csv, xlsx or jsonl");
-  auto versions = app.forms.versions_of(form_id);
-  if (versions.empty()) return problem(404, "form_not_found", "no published form " + form_id);
+  auto job = std::make_shared<ExportJob>();
+  job->versions = app.forms.versions_of(form_id);
+  if (job->versions.empty()) return problem(404, "form_not_found", "no published form " + form_id);
   std::int64_t since = 0;
   if (q.count("since")) {
     const std::string c = param(q, "since");
@@ -100,60 +180,161 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   opt.role = who.role;
   opt.pseudonym_key = app.store->server_actor();  // a per-deployment secret never sent to clients
   const std::string labels = param(q, "labels");
+  if (!labels.empty() && labels != "codes" && labels != "en" && labels != "sq" && labels != "sr")
+    return problem(400, "invalid_option", "labels: codes, en, sq or sr");
   opt.flatten.labels = labels == "en"   ? exports::LabelMode::kEn
                        : labels == "sq" ? exports::LabelMode::kSq
                        : labels == "sr" ? exports::LabelMode::kSr
                                         : exports::LabelMode::kCodes;
-  opt.include_conflicted = param(q, "conflicts") != "exclude";
+  const std::string conflicts = param(q, "conflicts");
+  if (!conflicts.empty() && conflicts != "flag" && conflicts != "include" && conflicts != "exclude")
+    return problem(400, "invalid_option", "conflicts: flag (default; include is the same) or exclude");
+  opt.include_conflicted = conflicts != "exclude";
+
+  // Date ranges, both ends inclusive: server receive time (received_from / received_to, a UTC date or
+  // instant) and the record's own date field (date_field + date_from / date_to, dates).
+  std::int64_t recv_from = INT64_MIN, recv_to = INT64_MAX;
+  // `from` / `to` are the older names of received_from / received_to.
+  const std::string rf = q.count("received_from") ? param(q, "received_from") : param(q, "from");
+  const std::string rt = q.count("received_to") ? param(q, "received_to") : param(q, "to");
+  if (!rf.empty()) {
+    auto t = parse_utc(rf);
+    if (!t) return problem(400, "invalid_filter", "received_from: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z (UTC)");
+    recv_from = t->first;
+  }
+  if (!rt.empty()) {
+    auto t = parse_utc(rt);
+    if (!t) return problem(400, "invalid_filter", "received_to: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z (UTC)");
+    recv_to = t->second - 1;
+  }
+  const std::string date_field = param(q, "date_field"), date_from = param(q, "date_from"),
+                    date_to = param(q, "date_to");
+  if ((!date_from.empty() && !is_date(date_from)) || (!date_to.empty() && !is_date(date_to)))
+    return problem(400, "invalid_filter", "date_from / date_to: YYYY-MM-DD");
+  if ((!date_from.empty() || !date_to.empty()) && date_field.empty())
+    return problem(400, "invalid_filter", "date_from / date_to need date_field (a date or datetime field of the form)");
+  if (!date_field.empty()) {
+    bool found = false;
+    for (const auto& v : job->versions) {
+      const forms::FieldDef* f = v->find(date_field);
+      found = found || (f && (f->type == forms::FieldType::kDate || f->type == forms::FieldType::kDatetime));
+    }
+    if (!found) return problem(400, "invalid_filter", "date_field: " + date_field + " is not a top-level date or "
+                                                      "datetime field of " + form_id);
+  }
+  RecordFilter keep_record = nullptr;
+  if (recv_from != INT64_MIN || recv_to != INT64_MAX || !date_field.empty()) {
+    keep_record = [recv_from, recv_to, date_field, date_from, date_to](const exports::ExportRecord& r) {
+      if (r.server_time_ms < recv_from || r.server_time_ms > recv_to) return false;
+      if (date_field.empty() || r.deleted) return true;  // a tombstone's own date is unknown: kept
+      auto it = r.body.find(date_field);
+      if (it == r.body.end() || !it->is_string()) return false;  // not asked or no date: outside any range
+      const std::string& v = it->get_ref<const std::string&>();
+      if (v.size() < 10) return false;
+      const std::string_view day(v.data(), 10);  // the date as written (a datetime's local date)
+      return (date_from.empty() || day >= date_from) && (date_to.empty() || day <= date_to);
+    };
+  }
+
   std::vector<const forms::FormDef*> defs;
-  for (const auto& v : versions) defs.push_back(v.get());
+  for (const auto& v : job->versions) defs.push_back(v.get());
   auto exporter = exports::FormExporter::create(defs, opt);
   if (!exporter.ok()) return problem(500, "internal", exporter.status().message());
-  const std::string municipality = param(q, "municipality"), community = param(q, "community"),
-                    component = param(q, "component");
-  auto keep = [&who, municipality, community, component](const sync::RecordState& r) {
-    if (who.scope && !sync::in_scope(*who.scope, r.scope, r.form_id)) return false;
-    return (municipality.empty() || r.scope.municipality == municipality) &&
-           (community.empty() || r.scope.community == community) &&
-           (component.empty() || r.scope.component == component);
+  job->exporter.emplace(std::move(exporter).value());
+  if (!date_field.empty()) {
+    // Only a field the caller sees as it is: filtering on a hidden or pseudonymised one would let a
+    // caller probe its values.
+    bool visible = false;
+    for (const exports::Column& col : job->exporter->layout().tables[0].columns)
+      visible = visible || (col.kind == exports::ColumnKind::kValue && col.field == date_field &&
+                            col.treatment == exports::Treatment::kKeep);
+    if (!visible) return problem(400, "invalid_filter", "date_field: " + date_field + " is not visible to your role");
+  }
+  // Scope filters: comma-separated values, any of which matches; empty = no filter.
+  auto values = [&q](const char* key) {
+    std::vector<std::string> out;
+    const std::string v = param(q, key);
+    for (std::size_t b = 0; !v.empty() && b <= v.size();) {
+      const std::size_t e = std::min(v.find(',', b), v.size());
+      out.push_back(v.substr(b, e - b));
+      b = e + 1;
+    }
+    return out;
   };
+  auto any = [](const std::vector<std::string>& set, const std::string& v) {
+    return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
+  };
+  auto keep = [scope = who.scope, municipality = values("municipality"), community = values("community"),
+               component = values("component"), any](const sync::RecordState& r) {
+    if (scope && !sync::in_scope(*scope, r.scope, r.form_id)) return false;
+    return any(municipality, r.scope.municipality) && any(community, r.scope.community) &&
+           any(component, r.scope.component);
+  };
+  // The cursor is fixed before the first byte: the export reads the feed only up to here.
   const std::int64_t until = app.store->last_seq();
-  std::int64_t max_seq = since;
   HttpResponse resp;
-  exports::Sink sink = [&resp](std::string_view s) { resp.body.append(s); };
+  exports::Sink sink = [pending = &job->pending](std::string_view s) { pending->append(s); };
   exports::CsvOptions csv;
   csv.bom = param(q, "bom") == "1";
-  std::unique_ptr<exports::ExportWriter> writer;
   if (format == "jsonl") {
-    writer = std::make_unique<exports::JsonlWriter>(sink);
+    job->writer = std::make_unique<exports::JsonlWriter>(sink);
     resp.content_type = "application/x-ndjson; charset=utf-8";
   } else if (format == "xlsx") {
-    writer = std::make_unique<exports::XlsxWriter>(sink);
+    job->writer = std::make_unique<exports::XlsxWriter>(sink);
     resp.content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-  } else if (exporter->layout().tables.size() == 1) {
-    writer = std::make_unique<exports::CsvWriter>(sink, csv);
+    resp.compressible = false;  // already deflated
+  } else if (job->exporter->layout().tables.size() == 1) {
+    job->writer = std::make_unique<exports::CsvWriter>(sink, csv);
     resp.content_type = "text/csv; charset=utf-8";
   } else {
-    writer = std::make_unique<exports::CsvZipWriter>(sink, form_id + "_", csv);
+    job->writer = std::make_unique<exports::CsvZipWriter>(sink, form_id + "_", csv);
     resp.content_type = "application/zip";
+    resp.compressible = false;
   }
-  Status st = exporter->run(feed_passes(app, since, until, form_id, keep, &max_seq), *writer);
-  if (!st.ok()) return problem_from(st, "internal");
-  resp.headers.emplace_back("X-Akt-Cursor", make_cursor(app.store->epoch(), std::max(max_seq, until), 0));
+  job->run.emplace(*job->exporter, feed_passes(app, since, until, form_id, keep, nullptr, keep_record, job->error, kExportPage),
+                   *job->writer);
+  resp.headers.emplace_back("X-Akt-Cursor", make_cursor(app.store->epoch(), std::max(since, until), 0));
   const std::string ext = format == "xlsx" ? "xlsx" : format == "jsonl" ? "jsonl"
                           : resp.content_type == "application/zip" ? "zip" : "csv";
   resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + form_id + "." + ext + "\"");
+  resp.stream = [job](std::string& out) -> StreamStep {
+    while (job->pending.size() < kPieceBytes) {
+      auto more = job->run->step(kStepRecords);
+      if (!more.ok()) {
+        out = more.status().message();
+        return StreamStep::kFailed;
+      }
+      if (!job->error->ok()) {
+        out = "reading the feed: " + job->error->message();
+        return StreamStep::kFailed;
+      }
+      if (!*more) {
+        out = std::move(job->pending);
+        job->pending.clear();
+        return StreamStep::kDone;
+      }
+    }
+    out.swap(job->pending);
+    job->pending.clear();
+    return StreamStep::kMore;
+  };
   Status au = app.store->write([&](store::Db& db, std::int64_t&) {
     return audit(db, app, who.username, "export", form_id, {{"format", format}, {"since", since}}, "");
   });
-  (void)au;  // the export itself succeeded; an audit failure is logged by the store
+  (void)au;  // the export itself goes ahead; an audit failure is logged by the store
   return resp;
 }
 
 HttpResponse handle_indicators(const Query& q, const Principal& who, AppState& app) {
   const std::string format = q.count("format") ? param(q, "format") : "json";
   if (format != "json" && format != "csv") return problem(400, "invalid_format", "format: json or csv");
-  exports::IndicatorEngine engine;
+  // Indicator 2.1 counts grants at least 12 months before the reporting date (default: today, UTC).
+  exports::IndicatorOptions options;
+  options.reporting_date = param(q, "reporting_date");
+  if (options.reporting_date.empty()) options.reporting_date = exports::iso_utc(app.now_ms()).substr(0, 10);
+  else if (!is_date(options.reporting_date) || !parse_utc(options.reporting_date))
+    return problem(400, "invalid_option", "reporting_date: YYYY-MM-DD");
+  exports::IndicatorEngine engine(options);
   auto pass = feed_passes(app, 0, app.store->last_seq(), "", [&who](const sync::RecordState& r) {
     return !who.scope || sync::in_scope(*who.scope, r.scope, r.form_id);
   }, nullptr)();

@@ -3,10 +3,12 @@
 #include <cstdlib>
 
 #include "schema/export/csv_writer.hpp"
+#include "schema/export/gzip_stream.hpp"
 #include "schema/export/jsonl_writer.hpp"
 #include "schema/export/xlsx_writer.hpp"
 #include "tests/export/export_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
+#include "sync/gzip.hpp"
 
 namespace akt::exports::test {
 namespace {
@@ -154,6 +156,76 @@ TEST_CASE("xlsx: each instrument opens as a workbook with the expected sheets an
     std::ofstream(dir.file("expect.json"), std::ios::binary | std::ios::trunc) << expect.dump();
     CHECK(std::system(cmd.c_str()) != 0);
   }
+}
+
+TEST_CASE("ExportRun: any step size gives the bytes of run(), for every writer and instrument") {
+  for (const char* id : kForms) {
+    CAPTURE(id);
+    const FormExporter e = exporter(id, sync::Role::kMeOfficer);
+    const std::vector<ExportRecord> records = records_of(id);
+    auto open = [&records] {
+      return RecordPass([&records, i = std::size_t{0}](ExportRecord& out) mutable {
+        if (i >= records.size()) return false;
+        out = records[i++];
+        return true;
+      });
+    };
+    using Make = std::function<std::unique_ptr<ExportWriter>(Sink)>;
+    const std::vector<std::pair<const char*, Make>> writers = {
+        {"csv", [](Sink s) { return std::make_unique<CsvWriter>(std::move(s)); }},
+        {"jsonl", [](Sink s) { return std::make_unique<JsonlWriter>(std::move(s), 16); }},
+        {"zip", [](Sink s) { return std::make_unique<CsvZipWriter>(std::move(s), "p_", CsvOptions{}); }},
+        {"xlsx", [](Sink s) { return std::make_unique<XlsxWriter>(std::move(s)); }}};
+    for (const auto& [name, make] : writers) {
+      CAPTURE(name);
+      std::string whole, stepped;
+      auto w1 = make([&](std::string_view d) { whole += d; });
+      REQUIRE(e.run(open, *w1).ok());
+      for (std::size_t step : {std::size_t{1}, std::size_t{2}, std::size_t{1000}}) {
+        stepped.clear();
+        auto w2 = make([&](std::string_view d) { stepped += d; });
+        ExportRun run(e, open, *w2);
+        int calls = 0;
+        for (;;) {
+          auto more = run.step(step);
+          REQUIRE(more.ok());
+          ++calls;
+          if (!*more) break;
+        }
+        CHECK(run.finished());
+        CHECK(stepped == whole);
+        if (step == 1) CHECK(calls > static_cast<int>(records.size()));  // really resumed record by record
+        auto after = run.step(1);  // finished is final
+        REQUIRE(after.ok());
+        CHECK_FALSE(*after);
+      }
+    }
+  }
+}
+
+TEST_CASE("GzipStream: pieces form one gzip stream, each piece decodable as it arrives") {
+  std::string text;
+  for (int i = 0; i < 5000; ++i) text += "row " + std::to_string(i) + "," + kLetters + "\r\n";
+  GzipStream gz(5);
+  std::string stream;
+  std::size_t flushed_prefixes = 0;
+  for (std::size_t at = 0; at < text.size(); at += 7000) {
+    const std::string_view piece = std::string_view(text).substr(at, 7000);
+    const bool last = at + 7000 >= text.size();
+    REQUIRE(gz.write(piece, last, stream).ok());
+    // A sync-flushed prefix ends on the 00 00 FF FF marker: everything so far can be inflated.
+    if (!last && stream.size() >= 4 && stream.compare(stream.size() - 4, 4, std::string("\0\0\xFF\xFF", 4)) == 0)
+      ++flushed_prefixes;
+  }
+  CHECK(flushed_prefixes > 10);
+  auto back = sync::gunzip(stream, 1u << 26);
+  REQUIRE(back.ok());
+  CHECK(*back == text);
+  CHECK(stream.size() < text.size() / 4);
+  std::string empty;
+  GzipStream gz2;
+  REQUIRE(gz2.write({}, true, empty).ok());
+  CHECK(sync::gunzip(empty, 16).value().empty());
 }
 
 }  // namespace akt::exports::test

@@ -172,4 +172,33 @@ TEST_CASE("indicators: CSV and JSON never carry a suppressed value") {
   CHECK(suppressed(e2.cells(), "G.1"));
 }
 
+TEST_CASE("indicators: 2.1 businesses operating 12 months after the grant, by hand") {
+  IndicatorOptions o;
+  o.reporting_date = "2018-06-30";  // population: grants on or before 2017-06-30
+  IndicatorEngine e(o);
+  IndicatorEngine no_date;
+  // Eligible (granted 2017-01-15): m12 operating x3, seasonal_inactive x1, permanently_closed x1, and one
+  // with only its baseline (not followed up). Not eligible (granted 2017-09-01): two operating at m12.
+  const char* m12_status[] = {"operating", "operating", "operating", "seasonal_inactive", "permanently_closed", nullptr,
+                              "operating", "operating"};
+  for (int biz = 0; biz < 8; ++biz) {
+    const std::string id = "SO2-02" + std::to_string(biz);
+    nlohmann::json base = {{"review_status", "approved"}, {"consent", "yes"}, {"business_id", id},
+                           {"followup_round", "baseline_at_award"}, {"grant_date", biz < 6 ? "2017-01-15" : "2017-09-01"},
+                           {"business_status", "operating"}};
+    for (IndicatorEngine* eng : {&e, &no_date}) eng->add(rec("so2_business_followup", 100 + biz, base));
+    if (m12_status[biz]) {
+      nlohmann::json m12 = base;
+      m12["followup_round"] = "m12";
+      m12["business_status"] = m12_status[biz];
+      for (IndicatorEngine* eng : {&e, &no_date}) eng->add(rec("so2_business_followup", 200 + biz, m12));
+    }
+  }
+  const auto cells = e.cells();
+  CHECK(value(cells, "2.1") == 66.7);                    // 4 of 6
+  CHECK(value(cells, "2.1.not_followed_up") == 16.7);    // 1 of 6, not counted as closed
+  CHECK(find(cells, "2.1", "all", "all")->denominator == 6);
+  CHECK(find(no_date.cells(), "2.1", "all", "all") == nullptr);  // no reporting date, no 2.1
+}
+
 }  // namespace akt::exports::test
