@@ -56,6 +56,18 @@ const Command kCommands[] = {
      "  --server URL --user NAME [--password-file FILE] [--ca FILE] (or $AKTSYNC_SERVER, $AKTSYNC_USER,\n"
      "  $AKTSYNC_PASSWORD) and needs no device database. `show` numbers the candidates for --pick and prints\n"
      "  the version you saw (seen); resolve uses the current version unless --seen is given."},
+    {"export", nullptr,
+     "export FORM [--format csv|jsonl|xlsx] [--out FILE] [--since CURSOR | --cursor-file FILE]\n"
+     "                [--municipality M,..] [--community C,..] [--component SO1,..] [--received-from D]\n"
+     "                [--received-to D] [--date-field F --date-from D --date-to D] [--conflicts flag|exclude]\n"
+     "                [--labels codes|en|sq|sr] [--bom]\n"
+     "  An M&E dataset from the server (docs/EXPORTS.md), as a signed-in user (same --server/--user options\n"
+     "  as conflicts). CSV/JSONL go to stdout unless --out; ZIP/XLSX need --out. The next cursor is printed\n"
+     "  on stderr; with --cursor-file the export starts from the saved cursor and saves the next one after\n"
+     "  the data was written (incremental exports: changed records and tombstones only)."},
+    {"indicators", nullptr,
+     "indicators [--format json|csv] [--reporting-date YYYY-MM-DD] [--out FILE]\n"
+     "  The logframe indicators (docs/EXPORTS.md §6), as a signed-in user."},
     {"rejected", cli::cmd_rejected, "rejected\n  Lists the edits the server rejected, with the reason."},
 };
 
@@ -80,7 +92,7 @@ bool parse(int argc, char** argv, cli::Args& a, std::string& error) {
       if (std::size_t eq = name.find('='); eq != std::string::npos) {
         value = name.substr(eq + 1);
         name = name.substr(0, eq);
-      } else if (name == "json" || name == "remove") {
+      } else if (name == "json" || name == "remove" || name == "bom") {
         value = "1";  // the flags without a value
       } else if (i + 1 < argc) {
         value = argv[++i];
@@ -118,7 +130,10 @@ int run(int argc, char** argv) {
     std::printf("usage: aktsync [--db FILE] %s\n", cmd->usage);
     return cli::kOk;
   }
-  if (a.command == "conflicts") return cli::cmd_conflicts(a);  // a user account, no device database
+  // A user account, no device database.
+  if (a.command == "conflicts") return cli::cmd_conflicts(a);
+  if (a.command == "export") return cli::cmd_export(a);
+  if (a.command == "indicators") return cli::cmd_indicators(a);
   if (a.db.empty()) return cli::fail(cli::kUsage, "no database: pass --db FILE or set AKTSYNC_DB");
   auto store = akt::store::TabletStore::open(a.db);
   if (!store.ok()) return cli::fail_status(store.status(), "open " + a.db);

@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "clients/http_client.hpp"
 #include "schema/store/tablet_store.hpp"
 
 namespace akt::client::cli {
@@ -42,6 +44,25 @@ int fail_status(const Status& st, const std::string& what);
 
 // "HOST:PORT" (plain HTTP, for loopback or a declared proxy), "http://HOST:PORT" or "https://HOST:PORT".
 bool parse_server(std::string s, std::string& host, std::uint16_t& port, bool& tls);
+
+// A signed-in user account (admin, supervisor, M&E officer) for the commands that talk to the server
+// as a person, not as a tablet: --server URL --user NAME [--password-file FILE] [--ca FILE], or
+// $AKTSYNC_SERVER, $AKTSYNC_USER, $AKTSYNC_PASSWORD.
+struct UserSession {
+  std::unique_ptr<HttpClient> http;
+  std::string token;
+  std::vector<std::pair<std::string, std::string>> headers() const {
+    return {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  }
+};
+int open_user_session(const Args& a, UserSession& s);  // logs in; an exit code
+void close_user_session(UserSession& s);               // logs out
+// Prints a non-2xx answer's problem (code, detail, fields) and returns the matching exit code.
+int http_fail(const HttpResult& r, const std::string& what);
+
+// `aktsync export FORM` and `aktsync indicators`: M&E datasets from the server (docs/EXPORTS.md).
+int cmd_export(const Args& a);
+int cmd_indicators(const Args& a);
 
 // `aktsync conflicts list|show|resolve`: the admin's conflict inbox from a terminal. Signs in with a user
 // account (no device database needed).

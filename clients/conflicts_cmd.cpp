@@ -1,5 +1,6 @@
-// `aktsync conflicts list|show|resolve`: the conflict inbox (docs/PROTOCOL.md §11, docs/CONFLICTS.md)
-// from a terminal. Signs in with an admin or supervisor account for the one command and signs out after.
+// Commands that sign in with a user account: the session helpers, and `aktsync conflicts list|show|resolve`,
+// the conflict inbox (docs/PROTOCOL.md §11, docs/CONFLICTS.md) from a terminal. Each command signs in for
+// itself and signs out after.
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
@@ -15,23 +16,16 @@
 
 namespace akt::client::cli {
 
-namespace {
-
 using nlohmann::json;
 
-struct Session {
-  std::unique_ptr<HttpClient> http;
-  std::string token;
-  std::vector<std::pair<std::string, std::string>> headers() const {
-    return {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
-  }
-};
-
+namespace {
 std::string option_or_env(const Args& a, const char* opt, const char* env) {
   if (const std::string* v = a.opt(opt)) return *v;
   const char* e = std::getenv(env);
   return e ? e : "";
 }
+
+}  // namespace
 
 // Maps an HTTP answer that is not 2xx to an exit code, printing the server's problem detail.
 int http_fail(const HttpResult& r, const std::string& what) {
@@ -45,11 +39,11 @@ int http_fail(const HttpResult& r, const std::string& what) {
   return fail(r.status == 401 || r.status == 403 ? kAuth : r.status >= 500 ? kUnreachable : kError, msg);
 }
 
-int open_session(const Args& a, Session& s) {
+int open_user_session(const Args& a, UserSession& s) {
   const std::string server = option_or_env(a, "server", "AKTSYNC_SERVER");
   const std::string user = option_or_env(a, "user", "AKTSYNC_USER");
   if (server.empty() || user.empty())
-    return fail(kUsage, "conflicts needs --server URL and --user NAME (or $AKTSYNC_SERVER, $AKTSYNC_USER)");
+    return fail(kUsage, a.command + " needs --server URL and --user NAME (or $AKTSYNC_SERVER, $AKTSYNC_USER)");
   std::string password;
   if (const std::string* f = a.opt("password-file")) {
     std::ifstream in(*f);
@@ -75,9 +69,11 @@ int open_session(const Args& a, Session& s) {
   return kOk;
 }
 
-void close_session(Session& s) {
+void close_user_session(UserSession& s) {
   if (s.http && !s.token.empty()) (void)s.http->request("POST", "/v1/logout", "{}", s.headers());
 }
+
+namespace {
 
 std::string text(const json& v) { return v.is_null() ? "(absent)" : v.dump(); }
 
@@ -92,7 +88,7 @@ std::string ms_time(std::int64_t ms) {
 }
 
 // GET one entry; fills `entry`. Returns an exit code.
-int fetch_entry(Session& s, const std::string& id, json& entry) {
+int fetch_entry(UserSession& s, const std::string& id, json& entry) {
   if (id.empty() || id.find_first_not_of("0123456789") != std::string::npos)
     return fail(kUsage, "an entry id is a number (see aktsync conflicts list)");
   auto r = s.http->request("GET", "/v1/admin/conflicts/" + id, {}, s.headers());
@@ -102,7 +98,7 @@ int fetch_entry(Session& s, const std::string& id, json& entry) {
   return entry.is_object() ? kOk : fail(kError, "show: unreadable answer");
 }
 
-int list(const Args& a, Session& s) {
+int list(const Args& a, UserSession& s) {
   std::string q = "?status=" + (a.opt("status") ? *a.opt("status") : std::string("open"));
   for (const char* k : {"kind", "form", "municipality", "before"})
     if (const std::string* v = a.opt(k)) q += std::string("&") + k + "=" + *v;
@@ -131,7 +127,7 @@ int list(const Args& a, Session& s) {
   return kOk;
 }
 
-int show(const Args& a, Session& s) {
+int show(const Args& a, UserSession& s) {
   json e;
   if (int code = fetch_entry(s, a.positional.size() > 1 ? a.positional[1] : "", e); code != kOk) return code;
   if (a.opt("json")) {
@@ -179,7 +175,7 @@ int show(const Args& a, Session& s) {
   return kOk;
 }
 
-int resolve(const Args& a, Session& s) {
+int resolve(const Args& a, UserSession& s) {
   const std::string id = a.positional.size() > 1 ? a.positional[1] : "";
   json e;
   if (int code = fetch_entry(s, id, e); code != kOk) return code;
@@ -270,10 +266,10 @@ int cmd_conflicts(const Args& a) {
     return fail(kUsage, "conflicts list | show ID | resolve ID ... (see aktsync conflicts --help)");
   if ((sub == "list" && a.positional.size() != 1) || (sub != "list" && a.positional.size() != 2))
     return fail(kUsage, "conflicts " + sub + (sub == "list" ? " takes no arguments" : " takes one entry id"));
-  Session s;
-  if (int code = open_session(a, s); code != kOk) return code;
+  UserSession s;
+  if (int code = open_user_session(a, s); code != kOk) return code;
   const int code = sub == "list" ? list(a, s) : sub == "show" ? show(a, s) : resolve(a, s);
-  close_session(s);
+  close_user_session(s);
   return code;
 }
 

@@ -115,3 +115,79 @@ TEST_CASE("cli conflicts: an admin lists, shows and resolves an entry from the t
   REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
   CHECK_FALSE(has(aktsync(dir, {"--db", a, "show", id}).out, "25000"));
 }
+
+TEST_CASE("cli export: an M&E officer exports a dataset incrementally with a cursor file, and the indicators") {
+  test::TestServer srv;
+  srv.create_user("root", "admin", "correct horse battery");
+  srv.create_user("mira", "me_officer", "correct horse battery");
+  srv.create_user("emma", "enumerator", "correct horse battery", {{"gracanice", "*", "*", "*"}});
+  test::TempDir dir;
+  const std::string a = dir.file("a.db"), server = "127.0.0.1:" + std::to_string(srv.port());
+  const std::string pw = dir.file("pw"), cursor = dir.file("cursor"), out = dir.file("out.jsonl");
+  std::ofstream(pw) << "correct horse battery\n";
+  client::HttpClient http = srv.client();
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + srv.login("root", "correct horse battery")}, {"Content-Type", "application/json"}};
+  std::ifstream def(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_infra_monitoring.json");
+  const std::string definition((std::istreambuf_iterator<char>(def)), std::istreambuf_iterator<char>());
+  REQUIRE(http.request("POST", "/v1/admin/forms", definition, auth)->status == 201);
+  REQUIRE(http.request("POST", "/v1/admin/forms/so1_infra_monitoring/1/publish", "{}", auth)->status == 200);
+
+  REQUIRE(aktsync(dir, {"--db", a, "init", "--server", server, "--actor", srv.a.actor, "--token", srv.a.token}).code == 0);
+  std::vector<std::string> ids;
+  for (const char* pct : {"10", "20", "30"}) {
+    test::Run r = aktsync(dir, {"--db", a, "new", "--form", "so1_infra_monitoring", "--version", "1", "--municipality",
+                                "gracanice", "--community", "serb", "--component", "SO1", "--set",
+                                std::string("pct_complete=") + pct, "--set", "status=in_progress"});
+    REQUIRE(r.code == 0);
+    ids.push_back(r.out.substr(0, 36));
+  }
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  const std::vector<std::string> as_me = {"--server", server, "--user", "mira", "--password-file", pw};
+  auto run = [&](std::vector<std::string> args, const std::vector<std::string>& who) {
+    args.insert(args.end(), who.begin(), who.end());
+    return aktsync(dir, args);
+  };
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  test::Run first = run({"export", "so1_infra_monitoring", "--format", "jsonl", "--cursor-file", cursor, "--out", out}, as_me);
+  REQUIRE_MESSAGE(first.code == 0, first.err);
+  CHECK(has(first.err, "next cursor: "));
+  std::string csv = slurp(out);
+  for (const std::string& id : ids) CHECK(has(csv, id));
+  const std::string saved = slurp(cursor);
+  CHECK(saved.size() > 2);
+
+  // One record changes, one is deleted: the next export from the cursor file has exactly those two.
+  REQUIRE(aktsync(dir, {"--db", a, "edit", ids[0], "--set", "pct_complete=15"}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", a, "delete", ids[1]}).code == 0);
+  REQUIRE(aktsync(dir, {"--db", a, "sync"}).code == 0);
+  test::Run second = run({"export", "so1_infra_monitoring", "--format", "jsonl", "--cursor-file", cursor}, as_me);
+  REQUIRE_MESSAGE(second.code == 0, second.err);
+  CHECK(has(second.out, ids[0]));
+  CHECK(has(second.out, ids[1]));
+  CHECK_FALSE(has(second.out, ids[2]));
+  CHECK(slurp(cursor) != saved);
+  test::Run third = run({"export", "so1_infra_monitoring", "--format", "jsonl", "--cursor-file", cursor}, as_me);
+  CHECK(third.code == 0);
+  CHECK_FALSE(has(third.out, ids[0]));
+
+  // Clear errors: XLSX to a terminal, an unknown form, a bad option, an enumerator.
+  CHECK(run({"export", "so1_infra_monitoring", "--format", "xlsx"}, as_me).code == 2);
+  CHECK(run({"export", "so1_infra_monitoring"}, as_me).code == 2);  // CSV of a form with repeats is a ZIP
+  test::Run unknown = run({"export", "no_such_form"}, as_me);
+  CHECK(unknown.code == 1);
+  CHECK(has(unknown.err, "form_not_found"));
+  CHECK(has(run({"export", "so1_infra_monitoring", "--conflicts", "maybe"}, as_me).err, "invalid_option"));
+  CHECK(run({"export", "so1_infra_monitoring"}, {"--server", server, "--user", "emma", "--password-file", pw}).code == 4);
+  test::Run xlsx = run({"export", "so1_infra_monitoring", "--format", "xlsx", "--out", dir.file("x.xlsx")}, as_me);
+  CHECK(xlsx.code == 0);
+  CHECK(slurp(dir.file("x.xlsx")).rfind("PK", 0) == 0);
+
+  test::Run ind = run({"indicators"}, as_me);
+  REQUIRE_MESSAGE(ind.code == 0, ind.err);
+  CHECK(has(ind.out, "\"cells\""));
+  CHECK(has(run({"indicators", "--format", "csv"}, as_me).out, "indicator"));
+}
