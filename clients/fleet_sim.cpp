@@ -477,7 +477,7 @@ Result<Managed> start_managed(const SimOptions& o) {
   if (int rc = run_child(o.aktsyncd, {"--config", config, "--create-user", "simadmin", "--role", "admin",
                                       "--password-file", dir + "/admin-password"},
                          dir + "/aktsyncd.log");
-      rc != 0 && rc != 1)  // 1: the user exists (a re-run on the same folder)
+      rc != 0 && rc != 3)  // 3: the user exists (a re-run on the same folder)
     return Status::io_error("aktsyncd --create-user failed (" + std::to_string(rc) + "); see " + dir + "/aktsyncd.log");
   auto srv = ServerProcess::start(o.aktsyncd, config, dir);
   if (!srv.ok()) return srv.status();

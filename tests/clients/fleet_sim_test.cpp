@@ -172,3 +172,13 @@ TEST_CASE("fleet: the aktsync-sim binary reports convergence") {
                                 off);
   CHECK(down.code == 3);  // unreachable
 }
+
+TEST_CASE("fleet: --help of the simulator") {
+  test::TempDir work;
+  auto r = test::run_program(AKTSYNC_SIM_PATH, {"--help"}, work);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("--faults P") != std::string::npos);
+  CHECK(r.out.find("--restart") != std::string::npos);
+  auto bad = test::run_program(AKTSYNC_SIM_PATH, {"--tablets", "3"}, work);
+  CHECK(bad.code == 2);
+}
