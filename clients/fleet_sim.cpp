@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -213,9 +214,9 @@ Result<SyncSummary> sync_one(SimTablet& t, HttpClient& http, Oracle& o, const Si
 
 // The server's whole feed with `token`, in pages of `limit`. `seen` counts how often each record came.
 Result<std::map<std::string, sync::RecordState>> server_feed(HttpClient& http, const std::string& token,
-                                                             int limit, std::map<std::string, int>* seen = nullptr) {
+                                                             int limit, std::map<std::string, int>* seen = nullptr,
+                                                             std::string cursor = {}) {
   std::map<std::string, sync::RecordState> out;
-  std::string cursor;
   for (int page = 0; page < 1000000; ++page) {
     auto r = http.request("GET", "/v1/changes?since=" + cursor + "&limit=" + std::to_string(limit), {},
                           {{"Authorization", "Bearer " + token}});
@@ -559,6 +560,7 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
   if (restart_round == kSeededRestart) restart_round = o.rounds / 4 + static_cast<int>(o.seed % static_cast<std::uint64_t>(std::max(1, o.rounds / 2)));
   const std::size_t restart_tablet = static_cast<std::size_t>(o.seed % tablets.size());
   const int kill_after_ms = static_cast<int>(o.seed % 7);
+  std::string mid_cursor, mid_token;
   for (int round = 0; round < o.rounds; ++round) {
     for (std::size_t k = 0; k < tablets.size(); ++k) {
       SimTablet& t = tablets[k];
@@ -586,6 +588,13 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
         if (!s.ok()) {
           if (s.status().code() == Status::Code::kIOError) ++rep.failed_syncs;
           else oracle.violation("sync failed: " + s.status().message());
+        } else if (mid_cursor.empty() && round >= o.rounds / 2) {
+          // A cursor from the middle of the run, and what was acknowledged when it was issued.
+          auto dev = t.store->device();
+          if (dev.ok() && !dev->cursor.empty()) {
+            mid_cursor = dev->cursor;
+            mid_token = o.devices[k].token;
+          }
         }
       }
     }
@@ -629,6 +638,31 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
     else if (!same_state(it->second, s)) oracle.violation("feed: record " + id + " differs between page sizes");
   }
   if (paged->size() != feed->size()) oracle.violation("feed: paged and whole feeds differ in size");
+  // §7.5 from a cursor a tablet got in the middle of the run: exactly the records whose latest change
+  // is after it, each once, at its latest state. (The oracle peeks into the cursor, `<epoch>-<seq>-<scope
+  // version>` by PROTOCOL §5.1, for the seq; clients never do.)
+  if (!mid_cursor.empty()) {
+    const auto a = mid_cursor.find('-'), b = mid_cursor.rfind('-');
+    const long long mid_seq = a == std::string::npos || b <= a ? -1 : std::atoll(mid_cursor.substr(a + 1, b - a - 1).c_str());
+    std::map<std::string, int> since_seen;
+    auto since = server_feed(http, mid_token, 13, &since_seen, mid_cursor);
+    if (!since.ok()) return since.status();
+    if (mid_seq <= 0) oracle.violation("feed: cursor " + mid_cursor + " has no seq");
+    ++rep.cursor_checks;
+    for (const auto& [id, st] : *feed) {
+      const bool after = st.seq > mid_seq;
+      auto it = since->find(id);
+      if (after && it == since->end())
+        oracle.violation("feed: record " + id + " changed after a mid-run cursor but missing from the feed since it");
+      if (!after && it != since->end())
+        oracle.violation("feed: record " + id + " unchanged since a mid-run cursor but in the feed since it");
+      if (it != since->end() && !same_state(it->second, st))
+        oracle.violation("feed: record " + id + " from the mid-run cursor is not at its latest state");
+      if (it != since->end() && since_seen[id] != 1)
+        oracle.violation("feed: record " + id + " came twice since the mid-run cursor");
+    }
+    if (since->size() > feed->size()) oracle.violation("feed: more records since a cursor than in the whole feed");
+  }
   // Every save must have been acknowledged by now.
   for (const auto& [d, e] : oracle.edits)
     if (!oracle.acked.count(d) && !oracle.rejected.count(d))

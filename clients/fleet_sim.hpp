@@ -11,7 +11,9 @@
 //     concurrent acknowledged edits set its field to different values;
 //   4 replays: a duplicated push is answered byte for byte as the first (checked by the proxy);
 //   5 feed completeness: paging the whole feed in small pages yields every record exactly once, at its
-//     latest state (the same as one big page, and every acknowledged record is there).
+//     latest state (the same as one big page, and every acknowledged record is there); the feed since a
+//     cursor a tablet got mid-run holds every record with an edit acknowledged after it, once, at its
+//     latest state.
 // With a managed server (SimOptions::aktsyncd) the simulator runs aktsyncd itself, with forms validation
 // on and the programme's forms published, and can SIGKILL and restart it mid-run (§7.6).
 // Deterministic for a seed, apart from the server's own timing.
@@ -75,6 +77,7 @@ struct SimReport {
   std::size_t rejected = 0;                 // edits the server rejected (each is a violation)
   std::size_t fields_checked = 0;           // (acked edit, field) pairs checked by invariant 2
   std::size_t restarts = 0;                 // SIGKILL + restart of the server
+  std::size_t cursor_checks = 0;            // feeds read from a mid-run cursor (invariant 5)
   int settle_passes = 0;                    // sync passes needed until nothing moved
   bool inbox_checked = false;
   FaultCounts faults;

@@ -151,8 +151,9 @@ int run(int argc, char** argv) {
   std::printf("saves %zu (creates %zu, edits %zu, deletes %zu), acknowledged %zu, syncs %zu (%zu gave up under "
               "faults), settled after %d passes\n",
               x.saves, x.creates, x.edits, x.deletes, x.acked, x.syncs, x.failed_syncs, x.settle_passes);
-  std::printf("records %zu, in conflict %zu, inbox entries %zu, rejected %zu, fields checked %zu, restarts %zu\n",
-              x.records, x.conflicts, x.entries, x.rejected, x.fields_checked, x.restarts);
+  std::printf("records %zu, in conflict %zu, inbox entries %zu, rejected %zu, fields checked %zu, restarts %zu, "
+              "feeds from a mid-run cursor %zu\n",
+              x.records, x.conflicts, x.entries, x.rejected, x.fields_checked, x.restarts, x.cursor_checks);
   if (o.use_proxy) {
     const auto& f = x.faults;
     std::printf("faults: requests %zu, drop-before %zu, drop-after-commit %zu, cut-answer %zu, delay %zu, "

@@ -116,6 +116,7 @@ TEST_CASE("fleet: seeded run with every fault and a SIGKILL restart keeps every 
   CHECK(r->violation_count == 0);
   CHECK(r->restarts == 1);
   CHECK(r->inbox_checked);
+  CHECK(r->cursor_checks == 1);
   CHECK(r->saves >= 500);
   CHECK(r->acked == r->saves);
   CHECK(r->deletes > 0);
