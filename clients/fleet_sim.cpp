@@ -675,6 +675,24 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
     oracle.by_record[rid].push_back(fake.dot);
     oracle.acked.insert(fake.dot);
     oracle.edits[fake.dot] = fake;
+    // And a real acknowledged edit whose logged value of a field differs from what was sent, for a field
+    // no causally later edit set again: as if the server had kept another value.
+    bool done = false;
+    for (auto& [d, e] : oracle.edits) {
+      if (done || !oracle.acked.count(d) || e.deleted || d == fake.dot) continue;
+      for (auto& [f, v] : e.set) {
+        bool later = false;
+        for (const Dot& x : oracle.by_record[e.record]) {
+          const OEdit& o2 = oracle.edits.at(x);
+          later = later || (x != d && oracle.acked.count(x) && o2.clock.contains(d) && (o2.deleted || o2.set.count(f)));
+        }
+        if (!later) {
+          v = "tampered by the oracle self-test";
+          done = true;
+          break;
+        }
+      }
+    }
   }
   rep.acked = oracle.acked.size();
   std::vector<Entry> entries;

@@ -64,7 +64,8 @@ struct SimOptions {
   bool use_proxy = false;          // sync through a FaultProxy during the rounds
   FaultOptions faults;             // its fault probabilities (seed: derived from `seed`)
   bool inject_lost_ack = false;    // test hook: the oracle pretends the server acknowledged an edit it
-                                   // never saw, so the check must report a loss
+                                   // never saw, and that an acknowledged edit set a value the server
+                                   // does not have; the check must report both as lost
 };
 
 struct SimReport {

@@ -132,7 +132,8 @@ TEST_CASE("fleet: seeded run with every fault and a SIGKILL restart keeps every 
   CHECK(r->faults.replay_mismatch == 0);
 }
 
-// The oracle is not vacuous: an acknowledgement of an edit the server never received is reported lost.
+// The oracle is not vacuous: an acknowledgement of an edit the server never received, and a value the
+// server did not keep, are both reported lost.
 TEST_CASE("fleet: the oracle reports an acknowledged edit the server lost") {
   test::TempDir work;
   client::SimOptions o = seeded_run(work.path());
@@ -145,9 +146,13 @@ TEST_CASE("fleet: the oracle reports an acknowledged edit the server lost") {
   REQUIRE_MESSAGE(r.ok(), r.status().message());
   CHECK_FALSE(r->ok());
   REQUIRE(r->violation_count >= 1);
-  bool lost = false;
-  for (const auto& v : r->violations) lost = lost || v.rfind("lost:", 0) == 0;
-  CHECK(lost);
+  bool lost_dot = false, lost_field = false;
+  for (const auto& v : r->violations) {
+    lost_dot = lost_dot || v.rfind("lost: edit", 0) == 0;
+    lost_field = lost_field || v.rfind("lost: field", 0) == 0;
+  }
+  CHECK(lost_dot);    // an acknowledged dot the live clock does not cover
+  CHECK(lost_field);  // an acknowledged value neither in the record, nor overwritten later, nor a candidate
 }
 
 TEST_CASE("fleet: the aktsync-sim binary reports convergence") {
