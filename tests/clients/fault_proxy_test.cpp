@@ -143,7 +143,7 @@ TEST_CASE("fault proxy: a held push reaches the server after a later push, and i
   CHECK(retry->header("aktsync-replayed") == "true");
 }
 
-TEST_CASE("fault proxy: follows a restarted upstream; an unreachable upstream looks like a dead server") {
+TEST_CASE("fault proxy: follows a restarted upstream, and an unreachable upstream looks like a dead server") {
   test::TestServer s1, s2;
   auto p = proxy_to(s1, {});
   client::HttpClient c("127.0.0.1", p->port());
