@@ -20,10 +20,13 @@ struct Command {
 
 const Command kCommands[] = {
     {"init", cli::cmd_init,
+     "init --server [https://]HOST:PORT --code ENROLMENT-CODE [--actor UUID] [--ca FILE] [--timeout-ms MS]\n"
      "init --server [https://]HOST:PORT --actor UUID --token TOKEN\n"
-     "  Makes the database a device: its actor id (a new random UUID per install), the server and the\n"
-     "  device's bearer token. Refused when the database already is a device. Plain HOST:PORT is HTTP\n"
-     "  (loopback or behind a TLS proxy); https:// verifies the server's certificate."},
+     "  Makes the database a device. With --code (a one-time code an admin issued for a user), enrols\n"
+     "  the device with the server (POST /v1/enrol) under a new random actor id and keeps the token it\n"
+     "  gets; with --actor and --token, uses a device already registered. Refused when the database\n"
+     "  already is a device. Plain HOST:PORT is HTTP (loopback or behind a TLS proxy); https:// verifies\n"
+     "  the server's certificate (--ca: a private CA's PEM)."},
     {"new", cli::cmd_new,
      "new --form F --version N --municipality M --community C --component SO1|SO2|SO3\n"
      "    [--body JSON] [--set key=value ...]\n"

@@ -13,6 +13,9 @@
 #include "clients/http_client.hpp"
 #include "clients/record_json.hpp"
 #include "clients/sync_client.hpp"
+#include "sync/uuid.hpp"
+
+#include <nlohmann/json.hpp>
 
 namespace akt::client::cli {
 namespace {
@@ -97,16 +100,76 @@ int fail_status(const Status& st, const std::string& what) {
 
 int cmd_init(const Args& a, store::TabletStore& store) {
   int code = 0;
-  if (!check_opts(a, {"server", "actor", "token"}, 0, code)) return code;
-  const std::string *server = a.opt("server"), *actor = a.opt("actor"), *token = a.opt("token");
-  if (!server || !actor || !token) return fail(kUsage, "init needs --server HOST:PORT, --actor UUID and --token TOKEN");
+  if (!check_opts(a, {"server", "actor", "token", "code", "ca", "timeout-ms"}, 0, code)) return code;
+  const std::string *server = a.opt("server"), *actor = a.opt("actor"), *token = a.opt("token"),
+                    *enrol_code = a.opt("code");
+  if (!server || (enrol_code ? token != nullptr : (!actor || !token)))
+    return fail(kUsage,
+                "init needs --server HOST:PORT and either --code ENROLMENT-CODE (from an admin) or --actor UUID "
+                "and --token TOKEN (see aktsync init --help)");
   std::string host;
   std::uint16_t port = 0;
-  bool tls = false;
-  if (!parse_server(*server, host, port, tls))
+  HttpOptions ho;
+  if (!parse_server(*server, host, port, ho.tls))
     return fail(kUsage, "--server must be HOST:PORT or https://HOST:PORT, got '" + *server + "'");
-  if (Status st = store.init({*actor, *server, *token}, random64(), now_ms()); !st.ok()) return fail_status(st, "init");
-  std::printf("initialised %s as device %s for server %s\n", a.db.c_str(), actor->c_str(), server->c_str());
+  if (store.device().ok())
+    return fail(kError, a.db + " already is a device; use a new database file for a new device");
+  std::string dev_actor = actor ? *actor : std::string(), dev_token = token ? *token : std::string();
+  std::string enrolled_as;
+  if (enrol_code) {
+    // DESIGN §2: a new random actor per install, unless the caller brings its own.
+    if (dev_actor.empty()) {
+      std::random_device rd;
+      std::array<std::uint8_t, 16> b{};
+      for (auto& x : b) x = static_cast<std::uint8_t>(rd());
+      dev_actor = sync::format_uuid(sync::make_uuid_v4(b));
+    } else if (!sync::is_uuid(dev_actor)) {
+      return fail(kUsage, "--actor must be a UUID, got '" + dev_actor + "'");
+    }
+    if (const std::string* ca = a.opt("ca")) ho.ca_file = *ca;
+    if (const std::string* t = a.opt("timeout-ms")) {
+      if (t->empty() || t->size() > 7 || t->find_first_not_of("0123456789") != std::string::npos || std::stoi(*t) < 1)
+        return fail(kUsage, "--timeout-ms must be a positive integer");
+      ho.timeout = std::chrono::milliseconds(std::stoi(*t));
+    }
+    HttpClient http(host, port, ho);
+    const nlohmann::json req{{"code", *enrol_code}, {"actor", dev_actor}, {"app_version", "aktsync-cli"}};
+    auto r = http.request("POST", "/v1/enrol", req.dump(), {{"Content-Type", "application/json"}});
+    if (!r.ok()) return fail(kUnreachable, "enrol: server " + *server + " unreachable: " + r.status().message());
+    auto [pcode, detail] = problem_of(r->body);
+    const std::string why = pcode.empty() ? "HTTP " + std::to_string(r->status) : pcode + (detail.empty() ? "" : ": " + detail);
+    switch (r->status) {
+      case 201: break;
+      case 401:
+        return fail(kAuth, "enrol: the code was not accepted (unknown, already used or expired); ask an admin for a "
+                           "new one (" + why + ")");
+      case 409:
+        return fail(kError, "enrol: the actor id " + dev_actor + " is already registered; " +
+                                (actor ? "omit --actor to make a new one" : "run init again") + " (" + why + ")");
+      case 429: return fail(kAuth, "enrol: too many failed attempts from this address; wait and try again (" + why + ")");
+      case 400: return fail(kUsage, "enrol: the server refused the request (" + why + ")");
+      default:
+        return fail(r->status >= 500 ? kUnreachable : kError, "enrol: unexpected answer (" + why + ")");
+    }
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_discarded() || !j.is_object() || !j.contains("token") || !j["token"].is_string() || !j.contains("actor") ||
+        !j["actor"].is_string())
+      return fail(kError, "enrol: the server's answer has no token");
+    dev_token = j["token"].get<std::string>();
+    dev_actor = j["actor"].get<std::string>();
+    if (j.contains("user") && j["user"].is_object())
+      enrolled_as = " (user " + j["user"].value("username", std::string("?")) + ", " +
+                    j["user"].value("role", std::string("?")) + ", device name '" +
+                    j.value("device_name", std::string()) + "')";
+  }
+  if (Status st = store.init({dev_actor, *server, dev_token}, random64(), now_ms()); !st.ok()) {
+    if (enrol_code)  // the code is used up: do not lose the token it bought
+      return fail(kError, "init: " + st.message() + "; the device was enrolled: run init again on a working database "
+                  "with --actor " + dev_actor + " --token " + dev_token);
+    return fail_status(st, "init");
+  }
+  std::printf("initialised %s as device %s for server %s%s\n", a.db.c_str(), dev_actor.c_str(), server->c_str(),
+              enrolled_as.c_str());
   return kOk;
 }
 

@@ -1,13 +1,29 @@
 // The fleet simulator: N tablets (each its own TabletStore and HTTP connection, in this process) make
-// random offline creates, edits and deletes, sync at random moments against a real aktsyncd, then sync
-// until nothing moves, and check DESIGN §7.1 (every tablet equals the server's feed). Deterministic
-// for a seed, apart from the server's own timing.
+// random offline creates, edits and deletes of valid Form A records, sync at random moments (through a
+// fault-injecting proxy when asked), then sync until nothing moves over a fault-free path, and an oracle
+// checks DESIGN §7 (see check_oracle in fleet_sim.cpp for exactly what):
+//   1 convergence: every tablet equals the server's feed (so they equal each other);
+//   2 no acknowledged edit lost: its dot is covered by the record's live clock, and each field it set
+//     still holds its value, or a causally later edit set that field (or deleted the record), or the
+//     value is a candidate of a conflict entry for that field;
+//   3 no false merge: fields whose causally-maximal setters disagree have an entry listing every such
+//     value; no false conflict: every entry's candidates are values acknowledged edits set, and two
+//     concurrent acknowledged edits set its field to different values;
+//   4 replays: a duplicated push is answered byte for byte as the first (checked by the proxy);
+//   5 feed completeness: paging the whole feed in small pages yields every record exactly once, at its
+//     latest state (the same as one big page, and every acknowledged record is there); the feed since a
+//     cursor a tablet got mid-run holds every record with an edit acknowledged after it, once, at its
+//     latest state.
+// With a managed server (SimOptions::aktsyncd) the simulator runs aktsyncd itself, with forms validation
+// on and the programme's forms published, and can SIGKILL and restart it mid-run (§7.6).
+// Deterministic for a seed, apart from the server's own timing.
 #pragma once
 
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "clients/fault_proxy.hpp"
 #include "sync/status.hpp"
 
 namespace akt::client {
@@ -17,30 +33,64 @@ struct SimDevice {
   std::string token;
 };
 
+inline constexpr int kSeededRestart = -2;
+
 struct SimOptions {
+  // Either an external server (host, port, devices; admin_token to read the conflict inbox, optional)...
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;
   std::vector<SimDevice> devices;  // one tablet each; at least one
+  std::string admin_token;         // empty: the inbox checks (§7.3) are skipped and reported so
+  // ...or a managed one: the simulator runs this aktsyncd binary on work_dir/server with `tablets`
+  // static devices, forms validation on and every form of forms_dir published, and an admin user.
+  std::string aktsyncd;
+  std::string forms_dir;
+  int tablets = 0;
+  // Managed only: in this round, SIGKILL the server a few ms into one tablet's sync, then restart it on
+  // the same data directory (-1: never; kSeededRestart: a round, tablet and delay chosen by the seed).
+  int restart_at_round = -1;
+
   std::string work_dir;            // the tablets' databases go here (must exist)
   int rounds = 10;
   int ops_per_round = 4;           // saves per tablet per round
   int sync_percent = 40;           // chance (%) that a tablet syncs at the end of a round
+  int create_percent = 10;         // chance (%) that a save creates a record (else edits, or deletes)
+  int delete_percent = 2;          // chance (%) that a save deletes a record
   std::uint64_t seed = 1;
   int max_attempts = 6;            // per request (see SyncOptions)
+  int backoff_ms = 250;            // first retry pause (doubles, capped at 16x)
   std::int64_t start_ms = 1475280000000;  // simulated device clock start
+
+  bool use_proxy = false;          // sync through a FaultProxy during the rounds
+  FaultOptions faults;             // its fault probabilities (seed: derived from `seed`)
+  bool inject_lost_ack = false;    // test hook: the oracle pretends the server acknowledged an edit it
+                                   // never saw, and that an acknowledged edit set a value the server
+                                   // does not have; the check must report both as lost
 };
 
 struct SimReport {
   bool converged = false;
-  std::size_t tablets = 0, records = 0, saves = 0, syncs = 0;
-  std::size_t conflicts = 0;             // records in conflict at the end
-  std::size_t rejected = 0;              // edits the server rejected (expected: 0)
-  int settle_passes = 0;                 // sync passes needed until nothing moved
-  std::vector<std::string> problems;     // what differs, when not converged (at most 20)
+  std::size_t tablets = 0, records = 0, saves = 0, creates = 0, edits = 0, deletes = 0;
+  std::size_t syncs = 0, failed_syncs = 0;  // failed: gave up after retries during the faulty rounds
+  std::size_t acked = 0;                    // distinct dots acknowledged by push answers
+  std::size_t conflicts = 0;                // records in conflict at the end
+  std::size_t entries = 0;                  // conflict inbox entries (field and delete_edit)
+  std::size_t rejected = 0;                 // edits the server rejected (each is a violation)
+  std::size_t fields_checked = 0;           // (acked edit, field) pairs checked by invariant 2
+  std::size_t restarts = 0;                 // SIGKILL + restart of the server
+  std::size_t cursor_checks = 0;            // feeds read from a mid-run cursor (invariant 5)
+  int settle_passes = 0;                    // sync passes needed until nothing moved
+  bool inbox_checked = false;
+  FaultCounts faults;
+  double seconds = 0;
+  std::vector<std::string> problems;        // divergences (invariant 1), at most 20
+  std::vector<std::string> violations;      // every other invariant broken, at most 50 kept
+  std::size_t violation_count = 0;          // all of them, divergences included
+  bool ok() const { return converged && violation_count == 0; }
 };
 
-// Runs the simulation. kIOError when the server cannot be reached; other Status codes from the
-// tablets' stores. Divergence is not an error: it is reported in SimReport::problems.
+// Runs the simulation. kIOError when the server cannot be reached or started; other Status codes from
+// the tablets' stores. Broken invariants are not errors: they are in the report.
 Result<SimReport> run_fleet(const SimOptions& options);
 
 }  // namespace akt::client

@@ -24,13 +24,13 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 namespace {
 
-int usage() {
-  std::fprintf(stderr,
+int usage(std::FILE* out = stderr) {
+  std::fprintf(out,
                "usage: aktsync-seed --port PORT --ca-file CERT.pem --admin-password-file F --demo-password-file F\n"
                "                    --forms-dir DIR --state FILE --env-out FILE [--records N] [--admin-user NAME]\n"
                "  Publishes the forms in DIR, creates demo users, enrols two tablets, pushes N (default 500)\n"
                "  demo survey records and one conflict, on https://127.0.0.1:PORT. Safe to run twice.\n");
-  return 2;
+  return out == stderr ? 2 : 0;
 }
 
 std::string read_file(const std::string& path) {
@@ -86,6 +86,8 @@ std::string random_actor() {
 }  // namespace
 
 int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return usage(stdout);
   std::map<std::string, std::string> a;
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
   for (const char* k : {"--port", "--ca-file", "--admin-password-file", "--demo-password-file", "--forms-dir",

@@ -1,6 +1,6 @@
-// aktsync-sim: runs a fleet of simulated tablets against a running aktsyncd and checks that they all
-// converge to the server's state (DESIGN §7.1). Exit 0 converged, 1 diverged or rejected edits,
-// 2 usage, 3 server unreachable.
+// aktsync-sim: a fleet of simulated tablets against aktsyncd, through a fault-injecting proxy, with an
+// oracle that checks DESIGN §7 at the end (see clients/fleet_sim.hpp). Exit 0 when every invariant
+// held, 1 on any violation, 2 usage, 3 server unreachable or not startable.
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -14,15 +14,34 @@ using namespace akt;
 
 namespace {
 
-int usage() {
-  std::fprintf(stderr,
-               "usage: aktsync-sim --server HOST:PORT --device ACTOR:TOKEN [--device ACTOR:TOKEN ...]\n"
-               "                   [--rounds N] [--ops N] [--sync-percent P] [--seed S] [--attempts N] [--dir DIR]\n"
-               "  One simulated tablet per --device (each must be registered with the server). Each round,\n"
-               "  every tablet makes --ops random saves offline (create, edit, delete) and syncs with\n"
-               "  probability P%%; then all sync until nothing moves, and every tablet is compared with\n"
-               "  the server's feed. DIR (default: a new folder in /tmp) keeps the tablets' databases.\n");
-  return 2;
+constexpr const char* kUsage =
+    "usage: aktsync-sim --aktsyncd PATH --forms-dir DIR --tablets N [options]    (a server it runs itself)\n"
+    "       aktsync-sim --server HOST:PORT --device ACTOR:TOKEN [--device ...] [--admin-token T] [options]\n"
+    "\n"
+    "Simulated tablets make random offline saves of valid Form A records (creates, edits, deletes), sync at\n"
+    "random moments, then all sync until nothing moves (fault-free), and an oracle checks DESIGN §7:\n"
+    "convergence, no acknowledged edit lost, no false merge or false conflict (needs the inbox: an admin),\n"
+    "identical replays, feed completeness. With --aktsyncd the simulator starts that binary on DIR/server\n"
+    "with forms validation on, publishes the forms of --forms-dir and uses N static devices and an admin.\n"
+    "\n"
+    "options:\n"
+    "  --rounds N          rounds (default 10); each tablet makes --ops saves per round\n"
+    "  --ops N             saves per tablet per round (default 4)\n"
+    "  --sync-percent P    chance that a tablet syncs after a round (default 40)\n"
+    "  --delete-percent P  chance that a save deletes (default 2); --create-percent P (default 10)\n"
+    "  --seed S            seed of everything random (default 1)\n"
+    "  --attempts N        attempts per request before a sync gives up (default 6)\n"
+    "  --backoff-ms N      first retry pause (default 250; doubles, capped at 16x)\n"
+    "  --faults P          sync through a fault proxy; P = probability of each fault per request\n"
+    "                      (drop before, drop after commit, cut answer, delay, duplicate push, reorder push)\n"
+    "  --drop-before P --drop-after P --cut P --delay P --duplicate P --reorder P   one fault each\n"
+    "  --restart           (with --aktsyncd) SIGKILL the server during a sync in a seeded round, restart it\n"
+    "  --dir DIR           where databases go (default: a new folder in /tmp)\n"
+    "  --inject-lost-ack   self-test: the oracle invents an acknowledged edit; the run must fail\n";
+
+int usage(bool help = false) {
+  std::fputs(kUsage, help ? stdout : stderr);
+  return help ? 0 : 2;
 }
 
 bool to_int(const std::string& s, long long lo, long long hi, long long& out) {
@@ -31,14 +50,30 @@ bool to_int(const std::string& s, long long lo, long long hi, long long& out) {
   return !s.empty() && *end == '\0' && out >= lo && out <= hi;
 }
 
+bool to_prob(const std::string& s, double& out) {
+  char* end = nullptr;
+  out = std::strtod(s.c_str(), &end);
+  return !s.empty() && *end == '\0' && out >= 0 && out <= 1;
+}
+
 int run(int argc, char** argv) {
   client::SimOptions o;
+  bool restart = false;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
-    if (f == "--help" || f == "-h") return usage(), 0;
+    if (f == "--help" || f == "-h") return usage(true);
+    if (f == "--restart") {
+      restart = true;
+      continue;
+    }
+    if (f == "--inject-lost-ack") {
+      o.inject_lost_ack = true;
+      continue;
+    }
     if (i + 1 >= argc) return usage();
     const std::string v = argv[++i];
     long long n = 0;
+    double p = 0;
     if (f == "--server") {
       const auto colon = v.rfind(':');
       if (colon == std::string::npos || !to_int(v.substr(colon + 1), 1, 65535, n)) return usage();
@@ -48,40 +83,90 @@ int run(int argc, char** argv) {
       const auto colon = v.find(':');
       if (colon == std::string::npos) return usage();
       o.devices.push_back({v.substr(0, colon), v.substr(colon + 1)});
+    } else if (f == "--admin-token") {
+      o.admin_token = v;
+    } else if (f == "--aktsyncd") {
+      o.aktsyncd = v;
+    } else if (f == "--forms-dir") {
+      o.forms_dir = v;
+    } else if (f == "--tablets" && to_int(v, 1, 100000, n)) {
+      o.tablets = static_cast<int>(n);
     } else if (f == "--rounds" && to_int(v, 0, 1000000, n)) {
       o.rounds = static_cast<int>(n);
     } else if (f == "--ops" && to_int(v, 0, 100000, n)) {
       o.ops_per_round = static_cast<int>(n);
     } else if (f == "--sync-percent" && to_int(v, 0, 100, n)) {
       o.sync_percent = static_cast<int>(n);
+    } else if (f == "--delete-percent" && to_int(v, 0, 50, n)) {
+      o.delete_percent = static_cast<int>(n);
+    } else if (f == "--create-percent" && to_int(v, 0, 50, n)) {
+      o.create_percent = static_cast<int>(n);
     } else if (f == "--seed" && to_int(v, 0, (1LL << 62), n)) {
       o.seed = static_cast<std::uint64_t>(n);
     } else if (f == "--attempts" && to_int(v, 1, 100, n)) {
       o.max_attempts = static_cast<int>(n);
+    } else if (f == "--backoff-ms" && to_int(v, 1, 60000, n)) {
+      o.backoff_ms = static_cast<int>(n);
+    } else if (f == "--faults" && to_prob(v, p)) {
+      o.use_proxy = true;
+      o.faults.drop_before = o.faults.drop_after = o.faults.cut_response = o.faults.delay = o.faults.duplicate =
+          o.faults.reorder = p;
+    } else if ((f == "--drop-before" || f == "--drop-after" || f == "--cut" || f == "--delay" || f == "--duplicate" ||
+                f == "--reorder") &&
+               to_prob(v, p)) {
+      o.use_proxy = true;
+      (f == "--drop-before" ? o.faults.drop_before
+       : f == "--drop-after" ? o.faults.drop_after
+       : f == "--cut"        ? o.faults.cut_response
+       : f == "--delay"      ? o.faults.delay
+       : f == "--duplicate"  ? o.faults.duplicate
+                             : o.faults.reorder) = p;
     } else if (f == "--dir") {
       o.work_dir = v;
     } else {
+      std::fprintf(stderr, "aktsync-sim: bad option or value: %s %s\n", f.c_str(), v.c_str());
       return usage();
     }
   }
-  if (o.port == 0 || o.devices.empty()) return usage();
+  const bool managed = !o.aktsyncd.empty();
+  if (managed ? (o.forms_dir.empty() || o.tablets < 1 || o.port != 0 || !o.devices.empty())
+              : (o.port == 0 || o.devices.empty() || restart))
+    return usage();
+  if (restart) o.restart_at_round = client::kSeededRestart;
   if (o.work_dir.empty()) {
     char tmpl[] = "/tmp/aktsync-sim-XXXXXX";
     if (!mkdtemp(tmpl)) return std::fprintf(stderr, "aktsync-sim: cannot make a temporary folder\n"), 1;
     o.work_dir = tmpl;
   }
+  const std::size_t n_tablets = managed ? static_cast<std::size_t>(o.tablets) : o.devices.size();
   std::printf("seed %llu, %zu tablets, %d rounds x %d saves, databases in %s\n",
-              static_cast<unsigned long long>(o.seed), o.devices.size(), o.rounds, o.ops_per_round, o.work_dir.c_str());
+              static_cast<unsigned long long>(o.seed), n_tablets, o.rounds, o.ops_per_round, o.work_dir.c_str());
+  std::fflush(stdout);
   auto r = client::run_fleet(o);
   if (!r.ok()) {
     std::fprintf(stderr, "aktsync-sim: %s\n", r.status().message().c_str());
     return r.status().code() == Status::Code::kIOError ? 3 : 1;
   }
-  std::printf("saves %zu, syncs %zu, records %zu, conflicts %zu, rejected %zu, settled after %d passes\n", r->saves,
-              r->syncs, r->records, r->conflicts, r->rejected, r->settle_passes);
-  for (const auto& p : r->problems) std::printf("DIVERGED %s\n", p.c_str());
-  std::printf("%s\n", r->converged ? "converged" : "NOT converged");
-  return r->converged && r->rejected == 0 ? 0 : 1;
+  const client::SimReport& x = *r;
+  std::printf("saves %zu (creates %zu, edits %zu, deletes %zu), acknowledged %zu, syncs %zu (%zu gave up under "
+              "faults), settled after %d passes\n",
+              x.saves, x.creates, x.edits, x.deletes, x.acked, x.syncs, x.failed_syncs, x.settle_passes);
+  std::printf("records %zu, in conflict %zu, inbox entries %zu, rejected %zu, fields checked %zu, restarts %zu, "
+              "feeds from a mid-run cursor %zu\n",
+              x.records, x.conflicts, x.entries, x.rejected, x.fields_checked, x.restarts, x.cursor_checks);
+  if (o.use_proxy) {
+    const auto& f = x.faults;
+    std::printf("faults: requests %zu, drop-before %zu, drop-after-commit %zu, cut-answer %zu, delay %zu, "
+                "duplicate %zu, reorder %zu (held retries dropped %zu), upstream errors %zu\n",
+                f.requests, f.drop_before, f.drop_after, f.cut_response, f.delay, f.duplicate, f.reorder, f.held_drops,
+                f.upstream_errors);
+  }
+  if (!x.inbox_checked) std::printf("note: no admin token: no-false-merge/conflict checks skipped\n");
+  for (const auto& p : x.problems) std::printf("DIVERGED %s\n", p.c_str());
+  for (const auto& v : x.violations) std::printf("VIOLATION %s\n", v.c_str());
+  std::printf("violations %zu, %.1f s\n%s\n", x.violation_count, x.seconds,
+              x.ok() ? "all invariants held" : "INVARIANTS BROKEN");
+  return x.ok() ? 0 : 1;
 }
 
 }  // namespace

@@ -220,8 +220,9 @@ void bind_id(Stmt& s, int i, const sync::UuidBytes& id) { s.bind_blob(i, id.data
 TabletStore::TabletStore(std::unique_ptr<Db> db) : db_(std::move(db)) {}
 TabletStore::~TabletStore() = default;
 
-Result<std::unique_ptr<TabletStore>> TabletStore::open(const std::string& path) {
+Result<std::unique_ptr<TabletStore>> TabletStore::open(const std::string& path, bool durable) {
   DbOptions o;
+  o.synchronous_full = durable;
   o.page_size = 4096;         // a tablet holds thousands of records, not millions
   o.wal_autocheckpoint = 1000;
   auto db = Db::open(path, o);

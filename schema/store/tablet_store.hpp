@@ -107,8 +107,9 @@ struct AckResult {
 class TabletStore {
  public:
   // Opens or creates the database at `path` and applies migrations. kIOError when it cannot be opened,
-  // kCorruption when it was written by a newer version.
-  static Result<std::unique_ptr<TabletStore>> open(const std::string& path);
+  // kCorruption when it was written by a newer version. `durable` false (synchronous=NORMAL: a commit
+  // survives a crash of the process, not of the machine) is for simulators running thousands of tablets.
+  static Result<std::unique_ptr<TabletStore>> open(const std::string& path, bool durable = true);
   ~TabletStore();
   TabletStore(const TabletStore&) = delete;
   TabletStore& operator=(const TabletStore&) = delete;

@@ -138,3 +138,61 @@ TEST_CASE("cli: sync over TLS with a private CA") {
   CHECK_MESSAGE(ok.code == 0, ok.err);
   CHECK(has(ok.out, "pushed     1"));
 }
+
+TEST_CASE("cli: init with an enrolment code, and the errors of enrolment") {
+  test::TestServer srv;
+  test::TempDir dir;
+  srv.create_user("cliadmin", "admin", "cli-admin-password-1");
+  srv.create_user("enis", "enumerator", "enis-password-12345", {sync::Assignment{}});
+  const std::string admin = srv.login("cliadmin", "cli-admin-password-1");
+  auto http = srv.client();
+  auto issue = [&](const std::string& device) {
+    auto r = http.request("POST", "/v1/admin/enrolments",
+                          R"({"username":"enis","device_name":")" + device + R"("})",
+                          {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/json"}});
+    REQUIRE(r.ok());
+    REQUIRE(r->status == 201);
+    const auto at = r->body.find("\"code\":\"");
+    REQUIRE(at != std::string::npos);
+    return r->body.substr(at + 8, 19);
+  };
+  const std::string server = "127.0.0.1:" + std::to_string(srv.port());
+  const std::string db = dir.file("e.db"), code = issue("tablet-enis");
+  CHECK(has(aktsync(dir, {"init", "--help"}).out, "--code ENROLMENT-CODE"));
+  const std::string actor = "0190f5c2-7a1e-4cc0-9a4b-2f1e3d4c5b6a";  // the tablet's own, chosen at install
+  test::Run init = aktsync(dir, {"--db", db, "init", "--server", server, "--code", code, "--actor", actor});
+  REQUIRE_MESSAGE(init.code == 0, init.err);
+  CHECK(has(init.out, actor));
+  CHECK(has(init.out, "user enis, enumerator"));
+  CHECK(has(aktsync(dir, {"--db", db, "status"}).out, "actor      "));
+  // The enrolled device works: a record goes up.
+  REQUIRE(aktsync(dir, {"--db", db, "new", "--form", "so1_infra_monitoring", "--version", "1", "--municipality",
+                        "gracanice", "--community", "serb", "--component", "SO1", "--set", "pct_complete=5"})
+              .code == 0);
+  test::Run s = aktsync(dir, {"--db", db, "sync"});
+  CHECK_MESSAGE(s.code == 0, s.err);
+  CHECK(has(s.out, "applied    1"));
+  // Errors.
+  SUBCASE("a used code") {
+    test::Run again = aktsync(dir, {"--db", dir.file("f.db"), "init", "--server", server, "--code", code});
+    CHECK(again.code == 4);
+    CHECK(has(again.err, "ask an admin for a new one"));
+  }
+  SUBCASE("an actor already registered") {
+    test::Run taken = aktsync(dir, {"--db", dir.file("g.db"), "init", "--server", server, "--code", issue("t2"),
+                                    "--actor", actor});
+    CHECK(taken.code == 1);
+    CHECK(has(taken.err, "already registered"));
+  }
+  SUBCASE("usage and unreachable") {
+    CHECK(aktsync(dir, {"--db", dir.file("h.db"), "init", "--server", server}).code == 2);
+    CHECK(aktsync(dir, {"--db", dir.file("h.db"), "init", "--server", server, "--code", "x", "--token", "t"}).code == 2);
+    CHECK(aktsync(dir, {"--db", dir.file("h.db"), "init", "--server", server, "--code", "x", "--actor", "nope"}).code == 2);
+    test::Run down = aktsync(dir, {"--db", dir.file("h.db"), "init", "--server", "127.0.0.1:1", "--code", "x"});
+    CHECK(down.code == 3);
+    CHECK(has(down.err, "unreachable"));
+    test::Run twice = aktsync(dir, {"--db", db, "init", "--server", server, "--code", issue("t3")});
+    CHECK(twice.code == 1);
+    CHECK(has(twice.err, "already is a device"));
+  }
+}

@@ -1,0 +1,407 @@
+// The fault proxy (see fault_proxy.hpp). Threads: one acceptor, one per client connection; the shared
+// state (RNG, counts, the held push, the open sockets) is under one mutex, never held across I/O.
+#include "clients/fault_proxy.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <list>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+
+#include "sync/gzip.hpp"
+
+namespace akt::client {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+
+namespace {
+
+constexpr std::size_t kMaxMessage = 64u << 20;
+
+std::string lower(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// The value of header `name` (lower case) in `head`, or nullopt.
+std::optional<std::string> header_value(const std::string& head, const std::string& name) {
+  std::size_t pos = head.find("\r\n");
+  while (pos != std::string::npos && pos + 2 < head.size()) {
+    const std::size_t start = pos + 2;
+    const std::size_t end = head.find("\r\n", start);
+    if (end == std::string::npos || end == start) break;
+    const std::string line = head.substr(start, end - start);
+    const auto colon = line.find(':');
+    if (colon != std::string::npos && lower(line.substr(0, colon)) == name) {
+      std::string v = line.substr(colon + 1);
+      while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.erase(v.begin());
+      while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.pop_back();
+      return v;
+    }
+    pos = end;
+  }
+  return std::nullopt;
+}
+
+// Length of a chunked body starting at `from`, 0 when incomplete, -1 when malformed.
+long long chunked_length(const std::string& d, std::size_t from) {
+  std::size_t pos = from;
+  for (;;) {
+    const std::size_t eol = d.find("\r\n", pos);
+    if (eol == std::string::npos) return 0;
+    std::size_t size = 0, i = pos;
+    bool any = false;
+    for (; i < eol && std::isxdigit(static_cast<unsigned char>(d[i])); ++i) {
+      any = true;
+      size = size * 16 + static_cast<std::size_t>(std::isdigit(static_cast<unsigned char>(d[i]))
+                                                      ? d[i] - '0'
+                                                      : std::tolower(static_cast<unsigned char>(d[i])) - 'a' + 10);
+      if (size > kMaxMessage) return -1;
+    }
+    if (!any || (i < eol && d[i] != ';' && d[i] != ' ')) return -1;
+    pos = eol + 2;
+    if (size == 0) {  // trailers, then an empty line
+      for (;;) {
+        const std::size_t t = d.find("\r\n", pos);
+        if (t == std::string::npos) return 0;
+        if (t == pos) return static_cast<long long>(t + 2 - from);
+        pos = t + 2;
+      }
+    }
+    if (d.size() < pos + size + 2) return 0;
+    if (d.compare(pos + size, 2, "\r\n") != 0) return -1;
+    pos += size + 2;
+  }
+}
+
+}  // namespace
+
+long long http_message_length(const std::string& data, bool response) {
+  const std::size_t head_end = data.find("\r\n\r\n");
+  if (head_end == std::string::npos) return data.size() > 65536 ? -1 : 0;
+  const std::size_t body_start = head_end + 4;
+  const std::string head = data.substr(0, head_end + 2);
+  if (head.find(' ') == std::string::npos) return -1;
+  if (response) {
+    // 1xx, 204 and 304 have no body.
+    if (head.size() < 12 || head.compare(0, 5, "HTTP/") != 0) return -1;
+    const std::string code = head.substr(9, 3);
+    if (code[0] == '1' || code == "204" || code == "304") return static_cast<long long>(body_start);
+  }
+  if (auto te = header_value(head, "transfer-encoding"); te && lower(*te).find("chunked") != std::string::npos) {
+    const long long n = chunked_length(data, body_start);
+    return n <= 0 ? n : static_cast<long long>(body_start) + n;
+  }
+  if (auto cl = header_value(head, "content-length")) {
+    if (cl->empty() || cl->size() > 12 || !std::all_of(cl->begin(), cl->end(), [](char c) { return c >= '0' && c <= '9'; }))
+      return -1;
+    const std::size_t n = std::stoull(*cl);
+    if (n > kMaxMessage) return -1;
+    return data.size() >= body_start + n ? static_cast<long long>(body_start + n) : 0;
+  }
+  return response ? -1 : static_cast<long long>(body_start);  // a request without a body
+}
+
+namespace {
+
+// Reads one message from `s` into `out`, keeping extra bytes in `buf`. False on EOF/error/malformed.
+bool read_message(tcp::socket& s, std::string& buf, std::string& out, bool response) {
+  char chunk[16384];
+  for (;;) {
+    const long long n = http_message_length(buf, response);
+    if (n < 0) return false;
+    if (n > 0) {
+      out = buf.substr(0, static_cast<std::size_t>(n));
+      buf.erase(0, static_cast<std::size_t>(n));
+      return true;
+    }
+    boost::system::error_code ec;
+    const std::size_t got = s.read_some(net::buffer(chunk), ec);
+    if (ec || got == 0) return false;
+    buf.append(chunk, got);
+    if (buf.size() > kMaxMessage + 65536) return false;
+  }
+}
+
+bool write_all(tcp::socket& s, const std::string& bytes) {
+  boost::system::error_code ec;
+  net::write(s, net::buffer(bytes), ec);
+  return !ec;
+}
+
+// The body of an answer as the client would see it (un-gzipped), for comparing a replay.
+std::string answer_body(const std::string& msg) {
+  const std::size_t he = msg.find("\r\n\r\n");
+  if (he == std::string::npos) return msg;
+  const std::string head = msg.substr(0, he + 2);
+  std::string body = msg.substr(he + 4);
+  if (auto te = header_value(head, "transfer-encoding"); te && lower(*te).find("chunked") != std::string::npos) {
+    std::string plain;
+    std::size_t pos = 0;
+    for (;;) {
+      const std::size_t eol = body.find("\r\n", pos);
+      if (eol == std::string::npos) break;
+      const std::size_t size = std::stoull(body.substr(pos, eol - pos), nullptr, 16);
+      if (size == 0) break;
+      plain.append(body, eol + 2, size);
+      pos = eol + 2 + size + 2;
+    }
+    body = std::move(plain);
+  }
+  if (auto ce = header_value(head, "content-encoding"); ce && lower(*ce) == "gzip") {
+    auto g = sync::gunzip(body, kMaxMessage);
+    if (g.ok()) body = std::move(*g);
+  }
+  return msg.substr(0, msg.find("\r\n")) + "\n" + body;
+}
+
+}  // namespace
+
+struct FaultProxy::Impl {
+  FaultOptions options;
+  net::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+  std::uint16_t port = 0;
+  std::atomic<std::uint16_t> upstream_port{0};
+  std::thread accept_thread;
+
+  mutable std::mutex mu;
+  bool stopping = false;
+  bool faults = true;
+  std::mt19937_64 rng;
+  FaultCounts counts;
+  struct Session {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::list<Session> sessions;
+  std::list<int> fds;  // native handles of open client sockets, to wake them on stop()
+  std::optional<std::string> held;  // a push held back for reordering
+
+  double roll() {  // REQUIRES: mu held
+    return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+  }
+
+  // Forwards `request` on a fresh upstream connection; nullopt when the upstream fails.
+  std::optional<std::string> forward(const std::string& request) {
+    try {
+      net::io_context io;
+      tcp::socket up(io);
+      boost::system::error_code ec;
+      up.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), upstream_port.load()), ec);
+      if (ec || !write_all(up, request)) return std::nullopt;
+      std::string buf, answer;
+      if (!read_message(up, buf, answer, true)) return std::nullopt;
+      up.shutdown(tcp::socket::shutdown_both, ec);
+      return answer;
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  // Delivers the held push, if any (its answer goes nowhere: its client retries and gets a replay).
+  void release_held() {
+    std::optional<std::string> h;
+    {
+      std::lock_guard lock(mu);
+      h.swap(held);
+    }
+    if (!h) return;
+    const bool ok = forward(*h).has_value();
+    std::lock_guard lock(mu);
+    if (ok) ++counts.reorder;
+    else ++counts.upstream_errors;
+  }
+
+  enum class Act { kForward, kDropBefore, kHold, kHeldDrop };
+  struct Plan {
+    Act act = Act::kForward;
+    bool delay = false, duplicate = false, drop_after = false, cut = false, release = false;
+    int delay_ms = 0;
+  };
+
+  Plan decide(const std::string& req) {
+    std::lock_guard lock(mu);
+    ++counts.requests;
+    Plan p;
+    const bool push = req.rfind("POST /v1/push", 0) == 0;
+    if (!faults) return p;
+    if (push && held) {
+      if (*held == req) {  // the held push's retry: it must not overtake itself
+        ++counts.held_drops;
+        p.act = Act::kHeldDrop;
+        return p;
+      }
+      p.release = true;  // a later push: deliver the held one after it
+    }
+    if (roll() < options.drop_before) {
+      ++counts.drop_before;
+      p.act = Act::kDropBefore;
+      return p;
+    }
+    if (push && !held && !p.release && roll() < options.reorder) {
+      held = req;
+      p.act = Act::kHold;
+      return p;
+    }
+    if (roll() < options.delay) {
+      ++counts.delay;
+      p.delay = true;
+      p.delay_ms = static_cast<int>(rng() % static_cast<std::uint64_t>(std::max(options.max_delay_ms, 1)));
+    }
+    if (push && roll() < options.duplicate) {
+      ++counts.duplicate;
+      p.duplicate = true;
+    }
+    if (roll() < options.drop_after) {
+      ++counts.drop_after;
+      p.drop_after = true;
+    } else if (roll() < options.cut_response) {
+      ++counts.cut_response;
+      p.cut = true;
+    }
+    return p;
+  }
+
+  void serve(tcp::socket client) {
+    std::string buf, req;
+    while (read_message(client, buf, req, false)) {
+      const Plan p = decide(req);
+      if (p.act != Act::kForward) break;  // drop: close the connection without an answer
+      if (p.delay) std::this_thread::sleep_for(std::chrono::milliseconds(p.delay_ms));
+      auto answer = forward(req);
+      if (!answer) {
+        std::lock_guard lock(mu);
+        ++counts.upstream_errors;
+        break;
+      }
+      if (p.release) release_held();
+      if (p.duplicate) {
+        auto again = forward(req);
+        std::lock_guard lock(mu);
+        if (!again) ++counts.upstream_errors;
+        else if (answer_body(*again) != answer_body(*answer)) ++counts.replay_mismatch;
+      }
+      if (p.drop_after) break;
+      if (p.cut) {
+        write_all(client, answer->substr(0, answer->size() / 2));
+        break;
+      }
+      if (!write_all(client, *answer)) break;
+    }
+    boost::system::error_code ec;
+    client.shutdown(tcp::socket::shutdown_both, ec);
+    std::lock_guard lock(mu);
+    fds.remove(client.native_handle());
+    client.close(ec);
+  }
+
+  void accept_loop() {
+    for (;;) {
+      tcp::socket s(ioc);
+      boost::system::error_code ec;
+      acceptor.accept(s, ec);
+      std::lock_guard lock(mu);
+      if (stopping) return;
+      if (ec) continue;
+      // Reap finished sessions, then serve this one.
+      for (auto it = sessions.begin(); it != sessions.end();) {
+        if (it->done->load()) {
+          it->thread.join();
+          it = sessions.erase(it);
+        } else {
+          ++it;
+        }
+      }
+      fds.push_back(s.native_handle());
+      auto done = std::make_shared<std::atomic<bool>>(false);
+      sessions.push_back({std::thread([this, done, sock = std::move(s)]() mutable {
+                            serve(std::move(sock));
+                            *done = true;
+                          }),
+                          done});
+    }
+  }
+};
+
+FaultProxy::FaultProxy(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Result<std::unique_ptr<FaultProxy>> FaultProxy::start(std::uint16_t upstream_port, const FaultOptions& options,
+                                                      std::uint16_t listen_port) {
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->rng.seed(options.seed);
+  impl->upstream_port = upstream_port;
+  try {
+    const tcp::endpoint ep(net::ip::make_address_v4("127.0.0.1"), listen_port);
+    impl->acceptor.open(ep.protocol());
+    impl->acceptor.set_option(tcp::acceptor::reuse_address(true));
+    impl->acceptor.bind(ep);
+    impl->acceptor.listen();
+    impl->port = impl->acceptor.local_endpoint().port();
+  } catch (const std::exception& e) {
+    return Status::io_error(std::string("fault proxy: cannot listen: ") + e.what());
+  }
+  Impl* raw = impl.get();
+  impl->accept_thread = std::thread([raw] { raw->accept_loop(); });
+  return std::unique_ptr<FaultProxy>(new FaultProxy(std::move(impl)));
+}
+
+FaultProxy::~FaultProxy() { stop(); }
+
+std::uint16_t FaultProxy::port() const { return impl_->port; }
+void FaultProxy::set_upstream_port(std::uint16_t port) { impl_->upstream_port = port; }
+
+void FaultProxy::set_faults(bool on) {
+  if (!on) impl_->release_held();
+  std::lock_guard lock(impl_->mu);
+  impl_->faults = on;
+}
+
+FaultCounts FaultProxy::counts() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->counts;
+}
+
+void FaultProxy::stop() {
+  if (!impl_) return;
+  {
+    std::lock_guard lock(impl_->mu);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+    for (int fd : impl_->fds) ::shutdown(fd, SHUT_RDWR);
+  }
+  ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
+  // Wake a blocking accept() for good measure: connect once.
+  try {
+    net::io_context io;
+    tcp::socket s(io);
+    boost::system::error_code ec;
+    s.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), impl_->port), ec);
+  } catch (const std::exception&) {
+  }
+  if (impl_->accept_thread.joinable()) impl_->accept_thread.join();
+  std::list<Impl::Session> sessions;
+  {
+    std::lock_guard lock(impl_->mu);
+    sessions.swap(impl_->sessions);
+    for (int fd : impl_->fds) ::shutdown(fd, SHUT_RDWR);
+  }
+  for (auto& s : sessions)
+    if (s.thread.joinable()) s.thread.join();
+  boost::system::error_code ec;
+  impl_->acceptor.close(ec);
+}
+
+}  // namespace akt::client

@@ -1,0 +1,71 @@
+// A fault-injecting HTTP/1.1 proxy on loopback for the fleet simulator and tests: tablets talk to it,
+// it talks to aktsyncd. It frames each request and answer (Content-Length or chunked) so that it can act
+// per request, and with seeded probabilities it
+//   - drops the connection before forwarding the request (drop_before),
+//   - forwards it, lets the server commit, then drops before the answer reaches the client (drop_after),
+//   - sends only part of the answer, then drops (cut_response),
+//   - waits a little before forwarding (delay),
+//   - forwards a push twice and checks that the second answer is the first one replayed (duplicate),
+//   - holds a push back (the client sees a dropped connection on it and on its retries) and delivers it
+//     to the server after a later push from another connection (reorder).
+// Pure Asio, blocking sockets: one thread accepts, one thread serves each client connection; each
+// request goes to the upstream on a fresh connection, so a restarted upstream (set_upstream_port) is
+// picked up at once. Not for production: no TLS, no limits beyond sanity checks.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "sync/status.hpp"
+
+namespace akt::client {
+
+struct FaultOptions {
+  // Probabilities in [0, 1], rolled per request (duplicate and reorder: per push only).
+  double drop_before = 0, drop_after = 0, cut_response = 0, delay = 0, duplicate = 0, reorder = 0;
+  int max_delay_ms = 20;
+  std::uint64_t seed = 1;
+};
+
+struct FaultCounts {
+  std::size_t requests = 0;        // requests read from clients
+  std::size_t drop_before = 0, drop_after = 0, cut_response = 0, delay = 0, duplicate = 0;
+  std::size_t reorder = 0;         // pushes held back and later delivered after another push
+  std::size_t held_drops = 0;      // retries of a held push dropped while it was held
+  std::size_t upstream_errors = 0; // the upstream could not be reached or answered nothing
+  std::size_t replay_mismatch = 0; // a duplicated push whose second answer differed (a server bug)
+};
+
+class FaultProxy {
+ public:
+  // Listens on 127.0.0.1:`listen_port` (0 = any free port) and forwards to 127.0.0.1:`upstream_port`.
+  // kIOError when it cannot listen. Faults start enabled.
+  static Result<std::unique_ptr<FaultProxy>> start(std::uint16_t upstream_port, const FaultOptions& options,
+                                                   std::uint16_t listen_port = 0);
+  ~FaultProxy();  // stop()s
+  FaultProxy(const FaultProxy&) = delete;
+  FaultProxy& operator=(const FaultProxy&) = delete;
+
+  std::uint16_t port() const;
+  void set_upstream_port(std::uint16_t port);
+  // With faults off the proxy forwards faithfully. Turning them off first delivers a held push.
+  void set_faults(bool on);
+  FaultCounts counts() const;
+  // Closes the listener and every connection, and joins the threads. Idempotent.
+  void stop();
+
+ private:
+  struct Impl;
+  explicit FaultProxy(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+// HTTP/1.1 framing used by the proxy, exposed for its tests. Given bytes received so far, returns the
+// length of the first complete message in `data` (head + body), 0 when more bytes are needed, or -1 when
+// the head is malformed. `response`: a message without a length runs to the end of the connection, which
+// this reports as -1 too (aktsyncd always frames its answers).
+long long http_message_length(const std::string& data, bool response);
+
+}  // namespace akt::client
