@@ -1,8 +1,11 @@
 // Browser tests of the web console: a real aktsyncd on loopback (the built binary, a temporary data
 // folder), Debian's chromium driven by playwright-core. Seeds two tablets whose edits disagree on two
 // fields, then: the admin resolves them per field in the console and the API confirms the flags are gone
-// and the record holds the chosen values; the M&E officer downloads a CSV holding them; an enumerator
-// can open neither the inbox page nor the inbox API. A screenshot of every page goes to the output folder.
+// and the record holds the chosen values; then a deletion against an edit (kept), a possible duplicate
+// (one record excluded), a change to an approved record (accepted) and a change of an admin-only field
+// (rejected) are decided in the browser and checked through the API; the M&E officer downloads a CSV
+// holding them; an enumerator can open neither the inbox page nor the inbox API. A screenshot of every
+// page goes to the output folder.
 //
 // Environment: AKTSYNCD (the server binary; default build/dev/server/aktsyncd), AKT_WEB_OUT (screenshots;
 // default build/dev/tests/web-output), CHROMIUM (default /usr/bin/chromium), AKT_WEB_DOCS=1 (also write
@@ -315,6 +318,140 @@ async function main() {
   await page.getByTestId('quarantine-table').waitFor();
   assert.match(await page.getByTestId('quarantine-table').textContent(), /invalid_record/);
   await shot(page, '07-quarantine');
+
+  // --- Every other kind of entry, decided in the browser (console_more: unique_key site_name, an
+  // admin-only budget): a deletion against an edit, a possible duplicate, a change to an approved record,
+  // a change of an admin-only field. ---
+  const more = fs.readFileSync(path.join(here, 'fixtures/console_more.json'), 'utf8');
+  assert.equal((await call('POST', '/v1/admin/forms', admin, more)).status, 201);
+  assert.equal((await call('POST', '/v1/admin/forms/console_more/1/publish', admin, {})).status, 200);
+  const seq = { [a.actor]: 20, [b.actor]: 20 };
+  const mk = (dev, record, context, body, changed, extra = {}) => ({ record, form: 'console_more', form_version: 1, scope,
+    dot: { actor: dev.actor, n: ++seq[dev.actor] }, context, changed, body, device_time: Date.now(), ...extra });
+  const create = async (site, extra = {}) => {
+    const id = uuid7(Date.now());
+    const bd = header('tab-a', { site_name: site, households: 40, budget: 1000, ...extra });
+    const e = mk(a, id, {}, bd, Object.keys(bd));
+    const rs = await push(a, 'm-' + e.dot.n, [e], 0);
+    assert.equal(rs[0].outcome, 'applied', JSON.stringify(rs));
+    return { id, body: bd, clock: { [a.actor]: e.dot.n } };
+  };
+  const liveOf = async (id) => (await call('GET', '/v1/records/' + id, admin)).data;
+  const entryOf = async (kind, record) => {
+    const l = (await call('GET', '/v1/admin/conflicts?kind=' + kind, admin)).data.entries.filter((e) => !record || e.record === record);
+    assert.equal(l.length, 1, kind + ' ' + JSON.stringify(l));
+    return l[0];
+  };
+  const closedEntry = async (id) => {
+    const d = await call('GET', '/v1/admin/conflicts/' + id, admin);
+    assert.equal(d.data.entry.status, 'resolved', JSON.stringify(d.data));
+    return d.data.entry;
+  };
+
+  // delete_edit: tablet A deletes while tablet B edits; the admin keeps the record (with B's edit).
+  const rd = await create('Kamenica school');
+  res = await push(a, 'm-del', [mk(a, rd.id, rd.clock, {}, [], { deleted: true })], 0);
+  assert.equal(res[0].outcome, 'applied', JSON.stringify(res));
+  res = await push(b, 'm-ed', [mk(b, rd.id, rd.clock, { ...rd.body, households: 45 }, ['households'])], 2);
+  assert.equal(res[0].outcome, 'merged', JSON.stringify(res));
+  const de = await entryOf('delete_edit', rd.id);
+  // duplicate_candidate: the same school registered twice.
+  const d1 = await create('Ranilug school', { households: 60 });
+  const d2 = await create('Ranilug school', { households: 61, notes: 'second visit' });
+  const dup = await entryOf('duplicate_candidate');
+  assert.deepEqual(dup.candidates.map((c) => c.record).sort(), [d1.id, d2.id].sort());
+  // locked_change: an approved record edited by a tablet.
+  const rl = await create('Partes school');
+  const rv = await call('POST', `/v1/admin/records/${rl.id}/review`, admin, { seen: rl.clock, status: 'approved' });
+  assert.equal(rv.status, 200, JSON.stringify(rv.data));
+  const approved = await liveOf(rl.id);
+  res = await push(a, 'm-lock', [mk(a, rl.id, approved.live[0].clock, { ...approved.live[0].body, households: 48 }, ['households'])], 0);
+  assert.ok(res[0].held, JSON.stringify(res));
+  const lc = await entryOf('locked_change', rl.id);
+  // permission: a tablet changes the admin-only budget of an existing record.
+  const rp = await create('Klokot school');
+  res = await push(a, 'm-perm', [mk(a, rp.id, rp.clock, { ...rp.body, budget: 999999, notes: 'budget from the director' }, ['budget', 'notes'])], 0);
+  assert.ok(res[0].held, JSON.stringify(res));
+  const pe = await entryOf('permission', rp.id);
+  step('seeded delete_edit, duplicate_candidate, locked_change, permission entries');
+
+  // The inbox filters by the new kinds.
+  await page.getByTestId('nav-inbox').click();
+  await page.getByTestId('inbox-table').waitFor();
+  await page.selectOption('#f-kind', 'duplicate_candidate');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId('open-' + dup.id).waitFor();
+  assert.equal(await page.getByTestId('inbox-row').count(), 1);
+  assert.match(await page.getByTestId('inbox-table').textContent(), /Possible duplicate.*Ranilug school/s);
+  await page.selectOption('#f-kind', 'locked_change');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId('open-' + lc.id).waitFor();
+  assert.equal(await page.getByTestId('inbox-row').count(), 1);
+  await page.selectOption('#f-kind', '');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId('open-' + pe.id).waitFor();
+  await shot(page, '11-inbox-all-kinds');
+
+  // delete_edit → keep the record.
+  await page.goto(base + '/console/#/conflict/' + de.id);
+  await page.getByTestId('entry-delete_edit').waitFor();
+  assert.match(await page.getByTestId('entry-delete_edit').textContent(), /deleted the record.*edited the record|edited the record.*deleted the record/s);
+  await shot(page, '12-delete-edit');
+  await page.getByTestId('restore').click();
+  await page.getByTestId('flash').getByText('The record is kept.').waitFor();
+  await closedEntry(de.id);
+  const kept = await liveOf(rd.id);
+  assert.equal(kept.deleted, false, JSON.stringify(kept));
+  assert.ok(!kept.deletion_pending, JSON.stringify(kept));
+  assert.equal(kept.live[0].body.households, 45);
+  step('delete_edit: record kept in the browser; API confirms');
+
+  // duplicate_candidate → the records side by side; exclude the second.
+  await page.goto(base + '/console/#/conflict/' + dup.id);
+  const dupBox = page.getByTestId('entry-duplicate_candidate');
+  await dupBox.getByTestId('duplicate-table').waitFor();
+  const dupText = await dupBox.getByTestId('duplicate-table').textContent();
+  assert.match(dupText, new RegExp(d1.id));
+  assert.match(dupText, new RegExp(d2.id));
+  assert.match(dupText, /second visit/);
+  assert.equal(await dupBox.getByTestId('duplicate-key').textContent(), 'Ranilug school');
+  await shot(page, '13-duplicate');
+  await page.getByTestId('exclude-' + d2.id).click();
+  await page.getByTestId('flash').getByText('excluded as a duplicate').waitFor();
+  await closedEntry(dup.id);
+  assert.equal((await liveOf(d2.id)).live[0].body.review_status, 'excluded_duplicate');
+  assert.equal((await liveOf(d1.id)).live[0].body.review_status, 'submitted');
+  step('duplicate_candidate: second record excluded in the browser; API confirms');
+
+  // locked_change → what was held against what stays; accept it.
+  await page.goto(base + '/console/#/conflict/' + lc.id);
+  const lcBox = page.getByTestId('entry-locked_change');
+  await lcBox.getByTestId('held-table').waitFor();
+  assert.deepEqual(await lcBox.getByTestId('kept-value').allTextContents(), ['40']);
+  assert.deepEqual(await lcBox.getByTestId('held-value').allTextContents(), ['48']);
+  await shot(page, '14-locked-change');
+  await page.getByTestId('accept-0').click();
+  await page.getByTestId('flash').getByText('The change is accepted.').waitFor();
+  await closedEntry(lc.id);
+  const relocked = (await liveOf(rl.id)).live[0].body;
+  assert.equal(relocked.households, 48);
+  assert.equal(relocked.review_status, 'submitted');
+  step('locked_change: accepted in the browser; API confirms');
+
+  // permission → reject: the budget stays, the rest of the edit was applied.
+  await page.goto(base + '/console/#/conflict/' + pe.id);
+  const peBox = page.getByTestId('entry-permission');
+  await peBox.getByTestId('held-table').waitFor();
+  assert.deepEqual(await peBox.getByTestId('held-value').allTextContents(), ['999999']);
+  await shot(page, '15-permission');
+  await page.getByTestId('reject').click();
+  await page.getByTestId('flash').getByText('The change is rejected').waitFor();
+  const rejected = await closedEntry(pe.id);
+  assert.equal(rejected.resolution.action, 'reject');
+  const perm = (await liveOf(rp.id)).live[0].body;
+  assert.equal(perm.budget, 1000);
+  assert.equal(perm.notes, 'budget from the director');
+  step('permission: rejected in the browser; API confirms');
   await page.getByTestId('signout').click();
   await page.getByTestId('signin').waitFor();
 
