@@ -330,7 +330,7 @@ async function main() {
     dot: { actor: dev.actor, n: ++seq[dev.actor] }, context, changed, body, device_time: Date.now(), ...extra });
   const create = async (site, extra = {}) => {
     const id = uuid7(Date.now());
-    const bd = header('tab-a', { site_name: site, households: 40, budget: 1000, ...extra });
+    const bd = header('tab-a', { site_name: site, households: 40, budget: 1000, pupils: 100, teachers: 5, ...extra });
     const e = mk(a, id, {}, bd, Object.keys(bd));
     const rs = await push(a, 'm-' + e.dot.n, [e], 0);
     assert.equal(rs[0].outcome, 'applied', JSON.stringify(rs));
@@ -373,11 +373,18 @@ async function main() {
   res = await push(a, 'm-perm', [mk(a, rp.id, rp.clock, { ...rp.body, budget: 999999, notes: 'budget from the director' }, ['budget', 'notes'])], 0);
   assert.ok(res[0].held, JSON.stringify(res));
   const pe = await entryOf('permission', rp.id);
-  step('seeded delete_edit, duplicate_candidate, locked_change, permission entries');
+  // semantic: one tablet lowers the pupils, the other raises the teachers; together they break a rule.
+  const rs = await create('Novo Brdo school');
+  res = await push(a, 'm-sa', [mk(a, rs.id, rs.clock, { ...rs.body, pupils: 10 }, ['pupils'])], 0);
+  assert.equal(res[0].outcome, 'applied');
+  res = await push(b, 'm-sb', [mk(b, rs.id, rs.clock, { ...rs.body, teachers: 20 }, ['teachers'])], 2);
+  assert.equal(res[0].outcome, 'merged', JSON.stringify(res));
+  const se = await entryOf('semantic', rs.id);
+  step('seeded delete_edit, duplicate_candidate, locked_change, permission, semantic entries');
 
   // The inbox filters by the new kinds.
   await page.getByTestId('nav-inbox').click();
-  await page.getByTestId('inbox-table').waitFor();
+  await page.getByTestId('filter-kind').waitFor();
   await page.selectOption('#f-kind', 'duplicate_candidate');
   await page.getByTestId('filter-apply').click();
   await page.getByTestId('open-' + dup.id).waitFor();
@@ -452,6 +459,33 @@ async function main() {
   assert.equal(perm.budget, 1000);
   assert.equal(perm.notes, 'budget from the director');
   step('permission: rejected in the browser; API confirms');
+
+  // semantic → the rule in plain words, the field side by side; tablet-vesa's side breaks the form with
+  // tablet-enis's pupils, so the server refuses it with its reasons; then the admin types a value.
+  await page.goto(base + '/console/#/conflict/' + se.id);
+  assert.equal(se.path, 'teachers');  // the field the merge brought in; pupils is only read by the rule
+  const seBox = page.getByTestId('entry-' + se.path);
+  await seBox.getByTestId('semantic-table').waitFor();
+  assert.match(await seBox.getByTestId('rules').textContent(), /more teachers than pupils/);
+  const heads = await seBox.locator('thead th').allTextContents();
+  const vesaSide = heads.slice(2).findIndex((x) => x.includes('tablet-vesa'));
+  assert.ok(vesaSide >= 0, JSON.stringify(heads));
+  assert.equal(await seBox.getByTestId('side-value').nth(vesaSide).textContent(), '20');
+  await seBox.getByTestId('side-' + vesaSide).check();
+  await shot(page, '16-semantic');
+  await page.getByTestId('resolve').click();
+  await page.getByTestId('resolve-error').waitFor();
+  assert.match(await page.getByTestId('resolve-error').textContent(), /invalid_resolution.*teachers/s);
+  await shot(page, '17-semantic-refused');
+  await seBox.getByTestId('edit-teachers').fill('8');
+  await page.getByTestId('resolve').click();
+  await page.getByTestId('flash').getByText('Resolved 1 field').waitFor();
+  await closedEntry(se.id);
+  const sem = await liveOf(rs.id);
+  assert.equal(sem.live[0].body.pupils, 10);
+  assert.equal(sem.live[0].body.teachers, 8);
+  assert.deepEqual(sem.conflicted || [], []);
+  step('semantic: refused side explained, value typed in the browser; API confirms');
   await page.getByTestId('signout').click();
   await page.getByTestId('signin').waitFor();
 
@@ -535,7 +569,7 @@ async function main() {
   await page.getByTestId('nav-inbox').click();
   await page.getByTestId('signin').waitFor();
 
-  assert.deepEqual(consoleErrors.filter((e) => !/status of 40[139] /.test(e)), [], 'no script errors or CSP violations');
+  assert.deepEqual(consoleErrors.filter((e) => !/status of (40[139]|422) /.test(e)), [], 'no script errors or CSP violations');
   step('all browser checks passed');
 }
 
