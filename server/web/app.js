@@ -384,11 +384,12 @@
     const choices = [];  // {entry, get(): body fragment | undefined | throws}
     for (const e of entries) {
       const section = h('section', { class: 'card', 'data-testid': 'entry-' + testKey(e), 'data-entry': e.id, 'data-kind': e.kind });
-      const title = e.kind === 'field' || e.kind === 'semantic' || e.kind === 'permission'
-        ? [String(e.path).split(',').map((p) => fieldLabel(def, p)).join(', ') + ' ', h('code', { class: 'muted', text: e.path }), ' ']
+      const named = e.kind === 'field' || e.kind === 'semantic' || e.kind === 'permission';
+      const title = named
+        ? [String(e.path).split(',').map((p) => fieldLabel(def, p)).join(', ') + ' ', h('code', { class: 'muted', text: e.path }), ' ',
+          h('span', { class: 'badge warn', text: t('kind_' + e.kind) }), ' ']
         : [t('kind_' + e.kind) + ' '];
       section.append(h('h2', {}, ...title,
-        h('span', { class: 'badge warn', text: t('kind_' + e.kind) }), ' ',
         h('span', { class: 'badge' + (open(e) ? ' bad' : ' ok'), text: open(e) ? t('status_open') : t('status_resolved') })));
       section.append(h('p', { class: 'explain', text: kindExplanation(e) }));
       const build = { field: fieldEntry, semantic: semanticEntry, delete_edit: deleteEditEntry, locked_change: heldEntry,
