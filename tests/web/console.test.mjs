@@ -380,7 +380,18 @@ async function main() {
   res = await push(b, 'm-sb', [mk(b, rs.id, rs.clock, { ...rs.body, teachers: 20 }, ['teachers'])], 2);
   assert.equal(res[0].outcome, 'merged', JSON.stringify(res));
   const se = await entryOf('semantic', rs.id);
-  step('seeded delete_edit, duplicate_candidate, locked_change, permission, semantic entries');
+  // Repeat groups: both tablets change room R1's pupils; one removes room R2 while the other edits it.
+  const rooms = [{ room_id: 'R1', room_use: 'class', room_pupils: 20 }, { room_id: 'R2', room_use: 'lab', room_pupils: 10 }];
+  const rr = await create('Gornje Kusce school', { rooms });
+  res = await push(a, 'm-ra', [mk(a, rr.id, rr.clock, { ...rr.body, rooms: [{ ...rooms[0], room_pupils: 25 }] },
+    ['rooms[R1].room_pupils', 'rooms[R2]'])], 0);
+  assert.equal(res[0].outcome, 'applied', JSON.stringify(res));
+  res = await push(b, 'm-rb', [mk(b, rr.id, rr.clock, { ...rr.body, rooms: [{ ...rooms[0], room_pupils: 30 }, { ...rooms[1], room_use: 'library' }] },
+    ['rooms[R1].room_pupils', 'rooms[R2].room_use'])], 2);
+  assert.equal(res[0].outcome, 'merged', JSON.stringify(res));
+  assert.deepEqual(res[0].conflicts, ['rooms[R1].room_pupils', 'rooms[R2]'], JSON.stringify(res));
+  const roomEntry = (await call('GET', '/v1/admin/conflicts?kind=field', admin)).data.entries.find((e) => e.record === rr.id);
+  step('seeded delete_edit, duplicate_candidate, locked_change, permission, semantic, repeat entries');
 
   // The inbox filters by the new kinds.
   await page.getByTestId('nav-inbox').click();
@@ -486,6 +497,28 @@ async function main() {
   assert.equal(sem.live[0].body.teachers, 8);
   assert.deepEqual(sem.conflicted || [], []);
   step('semantic: refused side explained, value typed in the browser; API confirms');
+
+  // Repeat paths: a room's field takes a typed value; the whole room R2 takes the edited item.
+  await page.goto(base + '/console/#/conflict/' + roomEntry.id);
+  const r1 = page.getByTestId('entry-rooms[R1].room_pupils');
+  const r2 = page.getByTestId('entry-rooms[R2]');
+  await r1.waitFor();
+  await r2.waitFor();
+  assert.deepEqual((await r1.getByTestId('candidate-value').allTextContents()).sort(), ['25', '30']);
+  const itemValues = await r2.getByTestId('candidate-value').allTextContents();
+  const keptItem = itemValues.findIndex((x) => x.includes('library'));
+  assert.ok(keptItem >= 0 && itemValues.includes('(item removed)'), JSON.stringify(itemValues));
+  assert.equal(await r2.getByTestId('other-rooms[R2]').count(), 0);  // a whole item: a candidate or removal only
+  await page.getByTestId('other-rooms[R1].room_pupils').fill('28');
+  await page.getByTestId('choice-rooms[R2]-' + keptItem).check();
+  await shot(page, '18-repeat');
+  await page.getByTestId('resolve').click();
+  await page.getByTestId('flash').getByText('Resolved 2 field').waitFor();
+  const roomsAfter = await liveOf(rr.id);
+  assert.deepEqual(roomsAfter.conflicted || [], []);
+  assert.deepEqual(roomsAfter.live[0].body.rooms, [{ ...rooms[0], room_pupils: 28 }, { ...rooms[1], room_use: 'library' }]);
+  assert.equal((await call('GET', '/v1/admin/conflicts', admin)).data.entries.length, 0);
+  step('repeat item field and whole item resolved in the browser; API confirms');
   await page.getByTestId('signout').click();
   await page.getByTestId('signin').waitFor();
 
