@@ -414,7 +414,7 @@
     out.push(status);
 
     // The rest of the record, for context.
-    const flagged = new Set(entries.filter(open).flatMap((e) => String(e.path).split(',')));
+    const flagged = new Set(entries.filter(open).flatMap((e) => String(e.path).split(',').map((p) => p.replace(/[[.].*$/, ''))));
     const rows = Object.keys(body).sort().map((k) => h('tr', { class: flagged.has(k) ? 'flagged' : null },
       h('td', { text: fieldLabel(def, k) }), h('td', {}, h('code', { text: k })), h('td', { class: 'value', text: fmtValue(body[k]) })));
     out.push(h('h2', { text: t('record_context') }),
