@@ -440,6 +440,20 @@ async function main() {
   assert.equal((await liveOf(d2.id)).live[0].body.review_status, 'excluded_duplicate');
   assert.equal((await liveOf(d1.id)).live[0].body.review_status, 'submitted');
   step('duplicate_candidate: second record excluded in the browser; API confirms');
+  // Two schools of the same name that really are two schools: keep both.
+  const k1 = await create('Bresje school', { households: 30 });
+  const k2 = await create('Bresje school', { households: 90 });
+  const dup2 = await entryOf('duplicate_candidate');
+  assert.deepEqual(dup2.candidates.map((c) => c.record).sort(), [k1.id, k2.id].sort());
+  await page.goto(base + '/console/#/conflict/' + dup2.id);
+  await page.getByTestId('keep-both').click();
+  await page.getByTestId('flash').getByText('Both records are kept.').waitFor();
+  assert.equal((await closedEntry(dup2.id)).resolution.action, 'keep_both');
+  for (const k of [k1, k2]) {
+    const l = await liveOf(k.id);
+    assert.equal(l.live.length, 1);
+    assert.deepEqual(l.live[0].clock, k.clock);  // nothing written
+  }
 
   // locked_change → what was held against what stays; accept it.
   await page.goto(base + '/console/#/conflict/' + lc.id);
