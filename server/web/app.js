@@ -265,7 +265,8 @@
 
     const fStatus = select('f-status', [['open', t('status_open')], ['resolved', t('status_resolved')], ['', t('all')]], inboxFilter.status, 'filter-status');
     const fKind = select('f-kind', [['', t('all')], ['field', t('kind_field')], ['delete_edit', t('kind_delete_edit')],
-      ['semantic', t('kind_semantic')], ['permission', t('kind_permission')]], inboxFilter.kind, 'filter-kind');
+      ['semantic', t('kind_semantic')], ['permission', t('kind_permission')], ['locked_change', t('kind_locked_change')],
+      ['duplicate_candidate', t('kind_duplicate_candidate')]], inboxFilter.kind, 'filter-kind');
     const fForm = select('f-form', [['', t('all')], ...formIds.map((id) => [id, pickLang(defs.get(id).title, id)])], inboxFilter.form, 'filter-form');
     const fMun = h('input', { type: 'text', id: 'f-mun', value: inboxFilter.municipality, placeholder: 'gracanice', 'data-testid': 'filter-municipality' });
     const fAge = select('f-age', [['', t('age_any')], ['1', t('older_than_days', { n: 1 })], ['7', t('older_than_days', { n: 7 })],
@@ -283,7 +284,9 @@
       h('td', { class: 'num', text: e.id }),
       h('td', {}, h('span', { class: 'badge' + (e.kind === 'field' ? '' : ' warn'), text: t('kind_' + e.kind) })),
       h('td', { text: defs.has(e.form) ? pickLang(defs.get(e.form).title, e.form) : e.form }),
-      h('td', {}, e.path ? fieldLabel(defs.get(e.form), e.path) + ' ' : '—', e.path ? h('code', { class: 'muted', text: e.path }) : ''),
+      e.kind === 'duplicate_candidate'
+        ? h('td', { text: Array.isArray((e.detail || {}).key) ? e.detail.key.map(fmtValue).join(' · ') : '—' })
+        : h('td', {}, e.path ? e.path.split(',').map((p) => fieldLabel(defs.get(e.form), p)).join(', ') + ' ' : '—', e.path ? h('code', { class: 'muted', text: e.path }) : ''),
       h('td', { text: e.scope.municipality + ' / ' + e.scope.community }),
       h('td', { class: 'num', text: (e.candidates || []).length }),
       h('td', { title: fmtTime(e.opened_at), text: fmtAge(e.opened_at) }),
@@ -298,14 +301,23 @@
   }
 
   // ---- Conflict resolution -----------------------------------------------------------------------
+  // Every kind of entry is decided here (docs/PROTOCOL.md §11.5): field and semantic entries by the
+  // values chosen (one "Resolve" button for all of a record's), the others by an action button each.
+  const isRepeatPath = (p) => /[[.]/.test(String(p));
+  const isWholeItem = (p) => /\]$/.test(String(p));  // group[itemid]: the whole item object
   function kindExplanation(e) {
     if (e.kind === 'delete_edit') return t('explain_delete_edit');
     if (e.kind === 'semantic') return t('explain_semantic');
     if (e.kind === 'permission') return t('explain_permission');
-    if (/[[.]/.test(e.path)) return t('explain_repeat');
+    if (e.kind === 'locked_change') return t('explain_locked_change');
+    if (e.kind === 'duplicate_candidate') return t('explain_duplicate');
+    if (e.kind === 'field' && isWholeItem(e.path)) return t('explain_repeat_item');
+    if (isRepeatPath(e.path)) return t('explain_repeat');
     return t('explain_field');
   }
-  function resolvable(e) { return e.status === 'open' && e.kind === 'field' && !/[[.]/.test(e.path); }
+  const open = (e) => e.status === 'open';
+  const testKey = (e) => (e.kind === 'field' || e.kind === 'semantic' ? e.path : e.kind);
+  const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
   function parseOther(text, field) {
     const type = field && field.type;
@@ -318,6 +330,21 @@
     if (type === 'select_multiple') return s ? s.split(/[\s,]+/).filter(Boolean) : [];
     if (type === 'boolean') return s === 'true' || s === 'yes' || s === '1';
     return text;
+  }
+  function who(c) {
+    return [c.user, c.device || (c.dot ? c.dot.actor.slice(0, 8) + '…' : null)].filter(Boolean).join(' · ') || '—';
+  }
+  function describeResolution(e) {
+    const res = e.resolution || {};
+    if (res.action) return t('action_' + res.action) + (res.record ? ' ' + res.record : '');
+    if (res.values) return Object.entries(res.values).map(([k, v]) => k + ' = ' + fmtValue(v)).join(', ');
+    return res.removed ? t('value_absent') : fmtValue(res.value);
+  }
+  function fieldsList(res) {
+    const d = res.data || {};
+    return Array.isArray(d.fields) && d.fields.length
+      ? h('ul', { 'data-testid': 'resolve-fields' }, d.fields.map((f) => h('li', { text: (f.path || f.field || '') + ': ' + (f.message || f.code || '') })))
+      : null;
   }
 
   async function renderConflict(idText) {
@@ -350,76 +377,263 @@
         main.scope.municipality + ' / ' + main.scope.community + ' / ' + main.scope.component,
         live ? ' · ' + t('version_seen') + ': ' : '', live ? h('code', { 'data-testid': 'seen-clock', text: JSON.stringify(seen) }) : '')];
     if (state.deletion_pending) out.push(h('p', { class: 'warning', text: t('deletion_pending') }));
+    if (body.review_status === 'approved') out.push(h('p', { class: 'warning', text: t('record_locked') }));
 
-    const choices = [];  // {entry, get(): value | throws}
+    const status = h('div', { 'data-testid': 'resolve-status' });
+    const ctx = { def, seen, body, status };
+    const choices = [];  // {entry, get(): body fragment | undefined | throws}
     for (const e of entries) {
-      const field = findField(def, String(e.path).replace(/\[[^\]]*\]/g, '').split('.').pop());
-      const section = h('section', { class: 'card', 'data-testid': 'entry-' + e.path, 'data-entry': e.id });
-      section.append(h('h2', {}, e.path ? fieldLabel(def, e.path) + ' ' : t('kind_' + e.kind) + ' ',
-        e.path ? h('code', { class: 'muted', text: e.path }) : '', ' ',
-        h('span', { class: 'badge' + (e.status === 'open' ? ' bad' : ' ok'), text: e.status === 'open' ? t('status_open') : t('status_resolved') })));
+      const section = h('section', { class: 'card', 'data-testid': 'entry-' + testKey(e), 'data-entry': e.id, 'data-kind': e.kind });
+      const named = e.kind === 'field' || e.kind === 'semantic' || e.kind === 'permission';
+      const title = named
+        ? [String(e.path).split(',').map((p) => fieldLabel(def, p)).join(', ') + ' ', h('code', { class: 'muted', text: e.path }), ' ',
+          h('span', { class: 'badge warn', text: t('kind_' + e.kind) }), ' ']
+        : [t('kind_' + e.kind) + ' '];
+      section.append(h('h2', {}, ...title,
+        h('span', { class: 'badge' + (open(e) ? ' bad' : ' ok'), text: open(e) ? t('status_open') : t('status_resolved') })));
       section.append(h('p', { class: 'explain', text: kindExplanation(e) }));
-      const can = resolvable(e);
-      const name = 'choice-' + e.id;
-      const tbody = h('tbody');
-      tbody.append(h('tr', {}, h('td'), h('td', { text: t('ancestor') }), h('td', { class: 'value', 'data-testid': 'ancestor', text: fmtValue(e.ancestor) }),
-        h('td', { colspan: 4, class: 'muted', text: t('ancestor_note') })));
-      (e.candidates || []).forEach((c, i) => {
-        const current = e.provisional !== undefined && JSON.stringify(e.provisional) === JSON.stringify(c.value) && !c.absent;
-        const radio = can ? h('input', { type: 'radio', name, value: 'c' + i, id: name + '-c' + i, 'data-testid': 'choice-' + e.path + '-' + i }) : null;
-        tbody.append(h('tr', { class: current ? 'current' : null, 'data-testid': 'candidate' },
-          h('td', {}, radio),
-          h('td', {}, h('label', { for: radio ? radio.id : null, text: t('candidate_n', { n: i + 1 }) + (current ? ' (' + t('current_value') + ')' : '') })),
-          h('td', { class: 'value', 'data-testid': 'candidate-value', text: c.absent ? t('value_absent') : fmtValue(c.value) }),
-          h('td', { text: c.user || '—' }),
-          h('td', { text: c.device || (c.dot ? c.dot.actor.slice(0, 8) + '…' : '—') }),
-          h('td', { text: c.device_time ? fmtTime(c.device_time) : '—' }),
-          h('td', { text: c.server_time ? fmtTime(c.server_time) : '—' })));
-      });
-      let otherInput = null;
-      if (can) {
-        const radio = h('input', { type: 'radio', name, value: 'other', id: name + '-other', 'data-testid': 'choice-' + e.path + '-other' });
-        otherInput = h('input', { type: 'text', 'aria-label': t('other_value'), 'data-testid': 'other-' + e.path,
-          on: { input: () => { radio.checked = true; } } });
-        tbody.append(h('tr', {}, h('td', {}, radio), h('td', {}, h('label', { for: radio.id, text: t('other_value') })),
-          h('td', { colspan: 5 }, otherInput, field && field.type ? h('span', { class: 'muted', text: ' ' + t('field_type', { type: field.type }) }) : '')));
+      const build = { field: fieldEntry, semantic: semanticEntry, delete_edit: deleteEditEntry, locked_change: heldEntry,
+        permission: heldEntry, duplicate_candidate: duplicateEntry }[e.kind];
+      if (build) {
+        const choice = await build(e, section, ctx);
+        if (choice && open(e)) choices.push({ entry: e, get: choice });
+      } else {
+        section.append(h('p', { class: 'muted', text: t('kind_not_resolvable') }));
       }
-      section.append(h('table', {}, h('thead', {}, h('tr', {}, h('th'), h('th'), h('th', { text: t('col_value') }), h('th', { text: t('col_who') }),
-        h('th', { text: t('col_device') }), h('th', { text: t('col_device_time') }), h('th', { text: t('col_server_time') }))), tbody));
       if (e.status === 'resolved' && e.resolution) {
-        section.append(h('p', { class: 'success', text: t('resolved_by', { user: e.resolved_by, when: fmtTime(e.resolved_at), value: fmtValue(e.resolution.value) }) }));
-      }
-      if (can) {
-        choices.push({
-          entry: e,
-          get() {
-            const picked = section.querySelector('input[name="' + name + '"]:checked');
-            if (!picked) return undefined;
-            if (picked.value === 'other') return { value: parseOther(otherInput.value, field) };
-            const c = e.candidates[Number(picked.value.slice(1))];
-            if (c.absent) return { value: null };
-            return { value: c.value };
-          },
-        });
+        section.append(h('p', { class: 'success', text: t('resolved_by', { user: e.resolved_by, when: fmtTime(e.resolved_at), value: describeResolution(e) }) }));
       }
       out.push(section);
     }
 
-    const status = h('div', { 'data-testid': 'resolve-status' });
     if (choices.length) {
       const button = h('button', { type: 'button', 'data-testid': 'resolve', text: t('resolve') });
       button.addEventListener('click', () => resolveAll(choices, seen, status, button));
-      out.push(h('div', { class: 'actions' }, button), status);
+      out.push(h('div', { class: 'actions' }, button));
     }
+    out.push(status);
 
     // The rest of the record, for context.
-    const flagged = new Set(entries.filter((e) => e.status === 'open').map((e) => e.path));
+    const flagged = new Set(entries.filter(open).flatMap((e) => String(e.path).split(',').map((p) => p.replace(/[[.].*$/, ''))));
     const rows = Object.keys(body).sort().map((k) => h('tr', { class: flagged.has(k) ? 'flagged' : null },
       h('td', { text: fieldLabel(def, k) }), h('td', {}, h('code', { text: k })), h('td', { class: 'value', text: fmtValue(body[k]) })));
     out.push(h('h2', { text: t('record_context') }),
       h('table', { 'data-testid': 'record-context' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('col_key') }),
         h('th', { text: t('col_current') }))), h('tbody', {}, rows)));
     return out;
+  }
+
+  // field: one value per path; a repeat item's field works the same; a whole item takes a candidate
+  // (the item object) or is removed.
+  function fieldEntry(e, section, { def }) {
+    const field = findField(def, String(e.path).replace(/\[[^\]]*\]/g, '').split('.').pop());
+    const whole = isWholeItem(e.path);
+    const can = open(e);
+    const name = 'choice-' + e.id;
+    const tbody = h('tbody');
+    tbody.append(h('tr', {}, h('td'), h('td', { text: t('ancestor') }), h('td', { class: 'value', 'data-testid': 'ancestor', text: fmtValue(e.ancestor) }),
+      h('td', { colspan: 4, class: 'muted', text: t('ancestor_note') })));
+    (e.candidates || []).forEach((c, i) => {
+      const current = e.provisional !== undefined && same(e.provisional, c.value) && !c.absent;
+      const radio = can ? h('input', { type: 'radio', name, value: 'c' + i, id: name + '-c' + i, 'data-testid': 'choice-' + e.path + '-' + i }) : null;
+      tbody.append(h('tr', { class: current ? 'current' : null, 'data-testid': 'candidate' },
+        h('td', {}, radio),
+        h('td', {}, h('label', { for: radio ? radio.id : null, text: t('candidate_n', { n: i + 1 }) + (current ? ' (' + t('current_value') + ')' : '') })),
+        h('td', { class: 'value', 'data-testid': 'candidate-value', text: c.absent ? (whole ? t('item_removed') : t('value_absent')) : fmtValue(c.value) }),
+        h('td', { text: c.user || '—' }),
+        h('td', { text: c.device || (c.dot ? c.dot.actor.slice(0, 8) + '…' : '—') }),
+        h('td', { text: c.device_time ? fmtTime(c.device_time) : '—' }),
+        h('td', { text: c.server_time ? fmtTime(c.server_time) : '—' })));
+    });
+    let otherInput = null;
+    if (can && !whole) {
+      const radio = h('input', { type: 'radio', name, value: 'other', id: name + '-other', 'data-testid': 'choice-' + e.path + '-other' });
+      otherInput = h('input', { type: 'text', 'aria-label': t('other_value'), 'data-testid': 'other-' + e.path,
+        on: { input: () => { radio.checked = true; } } });
+      tbody.append(h('tr', {}, h('td', {}, radio), h('td', {}, h('label', { for: radio.id, text: t('other_value') })),
+        h('td', { colspan: 5 }, otherInput, field && field.type ? h('span', { class: 'muted', text: ' ' + t('field_type', { type: field.type }) }) : '')));
+    }
+    if (can && whole && !(e.candidates || []).some((c) => c.absent)) {
+      const radio = h('input', { type: 'radio', name, value: 'remove', id: name + '-remove', 'data-testid': 'choice-' + e.path + '-remove' });
+      tbody.append(h('tr', {}, h('td', {}, radio), h('td', { colspan: 6 }, h('label', { for: radio.id, text: t('remove_item') }))));
+    }
+    section.append(h('table', {}, h('thead', {}, h('tr', {}, h('th'), h('th'), h('th', { text: t('col_value') }), h('th', { text: t('col_who') }),
+      h('th', { text: t('col_device') }), h('th', { text: t('col_device_time') }), h('th', { text: t('col_server_time') }))), tbody));
+    if (!can) return null;
+    return () => {
+      const picked = section.querySelector('input[name="' + name + '"]:checked');
+      if (!picked) return undefined;
+      if (picked.value === 'other') return { value: parseOther(otherInput.value, field) };
+      if (picked.value === 'remove') return { remove: true };
+      const c = e.candidates[Number(picked.value.slice(1))];
+      return c.absent ? { remove: true } : { value: c.value };
+    };
+  }
+
+  // semantic: the fields a rule reads, side by side; one side for the whole set, or a value per field.
+  function semanticEntry(e, section, { def }) {
+    const d = e.detail || {};
+    const fields = String(e.path).split(',').filter(Boolean);
+    const cands = e.candidates || [];
+    const can = open(e);
+    if ((d.rules || []).length) {
+      section.append(h('p', {}, h('strong', { text: t('rules_broken') })),
+        h('ul', { 'data-testid': 'rules' }, d.rules.map((r) => h('li', {}, r.message || r.code, ' ', h('code', { class: 'muted', text: r.path + (r.code ? ' · ' + r.code : '') })))));
+    }
+    const name = 'side-' + e.id;
+    const sideHead = cands.map((c, i) => h('th', {}, can ? h('label', {}, h('input', { type: 'radio', name, value: String(i), 'data-testid': 'side-' + i }), ' ') : '',
+      t('side_n', { n: i + 1 }), h('div', { class: 'muted', text: who(c) })));
+    const inputs = {};
+    const rows = fields.map((f) => {
+      inputs[f] = can ? h('input', { type: 'text', 'aria-label': t('other_value') + ' ' + f, 'data-testid': 'edit-' + f }) : null;
+      return h('tr', {}, h('td', {}, fieldLabel(def, f) + ' ', h('code', { class: 'muted', text: f })),
+        h('td', { class: 'value', text: fmtValue((d.provisional || {})[f]) }),
+        ...cands.map((c) => h('td', { class: 'value', 'data-testid': 'side-value', text: (c.absent || []).includes(f) ? t('value_absent') : fmtValue((c.values || {})[f]) })),
+        can ? h('td', {}, inputs[f]) : null);
+    });
+    section.append(h('table', { 'data-testid': 'semantic-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('provisional') }),
+      ...sideHead, can ? h('th', { text: t('other_value') }) : null)), h('tbody', {}, rows)));
+    if (!can) return null;
+    section.append(h('p', { class: 'muted', text: t('semantic_how') }));
+    return () => {
+      const picked = section.querySelector('input[name="' + name + '"]:checked');
+      const side = picked ? cands[Number(picked.value)] : null;
+      const typed = fields.filter((f) => inputs[f].value.trim() !== '');
+      if (!side && !typed.length) return undefined;
+      const values = {};
+      const remove = [];
+      for (const f of fields) {
+        if (inputs[f].value.trim() !== '') values[f] = parseOther(inputs[f].value, findField(def, f));
+        else if (side && !(side.absent || []).includes(f) && side.values && f in side.values) values[f] = side.values[f];
+        else if (side) remove.push(f);
+        else if (d.provisional && f in d.provisional) values[f] = d.provisional[f];
+        else remove.push(f);
+      }
+      return { values, remove };
+    };
+  }
+
+  function actionButton(label, testid, secondary, onClick) {
+    const b = h('button', { type: 'button', class: secondary ? 'secondary' : null, 'data-testid': testid, text: label });
+    b.addEventListener('click', () => onClick(b));
+    return b;
+  }
+
+  // delete_edit: confirm the deletion, or keep the record.
+  function deleteEditEntry(e, section, { seen, status }) {
+    const rows = (e.candidates || []).map((c, i) => h('tr', { 'data-testid': 'candidate' },
+      h('td', { text: t('candidate_n', { n: i + 1 }) }),
+      h('td', {}, h('span', { class: 'badge' + (c.deleted ? ' bad' : ' ok'), text: c.deleted ? t('deleted_here') : t('edited_here') })),
+      h('td', { text: who(c) }), h('td', { text: c.server_time ? fmtTime(c.server_time) : '—' })));
+    section.append(h('table', {}, h('thead', {}, h('tr', {}, h('th'), h('th', { text: t('col_what') }), h('th', { text: t('col_who') }),
+      h('th', { text: t('col_server_time') }))), h('tbody', {}, rows)));
+    if (!open(e)) return null;
+    section.append(h('div', { class: 'actions' },
+      actionButton(t('restore'), 'restore', false, (b) => resolveOne(e, { seen, action: 'restore' }, status, b)),
+      actionButton(t('confirm_delete'), 'confirm-delete', true, (b) => {
+        if (window.confirm(t('confirm_delete_sure'))) resolveOne(e, { seen, action: 'confirm_delete' }, status, b);
+      })),
+    h('p', { class: 'muted', text: t('delete_edit_how') }));
+    return null;
+  }
+
+  // locked_change, permission: what the device tried (held) against what stays.
+  function heldEntry(e, section, { def, seen, status }) {
+    const d = e.detail || {};
+    const cands = e.candidates || [];
+    const fields = d.fields || [...new Set(cands.flatMap((c) => Object.keys(c.values || {}).concat(c.absent || [])))];
+    if (d.reason) section.append(h('p', {}, h('strong', { text: t('held_reason') + ': ' }), h('span', { 'data-testid': 'held-reason', text: d.reason })));
+    const rows = fields.map((f) => h('tr', {}, h('td', {}, fieldLabel(def, f) + ' ', h('code', { class: 'muted', text: f })),
+      h('td', { class: 'value', 'data-testid': 'kept-value', text: d.kept && f in d.kept ? fmtValue(d.kept[f]) : t('value_absent') }),
+      ...cands.map((c) => h('td', { class: 'value', 'data-testid': 'held-value',
+        text: c.deleted ? t('deleted_here') : (c.absent || []).includes(f) ? t('value_absent') : fmtValue((c.values || {})[f]) }))));
+    section.append(h('table', { 'data-testid': 'held-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('what_stays') }),
+      ...cands.map((c, i) => h('th', {}, t('held_n', { n: i + 1 }), h('div', { class: 'muted', text: who(c) + (c.server_time ? ' · ' + fmtTime(c.server_time) : '') }))))),
+    h('tbody', {}, rows)));
+    if (!open(e)) return null;
+    const buttons = cands.map((c, i) => {
+      const latest = i === cands.length - 1;
+      if (!latest && c.deleted) return null;
+      const body = { seen, action: 'accept' };
+      if (!latest) { body.values = c.values || {}; body.remove = c.absent || []; }
+      return actionButton(cands.length > 1 ? t('accept_n', { n: i + 1 }) : (c.deleted ? t('accept_delete') : t('accept')),
+        'accept-' + i, false, (b) => resolveOne(e, body, status, b));
+    });
+    section.append(h('div', { class: 'actions' }, ...buttons,
+      actionButton(t('reject'), 'reject', true, (b) => resolveOne(e, { seen, action: 'reject' }, status, b))),
+    h('p', { class: 'muted', text: e.kind === 'locked_change' ? t('locked_how') : t('permission_how') }));
+    return null;
+  }
+
+  // duplicate_candidate: the records side by side; keep both, or exclude one.
+  async function duplicateEntry(e, section, { def, status }) {
+    const d = e.detail || {};
+    const records = await Promise.all((e.candidates || []).map(async (c) => {
+      const r = await api('GET', '/v1/records/' + encodeURIComponent(c.record));
+      const l = r.ok && r.data.live && r.data.live[0] ? r.data.live[0] : null;
+      return { id: c.record, server_time: c.server_time, live: l, body: l && l.body && typeof l.body === 'object' ? l.body : {}, problem: r.ok ? null : problemText(r) };
+    }));
+    if (Array.isArray(d.key)) section.append(h('p', {}, t('duplicate_key') + ': ', h('code', { 'data-testid': 'duplicate-key', text: d.key.map(fmtValue).join(' · ') })));
+    const keyFields = new Set(def && Array.isArray(def.unique_key) ? def.unique_key : []);
+    const keys = [...new Set(records.flatMap((x) => Object.keys(x.body)))].sort((a, b) => (keyFields.has(b) - keyFields.has(a)) || (a < b ? -1 : a > b ? 1 : 0));
+    const rows = keys.map((k) => {
+      const differ = records.some((x) => !same(x.body[k], records[0].body[k]));
+      return h('tr', { class: differ ? 'flagged' : null }, h('td', {}, fieldLabel(def, k) + ' ', h('code', { class: 'muted', text: k })),
+        ...records.map((x) => h('td', { class: 'value', text: fmtValue(x.body[k]) })));
+    });
+    section.append(h('table', { 'data-testid': 'duplicate-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }),
+      ...records.map((x, i) => h('th', {}, t('record_n', { n: i + 1 }) + ' ', h('code', { text: x.id }),
+        h('div', { class: 'muted', text: x.problem || (x.server_time ? fmtTime(x.server_time) : '') }))))), h('tbody', {}, rows)));
+    if (!open(e)) return null;
+    const excludes = records.map((x, i) => actionButton(t('exclude_n', { n: i + 1 }), 'exclude-' + x.id, true, (b) => {
+      // The exclusion is a version of the excluded record: it names that record's live version as seen.
+      if (!x.live) { status.replaceChildren(h('p', { class: 'error', text: x.problem || t('record_gone') })); return; }
+      resolveOne(e, { seen: x.live.clock, action: 'exclude', record: x.id }, status, b);
+    }));
+    section.append(h('div', { class: 'actions' },
+      actionButton(t('keep_both'), 'keep-both', false, (b) => resolveOne(e, { seen: recordSeen(records, e), action: 'keep_both' }, status, b)),
+      ...excludes), h('p', { class: 'muted', text: t('duplicate_how') }));
+    return null;
+  }
+  // keep_both writes nothing; it names the entry's own record's live version.
+  function recordSeen(records, e) {
+    const x = records.find((r) => r.id === e.record) || records[0];
+    return x.live ? x.live.clock : {};
+  }
+
+  function answerOrExplain(r, entry, status, button) {
+    if (r.status === 409 && r.data && (r.data.code === 'stale_resolution' || r.data.code === 'already_resolved')) {
+      flashMessage = ['warning', t(r.data.code === 'stale_resolution' ? 'stale_explained' : 'already_resolved_explained')];
+      render();
+      return false;
+    }
+    if (!r.ok) {
+      status.replaceChildren(h('div', { class: 'error', 'data-testid': 'resolve-error' },
+        t('resolve_failed', { field: entry.path || t('kind_' + entry.kind) }) + ' ' + problemText(r), fieldsList(r)));
+      if (button) button.disabled = false;
+      return false;
+    }
+    return true;
+  }
+
+  async function resolveOne(entry, body, status, button) {
+    button.disabled = true;
+    status.replaceChildren();
+    let r;
+    try {
+      r = await api('POST', '/v1/admin/conflicts/' + entry.id + '/resolve', body);
+    } catch (e) {
+      if (e instanceof SessionEnded) return;
+      status.replaceChildren(h('p', { class: 'error', text: t('network_error') }));
+      button.disabled = false;
+      return;
+    }
+    if (!answerOrExplain(r, entry, status, button)) return;
+    const notes = [t('done_' + body.action)];
+    if (r.data.outcome === 'merged') notes.push(t('merged_meanwhile', { field: entry.path || t('kind_' + entry.kind) }));
+    if (!r.data.closed) notes.push(t('still_open'));
+    flashMessage = [r.data.closed ? 'success' : 'warning', notes.join(' ')];
+    render();
   }
 
   async function resolveAll(choices, seenAtLoad, status, button) {
@@ -443,7 +657,7 @@
     for (const { entry, choice } of picked) {
       let r;
       try {
-        r = await api('POST', '/v1/admin/conflicts/' + entry.id + '/resolve', { seen, value: choice.value });
+        r = await api('POST', '/v1/admin/conflicts/' + entry.id + '/resolve', { seen, ...choice });
       } catch (e) {
         if (e instanceof SessionEnded) return;
         status.replaceChildren(h('p', { class: 'error', text: t('network_error') }));
@@ -457,12 +671,12 @@
         return render();
       }
       if (!r.ok) {
-        const details = r.data && Array.isArray(r.data.fields) ? r.data.fields.map((f) => h('li', { text: (f.path || f.field || '') + ': ' + (f.message || f.code || '') })) : [];
-        status.replaceChildren(h('div', { class: 'error', 'data-testid': 'resolve-error' }, t('resolve_failed', { field: entry.path }) + ' ' + problemText(r), h('ul', {}, details)));
+        status.replaceChildren(h('div', { class: 'error', 'data-testid': 'resolve-error' },
+          (done ? t('resolved_ok', { n: done }) + ' ' : '') + t('resolve_failed', { field: entry.path }) + ' ' + problemText(r), fieldsList(r)));
         button.disabled = false;
         return;
       }
-      seen[r.data.version.actor] = r.data.version.n;
+      if (r.data.version) seen[r.data.version.actor] = r.data.version.n;
       done += 1;
       if (r.data.outcome === 'merged') notes.push(t('merged_meanwhile', { field: entry.path }));
       if (!r.data.closed) notes.push(t('reopened_meanwhile', { field: entry.path }));

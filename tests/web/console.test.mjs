@@ -1,8 +1,11 @@
 // Browser tests of the web console: a real aktsyncd on loopback (the built binary, a temporary data
 // folder), Debian's chromium driven by playwright-core. Seeds two tablets whose edits disagree on two
 // fields, then: the admin resolves them per field in the console and the API confirms the flags are gone
-// and the record holds the chosen values; the M&E officer downloads a CSV holding them; an enumerator
-// can open neither the inbox page nor the inbox API. A screenshot of every page goes to the output folder.
+// and the record holds the chosen values; then a deletion against an edit (kept), a possible duplicate
+// (one record excluded), a change to an approved record (accepted) and a change of an admin-only field
+// (rejected) are decided in the browser and checked through the API; the M&E officer downloads a CSV
+// holding them; an enumerator can open neither the inbox page nor the inbox API. A screenshot of every
+// page goes to the output folder.
 //
 // Environment: AKTSYNCD (the server binary; default build/dev/server/aktsyncd), AKT_WEB_OUT (screenshots;
 // default build/dev/tests/web-output), CHROMIUM (default /usr/bin/chromium), AKT_WEB_DOCS=1 (also write
@@ -315,6 +318,221 @@ async function main() {
   await page.getByTestId('quarantine-table').waitFor();
   assert.match(await page.getByTestId('quarantine-table').textContent(), /invalid_record/);
   await shot(page, '07-quarantine');
+
+  // --- Every other kind of entry, decided in the browser (console_more: unique_key site_name, an
+  // admin-only budget): a deletion against an edit, a possible duplicate, a change to an approved record,
+  // a change of an admin-only field. ---
+  const more = fs.readFileSync(path.join(here, 'fixtures/console_more.json'), 'utf8');
+  assert.equal((await call('POST', '/v1/admin/forms', admin, more)).status, 201);
+  assert.equal((await call('POST', '/v1/admin/forms/console_more/1/publish', admin, {})).status, 200);
+  const seq = { [a.actor]: 20, [b.actor]: 20 };
+  const mk = (dev, record, context, body, changed, extra = {}) => ({ record, form: 'console_more', form_version: 1, scope,
+    dot: { actor: dev.actor, n: ++seq[dev.actor] }, context, changed, body, device_time: Date.now(), ...extra });
+  const create = async (site, extra = {}) => {
+    const id = uuid7(Date.now());
+    const bd = header('tab-a', { site_name: site, households: 40, budget: 1000, pupils: 100, teachers: 5, ...extra });
+    const e = mk(a, id, {}, bd, Object.keys(bd));
+    const rs = await push(a, 'm-' + e.dot.n, [e], 0);
+    assert.equal(rs[0].outcome, 'applied', JSON.stringify(rs));
+    return { id, body: bd, clock: { [a.actor]: e.dot.n } };
+  };
+  const liveOf = async (id) => (await call('GET', '/v1/records/' + id, admin)).data;
+  const entryOf = async (kind, record) => {
+    const l = (await call('GET', '/v1/admin/conflicts?kind=' + kind, admin)).data.entries.filter((e) => !record || e.record === record);
+    assert.equal(l.length, 1, kind + ' ' + JSON.stringify(l));
+    return l[0];
+  };
+  const closedEntry = async (id) => {
+    const d = await call('GET', '/v1/admin/conflicts/' + id, admin);
+    assert.equal(d.data.entry.status, 'resolved', JSON.stringify(d.data));
+    return d.data.entry;
+  };
+
+  // delete_edit: tablet A deletes while tablet B edits; the admin keeps the record (with B's edit).
+  const rd = await create('Kamenica school');
+  res = await push(a, 'm-del', [mk(a, rd.id, rd.clock, {}, [], { deleted: true })], 0);
+  assert.equal(res[0].outcome, 'applied', JSON.stringify(res));
+  res = await push(b, 'm-ed', [mk(b, rd.id, rd.clock, { ...rd.body, households: 45 }, ['households'])], 2);
+  assert.equal(res[0].outcome, 'merged', JSON.stringify(res));
+  const de = await entryOf('delete_edit', rd.id);
+  // duplicate_candidate: the same school registered twice.
+  const d1 = await create('Ranilug school', { households: 60 });
+  const d2 = await create('Ranilug school', { households: 61, notes: 'second visit' });
+  const dup = await entryOf('duplicate_candidate');
+  assert.deepEqual(dup.candidates.map((c) => c.record).sort(), [d1.id, d2.id].sort());
+  // locked_change: an approved record edited by a tablet.
+  const rl = await create('Partes school');
+  const rv = await call('POST', `/v1/admin/records/${rl.id}/review`, admin, { seen: rl.clock, status: 'approved' });
+  assert.equal(rv.status, 200, JSON.stringify(rv.data));
+  const approved = await liveOf(rl.id);
+  res = await push(a, 'm-lock', [mk(a, rl.id, approved.live[0].clock, { ...approved.live[0].body, households: 48 }, ['households'])], 0);
+  assert.ok(res[0].held, JSON.stringify(res));
+  const lc = await entryOf('locked_change', rl.id);
+  // permission: a tablet changes the admin-only budget of an existing record.
+  const rp = await create('Klokot school');
+  res = await push(a, 'm-perm', [mk(a, rp.id, rp.clock, { ...rp.body, budget: 999999, notes: 'budget from the director' }, ['budget', 'notes'])], 0);
+  assert.ok(res[0].held, JSON.stringify(res));
+  const pe = await entryOf('permission', rp.id);
+  // semantic: one tablet lowers the pupils, the other raises the teachers; together they break a rule.
+  const rs = await create('Novo Brdo school');
+  res = await push(a, 'm-sa', [mk(a, rs.id, rs.clock, { ...rs.body, pupils: 10 }, ['pupils'])], 0);
+  assert.equal(res[0].outcome, 'applied');
+  res = await push(b, 'm-sb', [mk(b, rs.id, rs.clock, { ...rs.body, teachers: 20 }, ['teachers'])], 2);
+  assert.equal(res[0].outcome, 'merged', JSON.stringify(res));
+  const se = await entryOf('semantic', rs.id);
+  // Repeat groups: both tablets change room R1's pupils; one removes room R2 while the other edits it.
+  const rooms = [{ room_id: 'R1', room_use: 'class', room_pupils: 20 }, { room_id: 'R2', room_use: 'lab', room_pupils: 10 }];
+  const rr = await create('Gornje Kusce school', { rooms });
+  res = await push(a, 'm-ra', [mk(a, rr.id, rr.clock, { ...rr.body, rooms: [{ ...rooms[0], room_pupils: 25 }] },
+    ['rooms[R1].room_pupils', 'rooms[R2]'])], 0);
+  assert.equal(res[0].outcome, 'applied', JSON.stringify(res));
+  res = await push(b, 'm-rb', [mk(b, rr.id, rr.clock, { ...rr.body, rooms: [{ ...rooms[0], room_pupils: 30 }, { ...rooms[1], room_use: 'library' }] },
+    ['rooms[R1].room_pupils', 'rooms[R2].room_use'])], 2);
+  assert.equal(res[0].outcome, 'merged', JSON.stringify(res));
+  assert.deepEqual(res[0].conflicts, ['rooms[R1].room_pupils', 'rooms[R2]'], JSON.stringify(res));
+  const roomEntry = (await call('GET', '/v1/admin/conflicts?kind=field', admin)).data.entries.find((e) => e.record === rr.id);
+  step('seeded delete_edit, duplicate_candidate, locked_change, permission, semantic, repeat entries');
+
+  // The inbox filters by the new kinds.
+  await page.getByTestId('nav-inbox').click();
+  await page.getByTestId('filter-kind').waitFor();
+  await page.selectOption('#f-kind', 'duplicate_candidate');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId('open-' + dup.id).waitFor();
+  assert.equal(await page.getByTestId('inbox-row').count(), 1);
+  assert.match(await page.getByTestId('inbox-table').textContent(), /Possible duplicate.*Ranilug school/s);
+  await page.selectOption('#f-kind', 'locked_change');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId('open-' + lc.id).waitFor();
+  assert.equal(await page.getByTestId('inbox-row').count(), 1);
+  await page.selectOption('#f-kind', '');
+  await page.getByTestId('filter-apply').click();
+  await page.getByTestId('open-' + pe.id).waitFor();
+  await shot(page, '11-inbox-all-kinds');
+
+  // delete_edit → keep the record.
+  await page.goto(base + '/console/#/conflict/' + de.id);
+  await page.getByTestId('entry-delete_edit').waitFor();
+  assert.match(await page.getByTestId('entry-delete_edit').textContent(), /deleted the record.*edited the record|edited the record.*deleted the record/s);
+  await shot(page, '12-delete-edit');
+  await page.getByTestId('restore').click();
+  await page.getByTestId('flash').getByText('The record is kept.').waitFor();
+  await closedEntry(de.id);
+  const kept = await liveOf(rd.id);
+  assert.equal(kept.deleted, false, JSON.stringify(kept));
+  assert.ok(!kept.deletion_pending, JSON.stringify(kept));
+  assert.equal(kept.live[0].body.households, 45);
+  step('delete_edit: record kept in the browser; API confirms');
+
+  // duplicate_candidate → the records side by side; exclude the second.
+  await page.goto(base + '/console/#/conflict/' + dup.id);
+  const dupBox = page.getByTestId('entry-duplicate_candidate');
+  await dupBox.getByTestId('duplicate-table').waitFor();
+  const dupText = await dupBox.getByTestId('duplicate-table').textContent();
+  assert.match(dupText, new RegExp(d1.id));
+  assert.match(dupText, new RegExp(d2.id));
+  assert.match(dupText, /second visit/);
+  assert.equal(await dupBox.getByTestId('duplicate-key').textContent(), 'Ranilug school');
+  await shot(page, '13-duplicate');
+  await page.getByTestId('exclude-' + d2.id).click();
+  await page.getByTestId('flash').getByText('excluded as a duplicate').waitFor();
+  await closedEntry(dup.id);
+  assert.equal((await liveOf(d2.id)).live[0].body.review_status, 'excluded_duplicate');
+  assert.equal((await liveOf(d1.id)).live[0].body.review_status, 'submitted');
+  step('duplicate_candidate: second record excluded in the browser; API confirms');
+  // Two schools of the same name that really are two schools: keep both.
+  const k1 = await create('Bresje school', { households: 30 });
+  const k2 = await create('Bresje school', { households: 90 });
+  const dup2 = await entryOf('duplicate_candidate');
+  assert.deepEqual(dup2.candidates.map((c) => c.record).sort(), [k1.id, k2.id].sort());
+  await page.goto(base + '/console/#/conflict/' + dup2.id);
+  await page.getByTestId('keep-both').click();
+  await page.getByTestId('flash').getByText('Both records are kept.').waitFor();
+  assert.equal((await closedEntry(dup2.id)).resolution.action, 'keep_both');
+  for (const k of [k1, k2]) {
+    const l = await liveOf(k.id);
+    assert.equal(l.live.length, 1);
+    assert.deepEqual(l.live[0].clock, k.clock);  // nothing written
+  }
+
+  // locked_change → what was held against what stays; accept it.
+  await page.goto(base + '/console/#/conflict/' + lc.id);
+  const lcBox = page.getByTestId('entry-locked_change');
+  await lcBox.getByTestId('held-table').waitFor();
+  assert.deepEqual(await lcBox.getByTestId('kept-value').allTextContents(), ['40']);
+  assert.deepEqual(await lcBox.getByTestId('held-value').allTextContents(), ['48']);
+  await shot(page, '14-locked-change');
+  await page.getByTestId('accept-0').click();
+  await page.getByTestId('flash').getByText('The change is accepted.').waitFor();
+  await closedEntry(lc.id);
+  const relocked = (await liveOf(rl.id)).live[0].body;
+  assert.equal(relocked.households, 48);
+  assert.equal(relocked.review_status, 'submitted');
+  step('locked_change: accepted in the browser; API confirms');
+
+  // permission → reject: the budget stays, the rest of the edit was applied.
+  await page.goto(base + '/console/#/conflict/' + pe.id);
+  const peBox = page.getByTestId('entry-permission');
+  await peBox.getByTestId('held-table').waitFor();
+  assert.deepEqual(await peBox.getByTestId('held-value').allTextContents(), ['999999']);
+  await shot(page, '15-permission');
+  await page.getByTestId('reject').click();
+  await page.getByTestId('flash').getByText('The change is rejected').waitFor();
+  const rejected = await closedEntry(pe.id);
+  assert.equal(rejected.resolution.action, 'reject');
+  const perm = (await liveOf(rp.id)).live[0].body;
+  assert.equal(perm.budget, 1000);
+  assert.equal(perm.notes, 'budget from the director');
+  step('permission: rejected in the browser; API confirms');
+
+  // semantic → the rule in plain words, the field side by side; tablet-vesa's side breaks the form with
+  // tablet-enis's pupils, so the server refuses it with its reasons; then the admin types a value.
+  await page.goto(base + '/console/#/conflict/' + se.id);
+  assert.equal(se.path, 'teachers');  // the field the merge brought in; pupils is only read by the rule
+  const seBox = page.getByTestId('entry-' + se.path);
+  await seBox.getByTestId('semantic-table').waitFor();
+  assert.match(await seBox.getByTestId('rules').textContent(), /more teachers than pupils/);
+  const heads = await seBox.locator('thead th').allTextContents();
+  const vesaSide = heads.slice(2).findIndex((x) => x.includes('tablet-vesa'));
+  assert.ok(vesaSide >= 0, JSON.stringify(heads));
+  assert.equal(await seBox.getByTestId('side-value').nth(vesaSide).textContent(), '20');
+  await seBox.getByTestId('side-' + vesaSide).check();
+  await shot(page, '16-semantic');
+  await page.getByTestId('resolve').click();
+  await page.getByTestId('resolve-error').waitFor();
+  assert.match(await page.getByTestId('resolve-error').textContent(), /invalid_resolution.*teachers/s);
+  await shot(page, '17-semantic-refused');
+  await seBox.getByTestId('edit-teachers').fill('8');
+  await page.getByTestId('resolve').click();
+  await page.getByTestId('flash').getByText('Resolved 1 field').waitFor();
+  await closedEntry(se.id);
+  const sem = await liveOf(rs.id);
+  assert.equal(sem.live[0].body.pupils, 10);
+  assert.equal(sem.live[0].body.teachers, 8);
+  assert.deepEqual(sem.conflicted || [], []);
+  step('semantic: refused side explained, value typed in the browser; API confirms');
+
+  // Repeat paths: a room's field takes a typed value; the whole room R2 takes the edited item.
+  await page.goto(base + '/console/#/conflict/' + roomEntry.id);
+  const r1 = page.getByTestId('entry-rooms[R1].room_pupils');
+  const r2 = page.getByTestId('entry-rooms[R2]');
+  await r1.waitFor();
+  await r2.waitFor();
+  assert.deepEqual((await r1.getByTestId('candidate-value').allTextContents()).sort(), ['25', '30']);
+  const itemValues = await r2.getByTestId('candidate-value').allTextContents();
+  const keptItem = itemValues.findIndex((x) => x.includes('library'));
+  assert.ok(keptItem >= 0 && itemValues.includes('(item removed)'), JSON.stringify(itemValues));
+  assert.equal(await r2.getByTestId('other-rooms[R2]').count(), 0);  // a whole item: a candidate or removal only
+  await page.getByTestId('other-rooms[R1].room_pupils').fill('28');
+  await page.getByTestId('choice-rooms[R2]-' + keptItem).check();
+  await shot(page, '18-repeat');
+  await page.getByTestId('resolve').click();
+  await page.getByTestId('flash').getByText('Resolved 2 field').waitFor();
+  const roomsAfter = await liveOf(rr.id);
+  assert.deepEqual(roomsAfter.conflicted || [], []);
+  assert.deepEqual(roomsAfter.live[0].body.rooms, [{ ...rooms[0], room_pupils: 28 }, { ...rooms[1], room_use: 'library' }]);
+  assert.equal((await call('GET', '/v1/admin/conflicts', admin)).data.entries.length, 0);
+  step('repeat item field and whole item resolved in the browser; API confirms');
   await page.getByTestId('signout').click();
   await page.getByTestId('signin').waitFor();
 
@@ -398,7 +616,7 @@ async function main() {
   await page.getByTestId('nav-inbox').click();
   await page.getByTestId('signin').waitFor();
 
-  assert.deepEqual(consoleErrors.filter((e) => !/status of 40[139] /.test(e)), [], 'no script errors or CSP violations');
+  assert.deepEqual(consoleErrors.filter((e) => !/status of (40[139]|422) /.test(e)), [], 'no script errors or CSP violations');
   step('all browser checks passed');
 }
 
