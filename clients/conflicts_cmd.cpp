@@ -152,16 +152,24 @@ int show(const Args& a, UserSession& s) {
     std::printf("  provisional: %s\n", e["detail"].value("provisional", json::object()).dump().c_str());
   } else if (kind == "delete_edit") {
     std::printf("deleted on one device and edited on another; the record is kept, deletion pending\n");
+  } else if (kind == "duplicate_candidate") {
+    std::printf("records with the same key %s (never merged; keep both or exclude one)\n",
+                e["detail"].value("key", json()).dump().c_str());
   } else if (kind == "locked_change" || kind == "permission") {
     std::printf("%s; held fields kept %s\n", e["detail"].value("reason", "").c_str(),
                 e["detail"].value("kept", json::object()).dump().c_str());
   }
   int n = 0;
   for (const auto& c : e["candidates"]) {
-    std::string value = kind == "semantic" || kind == "locked_change" || kind == "permission"
+    std::string value = kind == "duplicate_candidate" ? "record " + c.value("record", std::string())
+                        : kind == "semantic" || kind == "locked_change" || kind == "permission"
                             ? c.value("values", json::object()).dump()
                         : kind == "delete_edit" ? (c.value("deleted", false) ? "delete" : "edit")
                                                 : (c.value("absent", false) ? "(removed)" : text(c.value("value", json())));
+    if (!c.contains("dot")) {  // duplicate_candidate: a record, not a version
+      std::printf("  [%d] %s, last changed %s\n", ++n, value.c_str(), ms_time(c.value("server_time", std::int64_t{0})).c_str());
+      continue;
+    }
     std::printf("  [%d] %s\n      by %s on device %s (%s:%lld), device time %s, received %s\n", ++n, value.c_str(),
                 c.value("user", std::string("?")).c_str(), c.value("device", std::string("?")).c_str(),
                 c["dot"]["actor"].get<std::string>().c_str(), static_cast<long long>(c["dot"]["n"].get<std::int64_t>()),
@@ -232,6 +240,25 @@ int resolve(const Args& a, UserSession& s) {
     const std::string* action = a.opt("action");
     if (!action) return fail(kUsage, "resolve a delete_edit entry with --action confirm_delete or --action restore");
     body["action"] = *action;
+  } else if (kind == "duplicate_candidate") {
+    const std::string* action = a.opt("action");
+    if (!action || (*action != "keep_both" && *action != "exclude"))
+      return fail(kUsage, "resolve a duplicate_candidate entry with --action keep_both or --action exclude --record ID");
+    body["action"] = *action;
+    if (*action == "exclude") {
+      std::string record = a.opt("record") ? *a.opt("record") : "";
+      if (pick) record = cands[static_cast<std::size_t>(pick - 1)].value("record", std::string());
+      if (record.empty()) return fail(kUsage, "--action exclude needs --record ID or --pick N");
+      body["record"] = record;
+      if (!a.opt("seen")) {  // the excluded record's own version
+        auto r = s.http->request("GET", "/v1/records/" + record, {}, s.headers());
+        if (!r.ok()) return fail(kUnreachable, "resolve: " + r.status().message());
+        if (r->status != 200) return http_fail(*r, "record " + record);
+        const json rec = json::parse(r->body, nullptr, false);
+        if (!rec.is_object() || !rec.contains("live") || rec["live"].empty()) return fail(kError, "unreadable record");
+        body["seen"] = rec["live"][0]["clock"];
+      }
+    }
   } else if (kind == "locked_change" || kind == "permission") {
     const std::string* action = a.opt("action");
     if (!action || (*action != "accept" && *action != "reject"))

@@ -6,8 +6,11 @@
 #include <fstream>
 #include <iterator>
 
+#include <nlohmann/json.hpp>
+
 #include "tests/clients/client_support.hpp"
 #include "tests/integration/test_server.hpp"
+#include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace akt;
@@ -190,4 +193,51 @@ TEST_CASE("cli export: an M&E officer exports a dataset incrementally with a cur
   REQUIRE_MESSAGE(ind.code == 0, ind.err);
   CHECK(has(ind.out, "\"cells\""));
   CHECK(has(run({"indicators", "--format", "csv"}, as_me).out, "indicator"));
+}
+
+TEST_CASE("cli conflicts: a duplicate household is shown as records and one is excluded") {
+  test::TestServer srv({}, {}, false, true);
+  srv.create_user("root", "admin", "correct horse battery");
+  test::TempDir dir;
+  const std::string server = "127.0.0.1:" + std::to_string(srv.port()), pw = dir.file("pw");
+  std::ofstream(pw) << "correct horse battery\n";
+  const std::vector<std::string> as_root = {"--server", server, "--user", "root", "--password-file", pw};
+  client::HttpClient http = srv.client();
+  const std::vector<std::pair<std::string, std::string>> auth = {
+      {"Authorization", "Bearer " + srv.login("root", "correct horse battery")}, {"Content-Type", "application/json"}};
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  REQUIRE(http.request("POST", "/v1/admin/forms",
+                       slurp(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"), auth)
+              ->status == 201);
+  REQUIRE(http.request("POST", "/v1/admin/forms/so1_interethnic_survey/1/publish", "{}", auth)->status == 200);
+  const std::string body = slurp(std::string(AKT_SOURCE_DIR) + "/tests/schema/fixtures/so1_interethnic_survey.valid.json");
+  std::vector<std::string> ids;
+  for (int i = 1; i <= 2; ++i) {
+    const test::Device& dev = i == 1 ? srv.a : srv.b;
+    sync::Edit e = test::make_edit(test::uuid7(1700000000000 + i, i), dev.actor, 1, {},
+                                   nlohmann::json::parse(body).dump());
+    e.form_id = "so1_interethnic_survey";
+    REQUIRE(test::push(http, dev, {"dup" + std::to_string(i), {e}}).status == 200);
+    ids.push_back(e.record_id);
+  }
+  test::Run listed = aktsync(dir, {"conflicts", "list", "--kind", "duplicate_candidate", "--server", server, "--user",
+                                   "root", "--password-file", pw});
+  REQUIRE_MESSAGE(listed.code == 0, listed.err);
+  const std::size_t nl = listed.out.find('\n') + 1;
+  const std::string entry = listed.out.substr(nl, listed.out.find(' ', nl) - nl);
+  std::vector<std::string> show_args = {"conflicts", "show", entry};
+  show_args.insert(show_args.end(), as_root.begin(), as_root.end());
+  test::Run shown = aktsync(dir, show_args);
+  REQUIRE_MESSAGE(shown.code == 0, shown.err);
+  CHECK(has(shown.out, "records with the same key"));
+  CHECK(has(shown.out, "[2] record " + ids[1]));
+  std::vector<std::string> resolve_args = {"conflicts", "resolve", entry, "--action", "exclude", "--pick", "2"};
+  resolve_args.insert(resolve_args.end(), as_root.begin(), as_root.end());
+  test::Run resolved = aktsync(dir, resolve_args);
+  REQUIRE_MESSAGE(resolved.code == 0, resolved.err);
+  auto rec = test::get(http, srv.a, "/v1/records/" + ids[1]);
+  CHECK(nlohmann::json::parse(rec.body)["live"][0]["body"]["review_status"] == "excluded_duplicate");
 }
