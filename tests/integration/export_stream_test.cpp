@@ -429,7 +429,13 @@ TEST_CASE("export stream: 200,000 records with flat server memory (aktsyncd proc
     } else {
       CHECK(newlines >= n + 1);
     }
+#if defined(__SANITIZE_ADDRESS__)
+    // AddressSanitizer's allocator keeps freed memory in quarantine (256 MiB by default), so resident memory
+    // says nothing about the export here; the bound is checked in the dev and release builds.
+    MESSAGE("ASan build: memory bound not checked (allocator quarantine)");
+#else
     CHECK(peak_kb - base_kb < 150 * 1024);
+#endif
   }
   kill(pid, SIGTERM);
   int status = 0;
