@@ -24,9 +24,7 @@ namespace {
 
 const std::string kPw = "correct horse battery";
 
-std::vector<std::pair<std::string, std::string>> bearer(const std::string& t) {
-  return {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}};
-}
+using test::bearer;
 
 client::HttpResult get(client::HttpClient& c, const std::string& target,
                        std::vector<std::pair<std::string, std::string>> headers = {}) {

@@ -43,9 +43,7 @@ std::string slurp(const std::string& path) {
   return ss.str();
 }
 
-std::vector<std::pair<std::string, std::string>> bearer(const std::string& t) {
-  return {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}};
-}
+using test::bearer;
 
 // A bare HTTP/1.1 client over a POSIX socket that decodes chunked bodies as they arrive, so a test can
 // count rows of a large export without holding it, stop reading, or leave mid-stream.

@@ -20,16 +20,9 @@ namespace {
 
 const std::string kPw = "correct horse battery";
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+std::string read_file(const std::string& path) { return test::read_text_file(path); }
 
-std::vector<std::pair<std::string, std::string>> bearer(const std::string& t) {
-  return {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}};
-}
+using test::bearer;
 
 struct FormsWorld {
   test::TestServer srv{{}, {}, false, true};

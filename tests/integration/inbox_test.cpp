@@ -19,9 +19,7 @@ namespace {
 
 const std::string kPw = "correct horse battery";
 
-std::vector<std::pair<std::string, std::string>> bearer(const std::string& t) {
-  return {{"Authorization", "Bearer " + t}, {"Content-Type", "application/json"}};
-}
+using test::bearer;
 
 struct Diverged {
   test::TestServer srv;

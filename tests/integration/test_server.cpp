@@ -1,5 +1,8 @@
 #include "tests/integration/test_server.hpp"
 
+#include <fstream>
+#include <sstream>
+
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
@@ -101,6 +104,13 @@ client::HttpResult get(client::HttpClient& c, const Device& dev, const std::stri
   auto r = c.request("GET", target, {}, dev.auth());
   REQUIRE(r.ok());
   return std::move(*r);
+}
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace akt::test

@@ -57,6 +57,14 @@ class TestServer {
   std::unique_ptr<server::Server> server_;
 };
 
+// Headers of a user session request: the bearer token and a JSON body.
+inline std::vector<std::pair<std::string, std::string>> bearer(const std::string& token) {
+  return {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+}
+
+// The whole text of a file ("" when it cannot be read), e.g. a form definition of the repository.
+std::string read_text_file(const std::string& path);
+
 // Pushes a batch as `dev` and returns the HTTP result (REQUIREs that the request went through).
 client::HttpResult push(client::HttpClient& c, const Device& dev, const sync::PushRequest& req);
 client::HttpResult get(client::HttpClient& c, const Device& dev, const std::string& target);
