@@ -13,8 +13,10 @@
 namespace akt::forms {
 
 // A label in the three programme languages; empty strings where no translation exists yet.
+// `sr` is Serbian in Cyrillic; `sr_latn` is derived from it (to_serbian_latin) when the label is
+// built, never read from a definition, so the two scripts cannot drift.
 struct Label {
-  std::string en, sq, sr;
+  std::string en, sq, sr, sr_latn;
   friend bool operator==(const Label&, const Label&) = default;
 };
 

@@ -8,24 +8,29 @@ namespace akt::forms {
 std::string_view common_header_json() {
   return R"json([
   {"key": "enumerator_id", "type": "text", "required": true, "computed": true, "sensitivity": "Q",
-   "label": {"en": "Enumerator (login id, not a name)"}, "pattern": "[a-z0-9_.-]{3,32}"},
+   "label": {"en": "Enumerator (login id, not a name)", "sq": "Anketuesi (ID e hyrjes, jo emri)",
+             "sr": "Анкетар (корисничко име за пријаву, не име и презиме)"}, "pattern": "[a-z0-9_.-]{3,32}"},
   {"key": "team_id", "type": "text", "required": true, "computed": true, "sensitivity": "-",
-   "label": {"en": "Field team"}, "length": {"min": 1, "max": 64}},
+   "label": {"en": "Field team", "sq": "Ekipi në terren", "sr": "Теренски тим"}, "length": {"min": 1, "max": 64}},
   {"key": "device_id", "type": "text", "required": true, "computed": true, "sensitivity": "-",
-   "label": {"en": "Tablet identifier"}, "length": {"min": 1, "max": 64}},
+   "label": {"en": "Tablet identifier", "sq": "Identifikuesi i tabletit", "sr": "Идентификатор таблета"}, "length": {"min": 1, "max": 64}},
   {"key": "started_at", "type": "datetime", "required": true, "computed": true, "sensitivity": "-",
-   "label": {"en": "Form opened (device clock, with UTC offset)"},
+   "label": {"en": "Form opened (device clock, with UTC offset)",
+             "sq": "Formulari u hap (ora e pajisjes, me zhvendosjen nga UTC)",
+             "sr": "Образац отворен (сат уређаја, са одступањем од UTC)"},
    "checks": [{"expr": "days-between(., today()) <= 400 and days-between(., today()) >= -1", "level": "warn",
                "message": "device time outside [server date - 400 days, server date + 1 day]"}]},
   {"key": "ended_at", "type": "datetime", "required": true, "computed": true, "sensitivity": "-",
-   "label": {"en": "Form finalised (device clock)"},
+   "label": {"en": "Form finalised (device clock)", "sq": "Formulari u finalizua (ora e pajisjes)",
+             "sr": "Образац завршен (сат уређаја)"},
    "constraint": ". >= ${started_at}", "constraint_message": "ended_at must not be before started_at"},
   {"key": "app_version", "type": "text", "required": true, "computed": true, "sensitivity": "-",
-   "label": {"en": "Collection app version"}, "length": {"min": 1, "max": 64}},
+   "label": {"en": "Collection app version", "sq": "Versioni i aplikacionit të mbledhjes",
+             "sr": "Верзија апликације за прикупљање"}, "length": {"min": 1, "max": 64}},
   {"key": "review_status", "type": "select_one", "required": true, "sensitivity": "-",
-   "label": {"en": "Review status"}, "choices": "L:review_status"},
+   "label": {"en": "Review status", "sq": "Statusi i shqyrtimit", "sr": "Статус прегледа"}, "choices": "L:review_status"},
   {"key": "review_comment", "type": "text", "sensitivity": "D", "sensitivity_note": "free text",
-   "merge_policy": "admin_only", "label": {"en": "Reviewer comment"}, "length": {"max": 1000}}
+   "merge_policy": "admin_only", "label": {"en": "Reviewer comment", "sq": "Komenti i shqyrtuesit", "sr": "Коментар контролора"}, "length": {"max": 1000}}
 ])json";
 }
 

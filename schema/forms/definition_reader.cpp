@@ -4,12 +4,14 @@
 #include "schema/forms/definition_reader.hpp"
 
 #include <cmath>
+#include <map>
 #include <set>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
 #include "schema/forms/expr_eval.hpp"
+#include "schema/forms/serbian_script.hpp"
 #include "schema/forms/utf8.hpp"
 
 namespace akt::forms {
@@ -42,9 +44,62 @@ class DefParser {
     if (errors_.size() < kMaxErrors) errors_.push_back({std::move(path), std::move(code), std::move(message)});
   }
 
+  // The languages the form declares ("languages"; default en only) and the texts it lets fall back to
+  // English ("fallback_en", paths such as "fields[3].label.sq"). Read before any label.
+  void languages(const json& doc) {
+    if (auto it = doc.find("languages"); it != doc.end()) {
+      if (!it->is_array() || it->empty()) return err("languages", "type", "languages: an array of en, sq, sr");
+      std::set<std::string> seen;
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        const json& l = (*it)[i];
+        const std::string at = "languages[" + std::to_string(i) + "]";
+        if (!l.is_string() || (l != "en" && l != "sq" && l != "sr")) {
+          err(at, "unknown_language", "languages are en, sq, sr (sr-Latn is derived from sr)");
+        } else if (!seen.insert(l.get<std::string>()).second) {
+          err(at, "duplicate_key", "language listed twice");
+        }
+      }
+      if (seen.count("en") == 0) err("languages", "missing", "en is always a language of the form");
+      wants_sq_ = seen.count("sq") != 0;
+      wants_sr_ = seen.count("sr") != 0;
+    }
+    if (auto it = doc.find("fallback_en"); it != doc.end()) {
+      if (!it->is_array()) return err("fallback_en", "type", "fallback_en: an array of text paths");
+      for (std::size_t i = 0; i < it->size(); ++i) {
+        const json& p = (*it)[i];
+        if (!p.is_string() || !fallback_.emplace(p.get<std::string>(), i).second)
+          err("fallback_en[" + std::to_string(i) + "]", "type", "a text path such as fields[3].label.sq, listed once");
+      }
+    }
+  }
+
+  // After the whole form is read: a listed fallback that no text used is an error (stale list).
+  void unused_fallbacks() {
+    for (const auto& [path, index] : fallback_) {
+      if (used_fallback_.count(path) == 0)
+        err("fallback_en[" + std::to_string(index) + "]", "unused_fallback",
+            "'" + excerpt(path) + "' is not a text of a declared language that lacks its translation");
+    }
+  }
+
+  // A missing translation in a declared language is an error, unless the path is listed in fallback_en.
+  void translation(const std::string& text, const std::string& path, bool wanted, const char* name) {
+    if (!wanted || !text.empty()) return;
+    if (fallback_.count(path) != 0) {
+      used_fallback_.insert(path);
+      return;
+    }
+    err(path, "missing_translation",
+        std::string("no ") + name + " text: translate it, or list the path in fallback_en to show English");
+  }
+
   void label(const json& j, const std::string& path, Label& out) {
     if (!j.is_object()) return err(path, "type", "label must be an object {\"en\",\"sq\",\"sr\"}");
     for (const auto& [lang, text] : j.items()) {
+      if (lang == "sr-Latn") {
+        err(path + "." + lang, "derived_text", "sr-Latn is derived from sr (Cyrillic); write sr only");
+        continue;
+      }
       if (!text.is_string()) {
         err(path + "." + lang, "type", "label text must be a string");
         continue;
@@ -59,6 +114,9 @@ class DefParser {
         err(path + "." + excerpt(lang), "unknown_property", "languages are en, sq, sr");
     }
     if (out.en.empty()) err(path + ".en", "missing", "an English label is required");
+    translation(out.sq, path + ".sq", wants_sq_, "Albanian (sq)");
+    translation(out.sr, path + ".sr", wants_sr_, "Serbian (sr)");
+    out.sr_latn = to_serbian_latin(out.sr);  // the load step: Latin always follows the Cyrillic
   }
 
   std::optional<Expression> expr(const json& j, const std::string& path) {
@@ -339,6 +397,9 @@ class DefParser {
  private:
   std::vector<DefinitionError>& errors_;
   std::size_t field_count_ = 0;
+  bool wants_sq_ = false, wants_sr_ = false;
+  std::map<std::string, std::size_t> fallback_;  // path -> index in fallback_en
+  std::set<std::string> used_fallback_;
 };
 
 }  // namespace
@@ -347,8 +408,8 @@ void read_definition(const json& doc, const ParseOptions& options, FormDef& form
                      std::vector<DefinitionError>& errors) {
   DefParser p(errors);
   if (!doc.is_object()) return p.err("", "type", "a form definition is a JSON object");
-  static const std::set<std::string, std::less<>> kTop = {"v",           "form_id", "version",   "title",
-                                                          "choice_lists", "fields",  "unique_key"};
+  static const std::set<std::string, std::less<>> kTop = {"v",      "form_id",    "version",  "title",      "choice_lists",
+                                                          "fields", "unique_key", "languages", "fallback_en"};
   for (const auto& [k, v] : doc.items()) {
     if (kTop.count(k) == 0) p.err(excerpt(k), "unknown_property", "unknown top-level property '" + excerpt(k) + "'");
   }
@@ -360,6 +421,7 @@ void read_definition(const json& doc, const ParseOptions& options, FormDef& form
   } else {
     form.version = doc["version"].get<std::int64_t>();
   }
+  p.languages(doc);
   if (doc.contains("title"))
     p.label(doc["title"], "title", form.title);
   else
@@ -372,6 +434,7 @@ void read_definition(const json& doc, const ParseOptions& options, FormDef& form
   }
   if (!doc.contains("fields")) return p.err("fields", "missing", "a form needs fields");
   p.fields(doc["fields"], "fields", form.fields, 0, "");
+  p.unused_fallbacks();
   if (doc.contains("unique_key")) {
     // The domain uniqueness key (duplicate check): 1-5 distinct top-level value fields.
     const json& k = doc["unique_key"];

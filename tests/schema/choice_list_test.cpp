@@ -35,9 +35,12 @@ TEST_CASE("choice lists: labels carry the three languages from the CSVs") {
   CHECK(com.choices[1].code == "serb");
   CHECK(com.choices[1].label.en == "Serb");
   CHECK(com.choices[1].label.sq == "Komuniteti serb");
-  CHECK(com.choices[1].label.sr == "Srpska zajednica");
+  // sr is Cyrillic; the CSV's Latin name is exactly its transliteration (sr_latn).
+  CHECK(com.choices[1].label.sr == "Српска заједница");
+  CHECK(com.choices[1].label.sr_latn == "Srpska zajednica");
   const ChoiceList& mun = builtin_choice_lists().at("L:municipality");
-  CHECK(mun.choices[0].label.sr == "Dečani");
+  CHECK(mun.choices[0].label.sr == "Дечани");
+  CHECK(mun.choices[0].label.sr_latn == "Dečani");
 }
 
 TEST_CASE("choice lists: the embedded data equals the shared/domain CSVs") {
