@@ -13,7 +13,10 @@ const std::string* label_of(const forms::ChoiceList* list, const std::string& co
   if (list == nullptr || mode == LabelMode::kCodes) return nullptr;
   for (const forms::Choice& c : list->choices) {
     if (c.code != code) continue;
-    const std::string& want = mode == LabelMode::kSq ? c.label.sq : mode == LabelMode::kSr ? c.label.sr : c.label.en;
+    const std::string& want = mode == LabelMode::kSq       ? c.label.sq
+                              : mode == LabelMode::kSr     ? c.label.sr
+                              : mode == LabelMode::kSrLatn ? c.label.sr_latn
+                                                           : c.label.en;
     if (!want.empty()) return &want;
     return c.label.en.empty() ? nullptr : &c.label.en;
   }

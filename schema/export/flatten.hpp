@@ -15,7 +15,8 @@
 namespace akt::exports {
 
 // Codes, or labels in one programme language (a missing translation falls back to English, then the code).
-enum class LabelMode { kCodes, kEn, kSq, kSr };
+// kSr is Serbian Cyrillic, kSrLatn its Latin transliteration (derived when the form is read).
+enum class LabelMode { kCodes, kEn, kSq, kSr, kSrLatn };
 
 struct FlattenOptions {
   LabelMode labels = LabelMode::kCodes;

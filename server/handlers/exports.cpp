@@ -180,12 +180,14 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   opt.role = who.role;
   opt.pseudonym_key = app.store->server_actor();  // a per-deployment secret never sent to clients
   const std::string labels = param(q, "labels");
-  if (!labels.empty() && labels != "codes" && labels != "en" && labels != "sq" && labels != "sr")
-    return problem(400, "invalid_option", "labels: codes, en, sq or sr");
-  opt.flatten.labels = labels == "en"   ? exports::LabelMode::kEn
-                       : labels == "sq" ? exports::LabelMode::kSq
-                       : labels == "sr" ? exports::LabelMode::kSr
-                                        : exports::LabelMode::kCodes;
+  if (!labels.empty() && labels != "codes" && labels != "en" && labels != "sq" && labels != "sr" &&
+      labels != "sr-Latn")
+    return problem(400, "invalid_option", "labels: codes, en, sq, sr or sr-Latn");
+  opt.flatten.labels = labels == "en"        ? exports::LabelMode::kEn
+                       : labels == "sq"      ? exports::LabelMode::kSq
+                       : labels == "sr"      ? exports::LabelMode::kSr
+                       : labels == "sr-Latn" ? exports::LabelMode::kSrLatn
+                                             : exports::LabelMode::kCodes;
   const std::string conflicts = param(q, "conflicts");
   if (!conflicts.empty() && conflicts != "flag" && conflicts != "include" && conflicts != "exclude")
     return problem(400, "invalid_option", "conflicts: flag (default; include is the same) or exclude");

@@ -71,9 +71,12 @@ TEST_CASE("golden: M&E CSV of each instrument (main table and repeats)") {
   check_golden("so1_infra_monitoring.visit.me.csv", csv("so1_infra_monitoring", sync::Role::kMeOfficer, 1));
 }
 
-TEST_CASE("golden: labels in Serbian and Albanian") {
+TEST_CASE("golden: labels in Serbian (Cyrillic and Latin) and Albanian") {
   check_golden("so1_interethnic_survey.me.sr.csv", csv("so1_interethnic_survey", sync::Role::kMeOfficer, 0, LabelMode::kSr));
   check_golden("so1_infra_monitoring.admin.sq.csv", csv("so1_infra_monitoring", sync::Role::kAdmin, 0, LabelMode::kSq));
+  // sr-Latn is the transliteration of sr, cell for cell.
+  check_golden("so1_interethnic_survey.me.sr-Latn.csv",
+               csv("so1_interethnic_survey", sync::Role::kMeOfficer, 0, LabelMode::kSrLatn));
 }
 
 TEST_CASE("golden: admin JSON Lines of each instrument") {
