@@ -111,6 +111,8 @@
   function pickLang(label, fallback) {
     if (!label) return fallback;
     if (typeof label === 'string') return label;
+    // Serbian labels are Cyrillic in the definitions; the console's Serbian is Latin.
+    if (lang === 'sr' && label.sr) return window.AKT_SR_LATIN(label.sr);
     return label[lang] || label.en || fallback;
   }
   function findField(def, key) {

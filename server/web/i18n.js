@@ -1,7 +1,7 @@
-// The console's message catalogue. English is complete; Albanian (sq) and Serbian (sr, Latin script) hold
-// every key (the browser test checks it), translated where the translation is reliable; `null` marks a
-// text not translated yet, shown in English. Placeholders: {name}. Reviewers: correct or fill sq/sr in
-// place (keys never change).
+// The console's message catalogue: English, Albanian (sq) and Serbian (sr, Latin script, as the console
+// is used), every key in every language, no nulls (the browser test checks it; a `null` would show the
+// English text). Terms follow docs/GLOSSARY.md. Placeholders: {name}. Reviewers: correct sq/sr in place
+// (keys never change).
 'use strict';
 window.AKT_MESSAGES = {
   en: {
@@ -142,23 +142,22 @@ window.AKT_MESSAGES = {
     indicators_empty: 'Ende nuk mund të llogaritet asnjë tregues.',
     published_ok: '{form} versioni {version} u publikua.', retired_ok: '{form} versioni {version} u tërhoq.',
     released_at: 'liruar {when}',
-    // Not yet translated (null: the English text is shown); for a native speaker to fill in:
-    explain_field: null, explain_delete_edit: null, explain_semantic: null, explain_permission: null,
-    explain_repeat: null, merged_meanwhile: null, reopened_meanwhile: null, stale_explained: null,
-    already_resolved_explained: null, cursor_note: null, indicators_note: null, retire_confirm: null,
-    forms_note: null, quarantine_note: null,
+    explain_field: 'Dy ose më shumë pajisje e kanë ndryshuar këtë fushë në vlera të ndryshme që nga sinkronizimi i fundit. Serveri e mban vlerën aktuale (★) derisa të zgjidhni ju. Zgjidhni vlerën e duhur ose shkruani një tjetër.', explain_delete_edit: 'Një pajisje e fshiu këtë regjistrim ndërsa një pajisje tjetër ende po e redaktonte. Asgjë nuk humbi: regjistrimi dhe redaktimi janë ruajtur dhe regjistrimi është shënuar “në pritje të fshirjes”. Vendosni këtu: mbani regjistrimin (me redaktimin) ose konfirmoni fshirjen.', explain_semantic: 'Versioni i secilës pajisje ishte i vlefshëm më vete, por së bashku ato shkelin një rregull të formularit (për shembull, një total më i vogël se pjesët e tij). Fushat e përfshira i mbajnë vlerat e serverit, që të mos ruhet asnjë regjistrim i pavlefshëm. Korrigjoni regjistrimin që rregulli të plotësohet.', explain_permission: 'Një pajisje u përpoq të ndryshojë një fushë që roli i përdoruesit të saj nuk lejohet ta ndryshojë. Ajo fushë u refuzua; pjesa tjetër e redaktimit u ruajt.',
+    explain_repeat: 'Ky konflikt është në një fushë të një elementi të një grupi të përsëritur. Dy ose më shumë pajisje e kanë ndryshuar në vlera të ndryshme; zgjidhni vlerën e duhur ose shkruani një tjetër.', merged_meanwhile: 'Një redaktim i këtij regjistrimi nga një pajisje mbërriti ndërsa po vendosnit për “{field}”; vendimi juaj u bashkua me të dhe ndryshimet e tjera të tij u ruajtën.', reopened_meanwhile: 'Një pajisje e ndryshoi përsëri “{field}” ndërsa po vendosnit; fusha mbetet e hapur me vlerën e re. Ju lutemi shikojeni përsëri.', stale_explained: 'Regjistrimi ndryshoi ndërsa po e shikonit, prandaj përgjigja juaj nuk u zbatua. Pamja tani tregon versionin më të fundit: ju lutemi kontrollojeni dhe vendosni përsëri.',
+    already_resolved_explained: 'Dikush tjetër e zgjidhi këtë konflikt ndërkohë. Pamja tani tregon vendimin e tij.', cursor_note: 'Për shkarkimin e ardhshëm të pjesshëm përdorni kursorin {cursor}.', indicators_note: 'Vetëm regjistrimet e miratuara; qelizat me më pak se {min} raste fshihen; * shënon saktësi të ulët.', retire_confirm: 'Të tërhiqet {form} versioni {version}? Tabletët nuk do të mund ta dorëzojnë më.',
+    forms_note: 'Versionet e publikuara nuk redaktohen kurrë: një ndryshim është version i ri. Draftet bëhen të plotësueshme kur publikohen.', quarantine_note: 'Redaktime që serveri i refuzoi, të ruajtura të plota bashkë me arsyen. Asgjë nga këtu nuk arrin në grupet e të dhënave derisa të lirohet.',
     kind_locked_change: 'Ndryshim i një regjistrimi të miratuar', kind_duplicate_candidate: 'Dyfishim i mundshëm',
-    kind_not_resolvable: null, explain_locked_change: null, explain_duplicate: null,
-    explain_repeat_item: null, record_locked: null, item_removed: null, remove_item: null,
-    rules_broken: null, side_n: 'Ana {n}', provisional: null, semantic_how: null, deleted_here: null,
-    edited_here: null, col_what: null, restore: null, confirm_delete: null, confirm_delete_sure: null,
-    delete_edit_how: null, held_reason: null, what_stays: null, held_n: null, accept: 'Prano ndryshimin',
-    accept_delete: null, accept_n: null, reject: 'Refuzo ndryshimin', locked_how: null, permission_how: null,
-    duplicate_key: null, record_n: 'Regjistrimi {n}', exclude_n: null, keep_both: 'Mbaji të dyja', record_gone: null,
-    duplicate_how: null, done_restore: null, done_confirm_delete: null, done_accept: null, done_reject: null,
-    done_keep_both: null, done_exclude: null, still_open: null, open: null, action_restore: null,
-    action_confirm_delete: null, action_accept: null, action_reject: null, action_keep_both: null,
-    action_exclude: null,
+    kind_not_resolvable: 'Ky lloj hyrjeje nuk mund të zgjidhet nga konzola.', explain_locked_change: 'Ky regjistrim ishte miratuar, prandaj është i kyçur: një pajisje e ndryshoi (ose e fshiu) më pas. Ndryshimi u mbajt mënjanë dhe vlerat e miratuara mbeten. Pranoni ndryshimin (regjistrimi atëherë kthehet për miratim) ose refuzojeni (asgjë nuk ndryshon; ndryshimi i pajisjes mbetet në histori).', explain_duplicate: 'Dy regjistrime kanë të njëjtat përgjigje identifikuese (çelësin e unicitetit të formularit), për shembull e njëjta ekonomi familjare e anketuar dy herë. Të dy janë ruajtur siç u pranuan. Krahasojini: mbani të dy nëse janë vërtet të ndryshëm, ose përjashtoni atë që është dublikatë (shënohet “përjashtuar si dublikatë” dhe del nga grupet e të dhënave).',
+    explain_repeat_item: 'Një pajisje e hoqi këtë element të një grupi të përsëritur ndërsa një pajisje tjetër e redaktoi. Mbani njërin nga versionet e elementit ose hiqeni atë.', record_locked: 'Ky regjistrim është i miratuar dhe prandaj i kyçur: ndryshimet e pajisjeve në të presin një administrator.', item_removed: '(elementi u hoq)', remove_item: 'Hiqe elementin',
+    rules_broken: 'Rregullat e formularit të shkelura nga redaktimet e kombinuara:', side_n: 'Ana {n}', provisional: 'E mbajtur tani', semantic_how: 'Zgjidhni njërën anë për të gjitha këto fusha, ose shkruani një vlerë për disa fusha (të tjerat marrin vlerën e anës së zgjedhur, ose vlerën e mbajtur tani).', deleted_here: 'e fshiu regjistrimin',
+    edited_here: 'e redaktoi regjistrimin', col_what: 'Çfarë ndodhi', restore: 'Mbaje regjistrimin (me redaktimin)', confirm_delete: 'Konfirmo fshirjen', confirm_delete_sure: 'Të fshihet ky regjistrim? Redaktimi mbetet në histori, por regjistrimi del nga grupet e të dhënave.',
+    delete_edit_how: 'Mbajtja e regjistrimit ruan redaktimin që u bë; konfirmimi i fshirjes e heq regjistrimin nga grupet e të dhënave.', held_reason: 'Pse u mbajt', what_stays: 'Çfarë mbetet tani', held_n: 'Ndryshimi i mbajtur {n}', accept: 'Prano ndryshimin',
+    accept_delete: 'Prano fshirjen', accept_n: 'Prano ndryshimin {n}', reject: 'Refuzo ndryshimin', locked_how: 'Pranimi shkruan vlerat e mbajtura (një fshirje e pranuar e fshin regjistrimin) dhe e kthen regjistrimin për miratim. Refuzimi mban atë që mbetet tani.', permission_how: 'Pranimi shkruan vlerat e mbajtura në këto fusha që vetëm administratori mund t’i ndryshojë. Refuzimi mban atë që mbetet tani.',
+    duplicate_key: 'Të njëjtat përgjigje identifikuese', record_n: 'Regjistrimi {n}', exclude_n: 'Përjashto regjistrimin {n}', keep_both: 'Mbaji të dyja', record_gone: 'Ky regjistrim nuk ekziston më.',
+    duplicate_how: 'Mbajtja e të dyve e mbyll këtë hyrje dhe nuk ndryshon asgjë. Përjashtimi i një regjistrimi e shënon atë “përjashtuar si dublikatë”; ai mbetet në histori.', done_restore: 'Regjistrimi u mbajt.', done_confirm_delete: 'Regjistrimi u fshi.', done_accept: 'Ndryshimi u pranua.', done_reject: 'Ndryshimi u refuzua; regjistrimi nuk ndryshoi.',
+    done_keep_both: 'Të dy regjistrimet u mbajtën.', done_exclude: 'Regjistrimi u përjashtua si dublikatë.', still_open: 'Ndërkohë mbërriti një redaktim nga një pajisje, prandaj hyrja mbetet e hapur: ju lutemi shikojeni përsëri.', open: 'Hap', action_restore: 'regjistrimi u mbajt',
+    action_confirm_delete: 'fshirja u konfirmua', action_accept: 'ndryshimi u pranua', action_reject: 'ndryshimi u refuzua', action_keep_both: 'të dy u mbajtën',
+    action_exclude: 'regjistrimi u përjashtua',
   },
   sr: {
     language: 'Jezik', sign_in: 'Prijava', sign_out: 'Odjava', signin_title: 'Prijava na aktsync',
@@ -209,22 +208,46 @@ window.AKT_MESSAGES = {
     indicators_empty: 'Još nijedan indikator ne može da se izračuna.',
     published_ok: '{form} verzija {version} je objavljena.', retired_ok: '{form} verzija {version} je povučena.',
     released_at: 'pušteno {when}',
-    // Not yet translated (null: the English text is shown); for a native speaker to fill in:
-    explain_field: null, explain_delete_edit: null, explain_semantic: null, explain_permission: null,
-    explain_repeat: null, merged_meanwhile: null, reopened_meanwhile: null, stale_explained: null,
-    already_resolved_explained: null, cursor_note: null, indicators_note: null, retire_confirm: null,
-    forms_note: null, quarantine_note: null,
+    explain_field: 'Dva ili više uređaja promenila su ovo polje na različite vrednosti od poslednje sinhronizacije. Server zadržava trenutnu vrednost (★) dok vi ne odlučite. Izaberite tačnu vrednost ili unesite drugu.', explain_delete_edit: 'Jedan uređaj je obrisao ovaj zapis dok ga je drugi uređaj još menjao. Ništa nije izgubljeno: zapis i izmena su sačuvani, a zapis je označen „čeka brisanje“. Odlučite ovde: zadržite zapis (sa izmenom) ili potvrdite brisanje.', explain_semantic: 'Verzija svakog uređaja bila je ispravna sama za sebe, ali zajedno krše pravilo obrasca (na primer, zbir manji od svojih delova). Uključena polja zadržavaju vrednosti sa servera, kako se ne bi sačuvao neispravan zapis. Ispravite zapis tako da pravilo bude ispunjeno.', explain_permission: 'Uređaj je pokušao da promeni polje koje uloga njegovog korisnika ne sme da menja. To polje je odbijeno; ostatak izmene je sačuvan.',
+    explain_repeat: 'Ovaj konflikt je u polju jedne stavke ponovljene grupe. Dva ili više uređaja promenila su ga na različite vrednosti; izaberite tačnu vrednost ili unesite drugu.', merged_meanwhile: 'Izmena ovog zapisa sa uređaja stigla je dok ste odlučivali o „{field}“; vaša odluka je spojena sa njom, a njene ostale izmene su sačuvane.', reopened_meanwhile: 'Uređaj je ponovo promenio „{field}“ dok ste odlučivali; polje ostaje otvoreno sa novom vrednošću. Molimo pogledajte ponovo.', stale_explained: 'Zapis se promenio dok ste ga gledali, pa vaš odgovor nije primenjen. Prikaz sada pokazuje najnoviju verziju: proverite je i odlučite ponovo.',
+    already_resolved_explained: 'Neko drugi je u međuvremenu rešio ovaj konflikt. Prikaz sada pokazuje njegovu odluku.', cursor_note: 'Za sledeće inkrementalno preuzimanje koristite kursor {cursor}.', indicators_note: 'Samo odobreni zapisi; ćelije sa manje od {min} slučajeva su skrivene; * označava nisku preciznost.', retire_confirm: 'Povući {form} verziju {version}? Tableti više neće moći da je predaju.',
+    forms_note: 'Objavljene verzije se nikada ne menjaju: izmena je nova verzija. Nacrti mogu da se popunjavaju tek kada se objave.', quarantine_note: 'Izmene koje je server odbio, sačuvane u celini sa razlogom. Ništa odavde ne ulazi u skupove podataka dok ne bude pušteno.',
     kind_locked_change: 'Izmena odobrenog zapisa', kind_duplicate_candidate: 'Mogući duplikat',
-    kind_not_resolvable: null, explain_locked_change: null, explain_duplicate: null,
-    explain_repeat_item: null, record_locked: null, item_removed: null, remove_item: null,
-    rules_broken: null, side_n: 'Strana {n}', provisional: null, semantic_how: null, deleted_here: null,
-    edited_here: null, col_what: null, restore: null, confirm_delete: 'Potvrdi brisanje', confirm_delete_sure: null,
-    delete_edit_how: null, held_reason: null, what_stays: null, held_n: null, accept: 'Prihvati izmenu',
-    accept_delete: null, accept_n: null, reject: 'Odbij izmenu', locked_how: null, permission_how: null,
-    duplicate_key: null, record_n: 'Zapis {n}', exclude_n: null, keep_both: 'Zadrži oba', record_gone: null,
-    duplicate_how: null, done_restore: null, done_confirm_delete: null, done_accept: null, done_reject: null,
-    done_keep_both: null, done_exclude: null, still_open: null, open: null, action_restore: null,
-    action_confirm_delete: null, action_accept: null, action_reject: null, action_keep_both: null,
-    action_exclude: null,
+    kind_not_resolvable: 'Ova vrsta stavke ne može da se reši iz konzole.', explain_locked_change: 'Ovaj zapis je bio odobren, pa je zaključan: uređaj ga je nakon toga promenio (ili obrisao). Izmena je sačuvana po strani, a odobrene vrednosti ostaju. Prihvatite izmenu (zapis se tada vraća na odobravanje) ili je odbijte (ništa se ne menja; izmena uređaja ostaje u istoriji).', explain_duplicate: 'Dva zapisa imaju iste identifikacione odgovore (ključ jedinstvenosti obrasca), na primer isto domaćinstvo anketirano dva puta. Oba su sačuvana onako kako su primljena. Uporedite ih: zadržite oba ako su zaista različiti ili isključite onaj koji je duplikat (označava se „isključen kao duplikat“ i izlazi iz skupova podataka).',
+    explain_repeat_item: 'Jedan uređaj je uklonio ovu stavku ponovljene grupe dok ju je drugi uređaj menjao. Zadržite jednu od verzija stavke ili je uklonite.', record_locked: 'Ovaj zapis je odobren i zato zaključan: izmene sa uređaja čekaju administratora.', item_removed: '(stavka uklonjena)', remove_item: 'Ukloni stavku',
+    rules_broken: 'Pravila obrasca prekršena kombinovanim izmenama:', side_n: 'Strana {n}', provisional: 'Trenutno zadržano', semantic_how: 'Izaberite jednu stranu za sva ova polja ili unesite vrednost za neka polja (ostala dobijaju vrednost izabrane strane ili trenutno zadržanu vrednost).', deleted_here: 'je obrisao zapis',
+    edited_here: 'je izmenio zapis', col_what: 'Šta se desilo', restore: 'Zadrži zapis (sa izmenom)', confirm_delete: 'Potvrdi brisanje', confirm_delete_sure: 'Obrisati ovaj zapis? Izmena ostaje u istoriji, ali zapis izlazi iz skupova podataka.',
+    delete_edit_how: 'Zadržavanjem zapisa čuva se izmena koja je napravljena; potvrdom brisanja zapis se uklanja iz skupova podataka.', held_reason: 'Zašto je zadržano', what_stays: 'Šta sada ostaje', held_n: 'Zadržana izmena {n}', accept: 'Prihvati izmenu',
+    accept_delete: 'Prihvati brisanje', accept_n: 'Prihvati izmenu {n}', reject: 'Odbij izmenu', locked_how: 'Prihvatanjem se upisuju zadržane vrednosti (prihvaćeno brisanje briše zapis) i zapis se vraća na odobravanje. Odbijanjem ostaje ono što je sada.', permission_how: 'Prihvatanjem se zadržane vrednosti upisuju u ova polja koja sme da menja samo administrator. Odbijanjem ostaje ono što je sada.',
+    duplicate_key: 'Isti identifikacioni odgovori', record_n: 'Zapis {n}', exclude_n: 'Isključi zapis {n}', keep_both: 'Zadrži oba', record_gone: 'Ovaj zapis više ne postoji.',
+    duplicate_how: 'Zadržavanjem oba ova stavka se zatvara i ništa se ne menja. Isključeni zapis se označava „isključen kao duplikat“; ostaje u istoriji.', done_restore: 'Zapis je zadržan.', done_confirm_delete: 'Zapis je obrisan.', done_accept: 'Izmena je prihvaćena.', done_reject: 'Izmena je odbijena; zapis je nepromenjen.',
+    done_keep_both: 'Oba zapisa su zadržana.', done_exclude: 'Zapis je isključen kao duplikat.', still_open: 'U međuvremenu je stigla izmena sa uređaja, pa stavka ostaje otvorena: molimo pogledajte ponovo.', open: 'Otvori', action_restore: 'zapis zadržan',
+    action_confirm_delete: 'brisanje potvrđeno', action_accept: 'izmena prihvaćena', action_reject: 'izmena odbijena', action_keep_both: 'oba zadržana',
+    action_exclude: 'zapis isključen',
   },
 };
+
+// Serbian Cyrillic -> Latin, the same one-to-one rule as the server (schema/forms/serbian_script.hpp):
+// form labels are written in Cyrillic (`sr`) and the console's Serbian is Latin. A capital Љ/Њ/Џ is
+// "LJ"/"NJ"/"DŽ" next to another capital, "Lj"/"Nj"/"Dž" otherwise; everything else is copied.
+window.AKT_SR_LATIN = (function () {
+  const cyr = 'абвгдђежзијклљмнњопрстћуфхцчџш';
+  const lat = ['a', 'b', 'v', 'g', 'd', 'đ', 'e', 'ž', 'z', 'i', 'j', 'k', 'l', 'lj', 'm', 'n', 'nj', 'o', 'p', 'r',
+    's', 't', 'ć', 'u', 'f', 'h', 'c', 'č', 'dž', 'š'];
+  const isUpper = (c) => !!c && c !== c.toLowerCase() && c === c.toUpperCase();
+  const isLower = (c) => !!c && c !== c.toUpperCase() && c === c.toLowerCase();
+  return function (text) {
+    const s = Array.from(String(text));
+    let out = '';
+    for (let i = 0; i < s.length; i++) {
+      const c = s[i];
+      const k = cyr.indexOf(c.toLowerCase());
+      if (k < 0) { out += c; continue; }
+      const l = lat[k];
+      if (c === cyr[k]) { out += l; continue; }
+      const caps = isUpper(s[i + 1]) || (!isLower(s[i + 1]) && isUpper(s[i - 1]));
+      out += caps ? l.toUpperCase() : l.charAt(0).toUpperCase() + l.slice(1);
+    }
+    return out;
+  };
+}());

@@ -122,6 +122,15 @@ function checkCatalogue() {
   vm.runInNewContext(fs.readFileSync(path.join(root, 'server/web/i18n.js'), 'utf8'), sandbox);
   const M = sandbox.window.AKT_MESSAGES;
   for (const code of ['sq', 'sr']) assert.deepEqual(Object.keys(M[code]).sort(), Object.keys(M.en).sort(), code);
+  for (const code of ['sq', 'sr']) {
+    assert.deepEqual(Object.keys(M[code]).filter((k) => typeof M[code][k] !== 'string' || !M[code][k]), [],
+      code + ': untranslated texts');
+  }
+  // Form labels: Cyrillic sr shown in Latin, by the server's transliteration rule.
+  const latin = sandbox.window.AKT_SR_LATIN;
+  assert.equal(latin('абвгдђежзијклљмнњопрстћуфхцчџш'), 'abvgdđežzijklljmnnjoprstćufhcčdžš');
+  assert.equal(latin('АБВГДЂЕЖЗИЈКЛЉМНЊОПРСТЋУФХЦЧЏШ'), 'ABVGDĐEŽZIJKLLJMNNJOPRSTĆUFHCČDŽŠ');
+  assert.equal(latin('Љиљана, Његош, Џ, ПЉ, GPS тачка'), 'Ljiljana, Njegoš, Dž, PLJ, GPS tačka');
   const app = fs.readFileSync(path.join(root, 'server/web/app.js'), 'utf8');
   const used = [...app.matchAll(/\bt\('([a-z_]+)'(?! \+)/g)].map((m) => m[1]);  // not the prefixes of computed keys
   assert.ok(used.length > 50);
