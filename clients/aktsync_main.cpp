@@ -64,7 +64,7 @@ const Command kCommands[] = {
      "export FORM [--format csv|jsonl|xlsx] [--out FILE] [--since CURSOR | --cursor-file FILE]\n"
      "                [--municipality M,..] [--community C,..] [--component SO1,..] [--received-from D]\n"
      "                [--received-to D] [--date-field F --date-from D --date-to D] [--conflicts flag|exclude]\n"
-     "                [--labels codes|en|sq|sr] [--bom]\n"
+     "                [--labels codes|en|sq|sr|sr-Latn] [--bom]\n"
      "  An M&E dataset from the server (docs/EXPORTS.md), as a signed-in user (same --server/--user options\n"
      "  as conflicts). CSV/JSONL go to stdout unless --out; ZIP/XLSX need --out. The next cursor is printed\n"
      "  on stderr; with --cursor-file the export starts from the saved cursor and saves the next one after\n"

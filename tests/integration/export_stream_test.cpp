@@ -506,6 +506,8 @@ TEST_CASE("export filters: received time, the record's own date, several scope v
   CHECK(status_code("&date_field=started_at&date_to=2023-1-1") == std::make_pair(400, std::string("invalid_filter")));
   CHECK(status_code("&conflicts=maybe") == std::make_pair(400, std::string("invalid_option")));
   CHECK(status_code("&labels=fr") == std::make_pair(400, std::string("invalid_option")));
+  CHECK(status_code("&labels=sr-latn") == std::make_pair(400, std::string("invalid_option")));  // exact tag
+  CHECK(status_code("&labels=sr-Latn").first == 200);
   CHECK(status_code("&conflicts=exclude").first == 200);
   CHECK(c.request("GET", "/v1/indicators?reporting_date=2018-13-01", {}, bearer(me))->status == 400);
   CHECK(c.request("GET", "/v1/indicators?reporting_date=2018-06-30", {}, bearer(me))->status == 200);

@@ -157,3 +157,26 @@ TEST_CASE("forms: a quarantined edit is released after the version it needs is p
   sync::Edit late = w.survey_edit(rng, 3, 1);
   CHECK(json::parse(test::push(w.c, w.srv.a, {"v1-late", {late}}).body)["results"][0]["outcome"] == "applied");
 }
+
+TEST_CASE("forms: a missing translation refuses the upload with its path; a listed fallback is accepted") {
+  FormsWorld w;
+  json v2 = json::parse(read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"));
+  v2["version"] = 2;
+  REQUIRE(v2["languages"] == json::array({"en", "sq", "sr"}));
+  v2["fields"][5]["label"].erase("sq");
+  v2["choice_lists"]["survey_wave"][1]["label"]["sr"] = "";
+  auto bad = w.c.request("POST", "/v1/admin/forms", v2.dump(), bearer(w.admin));
+  REQUIRE(bad->status == 400);
+  auto body = json::parse(bad->body);
+  CHECK(body["code"] == "invalid_form");
+  std::set<std::pair<std::string, std::string>> errs;
+  for (const auto& e : body["errors"]) errs.insert({e["path"].get<std::string>(), e["code"].get<std::string>()});
+  CHECK(errs == std::set<std::pair<std::string, std::string>>{{"fields[5].label.sq", "missing_translation"},
+                                                              {"choice_lists.survey_wave[1].label.sr",
+                                                               "missing_translation"}});
+  // Listing both texts as English fallbacks is the explicit way to publish without them.
+  v2["fallback_en"] = {"fields[5].label.sq", "choice_lists.survey_wave[1].label.sr"};
+  auto ok = w.c.request("POST", "/v1/admin/forms", v2.dump(), bearer(w.admin));
+  REQUIRE_MESSAGE(ok->status == 201, ok->body);
+  CHECK(w.c.request("POST", "/v1/admin/forms/so1_interethnic_survey/2/publish", "{}", bearer(w.admin))->status == 200);
+}

@@ -243,7 +243,7 @@ TEST_CASE("merge rules: an edit made with form v1 never blanks a field only v2 h
   json v2 = json::parse(slurp(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_infra_monitoring.json"));
   v2["version"] = 2;
   v2["fields"].push_back({{"key", "handover_note"}, {"type", "text"},
-                          {"label", {{"en", "Hand-over remarks"}}}, {"sensitivity", "-"}});
+                          {"label", {{"en", "Hand-over remarks"}, {"sq", "Vërejtje për dorëzimin"}, {"sr", "Напомене о предаји"}}}, {"sensitivity", "-"}});
   w.publish(v2.dump());
   json base = w.fixture;
   sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});

@@ -223,7 +223,7 @@ async function main() {
   assert.match(await hh.textContent(), /tablet-enis/);
   assert.match(await hh.textContent(), /tablet-vesa/);
   assert.match(await page.getByTestId('record-context').textContent(), /roof repaired/);
-  // Form labels follow the language chosen.
+  // Form labels follow the language chosen (Serbian: the Cyrillic label shown in Latin).
   await page.selectOption('#lang', 'sq');
   await page.getByText('Familje të shërbyera').first().waitFor();
   assert.equal(await page.getByTestId('nav-inbox').textContent(), 'Konfliktet');
