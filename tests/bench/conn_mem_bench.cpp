@@ -3,7 +3,7 @@
 // before and after. Two kinds of idle connection are measured: handshaken only, and handshaken with one
 // request answered (a kept-alive tablet between syncs). Not a timed test; prints KiB per connection.
 //
-//   akt_conn_mem_bench [--connections N]
+//   akt_conn_mem_bench [--connections N] [--server PATH]   (PATH: another aktsyncd, e.g. an older build)
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
@@ -70,22 +70,12 @@ void close_all(std::vector<Conn>& conns) {
   conns.clear();
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  int n = 500;
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::string(argv[i]) == "--connections") n = std::stoi(argv[i + 1]);
-  akt::test::TempDir dir;
-  auto cert = akt::test::make_test_cert(dir.path());
-  std::ofstream(dir.file("aktsyncd.json"))
-      << R"({"listen":"127.0.0.1:0","data_dir":")" << dir.file("data") << R"(","tls":{"cert_file":")" << cert.cert_file
-      << R"(","key_file":")" << cert.key_file
-      << R"("},"limits":{"max_connections":100000,"max_connections_per_address":100000,"reserved_connections":0,)"
-      << R"("first_byte_timeout_ms":600000,"read_timeout_ms":600000,"idle_timeout_ms":600000}})";
+// Starts `server` with the config in `dir`; its pid and port (0 when it did not start).
+std::pair<pid_t, std::uint16_t> start_server(const std::string& server, const akt::test::TempDir& dir) {
+  std::remove(dir.file("port").c_str());
   const pid_t pid = fork();
   if (pid == 0) {
-    execl(AKTSYNCD_PATH, "aktsyncd", "--config", dir.file("aktsyncd.json").c_str(), "--port-file",
+    execl(server.c_str(), "aktsyncd", "--config", dir.file("aktsyncd.json").c_str(), "--port-file",
           dir.file("port").c_str(), "--log-level", "warn", static_cast<char*>(nullptr));
     _exit(127);
   }
@@ -96,15 +86,37 @@ int main(int argc, char** argv) {
     if (in >> p) port = static_cast<std::uint16_t>(p);
     else std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  if (port == 0) {
-    std::fprintf(stderr, "failed: aktsyncd did not start\n");
-    kill(pid, SIGKILL);
-    return 1;
+  return {pid, port};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  int n = 500;
+  std::string server = AKTSYNCD_PATH;
+  for (int i = 1; i + 1 < argc; ++i) {
+    if (std::string(argv[i]) == "--connections") n = std::stoi(argv[i + 1]);
+    if (std::string(argv[i]) == "--server") server = argv[i + 1];
   }
+  akt::test::TempDir dir;
+  auto cert = akt::test::make_test_cert(dir.path());
+  std::ofstream(dir.file("aktsyncd.json"))
+      << R"({"listen":"127.0.0.1:0","data_dir":")" << dir.file("data") << R"(","tls":{"cert_file":")" << cert.cert_file
+      << R"(","key_file":")" << cert.key_file
+      << R"("},"limits":{"max_connections":100000,"max_connections_per_address":100000,"reserved_connections":0,)"
+      << R"("first_byte_timeout_ms":600000,"handshake_timeout_ms":600000,"read_timeout_ms":600000,)"
+      << R"("idle_timeout_ms":600000}})";
   SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
   SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
   int rc = 0;
   for (bool one_request : {false, true}) {
+    // A fresh server for each kind, so that memory freed by the previous run does not hide the cost.
+    auto [pid, port] = start_server(server, dir);
+    if (port == 0) {
+      std::fprintf(stderr, "failed: aktsyncd did not start\n");
+      kill(pid, SIGKILL);
+      return 1;
+    }
     std::vector<Conn> conns;
     // Warm up the server's allocator and TLS state with a few connections first.
     for (int i = 0; i < 20; ++i) {
@@ -128,10 +140,9 @@ int main(int argc, char** argv) {
                 static_cast<int>(conns.size()), one_request ? "after one request" : "handshaken only", before, after,
                 conns.empty() ? 0.0 : static_cast<double>(after - before) / static_cast<double>(conns.size()));
     close_all(conns);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    kill(pid, SIGTERM);
+    waitpid(pid, nullptr, 0);
   }
   SSL_CTX_free(ctx);
-  kill(pid, SIGTERM);
-  waitpid(pid, nullptr, 0);
   return rc;
 }
