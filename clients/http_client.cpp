@@ -120,6 +120,7 @@ struct HttpClient::Impl {
     if (ec) return Status::io_error("send: " + ec.message());
     http::response_parser<http::string_body> parser;
     parser.body_limit(1ull << 31);
+    if (method == "HEAD") parser.skip(true);  // an answer to HEAD has no body, whatever its length says
     http::read(stream, buffer, parser, ec);
     if (ec) return Status::io_error("receive: " + ec.message());
     auto& res = parser.get();

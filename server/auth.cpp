@@ -1,5 +1,7 @@
 #include "server/auth.hpp"
 
+#include <cctype>
+
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
@@ -28,7 +30,15 @@ Result<Principal> Authenticator::authenticate(std::string_view authorization, st
                                               std::int64_t now_ms) const {
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.empty()) return Status::unauthenticated("a bearer token is required (Authorization: Bearer ...)");
-  if (authorization.size() <= kScheme.size() || authorization.substr(0, kScheme.size()) != kScheme)
+  // The scheme name is case-insensitive (RFC 7235 §2.1).
+  auto same_scheme = [&] {
+    for (std::size_t i = 0; i < kScheme.size(); ++i)
+      if (std::tolower(static_cast<unsigned char>(authorization[i])) !=
+          std::tolower(static_cast<unsigned char>(kScheme[i])))
+        return false;
+    return true;
+  };
+  if (authorization.size() <= kScheme.size() || !same_scheme())
     return Status::unauthenticated("the Authorization header must be 'Bearer <token>'");
   std::string_view token = authorization.substr(kScheme.size());
   if (token.size() > 512) return Status::unauthenticated("unknown token");

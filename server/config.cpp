@@ -1,5 +1,7 @@
 #include "server/config.hpp"
 
+#include <arpa/inet.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -74,6 +76,15 @@ Result<Config> parse_config(const std::string& text, Config c) {
     if (!it->is_boolean()) return Status::invalid_argument("config: behind_proxy must be a boolean");
     c.behind_proxy = it->get<bool>();
   }
+  if (auto it = j.find("trusted_proxies"); it != j.end()) {
+    if (!it->is_array()) return Status::invalid_argument("config: trusted_proxies must be an array of IP addresses");
+    c.trusted_proxies.clear();
+    for (const json& a : *it) {
+      auto ip = a.is_string() ? canonical_ip(a.get<std::string>()) : std::nullopt;
+      if (!ip) return Status::invalid_argument("config: trusted_proxies: " + a.dump() + " is not an IP address");
+      c.trusted_proxies.push_back(*ip);
+    }
+  }
   if (auto it = j.find("limits"); it != j.end()) {
     if (!it->is_object()) return Status::invalid_argument("config: limits must be an object");
     Limits& l = c.limits;
@@ -88,6 +99,9 @@ Result<Config> parse_config(const std::string& text, Config c) {
     AKT_CFG_TRY(read_number(*it, "idle_timeout_ms", l.idle_timeout_ms));
     AKT_CFG_TRY(read_number(*it, "max_connections", l.max_connections));
     AKT_CFG_TRY(read_number(*it, "handshake_timeout_ms", l.handshake_timeout_ms));
+    AKT_CFG_TRY(read_number(*it, "max_connections_per_address", l.max_connections_per_address));
+    AKT_CFG_TRY(read_number(*it, "reserved_connections", l.reserved_connections));
+    AKT_CFG_TRY(read_number(*it, "first_byte_timeout_ms", l.first_byte_timeout_ms));
     AKT_CFG_TRY(read_number(*it, "requests_per_minute", l.requests_per_minute));
     AKT_CFG_TRY(read_number(*it, "request_burst", l.request_burst));
     AKT_CFG_TRY(read_number(*it, "login_attempts_per_15min", l.login_attempts_per_15min));
@@ -132,6 +146,19 @@ Result<Config> parse_config(const std::string& text, Config c) {
   return c;
 }
 
+std::optional<std::string> canonical_ip(std::string_view text) {
+  const std::string s(text.substr(0, 64));
+  char out[INET6_ADDRSTRLEN] = {};
+  unsigned char buf[sizeof(in6_addr)];
+  if (inet_pton(AF_INET, s.c_str(), buf) == 1 && inet_ntop(AF_INET, buf, out, sizeof out)) return std::string(out);
+  if (inet_pton(AF_INET6, s.c_str(), buf) == 1 && inet_ntop(AF_INET6, buf, out, sizeof out)) {
+    std::string v6(out);
+    if (v6.rfind("::ffff:", 0) == 0 && v6.find('.') != std::string::npos) return v6.substr(7);  // mapped IPv4
+    return v6;
+  }
+  return std::nullopt;
+}
+
 Result<Config> load_config_file(const std::string& path, Config base) {
   std::ifstream in(path);
   if (!in) return Status::io_error("cannot read config file " + path);
@@ -148,7 +175,9 @@ const char* usage() {
          "  --data-dir DIR     folder of the SQLite database (created if missing)\n"
          "  --port-file FILE   write the bound port there once listening\n"
          "       aktsyncd [--config FILE | --data-dir DIR] --create-user NAME --role ROLE --password-file FILE\n"
-         "  adds a user (enumerator, supervisor, me_officer or admin) and exits: how the first admin is made\n";
+         "  adds a user (enumerator, supervisor, me_officer or admin) and exits: how the first admin is made\n"
+         "       aktsyncd [--config FILE | --data-dir DIR] --reset-password NAME --password-file FILE\n"
+         "  sets the user's password, ends their login sessions and exits (a locked-out admin)\n";
 }
 
 Result<Config> config_from_args(int argc, const char* const* argv) {
@@ -184,6 +213,8 @@ Status check_config(const Config& c) {
                                     ": configure tls (cert_file, key_file), bind to loopback, or set \"behind_proxy\": true "
                                     "when a TLS reverse proxy terminates connections");
   if (c.io_threads < 1 || c.workers < 1) return Status::invalid_argument("io_threads and workers must be >= 1");
+  if (c.limits.max_connections < 1 || c.limits.reserved_connections >= c.limits.max_connections)
+    return Status::invalid_argument("limits.reserved_connections must be smaller than limits.max_connections");
   for (const DeviceCredential& d : c.devices) {
     if (!sync::is_uuid(d.actor)) return Status::invalid_argument("device '" + d.name + "': actor is not a UUID");
     if (d.token_sha256.size() != 64 || d.token_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)

@@ -2,7 +2,9 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sync/status.hpp"
@@ -19,7 +21,10 @@ struct Limits {
   std::int64_t max_wait_ms = 60000;                      // long-poll wait
   std::int64_t read_timeout_ms = 30000;                  // to receive one whole request
   std::int64_t idle_timeout_ms = 120000;                 // keep-alive between requests
-  std::size_t max_connections = 2048;                    // beyond: accepted and closed at once
+  std::size_t max_connections = 2048;                    // beyond: a silent connection is evicted, or the new one closed
+  std::size_t max_connections_per_address = 128;         // from one client address (a NAT'd office counts once)
+  std::size_t reserved_connections = 256;                // of max_connections, only for authenticated connections
+  std::int64_t first_byte_timeout_ms = 5000;             // a new connection must send its first bytes by then
   std::int64_t handshake_timeout_ms = 10000;             // TLS handshake
   double requests_per_minute = 1200;                     // per token (429 + Retry-After beyond); 0 = off
   double request_burst = 300;
@@ -59,6 +64,9 @@ struct Config {
   std::string data_dir = "./data";
   std::string port_file;             // when set, the bound port is written there after listening
   bool behind_proxy = false;         // allows plain HTTP on a non-loopback address
+  // Reverse proxies whose X-Forwarded-For is believed (IP addresses): requests from them count under
+  // the forwarded client address for throttling and audit. Empty: X-Forwarded-For is ignored.
+  std::vector<std::string> trusted_proxies;
   int io_threads = 2;
   int workers = 16;                  // request handlers; pushes wait here for their group commit
   std::string log_level = "info";
@@ -83,5 +91,8 @@ Result<Config> config_from_args(int argc, const char* const* argv);
 Status check_config(const Config& config);
 
 const char* usage();
+
+// The canonical text of an IPv4 or IPv6 address (IPv4-mapped IPv6 as IPv4), or nullopt.
+std::optional<std::string> canonical_ip(std::string_view text);
 
 }  // namespace akt::server

@@ -61,6 +61,9 @@ struct HttpResponse {
   bool compressible = true;
   std::optional<LongPoll> long_poll;               // the session re-routes when this is set
   bool close = false;                              // close the connection after sending
+  bool authenticated = false;                      // the request carried a valid token (set by route())
+  bool head = false;                               // answer to HEAD: headers (with GET's length), no body
+  bool head_streamed = false;                      // ... of an answer GET would stream: no length is known
 };
 
 }  // namespace akt::server

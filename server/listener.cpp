@@ -1,5 +1,7 @@
 #include "server/listener.hpp"
 
+#include <optional>
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -65,11 +67,15 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     });
     return;
   }
-  if (static_cast<std::size_t>(counters_->sessions.load()) >= app_->config.limits.max_connections) {
+  boost::system::error_code peer_ec;
+  const auto peer = socket.remote_endpoint(peer_ec);
+  std::optional<std::uint64_t> id;
+  if (!peer_ec) id = counters_->connections->admit(peer.address().to_string());
+  if (!id) {
     boost::system::error_code ignored;
-    socket.close(ignored);  // over the connection cap: refuse at once rather than queue
+    socket.close(ignored);  // over a connection cap with no silent connection to evict: refuse at once
   } else {
-    start_session(std::move(socket), tls_, app_, workers_, counters_);
+    start_session(std::move(socket), tls_, app_, workers_, counters_, *id);
   }
   do_accept();
 }

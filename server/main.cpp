@@ -70,16 +70,63 @@ int create_user(const Config& config, const std::string& username, const std::st
   return 0;
 }
 
+// `aktsyncd [server flags] --reset-password NAME --password-file FILE`: sets a user's password on the
+// server's host (a locked-out first admin) and ends the user's login sessions.
+int reset_password(const Config& config, const std::string& username, const std::string& password_file) {
+  std::ifstream in(password_file);
+  std::string password;
+  if (!in || !std::getline(in, password)) {
+    std::fprintf(stderr, "cannot read a password from %s\n", password_file.c_str());
+    return 2;
+  }
+  if (password.size() < config.accounts.min_password_length || password.size() > 1024) {
+    std::fprintf(stderr, "password must have %zu to 1024 characters\n", config.accounts.min_password_length);
+    return 2;
+  }
+  auto app = make_app_state(config);
+  if (!app.ok()) {
+    std::fprintf(stderr, "cannot open store: %s\n", app.status().message().c_str());
+    return 1;
+  }
+  const std::string hash = hash_password(password, {config.accounts.password_kdf_n, 8, 1});
+  const std::int64_t now = (*app)->now_ms();
+  bool missing = false, disabled = false;
+  akt::Status st = (*app)->store->write([&](akt::store::Db& db, std::int64_t&) {
+    auto u = akt::store::find_user(db, username);
+    if (!u.ok()) return u.status();
+    if (!*u) {
+      missing = true;
+      return akt::Status::not_found("no user " + username);
+    }
+    disabled = (*u)->disabled;
+    AKT_TRY(akt::store::set_password_hash(db, (*u)->id, hash));
+    AKT_TRY(akt::store::revoke_sessions(db, (*u)->id, now));
+    return akt::store::insert_audit(db, now, "(command line)", "password_reset", username, "{\"one_time\":false}",
+                                    "local");
+  });
+  if (missing) {
+    std::fprintf(stderr, "no user %s\n", username.c_str());
+    return 3;
+  }
+  if (!st.ok()) {
+    std::fprintf(stderr, "cannot reset the password: %s\n", st.message().c_str());
+    return 1;
+  }
+  std::printf("password of %s reset%s\n", username.c_str(), disabled ? " (the account is disabled)" : "");
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Pull out the --create-user triple; everything else is server configuration.
   std::vector<const char*> args{argv[0]};
-  std::string new_user, new_role, password_file;
+  std::string new_user, new_role, password_file, reset_user;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if ((a == "--create-user" || a == "--role" || a == "--password-file") && i + 1 < argc) {
-      (a == "--create-user" ? new_user : a == "--role" ? new_role : password_file) = argv[++i];
+    if ((a == "--create-user" || a == "--role" || a == "--password-file" || a == "--reset-password") && i + 1 < argc) {
+      (a == "--create-user" ? new_user : a == "--role" ? new_role : a == "--reset-password" ? reset_user : password_file) =
+          argv[++i];
     } else {
       args.push_back(argv[i]);
     }
@@ -90,6 +137,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   set_log_level(config->log_level);
+  if (!reset_user.empty()) {
+    if (password_file.empty() || !new_user.empty()) {
+      std::fprintf(stderr, "--reset-password needs --password-file (and no --create-user)\n");
+      return 2;
+    }
+    return reset_password(*config, reset_user, password_file);
+  }
   if (!new_user.empty()) {
     if (new_role.empty() || password_file.empty()) {
       std::fprintf(stderr, "--create-user needs --role and --password-file\n");
@@ -114,7 +168,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   const std::uint16_t port = (*server)->port();
-  log(LogLevel::kInfo, "aktsyncd listening on http://" + config->listen_address + ":" + std::to_string(port) +
+  log(LogLevel::kInfo, std::string("aktsyncd listening on ") + (config->tls.enabled() ? "https://" : "http://") +
+                           config->listen_address + ":" + std::to_string(port) +
                            " data=" + config->database_path() + " epoch=" + (*app)->store->epoch() +
                            " devices=" + std::to_string(config->devices.size()));
   if (!config->port_file.empty()) {

@@ -1,10 +1,12 @@
 // Routing, authentication, content encodings. Handlers live in server/handlers/.
 #include "server/router.hpp"
 
+#include <cctype>
 #include <chrono>
 
 #include "sync/gzip.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/handlers/passwords.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
 
@@ -46,6 +48,28 @@ Query parse_query(std::string_view q) {
   return out;
 }
 
+// `target` for the log, with the values of `token` and `code` query parameters masked.
+std::string loggable_target(std::string_view target) {
+  std::string out(target.substr(0, 200));
+  const std::size_t q = out.find('?');
+  if (q == std::string::npos) return out;
+  std::size_t i = q + 1;
+  while (i < out.size()) {
+    std::size_t end = out.find('&', i);
+    if (end == std::string::npos) end = out.size();
+    const std::size_t eq = out.find('=', i);
+    if (eq < end) {
+      const std::string name = percent_decode(std::string_view(out).substr(i, eq - i));
+      if (name == "token" || name == "code") {
+        out.replace(eq + 1, end - eq - 1, "***");
+        end = eq + 4;
+      }
+    }
+    i = end + 1;
+  }
+  return out;
+}
+
 HttpResponse method_not_allowed(const char* allow) {
   HttpResponse r = problem(405, "method_not_allowed", std::string("this resource allows ") + allow);
   r.headers.emplace_back("Allow", allow);
@@ -54,7 +78,8 @@ HttpResponse method_not_allowed(const char* allow) {
 
 // Decodes the body per Content-Encoding. Returns a problem response on failure.
 std::optional<HttpResponse> decode_body(const HttpRequest& req, AppState& app, std::string& body) {
-  std::string_view enc = req.header("content-encoding");
+  std::string enc(req.header("content-encoding").substr(0, 64));  // case-insensitive (RFC 9110 §8.4.1)
+  for (char& ch : enc) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (enc.empty() || enc == "identity") {
     body = req.body;
     return std::nullopt;
@@ -136,6 +161,10 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
     const std::string user = percent_decode(seg[3]);
     const std::string_view action = seg[4];
     if (action == "role") return req.method == "PUT" ? handle_set_role(req, user, who, app) : method_not_allowed("PUT");
+    if (action == "password")
+      return req.method == "POST" ? handle_reset_password(req, user, who, app) : method_not_allowed("POST");
+    if (action == "supervisor")
+      return req.method == "PUT" ? handle_set_supervisor(req, user, who, app) : method_not_allowed("PUT");
     if (action == "assignments")
       return req.method == "PUT" ? handle_set_assignments(req, user, who, app) : method_not_allowed("PUT");
     if (action == "disable" || action == "enable")
@@ -152,7 +181,7 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
   return problem(404, "not_found", "no such resource: " + req.target.substr(0, 200));
 }
 
-HttpResponse dispatch(const HttpRequest& req, AppState& app) {
+HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated) {
   std::string_view target = req.target;
   std::size_t qpos = target.find('?');
   std::string_view path = target.substr(0, qpos);
@@ -179,6 +208,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
     if (who.status().code() != Status::Code::kUnauthenticated) return problem_from(who.status(), "internal");
     return problem(401, "unauthenticated", who.status().message());
   }
+  authenticated = true;
   if (auto wait = app.request_limiter.acquire(who->token_hash, std::chrono::steady_clock::now())) {
     HttpResponse r = problem(429, "rate_limited", "too many requests for this token; retry after " +
                                                       std::to_string(wait) + " s");
@@ -209,7 +239,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
     if (who->role != sync::Role::kMeOfficer && who->role != sync::Role::kAdmin && who->role != sync::Role::kSupervisor)
       return forbidden("datasets are for M&E officers, supervisors and admins");
     if (top == "exports" && seg.size() == 3)
-      return req.method == "GET" ? handle_export(percent_decode(seg[2]), query, *who, app) : method_not_allowed("GET");
+      return req.method == "GET" ? handle_export(percent_decode(seg[2]), query, *who, app, req.remote) : method_not_allowed("GET");
     if (top == "indicators" && seg.size() == 2)
       return req.method == "GET" ? handle_indicators(query, *who, app) : method_not_allowed("GET");
     return not_found();
@@ -219,6 +249,12 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
   if (top == "forms" && seg.size() == 4)
     return req.method == "GET" ? handle_get_form(percent_decode(seg[2]), seg[3], *who, app) : method_not_allowed("GET");
   if (top == "me" && seg.size() == 2) return req.method == "GET" ? handle_me(*who) : method_not_allowed("GET");
+  if (top == "me" && seg.size() == 3 && seg[2] == "password") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    HttpRequest decoded = req;
+    if (auto err = decode_body(req, app, decoded.body)) return std::move(*err);
+    return handle_change_password(decoded, *who, app);
+  }
   if (top == "logout" && seg.size() == 2)
     return req.method == "POST" ? handle_logout(*who, req, app) : method_not_allowed("POST");
   if (top == "admin") {
@@ -229,11 +265,69 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app) {
   return not_found();
 }
 
+// Behind a trusted reverse proxy, the client's address as the proxy forwarded it: the rightmost entry of
+// X-Forwarded-For that is not itself a trusted proxy, "<address>:0" (no port is known). nullopt when
+// the peer is not a trusted proxy or the header is absent or malformed (the peer's address stands).
+std::optional<std::string> forwarded_remote(const HttpRequest& req, const Config& config) {
+  if (config.trusted_proxies.empty()) return std::nullopt;
+  auto trusted = [&](const std::string& ip) {
+    for (const auto& p : config.trusted_proxies)
+      if (p == ip) return true;
+    return false;
+  };
+  const std::size_t colon = req.remote.rfind(':');
+  auto peer = canonical_ip(std::string_view(req.remote).substr(0, colon));
+  if (!peer || !trusted(*peer)) return std::nullopt;
+  // All X-Forwarded-For fields, in order, as one list.
+  std::string list;
+  for (const auto& [k, v] : req.headers)
+    if (k == "x-forwarded-for") list += (list.empty() ? "" : ",") + v;
+  std::optional<std::string> client;
+  std::string_view rest = list;
+  std::vector<std::string_view> items;
+  while (!rest.empty()) {
+    const std::size_t comma = rest.find(',');
+    items.push_back(rest.substr(0, comma));
+    rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+  }
+  for (auto it = items.rbegin(); it != items.rend(); ++it) {
+    std::string_view item = *it;
+    while (!item.empty() && (item.front() == ' ' || item.front() == '\t')) item.remove_prefix(1);
+    while (!item.empty() && (item.back() == ' ' || item.back() == '\t')) item.remove_suffix(1);
+    auto ip = canonical_ip(item);
+    if (!ip) return std::nullopt;  // malformed: believe nothing of it
+    if (!trusted(*ip)) return *ip + ":0";
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
-HttpResponse route(const HttpRequest& req, AppState& app) {
+HttpResponse route(const HttpRequest& req_in, AppState& app) {
+  std::optional<HttpRequest> forwarded;
+  if (auto remote = forwarded_remote(req_in, app.config)) {
+    forwarded.emplace(req_in);
+    forwarded->remote = std::move(*remote);
+  }
+  const HttpRequest& req = forwarded ? *forwarded : req_in;
   const auto start = std::chrono::steady_clock::now();
-  HttpResponse resp = dispatch(req, app);
+  bool authenticated = false;
+  HttpResponse resp;
+  if (req.method == "HEAD") {
+    // Answered like GET, without the body (RFC 9110 §9.3.2); never waits.
+    HttpRequest get = req;
+    get.method = "GET";
+    get.allow_wait = false;
+    resp = dispatch(get, app, authenticated);
+    resp.head = true;
+    resp.head_streamed = static_cast<bool>(resp.stream);
+    resp.stream = nullptr;
+    resp.long_poll.reset();
+  } else {
+    resp = dispatch(req, app, authenticated);
+  }
+  resp.authenticated = authenticated;
+  resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
   // Compress larger answers for clients that accept it (slow, metered field links).
   if (!resp.long_poll && resp.body.size() > 1024 && sync::accepts_gzip(req.header("accept-encoding"))) {
     resp.body = sync::gzip(resp.body, 5);
@@ -243,7 +337,7 @@ HttpResponse route(const HttpRequest& req, AppState& app) {
   if (log_enabled(LogLevel::kDebug) || resp.status >= 500) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
     log(resp.status >= 500 ? LogLevel::kError : LogLevel::kDebug,
-        req.method + " " + req.target.substr(0, 200) + " -> " + std::to_string(resp.status) + " " +
+        req.method + " " + loggable_target(req.target) + " -> " + std::to_string(resp.status) + " " +
             std::to_string(us) + "us from " + req.remote);
   }
   return resp;

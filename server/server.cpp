@@ -33,6 +33,9 @@ Server::~Server() { stop(); }
 
 Result<std::unique_ptr<Server>> Server::start(std::shared_ptr<AppState> app) {
   auto impl = std::make_unique<Impl>(app);
+  const Limits& lim = app->config.limits;
+  impl->counters->connections = std::make_unique<ConnectionTable>(lim.max_connections, lim.max_connections_per_address,
+                                                                  lim.reserved_connections);
   if (app->config.tls.enabled()) {
     auto ctx = make_server_tls_context(app->config.tls);
     if (!ctx.ok()) return ctx.status();

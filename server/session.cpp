@@ -80,8 +80,9 @@ template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(tcp::socket&& socket, ssl::context* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
-          std::shared_ptr<ServerCounters> counters)
+          std::shared_ptr<ServerCounters> counters, std::uint64_t connection)
       : stream_(make_stream(std::move(socket), tls)),
+        connection_(connection),
         app_(std::move(app)),
         workers_(workers),
         counters_(std::move(counters)),
@@ -91,10 +92,22 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto ep = tcp_stream().socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
-  ~Session() { counters_->sessions.fetch_sub(1); }
+  ~Session() {
+    counters_->connections->release(connection_);
+    counters_->sessions.fetch_sub(1);
+  }
 
   void run() {
-    net::dispatch(tcp_stream().get_executor(), [self = this->shared_from_this()] { self->start(); });
+    // Eviction (ConnectionTable) closes the socket on the session's strand.
+    std::weak_ptr<Session> weak = this->shared_from_this();
+    const bool attached = counters_->connections->attach(connection_, [weak] {
+      if (auto self = weak.lock())
+        net::post(self->tcp_stream().get_executor(), [self] { self->close_socket(); });
+    });
+    net::dispatch(tcp_stream().get_executor(), [self = this->shared_from_this(), attached] {
+      if (!attached) return self->close_socket();
+      self->start();
+    });
   }
 
  private:
@@ -106,14 +119,26 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void start() {
     if constexpr (kIsTls<Stream>) {
-      tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.handshake_timeout_ms));
-      stream_.async_handshake(ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
-        if (ec) {
-          log(LogLevel::kDebug, "TLS handshake with " + self->remote_ + " failed: " + ec.message());
-          return self->close_socket();
-        }
-        self->do_read();
-      });
+      // The client's first bytes (its ClientHello) must come within first_byte_timeout_ms; they are
+      // read here and handed to the handshake, which must then finish within handshake_timeout_ms.
+      tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.first_byte_timeout_ms));
+      tcp_stream().async_read_some(
+          buffer_.prepare(1536), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
+            if (ec) return self->close_socket();
+            self->buffer_.commit(n);
+            self->tcp_stream().expires_after(std::chrono::milliseconds(self->app_->config.limits.handshake_timeout_ms));
+            // (`used` has a default: Beast's constraint on this overload names the unbuffered signature.)
+            self->stream_.async_handshake(ssl::stream_base::server, self->buffer_.data(),
+                                          [self](beast::error_code ec2, std::size_t used = 0) {
+                                            if (ec2) {
+                                              log(LogLevel::kDebug, "TLS handshake with " + self->remote_ +
+                                                                        " failed: " + ec2.message());
+                                              return self->close_socket();
+                                            }
+                                            self->buffer_.consume(used);
+                                            self->do_read();
+                                          });
+          });
     } else {
       do_read();
     }
@@ -122,13 +147,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void do_read() {
     if (app_->stopping) return do_close();
     const Limits& lim = app_->config.limits;
-    parser_.emplace();
-    parser_->body_limit(lim.max_body_bytes);
-    parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     if (buffer_.size() > 0) return read_request();  // bytes of the next request already arrived
-    // Phase 1: wait for the first bytes, idle_timeout_ms on a kept-alive connection (read_timeout_ms
-    // for a new one: a client that connects must speak soon).
-    tcp_stream().expires_after(std::chrono::milliseconds(served_ ? lim.idle_timeout_ms : lim.read_timeout_ms));
+    // Phase 1: wait for the first bytes, idle_timeout_ms on a kept-alive connection (first_byte_timeout_ms
+    // for a new one: a client that connects must speak soon). Meanwhile the connection is silent (it
+    // may be evicted for a newcomer unless it is authenticated) and holds no buffer.
+    buffer_.shrink_to_fit();
+    counters_->connections->set_waiting(connection_, true);
+    tcp_stream().expires_after(std::chrono::milliseconds(served_ ? lim.idle_timeout_ms : lim.first_byte_timeout_ms));
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->on_read(ec, 0);
@@ -138,6 +163,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void read_request() {
+    const Limits& lim = app_->config.limits;
+    counters_->connections->set_waiting(connection_, false);
+    parser_.emplace();
+    parser_->body_limit(lim.max_body_bytes);
+    parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     // Phase 2: the whole request must arrive within read_timeout_ms (slow-loris clients are cut here).
     tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
     http::async_read(stream_, buffer_, *parser_,
@@ -187,6 +217,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void dispatch_request(HttpRequest req) {
     net::post(workers_, [self = this->shared_from_this(), req = std::move(req)]() mutable {
       HttpResponse resp = route(req, *self->app_);
+      if (resp.authenticated) self->counters_->connections->set_authenticated(self->connection_);
       if (resp.stream && !resp.long_poll) return self->start_stream(req, std::move(resp));
       net::post(self->tcp_stream().get_executor(), [self, req = std::move(req), resp = std::move(resp)]() mutable {
         if (resp.long_poll) return self->start_long_poll(std::move(req), *resp.long_poll);
@@ -221,10 +252,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     res.set(http::field::content_type, resp.content_type);
     if constexpr (kIsTls<Stream>) res.set(http::field::strict_transport_security, "max-age=31536000");
     for (const auto& [k, v] : resp.headers) res.set(k, v);
-    res.body() = std::move(resp.body);
     const bool keep_alive = keep_alive_ && !resp.close && !app_->stopping;
     res.keep_alive(keep_alive);
-    res.prepare_payload();
+    if (resp.head) {
+      if (!resp.head_streamed) res.content_length(resp.body.size());  // GET's length; no body follows
+    } else {
+      res.body() = std::move(resp.body);
+      res.prepare_payload();
+    }
     auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
     tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
     http::async_write(stream_, *sp,
@@ -384,6 +419,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   Stream stream_;
+  std::uint64_t connection_;  // id in counters_->connections
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<AppState> app_;
@@ -400,14 +436,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 }  // namespace
 
 void start_session(tcp::socket&& socket, ssl::context* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
-                   std::shared_ptr<ServerCounters> counters) {
+                   std::shared_ptr<ServerCounters> counters, std::uint64_t connection) {
   if (tls) {
     std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), tls, std::move(app), workers,
-                                                                     std::move(counters))
+                                                                     std::move(counters), connection)
         ->run();
   } else {
     std::make_shared<Session<beast::tcp_stream>>(std::move(socket), nullptr, std::move(app), workers,
-                                                 std::move(counters))
+                                                 std::move(counters), connection)
         ->run();
   }
 }

@@ -9,6 +9,7 @@
 #include <boost/asio/thread_pool.hpp>
 
 #include "server/app_state.hpp"
+#include "server/connection_table.hpp"
 
 namespace boost::asio::ssl {
 class context;
@@ -23,12 +24,14 @@ using tcp = net::ip::tcp;
 struct ServerCounters {
   std::atomic<int> sessions{0};
   std::atomic<int> in_flight{0};  // requests read and not yet answered
+  std::unique_ptr<ConnectionTable> connections;  // admission and eviction (set before the listener runs)
 };
 
 // Starts serving `socket`: over TLS when `tls` is set (handshake first), plain HTTP otherwise.
 // `tls`, `workers` and `app` must outlive the session (the server joins its threads before
 // destroying them).
+// `connection` is the id counters->connections admitted it under; the session releases it when it ends.
 void start_session(tcp::socket&& socket, net::ssl::context* tls, std::shared_ptr<AppState> app,
-                   net::thread_pool& workers, std::shared_ptr<ServerCounters> counters);
+                   net::thread_pool& workers, std::shared_ptr<ServerCounters> counters, std::uint64_t connection);
 
 }  // namespace akt::server

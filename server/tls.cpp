@@ -16,6 +16,9 @@ Result<std::unique_ptr<ssl::context>> make_server_tls_context(const TlsConfig& t
   SSL_CTX* native = ctx->native_handle();
   SSL_CTX_set_min_proto_version(native, TLS1_2_VERSION);
   SSL_CTX_set_options(native, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
+  // An idle connection keeps no record buffers (they are allocated again for the next record): memory per
+  // idle connection, SECURITY.md §9.1.
+  SSL_CTX_set_mode(native, SSL_MODE_RELEASE_BUFFERS);
   // TLS 1.2: forward secrecy and AEAD only. TLS 1.3 suites are OpenSSL's defaults (all AEAD).
   SSL_CTX_set_cipher_list(native,
                           "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"

@@ -29,8 +29,12 @@ Result<std::string> gunzip(std::string_view in, std::size_t max_out) {
     }
     if (rc == Z_OK && zs.avail_in == 0 && zs.avail_out != 0) break;  // truncated input
   } while (rc != Z_STREAM_END);
+  const bool trailing = zs.avail_in != 0;
   inflateEnd(&zs);
   if (rc != Z_STREAM_END) return Status::invalid_argument("request body is truncated gzip");
+  // Bytes after the gzip member (a second member, or garbage) would be read differently by other
+  // decoders: refused rather than ignored.
+  if (trailing) return Status::invalid_argument("request body has bytes after the end of its gzip stream");
   return out;
 }
 

@@ -65,9 +65,21 @@ Status get_uuid(const dom::object& obj, std::string_view key, const std::string&
   return {};
 }
 
+// Refuses an object with a duplicate key (simdjson keeps both; other parsers keep the first or the last).
+Status unique_keys(const dom::object& obj, const std::string& path) {
+  std::vector<std::string_view> keys;
+  keys.reserve(obj.size());
+  for (auto [key, value] : obj) keys.push_back(key);
+  std::sort(keys.begin(), keys.end());
+  for (std::size_t i = 1; i < keys.size(); ++i)
+    if (keys[i] == keys[i - 1]) return bad(path, "duplicate key '" + std::string(keys[i].substr(0, 64)) + "'");
+  return {};
+}
+
 Status decode_dot(const dom::element& e, const std::string& path, Dot& out) {
   dom::object obj;
   if (e.get_object().get(obj) != simdjson::SUCCESS) return bad(path, "expected an object {\"actor\":uuid,\"n\":int}");
+  if (Status st = unique_keys(obj, path); !st.ok()) return st;
   if (Status st = get_uuid(obj, "actor", path, out.actor); !st.ok()) return st;
   return get_int(obj, "n", path, 1, out.n, true);
 }
@@ -76,6 +88,7 @@ Status decode_context(const dom::element& e, const std::string& path, std::size_
   dom::object obj;
   if (e.get_object().get(obj) != simdjson::SUCCESS) return bad(path, "expected an object {actor: counter}");
   if (obj.size() > max_entries) return bad(path, "more than " + std::to_string(max_entries) + " entries");
+  if (Status st = unique_keys(obj, path); !st.ok()) return st;
   for (auto [actor, n] : obj) {
     auto bytes = parse_uuid(actor);
     if (!bytes) return bad(path, "key '" + std::string(actor.substr(0, 64)) + "' is not a UUID");
@@ -148,6 +161,7 @@ Status append_canonical(const dom::element& e, std::string& out, const std::stri
 Status decode_edit(const dom::element& el, const std::string& path, const WireLimits& lim, Edit& e) {
   dom::object j;
   if (el.get_object().get(j) != simdjson::SUCCESS) return bad(path, "expected an object");
+  if (Status st = unique_keys(j, path); !st.ok()) return st;
   if (Status st = get_uuid(j, "record", path, e.record_id); !st.ok()) return st;
   if (Status st = get_string(j, "form", path, lim.max_id_length, e.form_id); !st.ok()) return st;
   if (e.form_id.empty()) return bad(path + ".form", "must not be empty");
@@ -157,6 +171,7 @@ Status decode_edit(const dom::element& el, const std::string& path, const WireLi
     dom::object scope;
     if (!sc || sc->get_object().get(scope) != simdjson::SUCCESS) return bad(path + ".scope", "expected an object");
     const std::string p = path + ".scope";
+    if (Status st = unique_keys(scope, p); !st.ok()) return st;
     if (Status st = get_string(scope, "municipality", p, lim.max_id_length, e.scope.municipality); !st.ok()) return st;
     if (Status st = get_string(scope, "community", p, lim.max_id_length, e.scope.community); !st.ok()) return st;
     if (Status st = get_string(scope, "component", p, lim.max_id_length, e.scope.component); !st.ok()) return st;
@@ -222,6 +237,7 @@ Result<PushRequest> decode_push_request(std::string_view text, const WireLimits&
   if (err != simdjson::SUCCESS) return Status::invalid_argument("$: malformed JSON");
   dom::object j;
   if (doc.get_object().get(j) != simdjson::SUCCESS) return Status::invalid_argument("$: expected an object");
+  if (Status st = unique_keys(j, "$"); !st.ok()) return st;
   std::int64_t v = 0;
   if (Status st = get_int(j, "v", "$", 1, v, true); !st.ok()) return st;
   if (v != kWireVersion) return Status::invalid_argument("$.v: unsupported wire version " + std::to_string(v));

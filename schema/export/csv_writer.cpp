@@ -21,6 +21,19 @@ void append_field(std::string& out, std::string_view s, bool force_quotes) {
   out.push_back('"');
 }
 
+// A text a spreadsheet may run as a formula: it starts with = + - @ (or a tab or CR), also after leading
+// whitespace, which spreadsheets skip (spaces, line breaks, no-break spaces).
+bool starts_like_formula(std::string_view s) {
+  if (!s.empty() && std::string_view("=+-@\t\r").find(s.front()) != std::string_view::npos) return true;
+  std::size_t i = 0;
+  for (;;) {
+    if (i < s.size() && std::string_view(" \t\r\n\v\f").find(s[i]) != std::string_view::npos) ++i;
+    else if (s.substr(i, 2) == "\xC2\xA0") i += 2;
+    else break;
+  }
+  return i < s.size() && std::string_view("=+-@").find(s[i]) != std::string_view::npos;
+}
+
 }  // namespace
 
 void append_csv_row(std::string& out, std::span<const Cell> values, const CsvOptions& options) {
@@ -42,7 +55,7 @@ void append_csv_row(std::string& out, std::span<const Cell> values, const CsvOpt
           } else {
             append_field(out, options.empty_marker, false);
           }
-        } else if (options.neutralise_formulas && std::string_view("=+-@\t\r").find(c.text.front()) != std::string_view::npos) {
+        } else if (options.neutralise_formulas && starts_like_formula(c.text)) {
           append_field(out, "'" + c.text, false);
         } else {
           append_field(out, c.text, false);

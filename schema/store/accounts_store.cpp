@@ -97,6 +97,36 @@ Status set_password_hash(Db& db, std::int64_t user_id, const std::string& hash) 
   return s->run();
 }
 
+Status revoke_sessions(Db& db, std::int64_t user_id, std::int64_t now, const std::string& keep) {
+  AKT_STMT(s, db,
+           "UPDATE tokens SET revoked_at = ?2 WHERE user_id = ?1 AND kind = 'session' AND revoked_at IS NULL "
+           "AND hash != ?3");
+  s->bind(1, user_id);
+  s->bind(2, now);
+  s->bind_blob(3, keep.data(), keep.size());
+  return s->run();
+}
+
+Status bump_supervisor_scope(Db& db, std::int64_t user_id) {
+  AKT_STMT(s, db,
+           "UPDATE users SET scope_version = scope_version + 1 "
+           "WHERE id = (SELECT supervisor_id FROM users WHERE id = ?1)");
+  s->bind(1, user_id);
+  return s->run();
+}
+
+Status set_supervisor(Db& db, std::int64_t user_id, std::int64_t supervisor_id) {
+  AKT_TRY(bump_supervisor_scope(db, user_id));  // the old supervisor
+  {
+    AKT_STMT(s, db, "UPDATE users SET supervisor_id = ?2 WHERE id = ?1");
+    s->bind(1, user_id);
+    if (supervisor_id == 0) s->bind_null(2);
+    else s->bind(2, supervisor_id);
+    AKT_TRY(s->run());
+  }
+  return bump_supervisor_scope(db, user_id);  // the new one
+}
+
 Status set_assignments(Db& db, std::int64_t user_id, const std::vector<sync::Assignment>& assignments) {
   {
     AKT_STMT(s, db, "DELETE FROM assignments WHERE user_id = ?1");
@@ -130,6 +160,42 @@ Result<std::vector<sync::Assignment>> assignments_of(Db& db, std::int64_t user_i
     out.push_back({std::string(s->text(0)), std::string(s->text(1)), std::string(s->text(2)),
                    std::string(s->text(3))});
   }
+}
+
+Result<std::optional<std::vector<sync::Assignment>>> device_user_scope(Db& db, const std::string& actor) {
+  using Scope = std::optional<std::vector<sync::Assignment>>;
+  std::int64_t user_id = 0;
+  sync::Role role = sync::Role::kEnumerator;
+  {
+    AKT_STMT(s, db, "SELECT u.id, u.role FROM devices d JOIN users u ON u.id = d.user_id WHERE d.actor = ?1");
+    const std::string blob = uuid_blob(actor);
+    s->bind_blob(1, blob.data(), blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return Scope();
+    user_id = s->int64(0);
+    auto r = sync::role_from_string(s->text(1));
+    if (!r) return Status::corruption("unknown role of user " + std::to_string(user_id));
+    role = *r;
+  }
+  if (sync::reads_everything(role)) return Scope();
+  auto own = assignments_of(db, user_id);
+  if (!own.ok()) return own.status();
+  std::vector<sync::Assignment> scope = std::move(*own);
+  if (role == sync::Role::kSupervisor) {
+    AKT_STMT(s, db,
+             "SELECT a.municipality, a.community, a.component, a.form_id FROM assignments a "
+             "JOIN users u ON u.id = a.user_id WHERE u.supervisor_id = ?1");
+    s->bind(1, user_id);
+    for (;;) {
+      auto row = s->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      scope.push_back({std::string(s->text(0)), std::string(s->text(1)), std::string(s->text(2)),
+                       std::string(s->text(3))});
+    }
+  }
+  return Scope(std::move(scope));
 }
 
 Status insert_token(Db& db, const std::string& hash, const std::string& kind, std::int64_t user_id,

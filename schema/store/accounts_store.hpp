@@ -55,9 +55,19 @@ Result<std::vector<User>> list_users(Db& db);
 Status set_role(Db& db, std::int64_t user_id, sync::Role role);
 Status set_disabled(Db& db, std::int64_t user_id, bool disabled);
 Status set_password_hash(Db& db, std::int64_t user_id, const std::string& hash);
+// Revokes every unrevoked login session of the user except the one whose token hash is `keep` (may be empty).
+Status revoke_sessions(Db& db, std::int64_t user_id, std::int64_t now, const std::string& keep = {});
+// Sets (or, with 0, clears) the user's supervisor. Bumps the scope version of the user's old and new
+// supervisor: their devices reset their cursor (their scope covers their team's).
+Status set_supervisor(Db& db, std::int64_t user_id, std::int64_t supervisor_id);
+// Bumps the scope version of the user's supervisor, if any (a team member's scope changed).
+Status bump_supervisor_scope(Db& db, std::int64_t user_id);
 // Replaces the user's assignments and bumps their scope version (their devices reset their cursor).
 Status set_assignments(Db& db, std::int64_t user_id, const std::vector<sync::Assignment>& assignments);
 Result<std::vector<sync::Assignment>> assignments_of(Db& db, std::int64_t user_id);
+// The scope the enrolled device `actor` writes in today: its user's assignments (a supervisor's plus
+// their team's). nullopt when unscoped: a user who reads everything, or a device of no user (static).
+Result<std::optional<std::vector<sync::Assignment>>> device_user_scope(Db& db, const std::string& actor);
 
 Status insert_token(Db& db, const std::string& hash, const std::string& kind, std::int64_t user_id,
                     const std::string& device_actor, std::int64_t now, std::int64_t expires_at);

@@ -5,6 +5,7 @@
 
 #include "schema/store/accounts_store.hpp"
 #include "server/handlers/json_io.hpp"
+#include "server/handlers/passwords.hpp"
 #include "server/password.hpp"
 #include "server/problem.hpp"
 #include "sync/uuid.hpp"
@@ -57,7 +58,9 @@ HttpResponse handle_login(const HttpRequest& req, AppState& app) {
     return Status();
   });
   if (!st.ok()) return problem_from(st, "internal");
-  const bool ok = verify_password(*password, user ? user->password_hash : dummy_hash(app)) && user && !user->disabled;
+  bool one_time = false;
+  const bool ok = verify_password(*password, user ? login_hash(user->password_hash, one_time) : dummy_hash(app)) &&
+                  user && !user->disabled;
   if (!ok) {
     app.login_user_limiter.acquire("u:" + *username, now);
     app.login_addr_limiter.acquire("a:" + addr, now);
@@ -71,12 +74,14 @@ HttpResponse handle_login(const HttpRequest& req, AppState& app) {
   const std::int64_t expires = app.now_ms() + app.config.accounts.session_hours * kHourMs;
   st = app.store->write([&](store::Db& db, std::int64_t&) {
     AKT_TRY(store::insert_token(db, sha256_raw(token), "session", user->id, "", app.now_ms(), expires));
+    if (one_time) AKT_TRY(store::set_password_hash(db, user->id, used_one_time_hash(user->password_hash)));
     return audit(db, app, user->username, "login", user->username, nlohmann::json::object(), req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");
   return json_response(200, {{"v", 1},
                              {"token", token},
                              {"expires_at", expires},
+                             {"password_change_required", one_time},
                              {"user", {{"username", user->username}, {"role", sync::to_string(user->role)}}}});
 }
 

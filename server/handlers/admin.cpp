@@ -154,6 +154,7 @@ HttpResponse handle_set_assignments(const HttpRequest& req, const std::string& u
   }
   return with_user(app, username, [&](store::Db& db, const store::User& u) {
     AKT_TRY(store::set_assignments(db, u.id, as));
+    AKT_TRY(store::bump_supervisor_scope(db, u.id));  // the supervisor's scope covers the team's
     return audit(db, app, who.username, "scope_changed", u.username, {{"assignments", assignments_json(as)}},
                  req.remote);
   }, json_response(200, {{"v", 1}, {"username", username}, {"assignments", assignments_json(as)}}));

@@ -104,8 +104,11 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
 std::optional<std::pair<std::int64_t, std::int64_t>> parse_utc(std::string_view s) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, se = 0, ms = 0;
   if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
-      !digits(s, 8, 2, d) || mo < 1 || mo > 12 || d < 1 || d > 31)
+      !digits(s, 8, 2, d) || mo < 1 || mo > 12 || d < 1)
     return std::nullopt;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > kDays[mo - 1] + (mo == 2 && leap ? 1 : 0)) return std::nullopt;  // 2018-02-30 is no date
   const std::int64_t day = days_from_civil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d)) * 86400000;
   if (s.size() == 10) return std::make_pair(day, day + 86400000);
   if (s[10] != 'T' || !digits(s, 11, 2, h) || s.size() < 20 || s[13] != ':' || !digits(s, 14, 2, mi) ||
@@ -161,7 +164,8 @@ std::string redact_for(AppState& app, sync::Role role, const std::string& form_i
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-HttpResponse handle_export(const std::string& form_id, const Query& q, const Principal& who, AppState& app) {
+HttpResponse handle_export(const std::string& form_id, const Query& q, const Principal& who, AppState& app,
+                           const std::string& remote) {
   const std::string format = q.count("format") ? param(q, "format") : "csv";
   if (format != "csv" && format != "jsonl" && format != "xlsx")
     return problem(400, "invalid_format", "format: csv, xlsx or jsonl");
@@ -321,7 +325,7 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     return StreamStep::kMore;
   };
   Status au = app.store->write([&](store::Db& db, std::int64_t&) {
-    return audit(db, app, who.username, "export", form_id, {{"format", format}, {"since", since}}, "");
+    return audit(db, app, who.username, "export", form_id, {{"format", format}, {"since", since}}, remote);
   });
   (void)au;  // the export itself goes ahead; an audit failure is logged by the store
   return resp;

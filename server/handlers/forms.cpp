@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "schema/forms/form_parser.hpp"
+#include "schema/store/accounts_store.hpp"
 #include "schema/store/forms_store.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
@@ -133,10 +134,15 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, co
   std::int64_t id = 0;
   if (!parse_version(id_text, id)) return problem(400, "invalid_id", "quarantine id must be a positive integer");
   std::optional<store::QuarantineEntry> entry;
+  std::optional<std::vector<sync::Assignment>> scope;  // the device's user's scope today
   Status st = app.store->read([&](store::Db& db) {
     auto r = store::get_quarantine_entry(db, id);
     if (!r.ok()) return r.status();
     entry = std::move(*r);
+    if (!entry) return Status();
+    auto s = store::device_user_scope(db, entry->device);
+    if (!s.ok()) return s.status();
+    scope = std::move(*s);
     return Status();
   });
   if (!st.ok()) return problem_from(st, "internal");
@@ -150,7 +156,8 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, co
   if (!batch.ok()) return problem(500, "internal", "a quarantined edit no longer decodes");
   std::vector<std::string> keys;
   const auto prechecks = validate_edits(batch->edits, app, &keys);
-  store::PushInput in{entry->device, &*batch, app.now_ms(), nullptr, &prechecks};
+  // Checked against the scope the device's user has now, as a push from that device would be.
+  store::PushInput in{entry->device, &*batch, app.now_ms(), scope ? &*scope : nullptr, &prechecks};
   use_forms(in, app);
   in.unique_keys = &keys;
   auto out = app.store->push(in);

@@ -33,7 +33,9 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
     const std::string& c = it->second;
     const std::size_t d1 = c.find('-'), d2 = d1 == std::string::npos ? d1 : c.find('-', d1 + 1);
     std::int64_t scope_version = 0;
-    if (d2 == std::string::npos || !parse_int(c.substr(d1 + 1, d2 - d1 - 1), since) ||
+    const bool epoch_shaped = d1 == app.store->epoch().size() &&
+                              c.find_first_not_of("0123456789abcdef") >= d1;  // 16 lowercase hex digits
+    if (d2 == std::string::npos || !epoch_shaped || !parse_int(c.substr(d1 + 1, d2 - d1 - 1), since) ||
         !parse_int(c.substr(d2 + 1), scope_version))
       return problem(400, "invalid_cursor", "since must be a cursor returned by this server as `next`");
     if (c.substr(0, d1) != app.store->epoch())

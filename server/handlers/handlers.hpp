@@ -72,7 +72,8 @@ HttpResponse handle_review_record(const HttpRequest& req, const std::string& rec
                                   AppState& app);
 
 // M&E datasets.
-HttpResponse handle_export(const std::string& form_id, const Query& query, const Principal& who, AppState& app);
+HttpResponse handle_export(const std::string& form_id, const Query& query, const Principal& who, AppState& app,
+                           const std::string& remote = {});
 HttpResponse handle_indicators(const Query& query, const Principal& who, AppState& app);
 // The body as `role` may see it: sensitive fields removed or pseudonymised (one place for the feed,
 // single records and exports).

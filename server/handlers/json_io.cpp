@@ -1,5 +1,8 @@
 #include "server/handlers/json_io.hpp"
 
+#include <set>
+#include <vector>
+
 #include "server/problem.hpp"
 #include "sync/json_text.hpp"
 
@@ -8,8 +11,19 @@ namespace akt::server {
 std::optional<HttpResponse> parse_json_object(const std::string& body, nlohmann::json& out) {
   if (body.size() > 1024 * 1024) return problem(413, "body_too_large", "request body larger than 1 MiB");
   if (!sync::json_depth_within(body, 32)) return problem(400, "invalid_json", "JSON nests too deep");
-  out = nlohmann::json::parse(body, nullptr, false);
+  // Duplicate keys are refused: parsers disagree on which one wins (no parser differentials).
+  std::vector<std::set<std::string>> keys;  // of the objects being parsed, innermost last
+  bool duplicate = false;
+  auto check = [&](int, nlohmann::json::parse_event_t ev, nlohmann::json& parsed) {
+    using E = nlohmann::json::parse_event_t;
+    if (ev == E::object_start) keys.emplace_back();
+    else if (ev == E::object_end && !keys.empty()) keys.pop_back();
+    else if (ev == E::key && !keys.empty() && !keys.back().insert(parsed.get<std::string>()).second) duplicate = true;
+    return true;
+  };
+  out = nlohmann::json::parse(body, check, false);
   if (out.is_discarded()) return problem(400, "invalid_json", "the body is not valid JSON");
+  if (duplicate) return problem(400, "invalid_json", "the body has an object with a duplicate key");
   if (!out.is_object()) return problem(400, "invalid_json", "the body must be a JSON object");
   return std::nullopt;
 }

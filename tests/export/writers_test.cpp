@@ -41,6 +41,12 @@ TEST_CASE("csv: RFC 4180 quoting, empty vs not asked, formulas") {
   CHECK(csv_row({Cell::str(kLetters)}) == "\"" + std::string("ë ç č ć š ž đ Ë Ç Č Ć Š Ž Đ dž lj nj, \"\"quoted\"\" <&> Đakovica–Gjakovë") + "\"\r\n");
 }
 
+TEST_CASE("csv: the formula guard also sees through leading whitespace") {
+  CHECK(csv_row({Cell::str(" =1+1"), Cell::str("  @SUM(A1)"), Cell::str("\n+1"), Cell::str("\xC2\xA0-2")}) ==
+        "' =1+1,'  @SUM(A1),\"'\n+1\",'\xC2\xA0-2\r\n");
+  CHECK(csv_row({Cell::str(" plain"), Cell::str("a=b")}) == " plain,a=b\r\n");
+}
+
 TEST_CASE("csv: 200,000 rows stream with a bounded buffer") {
   std::size_t bytes = 0, calls = 0;
   CsvOptions o;
