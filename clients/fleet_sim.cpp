@@ -35,6 +35,7 @@ using nlohmann::json;
 using sync::Dot;
 
 constexpr const char* kForm = "so1_interethnic_survey";
+constexpr const char* kInfraForm = "so1_infra_monitoring";  // cross-field rules (order check only)
 
 // Fields of Form A a user edits after the interview: select_one answers without cross-field rules, and
 // the free-text comment. Every value is valid, so no edit is ever rejected.
@@ -193,6 +194,33 @@ Status random_save(SimTablet& t, const SimOptions& opt, Oracle& o, SimReport& re
   }
   json body = json::parse((*rec)->live[(*rec)->current].body, nullptr, false);
   if (!body.is_object()) return Status::corruption("record " + id + " has a body that is not an object");
+  if ((*rec)->form_id == kInfraForm) {
+    // A monitoring visit, valid from what this tablet sees: lower the completion of works not yet
+    // completed, record the completion of works at 100 %, or rate the works. Two of them merged can
+    // break a rule neither broke (completed at 95 %): a semantic entry.
+    std::vector<std::string> changed;
+    const std::string status = body.value("status", "");
+    const bool done = status == "completed" || status == "handed_over";
+    const int move = static_cast<int>(t.rng() % 3);
+    if (move == 0 && !done) {
+      body["pct_complete"] = t.rng() % 2 ? 95 : 90;
+      changed = {"pct_complete"};
+    } else if (move == 1 && !done && body.value("pct_complete", 0) == 100) {
+      body["status"] = "completed";
+      body["actual_end"] = t.rng() % 2 ? "2016-10-14" : "2016-10-20";
+      body["maintenance_agreement"] = "written";
+      changed = {"actual_end", "maintenance_agreement", "status"};
+    } else {
+      static const char* quality[] = {"good", "acceptable", "poor"};
+      body["works_quality"] = quality[t.rng() % 3];
+      changed = {"works_quality"};
+    }
+    auto d = t.store->edit(id, body.dump(), changed, t.now);
+    if (!d.ok()) return d.status();
+    ++rep.saves;
+    ++rep.edits;
+    return log_save(*t.store, o, id, &*d, changed, false);
+  }
   // A v1 app that does not keep what it does not know drops the v2-only field (without listing it as
   // changed: the server must not blank it, CONFLICTS.md).
   if (t.form_version == 1 && t.omit_newer) body.erase(kNewField);
@@ -229,7 +257,8 @@ std::string as_form_version(const std::string& body, int form_version) {
   if (form_version == 0) return body;
   json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.contains("edits") || !j["edits"].is_array()) return body;
-  for (json& e : j["edits"]) e["form_version"] = form_version;
+  for (json& e : j["edits"])
+    if (e.value("form", "") == kForm) e["form_version"] = form_version;
   return j.dump();
 }
 
@@ -1137,6 +1166,15 @@ Result<OrderReport> run_order_check(const OrderOptions& opt) {
     create.create_percent = 100;
     for (int r = 0; r < opt.records; ++r)
       if (Status s = random_save(tablets[0], create, oracle, srep); !s.ok()) return s;
+    for (int r = 0; r < opt.rule_records; ++r) {
+      SimTablet& t = tablets[0];
+      GeneratedRecord g = generate_infra_card(t.rng);
+      std::array<std::uint8_t, 10> random{};
+      for (auto& b : random) b = static_cast<std::uint8_t>(t.rng());
+      t.now += 60000;
+      auto id = t.store->create({kInfraForm, 1, g.scope, g.body, g.changed}, t.now, random);
+      if (!id.ok()) return id.status();
+    }
     if (Status s = push(0); !s.ok()) return s;
     const std::size_t setup_pushes = sent.size();
     auto ids = tablets[0].store->record_ids();

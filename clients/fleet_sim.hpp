@@ -133,7 +133,8 @@ struct OrderOptions {
   int histories = 4;               // independent histories, each replayed in `orders` orders
   int orders = 4;                  // per history: the recorded order and orders-1 others
   int tablets = 5;                 // devices that save (a further device creates the records first)
-  int records = 3;                 // records every tablet pulls before saving offline
+  int records = 3;                 // Form A records every tablet pulls before saving offline
+  int rule_records = 1;            // and infrastructure cards (so1_infra_monitoring: cross-field rules)
   int saves = 1;                   // saves per device, each pushed as its own batch (1 or more)
   int delete_percent = 20;         // chance (%) that a save deletes its record
   int old_form_percent = 30;       // chance (%) that a tablet runs Form A v1 (see SimOptions)
@@ -151,7 +152,8 @@ struct OrderReport {
   bool ok() const { return violation_count == 0; }
 };
 
-// Per history: every tablet pulls `records` records, then saves offline `saves` times, pushing after
+// Per history: every tablet pulls `records` Form A records and `rule_records` infrastructure cards (whose
+// concurrent visits can break a rule together: semantic entries), then saves offline `saves` times, pushing after
 // each save (the recorded order: round-robin over the tablets). Then the same push bodies, byte for
 // byte, are replayed on fresh servers in other interleavings that keep each device's own order; each
 // outcome must equal the recorded one: per record the deletion state, the flagged paths and the

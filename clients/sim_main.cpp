@@ -43,7 +43,8 @@ constexpr const char* kUsage =
     "  --inject-lost-ack   self-test: the oracle invents an acknowledged edit; the run must fail\n"
     "\n"
     "--order-check (DESIGN §7.4): per history, --tablets N tablets (default 5) pull --records R records\n"
-    "(default 3), each saves --saves S times offline (default 1) pushing after each save; the same pushes\n"
+    "(default 3) and --rule-records infrastructure cards (default 1; their rules can break in a merge),\n"
+    "each saves --saves S times offline (default 1) pushing after each save; the same pushes\n"
     "are then replayed on fresh aktsyncd servers in --orders K interleavings (default 4, the recorded one\n"
     "included) keeping each device's own order; every outcome must have the same flagged paths, unflagged\n"
     "values and inbox entries. --histories H (default 10), --seed, --delete-percent (default 20),\n"
@@ -166,6 +167,8 @@ int run(int argc, char** argv) {
       oc.orders = static_cast<int>(n);
     } else if (f == "--records" && to_int(v, 1, 10000, n)) {
       oc.records = static_cast<int>(n);
+    } else if (f == "--rule-records" && to_int(v, 0, 10000, n)) {
+      oc.rule_records = static_cast<int>(n);
     } else if (f == "--saves" && to_int(v, 1, 100, n)) {
       oc.saves = static_cast<int>(n);
     } else if (f == "--create-percent" && to_int(v, 0, 50, n)) {
