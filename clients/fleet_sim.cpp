@@ -343,8 +343,10 @@ Result<std::vector<Entry>> inbox(HttpClient& http, const std::string& admin_toke
                 x.at("status").get<std::string>(), {}, {}, x};
         for (const json& c : x.value("candidates", json::array())) {
           Dot d{c.at("dot").at("actor").get<std::string>(), c.at("dot").at("n").get<std::int64_t>()};
-          e.candidates.emplace_back(d, c.value("absent", false) ? json() : c.value("value", json()));
-          e.deleted.push_back(c.value("deleted", false));
+          // `absent` is a flag for field candidates, a list of fields for semantic ones.
+          const bool absent = c.contains("absent") && c["absent"].is_boolean() && c["absent"].get<bool>();
+          e.candidates.emplace_back(d, absent ? json() : c.value("value", json()));
+          e.deleted.push_back(c.contains("deleted") && c["deleted"].is_boolean() && c["deleted"].get<bool>());
         }
         out.push_back(std::move(e));
       }
@@ -1081,7 +1083,7 @@ Status replay(HttpClient& http, const std::vector<SentPush>& sent, const std::ve
         ++rep.violation_count;
         if (rep.violations.size() < 50)
           rep.violations.push_back(where + ": edit " + dot_text(x.dot) + " of " + x.record_id + " rejected: " +
-                                   x.error_code + " " + shorten(x.error_detail, 150));
+                                   x.error_code + " " + shorten(x.error_detail, 120) + " " + shorten(x.error_fields, 200));
       }
   }
   return {};
