@@ -108,7 +108,10 @@ struct Oracle {
   bool is_acked(const OEdit& e) const { return acked.count(e.dot) > 0; }
 };
 
-std::string dot_text(const Dot& d) { return d.actor.substr(0, 8) + ":" + std::to_string(d.n); }
+std::string dot_text(const Dot& d) {
+  const std::string a = d.actor.size() > 12 ? d.actor.substr(0, 8) + ".." + d.actor.substr(d.actor.size() - 4) : d.actor;
+  return a + ":" + std::to_string(d.n);
+}
 
 struct SimTablet {
   std::unique_ptr<store::TabletStore> store;
@@ -491,10 +494,15 @@ void check_oracle(Oracle& o, const std::map<std::string, sync::RecordState>& fee
               const sync::VectorClock* c = clock_of(delete_entry->candidates[i].first);
               kept = kept || (!delete_entry->deleted[i] && c && c->contains(e->dot));
             }
-          if (!kept)
+          if (!kept) {
+            std::string cands;
+            if (delete_entry)
+              for (std::size_t i = 0; i < delete_entry->candidates.size(); ++i)
+                cands += " " + dot_text(delete_entry->candidates[i].first) + (delete_entry->deleted[i] ? "(delete)" : "(keep)");
             o.violation("lost: edit " + dot_text(e->dot) + " of " + rid + ", concurrent with deletion " +
                         dot_text(against->dot) + ", is not a keep candidate" +
-                        (delete_entry ? " of the delete_edit entry" : " (no delete_edit entry)"));
+                        (delete_entry ? " of the delete_edit entry (candidates:" + cands + ")" : " (no delete_edit entry)"));
+          }
         }
       }
       for (const auto& [f, v] : e->set) {
