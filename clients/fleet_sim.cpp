@@ -1195,12 +1195,20 @@ Result<OrderReport> run_order_check(const OrderOptions& opt) {
       if (Status st = c.pull(s); !st.ok()) return st;
     }
     // Offline saves, each pushed as its own batch, round-robin: the recorded order.
+    std::vector<std::set<std::string>> saved(tablets.size());
     SimOptions edit;
     edit.create_percent = 0;
     edit.delete_percent = opt.delete_percent;
     for (int s = 0; s < opt.saves; ++s)
       for (std::size_t k = 1; k < tablets.size(); ++k) {
-        if (Status st = random_save(tablets[k], edit, oracle, srep, &*ids); !st.ok()) return st;
+        std::vector<std::string> pick;  // without the records this tablet saved already, unless allowed
+        for (const auto& id : *ids)
+          if (opt.repeat_record || !saved[k].count(id)) pick.push_back(id);
+        if (pick.empty()) continue;
+        const std::size_t before = oracle.edits.size();
+        if (Status st = random_save(tablets[k], edit, oracle, srep, &pick); !st.ok()) return st;
+        for (const auto& [d, e] : oracle.edits)
+          if (oracle.edits.size() > before && d.actor == srv->devices[k].actor) saved[k].insert(e.record);
         if (Status st = push(k); !st.ok()) return st;
       }
     rep.saves += srep.saves;

@@ -136,6 +136,8 @@ struct OrderOptions {
   int records = 3;                 // Form A records every tablet pulls before saving offline
   int rule_records = 1;            // and infrastructure cards (so1_infra_monitoring: cross-field rules)
   int saves = 1;                   // saves per device, each pushed as its own batch (1 or more)
+  bool repeat_record = true;       // a device may save the same record again (its own line of history);
+                                   // false: each save of a device is on another record
   int delete_percent = 20;         // chance (%) that a save deletes its record
   int old_form_percent = 30;       // chance (%) that a tablet runs Form A v1 (see SimOptions)
   std::uint64_t seed = 1;

@@ -48,7 +48,8 @@ constexpr const char* kUsage =
     "are then replayed on fresh aktsyncd servers in --orders K interleavings (default 4, the recorded one\n"
     "included) keeping each device's own order; every outcome must have the same flagged paths, unflagged\n"
     "values and inbox entries. --histories H (default 10), --seed, --delete-percent (default 20),\n"
-    "--old-form-percent (default 30) apply. With S > 1, semantic entries are left out (DESIGN §7.4).\n";
+    "--old-form-percent (default 30) apply. With S > 1, semantic entries are left out (DESIGN §7.4).\n"
+    "--other-records: a device's saves are each on another record (no device saves a record twice).\n";
 
 int usage(bool help = false) {
   std::fputs(kUsage, help ? stdout : stderr);
@@ -126,6 +127,10 @@ int run(int argc, char** argv) {
     }
     if (f == "--order-check") {
       order = true;
+      continue;
+    }
+    if (f == "--other-records") {
+      oc.repeat_record = false;
       continue;
     }
     if (i + 1 >= argc) return usage();
