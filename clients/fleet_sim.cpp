@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
@@ -34,6 +35,7 @@ using nlohmann::json;
 using sync::Dot;
 
 constexpr const char* kForm = "so1_interethnic_survey";
+constexpr const char* kInfraForm = "so1_infra_monitoring";  // cross-field rules (order check only)
 
 // Fields of Form A a user edits after the interview: select_one answers without cross-field rules, and
 // the free-text comment. Every value is valid, so no edit is ever rejected.
@@ -67,13 +69,19 @@ struct OEdit {
 struct Entry {
   std::string record, kind, path, status;
   std::vector<std::pair<Dot, json>> candidates;
+  std::vector<bool> deleted;  // per candidate: delete_edit's `deleted`
+  json raw;                   // the entry as the server sent it
 };
+
+// Form A version 2: version 1 plus `followup_note`, a field version 1 does not know.
+constexpr const char* kNewField = "followup_note";
 
 struct Oracle {
   std::map<Dot, OEdit> edits;
   std::map<std::string, std::vector<Dot>> by_record;
   std::set<Dot> acked;
   std::set<Dot> rejected;
+  std::set<std::string> actors;  // the devices' actors (other dots in entries are the server's)
   SimReport* rep = nullptr;
 
   void violation(const std::string& what) {
@@ -100,13 +108,18 @@ struct Oracle {
   bool is_acked(const OEdit& e) const { return acked.count(e.dot) > 0; }
 };
 
-std::string dot_text(const Dot& d) { return d.actor.substr(0, 8) + ":" + std::to_string(d.n); }
+std::string dot_text(const Dot& d) {
+  const std::string a = d.actor.size() > 12 ? d.actor.substr(0, 8) + ".." + d.actor.substr(d.actor.size() - 4) : d.actor;
+  return a + ":" + std::to_string(d.n);
+}
 
 struct SimTablet {
   std::unique_ptr<store::TabletStore> store;
   std::unique_ptr<HttpClient> http;  // through the proxy when there is one
   std::mt19937_64 rng;
   std::int64_t now = 0;
+  int form_version = 0;      // Form A version of the app: pushes carry it (0: the record's own, 1)
+  bool omit_newer = false;   // a v1 app that drops the fields it does not know before saving
 };
 
 std::string sha256_hex(const std::string& s) {
@@ -143,55 +156,129 @@ Status log_save(store::TabletStore& st, Oracle& o, const std::string& id, const 
   return {};
 }
 
-Status random_save(SimTablet& t, const SimOptions& opt, Oracle& o, SimReport& rep) {
+// A random save from the tablet's own view. `pick` limits edits and deletes to the records it names
+// (empty: any). Saves nothing when the record picked is gone or deletion-pending (read-only on a
+// tablet, CONFLICTS.md).
+Status random_save(SimTablet& t, const SimOptions& opt, Oracle& o, SimReport& rep,
+                   const std::vector<std::string>* pick = nullptr) {
   t.now += 60000;
   auto ids = t.store->record_ids();
   if (!ids.ok()) return ids.status();
+  if (pick) *ids = *pick;
   const int roll = static_cast<int>(t.rng() % 100);
   if (ids->empty() || roll < opt.create_percent) {
     GeneratedRecord g = generate_survey_record(t.rng);
+    if (t.form_version == 2 && t.rng() % 2) {
+      json b = json::parse(g.body);
+      b[kNewField] = "Vizitë përsëritëse / ponovna poseta " + std::to_string(t.rng() % 100);
+      g.body = b.dump();
+      g.changed.push_back(kNewField);
+    }
     std::array<std::uint8_t, 10> random{};
     for (auto& b : random) b = static_cast<std::uint8_t>(t.rng());
-    auto id = t.store->create({kForm, 1, g.scope, g.body, g.changed}, t.now, random);
+    auto id = t.store->create({kForm, std::max(1, t.form_version), g.scope, g.body, g.changed}, t.now, random);
     if (!id.ok()) return id.status();
     ++rep.saves;
+    rep.old_form_saves += t.form_version == 1 ? 1 : 0;
     ++rep.creates;
     return log_save(*t.store, o, *id, nullptr, g.changed, false);
   }
   const std::string& id = (*ids)[t.rng() % ids->size()];
   auto rec = t.store->record(id);
   if (!rec.ok()) return rec.status();
-  if (!*rec || (*rec)->is_deleted()) return {};  // a user does not edit what is gone
+  if (!*rec || (*rec)->is_deleted() || (*rec)->deletion_pending) return {};  // a user does not edit what is gone
   if (roll < opt.create_percent + opt.delete_percent) {
     auto d = t.store->remove(id, t.now);
     if (!d.ok()) return d.status();
     ++rep.saves;
+    rep.old_form_saves += t.form_version == 1 ? 1 : 0;
     ++rep.deletes;
     return log_save(*t.store, o, id, &*d, {}, true);
   }
   json body = json::parse((*rec)->live[(*rec)->current].body, nullptr, false);
   if (!body.is_object()) return Status::corruption("record " + id + " has a body that is not an object");
+  if ((*rec)->form_id == kInfraForm) {
+    // A monitoring visit, valid from what this tablet sees: lower the completion of works not yet
+    // completed, record the completion of works at 100 %, or rate the works. Two of them merged can
+    // break a rule neither broke (completed at 95 %): a semantic entry.
+    std::vector<std::string> changed;
+    const std::string status = body.value("status", "");
+    const bool done = status == "completed" || status == "handed_over";
+    const int move = static_cast<int>(t.rng() % 3);
+    if (move == 0 && !done) {
+      body["pct_complete"] = t.rng() % 2 ? 95 : 90;
+      changed = {"pct_complete"};
+    } else if (move == 1 && !done && body.value("pct_complete", 0) == 100) {
+      body["status"] = "completed";
+      body["actual_end"] = t.rng() % 2 ? "2016-10-14" : "2016-10-20";
+      body["maintenance_agreement"] = "written";
+      changed = {"actual_end", "maintenance_agreement", "status"};
+    } else {
+      static const char* quality[] = {"good", "acceptable", "poor"};
+      body["works_quality"] = quality[t.rng() % 3];
+      changed = {"works_quality"};
+    }
+    auto d = t.store->edit(id, body.dump(), changed, t.now);
+    if (!d.ok()) return d.status();
+    ++rep.saves;
+    ++rep.edits;
+    return log_save(*t.store, o, id, &*d, changed, false);
+  }
+  // A v1 app that does not keep what it does not know drops the v2-only field (without listing it as
+  // changed: the server must not blank it, CONFLICTS.md).
+  if (t.form_version == 1 && t.omit_newer) body.erase(kNewField);
   std::vector<std::string> changed;
   const int n = 1 + static_cast<int>(t.rng() % 2);
   for (int i = 0; i < n; ++i) {
-    const EditableField& f = editable_fields()[t.rng() % editable_fields().size()];
-    if (f.values.empty()) {
-      body[f.key] = "Shënim " + std::to_string(t.rng() % 1000) + " / Napomena: posjeta u Gračanici";
+    const std::size_t choices = editable_fields().size() + (t.form_version == 2 ? 1 : 0);
+    const std::size_t c = t.rng() % choices;
+    std::string key;
+    if (c == editable_fields().size()) {
+      key = kNewField;
+      body[key] = "Vizitë përsëritëse / ponovna poseta " + std::to_string(t.rng() % 4);
     } else {
-      body[f.key] = f.values[t.rng() % f.values.size()];
+      const EditableField& f = editable_fields()[c];
+      key = f.key;
+      if (f.values.empty()) {
+        body[key] = "Shënim " + std::to_string(t.rng() % 1000) + " / Napomena: posjeta u Gračanici";
+      } else {
+        body[key] = f.values[t.rng() % f.values.size()];
+      }
     }
-    if (std::find(changed.begin(), changed.end(), f.key) == changed.end()) changed.push_back(f.key);
+    if (std::find(changed.begin(), changed.end(), key) == changed.end()) changed.push_back(key);
   }
   auto d = t.store->edit(id, body.dump(), changed, t.now);
   if (!d.ok()) return d.status();
   ++rep.saves;
+  rep.old_form_saves += t.form_version == 1 ? 1 : 0;
   ++rep.edits;
   return log_save(*t.store, o, id, &*d, changed, false);
 }
 
-Transport observed(HttpClient& http, Oracle& o) {
-  return [&http, &o](const std::string& method, const std::string& target, const std::string& body,
-                     const Headers& headers) {
+// The push body as the tablet's app sends it: every edit carries the app's form version.
+std::string as_form_version(const std::string& body, int form_version) {
+  if (form_version == 0) return body;
+  json j = json::parse(body, nullptr, false);
+  if (j.is_discarded() || !j.contains("edits") || !j["edits"].is_array()) return body;
+  for (json& e : j["edits"])
+    if (e.value("form", "") == kForm) e["form_version"] = form_version;
+  return j.dump();
+}
+
+// A push as sent, for the order check.
+struct SentPush {
+  std::size_t device = 0;
+  std::string body;
+};
+
+Transport observed(HttpClient& http, Oracle& o, int form_version = 0, std::vector<SentPush>* sent = nullptr,
+                   std::size_t device = 0) {
+  return [&http, &o, form_version, sent, device](const std::string& method, const std::string& target,
+                                                 const std::string& in_body, const Headers& headers) {
+    const bool push = method == "POST" && target == "/v1/push";
+    const std::string body = push ? as_form_version(in_body, form_version) : in_body;
+    if (push && sent && (sent->empty() || sent->back().device != device || sent->back().body != body))
+      sent->push_back({device, body});  // a retry resends the same bytes: recorded once
     auto r = http.request(method, target, body, headers);
     if (r.ok() && r->status == 200 && method == "POST" && target == "/v1/push") o.on_push_answer(r->body);
     return r;
@@ -206,7 +293,7 @@ Result<SyncSummary> sync_one(SimTablet& t, HttpClient& http, Oracle& o, const Si
   so.jitter_seed = t.rng();
   so.backoff_initial = std::chrono::milliseconds(opt.backoff_ms);
   so.backoff_max = std::chrono::milliseconds(opt.backoff_ms * 16);
-  SyncClient c(*t.store, observed(http, o), so);
+  SyncClient c(*t.store, observed(http, o, t.form_version), so);
   auto s = c.sync(t.now);
   if (s.ok()) ++rep.syncs;
   return s;
@@ -256,10 +343,13 @@ Result<std::vector<Entry>> inbox(HttpClient& http, const std::string& admin_toke
     try {
       for (const json& x : j["entries"]) {
         Entry e{x.at("record").get<std::string>(), x.at("kind").get<std::string>(), x.value("path", ""),
-                x.at("status").get<std::string>(), {}};
+                x.at("status").get<std::string>(), {}, {}, x};
         for (const json& c : x.value("candidates", json::array())) {
           Dot d{c.at("dot").at("actor").get<std::string>(), c.at("dot").at("n").get<std::int64_t>()};
-          e.candidates.emplace_back(d, c.value("absent", false) ? json() : c.value("value", json()));
+          // `absent` is a flag for field candidates, a list of fields for semantic ones.
+          const bool absent = c.contains("absent") && c["absent"].is_boolean() && c["absent"].get<bool>();
+          e.candidates.emplace_back(d, absent ? json() : c.value("value", json()));
+          e.deleted.push_back(c.contains("deleted") && c["deleted"].is_boolean() && c["deleted"].get<bool>());
         }
         out.push_back(std::move(e));
       }
@@ -343,29 +433,77 @@ void check_oracle(Oracle& o, const std::map<std::string, sync::RecordState>& fee
     }
     const sync::RecordState& st = fit->second;
     json body = st.live.empty() ? json::object() : json::parse(st.live.front().body, nullptr, false);
-    bool any_delete = false;
-    for (const OEdit* e : E) any_delete = any_delete || e->deleted;
     auto later = [&](const OEdit& e, const std::string* field) {
       for (const OEdit* x : E)
         if (x->dot != e.dot && x->clock.contains(e.dot) && (field == nullptr || x->deleted || x->set.count(*field)))
           return true;
       return false;
     };
-    const bool delete_entry = [&] {
-      for (const Entry* e : by_record[rid])
-        if (e->kind == "delete_edit") return true;
+    const Entry* delete_entry = nullptr;
+    for (const Entry* e : by_record[rid])
+      if (e->kind == "delete_edit" && (!delete_entry || e->status == "open")) delete_entry = e;
+    // A delete superseded by a causally later acknowledged delete (its own line's, or another's).
+    auto later_delete = [&](const OEdit& e) {
+      for (const OEdit* x : E)
+        if (x->dot != e.dot && x->deleted && x->clock.contains(e.dot)) return true;
       return false;
-    }();
+    };
+    // The clock of a candidate's version: an acknowledged edit's, or a live server version's.
+    auto clock_of = [&](const Dot& d) -> const sync::VectorClock* {
+      auto it = o.edits.find(d);
+      if (it != o.edits.end()) return &it->second.clock;
+      for (const auto& v : st.live)
+        if (v.dot == d) return &v.clock;
+      return nullptr;
+    };
+    std::vector<const OEdit*> standing;  // acknowledged deletes no later delete superseded
+    for (const OEdit* e : E)
+      if (e->deleted && !later_delete(*e)) standing.push_back(e);
     for (const OEdit* e : E) {
       bool covered = false;
       for (const auto& v : st.live) covered = covered || v.clock.contains(e->dot);
       if (!covered) o.violation("lost: edit " + dot_text(e->dot) + " of " + rid + " is not in the live clock");
       if (e->deleted) {
-        if (!st.deleted && !st.deletion_pending && !delete_entry && !later(*e, nullptr))
-          o.violation("lost: deletion " + dot_text(e->dot) + " of " + rid + " has no effect (live " +
-                      dot_text(st.live.front().dot) + ", " + std::to_string(st.live.size()) + " live, conflict " +
-                      std::to_string(st.conflict) + ")");
+        // 2b: deleted, superseded, or a `deleted` candidate of the delete_edit entry.
+        ++rep.deletes_checked;
+        if (st.deleted || later_delete(*e)) continue;
+        bool candidate = false;
+        if (delete_entry)
+          for (std::size_t i = 0; i < delete_entry->candidates.size(); ++i)
+            candidate = candidate || (delete_entry->candidates[i].first == e->dot && delete_entry->deleted[i]);
+        if (candidate || (!entries && st.deletion_pending)) continue;
+        o.violation("lost: deletion " + dot_text(e->dot) + " of " + rid + (st.deletion_pending ? " (deletion pending)" : "") +
+                    (delete_entry ? " is not a candidate of its delete_edit entry" : " has no effect and no delete_edit entry") +
+                    " (live " + dot_text(st.live.front().dot) + ", " + std::to_string(st.live.size()) + " live)" +
+                    (entries ? "" : " (inbox not read)"));
         continue;
+      }
+      // 2d: an edit concurrent with a standing delete is a keep candidate of the delete_edit entry (or
+      // a causally later edit of it is); on a deleted record, a causally later delete superseded it.
+      const OEdit* against = nullptr;
+      for (const OEdit* d : standing)
+        if (concurrent(*d, *e)) against = d;
+      if (against && !later_delete(*e)) {
+        if (st.deleted) {
+          o.violation("lost: edit " + dot_text(e->dot) + " of " + rid + ", concurrent with deletion " +
+                      dot_text(against->dot) + ", vanished with the record");
+        } else if (entries) {
+          bool kept = false;
+          if (delete_entry)
+            for (std::size_t i = 0; i < delete_entry->candidates.size(); ++i) {
+              const sync::VectorClock* c = clock_of(delete_entry->candidates[i].first);
+              kept = kept || (!delete_entry->deleted[i] && c && c->contains(e->dot));
+            }
+          if (!kept) {
+            std::string cands;
+            if (delete_entry)
+              for (std::size_t i = 0; i < delete_entry->candidates.size(); ++i)
+                cands += " " + dot_text(delete_entry->candidates[i].first) + (delete_entry->deleted[i] ? "(delete)" : "(keep)");
+            o.violation("lost: edit " + dot_text(e->dot) + " of " + rid + ", concurrent with deletion " +
+                        dot_text(against->dot) + ", is not a keep candidate" +
+                        (delete_entry ? " of the delete_edit entry (candidates:" + cands + ")" : " (no delete_edit entry)"));
+          }
+        }
       }
       for (const auto& [f, v] : e->set) {
         ++rep.fields_checked;
@@ -388,14 +526,19 @@ void check_oracle(Oracle& o, const std::map<std::string, sync::RecordState>& fee
     std::map<std::string, std::vector<const OEdit*>> setters;
     for (const OEdit* e : E)
       for (const auto& [f, v] : e->set) setters[f].push_back(e);
-    if (!any_delete) {
-      for (const auto& [f, S] : setters) {
+    // Setters a causally later delete superseded are left out (their values went with the deletion).
+    if (!st.deleted) {
+      for (const auto& [f, all] : setters) {
+        std::vector<const OEdit*> S;
+        for (const OEdit* e : all)
+          if (!later_delete(*e)) S.push_back(e);
         std::vector<const OEdit*> maximal;
         for (const OEdit* e : S) {
           bool dominated = false;
-          for (const OEdit* x : S) dominated = dominated || (x != e && x->clock.contains(e->dot));
+          for (const OEdit* x : all) dominated = dominated || (x != e && x->clock.contains(e->dot));
           if (!dominated) maximal.push_back(e);
         }
+        if (maximal.empty()) continue;
         bool differ = false;
         for (const OEdit* m : maximal) differ = differ || m->set.at(f) != maximal.front()->set.at(f);
         if (!differ) continue;
@@ -420,6 +563,18 @@ void check_oracle(Oracle& o, const std::map<std::string, sync::RecordState>& fee
         for (const OEdit* a : E)
           for (const OEdit* b : E) ok = ok || (a->deleted && !b->deleted && concurrent(*a, *b));
         if (!ok) o.violation("false conflict: delete_edit entry on " + rid + " without a concurrent delete and edit");
+        for (std::size_t i = 0; i < en->candidates.size(); ++i) {
+          const Dot& d = en->candidates[i].first;
+          auto it = o.edits.find(d);
+          if (it == o.edits.end()) {
+            if (o.actors.count(d.actor))
+              o.violation("delete_edit entry on " + rid + ": candidate " + dot_text(d) + " is no acknowledged edit");
+            continue;  // a server version (a merge)
+          }
+          if (it->second.record != rid || !o.acked.count(d) || it->second.deleted != en->deleted[i])
+            o.violation("delete_edit entry on " + rid + ": candidate " + dot_text(d) + " (deleted " +
+                        std::to_string(en->deleted[i]) + ") does not match the acknowledged edit");
+        }
         continue;
       }
       if (en->kind != "field") {
@@ -439,6 +594,68 @@ void check_oracle(Oracle& o, const std::map<std::string, sync::RecordState>& fee
       }
     }
   }
+}
+
+// Form A version 2: version 1 of forms_dir plus the field kNewField.
+Result<std::string> form_a_v2(const std::string& forms_dir) {
+  std::ifstream in(forms_dir + "/" + kForm + ".json");
+  json j = json::parse(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()), nullptr,
+                       false);
+  if (j.is_discarded() || !j.contains("fields") || !j["fields"].is_array())
+    return Status::invalid_argument(std::string("no form ") + kForm + " in " + forms_dir);
+  j["version"] = 2;
+  j["fields"].push_back({{"key", kNewField},
+                         {"type", "text"},
+                         {"label", {{"en", "Follow-up visit note (version 2)"}}},
+                         {"length", {{"max", 200}}},
+                         {"sensitivity", "-"}});
+  return j.dump(1);
+}
+
+// Logs in as the admin `user` and, with forms_dir, uploads and publishes every form there (and Form A
+// version 2 when `form_v2`); returns the admin's session token.
+Result<std::string> prepare_server(const std::string& host, std::uint16_t port, const std::string& user,
+                                   const std::string& password, const std::string& forms_dir, bool form_v2) {
+  namespace fs = std::filesystem;
+  HttpClient http(host, port);
+  const Headers ct{{"Content-Type", "application/json"}};
+  auto login = http.request("POST", "/v1/login", json{{"username", user}, {"password", password}}.dump(), ct);
+  if (!login.ok()) return login.status();
+  if (login->status != 200) return Status::io_error("admin login: HTTP " + std::to_string(login->status));
+  const std::string token = json::parse(login->body, nullptr, false).value("token", "");
+  if (forms_dir.empty()) return token;
+  const Headers admin{{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}};
+  std::vector<std::string> defs;
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const auto& f : fs::directory_iterator(forms_dir, ec))
+    if (f.path().extension() == ".json") files.push_back(f.path());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) return Status::invalid_argument("no form definitions (*.json) in " + forms_dir);
+  for (const auto& f : files) {
+    std::ifstream in(f);
+    defs.emplace_back((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  }
+  if (form_v2) {
+    auto v2 = form_a_v2(forms_dir);
+    if (!v2.ok()) return v2.status();
+    defs.push_back(*v2);
+  }
+  for (const auto& def : defs) {
+    json j = json::parse(def, nullptr, false);
+    if (j.is_discarded() || !j.contains("form_id")) return Status::invalid_argument("not a form: " + def.substr(0, 60));
+    const std::string name = j["form_id"].get<std::string>() + " v" + std::to_string(j["version"].get<int>());
+    auto up = http.request("POST", "/v1/admin/forms", def, admin);
+    if (!up.ok()) return up.status();
+    if (up->status != 201 && up->status != 409)
+      return Status::io_error("upload " + name + ": HTTP " + std::to_string(up->status) + " " + up->body);
+    auto pub = http.request("POST", "/v1/admin/forms/" + j["form_id"].get<std::string>() + "/" +
+                                        std::to_string(j["version"].get<int>()) + "/publish", "{}", admin);
+    if (!pub.ok()) return pub.status();
+    if (pub->status != 200 && pub->status != 409)
+      return Status::io_error("publish " + name + ": HTTP " + std::to_string(pub->status) + " " + pub->body);
+  }
+  return token;
 }
 
 struct Managed {
@@ -483,32 +700,9 @@ Result<Managed> start_managed(const SimOptions& o) {
   auto srv = ServerProcess::start(o.aktsyncd, config, dir);
   if (!srv.ok()) return srv.status();
   m.server = std::move(*srv);
-  HttpClient http("127.0.0.1", m.server->port());
-  const Headers ct{{"Content-Type", "application/json"}};
-  auto login = http.request("POST", "/v1/login", json{{"username", "simadmin"}, {"password", pw}}.dump(), ct);
-  if (!login.ok()) return login.status();
-  if (login->status != 200) return Status::io_error("admin login: HTTP " + std::to_string(login->status));
-  m.admin_token = json::parse(login->body, nullptr, false).value("token", "");
-  const Headers admin{{"Authorization", "Bearer " + m.admin_token}, {"Content-Type", "application/json"}};
-  std::vector<fs::path> files;
-  for (const auto& f : fs::directory_iterator(o.forms_dir, ec))
-    if (f.path().extension() == ".json") files.push_back(f.path());
-  if (files.empty()) return Status::invalid_argument("no form definitions (*.json) in " + o.forms_dir);
-  for (const auto& f : files) {
-    std::ifstream in(f);
-    std::string def((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    json j = json::parse(def, nullptr, false);
-    if (j.is_discarded() || !j.contains("form_id")) return Status::invalid_argument(f.string() + ": not a form");
-    auto up = http.request("POST", "/v1/admin/forms", def, admin);
-    if (!up.ok()) return up.status();
-    if (up->status != 201 && up->status != 409)
-      return Status::io_error("upload " + f.string() + ": HTTP " + std::to_string(up->status) + " " + up->body);
-    auto pub = http.request("POST", "/v1/admin/forms/" + j["form_id"].get<std::string>() + "/" +
-                                        std::to_string(j["version"].get<int>()) + "/publish", "{}", admin);
-    if (!pub.ok()) return pub.status();
-    if (pub->status != 200 && pub->status != 409)
-      return Status::io_error("publish " + f.string() + ": HTTP " + std::to_string(pub->status));
-  }
+  auto token = prepare_server("127.0.0.1", m.server->port(), "simadmin", pw, o.forms_dir, o.old_form_percent > 0);
+  if (!token.ok()) return token.status();
+  m.admin_token = *token;
   return m;
 }
 
@@ -528,9 +722,17 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
     o.port = managed.server->port();
   }
   if (o.devices.empty()) return Status::invalid_argument("the simulation needs at least one device");
+  if (!managed.server && !o.admin_user.empty()) {
+    auto token = prepare_server(o.host, o.port, o.admin_user, o.admin_password, o.forms_dir, o.old_form_percent > 0);
+    if (!token.ok()) return token.status();
+    o.admin_token = *token;
+  }
+  if (o.old_form_percent > 0 && o.forms_dir.empty())
+    return Status::invalid_argument("tablets on an older form version need the forms (forms_dir) published");
   SimReport rep;
   Oracle oracle;
   oracle.rep = &rep;
+  for (const auto& d : o.devices) oracle.actors.insert(d.actor);
   std::unique_ptr<FaultProxy> proxy;
   if (o.use_proxy) {
     FaultOptions f = o.faults;
@@ -552,7 +754,12 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
         return s;
     }
     tablets.push_back({std::move(*st), std::make_unique<HttpClient>(o.host, path_port),
-                       std::mt19937_64(o.seed * 7919 + k), o.start_ms});
+                       std::mt19937_64(o.seed * 7919 + k), o.start_ms, 0, false});
+    if (o.old_form_percent > 0) {
+      SimTablet& t = tablets.back();
+      t.form_version = static_cast<int>(t.rng() % 100) < o.old_form_percent ? 1 : 2;
+      t.omit_newer = t.form_version == 1 && rep.old_form_tablets++ % 2 == 1;
+    }
   }
   rep.tablets = tablets.size();
   // The server restart: SIGKILL a few ms into one tablet's sync in a seeded round, then start it again.
@@ -706,6 +913,356 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
   check_oracle(oracle, *feed, rep.inbox_checked ? &entries : nullptr, rep);
   if (managed.server) {
     if (Status s = managed.server->stop(); !s.ok()) oracle.violation(s.message());
+  }
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+}  // namespace akt::client
+
+// ---- Order independence (DESIGN §7.4) ----
+
+namespace akt::client {
+namespace {
+
+struct RecOutcome {
+  bool deleted = false, pending = false;
+  std::set<std::string> flagged;
+  json body;  // the live body (provisional values included; compared without the flagged paths)
+};
+
+struct OrderOutcome {
+  std::map<std::string, RecOutcome> records;
+  std::map<std::string, std::vector<std::string>> entries;  // record -> its entries, canonical, sorted
+  std::map<std::string, std::set<std::string>> semantic;    // record -> paths of its semantic entries
+  std::size_t entry_count = 0, flagged = 0;
+};
+
+// An entry without what may depend on arrival order or time: ids, times, provisional values, the
+// server's own dot numbers (a merge version is named by its values).
+std::string canonical_entry(const json& raw, const std::set<std::string>& actors) {
+  json e = json::object();
+  for (const char* k : {"record", "kind", "path", "status", "closed_by", "ancestor"})
+    if (raw.contains(k)) e[k] = raw[k];
+  if (raw.contains("detail") && raw["detail"].is_object()) {
+    json d = raw["detail"];
+    for (const char* k : {"provisional", "reverted", "kept"}) d.erase(k);
+    e["detail"] = d;
+  }
+  std::vector<std::string> cands;
+  for (const json& c : raw.value("candidates", json::array())) {
+    json x = c;
+    for (const char* k : {"device_time", "server_time", "sides", "device", "user"}) x.erase(k);
+    if (x.contains("dot") && x["dot"].is_object() && !actors.count(x["dot"].value("actor", ""))) x["dot"] = "server";
+    cands.push_back(x.dump());
+  }
+  std::sort(cands.begin(), cands.end());
+  e["candidates"] = cands;
+  return e.dump();
+}
+
+Result<OrderOutcome> read_outcome(HttpClient& http, const std::string& device_token, const std::string& admin_token,
+                                  const std::set<std::string>& actors) {
+  OrderOutcome out;
+  auto feed = server_feed(http, device_token, 500);
+  if (!feed.ok()) return feed.status();
+  for (const auto& [id, st] : *feed) {
+    RecOutcome r;
+    r.deleted = st.deleted;
+    r.pending = st.deletion_pending;
+    r.flagged.insert(st.conflicted.begin(), st.conflicted.end());
+    out.flagged += r.flagged.size();
+    r.body = st.deleted || st.live.empty() ? json::object() : json::parse(st.live.front().body, nullptr, false);
+    out.records[id] = std::move(r);
+  }
+  auto entries = inbox(http, admin_token);
+  if (!entries.ok()) return entries.status();
+  for (const Entry& e : *entries) {
+    ++out.entry_count;
+    out.entries[e.record].push_back(canonical_entry(e.raw, actors));
+    if (e.kind == "semantic") {
+      std::size_t a = 0;
+      for (std::size_t b = 0; b <= e.path.size(); ++b)
+        if (b == e.path.size() || e.path[b] == ',') {
+          out.semantic[e.record].insert(e.path.substr(a, b - a));
+          a = b + 1;
+        }
+    }
+  }
+  for (auto& [id, v] : out.entries) std::sort(v.begin(), v.end());
+  return out;
+}
+
+std::string joined(const std::set<std::string>& s) {
+  std::string out = "[";
+  for (const auto& x : s) out += (out.size() > 1 ? "," : "") + x;
+  return out + "]";
+}
+
+std::string shorten(const std::string& s, std::size_t n = 400) { return s.size() <= n ? s : s.substr(0, n) + "..."; }
+
+// The differences of `b` from the recorded `a`, as violations.
+void compare_outcomes(const OrderOutcome& a, const OrderOutcome& b, bool skip_semantic, const std::string& where,
+                      OrderReport& rep) {
+  auto violation = [&rep, &where](const std::string& what) {
+    ++rep.violation_count;
+    if (rep.violations.size() < 50) rep.violations.push_back(where + ": " + what);
+  };
+  std::set<std::string> ids;
+  for (const auto& [id, r] : a.records) ids.insert(id);
+  for (const auto& [id, r] : b.records) ids.insert(id);
+  for (const std::string& id : ids) {
+    auto ia = a.records.find(id), ib = b.records.find(id);
+    if (ia == a.records.end() || ib == b.records.end()) {
+      violation("record " + id + " only in " + (ia == a.records.end() ? "this order" : "the recorded order"));
+      continue;
+    }
+    const RecOutcome &x = ia->second, &y = ib->second;
+    std::set<std::string> skip;  // semantic paths (two saves per device: DESIGN §7.4's open point)
+    if (skip_semantic) {
+      for (const auto* m : {&a.semantic, &b.semantic}) {
+        auto it = m->find(id);
+        if (it != m->end()) skip.insert(it->second.begin(), it->second.end());
+      }
+    }
+    if (x.deleted != y.deleted || x.pending != y.pending)
+      violation("record " + id + ": deleted " + std::to_string(x.deleted) + "/" + std::to_string(y.deleted) +
+                ", deletion pending " + std::to_string(x.pending) + "/" + std::to_string(y.pending) +
+                " (recorded/this order)");
+    std::set<std::string> fx, fy;
+    for (const auto& p : x.flagged)
+      if (!skip.count(p)) fx.insert(p);
+    for (const auto& p : y.flagged)
+      if (!skip.count(p)) fy.insert(p);
+    if (fx != fy) violation("record " + id + ": flagged " + joined(fx) + " recorded, " + joined(fy) + " in this order");
+    std::set<std::string> keys;
+    for (const json* body : {&x.body, &y.body})
+      if (body->is_object())
+        for (const auto& [k, v] : body->items()) keys.insert(k);
+    std::set<std::string> differ;
+    for (const auto& k : keys) {
+      if (x.flagged.count(k) || y.flagged.count(k) || skip.count(k)) continue;  // provisional
+      const json nil;
+      const json& vx = x.body.is_object() && x.body.contains(k) ? x.body[k] : nil;
+      const json& vy = y.body.is_object() && y.body.contains(k) ? y.body[k] : nil;
+      if (vx != vy) differ.insert(k + " " + vx.dump() + "/" + vy.dump());
+    }
+    if (!differ.empty()) violation("record " + id + ": unflagged values differ (recorded/this order): " + joined(differ));
+    std::vector<std::string> ea, eb;
+    for (const auto& pair : {std::make_pair(&a, &ea), std::make_pair(&b, &eb)}) {
+      auto it = pair.first->entries.find(id);
+      if (it == pair.first->entries.end()) continue;
+      for (const auto& e : it->second)
+        if (!skip_semantic || json::parse(e).value("kind", "") != "semantic") pair.second->push_back(e);
+    }
+    if (ea != eb) {
+      std::vector<std::string> only_a, only_b;
+      std::set_difference(ea.begin(), ea.end(), eb.begin(), eb.end(), std::back_inserter(only_a));
+      std::set_difference(eb.begin(), eb.end(), ea.begin(), ea.end(), std::back_inserter(only_b));
+      violation("record " + id + ": entries differ; recorded only: " +
+                shorten(only_a.empty() ? "-" : only_a.front()) + (only_a.size() > 1 ? " (+more)" : "") +
+                "; this order only: " + shorten(only_b.empty() ? "-" : only_b.front()) +
+                (only_b.size() > 1 ? " (+more)" : ""));
+    }
+  }
+}
+
+// Pushes the recorded bodies in `order` (indices into `sent`) as their devices; rejections are
+// violations.
+Status replay(HttpClient& http, const std::vector<SentPush>& sent, const std::vector<std::size_t>& order,
+              const std::vector<SimDevice>& devices, const std::string& where, OrderReport& rep) {
+  for (std::size_t i : order) {
+    const SentPush& p = sent[i];
+    auto r = http.request("POST", "/v1/push", p.body,
+                          {{"Authorization", "Bearer " + devices[p.device].token}, {"Content-Type", "application/json"}});
+    if (!r.ok()) return r.status();
+    ++rep.pushes;
+    if (r->status != 200) {
+      ++rep.violation_count;
+      if (rep.violations.size() < 50)
+        rep.violations.push_back(where + ": push answered HTTP " + std::to_string(r->status) + " " + shorten(r->body, 200));
+      continue;
+    }
+    auto d = sync::decode_push_response(r->body);
+    if (!d.ok()) return Status::corruption(where + ": push answer: " + d.status().message());
+    for (const auto& x : d->results)
+      if (x.outcome == sync::Outcome::kRejected) {
+        ++rep.rejected;
+        ++rep.violation_count;
+        if (rep.violations.size() < 50)
+          rep.violations.push_back(where + ": edit " + dot_text(x.dot) + " of " + x.record_id + " rejected: " +
+                                   x.error_code + " " + shorten(x.error_detail, 120) + " " + shorten(x.error_fields, 200));
+      }
+  }
+  return {};
+}
+
+}  // namespace
+
+Result<FreshServer> start_aktsyncd(const std::string& binary, const std::string& work_dir, int devices,
+                                   std::uint64_t seed) {
+  SimOptions o;
+  o.aktsyncd = binary;
+  o.work_dir = work_dir;
+  o.tablets = devices;
+  o.seed = seed;
+  auto m = start_managed(o);  // no forms_dir: the admin only logs in; run_order_check publishes
+  if (!m.ok()) return m.status();
+  FreshServer f;
+  f.port = m->server->port();
+  f.admin_user = "simadmin";
+  f.admin_password = "sim-admin-password-" + std::to_string(seed);
+  f.devices = m->devices;
+  f.keep = std::shared_ptr<ServerProcess>(std::move(m->server));
+  return f;
+}
+
+Result<OrderReport> run_order_check(const OrderOptions& opt) {
+  namespace fs = std::filesystem;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!opt.fresh) return Status::invalid_argument("the order check needs a server factory");
+  if (opt.tablets < 2 || opt.records < 1 || opt.saves < 1 || opt.orders < 2)
+    return Status::invalid_argument("the order check needs 2+ tablets, 1+ records, 1+ saves, 2+ orders");
+  const bool v2 = opt.old_form_percent > 0;
+  OrderReport rep;
+  for (int h = 0; h < opt.histories; ++h) {
+    const std::uint64_t seed = opt.seed * 1000003 + static_cast<std::uint64_t>(h);
+    const std::string where = "seed " + std::to_string(opt.seed) + " history " + std::to_string(h);
+    // The recorded order, on its own server: the tablets' stores, saves and pushes.
+    auto srv = opt.fresh();
+    if (!srv.ok()) return srv.status();
+    if (srv->devices.size() < static_cast<std::size_t>(opt.tablets) + 1)
+      return Status::invalid_argument("the server factory gives too few devices");
+    auto admin = prepare_server("127.0.0.1", srv->port, srv->admin_user, srv->admin_password, opt.forms_dir, v2);
+    if (!admin.ok()) return admin.status();
+    const std::string dir = opt.work_dir + "/history-" + std::to_string(h);
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return Status::io_error("cannot make " + dir + ": " + ec.message());
+    SimReport srep;
+    Oracle oracle;
+    oracle.rep = &srep;
+    std::set<std::string> actors;
+    for (const auto& d : srv->devices) actors.insert(d.actor);
+    std::vector<SimTablet> tablets;
+    for (int k = 0; k <= opt.tablets; ++k) {
+      auto st = store::TabletStore::open(dir + "/tablet-" + std::to_string(k) + ".db", false);
+      if (!st.ok()) return st.status();
+      const SimDevice& d = srv->devices[static_cast<std::size_t>(k)];
+      if (Status s = (*st)->init({d.actor, "127.0.0.1:" + std::to_string(srv->port), d.token}, seed * 1000 + k,
+                                 1475280000000);
+          !s.ok())
+        return s;
+      tablets.push_back({std::move(*st), std::make_unique<HttpClient>("127.0.0.1", srv->port),
+                         std::mt19937_64(seed * 7919 + static_cast<std::uint64_t>(k)), 1475280000000, 0, false});
+      SimTablet& t = tablets.back();
+      if (v2) {
+        t.form_version = k == 0 || static_cast<int>(t.rng() % 100) >= opt.old_form_percent ? 2 : 1;
+        t.omit_newer = t.form_version == 1 && t.rng() % 2;
+      }
+    }
+    std::vector<SentPush> sent;
+    SyncOptions so;
+    so.max_attempts = 3;
+    so.backoff_initial = std::chrono::milliseconds(5);
+    auto push = [&](std::size_t k) -> Status {
+      SimTablet& t = tablets[k];
+      SyncClient c(*t.store, observed(*t.http, oracle, t.form_version, &sent, k), so);
+      SyncSummary s;
+      return c.push(s);
+    };
+    // Device 0 creates the records; every tablet pulls them.
+    SimOptions create;
+    create.create_percent = 100;
+    for (int r = 0; r < opt.records; ++r)
+      if (Status s = random_save(tablets[0], create, oracle, srep); !s.ok()) return s;
+    for (int r = 0; r < opt.rule_records; ++r) {
+      SimTablet& t = tablets[0];
+      GeneratedRecord g = generate_infra_card(t.rng);
+      std::array<std::uint8_t, 10> random{};
+      for (auto& b : random) b = static_cast<std::uint8_t>(t.rng());
+      t.now += 60000;
+      auto id = t.store->create({kInfraForm, 1, g.scope, g.body, g.changed}, t.now, random);
+      if (!id.ok()) return id.status();
+    }
+    if (Status s = push(0); !s.ok()) return s;
+    const std::size_t setup_pushes = sent.size();
+    auto ids = tablets[0].store->record_ids();
+    if (!ids.ok()) return ids.status();
+    for (std::size_t k = 1; k < tablets.size(); ++k) {
+      SyncClient c(*tablets[k].store, http_transport(*tablets[k].http), so);
+      SyncSummary s;
+      if (Status st = c.pull(s); !st.ok()) return st;
+    }
+    // Offline saves, each pushed as its own batch, round-robin: the recorded order.
+    std::vector<std::set<std::string>> saved(tablets.size());
+    SimOptions edit;
+    edit.create_percent = 0;
+    edit.delete_percent = opt.delete_percent;
+    for (int s = 0; s < opt.saves; ++s)
+      for (std::size_t k = 1; k < tablets.size(); ++k) {
+        std::vector<std::string> pick;  // without the records this tablet saved already, unless allowed
+        for (const auto& id : *ids)
+          if (opt.repeat_record || !saved[k].count(id)) pick.push_back(id);
+        if (pick.empty()) continue;
+        const std::size_t before = oracle.edits.size();
+        if (Status st = random_save(tablets[k], edit, oracle, srep, &pick); !st.ok()) return st;
+        for (const auto& [d, e] : oracle.edits)
+          if (oracle.edits.size() > before && d.actor == srv->devices[k].actor) saved[k].insert(e.record);
+        if (Status st = push(k); !st.ok()) return st;
+      }
+    rep.saves += srep.saves;
+    rep.edits += srep.edits;
+    rep.deletes += srep.deletes;
+    rep.old_form_saves += srep.old_form_saves;
+    rep.pushes += sent.size();
+    ++rep.runs;
+    for (const std::string& v : srep.violations) {  // rejections in the recorded order
+      ++rep.violation_count;
+      ++rep.rejected;
+      if (rep.violations.size() < 50) rep.violations.push_back(where + " recorded order: " + v);
+    }
+    HttpClient http("127.0.0.1", srv->port);
+    auto recorded = read_outcome(http, srv->devices[0].token, *admin, actors);
+    if (!recorded.ok()) return recorded.status();
+    rep.entries += recorded->entry_count;
+    rep.flagged += recorded->flagged;
+    srv->keep.reset();
+    // The other orders: each device's batches in its own order, the devices interleaved differently.
+    std::mt19937_64 rng(seed * 131 + 5);
+    for (int j = 1; j < opt.orders; ++j) {
+      std::vector<std::vector<std::size_t>> queues(tablets.size());
+      for (std::size_t i = setup_pushes; i < sent.size(); ++i) queues[sent[i].device].push_back(i);
+      std::vector<std::size_t> order;
+      for (std::size_t i = 0; i < setup_pushes; ++i) order.push_back(i);
+      if (j == 1) {  // every device's batches together, the last device first
+        for (std::size_t k = queues.size(); k-- > 0;) order.insert(order.end(), queues[k].begin(), queues[k].end());
+      } else {       // a random interleaving
+        std::vector<std::size_t> next(queues.size(), 0);
+        for (std::size_t left = sent.size() - setup_pushes; left > 0; --left) {
+          std::vector<std::size_t> ready;
+          for (std::size_t k = 0; k < queues.size(); ++k)
+            if (next[k] < queues[k].size()) ready.push_back(k);
+          const std::size_t k = ready[rng() % ready.size()];
+          order.push_back(queues[k][next[k]++]);
+        }
+      }
+      auto fresh = opt.fresh();
+      if (!fresh.ok()) return fresh.status();
+      auto token = prepare_server("127.0.0.1", fresh->port, fresh->admin_user, fresh->admin_password, opt.forms_dir, v2);
+      if (!token.ok()) return token.status();
+      HttpClient h2("127.0.0.1", fresh->port);
+      const std::string here = where + " order " + std::to_string(j);
+      if (Status s = replay(h2, sent, order, fresh->devices, here, rep); !s.ok()) return s;
+      auto outcome = read_outcome(h2, fresh->devices[0].token, *token, actors);
+      if (!outcome.ok()) return outcome.status();
+      if (opt.saves > 1)
+        for (const auto* m : {&recorded->semantic, &outcome->semantic})
+          for (const auto& [id, paths] : *m) rep.semantic_skipped += paths.empty() ? 0 : 1;
+      compare_outcomes(*recorded, *outcome, opt.saves > 1, here, rep);
+      ++rep.runs;
+    }
+    ++rep.histories;
   }
   rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return rep;

@@ -5,7 +5,10 @@
 //   1 convergence: every tablet equals the server's feed (so they equal each other);
 //   2 no acknowledged edit lost: its dot is covered by the record's live clock, and each field it set
 //     still holds its value, or a causally later edit set that field (or deleted the record), or the
-//     value is a candidate of a conflict entry for that field;
+//     value is a candidate of a conflict entry for that field; a delete counts like a field: the record
+//     is deleted, or a causally later delete superseded it, or it is a `deleted` candidate of the
+//     record's delete_edit entry, and every edit concurrent with a standing delete is a keep candidate
+//     there (itself or a causally later edit of it);
 //   3 no false merge: fields whose causally-maximal setters disagree have an entry listing every such
 //     value; no false conflict: every entry's candidates are values acknowledged edits set, and two
 //     concurrent acknowledged edits set its field to different values;
@@ -16,10 +19,17 @@
 //     latest state.
 // With a managed server (SimOptions::aktsyncd) the simulator runs aktsyncd itself, with forms validation
 // on and the programme's forms published, and can SIGKILL and restart it mid-run (§7.6).
+// Tablets may run an older form version (SimOptions::old_form_percent): a v2 of Form A with one more
+// field is published beside v1, and v1 tablets push their edits as v1, sending back the v2-only field
+// they pulled, or omitting it.
+// run_order_check (DESIGN §7.4): the same pushes, each device's batches in the order it sent them,
+// interleaved across devices in several orders on fresh servers, must give the same outcome.
 // Deterministic for a seed, apart from the server's own timing.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -41,6 +51,9 @@ struct SimOptions {
   std::uint16_t port = 0;
   std::vector<SimDevice> devices;  // one tablet each; at least one
   std::string admin_token;         // empty: the inbox checks (§7.3) are skipped and reported so
+  // ...or an admin account to log in with (external server): reads the inbox and, with forms_dir,
+  // publishes the forms there first (as the managed server does).
+  std::string admin_user, admin_password;
   // ...or a managed one: the simulator runs this aktsyncd binary on work_dir/server with `tablets`
   // static devices, forms validation on and every form of forms_dir published, and an admin user.
   std::string aktsyncd;
@@ -56,6 +69,11 @@ struct SimOptions {
   int sync_percent = 40;           // chance (%) that a tablet syncs at the end of a round
   int create_percent = 10;         // chance (%) that a save creates a record (else edits, or deletes)
   int delete_percent = 2;          // chance (%) that a save deletes a record
+  // Chance (%) that a tablet runs Form A version 1 while a version 2 (one more field, `followup_note`)
+  // is published: needs forms (managed, or admin_user with forms_dir). v1 tablets push form_version 1;
+  // half of them send back the v2-only field they pulled, half omit it. 0: every tablet pushes the
+  // version its records were created with (1), no v2 is published.
+  int old_form_percent = 0;
   std::uint64_t seed = 1;
   int max_attempts = 6;            // per request (see SyncOptions)
   int backoff_ms = 250;            // first retry pause (doubles, capped at 16x)
@@ -78,6 +96,9 @@ struct SimReport {
   std::size_t rejected = 0;                 // edits the server rejected (each is a violation)
   std::size_t fields_checked = 0;           // (acked edit, field) pairs checked by invariant 2
   std::size_t restarts = 0;                 // SIGKILL + restart of the server
+  std::size_t old_form_tablets = 0;         // tablets on Form A v1 (old_form_percent)
+  std::size_t old_form_saves = 0;           // their saves
+  std::size_t deletes_checked = 0;          // acknowledged deletes checked by invariant 2
   std::size_t cursor_checks = 0;            // feeds read from a mid-run cursor (invariant 5)
   int settle_passes = 0;                    // sync passes needed until nothing moved
   bool inbox_checked = false;
@@ -92,5 +113,60 @@ struct SimReport {
 // Runs the simulation. kIOError when the server cannot be reached or started; other Status codes from
 // the tablets' stores. Broken invariants are not errors: they are in the report.
 Result<SimReport> run_fleet(const SimOptions& options);
+
+// ---- Order independence (DESIGN §7.4) ----
+
+// A fresh, empty server for one order: its port, an admin account, and the devices it knows (the same
+// actors and tokens every time: the replayed pushes carry their dots). `keep` holds it alive.
+struct FreshServer {
+  std::uint16_t port = 0;
+  std::string admin_user, admin_password;
+  std::vector<SimDevice> devices;
+  std::shared_ptr<void> keep;
+};
+using ServerFactory = std::function<Result<FreshServer>()>;
+
+struct OrderOptions {
+  ServerFactory fresh;             // called once per order; needs tablets + 1 devices
+  std::string forms_dir;           // published on every fresh server (and a v2 of Form A, see below)
+  std::string work_dir;            // the tablets' databases go here (must exist)
+  int histories = 4;               // independent histories, each replayed in `orders` orders
+  int orders = 4;                  // per history: the recorded order and orders-1 others
+  int tablets = 5;                 // devices that save (a further device creates the records first)
+  int records = 3;                 // Form A records every tablet pulls before saving offline
+  int rule_records = 1;            // and infrastructure cards (so1_infra_monitoring: cross-field rules)
+  int saves = 1;                   // saves per device, each pushed as its own batch (1 or more)
+  bool repeat_record = true;       // a device may save the same record again (its own line of history);
+                                   // false: each save of a device is on another record
+  int delete_percent = 20;         // chance (%) that a save deletes its record
+  int old_form_percent = 30;       // chance (%) that a tablet runs Form A v1 (see SimOptions)
+  std::uint64_t seed = 1;
+};
+
+struct OrderReport {
+  std::size_t histories = 0, runs = 0, pushes = 0, saves = 0, edits = 0, deletes = 0, old_form_saves = 0;
+  std::size_t entries = 0, flagged = 0;     // summed over the recorded orders
+  std::size_t rejected = 0;                 // edits a server rejected (each is a violation)
+  std::size_t semantic_skipped = 0;         // semantic entries left out (two saves: DESIGN §7.4)
+  std::vector<std::string> violations;      // at most 50 kept
+  std::size_t violation_count = 0;
+  double seconds = 0;
+  bool ok() const { return violation_count == 0; }
+};
+
+// Per history: every tablet pulls `records` Form A records and `rule_records` infrastructure cards (whose
+// concurrent visits can break a rule together: semantic entries), then saves offline `saves` times, pushing after
+// each save (the recorded order: round-robin over the tablets). Then the same push bodies, byte for
+// byte, are replayed on fresh servers in other interleavings that keep each device's own order; each
+// outcome must equal the recorded one: per record the deletion state, the flagged paths and the
+// unflagged values, and the inbox entries (kind, path, status, base, candidates by dot and value; a
+// server version's dot by value only). Provisional values may differ. With saves > 1, `semantic`
+// entries and the paths they flag are left out (the open point of DESIGN §7.4).
+Result<OrderReport> run_order_check(const OrderOptions& options);
+
+// Starts aktsyncd `binary` on work_dir (a new, empty data folder) with `devices` static devices whose
+// actors and tokens follow from `seed`, and an admin account; for OrderOptions::fresh.
+Result<FreshServer> start_aktsyncd(const std::string& binary, const std::string& work_dir, int devices,
+                                   std::uint64_t seed);
 
 }  // namespace akt::client

@@ -94,4 +94,20 @@ GeneratedRecord generate_survey_record(std::mt19937_64& rng) {
   return g;
 }
 
+constexpr const char* kInfraTemplate = R"json({"app_version":"1.4.2","ben_albanian":420,"ben_ashkali":12,"ben_bosniak":0,"ben_croat":0,"ben_egyptian":0,"ben_female":380,"ben_gorani":0,"ben_method":"name_list_count","ben_montenegrin":0,"ben_other":3,"ben_roma":45,"ben_serb":310,"ben_total":790,"ben_turkish":0,"ben_youth":210,"cofin_community":2500,"cofin_municipality":9000,"device_id":"tab-0193","ended_at":"2017-06-14T09:31:00+02:00","enumerator_id":"enum_07","grant_amount":38500.0,"grant_currency":"eur","implementing_partner":"kcdf","jc_albanian":3,"jc_ashkali":0,"jc_bosniak":0,"jc_croat":0,"jc_egyptian":0,"jc_exists":"yes","jc_female":3,"jc_gorani":0,"jc_interpretation":"yes","jc_languages":["sq","sr"],"jc_meetings":5,"jc_minutes_seen":"yes","jc_montenegrin":0,"jc_mun_rep":"yes","jc_other":0,"jc_roma":1,"jc_serb":3,"jc_total":7,"jc_turkish":0,"mun_involvement":["cofinancing","permits","technical_supervision"],"municipality":"novoberde","pct_complete":60,"planned_end":"2016-10-31","planned_start":"2016-04-01","project_id":"SO1-0142","project_title":"Water supply extension to the lower neighbourhood","project_type":"water_supply","review_status":"submitted","settlement_name":"Bostane","site_gps":{"acc":6,"lat":42.6152,"lon":21.4321},"started_at":"2017-06-14T09:05:00+02:00","status":"in_progress","target_communities":["albanian","serb","roma"],"team_id":"team_east","visit":[{"v_followup_needed":"no","v_gps":{"acc":5,"lat":42.616,"lon":21.433},"v_issues":["none"],"v_pct_observed":35,"v_photo_1":"att-aa01.jpg","v_photo_1_caption":"Trench along the main road","visit_by":"enum_07","visit_date":"2016-06-20","visit_id":"0b7e4f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b","visit_type":"progress"},{"v_followup_action":"Contractor to submit revised schedule (KCDF engineer)","v_followup_due":"2016-09-30","v_followup_needed":"yes","v_gps":{"acc":9,"lat":42.6149,"lon":21.4318},"v_issue_detail":"Two weeks of rain stopped the pipe laying.","v_issues":["delay","weather"],"v_pct_observed":60,"v_photo_1":"att-bb01.jpg","v_photo_1_caption":"Pipes stored on site","v_photo_2":"att-bb02.jpg","v_photo_2_caption":"Flooded trench","visit_by":"enum_12","visit_date":"2016-09-02","visit_id":"5c0a9d11-77aa-4b3c-9d2e-112233445566","visit_type":"progress"}],"works_quality":"good"}
+)json";
+
+GeneratedRecord generate_infra_card(std::mt19937_64& rng) {
+  nlohmann::json b = nlohmann::json::parse(kInfraTemplate);
+  b["project_id"] = "SO1-" + std::to_string(100 + rng() % 900);
+  b["status"] = "in_progress";
+  b["pct_complete"] = 100;
+  b["works_quality"] = "good";
+  GeneratedRecord g;
+  g.scope = {b["municipality"].get<std::string>(), "serb", "SO1"};
+  g.body = b.dump();
+  for (const auto& [k, v] : b.items()) g.changed.push_back(k);
+  return g;
+}
+
 }  // namespace akt::client

@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kUsage =
     "usage: aktsync-sim --aktsyncd PATH --forms-dir DIR --tablets N [options]    (a server it runs itself)\n"
     "       aktsync-sim --server HOST:PORT --device ACTOR:TOKEN [--device ...] [--admin-token T] [options]\n"
+    "       aktsync-sim --order-check --aktsyncd PATH --forms-dir DIR [order options]\n"
     "\n"
     "Simulated tablets make random offline saves of valid Form A records (creates, edits, deletes), sync at\n"
     "random moments, then all sync until nothing moves (fault-free), and an oracle checks DESIGN §7:\n"
@@ -29,6 +30,8 @@ constexpr const char* kUsage =
     "  --ops N             saves per tablet per round (default 4)\n"
     "  --sync-percent P    chance that a tablet syncs after a round (default 40)\n"
     "  --delete-percent P  chance that a save deletes (default 2); --create-percent P (default 10)\n"
+    "  --old-form-percent P  chance that a tablet runs Form A v1 while a v2 (one more field) is published\n"
+    "                      beside it (default 0; needs --aktsyncd); v1 tablets send back or omit the v2 field\n"
     "  --seed S            seed of everything random (default 1)\n"
     "  --attempts N        attempts per request before a sync gives up (default 6)\n"
     "  --backoff-ms N      first retry pause (default 250; doubles, capped at 16x)\n"
@@ -37,7 +40,16 @@ constexpr const char* kUsage =
     "  --drop-before P --drop-after P --cut P --delay P --duplicate P --reorder P   one fault each\n"
     "  --restart           (with --aktsyncd) SIGKILL the server during a sync in a seeded round, restart it\n"
     "  --dir DIR           where databases go (default: a new folder in /tmp)\n"
-    "  --inject-lost-ack   self-test: the oracle invents an acknowledged edit; the run must fail\n";
+    "  --inject-lost-ack   self-test: the oracle invents an acknowledged edit; the run must fail\n"
+    "\n"
+    "--order-check (DESIGN §7.4): per history, --tablets N tablets (default 5) pull --records R records\n"
+    "(default 3) and --rule-records infrastructure cards (default 1; their rules can break in a merge),\n"
+    "each saves --saves S times offline (default 1) pushing after each save; the same pushes\n"
+    "are then replayed on fresh aktsyncd servers in --orders K interleavings (default 4, the recorded one\n"
+    "included) keeping each device's own order; every outcome must have the same flagged paths, unflagged\n"
+    "values and inbox entries. --histories H (default 10), --seed, --delete-percent (default 20),\n"
+    "--old-form-percent (default 30) apply. With S > 1, semantic entries are left out (DESIGN §7.4).\n"
+    "--other-records: a device's saves are each on another record (no device saves a record twice).\n";
 
 int usage(bool help = false) {
   std::fputs(kUsage, help ? stdout : stderr);
@@ -56,9 +68,52 @@ bool to_prob(const std::string& s, double& out) {
   return !s.empty() && *end == '\0' && out >= 0 && out <= 1;
 }
 
+int run_order(const client::SimOptions& o, client::OrderOptions oc, bool delete_given, bool old_given) {
+  if (o.aktsyncd.empty() || o.forms_dir.empty() || o.port != 0 || !o.devices.empty()) return usage();
+  if (o.tablets > 0) oc.tablets = o.tablets;
+  if (oc.tablets < 2) return usage();
+  if (!delete_given) oc.delete_percent = 20;
+  if (!old_given) oc.old_form_percent = 30;
+  oc.seed = o.seed;
+  oc.forms_dir = o.forms_dir;
+  oc.work_dir = o.work_dir;
+  if (oc.work_dir.empty()) {
+    char tmpl[] = "/tmp/aktsync-sim-XXXXXX";
+    if (!mkdtemp(tmpl)) return std::fprintf(stderr, "aktsync-sim: cannot make a temporary folder\n"), 1;
+    oc.work_dir = tmpl;
+  }
+  int started = 0;
+  const std::string binary = o.aktsyncd, base = oc.work_dir;
+  const int devices = oc.tablets + 1;
+  const std::uint64_t seed = oc.seed;
+  oc.fresh = [&started, binary, base, devices, seed]() {
+    return client::start_aktsyncd(binary, base + "/server-" + std::to_string(started++), devices, seed);
+  };
+  std::printf("order check: seed %llu, %d histories x %d orders, %d tablets x %d saves on %d records, deletes %d%%, "
+              "v1 tablets %d%%, in %s\n",
+              static_cast<unsigned long long>(oc.seed), oc.histories, oc.orders, oc.tablets, oc.saves, oc.records,
+              oc.delete_percent, oc.old_form_percent, oc.work_dir.c_str());
+  std::fflush(stdout);
+  auto r = client::run_order_check(oc);
+  if (!r.ok()) {
+    std::fprintf(stderr, "aktsync-sim: %s\n", r.status().message().c_str());
+    return r.status().code() == Status::Code::kIOError ? 3 : 1;
+  }
+  const client::OrderReport& x = *r;
+  std::printf("runs %zu, pushes %zu, saves %zu (edits %zu, deletes %zu, by v1 tablets %zu), recorded entries %zu, "
+              "flagged paths %zu, rejected %zu, records with semantic entries left out %zu\n",
+              x.runs, x.pushes, x.saves, x.edits, x.deletes, x.old_form_saves, x.entries, x.flagged, x.rejected,
+              x.semantic_skipped);
+  for (const auto& v : x.violations) std::printf("VIOLATION %s\n", v.c_str());
+  std::printf("violations %zu, %.1f s\n%s\n", x.violation_count, x.seconds,
+              x.ok() ? "every order gave the same outcome" : "ORDER DEPENDENCE FOUND");
+  return x.ok() ? 0 : 1;
+}
+
 int run(int argc, char** argv) {
   client::SimOptions o;
-  bool restart = false;
+  client::OrderOptions oc;
+  bool restart = false, order = false, order_delete = false, order_old = false;
   for (int i = 1; i < argc; ++i) {
     const std::string f = argv[i];
     if (f == "--help" || f == "-h") return usage(true);
@@ -68,6 +123,14 @@ int run(int argc, char** argv) {
     }
     if (f == "--inject-lost-ack") {
       o.inject_lost_ack = true;
+      continue;
+    }
+    if (f == "--order-check") {
+      order = true;
+      continue;
+    }
+    if (f == "--other-records") {
+      oc.repeat_record = false;
       continue;
     }
     if (i + 1 >= argc) return usage();
@@ -98,7 +161,21 @@ int run(int argc, char** argv) {
     } else if (f == "--sync-percent" && to_int(v, 0, 100, n)) {
       o.sync_percent = static_cast<int>(n);
     } else if (f == "--delete-percent" && to_int(v, 0, 50, n)) {
-      o.delete_percent = static_cast<int>(n);
+      o.delete_percent = oc.delete_percent = static_cast<int>(n);
+      order_delete = true;
+    } else if (f == "--old-form-percent" && to_int(v, 0, 100, n)) {
+      o.old_form_percent = oc.old_form_percent = static_cast<int>(n);
+      order_old = true;
+    } else if (f == "--histories" && to_int(v, 1, 100000, n)) {
+      oc.histories = static_cast<int>(n);
+    } else if (f == "--orders" && to_int(v, 2, 1000, n)) {
+      oc.orders = static_cast<int>(n);
+    } else if (f == "--records" && to_int(v, 1, 10000, n)) {
+      oc.records = static_cast<int>(n);
+    } else if (f == "--rule-records" && to_int(v, 0, 10000, n)) {
+      oc.rule_records = static_cast<int>(n);
+    } else if (f == "--saves" && to_int(v, 1, 100, n)) {
+      oc.saves = static_cast<int>(n);
     } else if (f == "--create-percent" && to_int(v, 0, 50, n)) {
       o.create_percent = static_cast<int>(n);
     } else if (f == "--seed" && to_int(v, 0, (1LL << 62), n)) {
@@ -129,6 +206,7 @@ int run(int argc, char** argv) {
     }
   }
   const bool managed = !o.aktsyncd.empty();
+  if (order) return run_order(o, oc, order_delete, order_old);
   if (managed ? (o.forms_dir.empty() || o.tablets < 1 || o.port != 0 || !o.devices.empty())
               : (o.port == 0 || o.devices.empty() || restart))
     return usage();
@@ -161,6 +239,11 @@ int run(int argc, char** argv) {
                 f.requests, f.drop_before, f.drop_after, f.cut_response, f.delay, f.duplicate, f.reorder, f.held_drops,
                 f.upstream_errors);
   }
+  if (o.old_form_percent > 0)
+    std::printf("tablets on form v1 %zu, their saves %zu; acknowledged deletes checked %zu\n", x.old_form_tablets,
+                x.old_form_saves, x.deletes_checked);
+  else
+    std::printf("acknowledged deletes checked %zu\n", x.deletes_checked);
   if (!x.inbox_checked) std::printf("note: no admin token: no-false-merge/conflict checks skipped\n");
   for (const auto& p : x.problems) std::printf("DIVERGED %s\n", p.c_str());
   for (const auto& v : x.violations) std::printf("VIOLATION %s\n", v.c_str());
