@@ -33,8 +33,9 @@
 **  M6 Repeat groups (schema.repeats) merge per item id, when every body holds null or an array of
 **     objects with distinct string ids (otherwise the group is one plain field). Item presence is its own
 **     path "key[id]": removed on one side and kept or edited on another -> one conflict whose candidate
-**     values are whole items, and the provisional item is kept whole. Items: ancestor order, then new ids
-**     sorted. Nested repeats inside an item merge as one field value.
+**     values are whole items, and the provisional item is kept whole. Items are ordered by item id, so
+**     the order never depends on which siblings met first. Nested repeats inside an item merge as one
+**     field value.
 **  M7 An item the ancestor lacks is set whole by the versions that touched any path of it; a side that
 **     never held it cannot remove it.
 **  M8 No ancestor: each side without a setter of p offers its sibling's value, so every differing path
@@ -47,6 +48,15 @@
 **     stay attributed to the edits that set them; listing a conflicted path would let the merge version
 **     shadow the candidates in later merges (M3), so it never is.
 **  M12 No exception escapes: bodies are parsed with allow_exceptions=false, dumps replace bad UTF-8.
+**  M13 Open entries and device lines. A path's candidates from the sides join the candidates of the
+**     record's open entry for that path (MergeInput::open), then narrow_candidates() keeps one per device
+**     line and drops what a decider (an admin's resolution) has seen. The entry then holds every side
+**     that reached it, whatever the order. All remaining candidates agree -> the path takes that value
+**     and, if an entry was open, is `settled` (closed by agreement); else a conflict listing them all.
+**  M14 `_deleted` is a path like the others: every device version in a side's history sets it (a
+**     tombstone to true, any other version to false); per side the latest such versions are candidates
+**     (server versions never are: a merge decides nothing). All true -> the merge is a tombstone; mixed ->
+**     a DeleteEdit listing them all (the record is kept, deletion pending).
 */
 #include "sync/merge.hpp"
 
@@ -85,6 +95,39 @@ Status add_version(std::map<Dot, const Version*>& all, const Version& v) {
 
 }  // namespace
 
+void narrow_candidates(std::vector<Candidate>& cands, const std::map<Dot, VectorClock>& clocks,
+                       const std::string& server_actor, const std::set<std::string>& deciders) {
+  std::map<Dot, Candidate> by_dot;
+  for (Candidate& c : cands) {
+    auto [it, inserted] = by_dot.try_emplace(c.dot, c);
+    if (!inserted) {
+      std::vector<Dot>& s = it->second.sides;
+      s.insert(s.end(), c.sides.begin(), c.sides.end());
+    }
+  }
+  std::map<std::string, std::int64_t> latest;  // device actor -> its greatest candidate counter
+  for (const auto& [dot, c] : by_dot)
+    if (dot.actor != server_actor) latest[dot.actor] = std::max(latest[dot.actor], dot.n);
+  auto seen_by_decider = [&](const Dot& d) {
+    auto mine = clocks.find(d);
+    if (mine == clocks.end()) return false;
+    for (const auto& [o, oc] : by_dot) {
+      if (o == d || !deciders.count(o.actor)) continue;
+      auto theirs = clocks.find(o);
+      if (theirs != clocks.end() && mine->second.leq(theirs->second)) return true;
+    }
+    return false;
+  };
+  cands.clear();
+  for (auto& [dot, c] : by_dot) {
+    if (dot.actor != server_actor && latest[dot.actor] != dot.n) continue;
+    if (seen_by_decider(dot)) continue;
+    std::sort(c.sides.begin(), c.sides.end());
+    c.sides.erase(std::unique(c.sides.begin(), c.sides.end()), c.sides.end());
+    cands.push_back(std::move(c));
+  }
+}
+
 Result<MergeResult> merge(const MergeInput& in, const MergeSchema& schema) {
   if (in.sides.empty()) return Status::invalid_argument("merge: no siblings");
   if (in.server_actor.empty()) return Status::invalid_argument("merge: empty server actor");
@@ -113,14 +156,43 @@ Result<MergeResult> merge(const MergeInput& in, const MergeSchema& schema) {
     return Status::invalid_argument("merge: server dot " + dot_text(out.dot) + " is already covered");
   out.clock.advance(in.server_actor, in.server_counter);
 
-  std::vector<Dot> tombstones, edits;
-  for (const Dot& d : out.parents) (all.at(d)->deleted ? tombstones : edits).push_back(d);
-  if (edits.empty()) {  // [M9]
+  // Clocks of every version the merge knows of, for narrowing candidates ([M13]).
+  std::map<Dot, VectorClock> clocks = in.clocks;
+  for (const auto& [dot, v] : all) clocks[dot] = v->clock;
+
+  // [M9] [M14] Deletion: the `_deleted` candidates of every side, joined with an open delete_edit entry.
+  bool any_edit = false, any_deleted = false;
+  for (const Dot& d : out.parents) (all.at(d)->deleted ? any_deleted : any_edit) = true;
+  for (const auto& [dot, v] : all) any_deleted = any_deleted || v->deleted;
+  auto open_del = in.open.find(kDeletedPath);
+  if (any_deleted || open_del != in.open.end()) {
+    std::vector<Candidate> del;
+    for (const auto& [tip, hist] : history_of) {
+      std::vector<const Version*> mine;
+      for (const Dot& d : hist)
+        if (d.actor != in.server_actor) mine.push_back(all.at(d));
+      for (const Version* v : mine) {
+        const bool dominated = std::any_of(mine.begin(), mine.end(), [&](const Version* o) {
+          return v->clock.compare(o->clock) == Order::kBefore;
+        });
+        if (!dominated) del.push_back({std::string(v->deleted ? "true" : "false"), v->dot, {tip}});
+      }
+    }
+    const bool had_open = open_del != in.open.end();
+    if (had_open && !del.empty()) del.insert(del.end(), open_del->second.begin(), open_del->second.end());
+    narrow_candidates(del, clocks, in.server_actor, in.deciders);
+    bool keeps = false, deletes = false;
+    for (const Candidate& c : del) (c.value == "true" ? deletes : keeps) = true;
+    if (!del.empty() && !keeps) any_edit = false;  // every side deletes: the merge is a tombstone
+    // Mixed: deletion pending (if no sibling keeps a body, the record stays deleted and the entry open).
+    if (keeps && deletes) out.delete_edit = DeleteEdit{del};
+    else if (had_open && !del.empty()) out.settled.push_back(kDeletedPath);
+  }
+  if (!any_edit) {  // [M9]
     out.deleted = true;
     out.body = "{}";
     return out;
   }
-  if (!tombstones.empty()) out.delete_edit = DeleteEdit{tombstones, edits};
 
   // Parse every body once; the engine works on pointers into `bodies`.
   std::map<Dot, detail::Body> bodies;
@@ -148,10 +220,12 @@ Result<MergeResult> merge(const MergeInput& in, const MergeSchema& schema) {
     for (const Dot& d : hist) s.history.push_back(&bodies.at(d));
     sides.push_back(std::move(s));
   }
-  detail::FieldMerge fm = detail::merge_fields(schema, sides, anc ? &*anc : nullptr, *prov);
+  detail::FieldMerge fm = detail::merge_fields(schema, sides, anc ? &*anc : nullptr, *prov, in, clocks);
   out.body = fm.body.dump(-1, ' ', false, json::error_handler_t::replace);
   out.conflicts = std::move(fm.conflicts);
   out.changed = std::move(fm.changed);
+  out.settled.insert(out.settled.end(), fm.settled.begin(), fm.settled.end());
+  std::sort(out.settled.begin(), out.settled.end());
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -68,6 +69,18 @@ struct MergeSide {
   std::vector<Version> history;  // the plan's history for it (the sibling may be omitted; it is added)
 };
 
+// One candidate of a field conflict: the value a version's own edit set.
+struct Candidate {
+  std::optional<std::string> value;  // canonical JSON text; nullopt = absent (removed)
+  Dot dot;                           // the version whose edit set it
+  std::vector<Dot> sides;            // sibling dots whose history holds that version (sorted)
+  friend bool operator==(const Candidate&, const Candidate&) = default;
+};
+
+// The path of the `_deleted` candidates (a `delete_edit` entry) in MergeInput::open and
+// MergeResult::settled; candidate values are "true" (the version deletes) or "false" (it keeps).
+inline const std::string kDeletedPath = "";
+
 struct MergeInput {
   std::vector<MergeSide> sides;     // the live siblings, in any order; equal duplicates are ignored
   std::optional<Version> ancestor;  // the plan's ancestor (body needed), or none
@@ -75,14 +88,12 @@ struct MergeInput {
                                     // edit arrived: a conflicted field keeps its value
   std::string server_actor;         // the server replica's actor id
   std::int64_t server_counter = 0;  // its next counter: the merged version's dot
-};
-
-// One candidate of a field conflict: the value a version's own edit set.
-struct Candidate {
-  std::optional<std::string> value;  // canonical JSON text; nullopt = absent (removed)
-  Dot dot;                           // the version whose edit set it
-  std::vector<Dot> sides;            // sibling dots whose history holds that version (sorted)
-  friend bool operator==(const Candidate&, const Candidate&) = default;
+  // The record's open entries (field paths, and kDeletedPath for delete_edit) with the candidates they
+  // hold: when the sides bring candidates for such a path, the entry's candidates join them, so an open
+  // entry keeps every side that ever reached it whatever the arrival order (DESIGN §4, §7.2).
+  std::map<std::string, std::vector<Candidate>> open;
+  std::map<Dot, VectorClock> clocks;  // clocks of the record's versions (open candidates are looked up)
+  std::set<std::string> deciders;     // actors whose versions decide what they saw (an admin's resolution)
 };
 
 // A `field` entry: a path set to different values on several sides (or inside one side that already
@@ -95,10 +106,10 @@ struct FieldConflict {
   friend bool operator==(const FieldConflict&, const FieldConflict&) = default;
 };
 
-// A `delete_edit` entry: some siblings are tombstones, others edits.
+// A `delete_edit` entry: the device versions since the ancestor that delete, and those that keep, one
+// per device line (narrow_candidates), joined with the open entry's; both groups non-empty.
 struct DeleteEdit {
-  std::vector<Dot> tombstones;  // sorted
-  std::vector<Dot> edits;       // sorted
+  std::vector<Candidate> candidates;  // value "true" (deletes) or "false" (keeps); sorted by dot
   friend bool operator==(const DeleteEdit&, const DeleteEdit&) = default;
 };
 
@@ -113,6 +124,8 @@ struct MergeResult {
   std::vector<std::string> changed;      // paths whose value the merge itself made (set unions that
                                          // no single edit set); never a conflicted path. Auto-merged
                                          // values stay attributed to the edits that set them.
+  std::vector<std::string> settled;      // paths of MergeInput::open whose candidates now all agree
+                                         // (kDeletedPath included): settled by agreement, sorted
   bool deletion_pending() const { return delete_edit.has_value(); }
   friend bool operator==(const MergeResult&, const MergeResult&) = default;
 };
@@ -129,5 +142,18 @@ struct MergeResult {
 // by a sibling clock, or two different versions with one dot; (kCorruption) when a body is not a JSON
 // object. Never throws.
 Result<MergeResult> merge(const MergeInput& input, const MergeSchema& schema);
+
+// One candidate per device line (DESIGN §4), in place: candidates with one dot collapse (their sides
+// united); of a device line's candidates (one actor other than `server_actor`: a device's edits of a
+// record are causally ordered) only the latest stays, so a later edit replaces its line's earlier one
+// and an earlier one arriving late adds nothing; a candidate whose version a decider's candidate has
+// seen (clock <=) goes: the admin decided against it. Server versions are never replaced by their line.
+// Result sorted by dot. Clocks missing from `clocks` never dominate.
+void narrow_candidates(std::vector<Candidate>& cands, const std::map<Dot, VectorClock>& clocks,
+                       const std::string& server_actor, const std::set<std::string>& deciders);
+
+// The value at `path` ("key", "group[item id]", "group[item id].field") of a JSON object body, as
+// canonical JSON text; nullopt when absent or the body is not an object. Repeat groups per `schema`.
+std::optional<std::string> value_at_path(const std::string& body, const std::string& path, const MergeSchema& schema);
 
 }  // namespace akt::sync

@@ -3,6 +3,7 @@
 #include "sync/merge_fields.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <string_view>
@@ -67,7 +68,7 @@ const json* value_at(const json& doc, const Leaf& leaf, const std::string& id_ke
 
 // A candidate while merging: a version that set the path, and the sides it belongs to.
 struct Cand {
-  const Body* body;
+  Dot dot;
   std::vector<Dot> sides;
   const json* value;
 };
@@ -75,8 +76,8 @@ struct Cand {
 class Engine {
  public:
   Engine(const MergeSchema& schema, const std::vector<Side>& sides, const json* ancestor,
-         const json& provisional)
-      : schema_(schema), sides_(sides), anc_(ancestor), prov_(provisional) {
+         const json& provisional, const MergeInput& in, const std::map<Dot, VectorClock>& clocks)
+      : schema_(schema), sides_(sides), anc_(ancestor), prov_(provisional), in_(in), clocks_(clocks) {
     if (anc_ != nullptr) pool_.push_back(anc_);
     for (const Side& s : sides_)
       for (const Body* b : s.history)
@@ -99,6 +100,7 @@ class Engine {
     std::sort(out_.conflicts.begin(), out_.conflicts.end(),
               [](const FieldConflict& a, const FieldConflict& b) { return a.path < b.path; });
     std::sort(out_.changed.begin(), out_.changed.end());
+    std::sort(out_.settled.begin(), out_.settled.end());
     return std::move(out_);
   }
 
@@ -146,20 +148,43 @@ class Engine {
       }
       if (latest.empty() && anc_ == nullptr && !s.tip->version->deleted) latest.push_back(s.tip);
       for (const Body* b : latest) {
-        auto same = std::find_if(out.begin(), out.end(), [&](const Cand& c) { return c.body == b; });
-        if (same == out.end()) same = out.insert(out.end(), Cand{b, {}, value_at(b->doc, leaf, id_key)});
+        auto same = std::find_if(out.begin(), out.end(), [&](const Cand& c) { return c.dot == b->version->dot; });
+        if (same == out.end()) same = out.insert(out.end(), Cand{b->version->dot, {}, value_at(b->doc, leaf, id_key)});
         same->sides.push_back(s.tip->version->dot);
       }
     }
-    std::sort(out.begin(), out.end(),
-              [](const Cand& a, const Cand& b) { return a.body->version->dot < b.body->version->dot; });
+    std::sort(out.begin(), out.end(), [](const Cand& a, const Cand& b) { return a.dot < b.dot; });
     for (Cand& c : out) std::sort(c.sides.begin(), c.sides.end());
     return out;
   }
 
+  // [M13] When the sides brought candidates for `path`, the open entry's candidates for it join them;
+  // then one candidate per device line, none a decider has seen. Returns whether an entry was open.
+  bool join_open(const std::string& path, std::vector<Cand>& cands) {
+    if (cands.empty()) return false;
+    auto op = in_.open.find(path);
+    const bool had_open = op != in_.open.end();
+    std::vector<Candidate> cs;
+    std::map<Dot, const json*> values;
+    for (const Cand& c : cands) {
+      cs.push_back({text_of(c.value), c.dot, c.sides});
+      values[c.dot] = c.value;
+    }
+    if (had_open)
+      for (const Candidate& c : op->second) {
+        cs.push_back(c);
+        if (!values.count(c.dot))
+          values[c.dot] = c.value ? &owned_.emplace_back(json::parse(*c.value, nullptr, false)) : nullptr;
+      }
+    narrow_candidates(cs, clocks_, in_.server_actor, in_.deciders);
+    cands.clear();
+    for (Candidate& c : cs) cands.push_back(Cand{c.dot, std::move(c.sides), values.at(c.dot)});
+    return had_open;
+  }
+
   void conflict(const Leaf& leaf, const json* anc, const std::vector<Cand>& cands) {
     FieldConflict fc{leaf.path(), text_of(anc), {}};
-    for (const Cand& c : cands) fc.candidates.push_back({text_of(c.value), c.body->version->dot, c.sides});
+    for (const Cand& c : cands) fc.candidates.push_back({text_of(c.value), c.dot, c.sides});
     out_.conflicts.push_back(std::move(fc));
   }
 
@@ -168,12 +193,16 @@ class Engine {
                              const std::string& id_key) {
     const std::string path = leaf.path();
     std::vector<Cand> cands = candidates(leaf, cover.value_or(path), id_key);
+    const bool had_open = join_open(path, cands);
     const json* anc = anc_ == nullptr ? nullptr : value_at(*anc_, leaf, id_key);
     if (cands.empty()) return copy_of(anc);
     // Absent (nullopt) is a value of its own: a removal disagrees with any set value, even null.
     std::set<std::optional<std::string>> distinct;
     for (const Cand& c : cands) distinct.insert(text_of(c.value));
-    if (distinct.size() == 1) return copy_of(cands.front().value);
+    if (distinct.size() == 1) {
+      if (had_open) out_.settled.push_back(path);  // settled by agreement
+      return copy_of(cands.front().value);
+    }
     if (pol == FieldPolicy::kComputed) return copy_of(value_at(prov_, leaf, id_key));  // recomputed by the caller
     if (pol == FieldPolicy::kSetUnion && anc_ != nullptr) {
       if (auto u = set_union(anc, cands)) {
@@ -238,10 +267,14 @@ class Engine {
         });
       });
     }
+    const bool had_open = join_open(leaf.path(), cands);
     if (cands.empty()) return anc != nullptr ? Presence::kMerge : Presence::kAbsent;
     bool any_present = false, any_absent = false;
     for (const Cand& c : cands) (c.value != nullptr ? any_present : any_absent) = true;
-    if (!(any_present && any_absent)) return any_present ? Presence::kMerge : Presence::kAbsent;
+    if (!(any_present && any_absent)) {
+      if (had_open) out_.settled.push_back(leaf.path());
+      return any_present ? Presence::kMerge : Presence::kAbsent;
+    }
     conflict(leaf, anc, cands);
     return Presence::kProvisional;
   }
@@ -256,18 +289,14 @@ class Engine {
 
   json merge_group(const std::string& key, const RepeatGroup& group) {
     const std::string& id_key = group.item_id;
-    // Ids in the ancestor's order first, then the others sorted: no dependence on sibling order.
-    std::vector<std::string> ids;
-    std::set<std::string> seen, others;
-    auto ids_of = [&](const json& doc, auto&& sink) {
-      auto it = doc.find(key);
-      if (it != doc.end() && it->is_array())
+    // Items ordered by id ([M6]): the order never depends on which siblings met first.
+    std::set<std::string> ids;
+    for (const json* d : pool_) {  // the ancestor is in the pool
+      auto it = d->find(key);
+      if (it != d->end() && it->is_array())
         for (const json& item : *it)
-          if (auto f = item.find(id_key); f != item.end() && f->is_string()) sink(f->get<std::string>());
-    };
-    if (anc_ != nullptr) ids_of(*anc_, [&](std::string id) { if (seen.insert(id).second) ids.push_back(id); });
-    for (const json* d : pool_) ids_of(*d, [&](std::string id) { if (!seen.count(id)) others.insert(id); });
-    ids.insert(ids.end(), others.begin(), others.end());
+          if (auto f = item.find(id_key); f != item.end() && f->is_string()) ids.insert(f->get<std::string>());
+    }
 
     json out = json::array();
     for (const std::string& id : ids) {
@@ -310,15 +339,45 @@ class Engine {
   const std::vector<Side>& sides_;
   const json* anc_;
   const json& prov_;
+  const MergeInput& in_;
+  const std::map<Dot, VectorClock>& clocks_;
   std::vector<const json*> pool_;  // ancestor and every non-deleted version body: where keys come from
-  FieldMerge out_{json::object(), {}, {}};
+  std::deque<json> owned_;         // values of open candidates (stable addresses)
+  FieldMerge out_{json::object(), {}, {}, {}};
 };
 
 }  // namespace
 
 FieldMerge merge_fields(const MergeSchema& schema, const std::vector<Side>& sides, const json* ancestor,
-                        const json& provisional) {
-  return Engine(schema, sides, ancestor, provisional).run();
+                        const json& provisional, const MergeInput& in, const std::map<Dot, VectorClock>& clocks) {
+  return Engine(schema, sides, ancestor, provisional, in, clocks).run();
 }
 
 }  // namespace akt::sync::detail
+
+namespace akt::sync {
+
+std::optional<std::string> value_at_path(const std::string& body, const std::string& path, const MergeSchema& schema) {
+  using nlohmann::json;
+  const json doc = json::parse(body, nullptr, false);
+  if (!doc.is_object()) return std::nullopt;
+  detail::Leaf leaf;
+  const std::size_t open = path.find('[');
+  leaf.key = path.substr(0, open);
+  std::string id_key;
+  if (open != std::string::npos) {
+    const std::size_t close = path.find(']', open);
+    if (close == std::string::npos) return std::nullopt;
+    leaf.item = path.substr(open + 1, close - open - 1);
+    if (close + 1 < path.size()) {
+      if (path[close + 1] != '.') return std::nullopt;
+      leaf.field = path.substr(close + 2);
+    }
+    auto g = schema.repeats.find(leaf.key);
+    if (g == schema.repeats.end()) return std::nullopt;
+    id_key = g->second.item_id;
+  }
+  return detail::text_of(detail::value_at(doc, leaf, id_key));
+}
+
+}  // namespace akt::sync

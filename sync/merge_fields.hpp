@@ -28,11 +28,14 @@ struct FieldMerge {
   nlohmann::json body;
   std::vector<FieldConflict> conflicts;  // sorted by path
   std::vector<std::string> changed;      // sorted
+  std::vector<std::string> settled;      // open paths whose candidates now agree
 };
 
 // REQUIRES: `sides` sorted by sibling dot, each history sorted by dot; at least one tip not deleted;
 // every pointer outlives the call. `ancestor` is nullptr when there is none.
+// `in` gives the open entries, deciders and server actor; `clocks` every known version's clock.
 FieldMerge merge_fields(const MergeSchema& schema, const std::vector<Side>& sides,
-                        const nlohmann::json* ancestor, const nlohmann::json& provisional);
+                        const nlohmann::json* ancestor, const nlohmann::json& provisional, const MergeInput& in,
+                        const std::map<Dot, VectorClock>& clocks);
 
 }  // namespace akt::sync::detail

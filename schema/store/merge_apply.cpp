@@ -51,13 +51,14 @@ Status load_versions(Db& db, const std::string& id_blob, std::vector<Row>& out) 
 
 std::string dot_key(const sync::Dot& d) { return d.actor + ":" + std::to_string(d.n); }
 
-// Opens an entry, or extends the open one for the same (record, kind, path) with the new candidates.
+// Opens an entry, or extends the open one for the same (record, kind, path) with the new candidates;
+// with `replace`, the candidates given are the entry's whole list (the merge joined and narrowed them).
 Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind, const std::string& path,
                     const std::optional<std::string>& ancestor, const nlohmann::json& candidates,
                     const std::string& form_id, const std::string& municipality, std::int64_t now,
-                    const std::string& detail = "{}") {
+                    const std::string& detail = "{}", bool replace = false) {
   nlohmann::json merged = candidates;
-  {
+  if (!replace) {
     AKT_STMT(s, db,
              "SELECT candidates FROM conflicts WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
     s->bind_blob(1, id_blob.data(), id_blob.size());
@@ -97,6 +98,100 @@ Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind,
 }
 
 nlohmann::json dot_json(const sync::Dot& d) { return {{"actor", d.actor}, {"n", d.n}}; }
+
+sync::Dot json_dot(const nlohmann::json& j) {
+  if (!j.is_object()) return {};
+  return {j.value("actor", std::string()), j.value("n", std::int64_t{0})};
+}
+
+// An entry's candidate as the inbox stores it. `deletion`: a delete_edit candidate (value "true"/"false").
+nlohmann::json candidate_json(const sync::Candidate& c, const std::map<std::string, const sync::Version*>& by_dot,
+                              bool deletion, std::int64_t now) {
+  nlohmann::json sides = nlohmann::json::array();
+  for (const auto& d : c.sides) sides.push_back(dot_json(d));
+  auto it = by_dot.find(dot_key(c.dot));
+  const sync::Version* v = it == by_dot.end() ? nullptr : it->second;
+  nlohmann::json j{{"dot", dot_json(c.dot)}, {"sides", sides}, {"device_time", v ? v->device_time : 0},
+                   {"server_time", v ? v->server_time : now}};
+  if (deletion) {
+    j["deleted"] = c.value == "true";
+  } else {
+    j["value"] = c.value ? nlohmann::json::parse(*c.value, nullptr, false) : nlohmann::json();
+    j["absent"] = !c.value.has_value();
+  }
+  return j;
+}
+
+// The candidates of a stored entry (field or delete_edit), in the merge's terms.
+std::vector<sync::Candidate> parse_candidates(std::string_view text, bool deletion) {
+  std::vector<sync::Candidate> out;
+  const auto arr = nlohmann::json::parse(text, nullptr, false);
+  if (!arr.is_array()) return out;
+  for (const auto& c : arr) {
+    if (!c.is_object()) continue;
+    sync::Candidate k;
+    k.dot = json_dot(c.value("dot", nlohmann::json()));
+    if (deletion) k.value = c.value("deleted", false) ? "true" : "false";
+    else if (!c.value("absent", false)) k.value = c.value("value", nlohmann::json()).dump();
+    if (c.contains("sides") && c["sides"].is_array())
+      for (const auto& d : c["sides"]) k.sides.push_back(json_dot(d));
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+// The record's open field and delete_edit entries: path (kDeletedPath for delete_edit) -> candidates.
+Status load_open_entries(Db& db, const std::string& id_blob, std::map<std::string, std::vector<sync::Candidate>>& out) {
+  AKT_STMT(s, db,
+           "SELECT kind, path, candidates FROM conflicts WHERE record_id = ?1 AND status = 'open' "
+           "AND kind IN ('field', 'delete_edit')");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  for (;;) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return {};
+    const bool deletion = s->text(0) == "delete_edit";
+    out[deletion ? sync::kDeletedPath : std::string(s->text(1))] = parse_candidates(s->text(2), deletion);
+  }
+}
+
+// An entry's base (DESIGN §4): the path's value in the lowest common ancestor of its candidates' versions,
+// whatever siblings met first; nullopt when absent or there is no common ancestor.
+std::optional<std::string> entry_base(const std::vector<Row>& rows, const std::vector<sync::Candidate>& cands,
+                                      const std::string& path, const sync::MergeSchema& schema) {
+  std::vector<sync::VersionRef> refs;
+  for (const Row& r : rows) refs.push_back({r.v.dot, r.v.clock});
+  std::vector<sync::Dot> dots;
+  for (const auto& c : cands) dots.push_back(c.dot);
+  auto plan = sync::plan_merge(refs, dots);
+  if (!plan.ok() || !plan->ancestor) return std::nullopt;
+  for (const Row& r : rows)
+    if (r.v.dot == *plan->ancestor) return r.v.deleted ? std::nullopt : sync::value_at_path(r.v.body, path, schema);
+  return std::nullopt;
+}
+
+// Closes the open entry (record, kind, path) settled by agreement (DESIGN §4): every candidate holds one
+// value, so no disagreement remains. `dot` is the version that holds the agreed value.
+Status close_by_agreement(Db& db, const std::string& id_blob, const std::string& kind, const std::string& path,
+                          const sync::Dot& dot, const std::vector<sync::Candidate>& cands, std::int64_t now) {
+  nlohmann::json resolution{{"closed_by", "agreement"}, {"dot", {{"actor", dot.actor}, {"n", dot.n}}}};
+  if (!cands.empty()) {
+    const auto& v = cands.front().value;
+    if (kind == "delete_edit") resolution["action"] = v == "true" ? "confirm_delete" : "restore";
+    else if (v) resolution["value"] = nlohmann::json::parse(*v, nullptr, false);
+    else resolution["removed"] = true;
+  }
+  AKT_STMT(s, db,
+           "UPDATE conflicts SET status = 'resolved', resolved_at = ?4, resolved_by = '', updated_at = ?4, "
+           "resolution = json_set(?5, '$.candidates', json(candidates)) "
+           "WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  s->bind(2, kind);
+  s->bind(3, path);
+  s->bind(4, now);
+  s->bind(5, resolution.dump());
+  return s->run();
+}
 
 // Inserts a live version made by the server replica (a merge or a hold).
 Status write_server_version(Db& db, const std::string& id_blob, const sync::Dot& dot, const sync::VectorClock& clock,
@@ -140,89 +235,144 @@ Result<std::int64_t> next_server_counter(Db& db, const std::string& server_actor
 std::string top_key(const std::string& path) { return path.substr(0, path.find_first_of("[.")); }
 
 // Post-merge validation (DESIGN §4): the merged body, and the body with each candidate of a top-level
-// flagged field, must keep the form's rules. While one breaks a rule, the keys the rule involves that the
-// merge brought in (they differ from the provisional body, and are not flagged already) go back to the
-// provisional values. Fills `reverted` and `broken` (the rules found broken, first pass first); rewrites
-// `merged.body` (computed fields recomputed). Each round reverts at least one key, so it ends.
+// flagged field, must keep the form's rules. The fields a broken rule involves are every key it reads (its
+// own field included) that a side changed since the ancestor (`side_changed`), not already flagged by a
+// field entry. Putting those back to one side's values may break a rule of another changed field (an end
+// date whose relevance reads the status): that field is involved too, found by checking the merged body
+// with the involved fields taken from each side in turn. So the set depends only on the sides, never on
+// which arrived first (PROTOCOL §11.1). The involved fields then take the provisional values (the
+// server's). Fills `involved` (the semantic entry's fields), `reverted` (those whose value went back) and
+// `broken` (the rules found broken, in a fixed order); rewrites `merged.body` (computed fields recomputed).
+// Each round involves a new key, so it ends.
 void settle_rules(const PushInput& in, const std::string& form_id, std::int64_t form_version,
-                  const std::string& provisional, sync::MergeResult& merged, std::set<std::string>& reverted,
-                  std::vector<RuleBreak>& broken) {
+                  const std::string& provisional, const std::vector<std::string>& side_bodies,
+                  const std::set<std::string>& side_changed, sync::MergeResult& merged,
+                  std::set<std::string>& involved, std::set<std::string>& reverted, std::vector<RuleBreak>& broken) {
   using nlohmann::json;
-  json prov = provisional.empty() ? json::object() : json::parse(provisional, nullptr, false);
-  json body = json::parse(merged.body, nullptr, false);
+  const json prov = provisional.empty() ? json::object() : json::parse(provisional, nullptr, false);
+  const json body = json::parse(merged.body, nullptr, false);
   if (!prov.is_object() || !body.is_object()) return;
+  std::vector<json> sides;
+  for (const std::string& t : side_bodies) {
+    json j = json::parse(t, nullptr, false);
+    if (j.is_object()) sides.push_back(std::move(j));
+  }
   std::set<std::string> flagged;
   for (const auto& c : merged.conflicts) flagged.insert(top_key(c.path));
-  std::set<std::string> brought;  // keys whose merged value is not the provisional one
-  for (const json* d : {&body, &prov})
-    for (auto it = d->begin(); it != d->end(); ++it) {
-      const std::string& k = it.key();
-      if (flagged.count(k)) continue;
-      const bool differs = body.contains(k) != prov.contains(k) || (body.contains(k) && body[k] != prov[k]);
-      if (differs) brought.insert(k);
+  // The merged body with the involved fields taken from `from`.
+  auto with_involved_from = [&](const json& from) {
+    json v = body;
+    for (const std::string& k : involved) {
+      if (from.contains(k)) v[k] = from[k];
+      else v.erase(k);
     }
+    return v;
+  };
   std::set<std::string> seen_rules;
-  for (std::size_t round = 0; round <= brought.size() + 1; ++round) {
-    std::string text = body.dump();
-    std::vector<RuleBreak> errors = in.check_merged(form_id, form_version, text);
-    body = json::parse(text, nullptr, false);
-    if (!body.is_object()) return;
-    for (const auto& c : merged.conflicts) {
-      if (c.path.find_first_of("[.") != std::string::npos) continue;
-      for (const auto& cand : c.candidates) {
-        json variant = body;
-        if (cand.value) variant[c.path] = json::parse(*cand.value, nullptr, false);
-        else variant.erase(c.path);
-        std::string vt = variant.dump();
-        for (RuleBreak& e : in.check_merged(form_id, form_version, vt)) errors.push_back(std::move(e));
-      }
-    }
-    bool moved = false;
-    for (const RuleBreak& e : errors) {
+  // Adds the keys of the rules `text` breaks; true when a key is new.
+  auto involve = [&](json variant) {
+    std::string text = variant.dump();
+    bool grew = false;
+    for (const RuleBreak& e : in.check_merged(form_id, form_version, text)) {
       std::vector<std::string> keys = e.involved;
       keys.push_back(top_key(e.path));
       bool ours = false;
       for (const std::string& k : keys) {
-        if (!brought.count(k)) continue;
+        if (!side_changed.count(k) || flagged.count(k)) continue;
         ours = true;
-        if (!reverted.insert(k).second) continue;
-        if (prov.contains(k)) body[k] = prov[k];
-        else body.erase(k);
-        moved = true;
+        grew = involved.insert(k).second || grew;
       }
       if (ours && seen_rules.insert(e.path + "\n" + e.code + "\n" + e.message).second) broken.push_back(e);
     }
-    if (!moved) break;
+    return grew;
+  };
+  involve(body);
+  for (const auto& c : merged.conflicts) {
+    if (c.path.find_first_of("[.") != std::string::npos) continue;
+    for (const auto& cand : c.candidates) {
+      json variant = body;
+      if (cand.value) variant[c.path] = json::parse(*cand.value, nullptr, false);
+      else variant.erase(c.path);
+      involve(std::move(variant));
+    }
   }
-  merged.body = body.dump();
+  for (std::size_t round = 0; !involved.empty() && round <= side_changed.size(); ++round) {
+    bool grew = false;
+    for (const json& side : sides) grew = involve(with_involved_from(side)) || grew;
+    if (!grew) break;
+  }
+  // The result: the involved fields at the server's values. Should that still break a rule (the
+  // provisional body is not one of the sides), the fields it involves go back too.
+  json out = with_involved_from(prov);
+  for (std::size_t round = 0; round <= side_changed.size(); ++round) {
+    if (!involve(out)) break;
+    out = with_involved_from(prov);
+  }
+  std::string text = out.dump();
+  in.check_merged(form_id, form_version, text);  // recomputes computed fields
+  for (const std::string& k : involved) {
+    const bool differs = body.contains(k) != prov.contains(k) || (body.contains(k) && body[k] != prov[k]);
+    if (differs) reverted.insert(k);
+  }
+  merged.body = text;
 }
 
 }  // namespace
 
-Status add_flagged_candidates(Db& db, const std::string& id_blob, const std::string& conflicted_json,
-                              const sync::Edit& edit, std::int64_t now) {
-  auto flagged = sync::decode_strings(conflicted_json);
-  if (!flagged.ok() || flagged->empty()) return {};
-  const auto body = nlohmann::json::parse(edit.body, nullptr, false);
-  for (const std::string& path : *flagged) {
-    if (std::find(edit.changed.begin(), edit.changed.end(), path) == edit.changed.end()) continue;
-    nlohmann::json candidate{{"dot", dot_json(edit.dot)},
-                             {"sides", nlohmann::json::array({dot_json(edit.dot)})},
-                             {"device_time", edit.device_time},
-                             {"server_time", now}};
-    const bool present = body.is_object() && body.contains(path);
-    candidate["value"] = present ? body[path] : nlohmann::json();
-    candidate["absent"] = !present;
+Status join_open_entries(Db& db, const PushInput& in, const std::string& id_blob, const sync::Edit& edit,
+                         const std::string& server_actor) {
+  std::map<std::string, std::vector<sync::Candidate>> open;
+  AKT_TRY(load_open_entries(db, id_blob, open));
+  if (open.empty()) return {};
+  std::vector<Row> rows;
+  AKT_TRY(load_versions(db, id_blob, rows));
+  std::map<sync::Dot, sync::VectorClock> clocks;
+  std::map<std::string, const sync::Version*> by_dot;
+  for (const Row& row : rows) {
+    clocks[row.v.dot] = row.v.clock;
+    by_dot[dot_key(row.v.dot)] = &row.v;
+  }
+  const sync::MergeSchema schema = in.schema_for ? in.schema_for(edit.form_id, edit.form_version) : sync::MergeSchema{};
+  auto covers = [&](const std::string& path) {  // the edit set `path` (or a path above or below it)
+    for (const std::string& c : edit.changed) {
+      if (c == path) return true;
+      const std::string& lo = c.size() > path.size() ? c : path;
+      const std::string& hi = c.size() > path.size() ? path : c;
+      if (lo.compare(0, hi.size(), hi) == 0 && (lo[hi.size()] == '.' || lo[hi.size()] == '[')) return true;
+    }
+    return false;
+  };
+  for (auto& [path, cands] : open) {
+    const bool deletion = path == sync::kDeletedPath;
+    sync::Candidate mine{std::nullopt, edit.dot, {edit.dot}};
+    if (deletion) mine.value = edit.deleted ? "true" : "false";
+    else if (edit.deleted || !covers(path)) continue;
+    else mine.value = sync::value_at_path(edit.body, path, schema);
+    cands.push_back(std::move(mine));
+    sync::narrow_candidates(cands, clocks, server_actor, {});
+    std::set<std::optional<std::string>> distinct;
+    for (const auto& c : cands) distinct.insert(c.value);
+    const std::string kind = deletion ? "delete_edit" : "field";
+    if (distinct.size() == 1) {
+      AKT_TRY(close_by_agreement(db, id_blob, kind, path, edit.dot, cands, in.now_ms));
+      continue;
+    }
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& c : cands) list.push_back(candidate_json(c, by_dot, deletion, in.now_ms));
+    const std::optional<std::string> base = deletion ? std::nullopt : entry_base(rows, cands, path, schema);
     AKT_STMT(s, db,
-             "UPDATE conflicts SET candidates = json_insert(candidates, '$[#]', json(?3)), updated_at = ?4 "
-             "WHERE record_id = ?1 AND kind = 'field' AND path = ?2 AND status = 'open'");
+             "UPDATE conflicts SET candidates = ?4, ancestor = ?5, updated_at = ?6 "
+             "WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
     s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind(2, path);
-    s->bind(3, candidate.dump());
-    s->bind(4, now);
+    s->bind(2, kind);
+    s->bind(3, path);
+    s->bind(4, list.dump());
+    if (base) s->bind(5, *base);
+    else s->bind_null(5);
+    s->bind(6, in.now_ms);
     AKT_TRY(s->run());
   }
-  return {};
+  return refresh_record_flags(db, id_blob);
 }
 
 Result<std::optional<std::string>> single_live_body(Db& db, const std::string& id_blob) {
@@ -418,6 +568,10 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
 
   sync::MergeInput input;
   input.server_actor = server_actor;
+  AKT_TRY(load_open_entries(db, id_blob, input.open));
+  for (const Row& row : rows) input.clocks[row.v.dot] = row.v.clock;
+  // An admin's resolution decides against every candidate its author saw ([M13]).
+  if (in.resolution) input.deciders.insert(r.dot.actor);
   // The provisional body: the sibling that was live before this edit came (the greatest other dot).
   const sync::Version* before = nullptr;
   for (std::size_t i = 0; i < plan->siblings.size(); ++i) {
@@ -460,42 +614,63 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
   if (in.schema_for) schema = in.schema_for(form_id, form_version);
   auto merged = sync::merge(input, schema);
   if (!merged.ok()) return Status::corruption("merge: " + merged.status().message());
-  std::set<std::string> reverted;
+  std::set<std::string> involved, reverted;
   std::vector<RuleBreak> broken;
-  if (in.check_merged && !merged->deleted)
-    settle_rules(in, form_id, form_version, input.provisional, *merged, reverted, broken);
+  if (in.check_merged && !merged->deleted) {
+    std::set<std::string> side_changed;  // top-level keys some side changed since the ancestor
+    for (const auto& side : input.sides)
+      for (const sync::Version& v : side.history)
+        if (!v.deleted && (!input.ancestor || v.dot != input.ancestor->dot))
+          for (const std::string& p : v.changed) side_changed.insert(top_key(p));
+    std::vector<const sync::Version*> tips;
+    for (const auto& side : input.sides) tips.push_back(&side.sibling);
+    std::sort(tips.begin(), tips.end(), [](auto* a, auto* b) { return a->dot < b->dot; });
+    std::vector<std::string> side_bodies;
+    for (const sync::Version* v : tips)
+      if (!v->deleted) side_bodies.push_back(v->body);
+    settle_rules(in, form_id, form_version, input.provisional, side_bodies, side_changed, *merged, involved, reverted,
+                 broken);
+  }
 
   // Write: siblings retire, the merged version becomes the record's single live version.
   AKT_TRY(retire_live(db, id_blob));
   AKT_TRY(write_server_version(db, id_blob, merged->dot, merged->clock, merged->parents, merged->changed,
                                merged->body, merged->deleted, form_version, in.now_ms));
-  // The inbox: one entry per conflicted field, and one for an edit against a deletion.
+  // The inbox: one entry per conflicted field, and one for an edit against a deletion. The merge joined
+  // each open entry's candidates with its own, so the lists replace the stored ones ([M13]).
   for (const sync::FieldConflict& c : merged->conflicts) {
     nlohmann::json candidates = nlohmann::json::array();
-    for (const sync::Candidate& cand : c.candidates) {
-      const sync::Version* v = by_dot[dot_key(cand.dot)];
-      nlohmann::json sides = nlohmann::json::array();
-      for (const auto& d : cand.sides) sides.push_back(dot_json(d));
-      candidates.push_back({{"value", cand.value ? nlohmann::json::parse(*cand.value, nullptr, false) : nlohmann::json()},
-                            {"absent", !cand.value.has_value()},
-                            {"dot", dot_json(cand.dot)},
-                            {"sides", sides},
-                            {"device_time", v ? v->device_time : 0},
-                            {"server_time", v ? v->server_time : in.now_ms}});
-    }
-    AKT_TRY(upsert_entry(db, id_blob, "field", c.path, c.ancestor, candidates, form_id, municipality, in.now_ms));
+    for (const sync::Candidate& cand : c.candidates) candidates.push_back(candidate_json(cand, by_dot, false, in.now_ms));
+    AKT_TRY(upsert_entry(db, id_blob, "field", c.path, entry_base(rows, c.candidates, c.path, schema), candidates,
+                         form_id, municipality, in.now_ms, "{}", true));
     r.conflicts.push_back(c.path);
   }
   if (merged->delete_edit) {
     nlohmann::json candidates = nlohmann::json::array();
-    for (const auto& d : merged->delete_edit->tombstones) candidates.push_back({{"dot", dot_json(d)}, {"deleted", true}});
-    for (const auto& d : merged->delete_edit->edits) candidates.push_back({{"dot", dot_json(d)}, {"deleted", false}});
-    AKT_TRY(upsert_entry(db, id_blob, "delete_edit", "", std::nullopt, candidates, form_id, municipality, in.now_ms));
+    for (const auto& cand : merged->delete_edit->candidates)
+      candidates.push_back(candidate_json(cand, by_dot, true, in.now_ms));
+    AKT_TRY(upsert_entry(db, id_blob, "delete_edit", "", std::nullopt, candidates, form_id, municipality, in.now_ms,
+                         "{}", true));
   }
-  if (!reverted.empty()) {
+  // Open entries whose candidates now all agree are settled by agreement, by the merged version. A
+  // resolution's own paths are closed by the resolution itself (§11.5), not here.
+  for (const std::string& path : merged->settled) {
+    const bool deletion = path == sync::kDeletedPath;
+    if (in.resolution) {
+      const sync::Version* own = by_dot[dot_key(r.dot)];
+      if (deletion || (own && std::find(own->changed.begin(), own->changed.end(), path) != own->changed.end()))
+        continue;
+    }
+    // The agreed value: the merged body's (field), or whether the merge deleted (delete_edit).
+    sync::Candidate value{deletion ? std::optional<std::string>(merged->deleted ? "true" : "false")
+                                   : sync::value_at_path(merged->body, path, schema),
+                          merged->dot, {}};
+    AKT_TRY(close_by_agreement(db, id_blob, deletion ? "delete_edit" : "field", path, merged->dot, {value},
+                               in.now_ms));
+  }
+  if (!involved.empty()) {
     // One `semantic` entry: the fields involved, each side's values for them, the rules broken.
-    std::set<std::string> fields = reverted;
-    for (const RuleBreak& b : broken) fields.insert(top_key(b.path));
+    const std::set<std::string>& fields = involved;
     std::string path;
     for (const std::string& f : fields) path += (path.empty() ? "" : ",") + f;
     const auto prov = nlohmann::json::parse(input.provisional.empty() ? "{}" : input.provisional, nullptr, false);

@@ -17,10 +17,13 @@ namespace akt::store {
 Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, const std::string& record_id,
                     const std::string& server_actor, std::int64_t& next_seq, sync::EditResult& r);
 
-// A device edit that changed a field in conflict (it saw the flag) adds its value as a candidate to the
-// open entry: tablets never close entries (DESIGN §4). `body` is the edit's body.
-Status add_flagged_candidates(Db& db, const std::string& id_blob, const std::string& conflicted_json,
-                              const sync::Edit& edit, std::int64_t now);
+// A device edit that fast-forwarded a record with open entries (it saw the flags) joins them (DESIGN §4):
+// a `field` entry whose path it set gets its value as a candidate, an open `delete_edit` gets it as a
+// deletion or a keep; one candidate per device line (its own earlier candidate goes). Tablets do not
+// close entries while a disagreement remains; an entry whose candidates then all agree is settled by
+// agreement (closed, `closed_by: agreement`). Refreshes the record's flags.
+Status join_open_entries(Db& db, const PushInput& in, const std::string& id_blob, const sync::Edit& edit,
+                         const std::string& server_actor);
 
 // The live body of a record with exactly one live, non-deleted version (nullopt otherwise, or when the
 // record does not exist): what a device edit is compared with by hold_edit().

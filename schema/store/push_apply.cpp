@@ -187,8 +187,8 @@ Status quarantine(Db& db, const PushInput& in, const std::string& device_blob, c
 }
 
 Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, const Edit& e,
-                  const std::string& digest, const sync::EditRejection* precheck, std::int64_t& next_seq,
-                  EditResult& r) {
+                  const std::string& digest, const sync::EditRejection* precheck, const std::string& server_actor,
+                  std::int64_t& next_seq, EditResult& r) {
   const std::string id_blob = uuid_blob(e.record_id);
   const std::string actor_blob = uuid_blob(e.dot.actor);
   r.record_id = e.record_id;
@@ -257,8 +257,9 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
   }
   const std::int64_t seq = next_seq++;
   AKT_TRY(upsert_record(db, id_blob, e, seq, live_count, all_deleted, in.now_ms));
-  if (rec.conflicted != "[]" && !in.resolution)
-    AKT_TRY(add_flagged_candidates(db, id_blob, rec.conflicted, e, in.now_ms));
+  // A fast-forward edit of a record with open entries joins them; a concurrent one joins them in the merge.
+  if (rec.exists && d.outcome == Outcome::kApplied && !in.resolution)
+    AKT_TRY(join_open_entries(db, in, id_blob, e, server_actor));
   if (!rec.exists || !(rec.scope == e.scope)) {
     // Remember every scope the record had: devices are told when it leaves theirs.
     AKT_STMT(s, db, "INSERT OR IGNORE INTO record_scopes(record_id, municipality, community, component) "
@@ -321,7 +322,8 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
       if (!b.ok()) return b.status();
       before = std::move(*b);
     }
-    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], pre, next_seq, resp.results[i]));
+    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], pre, server_actor, next_seq,
+                       resp.results[i]));
     // Several live versions: merge them at once, so a record always has one live version (DESIGN §3).
     if (resp.results[i].outcome == Outcome::kConcurrent)
       AKT_TRY(merge_record(db, in, uuid_blob(req.edits[i].record_id), req.edits[i].record_id, server_actor, next_seq,

@@ -93,7 +93,7 @@ TEST_CASE("inbox: a same-field divergence lists every candidate; the admin resol
                     bearer(w.admin))->status == 409);
 }
 
-TEST_CASE("inbox: a tablet that edits a flagged field adds a candidate; it cannot close the entry") {
+TEST_CASE("inbox: a tablet that edits a flagged field replaces its own candidate; it cannot close the entry") {
   Diverged w;
   auto feed = test::pull_all(w.c, w.srv.a, "", 100);
   const auto& merged = feed.records.at(w.rec).live[0];
@@ -105,7 +105,7 @@ TEST_CASE("inbox: a tablet that edits a flagged field adds a candidate; it canno
   REQUIRE(entries.size() == 1);
   std::set<int> values;
   for (const auto& c : entries[0]["candidates"]) values.insert(c["value"].get<int>());
-  CHECK(values == std::set<int>{70, 75, 80});
+  CHECK(values == std::set<int>{70, 80});  // one candidate per device line: A's 80 replaces its own 75
   auto after = test::pull_all(w.c, w.srv.b, "", 100).records.at(w.rec);
   CHECK(after.conflicted == std::vector<std::string>{"pct_complete"});
 }

@@ -414,3 +414,54 @@ TEST_CASE("merge rules: the same household surveyed twice raises a duplicate_can
   REQUIRE(noted["outcome"] == "applied");
   CHECK(w.entries().empty());
 }
+
+TEST_CASE("merge rules: a rule conflict names the same fields and the same entry in both arrival orders (issue 12.2)") {
+  // The M&E card says in progress at 100 %; T1 finds defects (95 %), T2 records the hand-over
+  // (completed, actual end). Whichever arrives first, one semantic entry with the same fields and sides.
+  std::set<std::string> entries_seen;
+  for (const bool t1_first : {true, false}) {
+    CAPTURE(t1_first);
+    World w;
+    json base = w.fixture;
+    base["status"] = "in_progress";
+    base["pct_complete"] = 100;
+    base.erase("actual_end");
+    sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+    REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+    json t1 = base, t2 = base;
+    t1["pct_complete"] = 95;
+    t2["status"] = "completed";
+    t2["actual_end"] = "2016-10-14";
+    t2["maintenance_agreement"] = "written";
+    const sync::Edit e1 = w.edit(w.srv.a, 2, e0.clock(), t1, {"pct_complete"});
+    const sync::Edit e2 = w.edit(w.srv.b, 1, e0.clock(), t2, {"status", "actual_end", "maintenance_agreement"});
+    json r;
+    if (t1_first) {
+      REQUIRE(w.push(w.srv.a, e1, "t1")["outcome"] == "applied");
+      r = w.push(w.srv.b, e2, "t2");
+    } else {
+      REQUIRE(w.push(w.srv.b, e2, "t2")["outcome"] == "applied");
+      r = w.push(w.srv.a, e1, "t1");
+    }
+    INFO(r.dump());
+    CHECK(r["outcome"] == "merged");
+    const json fields = json::array({"actual_end", "maintenance_agreement", "pct_complete", "status"});
+    CHECK(r["conflicts"] == fields);
+    json rec = w.record();
+    CHECK(rec["conflicted"] == fields);
+    json list = w.entries();
+    REQUIRE(list.size() == 1);
+    json e = w.entry(list[0]["id"].get<std::int64_t>());
+    CHECK(e["kind"] == "semantic");
+    CHECK(e["path"] == "actual_end,maintenance_agreement,pct_complete,status");
+    // Never stored invalid: the fields involved hold one side's values together.
+    const json body = rec["live"][0]["body"];
+    const bool t1_state = body["pct_complete"] == 95 && body["status"] == "in_progress" && !body.contains("actual_end");
+    const bool t2_state = body["pct_complete"] == 100 && body["status"] == "completed" && body["actual_end"] == "2016-10-14";
+    CHECK((t1_state || t2_state));
+    json cmp{{"path", e["path"]}, {"fields", e["detail"]["fields"]}, {"rules", e["detail"]["rules"]}};
+    for (const json& c : e["candidates"]) cmp["sides"].push_back({c["dot"], c["values"], c["absent"]});
+    entries_seen.insert(cmp.dump());
+  }
+  CHECK(entries_seen.size() == 1);
+}

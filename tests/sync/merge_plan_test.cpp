@@ -82,16 +82,16 @@ TEST_CASE("merge: bad input is a Status, never an exception") {
   Version a = ver(S, 1, {}, {}, {{"x", 1}});
   Version e = ver(T1, 1, a.clock, {"x"}, {{"x", 2}});
   Version f = ver(T2, 1, a.clock, {"x"}, {{"x", 3}});
-  CHECK(merge(MergeInput{{}, a, "{}", S, 2}, {}).status().code() == akt::Status::Code::kInvalidArgument);
-  CHECK(!merge(MergeInput{{{e, {}}, {f, {}}}, a, "{}", "", 2}, {}).ok());
-  CHECK(!merge(MergeInput{{{e, {}}, {f, {}}}, a, "{}", S, 0}, {}).ok());
-  CHECK(!merge(MergeInput{{{e, {}}, {f, {}}}, a, "{}", T1, 1}, {}).ok());  // dot already covered
+  CHECK(merge(MergeInput{{}, a, "{}", S, 2, {}, {}, {}}, {}).status().code() == akt::Status::Code::kInvalidArgument);
+  CHECK(!merge(MergeInput{{{e, {}}, {f, {}}}, a, "{}", "", 2, {}, {}, {}}, {}).ok());
+  CHECK(!merge(MergeInput{{{e, {}}, {f, {}}}, a, "{}", S, 0, {}, {}, {}}, {}).ok());
+  CHECK(!merge(MergeInput{{{e, {}}, {f, {}}}, a, "{}", T1, 1, {}, {}, {}}, {}).ok());  // dot already covered
   Version bad = f;
   bad.body = "{\"x\":";
-  CHECK(merge(MergeInput{{{e, {}}, {bad, {}}}, a, "{}", S, 2}, {}).status().code() ==
+  CHECK(merge(MergeInput{{{e, {}}, {bad, {}}}, a, "{}", S, 2, {}, {}, {}}, {}).status().code() ==
         akt::Status::Code::kCorruption);
-  CHECK(!merge(MergeInput{{{e, {}}, {f, {}}}, a, "[1]", S, 2}, {}).ok());
+  CHECK(!merge(MergeInput{{{e, {}}, {f, {}}}, a, "[1]", S, 2, {}, {}, {}}, {}).ok());
   Version clash = e;
   clash.body = R"({"x":7})";
-  CHECK(!merge(MergeInput{{{e, {}}, {clash, {}}, {f, {}}}, a, "{}", S, 2}, {}).ok());
+  CHECK(!merge(MergeInput{{{e, {}}, {clash, {}}, {f, {}}}, a, "{}", S, 2, {}, {}, {}}, {}).ok());
 }

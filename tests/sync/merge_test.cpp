@@ -272,6 +272,67 @@ TEST_CASE("merge: repeat groups merge per item id") {
   }
 }
 
+TEST_CASE("merge: merged repeat items are ordered by item id, whatever the ancestor's order") {
+  MergeSchema schema = card_schema();
+  Version a = ver(S, 1, {}, {}, {{"visit", {visit("V-2", 20), visit("V-1", 10)}}});
+  json e_body = json::parse(a.body), f_body = e_body;
+  e_body["visit"].push_back(visit("V-0", 1));
+  f_body["visit"][0]["v_pct_observed"] = 25;
+  Version e = ver(T1, 1, a.clock, {"visit[V-0]"}, e_body);
+  Version f = ver(T2, 1, a.clock, {"visit[V-2].v_pct_observed"}, f_body);
+  MergeResult r = run({a, e, f}, {e.dot, f.dot}, e.body, schema);
+  CHECK(body_of(r)["visit"] == json{visit("V-0", 1), visit("V-1", 10), visit("V-2", 25)});
+  CHECK(run({a, e, f}, {e.dot, f.dot}, f.body, schema).body == r.body);
+}
+
+TEST_CASE("merge: one candidate per device line; an open entry's candidates join; agreement settles") {
+  Version a = ver(T3, 1, {}, {"q"}, {{"q", "fair"}});
+  Version p1 = ver(T1, 1, a.clock, {"q"}, {{"q", "poor"}});
+  Version p2 = ver(T1, 2, p1.clock, {"q"}, {{"q", "good"}});
+  Version g = ver(T2, 1, a.clock, {"q"}, {{"q", "good"}});
+  SUBCASE("narrow_candidates keeps a line's latest only, never a server's line") {
+    std::vector<Candidate> c{{text("poor"), p1.dot, {p1.dot}}, {text("good"), p2.dot, {p2.dot}},
+                             {text("good"), g.dot, {g.dot}}, {text("x"), Dot{S, 3}, {}}, {text("y"), Dot{S, 4}, {}}};
+    narrow_candidates(c, {}, S, {});
+    REQUIRE(c.size() == 4);
+    CHECK(c[0].dot == Dot{S, 3});
+    CHECK(c[1].dot == Dot{S, 4});
+    CHECK(c[2].dot == p2.dot);
+    CHECK(c[3].dot == g.dot);
+  }
+  SUBCASE("a decider's candidate replaces what its author saw") {
+    Version r = ver(T4, 1, p1.clock.join(g.clock), {"q"}, {{"q", "ok"}});
+    std::vector<Candidate> c{{text("poor"), p1.dot, {}}, {text("good"), g.dot, {}}, {text("ok"), r.dot, {}},
+                             {text("late"), Dot{T5, 1}, {}}};
+    narrow_candidates(c, {{p1.dot, p1.clock}, {g.dot, g.clock}, {r.dot, r.clock}, {Dot{T5, 1}, ver(T5, 1, a.clock, {}, {}).clock}},
+                      S, {T4});
+    REQUIRE(c.size() == 2);
+    CHECK(c[0].dot == r.dot);
+    CHECK(c[1].dot == Dot{T5, 1});
+  }
+  SUBCASE("the open entry {poor, good}: the line's later answer agrees, the path is settled") {
+    // The merge of the record's merged version (T1:1 and T2:1) with T1:2 made from T1:1 only.
+    std::vector<VersionRef> refs;
+    MergeResult m1 = run({a, p1, g}, {p1.dot, g.dot}, p1.body, {}, 10);
+    REQUIRE(m1.conflicts.size() == 1);
+    Version mv = ver(S, 10, {}, {}, json::parse(m1.body));
+    mv.clock = m1.clock;
+    MergeInput in;
+    in.ancestor = p1;
+    in.sides = {MergeSide{mv, {g, mv}}, MergeSide{p2, {p2}}};
+    in.provisional = mv.body;
+    in.server_actor = S;
+    in.server_counter = 11;
+    in.open["q"] = m1.conflicts[0].candidates;
+    in.clocks = {{a.dot, a.clock}, {p1.dot, p1.clock}, {p2.dot, p2.clock}, {g.dot, g.clock}, {mv.dot, mv.clock}};
+    auto r = merge(in, {});
+    REQUIRE(r.ok());
+    CHECK(r->conflicts.empty());
+    CHECK(r->settled == std::vector<std::string>{"q"});
+    CHECK(body_of(*r)["q"] == "good");
+  }
+}
+
 TEST_CASE("scenario 1: two enumerators edit the same project card offline") {
   const MergeSchema schema = card_schema();
   json v5_body = {{"status", "in_progress"}, {"pct_complete", 60}, {"ben_serb", 40}, {"ben_total", 95},
@@ -365,8 +426,11 @@ TEST_CASE("scenario 3: delete vs edit keeps the record and the edit, deletion pe
     CHECK(body_of(*r) == json{{"emp_now_ft", 4}, {"emp_now_pt", 1}});
     CHECK(!r->deleted);
     REQUIRE(r->deletion_pending());
-    CHECK(r->delete_edit->tombstones == std::vector<Dot>{tomb.dot});
-    CHECK(r->delete_edit->edits == std::vector<Dot>{e.dot});
+    REQUIRE(r->delete_edit->candidates.size() == 2);
+    CHECK(r->delete_edit->candidates[0].dot == tomb.dot);
+    CHECK(r->delete_edit->candidates[0].value == "true");
+    CHECK(r->delete_edit->candidates[1].dot == e.dot);
+    CHECK(r->delete_edit->candidates[1].value == "false");
     CHECK(r->conflicts.empty());
   }
   CHECK(a == b);
@@ -383,7 +447,7 @@ TEST_CASE("scenario 5: duplicates are idempotent") {
   Version a = ver(S, 1, {}, {}, {{"x", 1}, {"y", 1}});
   Version e = ver(T1, 1, a.clock, {"x"}, {{"x", 2}, {"y", 1}});
   Version f = ver(T2, 1, a.clock, {"y"}, {{"x", 1}, {"y", 2}});
-  MergeInput in{{MergeSide{e, {e}}, MergeSide{f, {f}}}, a, e.body, S, 2};
+  MergeInput in{{MergeSide{e, {e}}, MergeSide{f, {f}}}, a, e.body, S, 2, {}, {}, {}};
   auto once = merge(in, {});
   REQUIRE(once.ok());
   in.sides.push_back(MergeSide{e, {e}});  // the same sibling delivered twice
@@ -393,7 +457,7 @@ TEST_CASE("scenario 5: duplicates are idempotent") {
   CHECK(*merge(in, {}) == *twice);
   SUBCASE("identical siblings' content merges to that content") {
     Version g = ver(T2, 1, a.clock, {"x"}, {{"x", 2}, {"y", 1}});
-    auto r = merge(MergeInput{{MergeSide{e, {}}, MergeSide{g, {}}}, a, e.body, S, 2}, {});
+    auto r = merge(MergeInput{{MergeSide{e, {}}, MergeSide{g, {}}}, a, e.body, S, 2, {}, {}, {}}, {});
     REQUIRE(r.ok());
     CHECK(json::parse(r->body) == json::parse(e.body));
     CHECK(r->conflicts.empty());
