@@ -192,13 +192,14 @@ TEST_CASE("accounts: the authorization matrix of SECURITY.md §1 covers PROTOCOL
                                   dev ? dev->actor : "");
         auto r = c.request(ep.method, target, body, bearer(token));
         REQUIRE(r.ok());
-        INFO(ep.endpoint << " as " << role << (dev ? " (device)" : " (session)") << ": " << r->status << " " << r->body);
+        INFO(std::string(ep.endpoint) << " as " << role << std::string(dev ? " (device)" : " (session)") << ": "
+                                      << r->status << " " << r->body);
         if (allowed.count(role)) CHECK(r->status == ep.allowed);
         else CHECK(r->status == 403);
       }
     }
     auto anon = c.request(ep.method, ep.target, ep.body, {{"Content-Type", "application/json"}});
-    INFO(ep.endpoint << " without a token");
+    INFO(std::string(ep.endpoint) << " without a token");
     CHECK(anon->status == 401);
   }
   // Sessions never push, whatever the role.

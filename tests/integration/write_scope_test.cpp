@@ -120,7 +120,7 @@ TEST_CASE("write scope: community, component and form of an assignment each boun
   };
   std::int64_t n = 0;
   for (const Case& k : cases) {
-    INFO(k.what);
+    INFO(std::string(k.what));
     ++n;
     const std::string rec = test::uuid7(1700000000100 + static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(n));
     const sync::EditResult r = push_one(w.c, enis, "s" + std::to_string(n), edit_at(enis, n, rec, k.scope, k.form));
