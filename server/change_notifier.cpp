@@ -37,6 +37,11 @@ void ChangeNotifier::notify(std::int64_t last_seq) {
   for (auto& cb : ready) cb();
 }
 
+std::size_t ChangeNotifier::waiting() {
+  std::lock_guard lock(mu_);
+  return waiters_.size();
+}
+
 void ChangeNotifier::notify_all() {
   std::map<std::uint64_t, Waiter> all;
   {

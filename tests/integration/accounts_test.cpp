@@ -4,9 +4,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <set>
+#include <sstream>
 
 #include "sync/wire_json.hpp"
+#include "tests/integration/authz_requests.hpp"
 #include "tests/integration/feed.hpp"
 #include "tests/integration/test_server.hpp"
 #include "tests/support/edits.hpp"
@@ -29,6 +32,8 @@ struct World {
   test::TestServer srv;
   std::map<std::string, std::string> session;   // role -> session token
   std::map<std::string, test::Device> device;   // role -> enrolled device
+  std::map<std::string, std::string> username_of{
+      {"admin", "root"}, {"supervisor", "sara"}, {"enumerator", "enis"}, {"me_officer", "mira"}};
   World() {
     srv.create_user("root", "admin", kPw);
     srv.create_user("sara", "supervisor", kPw, {{"gracanice", "serb", "SO1", "*"}});
@@ -86,44 +91,127 @@ TEST_CASE("accounts: login, wrong password, throttling, logout") {
   CHECK(status_of(c, "GET", "/v1/me", token) == 401);
 }
 
-TEST_CASE("accounts: the authorization matrix") {
+namespace {
+
+// The authorization matrix of docs/SECURITY.md §1: "METHOD /path" -> the roles it shows a ✓ for.
+std::map<std::string, std::set<std::string>> security_matrix(const std::vector<std::string>& roles) {
+  std::istringstream in(test::read_text_file(std::string(AKT_SOURCE_DIR) + "/docs/SECURITY.md"));
+  std::map<std::string, std::set<std::string>> out;
+  bool in_table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| endpoint | enumerator | supervisor | me_officer | admin |", 0) == 0) in_table = true;
+    else if (in_table && line.rfind("|", 0) != 0) break;
+    if (!in_table || line.rfind("| `", 0) != 0) continue;
+    std::vector<std::string> cells;
+    for (std::size_t p = 1, q; (q = line.find('|', p)) != std::string::npos; p = q + 1) cells.push_back(line.substr(p, q - p));
+    REQUIRE_MESSAGE(cells.size() == 1 + roles.size(), line);
+    const std::size_t a = cells[0].find('`'), b = cells[0].find('`', a + 1);
+    auto& allowed = out[cells[0].substr(a + 1, b - a - 1)];
+    for (std::size_t i = 0; i < roles.size(); ++i)
+      if (cells[i + 1].find("✓") != std::string::npos) allowed.insert(roles[i]);
+  }
+  return out;
+}
+
+// The endpoints of PROTOCOL.md's table that need a token, as "METHOD /path" (".../x" continues the
+// row's first path).
+std::set<std::string> protocol_endpoints() {
+  std::istringstream in(test::read_text_file(std::string(AKT_SOURCE_DIR) + "/docs/PROTOCOL.md"));
+  std::set<std::string> out;
+  bool in_table = false;
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("| endpoint | method | who | section |", 0) == 0) in_table = true;
+    else if (in_table && line.rfind("|", 0) != 0) break;
+    if (!in_table || line.rfind("| `", 0) != 0) continue;
+    std::vector<std::string> cells;
+    for (std::size_t p = 1, q; (q = line.find('|', p)) != std::string::npos; p = q + 1) cells.push_back(line.substr(p, q - p));
+    REQUIRE(cells.size() >= 3);
+    if (cells[2].find("anyone") != std::string::npos) continue;
+    std::vector<std::string> paths;
+    for (std::size_t a = cells[0].find('`'); a != std::string::npos; a = cells[0].find('`', a + 1)) {
+      const std::size_t b = cells[0].find('`', a + 1);
+      std::string path = cells[0].substr(a + 1, b - a - 1);
+      if (path.rfind("...", 0) == 0) path = paths.front().substr(0, paths.front().rfind('/')) + path.substr(3);
+      paths.push_back(path);
+      a = b;
+    }
+    std::istringstream methods(cells[1]);
+    for (std::string m; std::getline(methods, m, ',');) {
+      m.erase(0, m.find_first_not_of(' '));
+      m.erase(m.find_last_not_of(' ') + 1);
+      for (const std::string& path : paths) out.insert(m + " " + path);
+    }
+  }
+  return out;
+}
+
+std::string expand(std::string s, const std::string& key, const std::string& value) {
+  for (std::size_t p; (p = s.find(key)) != std::string::npos;) s.replace(p, key.size(), value);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("accounts: the authorization matrix of SECURITY.md §1 covers PROTOCOL.md and holds for every endpoint") {
   World w;
   auto c = w.srv.client();
   const std::vector<std::string> roles{"enumerator", "supervisor", "me_officer", "admin"};
-  struct Endpoint {
-    std::string method, target, body;
-    std::set<std::string> allowed;  // roles answered 2xx; the others get 403
-  };
-  const std::set<std::string> all(roles.begin(), roles.end());
-  const std::vector<Endpoint> endpoints{
-      {"GET", "/v1/me", "", all},
-      {"GET", "/v1/changes", "", all},
-      {"GET", "/v1/admin/users", "", {"admin"}},
-      {"POST", "/v1/admin/users", R"({"username":"new_user_{n}","password":"long enough pw","role":"enumerator"})", {"admin"}},
-      {"PUT", "/v1/admin/users/enis/role", R"({"role":"enumerator"})", {"admin"}},
-      {"PUT", "/v1/admin/users/mira/assignments", R"({"assignments":[]})", {"admin"}},
-      {"POST", "/v1/admin/users/mira/enable", "{}", {"admin"}},
-      {"POST", "/v1/admin/enrolments", R"({"username":"enis","device_name":"spare"})", {"admin"}},
-      {"GET", "/v1/admin/devices", "", {"admin"}},
-      {"GET", "/v1/admin/audit", "", {"admin"}},
-      {"GET", "/v1/admin/quarantine", "", {"admin", "supervisor"}},
-  };
-  for (const auto& ep : endpoints) {
+  const auto matrix = security_matrix(roles);
+  // One table: SECURITY.md names exactly the endpoints of PROTOCOL.md, and each has a request here.
+  std::set<std::string> documented, requested;
+  for (const auto& [endpoint, allowed] : matrix) documented.insert(endpoint);
+  for (const test::AuthzRequest& r : test::kAuthzRequests) requested.insert(r.endpoint);
+  CHECK(documented == protocol_endpoints());
+  CHECK(requested == documented);
+
+  // A published form, a record every scoped user sees, and a user the admin rows may change.
+  w.srv.create_user("spare", "enumerator", kPw);
+  REQUIRE(c.request("POST", "/v1/admin/forms",
+                    R"({"v":1,"form_id":"t_matrix","version":1,"title":{"en":"T"},"fields":[{"key":"x","type":"integer","label":{"en":"X"},"sensitivity":"-"}]})",
+                    bearer(w.session["admin"]))->status == 201);
+  REQUIRE(c.request("POST", "/v1/admin/forms/t_matrix/1/publish", "{}", bearer(w.session["admin"]))->status == 200);
+  sync::Edit seed = edit_in(w.device["admin"], 1, "gracanice", 0xFACE);
+  seed.form_id = "t_matrix";
+  REQUIRE(test::push(c, w.device["admin"], {"seed", {seed}}).status == 200);
+
+  static int n = 0;
+  for (const test::AuthzRequest& ep : test::kAuthzRequests) {
+    const auto& allowed = matrix.at(ep.endpoint);
     for (const auto& role : roles) {
-      INFO(ep.method << " " << ep.target << " as " << role);
-      for (const std::string& token : {w.session[role], w.device[role].token}) {
-        static int n = 0;
-        std::string body = ep.body;
-        if (auto p = body.find("{n}"); p != std::string::npos) body.replace(p, 3, std::to_string(++n));
-        const int st = status_of(c, ep.method, ep.target, token, body);
-        if (ep.allowed.count(role)) CHECK(st / 100 == 2);
-        else CHECK(st == 403);
+      std::vector<std::pair<std::string, const test::Device*>> tokens;  // token, its device (or null)
+      if (ep.tokens != test::Tokens::kDeviceOnly)
+        tokens.emplace_back(ep.tokens == test::Tokens::kSessionOnly ? w.srv.login(w.username_of[role], kPw) : w.session[role],
+                            nullptr);
+      if (ep.tokens != test::Tokens::kSessionOnly) tokens.emplace_back(w.device[role].token, &w.device[role]);
+      for (const auto& token_dev : tokens) {
+        const std::string& token = token_dev.first;
+        const test::Device* dev = token_dev.second;
+        const std::string num = std::to_string(1000 + ++n);
+        std::string target = expand(ep.target, "{record}", seed.record_id);
+        std::string body = expand(expand(expand(ep.body, "{n}", num), "{record}", seed.record_id), "{actor}",
+                                  dev ? dev->actor : "");
+        auto r = c.request(ep.method, target, body, bearer(token));
+        REQUIRE(r.ok());
+        INFO(std::string(ep.endpoint) << " as " << role << std::string(dev ? " (device)" : " (session)") << ": "
+                                      << r->status << " " << r->body);
+        if (allowed.count(role)) CHECK(r->status == ep.allowed);
+        else CHECK(r->status == 403);
       }
     }
-    INFO(ep.method << " " << ep.target << " without a token");
     auto anon = c.request(ep.method, ep.target, ep.body, {{"Content-Type", "application/json"}});
+    INFO(std::string(ep.endpoint) << " without a token");
     CHECK(anon->status == 401);
   }
+  // Sessions never push, whatever the role.
+  for (const auto& role : roles)
+    CHECK(status_of(c, "POST", "/v1/push", w.session[role],
+                    sync::encode_push_request({"s", {edit_in(w.device[role], 1, "gracanice", 1)}})) == 403);
+}
+
+TEST_CASE("accounts: pushes and reads stay inside each role's scope") {
+  World w;
+  auto c = w.srv.client();
+  const std::vector<std::string> roles{"enumerator", "supervisor", "me_officer", "admin"};
   // Push: sessions are refused; devices write within their scope only.
   for (const auto& role : roles) {
     INFO("push as " << role);
