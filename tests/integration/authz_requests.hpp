@@ -28,6 +28,8 @@ struct AuthzRequest {
 
 inline const AuthzRequest kAuthzRequests[] = {
     {"GET /v1/me", "GET", "/v1/me", "", 200},
+    // An empty body reaches the handler (400) for every role: no role is refused the endpoint.
+    {"POST /v1/me/password", "POST", "/v1/me/password", "{}", 400},
     {"GET /v1/changes", "GET", "/v1/changes", "", 200},
     {"GET /v1/records/{id}", "GET", "/v1/records/{record}", "", 200},
     {"GET /v1/forms", "GET", "/v1/forms", "", 200},
@@ -53,6 +55,10 @@ inline const AuthzRequest kAuthzRequests[] = {
      R"({"assignments":[]})", 200},
     {"POST /v1/admin/users/{username}/disable", "POST", "/v1/admin/users/spare/disable", "{}", 200},
     {"POST /v1/admin/users/{username}/enable", "POST", "/v1/admin/users/spare/enable", "{}", 200},
+    {"POST /v1/admin/users/{username}/password", "POST", "/v1/admin/users/spare/password",
+     R"({"password":"another long pw {n}"})", 200},
+    {"PUT /v1/admin/users/{username}/supervisor", "PUT", "/v1/admin/users/spare/supervisor", R"({"supervisor":null})",
+     200},
     {"POST /v1/admin/enrolments", "POST", "/v1/admin/enrolments", R"({"username":"spare","device_name":"d{n}"})", 201},
     {"GET /v1/admin/devices", "GET", "/v1/admin/devices", "", 200},
     {"POST /v1/admin/devices/{actor}/revoke", "POST", "/v1/admin/devices/00000000-0000-4000-8000-00000000beef/revoke",
