@@ -46,4 +46,9 @@ void ChangeNotifier::notify_all() {
   for (auto& [id, w] : all) w.cb();
 }
 
+std::size_t ChangeNotifier::waiting() {
+  std::lock_guard lock(mu_);
+  return waiters_.size();
+}
+
 }  // namespace akt::server

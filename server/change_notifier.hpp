@@ -2,6 +2,7 @@
 // thread and must only post work elsewhere (sessions post to their own strand).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -21,6 +22,8 @@ class ChangeNotifier {
   void notify(std::int64_t last_seq);
   // Fires every waiter (shutdown).
   void notify_all();
+  // Waiters registered and not yet fired (tests wait on it to order a push after a waiting pull).
+  std::size_t waiting();
 
  private:
   struct Waiter {
