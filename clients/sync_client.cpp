@@ -189,6 +189,15 @@ Status SyncClient::pull(SyncSummary& s) {
                              std::to_string(std::max<std::size_t>(options_.pull_limit, 1)), {});
     if (!r.ok()) return r.status();
     if (r->status == 410) {
+      if (problem_of(r->body).first == "scope_changed") {
+        // Same server, new assignments (PROTOCOL §5.4): pull from the start; edits it acknowledged stay
+        // acknowledged (pushing them again would only fill the quarantine with copies it already has).
+        auto now = store_.device();
+        if (!now.ok()) return now.status();
+        AKT_TRY(store_.reset_epoch(now->epoch));
+        s.scope_reset = true;
+        return Status::gone("the user's scope changed");
+      }
       AKT_TRY(store_.reset_epoch({}));
       s.epoch_reset = true;
       return Status::gone("the server has a new epoch");

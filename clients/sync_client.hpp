@@ -43,6 +43,7 @@ struct SyncSummary {
   std::size_t conflicts = 0;    // local records in conflict after the round
   std::size_t unsynced = 0;     // edits still waiting (0 after a successful round)
   bool epoch_reset = false;     // the server had a new epoch: the cursor was reset and edits re-pushed
+  bool scope_reset = false;     // the user's scope changed: the feed was pulled again from the start
   std::vector<store::RejectedEdit> rejections;  // edits rejected in this round, with the server's reason
 };
 
@@ -52,7 +53,8 @@ class SyncClient {
   SyncClient(store::TabletStore& store, Transport transport, SyncOptions options = {});
 
   // Pushes, then pulls until `more` is false; on 410 epoch_changed resets, re-pushes and pulls from the
-  // start. `now_ms` is recorded as the last sync time. Errors (the round stops; everything done so far is
+  // start; on 410 scope_changed pulls from the start (records no longer in scope are dropped, PROTOCOL
+  // §5.4), pushing again only what was never acknowledged. Out-of-scope markers drop the record (§5.1). `now_ms` is recorded as the last sync time. Errors (the round stops; everything done so far is
   // durable and the next round continues from there):
   //   kIOError          server unreachable or failing (5xx) after max_attempts
   //   kUnauthenticated  401: the device token was rejected
@@ -64,7 +66,7 @@ class SyncClient {
 
   // The two halves, for callers that want them separately (e.g. pull only on a metered link).
   Status push(SyncSummary& summary);
-  Status pull(SyncSummary& summary);  // kGone after an epoch reset: push again, then pull again
+  Status pull(SyncSummary& summary);  // kGone after an epoch or scope reset: push again, then pull again
 
  private:
   Status load_device();

@@ -2,7 +2,10 @@
 # Sets up everything a fresh Debian 12 machine needs and runs every test: the dev build (warnings are
 # errors), the same suite under AddressSanitizer + UBSan, a short run of every fuzzer, and the
 # quickstart smoke test, and the web console's browser tests. Safe to run twice. AKT_SKIP_ASAN=1,
-# AKT_SKIP_FUZZ=1, AKT_SKIP_QUICKSTART=1, AKT_SKIP_WEB=1 or AKT_SKIP_EXPORT_MEMORY=1 skip those stages locally.
+# AKT_SKIP_FUZZ=1, AKT_SKIP_QUICKSTART=1 or AKT_SKIP_WEB=1 skip those stages locally.
+# AKT_EXPORT_MEMORY_BENCH=1 adds the 200,000-record export memory benchmark (about 10 minutes in the Debug
+# build; the dev suite runs the same test with 30,000 records and a bound that fails if memory grows
+# with the export, docs/EXPORTS.md §9).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib.sh
@@ -22,11 +25,16 @@ cmake --build --preset dev -j "$jobs"
 stage "dev tests"
 ctest --preset dev -j "$jobs" --timeout 600
 
-if [ "${AKT_SKIP_EXPORT_MEMORY:-0}" != 1 ]; then
-  # The full-size memory test of docs/EXPORTS.md §9 (the dev suite runs it with 3,000 records): 200,000
-  # records exported as JSON Lines and CSV by the aktsyncd binary, resident memory read from /proc.
-  stage "export memory at 200,000 records (dev build; about 10 minutes)"
-  AKT_EXPORT_MEM_RECORDS=200000 build/dev/tests/integration/akt_integration_tests -tc="*flat server memory*"
+if [ "${AKT_EXPORT_MEMORY_BENCH:-0}" = 1 ]; then
+  # The full-size memory benchmark of docs/EXPORTS.md §9: 200,000 records exported as JSON Lines and CSV
+  # by the aktsyncd binary, resident memory read from /proc. doctest exits 0 when a filter matches no
+  # test, so the stage also requires that exactly one test case ran and passed.
+  stage "export memory benchmark at 200,000 records (dev build; about 10 minutes)"
+  out=$(AKT_EXPORT_MEM_RECORDS=200000 build/dev/tests/integration/akt_integration_tests \
+        -tc="*flat server memory*" 2>&1) || { printf '%s\n' "$out"; exit 1; }
+  printf '%s\n' "$out"
+  printf '%s\n' "$out" | grep -Eq 'test cases: *1 \| *1 passed' ||
+    { echo "export memory benchmark: no test case matched" >&2; exit 1; }
 fi
 
 if [ "${AKT_SKIP_WEB:-0}" != 1 ]; then

@@ -22,7 +22,7 @@ class ChangeNotifier {
   void notify(std::int64_t last_seq);
   // Fires every waiter (shutdown).
   void notify_all();
-  // How many callbacks wait (tests wait on it instead of sleeping).
+  // Waiters registered and not yet fired (tests wait on it to order a push after a waiting pull).
   std::size_t waiting();
 
  private:

@@ -61,6 +61,9 @@ struct RecordState {
   std::vector<std::string> conflicted;  // paths of fields in conflict (open inbox entries)
   bool deletion_pending = false;      // deleted on one device, edited on another: an admin decides
   std::vector<Version> live;          // ordered by dot
+  // An out-of-scope marker (PROTOCOL §5.1): the record left the caller's scope; only record_id and seq
+  // are set, and the device drops its copy.
+  bool out_of_scope = false;
 };
 
 }  // namespace akt::sync

@@ -331,6 +331,10 @@ void append_version(std::string& out, const VersionText& v, bool first) {
 }
 
 void append_record_state(std::string& out, const RecordState& s) {
+  if (s.out_of_scope) {
+    out += "{\"record\":\"" + s.record_id + "\",\"seq\":" + std::to_string(s.seq) + ",\"out_of_scope\":true}";
+    return;
+  }
   const std::string conflicted = encode_strings(s.conflicted);
   append_record_open(out, {s.record_id, s.form_id, s.form_version, s.scope.municipality, s.scope.community,
                            s.scope.component, s.seq, s.deleted, s.conflict, conflicted, s.deletion_pending});
@@ -349,6 +353,13 @@ Result<RecordState> decode_record_state(const json& j) {
   if (!j.is_object()) return Status::invalid_argument("record: expected an object");
   RecordState s;
   if (Status st = get_uuid(j, "record", "record", s.record_id); !st.ok()) return st;
+  if (auto m = j.find("out_of_scope"); m != j.end()) {
+    // A marker has no other fields (PROTOCOL §5.1).
+    if (!m->is_boolean() || !m->get<bool>()) return Status::invalid_argument("record.out_of_scope: expected true");
+    s.out_of_scope = true;
+    if (Status st = get_int(j, "seq", "record", 0, s.seq); !st.ok()) return st;
+    return s;
+  }
   if (Status st = get_string(j, "form", "record", 1024, s.form_id); !st.ok()) return st;
   if (Status st = get_int(j, "form_version", "record", 0, s.form_version); !st.ok()) return st;
   if (auto sc = j.find("scope"); sc != j.end() && sc->is_object()) {

@@ -49,6 +49,30 @@ Status drop_if_empty(Db& db, const sync::UuidBytes& id) {
   return s->run();
 }
 
+// The record left the device user's scope (an out-of-scope marker, PROTOCOL §5.1): the server's versions
+// go, and so do the device's acknowledged edits (the server has them). Edits not yet acknowledged stay
+// and are pushed: the server quarantines them `out_of_scope` and the device lists them as rejected, so
+// no unsynced work disappears without a trace. The record goes once nothing of it is left.
+Status drop_left_scope(Db& db, const sync::UuidBytes& id) {
+  {
+    AKT_STMT(s, db, "DELETE FROM versions WHERE record_id = ?1");
+    bind_id(*s, 1, id);
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, db, "DELETE FROM edits WHERE record_id = ?1 AND acked_epoch IS NOT NULL");
+    bind_id(*s, 1, id);
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, db, "UPDATE records SET conflict = 0, conflicted = '[]', deletion_pending = 0, resync = 0 "
+                    "WHERE id = ?1");
+    bind_id(*s, 1, id);
+    AKT_TRY(s->run());
+  }
+  return drop_if_empty(db, id);
+}
+
 // Moves edit `n` to the rejected list and drops a record left with nothing.
 Status reject_edit(Db& db, const std::string& actor, std::int64_t n, const std::string& batch_id,
                    const std::string& code, const std::string& detail) {
@@ -275,6 +299,10 @@ Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordSta
   for (const sync::RecordState& rs : changes) {
     auto id = parse_id(rs.record_id);
     if (!id.ok()) return id.status();  // rolls back the page: the cursor stays before it
+    if (rs.out_of_scope) {
+      AKT_TRY(drop_left_scope(*db_, *id));
+      continue;
+    }
     {
       AKT_STMT(s, *db_, "INSERT INTO records(id, form_id, form_version, municipality, community, component, seq, "
                         "conflict, conflicted, deletion_pending) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10) "
@@ -336,10 +364,13 @@ Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordSta
     AKT_TRY(drop_if_empty(*db_, *id));
   }
   if (complete) {
-    // After a reset, records the server no longer has (and the device never edited) go.
-    AKT_TRY(db_->exec("DELETE FROM versions WHERE record_id IN (SELECT id FROM records WHERE resync != 0 AND id NOT "
-                      "IN (SELECT record_id FROM edits)); DELETE FROM records WHERE resync != 0 AND id NOT IN "
-                      "(SELECT record_id FROM edits); UPDATE records SET resync = 0 WHERE resync != 0;"));
+    // After a reset, what the server no longer has or no longer shows this user goes: its versions, and
+    // the device's acknowledged edits of it (the server has those). A record keeps only the edits still
+    // to push (the next push lands them or lists them as rejected); with none left, it goes.
+    AKT_TRY(db_->exec("DELETE FROM edits WHERE acked_epoch IS NOT NULL AND record_id IN (SELECT id FROM records "
+                      "WHERE resync != 0); DELETE FROM versions WHERE record_id IN (SELECT id FROM records WHERE "
+                      "resync != 0); DELETE FROM records WHERE resync != 0 AND id NOT IN (SELECT record_id FROM "
+                      "edits); UPDATE records SET resync = 0 WHERE resync != 0;"));
   }
   AKT_STMT(s, *db_, "UPDATE device SET cursor = ?1, epoch = ?2 WHERE id = 1");
   s->bind(1, next);

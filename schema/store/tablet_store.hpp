@@ -151,13 +151,16 @@ class TabletStore {
 
   // Pull side. Applies one page of the feed and saves `next` as the cursor, in one transaction: each
   // record's server versions are replaced by the page's; the device's own unacknowledged edits stay,
-  // acknowledged ones are dropped once a live version covers them. An `epoch` other than the stored
-  // one resets first (see reset_epoch). With `complete` (the last page), records still marked by a
-  // reset and absent from the server are dropped. Returns the number of records applied.
+  // acknowledged ones are dropped once a live version covers them. An out-of-scope marker drops the
+  // record's server versions and acknowledged edits; its unacknowledged edits stay, to be pushed (and
+  // rejected `out_of_scope`, so they end in rejected()). An `epoch` other than the stored one resets
+  // first (see reset_epoch). With `complete` (the last page), records still marked by a reset and
+  // absent from the feed are dropped the same way. Returns the number of entries applied.
   Result<std::size_t> apply_changes(const std::vector<sync::RecordState>& changes, const std::string& next,
                                     const std::string& epoch, bool complete);
   // The server has a new epoch (restored from backup): clears the cursor, re-queues every edit not
   // acknowledged under `epoch` ("" = unknown: all of them), dissolves batches, marks records to resync.
+  // With the stored epoch it is the reset of a scope change: nothing is re-queued.
   Status reset_epoch(const std::string& epoch);
   Status mark_synced(std::int64_t now_ms);
 

@@ -232,10 +232,55 @@ TEST_CASE("tablet store: a new server epoch re-queues edits acknowledged under t
   REQUIRE(again->has_value());
   CHECK((*again)->dots.at(0).n == 1);
   REQUIRE(s->acknowledge(**again, answer(**again, sync::Outcome::kApplied, "e2")).ok());
-  // A full pull from the new epoch that does not have the record: it is kept while not yet covered.
-  REQUIRE(s->apply_changes({}, "e2-1", "e2", true).ok());
+  // A page that is not the last one leaves the record alone.
+  REQUIRE(s->apply_changes({}, "e2-1", "e2", false).ok());
   CHECK(s->record(*id)->has_value());
+  // The whole feed of the new epoch, which acknowledged the edit, does not show the record: the server
+  // has it but not for this user (out of scope), so the copy goes.
+  REQUIRE(s->apply_changes({}, "e2-1", "e2", true).ok());
+  CHECK_FALSE(s->record(*id)->has_value());
+  CHECK(s->stats()->unsynced == 0);
   CHECK(s->device()->epoch == "e2");
+}
+
+TEST_CASE("tablet store: an out-of-scope marker drops the server's copy and acknowledged edits, keeps the rest") {
+  test::TempDir dir;
+  std::mt19937_64 rng(8);
+  auto s = open_me(dir);
+  const std::string plain = test::uuid7(7, 1), acked = test::uuid7(7, 2), pending = test::uuid7(7, 3);
+  auto v = [&](std::int64_t n) { return version(kOther, n, {}, R"({"x":1})"); };
+  REQUIRE(s->apply_changes({state(plain, 1, {v(1)}), state(acked, 2, {v(2)}), state(pending, 3, {v(3)})}, "e1-3", "e1",
+                           true)
+              .ok());
+  REQUIRE(s->edit(acked, R"({"x":2})", {"x"}, 2000).ok());
+  auto b = s->next_batch(10);
+  REQUIRE(s->acknowledge(**b, answer(**b, sync::Outcome::kApplied)).ok());
+  REQUIRE(s->edit(pending, R"({"x":3})", {"x"}, 3000).ok());
+  auto marker = [](const std::string& id, std::int64_t seq) {
+    sync::RecordState m;
+    m.record_id = id;
+    m.seq = seq;
+    m.out_of_scope = true;
+    return m;
+  };
+  auto n = s->apply_changes({marker(plain, 4), marker(acked, 5), marker(pending, 6), marker(test::uuid7(7, 9), 7)},
+                            "e1-7", "e1", true);
+  REQUIRE(n.ok());
+  CHECK(s->device()->cursor == "e1-7");
+  CHECK_FALSE(s->record(plain)->has_value());
+  CHECK_FALSE(s->record(acked)->has_value());
+  CHECK_FALSE(s->record(test::uuid7(7, 9))->has_value());  // never seen: nothing to drop, nothing made
+  // The edit never pushed stays, alone, still to be pushed (the server will say out_of_scope).
+  auto rec = s->record(pending);
+  REQUIRE(rec->has_value());
+  REQUIRE((*rec)->live.size() == 1);
+  CHECK((*rec)->live[0].is_local);
+  CHECK((*rec)->live[0].body == R"({"x":3})");
+  CHECK((*rec)->unsynced == 1);
+  CHECK(s->stats()->records == 1);
+  auto next = s->next_batch(10);
+  REQUIRE(next->has_value());
+  CHECK((*next)->dots.size() == 1);
 }
 
 TEST_CASE("tablet store: a feed page from another epoch re-queues acknowledged edits before applying") {

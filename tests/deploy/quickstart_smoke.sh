@@ -15,8 +15,11 @@ check() {
   source "$data/demo-tablets.env"
   local url="https://127.0.0.1:$(cat "$data/port")" tls=(--cacert "$data/tls/cert.pem")
   curl -sf "${tls[@]}" "$url/healthz" | grep -q '"status":"ok"'
-  # Plain HTTP is not served on the TLS port.
-  ! curl -sf "http://127.0.0.1:$(cat "$data/port")/healthz" >/dev/null 2>&1
+  # Plain HTTP is not served on the TLS port. (Not `! curl …`: set -e ignores a negated command.)
+  if curl -sf "http://127.0.0.1:$(cat "$data/port")/healthz" >/dev/null 2>&1; then
+    echo "quickstart: plain HTTP answered on the TLS port" >&2
+    return 1
+  fi
   local forms
   forms=$(curl -sf "${tls[@]}" -H "Authorization: Bearer $TABLET1_TOKEN" "$url/v1/forms" |
           python3 -c 'import json,sys; print(len(json.load(sys.stdin)["forms"]))')

@@ -170,6 +170,19 @@ struct RowCounter {
   }
 };
 
+// Counts CSV rows as they stream by: line breaks outside quoted fields (a text may hold one inside).
+struct CsvRows {
+  bool quoted = false;
+  std::size_t rows = 0;
+  bool operator()(std::string_view data) {
+    for (char ch : data) {
+      if (ch == '"') quoted = !quoted;  // an escaped quote ("") toggles twice
+      else if (ch == '\n' && !quoted) ++rows;
+    }
+    return true;
+  }
+};
+
 // Publishes the survey form and returns {admin token, M&E officer token}.
 std::pair<std::string, std::string> setup_form(test::TestServer& srv) {
   srv.create_user("root", "admin", kPw);
@@ -257,9 +270,10 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
   REQUIRE(plain->status == 200);
   CHECK(plain->header("transfer-encoding") == "chunked");
   CHECK(plain->body == *csv);
-  std::size_t lines = 0;
-  for (char ch : *csv) lines += ch == '\n';
-  CHECK(lines >= 3001);  // header + one row per record (more if a text holds a quoted line break)
+  CsvRows lines;
+  lines(*csv);
+  CHECK(lines.rows == 3001);  // header + one row per record
+  CHECK_FALSE(lines.quoted);
 
   // An HTTP/1.0 client gets the body delimited by the connection's close (it has no chunked encoding).
   {
@@ -304,7 +318,10 @@ TEST_CASE("export stream: a client leaving mid-stream does not disturb others") 
   for (int i = 0; i < 3; ++i) {
     auto r = c.request("GET", "/v1/exports/" + kForm + "?format=jsonl", {}, bearer(me));
     REQUIRE(r->status == 200);
-    CHECK(std::count(r->body.begin(), r->body.end(), '\n') >= 4000);
+    RowCounter got;
+    got(r->body);
+    CHECK(got.rows == 4000);
+    CHECK(got.duplicates == 0);
   }
   stalled.close();
   // The server still answers; the abandoned streams were freed (ASan's leak check runs at exit).
@@ -350,13 +367,20 @@ TEST_CASE("export stream: TLS chunked answers, and a streamed XLSX that Python's
   CHECK(std::system(cmd.c_str()) == 0);
 }
 
-// 200,000 records in an optimised build (ctest --preset release); a Debug or sanitizer build exports
-// ~20x slower, so there the default is 3,000 to keep the suite quick. AKT_EXPORT_MEM_RECORDS overrides.
+// The memory promise of docs/EXPORTS.md §9. The dev suite exports 30,000 records (about 100 MB of JSON
+// Lines) and requires the daemon's peak to stay below a quarter of that above its baseline, so a server
+// that held the export, or any share of it that grows with the records, fails. The daemon runs with
+// MALLOC_ARENA_MAX=2 so that glibc's per-thread arenas do not blur the figure. An optimised build exports
+// 200,000 (the benchmark mode, also AKT_EXPORT_MEM_RECORDS=200000 on the dev build, deploy/test.sh
+// AKT_EXPORT_MEMORY_BENCH=1). Under AddressSanitizer the bound means nothing (allocator quarantine): 3,000
+// records, rows checked only.
 TEST_CASE("export stream: 200,000 records with flat server memory (aktsyncd process, /proc)") {
-#ifdef NDEBUG
+#if defined(__SANITIZE_ADDRESS__)
+  std::size_t n = 3000;
+#elif defined(NDEBUG)
   std::size_t n = 200000;
 #else
-  std::size_t n = 3000;
+  std::size_t n = 30000;
 #endif
   if (const char* env = std::getenv("AKT_EXPORT_MEM_RECORDS")) n = std::strtoul(env, nullptr, 10);
   test::TempDir dir;
@@ -379,6 +403,7 @@ TEST_CASE("export stream: 200,000 records with flat server memory (aktsyncd proc
     const std::string cfg = dir.file("aktsyncd.json"), port_file = dir.file("port");
     // AKT_AKTSYNCD runs another build of the daemon (e.g. Release) against the data this test stored.
     const char* bin = std::getenv("AKT_AKTSYNCD") ? std::getenv("AKT_AKTSYNCD") : AKTSYNCD_PATH;
+    setenv("MALLOC_ARENA_MAX", "2", 1);
     execl(bin, "aktsyncd", "--config", cfg.c_str(), "--port-file", port_file.c_str(), "--log-level", "warn",
           static_cast<char*>(nullptr));
     _exit(127);
@@ -401,17 +426,19 @@ TEST_CASE("export stream: 200,000 records with flat server memory (aktsyncd proc
   const long base_kb = proc_kb(pid, "VmRSS:");
   REQUIRE(base_kb > 0);
 
+  long bound_kb = 0;  // a quarter of the JSON Lines export, set by the first download
   for (const char* format : {"jsonl", "csv"}) {
     RawHttp h(port);
     h.send_get("/v1/exports/" + kForm + "?format=" + format, me);
     REQUIRE(h.read_header() == 200);
     const auto t0 = std::chrono::steady_clock::now();
-    std::size_t bytes = 0, newlines = 0;
+    std::size_t bytes = 0;
     RowCounter rows;
+    CsvRows csv_rows;
     const bool complete = h.read_chunks([&](std::string_view d) {
       bytes += d.size();
       if (std::string_view(format) == "jsonl") rows(d);
-      else newlines += static_cast<std::size_t>(std::count(d.begin(), d.end(), '\n'));
+      else csv_rows(d);
       return true;
     });
     CHECK(complete);
@@ -423,16 +450,19 @@ TEST_CASE("export stream: 200,000 records with flat server memory (aktsyncd proc
       CHECK(rows.rows == n);
       CHECK(rows.ids.size() == n);
       CHECK(rows.duplicates == 0);
-      CHECK(bytes > n * 200);  // the export is far larger than the bound below
+      CHECK(bytes > n * 2000);  // ~3.5 KB a record
+      bound_kb = static_cast<long>(bytes / 4 / 1024);
     } else {
-      CHECK(newlines >= n + 1);
+      CHECK(csv_rows.rows == n + 1);
     }
 #if defined(__SANITIZE_ADDRESS__)
     // AddressSanitizer's allocator keeps freed memory in quarantine (256 MiB by default), so resident memory
     // says nothing about the export here; the bound is checked in the dev and release builds.
     MESSAGE("ASan build: memory bound not checked (allocator quarantine)");
 #else
-    CHECK(peak_kb - base_kb < 150 * 1024);
+    MESSAGE("bound: peak - baseline < " << bound_kb / 1024 << " MiB (a quarter of the JSON Lines export)");
+    if (n >= 30000) CHECK(peak_kb - base_kb < bound_kb);
+    else MESSAGE(n << " records: too small an export for the bound to tell; not checked");
 #endif
   }
   kill(pid, SIGTERM);

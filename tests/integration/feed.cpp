@@ -20,6 +20,10 @@ Feed pull_all(client::HttpClient& c, const Device& dev, const std::string& curso
     for (const auto& x : j["changes"]) {
       auto s = sync::decode_record_state(x);
       REQUIRE(s.ok());
+      if (s->out_of_scope) {
+        f.records.erase(s->record_id);  // a marker: the record left the caller's scope
+        continue;
+      }
       f.records[s->record_id] = std::move(*s);
     }
     f.cursor = j["next"].get<std::string>();

@@ -1,4 +1,7 @@
-// Long-poll pulls: an empty wait ends at its deadline; a push during the wait wakes it at once.
+// Long-poll pulls: an empty wait ends at its deadline; a push during the wait wakes it at once; a server
+// that stops answers its waiting pulls. Events are ordered by waiting on the server's own state (its
+// count of parked pulls), never by sleeps; the only time checks are "not before the deadline" and
+// "before the deadline", which load cannot make false.
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -11,46 +14,75 @@
 using namespace akt;
 using Clock = std::chrono::steady_clock;
 
+namespace {
+
+// Waits (up to a generous deadline) until `n` pulls are parked on the server's change notifier.
+bool wait_for_waiters(server::AppState& app, std::size_t n) {
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (app.notifier.waiting() < n) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
+}
+
+}  // namespace
+
 TEST_CASE("long poll: waits until the deadline when nothing changes") {
   test::TestServer srv;
-  auto c = srv.client();
+  client::HttpOptions o;
+  o.timeout = std::chrono::seconds(120);  // a pull that never ends fails the request
+  auto c = srv.client(o);
   const auto start = Clock::now();
   auto r = test::get(c, srv.a, "/v1/changes?wait=300");
   const auto took = Clock::now() - start;
   CHECK(r.status == 200);
   CHECK(nlohmann::json::parse(r.body)["changes"].empty());
-  CHECK(took >= std::chrono::milliseconds(250));
-  CHECK(took < std::chrono::seconds(3));
+  CHECK(took >= std::chrono::milliseconds(300));  // not answered before its deadline
+  CHECK(srv.app().notifier.waiting() == 0);       // and its waiter is gone
 }
 
 TEST_CASE("long poll: a push wakes a waiting pull promptly") {
   test::TestServer srv;
-  auto c = srv.client();
+  client::HttpOptions o;
+  o.timeout = std::chrono::seconds(120);  // above the 60 s cap on a wait
+  auto c = srv.client(o);
   const std::string cursor = srv.app().store->epoch() + "-0-0";
+  bool parked = false;
   std::thread pusher([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    parked = wait_for_waiters(srv.app(), 1);  // the pull is waiting: only a push can end it early
     auto pc = srv.client();
     test::push(pc, srv.b, {"lp", {test::make_edit(test::uuid7(3, 3), srv.b.actor, 1, {}, R"({"x":1})", {"x"})}});
   });
   const auto start = Clock::now();
-  auto r = test::get(c, srv.a, "/v1/changes?wait=20000&since=" + cursor);
+  auto r = test::get(c, srv.a, "/v1/changes?wait=60000&since=" + cursor);  // the longest wait (max_wait_ms)
   const auto took = Clock::now() - start;
   pusher.join();
+  REQUIRE(parked);
   CHECK(r.status == 200);
   CHECK(nlohmann::json::parse(r.body)["changes"].size() == 1);
-  CHECK(took < std::chrono::seconds(5));
+  // Woken, not timed out: the answer came before the wait's own deadline.
+  CHECK(took < std::chrono::milliseconds(srv.app().config.limits.max_wait_ms));
 }
 
 TEST_CASE("long poll: stopping the server answers waiting pulls instead of hanging") {
   auto srv = std::make_unique<test::TestServer>();
-  auto c = srv->client();
+  client::HttpOptions o;
+  o.timeout = std::chrono::seconds(120);  // above the 60 s cap on a wait
+  auto c = srv->client(o);
+  bool parked = false;
   std::thread stopper([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    parked = wait_for_waiters(srv->app(), 1);
     srv->stop();
   });
   const auto start = Clock::now();
-  auto r = c.request("GET", "/v1/changes?wait=30000", {}, srv->a.auth());
+  auto r = c.request("GET", "/v1/changes?wait=60000", {}, srv->a.auth());
+  const auto took = Clock::now() - start;
   stopper.join();
-  CHECK(Clock::now() - start < std::chrono::seconds(10));
-  if (r.ok()) CHECK(r->status == 200);
+  REQUIRE(parked);
+  // A stopping server answers the parked pull (an empty page), before the wait's deadline.
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->status == 200);
+  CHECK(nlohmann::json::parse(r->body)["changes"].empty());
+  CHECK(took < std::chrono::milliseconds(srv->app().config.limits.max_wait_ms));
 }

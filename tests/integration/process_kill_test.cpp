@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <mutex>
 #include <thread>
@@ -64,9 +65,14 @@ TEST_CASE("process: SIGKILL of aktsyncd during pushes loses no acknowledged edit
   std::map<std::string, std::string> acked;  // record -> body acknowledged
   std::atomic<int> acks{0};
   std::atomic<bool> stop{false};
+  std::atomic<int> finished{0};  // pushers that stopped (the server refused or died)
   std::vector<std::thread> pushers;
   for (int t = 0; t < 2; ++t) {
     pushers.emplace_back([&, t] {
+      struct Done {
+        std::atomic<int>& n;
+        ~Done() { ++n; }
+      } done{finished};
       client::HttpClient c("127.0.0.1", d.port);
       std::int64_t n = 0;
       for (int b = 0; !stop; ++b) {
@@ -85,7 +91,11 @@ TEST_CASE("process: SIGKILL of aktsyncd during pushes loses no acknowledged edit
       }
     });
   }
-  while (acks < 30) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Until 30 batches are acknowledged; not forever if the pushers stop first or the server stalls.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(300);
+  while (acks < 30 && finished < 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  CHECK(acks >= 30);
   kill(d.pid, SIGKILL);
   waitpid(d.pid, nullptr, 0);
   stop = true;

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <random>
 
 #include "tests/support/edits.hpp"
@@ -96,7 +97,9 @@ TEST_CASE("decide: a context containing the edit's own dot is invalid") {
 }
 
 TEST_CASE("decide: property: no live version is dropped unless the edit dominates it") {
-  const std::uint64_t seed = std::random_device{}();
+  std::uint64_t seed = std::random_device{}();
+  if (const char* env = std::getenv("AKT_SEED")) seed = std::strtoull(env, nullptr, 10);
+  MESSAGE("push decision property seed = " << seed << " (AKT_SEED=" << seed << " replays it)");
   INFO("seed = " << seed);
   std::mt19937_64 rng(seed);
   const std::string actors[] = {A, B, C, uuid_n(0xD)};

@@ -3,6 +3,7 @@
 
 #include <doctest/doctest.h>
 
+#include <cstdlib>
 #include <random>
 
 #include "tests/support/edits.hpp"
@@ -43,7 +44,9 @@ TEST_CASE("vector clock: basic order") {
 }
 
 TEST_CASE("vector clock: partial-order and join laws over random clocks") {
-  const std::uint64_t seed = std::random_device{}();
+  std::uint64_t seed = std::random_device{}();
+  if (const char* env = std::getenv("AKT_SEED")) seed = std::strtoull(env, nullptr, 10);
+  MESSAGE("vector clock laws seed = " << seed << " (AKT_SEED=" << seed << " replays it)");
   INFO("seed = " << seed);
   std::mt19937_64 rng(seed);
   for (int i = 0; i < 3000; ++i) {

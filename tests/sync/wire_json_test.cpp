@@ -152,3 +152,19 @@ TEST_CASE("wire: bodies are stored canonical, so a re-encoded retry is the same 
   REQUIRE_FALSE(dup.ok());
   CHECK(dup.status().message().find("duplicate key 'a'") != std::string::npos);
 }
+
+TEST_CASE("wire: an out-of-scope marker decodes with its record and seq only, and encodes back the same") {
+  const std::string text = R"({"record":")" + uuid_n(9) + R"(","seq":1207,"out_of_scope":true})";
+  auto back = decode_record_state(nlohmann::json::parse(text));
+  REQUIRE_MESSAGE(back.ok(), back.status().message());
+  CHECK(back->out_of_scope);
+  CHECK(back->record_id == uuid_n(9));
+  CHECK(back->seq == 1207);
+  CHECK(back->live.empty());
+  std::string out;
+  append_record_state(out, *back);
+  CHECK(out == text);
+  CHECK_FALSE(decode_record_state(nlohmann::json::parse(R"({"record":")" + uuid_n(9) +
+                                                        R"(","seq":3,"out_of_scope":false})")).ok());
+  CHECK_FALSE(decode_record_state(nlohmann::json::parse(R"({"record":")" + uuid_n(9) + R"(","out_of_scope":true})")).ok());
+}
