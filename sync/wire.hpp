@@ -50,6 +50,10 @@ struct EditRejection {
   std::string code;
   std::string detail;
   std::string fields_json;     // JSON array of {path, code, message}, or empty
+  // The only problems are answers for fields that a later version of the form defines (pulled from a
+  // record that version wrote): the store drops the rejection when the edit was made on a version filled
+  // with a later form version, and keeps it otherwise (PROTOCOL §4.4).
+  bool unless_newer_base = false;
 };
 
 struct PushResponse {

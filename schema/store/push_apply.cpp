@@ -4,7 +4,9 @@
 
 #include <openssl/evp.h>
 
+#include "schema/store/entry_trace.hpp"
 #include "schema/store/merge_apply.hpp"
+#include "schema/store/older_form_apply.hpp"
 #include "sync/access.hpp"
 #include "sync/push_decision.hpp"
 #include "sync/uuid.hpp"
@@ -66,12 +68,13 @@ struct RecordRow {
   std::string conflicted = "[]";  // open conflicted paths
   std::int64_t seq = 0;
   std::int64_t live_count = 0;
+  std::int64_t form_version = 0;
 };
 
 Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
   AKT_STMT(s, db,
-           "SELECT form_id, seq, live_count, municipality, community, component, conflicted FROM records "
-           "WHERE id = ?1");
+           "SELECT form_id, seq, live_count, municipality, community, component, conflicted, form_version "
+           "FROM records WHERE id = ?1");
   s->bind_blob(1, id_blob.data(), id_blob.size());
   auto row = s->step();
   if (!row.ok()) return row.status();
@@ -82,6 +85,7 @@ Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
     out.live_count = s->int64(2);
     out.scope = {std::string(s->text(3)), std::string(s->text(4)), std::string(s->text(5))};
     out.conflicted = std::string(s->text(6));
+    out.form_version = s->int64(7);
   }
   return {};
 }
@@ -227,6 +231,21 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
     for (const LiveRow& l : live) refs.push_back(l.ref);
     d = sync::decide_push(ds, refs, e.dot, e.context);
   }
+  // An edit filled with an older form version than the version it was made on keeps that version's
+  // other answers and is checked against it (PROTOCOL §4.4).
+  std::optional<sync::Edit> adapted;
+  if ((d.outcome == Outcome::kApplied || d.outcome == Outcome::kConcurrent || d.outcome == Outcome::kSuperseded) &&
+      (deferred || rec.form_version > e.form_version)) {
+    std::optional<sync::EditRejection> refused;
+    AKT_TRY(adapt_older_edit(db, in, id_blob, e, d.retire, deferred, adapted, refused));
+    if (refused) {
+      d.outcome = Outcome::kRejected;
+      d.reject_code = refused->code;
+      d.reject_detail = refused->detail;
+      r.error_fields = refused->fields_json;
+    }
+  }
+  const Edit& stored = adapted ? *adapted : e;
   r.outcome = d.outcome;
 
   switch (d.outcome) {
@@ -238,15 +257,15 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
       return {};
     case Outcome::kSuperseded:
       // Kept in history: it can still be a merge ancestor, and no accepted edit is ever dropped.
-      return insert_version(db, id_blob, actor_blob, e, {}, false, in.now_ms, digest);
+      return insert_version(db, id_blob, actor_blob, stored, {}, false, in.now_ms, digest);
     case Outcome::kApplied:
     case Outcome::kConcurrent:
     case Outcome::kMerged:  // decide_push never answers kMerged; the merge comes after
       break;
   }
   for (const sync::Dot& dot : d.retire) AKT_TRY(retire(db, dot));
-  AKT_TRY(insert_version(db, id_blob, actor_blob, e, d.retire, true, in.now_ms, digest));
-  bool all_deleted = e.deleted;
+  AKT_TRY(insert_version(db, id_blob, actor_blob, stored, d.retire, true, in.now_ms, digest));
+  bool all_deleted = stored.deleted;
   std::int64_t live_count = 1;
   for (const LiveRow& l : live) {
     bool retired = false;
@@ -256,9 +275,9 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
     all_deleted = all_deleted && l.deleted;
   }
   const std::int64_t seq = next_seq++;
-  AKT_TRY(upsert_record(db, id_blob, e, seq, live_count, all_deleted, in.now_ms));
+  AKT_TRY(upsert_record(db, id_blob, stored, seq, live_count, all_deleted, in.now_ms));
   if (rec.conflicted != "[]" && !in.resolution)
-    AKT_TRY(add_flagged_candidates(db, id_blob, rec.conflicted, e, in.now_ms));
+    AKT_TRY(add_flagged_candidates(db, id_blob, rec.conflicted, stored, in.now_ms));
   if (!rec.exists || !(rec.scope == e.scope)) {
     // Remember every scope the record had: devices are told when it leaves theirs.
     AKT_STMT(s, db, "INSERT OR IGNORE INTO record_scopes(record_id, municipality, community, component) "
