@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct EditResult {
   // (admin-only fields); `held` the fields that kept their values (sorted). Empty when nothing was held.
   std::string held_kind;
   std::vector<std::string> held;
+  // The inbox entries this edit opened or added candidates to (ascending ids; PROTOCOL §4.2).
+  std::vector<std::int64_t> entries;
+  // Merged: the dot of the version the merge wrote (look it up in the record's history, §6.1).
+  std::optional<Dot> version;
 };
 
 // A rejection decided before the store sees the edit (form validation runs in parallel, outside the

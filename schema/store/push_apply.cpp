@@ -205,7 +205,9 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
 
   sync::Decision d;
   std::vector<LiveRow> live;
-  if (precheck) {
+  // Answers of a later form version: refused unless the edit turns out to be made on such a version.
+  const sync::EditRejection* deferred = precheck && precheck->unless_newer_base ? precheck : nullptr;
+  if (precheck && !deferred) {
     d.reject_code = precheck->code;
     d.reject_detail = precheck->detail;
     r.error_fields = precheck->fields_json;
@@ -293,6 +295,17 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
   return {};
 }
 
+// After a merge: the merged version (the record's single live one) names itself in the answer.
+Status note_merged_version(Db& db, const std::string& id_blob, EditResult& r) {
+  if (r.outcome != Outcome::kMerged) return {};
+  AKT_STMT(s, db, "SELECT actor, n FROM versions WHERE record_id = ?1 AND is_live = 1");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (*row) r.version = sync::Dot{blob_uuid(s->blob(0)), s->int64(1)};
+  return {};
+}
+
 // The digest of each edit's content, and of the batch (its id and its edits' digests).
 std::string batch_digest(const sync::PushRequest& req, std::vector<std::string>& edit_digests) {
   std::string all = req.batch_id;
@@ -325,6 +338,7 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
       return PushOutput{std::string(s->text(1)), true};
     }
   }
+  AKT_TRY(start_entry_trace(db));
   sync::PushResponse resp;
   resp.batch_id = req.batch_id;
   resp.epoch = epoch;
@@ -342,15 +356,20 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     }
     AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], pre, next_seq, resp.results[i]));
     // Several live versions: merge them at once, so a record always has one live version (DESIGN §3).
-    if (resp.results[i].outcome == Outcome::kConcurrent)
+    if (resp.results[i].outcome == Outcome::kConcurrent) {
       AKT_TRY(merge_record(db, in, uuid_blob(req.edits[i].record_id), req.edits[i].record_id, server_actor, next_seq,
                            resp.results[i]));
+      AKT_TRY(note_merged_version(db, uuid_blob(req.edits[i].record_id), resp.results[i]));
+    }
     if (before && (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged))
       AKT_TRY(hold_edit(db, in, uuid_blob(req.edits[i].record_id), *before, req.edits[i], server_actor, next_seq,
                         resp.results[i]));
     if (in.unique_keys && i < in.unique_keys->size() && resp.results[i].outcome == Outcome::kApplied)
       AKT_TRY(track_unique_key(db, in, uuid_blob(req.edits[i].record_id), req.edits[i], (*in.unique_keys)[i],
                                resp.results[i]));
+    auto entries = take_traced_entries(db);
+    if (!entries.ok()) return entries.status();
+    resp.results[i].entries = std::move(*entries);
   }
   PushOutput out{sync::encode_push_response(resp), false};
   {
