@@ -235,6 +235,10 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_record(std::string(seg[2]), *who, app);
   }
+  if (top == "records" && seg.size() == 4 && seg[3] == "history") {
+    if (req.method != "GET") return method_not_allowed("GET");
+    return handle_record_history(std::string(seg[2]), *who, app);
+  }
   if (top == "exports" || top == "indicators") {
     if (who->role != sync::Role::kMeOfficer && who->role != sync::Role::kAdmin && who->role != sync::Role::kSupervisor)
       return forbidden("datasets are for M&E officers, supervisors and admins");

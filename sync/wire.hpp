@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,10 @@ struct EditResult {
   // (admin-only fields); `held` the fields that kept their values (sorted). Empty when nothing was held.
   std::string held_kind;
   std::vector<std::string> held;
+  // The inbox entries this edit opened or added candidates to (ascending ids; PROTOCOL §4.2).
+  std::vector<std::int64_t> entries;
+  // Merged: the dot of the version the merge wrote (look it up in the record's history, §6.1).
+  std::optional<Dot> version;
 };
 
 // A rejection decided before the store sees the edit (form validation runs in parallel, outside the
@@ -50,6 +55,10 @@ struct EditRejection {
   std::string code;
   std::string detail;
   std::string fields_json;     // JSON array of {path, code, message}, or empty
+  // The only problems are answers for fields that a later version of the form defines (pulled from a
+  // record that version wrote): the store drops the rejection when the edit was made on a version filled
+  // with a later form version, and keeps it otherwise (PROTOCOL §4.4).
+  bool unless_newer_base = false;
 };
 
 struct PushResponse {

@@ -141,11 +141,22 @@ std::string encode_push_response(const PushResponse& r) {
       append_json_string(out, e.held_kind);
       out += "}";
     }
+    if (!e.entries.empty()) {
+      out += ",\"entries\":[";
+      for (std::size_t x = 0; x < e.entries.size(); ++x) out += (x ? "," : "") + std::to_string(e.entries[x]);
+      out += "]";
+    }
     out += ",\"i\":" + std::to_string(e.index) + ",\"live\":" + std::to_string(e.live) + ",\"outcome\":\"";
     out += to_string(e.outcome);
     out += "\",\"record\":";
     append_json_string(out, e.record_id);
-    out += ",\"seq\":" + std::to_string(e.seq) + "}";
+    out += ",\"seq\":" + std::to_string(e.seq);
+    if (e.version) {
+      out += ",\"version\":{\"actor\":";
+      append_json_string(out, e.version->actor);
+      out += ",\"n\":" + std::to_string(e.version->n) + "}";
+    }
+    out += "}";
   }
   out += "],\"v\":" + std::to_string(kWireVersion) + "}";
   return out;
@@ -189,6 +200,13 @@ Result<PushResponse> decode_push_response(std::string_view text) {
       if (auto f = h->find("fields"); f != h->end() && f->is_array())
         for (const auto& p : *f)
           if (p.is_string()) e.held.push_back(p.get<std::string>());
+    }
+    if (auto en = x.find("entries"); en != x.end() && en->is_array())
+      for (const auto& id : *en)
+        if (id.is_number_integer()) e.entries.push_back(id.get<std::int64_t>());
+    if (auto v = x.find("version"); v != x.end() && v->is_object()) {
+      Dot d;
+      if (decode_dot(*v, "$.results[].version", d).ok()) e.version = d;
     }
     if (auto err = x.find("error"); err != x.end() && err->is_object()) {
       get_string(*err, "code", "$.results[].error", 256, e.error_code, false);

@@ -4,7 +4,9 @@
 
 #include <openssl/evp.h>
 
+#include "schema/store/entry_trace.hpp"
 #include "schema/store/merge_apply.hpp"
+#include "schema/store/older_form_apply.hpp"
 #include "sync/access.hpp"
 #include "sync/push_decision.hpp"
 #include "sync/uuid.hpp"
@@ -66,12 +68,13 @@ struct RecordRow {
   std::string conflicted = "[]";  // open conflicted paths
   std::int64_t seq = 0;
   std::int64_t live_count = 0;
+  std::int64_t form_version = 0;
 };
 
 Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
   AKT_STMT(s, db,
-           "SELECT form_id, seq, live_count, municipality, community, component, conflicted FROM records "
-           "WHERE id = ?1");
+           "SELECT form_id, seq, live_count, municipality, community, component, conflicted, form_version "
+           "FROM records WHERE id = ?1");
   s->bind_blob(1, id_blob.data(), id_blob.size());
   auto row = s->step();
   if (!row.ok()) return row.status();
@@ -82,6 +85,7 @@ Status load_record(Db& db, const std::string& id_blob, RecordRow& out) {
     out.live_count = s->int64(2);
     out.scope = {std::string(s->text(3)), std::string(s->text(4)), std::string(s->text(5))};
     out.conflicted = std::string(s->text(6));
+    out.form_version = s->int64(7);
   }
   return {};
 }
@@ -201,7 +205,9 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
 
   sync::Decision d;
   std::vector<LiveRow> live;
-  if (precheck) {
+  // Answers of a later form version: refused unless the edit turns out to be made on such a version.
+  const sync::EditRejection* deferred = precheck && precheck->unless_newer_base ? precheck : nullptr;
+  if (precheck && !deferred) {
     d.reject_code = precheck->code;
     d.reject_detail = precheck->detail;
     r.error_fields = precheck->fields_json;
@@ -227,6 +233,21 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
     for (const LiveRow& l : live) refs.push_back(l.ref);
     d = sync::decide_push(ds, refs, e.dot, e.context);
   }
+  // An edit filled with an older form version than the version it was made on keeps that version's
+  // other answers and is checked against it (PROTOCOL §4.4).
+  std::optional<sync::Edit> adapted;
+  if ((d.outcome == Outcome::kApplied || d.outcome == Outcome::kConcurrent || d.outcome == Outcome::kSuperseded) &&
+      (deferred || rec.form_version > e.form_version)) {
+    std::optional<sync::EditRejection> refused;
+    AKT_TRY(adapt_older_edit(db, in, id_blob, e, d.retire, deferred, adapted, refused));
+    if (refused) {
+      d.outcome = Outcome::kRejected;
+      d.reject_code = refused->code;
+      d.reject_detail = refused->detail;
+      r.error_fields = refused->fields_json;
+    }
+  }
+  const Edit& stored = adapted ? *adapted : e;
   r.outcome = d.outcome;
 
   switch (d.outcome) {
@@ -238,15 +259,15 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
       return {};
     case Outcome::kSuperseded:
       // Kept in history: it can still be a merge ancestor, and no accepted edit is ever dropped.
-      return insert_version(db, id_blob, actor_blob, e, {}, false, in.now_ms, digest);
+      return insert_version(db, id_blob, actor_blob, stored, {}, false, in.now_ms, digest);
     case Outcome::kApplied:
     case Outcome::kConcurrent:
     case Outcome::kMerged:  // decide_push never answers kMerged; the merge comes after
       break;
   }
   for (const sync::Dot& dot : d.retire) AKT_TRY(retire(db, dot));
-  AKT_TRY(insert_version(db, id_blob, actor_blob, e, d.retire, true, in.now_ms, digest));
-  bool all_deleted = e.deleted;
+  AKT_TRY(insert_version(db, id_blob, actor_blob, stored, d.retire, true, in.now_ms, digest));
+  bool all_deleted = stored.deleted;
   std::int64_t live_count = 1;
   for (const LiveRow& l : live) {
     bool retired = false;
@@ -256,10 +277,10 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
     all_deleted = all_deleted && l.deleted;
   }
   const std::int64_t seq = next_seq++;
-  AKT_TRY(upsert_record(db, id_blob, e, seq, live_count, all_deleted, in.now_ms));
+  AKT_TRY(upsert_record(db, id_blob, stored, seq, live_count, all_deleted, in.now_ms));
   // A fast-forward edit of a record with open entries joins them; a concurrent one joins them in the merge.
   if (rec.exists && d.outcome == Outcome::kApplied && !in.resolution)
-    AKT_TRY(join_open_entries(db, in, id_blob, e, server_actor));
+    AKT_TRY(join_open_entries(db, in, id_blob, stored, server_actor));
   if (!rec.exists || !(rec.scope == e.scope)) {
     // Remember every scope the record had: devices are told when it leaves theirs.
     AKT_STMT(s, db, "INSERT OR IGNORE INTO record_scopes(record_id, municipality, community, component) "
@@ -272,6 +293,17 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
   }
   r.seq = seq;
   r.live = static_cast<std::size_t>(live_count);
+  return {};
+}
+
+// After a merge: the merged version (the record's single live one) names itself in the answer.
+Status note_merged_version(Db& db, const std::string& id_blob, EditResult& r) {
+  if (r.outcome != Outcome::kMerged) return {};
+  AKT_STMT(s, db, "SELECT actor, n FROM versions WHERE record_id = ?1 AND is_live = 1");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (*row) r.version = sync::Dot{blob_uuid(s->blob(0)), s->int64(1)};
   return {};
 }
 
@@ -307,6 +339,7 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
       return PushOutput{std::string(s->text(1)), true};
     }
   }
+  AKT_TRY(start_entry_trace(db));
   sync::PushResponse resp;
   resp.batch_id = req.batch_id;
   resp.epoch = epoch;
@@ -325,15 +358,20 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], pre, server_actor, next_seq,
                        resp.results[i]));
     // Several live versions: merge them at once, so a record always has one live version (DESIGN §3).
-    if (resp.results[i].outcome == Outcome::kConcurrent)
+    if (resp.results[i].outcome == Outcome::kConcurrent) {
       AKT_TRY(merge_record(db, in, uuid_blob(req.edits[i].record_id), req.edits[i].record_id, server_actor, next_seq,
                            resp.results[i]));
+      AKT_TRY(note_merged_version(db, uuid_blob(req.edits[i].record_id), resp.results[i]));
+    }
     if (before && (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged))
       AKT_TRY(hold_edit(db, in, uuid_blob(req.edits[i].record_id), *before, req.edits[i], server_actor, next_seq,
                         resp.results[i]));
     if (in.unique_keys && i < in.unique_keys->size() && resp.results[i].outcome == Outcome::kApplied)
       AKT_TRY(track_unique_key(db, in, uuid_blob(req.edits[i].record_id), req.edits[i], (*in.unique_keys)[i],
                                resp.results[i]));
+    auto entries = take_traced_entries(db);
+    if (!entries.ok()) return entries.status();
+    resp.results[i].entries = std::move(*entries);
   }
   PushOutput out{sync::encode_push_response(resp), false};
   {

@@ -37,6 +37,14 @@ struct RuleBreak {
   std::vector<std::string> involved;  // top-level keys the rule reads (the field itself included)
 };
 
+// What to store for an edit filled with an older form version than the version it was made on
+// (PROTOCOL §4.4), or why it is refused.
+struct OlderFormEdit {
+  std::string body;                              // canonical JSON: the edit's answers + the base's others
+  std::vector<std::string> changed;              // the edit's changed paths that its form version defines
+  std::optional<sync::EditRejection> rejection;  // set: the body breaks the base's (newer) form version
+};
+
 struct PushInput {
   std::string device;                    // canonical UUID of the authenticated device (its actor id)
   const sync::PushRequest* request = nullptr;
@@ -56,6 +64,13 @@ struct PushInput {
   // (canonical JSON, rewritten canonical) and returns the hard rules the body breaks. Unset = no check.
   std::function<std::vector<RuleBreak>(const std::string& form_id, std::int64_t version, std::string& body)>
       check_merged = nullptr;
+  // An edit filled with form version edit.form_version, made on a stored version (its base: the version
+  // whose clock is the edit's context) filled with the later `base_version`: the body to store, its
+  // changed paths, or a rejection (PROTOCOL §4.4). nullopt (or unset) = the forms are unknown here; the
+  // edit is then stored as sent.
+  std::function<std::optional<OlderFormEdit>(const sync::Edit& edit, std::int64_t base_version,
+                                             const std::string& base_body)>
+      adapt_older = nullptr;
 };
 
 struct PushOutput {

@@ -25,6 +25,8 @@ HttpResponse handle_health(AppState& app);
 HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState& app);
 HttpResponse handle_changes(const Query& query, bool allow_wait, const Principal& who, AppState& app);
 HttpResponse handle_record(const std::string& record_id, const Principal& who, AppState& app);
+// GET /v1/records/{id}/history: every stored version, scoped and redacted as handle_record.
+HttpResponse handle_record_history(const std::string& record_id, const Principal& who, AppState& app);
 
 // Accounts.
 HttpResponse handle_login(const HttpRequest& req, AppState& app);
@@ -67,6 +69,9 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
 HttpResponse handle_list_conflicts(const Query& query, const Principal& who, AppState& app);
 HttpResponse handle_get_conflict(std::string_view id, const Principal& who, AppState& app);
 HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
+// The replica id under which `username`'s resolutions and reviews are written: stable per user and
+// server, never a device's.
+std::string resolver_actor(const AppState& app, const std::string& username);
 // POST /v1/admin/records/{id}/review: approve (lock), return or exclude a record (admin, M&E, supervisor).
 HttpResponse handle_review_record(const HttpRequest& req, const std::string& record_id, const Principal& who,
                                   AppState& app);

@@ -46,15 +46,14 @@ nlohmann::json entry_json(const store::InboxEntry& e) {
   return j;
 }
 
-// The resolver's own replica id: stable per user and server, never a device's.
-std::string resolver_actor(const AppState& app, const Principal& who) {
-  const std::string h = sha256_raw("resolver:" + app.store->server_actor() + ":" + who.username);
+}  // namespace
+
+std::string resolver_actor(const AppState& app, const std::string& username) {
+  const std::string h = sha256_raw("resolver:" + app.store->server_actor() + ":" + username);
   std::array<std::uint8_t, 16> b{};
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(h[i]);
   return sync::format_uuid(sync::make_uuid_v4(b));
 }
-
-}  // namespace
 
 HttpResponse handle_list_conflicts(const Query& q, const Principal& who, AppState& app) {
   store::InboxFilter f;
@@ -254,23 +253,39 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
     e.deleted = true;
     body = json::object();
   }
-  const std::string actor = resolver_actor(app, who);
+  const std::string actor = resolver_actor(app, who.username);
   e.dot = {actor, std::max(seen->get(actor), live.clock.get(actor)) + 1};
+  std::int64_t own_latest = 0;  // the resolver's latest version of this record
   {
     // The replica's counter must be beyond every dot of theirs, on any record.
     Status cs = app.store->read([&](store::Db& db) {
-      auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
+      const auto ab = *sync::parse_uuid(actor);
+      {
+        auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
+        if (!s.ok()) return s.status();
+        store::StmtGuard g(**s);
+        g->bind_blob(1, ab.data(), ab.size());
+        auto row = g->step();
+        if (!row.ok()) return row.status();
+        e.dot.n = std::max(e.dot.n, g->int64(0) + 1);
+      }
+      auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1 AND record_id = ?2");
       if (!s.ok()) return s.status();
       store::StmtGuard g(**s);
-      const auto ab = *sync::parse_uuid(actor);
+      const auto rb = *sync::parse_uuid(a.record_id);
       g->bind_blob(1, ab.data(), ab.size());
+      g->bind_blob(2, rb.data(), rb.size());
       auto row = g->step();
       if (!row.ok()) return row.status();
-      e.dot.n = std::max(e.dot.n, g->int64(0) + 1);
+      own_latest = g->int64(0);
       return Status();
     });
     if (!cs.ok()) return out.error = problem_from(cs, "internal"), out;
   }
+  // A view older than the resolver's own earlier resolution (or review) of this record is as stale as
+  // any other: answered before anything is pushed, so nothing is stored or quarantined.
+  const std::string stale_own = "seen is older than your own earlier resolution of this record: look again";
+  if (seen->get(actor) < own_latest) return out.error = problem(409, "stale_resolution", stale_own), out;
   // Canonical body text, as a push would store it.
   sync::PushRequest batch{a.batch_prefix + "-" + std::to_string(app.now_ms()), {}};
   e.body = body.dump();
@@ -295,7 +310,10 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
     return out.error = problem(500, "internal", "unreadable answer to the admin edit"), out;
   out.result = result->results.front();
   out.dot = e.dot;
-  if (out.result.outcome == sync::Outcome::kRejected)
+  // stale_context: another resolution of theirs committed between the check above and this push.
+  if (out.result.outcome == sync::Outcome::kRejected && out.result.error_code == "stale_context")
+    out.error = problem(409, "stale_resolution", stale_own);
+  else if (out.result.outcome == sync::Outcome::kRejected)
     out.error = problem(409, "resolution_rejected", out.result.error_code + ": " + out.result.error_detail);
   return out;
 }

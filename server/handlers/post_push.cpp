@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema/forms/older_version.hpp"
 #include "schema/forms/validator.hpp"
 #include "server/problem.hpp"
 #include "sync/wire_json.hpp"
@@ -70,6 +71,37 @@ std::vector<std::string> involved_keys(const forms::FormDef& form, const std::st
 
 void use_forms(store::PushInput& in, AppState& app) {
   in.schema_for = [&app](const std::string& form, std::int64_t version) { return app.forms.schema_for(form, version); };
+  // An edit filled with an older form version on a record a later version wrote (PROTOCOL §4.4).
+  in.adapt_older = [&app](const sync::Edit& e, std::int64_t base_version,
+                          const std::string& base_body) -> std::optional<store::OlderFormEdit> {
+    auto older = app.forms.get(e.form_id, e.form_version);
+    auto newer = app.forms.get(e.form_id, base_version);
+    if (!older || !newer) return std::nullopt;
+    const auto body = nlohmann::json::parse(e.body, nullptr, false);
+    const auto base = nlohmann::json::parse(base_body, nullptr, false);
+    if (!body.is_object() || !base.is_object()) return std::nullopt;
+    nlohmann::json out = forms::carry_newer_answers(*older, base, body);
+    store::OlderFormEdit r;
+    r.changed = forms::paths_defined(*older, e.changed);
+    if (app.config.forms.validate) {
+      // The record ends at the later version: its computed fields follow the edit, its rules apply.
+      const forms::ValidationContext ctx{server_today(app.now_ms())};
+      forms::recompute_calculated(*newer, out, ctx);
+      const auto errors = forms::validate_record(*newer, out, ctx);
+      if (!errors.empty()) {
+        nlohmann::json fields = nlohmann::json::array();
+        for (const auto& fe : errors) fields.push_back({{"path", fe.path}, {"code", fe.code}, {"message", fe.message}});
+        r.rejection = sync::EditRejection{
+            "invalid_record",
+            std::to_string(errors.size()) + " answer(s) break the rules of " + e.form_id + " v" +
+                std::to_string(base_version) + ", the version of the record this edit (filled with v" +
+                std::to_string(e.form_version) + ") was made on; see fields",
+            fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+      }
+    }
+    r.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return r;
+  };
   if (!app.config.forms.validate) return;
   in.check_merged = [&app](const std::string& form_id, std::int64_t version, std::string& body) {
     std::vector<store::RuleBreak> out;
@@ -104,6 +136,15 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
     if (e.deleted) continue;  // a tombstone carries no answers to check
     auto body = nlohmann::json::parse(e.body, nullptr, false);
     auto errors = forms::validate_record(*form, body, ctx);
+    // Answers for fields a later version of the form defines were pulled from a record that version
+    // wrote: not the edit's own, and refused only when the record turns out not to be of that version.
+    std::vector<const forms::FormDef*> later;
+    std::vector<std::shared_ptr<const forms::FormDef>> keep_alive;
+    if (!errors.empty())
+      for (auto& f : app.forms.versions_of(e.form_id))
+        if (f->version > e.form_version) later.push_back(f.get()), keep_alive.push_back(std::move(f));
+    const std::vector<forms::FieldError> pulled = forms::take_newer_fields(later, errors);
+    const bool only_pulled = errors.empty() && !pulled.empty();
     if (errors.empty()) {
       if (keys && !form->unique_key.empty()) {
         nlohmann::json key = nlohmann::json::array();
@@ -117,7 +158,8 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
         }
         if (!key.is_null()) (*keys)[i] = key.dump();
       }
-      continue;
+      if (!only_pulled) continue;
+      errors = pulled;
     }
     nlohmann::json fields = nlohmann::json::array();
     for (const auto& fe : errors) fields.push_back({{"path", fe.path}, {"code", fe.code}, {"message", fe.message}});
@@ -125,6 +167,7 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
                                  std::to_string(errors.size()) + " answer(s) break the rules of " + e.form_id + " v" +
                                      std::to_string(e.form_version) + "; see fields",
                                  fields.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
+    out[i]->unless_newer_base = only_pulled;
   }
   return out;
 }

@@ -327,3 +327,38 @@ TEST_CASE("tablet store: a merged record with fields awaiting an admin shows as 
   CHECK_FALSE(s->record(id)->value().is_conflict());
   CHECK(s->stats()->conflicts == 0);
 }
+
+TEST_CASE("tablet store: a retry resends the batch byte-identical, device_time as saved (PROTOCOL §4.3)") {
+  test::TempDir dir;
+  std::mt19937_64 rng(8);
+  std::string first;
+  std::vector<sync::Edit> sent;
+  {
+    auto s = open_me(dir);
+    for (int i = 0; i < 3; ++i)
+      REQUIRE(s->create(test::infra_record(R"({"i":)" + std::to_string(i) + "}", {"i"}), 1000 + i,
+                        test::random10(rng)).ok());
+    auto b = s->next_batch(10);
+    REQUIRE(b->has_value());
+    first = (*b)->request;
+    auto req = sync::decode_push_request(first, {});
+    REQUIRE(req.ok());
+    sent = req->edits;
+    for (int i = 0; i < 3; ++i) CHECK(sent[static_cast<std::size_t>(i)].device_time == 1000 + i);
+  }  // the answer never came; the app is restarted later, its clock has moved on
+  auto s = open_me(dir);
+  auto again = s->next_batch(10);
+  REQUIRE(again->has_value());
+  CHECK((*again)->request == first);  // same batch id, same edits, same device_time: byte for byte
+  // After a new epoch the edits go in a fresh batch, each edit's content unchanged (device_time
+  // included), so the server recognises them (duplicate), never a different edit under the same dot.
+  REQUIRE(s->acknowledge(**again, answer(**again, sync::Outcome::kApplied, "e1")).ok());
+  REQUIRE(s->reset_epoch("").ok());
+  auto fresh = s->next_batch(10);
+  REQUIRE(fresh->has_value());
+  CHECK((*fresh)->batch_id != (*again)->batch_id);
+  auto req = sync::decode_push_request((*fresh)->request, {});
+  REQUIRE(req.ok());
+  REQUIRE(req->edits.size() == sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) CHECK(sync::edit_fingerprint(req->edits[i]) == sync::edit_fingerprint(sent[i]));
+}

@@ -32,6 +32,7 @@ inline const AuthzRequest kAuthzRequests[] = {
     {"POST /v1/me/password", "POST", "/v1/me/password", "{}", 400},
     {"GET /v1/changes", "GET", "/v1/changes", "", 200},
     {"GET /v1/records/{id}", "GET", "/v1/records/{record}", "", 200},
+    {"GET /v1/records/{id}/history", "GET", "/v1/records/{record}/history", "", 200},
     {"GET /v1/forms", "GET", "/v1/forms", "", 200},
     {"GET /v1/forms/{form_id}/{version}", "GET", "/v1/forms/t_matrix/1", "", 200},
     {"POST /v1/push", "POST", "/v1/push", AKT_PUSH_BODY, 200, Tokens::kDeviceOnly},

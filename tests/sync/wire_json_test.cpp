@@ -106,6 +106,36 @@ TEST_CASE("wire: push response round trip") {
   CHECK(back->results[0].error_code == "dot_reuse");
 }
 
+TEST_CASE("wire: push response names the entries an edit opened or extended and the merged version") {
+  PushResponse r{"b", "e1", {}};
+  EditResult x;
+  x.record_id = uuid_n(5);
+  x.dot = {uuid_n(6), 2};
+  x.outcome = Outcome::kMerged;
+  x.entries = {3, 7};
+  x.version = Dot{uuid_n(7), 4};
+  r.results.push_back(x);
+  EditResult y = x;
+  y.index = 1;
+  y.outcome = Outcome::kApplied;
+  y.entries.clear();
+  y.version.reset();
+  r.results.push_back(y);
+  const std::string text = encode_push_response(r);
+  const auto j = nlohmann::json::parse(text);
+  CHECK(j["results"][0]["entries"] == nlohmann::json::array({3, 7}));
+  CHECK(j["results"][0]["version"] == nlohmann::json{{"actor", uuid_n(7)}, {"n", 4}});
+  CHECK_FALSE(j["results"][1].contains("entries"));  // only when some entry was opened or extended
+  CHECK_FALSE(j["results"][1].contains("version"));
+  auto back = decode_push_response(text);
+  REQUIRE(back.ok());
+  CHECK(back->results[0].entries == std::vector<std::int64_t>{3, 7});
+  REQUIRE(back->results[0].version.has_value());
+  CHECK(*back->results[0].version == Dot{uuid_n(7), 4});
+  CHECK(back->results[1].entries.empty());
+  CHECK_FALSE(back->results[1].version.has_value());
+}
+
 TEST_CASE("wire: record state encodes to parseable JSON and back") {
   RecordState s;
   s.record_id = uuid_n(9);
