@@ -17,8 +17,7 @@ HttpResponse handle_record(const std::string& record_id, const Principal& who, A
   if (!r->has_value() || (who.scope && !sync::in_scope(*who.scope, (*r)->scope, (*r)->form_id)))
     return problem(404, "record_not_found", "no record " + sync::format_uuid(*id));
   HttpResponse resp;
-  if (who.role == sync::Role::kMeOfficer)
-    for (auto& v : (*r)->live) v.body = redact_for(app, who.role, (*r)->form_id, (*r)->record_id, v.body);
+  redact_record_for(app, who, **r);
   sync::append_record_state(resp.body, **r);
   return resp;
 }

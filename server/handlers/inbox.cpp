@@ -47,12 +47,7 @@ nlohmann::json entry_json(const store::InboxEntry& e) {
 }
 
 // The resolver's own replica id: stable per user and server, never a device's.
-std::string resolver_actor(const AppState& app, const Principal& who) {
-  const std::string h = sha256_raw("resolver:" + app.store->server_actor() + ":" + who.username);
-  std::array<std::uint8_t, 16> b{};
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(h[i]);
-  return sync::format_uuid(sync::make_uuid_v4(b));
-}
+std::string resolver_actor(const AppState& app, const Principal& who) { return resolver_actor_of(app, who.username); }
 
 }  // namespace
 

@@ -102,6 +102,7 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
       continue;
     }
     if (e.deleted) continue;  // a tombstone carries no answers to check
+    if ((out[i] = check_scope_fields(*form, e))) continue;
     auto body = nlohmann::json::parse(e.body, nullptr, false);
     auto errors = forms::validate_record(*form, body, ctx);
     if (errors.empty()) {
