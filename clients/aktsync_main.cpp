@@ -27,6 +27,10 @@ const Command kCommands[] = {
      "  gets; with --actor and --token, uses a device already registered. Refused when the database\n"
      "  already is a device. Plain HOST:PORT is HTTP (loopback or behind a TLS proxy); https:// verifies\n"
      "  the server's certificate (--ca: a private CA's PEM)."},
+    {"reenrol", cli::cmd_reenrol,
+     "reenrol --code ENROLMENT-CODE [--ca FILE] [--timeout-ms MS]\n"
+     "  When the device's token expired or was revoked: enrols the device again with a new code an admin\n"
+     "  issued for the same user, keeping its actor id, so edits not yet synced stay valid. Then run sync."},
     {"new", cli::cmd_new,
      "new --form F --version N --municipality M --community C --component SO1|SO2|SO3\n"
      "    [--body JSON] [--set key=value ...]\n"

@@ -70,6 +70,7 @@ int cmd_conflicts(const Args& a);
 
 // `store` is the opened database; init is the only command that accepts an uninitialised one.
 int cmd_init(const Args& a, store::TabletStore& store);
+int cmd_reenrol(const Args& a, store::TabletStore& store);
 int cmd_new(const Args& a, store::TabletStore& store);
 int cmd_edit(const Args& a, store::TabletStore& store);
 int cmd_delete(const Args& a, store::TabletStore& store);

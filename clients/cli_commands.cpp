@@ -173,6 +173,56 @@ int cmd_init(const Args& a, store::TabletStore& store) {
   return kOk;
 }
 
+// A device whose token expired or was revoked enrols again with a new code under the actor it already
+// has, so its unsynced edits stay its own (SECURITY.md §3.1). Only the token changes locally.
+int cmd_reenrol(const Args& a, store::TabletStore& store) {
+  int code = 0;
+  if (!check_opts(a, {"code", "ca", "timeout-ms"}, 0, code)) return code;
+  const std::string* enrol_code = a.opt("code");
+  if (!enrol_code) return fail(kUsage, "reenrol needs --code ENROLMENT-CODE (a new code an admin issued for your user)");
+  auto dev = store.device();
+  if (!dev.ok()) return fail_status(dev.status(), "reenrol");
+  std::string host;
+  std::uint16_t port = 0;
+  HttpOptions ho;
+  if (!parse_server(dev->config.server, host, port, ho.tls))
+    return fail(kError, "reenrol: the device's server '" + dev->config.server + "' is not HOST:PORT");
+  if (const std::string* ca = a.opt("ca")) ho.ca_file = *ca;
+  if (const std::string* t = a.opt("timeout-ms")) {
+    if (t->empty() || t->size() > 7 || t->find_first_not_of("0123456789") != std::string::npos || std::stoi(*t) < 1)
+      return fail(kUsage, "--timeout-ms must be a positive integer");
+    ho.timeout = std::chrono::milliseconds(std::stoi(*t));
+  }
+  HttpClient http(host, port, ho);
+  const nlohmann::json req{{"code", *enrol_code}, {"actor", dev->config.actor}, {"app_version", "aktsync-cli"}};
+  auto r = http.request("POST", "/v1/enrol", req.dump(), {{"Content-Type", "application/json"}});
+  if (!r.ok()) return fail(kUnreachable, "reenrol: server " + dev->config.server + " unreachable: " + r.status().message());
+  auto [pcode, detail] = problem_of(r->body);
+  const std::string why = pcode.empty() ? "HTTP " + std::to_string(r->status) : pcode + (detail.empty() ? "" : ": " + detail);
+  switch (r->status) {
+    case 201: break;
+    case 401:
+      return fail(kAuth, "reenrol: the code was not accepted (unknown, already used or expired); ask an admin for a "
+                         "new one (" + why + ")");
+    case 409:
+      return fail(kError, "reenrol: the server does not let this code take actor " + dev->config.actor +
+                              " (it belongs to another user's device, or is reserved); ask an admin (" + why + ")");
+    case 429: return fail(kAuth, "reenrol: too many failed attempts from this address; wait and try again (" + why + ")");
+    case 400: return fail(kUsage, "reenrol: the server refused the request (" + why + ")");
+    default: return fail(r->status >= 500 ? kUnreachable : kError, "reenrol: unexpected answer (" + why + ")");
+  }
+  auto j = nlohmann::json::parse(r->body, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("token") || !j["token"].is_string() ||
+      j.value("actor", std::string()) != dev->config.actor)
+    return fail(kError, "reenrol: the server's answer has no token for actor " + dev->config.actor);
+  const std::string token = j["token"].get<std::string>();
+  if (Status st = store.set_token(token); !st.ok())
+    return fail(kError, "reenrol: " + st.message() + "; the device was enrolled again: its new token is " + token);
+  std::printf("re-enrolled device %s with server %s; unsynced edits will sync under the same actor\n",
+              dev->config.actor.c_str(), dev->config.server.c_str());
+  return kOk;
+}
+
 int cmd_new(const Args& a, store::TabletStore& store) {
   int code = 0;
   if (!check_opts(a, {"form", "version", "municipality", "community", "component", "body", "set"}, 0, code)) return code;

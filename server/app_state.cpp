@@ -1,15 +1,102 @@
 #include "server/app_state.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+
+#include <openssl/rand.h>
 
 namespace akt::server {
+namespace {
+
+constexpr std::size_t kKeyBytes = 32;
+
+std::string new_key_hex() {
+  unsigned char buf[kKeyBytes];
+  if (RAND_bytes(buf, sizeof buf) != 1) return {};
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned char b : buf) out.push_back(kHex[b >> 4]), out.push_back(kHex[b & 0x0f]);
+  return out;
+}
+
+// Writes `hex` to a new file at `path` with mode 0600; fails if the file exists.
+Status write_key_file(const std::string& path, const std::string& hex) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::io_error("cannot create pseudonym key " + path + ": " + std::strerror(errno));
+  const std::string text = hex + "\n";
+  const bool ok = ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()) && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) {
+    ::unlink(path.c_str());
+    return Status::io_error("cannot write pseudonym key " + path);
+  }
+  return {};
+}
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Result<std::string> load_or_create_pseudonym_key(const Config& config) {
+  const std::string path = config.pseudonym_key_path();
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT) return Status::io_error("cannot read pseudonym key " + path + ": " + std::strerror(errno));
+    const std::string hex = new_key_hex();
+    if (hex.empty()) return Status::io_error("RAND_bytes failed");
+    if (Status w = write_key_file(path, hex); !w.ok()) return w;
+    if (::stat(path.c_str(), &st) != 0) return Status::io_error("cannot read pseudonym key " + path);
+  }
+  if ((st.st_mode & 077) != 0)
+    return Status::invalid_argument("pseudonym key " + path + " is accessible by other users: chmod 600 it");
+  std::ifstream in(path);
+  std::string line;
+  if (!in || !std::getline(in, line)) return Status::io_error("cannot read pseudonym key " + path);
+  while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+  if (line.size() < 32 || line.size() % 2 != 0)
+    return Status::invalid_argument("pseudonym key " + path + " must hold at least 32 hex digits (an even number)");
+  std::string key;
+  for (std::size_t i = 0; i < line.size(); i += 2) {
+    const int hi = hex_value(line[i]), lo = hex_value(line[i + 1]);
+    if (hi < 0 || lo < 0) return Status::invalid_argument("pseudonym key " + path + " must hold hex digits only");
+    key.push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return key;
+}
+
+Status rotate_pseudonym_key(const Config& config) {
+  const std::string path = config.pseudonym_key_path();
+  const std::string tmp = path + ".new";
+  ::unlink(tmp.c_str());
+  const std::string hex = new_key_hex();
+  if (hex.empty()) return Status::io_error("RAND_bytes failed");
+  if (Status w = write_key_file(tmp, hex); !w.ok()) return w;
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::io_error("cannot replace pseudonym key " + path + ": " + std::strerror(errno));
+  }
+  return {};
+}
 
 Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
   if (ec) return Status::io_error("cannot create data dir " + config.data_dir + ": " + ec.message());
   // The notifier must exist before the store can call it: hold it through a shared pointer set below.
+  auto key = load_or_create_pseudonym_key(config);
+  if (!key.ok()) return key.status();
   auto holder = std::make_shared<std::weak_ptr<AppState>>();
   store::ServerStoreOptions o;
   o.path = config.database_path();
@@ -20,6 +107,7 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   if (!s.ok()) return s.status();
   auto app = std::make_shared<AppState>(std::move(config), std::move(*s));
   *holder = app;
+  app->pseudonym_key = std::move(*key);
   if (Status st = app->forms.load(*app->store); !st.ok()) return st;
   app->now_ms = [] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())

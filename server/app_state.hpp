@@ -25,6 +25,7 @@ struct AppState {
   RateLimiter request_limiter;     // per token
   RateLimiter login_user_limiter;  // failed logins per username
   RateLimiter login_addr_limiter;  // failed logins and enrolments per client address
+  std::string pseudonym_key;              // raw secret bytes of the M&E pseudonyms (never sent, never logged)
   std::function<std::int64_t()> now_ms;  // server wall clock in ms; replaceable in tests
   std::atomic<bool> stopping{false};     // set on SIGTERM: finish in-flight work, take no new
 
@@ -37,7 +38,16 @@ struct AppState {
         login_addr_limiter(config.limits.login_attempts_per_15min * 4 / 15.0, config.limits.login_attempts_per_15min * 4) {}
 };
 
-// Opens the store under config.data_dir and wires the notifier to its commits.
+// Opens the store under config.data_dir, loads (or at first start makes) the pseudonym key and wires
+// the notifier to its commits.
 Result<std::shared_ptr<AppState>> make_app_state(Config config);
+
+// The pseudonym key (docs/SECURITY.md §8): read from config.pseudonym_key_path(), a text file of at least
+// 32 hex digits that no group or other user may access. When the file does not exist it is made with
+// 256 random bits (mode 0600). Returns the raw key bytes.
+Result<std::string> load_or_create_pseudonym_key(const Config& config);
+// Replaces the key with 256 new random bits (written to a temporary file with mode 0600, then renamed
+// over the old one). Every pseudonym changes; a running server keeps its key until it restarts.
+Status rotate_pseudonym_key(const Config& config);
 
 }  // namespace akt::server

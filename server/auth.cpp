@@ -77,6 +77,7 @@ Result<Principal> Authenticator::authenticate(std::string_view authorization, st
   p.kind = info->kind;
   p.device_actor = info->device_actor;
   p.scope_version = info->user.scope_version;
+  p.special_category = info->user.special_category;
   if (!sync::reads_everything(p.role)) p.scope = std::move(info->scope);
   return p;
 }

@@ -24,6 +24,7 @@ struct Principal {
   // What the principal may read and write; nullopt = everything (M&E officers, admins, static devices).
   std::optional<std::vector<sync::Assignment>> scope;
   std::int64_t scope_version = 0;
+  bool special_category = false; // the user holds the special-category grant (class S in clear)
   std::string token_hash;        // raw SHA-256 of the token (rate limits, logout)
 
   bool is_device() const { return !device_actor.empty(); }

@@ -70,6 +70,7 @@ Result<Config> parse_config(const std::string& text, Config c) {
   if (!listen.empty()) AKT_CFG_TRY(parse_listen(listen, c));
   AKT_CFG_TRY(read_string(j, "data_dir", c.data_dir));
   AKT_CFG_TRY(read_string(j, "log_level", c.log_level));
+  AKT_CFG_TRY(read_string(j, "pseudonym_key_file", c.pseudonym_key_file));
   AKT_CFG_TRY(read_number(j, "io_threads", c.io_threads));
   AKT_CFG_TRY(read_number(j, "workers", c.workers));
   if (auto it = j.find("behind_proxy"); it != j.end()) {

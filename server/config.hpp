@@ -75,8 +75,14 @@ struct Config {
   AccountPolicy accounts;
   FormPolicy forms;
   std::vector<DeviceCredential> devices;
+  // The secret key of the M&E pseudonyms (docs/SECURITY.md §8): a file holding at least 32 hex digits,
+  // readable by the service user only. Empty: <data_dir>/pseudonym.key, made at first start.
+  std::string pseudonym_key_file;
 
   std::string database_path() const { return data_dir + "/aktsync.db"; }
+  std::string pseudonym_key_path() const {
+    return pseudonym_key_file.empty() ? data_dir + "/pseudonym.key" : pseudonym_key_file;
+  }
 };
 
 // Parses a config file's JSON text over `base` (fields absent keep base's values). Errors name the field.

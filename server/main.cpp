@@ -116,15 +116,45 @@ int reset_password(const Config& config, const std::string& username, const std:
   return 0;
 }
 
+// `aktsyncd [server flags] --rotate-pseudonym-key`: replaces the secret key of the M&E pseudonyms
+// (SECURITY.md §8), records it in the audit log and exits. Every pseudonym changes from the server's
+// next start on.
+int rotate_key(const Config& config) {
+  if (akt::Status st = rotate_pseudonym_key(config); !st.ok()) {
+    std::fprintf(stderr, "cannot rotate the pseudonym key: %s\n", st.message().c_str());
+    return 1;
+  }
+  auto app = make_app_state(config);
+  if (!app.ok()) {
+    std::fprintf(stderr, "key rotated, but cannot open store to audit it: %s\n", app.status().message().c_str());
+    return 1;
+  }
+  akt::Status st = (*app)->store->write([&](akt::store::Db& db, std::int64_t&) {
+    return akt::store::insert_audit(db, (*app)->now_ms(), "(command line)", "pseudonym_key_rotated",
+                                    config.pseudonym_key_path(), "{}", "local");
+  });
+  if (!st.ok()) {
+    std::fprintf(stderr, "key rotated, but the audit entry failed: %s\n", st.message().c_str());
+    return 1;
+  }
+  std::printf("rotated the pseudonym key in %s; restart aktsyncd to use it (every pseudonym changes)\n",
+              config.pseudonym_key_path().c_str());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   // Pull out the --create-user triple; everything else is server configuration.
   std::vector<const char*> args{argv[0]};
   std::string new_user, new_role, password_file, reset_user;
+  bool rotate = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
-    if ((a == "--create-user" || a == "--role" || a == "--password-file" || a == "--reset-password") && i + 1 < argc) {
+    if (a == "--rotate-pseudonym-key" || a == "rotate-pseudonym-key") {
+      rotate = true;
+    } else if ((a == "--create-user" || a == "--role" || a == "--password-file" || a == "--reset-password") &&
+               i + 1 < argc) {
       (a == "--create-user" ? new_user : a == "--role" ? new_role : a == "--reset-password" ? reset_user : password_file) =
           argv[++i];
     } else {
@@ -144,6 +174,7 @@ int main(int argc, char** argv) {
     }
     return reset_password(*config, reset_user, password_file);
   }
+  if (rotate) return rotate_key(*config);
   if (!new_user.empty()) {
     if (new_role.empty() || password_file.empty()) {
       std::fprintf(stderr, "--create-user needs --role and --password-file\n");

@@ -170,6 +170,8 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
     if (action == "disable" || action == "enable")
       return req.method == "POST" ? handle_set_disabled(req, user, action == "disable", who, app)
                                   : method_not_allowed("POST");
+    if (action == "special_category")
+      return req.method == "PUT" ? handle_set_special_category(req, user, who, app) : method_not_allowed("PUT");
   }
   if (what == "enrolments" && seg.size() == 3)
     return req.method == "POST" ? handle_create_enrolment(req, who, app) : method_not_allowed("POST");

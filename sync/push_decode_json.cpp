@@ -7,6 +7,7 @@
 #include <charconv>
 #include <vector>
 
+#include "sync/counter.hpp"
 #include "sync/json_text.hpp"
 #include "sync/wire_json.hpp"
 #include "sync/uuid.hpp"
@@ -81,7 +82,9 @@ Status decode_dot(const dom::element& e, const std::string& path, Dot& out) {
   if (e.get_object().get(obj) != simdjson::SUCCESS) return bad(path, "expected an object {\"actor\":uuid,\"n\":int}");
   if (Status st = unique_keys(obj, path); !st.ok()) return st;
   if (Status st = get_uuid(obj, "actor", path, out.actor); !st.ok()) return st;
-  return get_int(obj, "n", path, 1, out.n, true);
+  if (Status st = get_int(obj, "n", path, 1, out.n, true); !st.ok()) return st;
+  if (out.n > kMaxCounter) return bad(path + ".n", "counter above the bound 2^53 (9007199254740992)");
+  return {};
 }
 
 Status decode_context(const dom::element& e, const std::string& path, std::size_t max_entries, VectorClock& out) {
@@ -94,6 +97,8 @@ Status decode_context(const dom::element& e, const std::string& path, std::size_
     if (!bytes) return bad(path, "key '" + std::string(actor.substr(0, 64)) + "' is not a UUID");
     std::int64_t v = 0;
     if (!to_int(n, path, 0, v).ok()) return bad(path + "." + std::string(actor), "expected a non-negative integer");
+    if (v > kMaxCounter)
+      return bad(path + "." + std::string(actor), "counter above the bound 2^53 (9007199254740992)");
     out.advance(format_uuid(*bytes), v);
   }
   return {};

@@ -9,9 +9,15 @@ Result<FormExporter> FormExporter::create(std::span<const forms::FormDef* const>
   LayoutOptions lo;
   lo.role = options.role;
   lo.has_pseudonym_key = !options.pseudonym_key.empty();
+  lo.special_category = options.special_category;
   lo.option_columns = options.option_columns;
   Result<ExportLayout> layout = build_layout(versions, lo);
   if (!layout.ok()) return layout.status();
+  if (options.role == sync::Role::kMeOfficer && !options.special_category) {
+    options.flatten.scope_community = [key = options.pseudonym_key](std::string_view community) {
+      return redact_scope_community(community, sync::Role::kMeOfficer, key, false);
+    };
+  }
   FormExporter e;
   e.versions_.assign(versions.begin(), versions.end());
   e.options_ = std::move(options);
@@ -22,7 +28,7 @@ Result<FormExporter> FormExporter::create(std::span<const forms::FormDef* const>
 Status FormExporter::write_record(std::size_t table, const ExportRecord& record, ExportWriter& writer) const {
   if (!options_.include_conflicted && record.conflict) return Status();
   nlohmann::json body = record.deleted ? nlohmann::json::object() : record.body;
-  redact_body(versions_, body, options_.role, options_.pseudonym_key, record.record_id);
+  redact_body(versions_, body, options_.role, options_.pseudonym_key, record.record_id, options_.special_category);
   Status status;
   flatten(layout_, table, record, body, options_.flatten, [&](std::span<const Cell> row) {
     if (status.ok()) status = writer.add_row(table, row);

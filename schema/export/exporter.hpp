@@ -19,6 +19,7 @@ namespace akt::exports {
 struct ExportOptions {
   sync::Role role = sync::Role::kMeOfficer;
   std::string pseudonym_key;           // per-deployment export secret; empty: pseudonymised fields removed
+  bool special_category = false;       // the reader holds the special-category grant (redact.hpp)
   FlattenOptions flatten;              // codes or labels
   bool option_columns = true;          // 0/1 column per select_multiple choice
   bool include_conflicted = true;      // false (conflicts=exclude): records flagged conflict are skipped

@@ -58,11 +58,12 @@ Cell geo_cell(ColumnKind kind, const nlohmann::json& v) {
   return Cell::number(number_text(*it));
 }
 
-Cell meta_cell(const std::string& name, const ExportRecord& r) {
+Cell meta_cell(const std::string& name, const ExportRecord& r, const FlattenOptions& opt) {
   if (name == "record_id") return Cell::str(r.record_id);
   if (name == "form_version") return Cell::number(std::to_string(r.form_version));
   if (name == "scope_municipality") return Cell::str(r.scope.municipality);
-  if (name == "scope_community") return Cell::str(r.scope.community);
+  if (name == "scope_community")
+    return Cell::str(opt.scope_community ? opt.scope_community(r.scope.community) : r.scope.community);
   if (name == "scope_component") return Cell::str(r.scope.component);
   if (name == "seq") return Cell::number(std::to_string(r.seq));
   if (name == "server_time") return Cell::str(iso_utc(r.server_time_ms));
@@ -85,7 +86,7 @@ void row_of(const TableLayout& t, const ExportRecord& r, const nlohmann::json& o
   for (const Column& c : t.columns) {
     switch (c.kind) {
       case ColumnKind::kMeta:
-        row.push_back(meta_cell(c.field, r));
+        row.push_back(meta_cell(c.field, r, opt));
         break;
       case ColumnKind::kParentId: {
         const nlohmann::json& id = field_of(*ancestors[parent++], c.name);

@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <functional>
 #include <span>
+#include <string>
+#include <string_view>
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -20,6 +22,8 @@ enum class LabelMode { kCodes, kEn, kSq, kSr, kSrLatn };
 
 struct FlattenOptions {
   LabelMode labels = LabelMode::kCodes;
+  // The scope_community cell as the reader may see it (redact_scope_community); unset: as stored.
+  std::function<std::string(std::string_view)> scope_community;
 };
 
 using RowSink = std::function<void(std::span<const Cell>)>;

@@ -60,10 +60,10 @@ std::vector<std::string> option_codes(const Lists& lists, const std::string& key
 
 void add_value_columns(TableLayout& t, const Def& d, const Lists& lists, const LayoutOptions& opt) {
   const forms::FieldDef& f = *d.field;
-  Treatment tr = treatment_for(f, opt.role, opt.has_pseudonym_key);
+  Treatment tr = treatment_for(f, opt.role, opt.has_pseudonym_key, opt.special_category);
   for (const auto& [fields, form] : lists) {  // strictest over versions, as redact_body does
     for (const forms::FieldDef& g : *fields) {
-      if (g.key == f.key) tr = stricter(tr, treatment_for(g, opt.role, opt.has_pseudonym_key));
+      if (g.key == f.key) tr = stricter(tr, treatment_for(g, opt.role, opt.has_pseudonym_key, opt.special_category));
     }
   }
   if (tr == Treatment::kRemove) return;

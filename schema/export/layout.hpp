@@ -19,6 +19,7 @@ struct LayoutOptions {
   sync::Role role = sync::Role::kMeOfficer;  // decides which fields get a column (redact.hpp)
   bool has_pseudonym_key = true;             // false: would-be pseudonyms are removed instead
   bool option_columns = true;                // one 0/1 column "<key>__<code>" per select_multiple choice
+  bool special_category = false;             // the reader holds the special-category grant (redact.hpp)
 };
 
 enum class ColumnKind {

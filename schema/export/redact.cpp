@@ -36,7 +36,7 @@ bool is_empty_answer(const nlohmann::json& v) {
 using FieldLists = std::vector<const std::vector<forms::FieldDef>*>;
 
 void redact_object(std::string_view form_id, const FieldLists& lists, nlohmann::json& obj, sync::Role role,
-                   std::string_view key) {
+                   std::string_view key, bool grant) {
   if (!obj.is_object()) return;
   const bool has_key = !key.empty();
   std::vector<std::string> to_remove;
@@ -48,7 +48,7 @@ void redact_object(std::string_view form_id, const FieldLists& lists, nlohmann::
     for (const std::vector<forms::FieldDef>* fields : lists) {
       for (const forms::FieldDef& f : *fields) {
         if (f.key != it.key()) continue;
-        t = def == nullptr ? treatment_for(f, role, has_key) : stricter(t, treatment_for(f, role, has_key));
+        t = def == nullptr ? treatment_for(f, role, has_key, grant) : stricter(t, treatment_for(f, role, has_key, grant));
         def = &f;
         if (f.type == forms::FieldType::kRepeat) inner.push_back(&f.fields);
       }
@@ -60,7 +60,7 @@ void redact_object(std::string_view form_id, const FieldLists& lists, nlohmann::
     nlohmann::json& v = it.value();
     if (!inner.empty()) {
       if (v.is_array()) {
-        for (nlohmann::json& item : v) redact_object(form_id, inner, item, role, key);
+        for (nlohmann::json& item : v) redact_object(form_id, inner, item, role, key, grant);
       }
       continue;
     }
@@ -91,7 +91,7 @@ void redact_object(std::string_view form_id, const FieldLists& lists, nlohmann::
 
 }  // namespace
 
-Treatment treatment_for(const forms::FieldDef& field, sync::Role role, bool has_key) {
+Treatment treatment_for(const forms::FieldDef& field, sync::Role role, bool has_key, bool special_category) {
   if (role != sync::Role::kMeOfficer) return Treatment::kKeep;
   Treatment t = Treatment::kKeep;
   switch (field.sensitivity) {
@@ -100,7 +100,7 @@ Treatment treatment_for(const forms::FieldDef& field, sync::Role role, bool has_
       break;
     case forms::Sensitivity::kS:
     case forms::Sensitivity::kSStar:
-      t = Treatment::kPseudonymise;
+      t = special_category ? Treatment::kKeep : Treatment::kPseudonymise;
       break;
     case forms::Sensitivity::kQ:
       t = generalise_q(field);
@@ -130,13 +130,13 @@ Treatment stricter(Treatment a, Treatment b) {
 }
 
 void redact_body(const forms::FormDef& form, nlohmann::json& body, sync::Role role, std::string_view pseudonym_key,
-                 std::string_view record_id) {
+                 std::string_view record_id, bool special_category) {
   const forms::FormDef* one[] = {&form};
-  redact_body(one, body, role, pseudonym_key, record_id);
+  redact_body(one, body, role, pseudonym_key, record_id, special_category);
 }
 
 void redact_body(std::span<const forms::FormDef* const> versions, nlohmann::json& body, sync::Role role,
-                 std::string_view pseudonym_key, std::string_view /*record_id*/) {
+                 std::string_view pseudonym_key, std::string_view /*record_id*/, bool special_category) {
   if (role != sync::Role::kMeOfficer || versions.empty()) return;
   FieldLists lists;
   std::string_view form_id;
@@ -146,7 +146,14 @@ void redact_body(std::span<const forms::FormDef* const> versions, nlohmann::json
     form_id = f->form_id;
   }
   if (lists.empty()) return;
-  redact_object(form_id, lists, body, role, pseudonym_key);
+  redact_object(form_id, lists, body, role, pseudonym_key, special_category);
+}
+
+std::string redact_scope_community(std::string_view community, sync::Role role, std::string_view pseudonym_key,
+                                   bool special_category) {
+  if (role != sync::Role::kMeOfficer || special_category || community.empty()) return std::string(community);
+  if (pseudonym_key.empty()) return {};
+  return pseudonym(pseudonym_key, "", "scope.community", community);
 }
 
 std::string pseudonym(std::string_view key, std::string_view form_id, std::string_view field_key,

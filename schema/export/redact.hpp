@@ -27,7 +27,9 @@ enum class Treatment {
 // else kPseudonymise; S-agg, P, C, "-" -> kKeep.
 // When `has_key` is false (no pseudonym key configured) every kPseudonymise becomes kRemove: a
 // pseudonym made with an empty key could be recomputed by anyone.
-Treatment treatment_for(const forms::FieldDef& field, sync::Role role, bool has_key);
+// `special_category`: the reader holds the special-category grant; an M&E officer with it gets S and S*
+// fields as they are (kKeep); D and Q are treated as without it.
+Treatment treatment_for(const forms::FieldDef& field, sync::Role role, bool has_key, bool special_category = false);
 
 // Redacts `body` (a record body as in docs/FORMS.md §4) in place for `role`, top level and inside
 // every repeat item (item id fields are kept so rows stay linkable). Absent/null stays absent/null;
@@ -37,14 +39,21 @@ Treatment treatment_for(const forms::FieldDef& field, sync::Role role, bool has_
 // the same value must give the same pseudonym in every record so panels link.
 // A body that is not an object is left unchanged. Never throws.
 void redact_body(const forms::FormDef& form, nlohmann::json& body, sync::Role role, std::string_view pseudonym_key,
-                 std::string_view record_id);
+                 std::string_view record_id, bool special_category = false);
 
 // The same over every version of one form: for each key, the strictest treatment among the versions
 // that define it (so reclassifying a field applies to old records too, and a field that only old
 // versions have keeps its own rule). The layout (layout.hpp) uses the same rule for its columns.
 // REQUIRES: every non-null entry has the same form_id.
 void redact_body(std::span<const forms::FormDef* const> versions, nlohmann::json& body, sync::Role role,
-                 std::string_view pseudonym_key, std::string_view record_id);
+                 std::string_view pseudonym_key, std::string_view record_id, bool special_category = false);
+
+// A record's scope community as `role` may see it: it names the respondents' community (class S), so an
+// M&E officer without the special-category grant gets pseudonym(key, "", "scope.community", community)
+// (the same in every form, so breakdowns link), or "" when no key is configured. Everyone else, and ""
+// itself, as it is.
+std::string redact_scope_community(std::string_view community, sync::Role role, std::string_view pseudonym_key,
+                                   bool special_category);
 
 // kRemove > kPseudonymise > kAgeBand > kKeep.
 Treatment stricter(Treatment a, Treatment b);

@@ -18,12 +18,13 @@ User read_user(Stmt& s, int c) {
   u.disabled = s.int64(c + 6) != 0;
   u.scope_version = s.int64(c + 7);
   u.created_at = s.int64(c + 8);
+  u.special_category = s.int64(c + 9) != 0;
   return u;
 }
 
 constexpr const char* kUserCols =
     "u.id, u.username, u.display_name, u.role, u.password_hash, COALESCE(u.supervisor_id, 0), u.disabled, "
-    "u.scope_version, u.created_at";
+    "u.scope_version, u.created_at, u.special_category";
 
 }  // namespace
 
@@ -80,6 +81,13 @@ Status set_role(Db& db, std::int64_t user_id, sync::Role role) {
   AKT_STMT(s, db, "UPDATE users SET role = ?2, scope_version = scope_version + 1 WHERE id = ?1");
   s->bind(1, user_id);
   s->bind(2, sync::to_string(role));
+  return s->run();
+}
+
+Status set_special_category(Db& db, std::int64_t user_id, bool granted) {
+  AKT_STMT(s, db, "UPDATE users SET special_category = ?2 WHERE id = ?1");
+  s->bind(1, user_id);
+  s->bind(2, std::int64_t{granted});
   return s->run();
 }
 
@@ -333,6 +341,41 @@ Status register_device(Db& db, const std::string& actor, std::int64_t user_id, c
   s->bind(3, name);
   s->bind(4, now);
   s->bind(5, app_version);
+  return s->run();
+}
+
+Result<std::optional<std::int64_t>> device_owner(Db& db, const std::string& actor) {
+  const std::string blob = uuid_blob(actor);
+  AKT_STMT(s, db, "SELECT COALESCE(user_id, 0) FROM devices WHERE actor = ?1");
+  s->bind_blob(1, blob.data(), blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::int64_t>();
+  return std::optional<std::int64_t>(s->int64(0));
+}
+
+Result<bool> actor_has_versions(Db& db, const std::string& actor) {
+  const std::string blob = uuid_blob(actor);
+  AKT_STMT(s, db, "SELECT 1 FROM versions WHERE actor = ?1 LIMIT 1");
+  s->bind_blob(1, blob.data(), blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  return *row;
+}
+
+Status rebind_device(Db& db, const std::string& actor, const std::string& name, const std::string& app_version,
+                     std::int64_t now) {
+  const std::string blob = uuid_blob(actor);
+  {
+    AKT_STMT(s, db, "UPDATE devices SET name = ?2, app_version = ?3, revoked_at = NULL WHERE actor = ?1");
+    s->bind_blob(1, blob.data(), blob.size());
+    s->bind(2, name);
+    s->bind(3, app_version);
+    AKT_TRY(s->run());
+  }
+  AKT_STMT(s, db, "UPDATE tokens SET revoked_at = ?2 WHERE device_actor = ?1 AND revoked_at IS NULL");
+  s->bind_blob(1, blob.data(), blob.size());
+  s->bind(2, now);
   return s->run();
 }
 

@@ -22,6 +22,7 @@ struct User {
   bool disabled = false;
   std::int64_t scope_version = 1;
   std::int64_t created_at = 0;
+  bool special_category = false;   // the explicit grant to see class S values in clear (SECURITY.md §8)
 };
 
 // What a bearer token stands for, with everything authorization needs.
@@ -53,6 +54,16 @@ Result<std::optional<User>> find_user(Db& db, const std::string& username);
 Result<std::optional<User>> find_user_by_id(Db& db, std::int64_t id);
 Result<std::vector<User>> list_users(Db& db);
 Status set_role(Db& db, std::int64_t user_id, sync::Role role);
+Status set_special_category(Db& db, std::int64_t user_id, bool granted);
+// The user a device actor is registered to: nullopt when the actor has no device row, 0 when the row has
+// no user (a static config device or a resolver that pushed).
+Result<std::optional<std::int64_t>> device_owner(Db& db, const std::string& actor);
+// Whether any stored version carries a dot of `actor` (the actor is in some clock).
+Result<bool> actor_has_versions(Db& db, const std::string& actor);
+// Re-enrolment of a known device of the same user: new name and app version, not revoked any more, and
+// every earlier token of the actor revoked (only the new one works).
+Status rebind_device(Db& db, const std::string& actor, const std::string& name, const std::string& app_version,
+                     std::int64_t now);
 Status set_disabled(Db& db, std::int64_t user_id, bool disabled);
 Status set_password_hash(Db& db, std::int64_t user_id, const std::string& hash);
 // Revokes every unrevoked login session of the user except the one whose token hash is `keep` (may be empty).

@@ -9,6 +9,7 @@
 
 #include "schema/store/inbox_store.hpp"
 #include "schema/store/push_apply.hpp"
+#include "sync/counter.hpp"
 #include "sync/merge.hpp"
 #include "sync/wire_json.hpp"
 
@@ -228,6 +229,8 @@ Result<std::int64_t> next_server_counter(Db& db, const std::string& server_actor
   s->bind_blob(1, blob.data(), blob.size());
   auto row = s->step();
   if (!row.ok()) return row.status();
+  // Device counters are bounded (sync::kMaxCounter), so this never fails on data the server accepted.
+  if (s->int64(0) >= sync::kMaxCounter) return Status::corruption("the server's merge counter is exhausted");
   return s->int64(0) + 1;
 }
 

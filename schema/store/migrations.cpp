@@ -247,6 +247,10 @@ CREATE TABLE record_keys(
 ) WITHOUT ROWID;
 CREATE INDEX record_keys_by_key ON record_keys(form_id, key);
 )sql"},
+    {8, R"sql(
+-- The per-user grant to see special-category (class S) values in clear (SECURITY.md §8).
+ALTER TABLE users ADD COLUMN special_category INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 }  // namespace

@@ -305,6 +305,23 @@ Status note_merged_version(Db& db, const std::string& id_blob, EditResult& r) {
   if (!row.ok()) return row.status();
   if (*row) r.version = sync::Dot{blob_uuid(s->blob(0)), s->int64(1)};
   return {};
+  return {};
+}
+
+// An edit whose context claims a server version that was never made (a counter of the server's own
+// actor above the highest it wrote) is refused: its clock would cover the server's next merges.
+Result<std::optional<sync::EditRejection>> check_server_context(Db& db, const Edit& e, const std::string& server_actor) {
+  const std::int64_t claimed = e.context.get(server_actor);
+  if (claimed == 0) return std::optional<sync::EditRejection>();
+  AKT_STMT(s, db, "SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
+  const std::string blob = uuid_blob(server_actor);
+  s->bind_blob(1, blob.data(), blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (claimed <= s->int64(0)) return std::optional<sync::EditRejection>();
+  return std::optional<sync::EditRejection>(sync::EditRejection{
+      "unknown_context", "the context names server version " + server_actor + ":" + std::to_string(claimed) +
+                             ", which this server never made", ""});
 }
 
 // The digest of each edit's content, and of the batch (its id and its edits' digests).
@@ -348,6 +365,13 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     resp.results[i].index = i;
     const sync::EditRejection* pre =
         in.prechecks && i < in.prechecks->size() && (*in.prechecks)[i] ? &*(*in.prechecks)[i] : nullptr;
+    std::optional<sync::EditRejection> context_reject;
+    if (!pre) {
+      auto cr = check_server_context(db, req.edits[i], server_actor);
+      if (!cr.ok()) return cr.status();
+      context_reject = std::move(*cr);
+      if (context_reject) pre = &*context_reject;
+    }
     // A device edit of an approved record, or of admin-only fields, is held for an admin (hold_edit).
     std::optional<std::string> before;
     if (!in.resolution && !pre) {

@@ -322,7 +322,8 @@ Result<ChangesPage> ServerStore::changes(std::int64_t since, std::size_t limit) 
 
 Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t limit, std::string& out,
                                               const std::vector<sync::Assignment>* scope,
-                                              const BodyTransform* transform) {
+                                              const BodyTransform* transform,
+                                              const CommunityTransform* community) {
   Status st;
   ReadLease lease{*this, borrow_reader(st)};
   if (!lease.db) return st;
@@ -374,7 +375,8 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
       if (emitted) out.push_back(',');
       emitted = open = true;
       const bool pending = s->int64(20) != 0;
-      sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), s->text(4), s->text(5), s->int64(6),
+      const std::string shown_community = community ? (*community)(s->text(4)) : std::string(s->text(4));
+      sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), shown_community, s->text(5), s->int64(6),
                                      s->int64(7) != 0, s->int64(8) > 1 || s->text(19) != "[]" || pending,
                                      s->text(19), pending});
     }

@@ -126,9 +126,13 @@ class ServerStore {
   // per-role redaction of sensitive fields).
   using BodyTransform = std::function<std::string(const std::string& form_id, const std::string& record_id,
                                                   std::string_view body)>;
+  // With `community` set, each record's scope community is written as community(community) (the same
+  // redaction: the community reveals a special-category value).
+  using CommunityTransform = std::function<std::string(std::string_view community)>;
   Result<ChangesPage> changes_json(std::int64_t since, std::size_t limit, std::string& out,
                                    const std::vector<sync::Assignment>* scope = nullptr,
-                                   const BodyTransform* transform = nullptr);
+                                   const BodyTransform* transform = nullptr,
+                                   const CommunityTransform* community = nullptr);
   // One record with its live versions, or nullopt. kInvalidArgument for an id that is not a UUID.
   Result<std::optional<sync::RecordState>> record(const std::string& record_id);
   // Rejected edits, newest first, paged by id (0 = from the newest).

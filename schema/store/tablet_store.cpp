@@ -249,6 +249,15 @@ Status TabletStore::init(const DeviceConfig& c, std::uint64_t install_nonce, std
   return tx.commit();
 }
 
+Status TabletStore::set_token(const std::string& token) {
+  if (token.empty()) return Status::invalid_argument("token must not be empty");
+  AKT_STMT(s, *db_, "UPDATE device SET token = ?1 WHERE id = 1");
+  s->bind(1, token);
+  AKT_TRY(s->run());
+  if (db_->changes() == 0) return Status::not_found("this database is not a device yet (run init)");
+  return {};
+}
+
 Result<DeviceInfo> TabletStore::device() {
   AKT_STMT(s, *db_, "SELECT actor, server, token, counter, cursor, epoch, last_sync FROM device WHERE id = 1");
   auto row = s->step();

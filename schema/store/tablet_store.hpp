@@ -119,6 +119,8 @@ class TabletStore {
   Status init(const DeviceConfig& config, std::uint64_t install_nonce, std::int64_t now_ms);
   // The device row. kNotFound before init().
   Result<DeviceInfo> device();
+  // Replaces the device's bearer token (a re-enrolment of the same actor, SECURITY.md §3.1).
+  Status set_token(const std::string& token);
 
   // Local edits. Each stamps the next dot and persists it with the edit in one transaction.
   // create(): a new record with a UUIDv7 id from `now_ms` and `random`; returns the id.

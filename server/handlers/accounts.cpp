@@ -1,6 +1,7 @@
 // Login sessions, enrolment of tablets, and "who am I" (docs/PROTOCOL.md §8).
 #include "server/handlers/handlers.hpp"
 
+#include <array>
 #include <chrono>
 
 #include "schema/store/accounts_store.hpp"
@@ -116,6 +117,35 @@ HttpResponse handle_me(const Principal& who) {
   return json_response(200, j);
 }
 
+std::string resolver_actor_of(const AppState& app, const std::string& username) {
+  const std::string h = sha256_raw("resolver:" + app.store->server_actor() + ":" + username);
+  std::array<std::uint8_t, 16> b{};
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(h[i]);
+  return sync::format_uuid(sync::make_uuid_v4(b));
+}
+
+namespace {
+
+// Why `actor` may not be given to a new device ("" when it may): the nil UUID, the server replica, a
+// static config device, the resolver actor of any user, or any actor that already wrote a version.
+Result<std::string> reserved_actor(store::Db& db, const AppState& app, const std::string& actor) {
+  if (actor == "00000000-0000-0000-0000-000000000000") return std::string("the nil UUID");
+  if (actor == app.store->server_actor()) return std::string("the server replica's actor id");
+  for (const DeviceCredential& d : app.config.devices)
+    if (sync::parse_uuid(d.actor) && sync::format_uuid(*sync::parse_uuid(d.actor)) == actor)
+      return std::string("a static device of the configuration");
+  auto users = store::list_users(db);
+  if (!users.ok()) return users.status();
+  for (const store::User& u : *users)
+    if (resolver_actor_of(app, u.username) == actor) return std::string("an administrator's resolver actor id");
+  auto seen = store::actor_has_versions(db, actor);
+  if (!seen.ok()) return seen.status();
+  if (*seen) return std::string("an actor id that already wrote record versions");
+  return std::string();
+}
+
+}  // namespace
+
 HttpResponse handle_enrol(const HttpRequest& req, AppState& app) {
   nlohmann::json j;
   if (auto err = parse_json_object(req.body, j)) return std::move(*err);
@@ -130,8 +160,9 @@ HttpResponse handle_enrol(const HttpRequest& req, AppState& app) {
   const std::string canonical_actor = sync::format_uuid(*sync::parse_uuid(*actor));
   const std::string token = "aktd_" + random_hex(32);
   const std::int64_t expires = app.now_ms() + app.config.accounts.device_token_days * 24 * kHourMs;
-  std::string username, device_name, role;
-  int failure = 0;  // 401 bad code, 409 actor taken
+  std::string username, device_name, role, reserved;
+  int failure = 0;  // 401 bad code, 409 actor taken, 403 actor reserved
+  bool renewed = false;
   Status st = app.store->write([&](store::Db& db, std::int64_t&) {
     auto used = store::use_enrolment(db, sha256_raw(*code), canonical_actor, app.now_ms());
     if (!used.ok()) {
@@ -139,27 +170,53 @@ HttpResponse handle_enrol(const HttpRequest& req, AppState& app) {
       return used.status();
     }
     device_name = used->second;
-    Status reg = store::register_device(db, canonical_actor, used->first, device_name, app_version.value_or(""),
-                                        app.now_ms());
-    if (reg.code() == Status::Code::kConflict) failure = 409;
-    AKT_TRY(reg);
+    // A device of the same user enrolling again with the actor it already has (its token expired or was
+    // revoked): the same actor is bound to a new token, so its unsynced edits stay its own.
+    auto owner = store::device_owner(db, canonical_actor);
+    if (!owner.ok()) return owner.status();
+    if (*owner && **owner == used->first) {
+      renewed = true;
+      AKT_TRY(store::rebind_device(db, canonical_actor, device_name, app_version.value_or(""), app.now_ms()));
+    } else {
+      if (!*owner || **owner == 0) {  // not another user's device: a static device, a resolver, or new
+        auto why = reserved_actor(db, app, canonical_actor);
+        if (!why.ok()) return why.status();
+        if (!why->empty()) {
+          reserved = *why;
+          failure = 403;
+          return Status::forbidden("reserved actor");
+        }
+      }
+      Status reg = store::register_device(db, canonical_actor, used->first, device_name, app_version.value_or(""),
+                                          app.now_ms());
+      if (reg.code() == Status::Code::kConflict) failure = 409;
+      AKT_TRY(reg);
+    }
     AKT_TRY(store::insert_token(db, sha256_raw(token), "device", used->first, canonical_actor, app.now_ms(), expires));
     auto user = store::find_user_by_id(db, used->first);
     if (!user.ok()) return user.status();
     if (*user) username = (*user)->username, role = sync::to_string((*user)->role);
-    return audit(db, app, username, "device_enrolled", canonical_actor, {{"device_name", device_name}}, req.remote);
+    return audit(db, app, username, renewed ? "device_reenrolled" : "device_enrolled", canonical_actor,
+                 {{"device_name", device_name}}, req.remote);
   });
   if (failure == 401) {
     app.login_addr_limiter.acquire("a:" + addr, now);
     return problem(401, "invalid_enrolment_code", "unknown, used or expired enrolment code");
   }
-  if (failure == 409) return problem(409, "actor_registered", st.message());
+  if (failure == 403) {
+    app.login_addr_limiter.acquire("a:" + addr, now);
+    return problem(409, "actor_reserved", "actor " + canonical_actor + " is " + reserved +
+                                              "; a device makes a new random UUID (the code stays valid)");
+  }
+  if (failure == 409)
+    return problem(409, "actor_registered", st.message() + " (the same user may enrol it again; another may not)");
   if (!st.ok()) return problem_from(st, "internal");
   return json_response(201, {{"v", 1},
                              {"token", token},
                              {"expires_at", expires},
                              {"actor", canonical_actor},
                              {"device_name", device_name},
+                             {"renewed", renewed},
                              {"user", {{"username", username}, {"role", role}}}});
 }
 

@@ -25,7 +25,7 @@ bool valid_username(const std::string& u) {
 nlohmann::json user_json(const store::User& u, const std::vector<sync::Assignment>& as) {
   return {{"username", u.username}, {"display_name", u.display_name}, {"role", sync::to_string(u.role)},
           {"disabled", u.disabled}, {"scope_version", u.scope_version}, {"created_at", u.created_at},
-          {"assignments", assignments_json(as)}};
+          {"special_category", u.special_category}, {"assignments", assignments_json(as)}};
 }
 
 // Runs `fn` on the user named `username` inside a write transaction; 404 when there is none.
@@ -168,6 +168,21 @@ HttpResponse handle_set_disabled(const HttpRequest& req, const std::string& user
     return audit(db, app, who.username, disabled ? "user_disabled" : "user_enabled", u.username,
                  nlohmann::json::object(), req.remote);
   }, json_response(200, {{"v", 1}, {"username", username}, {"disabled", disabled}}));
+}
+
+HttpResponse handle_set_special_category(const HttpRequest& req, const std::string& username, const Principal& who,
+                                         AppState& app) {
+  nlohmann::json j;
+  if (auto err = parse_json_object(req.body, j)) return std::move(*err);
+  auto it = j.find("granted");
+  if (it == j.end() || !it->is_boolean())
+    return problem(400, "invalid_grant", "body: {\"granted\": true} or {\"granted\": false}");
+  const bool granted = it->get<bool>();
+  return with_user(app, username, [&](store::Db& db, const store::User& u) {
+    AKT_TRY(store::set_special_category(db, u.id, granted));
+    return audit(db, app, who.username, granted ? "special_category_granted" : "special_category_withdrawn",
+                 u.username, nlohmann::json::object(), req.remote);
+  }, json_response(200, {{"v", 1}, {"username", username}, {"special_category", granted}}));
 }
 
 HttpResponse handle_create_enrolment(const HttpRequest& req, const Principal& who, AppState& app) {

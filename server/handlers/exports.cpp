@@ -149,8 +149,19 @@ std::string param(const Query& q, const char* key) {
 
 }  // namespace
 
-std::string redact_for(AppState& app, sync::Role role, const std::string& form_id, const std::string& record_id,
+std::string redact_community_for(const AppState& app, const Principal& who, std::string_view community) {
+  return exports::redact_scope_community(community, who.role, app.pseudonym_key, who.special_category);
+}
+
+void redact_record_for(AppState& app, const Principal& who, sync::RecordState& r) {
+  if (who.role != sync::Role::kMeOfficer) return;
+  for (auto& v : r.live) v.body = redact_for(app, who, r.form_id, r.record_id, v.body);
+  r.scope.community = redact_community_for(app, who, r.scope.community);
+}
+
+std::string redact_for(AppState& app, const Principal& who, const std::string& form_id, const std::string& record_id,
                        std::string_view body) {
+  const sync::Role role = who.role;
   auto versions = app.forms.versions_of(form_id);
   auto j = nlohmann::json::parse(body, nullptr, false);
   if (!j.is_object()) return "{}";
@@ -160,7 +171,7 @@ std::string redact_for(AppState& app, sync::Role role, const std::string& form_i
   }
   std::vector<const forms::FormDef*> defs;
   for (const auto& v : versions) defs.push_back(v.get());
-  exports::redact_body(defs, j, role, app.store->server_actor(), record_id);
+  exports::redact_body(defs, j, role, app.pseudonym_key, record_id, who.special_category);
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
@@ -182,7 +193,8 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   }
   exports::ExportOptions opt;
   opt.role = who.role;
-  opt.pseudonym_key = app.store->server_actor();  // a per-deployment secret never sent to clients
+  opt.pseudonym_key = app.pseudonym_key;  // the secret key file, never sent to clients
+  opt.special_category = who.special_category;
   const std::string labels = param(q, "labels");
   if (!labels.empty() && labels != "codes" && labels != "en" && labels != "sq" && labels != "sr" &&
       labels != "sr-Latn")
@@ -270,10 +282,13 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   auto any = [](const std::vector<std::string>& set, const std::string& v) {
     return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
   };
+  // The community filter compares what the caller sees (a pseudonym without the grant): filtering on
+  // the clear value would let a caller probe it.
   auto keep = [scope = who.scope, municipality = values("municipality"), community = values("community"),
-               component = values("component"), any](const sync::RecordState& r) {
+               component = values("component"), any, &app, who](const sync::RecordState& r) {
     if (scope && !sync::in_scope(*scope, r.scope, r.form_id)) return false;
-    return any(municipality, r.scope.municipality) && any(community, r.scope.community) &&
+    return any(municipality, r.scope.municipality) &&
+           (community.empty() || any(community, redact_community_for(app, who, r.scope.community))) &&
            any(component, r.scope.component);
   };
   // The cursor is fixed before the first byte: the export reads the feed only up to here.

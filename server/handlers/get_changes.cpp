@@ -75,11 +75,14 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   // the exports use.
   store::ServerStore::BodyTransform redact = [&app, &who](const std::string& form, const std::string& record,
                                                           std::string_view body) {
-    return redact_for(app, who.role, form, record, body);
+    return redact_for(app, who, form, record, body);
+  };
+  store::ServerStore::CommunityTransform community = [&app, &who](std::string_view c) {
+    return redact_community_for(app, who, c);
   };
   const bool redacts = who.role == sync::Role::kMeOfficer;
   auto page = app.store->changes_json(since, static_cast<std::size_t>(limit), out, who.scope ? &*who.scope : nullptr,
-                                      redacts ? &redact : nullptr);
+                                      redacts ? &redact : nullptr, redacts ? &community : nullptr);
   if (!page.ok()) return problem_from(page.status(), "internal");
   if (who.is_device()) app.store->note_pull(who.device_actor, since, app.now_ms());
   out += "],\"next\":";

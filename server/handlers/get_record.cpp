@@ -23,7 +23,7 @@ namespace {
 // The body of a version as `who` may read it (PROTOCOL §5.1, SECURITY.md §8).
 std::string visible_body(const Principal& who, AppState& app, const std::string& form_id,
                          const std::string& record_id, const std::string& body) {
-  if (who.role == sync::Role::kMeOfficer) return redact_for(app, who.role, form_id, record_id, body);
+  if (who.role == sync::Role::kMeOfficer) return redact_for(app, who, form_id, record_id, body);
   return body;
 }
 
@@ -55,8 +55,8 @@ HttpResponse handle_record(const std::string& record_id, const Principal& who, A
   HttpResponse refusal;
   auto r = readable_record(record_id, who, app, refusal);
   if (!r.ok()) return refusal;
-  for (auto& v : r->live) v.body = visible_body(who, app, r->form_id, r->record_id, v.body);
   HttpResponse resp;
+  redact_record_for(app, who, *r);
   sync::append_record_state(resp.body, *r);
   return resp;
 }
@@ -97,7 +97,7 @@ HttpResponse handle_record_history(const std::string& record_id, const Principal
     auto users = store::list_users(db);
     if (!users.ok()) return users.status();
     for (const auto& u : *users) {
-      auto it = authors.find(resolver_actor(app, u.username));
+      auto it = authors.find(resolver_actor_of(app, u.username));
       if (it != authors.end() && it->second["kind"] == "resolver") it->second["user"] = u.username;
     }
     return Status();

@@ -43,6 +43,9 @@ HttpResponse handle_set_assignments(const HttpRequest& req, const std::string& u
 HttpResponse handle_set_disabled(const HttpRequest& req, const std::string& username, bool disabled,
                                  const Principal& who, AppState& app);
 HttpResponse handle_create_enrolment(const HttpRequest& req, const Principal& who, AppState& app);
+// PUT /v1/admin/users/{name}/special_category {"granted": bool}: the special-category grant (audited).
+HttpResponse handle_set_special_category(const HttpRequest& req, const std::string& username, const Principal& who,
+                                         AppState& app);
 HttpResponse handle_list_devices(AppState& app);
 HttpResponse handle_revoke_device(const HttpRequest& req, const std::string& actor, const Principal& who,
                                   AppState& app);
@@ -65,13 +68,14 @@ void use_forms(store::PushInput& in, AppState& app);
 std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app,
                                                                std::vector<std::string>* keys = nullptr);
 
+// The scope fields of `form` in the edit's body (`municipality`, `community`, `component` when the form
+// has them) against the scope the edit carries: a `scope_mismatch` rejection when they differ.
+std::optional<sync::EditRejection> check_scope_fields(const forms::FormDef& form, const sync::Edit& e);
+
 // The conflict inbox.
 HttpResponse handle_list_conflicts(const Query& query, const Principal& who, AppState& app);
 HttpResponse handle_get_conflict(std::string_view id, const Principal& who, AppState& app);
 HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
-// The replica id under which `username`'s resolutions and reviews are written: stable per user and
-// server, never a device's.
-std::string resolver_actor(const AppState& app, const std::string& username);
 // POST /v1/admin/records/{id}/review: approve (lock), return or exclude a record (admin, M&E, supervisor).
 HttpResponse handle_review_record(const HttpRequest& req, const std::string& record_id, const Principal& who,
                                   AppState& app);
@@ -80,10 +84,15 @@ HttpResponse handle_review_record(const HttpRequest& req, const std::string& rec
 HttpResponse handle_export(const std::string& form_id, const Query& query, const Principal& who, AppState& app,
                            const std::string& remote = {});
 HttpResponse handle_indicators(const Query& query, const Principal& who, AppState& app);
-// The body as `role` may see it: sensitive fields removed or pseudonymised (one place for the feed,
-// single records and exports).
-std::string redact_for(AppState& app, sync::Role role, const std::string& form_id, const std::string& record_id,
+// What a reader may see (one place for the feed, single records, history and exports; SECURITY.md §8):
+// The body as `who` may see it: sensitive fields removed or pseudonymised by role and the
+// special-category grant.
+std::string redact_for(AppState& app, const Principal& who, const std::string& form_id, const std::string& record_id,
                        std::string_view body);
+// The scope community as `who` may see it (a pseudonym for an M&E officer without the grant).
+std::string redact_community_for(const AppState& app, const Principal& who, std::string_view community);
+// A record's live bodies and scope as `who` may see them.
+void redact_record_for(AppState& app, const Principal& who, sync::RecordState& r);
 
 // The web console's static files (§13.1): an answer for `/`, `/console` and `/console/...`, nothing
 // for other paths.
@@ -111,5 +120,8 @@ Status audit(store::Db& db, AppState& app, const std::string& username, const st
              const std::string& target, const nlohmann::json& detail, const std::string& remote);
 nlohmann::json assignments_json(const std::vector<sync::Assignment>& assignments);
 std::string client_address(const HttpRequest& req);
+// The replica id under which `username`'s resolutions and reviews are written: stable per user and
+// server, never a device's.
+std::string resolver_actor_of(const AppState& app, const std::string& username);
 
 }  // namespace akt::server

@@ -48,13 +48,6 @@ nlohmann::json entry_json(const store::InboxEntry& e) {
 
 }  // namespace
 
-std::string resolver_actor(const AppState& app, const std::string& username) {
-  const std::string h = sha256_raw("resolver:" + app.store->server_actor() + ":" + username);
-  std::array<std::uint8_t, 16> b{};
-  for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(h[i]);
-  return sync::format_uuid(sync::make_uuid_v4(b));
-}
-
 HttpResponse handle_list_conflicts(const Query& q, const Principal& who, AppState& app) {
   store::InboxFilter f;
   auto get = [&](const char* k) { auto it = q.find(k); return it == q.end() ? std::string() : it->second; };
@@ -253,7 +246,7 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
     e.deleted = true;
     body = json::object();
   }
-  const std::string actor = resolver_actor(app, who.username);
+  const std::string actor = resolver_actor_of(app, who.username);
   e.dot = {actor, std::max(seen->get(actor), live.clock.get(actor)) + 1};
   std::int64_t own_latest = 0;  // the resolver's latest version of this record
   {

@@ -134,6 +134,7 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
       continue;
     }
     if (e.deleted) continue;  // a tombstone carries no answers to check
+    if ((out[i] = check_scope_fields(*form, e))) continue;
     auto body = nlohmann::json::parse(e.body, nullptr, false);
     auto errors = forms::validate_record(*form, body, ctx);
     // Answers for fields a later version of the form defines were pulled from a record that version

@@ -144,11 +144,12 @@ TEST_CASE("cli: init with an enrolment code, and the errors of enrolment") {
   test::TempDir dir;
   srv.create_user("cliadmin", "admin", "cli-admin-password-1");
   srv.create_user("enis", "enumerator", "enis-password-12345", {sync::Assignment{}});
+  srv.create_user("vera", "enumerator", "vera-password-12345", {sync::Assignment{}});
   const std::string admin = srv.login("cliadmin", "cli-admin-password-1");
   auto http = srv.client();
-  auto issue = [&](const std::string& device) {
+  auto issue = [&](const std::string& device, const std::string& user = "enis") {
     auto r = http.request("POST", "/v1/admin/enrolments",
-                          R"({"username":"enis","device_name":")" + device + R"("})",
+                          R"({"username":")" + user + R"(","device_name":")" + device + R"("})",
                           {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/json"}});
     REQUIRE(r.ok());
     REQUIRE(r->status == 201);
@@ -178,8 +179,27 @@ TEST_CASE("cli: init with an enrolment code, and the errors of enrolment") {
     CHECK(again.code == 4);
     CHECK(has(again.err, "ask an admin for a new one"));
   }
-  SUBCASE("an actor already registered") {
-    test::Run taken = aktsync(dir, {"--db", dir.file("g.db"), "init", "--server", server, "--code", issue("t2"),
+  SUBCASE("re-enrolment after the token ended keeps the actor and the unsynced edits") {
+    REQUIRE(http.request("POST", "/v1/admin/devices/" + actor + "/revoke", "{}",
+                         {{"Authorization", "Bearer " + admin}, {"Content-Type", "application/json"}})
+                ->status == 200);
+    REQUIRE(aktsync(dir, {"--db", db, "new", "--form", "so1_infra_monitoring", "--version", "1", "--municipality",
+                          "gracanice", "--community", "serb", "--component", "SO1", "--set", "pct_complete=7"})
+                .code == 0);
+    CHECK(aktsync(dir, {"--db", db, "sync", "--attempts", "1"}).code == 4);
+    CHECK(aktsync(dir, {"--db", db, "reenrol"}).code == 2);
+    test::Run other = aktsync(dir, {"--db", db, "reenrol", "--code", issue("t5", "vera")});
+    CHECK(other.code == 1);
+    test::Run re = aktsync(dir, {"--db", db, "reenrol", "--code", issue("t4")});
+    REQUIRE_MESSAGE(re.code == 0, re.err);
+    CHECK(has(re.out, actor));
+    test::Run after = aktsync(dir, {"--db", db, "sync"});
+    CHECK_MESSAGE(after.code == 0, after.err);
+    CHECK(has(after.out, "applied    1"));
+    CHECK(has(aktsync(dir, {"--db", db, "status"}).out, "unsynced   0"));
+  }
+  SUBCASE("an actor already registered to another user") {
+    test::Run taken = aktsync(dir, {"--db", dir.file("g.db"), "init", "--server", server, "--code", issue("t2", "vera"),
                                     "--actor", actor});
     CHECK(taken.code == 1);
     CHECK(has(taken.err, "already registered"));

@@ -61,6 +61,41 @@ TEST_CASE("redact: M&E view of a Form A record") {
   }
 }
 
+TEST_CASE("redact: the special-category grant uncovers S and the scope community, never D") {
+  const std::string id = "so1_interethnic_survey";
+  nlohmann::json raw = fixture(id);
+  raw["backcheck_phone"] = "+38344123456";
+  nlohmann::json granted = raw;
+  redact_body(form(id), granted, sync::Role::kMeOfficer, "key-A", "rec-1", true);
+  CHECK(granted.at("resp_community") == raw.at("resp_community"));
+  CHECK(granted.at("resp_gender") != raw.at("resp_gender"));  // Q: generalised with or without the grant
+  CHECK_FALSE(granted.contains("backcheck_phone"));
+  CHECK(is_pseudonym(redacted(id, sync::Role::kMeOfficer, "key-A", raw).at("resp_community")));
+  CHECK(redact_scope_community("serb", sync::Role::kMeOfficer, "key-A", true) == "serb");
+  CHECK(redact_scope_community("serb", sync::Role::kAdmin, "key-A", false) == "serb");
+  CHECK(redact_scope_community("serb", sync::Role::kMeOfficer, "key-A", false) ==
+        pseudonym("key-A", "", "scope.community", "serb"));
+  CHECK(redact_scope_community("serb", sync::Role::kMeOfficer, "", false).empty());
+  CHECK(redact_scope_community("", sync::Role::kMeOfficer, "key-A", false).empty());
+  // The export's scope_community column follows the same rule.
+  const forms::FormDef* v[] = {&form(id)};
+  for (bool grant : {false, true}) {
+    ExportOptions o;
+    o.pseudonym_key = "key-A";
+    o.special_category = grant;
+    auto e = FormExporter::create(v, o);
+    REQUIRE(e.ok());
+    std::string out;
+    CsvWriter w([&](std::string_view s) { out += s; });
+    ExportRecord r = record(id, 1, raw);
+    r.scope.community = "serb";
+    REQUIRE(run_export(*e, {r}, w).ok());
+    CAPTURE(out);
+    CHECK((out.find(",serb,") != std::string::npos) == grant);
+    CHECK(out.find("+38344123456") == std::string::npos);
+  }
+}
+
 TEST_CASE("redact: pseudonyms are stable per key and differ across keys") {
   const std::string id = "so1_interethnic_survey";
   const nlohmann::json raw = fixture(id);

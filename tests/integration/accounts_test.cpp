@@ -272,8 +272,8 @@ TEST_CASE("accounts: token failures are 401, and a revoked device cannot push ev
   };
   CHECK(enrol(test::uuid_n(0x7777)) == 201);
   CHECK(enrol(test::uuid_n(0x7778)) == 401);
-  // A reinstall must not reuse an actor id.
-  auto code2 = c.request("POST", "/v1/admin/enrolments", R"({"username":"enis","device_name":"t3"})",
+  // Another user's device must not take an actor id (the same user re-enrols it: security_test.cpp).
+  auto code2 = c.request("POST", "/v1/admin/enrolments", R"({"username":"sara","device_name":"t3"})",
                          bearer(w.session["admin"]));
   auto again = c.request("POST", "/v1/enrol",
                          json{{"code", json::parse(code2->body)["code"]}, {"actor", test::uuid_n(0x7777)}}.dump(),

@@ -56,6 +56,8 @@ inline const AuthzRequest kAuthzRequests[] = {
      R"({"assignments":[]})", 200},
     {"POST /v1/admin/users/{username}/disable", "POST", "/v1/admin/users/spare/disable", "{}", 200},
     {"POST /v1/admin/users/{username}/enable", "POST", "/v1/admin/users/spare/enable", "{}", 200},
+    {"PUT /v1/admin/users/{username}/special_category", "PUT", "/v1/admin/users/spare/special_category",
+     R"({"granted":false})", 200},
     {"POST /v1/admin/users/{username}/password", "POST", "/v1/admin/users/spare/password",
      R"({"password":"another long pw {n}"})", 200},
     {"PUT /v1/admin/users/{username}/supervisor", "PUT", "/v1/admin/users/spare/supervisor", R"({"supervisor":null})",
