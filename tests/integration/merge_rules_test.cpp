@@ -56,6 +56,10 @@ struct World {
                   std::vector<std::string> changed, bool deleted = false) {
     sync::Edit e = test::make_edit(rec, dev.actor, n, ctx, deleted ? "{}" : body.dump(), std::move(changed));
     e.deleted = deleted;
+    // A record's scope follows its body (PROTOCOL §4.4 scope_mismatch).
+    const json& scoped = body.is_object() && body.contains("municipality") ? body : fixture;  // a delete: the record's
+    if (scoped.is_object() && scoped.contains("municipality") && scoped["municipality"].is_string())
+      e.scope.municipality = scoped["municipality"].get<std::string>();
     return e;
   }
   json record() {

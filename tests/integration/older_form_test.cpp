@@ -35,11 +35,11 @@ struct World {
     // Version 2 adds a top-level question and a question inside each visit, and narrows a v1 range.
     json v2 = v1;
     v2["version"] = 2;
-    v2["fields"].push_back({{"key", "handover_note"}, {"type", "text"}, {"label", {{"en", "Hand-over remarks"}}},
+    v2["fields"].push_back({{"key", "handover_note"}, {"type", "text"}, {"label", {{"en", "Hand-over remarks"}, {"sq", "Vërejtje për dorëzimin"}, {"sr", "Напомене о примопредаји"}}},
                             {"sensitivity", "-"}});
     for (json& f : v2["fields"]) {
       if (f["key"] == "visit")
-        f["fields"].push_back({{"key", "v_weather"}, {"type", "text"}, {"label", {{"en", "Weather"}}}, {"sensitivity", "-"}});
+        f["fields"].push_back({{"key", "v_weather"}, {"type", "text"}, {"label", {{"en", "Weather"}, {"sq", "Moti"}, {"sr", "Време"}}}, {"sensitivity", "-"}});
       if (f["key"] == "ben_youth") f["range"] = {{"min", 0}, {"max", 300}};
     }
     publish(v2);
