@@ -606,7 +606,7 @@ Result<std::string> form_a_v2(const std::string& forms_dir) {
   j["version"] = 2;
   j["fields"].push_back({{"key", kNewField},
                          {"type", "text"},
-                         {"label", {{"en", "Follow-up visit note (version 2)"}}},
+                         {"label", {{"en", "Follow-up visit note (version 2)"}, {"sq", "Shënim i vizitës pasuese (versioni 2)"}, {"sr", "Напомена о накнадној посети (верзија 2)"}}},
                          {"length", {{"max", 200}}},
                          {"sensitivity", "-"}});
   return j.dump(1);

@@ -21,19 +21,15 @@ using namespace akt;
 
 namespace {
 
-// Deletes, tablets on Form A v1 and infrastructure cards (cross-field rules) make these runs find
-// violations of DESIGN §7 until the server keeps every concurrent delete and edit as a candidate of the
-// delete_edit entry (the same entry in every order), applies a v1 edit of a record a v2 edit touched,
-// and names the same fields in a semantic entry in every order (issue 12). The suite runs the settings
-// that pass; `aktsync-sim` runs the others (README, "The fleet simulator"). Raise these when those
-// fixes are in (8, 25, 1).
-constexpr int kDeletePercent = 0;
-constexpr int kOldFormPercent = 0;
-constexpr int kRuleRecords = 0;
-// Two saves of one record by one device (its own line, DESIGN §4 "one candidate per device line") give
-// order-dependent entries until that rule is in the merge: the suite's two-save check puts a device's
-// saves on different records until then (true once fixed).
-constexpr bool kRepeatRecord = false;
+// Deletes, tablets on Form A v1 and infrastructure cards (cross-field rules): with these the runs found
+// the violations of DESIGN §7 that issue 12 names (a concurrent delete or edit missing from the
+// delete_edit entry, entries that depend on arrival order, v1 edits refused); set one to 0 to see what it
+// guards. `aktsync-sim` runs the larger ones (README, "The fleet simulator").
+constexpr int kDeletePercent = 8;
+constexpr int kOldFormPercent = 25;
+constexpr int kRuleRecords = 1;
+// Two saves of one record by one device (its own line, DESIGN §4 "one candidate per device line").
+constexpr bool kRepeatRecord = true;
 
 // An in-process server on 127.0.0.1:0 that knows `n` tablets (the same actors every time) and an
 // admin account; with `validate`, pushes are checked against the published forms.
@@ -166,7 +162,7 @@ client::SimOptions seeded_run(const std::string& dir) {
   o.forms_dir = AKT_FORMS_DIR;
   o.work_dir = dir;
   o.tablets = 12;
-  o.rounds = 10;
+  o.rounds = 11;
   o.ops_per_round = 5;
   o.sync_percent = 50;
   o.seed = 5;
@@ -175,8 +171,8 @@ client::SimOptions seeded_run(const std::string& dir) {
   o.use_proxy = true;
   o.faults = {0.06, 0.06, 0.06, 0.06, 0.1, 0.1, 10, 0};
   o.restart_at_round = client::kSeededRestart;
-  o.delete_percent = kDeletePercent;  // 5 once the fixes are in
-  o.old_form_percent = kOldFormPercent;  // 25
+  o.delete_percent = kDeletePercent > 0 ? 5 : 0;
+  o.old_form_percent = kOldFormPercent;
   return o;
 }
 
