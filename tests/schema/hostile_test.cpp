@@ -1,16 +1,14 @@
 // Hostile definitions and bodies: every one gets a clear error quickly, none crashes or hangs.
-#include <chrono>
 #include <string>
 
 #include "schema/forms/value_check.hpp"
+#include "tests/schema/cpu_time.hpp"
 #include "tests/schema/test_support.hpp"
 
 using namespace akt::forms;
 using namespace akt::forms::test;
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
 
 const std::string kT = R"("label":{"en":"x"},"sensitivity":"-")";
 
@@ -21,7 +19,7 @@ std::vector<DefinitionError> errors_for_field(const std::string& extra) {
 }  // namespace
 
 TEST_CASE("hostile definitions: nesting, size, encoding") {
-  auto start = Clock::now();
+  const double start = thread_cpu_seconds();
   std::string deep(100000, '[');
   auto e = def_errors(deep);
   REQUIRE(e.size() == 1);
@@ -41,11 +39,11 @@ TEST_CASE("hostile definitions: nesting, size, encoding") {
   std::string braces_in_strings =
       form_json(R"([{"key":"a","type":"text","label":{"en":")" + std::string(1000, '[') + R"("},"sensitivity":"-"}])");
   CHECK(def_errors(braces_in_strings).empty());
-  CHECK(Clock::now() - start < std::chrono::seconds(2));
+  CHECK(thread_cpu_seconds() - start < 2.0);
 }
 
 TEST_CASE("hostile definitions: expressions") {
-  auto start = Clock::now();
+  const double start = thread_cpu_seconds();
   // 10k-deep parentheses exceed the length limit; 2k-deep ones fit it and hit the depth limit.
   for (int depth : {10000, 2000}) {
     std::string parens = R"(,"constraint":")" + std::string(depth, '(') + "1" + std::string(depth, ')') + "\"";
@@ -64,11 +62,11 @@ TEST_CASE("hostile definitions: expressions") {
   CHECK(errors_for_field(
             R"j(,"pattern":"(((((((((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))))))))")j")[0]
             .code == "bad_regex");
-  CHECK(Clock::now() - start < std::chrono::seconds(2));
+  CHECK(thread_cpu_seconds() - start < 2.0);
 }
 
 TEST_CASE("hostile definitions: long reference cycles and too many fields") {
-  auto start = Clock::now();
+  const double start = thread_cpu_seconds();
   std::string fields = "[";
   const int n = 1500;
   for (int i = 0; i < n; ++i) {
@@ -87,7 +85,7 @@ TEST_CASE("hostile definitions: long reference cycles and too many fields") {
   }
   too_many += "]";
   CHECK(has(def_errors(form_json(too_many)), "fields", "too_large"));
-  CHECK(Clock::now() - start < std::chrono::seconds(3));
+  CHECK(thread_cpu_seconds() - start < 3.0);
 }
 
 TEST_CASE("hostile bodies") {
@@ -96,7 +94,7 @@ TEST_CASE("hostile bodies") {
     {"key":"n","type":"integer","label":{"en":"n"},"sensitivity":"-"},
     {"key":"r","type":"repeat","label":{"en":"r"},"item_id":"id","fields":[
       {"key":"id","type":"text","label":{"en":"id"},"sensitivity":"-"}]}])j"));
-  auto start = Clock::now();
+  const double start = thread_cpu_seconds();
   // Over-long text.
   nlohmann::json body = {{"name", std::string(kMaxTextBytes + 1, 'a')}};
   CHECK(has(validate_record(f, body, ctx()), "name", "too_large"));
@@ -133,7 +131,7 @@ TEST_CASE("hostile bodies") {
   // A huge item id is refused rather than echoed.
   body = {{"r", nlohmann::json::array({{{"id", std::string(1000, 'i')}}})}};
   CHECK(has(validate_record(f, body, ctx()), "r[0]", "repeat_item_id"));
-  CHECK(Clock::now() - start < std::chrono::seconds(3));
+  CHECK(thread_cpu_seconds() - start < 3.0);
 }
 
 TEST_CASE("hostile text in messages is clipped on a code-point boundary") {
