@@ -285,13 +285,17 @@ async function main() {
   res = await push(a, 'a-5', [edit2(a, 5, rec2State.data.live[0].clock, { ...rec2State.data.live[0].body, notes: 'windows broken' }, ['notes'])], 0);
   assert.equal(res[0].outcome, 'applied');
   const siteEntry = entries2.find((e) => e.path === 'site_name');
-  const other = await call('POST', `/v1/admin/conflicts/${siteEntry.id}/resolve`, admin, { seen: rec2State.data.live[0].clock, value: 'Gimnazija Gračanica' });
+  // Someone else: another admin (the same user's own later view would make this view stale, PROTOCOL §11.5).
+  const c2 = await call('POST', '/v1/admin/users', admin, { username: 'arta', password: PASSWORD, role: 'admin', display_name: 'arta' });
+  assert.equal(c2.status, 201, JSON.stringify(c2.data));
+  const admin2 = await login('arta');
+  const other = await call('POST', `/v1/admin/conflicts/${siteEntry.id}/resolve`, admin2, { seen: rec2State.data.live[0].clock, value: 'Gimnazija Gračanica' });
   assert.equal(other.status, 200, JSON.stringify(other.data));
   const chosen = Number(await page.getByTestId('entry-households').getByTestId('candidate-value').first().textContent());
   await page.getByTestId('resolve').click();
   await page.getByText('Someone else resolved this conflict').waitFor();
   assert.match(await page.getByTestId('flash').textContent(), /Resolved 1 field.*A device edit of this record arrived while you were deciding on “households”/);
-  await page.getByTestId('entry-site_name').getByText('Resolved by root').waitFor();
+  await page.getByTestId('entry-site_name').getByText('Resolved by arta').waitFor();
   await shot(page, '04b-already-resolved');
   const rec2After = await call('GET', '/v1/records/' + rec2, admin);
   assert.equal(rec2After.data.live.length, 1);
@@ -494,18 +498,24 @@ async function main() {
   assert.equal(perm.notes, 'budget from the director');
   step('permission: rejected in the browser; API confirms');
 
-  // semantic → the rule in plain words, the field side by side; tablet-vesa's side breaks the form with
-  // tablet-enis's pupils, so the server refuses it with its reasons; then the admin types a value.
+  // semantic → the rule in plain words, the fields side by side. The entry names every field the broken
+  // rule reads that a side changed (PROTOCOL §11.1): tablet-enis's pupils and tablet-vesa's teachers, in
+  // either arrival order. Taking tablet-vesa's teachers with tablet-enis's pupils breaks the form, so the
+  // server refuses it with its reasons; then the admin types a value that holds.
   await page.goto(base + '/console/#/conflict/' + se.id);
-  assert.equal(se.path, 'teachers');  // the field the merge brought in; pupils is only read by the rule
+  assert.equal(se.path, 'pupils,teachers');
   const seBox = page.getByTestId('entry-' + se.path);
   await seBox.getByTestId('semantic-table').waitFor();
   assert.match(await seBox.getByTestId('rules').textContent(), /more teachers than pupils/);
   const heads = await seBox.locator('thead th').allTextContents();
   const vesaSide = heads.slice(2).findIndex((x) => x.includes('tablet-vesa'));
-  assert.ok(vesaSide >= 0, JSON.stringify(heads));
-  assert.equal(await seBox.getByTestId('side-value').nth(vesaSide).textContent(), '20');
+  const enisSide = heads.slice(2).findIndex((x) => x.includes('tablet-enis'));
+  assert.ok(vesaSide >= 0 && enisSide >= 0, JSON.stringify(heads));
+  const rowOf = (f) => seBox.locator('tbody tr', { has: page.locator('code', { hasText: new RegExp('^' + f + '$') }) });
+  assert.equal(await rowOf('teachers').getByTestId('side-value').nth(vesaSide).textContent(), '20');
+  assert.equal(await rowOf('pupils').getByTestId('side-value').nth(enisSide).textContent(), '10');
   await seBox.getByTestId('side-' + vesaSide).check();
+  await seBox.getByTestId('edit-pupils').fill('10');
   await shot(page, '16-semantic');
   await page.getByTestId('resolve').click();
   await page.getByTestId('resolve-error').waitFor();
@@ -513,7 +523,7 @@ async function main() {
   await shot(page, '17-semantic-refused');
   await seBox.getByTestId('edit-teachers').fill('8');
   await page.getByTestId('resolve').click();
-  await page.getByTestId('flash').getByText('Resolved 1 field').waitFor();
+  await page.getByTestId('flash').getByText(/Resolved \d+ field/).waitFor();
   await closedEntry(se.id);
   const sem = await liveOf(rs.id);
   assert.equal(sem.live[0].body.pupils, 10);
