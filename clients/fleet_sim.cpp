@@ -978,6 +978,12 @@ Result<OrderOutcome> read_outcome(HttpClient& http, const std::string& device_to
   auto entries = inbox(http, admin_token);
   if (!entries.ok()) return entries.status();
   for (const Entry& e : *entries) {
+    // Settled by agreement (DESIGN §4): a disagreement that a device's own later edit removed. Whether
+    // it ever existed depends on arrival order (in another order the later edit came first and no entry
+    // opened), and no disagreement remains: it counts as no entry. An entry open in one order and
+    // settled in another still differs.
+    const json* res = e.raw.contains("resolution") ? &e.raw["resolution"] : nullptr;
+    if (res && res->is_object() && res->value("closed_by", "") == "agreement") continue;
     ++out.entry_count;
     out.entries[e.record].push_back(canonical_entry(e.raw, actors));
     if (e.kind == "semantic") {
