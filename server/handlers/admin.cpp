@@ -28,7 +28,17 @@ nlohmann::json user_json(const store::User& u, const std::vector<sync::Assignmen
           {"special_category", u.special_category}, {"assignments", assignments_json(as)}};
 }
 
-// Runs `fn` on the user named `username` inside a write transaction; 404 when there is none.
+std::int64_t int_param(const Query& q, const char* key, std::int64_t dflt, std::int64_t max) {
+  auto it = q.find(key);
+  if (it == q.end()) return dflt;
+  char* end = nullptr;
+  long long v = std::strtoll(it->second.c_str(), &end, 10);
+  if (end == it->second.c_str() || *end || v < 0) return -1;
+  return std::min<std::int64_t>(v, max);
+}
+
+}  // namespace
+
 HttpResponse with_user(AppState& app, const std::string& username,
                        const std::function<Status(store::Db&, const store::User&)>& fn, HttpResponse ok) {
   bool missing = false;
@@ -45,17 +55,6 @@ HttpResponse with_user(AppState& app, const std::string& username,
   if (!st.ok()) return problem_from(st, "invalid_request");
   return ok;
 }
-
-std::int64_t int_param(const Query& q, const char* key, std::int64_t dflt, std::int64_t max) {
-  auto it = q.find(key);
-  if (it == q.end()) return dflt;
-  char* end = nullptr;
-  long long v = std::strtoll(it->second.c_str(), &end, 10);
-  if (end == it->second.c_str() || *end || v < 0) return -1;
-  return std::min<std::int64_t>(v, max);
-}
-
-}  // namespace
 
 HttpResponse handle_list_users(AppState& app) {
   nlohmann::json users = nlohmann::json::array();

@@ -2,6 +2,7 @@
 // requires one (the router has checked the role); bodies are already decompressed.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -14,6 +15,7 @@
 namespace akt::store {
 class Db;
 struct PushInput;
+struct User;
 }
 
 namespace akt::server {
@@ -120,6 +122,10 @@ Status audit(store::Db& db, AppState& app, const std::string& username, const st
              const std::string& target, const nlohmann::json& detail, const std::string& remote);
 nlohmann::json assignments_json(const std::vector<sync::Assignment>& assignments);
 std::string client_address(const HttpRequest& req);
+// Runs `fn` on the user named `username` inside a write transaction and answers `ok`; 404
+// `user_not_found` when there is none.
+HttpResponse with_user(AppState& app, const std::string& username,
+                       const std::function<Status(store::Db&, const store::User&)>& fn, HttpResponse ok);
 // The replica id under which `username`'s resolutions and reviews are written: stable per user and
 // server, never a device's.
 std::string resolver_actor_of(const AppState& app, const std::string& username);

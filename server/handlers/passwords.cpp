@@ -107,23 +107,16 @@ HttpResponse handle_reset_password(const HttpRequest& req, const std::string& us
   }
   const std::string hash = (once ? std::string(kOnce) : std::string()) +
                            hash_password(password, {app.config.accounts.password_kdf_n, 8, 1});
-  bool missing = false;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    auto u = store::find_user(db, username);
-    if (!u.ok()) return u.status();
-    if (!*u) {
-      missing = true;
-      return Status::not_found("no user " + username);
-    }
-    AKT_TRY(store::set_password_hash(db, (*u)->id, hash));
-    AKT_TRY(store::revoke_sessions(db, (*u)->id, app.now_ms()));
-    return audit(db, app, who.username, "password_reset", username, {{"one_time", once}}, req.remote);
-  });
-  if (missing) return problem(404, "user_not_found", "no user '" + username + "'");
-  if (!st.ok()) return problem_from(st, "internal");
   nlohmann::json out{{"v", 1}, {"username", username}, {"one_time", once}};
   if (once) out["password"] = password;
-  return json_response(200, out);
+  return with_user(
+      app, username,
+      [&](store::Db& db, const store::User& u) {
+        AKT_TRY(store::set_password_hash(db, u.id, hash));
+        AKT_TRY(store::revoke_sessions(db, u.id, app.now_ms()));
+        return audit(db, app, who.username, "password_reset", username, {{"one_time", once}}, req.remote);
+      },
+      json_response(200, out));
 }
 
 HttpResponse handle_set_supervisor(const HttpRequest& req, const std::string& username, const Principal& who,
