@@ -39,6 +39,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "schema/export/gzip_stream.hpp"
+#include "server/http_parse.hpp"
 #include "server/http_types.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
@@ -182,30 +183,12 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (ec) {
       // Answer what we can explain, then close: the stream position is unknown after a parse error.
       keep_alive_ = false;
-      if (ec == http::error::body_limit) {
-        send(problem(413, "body_too_large",
-                     "request body larger than " + std::to_string(app_->config.limits.max_body_bytes) + " bytes"));
-      } else if (ec == http::error::header_limit) {
-        send(problem(431, "headers_too_large", "request headers too large"));
-      } else if (ec.category() == http::make_error_code(http::error::bad_method).category()) {
-        send(problem(400, "invalid_http", "malformed HTTP request: " + ec.message()));
-      } else {
-        do_close();
-      }
+      if (auto answer = answer_for_parse_error(ec, app_->config.limits)) send(std::move(*answer));
+      else do_close();
       return;
     }
     auto& msg = parser_->get();
-    HttpRequest req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    req.headers.reserve(8);
-    for (const auto& f : msg) {
-      std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      req.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
-    req.body = std::move(msg.body());
-    req.remote = remote_;
+    HttpRequest req = to_http_request(msg, remote_);
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     served_ = true;

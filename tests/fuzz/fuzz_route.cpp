@@ -12,72 +12,17 @@
 // than a long-poll is JSON; every answer carries Vary. AKT_FUZZ_TRACE=1 prints each request and answer.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
-#include <system_error>
 
-#include <nlohmann/json.hpp>
-
-#include "server/app_state.hpp"
-#include "server/auth.hpp"
-#include "server/http_types.hpp"
-#include "server/log.hpp"
 #include "server/router.hpp"
-#include "sync/gzip.hpp"
+#include "tests/fuzz/fuzz_support.hpp"
 
 namespace {
 
+using akt::fuzz::g_app;
 using akt::server::HttpRequest;
 using akt::server::HttpResponse;
-
-// Device of the seeds and the dictionary (the actor is the PROTOCOL.md §7 tablet T1).
-constexpr const char* kActor = "0190f5c2-7a1e-4cc0-9a4b-2f1e3d4c5b6a";
-constexpr const char* kToken = "fuzz-token-0123456789abcdef";
-
-std::shared_ptr<akt::server::AppState> g_app;
-std::string g_data_dir;
-
-void remove_data_dir() {
-  g_app.reset();
-  if (!g_data_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(g_data_dir, ec);
-  }
-}
-
-std::string make_temp_dir() {
-  std::string base = "/tmp";
-  if (const char* t = std::getenv("TMPDIR"); t && *t) base = t;
-  std::error_code ec;
-  // tmpfs makes the store's fsyncs cheap; fall back to TMPDIR.
-  if (std::filesystem::is_directory("/dev/shm", ec) && !std::getenv("AKT_FUZZ_NO_SHM")) base = "/dev/shm";
-  std::string pattern = base + "/aktsync-fuzz-route-XXXXXX";
-  if (!mkdtemp(pattern.data())) {
-    pattern = "/tmp/aktsync-fuzz-route-XXXXXX";
-    if (!mkdtemp(pattern.data())) {
-      std::perror("mkdtemp");
-      std::abort();
-    }
-  }
-  return pattern;
-}
-
-[[noreturn]] void fail(const char* what, const HttpRequest& req, const HttpResponse& resp, const std::string& body) {
-  std::fprintf(stderr, "fuzz_route: %s\n  %s %s -> %d %s\n  body: %s\n", what, req.method.c_str(),
-               req.target.substr(0, 300).c_str(), resp.status, resp.content_type.c_str(),
-               body.substr(0, 2000).c_str());
-  std::abort();
-}
-
-bool has_header(const HttpResponse& r, std::string_view name) {
-  for (const auto& [k, v] : r.headers)
-    if (k == name) return true;
-  return false;
-}
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -119,83 +64,16 @@ HttpRequest make_request(std::string_view in) {
   return req;
 }
 
-// Knobs that only some versions of Config have (the accounts work adds rate limits and scrypt cost):
-// turned down when present so the fuzzer is not answered 429 after a few hundred requests.
-template <class C>
-void tune_for_fuzzing(C& c) {
-  if constexpr (requires { c.limits.requests_per_minute; }) c.limits.requests_per_minute = 0;
-  if constexpr (requires { c.accounts.password_kdf_n; }) c.accounts.password_kdf_n = 1024;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  akt::server::set_log_level("error");
-  g_data_dir = make_temp_dir();
-  std::atexit(remove_data_dir);
-  akt::server::Config c;
-  c.listen_port = 0;
-  c.data_dir = g_data_dir;
-  c.log_level = "error";
-  c.devices = {{kActor, "fuzz-tablet", akt::server::sha256_hex(kToken)}};
-  tune_for_fuzzing(c);
-  if (auto st = akt::server::check_config(c); !st.ok()) {
-    std::fprintf(stderr, "fuzz_route: bad config: %s\n", st.message().c_str());
-    std::abort();
-  }
-  auto app = akt::server::make_app_state(c);
-  if (!app.ok()) {
-    std::fprintf(stderr, "fuzz_route: make_app_state: %s\n", app.status().message().c_str());
-    std::abort();
-  }
-  g_app = std::move(*app);
+  akt::fuzz::init_app("fuzz_route");
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const HttpRequest req = make_request(std::string_view(reinterpret_cast<const char*>(data), size));
-  const HttpResponse resp = akt::server::route(req, *g_app);
-
-  static const bool trace = std::getenv("AKT_FUZZ_TRACE") != nullptr;
-  std::string body = resp.body;
-  for (const auto& [k, v] : resp.headers) {
-    if (k == "Content-Encoding" && v == "gzip") {
-      auto plain = akt::sync::gunzip(resp.body, 64 << 20);
-      if (!plain.ok()) fail("answer says gzip but does not gunzip", req, resp, resp.body);
-      body = std::move(*plain);
-    }
-  }
-  if (trace)
-    std::fprintf(stderr, "%s %s -> %d %s\n", req.method.c_str(), req.target.substr(0, 120).c_str(), resp.status,
-                 body.substr(0, 2000).c_str());
-  if (!has_header(resp, "Vary")) fail("answer without Vary", req, resp, body);
-  if (resp.status < 100 || resp.status > 599) fail("status out of range", req, resp, body);
-  if (resp.status >= 500) fail("5xx answer to a request", req, resp, body);
-
-  if (resp.status >= 200 && resp.status < 300) {
-    if (resp.long_poll) return 0;
-    if (resp.content_type == "application/json" && nlohmann::json::parse(body, nullptr, false).is_discarded())
-      fail("2xx answer is not JSON", req, resp, body);
-    return 0;
-  }
-  // The web console's redirect (/ -> /console/) and revalidations (304) are not errors (PROTOCOL §13.1).
-  if (resp.status == 302 || resp.status == 304) {
-    if (resp.status == 302 && !has_header(resp, "Location")) fail("302 without Location", req, resp, body);
-    if (resp.status == 304 && (!body.empty() || !has_header(resp, "ETag"))) fail("304 with a body or no ETag", req, resp, body);
-    return 0;
-  }
-  if (resp.content_type != "application/problem+json") fail("error answer not application/problem+json", req, resp, body);
-  const nlohmann::json j = nlohmann::json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) fail("problem body is not a JSON object", req, resp, body);
-  auto code = j.find("code");
-  if (code == j.end() || !code->is_string() || code->get_ref<const std::string&>().empty())
-    fail("problem without a string `code`", req, resp, body);
-  auto status = j.find("status");
-  if (status == j.end() || !status->is_number_integer() || status->get<int>() != resp.status)
-    fail("problem `status` does not match the HTTP status", req, resp, body);
-  // RFC 9110 §15.5.2: every 401 carries WWW-Authenticate.
-  if (resp.status == 401 && !has_header(resp, "WWW-Authenticate"))
-    fail("401 without WWW-Authenticate", req, resp, body);
-  if (resp.status == 405 && !has_header(resp, "Allow")) fail("405 without Allow", req, resp, body);
+  HttpResponse resp = akt::server::route(req, *g_app);
+  akt::fuzz::check_answer(req, resp);
   return 0;
 }

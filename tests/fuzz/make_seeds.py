@@ -182,6 +182,72 @@ def route_seeds():
                                    gz('{"username":"bob","role":"admin","password":"0123456789ab"}')))
 
 
+def raw(method, target, headers=(), body=b"", version="HTTP/1.1", length=True):
+    """One raw HTTP/1.1 request as a client sends it (fuzz_http)."""
+    if isinstance(body, str):
+        body = body.encode()
+    out = ("%s %s %s\r\nHost: 127.0.0.1\r\n" % (method, target, version)).encode()
+    for h in headers:
+        out += h.encode() + b"\r\n"
+    if length and (body or method in ("POST", "PUT")):
+        out += b"Content-Length: %d\r\n" % len(body)
+    return out + b"\r\n" + body
+
+
+def http_seeds():
+    t = "fuzz_http"
+    p = batch([edit()])
+    auth = "Authorization: Bearer " + TOKEN
+    ct = "Content-Type: application/json"
+    write(t, "healthz.http", raw("GET", "/healthz"))
+    write(t, "healthz_head.http", raw("HEAD", "/healthz"))
+    write(t, "healthz_http10.http", raw("GET", "/healthz", version="HTTP/1.0"))
+    write(t, "push.http", raw("POST", "/v1/push", [auth, ct], p))
+    write(t, "push_gzip.http", raw("POST", "/v1/push", [auth, ct, "Content-Encoding: gzip"],
+                                   gz(batch([edit(n=5, record="0190f5c2-7a1e-7cc0-9a4b-000000000002")], "t1-gz"))))
+    chunked = p.encode()
+    body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunked), chunked)
+    write(t, "push_chunked.http", raw("POST", "/v1/push", [auth, ct, "Transfer-Encoding: chunked"], body, length=False))
+    write(t, "pipelined.http", raw("GET", "/healthz") + raw("GET", "/v1/changes?limit=2", [auth]) +
+          raw("GET", "/v1/me", [auth, "Connection: close"]))
+    write(t, "changes.http", raw("GET", "/v1/changes?limit=10&wait=0", [auth, "Accept-Encoding: gzip"]))
+    write(t, "login.http", raw("POST", "/v1/login", [ct], '{"username":"ana","password":"correct horse battery"}'))
+    write(t, "bad_method.http", b"G\x01T / HTTP/1.1\r\n\r\n")
+    write(t, "bad_version.http", b"GET / HTTP/9.9\r\n\r\n")
+    write(t, "bad_header.http", b"GET /healthz HTTP/1.1\r\nHost 127.0.0.1\r\n\r\n")
+    write(t, "two_lengths.http", b"POST /v1/push HTTP/1.1\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}")
+    write(t, "length_and_chunked.http", b"POST /v1/push HTTP/1.1\r\nContent-Length: 5\r\n"
+          b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+    write(t, "huge_length.http", b"POST /v1/push HTTP/1.1\r\nContent-Length: 99999999999\r\n\r\n{")
+    write(t, "truncated_body.http", raw("POST", "/v1/push", [auth, ct], p)[:-10])
+    write(t, "long_header.http", raw("GET", "/healthz", ["X-Long: " + "a" * 20000]))
+    write(t, "obs_fold.http", b"GET /healthz HTTP/1.1\r\nX-A: 1\r\n  folded\r\n\r\n")
+
+
+def export_seeds():
+    """fuzz_export: byte 0 = principal (bits 0-1) | endpoint (bits 2-4) << 2 | gzip (bit 5) << 5; then the query."""
+    t = "fuzz_export"
+    queries = ["format=csv", "format=jsonl", "format=xlsx", "format=csv&labels=sq&bom=1",
+               "format=jsonl&labels=sr-Latn&conflicts=exclude", "format=csv&municipality=gracanice,novoberde",
+               "format=jsonl&community=serb&component=SO1", "format=csv&received_from=2026-03-01&received_to=2030-01-01",
+               "format=jsonl&date_field=visit_date&date_from=2017-01-01&date_to=2017-12-31",
+               "format=jsonl&since=@E-0", "format=csv&from=2026-03-01T08:00:00.250Z", "format=nope",
+               "format=csv&labels=xx", "format=jsonl&conflicts=flag&date_field=comments"]
+    n = 0
+    for endpoint in range(4):
+        for user in range(4):
+            q = queries[(endpoint * 4 + user) % len(queries)]
+            write(t, "e%d_u%d.q" % (endpoint, user), bytes([user | endpoint << 2]) + q.encode())
+            n += 1
+    for i, q in enumerate(queries):
+        write(t, "survey_me_%02d.q" % i, bytes([1 | 0 << 2 | (i & 1) << 5]) + q.encode())
+    write(t, "indicators_json.q", bytes([0 | 4 << 2]) + b"format=json")
+    write(t, "indicators_csv_me.q", bytes([1 | 5 << 2]) + b"format=csv&reporting_date=2026-12-31")
+    write(t, "indicators_bad_date.q", bytes([2 | 4 << 2]) + b"reporting_date=2026-13-45")
+    write(t, "form_from_input.q", bytes([0 | 6 << 2]) + b"so3_municipal_service?format=xlsx")
+    write(t, "form_unknown.q", bytes([1 | 7 << 2]) + b"nothing%2F..?format=csv")
+
+
 def forms_seeds():
     prog = os.path.join(REPO, "schema", "forms", "programme")
     t = "fuzz_parse_form"
@@ -262,6 +328,8 @@ def main():
     decode_batch_seeds()
     gunzip_seeds()
     route_seeds()
+    http_seeds()
+    export_seeds()
     keys = forms_seeds()
 
     json_tokens = ["{", "}", "[", "]", ":", ",", "true", "false", "null", "-0", "1e309", "\\u0000", "\\ud800",
@@ -278,6 +346,20 @@ def main():
                               "\0\0", AUTH, "authorization:Bearer ", TOKEN, JSONCT, "content-encoding:gzip",
                               "content-encoding:identity", "accept-encoding:gzip", "x-fuzz-rerouted:1", REC, T1]
                + json_tokens + batch_tokens)
+    write_dict("fuzz_http", ["GET ", "POST ", "HEAD ", "PUT ", "DELETE ", " HTTP/1.1\r\n", " HTTP/1.0\r\n", "\r\n",
+                             "\r\n\r\n", "Host: ", "Content-Length: ", "Transfer-Encoding: chunked\r\n",
+                             "Connection: close\r\n", "Connection: keep-alive\r\n", "Expect: 100-continue\r\n",
+                             "Content-Encoding: gzip\r\n", "Accept-Encoding: gzip\r\n", "0\r\n\r\n",
+                             "Authorization: Bearer " + TOKEN + "\r\n", "Content-Type: application/json\r\n",
+                             "/healthz", "/v1/push", "/v1/changes", "/v1/me", "/v1/login", "/v1/records/" + REC]
+               + batch_tokens)
+    write_dict("fuzz_export", ["format=", "csv", "jsonl", "xlsx", "json", "&labels=", "codes", "en", "sq", "sr",
+                               "sr-Latn", "&bom=1", "&conflicts=", "flag", "exclude", "include", "&since=",
+                               "&municipality=", "&community=", "&component=", "&received_from=", "&received_to=",
+                               "&from=", "&to=", "&date_field=", "&date_from=", "&date_to=", "&reporting_date=",
+                               "gracanice", "novoberde", "serb", "roma", "SO1", "SO2", "SO3", "visit_date",
+                               "started_at", "2026-03-01", "2026-03-01T08:00:00Z", "%2C", ",", "%00", "ps_"]
+               + FORMS)
     write_dict("fuzz_parse_form", json_tokens + sorted(k for k in keys if k)[:400] +
                ["${", "}", "${self}", "today()", "selected(", "count-selected(", "regex(", "days-between(",
                 "distance_m(", "string-length(", "concat(", " and ", " or ", "not(", "L:municipality",

@@ -26,7 +26,7 @@ CC=clang CXX=clang++ cmake -S tests/fuzz -B "$build" -G Ninja -DCMAKE_BUILD_TYPE
   -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" >/dev/null
 cmake --build "$build" --target fuzz_all -j "$jobs"
 
-targets=${AKT_FUZZ_TARGETS:-"fuzz_decode_batch fuzz_gunzip fuzz_route fuzz_parse_form fuzz_validate_record"}
+targets=${AKT_FUZZ_TARGETS:-"fuzz_decode_batch fuzz_gunzip fuzz_route fuzz_http fuzz_export fuzz_parse_form fuzz_validate_record"}
 work=$(mktemp -d "${TMPDIR:-/tmp}/aktsync-fuzz-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

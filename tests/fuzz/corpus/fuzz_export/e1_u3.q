@@ -1,0 +1,1 @@
+format=csv&received_from=2026-03-01&received_to=2030-01-01

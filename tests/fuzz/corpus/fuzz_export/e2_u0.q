@@ -1,0 +1,1 @@
+format=jsonl&date_field=visit_date&date_from=2017-01-01&date_to=2017-12-31

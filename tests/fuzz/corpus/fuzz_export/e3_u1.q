@@ -1,0 +1,1 @@
+format=jsonl&conflicts=flag&date_field=comments

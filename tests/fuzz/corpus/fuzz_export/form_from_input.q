@@ -1,0 +1,1 @@
+so3_municipal_service?format=xlsx

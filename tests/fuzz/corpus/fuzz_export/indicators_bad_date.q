@@ -1,0 +1,1 @@
+reporting_date=2026-13-45

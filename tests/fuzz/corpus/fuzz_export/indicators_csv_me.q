@@ -1,0 +1,1 @@
+format=csv&reporting_date=2026-12-31

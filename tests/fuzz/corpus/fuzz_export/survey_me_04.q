@@ -1,0 +1,1 @@
+format=jsonl&labels=sr-Latn&conflicts=exclude

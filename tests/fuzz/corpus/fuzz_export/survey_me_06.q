@@ -1,0 +1,1 @@
+format=jsonl&community=serb&component=SO1

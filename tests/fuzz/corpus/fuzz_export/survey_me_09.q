@@ -1,0 +1,1 @@
+!format=jsonl&since=@E-0
