@@ -2,6 +2,13 @@
 // fails cleanly; TLS 1.0 and 1.1 are refused; an untrusted certificate is refused by the client.
 #include <doctest/doctest.h>
 
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
 
 #include <nlohmann/json.hpp>
@@ -10,6 +17,8 @@
 #include "tests/integration/feed.hpp"
 #include "tests/integration/test_server.hpp"
 #include "tests/support/edits.hpp"
+#include "tests/support/temp_dir.hpp"
+#include "tests/support/test_tls.hpp"
 
 using namespace akt;
 
@@ -36,6 +45,62 @@ TEST_CASE("tls: plain HTTP to the TLS port fails cleanly and the server keeps se
   auto ok = c.request("GET", "/healthz");
   REQUIRE(ok.ok());
   CHECK(ok->status == 200);
+}
+
+namespace {
+
+// A deliberately permissive TLS server (every protocol version from TLS 1.0, security level 0, every
+// cipher) that answers one HTTP request 200: the control that shows the test client really offers and
+// completes TLS 1.0/1.1 handshakes, so a refusal by aktsyncd is aktsyncd's own doing.
+bool permissive_server_accepts(int version) {
+  namespace net = boost::asio;
+  namespace ssl = boost::asio::ssl;
+  using tcp = net::ip::tcp;
+  test::TempDir dir;
+  auto cert = test::make_test_cert(dir.path());
+  net::io_context io;
+  ssl::context ctx(ssl::context::tls_server);
+  SSL_CTX_set_security_level(ctx.native_handle(), 0);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_VERSION);
+  SSL_CTX_set_cipher_list(ctx.native_handle(), "ALL:@SECLEVEL=0");
+  ctx.use_certificate_chain_file(cert.cert_file);
+  ctx.use_private_key_file(cert.key_file, ssl::context::pem);
+  tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  const auto port = acceptor.local_endpoint().port();
+  std::thread server([&] {
+    boost::system::error_code ec;
+    ssl::stream<tcp::socket> s(io, ctx);
+    acceptor.accept(s.next_layer(), ec);
+    if (ec) return;
+    s.handshake(ssl::stream_base::server, ec);
+    if (ec) return;
+    net::streambuf buf;
+    net::read_until(s, buf, "\r\n\r\n", ec);
+    if (ec) return;
+    const std::string answer = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    net::write(s, net::buffer(answer), ec);
+    s.shutdown(ec);
+  });
+  client::HttpOptions o;
+  o.tls = true;
+  o.ca_file = cert.cert_file;
+  o.max_tls_version = version;
+  client::HttpClient c("127.0.0.1", port, o);
+  auto r = c.request("GET", "/healthz");
+  {  // unblocks the server's accept if the client never got as far as connecting
+    boost::system::error_code ec;
+    tcp::socket poke(io);
+    poke.connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  }
+  server.join();
+  return r.ok() && r->status == 200;
+}
+
+}  // namespace
+
+TEST_CASE("tls: the test client can speak TLS 1.0 and 1.1 to a server that allows them (control)") {
+  CHECK(permissive_server_accepts(TLS1_VERSION));
+  CHECK(permissive_server_accepts(TLS1_1_VERSION));
 }
 
 TEST_CASE("tls: TLS 1.0 and 1.1 are refused") {
