@@ -341,7 +341,13 @@
           break;
         }
         case 'select_one': {
-          const choices = form.choice_lists[f.choices] || [];
+          let choices = form.choice_lists[f.choices] || [];
+          // Tablets set only draft/submitted (forms.md §0.4); a reviewer's status is shown, not changed.
+          if (f.key === 'review_status') {
+            const own = choices.filter((c) => c.code === 'draft' || c.code === 'submitted');
+            if (cur === undefined || own.some((c) => c.code === cur)) choices = own;
+            else choices = choices.filter((c) => c.code === cur);
+          }
           if (!choices.length) {
             widget = el('input', { id: inputId, type: 'text', value: cur ?? '', disabled: ro, oninput: (e) => set(e.target.value || undefined) });
           } else if (choices.length > 8) {
@@ -424,7 +430,7 @@
         }
         if (!readOnly) {
           ibox.append(el('button', { type: 'button', class: 'secondary remove-item', onclick: async () => {
-            obj[f.key] = items.filter((x) => x !== item);
+            obj[f.key] = (Array.isArray(obj[f.key]) ? obj[f.key] : []).filter((x) => x !== item);
             if (!obj[f.key].length) delete obj[f.key];
             await persistDraft();
             render();
@@ -437,7 +443,7 @@
           const item = { [f.item_id]: S.uuid4() };
           // Item fields the app fills: who made the visit.
           for (const c of f.fields) if (c.computed && !c.calculated && c.type === 'text' && c.key !== f.item_id && /_by$/.test(c.key)) item[c.key] = device.user.username;
-          obj[f.key] = [...items, item];
+          obj[f.key] = [...(Array.isArray(obj[f.key]) ? obj[f.key] : []), item];  // the array now, not when drawn
           await persistDraft();
           render();
         } }, `${t('add_item')}: ${lbl(f.label)}`));
@@ -454,7 +460,8 @@
     function render() {
       reg.clear();
       formBox.replaceChildren();
-      for (const f of form.fields) {
+      const review = form.fields.filter((f) => f.key === 'review_status');  // asked last: "finished?"
+      for (const f of [...form.fields.filter((x) => x.key !== 'review_status'), ...review]) {
         if (HIDDEN_HEADER.has(f.key)) continue;
         if (f.type === 'repeat') formBox.append(repeatGroup(f, draft.body, '', []));
         else formBox.append(question(f, draft.body, '', [f.key]));

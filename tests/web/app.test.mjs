@@ -11,10 +11,12 @@
 //     the server, the disputed field in conflict and the record read-only with the explanation on both;
 //   - a tablet without the rule engine saves an answer the server refuses: the record shows the server's
 //     per-field reason;
+//   - a tablet's Backup file of unsynced edits is pushed by `aktsync import` (the tablet "broke" before
+//     syncing); importing it again changes nothing;
 //   - the message catalogue has every key in every language.
 // Screenshots at tablet (800x1280) and phone (390x844) sizes go to the output folder.
 //
-// Environment: AKTSYNCD (default build/dev/server/aktsyncd), AKT_WEB_OUT (screenshots; default
+// Environment: AKTSYNCD (default build/dev/server/aktsyncd), AKTSYNC (the CLI; default next to it), AKT_WEB_OUT (screenshots; default
 // build/dev/tests/web-output), CHROMIUM (default /usr/bin/chromium).
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
@@ -28,6 +30,7 @@ import { chromium } from 'playwright-core';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
 const binary = process.env.AKTSYNCD || path.join(root, 'build/dev/server/aktsyncd');
+const cli = process.env.AKTSYNC || path.join(path.dirname(binary), '../clients/aktsync');
 const outDir = process.env.AKT_WEB_OUT || path.join(root, 'build/dev/tests/web-output');
 const PASSWORD = 'correct horse battery';
 const started = Date.now();
@@ -260,14 +263,16 @@ async function main() {
   await A.page.click('button[data-form="so1_infra_monitoring"]');
   await A.page.click('#start');
   await A.page.locator('button[data-repeat="visit"]').click();
+  await A.page.locator('fieldset.repeat .item').first().waitFor();
   await A.page.locator('button[data-repeat="visit"]').click();
+  await A.page.locator('fieldset.repeat .item').nth(1).waitFor();
   assert.equal(await A.page.locator('fieldset.repeat .item').count(), 2);
   const item = A.page.locator('fieldset.repeat .item').first();
   await item.locator('.q-geopoint button').first().click();
   await item.getByText('accuracy 7 m').waitFor();
   await item.getByText('Photos are added after sync').first().waitFor();
   await A.page.locator('fieldset.repeat .item').nth(1).locator('.remove-item').click();
-  assert.equal(await A.page.locator('fieldset.repeat .item').count(), 1);
+  await A.page.waitForFunction(() => document.querySelectorAll('fieldset.repeat .item').length === 1);
   await item.scrollIntoViewIfNeeded();
   await shot(A.page, '05-infra-repeat-tablet');
   await A.page.goto(base + '/app/#/');
@@ -361,6 +366,34 @@ async function main() {
   const quarantine = await call('GET', '/v1/admin/quarantine', admin);
   assert.ok(JSON.stringify(quarantine.data).includes(r3), 'the refused edit is in the quarantine');
   step('rejected edit shows its per-field reason');
+
+  // --- Backup: tablet B saves a record offline, writes a backup and "breaks"; `aktsync import` sends it. ---
+  await B.context.setOffline(true);
+  const r4 = await newSurvey(B.page);
+  await fillSurveyNonInterview(B.page, 'Ugljare', 44);
+  await B.page.click('#save');
+  await B.page.locator(`a[data-record="${r4}"][data-state="pending"]`).waitFor();
+  const [download] = await Promise.all([B.page.waitForEvent('download'), B.page.click('#backup')]);
+  const backupFile = path.join(tmp, 'backup.json');
+  await download.saveAs(backupFile);
+  const backup = JSON.parse(fs.readFileSync(backupFile, 'utf8'));
+  assert.equal(backup.kind, 'aktsync-backup');
+  assert.deepEqual(backup.edits.map((e) => e.record), [r4]);
+  await B.context.close();
+  assert.equal((await call('GET', '/v1/records/' + r4, admin)).status, 404);
+  const newCode = await call('POST', '/v1/admin/enrolments', admin, { username: 'vesa', device_name: 'tablet-vesa (import)' });
+  const importArgs = ['import', backupFile, '--server', `127.0.0.1:${port}`, '--code', newCode.data.code];
+  const out = execFileSync(cli, importArgs, { encoding: 'utf8' });
+  assert.match(out, /imported 1 edit\(s\) .*: 1 applied/, out);
+  const imported = await call('GET', '/v1/records/' + r4, admin);
+  assert.equal(imported.status, 200);
+  assert.equal(imported.data.live[0].body.settlement_name, 'Ugljare');
+  const again = await call('POST', '/v1/admin/enrolments', admin, { username: 'vesa', device_name: 'tablet-vesa (import 2)' });
+  const out2 = execFileSync(cli, ['import', backupFile, '--server', `127.0.0.1:${port}`, '--code', again.data.code], { encoding: 'utf8' });
+  assert.equal(out2, out, 'a second import replays the same batch and gets the same answer');
+  const after = await call('GET', '/v1/records/' + r4, admin);
+  assert.equal(after.data.seq, imported.data.seq, 'the second import changed nothing');
+  step('backup file imported by aktsync import');
 
   for (const t of [A, B, C]) assert.deepEqual(t.errors, [], 'page errors');
   step('all app browser tests passed');
