@@ -11,6 +11,7 @@
 //     the server, the disputed field in conflict and the record read-only with the explanation on both;
 //   - a tablet without the rule engine saves an answer the server refuses: the record shows the server's
 //     per-field reason;
+//   - an app update (a new service worker) with an unsynced edit on the tablet loses nothing;
 //   - a tablet's Backup file of unsynced edits is pushed by `aktsync import` (the tablet "broke" before
 //     syncing); importing it again changes nothing;
 //   - the message catalogue has every key in every language.
@@ -159,6 +160,24 @@ async function fillSurveyNonInterview(page, settlement, hh) {
   await pick(page, 'interview_outcome', 'no_contact');
 }
 
+// Every visible control is labelled and at least 48 px tall (a check box or radio button counts with its label).
+async function checkAccessible(page, where) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    for (const e of document.querySelectorAll('input, select, button, a.button, a.record')) {
+      const r = e.getBoundingClientRect();
+      if (!r.width && !r.height) continue;  // hidden
+      const box = (e.type === 'radio' || e.type === 'checkbox') ? e.closest('label') : e;
+      if (box.getBoundingClientRect().height < 48) out.push(`${e.id || e.name || e.textContent.trim()}: ${box.getBoundingClientRect().height}px`);
+      const named = (e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') ||
+                    (e.tagName !== 'INPUT' && e.tagName !== 'SELECT' && e.textContent.trim());
+      if (!named) out.push(`${e.outerHTML.slice(0, 80)}: no label`);
+    }
+    return out;
+  });
+  assert.deepEqual(problems, [], where);
+}
+
 async function newSurvey(page) {
   await page.goto(base + '/app/#/');
   await page.click('#new-record');
@@ -239,6 +258,7 @@ async function main() {
   await A.page.locator('#save-msg').getByText('need attention').waitFor();
   await q(A.page, 'hh_number').getByText('An answer is required').waitFor();
   await shot(A.page, '02-survey-errors-tablet');
+  await checkAccessible(A.page, 'survey (tablet)');
   // Every answer is in IndexedDB as it is entered: a reload keeps the draft.
   await fill(A.page, 'hh_number', 12);
   await A.page.reload();
@@ -251,6 +271,7 @@ async function main() {
   await shot(A.page, '03-survey-sr-tablet');
   await A.page.setViewportSize(PHONE);
   await shot(A.page, '04-survey-sr-phone');
+  await checkAccessible(A.page, 'survey (phone)');
   await A.page.setViewportSize(TABLET);
   await A.page.selectOption('#lang', 'sq');
   await A.page.selectOption('#lang', 'en');
@@ -366,6 +387,32 @@ async function main() {
   const quarantine = await call('GET', '/v1/admin/quarantine', admin);
   assert.ok(JSON.stringify(quarantine.data).includes(r3), 'the refused edit is in the quarantine');
   step('rejected edit shows its per-field reason');
+
+  // --- An app update with unsynced edits on the tablet: a new service worker (another build hash) takes
+  // over, the old cache goes, and the edit is still there, then syncs. The API answers 401 meanwhile, so
+  // the edit cannot leave the tablet before the update. ---
+  await A.page.goto(base + '/app/#/');
+  await A.context.route('**/v1/**', (r) => r.fulfill({ status: 401, contentType: 'application/problem+json',
+                                                      body: '{"code":"unauthenticated","detail":"test","status":401}' }));
+  const r5 = await newSurvey(A.page);
+  await fillSurveyNonInterview(A.page, 'Livađe', 55);
+  await A.page.click('#save');
+  await A.page.locator(`a[data-record="${r5}"][data-state="pending"]`).waitFor();
+  const oldCaches = await A.page.evaluate(() => caches.keys());
+  assert.equal(oldCaches.length, 1);
+  const swText = (await call('GET', '/app/sw.js')).data;
+  await A.context.route('**/app/sw.js', (r) => r.fulfill({ status: 200, contentType: 'text/javascript; charset=utf-8',
+    body: swText.replace(/const BUILD = '[0-9a-f]{16}';/, "const BUILD = 'feedfacefeedface';") }));
+  await A.page.evaluate(() => navigator.serviceWorker.getRegistration().then((reg) => reg.update()));
+  await A.page.waitForFunction(() => caches.keys().then((k) => k.length === 1 && k[0] === 'akt-app-feedfacefeedface'),
+                               null, { timeout: 30000, polling: 250 });
+  await A.page.reload();
+  await A.page.locator(`a[data-record="${r5}"][data-state="pending"]`).waitFor();
+  await A.context.unroute('**/v1/**');
+  await syncNow(A);
+  await A.page.locator(`a[data-record="${r5}"][data-state="synced"]`).waitFor();
+  assert.equal((await call('GET', '/v1/records/' + r5, admin)).data.live[0].body.settlement_name, 'Livađe');
+  step('app updated with an unsynced edit on the tablet: nothing lost');
 
   // --- Backup: tablet B saves a record offline, writes a backup and "breaks"; `aktsync import` sends it. ---
   await B.context.setOffline(true);
