@@ -10,6 +10,7 @@
   let device = null;
   let page = null;  // the open record page (for refresh after a sync)
   let syncing = false;
+  let reenrol = false;  // the server refused the device token: enrol again (same actor) with a new code
 
   // ---- small helpers --------------------------------------------------------------------------------
   function t(key, vars) {
@@ -80,12 +81,13 @@
     page = null;
     const input = el('input', { id: 'code', name: 'code', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false',
                                 inputmode: 'text', placeholder: 'xxxx-xxxx-xxxx-xxxx', required: true });
-    const msg = el('p', { class: 'error', role: 'alert', text: message || '' });
+    const msg = el('p', { class: 'error', id: 'enrol-msg', role: 'alert', text: message || '' });
     const form = el('form', { class: 'card', onsubmit: async (ev) => {
       ev.preventDefault();
       msg.textContent = t('enrolling');
       try {
-        device = await Y.enrol(input.value);
+        device = await Y.enrol(input.value);  // an enrolled tablet keeps its actor (re-enrolment, PROTOCOL §8.4)
+        reenrol = false;
         msg.textContent = '';
         applyLanguageTexts();
         await askPersistence();
@@ -572,13 +574,14 @@
       const sum = await Y.sync((what, n) => status(what === 'pushing' ? t('sync_pushing', { n }) : t('sync_pulling')));
       flash(t('sync_done', { pushed: sum.pushed, pulled: sum.pulled }), 'ok');
     } catch (e) {
+      if (e.kind === 'unauthenticated') reenrol = true;
       flash(e.kind === 'unauthenticated' ? t('sync_unauth') : t('sync_failed', { reason: e.message }), 'warn');
     } finally {
       syncing = false;
       btn.disabled = false;
       btn.textContent = t('sync');
       await status();
-      if (!page) route(); else if (!(await S.meta('device'))) route();
+      if (!page || reenrol) route();
     }
   }
 
@@ -607,7 +610,7 @@
 
   // ---- routing and start ------------------------------------------------------------------------------
   async function route() {
-    if (!device) { showEnrol(); return; }
+    if (!device || reenrol) { showEnrol(reenrol ? t('sync_unauth') : ''); return; }
     const h = location.hash || '#/';
     if (h.startsWith('#/r/')) await showRecord(decodeURIComponent(h.slice(4)));
     else if (h === '#/new') await showNew();

@@ -14,6 +14,7 @@
 //   - an app update (a new service worker) with an unsynced edit on the tablet loses nothing;
 //   - a tablet's Backup file of unsynced edits is pushed by `aktsync import` (the tablet "broke" before
 //     syncing); importing it again changes nothing;
+//   - a revoked tablet enrols again with a new code and keeps its actor;
 //   - the message catalogue has every key in every language.
 // Screenshots at tablet (800x1280) and phone (390x844) sizes go to the output folder.
 //
@@ -387,6 +388,19 @@ async function main() {
   const quarantine = await call('GET', '/v1/admin/quarantine', admin);
   assert.ok(JSON.stringify(quarantine.data).includes(r3), 'the refused edit is in the quarantine');
   step('rejected edit shows its per-field reason');
+
+  // --- A revoked tablet enrols again with a new code and keeps its actor (PROTOCOL §8.4). ---
+  const actorC = await C.page.evaluate(() => window.AktStore.meta('device').then((d) => d.actor));
+  assert.equal((await call('POST', `/v1/admin/devices/${actorC}/revoke`, admin, {})).status, 200);
+  await C.page.goto(base + '/app/#/');
+  await synced(C);
+  await C.page.click('#sync');
+  await C.page.locator('#enrol-msg').getByText('no longer accepts this tablet').waitFor();
+  const codeC = await call('POST', '/v1/admin/enrolments', admin, { username: 'enis', device_name: 'tablet-enis-2' });
+  await enrol(C, codeC.data.code);
+  assert.equal(await C.page.evaluate(() => window.AktStore.meta('device').then((d) => d.actor)), actorC);
+  await C.page.locator(`a[data-record="${r3}"]`).waitFor();
+  step('revoked tablet enrolled again under its actor');
 
   // --- An app update with unsynced edits on the tablet: a new service worker (another build hash) takes
   // over, the old cache goes, and the edit is still there, then syncs. The API answers 401 meanwhile, so
