@@ -572,6 +572,7 @@
     btn.textContent = t('syncing');
     try {
       const sum = await Y.sync((what, n) => status(what === 'pushing' ? t('sync_pushing', { n }) : t('sync_pulling')));
+      reenrol = false;  // the token works (again)
       flash(t('sync_done', { pushed: sum.pushed, pulled: sum.pulled }), 'ok');
     } catch (e) {
       if (e.kind === 'unauthenticated') reenrol = true;

@@ -11,6 +11,7 @@
 //     the server, the disputed field in conflict and the record read-only with the explanation on both;
 //   - a tablet without the rule engine saves an answer the server refuses: the record shows the server's
 //     per-field reason;
+//   - a change of the user's scope: the tablet pulls again from the start and keeps its unsent edit;
 //   - an app update (a new service worker) with an unsynced edit on the tablet loses nothing;
 //   - a tablet's Backup file of unsynced edits is pushed by `aktsync import` (the tablet "broke" before
 //     syncing); importing it again changes nothing;
@@ -421,12 +422,36 @@ async function main() {
   await A.page.waitForFunction(() => caches.keys().then((k) => k.length === 1 && k[0] === 'akt-app-feedfacefeedface'),
                                null, { timeout: 30000, polling: 250 });
   await A.page.reload();
-  await A.page.locator(`a[data-record="${r5}"][data-state="pending"]`).waitFor();
+  // The new version starts, syncs at once and is refused (the routed 401): it asks for a new code; the
+  // edit is still on the tablet, unsent.
+  await A.page.locator('#enrol-msg').getByText('no longer accepts this tablet').waitFor();
+  const kept = await A.page.evaluate((id) => window.AktStore.tx(['edits'], 'readonly', (st) => window.AktStore.all(st.edits))
+    .then((l) => l.filter((e) => e.record === id && !e.acked_epoch).length), r5);
+  assert.equal(kept, 1, 'the unsynced edit survived the update');
   await A.context.unroute('**/v1/**');
   await syncNow(A);
   await A.page.locator(`a[data-record="${r5}"][data-state="synced"]`).waitFor();
   assert.equal((await call('GET', '/v1/records/' + r5, admin)).data.live[0].body.settlement_name, 'Livađe');
   step('app updated with an unsynced edit on the tablet: nothing lost');
+
+  // --- The user's scope changes (PROTOCOL §5.4): the next pull starts over; an edit saved before it is kept
+  // and sent, and the records of the scope are all there again. ---
+  const scopeVersion = () => A.page.evaluate(() => window.AktStore.meta('cursor')).then((c) => Number(c.split('-')[2]));
+  const before = await scopeVersion();
+  await A.context.setOffline(true);
+  await openRecord(A.page, r2);
+  await fill(A.page, 'hh_number', 14);
+  await A.page.click('#save');
+  await A.page.locator(`a[data-record="${r2}"][data-state="pending"]`).waitFor();
+  assert.equal((await call('PUT', '/v1/admin/users/enis/assignments', admin,
+    { assignments: [scope, { municipality: 'prizren', community: 'serb', component: 'SO1' }] })).status, 200);
+  await A.context.setOffline(false);
+  await syncNow(A);
+  for (const id of [r1, r2, r5]) await A.page.locator(`a[data-record="${id}"]`).waitFor();
+  await A.page.locator(`a[data-record="${r2}"][data-state="synced"]`).waitFor();
+  assert.equal((await call('GET', '/v1/records/' + r2, admin)).data.live[0].body.hh_number, 14);
+  assert.equal(await scopeVersion(), before + 1, 'the cursor carries the new scope version');
+  step('scope changed: pulled again from the start, the pending edit sent');
 
   // --- Backup: tablet B saves a record offline, writes a backup and "breaks"; `aktsync import` sends it. ---
   await B.context.setOffline(true);
