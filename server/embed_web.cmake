@@ -1,5 +1,6 @@
-# Generates a C++ source holding the console's static files (server/web/) as byte arrays, with their
-# content types and ETags (SHA-256 of the content), so the installed aktsyncd needs no asset path.
+# Generates a C++ source holding the console's static files (server/web/), or the tablet app's
+# (clients/web/), as byte arrays, with their content types and ETags (SHA-256 of the content), so the
+# installed aktsyncd needs no asset path.
 # Run by CMake in script mode: cmake -DWEB_DIR=... -DOUT=... -P embed_web.cmake
 # The tablet app (clients/web/) is a second set: -DFUNC=app_assets names the accessor, -DEXTRA="a|b" adds
 # files made by the build (the WebAssembly rule engine; paths separated by |), and in `sw.js` the text @AKT_APP_BUILD@ becomes a
