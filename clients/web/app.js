@@ -167,7 +167,7 @@
         list.append(el('li', {}, el('a', { href: '#/r/' + g.id, class: 'record', 'data-record': g.id, 'data-state': g.state },
           el('span', { class: 'rtitle', text: title }),
           el('span', { class: 'badge ' + g.state, text: t(BADGE[g.state]) }),
-          el('span', { class: 'rmeta', text: (keys ? keys + ' · ' : '') + g.id.slice(0, 8) }))));
+          el('span', { class: 'rmeta', text: (keys ? keys + ' · ' : '') + '…' + g.id.slice(-8) }))));
       }
       if (!list.children.length) list.append(el('li', { class: 'empty', text: t('no_records') }));
     };
