@@ -77,6 +77,12 @@ const Command kCommands[] = {
      "indicators [--format json|csv] [--reporting-date YYYY-MM-DD] [--out FILE]\n"
      "  The logframe indicators (docs/EXPORTS.md §6), as a signed-in user."},
     {"rejected", cli::cmd_rejected, "rejected\n  Lists the edits the server rejected, with the reason."},
+    {"import", nullptr,
+     "import FILE --server [https://]HOST:PORT --code ENROLMENT-CODE [--ca FILE] [--timeout-ms MS]\n"
+     "  Pushes the unsynced edits of a tablet app's backup file (its Backup button) when the tablet cannot:\n"
+     "  re-enrols the tablet's actor with a new code issued for the same user (the tablet's old token stops\n"
+     "  working), then sends the edits exactly as saved. Safe to run again (same batches, same answers).\n"
+     "  Needs no device database. Exit 5 when the server rejected some edits (listed on stderr)."},
 };
 
 void print_usage(std::FILE* out) {
@@ -142,6 +148,7 @@ int run(int argc, char** argv) {
   if (a.command == "conflicts") return cli::cmd_conflicts(a);
   if (a.command == "export") return cli::cmd_export(a);
   if (a.command == "indicators") return cli::cmd_indicators(a);
+  if (a.command == "import") return cli::cmd_import(a);
   if (a.db.empty()) return cli::fail(cli::kUsage, "no database: pass --db FILE or set AKTSYNC_DB");
   auto store = akt::store::TabletStore::open(a.db);
   if (!store.ok()) return cli::fail_status(store.status(), "open " + a.db);

@@ -68,6 +68,10 @@ int cmd_indicators(const Args& a);
 // account (no device database needed).
 int cmd_conflicts(const Args& a);
 
+// `aktsync import FILE --server URL --code CODE`: pushes the unsynced edits of a tablet app's backup file
+// under the tablet's own actor, re-enrolled with the code (import_cmd.cpp). No device database needed.
+int cmd_import(const Args& a);
+
 // `store` is the opened database; init is the only command that accepts an uninitialised one.
 int cmd_init(const Args& a, store::TabletStore& store);
 int cmd_reenrol(const Args& a, store::TabletStore& store);

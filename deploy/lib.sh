@@ -7,6 +7,9 @@ AKT_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libsqlite3-dev n
 # The web console's browser tests (deploy/test.sh only): Debian's chromium driven from Node.js. npm is
 # added only when no npm command exists (NodeSource's nodejs ships its own and conflicts with Debian's).
 AKT_BROWSER_TEST_PACKAGES=(chromium nodejs)
+# The tablet app's rule engine: schema/forms compiled to WebAssembly (clients/web/wasm/). Without it the app
+# is still served, but checks answers only at sync.
+AKT_APP_PACKAGES=(emscripten)
 
 # Installs AKT_PACKAGES and any packages named as arguments.
 akt_install_packages() {

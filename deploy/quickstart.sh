@@ -12,7 +12,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 source deploy/lib.sh
-akt_install_packages
+akt_install_packages "${AKT_APP_PACKAGES[@]}"
 
 port=${AKT_PORT:-8080}
 data=${AKT_DATA_DIR:-$root/data}
@@ -96,6 +96,7 @@ aktsyncd is running at $url (pid $pid)
   forms:       the programme's four instruments, published (GET /v1/forms)
   users:       admin, supervisor1, me1, enumerator1, enumerator2; passwords in $users
   tablets:     two enrolled demo tablets; tokens in $data/demo-tablets.env (keep them secret)
+  tablet app:  $url/app/ (enrol a tablet with a one-time code: POST /v1/admin/enrolments, PROTOCOL §9.6)
 
 Try it:
   source $data/demo-tablets.env

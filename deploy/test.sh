@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything a fresh Debian 12 machine needs and runs every test: the dev build (warnings are
 # errors), the same suite under AddressSanitizer + UBSan, a short run of every fuzzer, and the
-# quickstart smoke test, and the web console's browser tests. Safe to run twice. AKT_SKIP_ASAN=1,
+# quickstart smoke test, and the browser tests of the web console and the tablet app. Safe to run twice. AKT_SKIP_ASAN=1,
 # AKT_SKIP_FUZZ=1, AKT_SKIP_QUICKSTART=1 or AKT_SKIP_WEB=1 skip those stages locally.
 # AKT_EXPORT_MEMORY_BENCH=1 adds the 200,000-record export memory benchmark (about 10 minutes in the Debug
 # build; the dev suite runs the same test with 30,000 records and a bound that fails if memory grows
@@ -10,10 +10,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source deploy/lib.sh
 if [ "${AKT_SKIP_WEB:-0}" != 1 ]; then
-  akt_install_packages "${AKT_BROWSER_TEST_PACKAGES[@]}"
+  akt_install_packages "${AKT_BROWSER_TEST_PACKAGES[@]}" "${AKT_APP_PACKAGES[@]}"
   command -v npm >/dev/null || akt_install_packages npm
 else
-  akt_install_packages
+  akt_install_packages "${AKT_APP_PACKAGES[@]}"
 fi
 jobs=$(akt_jobs)
 
@@ -41,6 +41,8 @@ if [ "${AKT_SKIP_WEB:-0}" != 1 ]; then
   stage "web console browser tests (chromium + playwright-core)"
   (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/console.test.mjs
+  stage "tablet app browser tests (chromium + playwright-core)"
+  AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/app.test.mjs
 fi
 
 if [ "${AKT_SKIP_ASAN:-0}" != 1 ]; then

@@ -196,6 +196,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
     return handle_health(app);
   }
   if (auto console = handle_console(req, path)) return std::move(*console);
+  if (auto tablet_app = handle_app(req, path)) return std::move(*tablet_app);
   if (seg.size() < 2 || seg[0] != "v1") return not_found();
   // Unauthenticated entry points: they are throttled per user and per address instead.
   if (path == "/v1/login") return req.method == "POST" ? handle_login(req, app) : method_not_allowed("POST");

@@ -16,4 +16,8 @@ struct WebAsset {
 // Every embedded file, sorted by name.
 std::span<const WebAsset> web_assets();
 
+// The tablet app's files (clients/web/, PROTOCOL §13.5), and its rule engine (forms.js, forms.wasm) when
+// the build had emscripten; sorted by name.
+std::span<const WebAsset> app_assets();
+
 }  // namespace akt::server

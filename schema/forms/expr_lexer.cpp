@@ -3,6 +3,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 
 namespace akt::forms {
 namespace {
@@ -112,10 +113,21 @@ Token Lexer::next() {
     std::size_t end = pos_;
     while (end < src_.size() && (is_digit(src_[end]) || src_[end] == '.')) ++end;
     double v = 0;
+#if defined(__EMSCRIPTEN__)
+    // Emscripten's libc++ has no floating-point from_chars; musl's strtod is correctly rounded and
+    // locale-free there, and the token holds only digits and dots, so both read it alike.
+    const std::string digits(src_.substr(pos_, end - pos_));
+    char* stop = nullptr;
+    v = std::strtod(digits.c_str(), &stop);
+    if (stop != digits.c_str() + digits.size() || !std::isfinite(v)) {
+      return make(Token::Kind::kError, at, "bad number");
+    }
+#else
     auto [p, ec] = std::from_chars(src_.data() + pos_, src_.data() + end, v);
     if (ec != std::errc() || p != src_.data() + end || !std::isfinite(v)) {
       return make(Token::Kind::kError, at, "bad number");
     }
+#endif
     pos_ = end;
     Token t = make(Token::Kind::kNumber, at);
     t.number = v;

@@ -117,6 +117,7 @@ class Validator {
       if (it != lv.obj.end()) ++matched;
       bool is_present = it != lv.obj.end() && !it->is_null();
       bool relevant = !f.relevant || truth(evaluate(*f.relevant->root, env(lv, nullptr))) == true;
+      if (states != nullptr) record_state(lv, f, relevant);
       if (!relevant) {
         if (is_present) add_error(path(), "not_relevant", "answer given for a question that does not apply");
         continue;
@@ -253,6 +254,18 @@ class Validator {
     }
   }
 
+  void record_state(const Level& lv, const FieldDef& f, bool relevant) {
+    FieldState st{lv.prefix + f.key, lv.pointer + "/" + f.key, relevant, false, {}};
+    if (relevant && f.calculate) {
+      Value v = evaluate(*f.calculate->root, env(lv, nullptr));
+      if (!is_null(v)) {
+        st.has_computed = true;
+        st.computed = to_json(v).dump();
+      }
+    }
+    states->push_back(std::move(st));
+  }
+
   static json to_json(const Value& v) {
     if (const double* d = std::get_if<double>(&v)) {
       if (std::isfinite(*d) && std::fabs(*d) < 9007199254740992.0 && std::trunc(*d) == *d)
@@ -273,6 +286,8 @@ class Validator {
   // When set, each stored computed value that differs from its expression is recorded here
   // (JSON pointer, computed value) for recompute_calculated().
   std::vector<std::pair<std::string, json>>* fixes = nullptr;
+  // When set, the state of every field reached is recorded here (field_states()).
+  std::vector<FieldState>* states = nullptr;
 };
 
 }  // namespace
@@ -296,6 +311,43 @@ bool recompute_calculated(const FormDef& form, json& body, const ValidationConte
     (void)v.run(body);
     if (fixes.empty()) break;
     for (auto& [pointer, value] : fixes) body[json::json_pointer(pointer)] = std::move(value);
+    changed = true;
+  }
+  return changed;
+}
+
+std::vector<FieldState> field_states(const FormDef& form, const json& body, const ValidationContext& ctx) {
+  std::vector<FieldState> out;
+  Validator v(form, ctx);
+  v.states = &out;
+  (void)v.run(body);
+  return out;
+}
+
+bool settle_body(const FormDef& form, json& body, const ValidationContext& ctx) {
+  if (!body.is_object()) return false;
+  bool changed = false;
+  // A computed field may read another, and relevance may follow a computed value: repeat until nothing
+  // moves (bounded: chains are short and acyclic).
+  for (int pass = 0; pass < 8; ++pass) {
+    bool moved = false;
+    for (const FieldState& st : field_states(form, body, ctx)) {
+      const json::json_pointer ptr(st.pointer);
+      const bool present = body.contains(ptr) && !body.at(ptr).is_null();
+      if (!st.relevant) {
+        if (body.contains(ptr)) {
+          body.at(ptr.parent_pointer()).erase(ptr.back());
+          moved = true;
+        }
+      } else if (st.has_computed) {
+        json value = json::parse(st.computed, nullptr, false);
+        if (!present || body.at(ptr) != value) {
+          body[ptr] = std::move(value);
+          moved = true;
+        }
+      }
+    }
+    if (!moved) break;
     changed = true;
   }
   return changed;

@@ -43,6 +43,23 @@ Validation check_record(const FormDef& form, const nlohmann::json& body, const V
 // never conflict, they are recomputed). True when a value changed.
 bool recompute_calculated(const FormDef& form, nlohmann::json& body, const ValidationContext& ctx);
 
+// What an app rendering the form needs of one body, from the same rules the server applies: for every
+// field the body reaches (definition order; repeat item fields under their item's path), whether it is
+// relevant (asked) and, for a field with `calculate`, the value its expression gives now.
+struct FieldState {
+  std::string path;      // as in FieldError: "age", "visit[<item id>].v_pct_observed"
+  std::string pointer;   // JSON pointer of the answer in the body: "/age", "/visit/0/v_pct_observed"
+  bool relevant = false;
+  bool has_computed = false;
+  std::string computed;  // JSON text of the computed value (has_computed: relevant, `calculate`, not null)
+};
+std::vector<FieldState> field_states(const FormDef& form, const nlohmann::json& body, const ValidationContext& ctx);
+
+// Brings a body the app is filling into the shape the server checks: every relevant computed field set
+// to its value, every answer to a question that is not relevant (any more) removed. Repeats until
+// nothing moves (bounded). True when something changed.
+bool settle_body(const FormDef& form, nlohmann::json& body, const ValidationContext& ctx);
+
 // Hard errors only; empty means valid.
 std::vector<FieldError> validate_record(const FormDef& form, const nlohmann::json& body, const ValidationContext& ctx);
 

@@ -99,6 +99,8 @@ void redact_record_for(AppState& app, const Principal& who, sync::RecordState& r
 // The web console's static files (§13.1): an answer for `/`, `/console` and `/console/...`, nothing
 // for other paths.
 std::optional<HttpResponse> handle_console(const HttpRequest& req, std::string_view path);
+// The tablet app (PROTOCOL §13.5): /app -> /app/, /app/{file}. nullopt for any other path.
+std::optional<HttpResponse> handle_app(const HttpRequest& req, std::string_view path);
 
 // Field-team status (§13.2-13.4).
 // What a device reports in `X-Akt-Client: app=aktsync/1.2; unsynced=14`. Items that do not parse are

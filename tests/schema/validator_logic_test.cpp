@@ -146,3 +146,50 @@ TEST_CASE("logic: recompute_calculated sets computed fields from the other answe
   nlohmann::json not_object = nlohmann::json::array();
   CHECK_FALSE(recompute_calculated(b, not_object, ctx()));
 }
+
+TEST_CASE("logic: field states and settling a body for an app that fills the form") {
+  FormDef f = must_parse(form_json(R"j([
+    {"key":"consent","type":"select_one","label":{"en":"c"},"required":true,"choices":"yn","sensitivity":"-"},
+    {"key":"n","type":"integer","label":{"en":"n"},"relevant":"${consent} = 'yes'","sensitivity":"-"},
+    {"key":"twice","type":"integer","label":{"en":"t"},"calculate":"${n} * 2","sensitivity":"-"},
+    {"key":"big","type":"text","label":{"en":"b"},"relevant":"${twice} > 10","sensitivity":"-"},
+    {"key":"visit","type":"repeat","label":{"en":"v"},"item_id":"vid","fields":[
+      {"key":"vid","type":"text","label":{"en":"id"},"computed":true,"sensitivity":"-"},
+      {"key":"ok","type":"select_one","label":{"en":"ok"},"choices":"yn","sensitivity":"-"},
+      {"key":"why","type":"text","label":{"en":"w"},"relevant":"${ok} = 'no'","sensitivity":"-"}]}])j",
+                                   kLists));
+  const ValidationContext ctx{"2017-06-15"};
+  auto body = nlohmann::json::parse(R"({"consent":"yes","n":7,"visit":[{"vid":"a","ok":"yes","why":"x"}]})");
+  auto states = field_states(f, body, ctx);
+  auto find = [&](const std::string& path) -> const FieldState* {
+    for (const auto& s : states)
+      if (s.path == path) return &s;
+    return nullptr;
+  };
+  REQUIRE(find("twice") != nullptr);
+  CHECK(find("twice")->has_computed);
+  CHECK(find("twice")->computed == "14");
+  REQUIRE(find("visit[a].why") != nullptr);
+  CHECK_FALSE(find("visit[a].why")->relevant);
+  CHECK(find("visit[a].why")->pointer == "/visit/0/why");
+  CHECK(find("big") != nullptr);
+  CHECK_FALSE(find("big")->relevant);  // twice is absent from the body, so null
+  // Settling sets the computed value (twice = 14 makes `big` relevant) and drops the item's `why`.
+  CHECK(settle_body(f, body, ctx));
+  CHECK(body["twice"] == 14);
+  CHECK_FALSE(body["visit"][0].contains("why"));
+  CHECK(validate_record(f, body, ctx).empty());
+  CHECK(find("big") != nullptr);
+  bool big_relevant = false;
+  for (const auto& s : field_states(f, body, ctx))
+    if (s.path == "big") big_relevant = s.relevant;
+  CHECK(big_relevant);
+  // consent = no: n and the computed value's inputs go; twice is then null and stays as last set
+  // only if relevant: it is (no relevance), but its expression gives null, so the stored value is kept
+  // and the validator accepts it (a null result leaves the stored value, as recompute_calculated).
+  body["consent"] = "no";
+  CHECK(settle_body(f, body, ctx));
+  CHECK_FALSE(body.contains("n"));
+  CHECK(validate_record(f, body, ctx).empty());
+  CHECK_FALSE(settle_body(f, body, ctx));  // settled: nothing moves
+}

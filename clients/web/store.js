@@ -1,0 +1,178 @@
+// The tablet's local store in IndexedDB: the same model as the C++ client's (schema/store/tablet_store.*,
+// DESIGN §2-§5). Object stores:
+//   meta     {k, v}: device (actor, token, user, device name), counter (last dot n), cursor, epoch,
+//            nonce, batch counter, me (scope), lang, today offset, last sync
+//   forms    {key "form_id/version", form_id, version, title, definition (text as served)}
+//   records  the server's state of each record as last pulled (PROTOCOL §5.1 RECORD)
+//   edits    the device's own edits (keyPath n) from the save until the feed covers them: queued
+//            (batch_id null) -> in a stored batch -> acknowledged (acked_epoch set) -> dropped by a pull
+//   batches  {batch_id, request (the exact text POSTed; a retry sends it again), dots}
+//   rejected the server's refusals, with per-field reasons and the refused body (to correct and save again)
+//   drafts   the answers being entered, saved at every change (keyPath record)
+// Every save is one IndexedDB transaction: the counter and the edit move together, so a dot is never reused.
+// Schema changes only ever add (upgrade() below): an app update never drops what the tablet holds.
+'use strict';
+(function () {
+  const DB_NAME = 'aktsync-app';
+  const DB_VERSION = 1;
+  let dbp = null;
+
+  function upgrade(db, oldVersion) {
+    if (oldVersion < 1) {
+      db.createObjectStore('meta', { keyPath: 'k' });
+      db.createObjectStore('forms', { keyPath: 'key' });
+      db.createObjectStore('records', { keyPath: 'record' });
+      const edits = db.createObjectStore('edits', { keyPath: 'n' });
+      edits.createIndex('record', 'record');
+      db.createObjectStore('batches', { keyPath: 'batch_id' });
+      const rej = db.createObjectStore('rejected', { keyPath: 'id', autoIncrement: true });
+      rej.createIndex('record', 'record');
+      db.createObjectStore('drafts', { keyPath: 'record' });
+    }
+    // Version 2 and later: add stores or indexes here, never delete data.
+  }
+
+  function open() {
+    if (!dbp) {
+      dbp = new Promise((resolve, reject) => {
+        const req = indexedDB.open(DB_NAME, DB_VERSION);
+        req.onupgradeneeded = (e) => upgrade(req.result, e.oldVersion);
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+        req.onblocked = () => reject(new Error('the local database is blocked by another tab of this app'));
+      });
+    }
+    return dbp;
+  }
+
+  const wrap = (req) => new Promise((resolve, reject) => {
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+
+  // Runs fn(stores) in one transaction over `names`; resolves with fn's result once the transaction
+  // committed (durability 'strict': the data is on disk before the save is shown as done).
+  async function tx(names, mode, fn) {
+    const db = await open();
+    return new Promise((resolve, reject) => {
+      const t = db.transaction(names, mode, { durability: 'strict' });
+      const s = {};
+      for (const n of names) s[n] = t.objectStore(n);
+      let result;
+      Promise.resolve(fn(s)).then((r) => { result = r; }, (e) => { try { t.abort(); } catch (_) { /* done */ } reject(e); });
+      t.oncomplete = () => resolve(result);
+      t.onerror = () => reject(t.error);
+      t.onabort = () => reject(t.error || new Error('transaction aborted'));
+    });
+  }
+
+  const get = (store, key) => wrap(store.get(key));
+  const all = (store, index, key) => wrap(index ? store.index(index).getAll(key) : store.getAll());
+  async function meta(k) {
+    return tx(['meta'], 'readonly', async (s) => { const r = await get(s.meta, k); return r ? r.v : undefined; });
+  }
+  async function setMeta(values) {
+    return tx(['meta'], 'readwrite', (s) => { for (const [k, v] of Object.entries(values)) s.meta.put({ k, v }); });
+  }
+
+  // Canonical JSON (keys sorted at every depth, no whitespace), as the server stores bodies (PROTOCOL §4.1).
+  function canonical(v) {
+    if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
+    if (v && typeof v === 'object') {
+      return '{' + Object.keys(v).sort().filter((k) => v[k] !== undefined)
+        .map((k) => JSON.stringify(k) + ':' + canonical(v[k])).join(',') + '}';
+    }
+    return JSON.stringify(v);
+  }
+
+  function hex(bytes) { return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(''); }
+  function uuidFromBytes(b) {
+    const x = hex(b);
+    return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  }
+  // UUIDv7 record ids (time-ordered, DESIGN §2).
+  function uuid7() {
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    let ts = Date.now();
+    for (let i = 5; i >= 0; i--) { b[i] = ts % 256; ts = Math.floor(ts / 256); }
+    b[6] = (b[6] & 0x0f) | 0x70;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    return uuidFromBytes(b);
+  }
+  // A fresh random actor id (UUIDv4): made once per install, never reused.
+  function uuid4() {
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    return uuidFromBytes(b);
+  }
+
+  const leq = (a, b) => Object.keys(a).every((k) => a[k] <= (b[k] || 0));
+  const join = (a, b) => { const c = { ...a }; for (const [k, v] of Object.entries(b)) c[k] = Math.max(c[k] || 0, v); return c; };
+
+  // The local view of a record (tablet_store.cpp note 5): the pulled live versions, then the device's own
+  // edits in counter order, each retiring the versions its clock covers. `current` holds the device's
+  // latest edit (DESIGN §2: a device edits its own line of history).
+  function view(actor, rec, edits) {
+    let live = rec ? rec.live.map((v) => ({ ...v, local: false })) : [];
+    for (const e of [...edits].sort((a, b) => a.n - b.n)) {
+      const clock = join(e.context, { [actor]: e.n });
+      const v = { dot: { actor, n: e.n }, clock, body: e.body, deleted: e.deleted, local: true,
+                  acked: !!e.acked_epoch, changed: e.changed, form_version: e.form_version };
+      if (live.some((x) => leq(clock, x.clock))) continue;
+      live = live.filter((x) => !leq(x.clock, clock));
+      live.push(v);
+    }
+    let current = 0;
+    for (let i = 1; i < live.length; i++) if ((live[i].clock[actor] || 0) > (live[current].clock[actor] || 0)) current = i;
+    return { live, current: live[current] || null };
+  }
+
+  // The paths a save set, against the version it was made on (PROTOCOL §4.1 `changed`): a top-level key,
+  // a repeat item added or removed ("visit[<id>]") or one field of an item ("visit[<id>].v_pct_observed").
+  function changedPaths(before, after, form) {
+    const out = [];
+    const repeats = {};
+    for (const f of (form ? form.fields : [])) if (f.type === 'repeat') repeats[f.key] = f.item_id;
+    const keys = new Set([...Object.keys(before || {}), ...Object.keys(after || {})]);
+    for (const k of [...keys].sort()) {
+      const a = (before || {})[k], b = (after || {})[k];
+      if (canonical(a) === canonical(b)) continue;
+      const idKey = repeats[k];
+      if (!idKey || !Array.isArray(a) || !Array.isArray(b)) { out.push(k); continue; }
+      const byId = (arr) => new Map(arr.filter((it) => it && typeof it === 'object').map((it) => [String(it[idKey]), it]));
+      const ma = byId(a), mb = byId(b);
+      for (const id of new Set([...ma.keys(), ...mb.keys()])) {
+        const x = ma.get(id), y = mb.get(id);
+        if (!x || !y) { out.push(`${k}[${id}]`); continue; }
+        for (const fk of new Set([...Object.keys(x), ...Object.keys(y)])) {
+          if (canonical(x[fk]) !== canonical(y[fk])) out.push(`${k}[${id}].${fk}`);
+        }
+      }
+      if (!out.some((p) => p === k || p.startsWith(k + '['))) out.push(k);  // order only: the array changed
+    }
+    return out;
+  }
+
+  // Saves an edit: stamps the next dot, stores the edit with its canonical text, drops the draft and
+  // marks the record's earlier refusals as answered — in one transaction.
+  async function saveEdit({ record, form, form_version, scope, body, deleted, changed, context }) {
+    return tx(['meta', 'edits', 'drafts', 'rejected'], 'readwrite', async (s) => {
+      const device = (await get(s.meta, 'device')).v;
+      const counter = ((await get(s.meta, 'counter')) || { v: 0 }).v;
+      const n = counter + 1;
+      const edit = { record, form, form_version, scope, dot: { actor: device.actor, n }, context: context || {},
+                     changed: deleted ? [] : changed, device_time: Date.now() };
+      if (deleted) edit.deleted = true; else edit.body = body;
+      s.meta.put({ k: 'counter', v: n });
+      s.edits.put({ n, record, form, form_version, scope, context: edit.context, changed: edit.changed,
+                    body: deleted ? {} : body, deleted: !!deleted, device_time: edit.device_time,
+                    text: canonical(edit), batch_id: null, acked_epoch: null });
+      s.drafts.delete(record);
+      for (const r of await all(s.rejected, 'record', record)) if (!r.answered) s.rejected.put({ ...r, answered: n });
+      return n;
+    });
+  }
+
+  window.AktStore = { open, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join };
+})();

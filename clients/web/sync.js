@@ -1,0 +1,294 @@
+// The sync round, as clients/sync_client.cpp does it (DESIGN §3, §5; PROTOCOL §4, §5): push the outbox in
+// stable batches (a batch, once formed, is stored with its request text and sent from that text until it is
+// acknowledged: retries are byte-identical, §4.3), then pull the change feed until `more` is false, applying
+// each page with its cursor in one local transaction. 410 epoch_changed: drop the cursor, queue every edit
+// not acknowledged under the new epoch again, push, pull from the start (§5.3). 410 scope_changed: drop the
+// pulled records and the cursor, pull from the start, push what was never acknowledged (§5.4).
+'use strict';
+(function () {
+  const S = window.AktStore;
+  const APP = 'aktsync-app/1.0';
+  const BATCH_EDITS = 200;
+  const PULL_LIMIT = 500;
+  const MAX_ATTEMPTS = 6;
+
+  class SyncError extends Error {
+    constructor(kind, message) { super(message); this.kind = kind; }
+  }
+
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+  async function unsyncedCount() {
+    return S.tx(['edits'], 'readonly', async (s) => (await S.all(s.edits)).filter((e) => !e.acked_epoch).length);
+  }
+
+  // One request with retries: network failures, 5xx and 429 are retried with the same bytes and capped
+  // exponential backoff with jitter; every other answer is returned.
+  async function send(method, path, body, device) {
+    let wait = 250;
+    for (let attempt = 1; ; attempt++) {
+      let r = null;
+      try {
+        const headers = { Authorization: 'Bearer ' + device.token,
+                          'X-Akt-Client': `app=${APP}; unsynced=${await unsyncedCount()}` };
+        if (body !== undefined) headers['Content-Type'] = 'application/json';
+        r = await fetch(path, { method, headers, body, cache: 'no-store' });
+      } catch (e) {
+        r = null;
+      }
+      if (r && r.status < 500 && r.status !== 429) {
+        const text = await r.text();
+        let data = null;
+        try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+        noteServerDate(r.headers.get('Date'));
+        return { status: r.status, data, text };
+      }
+      if (attempt >= MAX_ATTEMPTS) {
+        throw new SyncError('network', r ? `the server answered ${r.status}` : 'the server could not be reached');
+      }
+      let delay = wait + Math.floor(Math.random() * wait);
+      if (r && r.status === 429) delay = Math.max(delay, 1000 * (Number(r.headers.get('Retry-After')) || 1));
+      await sleep(delay);
+      wait = Math.min(wait * 2, 8000);
+    }
+  }
+
+  // today() in the form rules is the server's calendar day (Europe/Belgrade); the tablet keeps the offset
+  // between its clock and the server's last Date header, so rules see the server's day offline too.
+  function noteServerDate(header) {
+    const t = header ? Date.parse(header) : NaN;
+    if (!Number.isNaN(t)) S.setMeta({ clock_offset: t - Date.now() }).catch(() => {});
+  }
+  async function serverToday() {
+    const offset = (await S.meta('clock_offset')) || 0;
+    const parts = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Belgrade', year: 'numeric', month: '2-digit', day: '2-digit' })
+      .format(new Date(Date.now() + offset));
+    return parts;  // en-CA formats as YYYY-MM-DD
+  }
+
+  function check(r, what) {
+    if (r.status === 401) throw new SyncError('unauthenticated', `${what}: ${r.data && r.data.detail || 'unauthenticated'}`);
+    if (r.status >= 400) throw new SyncError('refused', `${what}: ${r.status} ${r.data && r.data.code || ''}`);
+  }
+
+  // The batch to send: one already stored (not yet acknowledged) first, else a new one formed from the
+  // queued edits in counter order and stored, with its exact request text, before it is first sent.
+  async function nextBatch() {
+    return S.tx(['meta', 'edits', 'batches'], 'readwrite', async (s) => {
+      const stored = await S.all(s.batches);
+      if (stored.length) return stored.sort((a, b) => a.seq - b.seq)[0];
+      const queued = (await S.all(s.edits)).filter((e) => e.batch_id === null && !e.acked_epoch).sort((a, b) => a.n - b.n)
+        .slice(0, BATCH_EDITS);
+      if (!queued.length) return null;
+      const nonce = (await S.get(s.meta, 'nonce')).v;
+      const seq = (((await S.get(s.meta, 'batch_seq')) || { v: 0 }).v) + 1;
+      s.meta.put({ k: 'batch_seq', v: seq });
+      const batch_id = `app-${nonce}-${seq}`;
+      const request = `{"batch_id":${JSON.stringify(batch_id)},"edits":[${queued.map((e) => e.text).join(',')}],"v":1}`;
+      const b = { batch_id, seq, request, dots: queued.map((e) => e.n) };
+      s.batches.put(b);
+      for (const e of queued) s.edits.put({ ...e, batch_id });
+      return b;
+    });
+  }
+
+  // Applies a push answer: acknowledged edits wait for the feed to show them; rejected ones move to
+  // `rejected` with the server's per-field reasons (and the body, so the enumerator can correct it).
+  async function acknowledge(batch, answer) {
+    return S.tx(['edits', 'batches', 'rejected', 'meta'], 'readwrite', async (s) => {
+      const sum = { pushed: 0, rejected: 0, conflicts: 0 };
+      const results = answer.results || [];
+      for (let i = 0; i < batch.dots.length; i++) {
+        const n = batch.dots[i];
+        const res = results[i] || {};
+        const e = await S.get(s.edits, n);
+        if (!e) continue;
+        sum.pushed++;
+        if (res.outcome === 'rejected') {
+          sum.rejected++;
+          const err = res.error || {};
+          s.rejected.add({ record: e.record, n, form: e.form, form_version: e.form_version, scope: e.scope,
+                           code: err.code || 'rejected', detail: err.detail || '', fields: err.fields || [],
+                           body: e.body, deleted: e.deleted, at: Date.now() });
+          s.edits.delete(n);
+        } else {
+          if (res.outcome === 'merged' && (res.conflicts || []).length) sum.conflicts++;
+          s.edits.put({ ...e, acked_epoch: answer.epoch || 'acked', outcome: res.outcome });
+        }
+      }
+      s.batches.delete(batch.batch_id);
+      return sum;
+    });
+  }
+
+  // A batch refused whole (400 invalid_batch, 413): its edits can never be sent as they are; they move to
+  // `rejected` with the problem, so nothing disappears without a trace.
+  async function refuseBatch(batch, r) {
+    return S.tx(['edits', 'batches', 'rejected'], 'readwrite', async (s) => {
+      for (const n of batch.dots) {
+        const e = await S.get(s.edits, n);
+        if (!e) continue;
+        s.rejected.add({ record: e.record, n, form: e.form, form_version: e.form_version, scope: e.scope,
+                         code: (r.data && r.data.code) || `http_${r.status}`, detail: (r.data && r.data.detail) || '',
+                         fields: [], body: e.body, deleted: e.deleted, at: Date.now() });
+        s.edits.delete(n);
+      }
+      s.batches.delete(batch.batch_id);
+    });
+  }
+
+  async function push(device, progress, sum) {
+    for (;;) {
+      const batch = await nextBatch();
+      if (!batch) return;
+      progress('pushing', batch.dots.length);
+      const r = await send('POST', '/v1/push', batch.request, device);
+      if (r.status === 200 && r.data && Array.isArray(r.data.results)) {
+        const a = await acknowledge(batch, r.data);
+        sum.pushed += a.pushed;
+        sum.rejected += a.rejected;
+        const epoch = await S.meta('epoch');
+        if (epoch && r.data.epoch && r.data.epoch !== epoch) await epochReset(r.data.epoch);
+        continue;
+      }
+      if (r.status === 400 || r.status === 413) { await refuseBatch(batch, r); continue; }
+      if (r.status === 409 && r.data && r.data.code === 'batch_id_reused') {
+        throw new SyncError('refused', 'this tablet\u2019s storage was copied or restored: batch ids were reused');
+      }
+      check(r, 'push');
+      throw new SyncError('refused', `push: unexpected answer ${r.status}`);
+    }
+  }
+
+  // A new server epoch (§5.3): the cursor goes and every edit not acknowledged under the new epoch is
+  // queued again (a replay is answered `duplicate`); stored batches are formed anew from the same edit texts.
+  async function epochReset(newEpoch) {
+    await S.tx(['meta', 'edits', 'batches'], 'readwrite', async (s) => {
+      for (const e of await S.all(s.edits)) {
+        if (e.acked_epoch !== newEpoch) s.edits.put({ ...e, batch_id: null, acked_epoch: null });
+      }
+      s.batches.clear();
+      s.meta.put({ k: 'cursor', v: '' });
+      s.meta.put({ k: 'epoch', v: newEpoch });
+    });
+  }
+
+  // The user's scope changed (§5.4): pulled records and acknowledged edits go (the server has them); edits
+  // never acknowledged stay and are pushed.
+  async function scopeReset() {
+    await S.tx(['meta', 'edits', 'records'], 'readwrite', async (s) => {
+      s.records.clear();
+      for (const e of await S.all(s.edits)) if (e.acked_epoch) s.edits.delete(e.n);
+      s.meta.put({ k: 'cursor', v: '' });
+    });
+  }
+
+  // One feed page, applied with its cursor in one transaction. Acknowledged edits a pulled version covers
+  // are dropped (the server's version holds them now).
+  async function applyPage(page, actor) {
+    return S.tx(['meta', 'records', 'edits'], 'readwrite', async (s) => {
+      const edits = await S.all(s.edits);
+      for (const c of page.changes || []) {
+        if (c.out_of_scope) {
+          s.records.delete(c.record);
+          for (const e of edits) if (e.record === c.record && e.acked_epoch) s.edits.delete(e.n);
+          continue;
+        }
+        s.records.put(c);
+        for (const e of edits) {
+          if (e.record !== c.record || !e.acked_epoch) continue;
+          if ((c.live || []).some((v) => (v.clock && v.clock[actor] || 0) >= e.n)) s.edits.delete(e.n);
+        }
+      }
+      s.meta.put({ k: 'cursor', v: page.next });
+      s.meta.put({ k: 'epoch', v: page.epoch });
+      return (page.changes || []).length;
+    });
+  }
+
+  async function pull(device, progress, sum) {
+    for (;;) {
+      progress('pulling');
+      const cursor = (await S.meta('cursor')) || '';
+      const r = await send('GET', `/v1/changes?since=${encodeURIComponent(cursor)}&limit=${PULL_LIMIT}`, undefined, device);
+      if (r.status === 410 && r.data && r.data.code === 'epoch_changed') {
+        const h = await fetch('/healthz', { cache: 'no-store' }).then((x) => x.json()).catch(() => null);
+        await epochReset(h && h.epoch ? h.epoch : '');
+        sum.epoch_reset = true;
+        return 'again';
+      }
+      if (r.status === 410 && r.data && r.data.code === 'scope_changed') {
+        await scopeReset();
+        sum.scope_reset = true;
+        return 'again';
+      }
+      if (r.status === 400 && r.data && r.data.code === 'invalid_cursor') { await S.setMeta({ cursor: '' }); continue; }
+      check(r, 'pull');
+      sum.pulled += await applyPage(r.data, device.actor);
+      if (!r.data.more) return 'done';
+    }
+  }
+
+  // The forms of the user's scope (§10.1, §10.2): every published version not yet on the tablet.
+  async function fetchForms(device) {
+    const r = await send('GET', '/v1/forms', undefined, device);
+    check(r, 'forms');
+    const have = new Set(await S.tx(['forms'], 'readonly', (s) => S.all(s.forms)).then((l) => l.map((f) => f.key)));
+    for (const f of r.data.forms || []) {
+      const key = `${f.form_id}/${f.version}`;
+      if (have.has(key)) continue;
+      const d = await send('GET', `/v1/forms/${encodeURIComponent(f.form_id)}/${f.version}`, undefined, device);
+      check(d, 'form ' + key);
+      await S.tx(['forms'], 'readwrite', (s) => s.forms.put({ key, form_id: f.form_id, version: f.version, title: f.title, definition: d.text }));
+    }
+    const me = await send('GET', '/v1/me', undefined, device);
+    check(me, 'me');
+    await S.setMeta({ me: me.data });
+  }
+
+  let running = null;
+  // One sync round (push, pull; after a reset, push and pull again). Concurrent calls share the round.
+  function sync(progress = () => {}) {
+    if (running) return running;
+    running = (async () => {
+      const device = await S.meta('device');
+      if (!device) throw new SyncError('refused', 'not enrolled');
+      const sum = { pushed: 0, rejected: 0, pulled: 0, epoch_reset: false, scope_reset: false };
+      for (let round = 0; round < 3; round++) {
+        await push(device, progress, sum);
+        if ((await pull(device, progress, sum)) === 'done') break;
+      }
+      await push(device, progress, sum);  // edits saved while pulling
+      await fetchForms(device);
+      await S.setMeta({ last_sync: Date.now() });
+      return sum;
+    })().finally(() => { running = null; });
+    return running;
+  }
+
+  // POST /v1/enrol (PROTOCOL §8.4) with a fresh actor id; stores the device in the same step.
+  async function enrol(code) {
+    const existing = await S.meta('device');
+    const actor = existing ? existing.actor : S.uuid4();
+    let r;
+    try {
+      r = await fetch('/v1/enrol', { method: 'POST', headers: { 'Content-Type': 'application/json' }, cache: 'no-store',
+                                     body: JSON.stringify({ code: code.trim().toLowerCase(), actor, app_version: APP }) });
+    } catch (e) {
+      throw new SyncError('network', 'offline');
+    }
+    const data = await r.json().catch(() => null);
+    if (r.status !== 201) throw new SyncError(r.status === 429 ? 'throttled' : 'refused', (data && data.code) || String(r.status));
+    const nonce = S.uuid4().slice(0, 8);
+    const device = { actor: data.actor, token: data.token, user: data.user, device_name: data.device_name,
+                     expires_at: data.expires_at };
+    await S.tx(['meta'], 'readwrite', async (s) => {
+      s.meta.put({ k: 'device', v: device });
+      if (!(await S.get(s.meta, 'nonce'))) s.meta.put({ k: 'nonce', v: nonce });
+      if (!(await S.get(s.meta, 'counter'))) s.meta.put({ k: 'counter', v: 0 });
+    });
+    return device;
+  }
+
+  window.AktSync = { sync, enrol, unsyncedCount, serverToday, SyncError, APP };
+})();
