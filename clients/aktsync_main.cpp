@@ -41,7 +41,10 @@ const Command kCommands[] = {
      "  Saves a new version of the record. In a conflict it edits the version holding this device's\n"
      "  latest edit (marked '*' by show)."},
     {"delete", cli::cmd_delete, "delete RECORD\n  Deletes the record (a deletion edit, synced like any other)."},
-    {"show", cli::cmd_show, "show RECORD [--json]\n  Shows the record; concurrent versions are listed as a conflict."},
+    {"show", cli::cmd_show,
+     "show RECORD [--json] [--lang en|sq|sr|sr-Latn [--form FILE]]\n  Shows the record; concurrent versions are "
+     "listed as a conflict. With --lang, questions, answers,\n  form and scope by their labels in that language "
+     "(sr: Cyrillic, sr-Latn: Latin), from the\n  programme's instruments built in, or the definition in FILE."},
     {"list", cli::cmd_list, "list\n  One line per local record: id, form, scope, state."},
     {"sync", cli::cmd_sync,
      "sync [--attempts N] [--timeout-ms MS] [--ca FILE]\n"

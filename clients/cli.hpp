@@ -79,6 +79,8 @@ int cmd_new(const Args& a, store::TabletStore& store);
 int cmd_edit(const Args& a, store::TabletStore& store);
 int cmd_delete(const Args& a, store::TabletStore& store);
 int cmd_show(const Args& a, store::TabletStore& store);
+// `show RECORD --lang en|sq|sr|sr-Latn [--form FILE]`: the record by its labels (record_labels.hpp).
+int show_labelled(const store::LocalRecord& record, const std::string& lang, const std::string* form_file);
 int cmd_list(const Args& a, store::TabletStore& store);
 int cmd_sync(const Args& a, store::TabletStore& store);
 int cmd_status(const Args& a, store::TabletStore& store);

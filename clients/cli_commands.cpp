@@ -310,9 +310,11 @@ int cmd_delete(const Args& a, store::TabletStore& store) {
 
 int cmd_show(const Args& a, store::TabletStore& store) {
   int code = 0;
-  if (!check_opts(a, {"json"}, 1, code)) return code;
+  if (!check_opts(a, {"json", "lang", "form"}, 1, code)) return code;
   auto rec = find_record(store, a.positional[0]);
   if (!rec.ok()) return fail_status(rec.status(), "show");
+  if (const std::string* lang = a.opt("lang"); lang != nullptr && !a.opt("json"))
+    return show_labelled(*rec, *lang, a.opt("form"));  // record_labels.cpp
   std::printf("%s\n", a.opt("json") ? record_jsonl(*rec).c_str() : describe_record(*rec).c_str());
   return kOk;
 }

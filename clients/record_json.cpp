@@ -152,9 +152,11 @@ std::string records_csv(const std::vector<store::LocalRecord>& records) {
   return out;
 }
 
-std::string describe_record(const store::LocalRecord& r) {
-  std::string out = "record   " + r.record_id + "\nform     " + r.form_id + " v" + std::to_string(r.form_version) +
-                    "\nscope    " + r.scope.municipality + " / " + r.scope.community + " / " + r.scope.component +
+std::string describe_record(const store::LocalRecord& r, const RecordLabels* labels) {
+  std::string out = "record   " + r.record_id + "\nform     " +
+                    (labels ? labels->form : r.form_id + " v" + std::to_string(r.form_version)) + "\nscope    " +
+                    (labels ? labels->scope
+                            : r.scope.municipality + " / " + r.scope.community + " / " + r.scope.component) +
                     "\nstate    " + state_of(r) + "\nunsynced " + std::to_string(r.unsynced) + " edit(s)\n";
   if (r.live.empty()) return out + "(no live version)\n";
   if (r.live.size() > 1)
@@ -175,7 +177,7 @@ std::string describe_record(const store::LocalRecord& r) {
            (v.is_local ? (v.is_acked ? " (local, acknowledged)" : " (local, not synced)") : "") +
            (v.deleted ? " DELETED" : "") + "\n";
     // The body pretty-printed, indented under its version.
-    const std::string body = safe_dump(parse_or_empty(v.body), 2);
+    const std::string body = labels && labels->body ? labels->body(v.body) : safe_dump(parse_or_empty(v.body), 2);
     std::size_t start = 0;
     while (start < body.size()) {
       const std::size_t nl = body.find('\n', start);

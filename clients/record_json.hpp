@@ -2,6 +2,7 @@
 // (JSON lines and CSV). Pure text transforms; no I/O, never throws.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,7 +41,14 @@ std::string record_jsonl(const store::LocalRecord& record);
 // Strings are written raw, other values as JSON.
 std::string records_csv(const std::vector<store::LocalRecord>& records);
 
+// What `aktsync show --lang` puts in place of codes (record_labels.hpp builds it).
+struct RecordLabels {
+  std::string form;                                  // replaces "form_id vN"
+  std::string scope;                                 // replaces "municipality / community / component"
+  std::function<std::string(const std::string&)> body;  // a version's body text -> lines, in place of the JSON
+};
+
 // A human-readable description for `aktsync show`; siblings are listed as a conflict.
-std::string describe_record(const store::LocalRecord& record);
+std::string describe_record(const store::LocalRecord& record, const RecordLabels* labels = nullptr);
 
 }  // namespace akt::client

@@ -74,6 +74,14 @@ void append_csv_header(std::string& out, const TableSpec& table) {
     append_field(out, c, false);
   }
   out.append("\r\n");
+  if (table.labels.empty()) return;
+  first = true;
+  for (const std::string& l : table.labels) {  // the optional label row, quoted like any text
+    if (!first) out.push_back(',');
+    first = false;
+    append_field(out, l, false);
+  }
+  out.append("\r\n");
 }
 
 CsvWriter::CsvWriter(Sink sink, CsvOptions options, std::size_t table)

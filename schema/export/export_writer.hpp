@@ -36,6 +36,9 @@ struct Cell {
 struct TableSpec {
   std::string name;
   std::vector<std::string> columns;
+  // Optional second header row (CSV and XLSX; JSON Lines has no header): one label per column in the
+  // reader's language. Empty: no second row.
+  std::vector<std::string> labels = {};
 };
 
 // Contract for every writer:

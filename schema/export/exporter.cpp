@@ -1,6 +1,8 @@
 // The export driver.
 #include "schema/export/exporter.hpp"
 
+#include "schema/export/column_labels.hpp"
+
 #include "schema/export/redact.hpp"
 
 namespace akt::exports {
@@ -36,8 +38,20 @@ Status FormExporter::write_record(std::size_t table, const ExportRecord& record,
   return status;
 }
 
+std::vector<TableSpec> FormExporter::table_specs() const {
+  std::vector<TableSpec> specs = layout_.specs();
+  if (!options_.label_row) return specs;
+  const LabelMode m = options_.flatten.labels;
+  const forms::Lang lang = m == LabelMode::kSq       ? forms::Lang::kSq
+                           : m == LabelMode::kSr     ? forms::Lang::kSr
+                           : m == LabelMode::kSrLatn ? forms::Lang::kSrLatn
+                                                     : forms::Lang::kEn;
+  for (std::size_t t = 0; t < specs.size(); ++t) specs[t].labels = column_labels(layout_.tables[t], lang);
+  return specs;
+}
+
 Status FormExporter::run(const OpenPass& open_pass, ExportWriter& writer) const {
-  if (Status s = writer.begin(layout_.specs()); !s.ok()) return s;
+  if (Status s = writer.begin(table_specs()); !s.ok()) return s;
   const std::size_t tables = layout_.tables.size();
   ExportRecord r;
   if (writer.sequential_tables()) {
@@ -62,7 +76,7 @@ Result<bool> ExportRun::step(std::size_t max_records) {
   if (finished_) return false;
   const std::size_t tables = exporter_.layout_.tables.size();
   if (!begun_) {
-    if (Status s = writer_.begin(exporter_.layout_.specs()); !s.ok()) return s;
+    if (Status s = writer_.begin(exporter_.table_specs()); !s.ok()) return s;
     begun_ = true;
     table_ = 0;
     pass_ = open_pass_();

@@ -23,6 +23,8 @@ struct ExportOptions {
   FlattenOptions flatten;              // codes or labels
   bool option_columns = true;          // 0/1 column per select_multiple choice
   bool include_conflicted = true;      // false (conflicts=exclude): records flagged conflict are skipped
+  bool label_row = false;              // second header row with the question labels (flatten.labels's
+                                       // language; English for codes): column_labels.hpp
 };
 
 // One pass over the records to export, in ascending seq; fills `out` and returns true, or returns false
@@ -39,6 +41,8 @@ class FormExporter {
   static Result<FormExporter> create(std::span<const forms::FormDef* const> versions, ExportOptions options);
 
   const ExportLayout& layout() const { return layout_; }
+  // The tables handed to writer.begin(): the layout's, with the label row when options.label_row.
+  std::vector<TableSpec> table_specs() const;
 
   // writer.begin(tables); then, if writer.sequential_tables(), one pass per table (a form without
   // repeats needs one), else one pass emitting every table's rows record by record; writer.finish().

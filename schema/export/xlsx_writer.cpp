@@ -177,6 +177,11 @@ Status XlsxWriter::open_until(std::size_t table) {
     std::vector<Cell> header;
     for (const std::string& c : tables_[next_].columns) header.push_back(Cell::str(c));
     append_row(header);
+    if (!tables_[next_].labels.empty()) {  // the optional label row
+      header.clear();
+      for (const std::string& l : tables_[next_].labels) header.push_back(Cell::str(l));
+      append_row(header);
+    }
     ++next_;
   }
   return status_;

@@ -119,6 +119,16 @@ class DefParser {
     out.sr_latn = to_serbian_latin(out.sr);  // the load step: Latin always follows the Cyrillic
   }
 
+  // A text for people that is not a label (hint, constraint_message, a check's message): a label object,
+  // or a plain string, which is its English text (the other declared languages then count as missing).
+  void text(const json& j, const std::string& path, Label& out) {
+    if (j.is_object()) return label(j, path, out);
+    if (!j.is_string()) return err(path, "type", "must be a string (English) or an object {\"en\",\"sq\",\"sr\"}");
+    out.en = j.get<std::string>();
+    translation(out.sq, path + ".sq", wants_sq_, "Albanian (sq)");
+    translation(out.sr, path + ".sr", wants_sr_, "Serbian (sr)");
+  }
+
   std::optional<Expression> expr(const json& j, const std::string& path) {
     if (!j.is_string()) {
       err(path, "type", "expression must be a string");
@@ -215,8 +225,9 @@ class DefParser {
       for (const auto& [k, v] : c.items()) {
         if (k == "expr") {
           if (auto e = expr(v, p + ".expr")) check.expr = std::move(*e);
-        } else if (k == "message" && v.is_string()) {
-          check.message = v.get<std::string>();
+        } else if (k == "message" && (v.is_string() || v.is_object())) {
+          text(v, p + ".message", check.text);
+          check.message = check.text.en;
         } else if (k == "level" && v.is_string() && (v == "error" || v == "warn")) {
           check.is_warning = v == "warn";
         } else {
@@ -233,7 +244,10 @@ class DefParser {
     if (auto it = j.find("relevant"); it != j.end()) f.relevant = expr(*it, path + ".relevant");
     if (auto it = j.find("constraint"); it != j.end()) {
       if (auto e = expr(*it, path + ".constraint")) {
-        f.checks.push_back({std::move(*e), string_prop(j, "constraint_message", path), false, path + ".constraint"});
+        Label message;
+        if (auto m = j.find("constraint_message"); m != j.end()) text(*m, path + ".constraint_message", message);
+        std::string en = message.en;
+        f.checks.push_back({std::move(*e), std::move(en), false, path + ".constraint", std::move(message)});
       }
     } else if (j.contains("constraint_message")) {
       err(path + ".constraint_message", "misplaced_property", "constraint_message without constraint");
@@ -320,6 +334,7 @@ class DefParser {
       label(*it, path + ".label", f.label);
     else
       err(path + ".label", "missing", "a field needs a label");
+    if (auto it = j.find("hint"); it != j.end()) text(*it, path + ".hint", f.hint);
     flag(j, "required", path, f.required);
     flag(j, "computed", path, f.computed);
     flag(j, "immutable", path, f.immutable);

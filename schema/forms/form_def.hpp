@@ -50,9 +50,10 @@ std::optional<MergePolicy> merge_policy_from(std::string_view s);
 // One constraint: a hard error or a soft warning ("warn" in forms.md).
 struct Check {
   Expression expr;
-  std::string message;
+  std::string message;  // English (text.en)
   bool is_warning = false;
   std::string def_path;  // where it was defined, e.g. "fields[3].constraint"
+  Label text;            // the message in every language of the form (empty where none)
 };
 
 struct FieldDef {
@@ -68,6 +69,7 @@ struct FieldDef {
   std::string choices;                  // choice list name (select_one / select_multiple)
   Sensitivity sensitivity = Sensitivity::kNone;
   std::string sensitivity_note;  // e.g. "D if premises_home_based = 'yes'"
+  Label hint;                    // guidance for people (not a rule); empty if none
   MergePolicy merge_policy = MergePolicy::kDefault;
 
   // Declarative checks. Numbers for integer/decimal; ISO dates for date/datetime.

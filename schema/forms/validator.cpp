@@ -55,7 +55,7 @@ class Validator {
  public:
   // An ill-formed date in the context counts as no date: today() is then null.
   Validator(const FormDef& form, const ValidationContext& ctx)
-      : form_(form), today_(is_iso_date(ctx.today) ? ctx.today : std::string()) {}
+      : form_(form), today_(is_iso_date(ctx.today) ? ctx.today : std::string()), lang_(ctx.lang) {}
 
   Validation run(const json& body) {
     if (!body.is_object()) {
@@ -88,7 +88,7 @@ class Validator {
     if (out_.errors.size() < kMaxReportedErrors) {
       out_.errors.push_back({std::move(path), std::move(code), std::move(message)});
     } else if (out_.errors.size() == kMaxReportedErrors) {
-      out_.errors.push_back({"", "too_many_errors", "further errors not reported"});
+      out_.errors.push_back({"", "too_many_errors", say(lang_, "further errors not reported")});
     }
   }
 
@@ -119,35 +119,35 @@ class Validator {
       bool relevant = !f.relevant || truth(evaluate(*f.relevant->root, env(lv, nullptr))) == true;
       if (states != nullptr) record_state(lv, f, relevant);
       if (!relevant) {
-        if (is_present) add_error(path(), "not_relevant", "answer given for a question that does not apply");
+        if (is_present) add_error(path(), "not_relevant", say(lang_, "answer given for a question that does not apply"));
         continue;
       }
       if (!is_present) {
-        if (f.required) add_error(path(), "required", "an answer is required");
+        if (f.required) add_error(path(), "required", say(lang_, "an answer is required"));
         continue;
       }
       if (f.type == FieldType::kNote) {
-        add_error(path(), "type", "a note has no value");
+        add_error(path(), "type", say(lang_, "a note has no value"));
         continue;
       }
       if (f.type == FieldType::kRepeat) {
         if (!it->is_array())
-          add_error(path(), "type", "a repeat is an array of item objects");
+          add_error(path(), "type", say(lang_, "a repeat is an array of item objects"));
         else if (it->empty() && f.required)
-          add_error(path(), "required", "at least one item is required");
+          add_error(path(), "required", say(lang_, "at least one item is required"));
         else if (it->size() > f.max_items)
-          add_error(path(), "too_large", "more than " + std::to_string(f.max_items) + " items");
+          add_error(path(), "too_large", say(lang_, "more than {} items", {std::to_string(f.max_items)}));
         else
           lv.present.insert(f.key);
         continue;
       }
-      Converted c = convert_value(f, list_of(f), *it);
+      Converted c = convert_value(f, list_of(f), *it, lang_);
       if (!c.ok()) {
         add_error(path(), c.code, c.message);
         continue;
       }
       if (f.required && is_empty_answer(c.value)) {
-        add_error(path(), "required", "an answer is required");
+        add_error(path(), "required", say(lang_, "an answer is required"));
         continue;
       }
       lv.present.insert(f.key);
@@ -161,7 +161,7 @@ class Validator {
     for (const FieldDef& f : lv.fields) known.insert(f.key);
     for (const auto& [key, v] : lv.obj.items()) {
       if (known.count(key) == 0) {
-        add_error(lv.prefix + excerpt(key), "unknown_field", "no field '" + excerpt(key) + "' in this form");
+        add_error(lv.prefix + excerpt(key), "unknown_field", say(lang_, "no field '{}' in this form", {excerpt(key)}));
       }
     }
   }
@@ -172,19 +172,19 @@ class Validator {
       const json& item = items[n];
       std::string at = parent.prefix + f.key + "[" + std::to_string(n) + "]";
       if (!item.is_object()) {
-        add_error(at, "type", "a repeat item is a JSON object");
+        add_error(at, "type", say(lang_, "a repeat item is a JSON object"));
         continue;
       }
       auto id = item.find(f.item_id);
       if (id == item.end() || !id->is_string() || id->get_ref<const std::string&>().empty() ||
           id->get_ref<const std::string&>().size() > 64 || !is_valid_utf8(id->get_ref<const std::string&>())) {
-        add_error(at, "repeat_item_id", "item needs a non-empty string '" + f.item_id + "' of at most 64 bytes");
+        add_error(at, "repeat_item_id", say(lang_, "item needs a non-empty string '{}' of at most 64 bytes", {f.item_id}));
         continue;
       }
       const std::string& key = id->get_ref<const std::string&>();
       std::string prefix = parent.prefix + f.key + "[" + key + "]";
       if (!ids.insert(key).second) {
-        add_error(prefix, "repeat_item_id", "duplicate item id");
+        add_error(prefix, "repeat_item_id", say(lang_, "duplicate item id"));
         continue;
       }
       Level lv{f.fields, f.order, item, prefix + ".", &parent, {}, {},
@@ -209,26 +209,26 @@ class Validator {
     if (const double* d = std::get_if<double>(&v)) {
       bool low = f.min && (f.min_exclusive ? *d <= *f.min : *d < *f.min);
       bool high = f.max && (f.max_exclusive ? *d >= *f.max : *d > *f.max);
-      if (low || high) report(path, "range", "value " + describe(v) + " out of range", false);
+      if (low || high) report(path, "range", say(lang_, "value {} out of range", {describe(v)}), false);
     }
     if (const std::string* s = std::get_if<std::string>(&v)) {
       if (f.type == FieldType::kDate || f.type == FieldType::kDatetime) {
         std::string day = s->substr(0, 10);
         if ((f.min_date && day < *f.min_date) || (f.max_date && day > *f.max_date))
-          report(path, "range", "date " + day + " out of range", false);
+          report(path, "range", say(lang_, "date {} out of range", {day}), false);
       }
       if (f.min_length || f.max_length) {
         std::size_t n = utf8_length(*s);
         if ((f.min_length && n < *f.min_length) || (f.max_length && n > *f.max_length))
-          report(path, "length", "length " + std::to_string(n) + " out of bounds", false);
+          report(path, "length", say(lang_, "length {} out of bounds", {std::to_string(n)}), false);
       }
       if (f.pattern && !f.pattern->full_match(*s))
-        report(path, "regex", "does not match " + f.pattern->pattern(), false);
+        report(path, "regex", say(lang_, "does not match {}", {f.pattern->pattern()}), false);
     }
     if (const auto* codes = std::get_if<std::vector<std::string>>(&v); codes != nullptr && codes->size() > 1) {
       for (const std::string& x : f.exclusive) {
         if (std::find(codes->begin(), codes->end(), x) != codes->end())
-          report(path, "exclusive", "'" + x + "' cannot be combined with other choices", false);
+          report(path, "exclusive", say(lang_, "'{}' cannot be combined with other choices", {x}), false);
       }
     }
   }
@@ -242,13 +242,14 @@ class Validator {
       if (f.calculate) {
         Value expected = evaluate(*f.calculate->root, env(lv, nullptr));
         if (!is_null(expected) && !same_value(it->second, expected)) {
-          report(path, "calculation", "stored " + describe(it->second) + ", computed " + describe(expected), false);
+          report(path, "calculation", say(lang_, "stored {}, computed {}", {describe(it->second), describe(expected)}), false);
           if (fixes != nullptr) fixes->emplace_back(lv.pointer + "/" + f.key, to_json(expected));
         }
       }
       for (const Check& c : f.checks) {
         if (truth(evaluate(*c.expr.root, env(lv, &it->second))) != false) continue;
-        std::string msg = c.message.empty() ? "constraint failed: " + c.expr.source : c.message;
+        std::string msg = c.message.empty() ? say(lang_, "constraint failed: {}", {c.expr.source}) : text_in(c.text, lang_);
+        if (msg.empty()) msg = c.message;  // a Check built without its texts
         report(path, "constraint", msg, c.is_warning);
       }
     }
@@ -280,6 +281,7 @@ class Validator {
 
   const FormDef& form_;
   const std::string today_;
+  const Lang lang_;
   Validation out_;
 
  public:

@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "schema/forms/form_def.hpp"
+#include "schema/forms/messages.hpp"
 
 namespace akt::forms {
 
@@ -15,6 +16,10 @@ struct ValidationContext {
   // The server's date, "YYYY-MM-DD" (Europe/Belgrade calendar day recommended). today() in expressions
   // and date constraints use it, never the device clock. Empty: today() is null, so checks using it pass.
   std::string today;
+  // The language of the messages (FieldError::message): a check's own message in that language, the
+  // validator's messages from its catalogue (messages.hpp); English where a text has no translation.
+  // Codes and paths never depend on it.
+  Lang lang = Lang::kEn;
 };
 
 // One problem with one answer. `path` is "age", "visit[<item id>].v_pct_observed" or "visit[3]"

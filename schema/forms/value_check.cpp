@@ -23,13 +23,15 @@ bool two_digits(std::string_view s, std::size_t at, int& out) {
   return true;
 }
 
-Converted geopoint(const json& v) {
-  const char* shape = "a geopoint is {\"lat\": -90..90, \"lon\": -180..180, \"acc\": metres >= 0, \"alt\"?}";
-  if (!v.is_object()) return fail("type", shape);
+Converted geopoint(const json& v, Lang lang) {
+  auto shape = [lang] {
+    return say(lang, "a geopoint is {\"lat\": -90..90, \"lon\": -180..180, \"acc\": metres >= 0, \"alt\"?}");
+  };
+  if (!v.is_object()) return fail("type", shape());
   GeoPoint g;
   bool has_lat = false, has_lon = false;
   for (const auto& [k, x] : v.items()) {
-    if (!x.is_number() || !std::isfinite(x.get<double>())) return fail("type", shape);
+    if (!x.is_number() || !std::isfinite(x.get<double>())) return fail("type", shape());
     double d = x.get<double>();
     if (k == "lat" && d >= -90 && d <= 90) {
       g.lat = d;
@@ -40,9 +42,9 @@ Converted geopoint(const json& v) {
     } else if (k == "acc" && d >= 0)
       g.accuracy_m = d;
     else if (k != "alt")
-      return fail("type", shape);
+      return fail("type", shape());
   }
-  if (!has_lat || !has_lon) return fail("type", shape);
+  if (!has_lat || !has_lon) return fail("type", shape());
   return {g, {}, {}};
 }
 
@@ -103,66 +105,66 @@ std::string normalize_datetime(std::string_view s) {
   return buf;
 }
 
-Converted convert_value(const FieldDef& f, const ChoiceList* list, const json& v) {
+Converted convert_value(const FieldDef& f, const ChoiceList* list, const json& v, Lang lang) {
   switch (f.type) {
     case FieldType::kText: {
-      if (!v.is_string()) return fail("type", "expected a string");
+      if (!v.is_string()) return fail("type", say(lang, "expected a string"));
       const auto& s = v.get_ref<const std::string&>();
-      if (s.size() > kMaxTextBytes) return fail("too_large", "text longer than 64 KiB");
-      if (!is_valid_utf8(s)) return fail("type", "text is not valid UTF-8");
+      if (s.size() > kMaxTextBytes) return fail("too_large", say(lang, "text longer than 64 KiB"));
+      if (!is_valid_utf8(s)) return fail("type", say(lang, "text is not valid UTF-8"));
       return {s, {}, {}};
     }
     case FieldType::kInteger: {
-      if (!v.is_number_integer()) return fail("type", "expected an integer");
+      if (!v.is_number_integer()) return fail("type", say(lang, "expected an integer"));
       double d = v.is_number_unsigned() ? static_cast<double>(v.get<std::uint64_t>())
                                         : static_cast<double>(v.get<std::int64_t>());
-      if (std::fabs(d) > 9007199254740992.0) return fail("range", "integer beyond +-2^53");
+      if (std::fabs(d) > 9007199254740992.0) return fail("range", say(lang, "integer beyond +-2^53"));
       return {d, {}, {}};
     }
     case FieldType::kDecimal:
-      if (!v.is_number() || !std::isfinite(v.get<double>())) return fail("type", "expected a number");
+      if (!v.is_number() || !std::isfinite(v.get<double>())) return fail("type", say(lang, "expected a number"));
       return {v.get<double>(), {}, {}};
     case FieldType::kDate:
       if (!v.is_string() || !is_iso_date(v.get_ref<const std::string&>()))
-        return fail("type", "expected a date YYYY-MM-DD");
+        return fail("type", say(lang, "expected a date YYYY-MM-DD"));
       return {v.get<std::string>(), {}, {}};
     case FieldType::kDatetime: {
       std::string n = v.is_string() ? normalize_datetime(v.get_ref<const std::string&>()) : std::string();
-      if (n.empty()) return fail("type", "expected a datetime YYYY-MM-DDTHH:MM:SS with Z or +HH:MM offset");
+      if (n.empty()) return fail("type", say(lang, "expected a datetime YYYY-MM-DDTHH:MM:SS with Z or +HH:MM offset"));
       return {n, {}, {}};
     }
     case FieldType::kSelectOne:
-      if (!v.is_string()) return fail("type", "expected a choice code");
+      if (!v.is_string()) return fail("type", say(lang, "expected a choice code"));
       if (list == nullptr || !list->contains(v.get_ref<const std::string&>()))
-        return fail("choice", "'" + excerpt(v.get_ref<const std::string&>()) + "' is not in " + f.choices);
+        return fail("choice", say(lang, "'{}' is not in {}", {excerpt(v.get_ref<const std::string&>()), f.choices}));
       return {v.get<std::string>(), {}, {}};
     case FieldType::kSelectMultiple: {
-      if (!v.is_array()) return fail("type", "expected an array of choice codes");
+      if (!v.is_array()) return fail("type", say(lang, "expected an array of choice codes"));
       if (list == nullptr || v.size() > list->choices.size())
-        return fail("choice", "more codes than " + f.choices + " has");
+        return fail("choice", say(lang, "more codes than {} has", {f.choices}));
       std::vector<std::string> codes;
       codes.reserve(v.size());
       for (const json& c : v) {
-        if (!c.is_string()) return fail("type", "expected an array of choice codes");
+        if (!c.is_string()) return fail("type", say(lang, "expected an array of choice codes"));
         const auto& s = c.get_ref<const std::string&>();
-        if (!list->contains(s)) return fail("choice", "'" + excerpt(s) + "' is not in " + f.choices);
+        if (!list->contains(s)) return fail("choice", say(lang, "'{}' is not in {}", {excerpt(s), f.choices}));
         // Quadratic, but bounded by the list's size (checked above); avoids allocating a set.
         if (std::find(codes.begin(), codes.end(), s) != codes.end())
-          return fail("choice", "'" + s + "' selected twice");
+          return fail("choice", say(lang, "'{}' selected twice", {s}));
         codes.push_back(s);
       }
       return {codes, {}, {}};
     }
     case FieldType::kBoolean:
-      if (!v.is_boolean()) return fail("type", "expected true or false");
+      if (!v.is_boolean()) return fail("type", say(lang, "expected true or false"));
       return {v.get<bool>(), {}, {}};
     case FieldType::kGeopoint:
-      return geopoint(v);
+      return geopoint(v, lang);
     case FieldType::kPhoto: {
-      if (!v.is_string()) return fail("type", "expected a photo attachment reference (string)");
+      if (!v.is_string()) return fail("type", say(lang, "expected a photo attachment reference (string)"));
       const auto& s = v.get_ref<const std::string&>();
       if (s.empty() || s.size() > kMaxPhotoRefBytes || !is_valid_utf8(s))
-        return fail("type", "photo reference must be 1-256 bytes of UTF-8");
+        return fail("type", say(lang, "photo reference must be 1-256 bytes of UTF-8"));
       return {s, {}, {}};
     }
     case FieldType::kCalculated:
@@ -171,9 +173,9 @@ Converted convert_value(const FieldDef& f, const ChoiceList* list, const json& v
       if (v.is_string() && v.get_ref<const std::string&>().size() <= kMaxTextBytes &&
           is_valid_utf8(v.get_ref<const std::string&>()))
         return {v.get<std::string>(), {}, {}};
-      return fail("type", "a calculated value is a boolean, number or string");
+      return fail("type", say(lang, "a calculated value is a boolean, number or string"));
     case FieldType::kNote:
-      return fail("type", "a note has no value");
+      return fail("type", say(lang, "a note has no value"));
     case FieldType::kRepeat:
       return fail("type", "internal: repeat");
   }

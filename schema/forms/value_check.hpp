@@ -8,6 +8,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "schema/forms/form_def.hpp"
+#include "schema/forms/messages.hpp"
 #include "schema/forms/utf8.hpp"
 #include "schema/forms/value.hpp"
 
@@ -25,8 +26,8 @@ struct Converted {
 
 // Converts `v` (not null) for field `f`. `list` is f's resolved choice list (select fields), else nullptr.
 // Datetimes are normalised to UTC "YYYY-MM-DDTHH:MM:SS.mmmZ" so that they compare as strings.
-// REQUIRES: f is not a repeat.
-Converted convert_value(const FieldDef& f, const ChoiceList* list, const nlohmann::json& v);
+// The message is in `lang` (messages.hpp). REQUIRES: f is not a repeat.
+Converted convert_value(const FieldDef& f, const ChoiceList* list, const nlohmann::json& v, Lang lang = Lang::kEn);
 
 // Validators for the string shapes.
 bool is_iso_date(std::string_view s);

@@ -204,6 +204,13 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
                        : labels == "sr"      ? exports::LabelMode::kSr
                        : labels == "sr-Latn" ? exports::LabelMode::kSrLatn
                                              : exports::LabelMode::kCodes;
+  // A second header row with the question labels (EXPORTS.md §2.1), in the `labels` language.
+  const std::string label_row = param(q, "label_row");
+  if (!label_row.empty() && label_row != "0" && label_row != "1")
+    return problem(400, "invalid_option", "label_row: 1 (a second header row with the question labels) or 0");
+  if (label_row == "1" && format == "jsonl")
+    return problem(400, "invalid_option", "label_row applies to csv and xlsx (JSON Lines has no header row)");
+  opt.label_row = label_row == "1";
   const std::string conflicts = param(q, "conflicts");
   if (!conflicts.empty() && conflicts != "flag" && conflicts != "include" && conflicts != "exclude")
     return problem(400, "invalid_option", "conflicts: flag (default; include is the same) or exclude");

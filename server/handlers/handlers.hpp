@@ -9,6 +9,7 @@
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "schema/forms/messages.hpp"
 #include "server/app_state.hpp"
 #include "server/http_types.hpp"
 
@@ -63,12 +64,14 @@ HttpResponse handle_form_transition(const HttpRequest& req, const std::string& f
 HttpResponse handle_release(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
 // Gives a push the forms' merge policies and, when validation is on, the post-merge check (computed
 // fields recomputed, rules broken by a merge become `semantic` entries).
-void use_forms(store::PushInput& in, AppState& app);
+// `lang`: the language of the messages of an older-version edit's rejection (PROTOCOL §4.4).
+void use_forms(store::PushInput& in, AppState& app, forms::Lang lang = forms::Lang::kEn);
 // Checks each edit against its published form version (one slot per edit; empty when it passes).
 // With `keys`, also fills each valid edit's domain uniqueness key (the form's unique_key values as a JSON
-// array text; "" when the form has none or a value is missing).
+// array text; "" when the form has none or a value is missing). Field messages are in `lang` (codes are not).
 std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app,
-                                                               std::vector<std::string>* keys = nullptr);
+                                                               std::vector<std::string>* keys = nullptr,
+                                                               forms::Lang lang = forms::Lang::kEn);
 
 // The scope fields of `form` in the edit's body (`municipality`, `community`, `component` when the form
 // has them) against the scope the edit carries: a `scope_mismatch` rejection when they differ.

@@ -69,10 +69,10 @@ std::vector<std::string> involved_keys(const forms::FormDef& form, const std::st
 
 }  // namespace
 
-void use_forms(store::PushInput& in, AppState& app) {
+void use_forms(store::PushInput& in, AppState& app, forms::Lang lang) {
   in.schema_for = [&app](const std::string& form, std::int64_t version) { return app.forms.schema_for(form, version); };
   // An edit filled with an older form version on a record a later version wrote (PROTOCOL §4.4).
-  in.adapt_older = [&app](const sync::Edit& e, std::int64_t base_version,
+  in.adapt_older = [&app, lang](const sync::Edit& e, std::int64_t base_version,
                           const std::string& base_body) -> std::optional<store::OlderFormEdit> {
     auto older = app.forms.get(e.form_id, e.form_version);
     auto newer = app.forms.get(e.form_id, base_version);
@@ -85,7 +85,7 @@ void use_forms(store::PushInput& in, AppState& app) {
     r.changed = forms::paths_defined(*older, e.changed);
     if (app.config.forms.validate) {
       // The record ends at the later version: its computed fields follow the edit, its rules apply.
-      const forms::ValidationContext ctx{server_today(app.now_ms())};
+      const forms::ValidationContext ctx{server_today(app.now_ms()), lang};
       forms::recompute_calculated(*newer, out, ctx);
       const auto errors = forms::validate_record(*newer, out, ctx);
       if (!errors.empty()) {
@@ -118,11 +118,11 @@ void use_forms(store::PushInput& in, AppState& app) {
 }
 
 std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app,
-                                                               std::vector<std::string>* keys) {
+                                                               std::vector<std::string>* keys, forms::Lang lang) {
   std::vector<std::optional<sync::EditRejection>> out(edits.size());
   if (keys) keys->assign(edits.size(), std::string());
   if (!app.config.forms.validate) return out;
-  const forms::ValidationContext ctx{server_today(app.now_ms())};
+  const forms::ValidationContext ctx{server_today(app.now_ms()), lang};
   for (std::size_t i = 0; i < edits.size(); ++i) {
     const sync::Edit& e = edits[i];
     auto form = app.forms.get(e.form_id, e.form_version);
@@ -186,9 +186,11 @@ HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState&
     return problem(400, syntax ? "invalid_json" : "invalid_batch", batch.status().message());
   }
   std::vector<std::string> keys;
-  const auto prechecks = validate_edits(batch->edits, app, &keys);
+  // Field messages in the language the client asks for (PROTOCOL §4.4); codes and paths do not change.
+  const forms::Lang lang = forms::negotiate_language(req.header("accept-language"));
+  const auto prechecks = validate_edits(batch->edits, app, &keys, lang);
   store::PushInput in{who.device_actor, &*batch, app.now_ms(), who.scope ? &*who.scope : nullptr, &prechecks};
-  use_forms(in, app);
+  use_forms(in, app, lang);
   in.unique_keys = &keys;
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "batch_id_reused");

@@ -216,3 +216,46 @@ TEST_CASE("cli: init with an enrolment code, and the errors of enrolment") {
     CHECK(has(twice.err, "already is a device"));
   }
 }
+
+TEST_CASE("cli: show --lang prints the record by its labels in en, sq, sr and sr-Latn") {
+  test::TempDir dir;
+  const std::string db = dir.file("l.db");
+  REQUIRE(aktsync(dir, {"--db", db, "init", "--server", "127.0.0.1:1", "--actor", "0190f5c2-7a1e-7cc0-9a4b-2f1e3d4c5b6a",
+                        "--token", "t"}).code == 0);
+  test::Run created = aktsync(dir, {"--db", db, "new", "--form", "so1_infra_monitoring", "--version", "1",
+                                    "--municipality", "gracanice", "--community", "serb", "--component", "SO1",
+                                    "--set", "pct_complete=60", "--set", "status=in_progress",
+                                    "--set", R"(target_communities=["serb","roma"])", "--set", "x_unknown=7"});
+  REQUIRE(created.code == 0);
+  const std::string id = created.out.substr(0, 36);
+  auto show = [&](const std::string& lang) {
+    test::Run r = aktsync(dir, {"--db", db, "show", id, "--lang", lang});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    return r.out;
+  };
+  const std::string en = show("en"), sq = show("sq"), sr = show("sr"), latn = show("sr-Latn");
+  CHECK(has(en, "Current status: In progress"));
+  CHECK(has(en, "Physical completion (%): 60"));
+  CHECK(has(sq, "Statusi aktual: Në vazhdim"));
+  CHECK(has(sq, "Përfundimi fizik (%): 60"));
+  CHECK(has(sr, "Тренутни статус: У току"));
+  CHECK(has(sr, "Физичка завршеност (%): 60"));
+  CHECK(has(latn, "Trenutni status: U toku"));
+  CHECK(has(latn, "Fizička završenost (%): 60"));
+  // A multi-select by its choices' labels, the scope by its names, the form by its title; unknown keys as they are.
+  CHECK(has(sr, "Заједнице којима је пројекат намењен: Српска заједница; Ромска заједница"));
+  CHECK(has(sq, "scope    Graçanicë / "));
+  CHECK(has(sr, "scope    Грачаница / "));
+  CHECK(has(latn, "scope    Gračanica / "));
+  CHECK(has(sq, "(so1_infra_monitoring v1)"));
+  CHECK(has(sr, "x_unknown: 7"));
+  CHECK_FALSE(has(sr, "\"status\""));  // no JSON body
+  // Without --lang: as before (the JSON body).
+  CHECK(has(aktsync(dir, {"--db", db, "show", id}).out, R"("status": "in_progress")"));
+  // Exact tags only.
+  CHECK(aktsync(dir, {"--db", db, "show", id, "--lang", "fr"}).code == 2);
+  CHECK(aktsync(dir, {"--db", db, "show", id, "--lang", "sr-latn"}).code == 2);
+  // A definition file that cannot be read is an error.
+  test::Run missing = aktsync(dir, {"--db", db, "show", id, "--lang", "sq", "--form", dir.file("none.json")});
+  CHECK(missing.code == 1);
+}

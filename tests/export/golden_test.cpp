@@ -6,6 +6,7 @@
 #include "schema/export/gzip_stream.hpp"
 #include "schema/export/jsonl_writer.hpp"
 #include "schema/export/xlsx_writer.hpp"
+#include "schema/forms/serbian_script.hpp"
 #include "tests/export/export_test_support.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "sync/gzip.hpp"
@@ -40,10 +41,12 @@ std::vector<ExportRecord> records_of(const std::string& id) {
   return {record(id, 1, a), record(id, 2, b), record(id, 3, nlohmann::json::object(), true)};
 }
 
-FormExporter exporter(const std::string& id, sync::Role role, LabelMode labels = LabelMode::kCodes) {
+FormExporter exporter(const std::string& id, sync::Role role, LabelMode labels = LabelMode::kCodes,
+                      bool label_row = false) {
   const forms::FormDef* v[] = {&form(id)};
   ExportOptions o;
   o.role = role;
+  o.label_row = label_row;
   o.pseudonym_key = "golden-test-key";
   o.flatten.labels = labels;
   auto e = FormExporter::create(v, o);
@@ -51,10 +54,11 @@ FormExporter exporter(const std::string& id, sync::Role role, LabelMode labels =
   return std::move(e).value();
 }
 
-std::string csv(const std::string& id, sync::Role role, std::size_t table, LabelMode labels = LabelMode::kCodes) {
+std::string csv(const std::string& id, sync::Role role, std::size_t table, LabelMode labels = LabelMode::kCodes,
+                bool label_row = false) {
   std::string out;
   CsvWriter w([&](std::string_view s) { out += s; }, {}, table);
-  REQUIRE(run_export(exporter(id, role, labels), records_of(id), w).ok());
+  REQUIRE(run_export(exporter(id, role, labels, label_row), records_of(id), w).ok());
   return out;
 }
 
@@ -77,6 +81,40 @@ TEST_CASE("golden: labels in Serbian (Cyrillic and Latin) and Albanian") {
   // sr-Latn is the transliteration of sr, cell for cell.
   check_golden("so1_interethnic_survey.me.sr-Latn.csv",
                csv("so1_interethnic_survey", sync::Role::kMeOfficer, 0, LabelMode::kSrLatn));
+}
+
+TEST_CASE("golden: a second header row with the question labels in the chosen language") {
+  const auto kM = sync::Role::kMeOfficer;
+  check_golden("so1_infra_monitoring.me.sq.labelrow.csv", csv("so1_infra_monitoring", kM, 0, LabelMode::kSq, true));
+  check_golden("so1_infra_monitoring.visit.me.sq.labelrow.csv", csv("so1_infra_monitoring", kM, 1, LabelMode::kSq, true));
+  check_golden("so1_interethnic_survey.me.sr.labelrow.csv", csv("so1_interethnic_survey", kM, 0, LabelMode::kSr, true));
+  check_golden("so2_business_followup.me.en.labelrow.csv", csv("so2_business_followup", kM, 0, LabelMode::kEn, true));
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    for (std::size_t at = 0; at < text.size();) {
+      const std::size_t end = text.find("\r\n", at);
+      out.push_back(text.substr(at, end - at));
+      at = end + 2;
+    }
+    return out;
+  };
+  // The label row is the only difference: the first row (column names) and the data rows are as without it.
+  for (const char* id : kForms) {
+    CAPTURE(id);
+    const auto plain = lines(csv(id, kM, 0, LabelMode::kSr)), labelled = lines(csv(id, kM, 0, LabelMode::kSr, true));
+    REQUIRE(labelled.size() == plain.size() + 1);
+    CHECK(labelled[0] == plain[0]);
+    for (std::size_t i = 1; i < plain.size(); ++i) CHECK(labelled[i + 1] == plain[i]);
+    // sr-Latn's label row is the transliteration of sr's.
+    CHECK(lines(csv(id, kM, 0, LabelMode::kSrLatn, true))[1] == forms::to_serbian_latin(labelled[1]));
+    // The label row names each question by its label in that language (no column left without a text).
+    const forms::FormDef& f = form(id);
+    const std::string& row = labelled[1];
+    CHECK(row.find(f.find("municipality") ? f.find("municipality")->label.sr : "Општина") != std::string::npos);
+    CHECK(row.find("ИД записа") != std::string::npos);
+  }
+  // Codes with a label row: the labels are English.
+  CHECK(lines(csv("so3_municipal_service", kM, 0, LabelMode::kCodes, true))[1].rfind("Record id,Form version,", 0) == 0);
 }
 
 TEST_CASE("golden: admin JSON Lines of each instrument") {
@@ -159,6 +197,24 @@ TEST_CASE("xlsx: each instrument opens as a workbook with the expected sheets an
     std::ofstream(dir.file("expect.json"), std::ios::binary | std::ios::trunc) << expect.dump();
     CHECK(std::system(cmd.c_str()) != 0);
   }
+}
+
+TEST_CASE("xlsx: the label row is the second row of every sheet") {
+  const FormExporter e = exporter("so1_infra_monitoring", sync::Role::kMeOfficer, LabelMode::kSq, true);
+  std::string out;
+  XlsxWriter w([&](std::string_view s) { out += s; });
+  REQUIRE(run_export(e, records_of("so1_infra_monitoring"), w).ok());
+  nlohmann::json expect = {{"contains", "Shuma e grantit"}, {"sheets", nlohmann::json::array()}};
+  expect["sheets"].push_back({"records", 5, "record_id"});  // names, labels, 3 records
+  expect["sheets"].push_back({"visit", 6, "record_id"});    // names, labels, 2 x 2 visits
+  akt::test::TempDir dir;
+  std::ofstream(dir.file("x.xlsx"), std::ios::binary) << out;
+  std::ofstream(dir.file("expect.json"), std::ios::binary) << expect.dump();
+  const std::string cmd = "python3 " + repo("tests/export/check_xlsx.py") + " " + dir.file("x.xlsx") + " " +
+                          dir.file("expect.json") + " > " + dir.file("log.txt") + " 2>&1";
+  const int rc = std::system(cmd.c_str());
+  INFO(read_file(dir.file("log.txt")));
+  CHECK(rc == 0);
 }
 
 TEST_CASE("ExportRun: any step size gives the bytes of run(), for every writer and instrument") {

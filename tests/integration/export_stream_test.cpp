@@ -539,6 +539,23 @@ TEST_CASE("export filters: received time, the record's own date, several scope v
   CHECK(status_code("&labels=sr-latn") == std::make_pair(400, std::string("invalid_option")));  // exact tag
   CHECK(status_code("&labels=sr-Latn").first == 200);
   CHECK(status_code("&conflicts=exclude").first == 200);
+  // The label row: a second header row with the question labels in the `labels` language.
+  CHECK(status_code("&label_row=yes") == std::make_pair(400, std::string("invalid_option")));
+  {
+    auto r = c.request("GET", "/v1/exports/" + kForm + "?format=jsonl&label_row=1", {}, bearer(me));
+    CHECK(r->status == 400);
+    CHECK(json::parse(r->body).value("code", "") == "invalid_option");
+    auto labelled = c.request("GET", "/v1/exports/" + kForm + "?format=csv&labels=sq&label_row=1", {}, bearer(me));
+    REQUIRE(labelled->status == 200);
+    auto plain = c.request("GET", "/v1/exports/" + kForm + "?format=csv&labels=sq", {}, bearer(me));
+    const std::string& a = plain->body;
+    const std::string& b = labelled->body;
+    const std::size_t first = a.find("\r\n") + 2;
+    REQUIRE(b.compare(0, first, a, 0, first) == 0);  // the same column names
+    const std::size_t second = b.find("\r\n", first) + 2;
+    CHECK(b.substr(0, first) + b.substr(second) == a);  // and the same data after the label row
+    CHECK(b.substr(first, second - first).rfind("ID e regjistrimit,Versioni i formularit,", 0) == 0);
+  }
   CHECK(c.request("GET", "/v1/indicators?reporting_date=2018-13-01", {}, bearer(me))->status == 400);
   CHECK(c.request("GET", "/v1/indicators?reporting_date=2018-06-30", {}, bearer(me))->status == 200);
 }

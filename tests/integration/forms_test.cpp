@@ -3,6 +3,7 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
@@ -179,4 +180,49 @@ TEST_CASE("forms: a missing translation refuses the upload with its path; a list
   auto ok = w.c.request("POST", "/v1/admin/forms", v2.dump(), bearer(w.admin));
   REQUIRE_MESSAGE(ok->status == 201, ok->body);
   CHECK(w.c.request("POST", "/v1/admin/forms/so1_interethnic_survey/2/publish", "{}", bearer(w.admin))->status == 200);
+}
+
+TEST_CASE("forms: a push's field messages come in the language of Accept-Language; codes and paths do not change") {
+  FormsWorld w;
+  std::mt19937_64 rng(12);
+  auto rejected_fields = [&](std::int64_t n, const char* accept_language) {
+    sync::Edit e = w.survey_edit(rng, n);
+    json body = json::parse(e.body);
+    body.erase("resp_gender");
+    body["cluster_id"] = "zzz-01";
+    e.body = body.dump();
+    auto headers = w.srv.a.auth();
+    if (accept_language != nullptr) headers.emplace_back("Accept-Language", accept_language);
+    auto r = w.c.request("POST", "/v1/push", sync::encode_push_request({"lang-" + std::to_string(n), {e}}), headers);
+    REQUIRE(r.ok());
+    REQUIRE(r->status == 200);
+    const json x = json::parse(r->body)["results"][0];
+    REQUIRE(x["outcome"] == "rejected");
+    std::map<std::pair<std::string, std::string>, std::string> out;
+    for (const auto& f : x["error"]["fields"])
+      out[{f["path"].get<std::string>(), f["code"].get<std::string>()}] = f["message"].get<std::string>();
+    return out;
+  };
+  const std::pair<std::string, std::string> required{"resp_gender", "required"}, cluster{"cluster_id", "constraint"};
+  auto en = rejected_fields(1, nullptr);
+  CHECK(en[required] == "an answer is required");
+  CHECK(en[cluster] == "cluster_id must start with the municipality code and '-' (e.g. gracanice-03)");
+  auto sq = rejected_fields(2, "sq-AL,sq;q=0.9,en;q=0.5");
+  CHECK(sq[required] == "kërkohet një përgjigje");
+  CHECK(sq[cluster] == "cluster_id duhet të fillojë me kodin e komunës dhe '-' (p.sh. gracanice-03)");
+  auto sr = rejected_fields(3, "sr");
+  CHECK(sr[required] == "одговор је обавезан");
+  CHECK(sr[cluster] == "cluster_id мора да почиње шифром општине и знаком '-' (нпр. gracanice-03)");
+  auto latn = rejected_fields(4, "sr-Latn-RS");
+  CHECK(latn[required] == "odgovor je obavezan");
+  CHECK(latn[cluster] == "cluster_id mora da počinje šifrom opštine i znakom '-' (npr. gracanice-03)");
+  auto other = rejected_fields(5, "de-DE");  // not a programme language: English
+  CHECK(other[required] == "an answer is required");
+  // The same problems, whatever the language.
+  for (const auto* m : {&sq, &sr, &latn, &other}) {
+    std::set<std::pair<std::string, std::string>> a, b;
+    for (const auto& [k, v] : en) a.insert(k);
+    for (const auto& [k, v] : *m) b.insert(k);
+    CHECK(a == b);
+  }
 }
