@@ -152,7 +152,7 @@ int main(int argc, char** argv) {
 
   if (faults > 0) {
     client::FaultOptions f;
-    f.drop_before = f.drop_after = f.cut_response = faults;
+    f.drop_before = f.drop_after = f.cut_response = f.cut_request = faults;
     auto proxy = client::FaultProxy::start((*srv)->port(), f);
     if (!proxy.ok()) die("proxy");
     test::TempDir dir2;

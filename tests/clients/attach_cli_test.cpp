@@ -44,7 +44,7 @@ TEST_CASE("cli: a photo attached offline is uploaded by sync after its record, o
 
   test::Run s1 = aktsync(dir, {"--db", db, "sync"});
   REQUIRE_MESSAGE(s1.code == 0, s1.err);
-  CHECK(has(s1.out, "pushed     1"));
+  CHECK(has(s1.out, "pushed     2"));  // the new record and the attach edit
   CHECK(has(s1.out, "photos     1 sent, 0 already held, 400000 of 400000 bytes on the wire"));
   CHECK(srv.app().blobs->has(digest));
   auto rec = srv.client().request("GET", "/v1/records/" + id, "", srv.b.auth());

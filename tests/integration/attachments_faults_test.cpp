@@ -56,6 +56,7 @@ TEST_CASE("attachments: uploads through a link that drops requests and answers r
   f.drop_before = 0.15;
   f.drop_after = 0.15;
   f.cut_response = 0.15;
+  f.cut_request = 0.15;  // a prefix of the chunk reaches the server, then the link is cut
   f.seed = seed;
   auto proxy = client::FaultProxy::start(srv.port(), f);
   REQUIRE(proxy.ok());
@@ -80,9 +81,11 @@ TEST_CASE("attachments: uploads through a link that drops requests and answers r
   CHECK(s->file_bytes == total);
   CHECK(s->bytes_sent >= total);
   const auto faults = (*proxy)->counts();
+  CHECK(faults.cut_request > 0);
   CHECK(faults.drop_before + faults.drop_after + faults.cut_response > 0);
   // A lost chunk costs at most itself: never more than one chunk per fault is sent again.
-  CHECK(s->bytes_sent <= total + (faults.drop_before + faults.drop_after + faults.cut_response) * o.chunk_bytes);
+  CHECK(s->bytes_sent <=
+        total + (faults.drop_before + faults.drop_after + faults.cut_response + faults.cut_request) * o.chunk_bytes);
   auto blobs = store::BlobStore::open(srv.data_dir());
   REQUIRE(blobs.ok());
   CHECK((*blobs)->digests().size() == files.size());
