@@ -27,19 +27,21 @@ namespace akt::client {
 struct FaultOptions {
   // Probabilities in [0, 1], rolled per request (duplicate and reorder: per push only).
   double drop_before = 0, drop_after = 0, cut_response = 0, delay = 0, duplicate = 0, reorder = 0;
-  double cut_request = 0;  // rolled only when > 0, so seeded runs without it keep their sequences
   int max_delay_ms = 20;
   std::uint64_t seed = 1;
+  // Last, so that positional initialisers of the members above keep their meaning. Rolled only when
+  // > 0, so seeded runs without it keep their random sequences.
+  double cut_request = 0;
 };
 
 struct FaultCounts {
   std::size_t requests = 0;        // requests read from clients
   std::size_t drop_before = 0, drop_after = 0, cut_response = 0, delay = 0, duplicate = 0;
   std::size_t reorder = 0;         // pushes held back and later delivered after another push
-  std::size_t cut_request = 0;     // requests of which only a prefix reached the server
   std::size_t held_drops = 0;      // retries of a held push dropped while it was held
   std::size_t upstream_errors = 0; // the upstream could not be reached or answered nothing
   std::size_t replay_mismatch = 0; // a duplicated push whose second answer differed (a server bug)
+  std::size_t cut_request = 0;     // requests of which only a prefix reached the server
 };
 
 class FaultProxy {
