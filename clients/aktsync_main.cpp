@@ -40,6 +40,10 @@ const Command kCommands[] = {
      "edit RECORD (--set key=value ... | --body JSON)\n"
      "  Saves a new version of the record. In a conflict it edits the version holding this device's\n"
      "  latest edit (marked '*' by show)."},
+    {"attach", cli::cmd_attach,
+     "attach RECORD FIELD FILE [--type image/jpeg|image/png|image/webp]\n"
+     "  Keeps the photo FILE beside the database and sets the record's photo FIELD to its reference\n"
+     "  (sha256:...;size=...;type=...). The next sync uploads it after the push, resuming after a cut."},
     {"delete", cli::cmd_delete, "delete RECORD\n  Deletes the record (a deletion edit, synced like any other)."},
     {"show", cli::cmd_show,
      "show RECORD [--json] [--lang en|sq|sr|sr-Latn [--form FILE]]\n  Shows the record; concurrent versions are "

@@ -86,5 +86,11 @@ int cmd_sync(const Args& a, store::TabletStore& store);
 int cmd_status(const Args& a, store::TabletStore& store);
 int cmd_pull(const Args& a, store::TabletStore& store);
 int cmd_rejected(const Args& a, store::TabletStore& store);
+// `aktsync attach RECORD FIELD FILE [--type T]` (attach_cmd.cpp): keeps the photo beside the database and
+// sets the field to its attachment reference. sync_attachments uploads what the server lacks (run by sync).
+int cmd_attach(const Args& a, store::TabletStore& store);
+// Its own connection to host:port with `options` (chunks are never gzipped: photos do not compress).
+int sync_attachments(const Args& a, store::TabletStore& store, const std::string& host, std::uint16_t port,
+                     HttpOptions options);
 
 }  // namespace akt::client::cli

@@ -387,6 +387,8 @@ int cmd_sync(const Args& a, store::TabletStore& store) {
   std::printf("pushed     %zu\napplied    %zu\nconcurrent %zu\nsuperseded %zu\nduplicate  %zu\nrejected   %zu\n"
               "pulled     %zu\nconflicts  %zu\n",
               s->pushed, s->applied, s->concurrent, s->superseded, s->duplicate, s->rejected, s->pulled, s->conflicts);
+  // Photos after the records: the records are the data, the files may follow (PROTOCOL §14.5).
+  if (int rc = sync_attachments(a, store, host, port, ho); rc != kOk) return rc;
   if (s->epoch_reset) std::printf("note: the server has a new epoch; unacknowledged edits were pushed again\n");
   for (const auto& r : s->rejections)
     std::fprintf(stderr, "aktsync: rejected: record %s edit %lld: %s: %s\n", r.record_id.c_str(),

@@ -224,9 +224,24 @@ struct FaultProxy::Impl {
     else ++counts.upstream_errors;
   }
 
-  enum class Act { kForward, kDropBefore, kHold, kHeldDrop };
+  // Sends the first `n` bytes of `request` upstream and closes: the server sees the link cut there.
+  void forward_prefix(const std::string& request, std::size_t n) {
+    try {
+      net::io_context io;
+      tcp::socket up(io);
+      boost::system::error_code ec;
+      up.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), upstream_port.load()), ec);
+      if (!ec) write_all(up, request.substr(0, n));
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the server read what arrived
+      up.close(ec);
+    } catch (const std::exception&) {
+    }
+  }
+
+  enum class Act { kForward, kDropBefore, kHold, kHeldDrop, kCutRequest };
   struct Plan {
     Act act = Act::kForward;
+    std::size_t cut_at = 0;
     bool delay = false, duplicate = false, drop_after = false, cut = false, release = false;
     int delay_ms = 0;
   };
@@ -248,6 +263,12 @@ struct FaultProxy::Impl {
     if (roll() < options.drop_before) {
       ++counts.drop_before;
       p.act = Act::kDropBefore;
+      return p;
+    }
+    if (options.cut_request > 0 && req.size() > 1 && roll() < options.cut_request) {
+      ++counts.cut_request;
+      p.act = Act::kCutRequest;
+      p.cut_at = 1 + static_cast<std::size_t>(rng() % (req.size() - 1));
       return p;
     }
     if (push && !held && !p.release && roll() < options.reorder) {
@@ -278,6 +299,7 @@ struct FaultProxy::Impl {
     std::string buf, req;
     while (read_message(client, buf, req, false)) {
       const Plan p = decide(req);
+      if (p.act == Act::kCutRequest) forward_prefix(req, p.cut_at);
       if (p.act != Act::kForward) break;  // drop: close the connection without an answer
       if (p.delay) std::this_thread::sleep_for(std::chrono::milliseconds(p.delay_ms));
       auto answer = forward(req);

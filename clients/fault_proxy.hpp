@@ -4,6 +4,8 @@
 //   - drops the connection before forwarding the request (drop_before),
 //   - forwards it, lets the server commit, then drops before the answer reaches the client (drop_after),
 //   - sends only part of the answer, then drops (cut_response),
+//   - sends only a random prefix of the request to the server, then drops both sides (cut_request: a
+//     link cut in the middle of an upload chunk),
 //   - waits a little before forwarding (delay),
 //   - forwards a push twice and checks that the second answer is the first one replayed (duplicate),
 //   - holds a push back (the client sees a dropped connection on it and on its retries) and delivers it
@@ -27,6 +29,9 @@ struct FaultOptions {
   double drop_before = 0, drop_after = 0, cut_response = 0, delay = 0, duplicate = 0, reorder = 0;
   int max_delay_ms = 20;
   std::uint64_t seed = 1;
+  // Last, so that positional initialisers of the members above keep their meaning. Rolled only when
+  // > 0, so seeded runs without it keep their random sequences.
+  double cut_request = 0;
 };
 
 struct FaultCounts {
@@ -36,6 +41,7 @@ struct FaultCounts {
   std::size_t held_drops = 0;      // retries of a held push dropped while it was held
   std::size_t upstream_errors = 0; // the upstream could not be reached or answered nothing
   std::size_t replay_mismatch = 0; // a duplicated push whose second answer differed (a server bug)
+  std::size_t cut_request = 0;     // requests of which only a prefix reached the server
 };
 
 class FaultProxy {

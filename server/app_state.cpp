@@ -109,6 +109,9 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   *holder = app;
   app->pseudonym_key = std::move(*key);
   if (Status st = app->forms.load(*app->store); !st.ok()) return st;
+  auto blobs = store::BlobStore::open(app->config.data_dir);
+  if (!blobs.ok()) return blobs.status();
+  app->blobs = std::move(*blobs);
   app->now_ms = [] {
     return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
         .count();

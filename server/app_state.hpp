@@ -2,11 +2,14 @@
 // Nothing here needs a strand: the store, auth and notifier are thread-safe, the rest is read-only.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 
+#include "schema/store/blob_store.hpp"
 #include "schema/store/server_store.hpp"
 #include "server/auth.hpp"
 #include "server/change_notifier.hpp"
@@ -28,6 +31,9 @@ struct AppState {
   std::string pseudonym_key;              // raw secret bytes of the M&E pseudonyms (never sent, never logged)
   std::function<std::int64_t()> now_ms;  // server wall clock in ms; replaceable in tests
   std::atomic<bool> stopping{false};     // set on SIGTERM: finish in-flight work, take no new
+  std::unique_ptr<store::BlobStore> blobs;  // attachment files (PROTOCOL §14); thread-safe per upload
+  std::array<std::mutex, 64> upload_locks;  // one upload's appends run one at a time (by hash of its id)
+  std::atomic<std::int64_t> last_blob_gc_ms{0};  // when unreferenced attachment files were last collected
 
   AppState(Config c, std::unique_ptr<store::ServerStore> s)
       : config(std::move(c)),

@@ -118,6 +118,16 @@ Result<Config> parse_config(const std::string& text, Config c) {
     if (a.password_kdf_n < 1024 || (a.password_kdf_n & (a.password_kdf_n - 1)) != 0)
       return Status::invalid_argument("config: accounts.password_kdf_n must be a power of two >= 1024");
   }
+  if (auto it = j.find("attachments"); it != j.end()) {
+    if (!it->is_object()) return Status::invalid_argument("config: attachments must be an object");
+    AttachmentPolicy& a = c.attachments;
+    AKT_CFG_TRY(read_number(*it, "max_bytes", a.max_bytes));
+    AKT_CFG_TRY(read_number(*it, "upload_expiry_ms", a.upload_expiry_ms));
+    AKT_CFG_TRY(read_number(*it, "max_missing_query", a.max_missing_query));
+    AKT_CFG_TRY(read_number(*it, "gc_grace_ms", a.gc_grace_ms));
+    if (a.max_bytes < 1 || a.upload_expiry_ms < 1 || a.max_missing_query < 1 || a.gc_grace_ms < 1)
+      return Status::invalid_argument("config: attachments values must be >= 1");
+  }
   if (auto it = j.find("tls"); it != j.end()) {
     if (!it->is_object()) return Status::invalid_argument("config: tls must be an object");
     AKT_CFG_TRY(read_string(*it, "cert_file", c.tls.cert_file));

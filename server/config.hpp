@@ -45,6 +45,14 @@ struct FormPolicy {
   bool validate = true;
 };
 
+// Attachments (PROTOCOL §14): photo files uploaded in resumable chunks.
+struct AttachmentPolicy {
+  std::int64_t max_bytes = 32 * 1024 * 1024;      // largest attachment (413 attachment_too_large above)
+  std::int64_t upload_expiry_ms = 7 * 86400000LL;  // a partial upload untouched this long is discarded
+  std::size_t max_missing_query = 1000;           // digests per POST /v1/blobs/missing
+  std::int64_t gc_grace_ms = 30 * 86400000LL;      // an unreferenced file is removed once older than this
+};
+
 // HTTPS through OpenSSL: TLS 1.2 minimum, forward-secret AEAD ciphers only.
 struct TlsConfig {
   std::string cert_file;  // PEM certificate chain
@@ -74,6 +82,7 @@ struct Config {
   TlsConfig tls;
   AccountPolicy accounts;
   FormPolicy forms;
+  AttachmentPolicy attachments;
   std::vector<DeviceCredential> devices;
   // The secret key of the M&E pseudonyms (docs/SECURITY.md §8): a file holding at least 32 hex digits,
   // readable by the service user only. Empty: <data_dir>/pseudonym.key, made at first start.

@@ -203,7 +203,8 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
   if (path == "/v1/enrol") return req.method == "POST" ? handle_enrol(req, app) : method_not_allowed("POST");
   const std::string_view top = seg[1];
   const bool known = top == "push" || top == "changes" || top == "records" || top == "me" || top == "logout" ||
-                     top == "admin" || top == "forms" || top == "exports" || top == "indicators";
+                     top == "admin" || top == "forms" || top == "exports" || top == "indicators" ||
+                     top == "uploads" || top == "blobs";
   if (!known) return not_found();
 
   auto who = app.auth.authenticate(req.header("authorization"), *app.store, app.now_ms());
@@ -251,6 +252,28 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
       return req.method == "GET" ? handle_indicators(query, *who, app) : method_not_allowed("GET");
     return not_found();
   }
+  // Attachments (PROTOCOL §14): uploads and the missing-digests query need a device token.
+  if (top == "uploads" && (seg.size() == 2 || seg.size() == 3)) {
+    const bool create = seg.size() == 2;
+    if (create ? req.method != "POST" : req.method != "GET" && req.method != "PATCH")
+      return method_not_allowed(create ? "POST" : "GET, HEAD, PATCH");
+    if (!who->is_device()) return forbidden("uploading attachments needs a device token (enrol the device)");
+    if (!create)
+      return req.method == "GET" ? handle_upload_offset(std::string(seg[2]), *who, app)
+                                 : handle_upload_append(req, std::string(seg[2]), *who, app);
+    HttpRequest decoded = req;
+    if (auto err = decode_body(req, app, decoded.body)) return std::move(*err);
+    return handle_create_upload(decoded, *who, app);
+  }
+  if (top == "blobs" && seg.size() == 3 && seg[2] == "missing") {
+    if (req.method != "POST") return method_not_allowed("POST");
+    if (!who->is_device()) return forbidden("the missing-attachments query needs a device token");
+    HttpRequest decoded = req;
+    if (auto err = decode_body(req, app, decoded.body)) return std::move(*err);
+    return handle_missing_blobs(decoded, *who, app);
+  }
+  if (top == "blobs" && seg.size() == 3)
+    return req.method == "GET" ? handle_get_blob(std::string(seg[2]), *who, app) : method_not_allowed("GET");
   if (top == "forms" && seg.size() == 2)
     return req.method == "GET" ? handle_list_forms(*who, false, app) : method_not_allowed("GET");
   if (top == "forms" && seg.size() == 4)

@@ -60,6 +60,9 @@ struct RecordState {
   bool conflict = false;              // siblings, or fields in conflict awaiting an admin
   std::vector<std::string> conflicted;  // paths of fields in conflict (open inbox entries)
   bool deletion_pending = false;      // deleted on one device, edited on another: an admin decides
+  // Paths of attachment fields of the live version whose file the server does not hold yet
+  // (PROTOCOL §14.5); cleared, with a new feed position, when the file arrives.
+  std::vector<std::string> pending_upload;
   std::vector<Version> live;          // ordered by dot
   // An out-of-scope marker (PROTOCOL §5.1): the record left the caller's scope; only record_id and seq
   // are set, and the device drops its copy.

@@ -327,6 +327,11 @@ void append_record_open(std::string& out, const RecordHead& h) {
   out += ",\"conflicted\":";
   out += h.conflicted;
   out += h.deletion_pending ? ",\"deletion_pending\":true" : ",\"deletion_pending\":false";
+  // Only when some attachment is missing, so records without photos read as before.
+  if (!h.pending_upload.empty() && h.pending_upload != "[]") {
+    out += ",\"pending_upload\":";
+    out += h.pending_upload;
+  }
   out += ",\"live\":[";
 }
 
@@ -354,8 +359,10 @@ void append_record_state(std::string& out, const RecordState& s) {
     return;
   }
   const std::string conflicted = encode_strings(s.conflicted);
+  const std::string pending = encode_strings(s.pending_upload);
   append_record_open(out, {s.record_id, s.form_id, s.form_version, s.scope.municipality, s.scope.community,
-                           s.scope.component, s.seq, s.deleted, s.conflict, conflicted, s.deletion_pending});
+                           s.scope.component, s.seq, s.deleted, s.conflict, conflicted, s.deletion_pending,
+                           pending});
   for (std::size_t i = 0; i < s.live.size(); ++i) {
     const Version& v = s.live[i];
     const std::string clock = encode_clock(v.clock), parents = encode_dots(v.parents),
@@ -392,6 +399,9 @@ Result<RecordState> decode_record_state(const json& j) {
   if (auto c = j.find("conflicted"); c != j.end() && c->is_array())
     for (const auto& p : *c)
       if (p.is_string()) s.conflicted.push_back(p.get<std::string>());
+  if (auto c = j.find("pending_upload"); c != j.end() && c->is_array())
+    for (const auto& p : *c)
+      if (p.is_string()) s.pending_upload.push_back(p.get<std::string>());
   auto live = j.find("live");
   if (live == j.end() || !live->is_array()) return Status::invalid_argument("record.live: expected an array");
   for (const json& x : *live) {

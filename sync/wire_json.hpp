@@ -47,6 +47,7 @@ struct RecordHead {
   bool deleted = false, conflict = false;
   std::string_view conflicted = "[]";  // JSON array of conflicted paths, as stored
   bool deletion_pending = false;
+  std::string_view pending_upload = "[]";  // JSON array of paths awaiting their attachment, as stored
 };
 struct VersionText {
   std::string_view actor;

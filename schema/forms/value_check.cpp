@@ -9,6 +9,7 @@
 
 #include "schema/forms/expr_eval.hpp"
 #include "schema/forms/utf8.hpp"
+#include "sync/attachment_ref.hpp"
 
 namespace akt::forms {
 namespace {
@@ -165,6 +166,8 @@ Converted convert_value(const FieldDef& f, const ChoiceList* list, const json& v
       const auto& s = v.get_ref<const std::string&>();
       if (s.empty() || s.size() > kMaxPhotoRefBytes || !is_valid_utf8(s))
         return fail("type", say(lang, "photo reference must be 1-256 bytes of UTF-8"));
+      std::string why;
+      if (!sync::parse_attachment_ref(s, &why)) return fail("type", "photo reference: " + why);
       return {s, {}, {}};
     }
     case FieldType::kCalculated:

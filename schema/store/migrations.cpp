@@ -251,6 +251,33 @@ CREATE INDEX record_keys_by_key ON record_keys(form_id, key);
 -- The per-user grant to see special-category (class S) values in clear (SECURITY.md §8).
 ALTER TABLE users ADD COLUMN special_category INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {9, R"sql(
+-- Attachments (PROTOCOL §14). The files live in <data>/blobs/ named by their SHA-256; these tables say
+-- which records reference which digest, which device proved it holds the bytes, and the uploads open.
+ALTER TABLE records ADD COLUMN pending_upload TEXT NOT NULL DEFAULT '[]';  -- paths whose file is missing
+CREATE TABLE blob_refs(
+  digest    TEXT NOT NULL,                -- 64 lowercase hex
+  record_id BLOB NOT NULL,
+  actor     BLOB NOT NULL,                -- the device whose edit referenced it
+  PRIMARY KEY(digest, record_id, actor)
+) WITHOUT ROWID;
+CREATE INDEX blob_refs_by_record ON blob_refs(record_id);
+CREATE TABLE blob_holders(
+  digest TEXT NOT NULL,
+  actor  BLOB NOT NULL,                   -- a device that uploaded every byte of it
+  at     INTEGER NOT NULL,
+  PRIMARY KEY(digest, actor)
+) WITHOUT ROWID;
+CREATE TABLE uploads(
+  id         TEXT PRIMARY KEY,            -- 32 hex digits, random
+  actor      BLOB NOT NULL,
+  digest     TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  media_type TEXT NOT NULL,
+  created_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX uploads_by_actor ON uploads(actor, digest);
+)sql"},
 };
 
 }  // namespace

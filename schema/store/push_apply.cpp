@@ -4,6 +4,7 @@
 
 #include <openssl/evp.h>
 
+#include "schema/store/attachment_index.hpp"
 #include "schema/store/entry_trace.hpp"
 #include "schema/store/merge_apply.hpp"
 #include "schema/store/older_form_apply.hpp"
@@ -336,6 +337,20 @@ std::string batch_digest(const sync::PushRequest& req, std::vector<std::string>&
   return sha256(all);
 }
 
+// The attachments of a stored edit: its references indexed under its device, and the record's list of
+// missing files recomputed when its live version changed (PROTOCOL §14.5).
+Status track_attachments(Db& db, const PushInput& in, const Edit& e, const sync::EditResult& r) {
+  using sync::Outcome;
+  const bool stored = r.outcome == Outcome::kApplied || r.outcome == Outcome::kMerged ||
+                      r.outcome == Outcome::kConcurrent || r.outcome == Outcome::kSuperseded;
+  if (!stored) return {};
+  const std::string id_blob = uuid_blob(e.record_id);
+  const sync::MergeSchema schema = in.schema_for ? in.schema_for(e.form_id, e.form_version) : sync::MergeSchema{};
+  if (!e.deleted && !in.resolution) AKT_TRY(note_attachment_refs(db, id_blob, uuid_blob(e.dot.actor), e.body, &schema));
+  if (r.outcome == Outcome::kSuperseded) return {};
+  return refresh_pending_upload(db, id_blob, in.blob_exists, &schema);
+}
+
 }  // namespace
 
 Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, const std::string& server_actor,
@@ -393,6 +408,7 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     if (in.unique_keys && i < in.unique_keys->size() && resp.results[i].outcome == Outcome::kApplied)
       AKT_TRY(track_unique_key(db, in, uuid_blob(req.edits[i].record_id), req.edits[i], (*in.unique_keys)[i],
                                resp.results[i]));
+    if (in.blob_exists) AKT_TRY(track_attachments(db, in, req.edits[i], resp.results[i]));
     auto entries = take_traced_entries(db);
     if (!entries.ok()) return entries.status();
     resp.results[i].entries = std::move(*entries);

@@ -256,7 +256,7 @@ namespace {
 constexpr const char* kRecordColumns =
     "r.id, r.form_id, r.form_version, r.municipality, r.community, r.component, r.seq, r.deleted, r.live_count, "
     "v.actor, v.n, v.clock, v.parents, v.changed, v.body, v.deleted, v.form_version, v.device_time, v.server_time, "
-    "r.conflicted, r.deletion_pending";
+    "r.conflicted, r.deletion_pending, r.pending_upload";
 
 // Reads rows of kRecordColumns (ordered by record) into record states.
 Status collect_records(Stmt& s, std::vector<sync::RecordState>& out) {
@@ -276,6 +276,8 @@ Status collect_records(Stmt& s, std::vector<sync::RecordState>& out) {
       auto conflicted = sync::decode_strings(s.text(19));
       r.conflicted = conflicted.ok() ? std::move(*conflicted) : std::vector<std::string>();
       r.deletion_pending = s.int64(20) != 0;
+      auto pending_upload = sync::decode_strings(s.text(21));
+      if (pending_upload.ok()) r.pending_upload = std::move(*pending_upload);
       r.conflict = s.int64(8) > 1 || !r.conflicted.empty() || r.deletion_pending;
       out.push_back(std::move(r));
     }
@@ -378,7 +380,7 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
       const std::string shown_community = community ? (*community)(s->text(4)) : std::string(s->text(4));
       sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), shown_community, s->text(5), s->int64(6),
                                      s->int64(7) != 0, s->int64(8) > 1 || s->text(19) != "[]" || pending,
-                                     s->text(19), pending});
+                                     s->text(19), pending, s->text(21)});
     }
     if (!visible) continue;
     const std::string actor = blob_uuid(s->blob(9));

@@ -71,6 +71,9 @@ struct PushInput {
   std::function<std::optional<OlderFormEdit>(const sync::Edit& edit, std::int64_t base_version,
                                              const std::string& base_body)>
       adapt_older = nullptr;
+  // Whether the server holds an attachment's file (PROTOCOL §14). Set: each stored device edit's
+  // attachment references are indexed and each changed record's pending_upload recomputed. Unset: neither.
+  std::function<bool(const std::string& digest)> blob_exists = nullptr;
 };
 
 struct PushOutput {

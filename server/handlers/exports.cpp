@@ -16,6 +16,7 @@
 #include "schema/export/jsonl_writer.hpp"
 #include "schema/export/redact.hpp"
 #include "schema/export/xlsx_writer.hpp"
+#include "server/handlers/export_media.hpp"
 #include "server/problem.hpp"
 
 namespace akt::server {
@@ -180,6 +181,12 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   const std::string format = q.count("format") ? param(q, "format") : "csv";
   if (format != "csv" && format != "jsonl" && format != "xlsx")
     return problem(400, "invalid_format", "format: csv, xlsx or jsonl");
+  // Photo files only to roles that see class D (EXPORTS.md §1.2): photos may show people.
+  const std::string media = param(q, "media");
+  if (!media.empty() && media != "include" && media != "exclude")
+    return problem(400, "invalid_option", "media: include or exclude");
+  if (media == "include" && who.role != sync::Role::kAdmin && who.role != sync::Role::kSupervisor)
+    return problem(403, "forbidden", "media=include: photo files are for admins and supervisors (class D)");
   auto job = std::make_shared<ExportJob>();
   job->versions = app.forms.versions_of(form_id);
   if (job->versions.empty()) return problem(404, "form_not_found", "no published form " + form_id);
@@ -350,6 +357,9 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     return audit(db, app, who.username, "export", form_id, {{"format", format}, {"since", since}}, remote);
   });
   (void)au;  // the export itself goes ahead; an audit failure is logged by the store
+  if (media == "include")
+    return with_media(std::move(resp), form_id + "." + ext,
+                      feed_passes(app, since, until, form_id, keep, nullptr, keep_record, job->error, kExportPage), app);
   return resp;
 }
 

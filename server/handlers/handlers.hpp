@@ -99,6 +99,16 @@ std::string redact_community_for(const AppState& app, const Principal& who, std:
 // A record's live bodies and scope as `who` may see them.
 void redact_record_for(AppState& app, const Principal& who, sync::RecordState& r);
 
+// Attachments (PROTOCOL §14): resumable uploads by devices, the missing-digests query, blob reads.
+HttpResponse handle_create_upload(const HttpRequest& req, const Principal& who, AppState& app);
+HttpResponse handle_upload_offset(const std::string& id, const Principal& who, AppState& app);
+HttpResponse handle_upload_append(const HttpRequest& req, const std::string& id, const Principal& who, AppState& app);
+HttpResponse handle_missing_blobs(const HttpRequest& req, const Principal& who, AppState& app);
+HttpResponse handle_get_blob(const std::string& digest, const Principal& who, AppState& app);
+// Removes attachment files that no stored version references and that are older than
+// attachments.gc_grace_ms; returns how many. Runs at start and at most hourly on upload creation.
+Result<std::size_t> collect_unreferenced_blobs(AppState& app);
+
 // The web console's static files (§13.1): an answer for `/`, `/console` and `/console/...`, nothing
 // for other paths.
 std::optional<HttpResponse> handle_console(const HttpRequest& req, std::string_view path);

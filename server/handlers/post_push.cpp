@@ -71,6 +71,8 @@ std::vector<std::string> involved_keys(const forms::FormDef& form, const std::st
 
 void use_forms(store::PushInput& in, AppState& app, forms::Lang lang) {
   in.schema_for = [&app](const std::string& form, std::int64_t version) { return app.forms.schema_for(form, version); };
+  // Attachment references: indexed, and the files the server lacks listed per record (PROTOCOL §14.5).
+  if (app.blobs) in.blob_exists = [&app](const std::string& digest) { return app.blobs->has(digest); };
   // An edit filled with an older form version on a record a later version wrote (PROTOCOL §4.4).
   in.adapt_older = [&app, lang](const sync::Edit& e, std::int64_t base_version,
                           const std::string& base_body) -> std::optional<store::OlderFormEdit> {

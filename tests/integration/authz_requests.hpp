@@ -73,6 +73,16 @@ inline const AuthzRequest kAuthzRequests[] = {
      201},
     {"POST /v1/admin/forms/{form_id}/{version}/publish", "POST", "/v1/admin/forms/t_none/1/publish", "{}", 404},
     {"POST /v1/admin/forms/{form_id}/{version}/retire", "POST", "/v1/admin/forms/t_none/1/retire", "{}", 404},
+    {"POST /v1/uploads", "POST", "/v1/uploads",
+     R"({"v":1,"digest":"000000000000000000000000000000000000000000000000000000000000{n}","size":10,"type":"image/jpeg"})",
+     201, Tokens::kDeviceOnly},
+    {"GET /v1/uploads/{id}", "GET", "/v1/uploads/0123456789abcdef0123456789abcdef", "", 404, Tokens::kDeviceOnly},
+    {"PATCH /v1/uploads/{id}", "PATCH", "/v1/uploads/0123456789abcdef0123456789abcdef", "x", 404,
+     Tokens::kDeviceOnly},
+    {"POST /v1/blobs/missing", "POST", "/v1/blobs/missing", R"({"v":1,"digests":[]})", 200, Tokens::kDeviceOnly},
+    // No blob is readable through a digest alone: 404 for every role.
+    {"GET /v1/blobs/{digest}", "GET", "/v1/blobs/00000000000000000000000000000000000000000000000000000000deadbeef",
+     "", 404},
 };
 
 #undef AKT_PUSH_BODY

@@ -112,9 +112,37 @@ TEST_CASE("types: boolean, photo and note") {
   CHECK(only(check_value(b, R"("true")"), "f", "type"));
   CHECK(only(check_value(b, "1"), "f", "type"));
   FormDef p = field_form("photo");
-  CHECK(check_value(p, R"("att-5f2c9a.jpg")").empty());
+  const std::string digest(64, 'a');
+  CHECK(check_value(p, "\"sha256:" + digest + ";size=1523044;type=image/jpeg\"").empty());
+  CHECK(check_value(p, "\"sha256:" + digest + ";size=1;type=image/png\"").empty());
+  CHECK(only(check_value(p, R"("att-5f2c9a.jpg")"), "f", "type"));
   CHECK(only(check_value(p, R"("")"), "f", "type"));
   CHECK(only(check_value(p, "\"" + std::string(300, 'x') + "\""), "f", "type"));
+  CHECK(only(check_value(p, R"({"digest":"x"})"), "f", "type"));
+}
+
+TEST_CASE("types: a photo's attachment reference is refused with a message naming what is wrong") {
+  FormDef p = field_form("photo");
+  const std::string digest(64, 'a');
+  auto message_of = [&](const std::string& value) {
+    auto errs = check_value(p, "\"" + value + "\"");
+    REQUIRE(errs.size() == 1);
+    CHECK(errs[0].code == "type");
+    return errs[0].message;
+  };
+  CHECK(message_of("sha256:" + std::string(64, 'A') + ";size=1;type=image/png").find("64 lowercase hex") !=
+        std::string::npos);
+  CHECK(message_of("sha256:" + digest.substr(1) + ";size=1;type=image/png").find("64 lowercase hex") !=
+        std::string::npos);
+  CHECK(message_of("sha256:" + digest + ";type=image/png").find("size=") != std::string::npos);
+  CHECK(message_of("sha256:" + digest + ";size=0;type=image/png").find("from 1") != std::string::npos);
+  CHECK(message_of("sha256:" + digest + ";size=012;type=image/png").find("leading zeros") != std::string::npos);
+  CHECK(message_of("sha256:" + digest + ";size=99999999999999999999;type=image/png").find("2^53") !=
+        std::string::npos);
+  CHECK(message_of("sha256:" + digest + ";size=12").find("type=") != std::string::npos);
+  CHECK(message_of("sha256:" + digest + ";size=12;type=text/html").find("image/jpeg") != std::string::npos);
+  CHECK(message_of("sha256:" + digest + ";size=12;type=image/jpeg;x=1").find("image/jpeg") != std::string::npos);
+  CHECK(message_of("md5:" + digest).find("starts with 'sha256:'") != std::string::npos);
   FormDef n = must_parse(form_json(R"([{"key":"f","type":"note","label":{"en":"Read aloud"}}])"));
   CHECK(errors_of(n, "{}").empty());
   CHECK(only(errors_of(n, R"({"f":"x"})"), "f", "type"));

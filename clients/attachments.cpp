@@ -1,0 +1,257 @@
+// A tablet's attachment box and the resumable upload (PROTOCOL §14.2, §14.3).
+#include "clients/attachments.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
+
+#include "schema/store/db.hpp"
+
+namespace akt::client {
+namespace {
+
+using nlohmann::json;
+
+std::string sha256_hex(std::string_view bytes) {
+  unsigned char md[32];
+  unsigned int len = 0;
+  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned i = 0; i < len; ++i) out += kHex[md[i] >> 4], out += kHex[md[i] & 15];
+  return out;
+}
+
+Status write_file_durably(const std::string& dir, const std::string& name, std::string_view bytes) {
+  const std::string tmp = dir + "/." + name + ".tmp", path = dir + "/" + name;
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) return Status::io_error("cannot create " + tmp + ": " + std::strerror(errno));
+  std::size_t at = 0;
+  while (at < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + at, bytes.size() - at);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    at += static_cast<std::size_t>(n);
+  }
+  const bool ok = at == bytes.size() && ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    ::unlink(tmp.c_str());
+    return Status::io_error("cannot write " + path + ": " + std::strerror(errno));
+  }
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) ::fsync(dfd), ::close(dfd);
+  return {};
+}
+
+bool exists(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+Result<AttachmentBox> AttachmentBox::open(const std::string& dir) {
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST)
+    return Status::io_error("cannot create " + dir + ": " + std::strerror(errno));
+  return AttachmentBox(dir);
+}
+
+Result<sync::AttachmentRef> AttachmentBox::add(const std::string& bytes, const std::string& media_type) {
+  if (bytes.empty()) return Status::invalid_argument("the file is empty");
+  if (!sync::is_attachment_media_type(media_type))
+    return Status::invalid_argument("media type must be image/jpeg, image/png or image/webp");
+  sync::AttachmentRef ref{sha256_hex(bytes), static_cast<std::int64_t>(bytes.size()), media_type};
+  if (!exists(dir_ + "/" + ref.digest)) AKT_TRY(write_file_durably(dir_, ref.digest, bytes));
+  // The media type travels with the upload; kept beside the file.
+  AKT_TRY(write_file_durably(dir_, ref.digest + ".type", media_type));
+  return ref;
+}
+
+std::vector<sync::AttachmentRef> AttachmentBox::unsent() const {
+  std::vector<sync::AttachmentRef> out;
+  DIR* d = ::opendir(dir_.c_str());
+  if (!d) return out;
+  while (dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (!sync::is_digest_hex(name) || exists(dir_ + "/" + name + ".sent")) continue;
+    struct stat st {};
+    if (::stat((dir_ + "/" + name).c_str(), &st) != 0) continue;
+    std::ifstream t(dir_ + "/" + name + ".type");
+    std::string type;
+    std::getline(t, type);
+    out.push_back({name, static_cast<std::int64_t>(st.st_size), type.empty() ? "image/jpeg" : type});
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.digest < b.digest; });
+  return out;
+}
+
+Status AttachmentBox::mark_sent(const std::string& digest) { return write_file_durably(dir_, digest + ".sent", ""); }
+
+Result<std::string> AttachmentBox::read(const std::string& digest) const {
+  std::ifstream in(dir_ + "/" + digest, std::ios::binary);
+  if (!in) return Status::not_found("no attachment " + digest);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+namespace {
+
+struct Uploader {
+  const Transport& transport;
+  const std::string& token;
+  const UploadOptions& options;
+  UploadSummary& summary;
+  int failures = 0;
+
+  Headers headers(const char* content_type) const {
+    return {{"Authorization", "Bearer " + token}, {"Content-Type", content_type}};
+  }
+  // Counts a failure and waits before the next try; kIOError once max_attempts failures came in a row.
+  Status failed(const std::string& why) {
+    if (++failures >= options.max_attempts) return Status::io_error("attachment upload: " + why);
+    auto wait = options.backoff_initial * (1 << std::min(failures - 1, 10));
+    wait = std::min(wait, options.backoff_max);
+    if (options.sleep) options.sleep(wait);
+    else std::this_thread::sleep_for(wait);
+    return {};
+  }
+  // A 429 is no failure of the link: wait the Retry-After (at most a minute) and try again, uncounted.
+  bool throttled(const Result<HttpResult>& r) const {
+    if (!r.ok() || r->status != 429) return false;
+    const int secs = std::clamp(std::atoi(r->header("retry-after").c_str()), 1, 60);
+    if (options.sleep) options.sleep(std::chrono::seconds(secs));
+    else std::this_thread::sleep_for(std::chrono::seconds(secs));
+    return true;
+  }
+  static Status refused(const HttpResult& r, const std::string& what) {
+    auto [code, detail] = problem_of(r.body);
+    const std::string why = what + ": HTTP " + std::to_string(r.status) + " " + code + ": " + detail;
+    if (r.status == 401) return Status::unauthenticated(why);
+    if (r.status == 403) return Status::forbidden(why);
+    if (code == "digest_mismatch") return Status::corruption(why);
+    return Status::invalid_argument(why);
+  }
+
+  // Creates (or finds again) the device's upload of `ref`: its id, the server's offset, and whether done.
+  Status open(const sync::AttachmentRef& ref, std::string& id, std::int64_t& offset, bool& complete) {
+    const json req{{"v", 1}, {"digest", ref.digest}, {"size", ref.size}, {"type", ref.media_type}};
+    for (;;) {
+      auto r = transport("POST", "/v1/uploads", req.dump(), headers("application/json"));
+      if (r.ok() && (r->status == 200 || r->status == 201)) {
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || !j.contains("upload") || !j["upload"].is_string() || !j.contains("offset"))
+          return Status::corruption("attachment upload: unexpected answer " + r->body.substr(0, 200));
+        id = j["upload"].get<std::string>();
+        offset = j["offset"].get<std::int64_t>();
+        complete = j.value("complete", false);
+        return {};
+      }
+      if (throttled(r)) continue;
+      if (r.ok() && r->status < 500) return refused(*r, "create upload");
+      AKT_TRY(failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+    }
+  }
+
+  Status send(const sync::AttachmentRef& ref, const std::string& bytes) {
+    std::string id;
+    std::int64_t offset = 0;
+    bool complete = false;
+    AKT_TRY(open(ref, id, offset, complete));
+    if (offset > 0) ++summary.resumes;
+    while (!complete) {
+      const std::size_t n = std::min<std::size_t>(options.chunk_bytes, bytes.size() - static_cast<std::size_t>(offset));
+      Headers h = headers("application/offset+octet-stream");
+      h.emplace_back("Upload-Offset", std::to_string(offset));
+      summary.bytes_sent += n;
+      auto r = transport("PATCH", "/v1/uploads/" + id, bytes.substr(static_cast<std::size_t>(offset), n), h);
+      if (r.ok() && r->status == 200) {
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || !j.contains("offset")) return Status::corruption("attachment upload: bad answer");
+        offset = j["offset"].get<std::int64_t>();
+        complete = j.value("complete", false);
+        failures = 0;  // progress: the link works again
+        continue;
+      }
+      if (r.ok() && r->status == 409) {  // the server holds another offset: continue from there
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || !j.contains("offset")) return Status::corruption("attachment upload: bad 409");
+        offset = j["offset"].get<std::int64_t>();
+        continue;
+      }
+      if (r.ok() && r->status == 404) {  // expired, or finished meanwhile: open again
+        AKT_TRY(open(ref, id, offset, complete));
+        continue;
+      }
+      if (throttled(r)) continue;
+      if (r.ok() && r->status < 500) return refused(*r, "upload chunk");
+      // The answer never came (or 5xx): the chunk may or may not be stored. Ask where the server is.
+      AKT_TRY(failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+      AKT_TRY(open(ref, id, offset, complete));
+      if (offset > 0) ++summary.resumes;
+    }
+    summary.file_bytes += bytes.size();
+    ++summary.files;
+    return {};
+  }
+};
+
+}  // namespace
+
+Result<UploadSummary> upload_attachments(AttachmentBox& box, const Transport& transport, const std::string& token,
+                                         const UploadOptions& options) {
+  UploadSummary summary;
+  const auto unsent = box.unsent();
+  if (unsent.empty()) return summary;
+  Uploader up{transport, token, options, summary};
+  // One question for the whole list (in pieces of 1000): which files does the server lack from us?
+  std::vector<std::string> missing;
+  for (std::size_t at = 0; at < unsent.size(); at += 1000) {
+    json digests = json::array();
+    for (std::size_t i = at; i < std::min(unsent.size(), at + 1000); ++i) digests.push_back(unsent[i].digest);
+    for (;;) {
+      auto r = transport("POST", "/v1/blobs/missing", json{{"v", 1}, {"digests", digests}}.dump(),
+                         up.headers("application/json"));
+      if (r.ok() && r->status == 200) {
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || !j.contains("missing") || !j["missing"].is_array())
+          return Status::corruption("missing query: unexpected answer");
+        for (const auto& d : j["missing"])
+          if (d.is_string()) missing.push_back(d.get<std::string>());
+        up.failures = 0;
+        break;
+      }
+      if (up.throttled(r)) continue;
+      if (r.ok() && r->status < 500) return Uploader::refused(*r, "missing query");
+      AKT_TRY(up.failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+    }
+  }
+  for (const auto& ref : unsent) {
+    if (std::find(missing.begin(), missing.end(), ref.digest) == missing.end()) {
+      ++summary.skipped;
+      AKT_TRY(box.mark_sent(ref.digest));
+      continue;
+    }
+    auto bytes = box.read(ref.digest);
+    if (!bytes.ok()) return bytes.status();
+    AKT_TRY(up.send(ref, *bytes));
+    AKT_TRY(box.mark_sent(ref.digest));
+  }
+  return summary;
+}
+
+}  // namespace akt::client

@@ -1,0 +1,170 @@
+// Attachment uploads over a bad link and through a server crash (PROTOCOL §14.2): the client library
+// resumes at the server's offset, never re-sends stored bytes, and no partial file is ever a blob.
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include "clients/attachments.hpp"
+#include "clients/fault_proxy.hpp"
+#include "clients/server_process.hpp"
+#include "schema/store/blob_store.hpp"
+#include "server/auth.hpp"
+#include "tests/integration/test_server.hpp"
+#include "tests/support/edits.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace akt;
+
+namespace {
+
+std::string random_bytes(std::size_t n, std::mt19937_64& rng) {
+  std::string out(n, '\0');
+  for (char& c : out) c = static_cast<char>(rng() & 0xff);
+  return out;
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+client::UploadOptions no_wait(int attempts) {
+  client::UploadOptions o;
+  o.max_attempts = attempts;
+  o.sleep = [](std::chrono::milliseconds) {};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("attachments: uploads through a link that drops requests and answers resume and never corrupt") {
+  const std::uint64_t seed = std::random_device{}();
+  INFO("seed " << seed);
+  MESSAGE("attachment fault seed " << seed);
+  std::mt19937_64 rng(seed);
+  test::TestServer srv;
+  client::FaultOptions f;
+  f.drop_before = 0.15;
+  f.drop_after = 0.15;
+  f.cut_response = 0.15;
+  f.cut_request = 0.15;  // a prefix of the chunk reaches the server, then the link is cut
+  f.seed = seed;
+  auto proxy = client::FaultProxy::start(srv.port(), f);
+  REQUIRE(proxy.ok());
+  test::TempDir dir;
+  auto box = client::AttachmentBox::open(dir.file("box"));
+  REQUIRE(box.ok());
+  std::vector<std::string> files;
+  std::uint64_t total = 0;
+  for (int i = 0; i < 6; ++i) {
+    files.push_back(random_bytes(30000 + rng() % 470000, rng));
+    total += files.back().size();
+    REQUIRE(box->add(files.back(), "image/jpeg").ok());
+  }
+  client::HttpOptions ho;
+  ho.timeout = std::chrono::milliseconds(10000);
+  client::HttpClient http("127.0.0.1", (*proxy)->port(), ho);
+  client::UploadOptions o = no_wait(60);
+  o.chunk_bytes = 10000 + rng() % 60000;  // chunk boundaries, hence cut offsets, differ per seed
+  auto s = client::upload_attachments(*box, client::http_transport(http), srv.a.token, o);
+  REQUIRE_MESSAGE(s.ok(), s.status().message());
+  CHECK(s->files == files.size());
+  CHECK(s->file_bytes == total);
+  CHECK(s->bytes_sent >= total);
+  const auto faults = (*proxy)->counts();
+  CHECK(faults.cut_request > 0);
+  CHECK(faults.drop_before + faults.drop_after + faults.cut_response > 0);
+  // A lost chunk costs at most itself: never more than one chunk per fault is sent again.
+  CHECK(s->bytes_sent <=
+        total + (faults.drop_before + faults.drop_after + faults.cut_response + faults.cut_request) * o.chunk_bytes);
+  auto blobs = store::BlobStore::open(srv.data_dir());
+  REQUIRE(blobs.ok());
+  CHECK((*blobs)->digests().size() == files.size());
+  CHECK((*blobs)->part_ids().empty());
+  for (const std::string& bytes : files) CHECK(slurp((*blobs)->path_of(store::sha256_hex_of(bytes))) == bytes);
+  CHECK(box->unsent().empty());
+
+  // The same photos on a reinstalled box of the same device: nothing is sent again.
+  test::TempDir dir2;
+  auto box2 = client::AttachmentBox::open(dir2.file("box"));
+  for (const std::string& bytes : files) REQUIRE(box2->add(bytes, "image/jpeg").ok());
+  (*proxy)->set_faults(false);
+  auto again = client::upload_attachments(*box2, client::http_transport(http), srv.a.token, no_wait(6));
+  REQUIRE(again.ok());
+  CHECK(again->skipped == files.size());
+  CHECK(again->bytes_sent == 0);
+}
+
+TEST_CASE("attachments: kill -9 of aktsyncd in the middle of a chunk leaves no blob, and the upload resumes") {
+  test::TempDir dir;
+  const test::Device dev{test::uuid_n(0x61), "tok-attach-kill"};
+  std::ofstream(dir.file("aktsyncd.json"))
+      << R"({"listen":"127.0.0.1:0","log_level":"warn","forms":{"validate":false},"data_dir":")" << dir.file("data")
+      << R"(","devices":[{"actor":")" << dev.actor << R"(","name":"k","token_sha256":")"
+      << server::sha256_hex(dev.token) << R"("}]})";
+  auto proc = client::ServerProcess::start(AKTSYNCD_PATH, dir.file("aktsyncd.json"), dir.path());
+  REQUIRE(proc.ok());
+  std::mt19937_64 rng(42);
+  const std::string photo = random_bytes(1 << 20, rng);
+  const std::string digest = store::sha256_hex_of(photo);
+
+  // 200,000 bytes acknowledged, then a chunk whose body is cut by the crash.
+  client::HttpClient c("127.0.0.1", (*proc)->port());
+  auto created = c.request("POST", "/v1/uploads",
+                           nlohmann::json{{"v", 1}, {"digest", digest}, {"size", photo.size()}, {"type", "image/jpeg"}}.dump(),
+                           dev.auth());
+  REQUIRE(created.ok());
+  REQUIRE(created->status == 201);
+  const std::string id = nlohmann::json::parse(created->body)["upload"].get<std::string>();
+  auto first = c.request("PATCH", "/v1/uploads/" + id, photo.substr(0, 200000),
+                         {{"Authorization", "Bearer " + dev.token},
+                          {"Content-Type", "application/offset+octet-stream"},
+                          {"Upload-Offset", "0"}});
+  REQUIRE(first.ok());
+  REQUIRE(first->status == 200);
+  {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((*proc)->port());
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    const std::string head = "PATCH /v1/uploads/" + id + " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + dev.token +
+                             "\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: 200000\r\n"
+                             "Content-Length: 300000\r\n\r\n";
+    const std::string part = head + photo.substr(200000, 120000);
+    REQUIRE(::send(fd, part.data(), part.size(), 0) == static_cast<ssize_t>(part.size()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    (*proc)->kill9();
+    ::close(fd);
+  }
+  {
+    auto blobs = store::BlobStore::open(dir.file("data"));
+    REQUIRE(blobs.ok());
+    CHECK((*blobs)->digests().empty());  // nothing partial is ever a blob
+    CHECK(*(*blobs)->part_size(id) == 200000);
+  }
+  REQUIRE((*proc)->restart().ok());
+  test::TempDir boxdir;
+  auto box = client::AttachmentBox::open(boxdir.file("box"));
+  REQUIRE(box->add(photo, "image/jpeg").ok());
+  client::HttpClient again("127.0.0.1", (*proc)->port());
+  auto s = client::upload_attachments(*box, client::http_transport(again), dev.token, no_wait(6));
+  REQUIRE_MESSAGE(s.ok(), s.status().message());
+  CHECK(s->files == 1);
+  CHECK(s->resumes == 1);
+  CHECK(s->bytes_sent == photo.size() - 200000);  // the stored bytes were not sent again
+  auto blobs = store::BlobStore::open(dir.file("data"));
+  CHECK(slurp((*blobs)->path_of(digest)) == photo);
+  CHECK((*blobs)->part_ids().empty());
+  CHECK((*proc)->stop().ok());
+}
