@@ -164,7 +164,7 @@ int run(int argc, char** argv) {
     if (a.command == c.name) cmd = &c;
   if (!cmd) return cli::fail(cli::kUsage, "unknown command '" + a.command + "' (see aktsync --help)");
   if (a.help) {
-    std::printf("usage: aktsync [--db FILE] COMMAND [options], where COMMAND is:\n");
+    std::printf("usage: aktsync [--db FILE] ...\n");
     print_command_usage(stdout, cmd->usage, "  ");
     return cli::kOk;
   }

@@ -100,6 +100,8 @@ namespace {
 // --timeout-ms, --stall-timeout, --ca and --pin into `ho` (the device's stored trust unless --ca or
 // --pin is given). An exit code, kOk when fine.
 int link_options(const Args& a, const store::TlsTrust& stored, HttpOptions& ho) {
+  ho.timeout = std::chrono::seconds(30);  // a field link: fail (and retry) soon rather than wait
+  ho.stall_timeout = std::chrono::seconds(30);
   if (const std::string* t = a.opt("timeout-ms")) {
     if (t->empty() || t->size() > 7 || t->find_first_not_of("0123456789") != std::string::npos || std::stoi(*t) < 1)
       return fail(kUsage, "--timeout-ms must be a positive integer");

@@ -29,9 +29,11 @@ struct HttpResult {
 
 struct HttpOptions {
   // Deadline for connecting (TCP and TLS handshake) and for the answer to start once the request was sent.
-  std::chrono::milliseconds timeout{30000};
+  // The defaults are generous for tools and tests on a loaded machine (a big export may think a while
+  // before its first byte); the field CLI sets 30 s for both (`--timeout-ms`, `--stall-timeout`).
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   // A transfer (request or answer) during which no byte moved for this long is aborted.
-  std::chrono::milliseconds stall_timeout{30000};
+  std::chrono::milliseconds stall_timeout{std::chrono::minutes(2)};
   bool gzip_requests = false;   // send bodies with Content-Encoding: gzip
   bool accept_gzip = true;      // ask for gzip answers
   // TLS: off for plain HTTP. With tls, the server's certificate is verified against `ca_pem` (PEM text)

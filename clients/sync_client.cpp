@@ -145,7 +145,7 @@ Status SyncClient::http_error(const HttpResult& r, const std::string& what) cons
     case 401: return Status::unauthenticated("the server rejected this device's token (" + why + ")");
     case 403: return Status::forbidden(why);
     case 409: return Status::conflict(why + " (this database was restored or cloned: re-initialise it as a new actor)");
-    case 426: return Status::invalid_argument(why + " (the server speaks HTTPS: its address must start with https://)");
+    case 426: return Status::invalid_argument(why);  // tls_required: the detail says to use https://
     default: break;
   }
   if (r.status >= 500) return Status::io_error("server " + server_ + " failing after retries (" + why + ")");
