@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <string>
 
 #include "clients/cli.hpp"
@@ -20,15 +21,18 @@ struct Command {
 
 const Command kCommands[] = {
     {"init", cli::cmd_init,
-     "init --server [https://]HOST:PORT --code ENROLMENT-CODE [--actor UUID] [--ca FILE] [--timeout-ms MS]\n"
-     "init --server [https://]HOST:PORT --actor UUID --token TOKEN\n"
+     "init --server [https://]HOST:PORT --code ENROLMENT-CODE [--actor UUID] [--ca FILE | --pin SHA256]\n"
+     "       [--timeout-ms MS] [--stall-timeout DURATION]\n"
+     "init --server [https://]HOST:PORT --actor UUID --token TOKEN [--ca FILE | --pin SHA256]\n"
      "  Makes the database a device. With --code (a one-time code an admin issued for a user), enrols\n"
      "  the device with the server (POST /v1/enrol) under a new random actor id and keeps the token it\n"
      "  gets; with --actor and --token, uses a device already registered. Refused when the database\n"
      "  already is a device. Plain HOST:PORT is HTTP (loopback or behind a TLS proxy); https:// verifies\n"
-     "  the server's certificate (--ca: a private CA's PEM)."},
+     "  the server's certificate. --ca FILE (a private CA's PEM certificate) or --pin SHA256 (the SHA-256\n"
+     "  fingerprint of the server's certificate) is kept in the database and used by every sync.\n"
+     "  A failed init leaves no database file behind."},
     {"reenrol", cli::cmd_reenrol,
-     "reenrol --code ENROLMENT-CODE [--ca FILE] [--timeout-ms MS]\n"
+     "reenrol --code ENROLMENT-CODE [--ca FILE | --pin SHA256] [--timeout-ms MS]\n"
      "  When the device's token expired or was revoked: enrols the device again with a new code an admin\n"
      "  issued for the same user, keeping its actor id, so edits not yet synced stay valid. Then run sync."},
     {"new", cli::cmd_new,
@@ -51,10 +55,15 @@ const Command kCommands[] = {
      "(sr: Cyrillic, sr-Latn: Latin), from the\n  programme's instruments built in, or the definition in FILE."},
     {"list", cli::cmd_list, "list\n  One line per local record: id, form, scope, state."},
     {"sync", cli::cmd_sync,
-     "sync [--attempts N] [--timeout-ms MS] [--ca FILE]\n"
-     "  Pushes unsynced edits, then pulls every change. Prints pushed, applied, concurrent, rejected,\n"
-     "  pulled and conflicts. Network failures are retried N times (default 6) with backoff. --ca names\n"
-     "  the PEM certificate of a private CA for https servers (default: the system's trust store)."},
+     "sync [--retry-for DURATION] [--stall-timeout DURATION] [--timeout-ms MS] [--attempts N]\n"
+     "       [--ca FILE | --pin SHA256] [--progress on|off]\n"
+     "  Pushes unsynced edits, then pulls every change, and prints what it did (also when it fails:\n"
+     "  everything done is kept, the next sync continues from there). Network failures are retried\n"
+     "  with backoff for --retry-for (default 10m; --attempts N also caps the attempts per request).\n"
+     "  A transfer in which no byte moved for --stall-timeout (default 30s) is cut and retried;\n"
+     "  connecting and the server's first answer byte wait --timeout-ms (default 30000). Certificate\n"
+     "  and clock errors stop at once (exit 7). --ca / --pin override the trust kept at init. On a\n"
+     "  terminal a progress line shows edits and bytes up, records and bytes down, and the rate."},
     {"status", cli::cmd_status, "status\n  Unsynced edits, last sync, conflicts, rejected edits, cursor and epoch."},
     {"pull", cli::cmd_pull,
      "pull --format jsonl|csv [--out FILE]\n"
@@ -62,11 +71,11 @@ const Command kCommands[] = {
      "  Does not contact the server: run sync first."},
     {"conflicts", nullptr,
      "conflicts list [--status open|resolved|all] [--kind K] [--form F] [--municipality M] [--json]\n"
-     "  aktsync conflicts show ID [--json]\n"
-     "  aktsync conflicts resolve ID (--pick N | --value JSON | --remove | --set FIELD=JSON ... |\n"
-     "                                --action confirm_delete|restore|accept|reject|keep_both|exclude\n"
-     "                                [--pick N] [--record ID]\n"
-     "                                [--review-status S]) [--seen CLOCK]\n"
+     "conflicts show ID [--json]\n"
+     "conflicts resolve ID (--pick N | --value JSON | --remove | --set FIELD=JSON ... |\n"
+     "                      --action confirm_delete|restore|accept|reject|keep_both|exclude\n"
+     "                      [--pick N] [--record ID]\n"
+     "                      [--review-status S]) [--seen CLOCK]\n"
      "  The conflict inbox for admins and supervisors (docs/CONFLICTS.md). Every conflicts command also takes\n"
      "  --server URL --user NAME [--password-file FILE] [--ca FILE] (or $AKTSYNC_SERVER, $AKTSYNC_USER,\n"
      "  $AKTSYNC_PASSWORD) and needs no device database. `show` numbers the candidates for --pick and prints\n"
@@ -83,7 +92,10 @@ const Command kCommands[] = {
     {"indicators", nullptr,
      "indicators [--format json|csv] [--reporting-date YYYY-MM-DD] [--out FILE]\n"
      "  The logframe indicators (docs/EXPORTS.md §6), as a signed-in user."},
-    {"rejected", cli::cmd_rejected, "rejected\n  Lists the edits the server rejected, with the reason."},
+    {"rejected", cli::cmd_rejected,
+     "rejected [--json]\n"
+     "  Lists the edits the server rejected, with the reason and, for answers that break the form's\n"
+     "  rules, every field's problem (path: code: message). --json: the same as a JSON array."},
     {"import", nullptr,
      "import FILE --server [https://]HOST:PORT --code ENROLMENT-CODE [--ca FILE] [--timeout-ms MS]\n"
      "  Pushes the unsynced edits of a tablet app's backup file (its Backup button) when the tablet cannot:\n"
@@ -92,14 +104,31 @@ const Command kCommands[] = {
      "  Needs no device database. Exit 5 when the server rejected some edits (listed on stderr)."},
 };
 
+// Prints a command's usage: its synopsis lines (and their continuations) indented by `indent`, its
+// description (the lines that start with two spaces) by four more, so that every column lines up.
+void print_command_usage(std::FILE* out, const char* usage, const char* indent) {
+  std::string text(usage);
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string line = text.substr(start, end - start);
+    const bool description = line.size() > 2 && line.compare(0, 2, "  ") == 0 && line[2] != ' ';
+    if (description) std::fprintf(out, "%s    %s\n", indent, line.c_str() + 2);
+    else std::fprintf(out, "%s%s\n", indent, line.c_str());
+    start = end + 1;
+  }
+}
+
 void print_usage(std::FILE* out) {
   std::fprintf(out,
                "usage: aktsync [--db FILE] COMMAND [options]      (FILE defaults to $AKTSYNC_DB)\n"
                "       aktsync COMMAND --help\n\ncommands:\n");
-  for (const Command& c : kCommands) std::fprintf(out, "  %s\n", c.usage);
+  for (const Command& c : kCommands) print_command_usage(out, c.usage, "  ");
   std::fprintf(out,
                "\nexit codes: 0 ok, 1 error, 2 usage, 3 server unreachable, 4 token rejected,\n"
-               "            5 some edits rejected by the server, 6 database restored or cloned\n");
+               "            5 some edits rejected by the server, 6 database restored or cloned,\n"
+               "            7 TLS set-up: certificate not trusted or not valid at this device's clock\n");
 }
 
 // Splits argv into the command, positional arguments and --name value options.
@@ -148,7 +177,8 @@ int run(int argc, char** argv) {
     if (a.command == c.name) cmd = &c;
   if (!cmd) return cli::fail(cli::kUsage, "unknown command '" + a.command + "' (see aktsync --help)");
   if (a.help) {
-    std::printf("usage: aktsync [--db FILE] %s\n", cmd->usage);
+    std::printf("usage: aktsync [--db FILE] ...\n");
+    print_command_usage(stdout, cmd->usage, "  ");
     return cli::kOk;
   }
   // A user account, no device database.
@@ -157,13 +187,21 @@ int run(int argc, char** argv) {
   if (a.command == "indicators") return cli::cmd_indicators(a);
   if (a.command == "import") return cli::cmd_import(a);
   if (a.db.empty()) return cli::fail(cli::kUsage, "no database: pass --db FILE or set AKTSYNC_DB");
+  std::error_code fs_ec;
+  const bool existed = std::filesystem::exists(a.db, fs_ec);
   auto store = akt::store::TabletStore::open(a.db);
   if (!store.ok()) return cli::fail_status(store.status(), "open " + a.db);
   if (a.command != "init") {
     if (auto dev = (*store)->device(); !dev.ok())
       return cli::fail(cli::kError, a.db + " is not a device database yet: run `aktsync --db " + a.db + " init`");
   }
-  return cmd->run(a, **store);
+  const int code = cmd->run(a, **store);
+  if (a.command == "init" && code != cli::kOk && !existed) {
+    // A failed init leaves nothing behind: the next attempt starts from a clean slate.
+    store->reset();
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) std::filesystem::remove(a.db + suffix, fs_ec);
+  }
+  return code;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // Commands print results on stdout and errors on stderr, and return one of the exit codes below.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -21,6 +22,8 @@ enum Exit : int {
   kAuth = 4,          // the server rejected the device token (401) or the request (403)
   kRejected = 5,      // the sync finished, but the server rejected some edits (see `aktsync rejected`)
   kRestored = 6,      // 409: this database was restored or cloned; re-initialise with a new actor
+  kLinkSetup = 7,     // the link cannot work as set up: certificate not trusted or not valid at this
+                      // device's clock, TLS against plain HTTP (retrying does not help; the message says why)
 };
 
 struct Args {
@@ -41,6 +44,9 @@ struct Args {
 int fail(int code, const std::string& msg);
 // Maps a Status from the store or the sync client to an exit code and prints it.
 int fail_status(const Status& st, const std::string& what);
+
+// "90" (seconds), "500ms", "30s", "10m", "1h" to milliseconds; false when it is none of these or not > 0.
+bool parse_duration(const std::string& s, std::chrono::milliseconds& out);
 
 // "HOST:PORT" (plain HTTP, for loopback or a declared proxy), "http://HOST:PORT" or "https://HOST:PORT".
 bool parse_server(std::string s, std::string& host, std::uint16_t& port, bool& tls);

@@ -2,10 +2,14 @@
 // and handed to the store and the sync client as arguments.
 #include "clients/cli.hpp"
 
+#include <unistd.h>
+
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <sstream>
 #include <random>
 #include <algorithm>
 #include <array>
@@ -74,7 +78,94 @@ bool parse_server(std::string s, std::string& host, std::uint16_t& port, bool& t
   return true;
 }
 
+bool parse_duration(const std::string& s, std::chrono::milliseconds& out) {
+  std::size_t digits = 0;
+  while (digits < s.size() && std::isdigit(static_cast<unsigned char>(s[digits]))) ++digits;
+  if (digits == 0 || digits > 9) return false;
+  const long long n = std::stoll(s.substr(0, digits));
+  const std::string unit = s.substr(digits);
+  long long ms = 0;
+  if (unit.empty() || unit == "s") ms = n * 1000;
+  else if (unit == "ms") ms = n;
+  else if (unit == "m" || unit == "min") ms = n * 60000;
+  else if (unit == "h") ms = n * 3600000;
+  else return false;
+  if (ms <= 0) return false;
+  out = std::chrono::milliseconds(ms);
+  return true;
+}
+
 namespace {
+
+// --timeout-ms, --stall-timeout, --ca and --pin into `ho` (the device's stored trust unless --ca or
+// --pin is given). An exit code, kOk when fine.
+int link_options(const Args& a, const store::TlsTrust& stored, HttpOptions& ho) {
+  ho.timeout = std::chrono::seconds(30);  // a field link: fail (and retry) soon rather than wait
+  ho.stall_timeout = std::chrono::seconds(30);
+  if (const std::string* t = a.opt("timeout-ms")) {
+    if (t->empty() || t->size() > 7 || t->find_first_not_of("0123456789") != std::string::npos || std::stoi(*t) < 1)
+      return fail(kUsage, "--timeout-ms must be a positive integer");
+    ho.timeout = std::chrono::milliseconds(std::stoi(*t));
+  }
+  if (const std::string* t = a.opt("stall-timeout")) {
+    if (!parse_duration(*t, ho.stall_timeout))
+      return fail(kUsage, "--stall-timeout must be a duration such as 30s, 2m or 90, got '" + *t + "'");
+  }
+  const std::string *ca = a.opt("ca"), *pin = a.opt("pin");
+  if (ca && pin) return fail(kUsage, "give --ca or --pin, not both");
+  ho.ca_pem = stored.ca_pem;
+  ho.pin_sha256 = stored.pin_sha256;
+  if (ca) {
+    ho.ca_file = *ca;  // read by the client, which reports a missing or unreadable file
+    ho.ca_pem.clear();
+    ho.pin_sha256.clear();
+  } else if (pin) {
+    if (normalize_pin(*pin).empty())
+      return fail(kUsage, "--pin must be the server certificate's SHA-256 fingerprint (64 hex digits, colons "
+                          "allowed), got '" + *pin + "'");
+    ho.pin_sha256 = normalize_pin(*pin);
+    ho.ca_pem.clear();
+  }
+  return kOk;
+}
+
+// The trust to keep at init: the PEM text of --ca FILE, or the --pin. An exit code, kOk when fine.
+int trust_to_store(const Args& a, store::TlsTrust& trust) {
+  if (const std::string* ca = a.opt("ca")) {
+    std::ifstream f(*ca, std::ios::binary);
+    std::stringstream text;
+    text << f.rdbuf();
+    if (!f || text.str().find("-----BEGIN CERTIFICATE-----") == std::string::npos)
+      return fail(kUsage, "--ca " + *ca + ": cannot read a PEM certificate from it");
+    trust.ca_pem = text.str();
+  }
+  if (const std::string* pin = a.opt("pin")) trust.pin_sha256 = normalize_pin(*pin);
+  return kOk;
+}
+
+// The server's per-field problems of a rejected edit (a JSON array of {path, code, message}), one
+// "path: code: message" line each.
+std::vector<std::string> field_problems(const std::string& fields) {
+  std::vector<std::string> out;
+  if (fields.empty()) return out;
+  auto j = nlohmann::json::parse(fields, nullptr, false);
+  if (!j.is_array()) return out;
+  for (const auto& f : j) {
+    if (!f.is_object()) continue;
+    auto str = [&f](const char* k) {
+      auto it = f.find(k);
+      return it != f.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    const std::string path = str("path"), code = str("code"), message = str("message");
+    out.push_back((path.empty() ? std::string("(record)") : path) + ": " + code + (message.empty() ? "" : ": " + message));
+  }
+  return out;
+}
+
+int fail_link(const Status& st, const std::string& what) {
+  if (st.code() == Status::Code::kInvalidArgument) return fail(kLinkSetup, what + ": " + st.message());
+  return fail(kUnreachable, what + ": " + st.message());
+}
 
 Result<store::LocalRecord> find_record(store::TabletStore& store, const std::string& id) {
   auto r = store.record(id);
@@ -100,7 +191,8 @@ int fail_status(const Status& st, const std::string& what) {
 
 int cmd_init(const Args& a, store::TabletStore& store) {
   int code = 0;
-  if (!check_opts(a, {"server", "actor", "token", "code", "ca", "timeout-ms"}, 0, code)) return code;
+  if (!check_opts(a, {"server", "actor", "token", "code", "ca", "pin", "timeout-ms", "stall-timeout"}, 0, code))
+    return code;
   const std::string *server = a.opt("server"), *actor = a.opt("actor"), *token = a.opt("token"),
                     *enrol_code = a.opt("code");
   if (!server || (enrol_code ? token != nullptr : (!actor || !token)))
@@ -114,6 +206,11 @@ int cmd_init(const Args& a, store::TabletStore& store) {
     return fail(kUsage, "--server must be HOST:PORT or https://HOST:PORT, got '" + *server + "'");
   if (store.device().ok())
     return fail(kError, a.db + " already is a device; use a new database file for a new device");
+  store::TlsTrust trust;
+  if (int c = trust_to_store(a, trust); c != kOk) return c;
+  if (int c = link_options(a, trust, ho); c != kOk) return c;
+  if (!ho.tls && (a.opt("ca") || a.opt("pin")))
+    return fail(kUsage, "--ca and --pin are for an https:// server");
   std::string dev_actor = actor ? *actor : std::string(), dev_token = token ? *token : std::string();
   std::string enrolled_as;
   if (enrol_code) {
@@ -126,16 +223,13 @@ int cmd_init(const Args& a, store::TabletStore& store) {
     } else if (!sync::is_uuid(dev_actor)) {
       return fail(kUsage, "--actor must be a UUID, got '" + dev_actor + "'");
     }
-    if (const std::string* ca = a.opt("ca")) ho.ca_file = *ca;
-    if (const std::string* t = a.opt("timeout-ms")) {
-      if (t->empty() || t->size() > 7 || t->find_first_not_of("0123456789") != std::string::npos || std::stoi(*t) < 1)
-        return fail(kUsage, "--timeout-ms must be a positive integer");
-      ho.timeout = std::chrono::milliseconds(std::stoi(*t));
-    }
     HttpClient http(host, port, ho);
     const nlohmann::json req{{"code", *enrol_code}, {"actor", dev_actor}, {"app_version", "aktsync-cli"}};
     auto r = http.request("POST", "/v1/enrol", req.dump(), {{"Content-Type", "application/json"}});
-    if (!r.ok()) return fail(kUnreachable, "enrol: server " + *server + " unreachable: " + r.status().message());
+    if (!r.ok()) {
+      if (r.status().code() == Status::Code::kInvalidArgument) return fail_link(r.status(), "enrol");
+      return fail(kUnreachable, "enrol: server " + *server + " unreachable: " + r.status().message());
+    }
     auto [pcode, detail] = problem_of(r->body);
     const std::string why = pcode.empty() ? "HTTP " + std::to_string(r->status) : pcode + (detail.empty() ? "" : ": " + detail);
     switch (r->status) {
@@ -168,6 +262,9 @@ int cmd_init(const Args& a, store::TabletStore& store) {
                   "with --actor " + dev_actor + " --token " + dev_token);
     return fail_status(st, "init");
   }
+  if (!trust.ca_pem.empty() || !trust.pin_sha256.empty()) {
+    if (Status st = store.set_tls_trust(trust); !st.ok()) return fail_status(st, "init");
+  }
   std::printf("initialised %s as device %s for server %s%s\n", a.db.c_str(), dev_actor.c_str(), server->c_str(),
               enrolled_as.c_str());
   return kOk;
@@ -177,7 +274,7 @@ int cmd_init(const Args& a, store::TabletStore& store) {
 // has, so its unsynced edits stay its own (SECURITY.md §3.1). Only the token changes locally.
 int cmd_reenrol(const Args& a, store::TabletStore& store) {
   int code = 0;
-  if (!check_opts(a, {"code", "ca", "timeout-ms"}, 0, code)) return code;
+  if (!check_opts(a, {"code", "ca", "pin", "timeout-ms", "stall-timeout"}, 0, code)) return code;
   const std::string* enrol_code = a.opt("code");
   if (!enrol_code) return fail(kUsage, "reenrol needs --code ENROLMENT-CODE (a new code an admin issued for your user)");
   auto dev = store.device();
@@ -187,15 +284,13 @@ int cmd_reenrol(const Args& a, store::TabletStore& store) {
   HttpOptions ho;
   if (!parse_server(dev->config.server, host, port, ho.tls))
     return fail(kError, "reenrol: the device's server '" + dev->config.server + "' is not HOST:PORT");
-  if (const std::string* ca = a.opt("ca")) ho.ca_file = *ca;
-  if (const std::string* t = a.opt("timeout-ms")) {
-    if (t->empty() || t->size() > 7 || t->find_first_not_of("0123456789") != std::string::npos || std::stoi(*t) < 1)
-      return fail(kUsage, "--timeout-ms must be a positive integer");
-    ho.timeout = std::chrono::milliseconds(std::stoi(*t));
-  }
+  auto stored = store.tls_trust();
+  if (!stored.ok()) return fail_status(stored.status(), "reenrol");
+  if (int c = link_options(a, *stored, ho); c != kOk) return c;
   HttpClient http(host, port, ho);
   const nlohmann::json req{{"code", *enrol_code}, {"actor", dev->config.actor}, {"app_version", "aktsync-cli"}};
   auto r = http.request("POST", "/v1/enrol", req.dump(), {{"Content-Type", "application/json"}});
+  if (!r.ok() && r.status().code() == Status::Code::kInvalidArgument) return fail_link(r.status(), "reenrol");
   if (!r.ok()) return fail(kUnreachable, "reenrol: server " + dev->config.server + " unreachable: " + r.status().message());
   auto [pcode, detail] = problem_of(r->body);
   const std::string why = pcode.empty() ? "HTTP " + std::to_string(r->status) : pcode + (detail.empty() ? "" : ": " + detail);
@@ -351,48 +446,139 @@ int cmd_list(const Args& a, store::TabletStore& store) {
   return kOk;
 }
 
+namespace {
+
+std::string human_bytes(std::uint64_t b) {
+  char buf[32];
+  if (b < 10 * 1024) std::snprintf(buf, sizeof buf, "%llu B", static_cast<unsigned long long>(b));
+  else if (b < 10ull * 1024 * 1024) std::snprintf(buf, sizeof buf, "%.1f KiB", static_cast<double>(b) / 1024);
+  else std::snprintf(buf, sizeof buf, "%.1f MiB", static_cast<double>(b) / (1024.0 * 1024));
+  return buf;
+}
+
+// The progress line of `sync` on a terminal: records and bytes each way, and the recent rate.
+class ProgressLine {
+ public:
+  explicit ProgressLine(bool on) : on_(on), start_(Clock::now()), window_start_(start_) {}
+  void bytes(std::size_t sent, std::size_t received) {
+    up_ += sent;
+    down_ += received;
+    window_bytes_ += sent + received;
+    draw(false);
+  }
+  void records(const SyncSummary& s) {
+    pushed_ = s.pushed;
+    pulled_ = s.pulled;
+    draw(true);
+  }
+  void end() {
+    if (on_ && drawn_) std::fprintf(stderr, "\n");
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void draw(bool force) {
+    if (!on_) return;
+    const auto now = Clock::now();
+    if (!force && now - last_draw_ < std::chrono::milliseconds(250)) return;
+    last_draw_ = now;
+    const double window = std::chrono::duration<double>(now - window_start_).count();
+    if (window >= 2.0) {  // the rate over the last few seconds
+      rate_ = static_cast<double>(window_bytes_) / window;
+      window_bytes_ = 0;
+      window_start_ = now;
+    } else if (rate_ == 0 && window > 0.2) {
+      rate_ = static_cast<double>(window_bytes_) / window;
+    }
+    std::fprintf(stderr, "\rsync: up %zu edits, %s; down %zu records, %s; %s/s; %.0f s   ", pushed_,
+                 human_bytes(up_).c_str(), pulled_, human_bytes(down_).c_str(),
+                 human_bytes(static_cast<std::uint64_t>(rate_)).c_str(),
+                 std::chrono::duration<double>(now - start_).count());
+    std::fflush(stderr);
+    drawn_ = true;
+  }
+  bool on_;
+  bool drawn_ = false;
+  Clock::time_point start_, window_start_, last_draw_{};
+  std::uint64_t up_ = 0, down_ = 0, window_bytes_ = 0;
+  std::size_t pushed_ = 0, pulled_ = 0;
+  double rate_ = 0;
+};
+
+}  // namespace
+
 int cmd_sync(const Args& a, store::TabletStore& store) {
   int code = 0;
-  if (!check_opts(a, {"attempts", "timeout-ms", "ca"}, 0, code)) return code;
+  if (!check_opts(a, {"attempts", "timeout-ms", "stall-timeout", "retry-for", "ca", "pin", "progress"}, 0, code))
+    return code;
   auto dev = store.device();
   if (!dev.ok()) return fail_status(dev.status(), "sync");
+  auto trust = store.tls_trust();
+  if (!trust.ok()) return fail_status(trust.status(), "sync");
   std::string host;
   std::uint16_t port = 0;
   HttpOptions ho;
   if (!parse_server(dev->config.server, host, port, ho.tls))
     return fail(kError, "bad server in database: " + dev->config.server);
-  if (const std::string* ca = a.opt("ca")) ho.ca_file = *ca;  // a private CA's certificate (PEM)
+  if (int c = link_options(a, *trust, ho); c != kOk) return c;
   ho.gzip_requests = true;  // field links are slow and metered
   SyncOptions so;
   so.jitter_seed = random64();
-  for (const char* name : {"attempts", "timeout-ms"}) {
-    if (const std::string* v = a.opt(name)) {
-      if (v->empty() || v->size() > 7 || v->find_first_not_of("0123456789") != std::string::npos || std::stoi(*v) < 1)
-        return fail(kUsage, std::string("--") + name + " must be a positive integer");
-      if (name == std::string("attempts")) so.max_attempts = std::stoi(*v);
-      else ho.timeout = std::chrono::milliseconds(std::stoi(*v));
-    }
+  if (const std::string* v = a.opt("attempts")) {
+    if (v->empty() || v->size() > 7 || v->find_first_not_of("0123456789") != std::string::npos || std::stoi(*v) < 1)
+      return fail(kUsage, "--attempts must be a positive integer");
+    so.max_attempts = std::stoi(*v);
   }
+  if (const std::string* v = a.opt("retry-for")) {
+    if (!parse_duration(*v, so.retry_for))
+      return fail(kUsage, "--retry-for must be a duration such as 10m, 90s or 1h, got '" + *v + "'");
+  }
+  bool progress = isatty(fileno(stderr)) == 1;
+  if (const std::string* v = a.opt("progress")) {
+    if (*v != "on" && *v != "off") return fail(kUsage, "--progress must be on or off");
+    progress = *v == "on";
+  }
+  ProgressLine line(progress);
+  ho.on_bytes = [&line](std::size_t sent, std::size_t received) { line.bytes(sent, received); };
+  so.on_progress = [&line](const SyncSummary& s) { line.records(s); };
+  const auto started = std::chrono::steady_clock::now();
   HttpClient http(host, port, ho);
   SyncClient client(store, http_transport(http), so);
   auto s = client.sync(now_ms());
-  // Whatever was done before a failure is durable; the next `sync` continues from there.
+  line.end();
+  // What was done is always said, also after a failure: all of it is durable, and the next `sync`
+  // continues from there.
+  const SyncSummary& done = s.ok() ? *s : client.summary();
+  const TransferStats& t = http.stats();
+  std::printf("pushed     %zu\napplied    %zu\nconcurrent %zu\nsuperseded %zu\nduplicate  %zu\nrejected   %zu\n"
+              "pulled     %zu\nconflicts  %zu\nunsynced   %zu\n",
+              done.pushed, done.applied, done.concurrent, done.superseded, done.duplicate, done.rejected, done.pulled,
+              done.conflicts, done.unsynced);
+  std::printf("sent       %s in %llu request(s)%s\nreceived   %s\ntime       %.1f s\n",
+              human_bytes(t.bytes_sent).c_str(), static_cast<unsigned long long>(t.requests),
+              t.failed ? (", " + std::to_string(t.failed) + " cut or unanswered (" +
+                          human_bytes(t.bytes_sent_failed) + " of them sent again)")
+                             .c_str()
+                       : "",
+              human_bytes(t.bytes_received).c_str(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  std::fflush(stdout);
   if (!s.ok()) {
     switch (s.status().code()) {
       case Status::Code::kIOError: return fail(kUnreachable, "sync: " + s.status().message());
+      case Status::Code::kInvalidArgument: return fail(kLinkSetup, "sync: " + s.status().message());
       case Status::Code::kConflict: return fail(kRestored, "sync: " + s.status().message());
       default: return fail_status(s.status(), "sync");
     }
   }
-  std::printf("pushed     %zu\napplied    %zu\nconcurrent %zu\nsuperseded %zu\nduplicate  %zu\nrejected   %zu\n"
-              "pulled     %zu\nconflicts  %zu\n",
-              s->pushed, s->applied, s->concurrent, s->superseded, s->duplicate, s->rejected, s->pulled, s->conflicts);
   // Photos after the records: the records are the data, the files may follow (PROTOCOL §14.5).
   if (int rc = sync_attachments(a, store, host, port, ho); rc != kOk) return rc;
   if (s->epoch_reset) std::printf("note: the server has a new epoch; unacknowledged edits were pushed again\n");
-  for (const auto& r : s->rejections)
+  for (const auto& r : s->rejections) {
     std::fprintf(stderr, "aktsync: rejected: record %s edit %lld: %s: %s\n", r.record_id.c_str(),
                  static_cast<long long>(r.dot.n), r.code.c_str(), r.detail.c_str());
+    for (const auto& f : field_problems(r.fields)) std::fprintf(stderr, "aktsync:   %s\n", f.c_str());
+  }
   return s->rejections.empty() ? kOk : kRejected;
 }
 
@@ -437,12 +623,28 @@ int cmd_pull(const Args& a, store::TabletStore& store) {
 
 int cmd_rejected(const Args& a, store::TabletStore& store) {
   int code = 0;
-  if (!check_opts(a, {}, 0, code)) return code;
+  if (!check_opts(a, {"json"}, 0, code)) return code;
   auto rej = store.rejected();
   if (!rej.ok()) return fail_status(rej.status(), "rejected");
-  for (const auto& r : *rej)
+  if (a.opt("json")) {
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& r : *rej) {
+      auto fields = nlohmann::json::parse(r.fields.empty() ? "[]" : r.fields, nullptr, false);
+      out.push_back({{"record", r.record_id},
+                     {"edit", r.dot.n},
+                     {"batch", r.batch_id},
+                     {"code", r.code},
+                     {"detail", r.detail},
+                     {"fields", fields.is_array() ? fields : nlohmann::json::array()}});
+    }
+    std::printf("%s\n", out.dump(1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+    return kOk;
+  }
+  for (const auto& r : *rej) {
     std::printf("%s  edit %lld  batch %s  %s: %s\n", r.record_id.c_str(), static_cast<long long>(r.dot.n),
                 r.batch_id.c_str(), r.code.c_str(), r.detail.c_str());
+    for (const auto& f : field_problems(r.fields)) std::printf("    %s\n", f.c_str());
+  }
   if (rej->empty()) std::printf("no rejected edits\n");
   return kOk;
 }

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -188,6 +189,90 @@ struct FaultProxy::Impl {
   std::list<Session> sessions;
   std::list<int> fds;  // native handles of open client sockets, to wake them on stop()
   std::optional<std::string> held;  // a push held back for reordering
+  bool silent = false;
+  std::condition_variable stop_cv;  // wakes naps and the cut thread on stop()
+  std::thread cut_thread;
+
+  // The link: when each direction is next free (rate limit shared by every connection).
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point up_free{}, down_free{};
+
+  // Sleeps `d` unless stop() comes first; false when stopping.
+  bool nap(std::chrono::milliseconds d) {
+    std::unique_lock lock(mu);
+    return !stop_cv.wait_for(lock, d, [this] { return stopping; });
+  }
+
+  // Blocks until the link carried `bytes` in one direction.
+  bool pace(Clock::time_point& next_free, std::size_t bytes) {
+    const std::uint64_t rate = options.link.rate_bytes_per_s;
+    if (rate == 0 || bytes == 0) return true;
+    Clock::time_point done;
+    {
+      std::lock_guard lock(mu);
+      const auto start = std::max(Clock::now(), next_free);
+      done = start + std::chrono::microseconds(bytes * 1000000ull / rate);
+      next_free = done;
+    }
+    std::unique_lock lock(mu);
+    return !stop_cv.wait_until(lock, done, [this] { return stopping; });
+  }
+
+  // read_message() through the link: a request arrives no faster than the link's rate.
+  bool read_request(tcp::socket& s, std::string& buf, std::string& out) {
+    char chunk[4096];
+    for (;;) {
+      const long long n = http_message_length(buf, false);
+      if (n < 0) return false;
+      if (n > 0) {
+        out = buf.substr(0, static_cast<std::size_t>(n));
+        buf.erase(0, static_cast<std::size_t>(n));
+        return true;
+      }
+      boost::system::error_code ec;
+      const std::size_t got = s.read_some(net::buffer(chunk), ec);
+      if (ec || got == 0) return false;
+      if (!pace(up_free, got)) return false;
+      buf.append(chunk, got);
+      {
+        std::lock_guard lock(mu);
+        counts.bytes_up += got;
+      }
+      if (buf.size() > kMaxMessage + 65536) return false;
+    }
+  }
+
+  // Writes an answer through the link: at the link's rate, with a stall in the middle when `stall`.
+  bool write_answer(tcp::socket& s, const std::string& bytes, bool stall) {
+    const std::size_t piece = options.link.rate_bytes_per_s ? 1024 : bytes.size();
+    for (std::size_t at = 0; at < bytes.size(); at += piece) {
+      if (stall && at >= bytes.size() / 2) {
+        stall = false;
+        if (!nap(std::chrono::milliseconds(options.link.stall_ms))) return false;
+      }
+      const std::size_t n = std::min(piece, bytes.size() - at);
+      if (!pace(down_free, n)) return false;
+      boost::system::error_code ec;
+      net::write(s, net::buffer(bytes.data() + at, n), ec);
+      if (ec) return false;
+      std::lock_guard lock(mu);
+      counts.bytes_down += n;
+    }
+    return true;
+  }
+
+  // Cuts every open client connection every cut_every_ms.
+  void cut_loop() {
+    const auto period = std::chrono::milliseconds(options.link.cut_every_ms);
+    auto next = Clock::now() + period;
+    std::unique_lock lock(mu);
+    for (;;) {
+      if (stop_cv.wait_until(lock, next, [this] { return stopping; })) return;
+      for (int fd : fds) ::shutdown(fd, SHUT_RDWR);
+      counts.link_cuts += fds.size();
+      next += period;
+    }
+  }
 
   double roll() {  // REQUIRES: mu held
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
@@ -242,7 +327,7 @@ struct FaultProxy::Impl {
   struct Plan {
     Act act = Act::kForward;
     std::size_t cut_at = 0;
-    bool delay = false, duplicate = false, drop_after = false, cut = false, release = false;
+    bool delay = false, duplicate = false, drop_after = false, cut = false, release = false, stall = false;
     int delay_ms = 0;
   };
 
@@ -251,6 +336,10 @@ struct FaultProxy::Impl {
     ++counts.requests;
     Plan p;
     const bool push = req.rfind("POST /v1/push", 0) == 0;
+    if (options.link.stall > 0 && roll() < options.link.stall) {
+      ++counts.stalls;
+      p.stall = true;
+    }
     if (!faults) return p;
     if (push && held) {
       if (*held == req) {  // the held push's retry: it must not overtake itself
@@ -297,11 +386,28 @@ struct FaultProxy::Impl {
 
   void serve(tcp::socket client) {
     std::string buf, req;
-    while (read_message(client, buf, req, false)) {
+    const auto one_way = std::chrono::milliseconds(options.link.delay_ms);
+    // A new connection costs a round trip before its first request can leave the client.
+    bool ok = one_way.count() == 0 || nap(2 * one_way);
+    while (ok && read_request(client, buf, req)) {
+      {
+        std::unique_lock lock(mu);
+        if (silent) {  // read on, answer nothing, until the client gives up or the link is cut
+          ++counts.requests;
+          lock.unlock();
+          std::string ignored;
+          while (read_request(client, buf, ignored)) {
+            std::lock_guard again(mu);
+            ++counts.requests;
+          }
+          break;
+        }
+      }
       const Plan p = decide(req);
       if (p.act == Act::kCutRequest) forward_prefix(req, p.cut_at);
       if (p.act != Act::kForward) break;  // drop: close the connection without an answer
       if (p.delay) std::this_thread::sleep_for(std::chrono::milliseconds(p.delay_ms));
+      if (one_way.count() && !nap(one_way)) break;  // the request's last byte reaches the server
       auto answer = forward(req);
       if (!answer) {
         std::lock_guard lock(mu);
@@ -316,11 +422,12 @@ struct FaultProxy::Impl {
         else if (answer_body(*again) != answer_body(*answer)) ++counts.replay_mismatch;
       }
       if (p.drop_after) break;
+      if (one_way.count() && !nap(one_way)) break;  // the answer's first byte reaches the client
       if (p.cut) {
-        write_all(client, answer->substr(0, answer->size() / 2));
+        write_answer(client, answer->substr(0, answer->size() / 2), false);
         break;
       }
-      if (!write_all(client, *answer)) break;
+      if (!write_answer(client, *answer, p.stall)) break;
     }
     boost::system::error_code ec;
     client.shutdown(tcp::socket::shutdown_both, ec);
@@ -347,6 +454,7 @@ struct FaultProxy::Impl {
         }
       }
       fds.push_back(s.native_handle());
+      ++counts.connections;
       auto done = std::make_shared<std::atomic<bool>>(false);
       sessions.push_back({std::thread([this, done, sock = std::move(s)]() mutable {
                             serve(std::move(sock));
@@ -376,7 +484,9 @@ Result<std::unique_ptr<FaultProxy>> FaultProxy::start(std::uint16_t upstream_por
     return Status::io_error(std::string("fault proxy: cannot listen: ") + e.what());
   }
   Impl* raw = impl.get();
+  impl->silent = options.link.silent;
   impl->accept_thread = std::thread([raw] { raw->accept_loop(); });
+  if (options.link.cut_every_ms > 0) impl->cut_thread = std::thread([raw] { raw->cut_loop(); });
   return std::unique_ptr<FaultProxy>(new FaultProxy(std::move(impl)));
 }
 
@@ -384,6 +494,11 @@ FaultProxy::~FaultProxy() { stop(); }
 
 std::uint16_t FaultProxy::port() const { return impl_->port; }
 void FaultProxy::set_upstream_port(std::uint16_t port) { impl_->upstream_port = port; }
+
+void FaultProxy::set_silent(bool on) {
+  std::lock_guard lock(impl_->mu);
+  impl_->silent = on;
+}
 
 void FaultProxy::set_faults(bool on) {
   if (!on) impl_->release_held();
@@ -404,6 +519,8 @@ void FaultProxy::stop() {
     impl_->stopping = true;
     for (int fd : impl_->fds) ::shutdown(fd, SHUT_RDWR);
   }
+  impl_->stop_cv.notify_all();
+  if (impl_->cut_thread.joinable()) impl_->cut_thread.join();
   ::shutdown(impl_->acceptor.native_handle(), SHUT_RDWR);
   // Wake a blocking accept() for good measure: connect once.
   try {

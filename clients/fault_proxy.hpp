@@ -10,6 +10,9 @@
 //   - forwards a push twice and checks that the second answer is the first one replayed (duplicate),
 //   - holds a push back (the client sees a dropped connection on it and on its retries) and delivers it
 //     to the server after a later push from another connection (reorder).
+// It also emulates a bad link (LinkOptions): a rate limit per direction shared by all connections,
+// added one-way delay, stalls in the middle of an answer, a cut of every open connection at a fixed
+// period, and a silent mode that accepts connections and reads requests but never answers.
 // Pure Asio, blocking sockets: one thread accepts, one thread serves each client connection; each
 // request goes to the upstream on a fresh connection, so a restarted upstream (set_upstream_port) is
 // picked up at once. Not for production: no TLS, no limits beyond sanity checks.
@@ -24,11 +27,22 @@
 
 namespace akt::client {
 
+// A slow, lossy link between the clients and the proxy. All zero: a loopback link.
+struct LinkOptions {
+  std::uint64_t rate_bytes_per_s = 0;  // each direction, shared by every connection (0 = unlimited)
+  int delay_ms = 0;                    // one way: a request reaches the server, an answer starts, this much later
+  double stall = 0;                    // probability per answer of a stall of stall_ms in its middle
+  int stall_ms = 5000;
+  int cut_every_ms = 0;                // every open client connection is cut at each multiple of this (0 = never)
+  bool silent = false;                 // accept and read, never answer (set_silent() toggles it later)
+};
+
 struct FaultOptions {
   // Probabilities in [0, 1], rolled per request (duplicate and reorder: per push only).
   double drop_before = 0, drop_after = 0, cut_response = 0, delay = 0, duplicate = 0, reorder = 0;
   int max_delay_ms = 20;
   std::uint64_t seed = 1;
+  LinkOptions link;  // applies even with set_faults(false): it is the link, not a fault
   // Last, so that positional initialisers of the members above keep their meaning. Rolled only when
   // > 0, so seeded runs without it keep their random sequences.
   double cut_request = 0;
@@ -42,6 +56,11 @@ struct FaultCounts {
   std::size_t upstream_errors = 0; // the upstream could not be reached or answered nothing
   std::size_t replay_mismatch = 0; // a duplicated push whose second answer differed (a server bug)
   std::size_t cut_request = 0;     // requests of which only a prefix reached the server
+  std::size_t connections = 0;     // client connections accepted
+  std::size_t link_cuts = 0;       // client connections cut by the link's periodic cut
+  std::size_t stalls = 0;          // answers stalled by the link
+  std::uint64_t bytes_up = 0;      // request bytes read from clients
+  std::uint64_t bytes_down = 0;    // answer bytes written to clients
 };
 
 class FaultProxy {
@@ -58,6 +77,8 @@ class FaultProxy {
   void set_upstream_port(std::uint16_t port);
   // With faults off the proxy forwards faithfully. Turning them off first delivers a held push.
   void set_faults(bool on);
+  // Silent link: requests are read and never answered (connections stay open until cut or stop()).
+  void set_silent(bool on);
   FaultCounts counts() const;
   // Closes the listener and every connection, and joins the threads. Idempotent.
   void stop();

@@ -1,9 +1,16 @@
-// A small blocking HTTP/1.1 client with keep-alive, for the CLI, the fleet simulator, benchmarks and
+// A small synchronous HTTP/1.1 client with keep-alive, for the CLI, the fleet simulator, benchmarks and
 // tests. Beast stays inside http_client.cpp. Not thread-safe: one client per thread.
+//
+// It cannot hang: every step runs as an Asio async operation under a deadline on the client's own
+// io_context (resolving an IP address, connecting, the TLS handshake and the wait for the answer to
+// start: `timeout`; every write and read once a transfer moves: `stall_timeout`, restarted whenever a
+// byte moves), so a silent or stalled link ends the request with kIOError. Name resolution of a host
+// name is the system resolver's (getaddrinfo has its own timeouts).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -21,17 +28,43 @@ struct HttpResult {
 };
 
 struct HttpOptions {
-  std::chrono::milliseconds timeout{30000};
+  // Deadline for connecting (TCP and TLS handshake) and for the answer to start once the request was sent.
+  // The defaults are generous for tools and tests on a loaded machine (a big export may think a while
+  // before its first byte); the field CLI sets 30 s for both (`--timeout-ms`, `--stall-timeout`).
+  std::chrono::milliseconds timeout{std::chrono::minutes(5)};
+  // A transfer (request or answer) during which no byte moved for this long is aborted.
+  std::chrono::milliseconds stall_timeout{std::chrono::minutes(2)};
   bool gzip_requests = false;   // send bodies with Content-Encoding: gzip
   bool accept_gzip = true;      // ask for gzip answers
-  // TLS: off for plain HTTP. With tls, the server's certificate is verified against `ca_file` (PEM;
-  // empty = the system's trust store) and the host name, unless verify_peer is false.
+  // TLS: off for plain HTTP. With tls, the server's certificate is verified against `ca_pem` (PEM text)
+  // or else `ca_file` (PEM; both empty = the system's trust store) and the host name, unless
+  // verify_peer is false. With `pin_sha256` (the SHA-256 of the server certificate's DER, 64 hex digits,
+  // colons allowed) the certificate is trusted when it is exactly that one, whoever signed it.
   bool tls = false;
   std::string ca_file;
+  std::string ca_pem;
+  std::string pin_sha256;
   bool verify_peer = true;
   int max_tls_version = 0;      // e.g. TLS1_1_VERSION to test that old versions are refused; 0 = any
+  // Called whenever bytes moved on the connection (counts of this call: bytes sent, bytes received).
+  std::function<void(std::size_t sent, std::size_t received)> on_bytes;
 };
 
+// What went over the wire since the client was made (HTTP bytes: head and body as sent, after gzip).
+struct TransferStats {
+  std::uint64_t requests = 0;          // requests started
+  std::uint64_t failed = 0;            // requests whose answer never arrived whole
+  std::uint64_t bytes_sent = 0, bytes_received = 0;
+  std::uint64_t bytes_sent_failed = 0; // bytes of the requests whose answer never arrived (sent again on retry)
+  std::uint64_t connects = 0;          // connections opened
+};
+
+// Errors of request():
+//   kIOError          the network failed (refused, reset, cut, a deadline passed): worth retrying
+//   kInvalidArgument  retrying cannot help: the server's certificate is not trusted, does not match the
+//                     host or pin, or is not valid at this device's clock; the CA file cannot be read;
+//                     the server speaks TLS and the client plain HTTP or the other way round. The message
+//                     says what is wrong and what to do.
 class HttpClient {
  public:
   HttpClient(std::string host, std::uint16_t port, HttpOptions options = {});
@@ -40,14 +73,18 @@ class HttpClient {
   HttpClient& operator=(HttpClient&&) noexcept;
 
   // Sends one request on the kept-alive connection (connecting when needed). A request on a reused
-  // connection that the server had closed is retried once on a fresh one. kIOError on network failure.
+  // connection that the server had closed (before any byte of an answer) is retried once on a fresh one.
   Result<HttpResult> request(const std::string& method, const std::string& target, const std::string& body = {},
                              const std::vector<std::pair<std::string, std::string>>& headers = {});
   void close();
+  const TransferStats& stats() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// "ab:CD:…" or "abcd…" to 64 lower-case hex digits; empty when it is not a SHA-256 fingerprint.
+std::string normalize_pin(const std::string& pin);
 
 }  // namespace akt::client

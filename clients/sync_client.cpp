@@ -87,7 +87,7 @@ SyncClient::SyncClient(store::TabletStore& store, Transport transport, SyncOptio
     : store_(store), transport_(std::move(transport)), options_(std::move(options)),
       jitter_state_(options_.jitter_seed) {
   if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
-  options_.max_attempts = std::max(options_.max_attempts, 1);
+  options_.max_attempts = std::max(options_.max_attempts, 0);
 }
 
 std::chrono::milliseconds SyncClient::backoff(int attempt) {
@@ -106,25 +106,34 @@ Result<HttpResult> SyncClient::send(const std::string& method, const std::string
   // For the console's field-team page (PROTOCOL §13.2): this app and the edits still waiting.
   if (auto st = store_.stats(); st.ok())
     headers.emplace_back("X-Akt-Client", "app=aktsync/0.1.0; unsynced=" + std::to_string(st->unsynced));
-  Status last;
+  const auto first = std::chrono::steady_clock::now();
+  std::chrono::milliseconds waited{0};
   for (int attempt = 1;; ++attempt) {
     auto r = transport_(method, target, body, headers);
+    // Only the network (kIOError) is worth another attempt; anything else is a fact about the setup.
+    if (!r.ok() && r.status().code() != Status::Code::kIOError) return r.status();
     const bool retry = !r.ok() || r->status >= 500 || r->status == 429;
-    if (!retry || attempt >= options_.max_attempts) {
-      if (!r.ok())
-        return Status::io_error("server " + server_ + " unreachable after " + std::to_string(attempt) +
-                                " attempts: " + r.status().message());
-      return r;
-    }
     auto wait = backoff(attempt);
-    if (r.ok()) {
+    if (retry && r.ok()) {
       // 503 busy names its own pause (Retry-After, seconds).
       const std::string ra = r->header("retry-after");
       int secs = 0;
       if (std::from_chars(ra.data(), ra.data() + ra.size(), secs).ec == std::errc() && secs > 0)
         wait = std::max(wait, std::min(options_.backoff_max, std::chrono::milliseconds(secs * 1000LL)));
     }
+    const auto spent = std::max(waited, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::steady_clock::now() - first));
+    const bool out_of_attempts = options_.max_attempts > 0 && attempt >= options_.max_attempts;
+    if (!retry || out_of_attempts || spent + wait > options_.retry_for) {
+      if (!r.ok())
+        return Status::io_error("server " + server_ + " unreachable after " + std::to_string(attempt) +
+                                " attempt(s) over " + std::to_string((spent.count() + 500) / 1000) +
+                                " s: " + r.status().message());
+      return r;
+    }
     options_.sleep(wait);
+    waited += wait;
+    ++summary_.retries;
   }
 }
 
@@ -136,6 +145,7 @@ Status SyncClient::http_error(const HttpResult& r, const std::string& what) cons
     case 401: return Status::unauthenticated("the server rejected this device's token (" + why + ")");
     case 403: return Status::forbidden(why);
     case 409: return Status::conflict(why + " (this database was restored or cloned: re-initialise it as a new actor)");
+    case 426: return Status::invalid_argument(why);  // tls_required: the detail says to use https://
     default: break;
   }
   if (r.status >= 500) return Status::io_error("server " + server_ + " failing after retries (" + why + ")");
@@ -176,6 +186,8 @@ Status SyncClient::push(SyncSummary& s) {
     s.superseded += ack->superseded;
     s.duplicate += ack->duplicate;
     s.epoch_reset = s.epoch_reset || ack->epoch_changed;
+    ++s.batches;
+    if (options_.on_progress) options_.on_progress(s);
   }
 }
 
@@ -208,6 +220,8 @@ Status SyncClient::pull(SyncSummary& s) {
     auto n = store_.apply_changes(page->changes, page->next, page->epoch, !page->more);
     if (!n.ok()) return n.status();
     s.pulled += *n;
+    ++s.pages;
+    if (options_.on_progress) options_.on_progress(s);
     if (!page->more) return {};
     if (page->next == cursor) return Status::corruption("the feed said `more` but did not advance");
     cursor = page->next;
@@ -215,16 +229,13 @@ Status SyncClient::pull(SyncSummary& s) {
 }
 
 Result<SyncSummary> SyncClient::sync(std::int64_t now_ms) {
+  summary_ = {};
   AKT_TRY(load_device());
   auto before = store_.rejected();
   if (!before.ok()) return before.status();
-  SyncSummary s;
-  // A new epoch found by the pull means: re-push, then pull from the start (at most twice in a row).
-  for (int round = 0; round < 3; ++round) {
-    AKT_TRY(push(s));
-    Status st = pull(s);
-    if (st.code() == Status::Code::kGone) continue;
-    AKT_TRY(st);
+  SyncSummary& s = summary_;
+  // The rejections, conflicts and edits still waiting, as the store holds them now.
+  auto settle = [&]() -> Status {
     auto after = store_.rejected();
     auto stats = store_.stats();
     if (!after.ok()) return after.status();
@@ -234,11 +245,24 @@ Result<SyncSummary> SyncClient::sync(std::int64_t now_ms) {
     s.rejected = s.rejections.size();
     s.conflicts = stats->conflicts;
     s.unsynced = stats->unsynced;
+    return {};
+  };
+  // A new epoch found by the pull means: re-push, then pull from the start (at most twice in a row).
+  for (int round = 0; round < 3; ++round) {
+    Status st = push(s);
+    if (st.ok()) st = pull(s);
+    if (st.code() == Status::Code::kGone) continue;
+    if (!st.ok()) {
+      (void)settle();  // best effort: the summary says what was done before the failure
+      return st;
+    }
+    AKT_TRY(settle());
     // A new epoch seen on the pull's first page re-queued acknowledged edits: push them in this round.
     if (s.unsynced > 0 && round < 2) continue;
     AKT_TRY(store_.mark_synced(now_ms));
     return s;
   }
+  (void)settle();
   return Status::io_error("the server's epoch kept changing during the sync; try again");
 }
 

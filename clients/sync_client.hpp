@@ -25,15 +25,25 @@ using Transport = std::function<Result<HttpResult>(const std::string& method, co
 // A Transport over `client`, which must outlive it.
 Transport http_transport(HttpClient& client);
 
+struct SyncSummary;
+
 struct SyncOptions {
   std::size_t batch_edits = 200;   // edits per pushed batch
   std::size_t pull_limit = 500;    // records per feed page
-  int max_attempts = 6;            // per request, counting the first
+  // A request that fails on the network (or 5xx, 429) is retried with backoff for as long as its
+  // failures last less than `retry_for` (the time waited between attempts counts even when `sleep` does
+  // not really wait), and at most max_attempts times in all when max_attempts > 0. Any success starts
+  // the budget afresh for the next request. Errors that retrying cannot fix (a certificate that is not
+  // trusted or not valid at the device's clock, TLS spoken to a plain-HTTP port) end the round at once.
+  int max_attempts = 0;            // per request, counting the first; 0 = only the time budget limits
+  std::chrono::milliseconds retry_for{std::chrono::minutes(10)};
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{8000};
   std::uint64_t jitter_seed = 0;   // randomness for backoff jitter (the caller's RNG)
   // Waits between attempts; default std::this_thread::sleep_for.
   std::function<void(std::chrono::milliseconds)> sleep;
+  // Called after each acknowledged batch and each applied feed page, with the round's totals so far.
+  std::function<void(const SyncSummary&)> on_progress;
 };
 
 struct SyncSummary {
@@ -45,6 +55,8 @@ struct SyncSummary {
   bool epoch_reset = false;     // the server had a new epoch: the cursor was reset and edits re-pushed
   bool scope_reset = false;     // the user's scope changed: the feed was pulled again from the start
   std::vector<store::RejectedEdit> rejections;  // edits rejected in this round, with the server's reason
+  std::size_t batches = 0, pages = 0;  // push batches acknowledged, feed pages applied
+  std::size_t retries = 0;             // requests sent again after a failure
 };
 
 // `store` must outlive the SyncClient. Not thread-safe.
@@ -56,13 +68,17 @@ class SyncClient {
   // start; on 410 scope_changed pulls from the start (records no longer in scope are dropped, PROTOCOL
   // §5.4), pushing again only what was never acknowledged. Out-of-scope markers drop the record (§5.1). `now_ms` is recorded as the last sync time. Errors (the round stops; everything done so far is
   // durable and the next round continues from there):
-  //   kIOError          server unreachable or failing (5xx) after max_attempts
+  //   kIOError          server unreachable or failing (5xx) for longer than retry_for (or max_attempts)
+  //   kInvalidArgument  the link cannot work as configured (certificate not trusted, not valid at this
+  //                     device's clock, TLS against plain HTTP): not retried; the message says what to do
   //   kUnauthenticated  401: the device token was rejected
   //   kForbidden        403
   //   kConflict         409 batch_id_reused: this database was restored or cloned (use a new actor)
   //   kCorruption       an answer that does not fit the protocol, or a local store failure
   //   kNotFound         the database is not initialised as a device
   Result<SyncSummary> sync(std::int64_t now_ms);
+  // What the last sync() did, also when it failed: everything counted here is durable.
+  const SyncSummary& summary() const { return summary_; }
 
   // The two halves, for callers that want them separately (e.g. pull only on a metered link).
   Status push(SyncSummary& summary);
@@ -81,6 +97,7 @@ class SyncClient {
   std::string token_;
   std::string server_;
   std::uint64_t jitter_state_;
+  SyncSummary summary_;
 };
 
 // The `code` and `detail` of a problem+json body (empty when it is not one).

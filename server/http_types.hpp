@@ -62,6 +62,7 @@ struct HttpResponse {
   std::optional<LongPoll> long_poll;               // the session re-routes when this is set
   bool close = false;                              // close the connection after sending
   bool authenticated = false;                      // the request carried a valid token (set by route())
+  std::string principal;                           // who asked (set by route()), for the request log
   bool head = false;                               // answer to HEAD: headers (with GET's length), no body
   bool head_streamed = false;                      // ... of an answer GET would stream: no length is known
 };

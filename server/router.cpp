@@ -183,7 +183,7 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
   return problem(404, "not_found", "no such resource: " + req.target.substr(0, 200));
 }
 
-HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated) {
+HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated, std::string& principal) {
   std::string_view target = req.target;
   std::size_t qpos = target.find('?');
   std::string_view path = target.substr(0, qpos);
@@ -213,6 +213,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
     return problem(401, "unauthenticated", who.status().message());
   }
   authenticated = true;
+  principal = who->is_device() ? "device=" + who->device_actor : "user=" + who->username;
   if (auto wait = app.request_limiter.acquire(who->token_hash, std::chrono::steady_clock::now())) {
     HttpResponse r = problem(429, "rate_limited", "too many requests for this token; retry after " +
                                                       std::to_string(wait) + " s");
@@ -342,21 +343,23 @@ HttpResponse route(const HttpRequest& req_in, AppState& app) {
   const HttpRequest& req = forwarded ? *forwarded : req_in;
   const auto start = std::chrono::steady_clock::now();
   bool authenticated = false;
+  std::string principal;
   HttpResponse resp;
   if (req.method == "HEAD") {
     // Answered like GET, without the body (RFC 9110 §9.3.2); never waits.
     HttpRequest get = req;
     get.method = "GET";
     get.allow_wait = false;
-    resp = dispatch(get, app, authenticated);
+    resp = dispatch(get, app, authenticated, principal);
     resp.head = true;
     resp.head_streamed = static_cast<bool>(resp.stream);
     resp.stream = nullptr;
     resp.long_poll.reset();
   } else {
-    resp = dispatch(req, app, authenticated);
+    resp = dispatch(req, app, authenticated, principal);
   }
   resp.authenticated = authenticated;
+  resp.principal = std::move(principal);
   resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
   // Compress larger answers for clients that accept it (slow, metered field links).
   if (!resp.long_poll && resp.body.size() > 1024 && sync::accepts_gzip(req.header("accept-encoding"))) {

@@ -127,6 +127,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
           buffer_.prepare(1536), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
             if (ec) return self->close_socket();
             self->buffer_.commit(n);
+            // A TLS connection starts with a handshake record (0x16). Letters are a plain-HTTP request:
+            // say in plain HTTP what is wrong (426, RFC 9110 §15.5.22) instead of a silent close.
+            const auto* first = static_cast<const unsigned char*>(self->buffer_.data().data());
+            if (n > 0 && first[0] >= 'A' && first[0] <= 'Z') return self->refuse_plain_http();
             self->tcp_stream().expires_after(std::chrono::milliseconds(self->app_->config.limits.handshake_timeout_ms));
             // (`used` has a default: Beast's constraint on this overload names the unbuffered signature.)
             self->stream_.async_handshake(ssl::stream_base::server, self->buffer_.data(),
@@ -143,6 +147,21 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     } else {
       do_read();
     }
+  }
+
+  void refuse_plain_http() {
+    static const std::string kBody =
+        problem(426, "tls_required", "this port speaks HTTPS: use https:// in the server address").body;
+    static const std::string kAnswer = "HTTP/1.1 426 Upgrade Required\r\nUpgrade: TLS/1.3, HTTP/1.1\r\n"
+                                       "Content-Type: application/problem+json\r\nConnection: close\r\n"
+                                       "Content-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
+    tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+    net::async_write(tcp_stream(), net::buffer(kAnswer),
+                     [self = this->shared_from_this()](beast::error_code, std::size_t) {
+                       beast::error_code ec;
+                       self->tcp_stream().socket().shutdown(net::socket_base::shutdown_both, ec);
+                       self->close_socket();
+                     });
   }
 
   void do_read() {
@@ -167,6 +186,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     const Limits& lim = app_->config.limits;
     counters_->connections->set_waiting(connection_, false);
     parser_.emplace();
+    request_started_ = std::chrono::steady_clock::now();
     parser_->body_limit(lim.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     // Phase 2: the whole request must arrive within read_timeout_ms (slow-loris clients are cut here).
@@ -188,6 +208,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return;
     }
     auto& msg = parser_->get();
+    request_bytes_in_ = msg.body().size();
     HttpRequest req = to_http_request(msg, remote_);
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
@@ -230,6 +251,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void send(HttpResponse resp) {
+    if (log_enabled(LogLevel::kInfo) && parser_ && parser_->is_done()) {
+      // One line per answered request, finished in on_write (the time includes sending the answer).
+      const auto& m = parser_->get();
+      const std::string_view target = m.target();
+      request_log_ = std::string(m.method_string()) + " " +
+                     std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 120))) + " " +
+                     std::to_string(resp.status) + " in=" + std::to_string(request_bytes_in_) +
+                     " out=" + std::to_string(resp.head ? 0 : resp.body.size()) + " " +
+                     (resp.principal.empty() ? std::string("anonymous") : resp.principal) + " from " + remote_;
+    }
     http::response<http::string_body> res{static_cast<http::status>(resp.status), version_};
     res.set(http::field::server, "aktsyncd");
     res.set(http::field::content_type, resp.content_type);
@@ -371,6 +402,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void on_write(bool keep_alive, beast::error_code ec) {
+    if (!request_log_.empty()) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                            request_started_)
+                          .count();
+      log(LogLevel::kInfo, "request " + request_log_ + " " + std::to_string(ms) + " ms" +
+                               (ec ? " (answer cut: " + ec.message() + ")" : ""));
+      request_log_.clear();
+    }
     // Counted from the read that produced a request; answers to unreadable input were not counted.
     if (parser_ && parser_->is_done()) {
       counters_->in_flight.fetch_sub(1);
@@ -412,6 +451,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::shared_ptr<OutStream> out_;  // the chunked answer being sent, if any
   bool keep_alive_ = true;
   bool served_ = false;  // a request was answered on this connection
+  std::chrono::steady_clock::time_point request_started_{};  // when the current request's first byte was read
+  std::string request_log_;  // the request log line being finished (empty: none)
+  std::size_t request_bytes_in_ = 0;  // body bytes of the current request, as received
   unsigned version_ = 11;
   std::string remote_;
 };

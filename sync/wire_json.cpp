@@ -211,6 +211,7 @@ Result<PushResponse> decode_push_response(std::string_view text) {
     if (auto err = x.find("error"); err != x.end() && err->is_object()) {
       get_string(*err, "code", "$.results[].error", 256, e.error_code, false);
       get_string(*err, "detail", "$.results[].error", 4096, e.error_detail, false);
+      if (auto f = err->find("fields"); f != err->end() && f->is_array()) e.error_fields = f->dump();
     }
     r.results.push_back(std::move(e));
   }

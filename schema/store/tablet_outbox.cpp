@@ -75,12 +75,13 @@ Status drop_left_scope(Db& db, const sync::UuidBytes& id) {
 
 // Moves edit `n` to the rejected list and drops a record left with nothing.
 Status reject_edit(Db& db, const std::string& actor, std::int64_t n, const std::string& batch_id,
-                   const std::string& code, const std::string& detail) {
+                   const std::string& code, const std::string& detail, const std::string& fields = {}) {
   auto e = load_edit(db, actor, n);
   if (!e.ok()) return e.status().code() == Status::Code::kNotFound ? Status() : e.status();
   {
-    AKT_STMT(s, db, "INSERT INTO rejected(record_id, actor, n, batch_id, code, detail, edit) "
-                    "VALUES(?1,?2,?3,?4,?5,?6,?7)");
+    AKT_STMT(s, db, "INSERT INTO rejected(record_id, actor, n, batch_id, code, detail, edit, fields) "
+                    "VALUES(?1,?2,?3,?4,?5,?6,?7,?8)");
+    s->bind(8, fields);
     s->bind(1, e->record_id);
     s->bind(2, actor);
     s->bind(3, n);
@@ -187,13 +188,14 @@ Result<std::optional<OutboxBatch>> TabletStore::next_batch(std::size_t max_edits
 
 Result<std::vector<RejectedEdit>> TabletStore::rejected() {
   std::vector<RejectedEdit> out;
-  AKT_STMT(s, *db_, "SELECT record_id, actor, n, batch_id, code, detail, edit FROM rejected ORDER BY id");
+  AKT_STMT(s, *db_, "SELECT record_id, actor, n, batch_id, code, detail, edit, fields FROM rejected ORDER BY id");
   for (;;) {
     auto row = s->step();
     if (!row.ok()) return row.status();
     if (!*row) return out;
     out.push_back({std::string(s->text(0)), {std::string(s->text(1)), s->int64(2)}, std::string(s->text(3)),
-                   std::string(s->text(4)), std::string(s->text(5)), std::string(s->text(6))});
+                   std::string(s->text(4)), std::string(s->text(5)), std::string(s->text(6)),
+                   std::string(s->text(7))});
   }
 }
 
@@ -222,8 +224,10 @@ Result<AckResult> TabletStore::acknowledge(const OutboxBatch& batch, const sync:
   for (std::size_t i = 0; i < batch.dots.size(); ++i) {
     const sync::EditResult& r = resp.results[i];
     if (r.outcome == sync::Outcome::kRejected) {
-      AKT_TRY(reject_edit(*db_, dev->config.actor, batch.dots[i].n, batch.batch_id, r.error_code, r.error_detail));
-      ack.rejected.push_back({r.record_id, batch.dots[i], batch.batch_id, r.error_code, r.error_detail, {}});
+      AKT_TRY(reject_edit(*db_, dev->config.actor, batch.dots[i].n, batch.batch_id, r.error_code, r.error_detail,
+                          r.error_fields));
+      ack.rejected.push_back(
+          {r.record_id, batch.dots[i], batch.batch_id, r.error_code, r.error_detail, {}, r.error_fields});
       continue;
     }
     // Every other outcome acknowledges the edit; outcomes added later (a server merge) count as concurrent.

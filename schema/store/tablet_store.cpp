@@ -98,6 +98,12 @@ CREATE TABLE rejected(
   edit      TEXT NOT NULL
 );
 )sql"},
+    // How the device trusts its server's TLS certificate (kept at init, used by every sync).
+    {2, R"sql(
+ALTER TABLE device ADD COLUMN tls_ca TEXT NOT NULL DEFAULT '';   -- PEM text of the CA to trust ('' = system store)
+ALTER TABLE device ADD COLUMN tls_pin TEXT NOT NULL DEFAULT '';  -- SHA-256 of the server certificate ('' = none)
+ALTER TABLE rejected ADD COLUMN fields TEXT NOT NULL DEFAULT '';  -- the server's per-field problems (JSON array)
+)sql"},
 };
 
 Status migrate_tablet(Db& db) {
@@ -256,6 +262,23 @@ Status TabletStore::set_token(const std::string& token) {
   AKT_TRY(s->run());
   if (db_->changes() == 0) return Status::not_found("this database is not a device yet (run init)");
   return {};
+}
+
+Status TabletStore::set_tls_trust(const TlsTrust& trust) {
+  AKT_STMT(s, *db_, "UPDATE device SET tls_ca = ?1, tls_pin = ?2 WHERE id = 1");
+  s->bind(1, trust.ca_pem);
+  s->bind(2, trust.pin_sha256);
+  AKT_TRY(s->run());
+  if (db_->changes() == 0) return Status::not_found("this database is not a device yet (run init)");
+  return {};
+}
+
+Result<TlsTrust> TabletStore::tls_trust() {
+  AKT_STMT(s, *db_, "SELECT tls_ca, tls_pin FROM device WHERE id = 1");
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return Status::not_found("this database is not a device yet (run init)");
+  return TlsTrust{std::string(s->text(0)), std::string(s->text(1))};
 }
 
 Result<DeviceInfo> TabletStore::device() {

@@ -28,6 +28,12 @@ struct DeviceConfig {
   std::string token;   // bearer token of this device
 };
 
+// How the device checks its server's TLS certificate: a private CA, or a pinned certificate.
+struct TlsTrust {
+  std::string ca_pem;      // PEM text of the CA certificate(s) to trust; empty = the system's trust store
+  std::string pin_sha256;  // SHA-256 of the server certificate (64 hex digits); empty = none
+};
+
 struct DeviceInfo {
   DeviceConfig config;
   std::int64_t counter = 0;      // the last dot counter used
@@ -80,6 +86,7 @@ struct RejectedEdit {
   std::string code;    // the server's machine-readable reason (or the problem code of a refused batch)
   std::string detail;
   std::string edit;    // the edit as pushed, canonical JSON
+  std::string fields;  // the server's per-field problems, a JSON array of {path, code, message}; empty when none
 };
 
 struct StoreStats {
@@ -121,6 +128,9 @@ class TabletStore {
   Result<DeviceInfo> device();
   // Replaces the device's bearer token (a re-enrolment of the same actor, SECURITY.md §3.1).
   Status set_token(const std::string& token);
+  // The device's TLS trust (kept at init). kNotFound before init().
+  Status set_tls_trust(const TlsTrust& trust);
+  Result<TlsTrust> tls_trust();
 
   // Local edits. Each stamps the next dot and persists it with the edit in one transaction.
   // create(): a new record with a UUIDv7 id from `now_ms` and `random`; returns the id.

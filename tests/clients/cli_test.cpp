@@ -1,6 +1,12 @@
 // The aktsync binary, run as a child process against a real in-process aktsyncd: the offline edit
 // -> sync -> conflict story, the export formats, and the exit codes of each failure.
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
 #include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 #include "tests/clients/client_support.hpp"
 #include "tests/integration/test_server.hpp"
@@ -18,6 +24,26 @@ test::Run aktsync(const test::TempDir& dir, const std::vector<std::string>& args
 bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 }  // namespace
+
+TEST_CASE("cli: --help lines are aligned") {
+  test::TempDir dir;
+  test::Run help = aktsync(dir, {"--help"});
+  REQUIRE(help.code == 0);
+  std::istringstream lines(help.out);
+  std::string line;
+  bool in_commands = false;
+  while (std::getline(lines, line)) {
+    if (line == "commands:") in_commands = true;
+    else if (line.empty() || line.rfind("exit codes", 0) == 0) in_commands = false;
+    else if (in_commands) {
+      // Synopses start at column 2, descriptions at column 6; nothing starts further left.
+      CHECK_MESSAGE(line.rfind("  ", 0) == 0, line);
+      CHECK_MESSAGE(line.rfind("  aktsync", 0) != 0, line);
+      if (line.size() > 4 && line[2] == ' ' && line[3] == ' ' && line[4] != ' ' && line[4] != '[')
+        CHECK_MESSAGE(line.rfind("      ", 0) == 0, line);
+    }
+  }
+}
 
 TEST_CASE("cli: offline edits, sync, a conflict on both tablets, export") {
   test::TestServer srv;
@@ -131,12 +157,53 @@ TEST_CASE("cli: sync over TLS with a private CA") {
   REQUIRE(aktsync(dir, {"--db", db, "new", "--form", "so1_infra_monitoring", "--version", "1", "--municipality",
                         "gracanice", "--community", "serb", "--component", "SO1", "--body", R"({"pct_complete":10})"})
               .code == 0);
-  // Without the CA the certificate cannot be verified: nothing is sent.
-  test::Run untrusted = aktsync(dir, {"--db", db, "sync", "--attempts", "1"});
-  CHECK(untrusted.code == 3);
+  // Without the CA the certificate cannot be verified: nothing is sent, at once (no retries), and the
+  // message says why and what to do.
+  test::Run untrusted = aktsync(dir, {"--db", db, "sync"});
+  CHECK(untrusted.code == 7);
+  CHECK_MESSAGE(has(untrusted.err, "not signed by a trusted CA"), untrusted.err);
+  CHECK(has(untrusted.err, "--ca"));
+  CHECK_FALSE(has(untrusted.err, "unreachable"));
+  CHECK(has(untrusted.out, "sent       0 B in 0 request(s)"));  // the summary, also on failure
+  CHECK(has(untrusted.out, "unsynced   1"));
   test::Run ok = aktsync(dir, {"--db", db, "sync", "--ca", srv.cert_file()});
   CHECK_MESSAGE(ok.code == 0, ok.err);
   CHECK(has(ok.out, "pushed     1"));
+  // --ca given at init is kept: sync needs it no more.
+  const std::string kept = dir.file("kept.db");
+  REQUIRE(aktsync(dir, {"--db", kept, "init", "--server", server, "--actor", srv.b.actor, "--token", srv.b.token,
+                        "--ca", srv.cert_file()})
+              .code == 0);
+  test::Run again = aktsync(dir, {"--db", kept, "sync"});
+  CHECK_MESSAGE(again.code == 0, again.err);
+  CHECK(has(again.out, "pulled     1"));
+  // The wrong scheme says what is wrong, both ways.
+  const std::string plain_db = dir.file("plain.db");
+  REQUIRE(aktsync(dir, {"--db", plain_db, "init", "--server", "127.0.0.1:" + std::to_string(srv.port()), "--actor",
+                        srv.b.actor, "--token", srv.b.token})
+              .code == 0);
+  test::Run plain = aktsync(dir, {"--db", plain_db, "sync"});
+  CHECK(plain.code == 7);
+  CHECK_MESSAGE(has(plain.err, "https://"), plain.err);
+  test::TestServer http_srv;
+  const std::string tls_db = dir.file("tls.db");
+  REQUIRE(aktsync(dir, {"--db", tls_db, "init", "--server", "https://127.0.0.1:" + std::to_string(http_srv.port()),
+                        "--actor", http_srv.b.actor, "--token", http_srv.b.token})
+              .code == 0);
+  test::Run tls = aktsync(dir, {"--db", tls_db, "sync"});
+  CHECK(tls.code == 7);
+  CHECK_MESSAGE(has(tls.err, "plain HTTP"), tls.err);
+}
+
+TEST_CASE("cli: a failed init leaves no database file behind") {
+  test::TempDir dir;
+  const std::string db = dir.file("never.db");
+  test::Run down = aktsync(dir, {"--db", db, "init", "--server", "127.0.0.1:1", "--code", "x"});
+  CHECK(down.code == 3);
+  CHECK_FALSE(std::filesystem::exists(db));
+  test::Run bad = aktsync(dir, {"--db", db, "init", "--server", "nowhere", "--actor", "a", "--token", "t"});
+  CHECK(bad.code == 2);
+  CHECK_FALSE(std::filesystem::exists(db));
 }
 
 TEST_CASE("cli: init with an enrolment code, and the errors of enrolment") {
@@ -258,4 +325,48 @@ TEST_CASE("cli: show --lang prints the record by its labels in en, sq, sr and sr
   // A definition file that cannot be read is an error.
   test::Run missing = aktsync(dir, {"--db", db, "show", id, "--lang", "sq", "--form", dir.file("none.json")});
   CHECK(missing.code == 1);
+}
+
+TEST_CASE("cli: sync and rejected show the server's reason for every field") {
+  test::TestServer srv({}, {}, false, /*validate_forms=*/true);
+  srv.create_user("root", "admin", "correct horse battery");
+  test::TempDir dir;
+  auto slurp = [](const std::string& path) {
+    std::ifstream in(path);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  client::HttpClient http = srv.client();
+  const auto auth = test::bearer(srv.login("root", "correct horse battery"));
+  REQUIRE(http.request("POST", "/v1/admin/forms",
+                       slurp(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"), auth)
+              ->status == 201);
+  REQUIRE(http.request("POST", "/v1/admin/forms/so1_interethnic_survey/1/publish", "{}", auth)->status == 200);
+  auto body = nlohmann::json::parse(slurp(std::string(AKT_SOURCE_DIR) + "/tests/schema/fixtures/so1_interethnic_survey.valid.json"));
+  body["hh_number"] = 5000;  // out of range
+  body.erase("resp_gender");  // required
+  const std::string db = dir.file("t.db");
+  REQUIRE(aktsync(dir, {"--db", db, "init", "--server", "127.0.0.1:" + std::to_string(srv.port()), "--actor",
+                        srv.a.actor, "--token", srv.a.token})
+              .code == 0);
+  REQUIRE(aktsync(dir, {"--db", db, "new", "--form", "so1_interethnic_survey", "--version", "1", "--municipality",
+                        "gracanice", "--community", "serb", "--component", "SO1", "--body", body.dump()})
+              .code == 0);
+  test::Run s = aktsync(dir, {"--db", db, "sync"});
+  CHECK(s.code == 5);
+  CHECK_MESSAGE(has(s.err, "invalid_record"), s.err);
+  CHECK_MESSAGE(has(s.err, "hh_number: range"), s.err);
+  CHECK(has(s.err, "resp_gender: required"));
+  test::Run listed = aktsync(dir, {"--db", db, "rejected"});
+  CHECK(has(listed.out, "    hh_number: range"));
+  CHECK(has(listed.out, "    resp_gender: required"));
+  test::Run js = aktsync(dir, {"--db", db, "rejected", "--json"});
+  REQUIRE(js.code == 0);
+  auto j = nlohmann::json::parse(js.out, nullptr, false);
+  REQUIRE(j.is_array());
+  REQUIRE(j.size() == 1);
+  CHECK(j[0]["code"] == "invalid_record");
+  std::set<std::string> paths;
+  for (const auto& f : j[0]["fields"]) paths.insert(f["path"].get<std::string>());
+  CHECK(paths.count("hh_number") == 1);
+  CHECK(paths.count("resp_gender") == 1);
 }

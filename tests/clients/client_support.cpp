@@ -64,6 +64,7 @@ Result<client::SyncSummary> Tablet::sync(client::Transport transport) {
   client::SyncOptions o;
   o.batch_edits = 3;  // small, so that tests cross batch boundaries
   o.pull_limit = 2;   // and page boundaries
+  o.max_attempts = 6;
   o.sleep = [this](std::chrono::milliseconds) { ++sleeps; };
   client::SyncClient c(*store, transport ? transport : client::http_transport(http), o);
   now += 1000;

@@ -169,7 +169,7 @@ client::SimOptions seeded_run(const std::string& dir) {
   o.backoff_ms = 2;
   o.max_attempts = 5;
   o.use_proxy = true;
-  o.faults = {0.06, 0.06, 0.06, 0.06, 0.1, 0.1, 10, 0};
+  o.faults = {0.06, 0.06, 0.06, 0.06, 0.1, 0.1, 10, 0, {}};
   o.restart_at_round = client::kSeededRestart;
   o.delete_percent = kDeletePercent > 0 ? 5 : 0;
   o.old_form_percent = kOldFormPercent;

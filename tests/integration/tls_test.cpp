@@ -1,6 +1,9 @@
 // TLS over loopback with a throwaway certificate: push and pull over HTTPS; plain HTTP on the TLS port
-// fails cleanly; TLS 1.0 and 1.1 are refused; an untrusted certificate is refused by the client.
+// is told to use https; TLS 1.0 and 1.1 are refused; an untrusted certificate is refused by the client;
+// the request log has one line per request.
 #include <doctest/doctest.h>
+
+#include <fcntl.h>
 
 #include <thread>
 
@@ -10,9 +13,14 @@
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
 #include <openssl/ssl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
+#include "server/log.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/integration/feed.hpp"
 #include "tests/integration/test_server.hpp"
@@ -36,11 +44,16 @@ TEST_CASE("tls: push and pull over HTTPS") {
   CHECK(test::push(c2, srv.a, req).body == r.body);
 }
 
-TEST_CASE("tls: plain HTTP to the TLS port fails cleanly and the server keeps serving") {
+TEST_CASE("tls: plain HTTP to the TLS port is told to use https, and the server keeps serving") {
   test::TestServer srv({}, {}, true);
   client::HttpClient plain("127.0.0.1", srv.port());  // no TLS
   auto r = plain.request("GET", "/healthz");
-  CHECK_FALSE(r.ok());
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  CHECK(r->status == 426);
+  CHECK(r->header("upgrade").find("TLS") != std::string::npos);
+  CHECK(r->header("content-type") == "application/problem+json");
+  CHECK(r->body.find("\"code\":\"tls_required\"") != std::string::npos);
+  CHECK(r->body.find("https://") != std::string::npos);
   auto c = srv.client();
   auto ok = c.request("GET", "/healthz");
   REQUIRE(ok.ok());
@@ -145,4 +158,42 @@ TEST_CASE("config: plain HTTP on a public address is refused unless TLS or a pro
   c.listen_address = "127.0.0.1";
   c.tls = {};
   CHECK(server::check_config(c).ok());
+}
+
+TEST_CASE("log: one line per request with method, path, status, bytes, device and duration") {
+  test::TestServer srv({}, {}, true);
+  test::TempDir dir;
+  const std::string path = dir.file("stderr.log");
+  auto c = srv.client();
+  std::fflush(stderr);
+  const int saved = dup(2);
+  const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  REQUIRE(fd >= 0);
+  dup2(fd, 2);
+  server::set_log_level("info");
+  sync::PushRequest req{"log-1", {test::make_edit(test::uuid7(7, 1), srv.a.actor, 1, {}, R"({"q":1})", {"q"})}};
+  const std::string body = sync::encode_push_request(req);
+  auto pushed = c.request("POST", "/v1/push", body, srv.a.auth());
+  auto anonymous = c.request("GET", "/v1/changes?since=&limit=5");
+  // A line is written once its answer was sent, which the client may see first: wait for both.
+  for (int i = 0; i < 1000; ++i) {
+    std::fflush(stderr);
+    const std::string so_far = test::read_text_file(path);
+    if (so_far.find("POST /v1/push") != std::string::npos && so_far.find("GET /v1/changes") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  server::set_log_level("warn");
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  close(fd);
+  REQUIRE(pushed.ok());
+  REQUIRE(anonymous.ok());
+  const std::string log = test::read_text_file(path);
+  CHECK_MESSAGE(log.find("request POST /v1/push 200 in=" + std::to_string(body.size()) + " out=") != std::string::npos,
+                log);
+  CHECK(log.find("device=" + srv.a.actor + " from 127.0.0.1:") != std::string::npos);
+  CHECK(log.find("request GET /v1/changes 401 in=0 out=") != std::string::npos);  // no query string
+  CHECK(log.find("anonymous from 127.0.0.1:") != std::string::npos);
+  CHECK(log.find(" ms\n") != std::string::npos);
 }

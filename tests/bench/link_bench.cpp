@@ -1,0 +1,217 @@
+// Sync over an emulated bad rural link (issue 18). An in-process aktsyncd on 127.0.0.1, the fault
+// proxy's link emulation in front of it (rate limit per direction, one-way delay, stalls, a cut of every
+// connection at a fixed period), and the real sync client of the aktsync CLI:
+//   push  tablet A saves N realistic survey records offline, then syncs (push, then the feed)
+//   pull  a fresh tablet B of another device syncs them all down
+// For each phase it prints the time, the ratio time / (the records' own gzip bytes / link rate), the
+// bytes sent again after a cut, the requests and the bytes each way. No root needed. Not a test.
+//
+//   build/dev/tests/bench/akt_link_bench --records 1000 --kbits 64,128,256 --rtt 300,600 --faults 0,1
+//
+// --faults 1: a cut of every connection each --cut-every seconds (30) and a stall of --stall-ms (5000)
+// in the middle of an answer with probability --stall (0.1).
+//
+// The proxy shapes at HTTP-message granularity in user space (a request is forwarded once it arrived
+// whole; the answer leaves in 1 KiB pieces at the link rate), which is close to, not the same as, a
+// shaped TCP link. For deeper runs (as root), shape the kernel's path instead and run the real binaries:
+//   ip netns add tablet && ip link add veth0 type veth peer name veth1 && ip link set veth1 netns tablet
+//   ip addr add 10.9.0.1/24 dev veth0 && ip link set veth0 up
+//   ip netns exec tablet sh -c 'ip addr add 10.9.0.2/24 dev veth1 && ip link set veth1 up && ip link set lo up'
+//   tc qdisc add dev veth0 root handle 1: netem delay 150ms            # one way; the same in the netns
+//   tc qdisc add dev veth0 parent 1: handle 2: tbf rate 64kbit burst 4kb latency 400ms
+//   ip netns exec tablet tc qdisc add dev veth1 root handle 1: netem delay 150ms
+//   ip netns exec tablet tc qdisc add dev veth1 parent 1: handle 2: tbf rate 64kbit burst 4kb latency 400ms
+//   aktsyncd --config ... (listening on 10.9.0.1, behind_proxy or TLS), then in the netns:
+//   ip netns exec tablet aktsync --db t.db sync      (cuts: `ip link set veth0 down; sleep 5; ... up`)
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "clients/fault_proxy.hpp"
+#include "clients/http_client.hpp"
+#include "clients/record_gen.hpp"
+#include "clients/sync_client.hpp"
+#include "schema/store/tablet_store.hpp"
+#include "server/auth.hpp"
+#include "server/log.hpp"
+#include "server/server.hpp"
+#include "sync/gzip.hpp"
+#include "sync/uuid.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace akt;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Options {
+  int records = 1000;
+  std::vector<int> kbits{64, 128, 256};
+  std::vector<int> rtt{300, 600};
+  std::vector<int> faults{0, 1};
+  int cut_every_s = 30, stall_ms = 5000;
+  double stall = 0.1;
+  int batch = 200, pull_limit = 500;
+};
+
+std::vector<int> list(const char* s) {
+  std::vector<int> out;
+  std::stringstream in(s);
+  std::string item;
+  while (std::getline(in, item, ',')) out.push_back(std::atoi(item.c_str()));
+  return out;
+}
+
+struct Phase {
+  double seconds = 0;
+  client::TransferStats http;
+  client::SyncSummary summary;
+  bool ok = false;
+  std::string error;
+};
+
+Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o) {
+  client::HttpOptions ho;
+  ho.gzip_requests = true;
+  ho.timeout = std::chrono::seconds(15);
+  ho.stall_timeout = std::chrono::seconds(10);
+  client::HttpClient http("127.0.0.1", port, ho);
+  client::SyncOptions so;
+  so.batch_edits = static_cast<std::size_t>(o.batch);
+  so.pull_limit = static_cast<std::size_t>(o.pull_limit);
+  so.retry_for = std::chrono::minutes(10);
+  so.backoff_initial = std::chrono::milliseconds(250);
+  so.backoff_max = std::chrono::seconds(4);
+  so.jitter_seed = 7;
+  client::SyncClient sc(store, client::http_transport(http), so);
+  Phase p;
+  const auto t0 = Clock::now();
+  auto s = sc.sync(1700000000000);
+  p.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  p.http = http.stats();
+  p.summary = sc.summary();
+  p.ok = s.ok();
+  if (!s.ok()) p.error = s.status().message();
+  return p;
+}
+
+std::unique_ptr<store::TabletStore> tablet(const std::string& path, const std::string& actor, const std::string& token,
+                                           std::uint16_t port) {
+  auto s = store::TabletStore::open(path);
+  if (!s.ok()) std::abort();
+  if (!(*s)->init({actor, "127.0.0.1:" + std::to_string(port), token}, 42, 1700000000000).ok()) std::abort();
+  return std::move(*s);
+}
+
+void report(const char* phase, int kbits, int rtt, int faults, const Phase& p, double ideal_s,
+            const client::FaultCounts& link) {
+  std::printf("%-4s %4d kbit/s %4d ms %-6s  %7.1f s  ratio %5.2f  requests %3llu (failed %llu)  up %7llu B  "
+              "down %7llu B  re-sent %6llu B  cuts %zu stalls %zu%s%s\n",
+              phase, kbits, rtt, faults ? "faulty" : "clean", p.seconds, p.seconds / ideal_s,
+              static_cast<unsigned long long>(p.http.requests), static_cast<unsigned long long>(p.http.failed),
+              static_cast<unsigned long long>(p.http.bytes_sent), static_cast<unsigned long long>(p.http.bytes_received),
+              static_cast<unsigned long long>(p.http.bytes_sent_failed), link.link_cuts, link.stalls,
+              p.ok ? "" : "  FAILED: ", p.error.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    const char* v = argv[i + 1];
+    if (flag == "--records") o.records = std::atoi(v);
+    else if (flag == "--kbits") o.kbits = list(v);
+    else if (flag == "--rtt") o.rtt = list(v);
+    else if (flag == "--faults") o.faults = list(v);
+    else if (flag == "--cut-every") o.cut_every_s = std::atoi(v);
+    else if (flag == "--stall-ms") o.stall_ms = std::atoi(v);
+    else if (flag == "--stall") o.stall = std::atof(v);
+    else if (flag == "--batch") o.batch = std::atoi(v);
+    else if (flag == "--pull-limit") o.pull_limit = std::atoi(v);
+    else {
+      std::fprintf(stderr,
+                   "usage: akt_link_bench [--records N] [--kbits 64,128,256] [--rtt 300,600] [--faults 0,1]\n"
+                   "                      [--cut-every S] [--stall P] [--stall-ms MS] [--batch N] [--pull-limit N]\n");
+      return 2;
+    }
+  }
+  if (o.records < 1) return 2;
+  server::set_log_level("warn");
+  // The records, and their own gzip bytes: the floor any protocol is measured against.
+  std::mt19937_64 rng(18);
+  std::vector<client::GeneratedRecord> recs;
+  std::string all_bodies;
+  for (int i = 0; i < o.records; ++i) {
+    recs.push_back(client::generate_survey_record(rng));
+    all_bodies += recs.back().body + "\n";
+  }
+  const std::size_t gz = sync::gzip(all_bodies, 6).size();
+  std::printf("%d records, %zu bytes of JSON bodies, %zu bytes gzipped (%.0f B/record)\n", o.records,
+              all_bodies.size(), gz, static_cast<double>(gz) / o.records);
+  const std::string actor_a = "0190f5c2-7a1e-4cc0-9a4b-00000000000a", actor_b = "0190f5c2-7a1e-4cc0-9a4b-00000000000b";
+  bool all_ok = true;
+  for (int faults : o.faults) {
+    for (int rtt : o.rtt) {
+      for (int kbits : o.kbits) {
+        test::TempDir dir;
+        server::Config c;
+        c.listen_port = 0;
+        c.data_dir = dir.file("server");
+        c.io_threads = 1;
+        c.workers = 2;
+        c.log_level = "warn";
+        c.forms.validate = false;
+        c.devices = {{actor_a, "tablet-a", server::sha256_hex("token-a")},
+                     {actor_b, "tablet-b", server::sha256_hex("token-b")}};
+        auto app = server::make_app_state(c);
+        if (!app.ok()) return 1;
+        auto srv = server::Server::start(*app);
+        if (!srv.ok()) return 1;
+        client::FaultOptions f;
+        f.link.rate_bytes_per_s = static_cast<std::uint64_t>(kbits) * 1000 / 8;
+        f.link.delay_ms = rtt / 2;
+        if (faults) {
+          f.link.cut_every_ms = o.cut_every_s * 1000;
+          f.link.stall = o.stall;
+          f.link.stall_ms = o.stall_ms;
+        }
+        auto proxy = client::FaultProxy::start((*srv)->port(), f);
+        if (!proxy.ok()) return 1;
+        const double ideal = static_cast<double>(gz) / static_cast<double>(f.link.rate_bytes_per_s);
+        auto a = tablet(dir.file("a.db"), actor_a, "token-a", (*proxy)->port());
+        std::mt19937_64 ids(5);
+        for (const auto& r : recs) {
+          std::array<std::uint8_t, 10> random{};
+          for (auto& b : random) b = static_cast<std::uint8_t>(ids());
+          if (!a->create({"so1_interethnic_survey", 1, r.scope, r.body, r.changed}, 1700000000000, random).ok())
+            return 1;
+        }
+        const auto before_push = (*proxy)->counts();
+        Phase push = run_sync(*a, (*proxy)->port(), o);
+        auto after_push = (*proxy)->counts();
+        after_push.link_cuts -= before_push.link_cuts;
+        after_push.stalls -= before_push.stalls;
+        report("push", kbits, rtt, faults, push, ideal, after_push);
+        auto b = tablet(dir.file("b.db"), actor_b, "token-b", (*proxy)->port());
+        Phase pull = run_sync(*b, (*proxy)->port(), o);
+        auto after_pull = (*proxy)->counts();
+        after_pull.link_cuts -= after_push.link_cuts + before_push.link_cuts;
+        after_pull.stalls -= after_push.stalls + before_push.stalls;
+        report("pull", kbits, rtt, faults, pull, ideal, after_pull);
+        all_ok = all_ok && push.ok && pull.ok && push.summary.pushed == recs.size() &&
+                 pull.summary.pulled == recs.size();
+        (*proxy)->stop();
+        (*srv)->stop();
+      }
+    }
+  }
+  if (!all_ok) std::printf("failed: a run did not push or pull every record\n");
+  return all_ok ? 0 : 1;
+}
