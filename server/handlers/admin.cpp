@@ -124,6 +124,7 @@ HttpResponse handle_set_role(const HttpRequest& req, const std::string& username
   if (!role || !sync::role_from_string(*role))
     return problem(400, "invalid_role", "role: enumerator, supervisor, me_officer or admin");
   return with_user(app, username, [&](store::Db& db, const store::User& u) {
+    if (u.role == *sync::role_from_string(*role)) return Status();  // unchanged: nothing to raise or audit
     AKT_TRY(store::set_role(db, u.id, *sync::role_from_string(*role)));
     return audit(db, app, who.username, "role_changed", u.username,
                  {{"from", sync::to_string(u.role)}, {"to", *role}}, req.remote);
@@ -152,6 +153,10 @@ HttpResponse handle_set_assignments(const HttpRequest& req, const std::string& u
     as.push_back(std::move(x));
   }
   return with_user(app, username, [&](store::Db& db, const store::User& u) {
+    // The same list again changes no scope: the user's tablets keep their cursors (PROTOCOL §9.4).
+    auto now = store::assignments_of(db, u.id);
+    if (!now.ok()) return now.status();
+    if (*now == as) return Status();
     AKT_TRY(store::set_assignments(db, u.id, as));
     AKT_TRY(store::bump_supervisor_scope(db, u.id));  // the supervisor's scope covers the team's
     return audit(db, app, who.username, "scope_changed", u.username, {{"assignments", assignments_json(as)}},
