@@ -13,6 +13,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -66,6 +67,12 @@ class Seeder {
   std::optional<client::HttpResult> call(const std::string& method, const std::string& target, const std::string& body,
                                          const Headers& h, std::initializer_list<int> ok) {
     auto r = c_.request(method, target, body, h);
+    // Throttled (a token's request rate, SECURITY.md): wait as told and try again.
+    for (int tries = 0; r.ok() && r->status == 429 && tries < 60; ++tries) {
+      const int wait_s = std::clamp(std::atoi(r->header("retry-after").c_str()), 1, 10);
+      std::this_thread::sleep_for(std::chrono::seconds(wait_s));
+      r = c_.request(method, target, body, h);
+    }
     if (!r.ok()) {
       std::fprintf(stderr, "%s %s: %s\n", method.c_str(), target.c_str(), r.status().message().c_str());
       return std::nullopt;
@@ -229,12 +236,18 @@ int main(int argc, char** argv) {
   if (!push_all(demo.first)) return 1;
 
   // 6. The supervisor reviews: most records approved, some returned with a comment (skipped when done).
-  auto sup = s.call("POST", "/v1/login", json{{"username", "supervisor1"}, {"password", demo_pw}}.dump(), json_ct, {200});
-  if (!sup) return 1;
-  const Headers supervisor{{"Authorization", "Bearer " + json::parse(sup->body)["token"].get<std::string>()},
-                           {"Content-Type", "application/json"}};
+  // Four sessions take turns: each token's request rate is limited (SECURITY.md §5).
+  std::vector<Headers> sessions;
+  for (int i = 0; i < 4; ++i) {
+    auto sup = s.call("POST", "/v1/login", json{{"username", "supervisor1"}, {"password", demo_pw}}.dump(), json_ct, {200});
+    if (!sup) return 1;
+    sessions.push_back({{"Authorization", "Bearer " + json::parse(sup->body)["token"].get<std::string>()},
+                        {"Content-Type", "application/json"}});
+  }
   std::map<std::string, int> reviewed;
+  std::size_t turn = 0;
   for (const auto& rv : demo.reviews) {
+    const Headers& supervisor = sessions[turn++ % sessions.size()];
     ++reviewed[rv.status];
     auto rec = s.call("GET", "/v1/records/" + rv.record, "", supervisor, {200});
     if (!rec) {

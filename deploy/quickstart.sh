@@ -96,6 +96,9 @@ aktsyncd is running at $url (pid $pid)
   forms:       the programme's four instruments, published (GET /v1/forms)
   users:       admin, supervisor1, me1, enumerator1, enumerator2; passwords in $users
   tablets:     two enrolled demo tablets; tokens in $data/demo-tablets.env (keep them secret)
+  demo data:   all four instruments, most records approved, some returned, three refused edits in
+               the quarantine and one conflict of each kind in the inbox
+  console:     $url/console/ (sign in as admin, supervisor1 or me1)
 
 Try it:
   source $data/demo-tablets.env
