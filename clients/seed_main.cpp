@@ -33,7 +33,7 @@ int usage(std::FILE* out = stderr) {
   std::fprintf(out,
                "usage: aktsync-seed --port PORT --ca-file CERT.pem --admin-password-file F --demo-password-file F\n"
                "                    --forms-dir DIR --state FILE --env-out FILE [--records N] [--admin-user NAME]\n"
-               "                    [--verbose 1]\n"
+               "                    [--verbose 1] [--plain 1]\n"
                "  Publishes the forms in DIR, creates demo users, enrols two tablets, pushes N (default 500)\n"
                "  demo survey interviews and records of the other three forms, reviews them, and sets up\n"
                "  one conflict of each kind and three quarantined edits, on https://127.0.0.1:PORT.\n"
@@ -61,6 +61,7 @@ struct Tablet {
 
 class Seeder {
  public:
+  // `ca` empty: plain HTTP (a test server without TLS).
   Seeder(std::uint16_t port, const std::string& ca) : c_("127.0.0.1", port, options(ca)) {}
 
   // Sends a request; prints and returns nullopt on a transport error or an unexpected status.
@@ -86,7 +87,7 @@ class Seeder {
  private:
   static client::HttpOptions options(const std::string& ca) {
     client::HttpOptions o;
-    o.tls = true;
+    o.tls = !ca.empty();
     o.ca_file = ca;
     return o;
   }
@@ -110,13 +111,16 @@ int main(int argc, char** argv) {
     if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0) return usage(stdout);
   std::map<std::string, std::string> a;
   for (int i = 1; i + 1 < argc; i += 2) a[argv[i]] = argv[i + 1];
-  for (const char* k : {"--port", "--ca-file", "--admin-password-file", "--demo-password-file", "--forms-dir",
+  for (const char* k : {"--port", "--admin-password-file", "--demo-password-file", "--forms-dir",
                         "--state", "--env-out"})
     if (!a.count(k)) return usage();
+  if (!a.count("--ca-file") && !(a.count("--plain") && a["--plain"] == "1")) return usage();
   const int records = a.count("--records") ? std::atoi(a["--records"].c_str()) : 500;
   if (records < 0 || records > 100000) return usage();
   const std::string admin_user = a.count("--admin-user") ? a["--admin-user"] : "admin";
-  Seeder s(static_cast<std::uint16_t>(std::atoi(a["--port"].c_str())), a["--ca-file"]);
+  // --plain 1: a server without TLS on the loopback (the console's browser tests).
+  const bool plain = a.count("--plain") && a["--plain"] == "1";
+  Seeder s(static_cast<std::uint16_t>(std::atoi(a["--port"].c_str())), plain ? std::string() : a["--ca-file"]);
   const Headers json_ct{{"Content-Type", "application/json"}};
 
   // 1. The admin logs in.

@@ -251,6 +251,10 @@ CREATE INDEX record_keys_by_key ON record_keys(form_id, key);
 -- The per-user grant to see special-category (class S) values in clear (SECURITY.md §8).
 ALTER TABLE users ADD COLUMN special_category INTEGER NOT NULL DEFAULT 0;
 )sql"},
+    {9, R"sql(
+-- A quarantined edit an admin discarded (PROTOCOL §10.9): kept for the record, never released.
+ALTER TABLE quarantine ADD COLUMN discarded_at INTEGER;
+)sql"},
 };
 
 }  // namespace

@@ -158,6 +158,39 @@ TEST_CASE("forms: a quarantined edit is released after the version it needs is p
   CHECK(json::parse(test::push(w.c, w.srv.a, {"v1-late", {late}}).body)["results"][0]["outcome"] == "applied");
 }
 
+TEST_CASE("forms: a quarantined edit discarded stays listed, is never released, and the discard is audited") {
+  FormsWorld w;
+  std::mt19937_64 rng(13);
+  sync::Edit e = w.survey_edit(rng, 1, 2);  // version 2 is not published here
+  auto r = json::parse(test::push(w.c, w.srv.a, {"d-1", {e}}).body);
+  REQUIRE(r["results"][0]["outcome"] == "rejected");
+  auto q = json::parse(w.c.request("GET", "/v1/admin/quarantine", {}, bearer(w.admin))->body)["entries"];
+  REQUIRE(q.size() == 1);
+  CHECK(q[0]["discarded_at"] == 0);
+  const std::string id = std::to_string(q[0]["id"].get<std::int64_t>());
+  CHECK(w.c.request("POST", "/v1/admin/quarantine/x/discard", "{}", bearer(w.admin))->status == 400);
+  CHECK(w.c.request("POST", "/v1/admin/quarantine/999/discard", "{}", bearer(w.admin))->status == 404);
+  auto d = w.c.request("POST", "/v1/admin/quarantine/" + id + "/discard", "{}", bearer(w.admin));
+  REQUIRE_MESSAGE(d->status == 200, d->body);
+  CHECK(json::parse(d->body)["discarded"] == true);
+  auto again = w.c.request("POST", "/v1/admin/quarantine/" + id + "/discard", "{}", bearer(w.admin));
+  CHECK(again->status == 409);
+  CHECK(json::parse(again->body)["code"] == "already_discarded");
+  auto release = w.c.request("POST", "/v1/admin/quarantine/" + id + "/release", "{}", bearer(w.admin));
+  CHECK(release->status == 409);
+  CHECK(json::parse(release->body)["code"] == "already_discarded");
+  CHECK(w.c.request("GET", "/v1/records/" + e.record_id, {}, w.srv.a.auth())->status == 404);
+  q = json::parse(w.c.request("GET", "/v1/admin/quarantine", {}, bearer(w.admin))->body)["entries"];
+  REQUIRE(q.size() == 1);
+  CHECK(q[0]["discarded_at"].get<std::int64_t>() > 0);
+  CHECK(q[0]["released_at"] == 0);
+  auto audit = json::parse(w.c.request("GET", "/v1/admin/audit?limit=1", {}, bearer(w.admin))->body)["entries"];
+  REQUIRE(audit.size() == 1);
+  CHECK(audit[0]["action"] == "quarantine_discarded");
+  CHECK(audit[0]["target"] == id);
+  CHECK(audit[0]["detail"]["code"] == "unknown_form_version");
+}
+
 TEST_CASE("forms: a missing translation refuses the upload with its path; a listed fallback is accepted") {
   FormsWorld w;
   json v2 = json::parse(read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"));
