@@ -466,6 +466,7 @@ window.AKT_ADMIN_PAGES = function (ui) {
     return out;
   }
 
+  ui.answerText = answerText;
   return {
     submissions: { roles: ['admin', 'supervisor', 'me_officer'], nav: 'nav_submissions', render: renderSubmissions },
     record: { roles: ['admin', 'supervisor', 'me_officer'], render: renderRecord },

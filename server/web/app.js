@@ -183,6 +183,7 @@
     }
   }
 
+  let answerTextFn = null;
   let renderToken = 0;
   async function render() {
     const mine = ++renderToken;
@@ -451,10 +452,11 @@
 
     // The rest of the record, for context.
     const flagged = new Set(entries.filter(open).flatMap((e) => String(e.path).split(',').map((p) => p.replace(/[[.].*$/, ''))));
+    const show = answerTextFn || ((d, k, v) => fmtValue(v));
     const rows = Object.keys(body).sort().map((k) => h('tr', { class: flagged.has(k) ? 'flagged' : null },
-      h('td', { text: fieldLabel(def, k) }), h('td', {}, h('code', { text: k })), h('td', { class: 'value', text: fmtValue(body[k]) })));
+      h('td', { text: fieldLabel(def, k) }), h('td', { class: 'value', text: show(def, k, body[k]) })));
     out.push(h('h2', { text: t('record_context') }),
-      h('table', { 'data-testid': 'record-context' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('col_key') }),
+      h('table', { 'data-testid': 'record-context' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }),
         h('th', { text: t('col_current') }))), h('tbody', {}, rows)));
     return out;
   }
@@ -969,9 +971,11 @@
   // ---- Start -------------------------------------------------------------------------------------
   function start() {
     if (window.AKT_ADMIN_PAGES) {
-      const extra = window.AKT_ADMIN_PAGES({ h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, problemText, select,
+      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, problemText, select,
         listForms, latestDefs, formDef, pickLang, fieldLabel, findField, formTitle, placeName, placeText, authorText, session,
-        SessionEnded, render: () => render(), setFlash: (kind, text) => { flashMessage = [kind, text]; }, lang: () => lang });
+        SessionEnded, render: () => render(), setFlash: (kind, text) => { flashMessage = [kind, text]; }, lang: () => lang };
+      const extra = window.AKT_ADMIN_PAGES(uiHelpers);
+      answerTextFn = uiHelpers.answerText || null;  // labelled answers, shared with the record page
       for (const [name, page] of Object.entries(extra)) PAGES[name] = page;
       // The navigation's order.
       const order = ['inbox', 'conflict', 'submissions', 'record', 'team', 'tablets', 'users', 'datasets', 'forms', 'quarantine', 'audit'];

@@ -191,6 +191,52 @@ TEST_CASE("forms: a quarantined edit discarded stays listed, is never released, 
   CHECK(audit[0]["detail"]["code"] == "unknown_form_version");
 }
 
+TEST_CASE("forms: many records approved in one action: each reviewed, the unreviewable skipped, one audit entry") {
+  FormsWorld w;
+  std::mt19937_64 rng(14);
+  std::vector<sync::Edit> edits;
+  for (int i = 1; i <= 3; ++i) edits.push_back(w.survey_edit(rng, i));
+  REQUIRE(test::push(w.c, w.srv.a, {"bulk-1", edits}).status == 200);
+  auto clock_of = [](const sync::Edit& e) {
+    json c = json::object();
+    for (const auto& [actor, n] : e.clock()) c[actor] = n;
+    return c;
+  };
+  auto audited = [&] { return json::parse(w.c.request("GET", "/v1/admin/audit?limit=1000", {}, bearer(w.admin))->body)["entries"]; };
+  const std::size_t before = audited().size();
+  // Refused whole: nothing reviewed.
+  for (const char* bad : {R"({"status":"approved","records":[]})", R"({"status":"locked","records":[{"record":"x","seen":{}}]})",
+                          R"({"status":"approved","records":[{"record":"not-a-uuid","seen":{}}]})"}) {
+    auto r = w.c.request("POST", "/v1/admin/records/review", bad, bearer(w.admin));
+    CHECK(r->status == 400);
+    CHECK(json::parse(r->body)["code"] == "invalid_review");
+  }
+  json body{{"status", "approved"}, {"comment", "checked against the route sheets"}, {"records", json::array()}};
+  body["records"].push_back({{"record", edits[0].record_id}, {"seen", clock_of(edits[0])}});
+  body["records"].push_back({{"record", edits[1].record_id}, {"seen", clock_of(edits[1])}});
+  body["records"].push_back({{"record", edits[2].record_id}, {"seen", {{"00000000-0000-4000-8000-000000000001", 7}}}});
+  body["records"].push_back({{"record", "00000000-0000-4000-8000-00000000dead"}, {"seen", json::object()}});
+  auto r = w.c.request("POST", "/v1/admin/records/review", body.dump(), bearer(w.admin));
+  REQUIRE_MESSAGE(r->status == 200, r->body);
+  json out = json::parse(r->body);
+  CHECK(out["reviewed"] == 2);
+  REQUIRE(out["skipped"].size() == 2);
+  CHECK(out["skipped"][0]["record"] == edits[2].record_id);
+  CHECK(out["skipped"][0]["code"] == "stale_resolution");
+  CHECK(out["skipped"][1]["code"] == "record_not_found");
+  for (int i = 0; i < 3; ++i) {
+    json live = json::parse(w.c.request("GET", "/v1/records/" + edits[static_cast<std::size_t>(i)].record_id, {},
+                                        bearer(w.admin))->body)["live"][0]["body"];
+    CHECK(live["review_status"] == (i < 2 ? "approved" : "submitted"));
+    if (i < 2) CHECK(live["review_comment"] == "checked against the route sheets");
+  }
+  json log = audited();
+  REQUIRE(log.size() == before + 1);
+  CHECK(log[0]["action"] == "records_reviewed");
+  CHECK(log[0]["detail"]["reviewed"] == 2);
+  CHECK(log[0]["detail"]["skipped"] == 2);
+}
+
 TEST_CASE("forms: a missing translation refuses the upload with its path; a listed fallback is accepted") {
   FormsWorld w;
   json v2 = json::parse(read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"));
