@@ -199,7 +199,8 @@ TEST_CASE("forms: many records approved in one action: each reviewed, the unrevi
   REQUIRE(test::push(w.c, w.srv.a, {"bulk-1", edits}).status == 200);
   auto clock_of = [](const sync::Edit& e) {
     json c = json::object();
-    for (const auto& [actor, n] : e.clock()) c[actor] = n;
+    const sync::VectorClock clock = e.clock();  // entries() refers into it
+    for (const auto& [actor, n] : clock.entries()) c[actor] = n;
     return c;
   };
   auto audited = [&] { return json::parse(w.c.request("GET", "/v1/admin/audit?limit=1000", {}, bearer(w.admin))->body)["entries"]; };
