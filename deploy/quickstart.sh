@@ -96,7 +96,10 @@ aktsyncd is running at $url (pid $pid)
   forms:       the programme's four instruments, published (GET /v1/forms)
   users:       admin, supervisor1, me1, enumerator1, enumerator2; passwords in $users
   tablets:     two enrolled demo tablets; tokens in $data/demo-tablets.env (keep them secret)
-  tablet app:  $url/app/ (enrol a tablet with a one-time code: POST /v1/admin/enrolments, PROTOCOL §9.6)
+  demo data:   all four instruments, most records approved, some returned, three refused edits in
+               the quarantine and one conflict of each kind in the inbox
+  console:     $url/console/ (sign in as admin, supervisor1 or me1)
+  tablet app:  $url/app/ (enrol a tablet with a one-time code from the console's Tablets page)
 
 Try it:
   source $data/demo-tablets.env

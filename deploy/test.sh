@@ -41,6 +41,7 @@ if [ "${AKT_SKIP_WEB:-0}" != 1 ]; then
   stage "web console browser tests (chromium + playwright-core)"
   (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/console.test.mjs
+  AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/admin.test.mjs
   stage "tablet app browser tests (chromium + playwright-core)"
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/app.test.mjs
 fi
@@ -58,6 +59,9 @@ if [ "${AKT_SKIP_FUZZ:-0}" != 1 ]; then
   stage "fuzz smoke (clang libFuzzer, ASan+UBSan, 20 s per target)"
   AKT_FUZZ_REQUIRED=1 tests/fuzz/run_smoke.sh
 fi
+
+stage "demo seed test (aktsync-seed: --records 0, runs again change nothing)"
+tests/deploy/seed_test.sh build/dev
 
 if [ "${AKT_SKIP_QUICKSTART:-0}" != 1 ]; then
   stage "quickstart smoke test"

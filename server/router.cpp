@@ -134,6 +134,11 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
     if (seg.size() == 5 && seg[4] == "resolve")
       return req.method == "POST" ? handle_resolve_conflict(req, seg[3], who, app) : method_not_allowed("POST");
   }
+  if (what == "records" && seg.size() == 4 && seg[3] == "review") {
+    if (!admin && who.role != sync::Role::kSupervisor && who.role != sync::Role::kMeOfficer)
+      return forbidden("reviewing records is for admins, M&E officers and supervisors");
+    return req.method == "POST" ? handle_bulk_review(req, who, app) : method_not_allowed("POST");
+  }
   if (what == "records" && seg.size() == 5 && seg[4] == "review") {
     if (!admin && who.role != sync::Role::kSupervisor && who.role != sync::Role::kMeOfficer)
       return forbidden("reviewing records is for admins, M&E officers and supervisors");
@@ -143,6 +148,8 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
   if (!admin) return forbidden("administration needs the admin role");
   if (what == "quarantine" && seg.size() == 5 && seg[4] == "release")
     return req.method == "POST" ? handle_release(req, seg[3], who, app) : method_not_allowed("POST");
+  if (what == "quarantine" && seg.size() == 5 && seg[4] == "discard")
+    return req.method == "POST" ? handle_discard(req, seg[3], who, app) : method_not_allowed("POST");
   if (what == "forms" && seg.size() == 3) {
     if (req.method == "GET") return handle_list_forms(who, true, app);
     if (req.method == "POST") return handle_upload_form(req, who, app);

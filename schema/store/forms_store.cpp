@@ -122,6 +122,13 @@ Result<std::optional<QuarantineEntry>> get_quarantine_entry(Db& db, std::int64_t
   return std::optional<QuarantineEntry>(read_quarantine_row(*s));
 }
 
+Status mark_discarded(Db& db, std::int64_t id, std::int64_t now) {
+  AKT_STMT(s, db, "UPDATE quarantine SET discarded_at = ?2 WHERE id = ?1");
+  s->bind(1, id);
+  s->bind(2, now);
+  return s->run();
+}
+
 Status mark_released(Db& db, std::int64_t id, std::int64_t now) {
   AKT_STMT(s, db, "UPDATE quarantine SET released_at = ?2 WHERE id = ?1");
   s->bind(1, id);

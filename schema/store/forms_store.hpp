@@ -40,5 +40,6 @@ namespace akt::store {
 // One quarantined edit by id (nullopt when unknown).
 Result<std::optional<QuarantineEntry>> get_quarantine_entry(Db& db, std::int64_t id);
 Status mark_released(Db& db, std::int64_t id, std::int64_t now);
+Status mark_discarded(Db& db, std::int64_t id, std::int64_t now);
 
 }  // namespace akt::store

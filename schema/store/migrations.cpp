@@ -278,6 +278,10 @@ CREATE TABLE uploads(
 ) WITHOUT ROWID;
 CREATE UNIQUE INDEX uploads_by_actor ON uploads(actor, digest);
 )sql"},
+    {10, R"sql(
+-- A quarantined edit an admin discarded (PROTOCOL §10.9): kept for the record, never released.
+ALTER TABLE quarantine ADD COLUMN discarded_at INTEGER;
+)sql"},
 };
 
 }  // namespace

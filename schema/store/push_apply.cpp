@@ -52,6 +52,7 @@ QuarantineEntry read_quarantine_row(Stmt& s) {
   q.received_at = s.int64(9);
   q.fields_json = std::string(s.text(10));
   q.released_at = s.int64(11);
+  q.discarded_at = s.int64(12);
   return q;
 }
 

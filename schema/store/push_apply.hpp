@@ -17,7 +17,7 @@ std::string blob_uuid(std::string_view blob);
 
 // The columns of a quarantine row, in the order read_quarantine_row expects.
 inline constexpr const char* kQuarantineColumns =
-    "id, device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, COALESCE(released_at, 0)";
+    "id, device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, COALESCE(released_at, 0), COALESCE(discarded_at, 0)";
 QuarantineEntry read_quarantine_row(Stmt& s);
 
 // Applies every edit of `in` using `db` (a write transaction must be open) and stores the answer.

@@ -22,10 +22,11 @@ bool valid_username(const std::string& u) {
   return true;
 }
 
-nlohmann::json user_json(const store::User& u, const std::vector<sync::Assignment>& as) {
+nlohmann::json user_json(const store::User& u, const std::vector<sync::Assignment>& as, const std::string& supervisor) {
   return {{"username", u.username}, {"display_name", u.display_name}, {"role", sync::to_string(u.role)},
           {"disabled", u.disabled}, {"scope_version", u.scope_version}, {"created_at", u.created_at},
-          {"special_category", u.special_category}, {"assignments", assignments_json(as)}};
+          {"special_category", u.special_category}, {"assignments", assignments_json(as)},
+          {"supervisor", supervisor.empty() ? nlohmann::json() : nlohmann::json(supervisor)}};
 }
 
 std::int64_t int_param(const Query& q, const char* key, std::int64_t dflt, std::int64_t max) {
@@ -61,10 +62,12 @@ HttpResponse handle_list_users(AppState& app) {
   Status st = app.store->read([&](store::Db& db) {
     auto list = store::list_users(db);
     if (!list.ok()) return list.status();
+    std::map<std::int64_t, std::string> names;
+    for (const auto& u : *list) names[u.id] = u.username;
     for (const auto& u : *list) {
       auto as = store::assignments_of(db, u.id);
       if (!as.ok()) return as.status();
-      users.push_back(user_json(u, *as));
+      users.push_back(user_json(u, *as, u.supervisor_id ? names[u.supervisor_id] : std::string()));
     }
     return Status();
   });
@@ -113,7 +116,7 @@ HttpResponse handle_create_user(const HttpRequest& req, const Principal& who, Ap
   if (bad_supervisor) return problem(400, "invalid_supervisor", "supervisor must name a user with the supervisor role");
   if (exists) return problem(409, "user_exists", "user '" + u.username + "' exists");
   if (!st.ok()) return problem_from(st, "internal");
-  return json_response(201, {{"v", 1}, {"user", user_json(u, {})}});
+  return json_response(201, {{"v", 1}, {"user", user_json(u, {}, supervisor.value_or(""))}});
 }
 
 HttpResponse handle_set_role(const HttpRequest& req, const std::string& username, const Principal& who,
@@ -124,6 +127,7 @@ HttpResponse handle_set_role(const HttpRequest& req, const std::string& username
   if (!role || !sync::role_from_string(*role))
     return problem(400, "invalid_role", "role: enumerator, supervisor, me_officer or admin");
   return with_user(app, username, [&](store::Db& db, const store::User& u) {
+    if (u.role == *sync::role_from_string(*role)) return Status();  // unchanged: nothing to raise or audit
     AKT_TRY(store::set_role(db, u.id, *sync::role_from_string(*role)));
     return audit(db, app, who.username, "role_changed", u.username,
                  {{"from", sync::to_string(u.role)}, {"to", *role}}, req.remote);
@@ -152,6 +156,10 @@ HttpResponse handle_set_assignments(const HttpRequest& req, const std::string& u
     as.push_back(std::move(x));
   }
   return with_user(app, username, [&](store::Db& db, const store::User& u) {
+    // The same list again changes no scope: the user's tablets keep their cursors (PROTOCOL §9.4).
+    auto now = store::assignments_of(db, u.id);
+    if (!now.ok()) return now.status();
+    if (*now == as) return Status();
     AKT_TRY(store::set_assignments(db, u.id, as));
     AKT_TRY(store::bump_supervisor_scope(db, u.id));  // the supervisor's scope covers the team's
     return audit(db, app, who.username, "scope_changed", u.username, {{"assignments", assignments_json(as)}},
@@ -289,7 +297,7 @@ HttpResponse handle_quarantine(const Query& q, const Principal& who, AppState& a
                    {"dot", {{"actor", e.dot.actor}, {"n", e.dot.n}}}, {"code", e.code}, {"detail", e.detail},
                    {"received_at", e.received_at}, {"edit", edit.is_discarded() ? nlohmann::json() : edit},
                    {"fields", nlohmann::json::parse(e.fields_json, nullptr, false)},
-                   {"released_at", e.released_at}});
+                   {"released_at", e.released_at}, {"discarded_at", e.discarded_at}});
   }
   nlohmann::json page{{"v", 1}, {"entries", out}};
   if (static_cast<std::int64_t>(out.size()) == limit) page["next_before"] = rows->back().id;

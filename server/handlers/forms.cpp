@@ -130,6 +130,26 @@ HttpResponse handle_form_transition(const HttpRequest& req, const std::string& f
   return json_response(200, {{"v", 1}, {"form", form_json(*row)}});
 }
 
+HttpResponse handle_discard(const HttpRequest& req, std::string_view id_text, const Principal& who, AppState& app) {
+  std::int64_t id = 0;
+  if (!parse_version(id_text, id)) return problem(400, "invalid_id", "quarantine id must be a positive integer");
+  std::optional<store::QuarantineEntry> entry;
+  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
+    auto r = store::get_quarantine_entry(db, id);
+    if (!r.ok()) return r.status();
+    entry = std::move(*r);
+    if (!entry || entry->released_at || entry->discarded_at) return Status();
+    AKT_TRY(store::mark_discarded(db, id, app.now_ms()));
+    return audit(db, app, who.username, "quarantine_discarded", std::to_string(id),
+                 {{"record", entry->record_id}, {"code", entry->code}}, req.remote);
+  });
+  if (!st.ok()) return problem_from(st, "internal");
+  if (!entry) return problem(404, "quarantine_entry_not_found", "no quarantined edit " + std::to_string(id));
+  if (entry->released_at) return problem(409, "already_released", "this edit was released before");
+  if (entry->discarded_at) return problem(409, "already_discarded", "this edit was discarded before");
+  return json_response(200, {{"v", 1}, {"id", id}, {"discarded", true}});
+}
+
 HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, const Principal& who, AppState& app) {
   std::int64_t id = 0;
   if (!parse_version(id_text, id)) return problem(400, "invalid_id", "quarantine id must be a positive integer");
@@ -148,6 +168,7 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, co
   if (!st.ok()) return problem_from(st, "internal");
   if (!entry) return problem(404, "quarantine_entry_not_found", "no quarantined edit " + std::to_string(id));
   if (entry->released_at) return problem(409, "already_released", "this edit was released before");
+  if (entry->discarded_at) return problem(409, "already_discarded", "this edit was discarded");
   // Re-run the edit as the device that sent it, in a batch of its own: one batch id per attempt, as an
   // earlier attempt's stored answer must not be replayed.
   const std::string batch_text = "{\"v\":1,\"batch_id\":\"release-" + std::to_string(id) + "-" +

@@ -62,6 +62,8 @@ HttpResponse handle_upload_form(const HttpRequest& req, const Principal& who, Ap
 HttpResponse handle_form_transition(const HttpRequest& req, const std::string& form_id, std::string_view version,
                                     bool publish, const Principal& who, AppState& app);
 HttpResponse handle_release(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
+HttpResponse handle_bulk_review(const HttpRequest& req, const Principal& who, AppState& app);
+HttpResponse handle_discard(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
 // Gives a push the forms' merge policies and, when validation is on, the post-merge check (computed
 // fields recomputed, rules broken by a merge become `semantic` entries).
 // `lang`: the language of the messages of an older-version edit's rejection (PROTOCOL §4.4).

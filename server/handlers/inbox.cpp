@@ -503,4 +503,53 @@ HttpResponse handle_review_record(const HttpRequest& req, const std::string& rec
                              {"version", {{"actor", pushed.dot.actor}, {"n", pushed.dot.n}}}});
 }
 
+// Many records at once (PROTOCOL §11.8): each as in §11.7, one audit entry for the whole action.
+HttpResponse handle_bulk_review(const HttpRequest& req, const Principal& who, AppState& app) {
+  json j;
+  if (auto err = parse_json_object(req.body, j)) return std::move(*err);
+  static const std::vector<std::string> kStatuses = {"submitted", "returned", "approved", "excluded_duplicate",
+                                                     "excluded_invalid"};
+  const std::string status = j.value("status", std::string());
+  const auto list = j.find("records");
+  if (std::find(kStatuses.begin(), kStatuses.end(), status) == kStatuses.end() || list == j.end() ||
+      !list->is_array() || list->empty() || list->size() > 1000 || (j.contains("comment") && !j["comment"].is_string()))
+    return problem(400, "invalid_review",
+                   "status (as in a single review), records (1 to 1000 objects {record, seen}) and an optional "
+                   "comment (a string) are required");
+  for (const auto& x : *list)
+    if (!x.is_object() || !x.contains("record") || !x["record"].is_string() ||
+        !sync::parse_uuid(x["record"].get<std::string>()) || !x.contains("seen") || !x["seen"].is_object())
+      return problem(400, "invalid_review", "each of records: {record: a UUID, seen: the clock of the version reviewed}");
+  std::size_t reviewed = 0;
+  json skipped = json::array();
+  for (const auto& x : *list) {
+    const std::string id = x["record"].get<std::string>();
+    auto rec = app.store->record(id);
+    if (!rec.ok()) return problem_from(rec.status(), "internal");
+    if (!*rec || (who.scope && !sync::in_scope(*who.scope, (*rec)->scope, (*rec)->form_id))) {
+      skipped.push_back({{"record", id}, {"code", "record_not_found"}});
+      continue;
+    }
+    if ((*rec)->live.front().deleted) {
+      skipped.push_back({{"record", id}, {"code", "record_deleted"}});
+      continue;
+    }
+    AdminEdit edit{id, x["seen"], {{"review_status", json(status)}}, false, "review-" + id};
+    if (j.contains("comment")) edit.choices.emplace_back("review_comment", j["comment"]);
+    AdminEditResult pushed = push_admin_edit(app, who, edit);
+    if (pushed.error) {
+      json pb = json::parse(pushed.error->body, nullptr, false);
+      skipped.push_back({{"record", id}, {"code", pb.is_object() ? pb.value("code", "refused") : "refused"}});
+      continue;
+    }
+    ++reviewed;
+  }
+  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
+    return audit(db, app, who.username, "records_reviewed", std::to_string(reviewed) + " record(s)",
+                 {{"status", status}, {"reviewed", reviewed}, {"skipped", skipped.size()}}, req.remote);
+  });
+  if (!st.ok()) return problem_from(st, "internal");
+  return json_response(200, {{"v", 1}, {"status", status}, {"reviewed", reviewed}, {"skipped", skipped}});
+}
+
 }  // namespace akt::server

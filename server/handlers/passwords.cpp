@@ -145,6 +145,7 @@ HttpResponse handle_set_supervisor(const HttpRequest& req, const std::string& us
       }
       sup_id = (*s)->id;
     }
+    if ((*u)->supervisor_id == sup_id) return Status();  // unchanged: nothing to raise or audit
     AKT_TRY(store::set_supervisor(db, (*u)->id, sup_id));
     return audit(db, app, who.username, "team_changed", username,
                  {{"supervisor", supervisor.empty() ? nlohmann::json() : nlohmann::json(supervisor)}}, req.remote);

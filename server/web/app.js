@@ -142,6 +142,26 @@
     forms: { roles: ['admin'], nav: 'nav_forms' },
     quarantine: { roles: ['admin', 'supervisor'], nav: 'nav_quarantine' },
   };
+  // Pages of admin.js (users, tablets, audit, submissions, a record) join the table at start().
+  function placeName(kind, code) {
+    const P = window.AKT_PLACES || { municipalities: {}, communities: {} };
+    if (kind === 'municipality') {
+      const m = P.municipalities[code];
+      return m ? (lang === 'sr' ? m[1] : m[0]) : code;
+    }
+    const c = P.communities[code];
+    return c ? (lang === 'sq' ? c[1] : lang === 'sr' ? c[2] : c[0]) : code;
+  }
+  function placeText(scope) {
+    return placeName('municipality', scope.municipality) + ' · ' + placeName('community', scope.community);
+  }
+  // "the version of 2 Dec 14:05 by the tablet of enumerator1": a version named for people, never by its clock.
+  function fmtShort(ms) {
+    const d = new Date(ms);
+    const months = t('months').split(',');
+    return d.getUTCDate() + ' ' + (months[d.getUTCMonth()] || '') + ' ' + d.getUTCFullYear() + ' ' +
+      String(d.getUTCHours()).padStart(2, '0') + ':' + String(d.getUTCMinutes()).padStart(2, '0') + ' UTC';
+  }
   function homeFor(role) {
     return role === 'admin' || role === 'supervisor' ? 'inbox' : role === 'me_officer' ? 'datasets' : 'home';
   }
@@ -163,6 +183,7 @@
     }
   }
 
+  let answerTextFn = null;
   let renderToken = 0;
   async function render() {
     const mine = ++renderToken;
@@ -183,8 +204,8 @@
           h('p', { class: 'error', 'data-testid': 'denied', text: t('denied_text', { role: t('role_' + s.user.role) }) }));
       }
       show(h('p', { class: 'muted', text: t('loading') }));
-      const view = await ({ inbox: renderInbox, conflict: () => renderConflict(parts[1]), team: renderTeam,
-        datasets: renderDatasets, forms: renderForms, quarantine: renderQuarantine })[page]();
+      const view = await (p.render ? p.render(parts, s) : ({ inbox: renderInbox, conflict: () => renderConflict(parts[1]),
+        team: renderTeam, datasets: renderDatasets, forms: renderForms, quarantine: renderQuarantine })[page]());
       if (mine === renderToken && view) show(...[].concat(view));
     } catch (e) {
       if (e instanceof SessionEnded) return;
@@ -289,11 +310,11 @@
       e.kind === 'duplicate_candidate'
         ? h('td', { text: Array.isArray((e.detail || {}).key) ? e.detail.key.map(fmtValue).join(' · ') : '—' })
         : h('td', {}, e.path ? e.path.split(',').map((p) => fieldLabel(defs.get(e.form), p)).join(', ') + ' ' : '—', e.path ? h('code', { class: 'muted', text: e.path }) : ''),
-      h('td', { text: e.scope.municipality + ' / ' + e.scope.community }),
+      h('td', { text: placeText(e.scope) }),
       h('td', { class: 'num', text: (e.candidates || []).length }),
       h('td', { title: fmtTime(e.opened_at), text: fmtAge(e.opened_at) }),
       h('td', {}, e.status === 'open' ? h('span', { class: 'badge bad', text: t('status_open') }) : h('span', { class: 'badge ok', text: t('status_resolved') })),
-      h('td', {}, h('a', { href: '#/conflict/' + e.id, 'data-testid': 'open-' + e.id, text: t('open') }))));
+      h('td', {}, h('a', { href: '#/conflict/' + e.id, 'data-testid': 'open-' + e.id, text: t('open_conflict') }))));
     const table = rows.length
       ? h('table', { 'data-testid': 'inbox-table' }, h('thead', {}, h('tr', {}, ...['id', 'kind', 'form', 'field', 'place', 'candidates', 'opened', 'status', '']
         .map((k) => h('th', { text: k ? t('col_' + k) : '' })))), h('tbody', {}, rows))
@@ -334,7 +355,7 @@
     return text;
   }
   function who(c) {
-    return [c.user, c.device || (c.dot ? c.dot.actor.slice(0, 8) + '…' : null)].filter(Boolean).join(' · ') || '—';
+    return [c.user, c.device || (c.dot ? t('a_tablet') : null)].filter(Boolean).join(' · ') || '—';
   }
   function describeResolution(e) {
     const res = e.resolution || {};
@@ -347,6 +368,20 @@
     return Array.isArray(d.fields) && d.fields.length
       ? h('ul', { 'data-testid': 'resolve-fields' }, d.fields.map((f) => h('li', { text: (f.path || f.field || '') + ': ' + (f.message || f.code || '') })))
       : null;
+  }
+
+  // The live version as people know it: when it was stored and by whom (the record's history names them).
+  async function describeVersion(record, live) {
+    const hist = await api('GET', '/v1/records/' + encodeURIComponent(record) + '/history');
+    const v = hist.ok ? (hist.data.versions || []).find((x) => x.live) : null;
+    const at = v ? v.server_time : live.server_time;
+    return t('version_of', { when: at ? fmtShort(at) : '—', who: v ? authorText(v.author) : '—' });
+  }
+  function authorText(a) {
+    if (!a) return '—';
+    if (a.kind === 'device') return a.device ? t('by_device', { device: a.device }) : t('a_tablet');
+    if (a.kind === 'resolver') return t('by_user', { user: a.user });
+    return t('by_server');
   }
 
   async function renderConflict(idText) {
@@ -375,9 +410,9 @@
 
     const out = [h('p', {}, h('a', { href: '#/inbox', text: '← ' + t('back_to_inbox') })),
       h('h1', { 'data-testid': 'conflict-title', text: t('conflict_title', { form: formTitle(def, main.form) }) }),
-      h('p', { class: 'muted' }, t('record') + ' ', h('code', { text: main.record }), ' · ' + t('place') + ': ',
-        main.scope.municipality + ' / ' + main.scope.community + ' / ' + main.scope.component,
-        live ? ' · ' + t('version_seen') + ': ' : '', live ? h('code', { 'data-testid': 'seen-clock', text: JSON.stringify(seen) }) : '')];
+      h('p', { class: 'muted' }, h('a', { href: '#/record/' + main.record, 'data-testid': 'open-record', text: t('open_record') }),
+        ' · ' + t('place') + ': ', placeText(main.scope) + ' · ' + main.scope.component,
+        live ? ' · ' + t('version_seen') + ': ' : '', live ? h('span', { 'data-testid': 'seen-version', text: await describeVersion(main.record, live) }) : '')];
     if (state.deletion_pending) out.push(h('p', { class: 'warning', text: t('deletion_pending') }));
     if (body.review_status === 'approved') out.push(h('p', { class: 'warning', text: t('record_locked') }));
 
@@ -417,10 +452,11 @@
 
     // The rest of the record, for context.
     const flagged = new Set(entries.filter(open).flatMap((e) => String(e.path).split(',').map((p) => p.replace(/[[.].*$/, ''))));
+    const show = answerTextFn || ((d, k, v) => fmtValue(v));
     const rows = Object.keys(body).sort().map((k) => h('tr', { class: flagged.has(k) ? 'flagged' : null },
-      h('td', { text: fieldLabel(def, k) }), h('td', {}, h('code', { text: k })), h('td', { class: 'value', text: fmtValue(body[k]) })));
+      h('td', { text: fieldLabel(def, k) }), h('td', { class: 'value', text: show(def, k, body[k]) })));
     out.push(h('h2', { text: t('record_context') }),
-      h('table', { 'data-testid': 'record-context' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('col_key') }),
+      h('table', { 'data-testid': 'record-context' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }),
         h('th', { text: t('col_current') }))), h('tbody', {}, rows)));
     return out;
   }
@@ -706,7 +742,7 @@
             : silent ? h('span', { class: 'badge bad', 'data-testid': 'silent', text: last ? t('silent_for', { age: fmtAge(last) }) : t('never_synced') })
               : h('span', { class: 'badge ok', text: t('ok') });
           return h('tr', { 'data-testid': 'device-row' },
-            h('td', { text: d.name || d.actor.slice(0, 8) + '…' }), h('td', { text: d.username || '—' }),
+            h('td', { text: d.name || t('a_tablet') }), h('td', { text: d.username || '—' }),
             h('td', { title: fmtTime(last), text: fmtAge(last) }),
             h('td', { class: 'num', 'data-testid': 'unsynced', text: d.unsynced === null || d.unsynced === undefined ? '—' : d.unsynced }),
             h('td', { text: d.client_app || d.app_version || '—' }), h('td', {}, flag));
@@ -722,11 +758,13 @@
     if (!st.ok) out.push(h('p', { class: 'error', text: problemText(st) }));
     else {
       const forms = [...new Set(st.data.counts.map((c) => c.form))].sort();
+      const statsDefs = await latestDefs(await listForms());
+      const statsTitles = new Map([...statsDefs.entries()].map(([id, d]) => [id, formTitle(d, id)]));
       const muns = [...new Set(st.data.counts.map((c) => c.municipality))].sort();
       const cell = new Map(st.data.counts.map((c) => [c.municipality + '\u0000' + c.form, c.records]));
       out.push(h('table', { 'data-testid': 'stats-table' },
-        h('thead', {}, h('tr', {}, h('th', { text: t('municipality') }), ...forms.map((f) => h('th', { class: 'num', text: f })), h('th', { class: 'num', text: t('total') }))),
-        h('tbody', {}, muns.map((m) => h('tr', {}, h('td', { text: m }),
+        h('thead', {}, h('tr', {}, h('th', { text: t('municipality') }), ...forms.map((f) => h('th', { class: 'num', text: statsTitles.get(f) || f })), h('th', { class: 'num', text: t('total') }))),
+        h('tbody', {}, muns.map((m) => h('tr', {}, h('td', { text: placeName('municipality', m) }),
           ...forms.map((f) => h('td', { class: 'num', text: cell.get(m + '\u0000' + f) || 0 })),
           h('td', { class: 'num', text: forms.reduce((a, f) => a + (cell.get(m + '\u0000' + f) || 0), 0) }))))),
       h('p', { class: 'muted', text: t('stats_total', { n: st.data.total }) }));
@@ -781,7 +819,7 @@
         a.click();
         a.remove();
         setTimeout(() => URL.revokeObjectURL(url), 60000);
-        msg.replaceChildren(h('p', { class: 'success', text: t('downloaded', { name, size: blob.size }) + (r.headers.get('X-Akt-Cursor') ? ' ' + t('cursor_note', { cursor: r.headers.get('X-Akt-Cursor') }) : '') }));
+        msg.replaceChildren(h('p', { class: 'success', text: t('downloaded', { name, size: blob.size }) }));
       } catch (e) {
         if (!(e instanceof SessionEnded)) msg.replaceChildren(h('p', { class: 'error', text: t('network_error') }));
       }
@@ -813,35 +851,72 @@
     return svg;
   }
 
+  // Grouped by the logframe's objectives (G.1 first), with each indicator's title and definition; every
+  // indicator downloadable on its own as CSV (made in the browser from the cells shown).
   function renderIndicators(data) {
     const cells = data.cells || [];
+    const LF = window.AKT_LOGFRAME || { objectives: [], indicators: {} };
     const out = [h('p', { class: 'muted', text: t('indicators_note', { min: data.min_cell }) })];
     const dims = ['community', 'gender', 'municipality'];
+    const base = (id) => { const m = /^(G\.\d|\d\.\d)/.exec(id); return m ? m[1] : id; };
     const byIndicator = new Map();
     for (const c of cells) {
-      if (!byIndicator.has(c.indicator)) byIndicator.set(c.indicator, []);
-      byIndicator.get(c.indicator).push(c);
+      const k = base(c.indicator);
+      if (!byIndicator.has(k)) byIndicator.set(k, []);
+      byIndicator.get(k).push(c);
     }
     if (!cells.length) out.push(h('p', { class: 'muted', 'data-testid': 'indicators-empty', text: t('indicators_empty') }));
-    for (const [indicator, list] of [...byIndicator.entries()].sort()) {
-      const section = h('section', { class: 'card', 'data-testid': 'indicator-' + indicator }, h('h2', { text: indicator }));
-      const all = list.filter((c) => c.dimension === 'all');
-      if (all.length) section.append(h('p', {}, t('overall') + ': ', h('strong', { text: all.map((c) => (c.suppressed ? t('suppressed') : fmtValue(c.value))).join(', ') })));
-      const charts = h('div', { class: 'grid2' });
-      for (const d of dims) {
-        const part = list.filter((c) => c.dimension === d);
-        if (part.length) charts.append(barChart(part, t('by_' + d)));
+    const groupName = (c) => (c.dimension === 'municipality' ? placeName('municipality', c.group)
+      : c.dimension === 'community' ? placeName('community', c.group) : String(c.group));
+    const csvOf = (list) => {
+      const q = (v) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? '"' + String(v).replace(/"/g, '""') + '"' : String(v));
+      const head = 'indicator,dimension,group,measure,value,numerator,denominator,suppressed,low_precision';
+      return [head, ...list.map((c) => [c.indicator, c.dimension, c.group, c.measure, c.suppressed ? '' : c.value,
+        c.suppressed ? '' : c.numerator, c.suppressed ? '' : c.denominator, c.suppressed ? 1 : 0, c.low_precision ? 1 : 0].map(q).join(','))].join('\r\n') + '\r\n';
+    };
+    for (const obj of LF.objectives) {
+      out.push(h('h2', { class: 'objective', 'data-testid': 'objective-' + obj.id, text: obj[lang] || obj.en }));
+      for (const id of obj.indicators) {
+        const list = byIndicator.get(id) || [];
+        const info = LF.indicators[id] || {};
+        const [title, definition] = info[lang] || info.en || [id, ''];
+        const section = h('section', { class: 'card', 'data-testid': 'indicator-' + id },
+          h('h3', {}, id + ' · ' + title), h('p', { class: 'muted definition', text: definition }));
+        const dl = h('button', { type: 'button', class: 'secondary', 'data-testid': 'csv-' + id, text: t('download_csv'), disabled: !list.length });
+        dl.addEventListener('click', () => {
+          const url = URL.createObjectURL(new Blob(['\ufeff' + csvOf(list)], { type: 'text/csv;charset=utf-8' }));
+          const a = h('a', { href: url, download: 'indicator_' + id.replace('.', '_') + '.csv' });
+          document.body.append(a);
+          a.click();
+          a.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 60000);
+        });
+        section.append(h('div', { class: 'actions' }, dl));
+        if (!list.length) {
+          section.append(h('p', { class: 'muted', text: t('no_values_yet') }));
+          out.push(section);
+          continue;
+        }
+        const all = list.filter((c) => c.dimension === 'all');
+        if (all.length) {
+          section.append(h('ul', { class: 'plain' }, all.map((c) => h('li', {}, (c.indicator === id ? t('overall') : c.indicator) + ': ',
+            h('strong', { text: c.suppressed ? t('suppressed') : fmtValue(c.value) + (c.measure === 'percent' ? ' %' : '') + (c.low_precision ? ' *' : '') })))));
+        }
+        const charts = h('div', { class: 'grid2' });
+        for (const d of dims) {
+          const part = list.filter((c) => c.dimension === d && c.indicator === id).map((c) => ({ ...c, group: groupName(c) }));
+          if (part.length) charts.append(barChart(part, t('by_' + d)));
+        }
+        section.append(charts);
+        const rows = list.filter((c) => c.indicator === id && (c.dimension === 'all' || dims.includes(c.dimension))).map((c) => h('tr', {},
+          h('td', { text: t('by_' + c.dimension) !== 'by_' + c.dimension ? t('by_' + c.dimension) : c.dimension }), h('td', { text: groupName(c) }),
+          h('td', { class: 'num', text: c.suppressed ? t('suppressed') : fmtValue(c.value) + (c.low_precision ? ' *' : '') }),
+          h('td', { class: 'num', text: c.numerator === undefined || c.numerator === null ? '' : c.numerator }),
+          h('td', { class: 'num', text: c.denominator === undefined || c.denominator === null ? '' : c.denominator })));
+        section.append(h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, ...['dimension', 'group', 'value', 'numerator', 'denominator']
+          .map((k) => h('th', { text: t('col_' + k) })))), h('tbody', {}, rows))));
+        out.push(section);
       }
-      section.append(charts);
-      const table = h('table', {}, h('thead', {}, h('tr', {}, ...['dimension', 'group', 'measure', 'value', 'numerator', 'denominator']
-        .map((k) => h('th', { text: t('col_' + k) })))),
-      h('tbody', {}, list.filter((c) => c.dimension === 'all' || dims.includes(c.dimension)).map((c) => h('tr', {},
-        h('td', { text: c.dimension }), h('td', { text: c.group }), h('td', { text: c.measure }),
-        h('td', { class: 'num', text: c.suppressed ? t('suppressed') : fmtValue(c.value) + (c.low_precision ? ' *' : '') }),
-        h('td', { class: 'num', text: c.numerator === undefined || c.numerator === null ? '' : c.numerator }),
-        h('td', { class: 'num', text: c.denominator === undefined || c.denominator === null ? '' : c.denominator })))));
-      section.append(table);
-      out.push(section);
     }
     return out;
   }
@@ -895,6 +970,19 @@
 
   // ---- Start -------------------------------------------------------------------------------------
   function start() {
+    if (window.AKT_ADMIN_PAGES) {
+      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, problemText, select,
+        listForms, latestDefs, formDef, pickLang, fieldLabel, findField, formTitle, placeName, placeText, authorText, session,
+        SessionEnded, render: () => render(), setFlash: (kind, text) => { flashMessage = [kind, text]; }, lang: () => lang };
+      const extra = window.AKT_ADMIN_PAGES(uiHelpers);
+      answerTextFn = uiHelpers.answerText || null;  // labelled answers, shared with the record page
+      for (const [name, page] of Object.entries(extra)) PAGES[name] = page;
+      // The navigation's order.
+      const order = ['inbox', 'conflict', 'submissions', 'record', 'team', 'tablets', 'users', 'datasets', 'forms', 'quarantine', 'audit'];
+      const all = Object.entries(PAGES);
+      for (const [name] of all) delete PAGES[name];
+      for (const [name, page] of all.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]))) PAGES[name] = page;
+    }
     $('lang').addEventListener('change', (ev) => {
       lang = LANGS.includes(ev.target.value) ? ev.target.value : 'en';
       localStorage.setItem('akt.lang', lang);

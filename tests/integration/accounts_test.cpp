@@ -324,6 +324,45 @@ TEST_CASE("accounts: a scope change resets cursors; a record that leaves the sco
   CHECK(fresh.records.count(e.record_id) == 1);
 }
 
+TEST_CASE("accounts: setting what is already set changes nothing (no scope version raised, no audit entry)") {
+  World w;
+  auto c = w.srv.client();
+  const std::string admin = w.session["admin"];
+  auto versions = [&] {
+    std::map<std::string, std::int64_t> v;
+    auto r = c.request("GET", "/v1/admin/users", {}, bearer(admin));
+    REQUIRE(r->status == 200);
+    const json users = json::parse(r->body)["users"];
+    for (const auto& u : users) v[u["username"].get<std::string>()] = u["scope_version"].get<std::int64_t>();
+    return v;
+  };
+  auto audit_size = [&] {
+    auto r = c.request("GET", "/v1/admin/audit?limit=1000", {}, bearer(admin));
+    REQUIRE(r->status == 200);
+    return json::parse(r->body)["entries"].size();
+  };
+  const test::Device& enis = w.device["enumerator"];
+  auto first = test::pull_all(c, enis, "", 100);
+  const auto before = versions();
+  const std::size_t audited = audit_size();
+  // The same list (members in another spelling: absent and "*" are the same), the same role, the same team.
+  CHECK(status_of(c, "PUT", "/v1/admin/users/enis/assignments", admin,
+                  R"({"assignments":[{"municipality":"gracanice","community":"serb","component":"SO1","form":"*"}]})") == 200);
+  CHECK(status_of(c, "PUT", "/v1/admin/users/enis/role", admin, R"({"role":"enumerator"})") == 200);
+  CHECK(status_of(c, "PUT", "/v1/admin/users/enis/supervisor", admin, R"({"supervisor":"sara"})") == 200);
+  CHECK(versions() == before);
+  CHECK(audit_size() == audited);
+  // The tablet's cursor stays good: nothing to download again.
+  auto r = c.request("GET", "/v1/changes?since=" + first.cursor, {}, bearer(enis.token));
+  CHECK(r->status == 200);
+  // A real change still raises the scope versions of the user and of the supervisor.
+  CHECK(status_of(c, "PUT", "/v1/admin/users/enis/assignments", admin, R"({"assignments":[{"municipality":"prizren"}]})") == 200);
+  const auto after = versions();
+  CHECK(after.at("enis") == before.at("enis") + 1);
+  CHECK(after.at("sara") == before.at("sara") + 1);
+  CHECK(audit_size() == audited + 1);
+}
+
 TEST_CASE("accounts: the audit log records who did what") {
   World w;
   auto c = w.srv.client();

@@ -159,6 +159,86 @@ TEST_CASE("forms: a quarantined edit is released after the version it needs is p
   CHECK(json::parse(test::push(w.c, w.srv.a, {"v1-late", {late}}).body)["results"][0]["outcome"] == "applied");
 }
 
+TEST_CASE("forms: a quarantined edit discarded stays listed, is never released, and the discard is audited") {
+  FormsWorld w;
+  std::mt19937_64 rng(13);
+  sync::Edit e = w.survey_edit(rng, 1, 2);  // version 2 is not published here
+  auto r = json::parse(test::push(w.c, w.srv.a, {"d-1", {e}}).body);
+  REQUIRE(r["results"][0]["outcome"] == "rejected");
+  auto q = json::parse(w.c.request("GET", "/v1/admin/quarantine", {}, bearer(w.admin))->body)["entries"];
+  REQUIRE(q.size() == 1);
+  CHECK(q[0]["discarded_at"] == 0);
+  const std::string id = std::to_string(q[0]["id"].get<std::int64_t>());
+  CHECK(w.c.request("POST", "/v1/admin/quarantine/x/discard", "{}", bearer(w.admin))->status == 400);
+  CHECK(w.c.request("POST", "/v1/admin/quarantine/999/discard", "{}", bearer(w.admin))->status == 404);
+  auto d = w.c.request("POST", "/v1/admin/quarantine/" + id + "/discard", "{}", bearer(w.admin));
+  REQUIRE_MESSAGE(d->status == 200, d->body);
+  CHECK(json::parse(d->body)["discarded"] == true);
+  auto again = w.c.request("POST", "/v1/admin/quarantine/" + id + "/discard", "{}", bearer(w.admin));
+  CHECK(again->status == 409);
+  CHECK(json::parse(again->body)["code"] == "already_discarded");
+  auto release = w.c.request("POST", "/v1/admin/quarantine/" + id + "/release", "{}", bearer(w.admin));
+  CHECK(release->status == 409);
+  CHECK(json::parse(release->body)["code"] == "already_discarded");
+  CHECK(w.c.request("GET", "/v1/records/" + e.record_id, {}, w.srv.a.auth())->status == 404);
+  q = json::parse(w.c.request("GET", "/v1/admin/quarantine", {}, bearer(w.admin))->body)["entries"];
+  REQUIRE(q.size() == 1);
+  CHECK(q[0]["discarded_at"].get<std::int64_t>() > 0);
+  CHECK(q[0]["released_at"] == 0);
+  auto audit = json::parse(w.c.request("GET", "/v1/admin/audit?limit=1", {}, bearer(w.admin))->body)["entries"];
+  REQUIRE(audit.size() == 1);
+  CHECK(audit[0]["action"] == "quarantine_discarded");
+  CHECK(audit[0]["target"] == id);
+  CHECK(audit[0]["detail"]["code"] == "unknown_form_version");
+}
+
+TEST_CASE("forms: many records approved in one action: each reviewed, the unreviewable skipped, one audit entry") {
+  FormsWorld w;
+  std::mt19937_64 rng(14);
+  std::vector<sync::Edit> edits;
+  for (int i = 1; i <= 3; ++i) edits.push_back(w.survey_edit(rng, i));
+  REQUIRE(test::push(w.c, w.srv.a, {"bulk-1", edits}).status == 200);
+  auto clock_of = [](const sync::Edit& e) {
+    json c = json::object();
+    const sync::VectorClock clock = e.clock();  // entries() refers into it
+    for (const auto& [actor, n] : clock.entries()) c[actor] = n;
+    return c;
+  };
+  auto audited = [&] { return json::parse(w.c.request("GET", "/v1/admin/audit?limit=1000", {}, bearer(w.admin))->body)["entries"]; };
+  const std::size_t before = audited().size();
+  // Refused whole: nothing reviewed.
+  for (const char* bad : {R"({"status":"approved","records":[]})", R"({"status":"locked","records":[{"record":"x","seen":{}}]})",
+                          R"({"status":"approved","records":[{"record":"not-a-uuid","seen":{}}]})"}) {
+    auto r = w.c.request("POST", "/v1/admin/records/review", bad, bearer(w.admin));
+    CHECK(r->status == 400);
+    CHECK(json::parse(r->body)["code"] == "invalid_review");
+  }
+  json body{{"status", "approved"}, {"comment", "checked against the route sheets"}, {"records", json::array()}};
+  body["records"].push_back({{"record", edits[0].record_id}, {"seen", clock_of(edits[0])}});
+  body["records"].push_back({{"record", edits[1].record_id}, {"seen", clock_of(edits[1])}});
+  body["records"].push_back({{"record", edits[2].record_id}, {"seen", {{"00000000-0000-4000-8000-000000000001", 7}}}});
+  body["records"].push_back({{"record", "00000000-0000-4000-8000-00000000dead"}, {"seen", json::object()}});
+  auto r = w.c.request("POST", "/v1/admin/records/review", body.dump(), bearer(w.admin));
+  REQUIRE_MESSAGE(r->status == 200, r->body);
+  json out = json::parse(r->body);
+  CHECK(out["reviewed"] == 2);
+  REQUIRE(out["skipped"].size() == 2);
+  CHECK(out["skipped"][0]["record"] == edits[2].record_id);
+  CHECK(out["skipped"][0]["code"] == "stale_resolution");
+  CHECK(out["skipped"][1]["code"] == "record_not_found");
+  for (int i = 0; i < 3; ++i) {
+    json live = json::parse(w.c.request("GET", "/v1/records/" + edits[static_cast<std::size_t>(i)].record_id, {},
+                                        bearer(w.admin))->body)["live"][0]["body"];
+    CHECK(live["review_status"] == (i < 2 ? "approved" : "submitted"));
+    if (i < 2) CHECK(live["review_comment"] == "checked against the route sheets");
+  }
+  json log = audited();
+  REQUIRE(log.size() == before + 1);
+  CHECK(log[0]["action"] == "records_reviewed");
+  CHECK(log[0]["detail"]["reviewed"] == 2);
+  CHECK(log[0]["detail"]["skipped"] == 2);
+}
+
 TEST_CASE("forms: a missing translation refuses the upload with its path; a listed fallback is accepted") {
   FormsWorld w;
   json v2 = json::parse(read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"));
