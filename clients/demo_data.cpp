@@ -437,7 +437,7 @@ DemoData make_demo_data(int surveys, const std::string& actor1, const std::strin
   }
 
   // Form C: 30 businesses followed up at m6; 26 of them again at m12.
-  const json business_base = json::parse(R"json({"app_version":"1.4.2","b2b_other_community":"yes","business_gps":{"acc":12,"lat":42.3697,"lon":21.3823},"business_registered":"kbra","consent":"yes","customers_other_community":"lt_25pct","emp_now_other_community":1,"equipment_in_use":"all","equipment_photo":"att-c77.jpg","finance_access_12m":"not_applied","fiscal_receipts":"yes","grant_currency":"eur","interview_mode":"in_person","premises_home_based":"no","premises_photo":"att-c78.jpg","respondent_role":"owner","started_at":"2017-06-14T09:05:00+02:00","ended_at":"2017-06-14T09:31:00+02:00","support_needed":["finance","marketing"],"tax_evidence_seen":"yes","training_applied":"agree"})json");
+  const json business_base = json::parse(R"json({"app_version":"1.4.2","b2b_other_community":"yes","business_gps":{"acc":12,"lat":42.3697,"lon":21.3823},"business_registered":"kbra","consent":"yes","customers_other_community":"lt_25pct","emp_now_other_community":1,"equipment_in_use":"all","equipment_photo":"sha256:0b590cdf632a8279811b2aa2e69231ac5c398943a0a60f3fc2c223f4dd580a4c;size=2221;type=image/jpeg","finance_access_12m":"not_applied","fiscal_receipts":"yes","grant_currency":"eur","interview_mode":"in_person","premises_home_based":"no","premises_photo":"sha256:1493651fc071c9c97985a2857cb43fda1a5f66f53300b8c9ebd4a8b2f003de75;size=2221;type=image/jpeg","respondent_role":"owner","started_at":"2017-06-14T09:05:00+02:00","ended_at":"2017-06-14T09:31:00+02:00","support_needed":["finance","marketing"],"tax_evidence_seen":"yes","training_applied":"agree"})json");
   for (int i = 0; i < 30; ++i) {
     const Place& p = kPlaces[static_cast<std::size_t>(i * 7) % std::size(kPlaces)];
     const std::int64_t grant_day = day_of(kT0) - 500 + i * 9;
@@ -453,7 +453,7 @@ DemoData make_demo_data(int surveys, const std::string& actor1, const std::strin
   }
 
   // Form D: six municipalities x two services x baseline and endline.
-  const json service_base = json::parse(R"json({"app_version":"1.4.2","data_sources":["electronic_register","file_sample"],"evidence_photo_1":"att-d01.jpg","respondent_position":"head_of_unit","ta_types":["training","it_system"],"started_at":"2017-06-14T09:05:00+02:00","ended_at":"2017-06-14T09:31:00+02:00","assessor_notes":"Register totals match the logbook."})json");
+  const json service_base = json::parse(R"json({"app_version":"1.4.2","data_sources":["electronic_register","file_sample"],"evidence_photo_1":"sha256:f0ee8163fab9c43e96f74d919035ef6d86cc6062b8963eb5e0a557c8041bce74;size=2221;type=image/jpeg","respondent_position":"head_of_unit","ta_types":["training","it_system"],"started_at":"2017-06-14T09:05:00+02:00","ended_at":"2017-06-14T09:31:00+02:00","assessor_notes":"Register totals match the logbook."})json");
   for (std::size_t m = 0; m < 6; ++m) {
     const Place& p = kPlaces[m * 2];
     for (const char* service : {"business_registration", "civil_registry"})
