@@ -56,10 +56,21 @@
     if (s < 129600) return t('age_hours', { n: Math.round(s / 3600) });
     return t('age_days', { n: Math.round(s / 86400) });
   }
+  // A photo answer is a reference to a file (PROTOCOL §14.1): shown by its size and type, never its digest.
+  const kAttachmentRef = /^sha256:([0-9a-f]{64});size=([0-9]+);type=([a-z]+\/[a-z0-9.+-]+)$/;
+  function fmtBytes(n) {
+    if (n < 1024) return n + ' B';
+    if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KB';
+    return (n / 1024 / 1024).toFixed(1) + ' MB';
+  }
+  function photoText(v) {
+    const m = typeof v === 'string' && kAttachmentRef.exec(v);
+    return m ? t('photo_ref', { size: fmtBytes(Number(m[2])), type: m[3].replace('image/', '').toUpperCase() }) : null;
+  }
   function fmtValue(v) {
     if (v === undefined) return '—';
     if (v === null) return t('value_null');
-    if (typeof v === 'string') return v;
+    if (typeof v === 'string') return photoText(v) || v;
     return JSON.stringify(v);
   }
 
@@ -971,7 +982,7 @@
   // ---- Start -------------------------------------------------------------------------------------
   function start() {
     if (window.AKT_ADMIN_PAGES) {
-      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, problemText, select,
+      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, photoText, problemText, select,
         listForms, latestDefs, formDef, pickLang, fieldLabel, findField, formTitle, placeName, placeText, authorText, session,
         SessionEnded, render: () => render(), setFlash: (kind, text) => { flashMessage = [kind, text]; }, lang: () => lang };
       const extra = window.AKT_ADMIN_PAGES(uiHelpers);

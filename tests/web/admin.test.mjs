@@ -291,6 +291,13 @@ async function main() {
   const rec = (await call('GET', '/v1/records/' + recordId, admin)).data;
   assert.equal(rec.live[0].body.review_status, 'returned');
   assert.equal(rec.live[0].body.review_comment, 'Exit interview counts do not add up; please recount.');
+  // Photo answers show their size and type (and whether the file has arrived), never the digest.
+  for (const [k, v] of Object.entries(rec.live[0].body).filter(([, v]) => /^sha256:/.test(String(v)))) {
+    const cell = await page.getByTestId('photo-' + k).textContent();
+    assert.match(cell, /^Photo \([0-9.]+ [KM]?B, [A-Z]+\)/, cell);
+    assert.ok(!cell.includes(v.slice(7, 23)), cell);
+    if ((rec.pending_upload || []).includes(k)) assert.match(cell, /not yet uploaded/, cell);
+  }
   step('submissions: bulk approval audited once; a record returned with a comment');
 
   // --- Every role, every page: nothing internal on screen; badges readable; 390 px without sideways scroll. ---
