@@ -263,6 +263,16 @@ async function main() {
   await checkAccessible(A.page, 'survey (tablet)');
   // Every answer is in IndexedDB as it is entered: a reload keeps the draft.
   await fill(A.page, 'hh_number', 12);
+  // The write is asynchronous (IndexedDB): wait until the draft holds the answer, as a tab closed a moment later would find it.
+  await A.page.waitForFunction(() => new Promise((resolve) => {
+    const open = indexedDB.open('aktsync-app');
+    open.onsuccess = () => {
+      const get = open.result.transaction('drafts').objectStore('drafts').getAll();
+      get.onsuccess = () => { open.result.close(); resolve(get.result.some((d) => d.body && d.body.hh_number === 12)); };
+      get.onerror = () => { open.result.close(); resolve(false); };
+    };
+    open.onerror = () => resolve(false);
+  }));
   await A.page.reload();
   await q(A.page, 'hh_number').waitFor();
   assert.equal(await q(A.page, 'hh_number').locator('input').inputValue(), '12');
