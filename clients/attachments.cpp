@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "schema/store/db.hpp"
+#include "sync/hex.hpp"
 
 namespace akt::client {
 namespace {
@@ -28,10 +29,7 @@ std::string sha256_hex(std::string_view bytes) {
   unsigned char md[32];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) out += kHex[md[i] >> 4], out += kHex[md[i] & 15];
-  return out;
+  return sync::to_hex(md, len);
 }
 
 Status write_file_durably(const std::string& dir, const std::string& name, std::string_view bytes) {

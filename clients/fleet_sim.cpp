@@ -27,6 +27,7 @@
 #include "schema/store/tablet_store.hpp"
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
+#include "sync/hex.hpp"
 
 namespace akt::client {
 namespace {
@@ -126,13 +127,7 @@ std::string sha256_hex(const std::string& s) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(hex[md[i] >> 4]);
-    out.push_back(hex[md[i] & 15]);
-  }
-  return out;
+  return sync::to_hex(md, len);
 }
 
 // Logs a save just made: its clock is the one the store stamped on the device's version.

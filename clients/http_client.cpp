@@ -22,6 +22,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "sync/gzip.hpp"
+#include "sync/hex.hpp"
 
 namespace akt::client {
 
@@ -71,13 +72,7 @@ std::string sha256_hex(X509* cert) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (X509_digest(cert, EVP_sha256(), md, &len) != 1) return {};
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out.push_back(kHex[md[i] >> 4]);
-    out.push_back(kHex[md[i] & 15]);
-  }
-  return out;
+  return sync::to_hex(md, len);
 }
 
 // Bytes a plain-HTTP server answers with, seen by a TLS client as a record header.

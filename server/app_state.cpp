@@ -1,4 +1,5 @@
 #include "server/app_state.hpp"
+#include "sync/hex.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -20,10 +21,7 @@ constexpr std::size_t kKeyBytes = 32;
 std::string new_key_hex() {
   unsigned char buf[kKeyBytes];
   if (RAND_bytes(buf, sizeof buf) != 1) return {};
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char b : buf) out.push_back(kHex[b >> 4]), out.push_back(kHex[b & 0x0f]);
-  return out;
+  return sync::to_hex(buf, sizeof buf);
 }
 
 // Writes `hex` to a new file at `path` with mode 0600; fails if the file exists.
@@ -38,13 +36,6 @@ Status write_key_file(const std::string& path, const std::string& hex) {
     return Status::io_error("cannot write pseudonym key " + path);
   }
   return {};
-}
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
 }
 
 }  // namespace
@@ -67,13 +58,9 @@ Result<std::string> load_or_create_pseudonym_key(const Config& config) {
   while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
   if (line.size() < 32 || line.size() % 2 != 0)
     return Status::invalid_argument("pseudonym key " + path + " must hold at least 32 hex digits (an even number)");
-  std::string key;
-  for (std::size_t i = 0; i < line.size(); i += 2) {
-    const int hi = hex_value(line[i]), lo = hex_value(line[i + 1]);
-    if (hi < 0 || lo < 0) return Status::invalid_argument("pseudonym key " + path + " must hold hex digits only");
-    key.push_back(static_cast<char>(hi * 16 + lo));
-  }
-  return key;
+  auto key = sync::from_hex(line);
+  if (!key) return Status::invalid_argument("pseudonym key " + path + " must hold hex digits only");
+  return *key;
 }
 
 Status rotate_pseudonym_key(const Config& config) {

@@ -6,6 +6,7 @@
 #include <openssl/evp.h>
 
 #include "schema/store/accounts_store.hpp"
+#include "sync/hex.hpp"
 
 namespace akt::server {
 
@@ -17,13 +18,7 @@ std::string sha256_raw(std::string_view data) {
 }
 
 std::string sha256_hex(std::string_view data) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : sha256_raw(data)) {
-    out.push_back(kHex[c >> 4]);
-    out.push_back(kHex[c & 0xF]);
-  }
-  return out;
+  return sync::to_hex(sha256_raw(data));
 }
 
 Result<Principal> Authenticator::authenticate(std::string_view authorization, store::ServerStore& store,

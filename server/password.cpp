@@ -1,4 +1,5 @@
 #include "server/password.hpp"
+#include "sync/hex.hpp"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -12,16 +13,7 @@ namespace akt::server {
 
 namespace {
 
-std::string to_hex(const unsigned char* p, std::size_t n) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (std::size_t i = 0; i < n; ++i) {
-    out.push_back(kHex[p[i] >> 4]);
-    out.push_back(kHex[p[i] & 0xF]);
-  }
-  return out;
-}
+using sync::to_hex;
 
 bool from_hex(std::string_view h, std::vector<unsigned char>& out) {
   if (h.size() % 2) return false;

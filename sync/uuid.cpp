@@ -1,17 +1,8 @@
 // UUID parsing and formatting; pure.
 #include "sync/uuid.hpp"
+#include "sync/hex.hpp"
 
 namespace akt::sync {
-namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 std::optional<UuidBytes> parse_uuid(std::string_view text) {
   if (text.size() != 36) return std::nullopt;
@@ -23,8 +14,8 @@ std::optional<UuidBytes> parse_uuid(std::string_view text) {
       ++i;
       continue;
     }
-    int hi = hex_value(text[i]);
-    int lo = hex_value(text[i + 1]);
+    int hi = hex_digit_value(text[i]);
+    int lo = hex_digit_value(text[i + 1]);
     if (hi < 0 || lo < 0) return std::nullopt;
     out[byte++] = static_cast<std::uint8_t>(hi * 16 + lo);
     i += 2;

@@ -1,6 +1,8 @@
 // Role-based redaction of record bodies. Pure; OpenSSL is used only for HMAC-SHA256.
 #include "schema/export/redact.hpp"
+#include "sync/hex.hpp"
 
+#include <algorithm>
 #include <array>
 #include <vector>
 
@@ -168,12 +170,8 @@ std::string pseudonym(std::string_view key, std::string_view form_id, std::strin
   static const char kNoKey = 0;  // HMAC wants a non-null pointer even for an empty key
   HMAC(EVP_sha256(), key.empty() ? &kNoKey : key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(msg.data()),
        msg.size(), mac.data(), &len);
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out = "ps_";
-  for (std::size_t i = 0; i < 8 && i < len; ++i) {
-    out.push_back(kHex[mac[i] >> 4]);
-    out.push_back(kHex[mac[i] & 0x0f]);
-  }
+  sync::append_hex(out, mac.data(), std::min<std::size_t>(8, len));
   return out;
 }
 

@@ -13,6 +13,7 @@
 
 #include "schema/store/db.hpp"
 #include "sync/attachment_ref.hpp"
+#include "sync/hex.hpp"
 
 namespace akt::store {
 namespace {
@@ -72,10 +73,7 @@ std::string file_sha256(const std::string& path) {
   EVP_DigestFinal_ex(ctx, md, &len);
   EVP_MD_CTX_free(ctx);
   if (!ok) return {};
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) out += kHex[md[i] >> 4], out += kHex[md[i] & 15];
-  return out;
+  return sync::to_hex(md, len);
 }
 
 }  // namespace
@@ -84,10 +82,7 @@ std::string sha256_hex_of(std::string_view bytes) {
   unsigned char md[32];
   unsigned int len = 0;
   EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned i = 0; i < len; ++i) out += kHex[md[i] >> 4], out += kHex[md[i] & 15];
-  return out;
+  return sync::to_hex(md, len);
 }
 
 BlobStore::BlobStore(std::string data_dir) : blobs_(data_dir + "/blobs"), uploads_(data_dir + "/uploads") {}

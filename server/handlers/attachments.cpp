@@ -20,6 +20,7 @@
 #include "server/problem.hpp"
 #include "sync/access.hpp"
 #include "sync/attachment_json.hpp"
+#include "sync/hex.hpp"
 
 namespace akt::server {
 namespace {
@@ -34,10 +35,7 @@ struct Upload {
 std::string random_id() {
   unsigned char b[16];
   RAND_bytes(b, sizeof b);
-  static const char* kHex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : b) out += kHex[c >> 4], out += kHex[c & 15];
-  return out;
+  return sync::to_hex(b, sizeof b);
 }
 
 HttpResponse with_member(HttpResponse r, const char* key, std::int64_t value) {

@@ -1,3 +1,4 @@
+#include "sync/hex.hpp"
 #include "sync/uuid.hpp"
 
 #include <doctest/doctest.h>
@@ -26,4 +27,16 @@ TEST_CASE("uuid: v7 is time-ordered and has version and variant bits") {
   CHECK((a[8] >> 6) == 2);
   auto v4 = make_uuid_v4({});
   CHECK((v4[6] >> 4) == 4);
+}
+
+TEST_CASE("hex: bytes to lowercase hex and back; odd lengths and non-hex digits refused") {
+  const std::string bytes("\x00\x7f\x80\xff\x0a", 5);
+  CHECK(to_hex(bytes) == "007f80ff0a");
+  CHECK(from_hex("007F80ff0A") == bytes);
+  CHECK(from_hex("") == std::string());
+  CHECK_FALSE(from_hex("abc"));
+  CHECK_FALSE(from_hex("0g"));
+  CHECK_FALSE(from_hex("-1"));
+  CHECK(hex_digit_value('F') == 15);
+  CHECK(hex_digit_value('G') == -1);
 }
