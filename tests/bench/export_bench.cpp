@@ -6,11 +6,6 @@
 // server and no change-feed machinery. Prints records/s and the ratio HTTP / raw; with --runs, medians.
 //
 //   build/release/tests/bench/akt_export_bench --records 200000 --runs 3
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -36,88 +31,22 @@
 #include "server/password.hpp"
 #include "server/server.hpp"
 #include "sync/uuid.hpp"
+#include "tests/bench/bench_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace akt;
-using Clock = std::chrono::steady_clock;
+using namespace akt::bench;
 
 namespace {
 
 const std::string kForm = "so1_interethnic_survey";
 const std::string kPw = "bench password 123";
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
-
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-[[noreturn]] void die(const std::string& what) {
-  std::fprintf(stderr, "failed: %s\n", what.c_str());
-  std::exit(1);
-}
-
-// GET over a bare socket; decodes the chunked body, counts bytes and lines, keeps nothing.
-struct Fetched {
-  std::size_t bytes = 0, lines = 0;
-  bool complete = false;
-};
-Fetched fetch(std::uint16_t port, const std::string& target, const std::string& token) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) die("connect");
-  const std::string req = "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token +
-                          "\r\nConnection: close\r\n\r\n";
-  if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) die("send");
-  std::string buf;
-  std::size_t pos = 0;
-  char tmp[1 << 16];
-  auto fill = [&] {
-    const ssize_t n = ::recv(fd, tmp, sizeof tmp, 0);
-    if (n <= 0) return false;
-    if (pos > (1u << 20)) {
-      buf.erase(0, pos);
-      pos = 0;
-    }
-    buf.append(tmp, static_cast<std::size_t>(n));
-    return true;
-  };
-  Fetched f;
-  while (buf.find("\r\n\r\n") == std::string::npos)
-    if (!fill()) die("no header");
-  if (buf.compare(9, 3, "200") != 0) die("status " + buf.substr(0, 12));
-  pos = buf.find("\r\n\r\n") + 4;
-  for (;;) {
-    std::size_t eol;
-    while ((eol = buf.find("\r\n", pos)) == std::string::npos)
-      if (!fill()) goto done;
-    {
-      const std::size_t size = std::strtoul(buf.c_str() + pos, nullptr, 16);
-      if (size == 0) {
-        f.complete = true;
-        break;
-      }
-      while (buf.size() < eol + 2 + size + 2) {
-        const std::size_t keep = eol - pos;  // `fill` may move the buffer: keep offsets relative
-        const std::size_t before = pos;
-        if (!fill()) goto done;
-        if (pos != before) eol = pos + keep;
-      }
-      const char* d = buf.data() + eol + 2;
-      f.bytes += size;
-      f.lines += static_cast<std::size_t>(std::count(d, d + size, '\n'));
-      pos = eol + 2 + size + 2;
-    }
-  }
-done:
-  ::close(fd);
-  return f;
 }
 
 struct Figures {
@@ -245,7 +174,7 @@ Figures run_once(Setup& s, store::Db& raw) {
   const std::size_t n = s.ids.size();
   for (const std::string format : {"csv", "jsonl"}) {
     const auto t = Clock::now();
-    Fetched got = fetch(s.srv->port(), "/v1/exports/" + kForm + "?format=" + format, s.token);
+    Fetched got = fetch_chunked(s.srv->port(), "/v1/exports/" + kForm + "?format=" + format, s.token);
     const double rate = static_cast<double>(n) / seconds_since(t);
     if (!got.complete) die("truncated export");
     if (got.lines < n) die("missing rows in " + format);
@@ -257,11 +186,6 @@ Figures run_once(Setup& s, store::Db& raw) {
     (format == "csv" ? f.raw_csv : f.raw_jsonl) = ceiling;
   }
   return f;
-}
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
 }
 
 }  // namespace

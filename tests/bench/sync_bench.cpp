@@ -1,15 +1,28 @@
-// Benchmark of the core sync path (issue: core sync service). Pushes N realistic ~1 KB survey records
-// in batches over C keep-alive connections to an in-process aktsyncd on 127.0.0.1, pulls them all
-// back, and in the same run measures the raw ceiling: the same rows inserted into a plain SQLite table
-// (one row per record, WAL, synchronous=FULL, transactions of the batch size). Prints rates and the
-// ratio push / raw; with --runs > 1, medians.
+// Benchmark of the core sync path against what the disk and SQLite allow (issue: performance).
 //
-//   build/release/tests/bench/akt_sync_bench --records 200000 --batch 500 --connections 16 --runs 3
-#include <algorithm>
+// One run = for each profile, interleaved: N records pushed in batches over C keep-alive connections
+// to an in-process aktsyncd on 127.0.0.1, pulled back (plain and gzip), exported (CSV and JSON Lines),
+// and, on the same machine in the same run, two raw SQLite ceilings over the same rows:
+//   - insert ceiling: the best raw shape for the server's writes: time-ordered UUIDv7 keys as BLOB,
+//     INTEGER PRIMARY KEY tables (records + versions, five B-trees per row: rowids, the record key,
+//     the feed order, the dot), 16 KiB pages, WAL with auto-checkpoint 10000, synchronous=FULL, one
+//     commit per C batches (a perfect group commit);
+//   - read-splice ceiling: the stored JSON bodies read back in keyset pages and spliced verbatim into
+//     a page of text, no sort, no parse.
+// Printed: push / insert ceiling, pull / read-splice, pull gzip / pull, export / read-splice, and the
+// database's bytes per body byte; with --runs > 1, medians with min-max.
+//
+// Profiles: "survey": Form A bodies of about 2.1 KB with a `changed` list of every field (68 names) per
+// create, the project's own workload; "small": the same bodies cut to about 1 KB, no `changed` list,
+// to compare with systems whose documents are small and carry no field list.
+//
+//   build/release/tests/bench/akt_sync_bench --records 200000 --runs 3
+#include <sqlite3.h>
+
 #include <atomic>
-#include <chrono>
-#include <cstdio>
-#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <thread>
@@ -19,38 +32,62 @@
 
 #include "clients/http_client.hpp"
 #include "clients/record_gen.hpp"
-#include "schema/store/db.hpp"
+#include "schema/store/accounts_store.hpp"
 #include "schema/store/server_store.hpp"
 #include "server/auth.hpp"
 #include "server/log.hpp"
+#include "server/password.hpp"
 #include "server/server.hpp"
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
+#include "tests/bench/bench_support.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace akt;
-using Clock = std::chrono::steady_clock;
+using namespace akt::bench;
 
 namespace {
 
+const std::string kForm = "so1_interethnic_survey";
+const std::string kPw = "bench password 123";
+
 struct Options {
-  int records = 200000, batch = 500, connections = 16, runs = 1;
+  int records = 200000, batch = 500, connections = 16, runs = 1, limit = 5000;
+  std::string profile = "both";
   bool breakdown = false;
 };
 
 struct Figures {
-  double push = 0, pull = 0, raw = 0;
+  double push = 0, insert_ceiling = 0, pull = 0, pull_gzip = 0, splice_ceiling = 0, csv = 0, jsonl = 0;
+  double db_bytes_per_body_byte = 0;
+};
+
+struct Row {
+  std::string id;  // 16 bytes
+  std::string actor;
+  std::int64_t n = 0;
+  sync::Scope scope;
+  std::string body;
 };
 
 struct Workload {
+  std::string name;
   std::vector<std::string> actors, tokens;
   std::vector<std::vector<std::string>> batches;  // per connection: encoded push bodies
-  std::vector<std::pair<std::string, std::string>> rows;  // (record id blob, body) for the raw ceiling
-  std::size_t body_bytes = 0;
+  std::vector<Row> rows;
+  std::size_t body_bytes = 0, changed_names = 0, wire_bytes = 0;
 };
 
-Workload make_workload(const Options& o) {
+// A Form A body cut to at most `max` bytes: whole answers are dropped from the end, the header kept.
+std::string cut_body(const std::string& body, std::size_t max) {
+  auto j = nlohmann::ordered_json::parse(body);
+  while (j.dump().size() > max && j.size() > 8) j.erase(std::prev(j.end()).key());
+  return j.dump();
+}
+
+Workload make_workload(const Options& o, bool small) {
   Workload w;
+  w.name = small ? "small" : "survey";
   std::mt19937_64 rng(7);
   for (int c = 0; c < o.connections; ++c) {
     std::array<std::uint8_t, 16> r{};
@@ -63,49 +100,217 @@ Workload make_workload(const Options& o) {
   const std::uint64_t t0 = 1700000000000;
   for (int i = 0, b = 0; i < o.records; ++b) {
     const auto c = static_cast<std::size_t>(b % o.connections);
-    sync::PushRequest req{"bench-" + std::to_string(b), {}};
+    sync::PushRequest req{w.name + "-" + std::to_string(b), {}};
     for (int k = 0; k < o.batch && i < o.records; ++k, ++i) {
       client::GeneratedRecord g = client::generate_survey_record(rng);
       sync::Edit e;
       e.record_id = client::new_record_id(t0 + static_cast<std::uint64_t>(i), rng);
-      e.form_id = "so1_interethnic_survey";
+      e.form_id = kForm;
       e.form_version = 1;
       e.scope = g.scope;
       e.dot = {w.actors[c], ++counters[c]};
-      e.changed = g.changed;
-      e.body = g.body;
+      if (small) {
+        e.body = cut_body(g.body, 1066);
+      } else {
+        e.changed = g.changed;
+        e.body = g.body;
+      }
       e.device_time = static_cast<std::int64_t>(t0) + i;
       w.body_bytes += e.body.size();
+      w.changed_names += e.changed.size();
       auto id = *sync::parse_uuid(e.record_id);
-      w.rows.emplace_back(std::string(reinterpret_cast<const char*>(id.data()), id.size()), e.body);
+      w.rows.push_back({std::string(reinterpret_cast<const char*>(id.data()), id.size()), e.dot.actor, e.dot.n,
+                        e.scope, e.body});
       req.edits.push_back(std::move(e));
     }
     w.batches[c].push_back(sync::encode_push_request(req));
+    w.wire_bytes += w.batches[c].back().size();
   }
   return w;
 }
 
-double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+std::size_t folder_bytes(const std::string& dir) {
+  std::size_t total = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir, ec))
+    if (e.is_regular_file(ec) && e.path().string().find("/blobs/") == std::string::npos) total += e.file_size(ec);
+  return total;
+}
 
-Figures run_once(const Options& o, const Workload& w) {
-  Figures f;
+// Raw SQLite, no wrapper: the ceilings must not carry our own store's costs.
+struct RawDb {
+  sqlite3* db = nullptr;
+  explicit RawDb(const std::string& path) {
+    if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) die("raw open");
+    exec("PRAGMA page_size=16384");
+    exec("PRAGMA journal_mode=WAL");
+    exec("PRAGMA synchronous=FULL");
+    exec("PRAGMA wal_autocheckpoint=10000");
+  }
+  ~RawDb() { sqlite3_close(db); }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+  void exec(const char* sql) {
+    char* err = nullptr;
+    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) die(std::string("raw: ") + (err ? err : sql));
+  }
+  sqlite3_stmt* prepare(const char* sql) {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &s, nullptr) != SQLITE_OK) die("raw prepare");
+    return s;
+  }
+};
+
+// The insert ceiling: the rows in the server's shape, one commit per `group` rows.
+double insert_ceiling(RawDb& raw, const Workload& w, int group) {
+  raw.exec(
+      "CREATE TABLE records(rid INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, form TEXT NOT NULL, "
+      "municipality TEXT NOT NULL, community TEXT NOT NULL, component TEXT NOT NULL, seq INTEGER NOT NULL);"
+      "CREATE INDEX records_seq ON records(seq);"
+      "CREATE TABLE versions(vid INTEGER PRIMARY KEY, rid INTEGER NOT NULL, actor BLOB NOT NULL, "
+      "n INTEGER NOT NULL, body TEXT NOT NULL);"
+      "CREATE INDEX versions_dot ON versions(actor, n);");
+  sqlite3_stmt* rec = raw.prepare(
+      "INSERT INTO records(rid, id, form, municipality, community, component, seq) VALUES(?1,?2,?3,?4,?5,?6,?1)");
+  sqlite3_stmt* ver = raw.prepare("INSERT INTO versions(vid, rid, actor, n, body) VALUES(?1,?1,?2,?3,?4)");
+  const auto t = Clock::now();
+  for (std::size_t i = 0; i < w.rows.size();) {
+    raw.exec("BEGIN IMMEDIATE");
+    for (int k = 0; k < group && i < w.rows.size(); ++k, ++i) {
+      const Row& r = w.rows[i];
+      const auto key = static_cast<sqlite3_int64>(i + 1);
+      sqlite3_bind_int64(rec, 1, key);
+      sqlite3_bind_blob(rec, 2, r.id.data(), static_cast<int>(r.id.size()), SQLITE_STATIC);
+      sqlite3_bind_text(rec, 3, kForm.data(), static_cast<int>(kForm.size()), SQLITE_STATIC);
+      sqlite3_bind_text(rec, 4, r.scope.municipality.data(), static_cast<int>(r.scope.municipality.size()),
+                        SQLITE_STATIC);
+      sqlite3_bind_text(rec, 5, r.scope.community.data(), static_cast<int>(r.scope.community.size()), SQLITE_STATIC);
+      sqlite3_bind_text(rec, 6, r.scope.component.data(), static_cast<int>(r.scope.component.size()), SQLITE_STATIC);
+      if (sqlite3_step(rec) != SQLITE_DONE) die("raw insert record");
+      sqlite3_reset(rec);
+      sqlite3_bind_int64(ver, 1, key);
+      sqlite3_bind_blob(ver, 2, r.actor.data(), static_cast<int>(r.actor.size()), SQLITE_STATIC);
+      sqlite3_bind_int64(ver, 3, r.n);
+      sqlite3_bind_text(ver, 4, r.body.data(), static_cast<int>(r.body.size()), SQLITE_STATIC);
+      if (sqlite3_step(ver) != SQLITE_DONE) die("raw insert version");
+      sqlite3_reset(ver);
+    }
+    raw.exec("COMMIT");
+  }
+  const double rate = static_cast<double>(w.rows.size()) / seconds_since(t);
+  sqlite3_finalize(rec);
+  sqlite3_finalize(ver);
+  return rate;
+}
+
+// The read-splice ceiling: keyset pages of `limit` rows, each body spliced verbatim after its seq.
+double splice_ceiling(RawDb& raw, std::size_t expected, int limit) {
+  sqlite3_stmt* s = raw.prepare("SELECT vid, body FROM versions WHERE vid > ?1 ORDER BY vid LIMIT ?2");
+  std::string page;
+  std::size_t rows = 0;
+  sqlite3_int64 after = 0;
+  const auto t = Clock::now();
+  for (;;) {
+    page.assign("{\"changes\":[");
+    sqlite3_bind_int64(s, 1, after);
+    sqlite3_bind_int(s, 2, limit);
+    std::size_t in_page = 0;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+      after = sqlite3_column_int64(s, 0);
+      if (in_page++) page.push_back(',');
+      page += "{\"seq\":";
+      page += std::to_string(after);
+      page += ",\"body\":";
+      page.append(reinterpret_cast<const char*>(sqlite3_column_text(s, 1)),
+                  static_cast<std::size_t>(sqlite3_column_bytes(s, 1)));
+      page.push_back('}');
+    }
+    sqlite3_reset(s);
+    page += "]}";
+    rows += in_page;
+    if (in_page < static_cast<std::size_t>(limit)) break;
+  }
+  const double rate = static_cast<double>(rows) / seconds_since(t);
+  sqlite3_finalize(s);
+  if (rows != expected) die("read-splice read " + std::to_string(rows) + " rows");
+  return rate;
+}
+
+struct Server {
   test::TempDir dir;
+  std::shared_ptr<server::AppState> app;
+  std::unique_ptr<server::Server> srv;
+  std::string admin;  // session token
+};
+
+void start(Server& s, const Options& o, const Workload& w) {
   server::Config c;
+  c.listen_address = "127.0.0.1";
   c.listen_port = 0;
-  c.data_dir = dir.file("server");
+  c.data_dir = s.dir.file("server");
   c.io_threads = 2;
   c.workers = o.connections + 2;
   c.log_level = "warn";
+  c.accounts.password_kdf_n = 1024;
   c.forms.validate = false;  // the bare sync path; form validation runs beside it on the worker pool
   for (std::size_t i = 0; i < w.actors.size(); ++i)
     c.devices.push_back({w.actors[i], "bench-" + std::to_string(i), server::sha256_hex(w.tokens[i])});
   auto app = server::make_app_state(c);
-  auto srv = server::Server::start(*app);
-  if (!app.ok() || !srv.ok()) {
-    std::fprintf(stderr, "cannot start server\n");
-    std::exit(1);
+  if (!app.ok()) die("app state: " + app.status().message());
+  s.app = *app;
+  auto srv = server::Server::start(s.app);
+  if (!srv.ok()) die("server start");
+  s.srv = std::move(*srv);
+  store::User u;
+  u.username = "admin";
+  u.role = sync::Role::kAdmin;
+  u.password_hash = server::hash_password(kPw, {1024, 8, 1});
+  u.created_at = 1;
+  if (!s.app->store->write([&](store::Db& db, std::int64_t&) { return store::insert_user(db, u).status(); }).ok())
+    die("user");
+  client::HttpClient cl("127.0.0.1", s.srv->port());
+  auto login = cl.request("POST", "/v1/login", nlohmann::json{{"username", "admin"}, {"password", kPw}}.dump(),
+                          {{"Content-Type", "application/json"}});
+  if (!login.ok() || login->status != 200) die("login");
+  s.admin = nlohmann::json::parse(login->body)["token"].get<std::string>();
+  const std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + s.admin},
+                                                           {"Content-Type", "application/json"}};
+  std::ifstream in(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/" + kForm + ".json", std::ios::binary);
+  const std::string form((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto up = cl.request("POST", "/v1/admin/forms", form, h);
+  if (!up.ok() || up->status != 201) die("form upload");
+  if (cl.request("POST", "/v1/admin/forms/" + kForm + "/1/publish", "{}", h)->status != 200) die("publish");
+}
+
+double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, std::size_t expected) {
+  client::HttpOptions ho;
+  ho.accept_gzip = gzip;
+  client::HttpClient cl("127.0.0.1", port, ho);
+  std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + token}};
+  std::string cursor;
+  std::size_t pulled = 0;
+  const auto t = Clock::now();
+  for (;;) {
+    auto r = cl.request("GET", "/v1/changes?limit=" + std::to_string(limit) + "&since=" + cursor, {}, h);
+    if (!r.ok() || r->status != 200) die("pull");
+    // Count and read the cursor with a scan: the bench measures the server, not a client's JSON DOM.
+    const std::string& b = r->body;
+    for (std::size_t p = b.find("{\"record\":"); p != std::string::npos; p = b.find("{\"record\":", p + 1)) ++pulled;
+    const std::size_t next = b.rfind("\"next\":\"");
+    cursor = b.substr(next + 8, b.find('"', next + 8) - (next + 8));
+    if (b.find("\"more\":true", b.size() - 16) == std::string::npos) break;
   }
-  const std::uint16_t port = (*srv)->port();
+  const double rate = static_cast<double>(pulled) / seconds_since(t);
+  if (pulled != expected) die("pulled " + std::to_string(pulled) + " records, expected " + std::to_string(expected));
+  return rate;
+}
+
+Figures run_once(const Options& o, const Workload& w) {
+  Figures f;
+  Server s;
+  start(s, o, w);
+  const std::uint16_t port = s.srv->port();
+  const std::size_t n = w.rows.size();
 
   std::atomic<int> failures{0};
   auto t = Clock::now();
@@ -120,67 +325,39 @@ Figures run_once(const Options& o, const Workload& w) {
                                                          {"Content-Type", "application/json"}};
       for (const std::string& body : w.batches[idx]) {
         auto r = cl.request("POST", "/v1/push", body, h);
-        if (!r.ok() || r->status != 200) ++failures;
+        if (!r.ok() || r->status != 200 || r->body.find("\"rejected\"") != std::string::npos) ++failures;
       }
     });
   }
   for (auto& th : threads) th.join();
-  f.push = o.records / seconds_since(t);
-  if (failures) std::fprintf(stderr, "%d push requests failed\n", failures.load());
+  f.push = static_cast<double>(n) / seconds_since(t);
+  if (failures) die(std::to_string(failures.load()) + " push requests failed");
 
-  t = Clock::now();
-  client::HttpOptions ho;
-  ho.accept_gzip = false;
-  client::HttpClient cl("127.0.0.1", port, ho);
-  std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + w.tokens[0]}};
-  std::string cursor;
-  std::size_t pulled = 0;
-  for (;;) {
-    auto r = cl.request("GET", "/v1/changes?limit=5000&since=" + cursor, {}, h);
-    if (!r.ok() || r->status != 200) {
-      std::fprintf(stderr, "pull failed\n");
-      break;
-    }
-    // Count and read the cursor with a scan: the bench measures the server, not a client's JSON DOM.
-    const std::string& b = r->body;
-    for (std::size_t p = b.find("{\"record\":"); p != std::string::npos; p = b.find("{\"record\":", p + 1)) ++pulled;
-    const std::size_t next = b.rfind("\"next\":\"");
-    cursor = b.substr(next + 8, b.find('"', next + 8) - (next + 8));
-    if (b.find("\"more\":true", b.size() - 16) == std::string::npos) break;
+  f.pull = pull(port, w.tokens[0], o.limit, false, n);
+  f.pull_gzip = pull(port, w.tokens[0], o.limit, true, n);
+  for (const std::string format : {"csv", "jsonl"}) {
+    t = Clock::now();
+    Fetched got = fetch_chunked(port, "/v1/exports/" + kForm + "?format=" + format, s.admin);
+    if (!got.complete || got.lines < n) die("export " + format + " incomplete");
+    (format == "csv" ? f.csv : f.jsonl) = static_cast<double>(n) / seconds_since(t);
   }
-  f.pull = static_cast<double>(pulled) / seconds_since(t);
-  if (pulled != static_cast<std::size_t>(o.records))
-    std::fprintf(stderr, "pulled %zu records, expected %d\n", pulled, o.records);
-  (*srv)->stop();
+  s.srv->stop();
+  f.db_bytes_per_body_byte = static_cast<double>(folder_bytes(s.dir.file("server"))) / static_cast<double>(w.body_bytes);
 
-  // Raw ceiling: the same rows, one per record, same durability, transactions of the batch size.
-  store::DbOptions dbo;
-  auto db = store::Db::open(dir.file("raw.db"), dbo);
-  (*db)->exec("CREATE TABLE raw(id BLOB PRIMARY KEY, body TEXT NOT NULL) WITHOUT ROWID");
-  t = Clock::now();
-  for (std::size_t i = 0; i < w.rows.size();) {
-    (*db)->exec("BEGIN IMMEDIATE");
-    auto s = (*db)->stmt("INSERT INTO raw(id, body) VALUES(?1, ?2)");
-    for (int k = 0; k < o.batch && i < w.rows.size(); ++k, ++i) {
-      store::StmtGuard g(**s);
-      g->bind_blob(1, w.rows[i].first.data(), w.rows[i].first.size());
-      g->bind(2, w.rows[i].second);
-      (void)g->run();
-    }
-    (*db)->exec("COMMIT");
-  }
-  f.raw = o.records / seconds_since(t);
+  RawDb raw(s.dir.file("raw.db"));
+  f.insert_ceiling = insert_ceiling(raw, w, o.batch * o.connections);
+  f.splice_ceiling = splice_ceiling(raw, n, o.limit);
   return f;
 }
 
 // Where the push time goes, without HTTP: decoding the batches alone, then applying the decoded
 // batches straight to a ServerStore from one thread (no group commit across connections).
-void breakdown(const Options& o, const Workload& w) {
+void breakdown(const Workload& w) {
   std::vector<sync::PushRequest> decoded;
   auto t = Clock::now();
   for (const auto& per_conn : w.batches)
     for (const std::string& body : per_conn) decoded.push_back(*sync::decode_push_request(body, sync::WireLimits{}));
-  const double decode = o.records / seconds_since(t);
+  const double decode = static_cast<double>(w.rows.size()) / seconds_since(t);
   test::TempDir dir;
   store::ServerStoreOptions so;
   so.path = dir.file("direct.db");
@@ -189,16 +366,53 @@ void breakdown(const Options& o, const Workload& w) {
   for (const auto& req : decoded) {
     store::PushInput in{req.edits.front().dot.actor, &req, 1};
     auto r = (*st)->push(in);
-    if (!r.ok() || r->response.find("rejected") != std::string::npos) std::fprintf(stderr, "breakdown: push failed\n");
+    if (!r.ok() || r->response.find("rejected") != std::string::npos) die("breakdown: push failed");
   }
-  const double apply = o.records / seconds_since(t);
-  std::printf("breakdown: decode %.0f rec/s (one thread), store apply %.0f rec/s (one thread, one commit per batch)\n",
-              decode, apply);
+  const double apply = static_cast<double>(w.rows.size()) / seconds_since(t);
+  std::printf("  breakdown (%s): decode %.0f rec/s (one thread), store apply %.0f rec/s (one thread, one commit per "
+              "batch)\n",
+              w.name.c_str(), decode, apply);
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
+struct Series {
+  std::vector<double> push, insert, push_ratio, pull, pull_gzip, splice, pull_ratio, gzip_ratio, csv, jsonl,
+      export_ratio, db_ratio;
+  void add(const Figures& f) {
+    push.push_back(f.push);
+    insert.push_back(f.insert_ceiling);
+    push_ratio.push_back(f.push / f.insert_ceiling);
+    pull.push_back(f.pull);
+    pull_gzip.push_back(f.pull_gzip);
+    splice.push_back(f.splice_ceiling);
+    pull_ratio.push_back(f.pull / f.splice_ceiling);
+    gzip_ratio.push_back(f.pull_gzip / f.pull);
+    csv.push_back(f.csv);
+    jsonl.push_back(f.jsonl);
+    export_ratio.push_back(std::min(f.csv, f.jsonl) / f.splice_ceiling);
+    db_ratio.push_back(f.db_bytes_per_body_byte);
+  }
+};
+
+void print_figures(const char* label, const Figures& f) {
+  std::printf(
+      "  %s: push %.0f rec/s, insert ceiling %.0f, push/ceiling %.3f | pull %.0f, gzip %.0f, read-splice ceiling "
+      "%.0f, pull/ceiling %.3f, gzip/plain %.2f | csv %.0f, jsonl %.0f, export/ceiling %.3f | db %.2f B per body B\n",
+      label, f.push, f.insert_ceiling, f.push / f.insert_ceiling, f.pull, f.pull_gzip, f.splice_ceiling,
+      f.pull / f.splice_ceiling, f.pull_gzip / f.pull, f.csv, f.jsonl, std::min(f.csv, f.jsonl) / f.splice_ceiling,
+      f.db_bytes_per_body_byte);
+  std::fflush(stdout);
+}
+
+void print_series(const std::string& name, const Series& s, int runs) {
+  std::printf("%s, median (min-max) of %d:\n", name.c_str(), runs);
+  std::printf("  push %s rec/s; insert ceiling %s; push/ceiling %s\n", spread(s.push).c_str(),
+              spread(s.insert).c_str(), spread(s.push_ratio, "%.3f").c_str());
+  std::printf("  pull %s rec/s; read-splice ceiling %s; pull/ceiling %s; pull gzip %s, gzip/plain %s\n",
+              spread(s.pull).c_str(), spread(s.splice).c_str(), spread(s.pull_ratio, "%.3f").c_str(),
+              spread(s.pull_gzip).c_str(), spread(s.gzip_ratio, "%.2f").c_str());
+  std::printf("  export csv %s rec/s, jsonl %s; slower of the two / read-splice ceiling %s\n", spread(s.csv).c_str(),
+              spread(s.jsonl).c_str(), spread(s.export_ratio, "%.3f").c_str());
+  std::printf("  database %s bytes per body byte\n", spread(s.db_ratio, "%.2f").c_str());
 }
 
 }  // namespace
@@ -206,37 +420,45 @@ double median(std::vector<double> v) {
 int main(int argc, char** argv) {
   Options o;
   for (int i = 1; i + 1 < argc; i += 2) {
-    std::string flag = argv[i];
-    int v = std::atoi(argv[i + 1]);
-    if (flag == "--records") o.records = v;
-    else if (flag == "--batch") o.batch = v;
-    else if (flag == "--connections") o.connections = v;
-    else if (flag == "--runs") o.runs = v;
-    else if (flag == "--breakdown") o.breakdown = v != 0;
+    const std::string flag = argv[i], v = argv[i + 1];
+    if (flag == "--records") o.records = std::atoi(v.c_str());
+    else if (flag == "--batch") o.batch = std::atoi(v.c_str());
+    else if (flag == "--connections") o.connections = std::atoi(v.c_str());
+    else if (flag == "--runs") o.runs = std::atoi(v.c_str());
+    else if (flag == "--limit") o.limit = std::atoi(v.c_str());
+    else if (flag == "--profile") o.profile = v;
+    else if (flag == "--breakdown") o.breakdown = v != "0";
     else {
-      std::fprintf(stderr, "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--breakdown 1]\n");
+      std::fprintf(stderr,
+                   "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--limit N]\n"
+                   "                      [--profile survey|small|both] [--breakdown 1]\n");
       return 2;
     }
   }
-  if (o.records < 1 || o.batch < 1 || o.connections < 1 || o.runs < 0) return 2;
+  if (o.records < 1 || o.batch < 1 || o.connections < 1 || o.runs < 1 || o.limit < 1 ||
+      (o.profile != "survey" && o.profile != "small" && o.profile != "both"))
+    return 2;
   server::set_log_level("warn");
-  Workload w = make_workload(o);
-  std::printf("workload: %d records, %.0f bytes of body on average, batches of %d over %d connections\n", o.records,
-              static_cast<double>(w.body_bytes) / o.records, o.batch, o.connections);
-  if (o.breakdown) breakdown(o, w);
-  std::vector<double> push, pull, raw, ratio;
+  std::vector<Workload> loads;
+  if (o.profile != "small") loads.push_back(make_workload(o, false));
+  if (o.profile != "survey") loads.push_back(make_workload(o, true));
+  for (const Workload& w : loads)
+    std::printf("profile %s: %d records, %.0f bytes of body and %.1f changed names per record, %.0f bytes per record "
+                "on the wire; batches of %d over %d connections, pull limit %d\n",
+                w.name.c_str(), o.records, static_cast<double>(w.body_bytes) / o.records,
+                static_cast<double>(w.changed_names) / o.records, static_cast<double>(w.wire_bytes) / o.records,
+                o.batch, o.connections, o.limit);
+  if (o.breakdown)
+    for (const Workload& w : loads) breakdown(w);
+  std::vector<Series> series(loads.size());
   for (int r = 0; r < o.runs; ++r) {
-    Figures f = run_once(o, w);
-    std::printf("run %d: push %.0f rec/s, pull %.0f rec/s, raw SQLite ceiling %.0f rec/s, push/raw %.2f\n", r + 1,
-                f.push, f.pull, f.raw, f.push / f.raw);
-    std::fflush(stdout);
-    push.push_back(f.push);
-    pull.push_back(f.pull);
-    raw.push_back(f.raw);
-    ratio.push_back(f.push / f.raw);
+    std::printf("run %d\n", r + 1);
+    for (std::size_t p = 0; p < loads.size(); ++p) {  // interleaved: profile by profile within each run
+      Figures f = run_once(o, loads[p]);
+      print_figures(loads[p].name.c_str(), f);
+      series[p].add(f);
+    }
   }
-  if (o.runs == 0) return 0;
-  std::printf("median of %d: push %.0f rec/s, pull %.0f rec/s, raw %.0f rec/s, push/raw %.2f, pull/raw %.2f\n",
-              o.runs, median(push), median(pull), median(raw), median(ratio), median(pull) / median(raw));
+  for (std::size_t p = 0; p < loads.size(); ++p) print_series(loads[p].name, series[p], o.runs);
   return 0;
 }
