@@ -1,5 +1,6 @@
 // JSON Lines writer.
 #include "schema/export/jsonl_writer.hpp"
+#include "sync/json_text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -36,40 +37,11 @@ bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// JSON string literal of valid UTF-8: runs of plain bytes are copied whole; `"`, `\\` and control
-// characters are escaped (short forms where JSON has them, else \u00XX), as nlohmann's dump() does.
-void escape_utf8(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out.push_back('"');
-  std::size_t run = 0;
-  for (std::size_t i = 0; i < s.size(); ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c >= 0x20 && c != '"' && c != '\\') continue;
-    out.append(s.data() + run, i - run);
-    run = i + 1;
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      default:
-        out += "\\u00";
-        out.push_back(kHex[c >> 4]);
-        out.push_back(kHex[c & 0xF]);
-    }
-  }
-  out.append(s.data() + run, s.size() - run);
-  out.push_back('"');
-}
-
 }  // namespace
 
 void append_json_string(std::string& out, std::string_view s) {
   // The common case without a temporary: the text is valid UTF-8 (bodies were parsed as JSON).
-  if (valid_utf8(s)) return escape_utf8(out, s);
+  if (valid_utf8(s)) return sync::append_json_string(out, s);
   out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

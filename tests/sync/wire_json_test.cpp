@@ -198,3 +198,16 @@ TEST_CASE("wire: an out-of-scope marker decodes with its record and seq only, an
                                                         R"(","seq":3,"out_of_scope":false})")).ok());
   CHECK_FALSE(decode_record_state(nlohmann::json::parse(R"({"record":")" + uuid_n(9) + R"(","out_of_scope":true})")).ok());
 }
+
+TEST_CASE("json text: append_json_string escapes exactly what nlohmann's dump() escapes, copying the rest") {
+  std::string all;
+  for (int c = 1; c < 0x80; ++c) all.push_back(static_cast<char>(c));
+  all += "Graçanicë Грачаница \"quoted\" back\\slash";
+  for (const std::string& s : {std::string(), std::string("plain"), all, std::string("\x1f\x7f", 2),
+                              std::string("a\0b", 3), std::string(1000, 'x') + "\n" + std::string(1000, 'y')}) {
+    std::string out = "prefix:";
+    akt::sync::append_json_string(out, s);
+    CHECK(out == "prefix:" + nlohmann::json(s).dump());
+    CHECK(nlohmann::json::parse(out.substr(7)).get<std::string>() == s);
+  }
+}
