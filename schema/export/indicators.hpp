@@ -1,4 +1,4 @@
-// Logframe indicators (shared/domain/LOGFRAME.md) computed over a stream of records: feed records one
+// Logframe indicators (docs/domain/LOGFRAME.md) computed over a stream of records: feed records one
 // by one with add(); only aggregates are kept (plus one small state per business for Form C and per
 // municipality x service for Form D, which "latest round" rules need). Outputs are disaggregated and
 // small-cell suppressed. Pure. Which indicators: docs/EXPORTS.md §6.

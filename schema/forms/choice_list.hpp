@@ -1,5 +1,5 @@
 // Choice lists: named code lists for select_one / select_multiple fields. Pure; std only; no file I/O.
-// Shared lists (forms.md §0.3) are embedded (reference_data.cpp, generated from shared/domain/*.csv);
+// Shared lists (forms.md §0.3) are embedded (reference_data.cpp, generated from docs/domain/*.csv);
 // callers holding newer CSV text can rebuild them with shared_choice_lists_from_csv().
 #pragma once
 
@@ -39,7 +39,7 @@ using ChoiceLists = std::map<std::string, ChoiceList, std::less<>>;
 // L:community_resp, L:language, L:language_ext built from the embedded reference CSVs).
 const ChoiceLists& builtin_choice_lists();
 
-// Builds the same shared lists from CSV text the caller read (format: shared/domain/README.md).
+// Builds the same shared lists from CSV text the caller read (format: docs/domain/README.md).
 // Fails with kInvalidArgument naming the file and line on a malformed or duplicate row.
 Result<ChoiceLists> shared_choice_lists_from_csv(std::string_view municipalities_csv, std::string_view communities_csv,
                                                  std::string_view languages_csv);

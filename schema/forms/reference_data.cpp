@@ -1,4 +1,4 @@
-// Reference CSVs embedded verbatim from shared/domain/ (generated; regenerate when the CSVs change:
+// Reference CSVs embedded verbatim from docs/domain/ (generated; regenerate when the CSVs change:
 // codes are stable, new ones are appended). Used by builtin_choice_lists(). Pure data.
 #include "schema/forms/reference_data.hpp"
 

@@ -1,4 +1,4 @@
-// Embedded copies of shared/domain/{municipalities,communities,languages}.csv. Internal to akt_forms.
+// Embedded copies of docs/domain/{municipalities,communities,languages}.csv. Internal to akt_forms.
 #pragma once
 
 #include <string_view>

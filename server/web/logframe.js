@@ -1,4 +1,4 @@
-// The logframe's objectives and indicators (shared/domain/LOGFRAME.md, illustrative): titles and short
+// The logframe's objectives and indicators (docs/domain/LOGFRAME.md, illustrative): titles and short
 // definitions in English, Albanian and Serbian (Latin), for the datasets page. G.1 first.
 'use strict';
 window.AKT_LOGFRAME = {

@@ -1,4 +1,4 @@
-// Names of the municipalities and communities (shared/domain/municipalities.csv, communities.csv), so that
+// Names of the municipalities and communities (docs/domain/municipalities.csv, communities.csv), so that
 // the console shows names instead of codes. Municipalities: [Albanian, Serbian] names; communities: [en, sq, sr].
 'use strict';
 window.AKT_PLACES = {

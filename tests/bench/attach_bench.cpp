@@ -1,4 +1,4 @@
-// Benchmark of attachments (issue 19): N photos of S bytes uploaded through the client library (resumable
+// Benchmark of attachments: N photos of S bytes uploaded through the client library (resumable
 // chunks, digest verified, fsynced, renamed) to an in-process aktsyncd on 127.0.0.1, then downloaded
 // (GET /v1/blobs/{digest}, each referenced by a pushed record). In the same run and the same folder, the
 // disk's sequential write rate: the same number of bytes written in 1 MiB writes and fsynced once.

@@ -1,4 +1,4 @@
-// Sync over an emulated bad rural link (issue 18). An in-process aktsyncd on 127.0.0.1, the fault
+// Sync over an emulated bad rural link. An in-process aktsyncd on 127.0.0.1, the fault
 // proxy's link emulation in front of it (rate limit per direction, one-way delay, stalls, a cut of every
 // connection at a fixed period), and the real sync client of the aktsync CLI:
 //   push  tablet A saves N realistic survey records offline, then syncs (push, then the feed)

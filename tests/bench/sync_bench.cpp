@@ -1,4 +1,4 @@
-// Benchmark of the core sync path against what the disk and SQLite allow (issue: performance).
+// Benchmark of the core sync path against what the disk and SQLite allow.
 //
 // One run = for each profile, interleaved: N records pushed in batches over C keep-alive connections
 // to an in-process aktsyncd on 127.0.0.1, pulled back (plain and gzip), exported (CSV and JSON Lines),

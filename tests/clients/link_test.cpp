@@ -1,4 +1,4 @@
-// The client over a bad link (issue 18): every step has a deadline, a stalled transfer is aborted,
+// The client over a bad link: every step has a deadline, a stalled transfer is aborted,
 // retries follow a time budget, certificate errors end the round at once with their cause, and a
 // round that fails still says what it did. The link is the fault proxy's emulation, on loopback.
 #include <openssl/evp.h>
