@@ -3,9 +3,11 @@
 // check, a calculated field, the required equipment photo) and the SO3 municipal service assessment in
 // Serbian (date constraints, the tax-rate calculation, select-multiple); the constraint and check messages
 // are the form's own texts in the chosen language (the rule engine is asked in that language), the server
-// refuses nothing, and both records reach it; the SO2 photo is uploaded and readable.
+// refuses nothing, and both records reach it (the push gzipped on the wire); the SO2 photo is uploaded and
+// readable.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import zlib from 'node:zlib';
 import * as H from './harness.mjs';
 
 const { call, step, q, pick, fill } = H;
@@ -22,6 +24,8 @@ async function main() {
   const A = await H.tablet(admin, 'drita', 'tablet-drita', H.TABLET);
   await H.enrol(A, A.code);
   const page = A.page;
+  const pushes = [];  // what the app's pushes carried on the wire
+  page.on('request', (r) => { if (r.url().endsWith('/v1/push')) pushes.push({ headers: r.headers(), body: r.postDataBuffer() }); });
   const hasEngine = (await call('GET', '/app/forms.wasm')).status === 200;
   assert.ok(hasEngine, 'this test needs the rule engine (build with emscripten)');
 
@@ -152,6 +156,8 @@ async function main() {
   step('SO3 assessment filled and saved in Serbian');
 
   // --- Sync: both records on the server, nothing refused, the photo uploaded. ---
+  const saved = await page.evaluate(() => window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)));
+  assert.equal(saved.length, 2);
   await H.syncNow(A);
   await page.locator(`a[data-record="${so2}"][data-state="synced"]:not([data-photos])`).waitFor();
   await page.locator(`a[data-record="${so3}"][data-state="synced"]`).waitFor();
@@ -174,6 +180,14 @@ async function main() {
   assert.equal(b3.property_tax_rate, 80);
   assert.equal(b3.both_official_languages, true);
   assert.deepEqual(b3.ta_types.slice().sort(), ['procedure_redesign', 'training']);
+  // The push went gzipped (PROTOCOL §1), the batch text inside unchanged.
+  assert.ok(pushes.length >= 1);
+  for (const p of pushes) assert.equal(p.headers['content-encoding'], 'gzip');
+  const texts = pushes.map((p) => zlib.gunzipSync(p.body).toString('utf8'));
+  assert.deepEqual(texts.flatMap((t) => JSON.parse(t).edits.map((e) => e.record)).sort(), [so2, so3].sort());
+  for (const e of saved) assert.ok(texts.some((t) => t.includes(e.text)), 'the exact edit text, gzipped');
+  const plain = texts.reduce((a, t) => a + Buffer.byteLength(t), 0), packed = pushes.reduce((a, p) => a + p.body.length, 0);
+  step(`pushes gzipped: ${plain} bytes of JSON sent as ${packed} (${(plain / packed).toFixed(1)}x smaller)`);
   const quarantine = await call('GET', '/v1/admin/quarantine', admin);
   assert.ok(!JSON.stringify(quarantine.data).includes(so2) && !JSON.stringify(quarantine.data).includes(so3), 'nothing refused');
   step('both records on the server; the SO2 photo readable');
