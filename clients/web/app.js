@@ -332,7 +332,8 @@
         thumb.hidden = true;
         box.dataset.photo = ref ? ref.digest : '';
         if (!ref) { info.textContent = ''; return; }
-        const size = `${(ref.size / 1024 / 1024).toFixed(ref.size < 1048576 ? 2 : 1)} MB ${ref.type.slice(6).toUpperCase()}`;
+        const size = `${ref.size < 1048576 ? Math.max(1, Math.round(ref.size / 1024)) + ' KB' : (ref.size / 1048576).toFixed(1) + ' MB'} ` +
+                     ref.type.slice(6).toUpperCase();
         const waiting = (await P.unconfirmed()).has(ref.digest);
         box.dataset.waiting = waiting ? '1' : '';
         info.textContent = `${size} · ${waiting ? t('photo_waiting') : t('photo_on_server')}`;
@@ -542,6 +543,7 @@
     async function refresh() {
       const r = await E.evaluate(key, fillHeader(JSON.parse(JSON.stringify(draft.body))), today, lang);
       lastEval = r;
+      if (r.available && !r.errors.length) msg.textContent = '';  // "n answers need attention" is answered
       const rel = new Map((r.states || []).map((s) => [s.path, s.relevant]));
       const errs = new Map();
       for (const e of r.errors) if (!errs.has(e.path)) errs.set(e.path, e);
