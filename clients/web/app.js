@@ -315,9 +315,16 @@
           info.textContent = t('photo_unreadable');
           return;
         }
+        const before = obj[f.key];
         obj[f.key] = p.ref;
         draft.updated = Date.now();
-        await S.tx(['drafts', 'blobs', 'blob_data'], 'readwrite', async (st) => { await P.put(st, p); st.drafts.put(draft); });
+        try {
+          await S.tx(['drafts', 'blobs', 'blob_data'], 'readwrite', async (st) => { await P.put(st, p); st.drafts.put(draft); });
+        } catch (e) {  // typically the browser's storage quota: the answer stays as it was
+          if (before === undefined) delete obj[f.key]; else obj[f.key] = before;
+          info.textContent = t('photo_not_stored', { reason: (e && e.name) || String(e) });
+          return;
+        }
         await show();
         touched.add(path);
         serverReasons.delete(path);

@@ -3,7 +3,8 @@
 //   - a required photo blocks saving; a photo taken offline (a file input with capture, set here with
 //     setInputFiles) is scaled down to 1600 px JPEG, answered with the exact attachment reference, shown as a
 //     thumbnail, replaced and removed; the replaced file is freed from the tablet at the save;
-//   - the record shows "photo waiting to upload"; the sync pushes it, then uploads the photo in 64 KiB chunks:
+//   - the record shows "photo waiting to upload"; the sync pushes it (plain, after a 415 to the gzipped push),
+//     then uploads the photo in 64 KiB chunks:
 //     the link is cut mid-upload (one chunk stored but its answer lost, the next ones refused), the round
 //     ends, the server lists the field as `pending_upload`; after a reload the next sync asks the offset
 //     (HEAD) and sends only the rest: every byte crosses once;
@@ -189,8 +190,19 @@ async function main() {
     if (cut && n === 4) { entry.outcome = 'answer lost'; await route.abort('connectionreset'); return; }
     await route.fulfill({ response: resp });
   });
+  // This server (a proxy in front of it, say) refuses gzipped pushes: the app sends the batch plain instead.
+  const pushEncodings = [];
+  await A.context.route('**/v1/push', async (route) => {
+    const enc = route.request().headers()['content-encoding'] || 'identity';
+    pushEncodings.push(enc);
+    if (enc !== 'gzip') { await route.continue(); return; }
+    await route.fulfill({ status: 415, contentType: 'application/problem+json',
+                          body: JSON.stringify({ v: 1, status: 415, code: 'unsupported_encoding', title: 'Unsupported encoding', detail: 'test' }) });
+  });
   await A.context.setOffline(false);
   await H.syncNow(A, { expectFailure: true });
+  assert.deepEqual(pushEncodings, ['gzip', 'identity'], 'refused gzipped, sent plain');
+  await A.context.unroute('**/v1/push');
   const pushed = await call('GET', '/v1/records/' + id, admin);
   assert.equal(pushed.status, 200, 'the record was pushed before the upload');
   assert.deepEqual(pushed.data.pending_upload, [photo1]);
@@ -236,6 +248,7 @@ async function main() {
   await q(page, photo1).locator('img.thumb:visible').waitFor();
   await q(page, photo1).getByText('on the server').waitFor();
   await H.shot(page, '22-photo-synced-tablet');
+
   step(`photo uploaded after the cut: ${storedBytes} bytes sent for a ${size}-byte photo; the server returns it exactly`);
 
   assert.deepEqual(A.errors, [], 'page errors');
