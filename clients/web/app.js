@@ -3,7 +3,7 @@
 // Storage and the sync rules are in store.js and sync.js; the form rules are the server's own (engine.js).
 'use strict';
 (function () {
-  const S = window.AktStore, Y = window.AktSync, E = window.AktEngine, M = window.AKT_APP_MESSAGES;
+  const S = window.AktStore, Y = window.AktSync, E = window.AktEngine, P = window.AktPhotos, M = window.AKT_APP_MESSAGES;
   const main = document.getElementById('main');
   const HIDDEN_HEADER = new Set(['enumerator_id', 'team_id', 'device_id', 'started_at', 'ended_at', 'app_version', 'review_comment']);
   let lang = 'en';
@@ -152,6 +152,13 @@
     const forms = new Map(all.forms.map((f) => [f.form_id, f]));
     const groups = groupRecords(all).filter((g) => !(g.state === 'deleted' || (g.rec && g.rec.deleted && g.state === 'synced')))
       .sort((a, b) => (a.id < b.id ? 1 : -1));
+    // Photos: one this tablet still has to upload, or (another tablet's) one the server is still waiting for.
+    const waiting = await P.unconfirmed();
+    for (const g of groups) {
+      const refs = P.refsIn(g.body);
+      if ([...refs].some((d) => waiting.has(d))) g.photos = 'waiting';
+      else if (g.rec && Array.isArray(g.rec.pending_upload) && g.rec.pending_upload.length) g.photos = 'missing';
+    }
     const search = el('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search') });
     const list = el('ul', { class: 'records', id: 'records' });
     const render = () => {
@@ -164,10 +171,12 @@
           .map((k) => `${k}: ${typeof g.body[k] === 'object' ? JSON.stringify(g.body[k]) : g.body[k]}`).join(' · ');
         const text = `${title} ${keys} ${g.id}`.toLowerCase();
         if (q && !text.includes(q)) continue;
-        list.append(el('li', {}, el('a', { href: '#/r/' + g.id, class: 'record', 'data-record': g.id, 'data-state': g.state },
+        list.append(el('li', {}, el('a', { href: '#/r/' + g.id, class: 'record', 'data-record': g.id, 'data-state': g.state,
+                                            'data-photos': g.photos },
           el('span', { class: 'rtitle', text: title }),
           el('span', { class: 'badge ' + g.state, text: t(BADGE[g.state]) }),
-          el('span', { class: 'rmeta', text: (keys ? keys + ' · ' : '') + '…' + g.id.slice(-8) }))));
+          el('span', { class: 'rmeta', text: (keys ? keys + ' · ' : '') + '…' + g.id.slice(-8) }),
+          g.photos ? el('span', { class: 'badge photos ' + g.photos, text: t('state_photo_' + g.photos) }) : null)));
       }
       if (!list.children.length) list.append(el('li', { class: 'empty', text: t('no_records') }));
     };
@@ -277,6 +286,73 @@
       return o;
     }
 
+    // A photo question (PROTOCOL §14): the camera (or a file), a thumbnail, replace and remove. The file
+    // and the draft referring to it are stored in one transaction; the answer is the attachment reference.
+    function photoQuestion(f, obj, path, inputId, label, ro) {
+      const box = el('div', { class: 'photo' });
+      const input = el('input', { id: inputId, type: 'file', accept: 'image/*', capture: 'environment', hidden: true, disabled: ro,
+                                  'aria-describedby': inputId + '-err' });
+      const info = el('p', { class: 'photo-info', role: 'status' });
+      const thumb = el('img', { class: 'thumb', alt: lbl(f.label), hidden: true });
+      const take = el('button', { type: 'button', class: 'photo-take', disabled: ro, 'aria-labelledby': inputId + '-l ' + inputId + '-b',
+                                  id: inputId + '-b', onclick: () => input.click() });
+      const drop = el('button', { type: 'button', class: 'secondary photo-remove', disabled: ro, onclick: async () => {
+        delete obj[f.key];
+        await persistDraft();
+        await show();
+        await changed(path);
+      } }, t('photo_remove'));
+      label.id = inputId + '-l';
+      input.addEventListener('change', async () => {
+        const file = input.files && input.files[0];
+        input.value = '';
+        if (!file) return;
+        info.textContent = t('photo_preparing');
+        let p;
+        try {
+          p = await P.prepare(file);
+        } catch (e) {
+          info.textContent = t('photo_unreadable');
+          return;
+        }
+        const before = obj[f.key];
+        obj[f.key] = p.ref;
+        draft.updated = Date.now();
+        try {
+          await S.tx(['drafts', 'blobs', 'blob_data'], 'readwrite', async (st) => { await P.put(st, p); st.drafts.put(draft); });
+        } catch (e) {  // typically the browser's storage quota: the answer stays as it was
+          if (before === undefined) delete obj[f.key]; else obj[f.key] = before;
+          info.textContent = t('photo_not_stored', { reason: (e && e.name) || String(e) });
+          return;
+        }
+        await show();
+        touched.add(path);
+        serverReasons.delete(path);
+        await refresh();
+      });
+      let url = null;
+      async function show() {
+        if (url) { URL.revokeObjectURL(url); url = null; }
+        const ref = P.parseRef(obj[f.key]);
+        take.textContent = ref ? t('photo_replace') : t('photo_take');
+        drop.hidden = !ref;
+        thumb.hidden = true;
+        box.dataset.photo = ref ? ref.digest : '';
+        if (!ref) { info.textContent = ''; return; }
+        const size = `${ref.size < 1048576 ? Math.max(1, Math.round(ref.size / 1024)) + ' KB' : (ref.size / 1048576).toFixed(1) + ' MB'} ` +
+                     ref.type.slice(6).toUpperCase();
+        const waiting = (await P.unconfirmed()).has(ref.digest);
+        box.dataset.waiting = waiting ? '1' : '';
+        info.textContent = `${size} · ${waiting ? t('photo_waiting') : t('photo_on_server')}`;
+        url = await P.objectUrl(obj[f.key], device);
+        if (url && P.parseRef(obj[f.key]) && P.parseRef(obj[f.key]).digest === ref.digest) { thumb.src = url; thumb.hidden = false; }
+        else if (!url) info.textContent += ' · ' + t('photo_not_here');
+      }
+      box.append(thumb, el('div', { class: 'photo-buttons' }, take, drop), info, input);
+      show();
+      return el('div', {}, label, box);
+    }
+
     // One question. `obj` is the object holding the answer (the body or a repeat item).
     function question(f, obj, prefix, locator) {
       const path = prefix + f.key;
@@ -299,7 +375,7 @@
         return div;
       }
       if (f.type === 'photo') {
-        div.append(el('span', { class: 'qlabel', text: lbl(f.label) }), el('p', { class: 'photo-later', text: t('photo_later') }), err);
+        div.append(photoQuestion(f, obj, path, inputId, label, readOnly), err);
         reg.set(path, { div, err, locator });
         return div;
       }
@@ -472,8 +548,9 @@
     }
 
     async function refresh() {
-      const r = await E.evaluate(key, fillHeader(JSON.parse(JSON.stringify(draft.body))), today);
+      const r = await E.evaluate(key, fillHeader(JSON.parse(JSON.stringify(draft.body))), today, lang);
       lastEval = r;
+      if (r.available && !r.errors.length) msg.textContent = '';  // "n answers need attention" is answered
       const rel = new Map((r.states || []).map((s) => [s.path, s.relevant]));
       const errs = new Map();
       for (const e of r.errors) if (!errs.has(e.path)) errs.set(e.path, e);
@@ -512,7 +589,7 @@
     }
 
     async function save() {
-      const r = await E.evaluate(key, fillHeader(JSON.parse(JSON.stringify(draft.body))), today);
+      const r = await E.evaluate(key, fillHeader(JSON.parse(JSON.stringify(draft.body))), today, lang);
       if (r.available && r.errors.length) {
         showAll = true;
         await refresh();
@@ -531,6 +608,7 @@
       await S.saveEdit({ record: id, form: g.form, form_version: form.version, scope: g.scope, body, changed: changedList,
                          context: base ? base.clock : (g.view.current ? g.view.current.clock : {}) });
       flash(t('saved'), 'ok');
+      P.collect().catch(() => {});  // a photo replaced or removed before this save is no longer needed
       location.hash = '#/';
       status();
     }
@@ -571,9 +649,11 @@
     btn.disabled = true;
     btn.textContent = t('syncing');
     try {
-      const sum = await Y.sync((what, n) => status(what === 'pushing' ? t('sync_pushing', { n }) : t('sync_pulling')));
+      const sum = await Y.sync((what, n) => status(what === 'pushing' ? t('sync_pushing', { n })
+        : what === 'photos' ? (n.done < n.total ? t('sync_photos', { i: n.done + 1, n: n.total, pct: n.size ? Math.floor(100 * n.bytes / n.size) : 0 }) : '')
+          : t('sync_pulling')));
       reenrol = false;  // the token works (again)
-      flash(t('sync_done', { pushed: sum.pushed, pulled: sum.pulled }), 'ok');
+      flash(t('sync_done', { pushed: sum.pushed, pulled: sum.pulled }) + (sum.photos_sent ? ' ' + t('sync_photos_done', { n: sum.photos_sent }) : ''), 'ok');
     } catch (e) {
       if (e.kind === 'unauthenticated') reenrol = true;
       flash(e.kind === 'unauthenticated' ? t('sync_unauth') : t('sync_failed', { reason: e.message }), 'warn');

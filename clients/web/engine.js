@@ -51,11 +51,12 @@
   }
 
   // The body as the server will check it (computed fields set, answers to questions that do not apply
-  // removed), which fields are relevant, and the server's errors and warnings for it.
-  async function evaluate(key, body, today) {
+  // removed), which fields are relevant, and the server's errors and warnings for it, their messages in
+  // `lang` (en, sq, sr: the form's own constraint and check texts, the validator's catalogue).
+  async function evaluate(key, body, today, lang) {
     const ok = await ready;
     if (!ok) return { available: false, body, states: null, errors: [], warnings: [] };
-    const r = JSON.parse(call(JSON.stringify({ op: 'evaluate', key, body, today })));
+    const r = JSON.parse(call(JSON.stringify({ op: 'evaluate', key, body, today, lang: lang || 'en' })));
     if (!r.ok) throw new Error('rule engine: ' + JSON.stringify(r.errors));
     return { available: true, body: r.body, states: r.states, errors: r.errors, warnings: r.warnings };
   }

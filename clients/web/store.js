@@ -9,12 +9,15 @@
 //   batches  {batch_id, request (the exact text POSTed; a retry sends it again), dots}
 //   rejected the server's refusals, with per-field reasons and the refused body (to correct and save again)
 //   drafts   the answers being entered, saved at every change (keyPath record)
+//   blobs    (version 2) the photos taken on this tablet, keyed by SHA-256 digest: {digest, size, type,
+//            added, confirmed (the server holds it, uploaded by this device), upload {id, offset}}
+//   blob_data (version 2) their bytes {digest, data: ArrayBuffer}, apart so that lists never load them
 // Every save is one IndexedDB transaction: the counter and the edit move together, so a dot is never reused.
 // Schema changes only ever add (upgrade() below): an app update never drops what the tablet holds.
 'use strict';
 (function () {
   const DB_NAME = 'aktsync-app';
-  const DB_VERSION = 1;
+  const DB_VERSION = 2;
   let dbp = null;
 
   function upgrade(db, oldVersion) {
@@ -29,7 +32,11 @@
       rej.createIndex('record', 'record');
       db.createObjectStore('drafts', { keyPath: 'record' });
     }
-    // Version 2 and later: add stores or indexes here, never delete data.
+    if (oldVersion < 2) {
+      db.createObjectStore('blobs', { keyPath: 'digest' });
+      db.createObjectStore('blob_data', { keyPath: 'digest' });
+    }
+    // Version 3 and later: add stores or indexes here, never delete data.
   }
 
   function open() {
@@ -37,7 +44,11 @@
       dbp = new Promise((resolve, reject) => {
         const req = indexedDB.open(DB_NAME, DB_VERSION);
         req.onupgradeneeded = (e) => upgrade(req.result, e.oldVersion);
-        req.onsuccess = () => resolve(req.result);
+        req.onsuccess = () => {
+          // A newer version of the app (another tab, after an update) needs to upgrade: let it.
+          req.result.onversionchange = () => { req.result.close(); dbp = null; };
+          resolve(req.result);
+        };
         req.onerror = () => reject(req.error);
         req.onblocked = () => reject(new Error('the local database is blocked by another tab of this app'));
       });

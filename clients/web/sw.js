@@ -5,7 +5,7 @@
 'use strict';
 const BUILD = '@AKT_APP_BUILD@';
 const CACHE = 'akt-app-' + BUILD;
-const SHELL = ['./', 'index.html', 'app.css', 'i18n.js', 'store.js', 'engine.js', 'sync.js', 'app.js',
+const SHELL = ['./', 'index.html', 'app.css', 'i18n.js', 'store.js', 'photos.js', 'engine.js', 'sync.js', 'app.js',
                'manifest.webmanifest', 'icon.svg'];
 const OPTIONAL = ['forms.js', 'forms.wasm'];  // the rule engine, when the server was built with it
 

@@ -55,7 +55,7 @@ TEST_CASE("app: /app redirects, files come with their type, ETag, no-cache and t
     CHECK(index.body.substr(p, 40).find(" src=") != std::string::npos);  // no inline script
   CHECK(get(c, "/app/index.html").body == index.body);
 
-  for (const char* js : {"/app/app.js", "/app/store.js", "/app/sync.js", "/app/engine.js", "/app/i18n.js", "/app/sw.js"})
+  for (const char* js : {"/app/app.js", "/app/store.js", "/app/photos.js", "/app/sync.js", "/app/engine.js", "/app/i18n.js", "/app/sw.js"})
     CHECK_MESSAGE(get(c, js).header("content-type") == "text/javascript; charset=utf-8", js);
   CHECK(get(c, "/app/app.css").header("content-type") == "text/css; charset=utf-8");
   CHECK(get(c, "/app/icon.svg").header("content-type") == "image/svg+xml");

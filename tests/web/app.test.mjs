@@ -4,7 +4,7 @@
 //   - enrolment by one-time code (a wrong code is refused with a plain message);
 //   - filling the survey with the server's own rules on the tablet (relevance, a constraint message, saving
 //     blocked until the answers pass), a repeat group of the infrastructure instrument (items, GPS with
-//     accuracy, photo questions marked as added after sync), the language switch;
+//     accuracy, photo questions offering the camera), the language switch;
 //   - offline: create and edit records, reload (the app starts from its service worker), then back online:
 //     the automatic sync sends them and the server API has them;
 //   - two tablets edit one record offline, on different fields and on one same field: one merged version on
@@ -17,71 +17,17 @@
 //     syncing); importing it again changes nothing;
 //   - a revoked tablet enrols again with a new code and keeps its actor;
 //   - the message catalogue has every key in every language.
-// Screenshots at tablet (800x1280) and phone (390x844) sizes go to the output folder.
-//
-// Environment: AKTSYNCD (default build/dev/server/aktsyncd), AKTSYNC (the CLI; default next to it), AKT_WEB_OUT (screenshots; default
-// build/dev/tests/web-output), CHROMIUM (default /usr/bin/chromium).
+// Screenshots at tablet (800x1280) and phone (390x844) sizes go to the output folder. The set-up (server,
+// browser, tablets, question helpers) and the environment variables are in harness.mjs; photos are tested by
+// app-photos.test.mjs, the SO2 and SO3 instruments in Albanian and Serbian by app-instruments.test.mjs.
 import assert from 'node:assert/strict';
-import { spawn, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import vm from 'node:vm';
-import { chromium } from 'playwright-core';
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-const root = path.resolve(here, '../..');
-const binary = process.env.AKTSYNCD || path.join(root, 'build/dev/server/aktsyncd');
-const cli = process.env.AKTSYNC || path.join(path.dirname(binary), '../clients/aktsync');
-const outDir = process.env.AKT_WEB_OUT || path.join(root, 'build/dev/tests/web-output');
-const PASSWORD = 'correct horse battery';
-const started = Date.now();
-const TABLET = { width: 800, height: 1280 };
-const PHONE = { width: 390, height: 844 };
-
-fs.mkdirSync(outDir, { recursive: true });
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'akt-app-'));
-const dataDir = path.join(tmp, 'data');
-const pwFile = path.join(tmp, 'pw');
-fs.writeFileSync(pwFile, PASSWORD + '\n', { mode: 0o600 });
-
-let server = null;
-let browser = null;
-const step = (s) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}`);
-
-function createUser(name, role) {
-  execFileSync(binary, ['--data-dir', dataDir, '--create-user', name, '--role', role, '--password-file', pwFile], { stdio: 'pipe' });
-}
-
-async function startServer() {
-  const portFile = path.join(tmp, 'port');
-  server = spawn(binary, ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--port-file', portFile, '--log-level', 'warn'],
-    { stdio: ['ignore', 'inherit', 'inherit'] });
-  for (let i = 0; i < 400; i++) {
-    if (fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()) return Number(fs.readFileSync(portFile, 'utf8').trim());
-    if (server.exitCode !== null) throw new Error('aktsyncd exited with ' + server.exitCode);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('aktsyncd did not start');
-}
-
-let base = '';
-async function call(method, p, token, body) {
-  const headers = {};
-  if (token) headers.Authorization = 'Bearer ' + token;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(base + p, { method, headers, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)) });
-  const text = await r.text();
-  let data = null;
-  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
-  return { status: r.status, data, headers: r.headers };
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: path.join(outDir, 'app-' + name + '.png'), fullPage: false });
-  assert.doesNotMatch(await page.locator('main').textContent(), /\b(null|undefined|NaN|\[object Object\])\b/, name);
-}
+import * as H from './harness.mjs';
+import { root, cli, tmp, TABLET, PHONE, step, call, shot, tablet, enrol, synced, syncNow, q, pick, fill, checkAccessible,
+         openRecord } from './harness.mjs';
 
 function checkCatalogue() {
   const sandbox = { window: {} };
@@ -97,57 +43,6 @@ function checkCatalogue() {
   assert.deepEqual(used.filter((k) => !(k in M.en)), [], 'keys missing from the catalogue');
 }
 
-// A tablet: one browser context, enrolled with a fresh code of `user`.
-async function tablet(admin, user, name, viewport, options = {}) {
-  const context = await browser.newContext({ viewport, geolocation: { latitude: 42.5975, longitude: 21.1935, accuracy: 7 },
-                                             permissions: ['geolocation'], acceptDownloads: true, ...options });
-  if (options.noEngine) await context.route(/forms\.(js|wasm)$/, (r) => r.abort());
-  const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource|net::ERR/.test(m.text())) errors.push(m.text()); });
-  page.on('dialog', (d) => d.accept());
-  await page.goto(base + '/app/');
-  await page.locator('#code').waitFor();
-  const code = await call('POST', '/v1/admin/enrolments', admin, { username: user, device_name: name });
-  assert.equal(code.status, 201, JSON.stringify(code.data));
-  return { context, page, errors, code: code.data.code };
-}
-
-async function enrol(t, code) {
-  await t.page.fill('#code', code);
-  await t.page.click('button[type=submit]');
-  await t.page.locator('#new-record').waitFor();
-  await synced(t);
-}
-
-// Waits until the sync round the app runs has finished (the Sync button is enabled again and says so).
-async function synced(t) {
-  await t.page.waitForFunction(() => {
-    const b = document.getElementById('sync');
-    return b && !b.disabled && document.body.dataset.ready === '1';
-  }, null, { timeout: 60000 });
-}
-async function syncNow(t) {
-  await synced(t);
-  await t.page.evaluate(() => { document.getElementById('flash').textContent = ''; });
-  await t.page.click('#sync');
-  await t.page.waitForFunction(() => document.getElementById('sync').disabled === false &&
-    /Synced|Sinkronizuar|Sinhronizovano|did not finish/.test(document.getElementById('flash').textContent), null, { timeout: 60000 });
-  const flash = await t.page.locator('#flash').textContent();
-  assert.doesNotMatch(flash, /did not finish/, flash);
-}
-
-const q = (page, pathName) => page.locator(`.q[data-path="${pathName}"]`);
-// Answers a choice question: a radio button or check box, a drop-down, or (a tablet without the rule
-// engine cannot read the shared lists) a text box taking the code.
-async function pick(page, pathName, code) {
-  const box = q(page, pathName);
-  if (await box.locator(`input[data-code="${code}"]`).count()) await box.locator(`input[data-code="${code}"]`).check();
-  else if (await box.locator('select').count()) await box.locator('select').selectOption(code);
-  else await box.locator('input').first().fill(code);
-}
-async function fill(page, pathName, value) { await q(page, pathName).locator('input').first().fill(String(value)); }
 
 // The survey's non-interview path: every question it asks, valid.
 async function fillSurveyNonInterview(page, settlement, hh) {
@@ -162,26 +57,9 @@ async function fillSurveyNonInterview(page, settlement, hh) {
   await pick(page, 'interview_outcome', 'no_contact');
 }
 
-// Every visible control is labelled and at least 48 px tall (a check box or radio button counts with its label).
-async function checkAccessible(page, where) {
-  const problems = await page.evaluate(() => {
-    const out = [];
-    for (const e of document.querySelectorAll('input, select, button, a.button, a.record')) {
-      const r = e.getBoundingClientRect();
-      if (!r.width && !r.height) continue;  // hidden
-      const box = (e.type === 'radio' || e.type === 'checkbox') ? e.closest('label') : e;
-      if (box.getBoundingClientRect().height < 48) out.push(`${e.id || e.name || e.textContent.trim()}: ${box.getBoundingClientRect().height}px`);
-      const named = (e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') ||
-                    (e.tagName !== 'INPUT' && e.tagName !== 'SELECT' && e.textContent.trim());
-      if (!named) out.push(`${e.outerHTML.slice(0, 80)}: no label`);
-    }
-    return out;
-  });
-  assert.deepEqual(problems, [], where);
-}
 
 async function newSurvey(page) {
-  await page.goto(base + '/app/#/');
+  await page.goto(H.base + '/app/#/');
   await page.click('#new-record');
   await page.click('button[data-form="so1_interethnic_survey"]');
   await page.click('#start');
@@ -189,29 +67,13 @@ async function newSurvey(page) {
   return page.url().split('#/r/')[1];
 }
 
-async function openRecord(page, id) {
-  await page.goto(base + '/app/#/r/' + id);
-  await page.locator('#form').waitFor();
-}
 
 async function main() {
   checkCatalogue();
-  step('starting aktsyncd ' + binary);
-  createUser('root', 'admin');
-  const port = await startServer();
-  base = `http://127.0.0.1:${port}`;
-  const login = await call('POST', '/v1/login', null, { username: 'root', password: PASSWORD });
-  const admin = login.data.token;
+  step('starting aktsyncd ' + H.binary);
+  const admin = await H.startWithForms(['so1_interethnic_survey', 'so1_infra_monitoring']);
   const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' };
-  for (const u of ['enis', 'vesa']) {
-    assert.equal((await call('POST', '/v1/admin/users', admin, { username: u, password: PASSWORD, role: 'enumerator' })).status, 201);
-    assert.equal((await call('PUT', `/v1/admin/users/${u}/assignments`, admin, { assignments: [scope] })).status, 200);
-  }
-  for (const f of ['so1_interethnic_survey', 'so1_infra_monitoring']) {
-    const def = fs.readFileSync(path.join(root, 'schema/forms/programme', f + '.json'), 'utf8');
-    assert.equal((await call('POST', '/v1/admin/forms', admin, def)).status, 201, f);
-    assert.equal((await call('POST', `/v1/admin/forms/${f}/1/publish`, admin, {})).status, 200, f);
-  }
+  for (const u of ['enis', 'vesa']) await H.addEnumerator(admin, u, [scope]);
 
   // The app's files: strict CSP, a manifest, a service worker whose cache name is the build's hash.
   const index = await call('GET', '/app/');
@@ -226,7 +88,7 @@ async function main() {
   const wasm = await call('GET', '/app/forms.wasm');
   step(`rule engine ${wasm.status === 200 ? 'embedded' : 'NOT embedded (built without emscripten)'}`);
 
-  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  await H.launchBrowser();
 
   // --- Tablet A: enrolment. ---
   const A = await tablet(admin, 'enis', 'tablet-enis', TABLET);
@@ -264,15 +126,7 @@ async function main() {
   // Every answer is in IndexedDB as it is entered: a reload keeps the draft.
   await fill(A.page, 'hh_number', 12);
   // The write is asynchronous (IndexedDB): wait until the draft holds the answer, as a tab closed a moment later would find it.
-  await A.page.waitForFunction(() => new Promise((resolve) => {
-    const open = indexedDB.open('aktsync-app');
-    open.onsuccess = () => {
-      const get = open.result.transaction('drafts').objectStore('drafts').getAll();
-      get.onsuccess = () => { open.result.close(); resolve(get.result.some((d) => d.body && d.body.hh_number === 12)); };
-      get.onerror = () => { open.result.close(); resolve(false); };
-    };
-    open.onerror = () => resolve(false);
-  }));
+  await H.draftHas(A.page, r1, '"hh_number":12');
   await A.page.reload();
   await q(A.page, 'hh_number').waitFor();
   assert.equal(await q(A.page, 'hh_number').locator('input').inputValue(), '12');
@@ -303,12 +157,12 @@ async function main() {
   const item = A.page.locator('fieldset.repeat .item').first();
   await item.locator('.q-geopoint button').first().click();
   await item.getByText('accuracy 7 m').waitFor();
-  await item.getByText('Photos are added after sync').first().waitFor();
+  await item.locator('.q-photo button.photo-take').first().waitFor();  // photo questions: app-photos.test.mjs
   await A.page.locator('fieldset.repeat .item').nth(1).locator('.remove-item').click();
   await A.page.waitForFunction(() => document.querySelectorAll('fieldset.repeat .item').length === 1);
   await item.scrollIntoViewIfNeeded();
   await shot(A.page, '05-infra-repeat-tablet');
-  await A.page.goto(base + '/app/#/');
+  await A.page.goto(H.base + '/app/#/');
   await A.page.locator('a.record[data-state="draft"]').waitFor();
 
   // --- Offline: the service worker starts the app; records are created and edited; then the sync. ---
@@ -371,7 +225,7 @@ async function main() {
   assert.equal(merged.data.live[0].body.survey_wave, 'midline');
   assert.deepEqual(merged.data.conflicted, ['visit_attempt']);
   for (const t of [A, B]) {
-    await t.page.goto(base + '/app/#/');
+    await t.page.goto(H.base + '/app/#/');
     await t.page.locator(`a[data-record="${r1}"][data-state="conflict"]`).waitFor();
     await openRecord(t.page, r1);
     await t.page.locator('#record-state[data-state="conflict"]').getByText('visit_attempt').waitFor();
@@ -403,7 +257,7 @@ async function main() {
   // --- A revoked tablet enrols again with a new code and keeps its actor (PROTOCOL §8.4). ---
   const actorC = await C.page.evaluate(() => window.AktStore.meta('device').then((d) => d.actor));
   assert.equal((await call('POST', `/v1/admin/devices/${actorC}/revoke`, admin, {})).status, 200);
-  await C.page.goto(base + '/app/#/');
+  await C.page.goto(H.base + '/app/#/');
   await synced(C);
   await C.page.click('#sync');
   await C.page.locator('#enrol-msg').getByText('no longer accepts this tablet').waitFor();
@@ -416,7 +270,7 @@ async function main() {
   // --- An app update with unsynced edits on the tablet: a new service worker (another build hash) takes
   // over, the old cache goes, and the edit is still there, then syncs. The API answers 401 meanwhile, so
   // the edit cannot leave the tablet before the update. ---
-  await A.page.goto(base + '/app/#/');
+  await A.page.goto(H.base + '/app/#/');
   await A.context.route('**/v1/**', (r) => r.fulfill({ status: 401, contentType: 'application/problem+json',
                                                       body: '{"code":"unauthenticated","detail":"test","status":401}' }));
   const r5 = await newSurvey(A.page);
@@ -478,14 +332,14 @@ async function main() {
   await B.context.close();
   assert.equal((await call('GET', '/v1/records/' + r4, admin)).status, 404);
   const newCode = await call('POST', '/v1/admin/enrolments', admin, { username: 'vesa', device_name: 'tablet-vesa (import)' });
-  const importArgs = ['import', backupFile, '--server', `127.0.0.1:${port}`, '--code', newCode.data.code];
+  const importArgs = ['import', backupFile, '--server', `127.0.0.1:${H.port}`, '--code', newCode.data.code];
   const out = execFileSync(cli, importArgs, { encoding: 'utf8' });
   assert.match(out, /imported 1 edit\(s\) .*: 1 applied/, out);
   const imported = await call('GET', '/v1/records/' + r4, admin);
   assert.equal(imported.status, 200);
   assert.equal(imported.data.live[0].body.settlement_name, 'Ugljare');
   const again = await call('POST', '/v1/admin/enrolments', admin, { username: 'vesa', device_name: 'tablet-vesa (import 2)' });
-  const out2 = execFileSync(cli, ['import', backupFile, '--server', `127.0.0.1:${port}`, '--code', again.data.code], { encoding: 'utf8' });
+  const out2 = execFileSync(cli, ['import', backupFile, '--server', `127.0.0.1:${H.port}`, '--code', again.data.code], { encoding: 'utf8' });
   assert.equal(out2, out, 'a second import replays the same batch and gets the same answer');
   const after = await call('GET', '/v1/records/' + r4, admin);
   assert.equal(after.data.seq, imported.data.seq, 'the second import changed nothing');
@@ -495,10 +349,5 @@ async function main() {
   step('all app browser tests passed');
 }
 
-try {
-  await main();
-} finally {
-  if (browser) await browser.close().catch(() => {});
-  if (server) server.kill('SIGTERM');
-  fs.rmSync(tmp, { recursive: true, force: true });
-}
+
+await H.run(main);

@@ -4,9 +4,11 @@
 //   {"op":"load","definition":"<form definition text>"}
 //     -> {"ok":true,"key":"<form_id>/<version>","form":{...the parsed form for rendering...}}
 //      | {"ok":false,"errors":[{path,code,message}]}
-//   {"op":"evaluate","key":"<form_id>/<version>","body":{...},"today":"YYYY-MM-DD"}
+//   {"op":"evaluate","key":"<form_id>/<version>","body":{...},"today":"YYYY-MM-DD","lang":"sq"}
 //     -> {"ok":true,"body":{settled body},"states":[{path,relevant}],"errors":[...],"warnings":[...]}
 // `today` should be the server's calendar day (the app keeps the last one it saw); empty = unknown.
+// `lang` (en, sq, sr, sr-Latn; absent or unknown = en) is the language of the errors' and warnings'
+// messages, as the server writes them for a push with that Accept-Language (PROTOCOL §4.4).
 #include <map>
 #include <string>
 
@@ -95,6 +97,8 @@ json handle(const json& req) {
     json body = req.contains("body") ? req["body"] : json::object();
     ValidationContext ctx;
     if (req.contains("today") && req["today"].is_string()) ctx.today = req["today"].get<std::string>();
+    if (req.contains("lang") && req["lang"].is_string())
+      ctx.lang = lang_from_tag(req["lang"].get_ref<const std::string&>()).value_or(Lang::kEn);
     settle_body(it->second, body, ctx);
     json states = json::array();
     for (const FieldState& s : field_states(it->second, body, ctx))

@@ -1,0 +1,299 @@
+// Photos on the tablet (PROTOCOL §14): a picture taken with the camera is scaled down and re-encoded,
+// identified by its SHA-256, kept in IndexedDB (`blobs`, `blob_data`) and answered as the attachment
+// reference the server's validator accepts. After a push the files the server lacks are sent with the
+// resumable upload (§14.2, §14.3), in chunks, resuming from the server's offset after a cut. A file is
+// kept on the tablet until the server confirmed it whole and nothing unsent on the tablet refers to it.
+'use strict';
+(function () {
+  const S = window.AktStore;
+  // Longest side and JPEG quality: a 12-megapixel camera photo (3-5 MB) becomes about 0.3-0.6 MB, which a
+  // 2G/EDGE link (64-256 kbit/s) carries in 10-75 s instead of minutes, while a serial plate or a logbook
+  // total stays legible. Re-encoding also drops the EXIF block (GPS position, device serial).
+  const MAX_SIDE = 1600;
+  const QUALITY = 0.85;
+  // 64 KiB chunks as the aktsync client: 4 s at 128 kbit/s, well inside the server's read timeout; a cut
+  // costs at most one chunk.
+  const CHUNK = 64 * 1024;
+  const MAX_FAILURES = 6;  // network failures in a row before the round gives up (the next sync resumes)
+  const MISSING_QUERY = 1000;
+  const TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
+  const REF = /^sha256:([0-9a-f]{64});size=([1-9][0-9]{0,15});type=(image\/(?:jpeg|png|webp))$/;
+
+  // {digest, size, type} of an attachment reference (§14.1), or null.
+  function parseRef(v) {
+    const m = typeof v === 'string' ? REF.exec(v) : null;
+    return m ? { digest: m[1], size: Number(m[2]), type: m[3] } : null;
+  }
+  const makeRef = (digest, size, type) => `sha256:${digest};size=${size};type=${type}`;
+
+  // Every digest referenced anywhere in a body (photo answers at any depth, repeat items included).
+  function refsIn(body, out = new Set()) {
+    if (typeof body === 'string') { const r = parseRef(body); if (r) out.add(r.digest); }
+    else if (Array.isArray(body)) for (const x of body) refsIn(x, out);
+    else if (body && typeof body === 'object') for (const x of Object.values(body)) refsIn(x, out);
+    return out;
+  }
+
+  const hex = (buf) => Array.from(new Uint8Array(buf), (b) => b.toString(16).padStart(2, '0')).join('');
+
+  // The bytes to keep for a picked file: scaled to MAX_SIDE and re-encoded as JPEG when the browser can
+  // decode it; a file it cannot decode is kept as it is if it is JPEG, PNG or WebP, else refused.
+  async function encode(file) {
+    let bitmap = null;
+    try { bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' }); } catch (_) { bitmap = null; }
+    if (bitmap) {
+      const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+      const w = Math.max(1, Math.round(bitmap.width * scale)), h = Math.max(1, Math.round(bitmap.height * scale));
+      const canvas = document.createElement('canvas');
+      canvas.width = w;
+      canvas.height = h;
+      const ctx = canvas.getContext('2d');
+      ctx.fillStyle = '#fff';  // a transparent PNG gets a white background, not black
+      ctx.fillRect(0, 0, w, h);
+      ctx.drawImage(bitmap, 0, 0, w, h);
+      bitmap.close();
+      const blob = await new Promise((resolve) => canvas.toBlob(resolve, 'image/jpeg', QUALITY));
+      if (blob && blob.size) return { data: await blob.arrayBuffer(), type: 'image/jpeg', width: w, height: h };
+    }
+    if (TYPES.has(file.type)) return { data: await file.arrayBuffer(), type: file.type };
+    const e = new Error('not a picture this tablet can read');
+    e.code = 'not_image';
+    throw e;
+  }
+
+  // A picked file made ready to answer with: {ref, digest, size, type, data}. Nothing is stored yet:
+  // the caller stores it with put() in the same transaction as the draft that refers to it, so a file is
+  // never in the store without a reference to it.
+  async function prepare(file) {
+    const { data, type } = await encode(file);
+    const digest = hex(await crypto.subtle.digest('SHA-256', data));
+    return { ref: makeRef(digest, data.byteLength, type), digest, size: data.byteLength, type, data };
+  }
+  async function put(stores, p) {
+    const had = await S.get(stores.blobs, p.digest);
+    if (!had) stores.blobs.put({ digest: p.digest, size: p.size, type: p.type, added: Date.now(), confirmed: false, upload: null });
+    if (!had || !(await S.get(stores.blob_data, p.digest))) stores.blob_data.put({ digest: p.digest, data: p.data });
+  }
+
+  // The file's bytes as a blob: URL for an <img>: from the tablet, else (freed after the server confirmed
+  // it) from GET /v1/blobs/{digest} when online. null when neither has it.
+  async function objectUrl(ref, device) {
+    const r = parseRef(ref);
+    if (!r) return null;
+    const row = await S.tx(['blob_data'], 'readonly', (s) => S.get(s.blob_data, r.digest));
+    if (row) return URL.createObjectURL(new Blob([row.data], { type: r.type }));
+    if (!device || !navigator.onLine) return null;
+    try {
+      const resp = await fetch('/v1/blobs/' + r.digest, { headers: { Authorization: 'Bearer ' + device.token } });
+      if (!resp.ok) return null;
+      return URL.createObjectURL(await resp.blob());
+    } catch (_) {
+      return null;
+    }
+  }
+
+  // The digests on the tablet that the server has not confirmed yet (a record showing one of them has a
+  // photo waiting to upload).
+  async function unconfirmed() {
+    return S.tx(['blobs'], 'readonly', async (s) => new Set((await S.all(s.blobs)).filter((b) => !b.confirmed).map((b) => b.digest)));
+  }
+
+  // Frees what is no longer needed: a file nothing on the tablet refers to any more (a photo replaced or
+  // removed before saving), and a file the server confirmed that no draft, unsent edit or refused edit
+  // refers to (records show it from the server). A file an acknowledged edit or a pulled record refers
+  // to stays until the server confirmed it.
+  async function collect() {
+    return S.tx(['blobs', 'blob_data', 'drafts', 'edits', 'rejected', 'records'], 'readwrite', async (s) => {
+      const local = new Set(), sent = new Set();
+      for (const d of await S.all(s.drafts)) refsIn(d.body, local);
+      for (const r of await S.all(s.rejected)) if (!r.answered) refsIn(r.body, local);
+      for (const e of await S.all(s.edits)) refsIn(e.body, e.acked_epoch ? sent : local);
+      for (const r of await S.all(s.records)) for (const v of r.live || []) refsIn(v.body, sent);
+      let freed = 0;
+      for (const b of await S.all(s.blobs)) {
+        if (local.has(b.digest) || (!b.confirmed && sent.has(b.digest))) continue;
+        s.blobs.delete(b.digest);
+        s.blob_data.delete(b.digest);
+        freed++;
+      }
+      return freed;
+    });
+  }
+
+  // ---- the upload (§14.2, §14.3) --------------------------------------------------------------------------
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  class UploadError extends Error {
+    constructor(kind, message) { super(message); this.kind = kind; }
+  }
+
+  // One request, no retry: {status, data, headers}, or null when the network failed.
+  async function request(device, method, path, body, headers = {}) {
+    try {
+      const r = await fetch(path, { method, body, cache: 'no-store',
+                                    headers: { Authorization: 'Bearer ' + device.token, ...headers } });
+      const text = method === 'HEAD' ? '' : await r.text();
+      let data = null;
+      try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
+      return { status: r.status, data, headers: r.headers };
+    } catch (_) {
+      return null;
+    }
+  }
+
+  // The files to send: unconfirmed ones that a saved edit or a pulled record refers to (a photo only in a
+  // draft may still be replaced).
+  async function candidates() {
+    return S.tx(['blobs', 'edits', 'records'], 'readonly', async (s) => {
+      const refs = new Set();
+      for (const e of await S.all(s.edits)) refsIn(e.body, refs);
+      for (const r of await S.all(s.records)) for (const v of r.live || []) refsIn(v.body, refs);
+      return (await S.all(s.blobs)).filter((b) => !b.confirmed && refs.has(b.digest)).sort((a, b) => a.added - b.added);
+    });
+  }
+
+  async function update(digest, change) {
+    return S.tx(['blobs'], 'readwrite', async (s) => {
+      const b = await S.get(s.blobs, digest);
+      if (b) s.blobs.put({ ...b, ...change });
+    });
+  }
+
+  // Sends the files the server lacks. `progress(done, total, bytes, size)`; `sum` gains photos_sent,
+  // photo_bytes (chunk bytes the server acknowledged), photos_failed. Throws UploadError('network') after
+  // MAX_FAILURES network failures in a row (what was stored stays stored: the next round resumes),
+  // UploadError('unauthenticated') on 401.
+  async function upload(device, progress, sum) {
+    const list = await candidates();
+    if (!list.length) return;
+    let failures = 0;
+    const failed = async (what) => {
+      if (++failures >= MAX_FAILURES) throw new UploadError('network', `photo upload: ${what}`);
+      const wait = Math.min(250 * 2 ** (failures - 1), 8000);
+      await sleep(wait + Math.floor(Math.random() * wait));
+    };
+    const refused = (r, what) => {
+      if (r.status === 401) throw new UploadError('unauthenticated', `${what}: ${(r.data && r.data.detail) || 'unauthenticated'}`);
+    };
+
+    // Which of them the server lacks (a digest it does not list was uploaded whole by this device before).
+    const todo = [];
+    for (let i = 0; i < list.length; i += MISSING_QUERY) {
+      const part = list.slice(i, i + MISSING_QUERY);
+      let r;
+      for (;;) {
+        r = await request(device, 'POST', '/v1/blobs/missing', JSON.stringify({ v: 1, digests: part.map((b) => b.digest) }),
+                          { 'Content-Type': 'application/json' });
+        if (r && r.status < 500 && r.status !== 429) break;
+        await failed(r ? `missing query: ${r.status}` : 'the server could not be reached');
+      }
+      refused(r, 'missing query');
+      if (r.status !== 200 || !r.data || !Array.isArray(r.data.missing)) throw new UploadError('refused', `missing query: ${r.status}`);
+      failures = 0;
+      const missing = new Set(r.data.missing);
+      for (const b of part) {
+        if (missing.has(b.digest)) todo.push(b);
+        else await update(b.digest, { confirmed: true, upload: null });
+      }
+    }
+
+    for (let i = 0; i < todo.length; i++) {
+      const b = todo[i];
+      const row = await S.tx(['blob_data'], 'readonly', (s) => S.get(s.blob_data, b.digest));
+      if (!row) continue;  // cannot happen: unconfirmed bytes are never freed
+      const bytes = new Uint8Array(row.data);
+      let id = b.upload && b.upload.id;
+      let offset = 0;
+      let complete = false;
+      progress(i, todo.length, 0, b.size);
+
+      // The server's offset: of the stored upload (HEAD), or a new one (a device's open upload of the same
+      // digest is answered again, with its offset, so a lost id costs nothing).
+      const open = async () => {
+        for (;;) {
+          const r = await request(device, 'POST', '/v1/uploads', JSON.stringify({ v: 1, digest: b.digest, size: b.size, type: b.type }),
+                                  { 'Content-Type': 'application/json' });
+          if (r && (r.status === 200 || r.status === 201) && r.data) {
+            id = r.data.upload;
+            offset = Number(r.data.offset) || 0;
+            complete = !!r.data.complete;
+            await update(b.digest, { upload: { id, offset } });
+            return true;
+          }
+          if (r && r.status < 500 && r.status !== 429) {
+            refused(r, 'upload');
+            await update(b.digest, { error: (r.data && r.data.code) || `http_${r.status}` });
+            return false;
+          }
+          await failed(r ? `upload: ${r.status}` : 'the server could not be reached');
+        }
+      };
+      // HEAD for the offset; GET when every byte is there but the upload is not noted complete (a server
+      // stopped in between finishes it on that GET, §14.2).
+      const ask = async () => {
+        for (;;) {
+          const full = offset >= b.size;
+          const r = await request(device, full ? 'GET' : 'HEAD', '/v1/uploads/' + id);
+          if (r && r.status === 200 && r.headers.get('Upload-Offset') !== null) {
+            offset = Number(r.headers.get('Upload-Offset'));
+            if (full && r.data) complete = !!r.data.complete;
+            return true;
+          }
+          if (r && r.status === 404) return open();  // finished, discarded or expired: create again
+          if (r && r.status < 500 && r.status !== 429) { refused(r, 'upload'); return open(); }
+          await failed(r ? `upload offset: ${r.status}` : 'the server could not be reached');
+        }
+      };
+      if (!(id ? await ask() : await open())) { sum.photos_failed++; continue; }
+
+      while (!complete) {
+        if (offset >= b.size) {
+          if (!(await ask()) || (!complete && offset >= b.size)) break;
+          continue;
+        }
+        const chunk = bytes.subarray(offset, Math.min(offset + CHUNK, b.size));
+        const r = await request(device, 'PATCH', '/v1/uploads/' + id, chunk,
+                                { 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset) });
+        if (r && r.status === 200 && r.data) {
+          sum.photo_bytes += chunk.length;
+          offset = Number(r.data.offset);
+          complete = !!r.data.complete;
+          failures = 0;
+          await update(b.digest, { upload: { id, offset } });
+          progress(i, todo.length, offset, b.size);
+          continue;
+        }
+        if (r && r.status === 409) {  // the server holds another offset: continue from there
+          const o = r.data && Number.isInteger(r.data.offset) ? r.data.offset : Number(r.headers.get('Upload-Offset'));
+          if (!Number.isFinite(o)) throw new UploadError('refused', 'upload: 409 without an offset');
+          offset = o;
+          continue;
+        }
+        if (r && r.status === 404) { if (!(await open())) break; continue; }
+        if (r && r.status === 422) {
+          // The bytes on the tablet do not have their digest (storage damage): the server discarded them.
+          // The file is kept and the record shows it waiting; nothing better can be done here.
+          await update(b.digest, { error: 'digest_mismatch', upload: null });
+          break;
+        }
+        if (r && r.status < 500 && r.status !== 429) {
+          refused(r, 'upload');
+          await update(b.digest, { error: (r.data && r.data.code) || `http_${r.status}` });
+          break;
+        }
+        // A cut (or 5xx): the chunk may or may not have been stored; ask before sending more.
+        await failed(r ? `upload: ${r.status}` : 'the connection was cut');
+        if (!(await ask())) break;
+      }
+      if (complete) {
+        await update(b.digest, { confirmed: true, upload: null, error: null });
+        sum.photos_sent++;
+      } else {
+        sum.photos_failed++;
+      }
+    }
+    progress(todo.length, todo.length, 0, 0);
+  }
+
+  window.AktPhotos = { parseRef, makeRef, refsIn, prepare, put, objectUrl, unconfirmed, collect, upload, UploadError,
+                       MAX_SIDE, QUALITY, CHUNK };
+})();

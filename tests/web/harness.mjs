@@ -1,0 +1,237 @@
+// Shared set-up of the tablet app's browser tests: a real aktsyncd on loopback (the built binary, port 0,
+// a temporary data folder), Debian's chromium driven by playwright-core, tablets as browser contexts
+// enrolled by one-time code, and the helpers that fill the app's questions. One test file per process.
+//
+// Environment: AKTSYNCD (default build/dev/server/aktsyncd), AKTSYNC (the CLI; default next to it), AKT_WEB_OUT
+// (screenshots; default build/dev/tests/web-output), CHROMIUM (default /usr/bin/chromium).
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const root = path.resolve(here, '../..');
+export const binary = process.env.AKTSYNCD || path.join(root, 'build/dev/server/aktsyncd');
+export const cli = process.env.AKTSYNC || path.join(path.dirname(binary), '../clients/aktsync');
+export const outDir = process.env.AKT_WEB_OUT || path.join(root, 'build/dev/tests/web-output');
+export const PASSWORD = 'correct horse battery';
+export const TABLET = { width: 800, height: 1280 };
+export const PHONE = { width: 390, height: 844 };
+
+const started = Date.now();
+fs.mkdirSync(outDir, { recursive: true });
+// The test's temporary folder (data folder, files it writes); removed by run().
+export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'akt-app-'));
+const dataDir = path.join(tmp, 'data');
+const pwFile = path.join(tmp, 'pw');
+fs.writeFileSync(pwFile, PASSWORD + '\n', { mode: 0o600 });
+
+let server = null;
+let browser = null;
+// The server's base URL once started ("http://127.0.0.1:PORT").
+export let base = '';
+export let port = 0;
+
+export const step = (s) => console.log(`[${((Date.now() - started) / 1000).toFixed(1)}s] ${s}`);
+
+export function createUser(name, role) {
+  execFileSync(binary, ['--data-dir', dataDir, '--create-user', name, '--role', role, '--password-file', pwFile], { stdio: 'pipe' });
+}
+
+export async function startServer() {
+  const portFile = path.join(tmp, 'port');
+  server = spawn(binary, ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--port-file', portFile, '--log-level', 'warn'],
+    { stdio: ['ignore', 'inherit', 'inherit'] });
+  for (let i = 0; i < 400; i++) {
+    if (fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()) {
+      port = Number(fs.readFileSync(portFile, 'utf8').trim());
+      base = `http://127.0.0.1:${port}`;
+      return port;
+    }
+    if (server.exitCode !== null) throw new Error('aktsyncd exited with ' + server.exitCode);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('aktsyncd did not start');
+}
+
+// One API call: {status, data (parsed JSON, else text), headers}. `raw: true` gives the body's bytes as data.
+export async function call(method, p, token, body, { raw = false, headers: extra = {} } = {}) {
+  const headers = { ...extra };
+  if (token) headers.Authorization = 'Bearer ' + token;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(base + p, { method, headers, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)) });
+  if (raw) return { status: r.status, data: Buffer.from(await r.arrayBuffer()), headers: r.headers };
+  const text = await r.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = text; }
+  return { status: r.status, data, headers: r.headers };
+}
+
+// Starts the server with an admin `root`, logs in; publishes the given programme forms. Returns the admin token.
+export async function startWithForms(forms) {
+  createUser('root', 'admin');
+  await startServer();
+  const login = await call('POST', '/v1/login', null, { username: 'root', password: PASSWORD });
+  assert.equal(login.status, 200, JSON.stringify(login.data));
+  const admin = login.data.token;
+  for (const f of forms) {
+    const def = fs.readFileSync(path.join(root, 'schema/forms/programme', f + '.json'), 'utf8');
+    assert.equal((await call('POST', '/v1/admin/forms', admin, def)).status, 201, f);
+    assert.equal((await call('POST', `/v1/admin/forms/${f}/1/publish`, admin, {})).status, 200, f);
+  }
+  return admin;
+}
+
+// An enumerator with the given assignments.
+export async function addEnumerator(admin, username, assignments) {
+  assert.equal((await call('POST', '/v1/admin/users', admin, { username, password: PASSWORD, role: 'enumerator' })).status, 201);
+  assert.equal((await call('PUT', `/v1/admin/users/${username}/assignments`, admin, { assignments })).status, 200);
+}
+
+export async function launchBrowser() {
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM || '/usr/bin/chromium', headless: true, args: ['--no-sandbox'] });
+  return browser;
+}
+
+export async function shot(page, name) {
+  await page.screenshot({ path: path.join(outDir, 'app-' + name + '.png'), fullPage: false });
+  assert.doesNotMatch(await page.locator('main').textContent(), /\b(null|undefined|NaN|\[object Object\])\b/, name);
+}
+
+// A tablet: one browser context at /app/, with a fresh enrolment code of `user` (not yet typed in).
+export async function tablet(admin, user, name, viewport, options = {}) {
+  const context = await browser.newContext({ viewport, geolocation: { latitude: 42.5975, longitude: 21.1935, accuracy: 7 },
+                                             permissions: ['geolocation'], acceptDownloads: true, ...options });
+  if (options.noEngine) await context.route(/forms\.(js|wasm)$/, (r) => r.abort());
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error' && !/Failed to load resource|net::ERR/.test(m.text())) errors.push(m.text()); });
+  page.on('dialog', (d) => d.accept());
+  if (!options.noGoto) {
+    await page.goto(base + '/app/');
+    await page.locator('#code').waitFor();
+  }
+  const code = await call('POST', '/v1/admin/enrolments', admin, { username: user, device_name: name });
+  assert.equal(code.status, 201, JSON.stringify(code.data));
+  return { context, page, errors, code: code.data.code };
+}
+
+export async function enrol(t, code) {
+  await t.page.fill('#code', code);
+  await t.page.click('button[type=submit]');
+  await t.page.locator('#new-record').waitFor();
+  await synced(t);
+}
+
+// Waits until the sync round the app runs has finished (the Sync button is enabled again and says so).
+export async function synced(t) {
+  await t.page.waitForFunction(() => {
+    const b = document.getElementById('sync');
+    return b && !b.disabled && document.body.dataset.ready === '1';
+  }, null, { timeout: 60000 });
+}
+// Clicks Sync and waits for the round's outcome; `expectFailure` for a round that must not finish.
+export async function syncNow(t, { expectFailure = false } = {}) {
+  await synced(t);
+  await t.page.evaluate(() => { document.getElementById('flash').textContent = ''; });
+  await t.page.click('#sync');
+  await t.page.waitForFunction(() => document.getElementById('sync').disabled === false &&
+    /Synced|Sinkronizuar|Sinhronizovano|did not finish|nuk përfundoi|nije završena/.test(document.getElementById('flash').textContent),
+  null, { timeout: 120000 });
+  const flash = await t.page.locator('#flash').textContent();
+  if (expectFailure) assert.match(flash, /did not finish/, flash);
+  else assert.doesNotMatch(flash, /did not finish|nuk përfundoi|nije završena/, flash);
+  return flash;
+}
+
+export const q = (page, pathName) => page.locator(`.q[data-path="${pathName}"]`);
+// Answers a choice question: a radio button or check box, a drop-down, or (a tablet without the rule
+// engine cannot read the shared lists) a text box taking the code.
+export async function pick(page, pathName, code) {
+  const box = q(page, pathName);
+  if (await box.locator(`input[data-code="${code}"]`).count()) await box.locator(`input[data-code="${code}"]`).check();
+  else if (await box.locator('select').count()) await box.locator('select').selectOption(code);
+  else await box.locator('input').first().fill(code);
+}
+export async function fill(page, pathName, value) { await q(page, pathName).locator('input').first().fill(String(value)); }
+
+// Every visible control is labelled and at least 48 px tall (a check box or radio button counts with its label).
+export async function checkAccessible(page, where) {
+  const problems = await page.evaluate(() => {
+    const out = [];
+    for (const e of document.querySelectorAll('input, select, button, a.button, a.record')) {
+      const r = e.getBoundingClientRect();
+      if (!r.width && !r.height) continue;  // hidden
+      const box = (e.type === 'radio' || e.type === 'checkbox') ? e.closest('label') : e;
+      if (box.getBoundingClientRect().height < 48) out.push(`${e.id || e.name || e.textContent.trim()}: ${box.getBoundingClientRect().height}px`);
+      const named = (e.labels && e.labels.length) || e.getAttribute('aria-label') || e.getAttribute('aria-labelledby') ||
+                    (e.tagName !== 'INPUT' && e.tagName !== 'SELECT' && e.textContent.trim());
+      if (!named) out.push(`${e.outerHTML.slice(0, 80)}: no label`);
+    }
+    return out;
+  });
+  assert.deepEqual(problems, [], where);
+}
+
+// Starts a new record of `form` (the first area offered) and returns its id once the form is shown.
+export async function newRecord(page, form, firstPath) {
+  await page.goto(base + '/app/#/');
+  await page.click('#new-record');
+  await page.click(`button[data-form="${form}"]`);
+  await page.click('#start');
+  await page.locator('#form').waitFor();
+  if (firstPath) await q(page, firstPath).waitFor();
+  return page.url().split('#/r/')[1];
+}
+
+export async function openRecord(page, id) {
+  await page.goto(base + '/app/#/r/' + id);
+  await page.locator('#form').waitFor();
+}
+
+// Polls `check` (an async function) until it gives a truthy value, for at most `ms`; returns that value.
+// (page.waitForFunction does not wait for a promise its predicate returns: IndexedDB reads need this.)
+export async function until(check, what, ms = 60000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error('timed out waiting for ' + what);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+// The record's draft as stored in IndexedDB (null if none).
+export const storedDraft = (page, record) => page.evaluate((id) => new Promise((resolve) => {
+  const open = indexedDB.open('aktsync-app');
+  open.onsuccess = () => {
+    const get = open.result.transaction('drafts').objectStore('drafts').get(id);
+    get.onsuccess = () => { open.result.close(); resolve(get.result || null); };
+    get.onerror = () => { open.result.close(); resolve(null); };
+  };
+  open.onerror = () => resolve(null);
+}), record);
+
+// Waits until the draft of `record` in IndexedDB holds `needle` (a piece of its body's JSON text, e.g.
+// '"hh_number":12'): the writes are asynchronous, and a tab closed a moment later would find only them.
+export async function draftHas(page, record, needle) {
+  await until(async () => {
+    const d = await storedDraft(page, record);
+    return d && JSON.stringify(d.body).includes(needle);
+  }, `the draft to hold ${needle}`);
+}
+
+// Runs the test's main, then stops the browser and the server and removes the temporary folder.
+export async function run(main) {
+  try {
+    await main();
+  } finally {
+    if (browser) await browser.close().catch(() => {});
+    if (server) server.kill('SIGTERM');
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
