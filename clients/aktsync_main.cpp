@@ -53,7 +53,9 @@ const Command kCommands[] = {
      "show RECORD [--json] [--lang en|sq|sr|sr-Latn [--form FILE]]\n  Shows the record; concurrent versions are "
      "listed as a conflict. With --lang, questions, answers,\n  form and scope by their labels in that language "
      "(sr: Cyrillic, sr-Latn: Latin), from the\n  programme's instruments built in, or the definition in FILE."},
-    {"list", cli::cmd_list, "list\n  One line per local record: id, form, scope, state."},
+    {"list", cli::cmd_list,
+     "list [--lang en|sq|sr|sr-Latn [--form FILE]]\n  One line per local record: id, form, scope, state. With --lang, "
+     "the form by its title and the scope\n  by its names in that language (as show --lang)."},
     {"sync", cli::cmd_sync,
      "sync [--retry-for DURATION] [--stall-timeout DURATION] [--timeout-ms MS] [--attempts N]\n"
      "       [--ca FILE | --pin SHA256] [--progress on|off]\n"

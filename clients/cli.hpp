@@ -87,6 +87,10 @@ int cmd_delete(const Args& a, store::TabletStore& store);
 int cmd_show(const Args& a, store::TabletStore& store);
 // `show RECORD --lang en|sq|sr|sr-Latn [--form FILE]`: the record by its labels (record_labels.hpp).
 int show_labelled(const store::LocalRecord& record, const std::string& lang, const std::string* form_file);
+// `list --lang en|sq|sr|sr-Latn [--form FILE]`: one line per record, its form and scope by their labels.
+int list_labelled(const std::vector<store::LocalRecord>& records, const std::string& lang, const std::string* form_file);
+// A record's state as `list` prints it: "active" or "deleted", then " CONFLICT", " unsynced".
+std::string record_state(const store::LocalRecord& r);
 int cmd_list(const Args& a, store::TabletStore& store);
 int cmd_sync(const Args& a, store::TabletStore& store);
 int cmd_status(const Args& a, store::TabletStore& store);

@@ -430,18 +430,23 @@ Result<std::vector<store::LocalRecord>> all_records(store::TabletStore& store) {
 
 }  // namespace
 
+std::string record_state(const store::LocalRecord& r) {
+  std::string state = r.is_deleted() ? "deleted" : "active";
+  if (r.is_conflict()) state += " CONFLICT";
+  if (r.unsynced) state += " unsynced";
+  return state;
+}
+
 int cmd_list(const Args& a, store::TabletStore& store) {
   int code = 0;
-  if (!check_opts(a, {}, 0, code)) return code;
+  if (!check_opts(a, {"lang", "form"}, 0, code)) return code;
   auto recs = all_records(store);
   if (!recs.ok()) return fail_status(recs.status(), "list");
+  if (const std::string* lang = a.opt("lang")) return list_labelled(*recs, *lang, a.opt("form"));  // record_labels.cpp
   for (const auto& r : *recs) {
-    std::string state = r.is_deleted() ? "deleted" : "active";
-    if (r.is_conflict()) state += " CONFLICT";
-    if (r.unsynced) state += " unsynced";
     std::printf("%s  %s v%lld  %s/%s/%s  %s\n", r.record_id.c_str(), r.form_id.c_str(),
                 static_cast<long long>(r.form_version), r.scope.municipality.c_str(), r.scope.community.c_str(),
-                r.scope.component.c_str(), state.c_str());
+                r.scope.component.c_str(), record_state(r).c_str());
   }
   return kOk;
 }

@@ -338,9 +338,10 @@ json service_assessment(const json& base, std::mt19937_64& rng, const Place& p, 
   b["assessment_date"] = endline ? "2018-01-" + std::to_string(15 + between(rng, 0, 9)) : "2015-07-" + std::to_string(10 + between(rng, 0, 9));
   const int files = between(rng, 20, 40);
   b["files_sampled"] = files;
-  const double avg = endline ? between(rng, 20, 70) / 10.0 : between(rng, 55, 120) / 10.0;
-  b["avg_processing_days"] = avg;
-  b["median_processing_days"] = std::max(1.0, avg - 1);
+  // In tenths of a day, as integers: `avg - 1` in binary floating point gives 7.800000000000001.
+  const int avg_tenths = endline ? between(rng, 20, 70) : between(rng, 55, 120);
+  b["avg_processing_days"] = avg_tenths / 10.0;
+  b["median_processing_days"] = std::max(10, avg_tenths - 10) / 10.0;
   b["legal_deadline_days"] = service == "business_registration" ? 5 : 15;
   b["files_within_deadline"] = files * between(rng, endline ? 60 : 30, endline ? 95 : 70) / 100;
   b["applications_received"] = between(rng, 60, 400);

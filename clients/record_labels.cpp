@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -109,26 +110,61 @@ RecordLabels record_labels(const store::LocalRecord& r, const forms::FormDef* fo
 
 namespace akt::client::cli {
 
+namespace {
+
+// --lang's value (exact tags, as `labels=` of the exports: en, sq, sr in Cyrillic, sr-Latn) and the
+// --form file's text; false (after saying why) when either is wrong. `code` is then the exit code.
+bool labelling_options(const std::string& lang_tag, const std::string* form_file, forms::Lang& lang,
+                       std::vector<std::string>& extra, int& code) {
+  const auto l = forms::lang_from_tag(lang_tag);
+  if (!l || forms::lang_tag(*l) != lang_tag) return code = fail(kUsage, "--lang must be en, sq, sr or sr-Latn"), false;
+  lang = *l;
+  if (form_file == nullptr) return true;
+  std::ifstream in(*form_file, std::ios::binary);
+  if (!in) return code = fail(kError, "cannot read " + *form_file), false;
+  std::ostringstream text;
+  text << in.rdbuf();
+  auto parsed = forms::parse_form(text.str());
+  if (!parsed.ok()) return code = fail(kError, *form_file + ": " + parsed.status().message()), false;
+  extra.push_back(text.str());
+  return true;
+}
+
+}  // namespace
+
 int show_labelled(const store::LocalRecord& record, const std::string& lang_tag, const std::string* form_file) {
-  // Exact tags, as `labels=` of the exports: en, sq, sr (Cyrillic), sr-Latn.
-  const auto lang = forms::lang_from_tag(lang_tag);
-  if (!lang || forms::lang_tag(*lang) != lang_tag) return fail(kUsage, "--lang must be en, sq, sr or sr-Latn");
+  forms::Lang lang = forms::Lang::kEn;
   std::vector<std::string> extra;
-  if (form_file != nullptr) {
-    std::ifstream in(*form_file, std::ios::binary);
-    if (!in) return fail(kError, "cannot read " + *form_file);
-    std::ostringstream text;
-    text << in.rdbuf();
-    auto parsed = forms::parse_form(text.str());
-    if (!parsed.ok()) return fail(kError, *form_file + ": " + parsed.status().message());
-    extra.push_back(text.str());
-  }
+  int code = kOk;
+  if (!labelling_options(lang_tag, form_file, lang, extra, code)) return code;
   std::string note;
   auto form = form_for_labels(record.form_id, record.form_version, extra, note);
   if (!form) note = "no definition of " + record.form_id + " at hand (give it with --form FILE): the answers as stored";
   if (!note.empty()) std::fprintf(stderr, "aktsync: %s\n", note.c_str());
-  RecordLabels labels = record_labels(record, form.get(), *lang);
+  RecordLabels labels = record_labels(record, form.get(), lang);
   std::printf("%s\n", describe_record(record, &labels).c_str());
+  return kOk;
+}
+
+int list_labelled(const std::vector<store::LocalRecord>& records, const std::string& lang_tag,
+                  const std::string* form_file) {
+  forms::Lang lang = forms::Lang::kEn;
+  std::vector<std::string> extra;
+  int code = kOk;
+  if (!labelling_options(lang_tag, form_file, lang, extra, code)) return code;
+  // One definition per form version, looked up once; each note said once.
+  std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<const forms::FormDef>> defs;
+  for (const auto& r : records) {
+    const auto key = std::make_pair(r.form_id, r.form_version);
+    if (!defs.count(key)) {
+      std::string note;
+      defs[key] = form_for_labels(r.form_id, r.form_version, extra, note);
+      if (!note.empty()) std::fprintf(stderr, "aktsync: %s\n", note.c_str());
+    }
+    const RecordLabels labels = record_labels(r, defs[key].get(), lang);
+    std::printf("%s  %s  %s  %s\n", r.record_id.c_str(), labels.form.c_str(), labels.scope.c_str(),
+                record_state(r).c_str());
+  }
   return kOk;
 }
 

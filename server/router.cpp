@@ -134,6 +134,11 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
     if (seg.size() == 5 && seg[4] == "resolve")
       return req.method == "POST" ? handle_resolve_conflict(req, seg[3], who, app) : method_not_allowed("POST");
   }
+  if (what == "records" && seg.size() == 3) {
+    if (!admin && who.role != sync::Role::kSupervisor && who.role != sync::Role::kMeOfficer)
+      return forbidden("the submissions list is for admins, M&E officers and supervisors");
+    return req.method == "GET" ? handle_list_records(query, who, app) : method_not_allowed("GET");
+  }
   if (what == "records" && seg.size() == 4 && seg[3] == "review") {
     if (!admin && who.role != sync::Role::kSupervisor && who.role != sync::Role::kMeOfficer)
       return forbidden("reviewing records is for admins, M&E officers and supervisors");

@@ -4,6 +4,7 @@
 
 
 #include "schema/store/accounts_store.hpp"
+#include "schema/store/audit_list.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/password.hpp"
 #include "server/problem.hpp"
@@ -258,10 +259,23 @@ HttpResponse handle_revoke_device(const HttpRequest& req, const std::string& act
 HttpResponse handle_audit(const Query& q, AppState& app) {
   const std::int64_t before = int_param(q, "before", 0, INT64_MAX), limit = int_param(q, "limit", 100, 1000);
   if (before < 0 || limit < 1) return problem(400, "invalid_paging", "before and limit must be non-negative integers");
+  // Filters applied in the store, so that a page holds `limit` matching entries however old they are.
+  store::AuditFilter filter;
+  if (auto it = q.find("user"); it != q.end()) filter.username = it->second;  // "" = anonymous
+  if (auto it = q.find("action"); it != q.end()) filter.action = it->second;
+  if ((filter.username && filter.username->size() > 64) || filter.action.size() > 64)
+    return problem(400, "invalid_filter", "user and action: at most 64 bytes");
+  for (const char* end : {"from", "to"}) {
+    auto it = q.find(end);
+    if (it == q.end() || it->second.empty()) continue;
+    auto day = parse_utc_time(it->second);
+    if (!day || it->second.size() != 10) return problem(400, "invalid_filter", std::string(end) + ": YYYY-MM-DD (UTC)");
+    (end[0] == 'f' ? filter.from_ms : filter.to_ms) = end[0] == 'f' ? day->first : day->second;
+  }
   nlohmann::json out = nlohmann::json::array();
   std::int64_t last = 0;
   Status st = app.store->read([&](store::Db& db) {
-    auto rows = store::list_audit(db, before, static_cast<std::size_t>(limit));
+    auto rows = store::list_audit(db, filter, before, static_cast<std::size_t>(limit));
     if (!rows.ok()) return rows.status();
     for (const auto& a : *rows) {
       nlohmann::json detail = nlohmann::json::parse(a.detail_json, nullptr, false);

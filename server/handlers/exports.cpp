@@ -150,6 +150,8 @@ std::string param(const Query& q, const char* key) {
 
 }  // namespace
 
+std::optional<std::pair<std::int64_t, std::int64_t>> parse_utc_time(std::string_view s) { return parse_utc(s); }
+
 std::string redact_community_for(const AppState& app, const Principal& who, std::string_view community) {
   return exports::redact_scope_community(community, who.role, app.pseudonym_key, who.special_category);
 }

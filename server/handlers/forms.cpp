@@ -176,10 +176,12 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, co
   auto batch = sync::decode_push_request(batch_text, sync::WireLimits{});
   if (!batch.ok()) return problem(500, "internal", "a quarantined edit no longer decodes");
   std::vector<std::string> keys;
-  const auto prechecks = validate_edits(batch->edits, app, &keys);
+  // A rejection's field messages in the admin's language (Accept-Language, as for a push: PROTOCOL §4.4).
+  const forms::Lang lang = forms::negotiate_language(req.header("accept-language"));
+  const auto prechecks = validate_edits(batch->edits, app, &keys, lang);
   // Checked against the scope the device's user has now, as a push from that device would be.
   store::PushInput in{entry->device, &*batch, app.now_ms(), scope ? &*scope : nullptr, &prechecks};
-  use_forms(in, app);
+  use_forms(in, app, lang);
   in.unique_keys = &keys;
   auto out = app.store->push(in);
   if (!out.ok()) return problem_from(out.status(), "release_conflict");

@@ -63,6 +63,8 @@ HttpResponse handle_form_transition(const HttpRequest& req, const std::string& f
                                     bool publish, const Principal& who, AppState& app);
 HttpResponse handle_release(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
 HttpResponse handle_bulk_review(const HttpRequest& req, const Principal& who, AppState& app);
+// GET /v1/admin/records: the submissions list, filtered and keyset-paged, scoped and redacted by role.
+HttpResponse handle_list_records(const Query& query, const Principal& who, AppState& app);
 HttpResponse handle_discard(const HttpRequest& req, std::string_view id, const Principal& who, AppState& app);
 // Gives a push the forms' merge policies and, when validation is on, the post-merge check (computed
 // fields recomputed, rules broken by a merge become `semantic` entries).
@@ -132,6 +134,9 @@ void note_client_report(const HttpRequest& req, const Principal& who, AppState& 
 HttpResponse handle_stats(const Principal& who, AppState& app);
 
 // Shared helpers.
+// "YYYY-MM-DD" (a whole UTC day) or "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (an instant) as [start, end) in ms;
+// nullopt when malformed.
+std::optional<std::pair<std::int64_t, std::int64_t>> parse_utc_time(std::string_view s);
 // Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.
 std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version);
 // Writes an audit entry inside the caller's write transaction.

@@ -184,6 +184,8 @@ struct AdminEdit {
   std::vector<std::pair<std::string, std::optional<json>>> choices;  // path -> value (nullopt: remove)
   bool deleted = false;
   std::string batch_prefix;
+  // The language of the field messages when the values break the form (Accept-Language, PROTOCOL §4.4).
+  forms::Lang lang = forms::Lang::kEn;
 };
 
 struct AdminEditResult {
@@ -285,7 +287,7 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
   batch.edits.push_back(e);
   auto decoded = sync::decode_push_request(sync::encode_push_request(batch), sync::WireLimits{});
   if (!decoded.ok()) return out.error = problem(400, "invalid_resolution", decoded.status().message()), out;
-  const auto prechecks = validate_edits(decoded->edits, app);
+  const auto prechecks = validate_edits(decoded->edits, app, nullptr, a.lang);
   if (prechecks[0]) {
     HttpResponse r = problem(422, "invalid_resolution", "the chosen values break the form: " + prechecks[0]->detail);
     json pb = json::parse(r.body);
@@ -294,7 +296,7 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
     return out.error = std::move(r), out;
   }
   store::PushInput in{actor, &*decoded, app.now_ms(), nullptr, nullptr};
-  use_forms(in, app);
+  use_forms(in, app, a.lang);
   in.resolution = true;
   auto pushed = app.store->push(in);
   if (!pushed.ok()) return out.error = problem_from(pushed.status(), "internal"), out;
@@ -343,6 +345,7 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
   if (entry->status != "open") return problem(409, "already_resolved", "the entry was resolved before");
   // What the resolver chose, by kind.
   AdminEdit edit{entry->record_id, j["seen"], {}, false, "resolve-" + std::to_string(id)};
+  edit.lang = forms::negotiate_language(req.header("accept-language"));
   std::string action;  // delete_edit: confirm_delete | restore; locked_change, permission: accept | reject
   if (entry->kind == "field") {
     const bool remove = j.value("remove", false) == true;
@@ -482,6 +485,7 @@ HttpResponse handle_review_record(const HttpRequest& req, const std::string& rec
     return problem(404, "record_not_found", "no record " + record_id);
   if ((*rec)->live.front().deleted) return problem(409, "record_deleted", "a deleted record is not reviewed");
   AdminEdit edit{record_id, j["seen"], {{"review_status", json(status)}}, false, "review-" + record_id};
+  edit.lang = forms::negotiate_language(req.header("accept-language"));
   if (j.contains("comment")) edit.choices.emplace_back("review_comment", j["comment"]);
   AdminEditResult pushed = push_admin_edit(app, who, edit);
   if (pushed.error) {
@@ -535,6 +539,7 @@ HttpResponse handle_bulk_review(const HttpRequest& req, const Principal& who, Ap
       continue;
     }
     AdminEdit edit{id, x["seen"], {{"review_status", json(status)}}, false, "review-" + id};
+    edit.lang = forms::negotiate_language(req.header("accept-language"));
     if (j.contains("comment")) edit.choices.emplace_back("review_comment", j["comment"]);
     AdminEditResult pushed = push_admin_edit(app, who, edit);
     if (pushed.error) {

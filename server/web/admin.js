@@ -264,38 +264,55 @@ window.AKT_ADMIN_PAGES = function (ui) {
   }
 
   // ---- Audit log ---------------------------------------------------------------------------------
-  const auditFilter = { user: '', action: '', from: '', to: '' };
+  // Filtered by the server (PROTOCOL §9.9), paged by id: every entry that matches is reachable, not only
+  // those among the newest.
+  const auditFilter = { user: null, action: '', from: '', to: '', cursors: [0] };
+  const AUDIT_ACTIONS = ['user_created', 'role_changed', 'scope_changed', 'user_disabled', 'user_enabled', 'team_changed',
+    'password_changed', 'password_reset', 'special_category_granted', 'special_category_withdrawn', 'enrolment_issued',
+    'device_enrolled', 'device_reenrolled', 'device_revoked', 'login', 'login_failed', 'logout', 'form_uploaded',
+    'form_published', 'form_retired', 'quarantine_released', 'quarantine_discarded', 'conflict_resolved', 'record_reviewed',
+    'records_reviewed', 'export', 'pseudonym_key_rotated'];
+  const AUDIT_PAGE = 300;
   async function renderAudit() {
-    const [r, devices] = await Promise.all([api('GET', '/v1/admin/audit?limit=1000'), api('GET', '/v1/admin/devices')]);
-    if (!r.ok) return errorBox(r);
+    const page = auditFilter.cursors.length - 1;
+    const q = new URLSearchParams({ limit: String(AUDIT_PAGE) });
+    if (auditFilter.cursors[page]) q.set('before', String(auditFilter.cursors[page]));
+    if (auditFilter.user !== null) q.set('user', auditFilter.user);
+    for (const k of ['action', 'from', 'to']) if (auditFilter[k]) q.set(k, auditFilter[k]);
+    const [r, devices, users] = await Promise.all([api('GET', '/v1/admin/audit?' + q.toString()), api('GET', '/v1/admin/devices'),
+      api('GET', '/v1/admin/users')]);
+    if (!r.ok) return [h('h1', { text: t('nav_audit') }), errorBox(r)];
     const deviceName = new Map(devices.ok ? devices.data.devices.map((d) => [d.actor, d.name || t('a_tablet')]) : []);
     const entries = r.data.entries;
-    const usersSeen = [...new Set(entries.map((e) => e.username))].sort();
-    const actions = [...new Set(entries.map((e) => e.action))].sort();
-    const fUser = select('au-user', [['', t('all')], ...usersSeen.map((u) => [u, u || t('anonymous')])], auditFilter.user, 'audit-user');
-    const fAction = select('au-action', [['', t('all')], ...actions.map((a) => [a, actionText(a)])], auditFilter.action, 'audit-action');
+    // '~' stands for "anyone" in the select ("" is the anonymous actor of failed logins).
+    const names = users.ok ? users.data.users.map((u) => u.username).sort() : [];
+    const fUser = select('au-user', [['~', t('all')], ...names.map((u) => [u, u]), ['', t('anonymous')], ['(command line)', t('command_line')]],
+      auditFilter.user === null ? '~' : auditFilter.user, 'audit-user');
+    const fAction = select('au-action', [['', t('all')], ...AUDIT_ACTIONS.map((a) => [a, actionText(a)])], auditFilter.action, 'audit-action');
     const fFrom = h('input', { type: 'date', value: auditFilter.from, 'data-testid': 'audit-from' });
     const fTo = h('input', { type: 'date', value: auditFilter.to, 'data-testid': 'audit-to' });
     const form = h('form', { class: 'filters' }, h('label', {}, t('col_user'), fUser), h('label', {}, t('col_action'), fAction),
-      h('label', {}, t('from'), fFrom), h('label', {}, t('to'), fTo), h('button', { type: 'submit', 'data-testid': 'audit-apply', text: t('apply') }));
+      h('label', {}, t('day_from'), fFrom), h('label', {}, t('day_to'), fTo), h('button', { type: 'submit', 'data-testid': 'audit-apply', text: t('apply') }));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      Object.assign(auditFilter, { user: fUser.value, action: fAction.value, from: fFrom.value, to: fTo.value });
+      Object.assign(auditFilter, { user: fUser.value === '~' ? null : fUser.value, action: fAction.value, from: fFrom.value, to: fTo.value, cursors: [0] });
       ui.render();
     });
-    const day = (ms) => new Date(ms).toISOString().slice(0, 10);
-    const shown = entries.filter((e) => (!auditFilter.user || e.username === auditFilter.user) && (!auditFilter.action || e.action === auditFilter.action) &&
-      (!auditFilter.from || day(e.at) >= auditFilter.from) && (!auditFilter.to || day(e.at) <= auditFilter.to));
     const named = (v) => (typeof v === 'string' && UUID.test(v) ? (deviceName.get(v) || t('a_record')) : v);
     const detailText = (d) => Object.entries(d || {}).filter(([k]) => !/clock|seen|dot|actor|candidates/.test(k))
       .map(([k, v]) => k.replace(/_/g, ' ') + ': ' + (typeof v === 'object' && v !== null ? (Array.isArray(v) ? v.length + ' ' + t('items') : '…') : named(v))).join(' · ');
-    const rows = shown.slice(0, 300).map((e) => h('tr', { 'data-testid': 'audit-row' },
+    const rows = entries.map((e) => h('tr', { 'data-testid': 'audit-row' },
       h('td', { text: fmtShort(e.at) }), h('td', { text: e.username || t('anonymous') }), h('td', { text: actionText(e.action) }),
       h('td', {}, UUID.test(e.target) && !deviceName.has(e.target) ? h('a', { href: '#/record/' + e.target, text: t('open_record') }) : named(e.target)),
       h('td', { class: 'muted', text: detailText(e.detail) }), h('td', { class: 'muted', text: e.remote === 'local' ? t('command_line') : e.remote })));
+    const prev = h('button', { type: 'button', class: 'secondary', 'data-testid': 'audit-prev', text: '← ' + t('previous'), disabled: page === 0 });
+    const next = h('button', { type: 'button', class: 'secondary', 'data-testid': 'audit-next', text: t('next') + ' →', disabled: !r.data.next_before });
+    prev.addEventListener('click', () => { auditFilter.cursors.pop(); ui.render(); });
+    next.addEventListener('click', () => { auditFilter.cursors.push(r.data.next_before); ui.render(); });
     return [h('h1', { text: t('nav_audit') }), form,
-      h('p', { class: 'muted', 'data-testid': 'audit-count', text: t('audit_count', { n: shown.length, total: entries.length }) }),
-      table('audit-table', [t('col_when'), t('col_user'), t('col_action'), t('col_target'), t('col_detail'), t('col_from')], rows)];
+      h('p', { class: 'muted', 'data-testid': 'audit-count', text: t('audit_count', { n: entries.length, page: page + 1 }) }),
+      table('audit-table', [t('col_when'), t('col_user'), t('col_action'), t('col_target'), t('col_detail'), t('col_from')], rows),
+      h('div', { class: 'actions' }, prev, h('span', { text: t('page_n', { n: page + 1 }) }), next)];
   }
   function actionText(a) {
     const k = 'audit_' + a;
@@ -304,89 +321,97 @@ window.AKT_ADMIN_PAGES = function (ui) {
   }
 
   // ---- Submissions -------------------------------------------------------------------------------
-  const subFilter = { form: '', municipality: '', community: '', review: '', enumerator: '', from: '', to: '', conflicts: '', page: 0 };
+  // Filtered and paged by the server (GET /v1/admin/records, keyset pages): the page costs the same with
+  // 50 records or 50,000. `cursors[i]` is the `before` of page i.
+  const subFilter = { form: '', municipality: '', community: '', review: '', enumerator: '', from: '', to: '', conflicts: '', cursors: [''] };
   const REVIEW = ['submitted', 'returned', 'approved', 'excluded_duplicate', 'excluded_invalid'];
-  async function allRecords() {
-    const out = [];
-    let since = '';
-    for (let i = 0; i < 100; i++) {
-      const r = await api('GET', '/v1/changes?limit=5000' + (since ? '&since=' + encodeURIComponent(since) : ''));
-      if (!r.ok) return r;
-      for (const c of r.data.changes) if (!c.out_of_scope && c.live && c.live.length) out.push(c);
-      if (!r.data.more) break;
-      since = r.data.next;
-    }
-    return { ok: true, records: out };
+  const BULK_MAX = 1000;  // records per review action (PROTOCOL §11.8)
+  function subQuery(extra) {
+    const q = new URLSearchParams();
+    for (const k of ['form', 'municipality', 'community', 'review', 'from', 'to', 'conflicts']) if (subFilter[k]) q.set(k, subFilter[k]);
+    if (subFilter.enumerator) q.set('submitted_by', subFilter.enumerator);
+    for (const [k, v] of Object.entries(extra || {})) q.set(k, v);
+    return q;
   }
-  const bodyOf = (c) => (c.live[0].body && typeof c.live[0].body === 'object' ? c.live[0].body : {});
   function reviewBadge(status) {
     const cls = status === 'approved' ? ' ok' : status === 'returned' ? ' warn' : status && status.startsWith('excluded') ? ' bad' : '';
     return h('span', { class: 'badge' + cls, text: t('review_' + (status || 'submitted')) });
   }
+  // Every record of the current filters still waiting for review, without conflicts (at most BULK_MAX).
+  async function pendingOfFilter() {
+    const out = [];
+    let before = '';
+    for (;;) {
+      const q = subQuery({ review: 'submitted', conflicts: 'no', limit: '500' });
+      if (before) q.set('before', before);
+      const r = await api('GET', '/v1/admin/records?' + q.toString());
+      if (!r.ok) return r;
+      out.push(...r.data.records);
+      if (!r.data.next_before || out.length >= BULK_MAX) break;
+      before = r.data.next_before;
+    }
+    return { ok: true, records: out.slice(0, BULK_MAX), more: out.length > BULK_MAX };
+  }
   async function renderSubmissions(parts, s) {
-    const [all, titles] = await Promise.all([allRecords(), formTitles()]);
-    if (!all.ok) return errorBox(all);
-    const recs = all.records.filter((c) => !c.live[0].deleted);
-    const opts = (key) => [...new Set(recs.map(key).filter(Boolean))].sort();
-    const fForm = select('s-form', [['', t('all')], ...opts((c) => c.form).map((f) => [f, titles.get(f) || f])], subFilter.form, 'sub-form');
-    const fMun = select('s-mun', [['', t('all')], ...opts((c) => c.scope.municipality).map((m) => [m, placeName('municipality', m)])], subFilter.municipality, 'sub-municipality');
-    const fCom = select('s-com', [['', t('all')], ...opts((c) => c.scope.community).map((m) => [m, placeName('community', m)])], subFilter.community, 'sub-community');
+    const page = subFilter.cursors.length - 1;
+    const q = subQuery({ limit: '50' });
+    if (subFilter.cursors[page]) q.set('before', subFilter.cursors[page]);
+    const [r, titles] = await Promise.all([api('GET', '/v1/admin/records?' + q.toString()), formTitles()]);
+    if (!r.ok) return [h('h1', { text: t('nav_submissions') }), errorBox(r)];
+    const me = s.user.role === 'me_officer';
+    const fForm = select('s-form', [['', t('all')], ...[...titles.entries()].map(([id, title]) => [id, title])], subFilter.form, 'sub-form');
+    const fMun = select('s-mun', [['', t('all')], ...Object.keys(P.municipalities).map((m) => [m, placeName('municipality', m)])
+      .sort((x, y) => x[1].localeCompare(y[1], ui.lang()))], subFilter.municipality, 'sub-municipality');
+    const fCom = select('s-com', [['', t('all')], ...Object.keys(P.communities).map((m) => [m, placeName('community', m)])], subFilter.community, 'sub-community');
     const fRev = select('s-rev', [['', t('all')], ...REVIEW.map((x) => [x, t('review_' + x)])], subFilter.review, 'sub-review');
-    const fEnum = select('s-enum', [['', t('all')], ...opts((c) => bodyOf(c).enumerator_id).map((x) => [x, x])], subFilter.enumerator, 'sub-enumerator');
+    const fEnum = h('input', { type: 'text', value: subFilter.enumerator, 'data-testid': 'sub-enumerator', placeholder: t('username'), autocomplete: 'off' });
     const fFrom = h('input', { type: 'date', value: subFilter.from, 'data-testid': 'sub-from' });
     const fTo = h('input', { type: 'date', value: subFilter.to, 'data-testid': 'sub-to' });
     const fConf = select('s-conf', [['', t('all')], ['yes', t('with_conflicts')], ['no', t('without_conflicts')]], subFilter.conflicts, 'sub-conflicts');
     const form = h('form', { class: 'filters' }, h('label', {}, t('form'), fForm), h('label', {}, t('municipality'), fMun),
-      h('label', {}, t('community'), fCom), h('label', {}, t('col_review'), fRev), h('label', {}, t('col_enumerator'), fEnum),
-      h('label', {}, t('from'), fFrom), h('label', {}, t('to'), fTo), h('label', {}, t('col_conflicts'), fConf),
+      me ? null : h('label', {}, t('community'), fCom), h('label', {}, t('col_review'), fRev), me ? null : h('label', {}, t('col_enumerator'), fEnum),
+      h('label', {}, t('received_from'), fFrom), h('label', {}, t('received_to'), fTo), h('label', {}, t('col_conflicts'), fConf),
       h('button', { type: 'submit', 'data-testid': 'sub-apply', text: t('apply') }));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      Object.assign(subFilter, { form: fForm.value, municipality: fMun.value, community: fCom.value, review: fRev.value,
-        enumerator: fEnum.value, from: fFrom.value, to: fTo.value, conflicts: fConf.value, page: 0 });
+      Object.assign(subFilter, { form: fForm.value, municipality: fMun.value, community: me ? '' : fCom.value, review: fRev.value,
+        enumerator: me ? '' : fEnum.value.trim(), from: fFrom.value, to: fTo.value, conflicts: fConf.value, cursors: [''] });
       ui.render();
     });
-    const day = (c) => new Date(c.live[0].server_time || 0).toISOString().slice(0, 10);
-    const shown = recs.filter((c) => (!subFilter.form || c.form === subFilter.form) && (!subFilter.municipality || c.scope.municipality === subFilter.municipality) &&
-      (!subFilter.community || c.scope.community === subFilter.community) && (!subFilter.review || (bodyOf(c).review_status || 'submitted') === subFilter.review) &&
-      (!subFilter.enumerator || bodyOf(c).enumerator_id === subFilter.enumerator) && (!subFilter.from || day(c) >= subFilter.from) &&
-      (!subFilter.to || day(c) <= subFilter.to) && (!subFilter.conflicts || (subFilter.conflicts === 'yes') === Boolean(c.conflict)))
-      .sort((a, b) => (b.live[0].server_time || 0) - (a.live[0].server_time || 0));
-    const PAGE = 50;
-    const pages = Math.max(1, Math.ceil(shown.length / PAGE));
-    subFilter.page = Math.min(subFilter.page, pages - 1);
-    const rows = shown.slice(subFilter.page * PAGE, (subFilter.page + 1) * PAGE).map((c) => {
-      const b = bodyOf(c);
-      return h('tr', { 'data-testid': 'sub-row' },
-        h('td', { text: titles.get(c.form) || c.form }), h('td', { text: placeName('municipality', c.scope.municipality) }),
-        h('td', { text: placeName('community', c.scope.community) }), h('td', {}, reviewBadge(b.review_status)),
-        h('td', { text: fmtShort(c.live[0].server_time || 0) }), h('td', { text: b.enumerator_id || '—' }),
-        h('td', {}, c.conflict ? h('span', { class: 'badge bad', text: t('conflict_flag') }) : ''),
-        h('td', {}, h('a', { href: '#/record/' + c.record, 'data-testid': 'open-record', text: t('open_record') })));
-    });
+    const recs = r.data.records;
+    const rows = recs.map((c) => h('tr', { 'data-testid': 'sub-row' },
+      h('td', { text: titles.get(c.form) || c.form }), h('td', { text: placeName('municipality', c.scope.municipality) }),
+      h('td', { text: placeName('community', c.scope.community) }), h('td', {}, reviewBadge(c.review)),
+      h('td', { text: fmtShort(c.created_at) }), h('td', { text: fmtShort(c.updated_at) }),
+      h('td', { text: c.submitted_by || c.device || '—' }),
+      h('td', {}, c.conflict ? h('span', { class: 'badge bad', text: t('conflict_flag') }) : ''),
+      h('td', {}, h('a', { href: '#/record/' + c.record, 'data-testid': 'open-record', text: t('open_record') }))));
     const pager = h('div', { class: 'actions' });
-    const go = (p) => { subFilter.page = p; ui.render(); };
-    const prev = h('button', { type: 'button', class: 'secondary', 'data-testid': 'sub-prev', text: '← ' + t('previous'), disabled: subFilter.page === 0 });
-    const next = h('button', { type: 'button', class: 'secondary', 'data-testid': 'sub-next', text: t('next') + ' →', disabled: subFilter.page >= pages - 1 });
-    prev.addEventListener('click', () => go(subFilter.page - 1));
-    next.addEventListener('click', () => go(subFilter.page + 1));
-    pager.append(prev, h('span', { 'data-testid': 'sub-page', text: t('page_of', { n: subFilter.page + 1, of: pages }) }), next);
-    // Bulk approval of the filtered records still waiting for review.
-    const pending = shown.filter((c) => (bodyOf(c).review_status || 'submitted') === 'submitted' && !c.conflict);
+    const prev = h('button', { type: 'button', class: 'secondary', 'data-testid': 'sub-prev', text: '← ' + t('previous'), disabled: page === 0 });
+    const next = h('button', { type: 'button', class: 'secondary', 'data-testid': 'sub-next', text: t('next') + ' →', disabled: !r.data.next_before });
+    prev.addEventListener('click', () => { subFilter.cursors.pop(); ui.render(); });
+    next.addEventListener('click', () => { subFilter.cursors.push(r.data.next_before); ui.render(); });
+    pager.append(prev, h('span', { 'data-testid': 'sub-page', text: t('page_n', { n: page + 1 }) }), next);
+    // Bulk approval of the filtered records still waiting for review: gathered from the server on click,
+    // confirmed with their number, one audited action.
     const msg = h('div', { 'data-testid': 'bulk-status' });
-    const bulk = h('button', { type: 'button', 'data-testid': 'bulk-approve', text: t('bulk_approve', { n: pending.length }), disabled: !pending.length });
+    const bulk = h('button', { type: 'button', 'data-testid': 'bulk-approve', text: t('bulk_approve_filtered') });
     bulk.addEventListener('click', async () => {
-      if (!window.confirm(t('bulk_approve_confirm', { n: pending.length }))) return;
       bulk.disabled = true;
+      const pending = await pendingOfFilter();
+      if (!pending.ok) { msg.replaceChildren(errorBox(pending)); bulk.disabled = false; return; }
+      if (!pending.records.length) { msg.replaceChildren(h('p', { class: 'warning', text: t('bulk_none') })); bulk.disabled = false; return; }
+      if (!window.confirm(t(pending.more ? 'bulk_approve_confirm_more' : 'bulk_approve_confirm', { n: pending.records.length }))) { bulk.disabled = false; return; }
       const res = await api('POST', '/v1/admin/records/review', { status: 'approved',
-        records: pending.map((c) => ({ record: c.record, seen: c.live[0].clock })) });
+        records: pending.records.map((c) => ({ record: c.record, seen: c.clock })) });
       if (!res.ok) { msg.replaceChildren(errorBox(res)); bulk.disabled = false; return; }
       done(t('bulk_approved', { n: res.data.reviewed, skipped: res.data.skipped.length }));
     });
     return [h('h1', { text: t('nav_submissions') }), form,
-      h('p', { class: 'muted', 'data-testid': 'sub-count', text: t('sub_count', { n: shown.length, total: recs.length }) }),
+      h('p', { class: 'muted', 'data-testid': 'sub-count', text: t('sub_page_count', { n: recs.length, page: page + 1 }) }),
       h('div', { class: 'actions' }, bulk), msg,
-      rows.length ? table('sub-table', [t('col_form'), t('municipality'), t('community'), t('col_review'), t('col_changed'), t('col_enumerator'), t('col_conflicts'), ''], rows)
+      rows.length ? table('sub-table', [t('col_form'), t('municipality'), t('community'), t('col_review'), t('col_received'), t('col_changed'),
+        t('col_enumerator'), t('col_conflicts'), ''], rows)
         : h('p', { class: 'muted', 'data-testid': 'sub-empty', text: t('sub_empty') }), pager];
   }
 
@@ -408,9 +433,10 @@ window.AKT_ADMIN_PAGES = function (ui) {
     if (v === null || v === undefined) return '—';
     if (f && (f.type === 'select_one' || f.type === 'select_multiple')) return choiceLabel(def, f, v);
     if (typeof v === 'boolean') return v ? t('yes') : t('no');
-    if (f && f.type === 'geopoint' && typeof v === 'object') return `${v.lat}, ${v.lon} (± ${v.acc} m)`;
+    if (f && f.type === 'geopoint' && typeof v === 'object') return `${ui.fmtNumber(v.lat)}; ${ui.fmtNumber(v.lon)} (± ${ui.fmtNumber(v.acc)} m)`;
     if (ui.photoText(v)) return ui.photoText(v);
     if (Array.isArray(v) && v.every((x) => typeof x === 'object')) return t('n_items', { n: v.length });
+    if (typeof v === 'number') return ui.fmtNumber(v);
     return typeof v === 'object' ? JSON.stringify(v) : String(v);
   }
   async function renderRecord(parts, s) {

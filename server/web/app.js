@@ -43,10 +43,45 @@
     f.replaceChildren(text);
   }
 
+  // Numbers and dates in the chosen language's conventions (sq and sr: decimal comma), through Intl with
+  // the locale of the language (the console's Serbian is Latin). Times are shown in UTC, saying so. A
+  // browser without the locale's data (Debian's Chromium has no Albanian) gets the conventions from
+  // CONVENTIONS instead of silently falling back to American English.
+  const LOCALES = { en: 'en-GB', sq: 'sq-AL', sr: 'sr-Latn-RS' };
+  const CONVENTIONS = { sq: { decimal: ',', group: '\u00a0', date: '{d}.{m}.{y}, {H}:{M}', short: '{day} {month} {y}, {H}:{M}' } };
+  const formatters = new Map();
+  function intl(kind, opts) {
+    const key = lang + kind + JSON.stringify(opts);
+    if (!formatters.has(key)) {
+      const native = Intl[kind].supportedLocalesOf([LOCALES[lang]]).length > 0;
+      formatters.set(key, { native, f: new Intl[kind](native ? LOCALES[lang] : 'en-GB', opts) });
+    }
+    return formatters.get(key);
+  }
+  // An answer or a count: no grouping (years, codes and household numbers read as typed), at most 10
+  // decimals. `grouped` for large aggregates (indicators).
+  function fmtNumber(n, grouped) {
+    if (typeof n !== 'number' || !Number.isFinite(n)) return String(n);
+    const { native, f } = intl('NumberFormat', { maximumFractionDigits: grouped ? 2 : 10, useGrouping: Boolean(grouped) });
+    if (native || !CONVENTIONS[lang]) return f.format(n);
+    const c = CONVENTIONS[lang];
+    return f.formatToParts(n).map((p) => (p.type === 'decimal' ? c.decimal : p.type === 'group' ? c.group : p.value)).join('');
+  }
+  // A date and time by the language's pattern, from the UTC parts of `ms`.
+  function byPattern(pattern, ms) {
+    const d = new Date(ms);
+    const two = (v) => String(v).padStart(2, '0');
+    const parts = { d: two(d.getUTCDate()), day: d.getUTCDate(), m: two(d.getUTCMonth() + 1), month: t('months').split(',')[d.getUTCMonth()],
+      y: d.getUTCFullYear(), H: two(d.getUTCHours()), M: two(d.getUTCMinutes()) };
+    return pattern.replace(/\{(\w+)\}/g, (all, k) => String(parts[k]));
+  }
+  function fmtDate(ms, opts, pattern) {
+    const { native, f } = intl('DateTimeFormat', { ...opts, hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZone: 'UTC' });
+    return (native || !CONVENTIONS[lang] ? f.format(new Date(ms)) : byPattern(CONVENTIONS[lang][pattern], ms)) + ' UTC';
+  }
   function fmtTime(ms) {
     if (!ms) return t('never');
-    const d = new Date(ms);
-    return d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+    return fmtDate(ms, { year: 'numeric', month: '2-digit', day: '2-digit' }, 'date');
   }
   function fmtAge(ms) {
     if (!ms) return t('never');
@@ -60,8 +95,8 @@
   const kAttachmentRef = /^sha256:([0-9a-f]{64});size=([0-9]+);type=([a-z]+\/[a-z0-9.+-]+)$/;
   function fmtBytes(n) {
     if (n < 1024) return n + ' B';
-    if (n < 1024 * 1024) return (n / 1024).toFixed(1) + ' KB';
-    return (n / 1024 / 1024).toFixed(1) + ' MB';
+    if (n < 1024 * 1024) return fmtNumber(Math.round(n / 102.4) / 10) + ' KB';
+    return fmtNumber(Math.round(n / 104857.6) / 10) + ' MB';
   }
   function photoText(v) {
     const m = typeof v === 'string' && kAttachmentRef.exec(v);
@@ -71,6 +106,7 @@
     if (v === undefined) return '—';
     if (v === null) return t('value_null');
     if (typeof v === 'string') return photoText(v) || v;
+    if (typeof v === 'number') return fmtNumber(v);
     return JSON.stringify(v);
   }
 
@@ -96,7 +132,9 @@
     if (!s) { endSession(t('session_ended')); throw new SessionEnded(); }
     const headers = { Authorization: 'Bearer ' + s.token };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    const r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    // A string is sent as written (a form definition: the server reports problems by its path in it).
+    const sent = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+    const r = await fetch(path, { method, headers, body: sent,
       cache: 'no-store', credentials: 'omit', redirect: 'error' });
     if (r.status === 401) { endSession(t('session_ended')); throw new SessionEnded(); }
     if (raw) return r;
@@ -150,7 +188,6 @@
     conflict: { roles: ['admin', 'supervisor'] },
     team: { roles: ['admin', 'supervisor', 'me_officer'], nav: 'nav_team' },
     datasets: { roles: ['admin', 'supervisor', 'me_officer'], nav: 'nav_datasets' },
-    forms: { roles: ['admin'], nav: 'nav_forms' },
     quarantine: { roles: ['admin', 'supervisor'], nav: 'nav_quarantine' },
   };
   // Pages of admin.js (users, tablets, audit, submissions, a record) join the table at start().
@@ -168,10 +205,7 @@
   }
   // "the version of 2 Dec 14:05 by the tablet of enumerator1": a version named for people, never by its clock.
   function fmtShort(ms) {
-    const d = new Date(ms);
-    const months = t('months').split(',');
-    return d.getUTCDate() + ' ' + (months[d.getUTCMonth()] || '') + ' ' + d.getUTCFullYear() + ' ' +
-      String(d.getUTCHours()).padStart(2, '0') + ':' + String(d.getUTCMinutes()).padStart(2, '0') + ' UTC';
+    return fmtDate(ms || 0, { day: 'numeric', month: 'short', year: 'numeric' }, 'short');
   }
   function homeFor(role) {
     return role === 'admin' || role === 'supervisor' ? 'inbox' : role === 'me_officer' ? 'datasets' : 'home';
@@ -189,7 +223,7 @@
     if (!s) return;
     for (const [name, p] of Object.entries(PAGES)) {
       if (!p.nav || !p.roles.includes(s.user.role)) continue;
-      nav.append(h('a', { href: '#/' + name, class: page === name || (page === 'conflict' && name === 'inbox') ? 'active' : null,
+      nav.append(h('a', { href: '#/' + name, class: page === name || (page === 'conflict' && name === 'inbox') || (page === 'form' && name === 'forms') ? 'active' : null,
         'data-testid': 'nav-' + name, text: t(p.nav) }));
     }
   }
@@ -216,7 +250,7 @@
       }
       show(h('p', { class: 'muted', text: t('loading') }));
       const view = await (p.render ? p.render(parts, s) : ({ inbox: renderInbox, conflict: () => renderConflict(parts[1]),
-        team: renderTeam, datasets: renderDatasets, forms: renderForms, quarantine: renderQuarantine })[page]());
+        team: renderTeam, datasets: renderDatasets, quarantine: renderQuarantine })[page]());
       if (mine === renderToken && view) show(...[].concat(view));
     } catch (e) {
       if (e instanceof SessionEnded) return;
@@ -857,7 +891,7 @@
       const bw = v === null ? 0 : Math.round((Math.abs(v) / max) * (w - left - 60));
       svg.append(h('svg:text', { x: 6, y: y + 14, text: String(c.group).slice(0, 20) }));
       svg.append(h('svg:rect', { class: 'bar' + (v === null ? ' suppressed' : ''), x: left, y: y + 3, width: v === null ? 4 : Math.max(1, bw), height: rowH - 6 }));
-      svg.append(h('svg:text', { x: left + Math.max(bw, 4) + 6, y: y + 14, text: v === null ? t('suppressed') : String(v) + (c.measure === 'percent' ? '%' : '') }));
+      svg.append(h('svg:text', { x: left + Math.max(bw, 4) + 6, y: y + 14, text: v === null ? t('suppressed') : fmtNumber(v, true) + (c.measure === 'percent' ? ' %' : '') }));
     });
     return svg;
   }
@@ -911,7 +945,7 @@
         const all = list.filter((c) => c.dimension === 'all');
         if (all.length) {
           section.append(h('ul', { class: 'plain' }, all.map((c) => h('li', {}, (c.indicator === id ? t('overall') : c.indicator) + ': ',
-            h('strong', { text: c.suppressed ? t('suppressed') : fmtValue(c.value) + (c.measure === 'percent' ? ' %' : '') + (c.low_precision ? ' *' : '') })))));
+            h('strong', { text: c.suppressed ? t('suppressed') : fmtNumber(c.value, true) + (c.measure === 'percent' ? ' %' : '') + (c.low_precision ? ' *' : '') })))));
         }
         const charts = h('div', { class: 'grid2' });
         for (const d of dims) {
@@ -921,7 +955,7 @@
         section.append(charts);
         const rows = list.filter((c) => c.indicator === id && (c.dimension === 'all' || dims.includes(c.dimension))).map((c) => h('tr', {},
           h('td', { text: t('by_' + c.dimension) !== 'by_' + c.dimension ? t('by_' + c.dimension) : c.dimension }), h('td', { text: groupName(c) }),
-          h('td', { class: 'num', text: c.suppressed ? t('suppressed') : fmtValue(c.value) + (c.low_precision ? ' *' : '') }),
+          h('td', { class: 'num', text: c.suppressed ? t('suppressed') : fmtNumber(c.value, true) + (c.low_precision ? ' *' : '') }),
           h('td', { class: 'num', text: c.numerator === undefined || c.numerator === null ? '' : c.numerator }),
           h('td', { class: 'num', text: c.denominator === undefined || c.denominator === null ? '' : c.denominator })));
         section.append(h('div', { class: 'scroll' }, h('table', {}, h('thead', {}, h('tr', {}, ...['dimension', 'group', 'value', 'numerator', 'denominator']
@@ -932,36 +966,7 @@
     return out;
   }
 
-  // ---- Forms and quarantine ----------------------------------------------------------------------
-  async function renderForms() {
-    const r = await api('GET', '/v1/admin/forms');
-    if (!r.ok) return h('p', { class: 'error', text: problemText(r) });
-    const msg = h('div', { 'data-testid': 'forms-status' });
-    const rows = r.data.forms.map((f) => {
-      const cell = h('td');
-      if (f.status === 'draft' || f.status === 'published') {
-        const publish = f.status === 'draft';
-        const b = h('button', { type: 'button', class: publish ? null : 'secondary', 'data-testid': (publish ? 'publish-' : 'retire-') + f.form_id + '-' + f.version,
-          text: publish ? t('publish') : t('retire') });
-        b.addEventListener('click', async () => {
-          if (!publish && !window.confirm(t('retire_confirm', { form: f.form_id, version: f.version }))) return;
-          b.disabled = true;
-          const res = await api('POST', '/v1/admin/forms/' + encodeURIComponent(f.form_id) + '/' + f.version + '/' + (publish ? 'publish' : 'retire'), {});
-          if (!res.ok) { msg.replaceChildren(h('p', { class: 'error', text: problemText(res) })); b.disabled = false; return; }
-          flashMessage = ['success', t(publish ? 'published_ok' : 'retired_ok', { form: f.form_id, version: f.version })];
-          render();
-        });
-        cell.append(b);
-      }
-      return h('tr', { 'data-testid': 'form-row' }, h('td', { text: pickLang(f.title, f.form_id) }), h('td', {}, h('code', { text: f.form_id })),
-        h('td', { class: 'num', text: f.version }), h('td', {}, h('span', { class: 'badge' + (f.status === 'published' ? ' ok' : f.status === 'draft' ? ' warn' : ''), text: t('form_' + f.status) })),
-        h('td', { text: fmtTime(f.created_at) + ' · ' + f.created_by }), h('td', { text: f.published_at ? fmtTime(f.published_at) : '—' }), cell);
-    });
-    return [h('h1', { text: t('nav_forms') }), h('p', { class: 'muted', text: t('forms_note') }), msg,
-      h('table', { 'data-testid': 'forms-table' }, h('thead', {}, h('tr', {}, ...['title', 'form', 'version', 'status', 'created', 'published', '']
-        .map((k) => h('th', { text: k ? t('col_' + k) : '' })))), h('tbody', {}, rows))];
-  }
-
+  // ---- Quarantine (admin.js replaces it with the page that releases and discards) ----------------
   async function renderQuarantine() {
     const r = await api('GET', '/v1/admin/quarantine?limit=200');
     if (!r.ok) return h('p', { class: 'error', text: problemText(r) });
@@ -982,14 +987,16 @@
   // ---- Start -------------------------------------------------------------------------------------
   function start() {
     if (window.AKT_ADMIN_PAGES) {
-      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, photoText, problemText, select,
+      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, fmtNumber, photoText, problemText, select,
         listForms, latestDefs, formDef, pickLang, fieldLabel, findField, formTitle, placeName, placeText, authorText, session,
         SessionEnded, render: () => render(), setFlash: (kind, text) => { flashMessage = [kind, text]; }, lang: () => lang };
       const extra = window.AKT_ADMIN_PAGES(uiHelpers);
       answerTextFn = uiHelpers.answerText || null;  // labelled answers, shared with the record page
       for (const [name, page] of Object.entries(extra)) PAGES[name] = page;
+      // The forms pages (forms.js): the list, uploads, a version's preview and changes.
+      if (window.AKT_FORMS_PAGES) for (const [name, page] of Object.entries(window.AKT_FORMS_PAGES(uiHelpers))) PAGES[name] = page;
       // The navigation's order.
-      const order = ['inbox', 'conflict', 'submissions', 'record', 'team', 'tablets', 'users', 'datasets', 'forms', 'quarantine', 'audit'];
+      const order = ['inbox', 'conflict', 'submissions', 'record', 'team', 'tablets', 'users', 'datasets', 'forms', 'form', 'quarantine', 'audit'];
       const all = Object.entries(PAGES);
       for (const [name] of all) delete PAGES[name];
       for (const [name, page] of all.sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]))) PAGES[name] = page;

@@ -325,6 +325,21 @@ TEST_CASE("cli: show --lang prints the record by its labels in en, sq, sr and sr
   // A definition file that cannot be read is an error.
   test::Run missing = aktsync(dir, {"--db", db, "show", id, "--lang", "sq", "--form", dir.file("none.json")});
   CHECK(missing.code == 1);
+  // list --lang: the form by its title, the scope by its names; state words stay English.
+  auto list = [&](const std::string& lang) {
+    test::Run r = aktsync(dir, {"--db", db, "list", "--lang", lang});
+    REQUIRE_MESSAGE(r.code == 0, r.err);
+    return r.out;
+  };
+  const std::string list_sq = list("sq"), list_sr = list("sr"), list_latn = list("sr-Latn");
+  CHECK(has(list_sq, id + "  "));
+  CHECK(has(list_sq, "(so1_infra_monitoring v1)  Graçanicë / "));
+  CHECK(has(list_sr, "(so1_infra_monitoring v1)  Грачаница / "));
+  CHECK(has(list_latn, "(so1_infra_monitoring v1)  Gračanica / "));
+  CHECK(has(list_sq, "active unsynced"));
+  CHECK_FALSE(has(list_sq, "gracanice/serb"));
+  CHECK(has(aktsync(dir, {"--db", db, "list"}).out, "so1_infra_monitoring v1  gracanice/serb/SO1  active unsynced"));
+  CHECK(aktsync(dir, {"--db", db, "list", "--lang", "fr"}).code == 2);
 }
 
 TEST_CASE("cli: sync and rejected show the server's reason for every field") {

@@ -44,6 +44,7 @@ inline const AuthzRequest kAuthzRequests[] = {
      R"({"seen":{},"status":"approved"})", 404},
     {"POST /v1/admin/records/review", "POST", "/v1/admin/records/review",
      R"({"status":"approved","records":[{"record":"00000000-0000-4000-8000-00000000dead","seen":{}}]})", 200},
+    {"GET /v1/admin/records", "GET", "/v1/admin/records", "", 200},
     {"GET /v1/admin/conflicts", "GET", "/v1/admin/conflicts", "", 200},
     {"GET /v1/admin/conflicts/{id}", "GET", "/v1/admin/conflicts/999999", "", 404},
     {"POST /v1/admin/conflicts/{id}/resolve", "POST", "/v1/admin/conflicts/999999/resolve",

@@ -131,7 +131,7 @@ function checkCatalogue() {
   assert.equal(latin('абвгдђежзијклљмнњопрстћуфхцчџш'), 'abvgdđežzijklljmnnjoprstćufhcčdžš');
   assert.equal(latin('АБВГДЂЕЖЗИЈКЛЉМНЊОПРСТЋУФХЦЧЏШ'), 'ABVGDĐEŽZIJKLLJMNNJOPRSTĆUFHCČDŽŠ');
   assert.equal(latin('Љиљана, Његош, Џ, ПЉ, GPS тачка'), 'Ljiljana, Njegoš, Dž, PLJ, GPS tačka');
-  const app = fs.readFileSync(path.join(root, 'server/web/app.js'), 'utf8');
+  const app = ['app.js', 'admin.js', 'forms.js'].map((f) => fs.readFileSync(path.join(root, 'server/web', f), 'utf8')).join('\n');
   const used = [...app.matchAll(/\bt\('([a-z_]+)'(?! \+)/g)].map((m) => m[1]);  // not the prefixes of computed keys
   assert.ok(used.length > 50);
   assert.deepEqual(used.filter((k) => !(k in M.en)), [], 'keys missing from the English catalogue');
@@ -574,6 +574,12 @@ async function main() {
   assert.equal(await g1Box.locator('rect.bar').count(), 7);
   assert.equal(await g1Box.locator('rect.bar.suppressed').count(), 1);
   assert.match(await g1Box.textContent(), /41\.2/);
+  // Numbers in each language's conventions: a decimal comma in Albanian and Serbian.
+  for (const [code, text] of [['sq', /41,2 %/], ['sr', /41,2 %/], ['en', /41\.2 %/]]) {
+    await page.selectOption('#lang', code);
+    await page.getByTestId('indicator-G.1').filter({ hasText: text }).waitFor();
+    assert.doesNotMatch(await page.getByTestId('indicator-G.1').textContent(), code === 'en' ? /41,2/ : /41\.2/);
+  }
   const widths = await g1Box.getByTestId('chart').first().locator('rect.bar').evaluateAll((rs) => rs.map((r) => Number(r.getAttribute('width'))));
   assert.ok(widths[0] < widths[1] && widths[2] === 4, JSON.stringify(widths));  // serb 38.5 < albanian 44; roma suppressed
   await page.getByTestId('export-form').waitFor();
