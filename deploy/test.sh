@@ -2,7 +2,9 @@
 # Sets up everything a fresh Debian 12 machine needs and runs every test: the dev build (warnings are
 # errors), the same suite under AddressSanitizer + UBSan, a short run of every fuzzer, and the
 # quickstart smoke test, and the browser tests of the web console and the tablet app. Safe to run twice. AKT_SKIP_ASAN=1,
-# AKT_SKIP_FUZZ=1, AKT_SKIP_QUICKSTART=1 or AKT_SKIP_WEB=1 skip those stages locally.
+# AKT_SKIP_FUZZ=1, AKT_SKIP_QUICKSTART=1 or AKT_SKIP_WEB=1 skip those stages locally. The ASan and fuzz
+# builds leave out the benchmarks and the tablet app's WebAssembly engine (AKT_BUILD_BENCH, AKT_APP_WASM):
+# the dev build builds and runs both, and the browser tests use the dev build's aktsyncd.
 # AKT_EXPORT_MEMORY_BENCH=1 adds the 200,000-record export memory benchmark (about 10 minutes in the Debug
 # build; the dev suite runs the same test with 30,000 records and a bound that fails if memory grows
 # with the export, docs/EXPORTS.md §9).

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -47,9 +48,10 @@ client::UploadOptions no_wait(int attempts) {
 }  // namespace
 
 TEST_CASE("attachments: uploads through a link that drops requests and answers resume and never corrupt") {
-  const std::uint64_t seed = std::random_device{}();
+  std::uint64_t seed = std::random_device{}();
+  if (const char* env = std::getenv("AKT_SEED")) seed = std::strtoull(env, nullptr, 10);
   INFO("seed " << seed);
-  MESSAGE("attachment fault seed " << seed);
+  MESSAGE("attachment fault seed " << seed << " (AKT_SEED=" << seed << " replays the faults; thread timing may differ)");
   std::mt19937_64 rng(seed);
   test::TestServer srv;
   client::FaultOptions f;

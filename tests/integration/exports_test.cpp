@@ -2,6 +2,7 @@
 // redaction of sensitive fields in exports and in the feed, indicators, and who may ask.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
@@ -126,4 +127,176 @@ TEST_CASE("exports: formats, redaction shared with the feed, incremental with to
   CHECK(c.request("GET", "/v1/exports/so1_interethnic_survey", {}, bearer(enis))->status == 403);
   CHECK(c.request("GET", "/v1/exports/nope", {}, bearer(me))->status == 404);
   CHECK(c.request("GET", "/v1/exports/so1_interethnic_survey?format=pdf", {}, bearer(me))->status == 400);
+}
+
+namespace {
+
+// One seeded Form A record, and what the indicator rules of EXPORTS.md §6 make of it, worked out here
+// from the answers (not by the engine).
+struct SeededSurvey {
+  std::string municipality, wave;
+  bool approved = true, consent = true, completed = true;
+  std::string freq, quality, joint, programme;
+
+  bool in_scope() const { return approved; }                             // records_in_scope
+  bool interviewed() const { return in_scope() && consent && completed; }  // the population of G.1 and 1.1
+  bool regular_positive() const {
+    return (freq == "daily" || freq == "weekly" || freq == "monthly") &&
+           (quality == "positive" || quality == "very_positive");
+  }
+};
+
+// The expected cell: numerator and denominator over the records `visible` keeps and `group` selects.
+struct Expected {
+  int num = 0, den = 0;
+};
+
+const json* find_cell(const json& answer, const std::string& indicator, const std::string& dimension,
+                      const std::string& group) {
+  for (const auto& c : answer["cells"]) {
+    if (c["indicator"] == indicator && c["dimension"] == dimension && c["group"] == group) return &c;
+  }
+  return nullptr;
+}
+
+// A percentage cell as EXPORTS.md §6 publishes it: suppressed below 5, rounded to 0.1, low precision below 30.
+void check_percent_cell(const json& answer, const std::string& indicator, const std::string& dimension,
+                        const std::string& group, Expected e) {
+  CAPTURE(indicator);
+  CAPTURE(dimension);
+  CAPTURE(group);
+  const json* c = find_cell(answer, indicator, dimension, group);
+  REQUIRE_MESSAGE(c != nullptr, "no such cell");
+  CHECK((*c)["measure"] == "percent");
+  CHECK((*c)["low_precision"] == (e.den < 30));
+  if (e.den < 5) {
+    CHECK((*c)["suppressed"] == true);
+    for (const char* k : {"value", "numerator", "denominator"}) CHECK((!c->contains(k) || (*c)[k].is_null()));
+    return;
+  }
+  CHECK((*c)["suppressed"] == false);
+  CHECK((*c)["numerator"].get<double>() == e.num);
+  CHECK((*c)["denominator"].get<double>() == e.den);
+  CHECK((*c)["value"].get<double>() == doctest::Approx(std::round(1000.0 * e.num / e.den) / 10.0));
+}
+
+}  // namespace
+
+TEST_CASE("indicators over HTTP: the values for a known set of records, per role and scope") {
+  test::TestServer srv;
+  srv.create_user("root", "admin", kPw);
+  srv.create_user("mira", "me_officer", kPw);
+  srv.create_user("sara", "supervisor", kPw, {{"gracanice", "*", "*", "*"}});
+  srv.create_user("enis", "enumerator", kPw, {{"*", "*", "*", "*"}});
+  const std::string admin = srv.login("root", kPw), me = srv.login("mira", kPw), sara = srv.login("sara", kPw),
+                    enis = srv.login("enis", kPw);
+  auto c = srv.client();
+
+  // 45 interviews in two municipalities whose answers cycle through every side of each rule, with some
+  // not approved, without consent or not completed.
+  const char* freqs[] = {"daily", "weekly", "monthly", "less_often", "never"};
+  const char* qualities[] = {"very_negative", "negative", "neutral", "positive", "very_positive"};
+  const char* yes_no_dk[] = {"yes", "no", "dont_know", "no_answer"};
+  std::vector<SeededSurvey> seeded;
+  std::vector<sync::Edit> edits;
+  std::mt19937_64 rng(14);
+  for (int i = 0; i < 45; ++i) {
+    SeededSurvey s;
+    s.municipality = i % 3 == 0 ? "gracanice" : "prizren";
+    s.wave = i % 9 == 4 && i < 30 ? "baseline" : "midline";
+    s.approved = i % 11 != 5;
+    s.consent = i % 13 != 7;
+    s.completed = i % 17 != 3;
+    s.freq = freqs[i % 5];
+    s.quality = qualities[(i / 2) % 5];
+    s.joint = yes_no_dk[(i / 3) % 4];
+    s.programme = yes_no_dk[i % 4];
+    auto g = client::generate_survey_record(rng);
+    json body = json::parse(g.body);
+    const std::string community = s.municipality == "gracanice" ? "serb" : "bosniak";
+    body["municipality"] = s.municipality;
+    body["resp_community"] = community;
+    body["survey_wave"] = s.wave;
+    body["review_status"] = s.approved ? "approved" : "submitted";
+    body["consent"] = s.consent ? "yes" : "no";
+    body["interview_outcome"] = s.completed ? "completed" : "partial";
+    body["contact_freq"] = s.freq;
+    body["contact_quality"] = s.quality;
+    body["joint_activity_12m"] = s.joint;
+    body["joint_activity_programme"] = s.programme;
+    std::vector<std::string> changed;
+    for (const auto& [k, v] : body.items()) changed.push_back(k);
+    sync::Edit e = test::make_edit(client::new_record_id(1700000000000 + static_cast<std::uint64_t>(i), rng),
+                                   srv.a.actor, i + 1, {}, body.dump(), changed);
+    e.form_id = "so1_interethnic_survey";
+    e.scope = {s.municipality, community, "SO1"};
+    edits.push_back(e);
+    seeded.push_back(s);
+  }
+  const json pushed = json::parse(test::push(c, srv.a, {"ind-1", edits}).body);
+  for (const auto& r : pushed["results"]) REQUIRE(r["outcome"] == "applied");
+  // A tablet's deletion of an approved record is held for an admin (PROTOCOL §11.6): the record still counts.
+  const std::size_t kept = 12;
+  REQUIRE(seeded[kept].interviewed());
+  sync::Edit del = edits[kept];
+  del.context = edits[kept].clock();
+  del.dot = {srv.a.actor, 100};
+  del.deleted = true;
+  const json held = json::parse(test::push(c, srv.a, {"ind-2", {del}}).body);
+  REQUIRE(held["results"].size() == 1);
+
+  auto expect = [&](auto visible, auto in_den, auto in_num) {
+    Expected e;
+    for (const SeededSurvey& s : seeded) {
+      if (!visible(s) || !s.interviewed() || !in_den(s)) continue;
+      ++e.den;
+      e.num += in_num(s) ? 1 : 0;
+    }
+    return e;
+  };
+  auto always = [](const SeededSurvey&) { return true; };
+  auto joint = [](const SeededSurvey& s) { return s.joint == "yes"; };
+  auto check_answer = [&](const std::string& token, auto visible, const std::string& who) {
+    CAPTURE(who);
+    auto r = c.request("GET", "/v1/indicators?format=json&reporting_date=2018-06-30", {}, bearer(token));
+    REQUIRE(r->status == 200);
+    const json answer = json::parse(r->body);
+    int in_scope = 0;
+    for (const SeededSurvey& s : seeded) in_scope += visible(s) && s.in_scope() ? 1 : 0;
+    CHECK(answer["records_in_scope"]["so1_interethnic_survey"] == in_scope);
+    auto regular = [](const SeededSurvey& s) { return s.regular_positive(); };
+    auto programme = [](const SeededSurvey& s) { return s.programme == "yes"; };
+    check_percent_cell(answer, "G.1", "all", "all", expect(visible, always, regular));
+    check_percent_cell(answer, "1.1", "all", "all", expect(visible, always, joint));
+    check_percent_cell(answer, "1.1.programme_share", "all", "all", expect(visible, joint, programme));
+    for (const std::string mun : {"gracanice", "prizren"}) {
+      auto here = [&](const SeededSurvey& s) { return visible(s) && s.municipality == mun; };
+      if (expect(here, always, always).den == 0) {
+        CHECK(find_cell(answer, "G.1", "municipality", mun) == nullptr);
+        continue;
+      }
+      check_percent_cell(answer, "G.1", "municipality", mun, expect(here, always, regular));
+      check_percent_cell(answer, "1.1", "municipality", mun, expect(here, always, joint));
+    }
+    // Baseline is a small group: suppressed (its row stays), or absent where the caller sees none of it.
+    auto baseline = [&](const SeededSurvey& s) { return visible(s) && s.wave == "baseline"; };
+    const Expected small = expect(baseline, always, regular);
+    REQUIRE(small.den < 5);
+    if (small.den == 0) CHECK(find_cell(answer, "G.1", "survey_wave", "baseline") == nullptr);
+    else check_percent_cell(answer, "G.1", "survey_wave", "baseline", small);
+    return answer;
+  };
+  // The admin and the M&E officer see every record; the supervisor only Gračanicë's.
+  const json all = check_answer(admin, always, "admin");
+  check_answer(me, always, "me_officer");
+  const json own = check_answer(sara, [](const SeededSurvey& s) { return s.municipality == "gracanice"; },
+                                "supervisor");
+  CHECK(find_cell(own, "G.1", "municipality", "prizren") == nullptr);
+  // The seeded set really separates the scopes and the rules (else the checks above prove little).
+  const Expected every = expect(always, always, always);
+  CHECK(every.den > 30);
+  CHECK(all["cells"].size() > own["cells"].size());
+  CHECK(expect([](const SeededSurvey& s) { return s.municipality == "gracanice"; }, always, always).den >= 5);
+  // Enumerators may not ask.
+  CHECK(c.request("GET", "/v1/indicators", {}, bearer(enis))->status == 403);
 }

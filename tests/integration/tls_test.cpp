@@ -12,6 +12,7 @@
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <unistd.h>
 
@@ -116,15 +117,92 @@ TEST_CASE("tls: the test client can speak TLS 1.0 and 1.1 to a server that allow
   CHECK(permissive_server_accepts(TLS1_1_VERSION));
 }
 
+namespace {
+
+// A TLS handshake with 127.0.0.1:`port` by a client that offers every version from TLS 1.0 up to
+// `max_version`, every cipher, at security level 0: the error of the handshake (none if it completed).
+boost::system::error_code legacy_client_handshake(std::uint16_t port, int max_version) {
+  namespace net = boost::asio;
+  namespace ssl = boost::asio::ssl;
+  using tcp = net::ip::tcp;
+  net::io_context io;
+  ssl::context ctx(ssl::context::tls_client);
+  SSL_CTX_set_security_level(ctx.native_handle(), 0);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_VERSION);
+  SSL_CTX_set_max_proto_version(ctx.native_handle(), max_version);
+  SSL_CTX_set_cipher_list(ctx.native_handle(), "ALL:@SECLEVEL=0");
+  ctx.set_verify_mode(ssl::verify_none);
+  ssl::stream<tcp::socket> s(io, ctx);
+  boost::system::error_code ec;
+  s.next_layer().connect(tcp::endpoint(net::ip::make_address("127.0.0.1"), port), ec);
+  if (!ec) s.handshake(ssl::stream_base::client, ec);
+  return ec;
+}
+
+// The handshake error of legacy_client_handshake against a server context (Asio's, like aktsyncd's) that
+// allows every cipher at security level 0 but sets no protocol version of its own: whatever refuses
+// TLS < 1.2 there is the process's OpenSSL configuration, not code.
+boost::system::error_code unconfigured_server_handshake(int max_version) {
+  namespace net = boost::asio;
+  namespace ssl = boost::asio::ssl;
+  using tcp = net::ip::tcp;
+  test::TempDir dir;
+  auto cert = test::make_test_cert(dir.path());
+  net::io_context io;
+  ssl::context ctx(ssl::context::tls_server);
+  SSL_CTX_set_security_level(ctx.native_handle(), 0);
+  SSL_CTX_set_cipher_list(ctx.native_handle(), "ALL:@SECLEVEL=0");
+  ctx.use_certificate_chain_file(cert.cert_file);
+  ctx.use_private_key_file(cert.key_file, ssl::context::pem);
+  tcp::acceptor acceptor(io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0));
+  std::thread server([&] {
+    boost::system::error_code ec;
+    ssl::stream<tcp::socket> s(io, ctx);
+    acceptor.accept(s.next_layer(), ec);
+    if (!ec) s.handshake(ssl::stream_base::server, ec);
+  });
+  auto ec = legacy_client_handshake(acceptor.local_endpoint().port(), max_version);
+  server.join();
+  return ec;
+}
+
+// The OpenSSL reason of a handshake error (0 for an error of another category).
+int ssl_reason(const boost::system::error_code& ec) {
+  return ec.category() == boost::asio::error::get_ssl_category() ? ERR_GET_REASON(static_cast<unsigned long>(ec.value()))
+                                                                  : 0;
+}
+
+}  // namespace
+
+// What refuses TLS 1.0/1.1 must be aktsyncd's own version floor (server/tls.cpp), seen by the client as the
+// protocol_version alert: the AEAD-only cipher list and the default security level (OpenSSL 3 allows no
+// SHA-1 handshake signatures from level 1; Debian's default is 2) refuse these versions too, with a
+// handshake_failure, so a test that only saw "refused" would pass without the floor. The control first
+// shows that this process's OpenSSL configuration (OPENSSL_CONF, e.g. a `MinProtocol = TLSv1.2`) refuses
+// nothing by itself: Asio's context sets its own minimum (TLS 1.0), which overrides the configured one.
 TEST_CASE("tls: TLS 1.0 and 1.1 are refused") {
+  for (int version : {TLS1_VERSION, TLS1_1_VERSION}) {
+    CAPTURE(version);
+    const auto control = unconfigured_server_handshake(version);
+    REQUIRE_MESSAGE(!control, "a server without a version floor of its own refused TLS < 1.2 ("
+                                  << control.message()
+                                  << "): this process's OpenSSL configuration refuses it by itself, so the "
+                                     "refusal below would prove nothing; run with OPENSSL_CONF pointing to an "
+                                     "empty file");
+  }
   test::TestServer srv({}, {}, true);
   for (int version : {TLS1_VERSION, TLS1_1_VERSION}) {
+    CAPTURE(version);
+    const auto ec = legacy_client_handshake(srv.port(), version);
+    REQUIRE(ec);
+    CHECK_MESSAGE(ssl_reason(ec) == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION, ec.message());
+    // The project's own client, limited the same way, gets no answer either.
     client::HttpOptions o;
     o.max_tls_version = version;
     auto c = srv.client(o);
-    auto r = c.request("GET", "/healthz");
-    CHECK_FALSE(r.ok());
+    CHECK_FALSE(c.request("GET", "/healthz").ok());
   }
+  CHECK_FALSE(legacy_client_handshake(srv.port(), TLS1_2_VERSION));
   client::HttpOptions modern;
   modern.max_tls_version = TLS1_2_VERSION;
   auto c12 = srv.client(modern);
