@@ -186,7 +186,10 @@ Result<MergeResult> merge(const MergeInput& in, const MergeSchema& schema) {
     if (!del.empty() && !keeps) any_edit = false;  // every side deletes: the merge is a tombstone
     // Mixed: deletion pending (if no sibling keeps a body, the record stays deleted and the entry open).
     if (keeps && deletes) out.delete_edit = DeleteEdit{del};
-    else if (had_open && !del.empty()) out.settled.push_back(kDeletedPath);
+    else if (had_open && !del.empty()) {
+      out.settled.push_back(kDeletedPath);
+      out.agreed[kDeletedPath] = del;
+    }
   }
   if (!any_edit) {  // [M9]
     out.deleted = true;
@@ -225,6 +228,7 @@ Result<MergeResult> merge(const MergeInput& in, const MergeSchema& schema) {
   out.conflicts = std::move(fm.conflicts);
   out.changed = std::move(fm.changed);
   out.settled.insert(out.settled.end(), fm.settled.begin(), fm.settled.end());
+  out.agreed.merge(fm.agreed);
   std::sort(out.settled.begin(), out.settled.end());
   return out;
 }

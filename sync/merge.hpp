@@ -126,6 +126,8 @@ struct MergeResult {
                                          // values stay attributed to the edits that set them.
   std::vector<std::string> settled;      // paths of MergeInput::open whose candidates now all agree
                                          // (kDeletedPath included): settled by agreement, sorted
+  std::map<std::string, std::vector<Candidate>> agreed;  // settled path -> its candidates, narrowed
+                                                         // (narrow_candidates): every one holds one value
   bool deletion_pending() const { return delete_edit.has_value(); }
   friend bool operator==(const MergeResult&, const MergeResult&) = default;
 };

@@ -200,7 +200,11 @@ class Engine {
     std::set<std::optional<std::string>> distinct;
     for (const Cand& c : cands) distinct.insert(text_of(c.value));
     if (distinct.size() == 1) {
-      if (had_open) out_.settled.push_back(path);  // settled by agreement
+      if (had_open) {  // settled by agreement
+        out_.settled.push_back(path);
+        std::vector<Candidate>& agreed = out_.agreed[path];
+        for (const Cand& c : cands) agreed.push_back({text_of(c.value), c.dot, c.sides});
+      }
       return copy_of(cands.front().value);
     }
     if (pol == FieldPolicy::kComputed) return copy_of(value_at(prov_, leaf, id_key));  // recomputed by the caller
@@ -343,7 +347,7 @@ class Engine {
   const std::map<Dot, VectorClock>& clocks_;
   std::vector<const json*> pool_;  // ancestor and every non-deleted version body: where keys come from
   std::deque<json> owned_;         // values of open candidates (stable addresses)
-  FieldMerge out_{json::object(), {}, {}, {}};
+  FieldMerge out_{json::object(), {}, {}, {}, {}};
 };
 
 }  // namespace

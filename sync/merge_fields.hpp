@@ -1,6 +1,7 @@
 // Internal to merge*.cpp: the field-level engine behind merge(). Not part of akt_sync's interface.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,6 +30,7 @@ struct FieldMerge {
   std::vector<FieldConflict> conflicts;  // sorted by path
   std::vector<std::string> changed;      // sorted
   std::vector<std::string> settled;      // open paths whose candidates now agree
+  std::map<std::string, std::vector<Candidate>> agreed;  // those paths' narrowed candidates
 };
 
 // REQUIRES: `sides` sorted by sibling dot, each history sorted by dot; at least one tip not deleted;

@@ -19,12 +19,13 @@ User read_user(Stmt& s, int c) {
   u.scope_version = s.int64(c + 7);
   u.created_at = s.int64(c + 8);
   u.special_category = s.int64(c + 9) != 0;
+  u.resolver_actor = std::string(s.text(c + 10));
   return u;
 }
 
 constexpr const char* kUserCols =
     "u.id, u.username, u.display_name, u.role, u.password_hash, COALESCE(u.supervisor_id, 0), u.disabled, "
-    "u.scope_version, u.created_at, u.special_category";
+    "u.scope_version, u.created_at, u.special_category, COALESCE(u.resolver_actor, '')";
 
 }  // namespace
 

@@ -23,6 +23,10 @@ struct User {
   std::int64_t scope_version = 1;
   std::int64_t created_at = 0;
   bool special_category = false;   // the explicit grant to see class S values in clear (SECURITY.md §8)
+  // The actor of the user's resolutions and reviews: random, made by the database when the user is
+  // created (never chosen by the caller); "" for a user created before that, whose actor is derived
+  // (server/handlers resolver_actor_of).
+  std::string resolver_actor;
 };
 
 // What a bearer token stands for, with everything authorization needs.

@@ -172,25 +172,32 @@ std::optional<std::string> entry_base(const std::vector<Row>& rows, const std::v
 }
 
 // Closes the open entry (record, kind, path) settled by agreement (DESIGN §4): every candidate holds one
-// value, so no disagreement remains. `dot` is the version that holds the agreed value.
+// value, so no disagreement remains. `cands` are the entry's candidates as narrowed (one per device line):
+// they replace the stored list, so the closed entry shows the sides that agree, not an answer its own
+// author replaced. `dot` is the version that holds the agreed value.
 Status close_by_agreement(Db& db, const std::string& id_blob, const std::string& kind, const std::string& path,
-                          const sync::Dot& dot, const std::vector<sync::Candidate>& cands, std::int64_t now) {
+                          const sync::Dot& dot, const std::vector<sync::Candidate>& cands,
+                          const std::map<std::string, const sync::Version*>& by_dot, std::int64_t now) {
+  const bool deletion = kind == "delete_edit";
   nlohmann::json resolution{{"closed_by", "agreement"}, {"dot", {{"actor", dot.actor}, {"n", dot.n}}}};
+  nlohmann::json list = nlohmann::json::array();
+  for (const sync::Candidate& c : cands) list.push_back(candidate_json(c, by_dot, deletion, now));
   if (!cands.empty()) {
     const auto& v = cands.front().value;
-    if (kind == "delete_edit") resolution["action"] = v == "true" ? "confirm_delete" : "restore";
+    if (deletion) resolution["action"] = v == "true" ? "confirm_delete" : "restore";
     else if (v) resolution["value"] = nlohmann::json::parse(*v, nullptr, false);
     else resolution["removed"] = true;
   }
+  resolution["candidates"] = list;
   AKT_STMT(s, db,
            "UPDATE conflicts SET status = 'resolved', resolved_at = ?4, resolved_by = '', updated_at = ?4, "
-           "resolution = json_set(?5, '$.candidates', json(candidates)) "
-           "WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
+           "candidates = ?6, resolution = ?5 WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
   s->bind_blob(1, id_blob.data(), id_blob.size());
   s->bind(2, kind);
   s->bind(3, path);
   s->bind(4, now);
   s->bind(5, resolution.dump());
+  s->bind(6, list.dump());
   return s->run();
 }
 
@@ -357,7 +364,7 @@ Status join_open_entries(Db& db, const PushInput& in, const std::string& id_blob
     for (const auto& c : cands) distinct.insert(c.value);
     const std::string kind = deletion ? "delete_edit" : "field";
     if (distinct.size() == 1) {
-      AKT_TRY(close_by_agreement(db, id_blob, kind, path, edit.dot, cands, in.now_ms));
+      AKT_TRY(close_by_agreement(db, id_blob, kind, path, edit.dot, cands, by_dot, in.now_ms));
       continue;
     }
     nlohmann::json list = nlohmann::json::array();
@@ -664,11 +671,11 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
       if (deletion || (own && std::find(own->changed.begin(), own->changed.end(), path) != own->changed.end()))
         continue;
     }
-    // The agreed value: the merged body's (field), or whether the merge deleted (delete_edit).
-    sync::Candidate value{deletion ? std::optional<std::string>(merged->deleted ? "true" : "false")
-                                   : sync::value_at_path(merged->body, path, schema),
-                          merged->dot, {}};
-    AKT_TRY(close_by_agreement(db, id_blob, deletion ? "delete_edit" : "field", path, merged->dot, {value},
+    // The narrowed candidates, which all hold the agreed value.
+    auto agreed = merged->agreed.find(path);
+    const std::vector<sync::Candidate> cands =
+        agreed == merged->agreed.end() ? std::vector<sync::Candidate>() : agreed->second;
+    AKT_TRY(close_by_agreement(db, id_blob, deletion ? "delete_edit" : "field", path, merged->dot, cands, by_dot,
                                in.now_ms));
   }
   if (!involved.empty()) {

@@ -282,6 +282,20 @@ CREATE UNIQUE INDEX uploads_by_actor ON uploads(actor, digest);
 -- A quarantined edit an admin discarded (PROTOCOL §10.9): kept for the record, never released.
 ALTER TABLE quarantine ADD COLUMN discarded_at INTEGER;
 )sql"},
+    {11, R"sql(
+-- The actor of a user's resolutions and reviews (PROTOCOL §11.5), a random UUIDv4 made when the user is
+-- created, so nobody can know it before (SECURITY.md §3). NULL: a user created before this migration,
+-- whose resolver actor stays the one derived from the server's actor and the username (its versions
+-- already carry it).
+ALTER TABLE users ADD COLUMN resolver_actor TEXT;
+CREATE TRIGGER users_resolver_actor AFTER INSERT ON users WHEN new.resolver_actor IS NULL
+BEGIN
+  UPDATE users SET resolver_actor = lower(
+    hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || substr(hex(randomblob(2)), 2) || '-' ||
+    substr('89ab', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))
+  WHERE id = new.id;
+END;
+)sql"},
 };
 
 }  // namespace

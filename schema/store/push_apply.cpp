@@ -8,6 +8,7 @@
 #include "schema/store/entry_trace.hpp"
 #include "schema/store/merge_apply.hpp"
 #include "schema/store/older_form_apply.hpp"
+#include "schema/store/record_scope.hpp"
 #include "sync/access.hpp"
 #include "sync/push_decision.hpp"
 #include "sync/uuid.hpp"
@@ -406,6 +407,9 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     if (before && (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged))
       AKT_TRY(hold_edit(db, in, uuid_blob(req.edits[i].record_id), *before, req.edits[i], server_actor, next_seq,
                         resp.results[i]));
+    // The record's scope follows the body it now has, whichever edit arrived last (DESIGN §6).
+    if (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged)
+      AKT_TRY(derive_record_scope(db, uuid_blob(req.edits[i].record_id)));
     if (in.unique_keys && i < in.unique_keys->size() && resp.results[i].outcome == Outcome::kApplied)
       AKT_TRY(track_unique_key(db, in, uuid_blob(req.edits[i].record_id), req.edits[i], (*in.unique_keys)[i],
                                resp.results[i]));

@@ -117,11 +117,20 @@ HttpResponse handle_me(const Principal& who) {
   return json_response(200, j);
 }
 
-std::string resolver_actor_of(const AppState& app, const std::string& username) {
-  const std::string h = sha256_raw("resolver:" + app.store->server_actor() + ":" + username);
+std::string resolver_actor_of(const AppState& app, const store::User& user) {
+  if (!user.resolver_actor.empty()) return user.resolver_actor;
+  // Users created before migration 11: derived, as their stored resolutions were written.
+  const std::string h = sha256_raw("resolver:" + app.store->server_actor() + ":" + user.username);
   std::array<std::uint8_t, 16> b{};
   for (std::size_t i = 0; i < b.size(); ++i) b[i] = static_cast<std::uint8_t>(h[i]);
   return sync::format_uuid(sync::make_uuid_v4(b));
+}
+
+Result<std::string> resolver_actor_of(store::Db& db, const AppState& app, const std::string& username) {
+  auto user = store::find_user(db, username);
+  if (!user.ok()) return user.status();
+  if (!*user) return std::string();
+  return resolver_actor_of(app, **user);
 }
 
 namespace {
@@ -137,7 +146,7 @@ Result<std::string> reserved_actor(store::Db& db, const AppState& app, const std
   auto users = store::list_users(db);
   if (!users.ok()) return users.status();
   for (const store::User& u : *users)
-    if (resolver_actor_of(app, u.username) == actor) return std::string("an administrator's resolver actor id");
+    if (resolver_actor_of(app, u) == actor) return std::string("an administrator's resolver actor id");
   auto seen = store::actor_has_versions(db, actor);
   if (!seen.ok()) return seen.status();
   if (*seen) return std::string("an actor id that already wrote record versions");

@@ -97,7 +97,7 @@ HttpResponse handle_record_history(const std::string& record_id, const Principal
     auto users = store::list_users(db);
     if (!users.ok()) return users.status();
     for (const auto& u : *users) {
-      auto it = authors.find(resolver_actor_of(app, u.username));
+      auto it = authors.find(resolver_actor_of(app, u));
       if (it != authors.end() && it->second["kind"] == "resolver") it->second["user"] = u.username;
     }
     return Status();

@@ -148,8 +148,12 @@ std::string client_address(const HttpRequest& req);
 // `user_not_found` when there is none.
 HttpResponse with_user(AppState& app, const std::string& username,
                        const std::function<Status(store::Db&, const store::User&)>& fn, HttpResponse ok);
-// The replica id under which `username`'s resolutions and reviews are written: stable per user and
-// server, never a device's.
-std::string resolver_actor_of(const AppState& app, const std::string& username);
+// The replica id under which `user`'s resolutions and reviews are written: stable per user and server,
+// never a device's. A user created since migration 11 has a random one (stored with the user); a user
+// created before keeps the one derived from the server's actor id and the username, which its versions
+// already carry (and which enrolment refuses since the user exists).
+std::string resolver_actor_of(const AppState& app, const store::User& user);
+// The same for a username: "" when there is no such user (a static config device, or a user deleted).
+Result<std::string> resolver_actor_of(store::Db& db, const AppState& app, const std::string& username);
 
 }  // namespace akt::server

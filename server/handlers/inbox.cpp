@@ -248,7 +248,15 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
     e.deleted = true;
     body = json::object();
   }
-  const std::string actor = resolver_actor_of(app, who.username);
+  std::string actor;
+  Status as = app.store->read([&](store::Db& db) {
+    auto found = resolver_actor_of(db, app, who.username);
+    if (!found.ok()) return found.status();
+    actor = std::move(*found);
+    return Status();
+  });
+  if (!as.ok()) return out.error = problem_from(as, "internal"), out;
+  if (actor.empty()) return out.error = problem(403, "forbidden", "only a user's session resolves or reviews"), out;
   e.dot = {actor, std::max(seen->get(actor), live.clock.get(actor)) + 1};
   std::int64_t own_latest = 0;  // the resolver's latest version of this record
   {
@@ -427,12 +435,16 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
     dot = pushed.dot;
   }
   // Closed unless a device edit that arrived meanwhile diverges again on the same fields (or, for a
-  // deletion, the resolution had to merge with one): then the entry stays open with the new candidate.
+  // deletion, on keeping the record): then the entry stays open with the new candidate.
   bool reopened = false;
   if (action.empty())
     for (const auto& [path, value] : edit.choices)
       reopened = reopened || std::find(x.conflicts.begin(), x.conflicts.end(), path) != x.conflicts.end();
-  if (action == "confirm_delete" || action == "restore") reopened = x.outcome == sync::Outcome::kMerged;
+  // A deletion decision merged with a device side that arrived meanwhile: the entry stays open only when
+  // that side still disagrees, i.e. the merge gave the entry new candidates (a keep against a confirmed
+  // deletion, or a deletion against a restore); when every remaining side agrees, it closes.
+  if (action == "confirm_delete" || action == "restore")
+    reopened = x.outcome == sync::Outcome::kMerged && std::find(x.entries.begin(), x.entries.end(), id) != x.entries.end();
   if (!reopened) {
     json chosen = json::object();
     for (const auto& [path, value] : edit.choices) chosen[path] = value ? *value : json();

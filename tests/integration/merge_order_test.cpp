@@ -375,3 +375,64 @@ TEST_CASE("merge order: resolving a field while a tablet changed another one clo
   CHECK(rec["live"][0]["body"]["pct_complete"] == 72);
   CHECK(rec["live"][0]["body"]["status"] == "suspended");
 }
+
+TEST_CASE("merge order: an entry settled by agreement keeps only the agreeing candidates") {
+  // The entry's candidates when it closes are the narrowed ones: a device line's later answer replaced its
+  // earlier one, so an admin never reads a keep and a delete (or "poor" and "good") under "agreement".
+  // `concurrent`: the device's second save comes from its own first one (a merge); otherwise from the
+  // merged version it pulled (a fast-forward).
+  SUBCASE("delete_edit") {
+    for (const bool concurrent : {true, false}) {
+      CAPTURE(concurrent);
+      World w(2);
+      const json base{{"pct_complete", 60}, {"status", "in_progress"}};
+      sync::Edit e0 = w.edit(0, 1, {}, base, {"pct_complete", "status"});
+      REQUIRE(w.push(0, e0)["outcome"] == "applied");
+      sync::Edit t1 = w.edit(1, 1, e0.clock(), {{"pct_complete", 70}, {"status", "in_progress"}}, {"pct_complete"});
+      REQUIRE(w.push(1, t1)["outcome"] == "applied");
+      REQUIRE(w.push(0, w.del(0, 2, e0.clock()))["outcome"] == "merged");
+      json open = w.entries();
+      REQUIRE(open.size() == 1);
+      auto live = sync::decode_clock(w.record()["live"][0]["clock"].dump());
+      REQUIRE(live.ok());
+      w.push(1, w.del(1, 2, concurrent ? t1.clock() : *live));
+      CHECK(w.entries().empty());
+      CHECK(w.record()["deleted"] == true);
+      const json e = w.entry(open[0]["id"]);
+      CHECK(e["status"] == "resolved");
+      CHECK(e["resolution"]["closed_by"] == "agreement");
+      CHECK(e["resolution"]["action"] == "confirm_delete");
+      const std::set<std::string> agreed{"T0:2 delete", "T1:2 delete"};
+      CHECK(candidate_set(w, e) == agreed);
+      CHECK(candidate_set(w, {{"kind", "delete_edit"}, {"candidates", e["resolution"]["candidates"]}}) == agreed);
+    }
+  }
+  SUBCASE("field") {
+    for (const bool concurrent : {true, false}) {
+      CAPTURE(concurrent);
+      World w(3);
+      const json first{{"road_condition", "fair"}};
+      sync::Edit e0 = w.edit(0, 1, {}, first, {});
+      REQUIRE(w.push(0, e0)["outcome"] == "applied");
+      sync::Edit t1 = w.edit(1, 1, e0.clock(), {{"road_condition", "poor"}}, {"road_condition"});
+      REQUIRE(w.push(1, t1)["outcome"] == "applied");
+      REQUIRE(w.push(2, w.edit(2, 1, e0.clock(), {{"road_condition", "good"}}, {"road_condition"}))["outcome"] ==
+              "merged");
+      json open = w.entries();
+      REQUIRE(open.size() == 1);
+      auto live = sync::decode_clock(w.record()["live"][0]["clock"].dump());
+      REQUIRE(live.ok());
+      w.push(1, w.edit(1, 2, concurrent ? t1.clock() : *live, {{"road_condition", "good"}}, {"road_condition"}));
+      CHECK(w.entries().empty());
+      CHECK(w.record()["conflicted"] == json::array());
+      CHECK(w.record()["live"][0]["body"]["road_condition"] == "good");
+      const json e = w.entry(open[0]["id"]);
+      CHECK(e["status"] == "resolved");
+      CHECK(e["resolution"]["closed_by"] == "agreement");
+      CHECK(e["resolution"]["value"] == "good");
+      const std::set<std::string> agreed{"T1:2 \"good\"", "T2:1 \"good\""};
+      CHECK(candidate_set(w, e) == agreed);
+      CHECK(candidate_set(w, {{"kind", "field"}, {"candidates", e["resolution"]["candidates"]}}) == agreed);
+    }
+  }
+}

@@ -14,8 +14,11 @@
 
 #include "clients/record_gen.hpp"
 #include "schema/export/redact.hpp"
+#include "schema/store/accounts_store.hpp"
+#include "schema/store/db.hpp"
 #include "server/handlers/handlers.hpp"
 #include "sync/counter.hpp"
+#include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/integration/test_server.hpp"
 #include "tests/support/edits.hpp"
@@ -218,10 +221,19 @@ TEST_CASE("enrolment refuses reserved actor ids: server replica, nil, resolvers,
     return json::parse(r->body)["code"].get<std::string>();
   };
   const std::string the_code = code();
+  auto resolver = [&](const std::string& username) {
+    std::string actor;
+    REQUIRE(srv.app().store->read([&](store::Db& db) {
+      auto a = server::resolver_actor_of(db, srv.app(), username);
+      if (a.ok()) actor = *a;
+      return a.status();
+    }).ok());
+    REQUIRE(sync::is_uuid(actor));
+    return actor;
+  };
   for (const std::string& actor :
-       {srv.app().store->server_actor(), std::string("00000000-0000-0000-0000-000000000000"),
-        server::resolver_actor_of(srv.app(), "root"), server::resolver_actor_of(srv.app(), "enis"), srv.a.actor,
-        srv.b.actor}) {
+       {srv.app().store->server_actor(), std::string("00000000-0000-0000-0000-000000000000"), resolver("root"),
+        resolver("enis"), srv.a.actor, srv.b.actor}) {
     auto r = c.request("POST", "/v1/enrol", json{{"code", the_code}, {"actor", actor}}.dump(),
                        {{"Content-Type", "application/json"}});
     CHECK_MESSAGE(r->status == 409, actor << ": " << r->body);
@@ -475,4 +487,111 @@ TEST_CASE("re-enrolment keeps the actor: edits made offline past the token's lif
   // The old token stays dead; the audit log names the re-enrolment.
   CHECK(c.request("GET", "/v1/me", {}, bearer(old_token))->status == 401);
   CHECK(c.request("GET", "/v1/admin/audit", {}, bearer(admin))->body.find("device_reenrolled") != std::string::npos);
+}
+
+TEST_CASE("resolver actors of users created later cannot be taken by a tablet enrolled before them") {
+  test::TestServer srv({}, {}, false, false);
+  srv.create_user("root", "admin", kPw);
+  srv.create_user("enis", "enumerator", kPw, {{"*", "*", "*", "*"}});
+  const std::string admin = srv.login("root", kPw);
+  auto c = srv.client();
+  auto resolver = [&](const std::string& username) {
+    std::string actor;
+    REQUIRE(srv.app().store->read([&](store::Db& db) {
+      auto a = server::resolver_actor_of(db, srv.app(), username);
+      if (a.ok()) actor = *a;
+      return a.status();
+    }).ok());
+    return actor;
+  };
+  // What a tablet can compute from what it sees (the server's actor id, a guessed username): the actor a
+  // user "late" would have had if resolver actors were derived from them.
+  store::User late;
+  late.username = "late";
+  const std::string guessed = server::resolver_actor_of(srv.app(), late);
+  const test::Device tablet = [&] {
+    auto r = c.request("POST", "/v1/admin/enrolments", json{{"username", "enis"}, {"device_name", "t"}}.dump(),
+                       bearer(admin));
+    REQUIRE(r->status == 201);
+    auto e = c.request("POST", "/v1/enrol",
+                       json{{"code", json::parse(r->body)["code"]}, {"actor", guessed}}.dump(),
+                       {{"Content-Type", "application/json"}});
+    REQUIRE_MESSAGE(e->status == 201, e->body);
+    return test::Device{guessed, json::parse(e->body)["token"].get<std::string>()};
+  }();
+  srv.create_user("late", "admin", kPw);
+  const std::string mine = resolver("late");
+  CHECK(sync::is_uuid(mine));
+  CHECK(mine != guessed);
+  CHECK(mine != resolver("root"));
+  // late resolves a conflict: the resolution is written under late's own actor, never the tablet's.
+  const std::string record = test::uuid7(1700000000000, 31);
+  const sync::Edit e0 = test::make_edit(record, srv.a.actor, 1, {}, R"({"x":1})", {"x"});
+  push_json(c, srv.a, "p1", {e0});
+  push_json(c, srv.a, "p2", {test::make_edit(record, srv.a.actor, 2, e0.clock(), R"({"x":2})", {"x"})});
+  REQUIRE(push_json(c, srv.b, "p3", {test::make_edit(record, srv.b.actor, 1, e0.clock(), R"({"x":3})", {"x"})})
+              ["results"][0]["outcome"] == "merged");
+  const std::string late_token = srv.login("late", kPw);
+  auto list = c.request("GET", "/v1/admin/conflicts", {}, bearer(late_token));
+  REQUIRE(list->status == 200);
+  const json entry = json::parse(list->body)["entries"][0];
+  auto one = c.request("GET", "/v1/admin/conflicts/" + std::to_string(entry["id"].get<int>()), {}, bearer(late_token));
+  const json seen = json::parse(one->body)["entry"]["record_state"]["live"][0]["clock"];
+  auto res = c.request("POST", "/v1/admin/conflicts/" + std::to_string(entry["id"].get<int>()) + "/resolve",
+                       json{{"seen", seen}, {"value", 2}}.dump(), bearer(late_token));
+  REQUIRE_MESSAGE(res->status == 200, res->body);
+  CHECK(json::parse(res->body)["version"]["actor"] == mine);
+  auto history = c.request("GET", "/v1/records/" + record + "/history", {}, bearer(admin));
+  REQUIRE(history->status == 200);
+  bool found = false;
+  const json versions = json::parse(history->body)["versions"];  // named: a range over a temporary's member dangles
+  for (const json& v : versions) {
+    CHECK(v["dot"]["actor"] != guessed);
+    if (v["dot"]["actor"] != mine) continue;
+    found = true;
+    CHECK(v["author"]["kind"] == "resolver");
+    CHECK(v["author"]["user"] == "late");
+  }
+  CHECK(found);
+  // late's actor is reserved from now on.
+  auto r = c.request("POST", "/v1/admin/enrolments", json{{"username", "enis"}, {"device_name", "t2"}}.dump(),
+                     bearer(admin));
+  REQUIRE(r->status == 201);
+  auto again = c.request("POST", "/v1/enrol", json{{"code", json::parse(r->body)["code"]}, {"actor", mine}}.dump(),
+                         {{"Content-Type", "application/json"}});
+  CHECK(again->status == 409);
+  CHECK(json::parse(again->body)["code"] == "actor_reserved");
+  (void)tablet;
+}
+
+TEST_CASE("resolver actors: a user created before resolver actors were stored keeps the derived one") {
+  test::TestServer srv({}, {}, false, false);
+  srv.create_user("root", "admin", kPw);
+  srv.create_user("enis", "enumerator", kPw, {{"*", "*", "*", "*"}});
+  // As migration 11 leaves a user that existed before it.
+  REQUIRE(srv.app().store->write([](store::Db& db, std::int64_t&) {
+    return db.exec("UPDATE users SET resolver_actor = NULL WHERE username = 'root'");
+  }).ok());
+  store::User root;
+  root.username = "root";
+  const std::string legacy = server::resolver_actor_of(srv.app(), root);
+  const std::string admin = srv.login("root", kPw);
+  auto c = srv.client();
+  const std::string record = test::uuid7(1700000000000, 32);
+  const sync::Edit e0 = test::make_edit(record, srv.a.actor, 1, {}, R"({"x":1,"review_status":"submitted"})", {"x"});
+  push_json(c, srv.a, "p1", {e0});
+  auto rec = c.request("GET", "/v1/records/" + record, {}, bearer(admin));
+  REQUIRE(rec->status == 200);
+  auto review = c.request("POST", "/v1/admin/records/" + record + "/review",
+                          json{{"seen", json::parse(rec->body)["live"][0]["clock"]}, {"status", "approved"}}.dump(),
+                          bearer(admin));
+  REQUIRE_MESSAGE(review->status == 200, review->body);
+  CHECK(json::parse(review->body)["version"]["actor"] == legacy);
+  // Still reserved at enrolment.
+  auto r = c.request("POST", "/v1/admin/enrolments", json{{"username", "enis"}, {"device_name", "t"}}.dump(),
+                     bearer(admin));
+  REQUIRE(r->status == 201);
+  auto e = c.request("POST", "/v1/enrol", json{{"code", json::parse(r->body)["code"]}, {"actor", legacy}}.dump(),
+                     {{"Content-Type", "application/json"}});
+  CHECK(e->status == 409);
 }
