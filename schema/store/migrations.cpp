@@ -282,6 +282,12 @@ CREATE UNIQUE INDEX uploads_by_actor ON uploads(actor, digest);
 -- A quarantined edit an admin discarded (PROTOCOL §10.9): kept for the record, never released.
 ALTER TABLE quarantine ADD COLUMN discarded_at INTEGER;
 )sql"},
+    {11, R"sql(
+-- The change feed of a caller whose scope names its municipalities reads these instead of every record
+-- (PROTOCOL §5: `limit` counts entries returned; what the caller cannot see is skipped by index).
+CREATE INDEX records_by_municipality ON records(municipality, seq);
+CREATE INDEX record_scopes_by_municipality ON record_scopes(municipality);
+)sql"},
 };
 
 }  // namespace
