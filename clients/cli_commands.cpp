@@ -548,6 +548,7 @@ int cmd_sync(const Args& a, store::TabletStore& store) {
   so.on_progress = [&line](const SyncSummary& s) { line.records(s); };
   const auto started = std::chrono::steady_clock::now();
   HttpClient http(host, port, ho);
+  so.partial_answer = [&http] { return http.partial_answer(); };  // a cut feed page resumes mid-page
   SyncClient client(store, http_transport(http), so);
   auto s = client.sync(now_ms());
   line.end();

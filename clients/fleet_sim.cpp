@@ -275,7 +275,9 @@ Transport observed(HttpClient& http, Oracle& o, int form_version = 0, std::vecto
     if (push && sent && (sent->empty() || sent->back().device != device || sent->back().body != body))
       sent->push_back({device, body});  // a retry resends the same bytes: recorded once
     auto r = http.request(method, target, body, headers);
-    if (r.ok() && r->status == 200 && method == "POST" && target == "/v1/push") o.on_push_answer(r->body);
+    // An answer read back after it was lost (GET /v1/push/{batch_id}, PROTOCOL §4.3) acknowledges too.
+    const bool answer = push || (method == "GET" && target.rfind("/v1/push/", 0) == 0);
+    if (r.ok() && r->status == 200 && answer) o.on_push_answer(r->body);
     return r;
   };
 }

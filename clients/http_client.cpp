@@ -102,6 +102,7 @@ struct HttpClient::Impl {
   beast::flat_buffer buffer;
   TransferStats stats;
   bool timed_out = false;  // the last exchange ended at a deadline
+  std::string partial;     // the body part of a 200 answer cut in transit (see partial_answer())
 
   // What the certificate check saw, for the error message.
   struct CertTrouble {
@@ -362,6 +363,12 @@ struct HttpClient::Impl {
       if (n > 0 || buffer.size() > 0) answer_started = true;
       moved(0, n);
       timed_out = ec == beast::error::timeout;
+      if ((timed_out || ec) && parser.is_header_done() && parser.get().result_int() == 200) {
+        // Keep what arrived of the body: the caller may resume after its last whole part.
+        const auto& got = parser.get();
+        const bool gz = beast::iequals(got[http::field::content_encoding], "gzip");
+        partial = gz ? sync::gunzip_prefix(got.body(), 1ull << 31) : got.body();
+      }
       if (timed_out)
         return Status::io_error(
             "receive from " + where() + ": " +
@@ -397,6 +404,7 @@ struct HttpClient::Impl {
                           const std::vector<std::pair<std::string, std::string>>& headers, bool& answer_started) {
     ++stats.requests;
     timed_out = false;
+    partial.clear();
     std::uint64_t sent = 0;
     answer_started = false;
     auto r = secure ? exchange(*secure, method, target, body, headers, sent, answer_started)
@@ -443,5 +451,7 @@ Result<HttpResult> HttpClient::request(const std::string& method, const std::str
 void HttpClient::close() { impl_->reset(); }
 
 const TransferStats& HttpClient::stats() const { return impl_->stats; }
+
+const std::string& HttpClient::partial_answer() const { return impl_->partial; }
 
 }  // namespace akt::client

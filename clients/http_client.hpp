@@ -78,6 +78,10 @@ class HttpClient {
                              const std::vector<std::pair<std::string, std::string>>& headers = {});
   void close();
   const TransferStats& stats() const;
+  // After request() failed: the part of a 200 answer's body that arrived before the failure
+  // (decompressed as far as it goes), so that a caller can keep what it received whole (PROTOCOL §5.1,
+  // resuming a cut page); empty otherwise. Cleared by the next request().
+  const std::string& partial_answer() const;
 
  private:
   struct Impl;

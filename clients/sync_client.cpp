@@ -10,6 +10,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clients/feed_stream.hpp"
+#include "schema/store/blob_store.hpp"
 #include "schema/store/db.hpp"
 #include "sync/wire_json.hpp"
 
@@ -38,6 +40,20 @@ std::string percent_encode(const std::string& s) {
   return out;
 }
 
+// Decodes feed entries without letting a malformed answer throw.
+Status decode_changes(const nlohmann::json& changes, std::vector<sync::RecordState>& out) {
+  try {
+    for (const nlohmann::json& x : changes) {
+      auto s = sync::decode_record_state(x);
+      if (!s.ok()) return Status::corruption("feed page: " + s.status().message());
+      out.push_back(std::move(*s));
+    }
+  } catch (const std::exception& e) {
+    return Status::corruption(std::string("feed page: ") + e.what());
+  }
+  return {};
+}
+
 struct FeedPage {
   std::string epoch, next;
   bool more = false;
@@ -45,24 +61,15 @@ struct FeedPage {
 };
 
 // Decodes a feed page without letting a malformed answer throw.
-Result<FeedPage> decode_page(const std::string& body) {
+Result<FeedPage> decode_page(const nlohmann::json& j) {
   using nlohmann::json;
-  json j = json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object()) return Status::corruption("feed page: not a JSON object");
   auto epoch = j.find("epoch"), next = j.find("next"), more = j.find("more"), changes = j.find("changes");
   if (epoch == j.end() || !epoch->is_string() || next == j.end() || !next->is_string() || more == j.end() ||
       !more->is_boolean() || changes == j.end() || !changes->is_array())
     return Status::corruption("feed page: missing epoch, next, more or changes");
   FeedPage p{epoch->get<std::string>(), next->get<std::string>(), more->get<bool>(), {}};
-  try {
-    for (const json& x : *changes) {
-      auto s = sync::decode_record_state(x);
-      if (!s.ok()) return Status::corruption("feed page: " + s.status().message());
-      p.changes.push_back(std::move(*s));
-    }
-  } catch (const std::exception& e) {
-    return Status::corruption(std::string("feed page: ") + e.what());
-  }
+  AKT_TRY(decode_changes(*changes, p.changes));
   return p;
 }
 
@@ -101,7 +108,8 @@ std::chrono::milliseconds SyncClient::backoff(int attempt) {
   return std::chrono::milliseconds(half + r);
 }
 
-Result<HttpResult> SyncClient::send(const std::string& method, const std::string& target, const std::string& body) {
+Result<HttpResult> SyncClient::send(std::string method, std::string target, std::string body,
+                                    const Retarget& before_retry) {
   Headers headers{{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
   // For the console's field-team page (PROTOCOL §13.2): this app and the edits still waiting.
   if (auto st = store_.stats(); st.ok())
@@ -134,6 +142,7 @@ Result<HttpResult> SyncClient::send(const std::string& method, const std::string
     options_.sleep(wait);
     waited += wait;
     ++summary_.retries;
+    if (before_retry) AKT_TRY(before_retry(method, target, body));
   }
 }
 
@@ -167,7 +176,29 @@ Status SyncClient::push(SyncSummary& s) {
     if (!b.ok()) return b.status();
     if (!*b) return {};
     const store::OutboxBatch& batch = **b;
-    auto r = send("POST", "/v1/push", batch.request);
+    // A batch whose answer was lost may be committed on the server: its stored answer is fetched
+    // (PROTOCOL §4.3) rather than the batch uploaded again; 404 means it never arrived, so it is sent.
+    const std::string answer_target = "/v1/push/" + percent_encode(batch.batch_id);
+    std::string last = batch.formed_before ? "GET" : "POST";
+    auto ask_first = [&](std::string& method, std::string& target, std::string& body) -> Status {
+      if (method == "POST") {
+        method = "GET";
+        target = answer_target;
+        body.clear();
+      }
+      last = method;
+      return {};
+    };
+    auto r = last == "GET" ? send("GET", answer_target, {}, ask_first) : send("POST", "/v1/push", batch.request, ask_first);
+    if (r.ok() && last == "GET" && (r->status == 404 || r->status == 405)) {
+      last = "POST";
+      r = send("POST", "/v1/push", batch.request, ask_first);
+    }
+    if (r.ok() && last == "GET" && r->status == 200) ++s.answers_fetched;
+    if (r.ok() && last == "GET" && (r->status == 404 || r->status == 405)) {
+      // Lost again after the stored answer said "never arrived": send it once more, plainly.
+      r = send("POST", "/v1/push", batch.request);
+    }
     if (!r.ok()) return r.status();
     if (r->status == 400 || r->status == 413) {
       // Refused whole, nothing applied: the store isolates the bad edit (DESIGN §3.4 keeps the rest going).
@@ -196,9 +227,26 @@ Status SyncClient::pull(SyncSummary& s) {
   auto dev = store_.device();
   if (!dev.ok()) return dev.status();
   std::string cursor = dev->cursor;
+  std::int64_t after = 0;  // a cut page resumes after this entry's seq (0 = from the page's start)
+  auto target = [&] {
+    std::string t = "/v1/changes?since=" + percent_encode(cursor) +
+                    "&limit=" + std::to_string(std::max<std::size_t>(options_.pull_limit, 1));
+    if (options_.pull_max_bytes > 0) t += "&max_bytes=" + std::to_string(options_.pull_max_bytes);
+    // Its own versions' bodies are in the local store (an edit stays until the feed shows it, a reset keeps
+    // the records until the feed is drained); one that is not is fetched whole (resolve_own_bodies).
+    if (options_.compact_feed) t += "&compact=1&echo=0";
+    if (after > 0) t += "&after=" + std::to_string(after);
+    return t;
+  };
+  auto resume = [&](std::string&, std::string& t, std::string&) -> Status {
+    auto kept = keep_whole_entries(cursor, after, s);
+    if (!kept.ok()) return kept.status();
+    after = *kept;
+    t = target();
+    return {};
+  };
   for (;;) {
-    auto r = send("GET", "/v1/changes?since=" + percent_encode(cursor) + "&limit=" +
-                             std::to_string(std::max<std::size_t>(options_.pull_limit, 1)), {});
+    auto r = send("GET", target(), {}, resume);
     if (!r.ok()) return r.status();
     if (r->status == 410) {
       if (problem_of(r->body).first == "scope_changed") {
@@ -215,7 +263,9 @@ Status SyncClient::pull(SyncSummary& s) {
       return Status::gone("the server has a new epoch");
     }
     if (r->status != 200) return http_error(*r, "pull");
-    auto page = decode_page(r->body);
+    auto j = nlohmann::json::parse(r->body, nullptr, false);
+    if (j.is_object() && j.contains("changes") && j["changes"].is_array()) AKT_TRY(resolve_own_bodies(j["changes"], s));
+    auto page = decode_page(j);
     if (!page.ok()) return page.status();
     auto n = store_.apply_changes(page->changes, page->next, page->epoch, !page->more);
     if (!n.ok()) return n.status();
@@ -225,7 +275,85 @@ Status SyncClient::pull(SyncSummary& s) {
     if (!page->more) return {};
     if (page->next == cursor) return Status::corruption("the feed said `more` but did not advance");
     cursor = page->next;
+    after = 0;
   }
+}
+
+Result<std::int64_t> SyncClient::keep_whole_entries(const std::string& cursor, std::int64_t after, SyncSummary& s) {
+  if (!options_.partial_answer) return after;
+  const PagePrefix prefix = whole_entries(options_.partial_answer());
+  if (prefix.epoch.empty()) return after;
+  nlohmann::json entries = nlohmann::json::array();
+  for (const std::string& text : prefix.entries) {
+    auto j = nlohmann::json::parse(text, nullptr, false);
+    auto seq = j.is_object() ? j.find("seq") : j.end();
+    if (seq == j.end() || !seq->is_number_integer() || seq->get<std::int64_t>() <= after) break;
+    entries.push_back(std::move(j));
+  }
+  if (entries.empty()) return after;
+  const std::int64_t last = entries.back()["seq"].get<std::int64_t>();
+  AKT_TRY(resolve_own_bodies(entries, s));
+  std::vector<sync::RecordState> changes;
+  AKT_TRY(decode_changes(entries, changes));
+  // The cursor stays: what was kept is applied again harmlessly if this round ends before the page does.
+  auto n = store_.apply_changes(changes, cursor, prefix.epoch, false);
+  if (!n.ok()) return n.status();
+  s.pulled += *n;
+  ++s.resumed;
+  if (options_.on_progress) options_.on_progress(s);
+  return last;
+}
+
+Status SyncClient::resolve_own_bodies(nlohmann::json& changes, SyncSummary& s) {
+  using nlohmann::json;
+  for (auto it = changes.begin(); it != changes.end();) {
+    auto live = it->is_object() ? it->find("live") : it->end();
+    auto record = it->is_object() ? it->find("record") : it->end();
+    if (live == it->end() || !live->is_array() || record == it->end() || !record->is_string()) {
+      ++it;  // a marker, or malformed (the decoder says so)
+      continue;
+    }
+    const std::string id = record->get<std::string>();
+    bool whole = true;
+    for (json& v : *live) {
+      auto hash = v.is_object() ? v.find("body_hash") : v.end();
+      if (hash == v.end()) continue;
+      auto dot = v.find("dot");
+      if (!hash->is_string() || hash->get<std::string>().size() != 16 || dot == v.end() || !dot->is_object() ||
+          !dot->contains("actor") || !(*dot)["actor"].is_string() || !dot->contains("n") ||
+          !(*dot)["n"].is_number_integer()) {
+        whole = false;
+        continue;
+      }
+      auto mine = store_.local_body(id, {(*dot)["actor"].get<std::string>(), (*dot)["n"].get<std::int64_t>()});
+      if (!mine.ok()) return mine.status();
+      json body = *mine ? json::parse(**mine, nullptr, false) : json();
+      if (body.is_object() && store::sha256_hex_of(**mine).compare(0, 16, hash->get<std::string>()) == 0) {
+        v["body"] = std::move(body);
+        v.erase("body_hash");
+      } else {
+        whole = false;
+      }
+    }
+    if (whole) {
+      ++it;
+      continue;
+    }
+    // The server holds another body than this device's copy (or it has none): read the record whole.
+    auto r = send("GET", "/v1/records/" + percent_encode(id), {});
+    if (!r.ok()) return r.status();
+    if (r->status == 404) {  // gone from this device's scope since: a later page says so
+      it = changes.erase(it);
+      continue;
+    }
+    if (r->status != 200) return http_error(*r, "record " + id);
+    json fetched = json::parse(r->body, nullptr, false);
+    if (!fetched.is_object()) return Status::corruption("record " + id + ": not a JSON object");
+    *it = std::move(fetched);
+    ++s.bodies_fetched;
+    ++it;
+  }
+  return {};
 }
 
 Result<SyncSummary> SyncClient::sync(std::int64_t now_ms) {

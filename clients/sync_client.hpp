@@ -11,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include "clients/http_client.hpp"
 #include "schema/store/tablet_store.hpp"
 #include "sync/status.hpp"
@@ -30,6 +32,17 @@ struct SyncSummary;
 struct SyncOptions {
   std::size_t batch_edits = 200;   // edits per pushed batch
   std::size_t pull_limit = 500;    // records per feed page
+  // Bytes per feed page (the server's JSON before gzip; the page ends after the record crossing it, and
+  // holds one at least): pages that a slow link moves in a few seconds. 0 = no bound.
+  std::size_t pull_max_bytes = 256 * 1024;
+  // The compact feed (PROTOCOL §5.1): no `parents` or `changed`, and no body of this device's own
+  // versions while it holds them (it checks the server's body_hash against its copy). false = the feed as
+  // servers before it sent it, for servers that do not know these parameters.
+  bool compact_feed = true;
+  // After a transport failure: the part of a 200 answer's body that arrived (decompressed), or empty.
+  // With it, a feed page cut in transit resumes after its last record received whole, not from its start
+  // (for an HttpClient: [&http] { return http.partial_answer(); }).
+  std::function<std::string()> partial_answer;
   // A request that fails on the network (or 5xx, 429) is retried with backoff for as long as its
   // failures last less than `retry_for` (the time waited between attempts counts even when `sleep` does
   // not really wait), and at most max_attempts times in all when max_attempts > 0. Any success starts
@@ -57,6 +70,9 @@ struct SyncSummary {
   std::vector<store::RejectedEdit> rejections;  // edits rejected in this round, with the server's reason
   std::size_t batches = 0, pages = 0;  // push batches acknowledged, feed pages applied
   std::size_t retries = 0;             // requests sent again after a failure
+  std::size_t resumed = 0;             // cut feed pages resumed after their last whole record
+  std::size_t answers_fetched = 0;     // lost push answers fetched (GET /v1/push/{id}) instead of re-sent
+  std::size_t bodies_fetched = 0;      // records fetched whole because an own body could not be matched
 };
 
 // `store` must outlive the SyncClient. Not thread-safe.
@@ -87,7 +103,16 @@ class SyncClient {
  private:
   Status load_device();
   // Sends with retries; returns the last answer (any status) or the transport failure.
-  Result<HttpResult> send(const std::string& method, const std::string& target, const std::string& body);
+  // Before each new attempt `before_retry` (when set) may change the request (resume after what arrived).
+  using Retarget = std::function<Status(std::string& method, std::string& target, std::string& body)>;
+  Result<HttpResult> send(std::string method, std::string target, std::string body,
+                          const Retarget& before_retry = {});
+  // Fills in the bodies a compact feed left out (this device's own versions) from the local store, or
+  // fetches the record whole when the local copy is missing or differs from the server's.
+  Status resolve_own_bodies(nlohmann::json& changes, SyncSummary& s);
+  // Applies the entries received whole of a cut page (cursor unchanged) and returns the seq to resume
+  // after, or `after` unchanged when none arrived whole.
+  Result<std::int64_t> keep_whole_entries(const std::string& cursor, std::int64_t after, SyncSummary& s);
   Status http_error(const HttpResult& r, const std::string& what) const;
   std::chrono::milliseconds backoff(int attempt);
 

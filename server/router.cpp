@@ -7,6 +7,7 @@
 #include "sync/gzip.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/passwords.hpp"
+#include "server/handlers/push_answer.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
 
@@ -242,6 +243,12 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
     HttpRequest decoded = req;
     if (auto err = decode_body(req, app, decoded.body)) return std::move(*err);
     return handle_push(decoded, *who, app);
+  }
+  if (top == "push" && seg.size() == 3) {
+    // The stored answer of a batch whose answer was lost (PROTOCOL §4.3): fetched instead of re-sent.
+    if (req.method != "GET") return method_not_allowed("GET");
+    if (!who->is_device()) return forbidden("batch answers are for the device that pushed the batch");
+    return handle_push_answer(percent_decode(seg[2]), *who, app);
   }
   if (top == "changes" && seg.size() == 2) {
     if (req.method != "GET") return method_not_allowed("GET");

@@ -38,6 +38,26 @@ Result<std::string> gunzip(std::string_view in, std::size_t max_out) {
   return out;
 }
 
+std::string gunzip_prefix(std::string_view in, std::size_t max_out) {
+  z_stream zs{};
+  std::string out;
+  if (inflateInit2(&zs, 16 + MAX_WBITS) != Z_OK) return out;
+  char buf[64 * 1024];
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  for (;;) {
+    zs.next_out = reinterpret_cast<Bytef*>(buf);
+    zs.avail_out = sizeof buf;
+    // Z_SYNC_FLUSH hands out everything decodable so far, even when the stream stops mid-block.
+    const int rc = inflate(&zs, Z_SYNC_FLUSH);
+    out.append(buf, sizeof buf - zs.avail_out);
+    if (rc != Z_OK || out.size() >= max_out || (zs.avail_in == 0 && zs.avail_out != 0)) break;
+  }
+  inflateEnd(&zs);
+  if (out.size() > max_out) out.resize(max_out);
+  return out;
+}
+
 std::string gzip(std::string_view in, int level) {
   z_stream zs{};
   deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);

@@ -187,7 +187,8 @@ Status decode_edit(const dom::element& el, const std::string& path, const WireLi
   if (auto ctx = member(j, "context")) {
     if (Status st = decode_context(*ctx, path + ".context", lim.max_context, e.context); !st.ok()) return st;
   }
-  if (auto ch = member(j, "changed")) {
+  const auto listed = member(j, "changed");
+  if (auto ch = listed) {
     dom::array arr;
     if (ch->get_array().get(arr) != simdjson::SUCCESS) return bad(path + ".changed", "expected an array of field paths");
     if (arr.size() > lim.max_changed) return bad(path + ".changed", "too many entries");
@@ -217,6 +218,15 @@ Status decode_edit(const dom::element& el, const std::string& path, const WireLi
     if (Status st = append_canonical(*body, e.body, path + ".body"); !st.ok()) return st;
     if (e.body.size() > lim.max_body_bytes)
       return bad(path + ".body", "larger than " + std::to_string(lim.max_body_bytes) + " bytes");
+    if (!listed && !e.deleted && e.context.empty()) {
+      // A create that leaves `changed` out set every answer it holds (PROTOCOL §4.1): its top-level keys,
+      // byte order, as clients listed them before they could leave it out; so the edit's content, and its
+      // fingerprint, are the same whichever way it came.
+      dom::object fields;
+      if (body->get_object().get(fields) == simdjson::SUCCESS)
+        for (auto field : fields) e.changed.emplace_back(field.key);
+      std::sort(e.changed.begin(), e.changed.end());
+    }
   }
   return get_int(j, "device_time", path, 0, e.device_time, false);
 }

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "sync/feed_text.hpp"
 #include "sync/json_text.hpp"
 #include "sync/uuid.hpp"
 
@@ -99,7 +100,20 @@ json edit_json(const Edit& e) {
 
 std::string encode_push_request(const PushRequest& r) {
   json edits = json::array();
-  for (const Edit& e : r.edits) edits.push_back(edit_json(e));
+  for (const Edit& e : r.edits) {
+    json j = edit_json(e);
+    // What the server reads as the default is left out (PROTOCOL §4.1): no empty context, no
+    // "deleted":false, and no `changed` on a create that lists exactly its body's top-level keys.
+    if (e.context.empty()) j.erase("context");
+    if (!e.deleted) j.erase("deleted");
+    if (!e.deleted && e.context.empty() && j["body"].is_object() && j["body"].size() == e.changed.size()) {
+      bool all_keys = true;
+      std::size_t i = 0;
+      for (const auto& [k, v] : j["body"].items()) all_keys = all_keys && k == e.changed[i++];
+      if (all_keys) j.erase("changed");
+    }
+    edits.push_back(std::move(j));
+  }
   return json{{"v", kWireVersion}, {"batch_id", r.batch_id}, {"edits", std::move(edits)}}.dump();
 }
 
@@ -336,18 +350,29 @@ void append_record_open(std::string& out, const RecordHead& h) {
   out += ",\"live\":[";
 }
 
-void append_version(std::string& out, const VersionText& v, bool first) {
+void append_version(std::string& out, const VersionText& v, bool first) { append_version_styled(out, v, first, {}); }
+
+void append_version_styled(std::string& out, const VersionText& v, bool first, const VersionStyle& style) {
   if (!first) out.push_back(',');
   out += "{\"dot\":{\"actor\":";
   append_json_string(out, v.actor);
   out += ",\"n\":" + std::to_string(v.n) + "},\"clock\":";
   out += v.clock;
-  out += ",\"parents\":";
-  out += v.parents;
-  out += ",\"changed\":";
-  out += v.changed;
-  out += ",\"body\":";
-  out += v.body;
+  if (style.parents) {
+    out += ",\"parents\":";
+    out += v.parents;
+  }
+  if (style.changed) {
+    out += ",\"changed\":";
+    out += v.changed;
+  }
+  if (!style.body_hash.empty()) {
+    out += ",\"body_hash\":";
+    append_json_string(out, style.body_hash);
+  } else {
+    out += ",\"body\":";
+    out += v.body;
+  }
   out += v.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
   out += ",\"form_version\":" + std::to_string(v.form_version);
   out += ",\"device_time\":" + std::to_string(v.device_time);

@@ -296,6 +296,12 @@ BEGIN
   WHERE id = new.id;
 END;
 )sql"},
+    {12, R"sql(
+-- The change feed of a caller whose scope names its municipalities reads these instead of every record
+-- (PROTOCOL §5: `limit` counts entries returned; what the caller cannot see is skipped by index).
+CREATE INDEX records_by_municipality ON records(municipality, seq);
+CREATE INDEX record_scopes_by_municipality ON record_scopes(municipality);
+)sql"},
 };
 
 }  // namespace

@@ -17,6 +17,7 @@
 
 #include "schema/store/accounts_store.hpp"
 #include "schema/store/db.hpp"
+#include "schema/store/feed_query.hpp"
 #include "schema/store/migrations.hpp"
 #include "schema/store/push_apply.hpp"
 #include "sync/wire_json.hpp"
@@ -326,75 +327,13 @@ Result<ChangesPage> ServerStore::changes_json(std::int64_t since, std::size_t li
                                               const std::vector<sync::Assignment>* scope,
                                               const BodyTransform* transform,
                                               const CommunityTransform* community) {
-  Status st;
-  ReadLease lease{*this, borrow_reader(st)};
-  if (!lease.db) return st;
-  static const std::string sql = std::string("SELECT ") + kRecordColumns +
-                                 " FROM (SELECT * FROM records WHERE seq > ?1 ORDER BY seq LIMIT ?2) r "
-                                 "JOIN versions v ON v.record_id = r.id AND v.is_live = 1 "
-                                 "ORDER BY r.seq, v.actor, v.n";
-  AKT_STMT(s, *lease.db, sql.c_str());
-  s->bind(1, since);
-  s->bind(2, static_cast<std::int64_t>(limit) + 1);  // one more tells whether the page was cut
-  ChangesPage page;
-  page.next = since;
-  std::size_t scanned = 0;
-  bool open = false;     // a record object is open in `out`
-  bool emitted = false;  // something was written (comma needed before the next)
-  bool visible = true;   // the current record's versions are written
-  std::string last_id, current_id, current_form, redacted;
-  for (;;) {
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (!*row) break;
-    std::string_view id_blob = s->blob(0);
-    const bool first_version = id_blob != last_id;
-    if (first_version) {
-      if (scanned == limit) {
-        page.more = true;
-        break;
-      }
-      ++scanned;
-      if (open) sync::append_record_close(out), open = false;
-      last_id.assign(id_blob);
-      const std::string id = blob_uuid(id_blob);
-      page.next = s->int64(6);
-      const std::string form(s->text(1));
-      current_id = id;
-      current_form = form;
-      visible = !scope || sync::in_scope(*scope, {std::string(s->text(3)), std::string(s->text(4)),
-                                                  std::string(s->text(5))}, form);
-      if (!visible) {
-        auto was = record_was_in_scope(*lease.db, id, *scope, form);
-        if (!was.ok()) return was.status();
-        if (*was) {
-          if (emitted) out.push_back(',');
-          out += "{\"record\":\"" + id + "\",\"seq\":" + std::to_string(s->int64(6)) + ",\"out_of_scope\":true}";
-          emitted = true;
-        }
-        continue;
-      }
-      if (emitted) out.push_back(',');
-      emitted = open = true;
-      const bool pending = s->int64(20) != 0;
-      const std::string shown_community = community ? (*community)(s->text(4)) : std::string(s->text(4));
-      sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), shown_community, s->text(5), s->int64(6),
-                                     s->int64(7) != 0, s->int64(8) > 1 || s->text(19) != "[]" || pending,
-                                     s->text(19), pending, s->text(21)});
-    }
-    if (!visible) continue;
-    const std::string actor = blob_uuid(s->blob(9));
-    std::string_view body = s->text(14);
-    if (transform) {
-      redacted = (*transform)(current_form, current_id, body);
-      body = redacted;
-    }
-    sync::append_version(out, {actor, s->int64(10), s->text(11), s->text(12), s->text(13), body,
-                               s->int64(15) != 0, s->int64(16), s->int64(17), s->int64(18)},
-                         first_version);
-  }
-  if (open) sync::append_record_close(out);
-  return page;
+  FeedQuery q;  // the feed's page, written by feed_query.cpp
+  q.since = since;
+  q.limit = limit;
+  q.scope = scope;
+  q.transform = transform;
+  q.community = community;
+  return feed_json(*this, q, out);
 }
 
 Result<std::optional<sync::RecordState>> ServerStore::record(const std::string& record_id) {

@@ -125,7 +125,7 @@ class ServerStore {
   // states, no brackets), without decoding stored clocks or bodies: the feed's hot path.
   // With `scope` set, records outside it are left out, and a record that was inside it before (it moved)
   // appears as {"record":id,"seq":n,"out_of_scope":true} so that the device drops it. `limit` counts
-  // the records scanned, so a page may hold fewer.
+  // the entries written, not the records scanned (feed_json in feed_query.hpp, which this calls).
   // With `transform` set, each live body is replaced by transform(form_id, record_id, body) (the
   // per-role redaction of sensitive fields).
   using BodyTransform = std::function<std::string(const std::string& form_id, const std::string& record_id,

@@ -131,7 +131,7 @@ Result<std::optional<OutboxBatch>> TabletStore::next_batch(std::size_t max_edits
     AKT_STMT(s, *db_, "SELECT id, request FROM batches ORDER BY seq LIMIT 1");
     auto row = s->step();
     if (!row.ok()) return row.status();
-    if (*row) b = {std::string(s->text(0)), std::string(s->text(1)), {}};
+    if (*row) b = {std::string(s->text(0)), std::string(s->text(1)), {}, true};
   }
   if (!b.batch_id.empty()) {
     AKT_TRY(fill_dots(b));
@@ -291,6 +291,30 @@ Status TabletStore::reset_epoch(const std::string& epoch) {
   AKT_TRY(tx.status());
   AKT_TRY(reset_locked(epoch));
   return tx.commit();
+}
+
+Result<std::optional<std::string>> TabletStore::local_body(const std::string& record_id, const sync::Dot& dot) {
+  auto id = parse_id(record_id);
+  if (!id.ok()) return id.status();
+  {
+    AKT_STMT(s, *db_, "SELECT body FROM versions WHERE record_id = ?1 AND actor = ?2 AND n = ?3");
+    bind_id(*s, 1, *id);
+    s->bind(2, dot.actor);
+    s->bind(3, dot.n);
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (*row) return std::optional<std::string>(std::string(s->text(0)));
+  }
+  auto dev = device();
+  if (!dev.ok()) return dev.status();
+  if (dot.actor != dev->config.actor) return std::optional<std::string>();
+  AKT_STMT(s, *db_, "SELECT body FROM edits WHERE n = ?1 AND record_id = ?2");
+  s->bind(1, dot.n);
+  bind_id(*s, 2, *id);
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(s->text(0)));
 }
 
 Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordState>& changes, const std::string& next,

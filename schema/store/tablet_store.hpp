@@ -98,6 +98,7 @@ struct OutboxBatch {
   std::string batch_id;
   std::string request;
   std::vector<sync::Dot> dots;  // the edits in it, in order
+  bool formed_before = false;   // formed by an earlier call: it may have reached the server already
 };
 
 struct AckResult {
@@ -168,6 +169,10 @@ class TabletStore {
   // rejected `out_of_scope`, so they end in rejected()). An `epoch` other than the stored one resets
   // first (see reset_epoch). With `complete` (the last page), records still marked by a reset and
   // absent from the feed are dropped the same way. Returns the number of entries applied.
+  // The body this device holds for version `dot` of `record_id` (a pulled version, or one of its own
+  // edits), for a feed that left the body out because this device wrote it (PROTOCOL §5.1); nullopt
+  // when it holds none. kInvalidArgument for an id that is not a UUID.
+  Result<std::optional<std::string>> local_body(const std::string& record_id, const sync::Dot& dot);
   Result<std::size_t> apply_changes(const std::vector<sync::RecordState>& changes, const std::string& next,
                                     const std::string& epoch, bool complete);
   // The server has a new epoch (restored from backup): clears the cursor, re-queues every edit not

@@ -1,10 +1,12 @@
-// GET /v1/changes?since=CURSOR&limit=N&wait=MS: the change feed (DESIGN §5). Each changed record once,
-// at its latest state, in feed order; long-poll when nothing is new and wait > 0.
+// GET /v1/changes?since=CURSOR&limit=N&wait=MS (&after=SEQ&max_bytes=N&compact=1&changed=1&echo=0): the change
+// feed (DESIGN §5). Each changed record once, at its latest state, in feed order; long-poll when nothing is
+// new and wait > 0.
 #include "server/handlers/handlers.hpp"
 
 #include <charconv>
 #include <chrono>
 
+#include "schema/store/feed_query.hpp"
 #include "server/problem.hpp"
 #include "sync/json_text.hpp"
 #include "sync/wire_json.hpp"
@@ -55,6 +57,34 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
       return problem(400, "invalid_limit", "limit must be a positive integer");
     limit = std::min<std::int64_t>(limit, static_cast<std::int64_t>(lim.max_pull_limit));
   }
+  // Resuming a page that was cut (§5.1): start after the last entry received whole.
+  if (auto it = q.find("after"); it != q.end()) {
+    std::int64_t after = 0;
+    if (!parse_int(it->second, after) || after > app.store->last_seq())
+      return problem(400, "invalid_after", "after must be the seq of an entry this feed returned");
+    since = std::max(since, after);
+  }
+  std::int64_t max_bytes = 0;
+  if (auto it = q.find("max_bytes"); it != q.end()) {
+    if (!parse_int(it->second, max_bytes) || max_bytes < 1)
+      return problem(400, "invalid_max_bytes", "max_bytes must be a positive integer");
+  }
+  bool compact = false, with_changed = true;
+  if (auto it = q.find("compact"); it != q.end()) {
+    if (it->second != "0" && it->second != "1") return problem(400, "invalid_compact", "compact must be 0 or 1");
+    compact = it->second == "1";
+    with_changed = !compact;
+  }
+  if (auto it = q.find("changed"); it != q.end()) {
+    if (it->second != "0" && it->second != "1") return problem(400, "invalid_changed", "changed must be 0 or 1");
+    with_changed = it->second == "1";
+  }
+  // No echo (§5.1): a device that holds its own versions asks for them without their bodies.
+  bool echo = true;
+  if (auto it = q.find("echo"); it != q.end()) {
+    if (it->second != "0" && it->second != "1") return problem(400, "invalid_echo", "echo must be 0 or 1");
+    echo = it->second == "1";
+  }
   std::int64_t wait = 0;
   if (auto it = q.find("wait"); it != q.end()) {
     if (!parse_int(it->second, wait)) return problem(400, "invalid_wait", "wait must be milliseconds >= 0");
@@ -81,8 +111,17 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
     return redact_community_for(app, who, c);
   };
   const bool redacts = who.role == sync::Role::kMeOfficer;
-  auto page = app.store->changes_json(since, static_cast<std::size_t>(limit), out, who.scope ? &*who.scope : nullptr,
-                                      redacts ? &redact : nullptr, redacts ? &community : nullptr);
+  store::FeedQuery fq;
+  fq.since = since;
+  fq.limit = static_cast<std::size_t>(limit);
+  fq.max_bytes = static_cast<std::size_t>(max_bytes);
+  fq.scope = who.scope ? &*who.scope : nullptr;
+  fq.transform = redacts ? &redact : nullptr;
+  fq.community = redacts ? &community : nullptr;
+  fq.parents = !compact;
+  fq.changed = with_changed;
+  if (!echo && who.is_device()) fq.echo_actor = who.device_actor;
+  auto page = store::feed_json(*app.store, fq, out);
   if (!page.ok()) return problem_from(page.status(), "internal");
   if (who.is_device()) app.store->note_pull(who.device_actor, since, app.now_ms());
   out += "],\"next\":";

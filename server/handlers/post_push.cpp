@@ -9,7 +9,9 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/forms/older_version.hpp"
+#include "schema/store/feed_query.hpp"
 #include "schema/forms/validator.hpp"
+#include "server/handlers/push_answer.hpp"
 #include "server/problem.hpp"
 #include "sync/wire_json.hpp"
 
@@ -199,6 +201,19 @@ HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState&
   HttpResponse r;
   r.body = std::move(out->response);
   if (out->replayed) r.headers.emplace_back("Aktsync-Replayed", "true");
+  return r;
+}
+
+HttpResponse handle_push_answer(const std::string& batch_id, const Principal& who, AppState& app) {
+  // Only the pushing device's own batches: another device's id finds nothing, like an unknown one.
+  if (batch_id.empty() || batch_id.size() > 128)
+    return problem(404, "batch_not_found", "no batch with this id was pushed by this device");
+  auto answer = store::batch_answer(*app.store, who.device_actor, batch_id);
+  if (!answer.ok()) return problem_from(answer.status(), "internal");
+  if (!*answer) return problem(404, "batch_not_found", "no batch with this id was pushed by this device");
+  HttpResponse r;
+  r.body = std::move(**answer);
+  r.headers.emplace_back("Aktsync-Replayed", "true");
   return r;
 }
 

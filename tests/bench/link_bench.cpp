@@ -87,6 +87,7 @@ Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o) 
   so.backoff_initial = std::chrono::milliseconds(250);
   so.backoff_max = std::chrono::seconds(4);
   so.jitter_seed = 7;
+  so.partial_answer = [&http] { return http.partial_answer(); };  // cut pages resume mid-page
   client::SyncClient sc(store, client::http_transport(http), so);
   Phase p;
   const auto t0 = Clock::now();
@@ -108,14 +109,15 @@ std::unique_ptr<store::TabletStore> tablet(const std::string& path, const std::s
 }
 
 void report(const char* phase, int kbits, int rtt, int faults, const Phase& p, double ideal_s,
-            const client::FaultCounts& link) {
+            const client::FaultCounts& link, int records) {
   std::printf("%-4s %4d kbit/s %4d ms %-6s  %7.1f s  ratio %5.2f  requests %3llu (failed %llu)  up %7llu B  "
-              "down %7llu B  re-sent %6llu B  cuts %zu stalls %zu%s%s\n",
+              "down %7llu B (%.0f/%.0f B/record)  re-sent %6llu B  cuts %zu stalls %zu  resumed %zu fetched %zu%s%s\n",
               phase, kbits, rtt, faults ? "faulty" : "clean", p.seconds, p.seconds / ideal_s,
               static_cast<unsigned long long>(p.http.requests), static_cast<unsigned long long>(p.http.failed),
               static_cast<unsigned long long>(p.http.bytes_sent), static_cast<unsigned long long>(p.http.bytes_received),
+              static_cast<double>(p.http.bytes_sent) / records, static_cast<double>(p.http.bytes_received) / records,
               static_cast<unsigned long long>(p.http.bytes_sent_failed), link.link_cuts, link.stalls,
-              p.ok ? "" : "  FAILED: ", p.error.c_str());
+              p.summary.resumed, p.summary.answers_fetched, p.ok ? "" : "  FAILED: ", p.error.c_str());
   std::fflush(stdout);
 }
 
@@ -198,13 +200,13 @@ int main(int argc, char** argv) {
         auto after_push = (*proxy)->counts();
         after_push.link_cuts -= before_push.link_cuts;
         after_push.stalls -= before_push.stalls;
-        report("push", kbits, rtt, faults, push, ideal, after_push);
+        report("push", kbits, rtt, faults, push, ideal, after_push, o.records);
         auto b = tablet(dir.file("b.db"), actor_b, "token-b", (*proxy)->port());
         Phase pull = run_sync(*b, (*proxy)->port(), o);
         auto after_pull = (*proxy)->counts();
         after_pull.link_cuts -= after_push.link_cuts + before_push.link_cuts;
         after_pull.stalls -= after_push.stalls + before_push.stalls;
-        report("pull", kbits, rtt, faults, pull, ideal, after_pull);
+        report("pull", kbits, rtt, faults, pull, ideal, after_pull, o.records);
         all_ok = all_ok && push.ok && pull.ok && push.summary.pushed == recs.size() &&
                  pull.summary.pulled == recs.size();
         (*proxy)->stop();

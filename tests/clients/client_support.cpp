@@ -66,6 +66,7 @@ Result<client::SyncSummary> Tablet::sync(client::Transport transport) {
   o.pull_limit = 2;   // and page boundaries
   o.max_attempts = 6;
   o.sleep = [this](std::chrono::milliseconds) { ++sleeps; };
+  o.partial_answer = [this] { return http.partial_answer(); };
   client::SyncClient c(*store, transport ? transport : client::http_transport(http), o);
   now += 1000;
   return c.sync(now);

@@ -1,0 +1,36 @@
+// The change feed's page as the wire wants it (PROTOCOL §5) and the stored answers of push batches
+// (§4.3): reads over ServerStore::read(), in their own file so that the hot feed query stays in one place.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "schema/store/server_store.hpp"
+
+namespace akt::store {
+
+struct FeedQuery {
+  std::int64_t since = 0;           // entries with a sequence number above this
+  std::size_t limit = 500;          // entries at most (>= 1)
+  std::size_t max_bytes = 0;        // 0 = no bound; else the page ends after the entry that crosses it
+  const std::vector<sync::Assignment>* scope = nullptr;  // nullptr = the caller sees every record
+  const ServerStore::BodyTransform* transform = nullptr;
+  const ServerStore::CommunityTransform* community = nullptr;
+  bool parents = true, changed = true;  // whether versions carry them
+  std::string echo_actor;           // non-empty: versions by this actor carry body_hash instead of body
+};
+
+// Writes the page into `out` as a JSON array's elements (as ServerStore::changes_json, which calls it).
+// `limit` counts the entries written (records and out-of-scope markers), not the records scanned:
+// records the caller may not see are skipped by index where the scope names its municipalities, and the
+// page runs on until it holds `limit` entries, crosses `max_bytes`, or the feed ends (then `next` is the
+// feed's head and `more` false). kIOError/kCorruption when the database cannot be read.
+Result<ChangesPage> feed_json(ServerStore& store, const FeedQuery& query, std::string& out);
+
+// The stored answer of batch `batch_id` pushed by device `device`, or nullopt when that device pushed
+// no such batch (or it was not committed).
+Result<std::optional<std::string>> batch_answer(ServerStore& store, const std::string& device,
+                                                const std::string& batch_id);
+
+}  // namespace akt::store
