@@ -188,7 +188,11 @@ const char* usage() {
          "       aktsyncd [--config FILE | --data-dir DIR] --create-user NAME --role ROLE --password-file FILE\n"
          "  adds a user (enumerator, supervisor, me_officer or admin) and exits: how the first admin is made\n"
          "       aktsyncd [--config FILE | --data-dir DIR] --reset-password NAME --password-file FILE\n"
-         "  sets the user's password, ends their login sessions and exits (a locked-out admin)\n";
+         "  sets the user's password, ends their login sessions and exits (a locked-out admin)\n"
+         "       aktsyncd backup [--config FILE | --data-dir DIR] --to ARCHIVE [--without-blobs]\n"
+         "  writes a verified, compressed copy of the data folder while the server runs\n"
+         "       aktsyncd restore [--config FILE | --data-dir DIR] --from ARCHIVE\n"
+         "  puts a backup in place under a new epoch (the server must be stopped)\n";
 }
 
 Result<Config> config_from_args(int argc, const char* const* argv) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "schema/store/accounts_store.hpp"
+#include "server/backup.hpp"
 #include "server/log.hpp"
 #include "server/password.hpp"
 #include "server/server.hpp"
@@ -145,6 +146,11 @@ int rotate_key(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `aktsyncd backup ...` and `aktsyncd restore ...` (server/backup.hpp).
+  if (argc > 1 && (std::string(argv[1]) == "backup" || std::string(argv[1]) == "restore")) {
+    const std::vector<std::string> rest(argv + 2, argv + argc);
+    return std::string(argv[1]) == "backup" ? run_backup(rest) : run_restore(rest);
+  }
   // Pull out the --create-user triple; everything else is server configuration.
   std::vector<const char*> args{argv[0]};
   std::string new_user, new_role, password_file, reset_user;
@@ -185,6 +191,11 @@ int main(int argc, char** argv) {
   if (auto st = check_config(*config); !st.ok()) {
     log(LogLevel::kError, st.message());
     return 2;
+  }
+  // Held until exit: `aktsyncd restore` refuses to replace the database under a running server.
+  if (auto lock = lock_data_dir(config->data_dir); !lock.ok()) {
+    log(LogLevel::kError, lock.status().message());
+    return 1;
   }
   if (config->devices.empty())
     log(LogLevel::kInfo, "no static device tokens in the config: devices enrol with one-time codes (POST /v1/enrol)");
