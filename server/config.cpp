@@ -70,8 +70,12 @@ Result<Config> parse_config(const std::string& text, Config c) {
   if (!listen.empty()) AKT_CFG_TRY(parse_listen(listen, c));
   AKT_CFG_TRY(read_string(j, "data_dir", c.data_dir));
   AKT_CFG_TRY(read_string(j, "log_level", c.log_level));
+  AKT_CFG_TRY(read_string(j, "log_format", c.log_format));
+  if (c.log_format != "text" && c.log_format != "json")
+    return Status::invalid_argument("config: log_format must be \"text\" or \"json\"");
   AKT_CFG_TRY(read_string(j, "pseudonym_key_file", c.pseudonym_key_file));
   AKT_CFG_TRY(read_number(j, "io_threads", c.io_threads));
+  AKT_CFG_TRY(read_number(j, "ready_min_free_disk_bytes", c.ready_min_free_disk_bytes));
   AKT_CFG_TRY(read_number(j, "workers", c.workers));
   if (auto it = j.find("behind_proxy"); it != j.end()) {
     if (!it->is_boolean()) return Status::invalid_argument("config: behind_proxy must be a boolean");
