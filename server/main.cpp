@@ -169,7 +169,7 @@ int check_config_only(const Config& config) {
     // The server makes it at start: its nearest existing parent must be writable.
     fs::path parent = fs::absolute(dir, ec).parent_path();
     while (!parent.empty() && !fs::exists(parent, ec) && parent != parent.parent_path()) parent = parent.parent_path();
-    if (::access(parent.c_str(), W_OK | X_OK) != 0)
+    if (!fs::is_directory(parent, ec) || ::access(parent.c_str(), W_OK | X_OK) != 0)
       return invalid("data_dir " + config.data_dir + " does not exist and cannot be made (" + parent.string() +
                      " is not writable)");
   }
