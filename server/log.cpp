@@ -71,13 +71,13 @@ void log_request(const RequestLogLine& r) {
     if (!r.note.empty()) j["note"] = r.note;
     return emit(dump(j));
   }
-  // The text line keeps its historical fields in their order and appends the newer ones.
+  // The text line keeps its historical fields in their order; the newer ones come after the sizes.
   std::string who = r.principal.empty() ? std::string("anonymous")
                                         : (r.principal_kind == "device" ? "device=" : "user=") + r.principal;
   std::string line = timestamp() + " info request " + r.method + " " + r.path + " " + std::to_string(r.status) +
-                     " in=" + std::to_string(r.bytes_in) + " out=" + std::to_string(r.bytes_out) + " " + who +
-                     " from " + r.remote + " " + std::to_string(r.ms) + " ms" +
-                     (r.note.empty() ? "" : " (" + r.note + ")") + " route=" + r.route + " id=" + r.request_id;
+                     " in=" + std::to_string(r.bytes_in) + " out=" + std::to_string(r.bytes_out) + " route=" + r.route +
+                     " id=" + r.request_id + " " + who + " from " + r.remote + " " + std::to_string(r.ms) + " ms" +
+                     (r.note.empty() ? "" : " (" + r.note + ")");
   emit(line);
 }
 
