@@ -70,8 +70,12 @@ Result<Config> parse_config(const std::string& text, Config c) {
   if (!listen.empty()) AKT_CFG_TRY(parse_listen(listen, c));
   AKT_CFG_TRY(read_string(j, "data_dir", c.data_dir));
   AKT_CFG_TRY(read_string(j, "log_level", c.log_level));
+  AKT_CFG_TRY(read_string(j, "log_format", c.log_format));
+  if (c.log_format != "text" && c.log_format != "json")
+    return Status::invalid_argument("config: log_format must be \"text\" or \"json\"");
   AKT_CFG_TRY(read_string(j, "pseudonym_key_file", c.pseudonym_key_file));
   AKT_CFG_TRY(read_number(j, "io_threads", c.io_threads));
+  AKT_CFG_TRY(read_number(j, "ready_min_free_disk_bytes", c.ready_min_free_disk_bytes));
   AKT_CFG_TRY(read_number(j, "workers", c.workers));
   if (auto it = j.find("behind_proxy"); it != j.end()) {
     if (!it->is_boolean()) return Status::invalid_argument("config: behind_proxy must be a boolean");
@@ -188,7 +192,11 @@ const char* usage() {
          "       aktsyncd [--config FILE | --data-dir DIR] --create-user NAME --role ROLE --password-file FILE\n"
          "  adds a user (enumerator, supervisor, me_officer or admin) and exits: how the first admin is made\n"
          "       aktsyncd [--config FILE | --data-dir DIR] --reset-password NAME --password-file FILE\n"
-         "  sets the user's password, ends their login sessions and exits (a locked-out admin)\n";
+         "  sets the user's password, ends their login sessions and exits (a locked-out admin)\n"
+         "       aktsyncd backup [--config FILE | --data-dir DIR] --to ARCHIVE [--without-blobs]\n"
+         "  writes a verified, compressed copy of the data folder while the server runs\n"
+         "       aktsyncd restore [--config FILE | --data-dir DIR] --from ARCHIVE\n"
+         "  puts a backup in place under a new epoch (the server must be stopped)\n";
 }
 
 Result<Config> config_from_args(int argc, const char* const* argv) {

@@ -78,6 +78,9 @@ struct Config {
   int io_threads = 2;
   int workers = 16;                  // request handlers; pushes wait here for their group commit
   std::string log_level = "info";
+  std::string log_format = "text";   // "text" or "json" (one JSON object per line)
+  // GET /readyz answers 503 when the data folder's file system has less free space than this.
+  std::uint64_t ready_min_free_disk_bytes = 512ULL << 20;
   Limits limits;
   TlsConfig tls;
   AccountPolicy accounts;

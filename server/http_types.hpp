@@ -20,6 +20,7 @@ struct HttpRequest {
   std::string body;
   std::string remote;                                      // peer address, for logs
   bool allow_wait = true;                                  // false when re-routed after a long-poll wait
+  std::string request_id;                                  // set by the session (X-Request-Id, logs)
 
   // First value of header `name` (lowercase), or empty.
   std::string_view header(std::string_view name) const {
@@ -63,6 +64,7 @@ struct HttpResponse {
   bool close = false;                              // close the connection after sending
   bool authenticated = false;                      // the request carried a valid token (set by route())
   std::string principal;                           // who asked (set by route()), for the request log
+  std::string route;                               // route template (set by route()), for logs and metrics
   bool head = false;                               // answer to HEAD: headers (with GET's length), no body
   bool head_streamed = false;                      // ... of an answer GET would stream: no length is known
 };

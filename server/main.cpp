@@ -1,7 +1,10 @@
 // aktsyncd: the sync server. Parses flags and config, opens the store, serves until SIGTERM/SIGINT,
 // then stops gracefully (in-flight batches finish and are answered).
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 
 #include <boost/asio/io_context.hpp>
@@ -11,9 +14,11 @@
 #include <vector>
 
 #include "schema/store/accounts_store.hpp"
+#include "server/backup.hpp"
 #include "server/log.hpp"
 #include "server/password.hpp"
 #include "server/server.hpp"
+#include "server/tls.hpp"
 
 using namespace akt::server;
 
@@ -142,17 +147,61 @@ int rotate_key(const Config& config) {
   return 0;
 }
 
+// `aktsyncd --check-config FILE [flags]`: validates the configuration as the server would use it, without
+// starting or touching the data: exit 0 and a summary when it is usable, 2 and what is wrong otherwise.
+int check_config_only(const Config& config) {
+  auto invalid = [](const std::string& what) {
+    std::fprintf(stderr, "config invalid: %s\n", what.c_str());
+    return 2;
+  };
+  if (auto st = check_config(config); !st.ok()) return invalid(st.message());
+  if (config.tls.enabled()) {
+    if (auto ctx = make_server_tls_context(config.tls); !ctx.ok()) return invalid(ctx.status().message());
+  }
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path dir = config.data_dir;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) return invalid("data_dir " + config.data_dir + " is not a folder");
+    if (::access(dir.c_str(), R_OK | W_OK | X_OK) != 0)
+      return invalid("data_dir " + config.data_dir + " is not writable by this user");
+  } else {
+    // The server makes it at start: its nearest existing parent must be writable.
+    fs::path parent = fs::absolute(dir, ec).parent_path();
+    while (!parent.empty() && !fs::exists(parent, ec) && parent != parent.parent_path()) parent = parent.parent_path();
+    if (!fs::is_directory(parent, ec) || ::access(parent.c_str(), W_OK | X_OK) != 0)
+      return invalid("data_dir " + config.data_dir + " does not exist and cannot be made (" + parent.string() +
+                     " is not writable)");
+  }
+  if (!config.pseudonym_key_file.empty() && !std::ifstream(config.pseudonym_key_file))
+    return invalid("pseudonym_key_file " + config.pseudonym_key_file + " cannot be read");
+  std::printf("config OK: %s://%s:%u, data %s, log %s/%s, %zu static device(s)\n",
+              config.tls.enabled() ? "https" : "http", config.listen_address.c_str(),
+              static_cast<unsigned>(config.listen_port), config.data_dir.c_str(), config.log_level.c_str(),
+              config.log_format.c_str(), config.devices.size());
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  // `aktsyncd backup ...` and `aktsyncd restore ...` (server/backup.hpp).
+  if (argc > 1 && (std::string(argv[1]) == "backup" || std::string(argv[1]) == "restore")) {
+    const std::vector<std::string> rest(argv + 2, argv + argc);
+    return std::string(argv[1]) == "backup" ? run_backup(rest) : run_restore(rest);
+  }
   // Pull out the --create-user triple; everything else is server configuration.
   std::vector<const char*> args{argv[0]};
   std::string new_user, new_role, password_file, reset_user;
-  bool rotate = false;
+  bool rotate = false, check_only = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--rotate-pseudonym-key" || a == "rotate-pseudonym-key") {
       rotate = true;
+    } else if (a == "--check-config" && i + 1 < argc) {
+      check_only = true;
+      args.push_back("--config");
+      args.push_back(argv[++i]);
     } else if ((a == "--create-user" || a == "--role" || a == "--password-file" || a == "--reset-password") &&
                i + 1 < argc) {
       (a == "--create-user" ? new_user : a == "--role" ? new_role : a == "--reset-password" ? reset_user : password_file) =
@@ -166,7 +215,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", config.status().message().c_str());
     return 2;
   }
+  if (check_only) return check_config_only(*config);
   set_log_level(config->log_level);
+  set_log_format(config->log_format);
   if (!reset_user.empty()) {
     if (password_file.empty() || !new_user.empty()) {
       std::fprintf(stderr, "--reset-password needs --password-file (and no --create-user)\n");
@@ -185,6 +236,11 @@ int main(int argc, char** argv) {
   if (auto st = check_config(*config); !st.ok()) {
     log(LogLevel::kError, st.message());
     return 2;
+  }
+  // Held until exit: `aktsyncd restore` refuses to replace the database under a running server.
+  if (auto lock = lock_data_dir(config->data_dir); !lock.ok()) {
+    log(LogLevel::kError, lock.status().message());
+    return 1;
   }
   if (config->devices.empty())
     log(LogLevel::kInfo, "no static device tokens in the config: devices enrol with one-time codes (POST /v1/enrol)");

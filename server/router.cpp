@@ -10,6 +10,7 @@
 #include "server/handlers/push_answer.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
+#include "server/request_meta.hpp"
 
 namespace akt::server {
 
@@ -208,6 +209,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
     if (req.method != "GET") return method_not_allowed("GET");
     return handle_health(app);
   }
+  if (path == "/readyz") return req.method == "GET" ? handle_ready(app) : method_not_allowed("GET");
   if (auto console = handle_console(req, path)) return std::move(*console);
   if (auto tablet_app = handle_app(req, path)) return std::move(*tablet_app);
   if (seg.size() < 2 || seg[0] != "v1") return not_found();
@@ -379,6 +381,8 @@ HttpResponse route(const HttpRequest& req_in, AppState& app) {
   }
   resp.authenticated = authenticated;
   resp.principal = std::move(principal);
+  resp.route = route_template(req.target);
+  if (!req.request_id.empty()) stamp_request_id(resp, req.request_id);  // before compression
   resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
   // Compress larger answers for clients that accept it (slow, metered field links).
   if (!resp.long_poll && resp.body.size() > 1024 && sync::accepts_gzip(req.header("accept-encoding"))) {

@@ -43,6 +43,7 @@
 #include "server/http_types.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
+#include "server/request_meta.hpp"
 #include "server/router.hpp"
 #include "sync/gzip.hpp"
 
@@ -196,6 +197,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void on_read(beast::error_code ec, std::size_t) {
+    request_id_ = new_request_id();
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
         ec == net::error::connection_reset || ec == net::error::eof || ec == ssl::error::stream_truncated) {
       return do_close();
@@ -210,6 +212,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto& msg = parser_->get();
     request_bytes_in_ = msg.body().size();
     HttpRequest req = to_http_request(msg, remote_);
+    req.request_id = request_id_;
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     served_ = true;
@@ -251,15 +254,24 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void send(HttpResponse resp) {
+    // Answers made here (unreadable requests) get their request id too; routed ones have it already.
+    stamp_request_id(resp, request_id_);
     if (log_enabled(LogLevel::kInfo) && parser_ && parser_->is_done()) {
       // One line per answered request, finished in on_write (the time includes sending the answer).
       const auto& m = parser_->get();
       const std::string_view target = m.target();
-      request_log_ = std::string(m.method_string()) + " " +
-                     std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 120))) + " " +
-                     std::to_string(resp.status) + " in=" + std::to_string(request_bytes_in_) +
-                     " out=" + std::to_string(resp.head ? 0 : resp.body.size()) + " " +
-                     (resp.principal.empty() ? std::string("anonymous") : resp.principal) + " from " + remote_;
+      request_log_.emplace();
+      request_log_->request_id = request_id_;
+      request_log_->method = std::string(m.method_string());
+      request_log_->path = std::string(target.substr(0, std::min<std::size_t>(target.find('?'), 120)));
+      request_log_->route = resp.route.empty() ? route_template(target) : resp.route;
+      request_log_->status = resp.status;
+      request_log_->bytes_in = request_bytes_in_;
+      request_log_->bytes_out = resp.head ? 0 : resp.body.size();
+      const std::size_t eq = resp.principal.find('=');
+      request_log_->principal_kind = eq == std::string::npos ? "anonymous" : resp.principal.substr(0, eq);
+      request_log_->principal = eq == std::string::npos ? std::string() : resp.principal.substr(eq + 1);
+      request_log_->remote = remote_;
     }
     http::response<http::string_body> res{static_cast<http::status>(resp.status), version_};
     res.set(http::field::server, "aktsyncd");
@@ -402,13 +414,13 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   }
 
   void on_write(bool keep_alive, beast::error_code ec) {
-    if (!request_log_.empty()) {
-      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
-                                                                            request_started_)
-                          .count();
-      log(LogLevel::kInfo, "request " + request_log_ + " " + std::to_string(ms) + " ms" +
-                               (ec ? " (answer cut: " + ec.message() + ")" : ""));
-      request_log_.clear();
+    if (request_log_) {
+      request_log_->ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                               request_started_)
+                             .count();
+      if (ec) request_log_->note = "answer cut: " + ec.message();
+      log_request(*request_log_);
+      request_log_.reset();
     }
     // Counted from the read that produced a request; answers to unreadable input were not counted.
     if (parser_ && parser_->is_done()) {
@@ -452,7 +464,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   bool keep_alive_ = true;
   bool served_ = false;  // a request was answered on this connection
   std::chrono::steady_clock::time_point request_started_{};  // when the current request's first byte was read
-  std::string request_log_;  // the request log line being finished (empty: none)
+  std::optional<RequestLogLine> request_log_;  // the request log line being finished
+  std::string request_id_;  // of the request being read or answered
   std::size_t request_bytes_in_ = 0;  // body bytes of the current request, as received
   unsigned version_ = 11;
   std::string remote_;

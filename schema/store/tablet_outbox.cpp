@@ -49,6 +49,28 @@ Status drop_if_empty(Db& db, const sync::UuidBytes& id) {
   return s->run();
 }
 
+// A record id as an SQL blob literal (x'…'): hex digits only, so safe to splice into SQL text.
+std::string blob_literal(const sync::UuidBytes& id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "x'";
+  for (std::uint8_t b : id) {
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0xF]);
+  }
+  return out + "'";
+}
+
+// Moves the acknowledged edits of `where` (a condition on edits `e`, no bound values) to `pushed`
+// (note 6 of tablet_store.cpp), with their record's form and scope.
+Status keep_pushed(Db& db, const std::string& where) {
+  return db.exec("INSERT OR REPLACE INTO pushed(n, record_id, form_id, form_version, municipality, community, "
+                 "component, context, changed, body, deleted, device_time, acked_epoch) SELECT e.n, e.record_id, "
+                 "r.form_id, e.form_version, r.municipality, r.community, r.component, e.context, e.changed, e.body, "
+                 "e.deleted, e.device_time, e.acked_epoch FROM edits e JOIN records r ON r.id = e.record_id WHERE "
+                 "e.acked_epoch IS NOT NULL AND (" + where + "); DELETE FROM edits AS e WHERE e.acked_epoch IS NOT NULL "
+                 "AND e.n IN (SELECT n FROM pushed) AND (" + where + ");");
+}
+
 // The record left the device user's scope (an out-of-scope marker, PROTOCOL §5.1): the server's versions
 // go, and so do the device's acknowledged edits (the server has them). Edits not yet acknowledged stay
 // and are pushed: the server quarantines them `out_of_scope` and the device lists them as rejected, so
@@ -59,11 +81,8 @@ Status drop_left_scope(Db& db, const sync::UuidBytes& id) {
     bind_id(*s, 1, id);
     AKT_TRY(s->run());
   }
-  {
-    AKT_STMT(s, db, "DELETE FROM edits WHERE record_id = ?1 AND acked_epoch IS NOT NULL");
-    bind_id(*s, 1, id);
-    AKT_TRY(s->run());
-  }
+  // Kept (note 6): a restored server that still has the record in scope takes them back.
+  AKT_TRY(keep_pushed(db, "e.record_id = " + blob_literal(id)));
   {
     AKT_STMT(s, db, "UPDATE records SET conflict = 0, conflicted = '[]', deletion_pending = 0, resync = 0 "
                     "WHERE id = ?1");
@@ -282,6 +301,26 @@ Status TabletStore::reset_locked(const std::string& epoch) {
     s->bind(1, epoch);
     AKT_TRY(s->run());
   }
+  {
+    // And so do the kept ones (note 6), with their record when the device no longer has it.
+    AKT_STMT(s, *db_, "INSERT OR IGNORE INTO records(id, form_id, form_version, municipality, community, component) "
+                      "SELECT record_id, form_id, form_version, municipality, community, component FROM pushed "
+                      "WHERE acked_epoch != ?1 ORDER BY n");
+    s->bind(1, epoch);
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, *db_, "INSERT INTO edits(n, record_id, form_version, context, changed, body, deleted, device_time) "
+                      "SELECT n, record_id, form_version, context, changed, body, deleted, device_time FROM pushed "
+                      "WHERE acked_epoch != ?1");
+    s->bind(1, epoch);
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, *db_, "DELETE FROM pushed WHERE acked_epoch != ?1");
+    s->bind(1, epoch);
+    AKT_TRY(s->run());
+  }
   return db_->exec("UPDATE edits SET batch_id = NULL WHERE acked_epoch IS NULL; DELETE FROM batches; "
                    "UPDATE records SET resync = 1;");
 }
@@ -384,19 +423,15 @@ Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordSta
           covered.push_back(d.n);
       }
     }
-    for (std::int64_t n : covered) {
-      AKT_STMT(s, *db_, "DELETE FROM edits WHERE n = ?1");
-      s->bind(1, n);
-      AKT_TRY(s->run());
-    }
+    for (std::int64_t n : covered) AKT_TRY(keep_pushed(*db_, "e.n = " + std::to_string(n)));
     AKT_TRY(drop_if_empty(*db_, *id));
   }
   if (complete) {
     // After a reset, what the server no longer has or no longer shows this user goes: its versions, and
     // the device's acknowledged edits of it (the server has those). A record keeps only the edits still
     // to push (the next push lands them or lists them as rejected); with none left, it goes.
-    AKT_TRY(db_->exec("DELETE FROM edits WHERE acked_epoch IS NOT NULL AND record_id IN (SELECT id FROM records "
-                      "WHERE resync != 0); DELETE FROM versions WHERE record_id IN (SELECT id FROM records WHERE "
+    AKT_TRY(keep_pushed(*db_, "e.record_id IN (SELECT id FROM records WHERE resync != 0)"));
+    AKT_TRY(db_->exec("DELETE FROM versions WHERE record_id IN (SELECT id FROM records WHERE "
                       "resync != 0); DELETE FROM records WHERE resync != 0 AND id NOT IN (SELECT record_id FROM "
                       "edits); UPDATE records SET resync = 0 WHERE resync != 0;"));
   }
@@ -409,9 +444,26 @@ Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordSta
 }
 
 Status TabletStore::mark_synced(std::int64_t now_ms) {
-  AKT_STMT(s, *db_, "UPDATE device SET last_sync = ?1 WHERE id = 1");
-  s->bind(1, now_ms);
-  return s->run();
+  Tx tx(*db_);
+  AKT_TRY(tx.status());
+  {
+    AKT_STMT(s, *db_, "UPDATE device SET last_sync = ?1 WHERE id = 1");
+    s->bind(1, now_ms);
+    AKT_TRY(s->run());
+  }
+  {
+    // Note 6: the retention of kept edits counts from the first sync that saw them kept.
+    AKT_STMT(s, *db_, "UPDATE pushed SET kept_since = ?1 WHERE kept_since = 0");
+    s->bind(1, now_ms);
+    AKT_TRY(s->run());
+  }
+  {
+    AKT_STMT(s, *db_, "DELETE FROM pushed WHERE kept_since < ?1 - ?2");
+    s->bind(1, now_ms);
+    s->bind(2, kPushedRetentionMs);
+    AKT_TRY(s->run());
+  }
+  return tx.commit();
 }
 
 }  // namespace akt::store

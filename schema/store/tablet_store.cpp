@@ -8,6 +8,10 @@
 //  4. The cursor is written only by apply_changes, in the transaction that applied its page.
 //  5. The local view of a record = pulled live versions, then the device's edits in counter order, each
 //     retiring the versions its clock covers (the server's rule, DESIGN §3 step 2).
+//  6. An acknowledged edit leaving `edits` moves to `pushed` and stays there for kPushedRetentionMs after
+//     the next sync. A new server epoch (a restore from backup, DESIGN §5) moves every edit of `pushed`
+//     not acknowledged under that epoch back into `edits`, unacknowledged: the restored server gets
+//     again all the device still holds, as duplicates for what it had and as new edits for what it lost.
 #include "schema/store/tablet_store.hpp"
 
 #include <algorithm>
@@ -103,6 +107,26 @@ CREATE TABLE rejected(
 ALTER TABLE device ADD COLUMN tls_ca TEXT NOT NULL DEFAULT '';   -- PEM text of the CA to trust ('' = system store)
 ALTER TABLE device ADD COLUMN tls_pin TEXT NOT NULL DEFAULT '';  -- SHA-256 of the server certificate ('' = none)
 ALTER TABLE rejected ADD COLUMN fields TEXT NOT NULL DEFAULT '';  -- the server's per-field problems (JSON array)
+)sql"},
+    // The device's own edits once the feed covered them (note 6), with the record's form and scope, so
+    // that a server restored from a backup (a new epoch) gets them again.
+    {3, R"sql(
+CREATE TABLE pushed(
+  n            INTEGER PRIMARY KEY,
+  record_id    BLOB NOT NULL,
+  form_id      TEXT NOT NULL,
+  form_version INTEGER NOT NULL,
+  municipality TEXT NOT NULL,
+  community    TEXT NOT NULL,
+  component    TEXT NOT NULL,
+  context      TEXT NOT NULL,
+  changed      TEXT NOT NULL,
+  body         TEXT NOT NULL,
+  deleted      INTEGER NOT NULL,
+  device_time  INTEGER NOT NULL,
+  acked_epoch  TEXT NOT NULL,
+  kept_since   INTEGER NOT NULL DEFAULT 0  -- the first sync after it came here (0 = none yet); pruned after
+);                                         -- kPushedRetentionMs
 )sql"},
 };
 

@@ -108,6 +108,10 @@ struct AckResult {
   bool epoch_changed = false;   // the answer came from a new server epoch: acked edits were re-queued
 };
 
+// How long the device keeps its own edits after the server's feed covered them (counted from the next
+// sync): a server restored from a backup younger than this gets every one of them back (DESIGN §5).
+inline constexpr std::int64_t kPushedRetentionMs = 90LL * 24 * 3600 * 1000;
+
 // Not thread-safe: one TabletStore per thread (several processes may share the file: SQLite locks it).
 // Every mutation is one SQLite transaction (WAL, synchronous=FULL), committed before the call returns:
 // a save that returned OK survives a crash. Besides the codes listed per call, any call may fail with
@@ -178,7 +182,9 @@ class TabletStore {
   // The server has a new epoch (restored from backup): clears the cursor, re-queues every edit not
   // acknowledged under `epoch` ("" = unknown: all of them), dissolves batches, marks records to resync.
   // With the stored epoch it is the reset of a scope change: nothing is re-queued.
+  // Edits the device keeps after the feed covered them are re-queued the same way (kPushedRetentionMs).
   Status reset_epoch(const std::string& epoch);
+  // Records the sync time and drops kept edits older than kPushedRetentionMs.
   Status mark_synced(std::int64_t now_ms);
 
  private:

@@ -1,7 +1,13 @@
-// GET /healthz: liveness and the store's identity. No authentication; reveals no data.
+// GET /healthz: liveness and the store's identity; GET /readyz: readiness (database reachable,
+// migrations done, disk space). No authentication; reveal no data. /healthz stays cheap (no I/O).
 #include "server/handlers/handlers.hpp"
 
+#include <sys/statvfs.h>
+
 #include <nlohmann/json.hpp>
+
+#include "schema/store/db.hpp"
+#include "schema/store/migrations.hpp"
 
 namespace akt::server {
 
@@ -9,6 +15,38 @@ HttpResponse handle_health(AppState& app) {
   HttpResponse r;
   r.body = nlohmann::json{{"status", app.stopping ? "stopping" : "ok"}, {"epoch", app.store->epoch()}}.dump();
   if (app.stopping) r.status = 503;
+  return r;
+}
+
+HttpResponse handle_ready(AppState& app) {
+  nlohmann::json checks;
+  bool ready = !app.stopping;
+  // The database answers a read on a reader connection, and its schema is the one this server knows.
+  std::int64_t schema = -1;
+  Status st = app.store->read([&](store::Db& db) {
+    AKT_STMT(s, db, "PRAGMA user_version");
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    schema = s->int64(0);
+    return Status();
+  });
+  checks["database"] = st.ok() ? "ok" : "unreachable";
+  checks["migrations"] = !st.ok() ? "unknown" : schema == store::latest_schema_version() ? "ok" : "pending";
+  ready = ready && st.ok() && schema == store::latest_schema_version();
+  struct statvfs fs {};
+  if (::statvfs(app.config.data_dir.c_str(), &fs) == 0) {
+    const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;
+    checks["disk"] = free >= app.config.ready_min_free_disk_bytes ? "ok" : "low";
+    ready = ready && free >= app.config.ready_min_free_disk_bytes;
+  } else {
+    checks["disk"] = "unknown";
+    ready = false;
+  }
+  HttpResponse r;
+  r.status = ready ? 200 : 503;
+  r.body = nlohmann::json{{"status", app.stopping ? "stopping" : ready ? "ready" : "not_ready"}, {"checks", checks}}
+               .dump();
+  if (!ready) r.headers.emplace_back("Retry-After", "5");
   return r;
 }
 

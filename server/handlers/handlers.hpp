@@ -25,6 +25,8 @@ using Query = std::map<std::string, std::string>;
 
 // Sync (sync.md §4-6).
 HttpResponse handle_health(AppState& app);
+// GET /readyz: readiness for load balancers (database reachable, migrations done, disk space).
+HttpResponse handle_ready(AppState& app);
 HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState& app);
 HttpResponse handle_changes(const Query& query, bool allow_wait, const Principal& who, AppState& app);
 HttpResponse handle_record(const std::string& record_id, const Principal& who, AppState& app);
