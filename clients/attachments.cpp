@@ -128,9 +128,12 @@ struct Uploader {
     else std::this_thread::sleep_for(wait);
     return {};
   }
-  // A 429 is no failure of the link: wait the Retry-After (at most a minute) and try again, uncounted.
-  bool throttled(const Result<HttpResult>& r) const {
+  // A 429 is no failure of the link: wait the Retry-After (at most a minute) and try again, uncounted. The
+  // answer came through, so the link works: the count of failures in a row starts again (otherwise the
+  // faults of a bad link between throttled tries would add up to max_attempts while the server is only busy).
+  bool throttled(const Result<HttpResult>& r) {
     if (!r.ok() || r->status != 429) return false;
+    failures = 0;
     const int secs = std::clamp(std::atoi(r->header("retry-after").c_str()), 1, 60);
     if (options.sleep) options.sleep(std::chrono::seconds(secs));
     else std::this_thread::sleep_for(std::chrono::seconds(secs));

@@ -47,6 +47,41 @@ client::UploadOptions no_wait(int attempts) {
 
 }  // namespace
 
+TEST_CASE("attachments: a throttled answer between lost requests shows the link works (failures in a row restart)") {
+  // A bad link and a busy server together: lost requests alternate with 429s. Each 429 is an answer, so
+  // the uploader must not add the losses around it up to max_attempts and give up.
+  test::TestServer srv;
+  test::TempDir dir;
+  auto box = client::AttachmentBox::open(dir.file("box"));
+  REQUIRE(box.ok());
+  std::mt19937_64 rng(7);
+  const std::string photo = random_bytes(50000, rng);
+  REQUIRE(box->add(photo, "image/jpeg").ok());
+  client::HttpClient http("127.0.0.1", srv.port());
+  const client::Transport real = client::http_transport(http);
+  int calls = 0;
+  const client::Transport flaky = [&](const std::string& method, const std::string& target, const std::string& body,
+                                      const client::Headers& headers) -> Result<client::HttpResult> {
+    if (++calls <= 12) {  // lost, 429, lost, 429, ...: never two losses in a row
+      if (calls % 2 == 1) return Status::io_error("receive: end of stream");
+      client::HttpResult busy;
+      busy.status = 429;
+      busy.headers = {{"retry-after", "1"}};
+      busy.body = R"({"code":"rate_limited","detail":"busy","status":429})";
+      return busy;
+    }
+    return real(method, target, body, headers);
+  };
+  client::UploadOptions o = no_wait(3);
+  auto s = client::upload_attachments(*box, flaky, srv.a.token, o);
+  REQUIRE_MESSAGE(s.ok(), s.status().message());
+  CHECK(s->files == 1);
+  CHECK(box->unsent().empty());
+  auto blobs = store::BlobStore::open(srv.data_dir());
+  REQUIRE(blobs.ok());
+  CHECK(slurp((*blobs)->path_of(store::sha256_hex_of(photo))) == photo);
+}
+
 TEST_CASE("attachments: uploads through a link that drops requests and answers resume and never corrupt") {
   std::uint64_t seed = std::random_device{}();
   if (const char* env = std::getenv("AKT_SEED")) seed = std::strtoull(env, nullptr, 10);
