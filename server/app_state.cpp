@@ -77,6 +77,14 @@ Status rotate_pseudonym_key(const Config& config) {
   return {};
 }
 
+std::int64_t ServerClock::operator()() const {
+  const std::int64_t frozen = frozen_ms_.load();
+  if (frozen != kNotFrozen) return frozen;
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+             .count() +
+         offset_ms_.load();
+}
+
 Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -99,10 +107,6 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   auto blobs = store::BlobStore::open(app->config.data_dir);
   if (!blobs.ok()) return blobs.status();
   app->blobs = std::move(*blobs);
-  app->now_ms = [] {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  };
   return app;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <array>
+#include <climits>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -19,6 +20,21 @@
 
 namespace akt::server {
 
+// The server's wall clock in ms since the epoch. Tests move it (shift, freeze) while the server's threads
+// read it, so its state is two atomics, never a replaceable function object (that would be a data race).
+class ServerClock {
+ public:
+  std::int64_t operator()() const;
+  void shift(std::int64_t offset_ms) { offset_ms_.store(offset_ms); }     // real time + offset
+  void freeze_at(std::int64_t at_ms) { frozen_ms_.store(at_ms); }         // always `at_ms`
+  void reset() { frozen_ms_.store(kNotFrozen); offset_ms_.store(0); }   // real time again
+
+ private:
+  static constexpr std::int64_t kNotFrozen = INT64_MIN;
+  std::atomic<std::int64_t> offset_ms_{0};
+  std::atomic<std::int64_t> frozen_ms_{kNotFrozen};
+};
+
 struct AppState {
   Config config;
   std::unique_ptr<store::ServerStore> store;
@@ -29,7 +45,7 @@ struct AppState {
   RateLimiter login_user_limiter;  // failed logins per username
   RateLimiter login_addr_limiter;  // failed logins and enrolments per client address
   std::string pseudonym_key;              // raw secret bytes of the M&E pseudonyms (never sent, never logged)
-  std::function<std::int64_t()> now_ms;  // server wall clock in ms; replaceable in tests
+  ServerClock now_ms;                    // server wall clock in ms; tests shift or freeze it
   std::atomic<bool> stopping{false};     // set on SIGTERM: finish in-flight work, take no new
   std::unique_ptr<store::BlobStore> blobs;  // attachment files (PROTOCOL §14); thread-safe per upload
   std::array<std::mutex, 64> upload_locks;  // one upload's appends run one at a time (by hash of its id)

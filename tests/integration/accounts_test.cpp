@@ -287,12 +287,11 @@ TEST_CASE("accounts: expired tokens are refused") {
   auto c = w.srv.client();
   const std::string token = w.session["me_officer"];
   CHECK(status_of(c, "GET", "/v1/me", token) == 200);
-  const auto real_now = w.srv.app().now_ms;
-  w.srv.app().now_ms = [real_now] { return real_now() + 13LL * 3600 * 1000; };  // sessions last 12 h
+  w.srv.app().now_ms.shift(13LL * 3600 * 1000);  // sessions last 12 h
   auto r = c.request("GET", "/v1/me", {}, bearer(token));
   CHECK(r->status == 401);
   CHECK(json::parse(r->body)["detail"] == "token expired");
-  w.srv.app().now_ms = real_now;
+  w.srv.app().now_ms.reset();
 }
 
 TEST_CASE("accounts: a scope change resets cursors; a record that leaves the scope is announced") {

@@ -204,7 +204,7 @@ TEST_CASE("attachments: bad uploads are refused and change nothing") {
     const std::string id = w.create(w.srv.a, good);
     REQUIRE(w.append(w.srv.a, id, 0, std::string_view(good).substr(0, 1000)).status == 200);
     const std::int64_t later = w.srv.app().now_ms() + w.srv.app().config.attachments.upload_expiry_ms + 60000;
-    w.srv.app().now_ms = [later] { return later; };
+    w.srv.app().now_ms.freeze_at(later);
     CHECK(w.call("GET", "/v1/uploads/" + id, w.srv.a.token).status == 404);
     auto blobs = store::BlobStore::open(w.srv.data_dir());
     CHECK((*blobs)->part_ids().empty());
@@ -262,7 +262,7 @@ TEST_CASE("attachments: files no version references are collected after the grac
   auto& app = w.srv.app();
   CHECK(*server::collect_unreferenced_blobs(app) == 0);  // both younger than the grace period
   const std::int64_t later = app.now_ms() + app.config.attachments.gc_grace_ms + 60000;
-  app.now_ms = [later] { return later; };
+  app.now_ms.freeze_at(later);
   CHECK(*server::collect_unreferenced_blobs(app) == 1);
   CHECK(app.blobs->has(store::sha256_hex_of(kept)));
   CHECK(!app.blobs->has(store::sha256_hex_of(orphan)));

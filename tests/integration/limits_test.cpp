@@ -44,11 +44,8 @@ std::string issue_code(client::HttpClient& c, const std::string& admin, const st
 // Shifts the server's clock by `offset_ms` for the lifetime of the object.
 struct ClockShift {
   server::AppState& app;
-  std::function<std::int64_t()> real;
-  ClockShift(server::AppState& a, std::int64_t offset_ms) : app(a), real(a.now_ms) {
-    app.now_ms = [r = real, offset_ms] { return r() + offset_ms; };
-  }
-  ~ClockShift() { app.now_ms = real; }
+  ClockShift(server::AppState& a, std::int64_t offset_ms) : app(a) { app.now_ms.shift(offset_ms); }
+  ~ClockShift() { app.now_ms.reset(); }
 };
 
 }  // namespace
