@@ -5,7 +5,11 @@
 //   forms    {key "form_id/version", form_id, version, title, definition (text as served)}
 //   records  the server's state of each record as last pulled (PROTOCOL §5.1 RECORD)
 //   edits    the device's own edits (keyPath n) from the save until the feed covers them: queued
-//            (batch_id null) -> in a stored batch -> acknowledged (acked_epoch set) -> dropped by a pull
+//            (batch_id null) -> in a stored batch -> acknowledged (acked_epoch set) -> moved to `kept` by a pull
+//   kept     (version 3) acknowledged edits the feed covered, or of records that left the user's scope, kept
+//            for KEPT_DAYS days after the first sync that saw them kept: after a server restore (a new
+//            epoch, PROTOCOL §5.3) they are queued again, so edits acknowledged after the server's last
+//            backup are not lost (the C++ tablet store's `pushed` table, note 6)
 //   batches  {batch_id, request (the exact text POSTed; a retry sends it again), dots}
 //   rejected the server's refusals, with per-field reasons and the refused body (to correct and save again)
 //   drafts   the answers being entered, saved at every change (keyPath record)
@@ -17,7 +21,8 @@
 'use strict';
 (function () {
   const DB_NAME = 'aktsync-app';
-  const DB_VERSION = 2;
+  const DB_VERSION = 3;
+  const KEPT_DAYS = 90;
   let dbp = null;
 
   function upgrade(db, oldVersion) {
@@ -36,7 +41,8 @@
       db.createObjectStore('blobs', { keyPath: 'digest' });
       db.createObjectStore('blob_data', { keyPath: 'digest' });
     }
-    // Version 3 and later: add stores or indexes here, never delete data.
+    if (oldVersion < 3) db.createObjectStore('kept', { keyPath: 'n' });
+    // Version 4 and later: add stores or indexes here, never delete data.
   }
 
   function open() {
@@ -118,6 +124,24 @@
     return uuidFromBytes(b);
   }
 
+  // Moves an acknowledged edit from `edits` to `kept` (inside the caller's transaction over both).
+  function keep(s, e) {
+    s.kept.put({ ...e, kept_since: 0 });
+    s.edits.delete(e.n);
+  }
+  // After a sync: the retention of kept edits counts from the first sync that saw them kept; older than
+  // KEPT_DAYS days, they go.
+  async function pruneKept(now) {
+    return tx(['kept'], 'readwrite', async (s) => {
+      let dropped = 0;
+      for (const k of await all(s.kept)) {
+        if (!k.kept_since) s.kept.put({ ...k, kept_since: now });
+        else if (now - k.kept_since > KEPT_DAYS * 86400000) { s.kept.delete(k.n); dropped++; }
+      }
+      return dropped;
+    });
+  }
+
   const leq = (a, b) => Object.keys(a).every((k) => a[k] <= (b[k] || 0));
   const join = (a, b) => { const c = { ...a }; for (const [k, v] of Object.entries(b)) c[k] = Math.max(c[k] || 0, v); return c; };
 
@@ -185,5 +209,5 @@
     });
   }
 
-  window.AktStore = { open, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join };
+  window.AktStore = { open, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
 })();

@@ -187,10 +187,19 @@
 
   // A new server epoch (§5.3): the cursor goes and every edit not acknowledged under the new epoch is
   // queued again (a replay is answered `duplicate`); stored batches are formed anew from the same edit texts.
+  // Kept edits (acknowledged under another epoch, then covered by the feed) are queued again too: the
+  // restored server may not have them.
   async function epochReset(newEpoch) {
-    await S.tx(['meta', 'edits', 'batches'], 'readwrite', async (s) => {
+    await S.tx(['meta', 'edits', 'batches', 'kept'], 'readwrite', async (s) => {
       for (const e of await S.all(s.edits)) {
         if (e.acked_epoch !== newEpoch) s.edits.put({ ...e, batch_id: null, acked_epoch: null });
+      }
+      for (const k of await S.all(s.kept)) {
+        if (k.acked_epoch === newEpoch) continue;
+        const e = { ...k, batch_id: null, acked_epoch: null };
+        delete e.kept_since;
+        s.edits.put(e);
+        s.kept.delete(k.n);
       }
       s.batches.clear();
       s.meta.put({ k: 'cursor', v: '' });
@@ -198,31 +207,34 @@
     });
   }
 
-  // The user's scope changed (§5.4): pulled records and acknowledged edits go (the server has them); edits
-  // never acknowledged stay and are pushed.
+  // The user's scope changed (§5.4): pulled records go and acknowledged edits are kept (the server has
+  // them); edits never acknowledged stay and are pushed.
   async function scopeReset() {
-    await S.tx(['meta', 'edits', 'records'], 'readwrite', async (s) => {
+    await S.tx(['meta', 'edits', 'records', 'kept'], 'readwrite', async (s) => {
       s.records.clear();
-      for (const e of await S.all(s.edits)) if (e.acked_epoch) s.edits.delete(e.n);
+      for (const e of await S.all(s.edits)) if (e.acked_epoch) S.keep(s, e);
       s.meta.put({ k: 'cursor', v: '' });
     });
   }
 
   // One feed page, applied with its cursor in one transaction. Acknowledged edits a pulled version covers
-  // are dropped (the server's version holds them now).
+  // move to `kept` (the server's version holds them now; store.js says why they are kept).
   async function applyPage(page, actor) {
-    return S.tx(['meta', 'records', 'edits'], 'readwrite', async (s) => {
+    return S.tx(['meta', 'records', 'edits', 'kept'], 'readwrite', async (s) => {
       const edits = await S.all(s.edits);
+      const gone = new Set();
       for (const c of page.changes || []) {
         if (c.out_of_scope) {
           s.records.delete(c.record);
-          for (const e of edits) if (e.record === c.record && e.acked_epoch) s.edits.delete(e.n);
+          for (const e of edits) {
+            if (e.record === c.record && e.acked_epoch && !gone.has(e.n)) { S.keep(s, e); gone.add(e.n); }
+          }
           continue;
         }
         s.records.put(c);
         for (const e of edits) {
-          if (e.record !== c.record || !e.acked_epoch) continue;
-          if ((c.live || []).some((v) => (v.clock && v.clock[actor] || 0) >= e.n)) s.edits.delete(e.n);
+          if (e.record !== c.record || !e.acked_epoch || gone.has(e.n)) continue;
+          if ((c.live || []).some((v) => (v.clock && v.clock[actor] || 0) >= e.n)) { S.keep(s, e); gone.add(e.n); }
         }
       }
       s.meta.put({ k: 'cursor', v: page.next });
@@ -298,7 +310,9 @@
       await uploadPhotos(device, progress, sum);
       await P.collect();
       await fetchForms(device);
-      await S.setMeta({ last_sync: Date.now() });
+      const now = Date.now();
+      await S.setMeta({ last_sync: now });
+      await S.pruneKept(now);
       return sum;
     })().finally(() => { running = null; });
     return running;

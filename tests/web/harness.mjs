@@ -25,7 +25,7 @@ const started = Date.now();
 fs.mkdirSync(outDir, { recursive: true });
 // The test's temporary folder (data folder, files it writes); removed by run().
 export const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'akt-app-'));
-const dataDir = path.join(tmp, 'data');
+export const dataDir = path.join(tmp, 'data');
 const pwFile = path.join(tmp, 'pw');
 fs.writeFileSync(pwFile, PASSWORD + '\n', { mode: 0o600 });
 
@@ -41,9 +41,12 @@ export function createUser(name, role) {
   execFileSync(binary, ['--data-dir', dataDir, '--create-user', name, '--role', role, '--password-file', pwFile], { stdio: 'pipe' });
 }
 
-export async function startServer() {
+// Starts aktsyncd on the data folder; `again: true` listens on the port of the previous start (the app's
+// origin, and with it the tablet's IndexedDB, stays the same).
+export async function startServer({ again = false } = {}) {
   const portFile = path.join(tmp, 'port');
-  server = spawn(binary, ['--data-dir', dataDir, '--listen', '127.0.0.1:0', '--port-file', portFile, '--log-level', 'warn'],
+  fs.rmSync(portFile, { force: true });
+  server = spawn(binary, ['--data-dir', dataDir, '--listen', `127.0.0.1:${again ? port : 0}`, '--port-file', portFile, '--log-level', 'warn'],
     { stdio: ['ignore', 'inherit', 'inherit'] });
   for (let i = 0; i < 400; i++) {
     if (fs.existsSync(portFile) && fs.readFileSync(portFile, 'utf8').trim()) {
@@ -55,6 +58,14 @@ export async function startServer() {
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error('aktsyncd did not start');
+}
+
+// Stops aktsyncd (SIGTERM) and waits until it has exited.
+export async function stopServer() {
+  if (!server || server.exitCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGTERM');
+  await exited;
 }
 
 // One API call: {status, data (parsed JSON, else text), headers}. `raw: true` gives the body's bytes as data.
