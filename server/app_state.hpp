@@ -3,8 +3,8 @@
 #pragma once
 
 #include <array>
-#include <climits>
 #include <atomic>
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -16,6 +16,7 @@
 #include "server/change_notifier.hpp"
 #include "server/config.hpp"
 #include "server/form_registry.hpp"
+#include "server/metrics.hpp"
 #include "server/rate_limiter.hpp"
 
 namespace akt::server {
@@ -50,6 +51,7 @@ struct AppState {
   std::unique_ptr<store::BlobStore> blobs;  // attachment files (PROTOCOL §14); thread-safe per upload
   std::array<std::mutex, 64> upload_locks;  // one upload's appends run one at a time (by hash of its id)
   std::atomic<std::int64_t> last_blob_gc_ms{0};  // when unreferenced attachment files were last collected
+  Metrics metrics;                          // GET /metrics: request counters and scrape-time gauges
 
   AppState(Config c, std::unique_ptr<store::ServerStore> s)
       : config(std::move(c)),

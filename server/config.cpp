@@ -74,6 +74,7 @@ Result<Config> parse_config(const std::string& text, Config c) {
   if (c.log_format != "text" && c.log_format != "json")
     return Status::invalid_argument("config: log_format must be \"text\" or \"json\"");
   AKT_CFG_TRY(read_string(j, "pseudonym_key_file", c.pseudonym_key_file));
+  AKT_CFG_TRY(read_string(j, "metrics_token_sha256", c.metrics_token_sha256));
   AKT_CFG_TRY(read_number(j, "io_threads", c.io_threads));
   AKT_CFG_TRY(read_number(j, "ready_min_free_disk_bytes", c.ready_min_free_disk_bytes));
   AKT_CFG_TRY(read_number(j, "workers", c.workers));
@@ -234,6 +235,9 @@ Status check_config(const Config& c) {
   if (c.io_threads < 1 || c.workers < 1) return Status::invalid_argument("io_threads and workers must be >= 1");
   if (c.limits.max_connections < 1 || c.limits.reserved_connections >= c.limits.max_connections)
     return Status::invalid_argument("limits.reserved_connections must be smaller than limits.max_connections");
+  if (!c.metrics_token_sha256.empty() && (c.metrics_token_sha256.size() != 64 ||
+                                          c.metrics_token_sha256.find_first_not_of("0123456789abcdef") != std::string::npos))
+    return Status::invalid_argument("metrics_token_sha256 must be 64 lowercase hex digits (sha256sum of the token)");
   for (const DeviceCredential& d : c.devices) {
     if (!sync::is_uuid(d.actor)) return Status::invalid_argument("device '" + d.name + "': actor is not a UUID");
     if (d.token_sha256.size() != 64 || d.token_sha256.find_first_not_of("0123456789abcdef") != std::string::npos)

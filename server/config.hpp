@@ -90,6 +90,9 @@ struct Config {
   // The secret key of the M&E pseudonyms (docs/SECURITY.md §8): a file holding at least 32 hex digits,
   // readable by the service user only. Empty: <data_dir>/pseudonym.key, made at first start.
   std::string pseudonym_key_file;
+  // GET /metrics for a scraper (Prometheus): lowercase hex SHA-256 of its bearer token (the token itself
+  // is never stored). Empty: only admins' tokens may read /metrics.
+  std::string metrics_token_sha256;
 
   std::string database_path() const { return data_dir + "/aktsync.db"; }
   std::string pseudonym_key_path() const {

@@ -9,6 +9,7 @@
 #include "server/handlers/passwords.hpp"
 #include "server/handlers/push_answer.hpp"
 #include "server/log.hpp"
+#include "server/metrics.hpp"
 #include "server/problem.hpp"
 #include "server/request_meta.hpp"
 
@@ -210,6 +211,24 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
     return handle_health(app);
   }
   if (path == "/readyz") return req.method == "GET" ? handle_ready(app) : method_not_allowed("GET");
+  if (path == "/metrics") {
+    // For a scraper with the configured token, or an admin's token (PROTOCOL §3.2).
+    if (req.method != "GET") return method_not_allowed("GET");
+    if (is_metrics_token(app.config, req.header("authorization"))) {
+      authenticated = true;
+      principal = "metrics";
+      return handle_metrics(app);
+    }
+    auto who = app.auth.authenticate(req.header("authorization"), *app.store, app.now_ms());
+    if (!who.ok()) {
+      if (who.status().code() != Status::Code::kUnauthenticated) return problem_from(who.status(), "internal");
+      return problem(401, "unauthenticated", who.status().message());
+    }
+    authenticated = true;
+    principal = who->is_device() ? "device=" + who->device_actor : "user=" + who->username;
+    if (who->role != sync::Role::kAdmin) return forbidden("metrics are for admins and the configured scrape token");
+    return handle_metrics(app);
+  }
   if (auto console = handle_console(req, path)) return std::move(*console);
   if (auto tablet_app = handle_app(req, path)) return std::move(*tablet_app);
   if (seg.size() < 2 || seg[0] != "v1") return not_found();

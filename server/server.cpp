@@ -36,6 +36,10 @@ Result<std::unique_ptr<Server>> Server::start(std::shared_ptr<AppState> app) {
   const Limits& lim = app->config.limits;
   impl->counters->connections = std::make_unique<ConnectionTable>(lim.max_connections, lim.max_connections_per_address,
                                                                   lim.reserved_connections);
+  app->metrics.set_gauge("aktsync_connections_open", "Client connections open now (TLS handshakes included).",
+                         [c = impl->counters] { return static_cast<double>(c->sessions.load()); });
+  app->metrics.set_gauge("aktsync_requests_in_flight", "Requests read and not yet answered (long polls included).",
+                         [c = impl->counters] { return static_cast<double>(c->in_flight.load()); });
   if (app->config.tls.enabled()) {
     auto ctx = make_server_tls_context(app->config.tls);
     if (!ctx.ok()) return ctx.status();

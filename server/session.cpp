@@ -256,8 +256,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void send(HttpResponse resp) {
     // Answers made here (unreadable requests) get their request id too; routed ones have it already.
     stamp_request_id(resp, request_id_);
-    if (log_enabled(LogLevel::kInfo) && parser_ && parser_->is_done()) {
-      // One line per answered request, finished in on_write (the time includes sending the answer).
+    if (parser_ && parser_->is_done()) {
+      // One line per answered request, finished in on_write (the time includes sending the answer):
+      // counted in the metrics always, logged at level info.
       const auto& m = parser_->get();
       const std::string_view target = m.target();
       request_log_.emplace();
@@ -420,6 +421,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                              .count();
       if (ec) request_log_->note = "answer cut: " + ec.message();
       log_request(*request_log_);
+      app_->metrics.observe(*request_log_);
       request_log_.reset();
     }
     // Counted from the read that produced a request; answers to unreadable input were not counted.

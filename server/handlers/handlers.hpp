@@ -27,6 +27,8 @@ using Query = std::map<std::string, std::string>;
 HttpResponse handle_health(AppState& app);
 // GET /readyz: readiness for load balancers (database reachable, migrations done, disk space).
 HttpResponse handle_ready(AppState& app);
+// GET /metrics (PROTOCOL §3.2): the Prometheus text exposition; the router checks who may ask.
+HttpResponse handle_metrics(AppState& app);
 HttpResponse handle_push(const HttpRequest& req, const Principal& who, AppState& app);
 HttpResponse handle_changes(const Query& query, bool allow_wait, const Principal& who, AppState& app);
 HttpResponse handle_record(const std::string& record_id, const Principal& who, AppState& app);

@@ -28,6 +28,7 @@ struct AuthzRequest {
 
 inline const AuthzRequest kAuthzRequests[] = {
     {"GET /v1/me", "GET", "/v1/me", "", 200},
+    {"GET /metrics", "GET", "/metrics", "", 200},
     // An empty body reaches the handler (400) for every role: no role is refused the endpoint.
     {"POST /v1/me/password", "POST", "/v1/me/password", "{}", 400},
     {"GET /v1/changes", "GET", "/v1/changes", "", 200},
