@@ -141,7 +141,15 @@ Status insert_version(Db& db, const std::string& id_blob, const std::string& act
   s->bind(11, e.device_time);
   s->bind(12, now);
   s->bind_blob(13, digest.data(), digest.size());
-  return s->run();
+  AKT_TRY(s->run());
+  // The actors its context names are in a clock from now on: never enrolled as a tablet (SECURITY.md §3.1).
+  for (const auto& [actor, n] : e.context.entries()) {
+    if (actor == e.dot.actor) continue;  // its own dots are in versions
+    AKT_STMT(c, db, "INSERT OR IGNORE INTO clock_actors(actor) VALUES(lower(?1))");
+    c->bind(1, actor);
+    AKT_TRY(c->run());
+  }
+  return {};
 }
 
 Status retire(Db& db, const sync::Dot& d) {
