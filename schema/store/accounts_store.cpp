@@ -357,8 +357,16 @@ Result<std::optional<std::int64_t>> device_owner(Db& db, const std::string& acto
 
 Result<bool> actor_has_versions(Db& db, const std::string& actor) {
   const std::string blob = uuid_blob(actor);
-  AKT_STMT(s, db, "SELECT 1 FROM versions WHERE actor = ?1 LIMIT 1");
-  s->bind_blob(1, blob.data(), blob.size());
+  {
+    AKT_STMT(s, db, "SELECT 1 FROM versions WHERE actor = ?1 LIMIT 1");
+    s->bind_blob(1, blob.data(), blob.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (*row) return true;
+  }
+  // Named only in a context (clock_actors, migration 13).
+  AKT_STMT(s, db, "SELECT 1 FROM clock_actors WHERE actor = lower(?1)");
+  s->bind(1, actor);
   auto row = s->step();
   if (!row.ok()) return row.status();
   return *row;

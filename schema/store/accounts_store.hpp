@@ -62,7 +62,7 @@ Status set_special_category(Db& db, std::int64_t user_id, bool granted);
 // The user a device actor is registered to: nullopt when the actor has no device row, 0 when the row has
 // no user (a static config device or a resolver that pushed).
 Result<std::optional<std::int64_t>> device_owner(Db& db, const std::string& actor);
-// Whether any stored version carries a dot of `actor` (the actor is in some clock).
+// Whether `actor` is in some stored clock: a version carries a dot of it, or a stored edit's context names it.
 Result<bool> actor_has_versions(Db& db, const std::string& actor);
 // Re-enrolment of a known device of the same user: new name and app version, not revoked any more, and
 // every earlier token of the actor revoked (only the new one works).

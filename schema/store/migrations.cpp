@@ -302,6 +302,13 @@ END;
 CREATE INDEX records_by_municipality ON records(municipality, seq);
 CREATE INDEX record_scopes_by_municipality ON record_scopes(municipality);
 )sql"},
+    {13, R"sql(
+-- Every actor named in the context of a stored version, also one that never wrote a version here (e.g. a
+-- device whose edits a restore lost): it is in a clock, so enrolment never gives it to a tablet
+-- (SECURITY.md §3.1). Lowercase canonical UUIDs. Filled from the stored clocks once; kept by push_apply.
+CREATE TABLE clock_actors(actor TEXT PRIMARY KEY) WITHOUT ROWID;
+INSERT OR IGNORE INTO clock_actors SELECT DISTINCT lower(j.key) FROM versions v, json_each(v.clock) j;
+)sql"},
 };
 
 }  // namespace

@@ -141,7 +141,15 @@ Status insert_version(Db& db, const std::string& id_blob, const std::string& act
   s->bind(11, e.device_time);
   s->bind(12, now);
   s->bind_blob(13, digest.data(), digest.size());
-  return s->run();
+  AKT_TRY(s->run());
+  // The actors its context names are in a clock from now on: never enrolled as a tablet (SECURITY.md §3.1).
+  for (const auto& [actor, n] : e.context.entries()) {
+    if (actor == e.dot.actor) continue;  // its own dots are in versions
+    AKT_STMT(c, db, "INSERT OR IGNORE INTO clock_actors(actor) VALUES(lower(?1))");
+    c->bind(1, actor);
+    AKT_TRY(c->run());
+  }
+  return {};
 }
 
 Status retire(Db& db, const sync::Dot& d) {
@@ -284,16 +292,7 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
   // A fast-forward edit of a record with open entries joins them; a concurrent one joins them in the merge.
   if (rec.exists && d.outcome == Outcome::kApplied && !in.resolution)
     AKT_TRY(join_open_entries(db, in, id_blob, stored, server_actor));
-  if (!rec.exists || !(rec.scope == e.scope)) {
-    // Remember every scope the record had: devices are told when it leaves theirs.
-    AKT_STMT(s, db, "INSERT OR IGNORE INTO record_scopes(record_id, municipality, community, component) "
-                    "VALUES(?1, ?2, ?3, ?4)");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind(2, e.scope.municipality);
-    s->bind(3, e.scope.community);
-    s->bind(4, e.scope.component);
-    AKT_TRY(s->run());
-  }
+  // (The scopes the record had are remembered by derive_record_scope once the change is complete.)
   r.seq = seq;
   r.live = static_cast<std::size_t>(live_count);
   return {};
@@ -408,7 +407,8 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
       AKT_TRY(hold_edit(db, in, uuid_blob(req.edits[i].record_id), *before, req.edits[i], server_actor, next_seq,
                         resp.results[i]));
     // The record's scope follows the body it now has, whichever edit arrived last (DESIGN §6).
-    if (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged)
+    if (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged ||
+        resp.results[i].outcome == Outcome::kConcurrent)
       AKT_TRY(derive_record_scope(db, uuid_blob(req.edits[i].record_id)));
     if (in.unique_keys && i < in.unique_keys->size() && resp.results[i].outcome == Outcome::kApplied)
       AKT_TRY(track_unique_key(db, in, uuid_blob(req.edits[i].record_id), req.edits[i], (*in.unique_keys)[i],

@@ -9,12 +9,13 @@
 
 namespace akt::store {
 
-// When the record `id_blob` has one live, non-deleted version whose body holds a top-level string
-// `municipality`, `community` or `component` (a form's scope fields, PROTOCOL §4.4), the record's scope
-// takes those values (parts the body lacks stay as they are). When that moves the record: the new scope
-// is remembered in record_scopes (so feeds send out-of-scope markers to devices it left) and the record's
-// open inbox entries follow its municipality. Nothing happens for a tombstone or a record with several
-// live versions. Fails only on a database error.
+// When the record `id_blob` has one live, non-deleted version, the record's scope takes the scope fields
+// its body holds (sync::scope_of_body_text; parts the body lacks stay as they are). Then the scope the record
+// has now is remembered in record_scopes (so feeds send out-of-scope markers to the devices it leaves
+// later; only scopes a record had when its change committed are remembered, never the scope an edit
+// merely carried, e.g. a held move) and the record's open inbox entries follow its municipality.
+// REQUIRES: called after every change of the records row (push_apply), inside the writer's transaction.
+// Nothing happens for an unknown record. Fails only on a database error.
 Status derive_record_scope(Db& db, const std::string& id_blob);
 
 }  // namespace akt::store

@@ -136,7 +136,7 @@ Result<std::string> resolver_actor_of(store::Db& db, const AppState& app, const 
 namespace {
 
 // Why `actor` may not be given to a new device ("" when it may): the nil UUID, the server replica, a
-// static config device, the resolver actor of any user, or any actor that already wrote a version.
+// static config device, the resolver actor of any user, or any actor already in a stored clock.
 Result<std::string> reserved_actor(store::Db& db, const AppState& app, const std::string& actor) {
   if (actor == "00000000-0000-0000-0000-000000000000") return std::string("the nil UUID");
   if (actor == app.store->server_actor()) return std::string("the server replica's actor id");
@@ -149,7 +149,8 @@ Result<std::string> reserved_actor(store::Db& db, const AppState& app, const std
     if (resolver_actor_of(app, u) == actor) return std::string("an administrator's resolver actor id");
   auto seen = store::actor_has_versions(db, actor);
   if (!seen.ok()) return seen.status();
-  if (*seen) return std::string("an actor id that already wrote record versions");
+  if (*seen)
+    return std::string("an actor id already in a record's clock (it wrote a version, or a stored edit's context names it)");
   return std::string();
 }
 

@@ -12,6 +12,7 @@
 #include "server/problem.hpp"
 #include "sync/uuid.hpp"
 #include "sync/merge.hpp"
+#include "sync/scope_json.hpp"
 #include "sync/wire_json.hpp"
 
 using nlohmann::json;
@@ -248,6 +249,14 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
     e.deleted = true;
     body = json::object();
   }
+  // The version carries the scope its body states (PROTOCOL §4.4): accepting a held move moves the
+  // record, and only a resolver whose scope covers where it goes may do so (SECURITY.md §2).
+  e.scope = sync::scope_of_body(body, e.scope);
+  if (who.scope && !sync::in_scope(*who.scope, e.scope, e.form_id))
+    return out.error = problem(403, "out_of_scope",
+                               "the chosen values put the record in " + e.scope.municipality + "/" + e.scope.community +
+                                   "/" + e.scope.component + ", outside your scope"),
+           out;
   std::string actor;
   Status as = app.store->read([&](store::Db& db) {
     auto found = resolver_actor_of(db, app, who.username);
