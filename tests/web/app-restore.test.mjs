@@ -10,26 +10,13 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import * as H from './harness.mjs';
-import { TABLET, step, call, tablet, enrol, syncNow, q, pick, fill } from './harness.mjs';
+import { TABLET, step, call, tablet, enrol, syncNow } from './harness.mjs';
 
 const DAY = 86400000;
 
 async function newSurvey(page, settlement, hh) {
-  await page.goto(H.base + '/app/#/');
-  await page.click('#new-record');
-  await page.click('button[data-form="so1_interethnic_survey"]');
-  await page.click('#start');
-  await q(page, 'survey_wave').waitFor();
-  const id = page.url().split('#/r/')[1];
-  await pick(page, 'survey_wave', 'baseline');
-  await fill(page, 'cluster_id', 'gracanice-03');
-  await fill(page, 'hh_number', hh);
-  await fill(page, 'settlement_name', settlement);
-  await pick(page, 'settlement_type', 'rural');
-  await fill(page, 'visit_attempt', 1);
-  await pick(page, 'respondent_available', 'no');
-  await pick(page, 'not_interviewed_reason', 'nobody_home');
-  await pick(page, 'interview_outcome', 'no_contact');
+  const id = await H.newSurvey(page);
+  await H.fillSurveyNonInterview(page, settlement, hh);
   await page.click('#save');
   await page.locator(`a[data-record="${id}"][data-state="pending"]`).waitFor();
   return id;

@@ -44,30 +44,6 @@ function checkCatalogue() {
 }
 
 
-// The survey's non-interview path: every question it asks, valid.
-async function fillSurveyNonInterview(page, settlement, hh) {
-  await pick(page, 'survey_wave', 'baseline');
-  await fill(page, 'cluster_id', 'gracanice-03');
-  await fill(page, 'hh_number', hh);
-  await fill(page, 'settlement_name', settlement);
-  await pick(page, 'settlement_type', 'rural');
-  await fill(page, 'visit_attempt', 1);
-  await pick(page, 'respondent_available', 'no');
-  await pick(page, 'not_interviewed_reason', 'nobody_home');
-  await pick(page, 'interview_outcome', 'no_contact');
-}
-
-
-async function newSurvey(page) {
-  await page.goto(H.base + '/app/#/');
-  await page.click('#new-record');
-  await page.click('button[data-form="so1_interethnic_survey"]');
-  await page.click('#start');
-  await q(page, 'survey_wave').waitFor();
-  return page.url().split('#/r/')[1];
-}
-
-
 async function main() {
   checkCatalogue();
   step('starting aktsyncd ' + H.binary);
@@ -102,7 +78,7 @@ async function main() {
   assert.equal(hasEngine, wasm.status === 200 ? 'wasm' : 'none');
 
   // --- The survey with the server's rules on the tablet. ---
-  const r1 = await newSurvey(A.page);
+  const r1 = await H.newSurvey(A.page);
   // Relevance: the non-interview reason only when the respondent is not available, the consent note only when they are.
   await q(A.page, 'not_interviewed_reason').waitFor({ state: 'hidden' });
   await pick(A.page, 'respondent_available', 'yes');
@@ -130,7 +106,7 @@ async function main() {
   await A.page.reload();
   await q(A.page, 'hh_number').waitFor();
   assert.equal(await q(A.page, 'hh_number').locator('input').inputValue(), '12');
-  await fillSurveyNonInterview(A.page, 'Laplje Selo', 12);
+  await H.fillSurveyNonInterview(A.page, 'Laplje Selo', 12);
   // The language switch: form labels from the definition (Serbian in Cyrillic), the app's texts too.
   await A.page.selectOption('#lang', 'sr');
   await q(A.page, 'hh_number').locator('.qlabel').filter({ hasText: /[\u0400-\u04FF]/ }).waitFor();
@@ -170,8 +146,8 @@ async function main() {
   await syncNow(A);
   await A.page.locator(`a[data-record="${r1}"][data-state="synced"]`).waitFor();
   await A.context.setOffline(true);
-  const r2 = await newSurvey(A.page);
-  await fillSurveyNonInterview(A.page, 'Gušterica', 13);
+  const r2 = await H.newSurvey(A.page);
+  await H.fillSurveyNonInterview(A.page, 'Gušterica', 13);
   await A.page.click('#save');
   await A.page.locator(`a[data-record="${r2}"][data-state="pending"]`).waitFor();
   await openRecord(A.page, r1);
@@ -239,9 +215,9 @@ async function main() {
   // --- A rejected edit shows the server's per-field reasons (a tablet without the rule engine). ---
   const C = await tablet(admin, 'enis', 'tablet-enis-2', TABLET, { noEngine: true, serviceWorkers: 'block' });
   await enrol(C, C.code);
-  const r3 = await newSurvey(C.page);
+  const r3 = await H.newSurvey(C.page);
   await C.page.locator('#no-engine').waitFor();
-  await fillSurveyNonInterview(C.page, 'Dobrotin', 5000);  // hh_number: 1-999
+  await H.fillSurveyNonInterview(C.page, 'Dobrotin', 5000);  // hh_number: 1-999
   await C.page.click('#save');
   await C.page.locator(`a[data-record="${r3}"][data-state="pending"]`).waitFor();
   await syncNow(C);
@@ -273,8 +249,8 @@ async function main() {
   await A.page.goto(H.base + '/app/#/');
   await A.context.route('**/v1/**', (r) => r.fulfill({ status: 401, contentType: 'application/problem+json',
                                                       body: '{"code":"unauthenticated","detail":"test","status":401}' }));
-  const r5 = await newSurvey(A.page);
-  await fillSurveyNonInterview(A.page, 'Livađe', 55);
+  const r5 = await H.newSurvey(A.page);
+  await H.fillSurveyNonInterview(A.page, 'Livađe', 55);
   await A.page.click('#save');
   await A.page.locator(`a[data-record="${r5}"][data-state="pending"]`).waitFor();
   const oldCaches = await A.page.evaluate(() => caches.keys());
@@ -319,8 +295,8 @@ async function main() {
 
   // --- Backup: tablet B saves a record offline, writes a backup and "breaks"; `aktsync import` sends it. ---
   await B.context.setOffline(true);
-  const r4 = await newSurvey(B.page);
-  await fillSurveyNonInterview(B.page, 'Ugljare', 44);
+  const r4 = await H.newSurvey(B.page);
+  await H.fillSurveyNonInterview(B.page, 'Ugljare', 44);
   await B.page.click('#save');
   await B.page.locator(`a[data-record="${r4}"][data-state="pending"]`).waitFor();
   const [download] = await Promise.all([B.page.waitForEvent('download'), B.page.click('#backup')]);

@@ -188,6 +188,29 @@ export async function checkAccessible(page, where) {
   assert.deepEqual(problems, [], where);
 }
 
+// Starts a new SO1 survey record from the home page and returns its id once its first question shows.
+export async function newSurvey(page) {
+  await page.goto(base + '/app/#/');
+  await page.click('#new-record');
+  await page.click('button[data-form="so1_interethnic_survey"]');
+  await page.click('#start');
+  await q(page, 'survey_wave').waitFor();
+  return page.url().split('#/r/')[1];
+}
+
+// The survey's non-interview path: every question it asks, valid.
+export async function fillSurveyNonInterview(page, settlement, hh) {
+  await pick(page, 'survey_wave', 'baseline');
+  await fill(page, 'cluster_id', 'gracanice-03');
+  await fill(page, 'hh_number', hh);
+  await fill(page, 'settlement_name', settlement);
+  await pick(page, 'settlement_type', 'rural');
+  await fill(page, 'visit_attempt', 1);
+  await pick(page, 'respondent_available', 'no');
+  await pick(page, 'not_interviewed_reason', 'nobody_home');
+  await pick(page, 'interview_outcome', 'no_contact');
+}
+
 // Starts a new record of `form` (the first area offered) and returns its id once the form is shown.
 export async function newRecord(page, form, firstPath) {
   await page.goto(base + '/app/#/');
