@@ -300,7 +300,9 @@ bool TextFlattener::Impl::value_into(const Slot& s, const dom::element& v) {
       std::string& out = text;
       out.clear();
       for (const auto& [col, code] : s.options) set(col, Cell::Kind::kNumber, "0");
-      for (dom::element e : v.get_array().value_unsafe()) {
+      // The array by value: a range-for over value_unsafe() of the temporary result would dangle.
+      const dom::array items = v.get_array().value_unsafe();
+      for (dom::element e : items) {
         std::string_view code;
         if (e.type() == dom::element_type::STRING) {
           code = e.get_string().value_unsafe();
@@ -321,7 +323,8 @@ bool TextFlattener::Impl::value_into(const Slot& s, const dom::element& v) {
     }
     case dom::element_type::OBJECT: {
       if (s.value != kNone) return false;  // an object where a scalar belongs: shown as its dump
-      for (dom::key_value_pair f : v.get_object().value_unsafe()) {
+      const dom::object point = v.get_object().value_unsafe();
+      for (dom::key_value_pair f : point) {
         const int col = f.key == "lat" ? s.lat : f.key == "lon" ? s.lon : f.key == "acc" ? s.acc : kNone;
         if (col == kNone) continue;
         if (!is_number(f.value)) {
@@ -460,7 +463,8 @@ bool TextFlattener::rows(std::size_t table, const ExportRecord& r, const RowSink
     if (f.key != t.path[0]) continue;
     items = 0;  // a later duplicate key wins, as in nlohmann's DOM
     if (f.value.type() != dom::element_type::ARRAY) continue;
-    for (dom::element e : f.value.get_array().value_unsafe()) {
+    const dom::array list = f.value.get_array().value_unsafe();
+    for (dom::element e : list) {
       if (e.type() != dom::element_type::OBJECT) continue;
       m.reset_row(t);
       m.meta_into(t, r);
