@@ -37,6 +37,7 @@ class CsvWriter : public ExportWriter {
   Status add_row(std::size_t table, std::span<const Cell> values) override;
   Status finish() override;
   bool sequential_tables() const override { return false; }
+  bool wants_table(std::size_t table) const override { return table == table_; }
   // Bytes held at most, for tests of bounded memory.
   std::size_t high_water() const { return out_.high_water(); }
 

@@ -22,6 +22,9 @@ struct ExportRecord {
   bool deleted = false;             // tombstone: the body is ignored and no repeat rows are emitted
   bool conflict = false;            // open field conflicts or several live versions
   nlohmann::json body = nlohmann::json::object();
+  // The stored body text, when the caller has it (the export's hot path): non-empty = the exporter
+  // decodes this text itself (text_flatten.hpp) and `body` is not read.
+  std::string body_text;
 };
 
 // From a record at its latest state. Uses the last live version (DESIGN §2: after each push the merge

@@ -56,6 +56,8 @@ class ExportWriter {
   virtual Status add_row(std::size_t table, std::span<const Cell> values) = 0;
   virtual Status finish() = 0;
   virtual bool sequential_tables() const = 0;
+  // False for a table whose rows the writer ignores: the exporter then does not flatten them.
+  virtual bool wants_table(std::size_t /*table*/) const { return true; }
 };
 
 }  // namespace akt::exports

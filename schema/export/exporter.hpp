@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -11,6 +12,7 @@
 #include "schema/export/export_writer.hpp"
 #include "schema/export/flatten.hpp"
 #include "schema/export/layout.hpp"
+#include "schema/export/text_flatten.hpp"
 #include "schema/forms/form_def.hpp"
 #include "sync/access.hpp"
 
@@ -40,7 +42,7 @@ class FormExporter {
   // exporter. kInvalidArgument as build_layout().
   static Result<FormExporter> create(std::span<const forms::FormDef* const> versions, ExportOptions options);
 
-  const ExportLayout& layout() const { return layout_; }
+  const ExportLayout& layout() const { return *layout_; }
   // The tables handed to writer.begin(): the layout's, with the label row when options.label_row.
   std::vector<TableSpec> table_specs() const;
 
@@ -54,13 +56,19 @@ class FormExporter {
   friend class ExportRun;
 
   // The rows of one table for one record (redacted copy of its body). For callers driving passes.
+  // A record with body_text goes through the TextFlattener (the same bytes), else through the DOM.
+  // Not thread-safe: one export at a time per exporter (the text path reuses its buffers).
   Status write_record(std::size_t table, const ExportRecord& record, ExportWriter& writer) const;
 
  private:
   FormExporter() = default;
+  Status write_dom(std::size_t table, const ExportRecord& record, const nlohmann::json& body,
+                   ExportWriter& writer) const;
   std::vector<const forms::FormDef*> versions_;
   ExportOptions options_;
-  ExportLayout layout_;
+  // Heap-held so that its address stays put when the exporter moves (the flattener points into it).
+  std::unique_ptr<ExportLayout> layout_;
+  std::unique_ptr<TextFlattener> text_;  // null: this layout always takes the DOM path
 };
 
 // FormExporter::run() cut into resumable steps, so that an HTTP answer can be produced piece by piece

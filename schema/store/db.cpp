@@ -77,6 +77,7 @@ Result<std::unique_ptr<Db>> Db::open(const std::string& path, const DbOptions& o
   }
   pragmas += o.synchronous_full ? "PRAGMA synchronous=FULL;" : "PRAGMA synchronous=NORMAL;";
   pragmas += "PRAGMA foreign_keys=ON;";
+  pragmas += "PRAGMA cache_size=-" + std::to_string(o.cache_kib) + ";";
   if (Status st = db->exec(pragmas); !st.ok()) return st;
   return db;
 }

@@ -58,6 +58,10 @@ struct DbOptions {
   int busy_timeout_ms = 5000;
   int page_size = 16384;            // applied only when the file is created
   int wal_autocheckpoint = 10000;   // pages
+  // Page cache of this connection (PRAGMA cache_size=-N), in KiB. SQLite allocates it as pages are
+  // read, up to this bound, and keeps it until the connection closes: with a connection pool, the
+  // server's SQLite memory is about (writer + open readers) x this (README "Operating aktsync").
+  int cache_kib = 2048;
 };
 
 class Db {

@@ -247,8 +247,21 @@ std::unique_ptr<Db> ServerStore::borrow_reader(Status& st) {
 }
 
 void ServerStore::return_reader(std::unique_ptr<Db> db) {
+  {
+    std::lock_guard lock(read_mu_);
+    if (readers_.size() < options_.max_idle_readers) {
+      readers_.push_back(std::move(db));
+      return;
+    }
+  }
+  // Beyond the bound the connection closes (its page cache with it), outside the lock: the pool
+  // does not keep the peak number of concurrent reads open for ever.
+  db.reset();
+}
+
+std::size_t ServerStore::idle_readers() {
   std::lock_guard lock(read_mu_);
-  readers_.push_back(std::move(db));
+  return readers_.size();
 }
 
 

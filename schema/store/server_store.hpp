@@ -27,6 +27,10 @@ struct ServerStoreOptions {
   std::string path;                     // the database file; created when missing
   bool synchronous_full = true;         // never turn off on a real server
   std::size_t max_group_edits = 20000;  // edits committed together at most (group commit)
+  // Read connections kept open between reads (each holds up to DbOptions::cache_kib of page cache).
+  // More readers than this may be open while that many reads run at once; the extra ones are closed
+  // when their read ends, so the pool never holds more than this.
+  std::size_t max_idle_readers = 4;
   // Called after every successful commit with the new last sequence number, outside any lock.
   std::function<void(std::int64_t)> on_commit;
 };
@@ -151,6 +155,8 @@ class ServerStore {
   const std::string& server_actor() const { return server_actor_; }
   std::int64_t last_seq() const { return last_seq_.load(std::memory_order_acquire); }
   Status integrity_check();
+  // Read connections open and idle in the pool now (at most options.max_idle_readers).
+  std::size_t idle_readers();
 
  private:
   struct Writer;

@@ -9,6 +9,9 @@
 #include <charconv>
 #include <climits>
 #include <optional>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "schema/export/csv_writer.hpp"
 #include "schema/export/exporter.hpp"
@@ -16,6 +19,7 @@
 #include "schema/export/jsonl_writer.hpp"
 #include "schema/export/redact.hpp"
 #include "schema/export/xlsx_writer.hpp"
+#include "schema/store/export_query.hpp"
 #include "server/handlers/export_media.hpp"
 #include "server/problem.hpp"
 
@@ -75,6 +79,62 @@ exports::OpenPass feed_passes(AppState& app, std::int64_t since, std::int64_t un
         st->cursor = page->next;
         st->done = !page->more;
         st->page = std::move(page->records);
+        st->next = 0;
+      }
+    };
+  };
+}
+
+// The export's own passes: one form's records read with only the columns an export shows, each body
+// handed on as stored text (the exporter decodes it without a DOM). Same records, order and stop
+// (`until`) as feed_passes(); `keep` sees each record's scope and form.
+using ScopeFilter = std::function<bool(const sync::Scope&, const std::string& form_id)>;
+
+exports::OpenPass export_passes(AppState& app, std::int64_t since, std::int64_t until, const std::string& form_id,
+                                ScopeFilter keep, RecordFilter keep_record, std::shared_ptr<Status> error) {
+  return [&app, since, until, form_id, keep, keep_record, error]() -> exports::RecordPass {
+    struct State {
+      std::int64_t cursor;
+      std::vector<store::ExportRow> rows;  // reused page to page
+      std::size_t count = 0, next = 0;
+      bool done = false;
+      sync::Scope scope;
+    };
+    auto st = std::make_shared<State>();
+    st->cursor = since;
+    return [&app, st, until, form_id, keep, keep_record, error](exports::ExportRecord& out) -> bool {
+      for (;;) {
+        while (st->next < st->count) {
+          store::ExportRow& r = st->rows[st->next++];
+          st->scope.municipality.swap(r.municipality);
+          st->scope.community.swap(r.community);
+          st->scope.component.swap(r.component);
+          if (!keep(st->scope, form_id)) continue;
+          out.record_id.swap(r.record_id);
+          out.form_id = form_id;
+          out.form_version = r.form_version;
+          out.scope.municipality.swap(st->scope.municipality);
+          out.scope.community.swap(st->scope.community);
+          out.scope.component.swap(st->scope.component);
+          out.seq = r.seq;
+          out.server_time_ms = r.server_time;
+          out.deleted = r.deleted;
+          out.conflict = r.conflict;
+          out.body_text.swap(r.body);
+          if (keep_record && !keep_record(out)) continue;
+          return true;
+        }
+        if (st->done) return false;
+        auto page = store::export_page(*app.store, form_id, st->cursor, until, kExportPage, st->rows);
+        if (!page.ok()) {
+          if (error && error->ok()) *error = page.status();
+          st->done = true;
+          return false;
+        }
+        if (page->count == 0) return false;
+        st->cursor = page->next;
+        st->done = !page->more;
+        st->count = page->count;
         st->next = 0;
       }
     };
@@ -261,8 +321,13 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     keep_record = [recv_from, recv_to, date_field, date_from, date_to](const exports::ExportRecord& r) {
       if (r.server_time_ms < recv_from || r.server_time_ms > recv_to) return false;
       if (date_field.empty() || r.deleted) return true;  // a tombstone's own date is unknown: kept
-      auto it = r.body.find(date_field);
-      if (it == r.body.end() || !it->is_string()) return false;  // not asked or no date: outside any range
+      // Records of the export's own passes carry their body as text; the media passes as a DOM.
+      const nlohmann::json parsed =
+          r.body_text.empty() ? nlohmann::json() : nlohmann::json::parse(r.body_text, nullptr, false);
+      const nlohmann::json& body = r.body_text.empty() ? r.body : parsed;
+      if (!body.is_object()) return false;
+      auto it = body.find(date_field);
+      if (it == body.end() || !it->is_string()) return false;  // not asked or no date: outside any range
       const std::string& v = it->get_ref<const std::string&>();
       if (v.size() < 10) return false;
       const std::string_view day(v.data(), 10);  // the date as written (a datetime's local date)
@@ -300,13 +365,15 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   };
   // The community filter compares what the caller sees (a pseudonym without the grant): filtering on
   // the clear value would let a caller probe it.
-  auto keep = [scope = who.scope, municipality = values("municipality"), community = values("community"),
-               component = values("component"), any, &app, who](const sync::RecordState& r) {
-    if (scope && !sync::in_scope(*scope, r.scope, r.form_id)) return false;
-    return any(municipality, r.scope.municipality) &&
-           (community.empty() || any(community, redact_community_for(app, who, r.scope.community))) &&
-           any(component, r.scope.component);
+  ScopeFilter keep_scope = [scope = who.scope, municipality = values("municipality"),
+                            community = values("community"), component = values("component"), any, &app,
+                            who](const sync::Scope& s, const std::string& form) {
+    if (scope && !sync::in_scope(*scope, s, form)) return false;
+    return any(municipality, s.municipality) &&
+           (community.empty() || any(community, redact_community_for(app, who, s.community))) &&
+           any(component, s.component);
   };
+  auto keep = [keep_scope](const sync::RecordState& r) { return keep_scope(r.scope, r.form_id); };
   // The cursor is fixed before the first byte: the export reads the feed only up to here.
   const std::int64_t until = app.store->last_seq();
   HttpResponse resp;
@@ -328,7 +395,7 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     resp.content_type = "application/zip";
     resp.compressible = false;
   }
-  job->run.emplace(*job->exporter, feed_passes(app, since, until, form_id, keep, nullptr, keep_record, job->error, kExportPage),
+  job->run.emplace(*job->exporter, export_passes(app, since, until, form_id, keep_scope, keep_record, job->error),
                    *job->writer);
   resp.headers.emplace_back("X-Akt-Cursor", make_cursor(app.store->epoch(), std::max(since, until), 0));
   const std::string ext = format == "xlsx" ? "xlsx" : format == "jsonl" ? "jsonl"
@@ -348,6 +415,11 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
       if (!*more) {
         out = std::move(job->pending);
         job->pending.clear();
+#if defined(__GLIBC__)
+        // An export frees many small pieces on whichever worker made them; give the free pages back
+        // to the system now rather than keeping them in each thread's arena (README, Memory).
+        malloc_trim(0);
+#endif
         return StreamStep::kDone;
       }
     }
