@@ -263,6 +263,88 @@ TEST_CASE("merge rules: a delete_edit resolution that meets a concurrent device 
   }
 }
 
+TEST_CASE("merge rules: restore meets a third tablet's concurrent side: a correction merges and closes, a deletion stays open") {
+  // A creates; B and C pull. B corrects one answer, A deletes: a delete_edit entry {A deletes, B keeps}.
+  // The admin looks (seen). C, from the first version, corrects another answer (or deletes) and syncs,
+  // before or after the admin's `restore` made from the old view. A correction agrees with restore: it
+  // merges and the entry closes, the record live with B's and C's answers. A deletion still disagrees:
+  // the entry stays open with the resolution and C's deletion only (PROTOCOL §11.5, CONFLICTS.md).
+  // Both orders of A's deletion and B's correction; C's side before or after the resolution.
+  for (int run = 0; run < 8; ++run) {
+    const bool c_deletes = run & 1, c_first = run & 2, a_first = run & 4;
+    CAPTURE(c_deletes);
+    CAPTURE(c_first);
+    CAPTURE(a_first);
+    World w;
+    w.srv.create_user("cenk", "enumerator", kPw, {{"novoberde", "*", "*", "*"}});
+    const test::Device t3 = w.srv.enrol(w.admin, "cenk", "tablet-cenk");
+    json base = w.fixture;
+    sync::Edit e0 = w.edit(w.srv.a, 1, {}, base, {});
+    REQUIRE(w.push(w.srv.a, e0, "b0")["outcome"] == "applied");
+    json b_body = base, c_body = base;
+    b_body["works_quality"] = "poor";
+    c_body["jc_meetings"] = base["jc_meetings"].get<int>() + 3;
+    if (a_first) REQUIRE(w.push(w.srv.a, w.edit(w.srv.a, 2, e0.clock(), {}, {}, true), "del")["outcome"] == "applied");
+    REQUIRE(w.push(w.srv.b, w.edit(w.srv.b, 1, e0.clock(), b_body, {"works_quality"}), "b1")["outcome"] ==
+            (a_first ? "merged" : "applied"));
+    if (!a_first) REQUIRE(w.push(w.srv.a, w.edit(w.srv.a, 2, e0.clock(), {}, {}, true), "del")["outcome"] == "merged");
+    json list = w.entries("delete_edit");
+    REQUIRE(list.size() == 1);
+    const std::int64_t id = list[0]["id"].get<std::int64_t>();
+    const json seen = w.entry(id)["record_state"]["live"][0]["clock"];
+    const sync::Edit c1 = c_deletes ? w.edit(t3, 1, e0.clock(), {}, {}, true)
+                                    : w.edit(t3, 1, e0.clock(), c_body, {"jc_meetings"});
+    if (c_first) {
+      REQUIRE(w.push(t3, c1, "c1")["outcome"] == "merged");
+      // C's side joins the open entry as one more candidate (PROTOCOL §11.1).
+      std::set<std::string> joined;
+      const json joined_entry = w.entry(id);
+      INFO("entry after C's side: " << joined_entry.dump());
+      for (const json& c : joined_entry["candidates"])
+        joined.insert(c["dot"]["actor"].get<std::string>() + (c["deleted"].get<bool>() ? " delete" : " keep"));
+      CHECK(joined == std::set<std::string>{w.srv.a.actor + " delete", w.srv.b.actor + " keep",
+                                            t3.actor + (c_deletes ? " delete" : " keep")});
+    }
+    auto res = w.resolve(id, {{"seen", seen}, {"action", "restore"}});
+    REQUIRE_MESSAGE(res.status == 200, res.body);
+    const json answer = json::parse(res.body);
+    if (c_first) CHECK(answer["outcome"] == "merged");
+    else CHECK(answer["outcome"] == "applied");
+    if (!c_first) {
+      CHECK(answer["closed"] == true);  // nothing arrived since the view: the resolution closes the entry
+      REQUIRE(w.push(t3, c1, "c1")["outcome"] == "merged");
+    }
+    const json after = w.record();
+    const json entry = w.entry(id);
+    INFO("answer: " << answer.dump() << "\nentry: " << entry.dump() << "\nentries: " << w.entries().dump());
+    if (!c_deletes) {
+      if (c_first) CHECK(answer["closed"] == true);
+      CHECK(entry["status"] == "resolved");
+      CHECK(entry["resolution"]["action"] == "restore");
+      CHECK(w.entries().empty());
+      CHECK(after["deleted"] == false);
+      CHECK(after["deletion_pending"] == false);
+      CHECK(after["conflicted"].empty());
+      CHECK(after["live"][0]["body"]["works_quality"] == "poor");
+      CHECK(after["live"][0]["body"]["jc_meetings"] == c_body["jc_meetings"]);
+    } else {
+      json open = w.entries("delete_edit");
+      REQUIRE(open.size() == 1);
+      if (c_first) {
+        CHECK(answer["closed"] == false);
+        CHECK(open[0]["id"] == id);
+      }
+      // The resolution's keep and C's deletion only: A's deletion and B's correction were decided.
+      std::set<std::string> cands;
+      for (const json& c : open[0]["candidates"])
+        cands.insert(c["dot"]["actor"].get<std::string>() + (c["deleted"].get<bool>() ? " delete" : " keep"));
+      CHECK(cands == std::set<std::string>{answer["version"]["actor"].get<std::string>() + " keep", t3.actor + " delete"});
+      CHECK(after["deletion_pending"] == true);
+      CHECK(after["live"][0]["body"]["works_quality"] == "poor");
+    }
+  }
+}
+
 TEST_CASE("merge rules: a merge derives the record's scope from the merged body, in both arrival orders") {
   // A moves the record from Novo Brdo to Prizren (body and scope); B, from the first version, edits another
   // answer and still carries the old scope. The merged body says Prizren, so the record is in Prizren
