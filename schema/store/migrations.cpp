@@ -302,6 +302,12 @@ END;
 CREATE INDEX records_by_municipality ON records(municipality, seq);
 CREATE INDEX record_scopes_by_municipality ON record_scopes(municipality);
 )sql"},
+    {13, R"sql(
+-- The feed reads each record's live versions ordered by actor then counter (PROTOCOL §5): from this
+-- index, in that order, so a page needs no sort (versions_by_record was its prefix).
+CREATE INDEX versions_live_by_record ON versions(record_id, is_live, actor, n);
+DROP INDEX versions_by_record;
+)sql"},
 };
 
 }  // namespace

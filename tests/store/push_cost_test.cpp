@@ -8,6 +8,8 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/store/db.hpp"
+#include "schema/store/feed_query.hpp"
+#include "schema/store/migrations.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -148,4 +150,17 @@ TEST_CASE("push cost: a new record's missing attachments are listed as before, p
   auto c = s->record(missing[0].record_id);
   REQUIRE(c.ok());
   CHECK((*c)->pending_upload.empty());
+}
+
+TEST_CASE("feed cost: an unscoped page is read in feed order from indexes, without a sort") {
+  test::TempDir dir;
+  auto db = store::Db::open(dir.file("f.db"), {});
+  REQUIRE(db.ok());
+  REQUIRE(store::migrate(**db).ok());
+  auto plan = store::feed_query_plan(**db);
+  REQUIRE(plan.ok());
+  INFO(*plan);
+  CHECK(plan->find("TEMP B-TREE") == std::string::npos);
+  CHECK(plan->find("records_by_seq") != std::string::npos);
+  CHECK(plan->find("versions_live_by_record") != std::string::npos);
 }
