@@ -21,10 +21,19 @@ std::map<std::string, std::string> item_ids_of(const sync::MergeSchema* schema) 
 
 }  // namespace
 
+AttachmentRefs attachment_refs_of(std::string_view body, const sync::MergeSchema* schema) {
+  const auto ids = item_ids_of(schema);
+  return sync::find_attachment_refs(body, &ids);
+}
+
 Status note_attachment_refs(Db& db, const std::string& id_blob, const std::string& actor_blob, std::string_view body,
                             const sync::MergeSchema* schema) {
-  const auto ids = item_ids_of(schema);
-  for (const auto& [path, ref] : sync::find_attachment_refs(body, &ids)) {
+  return note_attachment_refs(db, id_blob, actor_blob, attachment_refs_of(body, schema));
+}
+
+Status note_attachment_refs(Db& db, const std::string& id_blob, const std::string& actor_blob,
+                            const AttachmentRefs& refs) {
+  for (const auto& [path, ref] : refs) {
     AKT_STMT(s, db, "INSERT OR IGNORE INTO blob_refs(digest, record_id, actor) VALUES(?1, ?2, ?3)");
     s->bind(1, ref.digest);
     s->bind_blob(2, id_blob.data(), id_blob.size());

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "schema/store/db.hpp"
+#include "sync/attachment_json.hpp"
 #include "sync/merge.hpp"
 #include "sync/status.hpp"
 
@@ -20,6 +21,13 @@ using BlobExists = std::function<bool(const std::string& digest)>;
 // found in `body`.
 Status note_attachment_refs(Db& db, const std::string& id_blob, const std::string& actor_blob, std::string_view body,
                             const sync::MergeSchema* schema);
+
+// The attachment references in `body` by field path, named as note_attachment_refs names them. Pure: a
+// caller may find them before its write transaction and pass them to the overload below.
+using AttachmentRefs = std::vector<std::pair<std::string, sync::AttachmentRef>>;
+AttachmentRefs attachment_refs_of(std::string_view body, const sync::MergeSchema* schema);
+Status note_attachment_refs(Db& db, const std::string& id_blob, const std::string& actor_blob,
+                            const AttachmentRefs& refs);
 
 // Recomputes the record's pending_upload (the paths of its single live version whose file is missing).
 // Sets `*changed` when the stored list changed. A record with several live versions or none keeps [].

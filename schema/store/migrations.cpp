@@ -309,6 +309,12 @@ CREATE INDEX record_scopes_by_municipality ON record_scopes(municipality);
 CREATE TABLE clock_actors(actor TEXT PRIMARY KEY) WITHOUT ROWID;
 INSERT OR IGNORE INTO clock_actors SELECT DISTINCT lower(j.key) FROM versions v, json_each(v.clock) j;
 )sql"},
+    {14, R"sql(
+-- The feed reads each record's live versions ordered by actor then counter (PROTOCOL §5): from this
+-- index, in that order, so a page needs no sort (versions_by_record was its prefix).
+CREATE INDEX versions_live_by_record ON versions(record_id, is_live, actor, n);
+DROP INDEX versions_by_record;
+)sql"},
 };
 
 }  // namespace

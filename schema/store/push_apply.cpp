@@ -10,6 +10,7 @@
 #include "schema/store/older_form_apply.hpp"
 #include "schema/store/record_scope.hpp"
 #include "sync/access.hpp"
+#include "sync/json_scan.hpp"
 #include "sync/push_decision.hpp"
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
@@ -122,18 +123,21 @@ Status load_live(Db& db, const std::string& id_blob, std::vector<LiveRow>& out) 
   }
 }
 
+// `prep` holds the edit's encoded clock and changed list when `e` is the edit as sent, else nullptr.
 Status insert_version(Db& db, const std::string& id_blob, const std::string& actor_blob, const Edit& e,
                       const std::vector<sync::Dot>& parents, bool live, std::int64_t now,
-                      const std::string& digest) {
+                      const std::string& digest, const PreparedEdit* prep) {
   AKT_STMT(s, db,
            "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, "
            "form_version, device_time, server_time, digest) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
   s->bind_blob(1, id_blob.data(), id_blob.size());
   s->bind_blob(2, actor_blob.data(), actor_blob.size());
   s->bind(3, e.dot.n);
-  s->bind(4, sync::encode_clock(e.clock()));
-  s->bind(5, sync::encode_dots(parents));
-  s->bind(6, sync::encode_strings(e.changed));
+  if (prep) s->bind(4, prep->clock);
+  else s->bind(4, sync::encode_clock(e.clock()));
+  s->bind(5, parents.empty() ? std::string("[]") : sync::encode_dots(parents));
+  if (prep) s->bind(6, prep->changed);
+  else s->bind(6, sync::encode_strings(e.changed));
   s->bind(7, e.body);
   s->bind(8, std::int64_t{e.deleted});
   s->bind(9, std::int64_t{live});
@@ -160,11 +164,12 @@ Status retire(Db& db, const sync::Dot& d) {
   return s->run();
 }
 
+// `pending_upload` is stored only when the row is new (an existing row keeps its list).
 Status upsert_record(Db& db, const std::string& id_blob, const Edit& e, std::int64_t seq, std::int64_t live_count,
-                     bool deleted, std::int64_t now) {
+                     bool deleted, std::int64_t now, const std::string& pending_upload) {
   AKT_STMT(s, db,
            "INSERT INTO records(id, form_id, form_version, municipality, community, component, seq, live_count, "
-           "deleted, created_at, updated_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10) "
+           "deleted, created_at, updated_at, pending_upload) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?10,?11) "
            "ON CONFLICT(id) DO UPDATE SET form_version = excluded.form_version, "
            "municipality = excluded.municipality, community = excluded.community, component = excluded.component, "
            "seq = excluded.seq, live_count = excluded.live_count, deleted = excluded.deleted, "
@@ -179,7 +184,16 @@ Status upsert_record(Db& db, const std::string& id_blob, const Edit& e, std::int
   s->bind(8, live_count);
   s->bind(9, std::int64_t{deleted});
   s->bind(10, now);
+  s->bind(11, pending_upload);
   return s->run();
+}
+
+// The paths of `refs` whose file the server lacks, as the stored JSON array.
+std::string missing_files(const AttachmentRefs& refs, const PushInput& in) {
+  std::vector<std::string> missing;
+  for (const auto& [path, ref] : refs)
+    if (!in.blob_exists(ref.digest)) missing.push_back(path);
+  return sync::encode_strings(missing);
 }
 
 Status quarantine(Db& db, const PushInput& in, const std::string& device_blob, const std::string& id_blob,
@@ -201,9 +215,17 @@ Status quarantine(Db& db, const PushInput& in, const std::string& device_blob, c
   return s->run();
 }
 
+// What apply_edit tells its caller besides the answer.
+struct EditApplied {
+  std::optional<std::string> before;  // the record's single live body before the edit, when asked for
+  bool fresh = false;                 // a new record whose one version is the edit exactly as sent
+};
+
+// `want_before`: fill `out.before` (read only when the record exists: a new record has no body before).
 Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, const Edit& e,
-                  const std::string& digest, const sync::EditRejection* precheck, const std::string& server_actor,
-                  std::int64_t& next_seq, EditResult& r) {
+                  const PreparedEdit& prep, const sync::EditRejection* precheck, const std::string& server_actor,
+                  std::int64_t& next_seq, bool want_before, EditResult& r, EditApplied& out) {
+  const std::string& digest = prep.digest;
   const std::string id_blob = uuid_blob(e.record_id);
   const std::string actor_blob = uuid_blob(e.dot.actor);
   r.record_id = e.record_id;
@@ -211,6 +233,11 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
 
   RecordRow rec;
   AKT_TRY(load_record(db, id_blob, rec));
+  if (want_before && rec.exists) {
+    auto b = single_live_body(db, id_blob);
+    if (!b.ok()) return b.status();
+    out.before = std::move(*b);
+  }
   r.seq = rec.seq;
   r.live = static_cast<std::size_t>(rec.live_count);
 
@@ -259,7 +286,9 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
     }
   }
   const Edit& stored = adapted ? *adapted : e;
+  const PreparedEdit* stored_prep = adapted ? nullptr : &prep;
   r.outcome = d.outcome;
+  out.fresh = !rec.exists && !adapted && d.outcome == Outcome::kApplied;
 
   switch (d.outcome) {
     case Outcome::kRejected:
@@ -270,14 +299,14 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
       return {};
     case Outcome::kSuperseded:
       // Kept in history: it can still be a merge ancestor, and no accepted edit is ever dropped.
-      return insert_version(db, id_blob, actor_blob, stored, {}, false, in.now_ms, digest);
+      return insert_version(db, id_blob, actor_blob, stored, {}, false, in.now_ms, digest, stored_prep);
     case Outcome::kApplied:
     case Outcome::kConcurrent:
     case Outcome::kMerged:  // decide_push never answers kMerged; the merge comes after
       break;
   }
   for (const sync::Dot& dot : d.retire) AKT_TRY(retire(db, dot));
-  AKT_TRY(insert_version(db, id_blob, actor_blob, stored, d.retire, true, in.now_ms, digest));
+  AKT_TRY(insert_version(db, id_blob, actor_blob, stored, d.retire, true, in.now_ms, digest, stored_prep));
   bool all_deleted = stored.deleted;
   std::int64_t live_count = 1;
   for (const LiveRow& l : live) {
@@ -288,7 +317,10 @@ Status apply_edit(Db& db, const PushInput& in, const std::string& device_blob, c
     all_deleted = all_deleted && l.deleted;
   }
   const std::int64_t seq = next_seq++;
-  AKT_TRY(upsert_record(db, id_blob, stored, seq, live_count, all_deleted, in.now_ms));
+  // A new record's missing files are known now (track_attachments adds nothing more for it).
+  const bool known_refs = out.fresh && prep.refs && in.blob_exists;
+  AKT_TRY(upsert_record(db, id_blob, stored, seq, live_count, all_deleted, in.now_ms,
+                        known_refs ? missing_files(*prep.refs, in) : std::string("[]")));
   // A fast-forward edit of a record with open entries joins them; a concurrent one joins them in the merge.
   if (rec.exists && d.outcome == Outcome::kApplied && !in.resolution)
     AKT_TRY(join_open_entries(db, in, id_blob, stored, server_actor));
@@ -326,26 +358,40 @@ Result<std::optional<sync::EditRejection>> check_server_context(Db& db, const Ed
                              ", which this server never made", ""});
 }
 
-// The digest of each edit's content, and of the batch (its id and its edits' digests).
-std::string batch_digest(const sync::PushRequest& req, std::vector<std::string>& edit_digests) {
-  std::string all = req.batch_id;
-  edit_digests.reserve(req.edits.size());
-  for (const Edit& e : req.edits) {
-    edit_digests.push_back(sha256(sync::edit_fingerprint(e)));
-    all.push_back('\n');
-    all += edit_digests.back();
-  }
-  return sha256(all);
+// Whether deriving the scope of a record from `e`'s body could move it away from `e.scope`: the body
+// names a scope member (as a string, which is what derive_record_scope reads) with another value. Any
+// doubt (escapes, a body that does not scan) answers true.
+bool body_may_move_scope(const Edit& e) {
+  if (e.deleted) return true;
+  bool may = false;
+  const bool whole = sync::for_each_top_member(e.body, [&](std::string_view key, std::string_view value) {
+    auto moves = [&] {
+      may = true;
+      return false;  // stop: one is enough
+    };
+    if (key.find('\\') != std::string_view::npos) return moves();
+    const std::string* own = key == "\"municipality\"" ? &e.scope.municipality
+                             : key == "\"community\""  ? &e.scope.community
+                             : key == "\"component\""  ? &e.scope.component
+                                                        : nullptr;
+    if (own == nullptr || value.empty() || value.front() != '"') return true;
+    if (value.find('\\') != std::string_view::npos || value.substr(1, value.size() - 2) != *own) return moves();
+    return true;
+  });
+  return may || !whole;
 }
 
 // The attachments of a stored edit: its references indexed under its device, and the record's list of
-// missing files recomputed when its live version changed (PROTOCOL §14.5).
-Status track_attachments(Db& db, const PushInput& in, const Edit& e, const sync::EditResult& r) {
+// missing files recomputed when its live version changed (PROTOCOL §14.5). A new record (`fresh`) got
+// its list with its row: only its references are left to index.
+Status track_attachments(Db& db, const PushInput& in, const Edit& e, const sync::EditResult& r,
+                         const PreparedEdit& prep, bool fresh) {
   using sync::Outcome;
   const bool stored = r.outcome == Outcome::kApplied || r.outcome == Outcome::kMerged ||
                       r.outcome == Outcome::kConcurrent || r.outcome == Outcome::kSuperseded;
   if (!stored) return {};
   const std::string id_blob = uuid_blob(e.record_id);
+  if (fresh && prep.refs) return note_attachment_refs(db, id_blob, uuid_blob(e.dot.actor), *prep.refs);
   const sync::MergeSchema schema = in.schema_for ? in.schema_for(e.form_id, e.form_version) : sync::MergeSchema{};
   if (!e.deleted && !in.resolution) AKT_TRY(note_attachment_refs(db, id_blob, uuid_blob(e.dot.actor), e.body, &schema));
   if (r.outcome == Outcome::kSuperseded) return {};
@@ -354,12 +400,40 @@ Status track_attachments(Db& db, const PushInput& in, const Edit& e, const sync:
 
 }  // namespace
 
-Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& epoch, const std::string& server_actor,
-                               std::int64_t& next_seq) {
+PreparedBatch prepare_batch(const PushInput& in) {
+  const sync::PushRequest& req = *in.request;
+  PreparedBatch out;
+  out.edits.resize(req.edits.size());
+  std::string all = req.batch_id;
+  for (std::size_t i = 0; i < req.edits.size(); ++i) {
+    const Edit& e = req.edits[i];
+    PreparedEdit& p = out.edits[i];
+    p.changed = sync::encode_strings(e.changed);
+    p.digest = sha256(sync::edit_fingerprint(e));
+    p.clock = sync::encode_clock(e.clock());
+    p.body_may_move_scope = body_may_move_scope(e);
+    if (in.blob_exists && !in.resolution && !e.deleted) {
+      // A reference is a string starting "sha256:"; a body without that text (or an escape that could
+      // spell it) has none, and needs no parse.
+      if (e.body.find("sha256:") == std::string::npos && e.body.find("\\u") == std::string::npos) {
+        p.refs.emplace();
+      } else {
+        const sync::MergeSchema schema = in.schema_for ? in.schema_for(e.form_id, e.form_version) : sync::MergeSchema{};
+        p.refs = attachment_refs_of(e.body, &schema);
+      }
+    }
+    all.push_back('\n');
+    all += p.digest;
+  }
+  out.digest = sha256(all);
+  return out;
+}
+
+Result<PushOutput> apply_batch(Db& db, const PushInput& in, const PreparedBatch& prepared, const std::string& epoch,
+                               const std::string& server_actor, std::int64_t& next_seq) {
   const sync::PushRequest& req = *in.request;
   const std::string device_blob = uuid_blob(in.device);
-  std::vector<std::string> edit_digests;
-  const std::string digest = batch_digest(req, edit_digests);
+  const std::string& digest = prepared.digest;
   {
     AKT_STMT(s, db, "SELECT digest, response FROM batches WHERE device = ?1 AND batch_id = ?2");
     s->bind_blob(1, device_blob.data(), device_blob.size());
@@ -388,15 +462,12 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
       context_reject = std::move(*cr);
       if (context_reject) pre = &*context_reject;
     }
-    // A device edit of an approved record, or of admin-only fields, is held for an admin (hold_edit).
-    std::optional<std::string> before;
-    if (!in.resolution && !pre) {
-      auto b = single_live_body(db, uuid_blob(req.edits[i].record_id));
-      if (!b.ok()) return b.status();
-      before = std::move(*b);
-    }
-    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], edit_digests[i], pre, server_actor, next_seq,
-                       resp.results[i]));
+    // A device edit of an approved record, or of admin-only fields, is held for an admin (hold_edit):
+    // apply_edit reads the record's body before the edit for it.
+    EditApplied applied;
+    AKT_TRY(apply_edit(db, in, device_blob, req.edits[i], prepared.edits[i], pre, server_actor, next_seq,
+                       !in.resolution && !pre, resp.results[i], applied));
+    const std::optional<std::string>& before = applied.before;
     // Several live versions: merge them at once, so a record always has one live version (DESIGN §3).
     if (resp.results[i].outcome == Outcome::kConcurrent) {
       AKT_TRY(merge_record(db, in, uuid_blob(req.edits[i].record_id), req.edits[i].record_id, server_actor, next_seq,
@@ -406,14 +477,22 @@ Result<PushOutput> apply_batch(Db& db, const PushInput& in, const std::string& e
     if (before && (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged))
       AKT_TRY(hold_edit(db, in, uuid_blob(req.edits[i].record_id), *before, req.edits[i], server_actor, next_seq,
                         resp.results[i]));
-    // The record's scope follows the body it now has, whichever edit arrived last (DESIGN §6).
-    if (resp.results[i].outcome == Outcome::kApplied || resp.results[i].outcome == Outcome::kMerged ||
-        resp.results[i].outcome == Outcome::kConcurrent)
+    // The record's scope follows the body it now has, whichever edit arrived last (DESIGN §6). A new
+    // record stored as sent, whose body names no other scope, has it already: it is only remembered.
+    const Outcome oc = resp.results[i].outcome;
+    const bool scope_set = applied.fresh && !prepared.edits[i].body_may_move_scope;
+    if (scope_set)
+      AKT_TRY(remember_record_scope(db, uuid_blob(req.edits[i].record_id), req.edits[i].scope));
+    else if (oc == Outcome::kApplied || oc == Outcome::kMerged || oc == Outcome::kConcurrent)
       AKT_TRY(derive_record_scope(db, uuid_blob(req.edits[i].record_id)));
-    if (in.unique_keys && i < in.unique_keys->size() && resp.results[i].outcome == Outcome::kApplied)
+    // A new record without a key has no key to forget.
+    const bool no_key = in.unique_keys && i < in.unique_keys->size() && (*in.unique_keys)[i].empty();
+    if (in.unique_keys && i < in.unique_keys->size() && resp.results[i].outcome == Outcome::kApplied &&
+        !(applied.fresh && no_key))
       AKT_TRY(track_unique_key(db, in, uuid_blob(req.edits[i].record_id), req.edits[i], (*in.unique_keys)[i],
                                resp.results[i]));
-    if (in.blob_exists) AKT_TRY(track_attachments(db, in, req.edits[i], resp.results[i]));
+    if (in.blob_exists)
+      AKT_TRY(track_attachments(db, in, req.edits[i], resp.results[i], prepared.edits[i], applied.fresh));
     auto entries = take_traced_entries(db);
     if (!entries.ok()) return entries.status();
     resp.results[i].entries = std::move(*entries);

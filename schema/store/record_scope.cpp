@@ -8,6 +8,17 @@
 
 namespace akt::store {
 
+Status remember_record_scope(Db& db, const std::string& id_blob, const sync::Scope& scope) {
+  // Every scope the record had: devices are told when it leaves theirs.
+  AKT_STMT(s, db,
+           "INSERT OR IGNORE INTO record_scopes(record_id, municipality, community, component) VALUES(?1, ?2, ?3, ?4)");
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  s->bind(2, scope.municipality);
+  s->bind(3, scope.community);
+  s->bind(4, scope.component);
+  return s->run();
+}
+
 Status derive_record_scope(Db& db, const std::string& id_blob) {
   sync::Scope scope;  // as the change left the records row (the scope its edit carried)
   {
@@ -42,16 +53,7 @@ Status derive_record_scope(Db& db, const std::string& id_blob) {
     s->bind(4, derived.component);
     AKT_TRY(s->run());
   }
-  {
-    // Every scope the record had: devices are told when it leaves theirs.
-    AKT_STMT(s, db,
-             "INSERT OR IGNORE INTO record_scopes(record_id, municipality, community, component) VALUES(?1, ?2, ?3, ?4)");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind(2, derived.municipality);
-    s->bind(3, derived.community);
-    s->bind(4, derived.component);
-    AKT_TRY(s->run());
-  }
+  AKT_TRY(remember_record_scope(db, id_blob, derived));
   // Open entries are listed to supervisors by the record's municipality: they follow the record (also
   // when an edit moved it as it applied).
   AKT_STMT(s, db,

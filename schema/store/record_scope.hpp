@@ -6,6 +6,7 @@
 #include <string>
 
 #include "schema/store/db.hpp"
+#include "sync/record.hpp"
 
 namespace akt::store {
 
@@ -17,5 +18,9 @@ namespace akt::store {
 // REQUIRES: called after every change of the records row (push_apply), inside the writer's transaction.
 // Nothing happens for an unknown record. Fails only on a database error.
 Status derive_record_scope(Db& db, const std::string& id_blob);
+
+// Remembers `scope` as a scope the record has had (record_scopes). For a new record stored as sent whose
+// body names no other scope, this is all derive_record_scope would do (push_apply skips the rest).
+Status remember_record_scope(Db& db, const std::string& id_blob, const sync::Scope& scope);
 
 }  // namespace akt::store

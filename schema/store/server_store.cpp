@@ -8,6 +8,8 @@
 //  3. Feed sequence numbers are assigned inside the transaction from last_seq_+1; last_seq_ moves only
 //     after COMMIT returned, so a reader never sees seq N+1 committed while N is not (one writer).
 //  4. A caller's push() returns only after the COMMIT that holds its batch returned (synchronous=FULL).
+//  5. What an edit needs that is no database work (digests, encoded clock and changed list) is computed
+//     by push() on the caller's thread before it queues (prepare_batch): the leader is the serial part.
 //
 //   caller --enqueue--> [writers_] --front is leader--> BEGIN; (SAVEPOINT; apply; RELEASE)*; COMMIT
 //                                                       --> wake every member of the group
@@ -97,9 +99,11 @@ Result<std::unique_ptr<ServerStore>> ServerStore::open(ServerStoreOptions option
 }
 
 Result<PushOutput> ServerStore::push(const PushInput& input) {
+  // On the caller's thread, in parallel with other callers: the leader only reads and writes (note 5).
+  const PreparedBatch prepared = prepare_batch(input);
   Writer w;
-  w.fn = [this, &input](Db& db, std::int64_t& next_seq) {
-    return apply_batch(db, input, epoch_, server_actor_, next_seq);
+  w.fn = [this, &input, &prepared](Db& db, std::int64_t& next_seq) {
+    return apply_batch(db, input, prepared, epoch_, server_actor_, next_seq);
   };
   w.edits = input.request->edits.size();
   return submit(w);

@@ -1,0 +1,166 @@
+// The push path's work per edit in the serial group-commit leader: SQL statements counted on the writer
+// connection, and the shortcuts taken for new records checked against the long way.
+#include "schema/store/server_store.hpp"
+
+#include <doctest/doctest.h>
+#include <sqlite3.h>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/store/db.hpp"
+#include "schema/store/feed_query.hpp"
+#include "schema/store/migrations.hpp"
+#include "sync/wire_json.hpp"
+#include "tests/support/edits.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace akt;
+using akt::test::make_edit;
+using akt::test::uuid7;
+using akt::test::uuid_n;
+
+namespace {
+
+const std::string kDev = uuid_n(0xA);
+const std::string kPhoto = "sha256:d948252eb555dda9b915f1eaf3f691b8a7f2643fbc3c9d8b29a45a99a4d5e78d;size=2554;type=image/jpeg";
+
+std::unique_ptr<store::ServerStore> open_store(const std::string& path) {
+  store::ServerStoreOptions o;
+  o.path = path;
+  auto s = store::ServerStore::open(o);
+  REQUIRE(s.ok());
+  return std::move(*s);
+}
+
+// Statements started on the writer connection (trigger bodies not counted), as SQLite's trace sees them.
+int g_statements = 0;
+int count_statement(unsigned, void*, void*, void* sql) {
+  if (std::string_view(static_cast<const char*>(sql)).substr(0, 2) != "--") ++g_statements;
+  return 0;
+}
+
+void trace_writer(store::ServerStore& s) {
+  REQUIRE(s.write([](store::Db& db, std::int64_t&) {
+               sqlite3_trace_v2(db.handle(), SQLITE_TRACE_STMT, count_statement, nullptr);
+               return Status();
+             }).ok());
+}
+
+// Pushes `edits` the way the server's handler does (a uniqueness slot per edit, attachments tracked).
+nlohmann::json push(store::ServerStore& s, const std::string& batch_id, std::vector<sync::Edit> edits,
+                    bool files_present = false) {
+  sync::PushRequest req{batch_id, std::move(edits)};
+  const std::vector<std::string> keys(req.edits.size());
+  store::PushInput in{kDev, &req, 1700000000000};
+  in.unique_keys = &keys;
+  in.blob_exists = [files_present](const std::string&) { return files_present; };
+  auto out = s.push(in);
+  REQUIRE(out.ok());
+  return nlohmann::json::parse(out->response);
+}
+
+std::vector<sync::Edit> creates(std::int64_t first_n, int count, const std::string& body) {
+  std::vector<sync::Edit> out;
+  for (int i = 0; i < count; ++i) {
+    const std::int64_t n = first_n + i;
+    out.push_back(make_edit(uuid7(1700000000000 + static_cast<std::uint64_t>(n), 1), kDev, n, {}, body, {"pct"}));
+  }
+  return out;
+}
+
+// Statements per created record: the difference between a batch of 21 creates and a batch of 1.
+double statements_per_create(store::ServerStore& s, const std::string& body, std::int64_t& n) {
+  g_statements = 0;
+  push(s, std::to_string(n) + "-one", creates(n, 1, body));
+  n += 1;
+  const int one = g_statements;
+  g_statements = 0;
+  push(s, std::to_string(n) + "-many", creates(n, 21, body));
+  n += 21;
+  return (g_statements - one) / 20.0;
+}
+
+}  // namespace
+
+TEST_CASE("push cost: a new record takes few statements in the leader, none of them no-ops") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("c.db"));
+  trace_writer(*s);
+  std::int64_t n = 1;
+  // Reads: the record, the dot. Writes: the version, the record, its scope, then the entry trace.
+  const double plain = statements_per_create(*s, R"({"municipality":"gracanice","pct":60})", n);
+  MESSAGE("statements per create, no attachment: " << plain);
+  CHECK(plain <= 6);
+  // An attachment reference adds its index row; the missing file goes in with the record row.
+  const double photo = statements_per_create(*s, R"({"pct":60,"photo":")" + kPhoto + R"("})", n);
+  MESSAGE("statements per create, one attachment: " << photo);
+  CHECK(photo <= 7);
+}
+
+TEST_CASE("push cost: a new record whose body names another scope still takes the body's scope") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("s.db"));
+  // The edit says gracanice/serb/SO1 (make_edit); the body, stored as sent, says otherwise. Escaped keys
+  // and values count too.
+  const std::string bodies[] = {R"({"municipality":"prishtine","pct":1})",
+                                R"({"community":"roma","pct":1})",
+                                R"({"municipalit\u0079":"prishtine","pct":1})",
+                                R"({"municipality":"prisht\u0069ne","pct":1})",
+                                R"({"municipality":"gracanice","pct":1,"municipality":"prishtine"})"};
+  const std::string want[][2] = {{"prishtine", "serb"}, {"gracanice", "roma"}, {"prishtine", "serb"},
+                                 {"prishtine", "serb"}, {"prishtine", "serb"}};
+  std::int64_t n = 1;
+  for (std::size_t i = 0; i < std::size(bodies); ++i) {
+    CAPTURE(bodies[i]);
+    auto edits = creates(n++, 1, bodies[i]);
+    const std::string id = edits[0].record_id;
+    auto r = push(*s, std::to_string(i) + "-b", edits);
+    REQUIRE(r["results"][0]["outcome"] == "applied");
+    auto state = s->record(id);
+    REQUIRE(state.ok());
+    REQUIRE(state->has_value());
+    CHECK((*state)->scope.municipality == want[i][0]);
+    CHECK((*state)->scope.community == want[i][1]);
+  }
+  // A body that agrees (or names no scope) keeps the edit's scope.
+  auto edits = creates(n++, 1, R"({"municipality":"gracanice","community":"serb","component":"SO1","pct":1})");
+  push(*s, "agree", edits);
+  auto state = s->record(edits[0].record_id);
+  REQUIRE(state.ok());
+  CHECK((*state)->scope == sync::Scope{"gracanice", "serb", "SO1"});
+}
+
+TEST_CASE("push cost: a new record's missing attachments are listed as before, present ones are not") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("a.db"));
+  const std::string body = R"({"pct":60,"photo":")" + kPhoto + R"(","other":"sha256:nothex"})";
+  auto missing = creates(1, 1, body);
+  push(*s, "missing", missing, false);
+  auto present = creates(2, 1, body);
+  push(*s, "present", present, true);
+  auto a = s->record(missing[0].record_id);
+  auto b = s->record(present[0].record_id);
+  REQUIRE(a.ok());
+  REQUIRE(b.ok());
+  CHECK((*a)->pending_upload == std::vector<std::string>{"photo"});
+  CHECK((*b)->pending_upload.empty());
+  // An edit of the record (not a create) recomputes the list the long way: the photo answer removed.
+  sync::Edit edit = make_edit(missing[0].record_id, kDev, 3, missing[0].clock(), R"({"pct":61})", {"pct", "photo"});
+  push(*s, "edit", {edit}, false);
+  auto c = s->record(missing[0].record_id);
+  REQUIRE(c.ok());
+  CHECK((*c)->pending_upload.empty());
+}
+
+TEST_CASE("feed cost: an unscoped page is read in feed order from indexes, without a sort") {
+  test::TempDir dir;
+  auto db = store::Db::open(dir.file("f.db"), {});
+  REQUIRE(db.ok());
+  REQUIRE(store::migrate(**db).ok());
+  auto plan = store::feed_query_plan(**db);
+  REQUIRE(plan.ok());
+  INFO(*plan);
+  CHECK(plan->find("TEMP B-TREE") == std::string::npos);
+  CHECK(plan->find("records_by_seq") != std::string::npos);
+  CHECK(plan->find("versions_live_by_record") != std::string::npos);
+}

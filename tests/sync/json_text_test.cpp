@@ -1,0 +1,105 @@
+// The hand-written JSON text helpers: the one string escaper (feed, push answers, exports), and the
+// shallow top-level member scan.
+#include "sync/json_text.hpp"
+#include "sync/json_scan.hpp"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include <random>
+#include <utility>
+#include <vector>
+
+using akt::sync::append_json_string;
+using akt::sync::for_each_top_member;
+
+namespace {
+
+std::string escaped(std::string_view s) {
+  std::string out;
+  append_json_string(out, s);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("json text: every escape class") {
+  CHECK(escaped("") == "\"\"");
+  CHECK(escaped("\"") == "\"\\\"\"");
+  CHECK(escaped("\\") == "\"\\\\\"");
+  CHECK(escaped("/") == "\"/\"");  // never escaped
+  CHECK(escaped("\n\r\t\b\f") == "\"\\n\\r\\t\\b\\f\"");
+  CHECK(escaped(std::string("\0", 1)) == "\"\\u0000\"");
+  CHECK(escaped("\x01\x0b\x0e\x1f") == "\"\\u0001\\u000b\\u000e\\u001f\"");
+  CHECK(escaped("\x7f") == "\"\x7f\"");  // DEL is not a control byte for JSON
+  for (int c = 0; c < 0x20; ++c) {
+    const std::string s(1, static_cast<char>(c));
+    CHECK(escaped(s) == nlohmann::json(s).dump());
+  }
+}
+
+TEST_CASE("json text: UTF-8 passes through; invalid bytes are copied as they are (callers validate)") {
+  const std::string valid = "Graçanicë Грачаница 𝄞 ✓";
+  CHECK(escaped(valid) == "\"" + valid + "\"");
+  CHECK(escaped(valid) == nlohmann::json(valid).dump());
+  // Today's contract: REQUIRES valid UTF-8; given invalid bytes it neither replaces nor drops them.
+  const std::string invalid = "a\xff\xc3(b\xe2\x82";
+  CHECK(escaped(invalid) == "\"" + invalid + "\"");
+}
+
+TEST_CASE("json text: long runs, escapes at the edges and scattered, appended after existing text") {
+  std::mt19937 rng(21);
+  const std::string alphabet = "abcdefghij ĉ\"\\\n\t\x01/";
+  for (std::size_t len : {1u, 15u, 16u, 17u, 63u, 64u, 65u, 4096u, 1u << 20}) {
+    std::string s;
+    s.reserve(len);
+    // Mostly plain bytes, with a rare byte to escape, so that runs of every length are copied.
+    std::uniform_int_distribution<int> pick(0, 999);
+    while (s.size() < len) {
+      const int r = pick(rng);
+      if (r < 5) s += alphabet.substr(13 + static_cast<std::size_t>(r), 1);  // '"', '\\', '\n', '\t', 0x01
+      else s.push_back(static_cast<char>('a' + r % 26));
+    }
+    std::string out = "prefix:";
+    append_json_string(out, s);
+    CHECK(out == "prefix:" + nlohmann::json(s).dump());
+    s.front() = '"';
+    s.back() = '\n';
+    CHECK(escaped(s) == nlohmann::json(s).dump());
+  }
+  const std::string plain(1 << 20, 'x');
+  CHECK(escaped(plain) == "\"" + plain + "\"");
+}
+
+TEST_CASE("json text: for_each_top_member gives each top-level member as raw text") {
+  std::vector<std::pair<std::string, std::string>> got;
+  auto collect = [&got](std::string_view k, std::string_view v) {
+    got.emplace_back(k, v);
+    return true;
+  };
+  CHECK(for_each_top_member(
+      R"({"a":1,"b":"x\"}y","c":{"d":[1,{"e":"]"}]},"f":[],"g":null,"h":-1.5e3,"i":true})", collect));
+  const std::vector<std::pair<std::string, std::string>> want{
+      {"\"a\"", "1"},      {"\"b\"", R"("x\"}y")"}, {"\"c\"", R"({"d":[1,{"e":"]"}]})"}, {"\"f\"", "[]"},
+      {"\"g\"", "null"},   {"\"h\"", "-1.5e3"},     {"\"i\"", "true"}};
+  CHECK(got == want);
+
+  got.clear();
+  CHECK(for_each_top_member(" { \"k\\u0041\" : \"v\" , \"n\" :2 } \n", collect));
+  CHECK(got == std::vector<std::pair<std::string, std::string>>{{"\"k\\u0041\"", "\"v\""}, {"\"n\"", "2"}});
+  CHECK(for_each_top_member("{}", collect));
+
+  SUBCASE("not one object: false") {
+    for (const char* bad : {"", "[]", "\"s\"", "{", "{\"a\"}", "{\"a\":}", "{\"a\":1,}", "{\"a\":1} x",
+                            "{\"a\":\"open}", "{\"a\":[1,2}", "{\"a\":1 \"b\":2}", "{} {}"})
+      CHECK_MESSAGE(!for_each_top_member(bad, collect), bad);
+  }
+  SUBCASE("the callback stops the scan") {
+    int seen = 0;
+    CHECK_FALSE(for_each_top_member(R"({"a":1,"b":2,"c":3})", [&seen](std::string_view, std::string_view) {
+      return ++seen < 2;
+    }));
+    CHECK(seen == 2);
+  }
+}
