@@ -22,6 +22,8 @@
 namespace akt::store {
 
 class Db;
+class StoreReader;
+class StoreWriter;
 
 struct ServerStoreOptions {
   std::string path;                     // the database file; created when missing
@@ -118,6 +120,10 @@ class ServerStore {
   Status write(const std::function<Status(Db&, std::int64_t& next_seq)>& fn);
   // Runs `fn` on a read-only connection inside one read transaction (a consistent snapshot).
   Status read(const std::function<Status(Db&)>& fn);
+  // The store seam (store_tx.hpp): write() and read() in domain operations, with the same transaction,
+  // group commit and feed sequence semantics; what server/ calls (server_store_ops.cpp).
+  Status update(const std::function<Status(StoreWriter&)>& fn);
+  Status query(const std::function<Status(StoreReader&)>& fn);
 
   // Records changed after `since` (a sequence number), at most `limit`, each at its latest state.
   Result<ChangesPage> changes(std::int64_t since, std::size_t limit);
