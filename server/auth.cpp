@@ -5,7 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "sync/hex.hpp"
 
 namespace akt::server {
@@ -55,8 +55,8 @@ Result<Principal> Authenticator::authenticate(std::string_view authorization, st
   }
 
   std::optional<store::TokenInfo> info;
-  Status st = store.read([&](store::Db& db) {
-    auto r = store::lookup_token(db, p.token_hash);
+  Status st = store.query([&](store::StoreReader& tx) {
+    auto r = tx.lookup_token(p.token_hash);
     if (!r.ok()) return r.status();
     info = std::move(*r);
     return Status();

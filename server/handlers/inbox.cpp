@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "schema/store/inbox_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
 #include "sync/uuid.hpp"
@@ -69,8 +69,8 @@ HttpResponse handle_list_conflicts(const Query& q, const Principal& who, AppStat
   json out = json::array();
   std::int64_t last = 0;
   std::size_t scanned = 0;
-  Status st = app.store->read([&](store::Db& db) {
-    auto rows = store::list_inbox(db, f);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto rows = tx.list_inbox(f);
     if (!rows.ok()) return rows.status();
     scanned = rows->size();
     for (const auto& e : *rows) {
@@ -90,8 +90,8 @@ HttpResponse handle_get_conflict(std::string_view id_text, const Principal& who,
   if (!parse_id(id_text, id)) return problem(400, "invalid_id", "conflict id: an integer >= 1");
   json out;
   bool found = false;
-  Status st = app.store->read([&](store::Db& db) {
-    auto e = store::get_inbox_entry(db, id);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto e = tx.get_inbox_entry(id);
     if (!e.ok()) return e.status();
     if (!*e || !visible(who, **e)) return Status();
     found = true;
@@ -99,7 +99,7 @@ HttpResponse handle_get_conflict(std::string_view id_text, const Principal& who,
     // Who made each candidate: the device and its user.
     for (auto& c : out["candidates"]) {
       if (!c.contains("dot")) continue;
-      auto d = store::device_of(db, c["dot"]["actor"].get<std::string>());
+      auto d = tx.device_of(c["dot"]["actor"].get<std::string>());
       if (!d.ok()) return d.status();
       c["device"] = d->first;
       c["user"] = d->second;
@@ -211,19 +211,11 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
   if (live.clock == *seen) {
     seen_body = live.body;
   } else {
-    Status rs = app.store->read([&](store::Db& db) {
-      auto s = db.stmt("SELECT clock, body, form_version FROM versions WHERE record_id = ?1");
-      if (!s.ok()) return s.status();
-      store::StmtGuard g(**s);
-      const auto idb = *sync::parse_uuid(a.record_id);
-      g->bind_blob(1, idb.data(), idb.size());
-      for (;;) {
-        auto row = g->step();
-        if (!row.ok()) return row.status();
-        if (!*row) return Status();
-        auto c = sync::decode_clock(g->text(0));
-        if (c.ok() && *c == *seen) seen_body = std::string(g->text(1)), seen_form_version = g->int64(2);
-      }
+    Status rs = app.store->query([&](store::StoreReader& tx) {
+      auto found = tx.version_with_clock(a.record_id, *seen);
+      if (!found.ok()) return found.status();
+      if (*found) seen_body = std::move((*found)->body), seen_form_version = (*found)->form_version;
+      return Status();
     });
     if (!rs.ok()) return out.error = problem_from(rs, "internal"), out;
     if (!seen_body)
@@ -249,8 +241,8 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
     body = json::object();
   }
   std::string actor;
-  Status as = app.store->read([&](store::Db& db) {
-    auto found = resolver_actor_of(db, app, who.username);
+  Status as = app.store->query([&](store::StoreReader& tx) {
+    auto found = resolver_actor_of(tx, app, who.username);
     if (!found.ok()) return found.status();
     actor = std::move(*found);
     return Status();
@@ -261,26 +253,11 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
   std::int64_t own_latest = 0;  // the resolver's latest version of this record
   {
     // The replica's counter must be beyond every dot of theirs, on any record.
-    Status cs = app.store->read([&](store::Db& db) {
-      const auto ab = *sync::parse_uuid(actor);
-      {
-        auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
-        if (!s.ok()) return s.status();
-        store::StmtGuard g(**s);
-        g->bind_blob(1, ab.data(), ab.size());
-        auto row = g->step();
-        if (!row.ok()) return row.status();
-        e.dot.n = std::max(e.dot.n, g->int64(0) + 1);
-      }
-      auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1 AND record_id = ?2");
-      if (!s.ok()) return s.status();
-      store::StmtGuard g(**s);
-      const auto rb = *sync::parse_uuid(a.record_id);
-      g->bind_blob(1, ab.data(), ab.size());
-      g->bind_blob(2, rb.data(), rb.size());
-      auto row = g->step();
-      if (!row.ok()) return row.status();
-      own_latest = g->int64(0);
+    Status cs = app.store->query([&](store::StoreReader& tx) {
+      auto counters = tx.actor_counters(actor, a.record_id);
+      if (!counters.ok()) return counters.status();
+      e.dot.n = std::max(e.dot.n, counters->any_record + 1);
+      own_latest = counters->this_record;
       return Status();
     });
     if (!cs.ok()) return out.error = problem_from(cs, "internal"), out;
@@ -342,8 +319,8 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
   if (!j.contains("seen") || !j["seen"].is_object())
     return problem(400, "invalid_resolution", "seen (the clock of the version you looked at) is required");
   std::optional<store::InboxEntry> entry;
-  Status st = app.store->read([&](store::Db& db) {
-    auto e = store::get_inbox_entry(db, id);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto e = tx.get_inbox_entry(id);
     if (!e.ok()) return e.status();
     entry = std::move(*e);
     return Status();
@@ -458,9 +435,9 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
       resolution["values"] = chosen;
     }
     if (!action.empty()) resolution["action"] = action;
-    st = app.store->write([&](store::Db& db, std::int64_t& next_seq) {
-      AKT_TRY(store::close_inbox_entry(db, id, who.username, resolution.dump(), app.now_ms(), next_seq));
-      return audit(db, app, who.username, "conflict_resolved",
+    st = app.store->update([&](store::StoreWriter& tx) {
+      AKT_TRY(tx.close_inbox_entry(id, who.username, resolution.dump(), app.now_ms()));
+      return audit(tx, app, who.username, "conflict_resolved",
                    entry->record_id + " " + entry->kind + (entry->path.empty() ? "" : " " + entry->path), resolution,
                    req.remote);
     });
@@ -507,8 +484,8 @@ HttpResponse handle_review_record(const HttpRequest& req, const std::string& rec
     }
     return std::move(*pushed.error);
   }
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    return audit(db, app, who.username, "record_reviewed", record_id, {{"status", status}}, req.remote);
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    return audit(tx, app, who.username, "record_reviewed", record_id, {{"status", status}}, req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");
   return json_response(200, {{"v", 1},
@@ -561,8 +538,8 @@ HttpResponse handle_bulk_review(const HttpRequest& req, const Principal& who, Ap
     }
     ++reviewed;
   }
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    return audit(db, app, who.username, "records_reviewed", std::to_string(reviewed) + " record(s)",
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    return audit(tx, app, who.username, "records_reviewed", std::to_string(reviewed) + " record(s)",
                  {{"status", status}, {"reviewed", reviewed}, {"skipped", skipped.size()}}, req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");
