@@ -61,7 +61,7 @@ int create_user(const Config& config, const std::string& username, const std::st
       return id.status();
     }
     return tx.insert_audit(u.created_at, "(command line)", "user_created", username,
-                                    "{\"role\":\"" + role + "\"}", "local");
+                           "{\"role\":\"" + role + "\"}", "local");
   });
   if (exists) {
     std::fprintf(stderr, "user %s already exists\n", username.c_str());
@@ -106,8 +106,7 @@ int reset_password(const Config& config, const std::string& username, const std:
     disabled = (*u)->disabled;
     AKT_TRY(tx.set_password_hash((*u)->id, hash));
     AKT_TRY(tx.revoke_sessions((*u)->id, now));
-    return tx.insert_audit(now, "(command line)", "password_reset", username, "{\"one_time\":false}",
-                                    "local");
+    return tx.insert_audit(now, "(command line)", "password_reset", username, "{\"one_time\":false}", "local");
   });
   if (missing) {
     std::fprintf(stderr, "no user %s\n", username.c_str());
@@ -136,7 +135,7 @@ int rotate_key(const Config& config) {
   }
   akt::Status st = (*app)->store->update([&](akt::store::StoreWriter& tx) {
     return tx.insert_audit((*app)->now_ms(), "(command line)", "pseudonym_key_rotated",
-                                    config.pseudonym_key_path(), "{}", "local");
+                           config.pseudonym_key_path(), "{}", "local");
   });
   if (!st.ok()) {
     std::fprintf(stderr, "key rotated, but the audit entry failed: %s\n", st.message().c_str());

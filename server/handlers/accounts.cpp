@@ -35,7 +35,7 @@ HttpResponse too_many(std::int64_t seconds, const std::string& what) {
 Status audit(store::StoreWriter& tx, AppState& app, const std::string& username, const std::string& action,
              const std::string& target, const nlohmann::json& detail, const std::string& remote) {
   return tx.insert_audit(app.now_ms(), username, action, target,
-                             detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), remote);
+                         detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), remote);
 }
 
 std::string client_address(const HttpRequest& req) { return req.remote.substr(0, req.remote.rfind(':')); }
@@ -197,7 +197,7 @@ HttpResponse handle_enrol(const HttpRequest& req, AppState& app) {
         }
       }
       Status reg = tx.register_device(canonical_actor, used->first, device_name, app_version.value_or(""),
-                                          app.now_ms());
+                                      app.now_ms());
       if (reg.code() == Status::Code::kConflict) failure = 409;
       AKT_TRY(reg);
     }

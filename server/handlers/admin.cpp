@@ -206,7 +206,7 @@ HttpResponse handle_create_enrolment(const HttpRequest& req, const Principal& wh
   std::int64_t creator = who.user_id;
   return with_user(app, *username, [&](store::StoreWriter& tx, const store::User& u) {
     AKT_TRY(tx.insert_enrolment(sha256_raw(code), u.id, *device_name, creator ? creator : u.id, app.now_ms(),
-                                    expires));
+                                expires));
     return audit(tx, app, who.username, "enrolment_issued", u.username, {{"device_name", *device_name}}, req.remote);
   }, json_response(201, {{"v", 1}, {"code", code}, {"expires_at", expires}, {"username", *username},
                          {"device_name", *device_name}}));
