@@ -21,7 +21,7 @@ std::string sha256_hex(std::string_view data) {
   return sync::to_hex(sha256_raw(data));
 }
 
-Result<Principal> Authenticator::authenticate(std::string_view authorization, store::ServerStore& store,
+Result<Principal> Authenticator::authenticate(std::string_view authorization, store::TransactionalStore& store,
                                               std::int64_t now_ms) const {
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.empty()) return Status::unauthenticated("a bearer token is required (Authorization: Bearer ...)");

@@ -44,7 +44,7 @@ sync::MergeSchema FormRegistry::schema_for(const std::string& form_id, std::int6
   return form ? merge_schema_of(*form) : sync::MergeSchema{};
 }
 
-Status FormRegistry::load(store::ServerStore& store) {
+Status FormRegistry::load(store::TransactionalStore& store) {
   std::vector<store::FormRow> rows;
   AKT_TRY(store.query([&](store::StoreReader& tx) {
     auto r = tx.list_forms(true);
