@@ -5,7 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
-#include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "sync/hex.hpp"
 
 namespace akt::server {
@@ -21,7 +21,7 @@ std::string sha256_hex(std::string_view data) {
   return sync::to_hex(sha256_raw(data));
 }
 
-Result<Principal> Authenticator::authenticate(std::string_view authorization, store::ServerStore& store,
+Result<Principal> Authenticator::authenticate(std::string_view authorization, store::TransactionalStore& store,
                                               std::int64_t now_ms) const {
   constexpr std::string_view kScheme = "Bearer ";
   if (authorization.empty()) return Status::unauthenticated("a bearer token is required (Authorization: Bearer ...)");
@@ -55,8 +55,8 @@ Result<Principal> Authenticator::authenticate(std::string_view authorization, st
   }
 
   std::optional<store::TokenInfo> info;
-  Status st = store.read([&](store::Db& db) {
-    auto r = store::lookup_token(db, p.token_hash);
+  Status st = store.query([&](store::StoreReader& tx) {
+    auto r = tx.lookup_token(p.token_hash);
     if (!r.ok()) return r.status();
     info = std::move(*r);
     return Status();

@@ -40,7 +40,7 @@ class Authenticator {
   explicit Authenticator(std::vector<DeviceCredential> static_devices) : static_(std::move(static_devices)) {}
   // The principal of "Bearer <token>". kUnauthenticated with the reason (missing, unknown, expired,
   // revoked, disabled) otherwise; storage errors as they come.
-  Result<Principal> authenticate(std::string_view authorization, store::ServerStore& store,
+  Result<Principal> authenticate(std::string_view authorization, store::TransactionalStore& store,
                                  std::int64_t now_ms) const;
 
  private:

@@ -34,7 +34,7 @@
 
 #include "schema/store/backup_db.hpp"
 #include "schema/store/blob_store.hpp"
-#include "schema/store/db.hpp"
+#include "sync/status.hpp"
 #include "server/config.hpp"
 
 namespace akt::server {

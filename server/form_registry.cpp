@@ -3,7 +3,7 @@
 #include <mutex>
 
 #include "schema/forms/form_parser.hpp"
-#include "schema/store/forms_store.hpp"
+#include "schema/store/store_tx.hpp"
 
 namespace akt::server {
 
@@ -44,10 +44,10 @@ sync::MergeSchema FormRegistry::schema_for(const std::string& form_id, std::int6
   return form ? merge_schema_of(*form) : sync::MergeSchema{};
 }
 
-Status FormRegistry::load(store::ServerStore& store) {
+Status FormRegistry::load(store::TransactionalStore& store) {
   std::vector<store::FormRow> rows;
-  AKT_TRY(store.read([&](store::Db& db) {
-    auto r = store::list_forms(db, true);
+  AKT_TRY(store.query([&](store::StoreReader& tx) {
+    auto r = tx.list_forms(true);
     if (!r.ok()) return r.status();
     rows = std::move(*r);
     return Status();

@@ -21,7 +21,7 @@ class FormRegistry {
  public:
   // Loads every published and retired version from the store. A stored definition that no longer
   // parses is reported (kCorruption naming it), never silently skipped.
-  Status load(store::ServerStore& store);
+  Status load(store::TransactionalStore& store);
   // The form version, or nullptr when it is not published (drafts never validate records).
   std::shared_ptr<const forms::FormDef> get(const std::string& form_id, std::int64_t version) const;
   void put(std::shared_ptr<const forms::FormDef> form);

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/backup.hpp"
 #include "server/log.hpp"
 #include "server/password.hpp"
@@ -54,14 +54,14 @@ int create_user(const Config& config, const std::string& username, const std::st
   u.password_hash = hash_password(password, {config.accounts.password_kdf_n, 8, 1});
   u.created_at = (*app)->now_ms();
   bool exists = false;
-  akt::Status st = (*app)->store->write([&](akt::store::Db& db, std::int64_t&) {
-    auto id = akt::store::insert_user(db, u);
+  akt::Status st = (*app)->store->update([&](akt::store::StoreWriter& tx) {
+    auto id = tx.insert_user(u);
     if (!id.ok()) {
       exists = id.status().code() == akt::Status::Code::kConflict;
       return id.status();
     }
-    return akt::store::insert_audit(db, u.created_at, "(command line)", "user_created", username,
-                                    "{\"role\":\"" + role + "\"}", "local");
+    return tx.insert_audit(u.created_at, "(command line)", "user_created", username,
+                           "{\"role\":\"" + role + "\"}", "local");
   });
   if (exists) {
     std::fprintf(stderr, "user %s already exists\n", username.c_str());
@@ -96,18 +96,17 @@ int reset_password(const Config& config, const std::string& username, const std:
   const std::string hash = hash_password(password, {config.accounts.password_kdf_n, 8, 1});
   const std::int64_t now = (*app)->now_ms();
   bool missing = false, disabled = false;
-  akt::Status st = (*app)->store->write([&](akt::store::Db& db, std::int64_t&) {
-    auto u = akt::store::find_user(db, username);
+  akt::Status st = (*app)->store->update([&](akt::store::StoreWriter& tx) {
+    auto u = tx.find_user(username);
     if (!u.ok()) return u.status();
     if (!*u) {
       missing = true;
       return akt::Status::not_found("no user " + username);
     }
     disabled = (*u)->disabled;
-    AKT_TRY(akt::store::set_password_hash(db, (*u)->id, hash));
-    AKT_TRY(akt::store::revoke_sessions(db, (*u)->id, now));
-    return akt::store::insert_audit(db, now, "(command line)", "password_reset", username, "{\"one_time\":false}",
-                                    "local");
+    AKT_TRY(tx.set_password_hash((*u)->id, hash));
+    AKT_TRY(tx.revoke_sessions((*u)->id, now));
+    return tx.insert_audit(now, "(command line)", "password_reset", username, "{\"one_time\":false}", "local");
   });
   if (missing) {
     std::fprintf(stderr, "no user %s\n", username.c_str());
@@ -134,9 +133,9 @@ int rotate_key(const Config& config) {
     std::fprintf(stderr, "key rotated, but cannot open store to audit it: %s\n", app.status().message().c_str());
     return 1;
   }
-  akt::Status st = (*app)->store->write([&](akt::store::Db& db, std::int64_t&) {
-    return akt::store::insert_audit(db, (*app)->now_ms(), "(command line)", "pseudonym_key_rotated",
-                                    config.pseudonym_key_path(), "{}", "local");
+  akt::Status st = (*app)->store->update([&](akt::store::StoreWriter& tx) {
+    return tx.insert_audit((*app)->now_ms(), "(command line)", "pseudonym_key_rotated",
+                           config.pseudonym_key_path(), "{}", "local");
   });
   if (!st.ok()) {
     std::fprintf(stderr, "key rotated, but the audit entry failed: %s\n", st.message().c_str());

@@ -63,3 +63,10 @@ class Result {
 };
 
 }  // namespace akt
+
+// Returns the Status of `expr` from the enclosing function when it is not OK.
+#define AKT_TRY(expr)            \
+  do {                           \
+    ::akt::Status st_ = (expr);  \
+    if (!st_.ok()) return st_;   \
+  } while (0)

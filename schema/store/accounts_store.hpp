@@ -9,48 +9,14 @@
 #include <vector>
 
 #include "schema/store/db.hpp"
+#include "schema/store/store_types.hpp"
 #include "sync/access.hpp"
 
 namespace akt::store {
 
-struct User {
-  std::int64_t id = 0;
-  std::string username, display_name;
-  sync::Role role = sync::Role::kEnumerator;
-  std::string password_hash;
-  std::int64_t supervisor_id = 0;  // 0 = none
-  bool disabled = false;
-  std::int64_t scope_version = 1;
-  std::int64_t created_at = 0;
-  bool special_category = false;   // the explicit grant to see class S values in clear (SECURITY.md §8)
-  // The actor of the user's resolutions and reviews: random, made by the database when the user is
-  // created (never chosen by the caller); "" for a user created before that, whose actor is derived
-  // (server/handlers resolver_actor_of).
-  std::string resolver_actor;
-};
 
-// What a bearer token stands for, with everything authorization needs.
-struct TokenInfo {
-  std::string kind;                 // "device" or "session"
-  User user;
-  std::string device_actor;         // device tokens only (canonical UUID)
-  std::int64_t expires_at = 0;
-  bool revoked = false;             // the token or its device was revoked
-  std::vector<sync::Assignment> scope;  // the user's assignments (supervisors: plus their team's)
-};
 
-struct DeviceRow {
-  std::string actor, name, username, app_version;
-  std::int64_t registered_at = 0, last_push = 0, last_pull = 0, last_cursor = 0, revoked_at = 0;
-  std::string client_app;           // as last reported in X-Akt-Client ("" = never)
-  std::int64_t unsynced = -1;       // unsynced edits as last reported (-1 = never)
-  std::int64_t reported_at = 0;     // when the device last reported (ms)
-};
 
-struct AuditRow {
-  std::int64_t id = 0, at = 0;
-  std::string username, action, target, detail_json, remote;
-};
 
 // kConflict when the username exists.
 Result<std::int64_t> insert_user(Db& db, const User& user);
@@ -106,17 +72,8 @@ Result<std::vector<DeviceRow>> list_devices(Db& db);
 // >= 0. Creates the row for a device not seen before (static config devices).
 Status report_device_client(Db& db, const std::string& actor, const std::string& app, std::int64_t unsynced,
                             std::int64_t now);
-struct DeviceReport {
-  std::string client_app;
-  std::int64_t unsynced = -1, reported_at = 0;
-};
 // What the device reported last; nullopt for a device without a row.
 Result<std::optional<DeviceReport>> read_device_report(Db& db, const std::string& actor);
-// Live (not deleted) records per municipality, community, component and form.
-struct PlaceCount {
-  std::string municipality, community, component, form_id;
-  std::int64_t records = 0;
-};
 Result<std::vector<PlaceCount>> count_records_by_place(Db& db);
 
 Status insert_audit(Db& db, std::int64_t at, const std::string& username, const std::string& action,

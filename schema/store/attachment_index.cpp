@@ -129,4 +129,72 @@ Result<bool> is_blob_holder(Db& db, const std::string& digest, const std::string
   return *row;
 }
 
+Result<bool> is_blob_referenced(Db& db, const std::string& digest) {
+  AKT_STMT(s, db, "SELECT 1 FROM blob_refs WHERE digest = ?1 LIMIT 1");
+  s->bind(1, digest);
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  return *row;
+}
+
+Status forget_blob_holders(Db& db, const std::string& digest) {
+  AKT_STMT(s, db, "DELETE FROM blob_holders WHERE digest = ?1");
+  s->bind(1, digest);
+  return s->run();
+}
+
+Result<std::optional<UploadRow>> find_upload(Db& db, const std::string& id, const std::string& actor_blob) {
+  AKT_STMT(s, db, "SELECT digest, size, media_type, created_at FROM uploads WHERE id = ?1 AND actor = ?2");
+  s->bind(1, id);
+  s->bind_blob(2, actor_blob.data(), actor_blob.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<UploadRow>();
+  return std::optional<UploadRow>(UploadRow{id, std::string(s->text(0)), std::string(s->text(2)), s->int64(1), s->int64(3)});
+}
+
+Result<std::optional<std::string>> upload_of_digest(Db& db, const std::string& actor_blob, const std::string& digest) {
+  AKT_STMT(s, db, "SELECT id FROM uploads WHERE actor = ?1 AND digest = ?2");
+  s->bind_blob(1, actor_blob.data(), actor_blob.size());
+  s->bind(2, digest);
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return std::optional<std::string>();
+  return std::optional<std::string>(std::string(s->text(0)));
+}
+
+Result<std::vector<UploadRow>> list_uploads(Db& db) {
+  AKT_STMT(s, db, "SELECT id, created_at FROM uploads");
+  std::vector<UploadRow> out;
+  for (;;) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    UploadRow u;
+    u.id = std::string(s->text(0));
+    u.created_at = s->int64(1);
+    out.push_back(std::move(u));
+  }
+}
+
+Status put_upload(Db& db, const UploadRow& u, const std::string& actor_blob) {
+  AKT_STMT(s, db,
+           "INSERT INTO uploads(id, actor, digest, size, media_type, created_at) VALUES(?1,?2,?3,?4,?5,?6) "
+           "ON CONFLICT(actor, digest) DO UPDATE SET id = excluded.id, size = excluded.size, "
+           "media_type = excluded.media_type, created_at = excluded.created_at");
+  s->bind(1, u.id);
+  s->bind_blob(2, actor_blob.data(), actor_blob.size());
+  s->bind(3, u.digest);
+  s->bind(4, u.size);
+  s->bind(5, u.media_type);
+  s->bind(6, u.created_at);
+  return s->run();
+}
+
+Status delete_upload(Db& db, const std::string& id) {
+  AKT_STMT(s, db, "DELETE FROM uploads WHERE id = ?1");
+  s->bind(1, id);
+  return s->run();
+}
+
 }  // namespace akt::store

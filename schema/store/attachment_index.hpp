@@ -4,10 +4,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "schema/store/db.hpp"
+#include "schema/store/store_types.hpp"
 #include "sync/attachment_json.hpp"
 #include "sync/merge.hpp"
 #include "sync/status.hpp"
@@ -49,5 +51,19 @@ Status note_blob_holder(Db& db, const std::string& digest, const std::string& ac
 Result<std::vector<std::string>> records_referencing(Db& db, const std::string& digest, std::size_t limit);
 // Whether `actor_blob` uploaded every byte of `digest`.
 Result<bool> is_blob_holder(Db& db, const std::string& digest, const std::string& actor_blob);
+
+// Whether any stored version references `digest` (blob_refs).
+Result<bool> is_blob_referenced(Db& db, const std::string& digest);
+// Forgets every holder of `digest` (its file was removed).
+Status forget_blob_holders(Db& db, const std::string& digest);
+
+// Open resumable uploads (PROTOCOL §14.2), one per device and digest. `actor_blob`: 16-byte actor.
+Result<std::optional<UploadRow>> find_upload(Db& db, const std::string& id, const std::string& actor_blob);
+Result<std::optional<std::string>> upload_of_digest(Db& db, const std::string& actor_blob, const std::string& digest);
+// Every open upload, with only its id and created_at.
+Result<std::vector<UploadRow>> list_uploads(Db& db);
+// Inserts the upload, or replaces the device's open upload of the same digest.
+Status put_upload(Db& db, const UploadRow& upload, const std::string& actor_blob);
+Status delete_upload(Db& db, const std::string& id);
 
 }  // namespace akt::store

@@ -9,14 +9,10 @@
 
 #include "schema/store/accounts_store.hpp"
 #include "schema/store/db.hpp"
+#include "schema/store/store_types.hpp"
 
 namespace akt::store {
 
-struct AuditFilter {
-  std::optional<std::string> username;  // exactly this actor ("" = anonymous); nullopt = anyone
-  std::string action;                   // "" = any
-  std::int64_t from_ms = 0, to_ms = 0;  // `at` in [from_ms, to_ms); 0 = open end
-};
 
 // Up to `limit` entries matching `filter` with an id below `before_id` (0 = from the newest), newest first.
 Result<std::vector<AuditRow>> list_audit(Db& db, const AuditFilter& filter, std::int64_t before_id, std::size_t limit);

@@ -110,13 +110,7 @@ class Tx {
 
 }  // namespace akt::store
 
-// Returns the Status of `expr` from the enclosing function when it is not OK.
-#define AKT_TRY(expr)            \
-  do {                           \
-    ::akt::Status st_ = (expr);  \
-    if (!st_.ok()) return st_;   \
-  } while (0)
-
+// AKT_TRY lives in sync/status.hpp (every module returns Status).
 // Declares `var`, a StmtGuard over the cached statement for `sql`, returning the Status on failure.
 #define AKT_STMT(var, db, sql)                \
   auto var##_r = (db).stmt(sql);              \

@@ -8,19 +8,11 @@
 #include <vector>
 
 #include "schema/store/db.hpp"
+#include "schema/store/store_types.hpp"
 #include "schema/store/server_store.hpp"
 
 namespace akt::store {
 
-struct FormRow {
-  std::string form_id;
-  std::int64_t version = 0;
-  std::string status;  // draft, published, retired
-  std::string title;
-  std::string definition;
-  std::string created_by;
-  std::int64_t created_at = 0, published_at = 0, retired_at = 0;
-};
 
 // Stores a draft; replaces an existing draft of the same version. kConflict when that version is
 // published or retired (a published version is never edited).

@@ -37,4 +37,38 @@ Result<std::vector<HistoryVersion>> record_history(Db& db, const std::string& re
   }
 }
 
+Result<std::optional<StoredBody>> version_with_clock(Db& db, const std::string& record_id,
+                                                     const sync::VectorClock& clock) {
+  AKT_STMT(s, db, "SELECT clock, body, form_version FROM versions WHERE record_id = ?1");
+  const std::string id_blob = uuid_blob(record_id);
+  s->bind_blob(1, id_blob.data(), id_blob.size());
+  std::optional<StoredBody> out;
+  for (;;) {
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    auto c = sync::decode_clock(s->text(0));
+    if (c.ok() && *c == clock) out = StoredBody{std::string(s->text(1)), s->int64(2)};
+  }
+}
+
+Result<ActorCounters> actor_counters(Db& db, const std::string& actor, const std::string& record_id) {
+  const std::string ab = uuid_blob(actor), rb = uuid_blob(record_id);
+  ActorCounters out;
+  {
+    AKT_STMT(s, db, "SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
+    s->bind_blob(1, ab.data(), ab.size());
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    out.any_record = s->int64(0);
+  }
+  AKT_STMT(s, db, "SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1 AND record_id = ?2");
+  s->bind_blob(1, ab.data(), ab.size());
+  s->bind_blob(2, rb.data(), rb.size());
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  out.this_record = s->int64(0);
+  return out;
+}
+
 }  // namespace akt::store

@@ -3,20 +3,26 @@
 #pragma once
 
 #include <string>
+#include <optional>
 #include <vector>
 
 #include "schema/store/db.hpp"
+#include "schema/store/store_types.hpp"
 #include "sync/record.hpp"
 
 namespace akt::store {
 
-struct HistoryVersion {
-  sync::Version version;
-  bool live = false;  // not dominated by another version: the record's current state
-};
 
 // Every version of the record `record_id` (a canonical UUID) in the order the server stored them;
 // empty when there is none. kCorruption for an unreadable stored clock or list.
 Result<std::vector<HistoryVersion>> record_history(Db& db, const std::string& record_id);
+
+// The body and form version of the record's stored version whose clock is `clock` (the last such row
+// in storage order); nullopt when none. Unreadable stored clocks are skipped.
+Result<std::optional<StoredBody>> version_with_clock(Db& db, const std::string& record_id,
+                                                     const sync::VectorClock& clock);
+
+// The largest counter of `actor`'s dots on any record and on `record_id` (0 = none).
+Result<ActorCounters> actor_counters(Db& db, const std::string& actor, const std::string& record_id);
 
 }  // namespace akt::store

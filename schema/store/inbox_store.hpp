@@ -8,29 +8,12 @@
 #include <vector>
 
 #include "schema/store/db.hpp"
+#include "schema/store/store_types.hpp"
 #include "sync/record.hpp"
 
 namespace akt::store {
 
-struct InboxEntry {
-  std::int64_t id = 0;
-  std::string record_id, kind, path, status;
-  std::string ancestor_json;    // "" when absent
-  std::string candidates_json;  // JSON array
-  std::string form_id;
-  sync::Scope scope;
-  std::int64_t opened_at = 0, updated_at = 0, resolved_at = 0;
-  std::string resolved_by, resolution_json;
-  std::string detail_json = "{}";  // kind-specific (semantic: rules broken, provisional values)
-};
 
-struct InboxFilter {
-  std::string status = "open";  // open, resolved, or "" for both
-  std::string kind, form_id, municipality;
-  std::int64_t opened_before = 0;  // ms; 0 = any age
-  std::int64_t before_id = 0;      // paging: entries with a smaller id
-  std::size_t limit = 100;
-};
 
 Result<std::vector<InboxEntry>> list_inbox(Db& db, const InboxFilter& filter);
 Result<std::optional<InboxEntry>> get_inbox_entry(Db& db, std::int64_t id);

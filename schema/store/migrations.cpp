@@ -321,6 +321,13 @@ DROP INDEX versions_by_record;
 
 int latest_schema_version() { return std::prev(std::end(kMigrations))->version; }
 
+Result<std::int64_t> schema_version(Db& db) {
+  AKT_STMT(s, db, "PRAGMA user_version");
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  return s->int64(0);
+}
+
 Status migrate(Db& db) {
   auto s = db.stmt("PRAGMA user_version");
   if (!s.ok()) return s.status();

@@ -15,5 +15,7 @@ struct Migration {
 // kCorruption when the database is newer than this binary knows.
 Status migrate(Db& db);
 int latest_schema_version();
+// The schema version the database is at (PRAGMA user_version).
+Result<std::int64_t> schema_version(Db& db);
 
 }  // namespace akt::store

@@ -22,6 +22,8 @@
 namespace akt::store {
 
 class Db;
+class StoreReader;
+class StoreWriter;
 
 struct ServerStoreOptions {
   std::string path;                     // the database file; created when missing
@@ -100,14 +102,24 @@ struct QuarantineEntry {
   std::int64_t received_at = 0;
 };
 
+// The store seam's entry points (store_tx.hpp): a function over domain operations, run in one read
+// snapshot (query) or in a write transaction that is durable when update returns. What server/ calls;
+// each engine implements it (ServerStore is the SQLite one). Thread-safe.
+class TransactionalStore {
+ public:
+  virtual ~TransactionalStore() = default;
+  virtual Status update(const std::function<Status(StoreWriter&)>& fn) = 0;
+  virtual Status query(const std::function<Status(StoreReader&)>& fn) = 0;
+};
+
 // Thread-safe. Writes from concurrent callers are queued and committed together in one transaction
 // (group commit, after leveldb's writers_ queue); each batch runs inside its own savepoint so one
 // batch's failure never affects another's. Reads use a pool of read-only connections.
-class ServerStore {
+class ServerStore final : public TransactionalStore {
  public:
   // Opens or creates the store, applies migrations, checks the epoch. kIOError/kCorruption on failure.
   static Result<std::unique_ptr<ServerStore>> open(ServerStoreOptions options);
-  ~ServerStore();
+  ~ServerStore() override;
   ServerStore(const ServerStore&) = delete;
   ServerStore& operator=(const ServerStore&) = delete;
 
@@ -122,6 +134,10 @@ class ServerStore {
   Status write(const std::function<Status(Db&, std::int64_t& next_seq)>& fn);
   // Runs `fn` on a read-only connection inside one read transaction (a consistent snapshot).
   Status read(const std::function<Status(Db&)>& fn);
+  // The store seam (store_tx.hpp): write() and read() in domain operations, with the same transaction,
+  // group commit and feed sequence semantics; what server/ calls (server_store_ops.cpp).
+  Status update(const std::function<Status(StoreWriter&)>& fn) override;
+  Status query(const std::function<Status(StoreReader&)>& fn) override;
 
   // Records changed after `since` (a sequence number), at most `limit`, each at its latest state.
   Result<ChangesPage> changes(std::int64_t since, std::size_t limit);

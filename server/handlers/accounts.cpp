@@ -4,7 +4,7 @@
 #include <array>
 #include <chrono>
 
-#include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/handlers/passwords.hpp"
 #include "server/password.hpp"
@@ -32,10 +32,10 @@ HttpResponse too_many(std::int64_t seconds, const std::string& what) {
 
 }  // namespace
 
-Status audit(store::Db& db, AppState& app, const std::string& username, const std::string& action,
+Status audit(store::StoreWriter& tx, AppState& app, const std::string& username, const std::string& action,
              const std::string& target, const nlohmann::json& detail, const std::string& remote) {
-  return store::insert_audit(db, app.now_ms(), username, action, target,
-                             detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), remote);
+  return tx.insert_audit(app.now_ms(), username, action, target,
+                         detail.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace), remote);
 }
 
 std::string client_address(const HttpRequest& req) { return req.remote.substr(0, req.remote.rfind(':')); }
@@ -52,8 +52,8 @@ HttpResponse handle_login(const HttpRequest& req, AppState& app) {
   if (auto w = app.login_addr_limiter.wait_seconds("a:" + addr, now)) return too_many(w, "too many failed logins from this address");
 
   std::optional<store::User> user;
-  Status st = app.store->read([&](store::Db& db) {
-    auto r = store::find_user(db, *username);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto r = tx.find_user(*username);
     if (!r.ok()) return r.status();
     user = std::move(*r);
     return Status();
@@ -65,18 +65,18 @@ HttpResponse handle_login(const HttpRequest& req, AppState& app) {
   if (!ok) {
     app.login_user_limiter.acquire("u:" + *username, now);
     app.login_addr_limiter.acquire("a:" + addr, now);
-    app.store->write([&](store::Db& db, std::int64_t&) {
-      return audit(db, app, "", "login_failed", *username, {{"reason", user ? "bad password or disabled" : "unknown user"}},
+    app.store->update([&](store::StoreWriter& tx) {
+      return audit(tx, app, "", "login_failed", *username, {{"reason", user ? "bad password or disabled" : "unknown user"}},
                    req.remote);
     });
     return problem(401, "invalid_credentials", "unknown user, wrong password, or disabled account");
   }
   const std::string token = "akts_" + random_hex(32);
   const std::int64_t expires = app.now_ms() + app.config.accounts.session_hours * kHourMs;
-  st = app.store->write([&](store::Db& db, std::int64_t&) {
-    AKT_TRY(store::insert_token(db, sha256_raw(token), "session", user->id, "", app.now_ms(), expires));
-    if (one_time) AKT_TRY(store::set_password_hash(db, user->id, used_one_time_hash(user->password_hash)));
-    return audit(db, app, user->username, "login", user->username, nlohmann::json::object(), req.remote);
+  st = app.store->update([&](store::StoreWriter& tx) {
+    AKT_TRY(tx.insert_token(sha256_raw(token), "session", user->id, "", app.now_ms(), expires));
+    if (one_time) AKT_TRY(tx.set_password_hash(user->id, used_one_time_hash(user->password_hash)));
+    return audit(tx, app, user->username, "login", user->username, nlohmann::json::object(), req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");
   return json_response(200, {{"v", 1},
@@ -88,9 +88,9 @@ HttpResponse handle_login(const HttpRequest& req, AppState& app) {
 
 HttpResponse handle_logout(const Principal& who, const HttpRequest& req, AppState& app) {
   if (who.kind != "session") return problem(400, "not_a_session", "only login sessions log out; devices are revoked");
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    AKT_TRY(store::revoke_token(db, who.token_hash, app.now_ms()));
-    return audit(db, app, who.username, "logout", who.username, nlohmann::json::object(), req.remote);
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    AKT_TRY(tx.revoke_token(who.token_hash, app.now_ms()));
+    return audit(tx, app, who.username, "logout", who.username, nlohmann::json::object(), req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");
   HttpResponse r;
@@ -126,8 +126,8 @@ std::string resolver_actor_of(const AppState& app, const store::User& user) {
   return sync::format_uuid(sync::make_uuid_v4(b));
 }
 
-Result<std::string> resolver_actor_of(store::Db& db, const AppState& app, const std::string& username) {
-  auto user = store::find_user(db, username);
+Result<std::string> resolver_actor_of(store::StoreReader& tx, const AppState& app, const std::string& username) {
+  auto user = tx.find_user(username);
   if (!user.ok()) return user.status();
   if (!*user) return std::string();
   return resolver_actor_of(app, **user);
@@ -137,17 +137,17 @@ namespace {
 
 // Why `actor` may not be given to a new device ("" when it may): the nil UUID, the server replica, a
 // static config device, the resolver actor of any user, or any actor already in a stored clock.
-Result<std::string> reserved_actor(store::Db& db, const AppState& app, const std::string& actor) {
+Result<std::string> reserved_actor(store::StoreReader& tx, const AppState& app, const std::string& actor) {
   if (actor == "00000000-0000-0000-0000-000000000000") return std::string("the nil UUID");
   if (actor == app.store->server_actor()) return std::string("the server replica's actor id");
   for (const DeviceCredential& d : app.config.devices)
     if (sync::parse_uuid(d.actor) && sync::format_uuid(*sync::parse_uuid(d.actor)) == actor)
       return std::string("a static device of the configuration");
-  auto users = store::list_users(db);
+  auto users = tx.list_users();
   if (!users.ok()) return users.status();
   for (const store::User& u : *users)
     if (resolver_actor_of(app, u) == actor) return std::string("an administrator's resolver actor id");
-  auto seen = store::actor_has_versions(db, actor);
+  auto seen = tx.actor_has_versions(actor);
   if (!seen.ok()) return seen.status();
   if (*seen)
     return std::string("an actor id already in a record's clock (it wrote a version, or a stored edit's context names it)");
@@ -173,8 +173,8 @@ HttpResponse handle_enrol(const HttpRequest& req, AppState& app) {
   std::string username, device_name, role, reserved;
   int failure = 0;  // 401 bad code, 409 actor taken, 403 actor reserved
   bool renewed = false;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    auto used = store::use_enrolment(db, sha256_raw(*code), canonical_actor, app.now_ms());
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    auto used = tx.use_enrolment(sha256_raw(*code), canonical_actor, app.now_ms());
     if (!used.ok()) {
       if (used.status().code() == Status::Code::kNotFound) failure = 401;
       return used.status();
@@ -182,14 +182,14 @@ HttpResponse handle_enrol(const HttpRequest& req, AppState& app) {
     device_name = used->second;
     // A device of the same user enrolling again with the actor it already has (its token expired or was
     // revoked): the same actor is bound to a new token, so its unsynced edits stay its own.
-    auto owner = store::device_owner(db, canonical_actor);
+    auto owner = tx.device_owner(canonical_actor);
     if (!owner.ok()) return owner.status();
     if (*owner && **owner == used->first) {
       renewed = true;
-      AKT_TRY(store::rebind_device(db, canonical_actor, device_name, app_version.value_or(""), app.now_ms()));
+      AKT_TRY(tx.rebind_device(canonical_actor, device_name, app_version.value_or(""), app.now_ms()));
     } else {
       if (!*owner || **owner == 0) {  // not another user's device: a static device, a resolver, or new
-        auto why = reserved_actor(db, app, canonical_actor);
+        auto why = reserved_actor(tx, app, canonical_actor);
         if (!why.ok()) return why.status();
         if (!why->empty()) {
           reserved = *why;
@@ -197,16 +197,16 @@ HttpResponse handle_enrol(const HttpRequest& req, AppState& app) {
           return Status::forbidden("reserved actor");
         }
       }
-      Status reg = store::register_device(db, canonical_actor, used->first, device_name, app_version.value_or(""),
-                                          app.now_ms());
+      Status reg = tx.register_device(canonical_actor, used->first, device_name, app_version.value_or(""),
+                                      app.now_ms());
       if (reg.code() == Status::Code::kConflict) failure = 409;
       AKT_TRY(reg);
     }
-    AKT_TRY(store::insert_token(db, sha256_raw(token), "device", used->first, canonical_actor, app.now_ms(), expires));
-    auto user = store::find_user_by_id(db, used->first);
+    AKT_TRY(tx.insert_token(sha256_raw(token), "device", used->first, canonical_actor, app.now_ms(), expires));
+    auto user = tx.find_user_by_id(used->first);
     if (!user.ok()) return user.status();
     if (*user) username = (*user)->username, role = sync::to_string((*user)->role);
-    return audit(db, app, username, renewed ? "device_reenrolled" : "device_enrolled", canonical_actor,
+    return audit(tx, app, username, renewed ? "device_reenrolled" : "device_enrolled", canonical_actor,
                  {{"device_name", device_name}}, req.remote);
   });
   if (failure == 401) {

@@ -3,8 +3,7 @@
 #include "server/handlers/handlers.hpp"
 
 
-#include "schema/store/accounts_store.hpp"
-#include "schema/store/audit_list.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/password.hpp"
 #include "server/problem.hpp"
@@ -42,16 +41,16 @@ std::int64_t int_param(const Query& q, const char* key, std::int64_t dflt, std::
 }  // namespace
 
 HttpResponse with_user(AppState& app, const std::string& username,
-                       const std::function<Status(store::Db&, const store::User&)>& fn, HttpResponse ok) {
+                       const std::function<Status(store::StoreWriter&, const store::User&)>& fn, HttpResponse ok) {
   bool missing = false;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    auto u = store::find_user(db, username);
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    auto u = tx.find_user(username);
     if (!u.ok()) return u.status();
     if (!*u) {
       missing = true;
       return Status::not_found("no user " + username);
     }
-    return fn(db, **u);
+    return fn(tx, **u);
   });
   if (missing) return problem(404, "user_not_found", "no user '" + username + "'");
   if (!st.ok()) return problem_from(st, "invalid_request");
@@ -60,13 +59,13 @@ HttpResponse with_user(AppState& app, const std::string& username,
 
 HttpResponse handle_list_users(AppState& app) {
   nlohmann::json users = nlohmann::json::array();
-  Status st = app.store->read([&](store::Db& db) {
-    auto list = store::list_users(db);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto list = tx.list_users();
     if (!list.ok()) return list.status();
     std::map<std::int64_t, std::string> names;
     for (const auto& u : *list) names[u.id] = u.username;
     for (const auto& u : *list) {
-      auto as = store::assignments_of(db, u.id);
+      auto as = tx.assignments_of(u.id);
       if (!as.ok()) return as.status();
       users.push_back(user_json(u, *as, u.supervisor_id ? names[u.supervisor_id] : std::string()));
     }
@@ -97,9 +96,9 @@ HttpResponse handle_create_user(const HttpRequest& req, const Principal& who, Ap
   u.created_at = app.now_ms();
   auto supervisor = string_member(j, "supervisor", 64);
   bool bad_supervisor = false, exists = false;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
+  Status st = app.store->update([&](store::StoreWriter& tx) {
     if (supervisor) {
-      auto s = store::find_user(db, *supervisor);
+      auto s = tx.find_user(*supervisor);
       if (!s.ok()) return s.status();
       if (!*s || (*s)->role != sync::Role::kSupervisor) {
         bad_supervisor = true;
@@ -107,12 +106,12 @@ HttpResponse handle_create_user(const HttpRequest& req, const Principal& who, Ap
       }
       u.supervisor_id = (*s)->id;
     }
-    auto id = store::insert_user(db, u);
+    auto id = tx.insert_user(u);
     if (!id.ok()) {
       exists = id.status().code() == Status::Code::kConflict;
       return id.status();
     }
-    return audit(db, app, who.username, "user_created", u.username, {{"role", *role}}, req.remote);
+    return audit(tx, app, who.username, "user_created", u.username, {{"role", *role}}, req.remote);
   });
   if (bad_supervisor) return problem(400, "invalid_supervisor", "supervisor must name a user with the supervisor role");
   if (exists) return problem(409, "user_exists", "user '" + u.username + "' exists");
@@ -127,10 +126,10 @@ HttpResponse handle_set_role(const HttpRequest& req, const std::string& username
   auto role = string_member(j, "role", 32);
   if (!role || !sync::role_from_string(*role))
     return problem(400, "invalid_role", "role: enumerator, supervisor, me_officer or admin");
-  return with_user(app, username, [&](store::Db& db, const store::User& u) {
+  return with_user(app, username, [&](store::StoreWriter& tx, const store::User& u) {
     if (u.role == *sync::role_from_string(*role)) return Status();  // unchanged: nothing to raise or audit
-    AKT_TRY(store::set_role(db, u.id, *sync::role_from_string(*role)));
-    return audit(db, app, who.username, "role_changed", u.username,
+    AKT_TRY(tx.set_role(u.id, *sync::role_from_string(*role)));
+    return audit(tx, app, who.username, "role_changed", u.username,
                  {{"from", sync::to_string(u.role)}, {"to", *role}}, req.remote);
   }, json_response(200, {{"v", 1}, {"username", username}, {"role", *role}}));
 }
@@ -156,14 +155,14 @@ HttpResponse handle_set_assignments(const HttpRequest& req, const std::string& u
     }
     as.push_back(std::move(x));
   }
-  return with_user(app, username, [&](store::Db& db, const store::User& u) {
+  return with_user(app, username, [&](store::StoreWriter& tx, const store::User& u) {
     // The same list again changes no scope: the user's tablets keep their cursors (PROTOCOL §9.4).
-    auto now = store::assignments_of(db, u.id);
+    auto now = tx.assignments_of(u.id);
     if (!now.ok()) return now.status();
     if (*now == as) return Status();
-    AKT_TRY(store::set_assignments(db, u.id, as));
-    AKT_TRY(store::bump_supervisor_scope(db, u.id));  // the supervisor's scope covers the team's
-    return audit(db, app, who.username, "scope_changed", u.username, {{"assignments", assignments_json(as)}},
+    AKT_TRY(tx.set_assignments(u.id, as));
+    AKT_TRY(tx.bump_supervisor_scope(u.id));  // the supervisor's scope covers the team's
+    return audit(tx, app, who.username, "scope_changed", u.username, {{"assignments", assignments_json(as)}},
                  req.remote);
   }, json_response(200, {{"v", 1}, {"username", username}, {"assignments", assignments_json(as)}}));
 }
@@ -171,9 +170,9 @@ HttpResponse handle_set_assignments(const HttpRequest& req, const std::string& u
 HttpResponse handle_set_disabled(const HttpRequest& req, const std::string& username, bool disabled,
                                  const Principal& who, AppState& app) {
   if (username == who.username && disabled) return problem(400, "cannot_disable_self", "an admin cannot disable themself");
-  return with_user(app, username, [&](store::Db& db, const store::User& u) {
-    AKT_TRY(store::set_disabled(db, u.id, disabled));
-    return audit(db, app, who.username, disabled ? "user_disabled" : "user_enabled", u.username,
+  return with_user(app, username, [&](store::StoreWriter& tx, const store::User& u) {
+    AKT_TRY(tx.set_disabled(u.id, disabled));
+    return audit(tx, app, who.username, disabled ? "user_disabled" : "user_enabled", u.username,
                  nlohmann::json::object(), req.remote);
   }, json_response(200, {{"v", 1}, {"username", username}, {"disabled", disabled}}));
 }
@@ -186,9 +185,9 @@ HttpResponse handle_set_special_category(const HttpRequest& req, const std::stri
   if (it == j.end() || !it->is_boolean())
     return problem(400, "invalid_grant", "body: {\"granted\": true} or {\"granted\": false}");
   const bool granted = it->get<bool>();
-  return with_user(app, username, [&](store::Db& db, const store::User& u) {
-    AKT_TRY(store::set_special_category(db, u.id, granted));
-    return audit(db, app, who.username, granted ? "special_category_granted" : "special_category_withdrawn",
+  return with_user(app, username, [&](store::StoreWriter& tx, const store::User& u) {
+    AKT_TRY(tx.set_special_category(u.id, granted));
+    return audit(tx, app, who.username, granted ? "special_category_granted" : "special_category_withdrawn",
                  u.username, nlohmann::json::object(), req.remote);
   }, json_response(200, {{"v", 1}, {"username", username}, {"special_category", granted}}));
 }
@@ -205,18 +204,18 @@ HttpResponse handle_create_enrolment(const HttpRequest& req, const Principal& wh
   const std::string code = hex.substr(0, 4) + "-" + hex.substr(4, 4) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4);
   const std::int64_t expires = app.now_ms() + app.config.accounts.enrolment_hours * kHourMs;
   std::int64_t creator = who.user_id;
-  return with_user(app, *username, [&](store::Db& db, const store::User& u) {
-    AKT_TRY(store::insert_enrolment(db, sha256_raw(code), u.id, *device_name, creator ? creator : u.id, app.now_ms(),
-                                    expires));
-    return audit(db, app, who.username, "enrolment_issued", u.username, {{"device_name", *device_name}}, req.remote);
+  return with_user(app, *username, [&](store::StoreWriter& tx, const store::User& u) {
+    AKT_TRY(tx.insert_enrolment(sha256_raw(code), u.id, *device_name, creator ? creator : u.id, app.now_ms(),
+                                expires));
+    return audit(tx, app, who.username, "enrolment_issued", u.username, {{"device_name", *device_name}}, req.remote);
   }, json_response(201, {{"v", 1}, {"code", code}, {"expires_at", expires}, {"username", *username},
                          {"device_name", *device_name}}));
 }
 
 HttpResponse handle_list_devices(AppState& app) {
   nlohmann::json out = nlohmann::json::array();
-  Status st = app.store->read([&](store::Db& db) {
-    auto list = store::list_devices(db);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto list = tx.list_devices();
     if (!list.ok()) return list.status();
     for (const auto& d : *list) {
       // enrolled (a tablet with a user), static (a config device) or resolver (the replica id under
@@ -245,11 +244,11 @@ HttpResponse handle_revoke_device(const HttpRequest& req, const std::string& act
   if (!id) return problem(400, "invalid_actor", "the device's actor id must be a UUID");
   const std::string canonical = sync::format_uuid(*id);
   bool missing = false;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    Status r = store::revoke_device(db, canonical, app.now_ms());
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    Status r = tx.revoke_device(canonical, app.now_ms());
     missing = r.code() == Status::Code::kNotFound;
     AKT_TRY(r);
-    return audit(db, app, who.username, "device_revoked", canonical, nlohmann::json::object(), req.remote);
+    return audit(tx, app, who.username, "device_revoked", canonical, nlohmann::json::object(), req.remote);
   });
   if (missing) return problem(404, "device_not_found", "no registered device " + canonical);
   if (!st.ok()) return problem_from(st, "internal");
@@ -274,8 +273,8 @@ HttpResponse handle_audit(const Query& q, AppState& app) {
   }
   nlohmann::json out = nlohmann::json::array();
   std::int64_t last = 0;
-  Status st = app.store->read([&](store::Db& db) {
-    auto rows = store::list_audit(db, filter, before, static_cast<std::size_t>(limit));
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto rows = tx.list_audit(filter, before, static_cast<std::size_t>(limit));
     if (!rows.ok()) return rows.status();
     for (const auto& a : *rows) {
       nlohmann::json detail = nlohmann::json::parse(a.detail_json, nullptr, false);

@@ -13,9 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <openssl/rand.h>
 
-#include "schema/store/attachment_index.hpp"
-#include "schema/store/history_store.hpp"
-#include "schema/store/push_apply.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
 #include "sync/access.hpp"
@@ -27,10 +25,7 @@ namespace {
 
 using nlohmann::json;
 
-struct Upload {
-  std::string id, digest, media_type;
-  std::int64_t size = 0, created_at = 0;
-};
+using Upload = store::UploadRow;
 
 std::string random_id() {
   unsigned char b[16];
@@ -52,14 +47,10 @@ HttpResponse not_found_upload(const std::string& id) {
 // expired one is discarded here).
 Result<std::optional<Upload>> load_upload(AppState& app, const Principal& who, const std::string& id) {
   std::optional<Upload> u;
-  const std::string actor = store::uuid_blob(who.device_actor);
-  Status st = app.store->read([&](store::Db& db) {
-    AKT_STMT(s, db, "SELECT digest, size, media_type, created_at FROM uploads WHERE id = ?1 AND actor = ?2");
-    s->bind(1, id);
-    s->bind_blob(2, actor.data(), actor.size());
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (*row) u = Upload{id, std::string(s->text(0)), std::string(s->text(2)), s->int64(1), s->int64(3)};
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto found = tx.find_upload(id, who.device_actor);
+    if (!found.ok()) return found.status();
+    u = std::move(*found);
     return Status();
   });
   if (!st.ok()) return st;
@@ -68,11 +59,7 @@ Result<std::optional<Upload>> load_upload(AppState& app, const Principal& who, c
   if (!touched.ok()) return touched.status();
   if (std::max(*touched, u->created_at) + app.config.attachments.upload_expiry_ms < app.now_ms()) {
     AKT_TRY(app.blobs->remove_part(id));
-    AKT_TRY(app.store->write([&](store::Db& db, std::int64_t&) {
-      AKT_STMT(s, db, "DELETE FROM uploads WHERE id = ?1");
-      s->bind(1, id);
-      return s->run();
-    }));
+    AKT_TRY(app.store->update([&](store::StoreWriter& tx) { return tx.delete_upload(id); }));
     return std::optional<Upload>();
   }
   return u;
@@ -81,19 +68,13 @@ Result<std::optional<Upload>> load_upload(AppState& app, const Principal& who, c
 // The upload's file is the blob now: the device holds it, the upload is closed, and records waiting for
 // it are complete (with a new feed position).
 Status finish_upload(AppState& app, const Principal& who, const Upload& u) {
-  const std::string actor = store::uuid_blob(who.device_actor);
-  const store::BlobExists exists = [&app](const std::string& d) { return app.blobs->has(d); };
-  const store::SchemaFor schema_for = [&app](const std::string& form, std::int64_t version) {
-    return app.forms.schema_for(form, version);
-  };
-  return app.store->write([&](store::Db& db, std::int64_t& next_seq) {
-    AKT_TRY(store::note_blob_holder(db, u.digest, actor, app.now_ms()));
-    {
-      AKT_STMT(s, db, "DELETE FROM uploads WHERE id = ?1");
-      s->bind(1, u.id);
-      AKT_TRY(s->run());
-    }
-    return store::attachment_arrived(db, u.digest, exists, schema_for, next_seq, app.now_ms());
+  const std::function<bool(const std::string&)> exists = [&app](const std::string& d) { return app.blobs->has(d); };
+  const std::function<sync::MergeSchema(const std::string&, std::int64_t)> schema_for =
+      [&app](const std::string& form, std::int64_t version) { return app.forms.schema_for(form, version); };
+  return app.store->update([&](store::StoreWriter& tx) {
+    AKT_TRY(tx.note_blob_holder(u.digest, who.device_actor, app.now_ms()));
+    AKT_TRY(tx.delete_upload(u.id));
+    return tx.attachment_arrived(u.digest, exists, schema_for, app.now_ms());
   });
 }
 
@@ -102,17 +83,18 @@ Status finish_upload(AppState& app, const Principal& who, const Upload& u) {
 void sweep_expired(AppState& app) {
   const std::int64_t cutoff = app.now_ms() - app.config.attachments.upload_expiry_ms;
   std::vector<std::string> known, stale;
-  app.store->read([&](store::Db& db) {
-    AKT_STMT(s, db, "SELECT id, created_at FROM uploads");
-    for (;;) {
-      auto row = s->step();
-      if (!row.ok()) return row.status();
-      if (!*row) return Status();
-      known.emplace_back(s->text(0));
-      auto touched = app.blobs->part_mtime_ms(known.back());
-      if (std::max(s->int64(1), touched.ok() ? *touched : 0) < cutoff && stale.size() < 100) stale.push_back(known.back());
-    }
+  std::vector<store::UploadRow> uploads;
+  app.store->query([&](store::StoreReader& tx) {
+    auto all = tx.list_uploads();
+    if (!all.ok()) return all.status();
+    uploads = std::move(*all);
+    return Status();
   });
+  for (const store::UploadRow& u : uploads) {
+    known.push_back(u.id);
+    auto touched = app.blobs->part_mtime_ms(u.id);
+    if (std::max(u.created_at, touched.ok() ? *touched : 0) < cutoff && stale.size() < 100) stale.push_back(u.id);
+  }
   for (const std::string& id : app.blobs->part_ids()) {
     auto touched = app.blobs->part_mtime_ms(id);
     if (std::find(known.begin(), known.end(), id) == known.end() && touched.ok() && *touched < cutoff)
@@ -120,11 +102,7 @@ void sweep_expired(AppState& app) {
   }
   for (const std::string& id : stale) {
     app.blobs->remove_part(id);
-    app.store->write([&](store::Db& db, std::int64_t&) {
-      AKT_STMT(s, db, "DELETE FROM uploads WHERE id = ?1");
-      s->bind(1, id);
-      return s->run();
-    });
+    app.store->update([&](store::StoreWriter& tx) { return tx.delete_upload(id); });
   }
 }
 
@@ -143,8 +121,8 @@ HttpResponse upload_answer(int status, const Upload& u, std::int64_t offset, boo
 // A digest's blob as `who` may see it: the media type of a visible reference, or nullopt.
 Result<std::optional<std::string>> readable_media_type(AppState& app, const Principal& who, const std::string& digest) {
   std::vector<std::string> records;
-  Status st = app.store->read([&](store::Db& db) {
-    auto r = store::records_referencing(db, digest, 64);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto r = tx.records_referencing(digest, 64);
     if (!r.ok()) return r.status();
     records = std::move(*r);
     return Status();
@@ -158,8 +136,8 @@ Result<std::optional<std::string>> readable_media_type(AppState& app, const Prin
     if (who.scope && !sync::in_scope(*who.scope, r.scope, r.form_id)) continue;
     // Every version the caller may read (live and history), as the caller's role sees it.
     std::vector<std::string> bodies;
-    st = app.store->read([&](store::Db& db) {
-      auto h = store::record_history(db, id);
+    st = app.store->query([&](store::StoreReader& tx) {
+      auto h = tx.record_history(id);
       if (!h.ok()) return h.status();
       for (auto& hv : *h) bodies.push_back(std::move(hv.version.body));
       return Status();
@@ -192,16 +170,12 @@ HttpResponse handle_create_upload(const HttpRequest& req, const Principal& who, 
   if (bytes > app.config.attachments.max_bytes)
     return problem(413, "attachment_too_large", "attachments are limited to " +
                                                     std::to_string(app.config.attachments.max_bytes) + " bytes");
-  const std::string actor = store::uuid_blob(who.device_actor);
   // The device's open upload of this digest, if any, is the one to resume (one per device and digest).
   std::optional<std::string> existing;
-  Status st = app.store->read([&](store::Db& db) {
-    AKT_STMT(s, db, "SELECT id FROM uploads WHERE actor = ?1 AND digest = ?2");
-    s->bind_blob(1, actor.data(), actor.size());
-    s->bind(2, *digest);
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (*row) existing = std::string(s->text(0));
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto found = tx.upload_of_digest(who.device_actor, *digest);
+    if (!found.ok()) return found.status();
+    existing = std::move(*found);
     return Status();
   });
   if (!st.ok()) return problem_from(st, "internal");
@@ -220,19 +194,7 @@ HttpResponse handle_create_upload(const HttpRequest& req, const Principal& who, 
     collect_unreferenced_blobs(app);
   Upload u{random_id(), *digest, *type, bytes, app.now_ms()};
   if (Status s = app.blobs->start_part(u.id); !s.ok()) return problem_from(s, "internal");
-  st = app.store->write([&](store::Db& db, std::int64_t&) {
-    AKT_STMT(s, db,
-             "INSERT INTO uploads(id, actor, digest, size, media_type, created_at) VALUES(?1,?2,?3,?4,?5,?6) "
-             "ON CONFLICT(actor, digest) DO UPDATE SET id = excluded.id, size = excluded.size, "
-             "media_type = excluded.media_type, created_at = excluded.created_at");
-    s->bind(1, u.id);
-    s->bind_blob(2, actor.data(), actor.size());
-    s->bind(3, u.digest);
-    s->bind(4, u.size);
-    s->bind(5, u.media_type);
-    s->bind(6, u.created_at);
-    return s->run();
-  });
+  st = app.store->update([&](store::StoreWriter& tx) { return tx.put_upload(u, who.device_actor); });
   if (!st.ok()) return problem_from(st, "internal");
   HttpResponse r = upload_answer(201, u, 0, false);
   r.headers.emplace_back("Location", "/v1/uploads/" + u.id);
@@ -293,11 +255,7 @@ HttpResponse handle_upload_append(const HttpRequest& req, const std::string& id,
   // Every byte arrived: the digest decides whether it becomes the blob.
   if (Status st = app.blobs->promote(id, (*u)->digest); !st.ok()) {
     if (st.code() != Status::Code::kInvalidArgument) return problem_from(st, "internal");
-    app.store->write([&](store::Db& db, std::int64_t&) {
-      AKT_STMT(s, db, "DELETE FROM uploads WHERE id = ?1");
-      s->bind(1, id);
-      return s->run();
-    });
+    app.store->update([&](store::StoreWriter& tx) { return tx.delete_upload(id); });
     return problem(422, "digest_mismatch", st.message() + "; the upload was discarded, start again");
   }
   if (Status st = finish_upload(app, who, **u); !st.ok()) return problem_from(st, "internal");
@@ -321,11 +279,10 @@ HttpResponse handle_missing_blobs(const HttpRequest& req, const Principal& who, 
     digests.push_back(d.get<std::string>());
   }
   // "Held" only for files this device uploaded whole: the answer tells nothing about other devices' photos.
-  const std::string actor = store::uuid_blob(who.device_actor);
   json missing = json::array();
-  Status st = app.store->read([&](store::Db& db) {
+  Status st = app.store->query([&](store::StoreReader& tx) {
     for (const std::string& d : digests) {
-      auto held = store::is_blob_holder(db, d, actor);
+      auto held = tx.is_blob_holder(d, who.device_actor);
       if (!held.ok()) return held.status();
       if (!*held || !app.blobs->has(d)) missing.push_back(d);
     }

@@ -5,7 +5,7 @@
 
 #include <sys/stat.h>
 
-#include "schema/store/db.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/log.hpp"
 
 namespace akt::server {
@@ -19,17 +19,13 @@ Result<std::size_t> collect_unreferenced_blobs(AppState& app) {
     if (::stat(app.blobs->path_of(digest).c_str(), &st) != 0) continue;
     const std::int64_t written = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
     if (written >= cutoff) continue;  // young: its record may still be on the way
-    Status s = app.store->write([&](store::Db& db, std::int64_t&) {
-      AKT_STMT(q, db, "SELECT 1 FROM blob_refs WHERE digest = ?1 LIMIT 1");
-      q->bind(1, digest);
-      auto row = q->step();
-      if (!row.ok()) return row.status();
-      if (*row) return Status();
+    Status s = app.store->update([&](store::StoreWriter& tx) {
+      auto referenced = tx.is_blob_referenced(digest);
+      if (!referenced.ok()) return referenced.status();
+      if (*referenced) return Status();
       AKT_TRY(app.blobs->remove(digest));
       ++removed;
-      AKT_STMT(h, db, "DELETE FROM blob_holders WHERE digest = ?1");
-      h->bind(1, digest);
-      return h->run();
+      return tx.forget_blob_holders(digest);
     });
     if (!s.ok()) return s;
   }

@@ -9,7 +9,7 @@
 
 #include "schema/export/csv_writer.hpp"
 #include "schema/export/zip_writer.hpp"
-#include "schema/store/db.hpp"
+#include "sync/status.hpp"
 #include "sync/attachment_json.hpp"
 
 namespace akt::server {

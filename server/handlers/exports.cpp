@@ -20,6 +20,7 @@
 #include "schema/export/redact.hpp"
 #include "schema/export/xlsx_writer.hpp"
 #include "schema/store/export_query.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/export_media.hpp"
 #include "server/problem.hpp"
 
@@ -427,8 +428,8 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     job->pending.clear();
     return StreamStep::kMore;
   };
-  Status au = app.store->write([&](store::Db& db, std::int64_t&) {
-    return audit(db, app, who.username, "export", form_id, {{"format", format}, {"since", since}}, remote);
+  Status au = app.store->update([&](store::StoreWriter& tx) {
+    return audit(tx, app, who.username, "export", form_id, {{"format", format}, {"since", since}}, remote);
   });
   (void)au;  // the export itself goes ahead; an audit failure is logged by the store
   if (media == "include")

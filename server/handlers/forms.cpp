@@ -5,8 +5,7 @@
 #include <charconv>
 
 #include "schema/forms/form_parser.hpp"
-#include "schema/store/accounts_store.hpp"
-#include "schema/store/forms_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
 #include "sync/wire_json.hpp"
@@ -37,8 +36,8 @@ bool form_in_scope(const Principal& who, const std::string& form_id) {
 
 HttpResponse handle_list_forms(const Principal& who, bool all_versions, AppState& app) {
   nlohmann::json out = nlohmann::json::array();
-  Status st = app.store->read([&](store::Db& db) {
-    auto rows = store::list_forms(db, false);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto rows = tx.list_forms(false);
     if (!rows.ok()) return rows.status();
     for (const auto& r : *rows) {
       if (!all_versions && (r.status != "published" || !form_in_scope(who, r.form_id))) continue;
@@ -55,8 +54,8 @@ HttpResponse handle_get_form(const std::string& form_id, std::string_view versio
   std::int64_t version = 0;
   if (!parse_version(version_text, version)) return problem(400, "invalid_version", "version must be an integer >= 1");
   std::optional<store::FormRow> row;
-  Status st = app.store->read([&](store::Db& db) {
-    auto r = store::get_form(db, form_id, version);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto r = tx.get_form(form_id, version);
     if (!r.ok()) return r.status();
     row = std::move(*r);
     return Status();
@@ -89,11 +88,11 @@ HttpResponse handle_upload_form(const HttpRequest& req, const Principal& who, Ap
   row.created_by = who.username;
   row.created_at = app.now_ms();
   bool published = false;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    Status put = store::put_form_draft(db, row);
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    Status put = tx.put_form_draft(row);
     published = put.code() == Status::Code::kConflict;
     AKT_TRY(put);
-    return audit(db, app, who.username, "form_uploaded", row.form_id + " v" + std::to_string(row.version),
+    return audit(tx, app, who.username, "form_uploaded", row.form_id + " v" + std::to_string(row.version),
                  nlohmann::json::object(), req.remote);
   });
   if (published) return problem(409, "form_version_published", st.message());
@@ -108,15 +107,15 @@ HttpResponse handle_form_transition(const HttpRequest& req, const std::string& f
   if (!parse_version(version_text, version)) return problem(400, "invalid_version", "version must be an integer >= 1");
   std::optional<store::FormRow> row;
   Status::Code failure = Status::Code::kOk;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    Status t = publish ? store::publish_form(db, form_id, version, app.now_ms())
-                       : store::retire_form(db, form_id, version, app.now_ms());
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    Status t = publish ? tx.publish_form(form_id, version, app.now_ms())
+                       : tx.retire_form(form_id, version, app.now_ms());
     failure = t.code();
     AKT_TRY(t);
-    auto r = store::get_form(db, form_id, version);
+    auto r = tx.get_form(form_id, version);
     if (!r.ok()) return r.status();
     row = std::move(*r);
-    return audit(db, app, who.username, publish ? "form_published" : "form_retired",
+    return audit(tx, app, who.username, publish ? "form_published" : "form_retired",
                  form_id + " v" + std::to_string(version), nlohmann::json::object(), req.remote);
   });
   if (failure == Status::Code::kNotFound) return problem(404, "form_not_found", st.message());
@@ -134,13 +133,13 @@ HttpResponse handle_discard(const HttpRequest& req, std::string_view id_text, co
   std::int64_t id = 0;
   if (!parse_version(id_text, id)) return problem(400, "invalid_id", "quarantine id must be a positive integer");
   std::optional<store::QuarantineEntry> entry;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    auto r = store::get_quarantine_entry(db, id);
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    auto r = tx.get_quarantine_entry(id);
     if (!r.ok()) return r.status();
     entry = std::move(*r);
     if (!entry || entry->released_at || entry->discarded_at) return Status();
-    AKT_TRY(store::mark_discarded(db, id, app.now_ms()));
-    return audit(db, app, who.username, "quarantine_discarded", std::to_string(id),
+    AKT_TRY(tx.mark_discarded(id, app.now_ms()));
+    return audit(tx, app, who.username, "quarantine_discarded", std::to_string(id),
                  {{"record", entry->record_id}, {"code", entry->code}}, req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");
@@ -155,12 +154,12 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, co
   if (!parse_version(id_text, id)) return problem(400, "invalid_id", "quarantine id must be a positive integer");
   std::optional<store::QuarantineEntry> entry;
   std::optional<std::vector<sync::Assignment>> scope;  // the device's user's scope today
-  Status st = app.store->read([&](store::Db& db) {
-    auto r = store::get_quarantine_entry(db, id);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto r = tx.get_quarantine_entry(id);
     if (!r.ok()) return r.status();
     entry = std::move(*r);
     if (!entry) return Status();
-    auto s = store::device_user_scope(db, entry->device);
+    auto s = tx.device_user_scope(entry->device);
     if (!s.ok()) return s.status();
     scope = std::move(*s);
     return Status();
@@ -195,9 +194,9 @@ HttpResponse handle_release(const HttpRequest& req, std::string_view id_text, co
     r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;
   }
-  st = app.store->write([&](store::Db& db, std::int64_t&) {
-    AKT_TRY(store::mark_released(db, id, app.now_ms()));
-    return audit(db, app, who.username, "quarantine_released", std::to_string(id),
+  st = app.store->update([&](store::StoreWriter& tx) {
+    AKT_TRY(tx.mark_released(id, app.now_ms()));
+    return audit(tx, app, who.username, "quarantine_released", std::to_string(id),
                  {{"record", entry->record_id}, {"outcome", sync::to_string(result.outcome)}}, req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");

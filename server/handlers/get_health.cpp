@@ -6,8 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/store/db.hpp"
-#include "schema/store/migrations.hpp"
+#include "schema/store/store_tx.hpp"
 
 namespace akt::server {
 
@@ -22,17 +21,16 @@ HttpResponse handle_ready(AppState& app) {
   nlohmann::json checks;
   bool ready = !app.stopping;
   // The database answers a read on a reader connection, and its schema is the one this server knows.
-  std::int64_t schema = -1;
-  Status st = app.store->read([&](store::Db& db) {
-    AKT_STMT(s, db, "PRAGMA user_version");
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    schema = s->int64(0);
+  bool current = false;
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto r = tx.schema_is_current();
+    if (!r.ok()) return r.status();
+    current = *r;
     return Status();
   });
   checks["database"] = st.ok() ? "ok" : "unreachable";
-  checks["migrations"] = !st.ok() ? "unknown" : schema == store::latest_schema_version() ? "ok" : "pending";
-  ready = ready && st.ok() && schema == store::latest_schema_version();
+  checks["migrations"] = !st.ok() ? "unknown" : current ? "ok" : "pending";
+  ready = ready && st.ok() && current;
   struct statvfs fs {};
   if (::statvfs(app.config.data_dir.c_str(), &fs) == 0) {
     const std::uint64_t free = static_cast<std::uint64_t>(fs.f_bavail) * fs.f_frsize;

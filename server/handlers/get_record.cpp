@@ -7,9 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/store/accounts_store.hpp"
-#include "schema/store/history_store.hpp"
-#include "schema/store/inbox_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
 #include "sync/access.hpp"
@@ -68,8 +66,8 @@ HttpResponse handle_record_history(const std::string& record_id, const Principal
   if (!r.ok()) return refusal;
   std::vector<store::HistoryVersion> versions;
   std::map<std::string, json> authors;  // actor -> {kind, device, user}
-  Status st = app.store->read([&](store::Db& db) {
-    auto h = store::record_history(db, r->record_id);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto h = tx.record_history(r->record_id);
     if (!h.ok()) return h.status();
     versions = std::move(*h);
     bool resolvers_pending = false;
@@ -80,7 +78,7 @@ HttpResponse handle_record_history(const std::string& record_id, const Principal
       if (actor == app.store->server_actor()) {
         a["kind"] = "server";  // a merge, a hold, a settlement: the server replica
       } else {
-        auto d = store::device_of(db, actor);
+        auto d = tx.device_of(actor);
         if (!d.ok()) return d.status();
         a["device"] = d->first;
         a["user"] = d->second;
@@ -94,7 +92,7 @@ HttpResponse handle_record_history(const std::string& record_id, const Principal
       authors[actor] = std::move(a);
     }
     if (!resolvers_pending) return Status();
-    auto users = store::list_users(db);
+    auto users = tx.list_users();
     if (!users.ok()) return users.status();
     for (const auto& u : *users) {
       auto it = authors.find(resolver_actor_of(app, u));

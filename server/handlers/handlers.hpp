@@ -14,7 +14,8 @@
 #include "server/http_types.hpp"
 
 namespace akt::store {
-class Db;
+class StoreReader;
+class StoreWriter;
 struct PushInput;
 struct User;
 }
@@ -143,21 +144,21 @@ HttpResponse handle_stats(const Principal& who, AppState& app);
 std::optional<std::pair<std::int64_t, std::int64_t>> parse_utc_time(std::string_view s);
 // Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.
 std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version);
-// Writes an audit entry inside the caller's write transaction.
-Status audit(store::Db& db, AppState& app, const std::string& username, const std::string& action,
+// Writes an audit entry inside the caller's write transaction (ServerStore::update).
+Status audit(store::StoreWriter& tx, AppState& app, const std::string& username, const std::string& action,
              const std::string& target, const nlohmann::json& detail, const std::string& remote);
 nlohmann::json assignments_json(const std::vector<sync::Assignment>& assignments);
 std::string client_address(const HttpRequest& req);
 // Runs `fn` on the user named `username` inside a write transaction and answers `ok`; 404
 // `user_not_found` when there is none.
 HttpResponse with_user(AppState& app, const std::string& username,
-                       const std::function<Status(store::Db&, const store::User&)>& fn, HttpResponse ok);
+                       const std::function<Status(store::StoreWriter&, const store::User&)>& fn, HttpResponse ok);
 // The replica id under which `user`'s resolutions and reviews are written: stable per user and server,
 // never a device's. A user created since migration 11 has a random one (stored with the user); a user
 // created before keeps the one derived from the server's actor id and the username, which its versions
 // already carry (and which enrolment refuses since the user exists).
 std::string resolver_actor_of(const AppState& app, const store::User& user);
 // The same for a username: "" when there is no such user (a static config device, or a user deleted).
-Result<std::string> resolver_actor_of(store::Db& db, const AppState& app, const std::string& username);
+Result<std::string> resolver_actor_of(store::StoreReader& tx, const AppState& app, const std::string& username);
 
 }  // namespace akt::server

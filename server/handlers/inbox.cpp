@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <charconv>
 
-#include "schema/store/inbox_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
 #include "sync/uuid.hpp"
@@ -70,8 +70,8 @@ HttpResponse handle_list_conflicts(const Query& q, const Principal& who, AppStat
   json out = json::array();
   std::int64_t last = 0;
   std::size_t scanned = 0;
-  Status st = app.store->read([&](store::Db& db) {
-    auto rows = store::list_inbox(db, f);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto rows = tx.list_inbox(f);
     if (!rows.ok()) return rows.status();
     scanned = rows->size();
     for (const auto& e : *rows) {
@@ -91,8 +91,8 @@ HttpResponse handle_get_conflict(std::string_view id_text, const Principal& who,
   if (!parse_id(id_text, id)) return problem(400, "invalid_id", "conflict id: an integer >= 1");
   json out;
   bool found = false;
-  Status st = app.store->read([&](store::Db& db) {
-    auto e = store::get_inbox_entry(db, id);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto e = tx.get_inbox_entry(id);
     if (!e.ok()) return e.status();
     if (!*e || !visible(who, **e)) return Status();
     found = true;
@@ -100,7 +100,7 @@ HttpResponse handle_get_conflict(std::string_view id_text, const Principal& who,
     // Who made each candidate: the device and its user.
     for (auto& c : out["candidates"]) {
       if (!c.contains("dot")) continue;
-      auto d = store::device_of(db, c["dot"]["actor"].get<std::string>());
+      auto d = tx.device_of(c["dot"]["actor"].get<std::string>());
       if (!d.ok()) return d.status();
       c["device"] = d->first;
       c["user"] = d->second;
@@ -212,19 +212,11 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
   if (live.clock == *seen) {
     seen_body = live.body;
   } else {
-    Status rs = app.store->read([&](store::Db& db) {
-      auto s = db.stmt("SELECT clock, body, form_version FROM versions WHERE record_id = ?1");
-      if (!s.ok()) return s.status();
-      store::StmtGuard g(**s);
-      const auto idb = *sync::parse_uuid(a.record_id);
-      g->bind_blob(1, idb.data(), idb.size());
-      for (;;) {
-        auto row = g->step();
-        if (!row.ok()) return row.status();
-        if (!*row) return Status();
-        auto c = sync::decode_clock(g->text(0));
-        if (c.ok() && *c == *seen) seen_body = std::string(g->text(1)), seen_form_version = g->int64(2);
-      }
+    Status rs = app.store->query([&](store::StoreReader& tx) {
+      auto found = tx.version_with_clock(a.record_id, *seen);
+      if (!found.ok()) return found.status();
+      if (*found) seen_body = std::move((*found)->body), seen_form_version = (*found)->form_version;
+      return Status();
     });
     if (!rs.ok()) return out.error = problem_from(rs, "internal"), out;
     if (!seen_body)
@@ -258,8 +250,8 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
                                    "/" + e.scope.component + ", outside your scope"),
            out;
   std::string actor;
-  Status as = app.store->read([&](store::Db& db) {
-    auto found = resolver_actor_of(db, app, who.username);
+  Status as = app.store->query([&](store::StoreReader& tx) {
+    auto found = resolver_actor_of(tx, app, who.username);
     if (!found.ok()) return found.status();
     actor = std::move(*found);
     return Status();
@@ -270,26 +262,11 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
   std::int64_t own_latest = 0;  // the resolver's latest version of this record
   {
     // The replica's counter must be beyond every dot of theirs, on any record.
-    Status cs = app.store->read([&](store::Db& db) {
-      const auto ab = *sync::parse_uuid(actor);
-      {
-        auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
-        if (!s.ok()) return s.status();
-        store::StmtGuard g(**s);
-        g->bind_blob(1, ab.data(), ab.size());
-        auto row = g->step();
-        if (!row.ok()) return row.status();
-        e.dot.n = std::max(e.dot.n, g->int64(0) + 1);
-      }
-      auto s = db.stmt("SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1 AND record_id = ?2");
-      if (!s.ok()) return s.status();
-      store::StmtGuard g(**s);
-      const auto rb = *sync::parse_uuid(a.record_id);
-      g->bind_blob(1, ab.data(), ab.size());
-      g->bind_blob(2, rb.data(), rb.size());
-      auto row = g->step();
-      if (!row.ok()) return row.status();
-      own_latest = g->int64(0);
+    Status cs = app.store->query([&](store::StoreReader& tx) {
+      auto counters = tx.actor_counters(actor, a.record_id);
+      if (!counters.ok()) return counters.status();
+      e.dot.n = std::max(e.dot.n, counters->any_record + 1);
+      own_latest = counters->this_record;
       return Status();
     });
     if (!cs.ok()) return out.error = problem_from(cs, "internal"), out;
@@ -342,6 +319,149 @@ std::vector<std::string> split_fields(const std::string& path) {
 
 }  // namespace
 
+namespace {
+
+// What a resolver chose for one inbox entry, parsed and checked against the entry's kind: the values to
+// write (edit) and, for the kinds decided by an action, the action. Answers `error` when the body is not
+// a resolution of this entry.
+struct Resolution {
+  AdminEdit edit;
+  std::string action;  // delete_edit: confirm_delete | restore; locked_change, permission: accept | reject;
+                       // duplicate_candidate: keep_both | exclude; "" for field and semantic entries
+  std::optional<HttpResponse> error;
+  // Whether the resolution writes a version (reject and keep_both only close the entry).
+  bool writes() const { return action != "reject" && action != "keep_both"; }
+};
+
+HttpResponse bad_resolution(const std::string& detail) { return problem(400, "invalid_resolution", detail); }
+
+// field: {"value": v} or {"remove": true}.
+std::optional<HttpResponse> parse_field(const store::InboxEntry& entry, const json& j, Resolution& r) {
+  const bool remove = j.value("remove", false) == true;
+  if (!j.contains("value") && !remove)
+    return bad_resolution("value (the chosen value) or \"remove\": true is required");
+  r.edit.choices.emplace_back(entry.path, remove ? std::nullopt : std::optional<json>(j["value"]));
+  return std::nullopt;
+}
+
+// semantic: each field of the entry once, in "values" or in "remove".
+std::optional<HttpResponse> parse_semantic(const store::InboxEntry& entry, const json& j, Resolution& r) {
+  const json values = j.value("values", json::object());
+  const json removes = j.value("remove", json::array());
+  if (!values.is_object() || !removes.is_array()) return bad_resolution("values: {field: value}; remove: [field]");
+  const std::vector<std::string> fields = split_fields(entry.path);
+  for (const std::string& f : fields) {
+    const bool removed = std::find(removes.begin(), removes.end(), json(f)) != removes.end();
+    if (values.contains(f) == removed)
+      return bad_resolution("give each field of the entry (" + entry.path + ") once, in values or in remove: " + f);
+    r.edit.choices.emplace_back(f, removed ? std::nullopt : std::optional<json>(values[f]));
+  }
+  for (const auto& [k, v] : values.items())
+    if (std::find(fields.begin(), fields.end(), k) == fields.end())
+      return bad_resolution("'" + k + "' is not a field of this entry (" + entry.path + ")");
+  return std::nullopt;
+}
+
+// delete_edit: {"action": "confirm_delete" | "restore"}.
+std::optional<HttpResponse> parse_delete(const json& j, Resolution& r) {
+  r.action = j.value("action", std::string());
+  if (r.action != "confirm_delete" && r.action != "restore")
+    return bad_resolution("action: confirm_delete (the record goes) or restore (it stays)");
+  r.edit.deleted = r.action == "confirm_delete";
+  return std::nullopt;
+}
+
+// locked_change, permission: {"action": "accept" | "reject"}; accept applies the given values or the
+// latest held candidate's.
+std::optional<HttpResponse> parse_held(const store::InboxEntry& entry, const json& j, Resolution& r) {
+  r.action = j.value("action", std::string());
+  if (r.action != "accept" && r.action != "reject")
+    return bad_resolution("action: accept (apply the held change) or reject (keep the record)");
+  if (r.action != "accept") return std::nullopt;
+  const json cands = json::parse(entry.candidates_json, nullptr, false);
+  json values = j.value("values", json());
+  json removes = j.value("remove", json::array());
+  if (values.is_null() && cands.is_array() && !cands.empty()) {
+    const json* latest = &cands.front();
+    for (const json& c : cands)
+      if (c.value("server_time", std::int64_t{0}) >= latest->value("server_time", std::int64_t{0})) latest = &c;
+    values = latest->value("values", json::object());
+    removes = latest->value("absent", json::array());
+    if (latest->value("deleted", false)) r.edit.deleted = true;
+  }
+  if (!values.is_object() || !removes.is_array()) return bad_resolution("values: {field: value}; remove: [field]");
+  for (const auto& [k, v] : values.items()) r.edit.choices.emplace_back(k, v);
+  for (const auto& k : removes)
+    if (k.is_string()) r.edit.choices.emplace_back(k.get<std::string>(), std::nullopt);
+  // A correction to an approved record goes back for review unless the resolver re-approves.
+  if (entry.kind == "locked_change" && !r.edit.deleted)
+    r.edit.choices.emplace_back("review_status", json(j.value("review_status", std::string("submitted"))));
+  return std::nullopt;
+}
+
+// duplicate_candidate: {"action": "keep_both"} or {"action": "exclude", "record": one candidate}.
+std::optional<HttpResponse> parse_duplicate(const store::InboxEntry& entry, const json& j, Resolution& r) {
+  r.action = j.value("action", std::string());
+  if (r.action != "keep_both" && r.action != "exclude")
+    return bad_resolution("action: keep_both (two observations) or exclude with record (marked excluded_duplicate)");
+  if (r.action != "exclude") return std::nullopt;
+  const std::string target = j.value("record", std::string());
+  const json cands = json::parse(entry.candidates_json, nullptr, false);
+  bool listed = false;
+  for (const json& c : cands) listed = listed || c.value("record", std::string()) == target;
+  if (!listed) return bad_resolution("record: one of the entry's candidate records");
+  r.edit.record_id = target;
+  r.edit.choices.emplace_back("review_status", json("excluded_duplicate"));
+  if (j.contains("comment") && j["comment"].is_string()) r.edit.choices.emplace_back("review_comment", j["comment"]);
+  return std::nullopt;
+}
+
+// The resolution a request body `j` gives for `entry` (an open entry the resolver may see).
+Resolution parse_resolution(const store::InboxEntry& entry, const json& j, forms::Lang lang) {
+  Resolution r{AdminEdit{entry.record_id, j["seen"], {}, false, "resolve-" + std::to_string(entry.id)}, {}, {}};
+  r.edit.lang = lang;
+  if (entry.kind == "field") r.error = parse_field(entry, j, r);
+  else if (entry.kind == "semantic") r.error = parse_semantic(entry, j, r);
+  else if (entry.kind == "delete_edit") r.error = parse_delete(j, r);
+  else if (entry.kind == "locked_change" || entry.kind == "permission") r.error = parse_held(entry, j, r);
+  else if (entry.kind == "duplicate_candidate") r.error = parse_duplicate(entry, j, r);
+  else r.error = problem(422, "unsupported_resolution", "entries of kind " + entry.kind + " are not resolved here");
+  return r;
+}
+
+// Whether the entry stays open after the resolution's version `x` was pushed: a device edit that arrived
+// meanwhile diverges again on the same fields, or (a deletion decision) still disagrees, i.e. the merge
+// gave the entry new candidates (a keep against a confirmed deletion, or a deletion against a restore).
+bool stays_open(const Resolution& r, const sync::EditResult& x, std::int64_t id) {
+  if (r.action == "confirm_delete" || r.action == "restore")
+    return x.outcome == sync::Outcome::kMerged && std::find(x.entries.begin(), x.entries.end(), id) != x.entries.end();
+  if (!r.action.empty()) return false;
+  for (const auto& [path, value] : r.edit.choices)
+    if (std::find(x.conflicts.begin(), x.conflicts.end(), path) != x.conflicts.end()) return true;
+  return false;
+}
+
+// The resolution as the closed entry keeps it (PROTOCOL §11.4).
+json resolution_json(const store::InboxEntry& entry, const Resolution& r, const sync::Dot& dot) {
+  json chosen = json::object();
+  for (const auto& [path, value] : r.edit.choices) chosen[path] = value ? *value : json();
+  json resolution{{"candidates", json::parse(entry.candidates_json, nullptr, false)}};
+  if (r.writes()) resolution["dot"] = {{"actor", dot.actor}, {"n", dot.n}};
+  if (r.action == "exclude") resolution["record"] = r.edit.record_id;
+  if (entry.kind == "field") {
+    resolution["value"] = r.edit.choices.front().second ? *r.edit.choices.front().second : json();
+    if (!r.edit.choices.front().second) resolution["removed"] = true;
+  } else if (r.writes() && r.action != "confirm_delete" && r.action != "restore") {
+    resolution["values"] = chosen;
+  }
+  if (!r.action.empty()) resolution["action"] = r.action;
+  return resolution;
+}
+
+}  // namespace
+
+// Three steps: read the entry and parse the body into a Resolution; push its version (when it writes
+// one) and close the entry unless it stays open; answer.
 HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id_text, const Principal& who,
                                      AppState& app) {
   std::int64_t id = 0;
@@ -349,10 +469,10 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
   json j;
   if (auto err = parse_json_object(req.body, j)) return std::move(*err);
   if (!j.contains("seen") || !j["seen"].is_object())
-    return problem(400, "invalid_resolution", "seen (the clock of the version you looked at) is required");
+    return bad_resolution("seen (the clock of the version you looked at) is required");
   std::optional<store::InboxEntry> entry;
-  Status st = app.store->read([&](store::Db& db) {
-    auto e = store::get_inbox_entry(db, id);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto e = tx.get_inbox_entry(id);
     if (!e.ok()) return e.status();
     entry = std::move(*e);
     return Status();
@@ -360,127 +480,35 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
   if (!st.ok()) return problem_from(st, "internal");
   if (!entry || !visible(who, *entry)) return problem(404, "conflict_not_found", "no conflict entry " + std::to_string(id));
   if (entry->status != "open") return problem(409, "already_resolved", "the entry was resolved before");
-  // What the resolver chose, by kind.
-  AdminEdit edit{entry->record_id, j["seen"], {}, false, "resolve-" + std::to_string(id)};
-  edit.lang = forms::negotiate_language(req.header("accept-language"));
-  std::string action;  // delete_edit: confirm_delete | restore; locked_change, permission: accept | reject
-  if (entry->kind == "field") {
-    const bool remove = j.value("remove", false) == true;
-    if (!j.contains("value") && !remove)
-      return problem(400, "invalid_resolution", "value (the chosen value) or \"remove\": true is required");
-    edit.choices.emplace_back(entry->path, remove ? std::nullopt : std::optional<json>(j["value"]));
-  } else if (entry->kind == "semantic") {
-    const json values = j.value("values", json::object());
-    const json removes = j.value("remove", json::array());
-    if (!values.is_object() || !removes.is_array())
-      return problem(400, "invalid_resolution", "values: {field: value}; remove: [field]");
-    const std::vector<std::string> fields = split_fields(entry->path);
-    for (const std::string& f : fields) {
-      const bool removed = std::find(removes.begin(), removes.end(), json(f)) != removes.end();
-      if (values.contains(f) == removed)
-        return problem(400, "invalid_resolution",
-                       "give each field of the entry (" + entry->path + ") once, in values or in remove: " + f);
-      edit.choices.emplace_back(f, removed ? std::nullopt : std::optional<json>(values[f]));
-    }
-    for (const auto& [k, v] : values.items())
-      if (std::find(fields.begin(), fields.end(), k) == fields.end())
-        return problem(400, "invalid_resolution", "'" + k + "' is not a field of this entry (" + entry->path + ")");
-  } else if (entry->kind == "delete_edit") {
-    action = j.value("action", std::string());
-    if (action != "confirm_delete" && action != "restore")
-      return problem(400, "invalid_resolution", "action: confirm_delete (the record goes) or restore (it stays)");
-    edit.deleted = action == "confirm_delete";
-  } else if (entry->kind == "locked_change" || entry->kind == "permission") {
-    action = j.value("action", std::string());
-    if (action != "accept" && action != "reject")
-      return problem(400, "invalid_resolution", "action: accept (apply the held change) or reject (keep the record)");
-    if (action == "accept") {
-      // The values to apply: given, or the latest held candidate's.
-      const json cands = json::parse(entry->candidates_json, nullptr, false);
-      json values = j.value("values", json());
-      json removes = j.value("remove", json::array());
-      if (values.is_null() && cands.is_array() && !cands.empty()) {
-        const json* latest = &cands.front();
-        for (const json& c : cands)
-          if (c.value("server_time", std::int64_t{0}) >= latest->value("server_time", std::int64_t{0})) latest = &c;
-        values = latest->value("values", json::object());
-        removes = latest->value("absent", json::array());
-        if (latest->value("deleted", false)) edit.deleted = true;
-      }
-      if (!values.is_object() || !removes.is_array())
-        return problem(400, "invalid_resolution", "values: {field: value}; remove: [field]");
-      for (const auto& [k, v] : values.items()) edit.choices.emplace_back(k, v);
-      for (const auto& k : removes)
-        if (k.is_string()) edit.choices.emplace_back(k.get<std::string>(), std::nullopt);
-      // A correction to an approved record goes back for review unless the resolver re-approves.
-      if (entry->kind == "locked_change" && !edit.deleted)
-        edit.choices.emplace_back("review_status", json(j.value("review_status", std::string("submitted"))));
-    }
-  } else if (entry->kind == "duplicate_candidate") {
-    action = j.value("action", std::string());
-    if (action != "keep_both" && action != "exclude")
-      return problem(400, "invalid_resolution",
-                     "action: keep_both (two observations) or exclude with record (marked excluded_duplicate)");
-    if (action == "exclude") {
-      const std::string target = j.value("record", std::string());
-      const json cands = json::parse(entry->candidates_json, nullptr, false);
-      bool listed = false;
-      for (const json& c : cands) listed = listed || c.value("record", std::string()) == target;
-      if (!listed) return problem(400, "invalid_resolution", "record: one of the entry's candidate records");
-      edit.record_id = target;
-      edit.choices.emplace_back("review_status", json("excluded_duplicate"));
-      if (j.contains("comment") && j["comment"].is_string()) edit.choices.emplace_back("review_comment", j["comment"]);
-    }
-  } else {
-    return problem(422, "unsupported_resolution", "entries of kind " + entry->kind + " are not resolved here");
-  }
+  Resolution r = parse_resolution(*entry, j, forms::negotiate_language(req.header("accept-language")));
+  if (r.error) return std::move(*r.error);
+
   sync::EditResult x;
   sync::Dot dot;
-  const bool writes = action != "reject" && action != "keep_both";
-  if (writes) {
-    AdminEditResult pushed = push_admin_edit(app, who, edit);
+  if (r.writes()) {
+    AdminEditResult pushed = push_admin_edit(app, who, r.edit);
     if (pushed.error) return std::move(*pushed.error);
     x = pushed.result;
     dot = pushed.dot;
   }
-  // Closed unless a device edit that arrived meanwhile diverges again on the same fields (or, for a
-  // deletion, on keeping the record): then the entry stays open with the new candidate.
-  bool reopened = false;
-  if (action.empty())
-    for (const auto& [path, value] : edit.choices)
-      reopened = reopened || std::find(x.conflicts.begin(), x.conflicts.end(), path) != x.conflicts.end();
-  // A deletion decision merged with a device side that arrived meanwhile: the entry stays open only when
-  // that side still disagrees, i.e. the merge gave the entry new candidates (a keep against a confirmed
-  // deletion, or a deletion against a restore); when every remaining side agrees, it closes.
-  if (action == "confirm_delete" || action == "restore")
-    reopened = x.outcome == sync::Outcome::kMerged && std::find(x.entries.begin(), x.entries.end(), id) != x.entries.end();
+  const bool reopened = stays_open(r, x, id);
   if (!reopened) {
-    json chosen = json::object();
-    for (const auto& [path, value] : edit.choices) chosen[path] = value ? *value : json();
-    json resolution{{"candidates", json::parse(entry->candidates_json, nullptr, false)}};
-    if (writes) resolution["dot"] = {{"actor", dot.actor}, {"n", dot.n}};
-    if (action == "exclude") resolution["record"] = edit.record_id;
-    if (entry->kind == "field") {
-      resolution["value"] = edit.choices.front().second ? *edit.choices.front().second : json();
-      if (!edit.choices.front().second) resolution["removed"] = true;
-    } else if (writes && action != "confirm_delete" && action != "restore") {
-      resolution["values"] = chosen;
-    }
-    if (!action.empty()) resolution["action"] = action;
-    st = app.store->write([&](store::Db& db, std::int64_t& next_seq) {
-      AKT_TRY(store::close_inbox_entry(db, id, who.username, resolution.dump(), app.now_ms(), next_seq));
-      return audit(db, app, who.username, "conflict_resolved",
+    const json resolution = resolution_json(*entry, r, dot);
+    st = app.store->update([&](store::StoreWriter& tx) {
+      AKT_TRY(tx.close_inbox_entry(id, who.username, resolution.dump(), app.now_ms()));
+      return audit(tx, app, who.username, "conflict_resolved",
                    entry->record_id + " " + entry->kind + (entry->path.empty() ? "" : " " + entry->path), resolution,
                    req.remote);
     });
     if (!st.ok()) return problem_from(st, "internal");
   }
+
   json answer{{"v", 1}, {"id", id}, {"closed", !reopened}};
-  if (writes) {
+  if (r.writes()) {
     answer["outcome"] = sync::to_string(x.outcome);
     answer["version"] = {{"actor", dot.actor}, {"n", dot.n}};
   } else {
-    answer["outcome"] = action == "reject" ? "rejected_change" : "kept_both";
+    answer["outcome"] = r.action == "reject" ? "rejected_change" : "kept_both";
   }
   return json_response(200, answer);
 }
@@ -516,8 +544,8 @@ HttpResponse handle_review_record(const HttpRequest& req, const std::string& rec
     }
     return std::move(*pushed.error);
   }
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    return audit(db, app, who.username, "record_reviewed", record_id, {{"status", status}}, req.remote);
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    return audit(tx, app, who.username, "record_reviewed", record_id, {{"status", status}}, req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");
   return json_response(200, {{"v", 1},
@@ -570,8 +598,8 @@ HttpResponse handle_bulk_review(const HttpRequest& req, const Principal& who, Ap
     }
     ++reviewed;
   }
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    return audit(db, app, who.username, "records_reviewed", std::to_string(reviewed) + " record(s)",
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    return audit(tx, app, who.username, "records_reviewed", std::to_string(reviewed) + " record(s)",
                  {{"status", status}, {"reviewed", reviewed}, {"skipped", skipped.size()}}, req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");

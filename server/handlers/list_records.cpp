@@ -9,7 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/store/record_list.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
 #include "sync/uuid.hpp"
@@ -84,8 +84,8 @@ HttpResponse handle_list_records(const Query& q, const Principal& who, AppState&
   };
   std::vector<store::RecordListRow> rows;
   bool more = false;
-  Status st = app.store->read([&](store::Db& db) {
-    auto r = store::list_records(db, f, static_cast<std::size_t>(limit), keep, &more);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto r = tx.list_records(f, static_cast<std::size_t>(limit), keep, &more);
     if (!r.ok()) return r.status();
     rows = std::move(*r);
     return Status();

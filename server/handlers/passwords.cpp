@@ -8,7 +8,7 @@
 
 #include <chrono>
 
-#include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/password.hpp"
@@ -62,8 +62,8 @@ HttpResponse handle_change_password(const HttpRequest& req, const Principal& who
     return r;
   }
   std::optional<store::User> user;
-  Status st = app.store->read([&](store::Db& db) {
-    auto r = store::find_user_by_id(db, who.user_id);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto r = tx.find_user_by_id(who.user_id);
     if (!r.ok()) return r.status();
     user = std::move(*r);
     return Status();
@@ -75,11 +75,11 @@ HttpResponse handle_change_password(const HttpRequest& req, const Principal& who
     return problem(403, "wrong_password", "the old password is wrong");
   }
   const std::string hash = hash_password(*new_password, {app.config.accounts.password_kdf_n, 8, 1});
-  st = app.store->write([&](store::Db& db, std::int64_t&) {
-    AKT_TRY(store::set_password_hash(db, user->id, hash));
+  st = app.store->update([&](store::StoreWriter& tx) {
+    AKT_TRY(tx.set_password_hash(user->id, hash));
     // Other sessions end; this one (when it is a session) and the user's devices stay.
-    AKT_TRY(store::revoke_sessions(db, user->id, app.now_ms(), who.kind == "session" ? who.token_hash : std::string()));
-    return audit(db, app, who.username, "password_changed", who.username, nlohmann::json::object(), req.remote);
+    AKT_TRY(tx.revoke_sessions(user->id, app.now_ms(), who.kind == "session" ? who.token_hash : std::string()));
+    return audit(tx, app, who.username, "password_changed", who.username, nlohmann::json::object(), req.remote);
   });
   if (!st.ok()) return problem_from(st, "internal");
   HttpResponse r;
@@ -111,10 +111,10 @@ HttpResponse handle_reset_password(const HttpRequest& req, const std::string& us
   if (once) out["password"] = password;
   return with_user(
       app, username,
-      [&](store::Db& db, const store::User& u) {
-        AKT_TRY(store::set_password_hash(db, u.id, hash));
-        AKT_TRY(store::revoke_sessions(db, u.id, app.now_ms()));
-        return audit(db, app, who.username, "password_reset", username, {{"one_time", once}}, req.remote);
+      [&](store::StoreWriter& tx, const store::User& u) {
+        AKT_TRY(tx.set_password_hash(u.id, hash));
+        AKT_TRY(tx.revoke_sessions(u.id, app.now_ms()));
+        return audit(tx, app, who.username, "password_reset", username, {{"one_time", once}}, req.remote);
       },
       json_response(200, out));
 }
@@ -128,8 +128,8 @@ HttpResponse handle_set_supervisor(const HttpRequest& req, const std::string& us
     return problem(400, "invalid_supervisor", "supervisor: a supervisor's username, or null for none");
   const std::string supervisor = it->is_null() ? std::string() : it->get<std::string>();
   bool missing = false, bad_supervisor = false;
-  Status st = app.store->write([&](store::Db& db, std::int64_t&) {
-    auto u = store::find_user(db, username);
+  Status st = app.store->update([&](store::StoreWriter& tx) {
+    auto u = tx.find_user(username);
     if (!u.ok()) return u.status();
     if (!*u) {
       missing = true;
@@ -137,7 +137,7 @@ HttpResponse handle_set_supervisor(const HttpRequest& req, const std::string& us
     }
     std::int64_t sup_id = 0;
     if (!supervisor.empty()) {
-      auto s = store::find_user(db, supervisor);
+      auto s = tx.find_user(supervisor);
       if (!s.ok()) return s.status();
       if (!*s || (*s)->role != sync::Role::kSupervisor || (*s)->id == (*u)->id) {
         bad_supervisor = true;
@@ -146,8 +146,8 @@ HttpResponse handle_set_supervisor(const HttpRequest& req, const std::string& us
       sup_id = (*s)->id;
     }
     if ((*u)->supervisor_id == sup_id) return Status();  // unchanged: nothing to raise or audit
-    AKT_TRY(store::set_supervisor(db, (*u)->id, sup_id));
-    return audit(db, app, who.username, "team_changed", username,
+    AKT_TRY(tx.set_supervisor((*u)->id, sup_id));
+    return audit(tx, app, who.username, "team_changed", username,
                  {{"supervisor", supervisor.empty() ? nlohmann::json() : nlohmann::json(supervisor)}}, req.remote);
   });
   if (missing) return problem(404, "user_not_found", "no user '" + username + "'");

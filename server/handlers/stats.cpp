@@ -6,7 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
 #include "server/log.hpp"
 #include "server/problem.hpp"
@@ -61,16 +61,16 @@ void note_client_report(const HttpRequest& req, const Principal& who, AppState& 
   if (r.app.empty() && r.unsynced < 0) return;
   const std::int64_t now = app.now_ms();
   bool current = false;
-  Status st = app.store->read([&](store::Db& db) {
-    auto old = store::read_device_report(db, who.device_actor);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto old = tx.read_device_report(who.device_actor);
     if (!old.ok()) return old.status();
     current = *old && (r.app.empty() || (*old)->client_app == r.app) &&
               (r.unsynced < 0 || (*old)->unsynced == r.unsynced) && now - (*old)->reported_at < kReportRefreshMs;
     return Status();
   });
   if (st.ok() && !current)
-    st = app.store->write([&](store::Db& db, std::int64_t&) {
-      return store::report_device_client(db, who.device_actor, r.app, r.unsynced, now);
+    st = app.store->update([&](store::StoreWriter& tx) {
+      return tx.report_device_client(who.device_actor, r.app, r.unsynced, now);
     });
   // A report is telemetry: failing to store it never fails the sync it came with.
   if (!st.ok()) log(LogLevel::kWarn, "device report of " + who.device_actor + " not stored: " + st.message());
@@ -80,8 +80,8 @@ HttpResponse handle_stats(const Principal& who, AppState& app) {
   // municipality -> form -> records, over the records the caller may see.
   std::map<std::string, std::map<std::string, std::int64_t>> counts;
   std::int64_t total = 0;
-  Status st = app.store->read([&](store::Db& db) {
-    auto rows = store::count_records_by_place(db);
+  Status st = app.store->query([&](store::StoreReader& tx) {
+    auto rows = tx.count_records_by_place();
     if (!rows.ok()) return rows.status();
     for (const auto& p : *rows) {
       if (who.scope && !sync::in_scope(*who.scope, {p.municipality, p.community, p.component}, p.form_id)) continue;

@@ -16,6 +16,7 @@
 #include "schema/export/redact.hpp"
 #include "schema/store/accounts_store.hpp"
 #include "schema/store/db.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/handlers.hpp"
 #include "sync/counter.hpp"
 #include "sync/uuid.hpp"
@@ -223,8 +224,8 @@ TEST_CASE("enrolment refuses reserved actor ids: server replica, nil, resolvers,
   const std::string the_code = code();
   auto resolver = [&](const std::string& username) {
     std::string actor;
-    REQUIRE(srv.app().store->read([&](store::Db& db) {
-      auto a = server::resolver_actor_of(db, srv.app(), username);
+    REQUIRE(srv.app().store->query([&](store::StoreReader& tx) {
+      auto a = server::resolver_actor_of(tx, srv.app(), username);
       if (a.ok()) actor = *a;
       return a.status();
     }).ok());
@@ -497,8 +498,8 @@ TEST_CASE("resolver actors of users created later cannot be taken by a tablet en
   auto c = srv.client();
   auto resolver = [&](const std::string& username) {
     std::string actor;
-    REQUIRE(srv.app().store->read([&](store::Db& db) {
-      auto a = server::resolver_actor_of(db, srv.app(), username);
+    REQUIRE(srv.app().store->query([&](store::StoreReader& tx) {
+      auto a = server::resolver_actor_of(tx, srv.app(), username);
       if (a.ok()) actor = *a;
       return a.status();
     }).ok());
