@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
   auto users_now = s.call("GET", "/v1/admin/users", "", admin, {200});
   if (!users_now) return 1;
   std::map<std::string, json> existing;
-  for (const auto& u : json::parse(users_now->body)["users"]) existing[u["username"].get<std::string>()] = u;
+  const json listed = json::parse(users_now->body);  // named: a range-for over a member of a temporary dangles
+  for (const auto& u : listed["users"]) existing[u["username"].get<std::string>()] = u;
   struct U { const char* name; const char* display; const char* role; const char* supervisor; };
   for (U u : {U{"supervisor1", "Drita Berisha", "supervisor", ""}, U{"me1", "Milan Petrović", "me_officer", ""},
               U{"enumerator1", "Arben Gashi", "enumerator", "supervisor1"},

@@ -3,6 +3,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <optional>
 
 #include "sync/gzip.hpp"
 #include "server/handlers/handlers.hpp"
@@ -198,6 +199,22 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
   return problem(404, "not_found", "no such resource: " + req.target.substr(0, 200));
 }
 
+// The caller of a request that needs a token; when there is none or it is refused, `refused` is set to
+// the answer (401, or 500 when the store failed) and the principal returned is empty.
+Principal authenticate_caller(const HttpRequest& req, AppState& app, bool& authenticated, std::string& principal,
+                              std::optional<HttpResponse>& refused) {
+  auto who = app.auth.authenticate(req.header("authorization"), *app.store, app.now_ms());
+  if (!who.ok()) {
+    refused = who.status().code() != Status::Code::kUnauthenticated
+                  ? problem_from(who.status(), "internal")
+                  : problem(401, "unauthenticated", who.status().message());
+    return {};
+  }
+  authenticated = true;
+  principal = who->is_device() ? "device=" + who->device_actor : "user=" + who->username;
+  return std::move(*who);
+}
+
 HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated, std::string& principal) {
   std::string_view target = req.target;
   std::size_t qpos = target.find('?');
@@ -219,14 +236,10 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
       principal = "metrics";
       return handle_metrics(app);
     }
-    auto who = app.auth.authenticate(req.header("authorization"), *app.store, app.now_ms());
-    if (!who.ok()) {
-      if (who.status().code() != Status::Code::kUnauthenticated) return problem_from(who.status(), "internal");
-      return problem(401, "unauthenticated", who.status().message());
-    }
-    authenticated = true;
-    principal = who->is_device() ? "device=" + who->device_actor : "user=" + who->username;
-    if (who->role != sync::Role::kAdmin) return forbidden("metrics are for admins and the configured scrape token");
+    std::optional<HttpResponse> refused;
+    auto who = authenticate_caller(req, app, authenticated, principal, refused);
+    if (refused) return std::move(*refused);
+    if (who.role != sync::Role::kAdmin) return forbidden("metrics are for admins and the configured scrape token");
     return handle_metrics(app);
   }
   if (auto console = handle_console(req, path)) return std::move(*console);
@@ -241,13 +254,10 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
                      top == "uploads" || top == "blobs";
   if (!known) return not_found();
 
-  auto who = app.auth.authenticate(req.header("authorization"), *app.store, app.now_ms());
-  if (!who.ok()) {
-    if (who.status().code() != Status::Code::kUnauthenticated) return problem_from(who.status(), "internal");
-    return problem(401, "unauthenticated", who.status().message());
-  }
-  authenticated = true;
-  principal = who->is_device() ? "device=" + who->device_actor : "user=" + who->username;
+  std::optional<HttpResponse> refused;
+  const Principal caller = authenticate_caller(req, app, authenticated, principal, refused);
+  if (refused) return std::move(*refused);
+  const Principal* who = &caller;
   if (auto wait = app.request_limiter.acquire(who->token_hash, std::chrono::steady_clock::now())) {
     HttpResponse r = problem(429, "rate_limited", "too many requests for this token; retry after " +
                                                       std::to_string(wait) + " s");
