@@ -154,7 +154,7 @@ int main(int argc, char** argv) {
   if (!users_now) return 1;
   std::map<std::string, json> existing;
   const json listed = json::parse(users_now->body);  // named: a range-for over a member of a temporary dangles
-  for (const auto& u : listed["users"]) existing[u["username"].get<std::string>()] = u;
+  for (const auto& u : listed.value("users", json::array())) existing[u["username"].get<std::string>()] = u;
   struct U { const char* name; const char* display; const char* role; const char* supervisor; };
   for (U u : {U{"supervisor1", "Drita Berisha", "supervisor", ""}, U{"me1", "Milan Petrović", "me_officer", ""},
               U{"enumerator1", "Arben Gashi", "enumerator", "supervisor1"},
