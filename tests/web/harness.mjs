@@ -269,3 +269,70 @@ export async function run(main) {
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }
+
+// Kills aktsyncd with SIGKILL (no shutdown of any kind: a crash, a power cut) and waits until it is gone.
+export async function killServer() {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = new Promise((r) => server.once('exit', r));
+  server.kill('SIGKILL');
+  await exited;
+}
+
+// Saves `count` new records in the tablet's store as the app's Save does (one dot each, in the outbox),
+// each a copy of the body of the tablet's edit `template` (a record number) with `vary(i)` merged in.
+// Returns the new records' ids. For tests that need many pending records without typing them.
+export async function cloneEdits(page, template, count, vary) {
+  const bodies = Array.from({ length: count }, (_, i) => vary(i));
+  return page.evaluate(async ({ template, bodies }) => {
+    const S = window.AktStore;
+    const e = await S.tx(['edits', 'kept'], 'readonly', async (s) => (await S.get(s.edits, template)) || S.get(s.kept, template));
+    const ids = [];
+    for (const extra of bodies) {
+      const record = S.uuid7();
+      const body = { ...e.body, ...extra };
+      await S.saveEdit({ record, form: e.form, form_version: e.form_version, scope: e.scope, body,
+                         changed: S.changedPaths({}, body, null), context: {} });
+      ids.push(record);
+    }
+    return ids;
+  }, { template, bodies });
+}
+
+// Seeds `count` records straight through the API, as another tablet of `user` would push them: a device
+// enrolled by code with a fresh actor pushes gzipped batches of 500 creates of `form` (version 1) in
+// `scope`, each body `template` with `vary(i)` merged in. Returns the records' ids.
+export async function seedRecords(admin, user, { form, scope, template, count, vary }) {
+  const { createHash, randomBytes, randomUUID } = await import('node:crypto');
+  const zlib = await import('node:zlib');
+  const code = await call('POST', '/v1/admin/enrolments', admin, { username: user, device_name: 'seed-' + randomBytes(3).toString('hex') });
+  assert.equal(code.status, 201, JSON.stringify(code.data));
+  const e = await call('POST', '/v1/enrol', null, { code: code.data.code, actor: randomUUID(), app_version: 'seed/1' });
+  assert.equal(e.status, 201, JSON.stringify(e.data));
+  const { token, actor } = e.data;
+  const uuid7 = (ms) => {
+    const b = randomBytes(16);
+    b.writeUIntBE(ms, 0, 6);
+    b[6] = (b[6] & 0x0f) | 0x70;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const x = b.toString('hex');
+    return `${x.slice(0, 8)}-${x.slice(8, 12)}-${x.slice(12, 16)}-${x.slice(16, 20)}-${x.slice(20)}`;
+  };
+  const ids = [];
+  const t0 = Date.now() - count;  // one millisecond apart: time-ordered ids
+  for (let start = 0; start < count; start += 500) {
+    const edits = [];
+    for (let i = start; i < Math.min(count, start + 500); i++) {
+      const record = uuid7(t0 + i);
+      ids.push(record);
+      edits.push({ record, form, form_version: 1, scope, dot: { actor, n: i + 1 }, body: { ...template, ...vary(i) }, device_time: Date.now() });
+    }
+    const text = JSON.stringify({ v: 1, batch_id: 'seed-' + createHash('sha256').update(actor + start).digest('hex').slice(0, 16), edits });
+    const r = await fetch(base + '/v1/push', { method: 'POST', body: zlib.gzipSync(text),
+      headers: { Authorization: 'Bearer ' + token, 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' } });
+    const answer = await r.json();
+    assert.equal(r.status, 200, JSON.stringify(answer).slice(0, 300));
+    const bad = answer.results.filter((x) => x.outcome !== 'applied');
+    assert.deepEqual(bad.slice(0, 3), [], 'seeded edits applied');
+  }
+  return ids;
+}
