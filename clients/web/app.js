@@ -5,11 +5,13 @@
 (function () {
   const S = window.AktStore, Y = window.AktSync, E = window.AktEngine, P = window.AktPhotos, M = window.AKT_APP_MESSAGES;
   const main = document.getElementById('main');
+  const LIST_WINDOW = 100;  // rows of the record list shown at once (search covers all)
   const HIDDEN_HEADER = new Set(['enumerator_id', 'team_id', 'device_id', 'started_at', 'ended_at', 'app_version', 'review_comment']);
   let lang = 'en';
   let device = null;
   let page = null;  // the open record page (for refresh after a sync)
   let syncing = false;
+  let listQuery = '';  // the list's search text: kept when the list is shown again (after a sync, coming back)
   let reenrol = false;  // the server refused the device token: enrol again (same actor) with a new code
 
   // ---- small helpers --------------------------------------------------------------------------------
@@ -112,6 +114,15 @@
     }));
   }
 
+  // What loadAll gives, for one record only (opening a record must not read every record of the tablet).
+  async function loadOne(id) {
+    return S.tx(['records', 'edits', 'drafts', 'rejected', 'forms'], 'readonly', async (s) => {
+      const rec = await S.get(s.records, id), draft = await S.get(s.drafts, id);
+      return { records: rec ? [rec] : [], edits: await S.all(s.edits, 'record', id), drafts: draft ? [draft] : [],
+               rejected: (await S.all(s.rejected, 'record', id)).filter((r) => !r.answered), forms: await S.all(s.forms) };
+    });
+  }
+
   function stateOf(rec, edits, draft, rejected, v) {
     if (rec && rec.deletion_pending) return 'deletion_pending';
     if (rec && rec.conflict) return 'conflict';
@@ -159,28 +170,39 @@
       if ([...refs].some((d) => waiting.has(d))) g.photos = 'waiting';
       else if (g.rec && Array.isArray(g.rec.pending_upload) && g.rec.pending_upload.length) g.photos = 'missing';
     }
-    const search = el('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search') });
+    const search = el('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search'), value: listQuery });
     const list = el('ul', { class: 'records', id: 'records' });
+    // Each row's title, key answers and search text, made once: a keystroke only compares strings.
+    for (const g of groups) {
+      const f = forms.get(g.form);
+      g.title = f ? (typeof f.title === 'string' ? f.title : lbl(f.title)) : g.form;
+      g.keys = ['municipality', 'project_id', 'business_id', 'hh_number', 'cluster_id', 'service'].filter((k) => g.body[k] !== undefined)
+        .map((k) => `${k}: ${typeof g.body[k] === 'object' ? JSON.stringify(g.body[k]) : g.body[k]}`).join(' · ');
+      g.text = `${g.title} ${g.keys} ${g.id}`.toLowerCase();
+    }
+    // Search looks through every record; the list shows a window of the matches (a supervisor's tablet
+    // holds tens of thousands: rows for all of them would take seconds to lay out), more on request.
+    let limit = LIST_WINDOW;
     const render = () => {
       const q = search.value.trim().toLowerCase();
-      list.replaceChildren();
-      for (const g of groups) {
-        const f = forms.get(g.form);
-        const title = f ? (typeof f.title === 'string' ? f.title : lbl(f.title)) : g.form;
-        const keys = ['municipality', 'project_id', 'business_id', 'hh_number', 'cluster_id', 'service'].filter((k) => g.body[k] !== undefined)
-          .map((k) => `${k}: ${typeof g.body[k] === 'object' ? JSON.stringify(g.body[k]) : g.body[k]}`).join(' · ');
-        const text = `${title} ${keys} ${g.id}`.toLowerCase();
-        if (q && !text.includes(q)) continue;
-        list.append(el('li', {}, el('a', { href: '#/r/' + g.id, class: 'record', 'data-record': g.id, 'data-state': g.state,
-                                            'data-photos': g.photos },
-          el('span', { class: 'rtitle', text: title }),
+      const matches = q ? groups.filter((g) => g.text.includes(q)) : groups;
+      const rows = [];
+      for (const g of matches.slice(0, limit)) {
+        rows.push(el('li', {}, el('a', { href: '#/r/' + g.id, class: 'record', 'data-record': g.id, 'data-state': g.state,
+                                          'data-photos': g.photos },
+          el('span', { class: 'rtitle', text: g.title }),
           el('span', { class: 'badge ' + g.state, text: t(BADGE[g.state]) }),
-          el('span', { class: 'rmeta', text: (keys ? keys + ' · ' : '') + '…' + g.id.slice(-8) }),
+          el('span', { class: 'rmeta', text: (g.keys ? g.keys + ' · ' : '') + '…' + g.id.slice(-8) }),
           g.photos ? el('span', { class: 'badge photos ' + g.photos, text: t('state_photo_' + g.photos) }) : null)));
       }
-      if (!list.children.length) list.append(el('li', { class: 'empty', text: t('no_records') }));
+      if (!rows.length) rows.push(el('li', { class: 'empty', text: t('no_records') }));
+      if (matches.length > limit) {
+        rows.push(el('li', {}, el('button', { type: 'button', class: 'secondary', id: 'more', onclick: () => { limit += LIST_WINDOW; render(); } },
+          t('show_more', { n: matches.length - limit }))));
+      }
+      list.replaceChildren(...rows);
     };
-    search.addEventListener('input', render);
+    search.addEventListener('input', () => { listQuery = search.value; limit = LIST_WINDOW; render(); });
     render();
     main.replaceChildren(el('section', {},
       el('div', { class: 'toolbar' }, el('h2', { text: t('records') }),
@@ -191,7 +213,7 @@
   // ---- new record: form and area ------------------------------------------------------------------
   async function showNew() {
     page = null;
-    const all = await loadAll();
+    const all = { forms: await S.tx(['forms'], 'readonly', (s) => S.all(s.forms)) };
     const me = (await S.meta('me')) || { scope: '*' };
     const latest = new Map();
     for (const f of all.forms) if (!latest.has(f.form_id) || latest.get(f.form_id).version < f.version) latest.set(f.form_id, f);
@@ -242,7 +264,7 @@
 
   // ---- the record page: the form renderer -----------------------------------------------------------
   async function showRecord(id) {
-    const all = await loadAll();
+    const all = await loadOne(id);
     const g = groupRecords(all).find((x) => x.id === id);
     if (!g) { location.hash = '#/'; return; }
     const formRow = all.forms.find((f) => f.form_id === g.form && f.version === g.form_version)

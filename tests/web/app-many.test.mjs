@@ -1,0 +1,83 @@
+// Browser test of the tablet app holding many records (a supervisor's tablet; issue "Performance"): 2,000
+// records of the tablet's scope are pushed by another device, the tablet pulls them in one sync, and
+//   - the list shows a window of the newest records (never thousands of rows at once) and says how many
+//     more there are; "Show more" extends it;
+//   - search looks through every record, not only the window: a cluster finds its households, the end of a
+//     record id its one record;
+//   - that record opens with its answers;
+//   - the storage the records take in IndexedDB is printed against their JSON bytes (the benchmark,
+//     tests/bench/web/, measures 50,000).
+import assert from 'node:assert/strict';
+import * as H from './harness.mjs';
+import { TABLET, step, call, tablet, enrol, syncNow } from './harness.mjs';
+
+const COUNT = 2000;
+const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' };
+// The survey's cluster ids are `<municipality>-NN`: 100 clusters, each with its households numbered.
+const cluster = (i) => `gracanice-${String(i % 100).padStart(2, '0')}`;
+const household = (i) => (Math.floor(i / 100) % 999) + 1;
+
+async function main() {
+  step('starting aktsyncd ' + H.binary);
+  const admin = await H.startWithForms(['so1_interethnic_survey']);
+  await H.addEnumerator(admin, 'enis', [scope]);
+  await H.launchBrowser();
+  const T = await tablet(admin, 'enis', 'tablet-many', TABLET);
+  await enrol(T, T.code);
+
+  const first = await H.newSurvey(T.page);
+  await H.fillSurveyNonInterview(T.page, 'Laplje Selo', 1);
+  await T.page.click('#save');
+  await syncNow(T);
+  const template = (await call('GET', '/v1/records/' + first, admin)).data.live[0].body;
+  const ids = await H.seedRecords(admin, 'enis', { form: 'so1_interethnic_survey', scope, template, count: COUNT,
+    vary: (i) => ({ cluster_id: cluster(i), hh_number: household(i) }) });
+  step(`${COUNT} records seeded by another device`);
+
+  const usage = () => T.page.evaluate(async () => (await navigator.storage.estimate()).usage);
+  const before = await usage();
+  const flash = await syncNow(T);
+  assert.match(flash, new RegExp(`${COUNT}`), flash);
+  const after = await usage();
+  const stored = await T.page.evaluate(() => window.AktStore.tx(['records'], 'readonly', async (s) => {
+    const all = await window.AktStore.all(s.records);
+    return { n: all.length, json: all.reduce((a, r) => a + JSON.stringify(r).length, 0),
+             body: all.reduce((a, r) => a + r.live.reduce((b, v) => b + JSON.stringify(v.body).length, 0), 0) };
+  }));
+  assert.equal(stored.n, COUNT + 1);
+  step(`pulled: ${stored.n} records, ${(stored.json / stored.n).toFixed(0)} B JSON each (bodies ${(stored.body / stored.n).toFixed(0)} B); ` +
+       `IndexedDB grew ${((after - before) / stored.n).toFixed(0)} B per record = ${((after - before) / stored.json).toFixed(2)}x their JSON`);
+
+  // The list: a window of the newest, the count of the rest, and more on request.
+  await T.page.goto(H.base + '/app/#/');
+  await T.page.reload();  // the app syncs as it starts: wait for that round (it shows the list again)
+  await H.synced(T);
+  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length > 1);
+  const shown = () => T.page.locator('#records a.record').count();
+  const n1 = await shown();
+  assert.ok(n1 >= 50 && n1 <= 200, `a window of the list, not ${n1} rows`);
+  assert.equal(await T.page.locator('#records a.record').first().getAttribute('data-record'), ids[ids.length - 1], 'newest first');
+  await T.page.locator('#more').waitFor();
+  assert.match(await T.page.locator('#more').textContent(), new RegExp(String(COUNT + 1 - n1)));
+  await T.page.click('#more');
+  await T.page.waitForFunction((n) => document.querySelectorAll('#records a.record').length > n, n1);
+  await H.shot(T.page, 'many-list');
+  step(`the list shows ${n1} rows of ${COUNT + 1}, and more on request`);
+
+  // Search: through every record, the window only limits what is shown.
+  const target = 17;  // among the oldest: far outside the first window
+  await T.page.fill('#search', 'cluster_id: ' + cluster(target));
+  await T.page.waitForFunction((n) => document.querySelectorAll('#records a.record').length === n, COUNT / 100);
+  assert.equal(await T.page.locator(`#records a.record[data-record="${ids[target]}"]`).count(), 1);
+  await T.page.fill('#search', ids[target].slice(-8));  // the id's end, shown on each row
+  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length === 1);
+  assert.equal(await T.page.locator('#records a.record').getAttribute('data-record'), ids[target]);
+  await T.page.click('#records a.record');
+  await T.page.locator('#form').waitFor();
+  assert.equal(await H.q(T.page, 'cluster_id').locator('input').inputValue(), cluster(target));
+  assert.equal(await H.q(T.page, 'hh_number').locator('input').inputValue(), String(household(target)));
+  assert.deepEqual(T.errors, []);
+  step('search finds a record outside the window; it opens with its answers');
+}
+
+await H.run(main);
