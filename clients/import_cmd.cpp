@@ -4,14 +4,21 @@
 // the tablet's earlier token stops working), then pushes the edits exactly as the tablet saved them, in
 // batches whose ids follow from their content: running the import again replays the same batches and
 // changes nothing (PROTOCOL §4.3); edits the tablet did deliver meanwhile come back `duplicate`.
+// The photo files the backup holds (`photos`: {digest, type, size, data base64}, every file the tablet's
+// unsent work referred to) are checked against their digests and uploaded after the edits, as the tablet
+// would have (only those the server lacks from this actor, resumable: PROTOCOL §14.2, §14.3).
 #include <openssl/evp.h>
+#include <stdlib.h>
 
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
 
+#include "clients/attachments.hpp"
 #include "clients/cli.hpp"
 #include "clients/sync_client.hpp"
 
@@ -33,6 +40,24 @@ std::string sha256_hex(const std::string& data) {
 }
 
 constexpr std::size_t kImportBatch = 500;
+
+// Standard base64 (as the browser's btoa writes it) to bytes; nullopt when malformed.
+std::optional<std::string> base64_decode(const std::string& in) {
+  if (in.size() % 4 != 0) return std::nullopt;
+  std::string out(in.size() / 4 * 3, '\0');
+  const int n = in.empty() ? 0
+                           : EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                             reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  if (n < 0) return std::nullopt;
+  std::size_t pad = 0;
+  if (!in.empty() && in.back() == '=') pad = in[in.size() - 2] == '=' ? 2 : 1;
+  out.resize(static_cast<std::size_t>(n) - pad);
+  return out;
+}
+
+struct BackupPhoto {
+  std::string digest, type, bytes;
+};
 
 }  // namespace
 
@@ -62,6 +87,20 @@ int cmd_import(const Args& a) {
     edits.push_back(e.dump(-1, ' ', false, nlohmann::json::error_handler_t::strict));
   }
   const std::size_t drafts = backup.contains("drafts") && backup["drafts"].is_array() ? backup["drafts"].size() : 0;
+  std::vector<BackupPhoto> photos;
+  if (backup.contains("photos")) {
+    if (!backup["photos"].is_array()) return fail(kError, "import: the backup's photos must be an array");
+    for (const auto& p : backup["photos"]) {
+      if (!p.is_object() || !p.contains("digest") || !p["digest"].is_string() || !p.contains("type") || !p["type"].is_string() ||
+          !p.contains("data") || !p["data"].is_string())
+        return fail(kError, "import: every photo of the backup needs digest, type and data");
+      auto bytes = base64_decode(p["data"].get<std::string>());
+      const std::string digest = p["digest"].get<std::string>();
+      if (!bytes || sha256_hex(*bytes) != digest)
+        return fail(kError, "import: the backup's photo " + digest + " is damaged (its bytes do not have its digest)");
+      photos.push_back({digest, p["type"].get<std::string>(), std::move(*bytes)});
+    }
+  }
 
   std::string host;
   std::uint16_t port = 0;
@@ -130,6 +169,33 @@ int cmd_import(const Args& a) {
               edits.size(), actor.c_str(), counts[0], counts[1], counts[2], counts[3], counts[4], counts[5]);
   if (drafts > 0)
     std::printf("the backup also holds %zu draft(s) never saved on the tablet; they are not pushed\n", drafts);
+
+  if (!photos.empty()) {
+    // The files go through a temporary attachment box: the same checked upload as `aktsync sync`.
+    std::string tmpl = (std::filesystem::temp_directory_path() / "aktsync-import-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) return fail(kError, "import: cannot make a temporary folder for the photos");
+    const std::filesystem::path dir(tmpl);
+    struct Cleanup {
+      std::filesystem::path p;
+      ~Cleanup() {
+        std::error_code ec;
+        std::filesystem::remove_all(p, ec);
+      }
+    } cleanup{dir};
+    auto box = AttachmentBox::open(dir.string());
+    if (!box.ok()) return fail_status(box.status(), "import: photos");
+    for (const BackupPhoto& p : photos) {
+      auto ref = box->add(p.bytes, p.type);
+      if (!ref.ok()) return fail_status(ref.status(), "import: photo " + p.digest);
+    }
+    auto up = upload_attachments(*box, http_transport(http), token);
+    if (!up.ok()) {
+      if (up.status().code() == Status::Code::kIOError) return fail(kUnreachable, "import: photos: " + up.status().message());
+      return fail_status(up.status(), "import: photos");
+    }
+    std::printf("photos: %zu uploaded, %zu already held by the server (the backup holds %zu)\n", up->files, up->skipped,
+                photos.size());
+  }
   return counts[5] > 0 ? kRejected : kOk;
 }
 

@@ -688,18 +688,25 @@
     }
   }
 
-  // Every unsynced edit (exact texts, as `aktsync import` pushes them) and every draft, in one file.
+  // Every unsynced edit (exact texts, as `aktsync import` pushes them), every draft and the photo files they
+  // refer to, in one file.
   async function backup() {
-    const all = await loadAll();
-    const edits = all.edits.filter((e) => !e.acked_epoch).sort((a, b) => a.n - b.n).map((e) => JSON.parse(e.text));
+    const all = await S.tx(['edits', 'drafts', 'rejected'], 'readonly', async (s) => ({
+      edits: await S.all(s.edits), drafts: await S.all(s.drafts), rejected: (await S.all(s.rejected)).filter((r) => !r.answered)
+    }));
+    const unsent = all.edits.filter((e) => !e.acked_epoch).sort((a, b) => a.n - b.n);
+    const edits = unsent.map((e) => JSON.parse(e.text));
+    const refs = new Set();
+    for (const x of [...unsent, ...all.drafts, ...all.rejected]) P.refsIn(x.body, refs);
+    const photos = await P.forBackup(refs);
     const data = { v: 1, kind: 'aktsync-backup', actor: device.actor, user: device.user.username, device_name: device.device_name,
-                   created_at: Date.now(), edits, drafts: all.drafts, rejected: all.rejected };
+                   created_at: Date.now(), edits, drafts: all.drafts, rejected: all.rejected, photos };
     const blob = new Blob([JSON.stringify(data, null, 1)], { type: 'application/json' });
     const a = el('a', { href: URL.createObjectURL(blob), download: `aktsync-backup-${device.device_name}-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.json` });
     document.body.append(a);
     a.click();
     a.remove();
-    flash(t('backup_done', { n: edits.length + all.drafts.length }), 'ok');
+    flash(t('backup_done', { n: edits.length + all.drafts.length }) + (photos.length ? ' ' + t('backup_photos', { n: photos.length }) : ''), 'ok');
   }
 
   async function askPersistence() {

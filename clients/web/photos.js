@@ -294,6 +294,26 @@
     progress(todo.length, todo.length, 0, 0);
   }
 
-  window.AktPhotos = { parseRef, makeRef, refsIn, prepare, put, objectUrl, unconfirmed, collect, upload, UploadError,
+  // The photos the unsent work refers to, for the Backup file: [{digest, type, size, data (base64)}], every
+  // file of `digests` the tablet holds. `aktsync import` uploads them after the edits (a tablet that breaks
+  // before it synced loses neither the interviews nor their photos).
+  async function forBackup(digests) {
+    const rows = await S.tx(['blobs', 'blob_data'], 'readonly', async (s) => {
+      const out = [];
+      for (const d of [...digests].sort()) {
+        const b = await S.get(s.blobs, d), row = await S.get(s.blob_data, d);
+        if (b && row) out.push({ digest: d, type: b.type, size: b.size, data: row.data });
+      }
+      return out;
+    });
+    return rows.map((r) => {
+      const bytes = new Uint8Array(r.data);
+      let bin = '';
+      for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode.apply(null, bytes.subarray(i, i + 0x8000));
+      return { digest: r.digest, type: r.type, size: r.size, data: btoa(bin) };
+    });
+  }
+
+  window.AktPhotos = { forBackup,  parseRef, makeRef, refsIn, prepare, put, objectUrl, unconfirmed, collect, upload, UploadError,
                        MAX_SIDE, QUALITY, CHUNK };
 })();

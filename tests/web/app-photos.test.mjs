@@ -9,9 +9,14 @@
 //     ends, the server lists the field as `pending_upload`; after a reload the next sync asks the offset
 //     (HEAD) and sends only the rest: every byte crosses once;
 //   - then the server returns the exact bytes (GET /v1/blobs), the record has no `pending_upload`, and the
-//     tablet has freed its copy (the thumbnail comes from the server).
+//     tablet has freed its copy (the thumbnail comes from the server);
+//   - a card with a photo saved offline goes into a Backup file with its photo's bytes; the tablet "breaks";
+//     `aktsync import` pushes the edit and uploads the photo: the admin reads the exact bytes.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import * as H from './harness.mjs';
 
 const { call, step, q } = H;
@@ -250,6 +255,51 @@ async function main() {
   await H.shot(page, '22-photo-synced-tablet');
 
   step(`photo uploaded after the cut: ${storedBytes} bytes sent for a ${size}-byte photo; the server returns it exactly`);
+
+  // --- Backup: a second card with a photo saved offline; the tablet writes a Backup file and "breaks".
+  // `aktsync import` pushes the edit and uploads the photo from the file: the server has its exact bytes. ---
+  await A.context.setOffline(true);
+  const id2 = await H.newRecord(page, 'so1_infra_monitoring', 'project_id');
+  const visit2 = crypto.randomUUID();
+  await page.evaluate(([rid, body]) => window.AktStore.tx(['drafts'], 'readwrite', async (s) => {
+    const d = await window.AktStore.get(s.drafts, rid);
+    s.drafts.put({ ...d, body: { ...d.body, ...body } });
+  }), [id2, { ...infraBody(visit2), project_id: 'SO1-0043' }]);
+  await page.reload();
+  const photo3 = `visit[${visit2}].v_photo_1`;
+  await q(page, photo3).locator('input[type=file]').setInputFiles({ name: 'IMG_0004.jpg', mimeType: 'image/jpeg', buffer: await picture(page, 800, 600, 3) });
+  const ref2 = await H.until(() => H.storedDraft(page, id2).then((d) => d.body.visit[0].v_photo_1), 'the photo of the second card');
+  const digest2 = /^sha256:([0-9a-f]{64})/.exec(ref2)[1];
+  const bytes2 = await localBytes(page, digest2);
+  await page.click('#save');
+  await page.locator(`a[data-record="${id2}"][data-state="pending"][data-photos="waiting"]`).waitFor();
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('#backup')]);
+  const backupFile = path.join(H.tmp, 'backup-photo.json');
+  await download.saveAs(backupFile);
+  await page.locator('#flash').getByText('1 photo').waitFor();
+  const backup = JSON.parse(fs.readFileSync(backupFile, 'utf8'));
+  assert.deepEqual(backup.edits.map((e) => e.record), [id2]);
+  assert.deepEqual(backup.photos.map((p) => [p.digest, p.type, p.size]), [[digest2, 'image/jpeg', bytes2.length]]);
+  assert.ok(Buffer.from(backup.photos[0].data, 'base64').equals(bytes2), 'the backup holds the exact bytes');
+  await A.context.close();
+  const importOnce = async (name) => {
+    const code = await call('POST', '/v1/admin/enrolments', admin, { username: 'enis', device_name: name });
+    return execFileSync(H.cli, ['import', backupFile, '--server', `127.0.0.1:${H.port}`, '--code', code.data.code], { encoding: 'utf8' });
+  };
+  const out = await importOnce('tablet-enis (import)');
+  assert.match(out, /imported 1 edit\(s\) .*: 1 applied/, out);
+  assert.match(out, /photos: 1 uploaded, 0 already held/, out);
+  const rec2 = await call('GET', '/v1/records/' + id2, admin);
+  assert.equal(rec2.status, 200);
+  assert.equal(rec2.data.pending_upload, undefined, 'the photo arrived with the import');
+  assert.equal(rec2.data.live[0].body.visit[0].v_photo_1, ref2);
+  const blob2 = await call('GET', '/v1/blobs/' + digest2, admin, undefined, { raw: true });
+  assert.equal(blob2.status, 200);
+  assert.ok(blob2.data.equals(bytes2), 'the admin reads the exact photo bytes taken on the broken tablet');
+  const out2 = await importOnce('tablet-enis (import 2)');
+  assert.equal(out2.split('\n')[0], out.split('\n')[0], 'the edit: the same batch replayed, the same answer');
+  assert.match(out2, /photos: 0 uploaded, 1 already held/, out2);
+  step(`backup with a photo imported by aktsync import: ${bytes2.length} photo bytes on the server`);
 
   assert.deepEqual(A.errors, [], 'page errors');
   step('all photo browser tests passed');
