@@ -5,7 +5,9 @@
 (function () {
   const S = window.AktStore, Y = window.AktSync, E = window.AktEngine, P = window.AktPhotos, M = window.AKT_APP_MESSAGES;
   const main = document.getElementById('main');
-  const LIST_WINDOW = 100;  // rows of the record list shown at once (search covers all)
+  const LIST_WINDOW = 100;
+  const STUCK_ROUNDS = 3;  // a photo still waiting after this many sync rounds is listed as stuck
+  const TOO_LARGE = new Set(['body_too_large', 'batch_too_large', 'http_413']);  // a push refused with 413  // rows of the record list shown at once (search covers all)
   const HIDDEN_HEADER = new Set(['enumerator_id', 'team_id', 'device_id', 'started_at', 'ended_at', 'app_version', 'review_comment']);
   let lang = 'en';
   let device = null;
@@ -207,7 +209,19 @@
     main.replaceChildren(el('section', {},
       el('div', { class: 'toolbar' }, el('h2', { text: t('records') }),
          el('a', { href: '#/new', class: 'button primary', id: 'new-record', text: t('new_record') })),
-      search, list));
+      await stuckPhotos(), search, list));
+  }
+
+  // Photos that did not upload in several sync rounds, with the reason in the enumerator's language.
+  async function stuckPhotos() {
+    const list = await P.stuck(STUCK_ROUNDS);
+    if (!list.length) return null;
+    const reason = (code) => (!code ? t('stuck_no_reason') : code === 'attachment_too_large' ? t('reason_photo_too_large')
+      : code === 'digest_mismatch' ? t('reason_photo_damaged') : t('reason_other', { code }));
+    return el('div', { class: 'card stuck', id: 'stuck', role: 'status' }, el('h3', { text: t('stuck_title') }),
+      el('ul', {}, list.map((x) => el('li', { 'data-digest': x.digest },
+        x.records.map((r) => el('a', { href: '#/r/' + r, class: 'stuck-record' }, '…' + r.slice(-8))), ' ',
+        t('stuck_item', { kb: Math.max(1, Math.round(x.size / 1024)), n: x.rounds }), ' ', el('span', { class: 'reason', text: reason(x.error) })))));
   }
 
   // ---- new record: form and area ------------------------------------------------------------------
@@ -364,11 +378,16 @@
         const size = `${ref.size < 1048576 ? Math.max(1, Math.round(ref.size / 1024)) + ' KB' : (ref.size / 1048576).toFixed(1) + ' MB'} ` +
                      ref.type.slice(6).toUpperCase();
         const waiting = (await P.unconfirmed()).has(ref.digest);
+        // Another tablet's photo the server does not hold yet (the record says so, or the server did).
+        const pending = !waiting && g.rec && Array.isArray(g.rec.pending_upload) && g.rec.pending_upload.includes(path);
         box.dataset.waiting = waiting ? '1' : '';
-        info.textContent = `${size} · ${waiting ? t('photo_waiting') : t('photo_on_server')}`;
-        url = await P.objectUrl(obj[f.key], device);
+        info.textContent = `${size} · ${waiting ? t('photo_waiting') : pending ? t('photo_not_uploaded') : t('photo_on_server')}`;
+        const got = await P.photoUrl(obj[f.key], device);
+        url = got.url;
         if (url && P.parseRef(obj[f.key]) && P.parseRef(obj[f.key]).digest === ref.digest) { thumb.src = url; thumb.hidden = false; }
+        else if (!url && (got.missing || pending)) info.textContent = `${size} · ${t('photo_not_uploaded')}`;
         else if (!url) info.textContent += ' · ' + t('photo_not_here');
+        box.dataset.shown = url ? '1' : got.missing || pending ? 'missing' : '';
       }
       box.append(thumb, el('div', { class: 'photo-buttons' }, take, drop), info, input);
       show();
@@ -648,7 +667,8 @@
                       deletion_pending: t('explain_deletion_pending'), rejected: t('explain_rejected'),
                       pending: t('explain_pending'), deleted_pending: t('explain_delete_pending') };
     if (explain[g.state]) banner.append(el('p', { class: 'banner ' + g.state, id: 'record-state', 'data-state': g.state, text: explain[g.state] }));
-    if (rejected && rejected.code !== 'invalid_record') banner.append(el('p', { class: 'banner rejected', text: t('rejected_reason', { reason: `${rejected.code}: ${rejected.detail}` }) }));
+    if (rejected && TOO_LARGE.has(rejected.code)) banner.append(el('p', { class: 'banner rejected', id: 'too-large', text: t('explain_too_large') }));
+    else if (rejected && rejected.code !== 'invalid_record') banner.append(el('p', { class: 'banner rejected', text: t('rejected_reason', { reason: `${rejected.code}: ${rejected.detail}` }) }));
     if (!(await E.ready)) banner.append(el('p', { class: 'banner info', id: 'no-engine', text: t('no_validation') }));
     const title = lbl(form.title);
     const actions = readOnly ? el('div', { class: 'actions' })
@@ -678,7 +698,8 @@
       flash(t('sync_done', { pushed: sum.pushed, pulled: sum.pulled }) + (sum.photos_sent ? ' ' + t('sync_photos_done', { n: sum.photos_sent }) : ''), 'ok');
     } catch (e) {
       if (e.kind === 'unauthenticated') reenrol = true;
-      flash(e.kind === 'unauthenticated' ? t('sync_unauth') : t('sync_failed', { reason: e.message }), 'warn');
+      flash(e.kind === 'unauthenticated' ? t('sync_unauth')
+        : t('sync_failed', { reason: e.kind === 'server_full' ? t('reason_server_full') : e.message }), 'warn');
     } finally {
       syncing = false;
       btn.disabled = false;

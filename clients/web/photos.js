@@ -75,21 +75,91 @@
     if (!had || !(await S.get(stores.blob_data, p.digest))) stores.blob_data.put({ digest: p.digest, data: p.data });
   }
 
-  // The file's bytes as a blob: URL for an <img>: from the tablet, else (freed after the server confirmed
-  // it) from GET /v1/blobs/{digest} when online. null when neither has it.
-  async function objectUrl(ref, device) {
-    const r = parseRef(ref);
-    if (!r) return null;
-    const row = await S.tx(['blob_data'], 'readonly', (s) => S.get(s.blob_data, r.digest));
-    if (row) return URL.createObjectURL(new Blob([row.data], { type: r.type }));
-    if (!device || !navigator.onLine) return null;
-    try {
-      const resp = await fetch('/v1/blobs/' + r.digest, { headers: { Authorization: 'Bearer ' + device.token } });
-      if (!resp.ok) return null;
-      return URL.createObjectURL(await resp.blob());
-    } catch (_) {
-      return null;
+  // Photos of other tablets (and this tablet's, once freed) are fetched when a record showing them is
+  // opened (GET /v1/blobs/{digest}, §14.4) and kept in the Cache Storage `akt-photos` for viewing offline,
+  // within a budget: the least recently shown go first. The bookkeeping (digest, size, last shown) is one
+  // meta entry, updated in one transaction so that photos opened together do not lose each other's rows.
+  const PHOTO_CACHE = 'akt-photos';
+  const cacheKey = (digest) => '/v1/blobs/' + digest;
+  const api = { cacheBudget: 64 * 1024 * 1024 };
+  async function cacheNote(digest, size) {
+    const drop = await S.tx(['meta'], 'readwrite', async (s) => {
+      const row = await S.get(s.meta, 'photo_cache');
+      let list = (row && row.v) || [];
+      list = list.filter((x) => x.digest !== digest);
+      if (size !== null) list.push({ digest, size, used: Date.now() });
+      list.sort((a, b) => a.used - b.used);
+      const gone = [];
+      let total = list.reduce((a, x) => a + x.size, 0);
+      while (total > api.cacheBudget && list.length > 1) { const x = list.shift(); total -= x.size; gone.push(x.digest); }
+      s.meta.put({ k: 'photo_cache', v: list });
+      return gone;
+    });
+    if (drop.length) {
+      const cache = await caches.open(PHOTO_CACHE);
+      for (const d of drop) await cache.delete(cacheKey(d));
     }
+  }
+
+  // A blob: URL for an <img> showing the file of `ref`: from the tablet's own copy, the photo cache, or the
+  // server. {url} or {url: null, missing: true} (the server does not hold it: the tablet that took it has
+  // not uploaded it yet) or {url: null} (offline, or it could not be read).
+  async function photoUrl(ref, device) {
+    const r = parseRef(ref);
+    if (!r) return { url: null };
+    const row = await S.tx(['blob_data'], 'readonly', (s) => S.get(s.blob_data, r.digest));
+    if (row) return { url: URL.createObjectURL(new Blob([row.data], { type: r.type })) };
+    const cache = typeof caches === 'undefined' ? null : await caches.open(PHOTO_CACHE).catch(() => null);
+    const hit = cache && await cache.match(cacheKey(r.digest));
+    if (hit) {
+      cacheNote(r.digest, r.size).catch(() => {});
+      return { url: URL.createObjectURL(await hit.blob()) };
+    }
+    if (!device || !navigator.onLine) return { url: null };
+    try {
+      const resp = await fetch('/v1/blobs/' + r.digest, { headers: { Authorization: 'Bearer ' + device.token }, cache: 'no-store' });
+      if (resp.status === 404) return { url: null, missing: true };
+      if (!resp.ok) return { url: null };
+      const bytes = await resp.arrayBuffer();
+      const digest = hex(await crypto.subtle.digest('SHA-256', bytes));
+      if (digest !== r.digest) return { url: null };  // never show (or keep) bytes that are not the photo
+      const blob = new Blob([bytes], { type: r.type });
+      if (cache) {
+        try {
+          await cache.put(cacheKey(r.digest), new Response(blob, { headers: { 'Content-Type': r.type } }));
+          await cacheNote(r.digest, bytes.byteLength);
+        } catch (_) { /* storage full: shown, not kept */ }
+      }
+      return { url: URL.createObjectURL(blob) };
+    } catch (_) {
+      return { url: null };
+    }
+  }
+
+  // At the end of a sync round: each file still to be sent counts one more round (stuck() lists them).
+  async function noteRound() {
+    const left = new Set((await candidates()).map((b) => b.digest));
+    if (!left.size) return;
+    await S.tx(['blobs'], 'readwrite', async (s) => {
+      for (const d of left) { const row = await S.get(s.blobs, d); if (row) s.blobs.put({ ...row, rounds: (row.rounds || 0) + 1 }); }
+    });
+  }
+
+  // Files still waiting after `rounds` sync rounds or more tried to send them (the sync screen lists them):
+  // [{digest, size, type, rounds, error, records: [record ids referring to it]}].
+  async function stuck(rounds) {
+    return S.tx(['blobs', 'edits', 'records'], 'readonly', async (s) => {
+      const out = (await S.all(s.blobs)).filter((b) => !b.confirmed && (b.rounds || 0) >= rounds)
+        .map((b) => ({ digest: b.digest, size: b.size, type: b.type, rounds: b.rounds, error: b.error || null, records: [] }));
+      if (!out.length) return out;
+      const bodies = (await S.all(s.edits)).map((e) => [e.record, e.body]);
+      for (const r of await S.all(s.records)) for (const v of r.live || []) bodies.push([r.record, v.body]);
+      for (const [record, body] of bodies) {
+        const refs = refsIn(body);
+        for (const x of out) if (refs.has(x.digest) && !x.records.includes(record)) x.records.push(record);
+      }
+      return out;
+    });
   }
 
   // The digests on the tablet that the server has not confirmed yet (a record showing one of them has a
@@ -127,10 +197,11 @@
   }
 
   // One request, no retry: {status, data, headers}, or null when the network failed.
-  async function request(device, method, path, body, headers = {}) {
+  async function requestOnce(device, method, path, body, headers = {}) {
     try {
       const r = await fetch(path, { method, body, cache: 'no-store',
                                     headers: { Authorization: 'Bearer ' + device.token, ...headers } });
+      if (r.status === 507) return { status: 507, full: true };
       const text = method === 'HEAD' ? '' : await r.text();
       let data = null;
       try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
@@ -138,6 +209,12 @@
     } catch (_) {
       return null;
     }
+  }
+  // request() for the upload: 507 (the server's storage is full) ends the round at once, with its reason.
+  async function request(device, method, path, body, headers = {}) {
+    const r = await requestOnce(device, method, path, body, headers);
+    if (r && r.full) throw new UploadError('server_full', 'the server\u2019s storage is full');
+    return r;
   }
 
   // The files to send: unconfirmed ones that a saved edit or a pulled record refers to (a photo only in a
@@ -314,6 +391,7 @@
     });
   }
 
-  window.AktPhotos = { forBackup,  parseRef, makeRef, refsIn, prepare, put, objectUrl, unconfirmed, collect, upload, UploadError,
-                       MAX_SIDE, QUALITY, CHUNK };
+  Object.assign(api, { forBackup, photoUrl, stuck, noteRound, parseRef, makeRef, refsIn, prepare, put, unconfirmed, collect, upload, UploadError,
+                       MAX_SIDE, QUALITY, CHUNK });
+  window.AktPhotos = api;
 })();

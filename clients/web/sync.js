@@ -11,6 +11,9 @@
   const S = window.AktStore, P = window.AktPhotos;
   const APP = 'aktsync-app/1.0';
   const BATCH_EDITS = 200;
+  // A batch also stays under 2 MiB of text: 200 edits of large bodies (up to 256 KiB each) would pass the
+  // server's body limits (8 MiB sent, 32 MiB after gunzip) and be refused whole with 413.
+  const BATCH_CHARS = 2 * 1024 * 1024;
   const PULL_LIMIT = 500;
   const MAX_ATTEMPTS = 6;
 
@@ -38,6 +41,8 @@
       } catch (e) {
         r = null;
       }
+      // 507: the server's storage is full. Retrying soon does not help; the round ends and says so.
+      if (r && r.status === 507) throw new SyncError('server_full', 'the server\u2019s storage is full');
       if (r && r.status < 500 && r.status !== 429) {
         const text = await r.text();
         let data = null;
@@ -79,8 +84,13 @@
     return S.tx(['meta', 'edits', 'batches'], 'readwrite', async (s) => {
       const stored = await S.all(s.batches);
       if (stored.length) return stored.sort((a, b) => a.seq - b.seq)[0];
-      const queued = (await S.all(s.edits)).filter((e) => e.batch_id === null && !e.acked_epoch).sort((a, b) => a.n - b.n)
-        .slice(0, BATCH_EDITS);
+      const queued = [];
+      let chars = 0;
+      for (const e of (await S.all(s.edits)).filter((x) => x.batch_id === null && !x.acked_epoch).sort((a, b) => a.n - b.n)) {
+        if (queued.length >= BATCH_EDITS || (queued.length && chars + e.text.length > BATCH_CHARS)) break;
+        queued.push(e);
+        chars += e.text.length + 1;
+      }
       if (!queued.length) return null;
       const nonce = (await S.get(s.meta, 'nonce')).v;
       const seq = (((await S.get(s.meta, 'batch_seq')) || { v: 0 }).v) + 1;
@@ -308,6 +318,7 @@
       }
       await push(device, progress, sum);  // edits saved while pulling
       await uploadPhotos(device, progress, sum);
+      await P.noteRound();
       await P.collect();
       await fetchForms(device);
       const now = Date.now();

@@ -10,6 +10,8 @@
 //     (HEAD) and sends only the rest: every byte crosses once;
 //   - then the server returns the exact bytes (GET /v1/blobs), the record has no `pending_upload`, and the
 //     tablet has freed its copy (the thumbnail comes from the server);
+//   - a second tablet of the area opens the record: "not yet uploaded" while the server lacks the photo; after
+//     the upload it fetches the photo (GET /v1/blobs), keeps it in its photo cache and shows it offline;
 //   - a card with a photo saved offline goes into a Backup file with its photo's bytes; the tablet "breaks";
 //     `aktsync import` pushes the edit and uploads the photo: the admin reads the exact bytes.
 import assert from 'node:assert/strict';
@@ -220,6 +222,14 @@ async function main() {
   await page.locator(`a[data-record="${id}"][data-photos="waiting"]`).waitFor();
   step(`upload cut: ${reached.length} chunks stored, ${log.filter((x) => x.outcome === 'cut').length} refused; the record is on the server, pending_upload`);
 
+  // --- Another tablet of the area pulls the record: the photo is not on the server yet, and it says so. ---
+  const B = await H.tablet(admin, 'enis', 'tablet-enis-2', H.PHONE);
+  await H.enrol(B, B.code);
+  await H.openRecord(B.page, id);
+  await q(B.page, photo1).locator('.photo[data-shown="missing"]').waitFor();
+  await q(B.page, photo1).getByText('not yet uploaded').waitFor();
+  step('a second tablet opens the record: its photo is "not yet uploaded"');
+
   // --- After a restart of the app, the next sync resumes from the server's offset: only the rest crosses. ---
   cut = false;
   const before = log.length;
@@ -255,6 +265,33 @@ async function main() {
   await H.shot(page, '22-photo-synced-tablet');
 
   step(`photo uploaded after the cut: ${storedBytes} bytes sent for a ${size}-byte photo; the server returns it exactly`);
+
+  // --- The second tablet syncs and opens the record: the photo is fetched from the server, kept in the
+  // photo cache (its exact bytes), and still shown offline. ---
+  await H.syncNow(B);
+  await B.page.goto(H.base + '/app/#/');
+  await H.openRecord(B.page, id);
+  await q(B.page, photo1).locator('.photo[data-shown="1"] img.thumb:visible').waitFor();
+  const cached = await B.page.evaluate(async (d) => {
+    const r = await (await caches.open('akt-photos')).match('/v1/blobs/' + d);
+    if (!r) return null;
+    const u = new Uint8Array(await r.arrayBuffer());
+    let bin = '';
+    for (let i = 0; i < u.length; i += 8192) bin += String.fromCharCode(...u.subarray(i, i + 8192));
+    return btoa(bin);
+  }, digest);
+  assert.ok(cached && Buffer.from(cached, 'base64').equals(bytes), 'the photo cache holds the exact bytes');
+  const note = await B.page.evaluate(() => window.AktStore.meta('photo_cache'));
+  assert.deepEqual(note.map((x) => [x.digest, x.size]), [[digest, size]], 'counted against the cache budget');
+  await B.context.setOffline(true);
+  await B.page.goto(H.base + '/app/#/');
+  await H.openRecord(B.page, id);
+  await q(B.page, photo1).locator('.photo[data-shown="1"] img.thumb:visible').waitFor();
+  await H.shot(B.page, '23-photo-other-tablet-offline-phone');
+  await B.context.setOffline(false);
+  assert.deepEqual(B.errors, [], 'page errors (second tablet)');
+  await B.context.close();
+  step('the second tablet shows the photo from the server, keeps it in its photo cache, and shows it offline');
 
   // --- Backup: a second card with a photo saved offline; the tablet writes a Backup file and "breaks".
   // `aktsync import` pushes the edit and uploads the photo from the file: the server has its exact bytes. ---
