@@ -110,7 +110,7 @@ async function main() {
   })));
   assert.deepEqual(left, { unsent: 0, batches: 0, rejected: 0, records: expected.size });
   await T.page.goto(H.base + '/app/#/');
-  await T.page.locator(`a[data-record="${first}"][data-state="synced"]`).waitFor();
+  await T.page.locator(`a[data-record="${ids[ids.length - 1]}"][data-state="synced"]`).waitFor();  // the newest: the list's top
   const states = await T.page.evaluate(() => [...new Set([...document.querySelectorAll('a.record')].map((a) => a.dataset.state))]);
   assert.deepEqual(states, ['synced']);
   assert.deepEqual(T.errors, []);
