@@ -160,6 +160,7 @@
   }
 
   async function showList() {
+    const mine = routeSeq;
     page = null;
     const all = await loadAll();
     const forms = new Map(all.forms.map((f) => [f.form_id, f]));
@@ -206,10 +207,12 @@
     };
     search.addEventListener('input', () => { listQuery = search.value; limit = LIST_WINDOW; render(); });
     render();
+    const stuck = await stuckPhotos();
+    if (mine !== routeSeq) return;  // another page was asked for meanwhile (a long list takes a while to read)
     main.replaceChildren(el('section', {},
       el('div', { class: 'toolbar' }, el('h2', { text: t('records') }),
          el('a', { href: '#/new', class: 'button primary', id: 'new-record', text: t('new_record') })),
-      await stuckPhotos(), search, list));
+      stuck, search, list));
   }
 
   // Photos that did not upload in several sync rounds, with the reason in the enumerator's language.
@@ -226,6 +229,7 @@
 
   // ---- new record: form and area ------------------------------------------------------------------
   async function showNew() {
+    const mine = routeSeq;
     page = null;
     const all = { forms: await S.tx(['forms'], 'readonly', (s) => S.all(s.forms)) };
     const me = (await S.meta('me')) || { scope: '*' };
@@ -238,6 +242,7 @@
         typeof f.title === 'string' ? f.title : lbl(f.title)));
     }
     box.append(el('h2', { text: t('choose_form') }), chooseForm);
+    if (mine !== routeSeq) return;
     main.replaceChildren(el('a', { href: '#/', class: 'back', text: '← ' + t('back') }), box);
 
     async function chooseScope(f) {
@@ -278,6 +283,7 @@
 
   // ---- the record page: the form renderer -----------------------------------------------------------
   async function showRecord(id) {
+    const mine = routeSeq;
     const all = await loadOne(id);
     const g = groupRecords(all).find((x) => x.id === id);
     if (!g) { location.hash = '#/'; return; }
@@ -674,6 +680,7 @@
     const actions = readOnly ? el('div', { class: 'actions' })
       : el('div', { class: 'actions' }, el('button', { type: 'button', class: 'primary', id: 'save', onclick: save }, t('save')),
         base ? el('button', { type: 'button', class: 'danger', id: 'delete', onclick: remove }, t('delete')) : null, msg);
+    if (mine !== routeSeq) return;
     main.replaceChildren(el('a', { href: '#/', class: 'back', text: '← ' + t('back') }),
       el('h2', {}, title, ' ', el('span', { class: 'badge ' + g.state, text: t(BADGE[g.state]) })),
       el('p', { class: 'rmeta', text: `${g.scope.municipality} · ${g.scope.community} · ${g.scope.component} · ${id}` }),
@@ -740,7 +747,11 @@
   }
 
   // ---- routing and start ------------------------------------------------------------------------------
+  // Pages are read asynchronously; each route() call is a generation, and a page whose generation is no
+  // longer the latest when its data arrives does not show itself.
+  let routeSeq = 0;
   async function route() {
+    routeSeq++;
     if (!device || reenrol) { showEnrol(reenrol ? t('sync_unauth') : ''); return; }
     const h = location.hash || '#/';
     if (h.startsWith('#/r/')) await showRecord(decodeURIComponent(h.slice(4)));

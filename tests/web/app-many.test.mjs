@@ -5,6 +5,7 @@
 //   - search looks through every record, not only the window: a cluster finds its households, the end of a
 //     record id its one record;
 //   - that record opens with its answers;
+//   - a page asked for while the list is still being read is not replaced by the list when it is ready;
 //   - the storage the records take in IndexedDB is printed against their JSON bytes (the benchmark,
 //     tests/bench/web/, measures 50,000).
 import assert from 'node:assert/strict';
@@ -63,6 +64,18 @@ async function main() {
   await T.page.waitForFunction((n) => document.querySelectorAll('#records a.record').length > n, n1);
   await H.shot(T.page, 'many-list');
   step(`the list shows ${n1} rows of ${COUNT + 1}, and more on request`);
+
+  // "New record" tapped while the long list is still being read: the form choice stays (the list, read
+  // after it, must not replace it).
+  await T.page.goto(H.base + '/app/#/new');
+  await T.page.locator('button[data-form]').first().waitFor();
+  await T.page.goto(H.base + '/app/#/');
+  await T.page.goto(H.base + '/app/#/new');
+  await T.page.locator('button[data-form]').first().waitFor();
+  await T.page.waitForTimeout(4000);  // the list's reading (about a second here) is long over
+  assert.equal(await T.page.locator('button[data-form]').count(), 1, 'the form choice is still shown');
+  await T.page.goto(H.base + '/app/#/');
+  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length > 1);
 
   // Search: through every record, the window only limits what is shown.
   const target = 17;  // among the oldest: far outside the first window
