@@ -159,6 +159,7 @@ async function slowLink(context, page) {
 async function slowTablet(admin, name, count) {
   const A = await tablet(admin, 'vesa', name, TABLET);
   await enrol(A, A.code);
+  await syncNow(A);  // the enrolment's round has ended (the forms are on the tablet)
   const first = await H.newSurvey(A.page);
   await H.pick(A.page, 'survey_wave', 'baseline');
   await H.fill(A.page, 'cluster_id', 'prishtine-00');
