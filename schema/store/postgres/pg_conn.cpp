@@ -81,7 +81,9 @@ Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& url) {
   }
   std::unique_ptr<PgConn> conn(new PgConn(c));
   // Integers and times are int64 everywhere; timestamps are never read from the server's clock.
-  if (Status st = conn->exec_script("SET client_encoding = 'UTF8'"); !st.ok()) return st;
+  // Notices (e.g. "already exists, skipping") are not errors and are not printed.
+  if (Status st = conn->exec_script("SET client_encoding = 'UTF8'; SET client_min_messages = warning"); !st.ok())
+    return st;
   return conn;
 }
 
@@ -97,6 +99,14 @@ Result<PgResult> PgConn::exec(const std::string& sql, std::initializer_list<Para
     if (r) PQclear(r);
     if (!st.ok()) return st;
     it = prepared_.emplace(sql, name).first;
+  }
+  // libpq sends text parameters NUL-terminated: a NUL inside would silently cut the value. PostgreSQL's
+  // text cannot hold one anyway, so such a value is refused, never stored shortened.
+  int index = 0;
+  for (const Param& p : params) {
+    ++index;
+    if (p.kind == Param::Kind::kText && p.value.find('\0') != std::string::npos)
+      return Status::invalid_argument("text value $" + std::to_string(index) + " holds a NUL byte");
   }
   std::vector<const char*> values;
   std::vector<int> lengths, formats;

@@ -18,6 +18,7 @@ Result<std::unique_ptr<PgStore>> PgStore::open(PgStoreOptions options) {
   return s;
 }
 
+PgStore::PgStore(PgStoreOptions options) : options_(std::move(options)) {}
 PgStore::~PgStore() = default;
 
 Result<std::unique_ptr<pg::PgConn>> PgStore::borrow() {

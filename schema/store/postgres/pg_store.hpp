@@ -47,7 +47,7 @@ class PgStore final : public TransactionalStore {
   Status insert_quarantine(QuarantineEntry& entry);
 
  private:
-  explicit PgStore(PgStoreOptions options) : options_(std::move(options)) {}
+  explicit PgStore(PgStoreOptions options);
   Result<std::unique_ptr<pg::PgConn>> borrow();
   void give_back(std::unique_ptr<pg::PgConn> conn);
   // Runs fn on a borrowed connection between `begin` and COMMIT (ROLLBACK when fn fails).
