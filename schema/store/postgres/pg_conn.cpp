@@ -138,6 +138,8 @@ bool PgConn::is_idle() const {
   return PQstatus(c_) == CONNECTION_OK && PQtransactionStatus(c_) == PQTRANS_IDLE;
 }
 
+bool PgConn::is_connected() const { return PQstatus(c_) == CONNECTION_OK; }
+
 Result<std::string> PgConn::quote_identifier(const std::string& name) {
   char* q = PQescapeIdentifier(c_, name.data(), name.size());
   if (!q) return Status::invalid_argument(std::string("bad identifier: ") + PQerrorMessage(c_));

@@ -70,6 +70,8 @@ class PgConn {
   Status exec_script(const std::string& sql);
   // Whether the connection is usable and outside any transaction (safe to hand to the next caller).
   bool is_idle() const;
+  // Whether libpq still has the connection (false once the server closed it).
+  bool is_connected() const;
   // Quotes an identifier (a database name) for the few statements that cannot bind one.
   Result<std::string> quote_identifier(const std::string& name);
 

@@ -41,10 +41,18 @@ void PgStore::give_back(std::unique_ptr<pg::PgConn> conn) {
 }
 
 Status PgStore::in_transaction(const char* begin, const std::function<Status(pg::PgConn&)>& fn) {
-  auto conn = borrow();
-  if (!conn.ok()) return conn.status();
+  // An idle pooled connection may have died (a PostgreSQL restart, an idle timeout): that shows at
+  // BEGIN, before anything ran, so it is dropped and the call goes on with another one (at worst a new
+  // one: the pool holds at most max_idle_connections, so this loop ends).
+  Result<std::unique_ptr<pg::PgConn>> conn = Status::busy("postgres: no connection");
+  Status st;
+  for (std::size_t attempt = 0; attempt <= options_.max_idle_connections; ++attempt) {
+    conn = borrow();
+    if (!conn.ok()) return conn.status();
+    st = (*conn)->exec_script(begin);
+    if (st.ok() || (*conn)->is_connected()) break;
+  }
   pg::PgConn& c = **conn;
-  Status st = c.exec_script(begin);
   if (st.ok()) st = fn(c);
   if (st.ok()) {
     // A COMMIT that fails (connection lost) leaves the outcome unknown to us: the caller retries, and
