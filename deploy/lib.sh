@@ -7,6 +7,9 @@ AKT_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libsqlite3-dev n
 # The web console's browser tests (deploy/test.sh only): Debian's chromium driven from Node.js. npm is
 # added only when no npm command exists (NodeSource's nodejs ships its own and conflicts with Debian's).
 AKT_BROWSER_TEST_PACKAGES=(chromium nodejs)
+# The PostgreSQL store engine (libpq, built when found) and the throwaway cluster its contract tests start
+# (deploy/test.sh only: quickstart runs on SQLite and needs neither).
+AKT_POSTGRES_TEST_PACKAGES=(postgresql libpq-dev)
 # The tablet app's rule engine: schema/forms compiled to WebAssembly (clients/web/wasm/). Without it the app
 # is still served, but checks answers only at sync.
 AKT_APP_PACKAGES=(emscripten)

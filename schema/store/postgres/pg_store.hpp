@@ -1,0 +1,65 @@
+// The PostgreSQL engine of the store seam (store_tx.hpp, issue #20): PgStore runs query/update over a
+// pool of libpq connections. What it does not implement yet answers pg::not_supported_yet (docs/STORE.md,
+// "PostgreSQL engine"). Code outside schema/store/postgres/ sees this header, never <libpq-fe.h>.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "schema/store/server_store.hpp"
+#include "sync/status.hpp"
+
+namespace akt::store {
+
+namespace pg {
+class PgConn;
+}
+
+struct PgStoreOptions {
+  std::string url;                   // libpq URL or keyword string
+  std::size_t max_idle_connections = 4;  // kept open between calls; more may be open while busy
+};
+
+// Thread-safe. Each update is one READ COMMITTED transaction on a connection of its own, durable when it
+// returns OK (COMMIT returned; synchronous_commit is the server's, `on` by default); every write of the
+// engine is one statement whose WHERE re-checks its precondition (a code used once, a draft still a
+// draft), so concurrent updates need no lock beyond PostgreSQL's row locks. Each query is one REPEATABLE
+// READ READ ONLY transaction: a consistent snapshot. A non-OK Status from fn rolls back that call alone.
+// A broken connection is dropped and the next call connects again (a PostgreSQL restart costs the
+// calls in flight a kBusy, nothing more).
+class PgStore final : public TransactionalStore {
+ public:
+  // Connects, applies the engine's migrations (pg_migrations.cpp). kBusy when the server cannot be
+  // reached; kCorruption when the database's schema is newer than this build.
+  static Result<std::unique_ptr<PgStore>> open(PgStoreOptions options);
+  ~PgStore() override;
+  PgStore(const PgStore&) = delete;
+  PgStore& operator=(const PgStore&) = delete;
+
+  Status update(const std::function<Status(StoreWriter&)>& fn) override;
+  Status query(const std::function<Status(StoreReader&)>& fn) override;
+
+  // Stores a rejected edit in the quarantine and sets entry.id; the push engine's job once it runs on
+  // this engine (until then: tests and data migration).
+  Status insert_quarantine(QuarantineEntry& entry);
+
+ private:
+  explicit PgStore(PgStoreOptions options);
+  Result<std::unique_ptr<pg::PgConn>> borrow();
+  void give_back(std::unique_ptr<pg::PgConn> conn);
+  // Runs fn on a borrowed connection between `begin` and COMMIT (ROLLBACK when fn fails).
+  Status in_transaction(const char* begin, const std::function<Status(pg::PgConn&)>& fn);
+
+  PgStoreOptions options_;
+  std::mutex mu_;                                   // guards idle_
+  std::vector<std::unique_ptr<pg::PgConn>> idle_;
+};
+
+// Creates database `name` as a copy of `template_name` ("" = the server's default), connected through
+// `admin_url`. For tests (a fresh database per case) and set-up tools. kConflict when it exists.
+Status pg_create_database(const std::string& admin_url, const std::string& name, const std::string& template_name);
+
+}  // namespace akt::store

@@ -1,0 +1,35 @@
+// A throwaway PostgreSQL cluster for one test binary run: initdb in a temporary folder, the server on a
+// Unix socket in that folder only (no TCP port), fsync off. Run as the `postgres` system user when the
+// tests run as root (initdb refuses root). A watchdog process stops the server and removes the folder
+// when this process exits, however it exits (normal end, failed REQUIRE, crash, SIGKILL).
+#pragma once
+
+#include <string>
+
+namespace akt::test {
+
+class PgCluster {
+ public:
+  // The process's cluster, started on the first call (about a second); nullptr when PostgreSQL's
+  // binaries, the `postgres` user (as root) or the start fail, with the reason in `why`. Binaries are
+  // looked for in $AKT_PG_BINDIR, then /usr/lib/postgresql/<newest>/bin, then $PATH.
+  static PgCluster* get(std::string* why);
+
+  // libpq keyword string for database `dbname` of the cluster (superuser "akt", no password).
+  std::string url(const std::string& dbname) const;
+
+  ~PgCluster();
+  PgCluster(const PgCluster&) = delete;
+  PgCluster& operator=(const PgCluster&) = delete;
+
+ private:
+  PgCluster() = default;
+  std::string dir_;     // the temporary folder: data/ and the socket
+  int watchdog_fd_ = -1;  // write end of the watchdog's stdin: closing it stops the cluster
+  int watchdog_pid_ = -1;
+};
+
+// Whether AKT_REQUIRE_POSTGRES=1 is set: a PostgreSQL test that cannot run fails instead of skipping.
+bool postgres_required();
+
+}  // namespace akt::test
