@@ -37,9 +37,11 @@ std::vector<std::vector<std::string>> query(sqlite3* db, const std::string& sql)
     std::vector<std::string> row;
     for (int i = 0; i < sqlite3_column_count(s); ++i) {
       // Type-tagged, so that a blob never equals a text of the same bytes and NULL differs from ''.
-      const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+      // The type first: reading the bytes converts the value.
       const int type = sqlite3_column_type(s, i);
-      row.push_back(std::to_string(type) + ":" + (p ? std::string(p, static_cast<std::size_t>(sqlite3_column_bytes(s, i))) : ""));
+      const auto* p = static_cast<const char*>(sqlite3_column_blob(s, i));
+      const auto n = static_cast<std::size_t>(sqlite3_column_bytes(s, i));
+      row.push_back(std::to_string(type) + ":" + (p ? std::string(p, n) : ""));
     }
     out.push_back(std::move(row));
   }
@@ -58,7 +60,8 @@ Snapshot snapshot(const std::string& path, const std::map<std::string, std::vect
   for (const auto& t : query(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")) {
     const std::string table = strip_tag(t[0]);
     std::vector<std::string> cols;
-    for (const auto& c : query(db, "SELECT name FROM pragma_table_info('" + table + "')")) cols.push_back(strip_tag(c[0]));
+    for (const auto& c : query(db, "SELECT name FROM pragma_table_info('" + table + "')"))
+      cols.push_back(strip_tag(c[0]));
     if (only) {
       auto it = only->find(table);
       if (it == only->end()) continue;
