@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything a fresh Debian 12 machine needs and runs every test: the dev build (warnings are
 # errors), the same suite under AddressSanitizer + UBSan, a short run of every fuzzer, and the
-# quickstart smoke test, and the browser tests of the web console and the tablet app. Safe to run twice. AKT_SKIP_ASAN=1,
+# quickstart smoke test with the Debian package made from its build, and the browser tests of the web console
+# and the tablet app. Safe to run twice. AKT_SKIP_DEB=1, AKT_SKIP_ASAN=1,
 # AKT_SKIP_FUZZ=1, AKT_SKIP_QUICKSTART=1 or AKT_SKIP_WEB=1 skip those stages locally. The ASan and fuzz
 # builds leave out the benchmarks and the tablet app's WebAssembly engine (AKT_BUILD_BENCH, AKT_APP_WASM):
 # the dev build builds and runs both, and the browser tests use the dev build's aktsyncd.
@@ -75,5 +76,10 @@ tests/deploy/seed_test.sh build/dev
 if [ "${AKT_SKIP_QUICKSTART:-0}" != 1 ]; then
   stage "quickstart smoke test"
   tests/deploy/quickstart_smoke.sh
+  if [ "${AKT_SKIP_DEB:-0}" != 1 ]; then
+    # From the quickstart's Release build folder (no extra full build): package, install into a throwaway root.
+    stage "Debian package (cpack, dpkg --root, the installed server)"
+    tests/deploy/deb_test.sh build/quickstart
+  fi
 fi
 stage "all tests passed"

@@ -339,8 +339,11 @@ Status migrate(Db& db) {
     current = g->int64(0);
   }
   if (current > latest_schema_version())
+    // A downgrade: the database was migrated by a later release. Refuse before touching anything.
     return Status::corruption("database schema version " + std::to_string(current) +
-                              " is newer than this server knows (" + std::to_string(latest_schema_version()) + ")");
+                              " is newer than this server knows (" + std::to_string(latest_schema_version()) +
+                              "): it was upgraded by a later aktsyncd; a downgrade is not possible. Run that "
+                              "release again, or restore a backup made by this one (README \"Upgrades\")");
   for (const Migration& m : kMigrations) {
     if (m.version <= current) continue;
     Tx tx(db);
