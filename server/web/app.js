@@ -102,6 +102,54 @@
     const m = typeof v === 'string' && kAttachmentRef.exec(v);
     return m ? t('photo_ref', { size: fmtBytes(Number(m[2])), type: m[3].replace('image/', '').toUpperCase() }) : null;
   }
+  // A photo answer's cell: its size and type, and a thumbnail the browser makes from GET /v1/blobs/{digest}
+  // (decoded by createImageBitmap and drawn on a canvas at most THUMB px on its longer side, so that no
+  // full-size image sits in the page); a click shows the full photo (an object URL, revoked once the
+  // image has loaded). "Not yet uploaded" when the server lacks the file (the record says so, or the blob
+  // is not there yet); "cannot be shown" when the caller may not read it.
+  const THUMB = 320;
+  function photoCell(v, testid, label, pending) {
+    const text = photoText(v);
+    if (!text) return null;
+    const cell = h('td', { class: 'value', 'data-testid': testid }, h('div', { text }));
+    const notYet = () => h('span', { class: 'badge warn', 'data-testid': 'photo-pending', text: t('photo_pending') });
+    const unavailable = () => h('span', { class: 'muted', 'data-testid': 'photo-unavailable', text: t('photo_unavailable') });
+    if (pending) { cell.append(notYet()); return cell; }
+    const slot = h('div', { class: 'muted', text: t('loading') });
+    cell.append(slot);
+    (async () => {
+      try {
+        const res = await api('GET', '/v1/blobs/' + v.slice(7, 71), undefined, true);
+        if (res.status === 404) { slot.replaceWith(notYet()); return; }
+        if (!res.ok) { slot.replaceWith(unavailable()); return; }
+        const blob = await res.blob();
+        const bitmap = await createImageBitmap(blob);
+        const scale = Math.min(1, THUMB / Math.max(bitmap.width, bitmap.height));
+        const canvas = h('canvas', { width: Math.max(1, Math.round(bitmap.width * scale)), height: Math.max(1, Math.round(bitmap.height * scale)),
+          role: 'img', 'aria-label': t('photo_alt', { field: label }) });
+        canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        bitmap.close();
+        const open = h('button', { type: 'button', class: 'thumb', 'data-testid': 'photo-open', title: t('photo_open') }, canvas);
+        open.addEventListener('click', () => showPhoto(blob, label));
+        slot.replaceWith(open);
+      } catch (e) {
+        if (!(e instanceof SessionEnded)) slot.replaceWith(unavailable());
+      }
+    })();
+    return cell;
+  }
+  function showPhoto(blob, label) {
+    const url = URL.createObjectURL(blob);
+    const img = h('img', { src: url, alt: t('photo_alt', { field: label }), 'data-testid': 'photo-full-image' });
+    img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
+    img.addEventListener('error', () => URL.revokeObjectURL(url), { once: true });
+    const close = h('button', { type: 'button', class: 'secondary', 'data-testid': 'photo-close', text: t('close') });
+    const dialog = h('dialog', { class: 'photo-full', 'data-testid': 'photo-full' }, h('div', { class: 'actions' }, close), img);
+    close.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => dialog.remove());
+    document.body.append(dialog);
+    dialog.showModal();
+  }
   function fmtValue(v) {
     if (v === undefined) return '—';
     if (v === null) return t('value_null');
@@ -499,7 +547,8 @@
     const flagged = new Set(entries.filter(open).flatMap((e) => String(e.path).split(',').map((p) => p.replace(/[[.].*$/, ''))));
     const show = answerTextFn || ((d, k, v) => fmtValue(v));
     const rows = Object.keys(body).sort().map((k) => h('tr', { class: flagged.has(k) ? 'flagged' : null },
-      h('td', { text: fieldLabel(def, k) }), h('td', { class: 'value', text: show(def, k, body[k]) })));
+      h('td', { text: fieldLabel(def, k) }),
+      photoCell(body[k], 'context-photo-' + k, fieldLabel(def, k), false) || h('td', { class: 'value', text: show(def, k, body[k]) })));
     out.push(h('h2', { text: t('record_context') }),
       h('table', { 'data-testid': 'record-context' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }),
         h('th', { text: t('col_current') }))), h('tbody', {}, rows)));
@@ -825,8 +874,13 @@
     const fForm = select('x-form', formIds.map((id) => [id, formTitle(defs.get(id), id)]), formIds[0] || '', 'export-form');
     const fFormat = select('x-format', [['csv', 'CSV'], ['xlsx', 'Excel (XLSX)'], ['jsonl', 'JSON Lines']], 'csv', 'export-format');
     const fLabels = select('x-labels', [['codes', t('labels_codes')], ['en', 'English'], ['sq', 'Shqip'], ['sr', 'Srpski']], lang === 'en' ? 'codes' : lang, 'export-labels');
-    const fMun = h('input', { type: 'text', placeholder: 'gracanice,prizren', 'data-testid': 'export-municipality' });
-    const fCom = h('input', { type: 'text', placeholder: 'serb', 'data-testid': 'export-community' });
+    // Places by name (the server refuses an unknown code; here none can be typed). An M&E officer sees
+    // communities as pseudonyms, so filters on the municipality only.
+    const P = window.AKT_PLACES || { municipalities: {}, communities: {} };
+    const me = session().user.role === 'me_officer';
+    const fMun = select('x-mun', [['', t('all')], ...Object.keys(P.municipalities).map((m) => [m, placeName('municipality', m)])
+      .sort((x, y) => x[1].localeCompare(y[1], lang))], '', 'export-municipality');
+    const fCom = me ? null : select('x-com', [['', t('all')], ...Object.keys(P.communities).map((c) => [c, placeName('community', c)])], '', 'export-community');
     const fFrom = h('input', { type: 'date', 'data-testid': 'export-from' });
     const fTo = h('input', { type: 'date', 'data-testid': 'export-to' });
     const fConf = select('x-conf', [['include', t('conflicts_include')], ['exclude', t('conflicts_exclude')]], 'include', 'export-conflicts');
@@ -834,14 +888,14 @@
     const msg = h('div', { 'data-testid': 'export-status' });
     const form = h('form', { class: 'filters', 'data-testid': 'export-form-box' },
       h('label', {}, t('form'), fForm), h('label', {}, t('format'), fFormat), h('label', {}, t('labels'), fLabels),
-      h('label', {}, t('municipality'), fMun), h('label', {}, t('community'), fCom), h('label', {}, t('from'), fFrom),
+      h('label', {}, t('municipality'), fMun), fCom ? h('label', {}, t('community'), fCom) : null, h('label', {}, t('from'), fFrom),
       h('label', {}, t('to'), fTo), h('label', {}, t('conflicted_records'), fConf), h('label', {}, t('excel_bom'), fBom),
       h('button', { type: 'submit', 'data-testid': 'export-download', text: t('download') }));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const q = new URLSearchParams({ format: fFormat.value, labels: fLabels.value, conflicts: fConf.value });
-      if (fMun.value.trim()) q.set('municipality', fMun.value.trim().toLowerCase());
-      if (fCom.value.trim()) q.set('community', fCom.value.trim().toLowerCase());
+      if (fMun.value) q.set('municipality', fMun.value);
+      if (fCom && fCom.value) q.set('community', fCom.value);
       if (fFrom.value) q.set('from', fFrom.value);
       if (fTo.value) q.set('to', fTo.value);
       if (fBom.checked) q.set('bom', '1');
@@ -877,23 +931,38 @@
     return out;
   }
 
+  // A horizontal bar chart drawn at its own size in CSS pixels (never scaled down, so no text is smaller
+  // than the stylesheet's 13 px; a narrow screen scrolls the chart's box instead), with a value axis:
+  // its ticks and its label (per cent of the group, or the measure's value).
   function barChart(cells, title) {
-    const w = 420, rowH = 22, left = 140, top = 24;
+    const rowH = 24, left = 130, barW = 170, right = 56, top = 26, axisH = 44;
+    const w = left + barW + right;
+    const percent = cells.every((c) => c.measure === 'percent');
     // Percentages on a 0-100 scale (bars comparable across charts); other measures on their maximum.
-    const max = cells.every((c) => c.measure === 'percent') ? 100
+    const max = percent ? 100
       : Math.max(1, ...cells.map((c) => (c.suppressed || c.value === null || c.value === undefined ? 0 : Math.abs(Number(c.value)))));
-    const height = top + rowH * cells.length + 8;
-    const svg = h('svg:svg', { class: 'chart', viewBox: `0 0 ${w} ${height}`, width: '100%', role: 'img', 'aria-label': title, 'data-testid': 'chart' });
-    svg.append(h('svg:text', { x: 6, y: 15, text: title }));
+    const bottom = top + rowH * cells.length;
+    const height = bottom + axisH;
+    const svg = h('svg:svg', { class: 'chart', viewBox: `0 0 ${w} ${height}`, width: w, height, role: 'img', 'aria-label': title, 'data-testid': 'chart' });
+    svg.append(h('svg:text', { x: 4, y: 16, class: 'title', text: title }));
+    for (const f of [0, 0.5, 1]) {
+      const x = left + Math.round(f * barW);
+      svg.append(h('svg:line', { class: 'grid', x1: x, x2: x, y1: top, y2: bottom + 4 }));
+      svg.append(h('svg:text', { x, y: bottom + 18, 'text-anchor': f === 0 ? 'start' : f === 1 ? 'end' : 'middle', 'data-testid': 'axis-tick',
+        text: fmtNumber(Math.round(f * max * 10) / 10, true) + (percent ? ' %' : '') }));
+    }
+    svg.append(h('svg:text', { x: left + barW / 2, y: bottom + 36, 'text-anchor': 'middle', class: 'axis', 'data-testid': 'axis-label',
+      text: t(percent ? 'axis_percent' : 'axis_value') }));
     cells.forEach((c, i) => {
       const y = top + i * rowH;
       const v = c.suppressed || c.value === null || c.value === undefined ? null : Number(c.value);
-      const bw = v === null ? 0 : Math.round((Math.abs(v) / max) * (w - left - 60));
-      svg.append(h('svg:text', { x: 6, y: y + 14, text: String(c.group).slice(0, 20) }));
-      svg.append(h('svg:rect', { class: 'bar' + (v === null ? ' suppressed' : ''), x: left, y: y + 3, width: v === null ? 4 : Math.max(1, bw), height: rowH - 6 }));
-      svg.append(h('svg:text', { x: left + Math.max(bw, 4) + 6, y: y + 14, text: v === null ? t('suppressed') : fmtNumber(v, true) + (c.measure === 'percent' ? ' %' : '') }));
+      const bw = v === null ? 0 : Math.round((Math.abs(v) / max) * barW);
+      const name = String(c.group);
+      svg.append(h('svg:text', { x: 4, y: y + 16, text: name.length > 17 ? name.slice(0, 16) + '…' : name }, h('svg:title', { text: name })));
+      svg.append(h('svg:rect', { class: 'bar' + (v === null ? ' suppressed' : ''), x: left, y: y + 4, width: v === null ? 4 : Math.max(1, bw), height: rowH - 8 }));
+      svg.append(h('svg:text', { x: left + Math.max(bw, 4) + 4, y: y + 16, text: v === null ? t('suppressed') : fmtNumber(v, true) + (c.measure === 'percent' ? ' %' : '') }));
     });
-    return svg;
+    return h('div', { class: 'chart-box' }, svg);
   }
 
   // Grouped by the logframe's objectives (G.1 first), with each indicator's title and definition; every
@@ -987,7 +1056,7 @@
   // ---- Start -------------------------------------------------------------------------------------
   function start() {
     if (window.AKT_ADMIN_PAGES) {
-      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, fmtNumber, photoText, problemText, select,
+      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, fmtNumber, photoText, photoCell, problemText, select,
         listForms, latestDefs, formDef, pickLang, fieldLabel, findField, formTitle, placeName, placeText, authorText, session,
         SessionEnded, render: () => render(), setFlash: (kind, text) => { flashMessage = [kind, text]; }, lang: () => lang };
       const extra = window.AKT_ADMIN_PAGES(uiHelpers);

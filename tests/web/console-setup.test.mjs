@@ -127,7 +127,7 @@ async function main() {
   await page.waitForFunction(() => document.querySelector('[data-testid="form-definition"]').value.includes('"fields"'));
   await page.getByTestId('upload-draft').click();
   await page.getByTestId('form-preview').waitFor();
-  assert.match(await page.getByTestId('form-preview').textContent(), /Sa koliko/, 'the preview shows the questions in each language');
+  assert.match(await page.getByTestId('form-preview').textContent(), /Raundi i anketës.*Круг анкете/, 'the preview shows the questions in each language');
   await shot(page, 'form');
   await page.getByTestId(`publish-${FORM}-1`).click();
   await flashed(page, /published/);
@@ -169,19 +169,22 @@ async function main() {
   fs.writeFileSync(path.join(H.tmp, 'house.jpg'), Buffer.from(photo, 'base64'));
   const rec = [];
   for (let i = 0; i < 4; i++) rec.push(newInterview(1, 1, { hh_number: 20 + i, hh_size: 3 + i }));
+  // The second interview names a photo the tablet never sends (the server marks it pending).
+  aktsync(1, 'edit', rec[1], '--set', 'photo_context=' + JSON.stringify(survey.photo_context));
   aktsync(1, 'attach', rec[0], 'photo_context', path.join(H.tmp, 'house.jpg'), '--type', 'image/jpeg');
-  assert.match(syncTablet(1), /pushed 4/);
-  assert.match(syncTablet(2), /pulled 4/);
+  assert.match(syncTablet(1), /pushed +6\n/);
+  assert.match(syncTablet(2), /pulled +4\n/);
   aktsync(1, 'edit', rec[0], '--set', 'hh_size=5', '--set', 'comments="A grandmother moved in."');
   aktsync(2, 'edit', rec[0], '--set', 'hh_size=6');
   syncTablet(1);
-  assert.match(syncTablet(2), /concurrent 1/);
+  assert.match(syncTablet(2), /concurrent +1\n/);
   const quarantined = newInterview(2, 2, { hh_number: 90 });
-  assert.match(syncTablet(2), /rejected 1|unknown_form_version/);
+  assert.match(syncTablet(2), /rejected +1\n/);
   const conflicts = (await call('GET', '/v1/admin/conflicts?status=open', admin)).data.entries;
-  assert.deepEqual(conflicts.map((e) => [e.kind, e.field]), [['field', 'hh_size']]);
+  assert.deepEqual(conflicts.map((e) => [e.kind, e.path]), [['field', 'hh_size']]);
   const blobOk = (await call('GET', '/v1/records/' + rec[0], admin)).data;
   assert.deepEqual(blobOk.pending_upload || [], [], 'the photo arrived');
+  assert.deepEqual((await call('GET', '/v1/records/' + rec[1], admin)).data.pending_upload, ['photo_context']);
   step('tablets pushed 4 interviews (one photo), one conflict, one quarantined edit');
 
   // --- The supervisor: review (approve, return with a comment, exclude), then the conflict. ---
@@ -198,6 +201,9 @@ async function main() {
     await page.getByTestId('review-' + button).click();
     await page.getByTestId('flash').waitFor();
   };
+  await page.goto(H.base + '/console/#/record/' + rec[1]);
+  await page.getByTestId('photo-photo_context').getByTestId('photo-pending').waitFor();
+  assert.match(await page.getByTestId('photo-photo_context').innerText(), /not yet uploaded/);
   await review(rec[1], 'approved');
   await review(rec[2], 'returned', 'The household number is missing its cluster; please check.');
   await review(rec[3], 'excluded_duplicate');
