@@ -40,9 +40,10 @@ function englishPatterns(M, latin, lang) {
   const out = [];
   for (const [k, en] of Object.entries(M.en)) {
     if (M[lang][k] === en) continue;  // the same in both languages (a name, a code, "OK")
+    if (NAMES.includes(k)) continue;
     const fixed = en.split(/\{[a-z_]+\}/).join('').replace(/[^\p{L}]/gu, '');
     if (fixed.length < 2) continue;  // nothing but a placeholder and punctuation
-    out.push({ what: `catalogue ${k}: ${en}`, re: new RegExp('^' + en.split(/\{[a-z_]+\}/).map((p) => escape(norm(p))).join('.+?') + '$', 's') });
+    out.push({ what: `catalogue ${k}: ${en}`, re: new RegExp('^' + norm(en).split(/\{[a-z_]+\}/).map(escape).join('.+?') + '$', 's') });
   }
   const labels = new Map();
   const walk = (v) => {
@@ -60,6 +61,9 @@ function englishPatterns(M, latin, lang) {
   }
   return { patterns: out, labels };
 }
+// Keys whose English text is only a default for a name people choose (a tablet's name when the admin gave
+// none is data, stored as typed, like every other name).
+const NAMES = ['tablet_of'];
 // A text as compared: spaces collapsed, the separators and arrows around it taken off.
 function norm(s) {
   return String(s).replace(/\s+/g, ' ').replace(/^[\s:·,;←→★*()–—-]+|[\s:·,;←→★*()–—-]+$/g, '');
@@ -117,7 +121,7 @@ async function main() {
   await page.getByTestId('signin-submit').click();
   await page.getByTestId('signout').waitFor({ state: 'visible' });
 
-  const found = [];
+  const found = new Map();  // what was found -> the pages it was on
   for (const lang of ['sq', 'sr']) {
     const { patterns, labels } = englishPatterns(M, latin, lang);
     await page.selectOption('#lang', lang);
@@ -134,13 +138,20 @@ async function main() {
         const text = norm(raw);
         if (!/\p{L}/u.test(text)) continue;
         const hit = patterns.find((p) => p.re.test(text));
-        if (hit) found.push(`${lang} #/${hash}: "${text}" (${hit.what})`);
-        else if (labels.has(text)) found.push(`${lang} #/${hash}: "${text}" (an instrument's English label)`);
+        // A form version's preview shows its questions in every language on purpose: there only the
+        // console's own texts count.
+        const why = hit ? hit.what : !hash.startsWith('form/') && labels.has(text) ? "an instrument's English label" : null;
+        if (!why) continue;
+        const key = `${lang}: "${text}" (${why})`;
+        if (!found.has(key)) found.set(key, []);
+        found.get(key).push(hash.replace(/[0-9a-f-]{36}$/, 'ID'));
       }
     }
     step(`${lang}: ${pages.length} pages read`);
   }
-  assert.deepEqual([...new Set(found)], [], 'English on the Albanian or Serbian console');
+  const list = [...found].map(([what, where]) => `${what} on ${[...new Set(where)].join(', ')}`);
+  if (list.length) console.log(list.join('\n'));
+  assert.deepEqual(list, [], 'English on the Albanian or Serbian console');
   assert.deepEqual(errors, [], 'no script errors');
   step('no English fallback in sq or sr');
 }
