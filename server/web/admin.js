@@ -302,7 +302,7 @@ window.AKT_ADMIN_PAGES = function (ui) {
     const detailText = (d) => Object.entries(d || {}).filter(([k]) => !/clock|seen|dot|actor|candidates/.test(k))
       .map(([k, v]) => k.replace(/_/g, ' ') + ': ' + (typeof v === 'object' && v !== null ? (Array.isArray(v) ? v.length + ' ' + t('items') : '…') : named(v))).join(' · ');
     const rows = entries.map((e) => h('tr', { 'data-testid': 'audit-row' },
-      h('td', { text: fmtShort(e.at) }), h('td', { text: e.username || t('anonymous') }), h('td', { text: actionText(e.action) }),
+      h('td', { text: fmtShort(e.at) }), h('td', { text: e.username === '(command line)' ? t('command_line') : e.username || t('anonymous') }), h('td', { text: actionText(e.action) }),
       h('td', {}, UUID.test(e.target) && !deviceName.has(e.target) ? h('a', { href: '#/record/' + e.target, text: t('open_record') }) : named(e.target)),
       h('td', { class: 'muted', text: detailText(e.detail) }), h('td', { class: 'muted', text: e.remote === 'local' ? t('command_line') : e.remote })));
     const prev = h('button', { type: 'button', class: 'secondary', 'data-testid': 'audit-prev', text: '← ' + t('previous'), disabled: page === 0 });

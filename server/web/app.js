@@ -197,11 +197,28 @@
   }
 
   // ---- Forms and labels --------------------------------------------------------------------------
+  // A form version's definition as the parser reads it: with the shared choice lists it names ("L:...")
+  // and the common header's fields (GET /v1/shared-definitions, fetched once), so that every answer and
+  // question has its label in the chosen language.
+  let shared = null;
+  function sharedDefinitions() {
+    if (!shared) {
+      shared = api('GET', '/v1/shared-definitions').then((r) => (r.ok ? r.data : null)).catch(() => null)
+        .then((d) => { if (!d) shared = null; return d || { choice_lists: {}, header_fields: [] }; });
+    }
+    return shared;
+  }
   async function formDef(formId, version) {
     const key = formId + '/' + version;
     if (!formCache.has(key)) {
-      formCache.set(key, api('GET', '/v1/forms/' + encodeURIComponent(formId) + '/' + version)
-        .then((r) => (r.ok ? r.data : null)).catch(() => null));
+      formCache.set(key, Promise.all([api('GET', '/v1/forms/' + encodeURIComponent(formId) + '/' + version), sharedDefinitions()])
+        .then(([r, common]) => {
+          if (!r.ok || !r.data || typeof r.data !== 'object') return null;
+          const def = r.data;
+          def.choice_lists = { ...common.choice_lists, ...(def.choice_lists || {}) };
+          def.header_fields = common.header_fields || [];
+          return def;
+        }).catch(() => null));
     }
     return formCache.get(key);
   }
@@ -221,7 +238,7 @@
       }
       return null;
     };
-    return def ? walk(def.fields) : null;
+    return def ? walk(def.fields) || walk(def.header_fields) : null;
   }
   function fieldLabel(def, path) {
     const key = String(path).replace(/\[[^\]]*\]/g, '').split('.').pop();
@@ -610,7 +627,13 @@
     const can = open(e);
     if ((d.rules || []).length) {
       section.append(h('p', {}, h('strong', { text: t('rules_broken') })),
-        h('ul', { 'data-testid': 'rules' }, d.rules.map((r) => h('li', {}, r.message || r.code, ' ', h('code', { class: 'muted', text: r.path + (r.code ? ' · ' + r.code : '') })))));
+        h('ul', { 'data-testid': 'rules' }, d.rules.map((r) => {
+          // The form's own message for its rule, in the chosen language (the server's is English).
+          const f = findField(def, String(r.path || '').replace(/\[[^\]]*\]/g, '').split('.').pop());
+          const message = f && r.code === 'constraint' && f.constraint_message ? pickLang(f.constraint_message, r.message) : r.message || '';
+          const code = r.code && t('prop_' + r.code) !== 'prop_' + r.code ? t('prop_' + r.code) : r.code;
+          return h('li', {}, message, ' ', h('code', { class: 'muted', text: fieldLabel(def, r.path) + (code ? ' · ' + code : '') }));
+        })));
     }
     const name = 'side-' + e.id;
     const sideHead = cands.map((c, i) => h('th', {}, can ? h('label', {}, h('input', { type: 'radio', name, value: String(i), 'data-testid': 'side-' + i }), ' ') : '',
@@ -873,7 +896,7 @@
     const defs = await latestDefs(forms);
     const fForm = select('x-form', formIds.map((id) => [id, formTitle(defs.get(id), id)]), formIds[0] || '', 'export-form');
     const fFormat = select('x-format', [['csv', 'CSV'], ['xlsx', 'Excel (XLSX)'], ['jsonl', 'JSON Lines']], 'csv', 'export-format');
-    const fLabels = select('x-labels', [['codes', t('labels_codes')], ['en', 'English'], ['sq', 'Shqip'], ['sr', 'Srpski']], lang === 'en' ? 'codes' : lang, 'export-labels');
+    const fLabels = select('x-labels', [['codes', t('labels_codes')], ['en', t('labels_en')], ['sq', t('labels_sq')], ['sr', t('labels_sr')], ['sr-Latn', t('labels_sr_latn')]], lang === 'en' ? 'codes' : lang, 'export-labels');
     // Places by name (the server refuses an unknown code; here none can be typed). An M&E officer sees
     // communities as pseudonyms, so filters on the municipality only.
     const P = window.AKT_PLACES || { municipalities: {}, communities: {} };

@@ -104,6 +104,16 @@ async function main() {
     '--demo-password-file', path.join(H.tmp, 'demo-pw'), '--forms-dir', path.join(H.root, 'schema/forms/programme'),
     '--state', path.join(H.tmp, 'state.json'), '--env-out', path.join(H.tmp, 'tablets.env'), '--records', '30'], { stdio: 'inherit' });
   const admin = (await call('POST', '/v1/login', null, { username: 'admin', password: H.PASSWORD })).data.token;
+  // The shared lists and the common header, for every signed-in user; nobody else.
+  assert.equal((await call('GET', '/v1/shared-definitions')).status, 401);
+  assert.equal((await call('POST', '/v1/shared-definitions', admin, {})).status, 405);
+  for (const user of ['admin', 'supervisor1', 'me1', 'enumerator1']) {
+    const token = user === 'admin' ? admin : (await call('POST', '/v1/login', null, { username: user, password: DEMO_PW })).data.token;
+    const shared = await call('GET', '/v1/shared-definitions', token);
+    assert.equal(shared.status, 200, user);
+    assert.deepEqual(shared.data.choice_lists['L:yes_no'].map((c) => [c.code, c.label.sq, c.label['sr-Latn']]), [['yes', 'Po', 'Da'], ['no', 'Jo', 'Ne']]);
+    assert.deepEqual(shared.data.header_fields.find((f) => f.key === 'review_status').choices, 'L:review_status');
+  }
   const conflicts = (await call('GET', '/v1/admin/conflicts?status=open', admin)).data.entries;
   const record = (await call('GET', '/v1/admin/records?limit=1&review=returned', admin)).data.records[0].record;
   const pages = ['inbox', ...conflicts.map((e) => 'conflict/' + e.id), 'submissions', 'record/' + record, 'team', 'tablets', 'users',
@@ -140,7 +150,8 @@ async function main() {
         const hit = patterns.find((p) => p.re.test(text));
         // A form version's preview shows its questions in every language on purpose: there only the
         // console's own texts count.
-        const why = hit ? hit.what : !hash.startsWith('form/') && labels.has(text) ? "an instrument's English label" : null;
+        if (hash.startsWith('form/') && labels.has(text)) continue;
+        const why = hit ? hit.what : labels.has(text) ? "an instrument's English label" : null;
         if (!why) continue;
         const key = `${lang}: "${text}" (${why})`;
         if (!found.has(key)) found.set(key, []);

@@ -7,7 +7,7 @@
 // comment, exclude) and resolves the conflict; the admin publishes the form version a tablet already
 // used and releases its quarantined edit; the M&E officer downloads a dataset. The record and conflict
 // views show the uploaded photo as a thumbnail made by the browser. A screenshot of each page goes to
-// the output folder (AKT_WEB_DOCS=1: also the README's under docs/).
+// the output folder (AKT_WEB_DOCS=1: also the README's, docs/console-setup-*.png).
 //
 // Environment: AKTSYNCD, AKTSYNC (the CLI), AKT_WEB_OUT, CHROMIUM (see harness.mjs), AKT_WEB_DOCS.
 import assert from 'node:assert/strict';
@@ -45,11 +45,11 @@ async function open(page, hash, testid) {
   else await page.goto(H.base + '/console/#/' + hash);
   await page.getByTestId(testid).first().waitFor();
 }
-// A screenshot for the test output; with AKT_WEB_DOCS=1 also the README's (docs/console-NAME.png, the
+// A screenshot for the test output; with AKT_WEB_DOCS=1 also the README's (docs/console-setup-NAME.png, the
 // viewport only, to keep it small).
 async function shot(page, name) {
   await page.screenshot({ path: path.join(H.outDir, 'setup-' + name + '.png'), fullPage: true });
-  if (DOCS) await page.screenshot({ path: path.join(H.root, 'docs', 'console-' + name + '.png') });
+  if (DOCS) await page.screenshot({ path: path.join(H.root, 'docs', 'console-setup-' + name + '.png') });
   assert.doesNotMatch(await page.locator('main').innerText(), /\b(null|undefined|NaN|\[object Object\])\b/, name);
 }
 const flashed = (page, re) => page.getByTestId('flash').filter({ hasText: re }).waitFor();
