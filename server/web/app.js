@@ -178,7 +178,9 @@
   async function api(method, path, body, raw) {
     const s = session();
     if (!s) { endSession(t('session_ended')); throw new SessionEnded(); }
-    const headers = { Authorization: 'Bearer ' + s.token };
+    // The server's own messages (a field's problem when a release or a resolution is refused) come in the
+    // console's language (PROTOCOL §4.4); its Serbian is Latin.
+    const headers = { Authorization: 'Bearer ' + s.token, 'Accept-Language': lang === 'sr' ? 'sr-Latn' : lang };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     // A string is sent as written (a form definition: the server reports problems by its path in it).
     const sent = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);

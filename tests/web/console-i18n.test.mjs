@@ -131,17 +131,23 @@ async function main() {
   await page.getByTestId('signin-submit').click();
   await page.getByTestId('signout').waitFor({ state: 'visible' });
 
+  // The API calls ask for the console's language (the server's own messages follow it).
+  const asked = new Map();
+  page.on('request', (r) => { if (new URL(r.url()).pathname.startsWith('/v1/')) asked.set(r.url(), r.headers()['accept-language']); });
   const found = new Map();  // what was found -> the pages it was on
   for (const lang of ['sq', 'sr']) {
     const { patterns, labels } = englishPatterns(M, latin, lang);
     await page.selectOption('#lang', lang);
     await page.getByTestId('nav-inbox').filter({ hasText: M[lang].nav_inbox }).waitFor();
     for (const hash of pages) {
+      asked.clear();
       await page.goto(H.base + '/console/#/' + hash);
       await page.locator('main h1').first().waitFor();
       await page.waitForFunction(() => !document.querySelector('main .muted') ||
         ![...document.querySelectorAll('main .muted')].some((e) => /…$/.test(e.textContent)));
       await page.waitForTimeout(300);  // the indicators and photos arrive after the heading
+      assert.ok(asked.size > 0, hash);
+      assert.deepEqual([...new Set(asked.values())], [lang === 'sr' ? 'sr-Latn' : lang], `#/${hash}: the API is asked in the console's language`);
       const name = hash.replace(/\//g, '-');
       await page.screenshot({ path: path.join(H.outDir, `i18n-${lang}-${name}.png`), fullPage: true });
       for (const raw of await visibleTexts(page)) {
