@@ -251,7 +251,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
   const std::string_view top = seg[1];
   const bool known = top == "push" || top == "changes" || top == "records" || top == "me" || top == "logout" ||
                      top == "admin" || top == "forms" || top == "exports" || top == "indicators" ||
-                     top == "uploads" || top == "blobs";
+                     top == "uploads" || top == "blobs" || top == "shared-definitions";
   if (!known) return not_found();
 
   std::optional<HttpResponse> refused;

@@ -574,6 +574,13 @@
     return out;
   }
 
+  // A value in the conflict view: a choice by its label in the chosen language, a number in its
+  // conventions (as the record page shows answers); empty and removed values, and whole items, as fmtValue.
+  function shown(def, path, v) {
+    const plain = v !== null && v !== undefined && (typeof v !== 'object' || (Array.isArray(v) && v.every((x) => typeof x !== 'object')));
+    return plain && answerTextFn ? answerTextFn(def, String(path).replace(/\[[^\]]*\]/g, '').split('.').pop(), v) : fmtValue(v);
+  }
+
   // field: one value per path; a repeat item's field works the same; a whole item takes a candidate
   // (the item object) or is removed.
   function fieldEntry(e, section, { def }) {
@@ -582,7 +589,7 @@
     const can = open(e);
     const name = 'choice-' + e.id;
     const tbody = h('tbody');
-    tbody.append(h('tr', {}, h('td'), h('td', { text: t('ancestor') }), h('td', { class: 'value', 'data-testid': 'ancestor', text: fmtValue(e.ancestor) }),
+    tbody.append(h('tr', {}, h('td'), h('td', { text: t('ancestor') }), h('td', { class: 'value', 'data-testid': 'ancestor', text: shown(def, e.path, e.ancestor) }),
       h('td', { colspan: 4, class: 'muted', text: t('ancestor_note') })));
     (e.candidates || []).forEach((c, i) => {
       const current = e.provisional !== undefined && same(e.provisional, c.value) && !c.absent;
@@ -590,7 +597,7 @@
       tbody.append(h('tr', { class: current ? 'current' : null, 'data-testid': 'candidate' },
         h('td', {}, radio),
         h('td', {}, h('label', { for: radio ? radio.id : null, text: t('candidate_n', { n: i + 1 }) + (current ? ' (' + t('current_value') + ')' : '') })),
-        h('td', { class: 'value', 'data-testid': 'candidate-value', text: c.absent ? (whole ? t('item_removed') : t('value_absent')) : fmtValue(c.value) }),
+        h('td', { class: 'value', 'data-testid': 'candidate-value', text: c.absent ? (whole ? t('item_removed') : t('value_absent')) : shown(def, e.path, c.value) }),
         h('td', { text: c.user || '—' }),
         h('td', { text: c.device || (c.dot ? c.dot.actor.slice(0, 8) + '…' : '—') }),
         h('td', { text: c.device_time ? fmtTime(c.device_time) : '—' }),
@@ -632,7 +639,9 @@
         h('ul', { 'data-testid': 'rules' }, d.rules.map((r) => {
           // The form's own message for its rule, in the chosen language (the server's is English).
           const f = findField(def, String(r.path || '').replace(/\[[^\]]*\]/g, '').split('.').pop());
-          const message = f && r.code === 'constraint' && f.constraint_message ? pickLang(f.constraint_message, r.message) : r.message || '';
+          const own = f ? [f.constraint_message, ...(f.checks || []).map((c) => c.message)].filter((m) => m && typeof m === 'object') : [];
+          const mine = own.find((m) => m.en === r.message) || (r.code === 'constraint' && own.length === 1 ? own[0] : null);
+          const message = mine ? pickLang(mine, r.message) : r.message || '';
           const code = r.code && t('prop_' + r.code) !== 'prop_' + r.code ? t('prop_' + r.code) : r.code;
           return h('li', {}, message, ' ', h('code', { class: 'muted', text: fieldLabel(def, r.path) + (code ? ' · ' + code : '') }));
         })));
@@ -644,8 +653,8 @@
     const rows = fields.map((f) => {
       inputs[f] = can ? h('input', { type: 'text', 'aria-label': t('other_value') + ' ' + f, 'data-testid': 'edit-' + f }) : null;
       return h('tr', {}, h('td', {}, fieldLabel(def, f) + ' ', h('code', { class: 'muted', text: f })),
-        h('td', { class: 'value', text: fmtValue((d.provisional || {})[f]) }),
-        ...cands.map((c) => h('td', { class: 'value', 'data-testid': 'side-value', text: (c.absent || []).includes(f) ? t('value_absent') : fmtValue((c.values || {})[f]) })),
+        h('td', { class: 'value', text: shown(def, f, (d.provisional || {})[f]) }),
+        ...cands.map((c) => h('td', { class: 'value', 'data-testid': 'side-value', text: (c.absent || []).includes(f) ? t('value_absent') : shown(def, f, (c.values || {})[f]) })),
         can ? h('td', {}, inputs[f]) : null);
     });
     section.append(h('table', { 'data-testid': 'semantic-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('provisional') }),
@@ -701,9 +710,9 @@
     const fields = d.fields || [...new Set(cands.flatMap((c) => Object.keys(c.values || {}).concat(c.absent || [])))];
     if (d.reason) section.append(h('p', {}, h('strong', { text: t('held_reason') + ': ' }), h('span', { 'data-testid': 'held-reason', text: d.reason })));
     const rows = fields.map((f) => h('tr', {}, h('td', {}, fieldLabel(def, f) + ' ', h('code', { class: 'muted', text: f })),
-      h('td', { class: 'value', 'data-testid': 'kept-value', text: d.kept && f in d.kept ? fmtValue(d.kept[f]) : t('value_absent') }),
+      h('td', { class: 'value', 'data-testid': 'kept-value', text: d.kept && f in d.kept ? shown(def, f, d.kept[f]) : t('value_absent') }),
       ...cands.map((c) => h('td', { class: 'value', 'data-testid': 'held-value',
-        text: c.deleted ? t('deleted_here') : (c.absent || []).includes(f) ? t('value_absent') : fmtValue((c.values || {})[f]) }))));
+        text: c.deleted ? t('deleted_here') : (c.absent || []).includes(f) ? t('value_absent') : shown(def, f, (c.values || {})[f]) }))));
     section.append(h('table', { 'data-testid': 'held-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('what_stays') }),
       ...cands.map((c, i) => h('th', {}, t('held_n', { n: i + 1 }), h('div', { class: 'muted', text: who(c) + (c.server_time ? ' · ' + fmtTime(c.server_time) : '') }))))),
     h('tbody', {}, rows)));
@@ -736,7 +745,7 @@
     const rows = keys.map((k) => {
       const differ = records.some((x) => !same(x.body[k], records[0].body[k]));
       return h('tr', { class: differ ? 'flagged' : null }, h('td', {}, fieldLabel(def, k) + ' ', h('code', { class: 'muted', text: k })),
-        ...records.map((x) => h('td', { class: 'value', text: fmtValue(x.body[k]) })));
+        ...records.map((x) => h('td', { class: 'value', text: shown(def, k, x.body[k]) })));
     });
     section.append(h('table', { 'data-testid': 'duplicate-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }),
       ...records.map((x, i) => h('th', {}, t('record_n', { n: i + 1 }) + ' ', h('code', { text: x.id }),
