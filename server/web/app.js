@@ -959,9 +959,9 @@
     });
 
     const out = [h('h1', { text: t('nav_datasets') }), h('h2', { text: t('export_title') }), form, msg, h('h2', { text: t('indicators') })];
-    const ind = await api('GET', '/v1/indicators?format=json');
+    const [ind, common] = await Promise.all([api('GET', '/v1/indicators?format=json'), sharedDefinitions()]);
     if (!ind.ok) out.push(h('p', { class: 'error', text: problemText(ind) }));
-    else out.push(...renderIndicators(ind.data));
+    else out.push(...renderIndicators(ind.data, common));
     return out;
   }
 
@@ -1001,7 +1001,7 @@
 
   // Grouped by the logframe's objectives (G.1 first), with each indicator's title and definition; every
   // indicator downloadable on its own as CSV (made in the browser from the cells shown).
-  function renderIndicators(data) {
+  function renderIndicators(data, common) {
     const cells = data.cells || [];
     const LF = window.AKT_LOGFRAME || { objectives: [], indicators: {} };
     const out = [h('p', { class: 'muted', text: t('indicators_note', { min: data.min_cell }) })];
@@ -1014,8 +1014,11 @@
       byIndicator.get(k).push(c);
     }
     if (!cells.length) out.push(h('p', { class: 'muted', 'data-testid': 'indicators-empty', text: t('indicators_empty') }));
+    const genders = ((common && common.choice_lists) || {})['L:gender'] || [];
     const groupName = (c) => (c.dimension === 'municipality' ? placeName('municipality', c.group)
-      : c.dimension === 'community' ? placeName('community', c.group) : String(c.group));
+      : c.dimension === 'community' ? placeName('community', c.group)
+        : c.dimension === 'gender' && genders.some((g) => g.code === c.group) ? pickLang(genders.find((g) => g.code === c.group).label, c.group)
+          : String(c.group));
     const csvOf = (list) => {
       const q = (v) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? '"' + String(v).replace(/"/g, '""') + '"' : String(v));
       const head = 'indicator,dimension,group,measure,value,numerator,denominator,suppressed,low_precision';

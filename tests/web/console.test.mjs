@@ -574,6 +574,7 @@ async function main() {
   assert.equal(await g1Box.locator('rect.bar').count(), 7);
   assert.equal(await g1Box.locator('rect.bar.suppressed').count(), 1);
   assert.match(await g1Box.textContent(), /41\.2/);
+  assert.match(await g1Box.getByTestId('chart').nth(1).textContent(), /Female.*Male/s, 'gender groups by their labels');
   // Numbers in each language's conventions: a decimal comma in Albanian and Serbian.
   for (const [code, text] of [['sq', /41,2 %/], ['sr', /41,2 %/], ['en', /41\.2 %/]]) {
     await page.selectOption('#lang', code);
