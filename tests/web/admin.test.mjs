@@ -285,15 +285,21 @@ async function main() {
     assert.ok(r.data.valid.includes(valid) && !r.data.valid.includes(bad), JSON.stringify(r.data.valid));
     assert.match(r.data.detail, new RegExp(`${key}: unknown value '${bad}'; valid: .*${valid}`));
   }
+  // me1 holds the community-data grant (given above): communities in clear. Without it, the pseudonyms shown.
   const meToken = await login('me1', DEMO_PW);
+  assert.equal((await call('GET', '/v1/exports/so1_interethnic_survey?format=csv&community=serb', meToken)).status, 200);
+  assert.equal((await call('PUT', '/v1/admin/users/me1/special_category', admin, { granted: false })).status, 200);
   const meBad = await call('GET', '/v1/exports/so1_interethnic_survey?format=csv&community=serb', meToken);
   assert.equal(meBad.status, 400, 'an M&E officer without the grant filters on the pseudonyms shown, not on clear communities');
   assert.ok(meBad.data.valid.every((v) => /^ps_[0-9a-f]{16}$/.test(v)), JSON.stringify(meBad.data.valid));
   assert.equal((await call('GET', '/v1/exports/so1_interethnic_survey?format=csv&community=' + meBad.data.valid[0], meToken)).status, 200);
+  assert.equal((await call('PUT', '/v1/admin/users/me1/special_category', admin, { granted: true })).status, 200);
   // The console offers the places by name (no codes to type), so it cannot send an unknown one.
   await goto(page, 'datasets', 'export-form-box');
   const munOptions = await page.getByTestId('export-municipality').locator('option').allTextContents();
   assert.ok(munOptions.includes('Graçanicë'), munOptions.join(', '));
+  await page.getByTestId('export-form').selectOption('so1_interethnic_survey');
+  await page.getByTestId('export-format').selectOption('csv');
   await page.getByTestId('export-municipality').selectOption('gracanice');
   await page.getByTestId('export-community').selectOption('serb');
   const [filtered] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-download').click()]);
