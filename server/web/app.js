@@ -748,7 +748,7 @@
         ...records.map((x) => h('td', { class: 'value', text: shown(def, k, x.body[k]) })));
     });
     section.append(h('table', { 'data-testid': 'duplicate-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }),
-      ...records.map((x, i) => h('th', {}, t('record_n', { n: i + 1 }) + ' ', h('code', { text: x.id }),
+      ...records.map((x, i) => h('th', {}, t('record_n', { n: i + 1 }) + ' ', h('a', { href: '#/record/' + x.id, text: t('open_record') }),
         h('div', { class: 'muted', text: x.problem || (x.server_time ? fmtTime(x.server_time) : '') }))))), h('tbody', {}, rows)));
     if (!open(e)) return null;
     const excludes = records.map((x, i) => actionButton(t('exclude_n', { n: i + 1 }), 'exclude-' + x.id, true, (b) => {

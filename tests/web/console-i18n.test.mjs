@@ -151,6 +151,9 @@ async function main() {
       assert.deepEqual([...new Set(asked.values())], [lang === 'sr' ? 'sr-Latn' : lang], `#/${hash}: the API is asked in the console's language`);
       const name = hash.replace(/\//g, '-');
       await page.screenshot({ path: path.join(H.outDir, `i18n-${lang}-${name}.png`), fullPage: true });
+      // Nothing internal either: no record or actor id, no clock.
+      assert.doesNotMatch(await page.locator('main').innerText(), /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|\{"[0-9a-f-]{8,}":\s*\d/i,
+        `${lang} #/${hash}: an id or a clock on screen`);
       for (const raw of await visibleTexts(page)) {
         const text = norm(raw);
         if (!/\p{L}/u.test(text)) continue;
