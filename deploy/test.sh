@@ -46,6 +46,8 @@ if [ "${AKT_SKIP_WEB:-0}" != 1 ]; then
   (cd tests/web && npm ci --no-audit --no-fund --loglevel=error)
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/console.test.mjs
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/admin.test.mjs
+  AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/console-setup.test.mjs
+  AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/console-i18n.test.mjs
   stage "tablet app browser tests (chromium + playwright-core)"
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/app.test.mjs
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/app-photos.test.mjs

@@ -251,7 +251,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
   const std::string_view top = seg[1];
   const bool known = top == "push" || top == "changes" || top == "records" || top == "me" || top == "logout" ||
                      top == "admin" || top == "forms" || top == "exports" || top == "indicators" ||
-                     top == "uploads" || top == "blobs";
+                     top == "uploads" || top == "blobs" || top == "shared-definitions";
   if (!known) return not_found();
 
   std::optional<HttpResponse> refused;
@@ -327,6 +327,8 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
     return req.method == "GET" ? handle_get_blob(std::string(seg[2]), *who, app) : method_not_allowed("GET");
   if (top == "forms" && seg.size() == 2)
     return req.method == "GET" ? handle_list_forms(*who, false, app) : method_not_allowed("GET");
+  if (top == "shared-definitions" && seg.size() == 2)
+    return req.method == "GET" ? handle_shared_definitions() : method_not_allowed("GET");
   if (top == "forms" && seg.size() == 4)
     return req.method == "GET" ? handle_get_form(percent_decode(seg[2]), seg[3], *who, app) : method_not_allowed("GET");
   if (top == "me" && seg.size() == 2) return req.method == "GET" ? handle_me(*who) : method_not_allowed("GET");

@@ -19,6 +19,7 @@
 #include "schema/export/jsonl_writer.hpp"
 #include "schema/export/redact.hpp"
 #include "schema/export/xlsx_writer.hpp"
+#include "schema/forms/choice_list.hpp"
 #include "schema/store/export_query.hpp"
 #include "schema/store/store_tx.hpp"
 #include "server/handlers/export_media.hpp"
@@ -361,6 +362,34 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     }
     return out;
   };
+  // An unknown value is refused naming the valid ones (a typo would otherwise give an empty dataset that
+  // reads as "no data"): the reference data's municipalities, the components, and the communities as the
+  // caller sees them (pseudonyms for an M&E officer without the special-category grant).
+  auto codes_of = [](std::string_view list) {
+    std::vector<std::string> out;
+    if (auto it = forms::builtin_choice_lists().find(list); it != forms::builtin_choice_lists().end())
+      for (const auto& c : it->second.choices) out.push_back(c.code);
+    return out;
+  };
+  std::vector<std::string> communities;
+  for (const auto& c : codes_of("L:community")) communities.push_back(redact_community_for(app, who, c));
+  const std::pair<const char*, std::vector<std::string>> known[] = {
+      {"municipality", codes_of("L:municipality")}, {"community", communities}, {"component", {"SO1", "SO2", "SO3"}}};
+  for (const auto& [key, valid] : known) {
+    std::vector<std::string> unknown;
+    for (const auto& v : values(key))
+      if (std::find(valid.begin(), valid.end(), v) == valid.end()) unknown.push_back(v);
+    if (unknown.empty()) continue;
+    std::string list;
+    for (const auto& v : valid) list += (list.empty() ? "" : ", ") + v;
+    HttpResponse r = problem(400, "invalid_filter", std::string(key) + ": unknown value '" + unknown.front() + "'; valid: " + list);
+    nlohmann::json body = nlohmann::json::parse(r.body);
+    body["field"] = key;
+    body["unknown"] = unknown;
+    body["valid"] = valid;
+    r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return r;
+  }
   auto any = [](const std::vector<std::string>& set, const std::string& v) {
     return set.empty() || std::find(set.begin(), set.end(), v) != set.end();
   };

@@ -4,6 +4,7 @@
 
 #include <charconv>
 
+#include "schema/forms/choice_list.hpp"
 #include "schema/forms/form_parser.hpp"
 #include "schema/store/store_tx.hpp"
 #include "server/handlers/json_io.hpp"
@@ -66,6 +67,20 @@ HttpResponse handle_get_form(const std::string& form_id, std::string_view versio
   HttpResponse r;
   r.body = row->definition;  // as uploaded (validated when stored)
   r.headers.emplace_back("Aktsync-Form-Status", row->status);
+  return r;
+}
+
+HttpResponse handle_shared_definitions() {
+  nlohmann::json lists = nlohmann::json::object();
+  for (const auto& [name, list] : forms::builtin_choice_lists()) {
+    nlohmann::json& out = lists[name] = nlohmann::json::array();
+    for (const auto& c : list.choices)
+      out.push_back({{"code", c.code},
+                     {"label", {{"en", c.label.en}, {"sq", c.label.sq}, {"sr", c.label.sr}, {"sr-Latn", c.label.sr_latn}}}});
+  }
+  HttpResponse r;
+  r.body = nlohmann::json{{"choice_lists", std::move(lists)}, {"header_fields", nlohmann::json::parse(forms::common_header_json())}, {"v", 1}}
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }
 

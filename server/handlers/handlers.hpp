@@ -62,6 +62,9 @@ HttpResponse handle_quarantine(const Query& query, const Principal& who, AppStat
 
 // Forms and the quarantine.
 HttpResponse handle_list_forms(const Principal& who, bool all_versions, AppState& app);
+// GET /v1/shared-definitions: the shared choice lists forms name as "L:..." and the common header's fields
+// (labels in every language), PROTOCOL §10.12.
+HttpResponse handle_shared_definitions();
 HttpResponse handle_get_form(const std::string& form_id, std::string_view version, const Principal& who, AppState& app);
 HttpResponse handle_upload_form(const HttpRequest& req, const Principal& who, AppState& app);
 HttpResponse handle_form_transition(const HttpRequest& req, const std::string& form_id, std::string_view version,

@@ -302,7 +302,7 @@ window.AKT_ADMIN_PAGES = function (ui) {
     const detailText = (d) => Object.entries(d || {}).filter(([k]) => !/clock|seen|dot|actor|candidates/.test(k))
       .map(([k, v]) => k.replace(/_/g, ' ') + ': ' + (typeof v === 'object' && v !== null ? (Array.isArray(v) ? v.length + ' ' + t('items') : '…') : named(v))).join(' · ');
     const rows = entries.map((e) => h('tr', { 'data-testid': 'audit-row' },
-      h('td', { text: fmtShort(e.at) }), h('td', { text: e.username || t('anonymous') }), h('td', { text: actionText(e.action) }),
+      h('td', { text: fmtShort(e.at) }), h('td', { text: e.username === '(command line)' ? t('command_line') : e.username || t('anonymous') }), h('td', { text: actionText(e.action) }),
       h('td', {}, UUID.test(e.target) && !deviceName.has(e.target) ? h('a', { href: '#/record/' + e.target, text: t('open_record') }) : named(e.target)),
       h('td', { class: 'muted', text: detailText(e.detail) }), h('td', { class: 'muted', text: e.remote === 'local' ? t('command_line') : e.remote })));
     const prev = h('button', { type: 'button', class: 'secondary', 'data-testid': 'audit-prev', text: '← ' + t('previous'), disabled: page === 0 });
@@ -482,7 +482,7 @@ window.AKT_ADMIN_PAGES = function (ui) {
     walk(def && def.fields);
     for (const k of Object.keys(body).sort()) if (!keys.includes(k)) keys.push(k);
     out.push(h('h2', { text: t('answers') }), table('answers-table', [t('col_question'), t('col_answer')],
-      keys.map((k) => h('tr', {}, h('td', { text: fieldLabel(def, k) }), photoCell(r.data, k, body[k]) || h('td', { class: 'value', text: answerText(def, k, body[k]) })))));
+      keys.map((k) => h('tr', {}, h('td', { text: fieldLabel(def, k) }), ui.photoCell(body[k], 'photo-' + k, fieldLabel(def, k), (r.data.pending_upload || []).includes(k)) || h('td', { class: 'value', text: answerText(def, k, body[k]) })))));
     // History.
     const hrows = versions.map((v) => h('tr', { 'data-testid': 'history-row', class: v.live ? 'flagged' : null },
       h('td', { text: fmtShort(v.server_time) }), h('td', { text: authorText(v.author) }),
@@ -491,27 +491,6 @@ window.AKT_ADMIN_PAGES = function (ui) {
       h('td', { text: v.live ? t('current_value') : '' })));
     out.push(h('h2', { text: t('history') }), table('history-table', [t('col_when'), t('col_by'), t('col_changed_fields'), '', ''], hrows));
     return out;
-  }
-
-  // A photo answer: its size and type, "not yet uploaded" while the tablet has not sent the file, else a
-  // button that fetches it (GET /v1/blobs/{digest}, with the session's token) and shows it.
-  function photoCell(rec, key, v) {
-    const text = ui.photoText(v);
-    if (!text) return null;
-    const cell = h('td', { class: 'value', 'data-testid': 'photo-' + key, text: text + ' ' });
-    if ((rec.pending_upload || []).includes(key)) {
-      cell.append(h('span', { class: 'badge warn', text: t('photo_pending') }));
-      return cell;
-    }
-    const b = h('button', { type: 'button', class: 'secondary', text: t('photo_show') });
-    b.addEventListener('click', async () => {
-      const res = await ui.api('GET', '/v1/blobs/' + v.slice(7, 71), undefined, true);
-      if (!res.ok) { b.replaceWith(h('span', { class: 'muted', text: t('photo_unavailable') })); return; }
-      const url = URL.createObjectURL(await res.blob());
-      b.replaceWith(h('img', { src: url, class: 'photo-preview', alt: t('photo_alt', { field: key }) }));
-    });
-    cell.append(b);
-    return cell;
   }
 
   ui.answerText = answerText;

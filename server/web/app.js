@@ -102,6 +102,54 @@
     const m = typeof v === 'string' && kAttachmentRef.exec(v);
     return m ? t('photo_ref', { size: fmtBytes(Number(m[2])), type: m[3].replace('image/', '').toUpperCase() }) : null;
   }
+  // A photo answer's cell: its size and type, and a thumbnail the browser makes from GET /v1/blobs/{digest}
+  // (decoded by createImageBitmap and drawn on a canvas at most THUMB px on its longer side, so that no
+  // full-size image sits in the page); a click shows the full photo (an object URL, revoked once the
+  // image has loaded). "Not yet uploaded" when the server lacks the file (the record says so, or the blob
+  // is not there yet); "cannot be shown" when the caller may not read it.
+  const THUMB = 320;
+  function photoCell(v, testid, label, pending) {
+    const text = photoText(v);
+    if (!text) return null;
+    const cell = h('td', { class: 'value', 'data-testid': testid }, h('div', { text }));
+    const notYet = () => h('span', { class: 'badge warn', 'data-testid': 'photo-pending', text: t('photo_pending') });
+    const unavailable = () => h('span', { class: 'muted', 'data-testid': 'photo-unavailable', text: t('photo_unavailable') });
+    if (pending) { cell.append(notYet()); return cell; }
+    const slot = h('div', { class: 'muted', text: t('loading') });
+    cell.append(slot);
+    (async () => {
+      try {
+        const res = await api('GET', '/v1/blobs/' + v.slice(7, 71), undefined, true);
+        if (res.status === 404) { slot.replaceWith(notYet()); return; }
+        if (!res.ok) { slot.replaceWith(unavailable()); return; }
+        const blob = await res.blob();
+        const bitmap = await createImageBitmap(blob);
+        const scale = Math.min(1, THUMB / Math.max(bitmap.width, bitmap.height));
+        const canvas = h('canvas', { width: Math.max(1, Math.round(bitmap.width * scale)), height: Math.max(1, Math.round(bitmap.height * scale)),
+          role: 'img', 'aria-label': t('photo_alt', { field: label }) });
+        canvas.getContext('2d').drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+        bitmap.close();
+        const open = h('button', { type: 'button', class: 'thumb', 'data-testid': 'photo-open', title: t('photo_open') }, canvas);
+        open.addEventListener('click', () => showPhoto(blob, label));
+        slot.replaceWith(open);
+      } catch (e) {
+        if (!(e instanceof SessionEnded)) slot.replaceWith(unavailable());
+      }
+    })();
+    return cell;
+  }
+  function showPhoto(blob, label) {
+    const url = URL.createObjectURL(blob);
+    const img = h('img', { src: url, alt: t('photo_alt', { field: label }), 'data-testid': 'photo-full-image' });
+    img.addEventListener('load', () => URL.revokeObjectURL(url), { once: true });
+    img.addEventListener('error', () => URL.revokeObjectURL(url), { once: true });
+    const close = h('button', { type: 'button', class: 'secondary', 'data-testid': 'photo-close', text: t('close') });
+    const dialog = h('dialog', { class: 'photo-full', 'data-testid': 'photo-full' }, h('div', { class: 'actions' }, close), img);
+    close.addEventListener('click', () => dialog.close());
+    dialog.addEventListener('close', () => dialog.remove());
+    document.body.append(dialog);
+    dialog.showModal();
+  }
   function fmtValue(v) {
     if (v === undefined) return '—';
     if (v === null) return t('value_null');
@@ -130,7 +178,9 @@
   async function api(method, path, body, raw) {
     const s = session();
     if (!s) { endSession(t('session_ended')); throw new SessionEnded(); }
-    const headers = { Authorization: 'Bearer ' + s.token };
+    // The server's own messages (a field's problem when a release or a resolution is refused) come in the
+    // console's language (PROTOCOL §4.4); its Serbian is Latin.
+    const headers = { Authorization: 'Bearer ' + s.token, 'Accept-Language': lang === 'sr' ? 'sr-Latn' : lang };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     // A string is sent as written (a form definition: the server reports problems by its path in it).
     const sent = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
@@ -149,11 +199,28 @@
   }
 
   // ---- Forms and labels --------------------------------------------------------------------------
+  // A form version's definition as the parser reads it: with the shared choice lists it names ("L:...")
+  // and the common header's fields (GET /v1/shared-definitions, fetched once), so that every answer and
+  // question has its label in the chosen language.
+  let shared = null;
+  function sharedDefinitions() {
+    if (!shared) {
+      shared = api('GET', '/v1/shared-definitions').then((r) => (r.ok ? r.data : null)).catch(() => null)
+        .then((d) => { if (!d) shared = null; return d || { choice_lists: {}, header_fields: [] }; });
+    }
+    return shared;
+  }
   async function formDef(formId, version) {
     const key = formId + '/' + version;
     if (!formCache.has(key)) {
-      formCache.set(key, api('GET', '/v1/forms/' + encodeURIComponent(formId) + '/' + version)
-        .then((r) => (r.ok ? r.data : null)).catch(() => null));
+      formCache.set(key, Promise.all([api('GET', '/v1/forms/' + encodeURIComponent(formId) + '/' + version), sharedDefinitions()])
+        .then(([r, common]) => {
+          if (!r.ok || !r.data || typeof r.data !== 'object') return null;
+          const def = r.data;
+          def.choice_lists = { ...common.choice_lists, ...(def.choice_lists || {}) };
+          def.header_fields = common.header_fields || [];
+          return def;
+        }).catch(() => null));
     }
     return formCache.get(key);
   }
@@ -173,7 +240,7 @@
       }
       return null;
     };
-    return def ? walk(def.fields) : null;
+    return def ? walk(def.fields) || walk(def.header_fields) : null;
   }
   function fieldLabel(def, path) {
     const key = String(path).replace(/\[[^\]]*\]/g, '').split('.').pop();
@@ -499,11 +566,19 @@
     const flagged = new Set(entries.filter(open).flatMap((e) => String(e.path).split(',').map((p) => p.replace(/[[.].*$/, ''))));
     const show = answerTextFn || ((d, k, v) => fmtValue(v));
     const rows = Object.keys(body).sort().map((k) => h('tr', { class: flagged.has(k) ? 'flagged' : null },
-      h('td', { text: fieldLabel(def, k) }), h('td', { class: 'value', text: show(def, k, body[k]) })));
+      h('td', { text: fieldLabel(def, k) }),
+      photoCell(body[k], 'context-photo-' + k, fieldLabel(def, k), false) || h('td', { class: 'value', text: show(def, k, body[k]) })));
     out.push(h('h2', { text: t('record_context') }),
       h('table', { 'data-testid': 'record-context' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }),
         h('th', { text: t('col_current') }))), h('tbody', {}, rows)));
     return out;
+  }
+
+  // A value in the conflict view: a choice by its label in the chosen language, a number in its
+  // conventions (as the record page shows answers); empty and removed values, and whole items, as fmtValue.
+  function shown(def, path, v) {
+    const plain = v !== null && v !== undefined && (typeof v !== 'object' || (Array.isArray(v) && v.every((x) => typeof x !== 'object')));
+    return plain && answerTextFn ? answerTextFn(def, String(path).replace(/\[[^\]]*\]/g, '').split('.').pop(), v) : fmtValue(v);
   }
 
   // field: one value per path; a repeat item's field works the same; a whole item takes a candidate
@@ -514,7 +589,7 @@
     const can = open(e);
     const name = 'choice-' + e.id;
     const tbody = h('tbody');
-    tbody.append(h('tr', {}, h('td'), h('td', { text: t('ancestor') }), h('td', { class: 'value', 'data-testid': 'ancestor', text: fmtValue(e.ancestor) }),
+    tbody.append(h('tr', {}, h('td'), h('td', { text: t('ancestor') }), h('td', { class: 'value', 'data-testid': 'ancestor', text: shown(def, e.path, e.ancestor) }),
       h('td', { colspan: 4, class: 'muted', text: t('ancestor_note') })));
     (e.candidates || []).forEach((c, i) => {
       const current = e.provisional !== undefined && same(e.provisional, c.value) && !c.absent;
@@ -522,7 +597,7 @@
       tbody.append(h('tr', { class: current ? 'current' : null, 'data-testid': 'candidate' },
         h('td', {}, radio),
         h('td', {}, h('label', { for: radio ? radio.id : null, text: t('candidate_n', { n: i + 1 }) + (current ? ' (' + t('current_value') + ')' : '') })),
-        h('td', { class: 'value', 'data-testid': 'candidate-value', text: c.absent ? (whole ? t('item_removed') : t('value_absent')) : fmtValue(c.value) }),
+        h('td', { class: 'value', 'data-testid': 'candidate-value', text: c.absent ? (whole ? t('item_removed') : t('value_absent')) : shown(def, e.path, c.value) }),
         h('td', { text: c.user || '—' }),
         h('td', { text: c.device || (c.dot ? c.dot.actor.slice(0, 8) + '…' : '—') }),
         h('td', { text: c.device_time ? fmtTime(c.device_time) : '—' }),
@@ -561,7 +636,15 @@
     const can = open(e);
     if ((d.rules || []).length) {
       section.append(h('p', {}, h('strong', { text: t('rules_broken') })),
-        h('ul', { 'data-testid': 'rules' }, d.rules.map((r) => h('li', {}, r.message || r.code, ' ', h('code', { class: 'muted', text: r.path + (r.code ? ' · ' + r.code : '') })))));
+        h('ul', { 'data-testid': 'rules' }, d.rules.map((r) => {
+          // The form's own message for its rule, in the chosen language (the server's is English).
+          const f = findField(def, String(r.path || '').replace(/\[[^\]]*\]/g, '').split('.').pop());
+          const own = f ? [f.constraint_message, ...(f.checks || []).map((c) => c.message)].filter((m) => m && typeof m === 'object') : [];
+          const mine = own.find((m) => m.en === r.message) || (r.code === 'constraint' && own.length === 1 ? own[0] : null);
+          const message = mine ? pickLang(mine, r.message) : r.message || '';
+          const code = r.code && t('prop_' + r.code) !== 'prop_' + r.code ? t('prop_' + r.code) : r.code;
+          return h('li', {}, message, ' ', h('code', { class: 'muted', text: fieldLabel(def, r.path) + (code ? ' · ' + code : '') }));
+        })));
     }
     const name = 'side-' + e.id;
     const sideHead = cands.map((c, i) => h('th', {}, can ? h('label', {}, h('input', { type: 'radio', name, value: String(i), 'data-testid': 'side-' + i }), ' ') : '',
@@ -570,8 +653,8 @@
     const rows = fields.map((f) => {
       inputs[f] = can ? h('input', { type: 'text', 'aria-label': t('other_value') + ' ' + f, 'data-testid': 'edit-' + f }) : null;
       return h('tr', {}, h('td', {}, fieldLabel(def, f) + ' ', h('code', { class: 'muted', text: f })),
-        h('td', { class: 'value', text: fmtValue((d.provisional || {})[f]) }),
-        ...cands.map((c) => h('td', { class: 'value', 'data-testid': 'side-value', text: (c.absent || []).includes(f) ? t('value_absent') : fmtValue((c.values || {})[f]) })),
+        h('td', { class: 'value', text: shown(def, f, (d.provisional || {})[f]) }),
+        ...cands.map((c) => h('td', { class: 'value', 'data-testid': 'side-value', text: (c.absent || []).includes(f) ? t('value_absent') : shown(def, f, (c.values || {})[f]) })),
         can ? h('td', {}, inputs[f]) : null);
     });
     section.append(h('table', { 'data-testid': 'semantic-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('provisional') }),
@@ -627,9 +710,9 @@
     const fields = d.fields || [...new Set(cands.flatMap((c) => Object.keys(c.values || {}).concat(c.absent || [])))];
     if (d.reason) section.append(h('p', {}, h('strong', { text: t('held_reason') + ': ' }), h('span', { 'data-testid': 'held-reason', text: d.reason })));
     const rows = fields.map((f) => h('tr', {}, h('td', {}, fieldLabel(def, f) + ' ', h('code', { class: 'muted', text: f })),
-      h('td', { class: 'value', 'data-testid': 'kept-value', text: d.kept && f in d.kept ? fmtValue(d.kept[f]) : t('value_absent') }),
+      h('td', { class: 'value', 'data-testid': 'kept-value', text: d.kept && f in d.kept ? shown(def, f, d.kept[f]) : t('value_absent') }),
       ...cands.map((c) => h('td', { class: 'value', 'data-testid': 'held-value',
-        text: c.deleted ? t('deleted_here') : (c.absent || []).includes(f) ? t('value_absent') : fmtValue((c.values || {})[f]) }))));
+        text: c.deleted ? t('deleted_here') : (c.absent || []).includes(f) ? t('value_absent') : shown(def, f, (c.values || {})[f]) }))));
     section.append(h('table', { 'data-testid': 'held-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }), h('th', { text: t('what_stays') }),
       ...cands.map((c, i) => h('th', {}, t('held_n', { n: i + 1 }), h('div', { class: 'muted', text: who(c) + (c.server_time ? ' · ' + fmtTime(c.server_time) : '') }))))),
     h('tbody', {}, rows)));
@@ -662,10 +745,10 @@
     const rows = keys.map((k) => {
       const differ = records.some((x) => !same(x.body[k], records[0].body[k]));
       return h('tr', { class: differ ? 'flagged' : null }, h('td', {}, fieldLabel(def, k) + ' ', h('code', { class: 'muted', text: k })),
-        ...records.map((x) => h('td', { class: 'value', text: fmtValue(x.body[k]) })));
+        ...records.map((x) => h('td', { class: 'value', text: shown(def, k, x.body[k]) })));
     });
     section.append(h('table', { 'data-testid': 'duplicate-table' }, h('thead', {}, h('tr', {}, h('th', { text: t('col_field') }),
-      ...records.map((x, i) => h('th', {}, t('record_n', { n: i + 1 }) + ' ', h('code', { text: x.id }),
+      ...records.map((x, i) => h('th', {}, t('record_n', { n: i + 1 }) + ' ', h('a', { href: '#/record/' + x.id, text: t('open_record') }),
         h('div', { class: 'muted', text: x.problem || (x.server_time ? fmtTime(x.server_time) : '') }))))), h('tbody', {}, rows)));
     if (!open(e)) return null;
     const excludes = records.map((x, i) => actionButton(t('exclude_n', { n: i + 1 }), 'exclude-' + x.id, true, (b) => {
@@ -824,9 +907,14 @@
     const defs = await latestDefs(forms);
     const fForm = select('x-form', formIds.map((id) => [id, formTitle(defs.get(id), id)]), formIds[0] || '', 'export-form');
     const fFormat = select('x-format', [['csv', 'CSV'], ['xlsx', 'Excel (XLSX)'], ['jsonl', 'JSON Lines']], 'csv', 'export-format');
-    const fLabels = select('x-labels', [['codes', t('labels_codes')], ['en', 'English'], ['sq', 'Shqip'], ['sr', 'Srpski']], lang === 'en' ? 'codes' : lang, 'export-labels');
-    const fMun = h('input', { type: 'text', placeholder: 'gracanice,prizren', 'data-testid': 'export-municipality' });
-    const fCom = h('input', { type: 'text', placeholder: 'serb', 'data-testid': 'export-community' });
+    const fLabels = select('x-labels', [['codes', t('labels_codes')], ['en', t('labels_en')], ['sq', t('labels_sq')], ['sr', t('labels_sr')], ['sr-Latn', t('labels_sr_latn')]], lang === 'en' ? 'codes' : lang, 'export-labels');
+    // Places by name (the server refuses an unknown code; here none can be typed). An M&E officer sees
+    // communities as pseudonyms, so filters on the municipality only.
+    const P = window.AKT_PLACES || { municipalities: {}, communities: {} };
+    const me = session().user.role === 'me_officer';
+    const fMun = select('x-mun', [['', t('all')], ...Object.keys(P.municipalities).map((m) => [m, placeName('municipality', m)])
+      .sort((x, y) => x[1].localeCompare(y[1], lang))], '', 'export-municipality');
+    const fCom = me ? null : select('x-com', [['', t('all')], ...Object.keys(P.communities).map((c) => [c, placeName('community', c)])], '', 'export-community');
     const fFrom = h('input', { type: 'date', 'data-testid': 'export-from' });
     const fTo = h('input', { type: 'date', 'data-testid': 'export-to' });
     const fConf = select('x-conf', [['include', t('conflicts_include')], ['exclude', t('conflicts_exclude')]], 'include', 'export-conflicts');
@@ -834,14 +922,14 @@
     const msg = h('div', { 'data-testid': 'export-status' });
     const form = h('form', { class: 'filters', 'data-testid': 'export-form-box' },
       h('label', {}, t('form'), fForm), h('label', {}, t('format'), fFormat), h('label', {}, t('labels'), fLabels),
-      h('label', {}, t('municipality'), fMun), h('label', {}, t('community'), fCom), h('label', {}, t('from'), fFrom),
+      h('label', {}, t('municipality'), fMun), fCom ? h('label', {}, t('community'), fCom) : null, h('label', {}, t('from'), fFrom),
       h('label', {}, t('to'), fTo), h('label', {}, t('conflicted_records'), fConf), h('label', {}, t('excel_bom'), fBom),
       h('button', { type: 'submit', 'data-testid': 'export-download', text: t('download') }));
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       const q = new URLSearchParams({ format: fFormat.value, labels: fLabels.value, conflicts: fConf.value });
-      if (fMun.value.trim()) q.set('municipality', fMun.value.trim().toLowerCase());
-      if (fCom.value.trim()) q.set('community', fCom.value.trim().toLowerCase());
+      if (fMun.value) q.set('municipality', fMun.value);
+      if (fCom && fCom.value) q.set('community', fCom.value);
       if (fFrom.value) q.set('from', fFrom.value);
       if (fTo.value) q.set('to', fTo.value);
       if (fBom.checked) q.set('bom', '1');
@@ -871,34 +959,49 @@
     });
 
     const out = [h('h1', { text: t('nav_datasets') }), h('h2', { text: t('export_title') }), form, msg, h('h2', { text: t('indicators') })];
-    const ind = await api('GET', '/v1/indicators?format=json');
+    const [ind, common] = await Promise.all([api('GET', '/v1/indicators?format=json'), sharedDefinitions()]);
     if (!ind.ok) out.push(h('p', { class: 'error', text: problemText(ind) }));
-    else out.push(...renderIndicators(ind.data));
+    else out.push(...renderIndicators(ind.data, common));
     return out;
   }
 
+  // A horizontal bar chart drawn at its own size in CSS pixels (never scaled down, so no text is smaller
+  // than the stylesheet's 13 px; a narrow screen scrolls the chart's box instead), with a value axis:
+  // its ticks and its label (per cent of the group, or the measure's value).
   function barChart(cells, title) {
-    const w = 420, rowH = 22, left = 140, top = 24;
+    const rowH = 24, left = 130, barW = 170, right = 56, top = 26, axisH = 44;
+    const w = left + barW + right;
+    const percent = cells.every((c) => c.measure === 'percent');
     // Percentages on a 0-100 scale (bars comparable across charts); other measures on their maximum.
-    const max = cells.every((c) => c.measure === 'percent') ? 100
+    const max = percent ? 100
       : Math.max(1, ...cells.map((c) => (c.suppressed || c.value === null || c.value === undefined ? 0 : Math.abs(Number(c.value)))));
-    const height = top + rowH * cells.length + 8;
-    const svg = h('svg:svg', { class: 'chart', viewBox: `0 0 ${w} ${height}`, width: '100%', role: 'img', 'aria-label': title, 'data-testid': 'chart' });
-    svg.append(h('svg:text', { x: 6, y: 15, text: title }));
+    const bottom = top + rowH * cells.length;
+    const height = bottom + axisH;
+    const svg = h('svg:svg', { class: 'chart', viewBox: `0 0 ${w} ${height}`, width: w, height, role: 'img', 'aria-label': title, 'data-testid': 'chart' });
+    svg.append(h('svg:text', { x: 4, y: 16, class: 'title', text: title }));
+    for (const f of [0, 0.5, 1]) {
+      const x = left + Math.round(f * barW);
+      svg.append(h('svg:line', { class: 'grid', x1: x, x2: x, y1: top, y2: bottom + 4 }));
+      svg.append(h('svg:text', { x, y: bottom + 18, 'text-anchor': f === 0 ? 'start' : f === 1 ? 'end' : 'middle', 'data-testid': 'axis-tick',
+        text: fmtNumber(Math.round(f * max * 10) / 10, true) + (percent ? ' %' : '') }));
+    }
+    svg.append(h('svg:text', { x: left + barW / 2, y: bottom + 36, 'text-anchor': 'middle', class: 'axis', 'data-testid': 'axis-label',
+      text: t(percent ? 'axis_percent' : 'axis_value') }));
     cells.forEach((c, i) => {
       const y = top + i * rowH;
       const v = c.suppressed || c.value === null || c.value === undefined ? null : Number(c.value);
-      const bw = v === null ? 0 : Math.round((Math.abs(v) / max) * (w - left - 60));
-      svg.append(h('svg:text', { x: 6, y: y + 14, text: String(c.group).slice(0, 20) }));
-      svg.append(h('svg:rect', { class: 'bar' + (v === null ? ' suppressed' : ''), x: left, y: y + 3, width: v === null ? 4 : Math.max(1, bw), height: rowH - 6 }));
-      svg.append(h('svg:text', { x: left + Math.max(bw, 4) + 6, y: y + 14, text: v === null ? t('suppressed') : fmtNumber(v, true) + (c.measure === 'percent' ? ' %' : '') }));
+      const bw = v === null ? 0 : Math.round((Math.abs(v) / max) * barW);
+      const name = String(c.group);
+      svg.append(h('svg:text', { x: 4, y: y + 16, text: name.length > 17 ? name.slice(0, 16) + '…' : name }, h('svg:title', { text: name })));
+      svg.append(h('svg:rect', { class: 'bar' + (v === null ? ' suppressed' : ''), x: left, y: y + 4, width: v === null ? 4 : Math.max(1, bw), height: rowH - 8 }));
+      svg.append(h('svg:text', { x: left + Math.max(bw, 4) + 4, y: y + 16, text: v === null ? t('suppressed') : fmtNumber(v, true) + (c.measure === 'percent' ? ' %' : '') }));
     });
-    return svg;
+    return h('div', { class: 'chart-box' }, svg);
   }
 
   // Grouped by the logframe's objectives (G.1 first), with each indicator's title and definition; every
   // indicator downloadable on its own as CSV (made in the browser from the cells shown).
-  function renderIndicators(data) {
+  function renderIndicators(data, common) {
     const cells = data.cells || [];
     const LF = window.AKT_LOGFRAME || { objectives: [], indicators: {} };
     const out = [h('p', { class: 'muted', text: t('indicators_note', { min: data.min_cell }) })];
@@ -911,8 +1014,11 @@
       byIndicator.get(k).push(c);
     }
     if (!cells.length) out.push(h('p', { class: 'muted', 'data-testid': 'indicators-empty', text: t('indicators_empty') }));
+    const genders = ((common && common.choice_lists) || {})['L:gender'] || [];
     const groupName = (c) => (c.dimension === 'municipality' ? placeName('municipality', c.group)
-      : c.dimension === 'community' ? placeName('community', c.group) : String(c.group));
+      : c.dimension === 'community' ? placeName('community', c.group)
+        : c.dimension === 'gender' && genders.some((g) => g.code === c.group) ? pickLang(genders.find((g) => g.code === c.group).label, c.group)
+          : String(c.group));
     const csvOf = (list) => {
       const q = (v) => (v === null || v === undefined ? '' : /[",\n]/.test(String(v)) ? '"' + String(v).replace(/"/g, '""') + '"' : String(v));
       const head = 'indicator,dimension,group,measure,value,numerator,denominator,suppressed,low_precision';
@@ -987,7 +1093,7 @@
   // ---- Start -------------------------------------------------------------------------------------
   function start() {
     if (window.AKT_ADMIN_PAGES) {
-      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, fmtNumber, photoText, problemText, select,
+      const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, fmtNumber, photoText, photoCell, problemText, select,
         listForms, latestDefs, formDef, pickLang, fieldLabel, findField, formTitle, placeName, placeText, authorText, session,
         SessionEnded, render: () => render(), setFlash: (kind, text) => { flashMessage = [kind, text]; }, lang: () => lang };
       const extra = window.AKT_ADMIN_PAGES(uiHelpers);

@@ -5,7 +5,7 @@
 // changed), and published from there. app.js calls window.AKT_FORMS_PAGES with its helpers at start.
 'use strict';
 window.AKT_FORMS_PAGES = function (ui) {
-  const { h, t, api, select, fmtTime, pickLang, problemText } = ui;
+  const { h, t, api, select, fmtTime, pickLang, problemText, formDef } = ui;
   const LANGS = ['en', 'sq', 'sr'];
   let draftText = '';  // the upload box keeps its text across renders (fix an error, upload again)
 
@@ -34,10 +34,12 @@ window.AKT_FORMS_PAGES = function (ui) {
   async function renderForms() {
     const r = await api('GET', '/v1/admin/forms');
     if (!r.ok) return h('p', { class: 'error', text: problemText(r) });
+    // Titles in the chosen language, from each version's definition (the list holds the English one).
+    const defs = await Promise.all(r.data.forms.map((f) => formDef(f.form_id, f.version)));
     const msg = h('div', { 'data-testid': 'forms-status' });
-    const rows = r.data.forms.map((f) => h('tr', { 'data-testid': 'form-row' },
+    const rows = r.data.forms.map((f, i) => h('tr', { 'data-testid': 'form-row' },
       h('td', {}, h('a', { href: formHash(f.form_id, f.version), 'data-testid': 'view-' + f.form_id + '-' + f.version,
-        text: pickLang(f.title, f.form_id) })),
+        text: pickLang(defs[i] ? defs[i].title : f.title, f.form_id) })),
       h('td', {}, h('code', { text: f.form_id })), h('td', { class: 'num', text: f.version }), h('td', {}, badge(f.status)),
       h('td', { text: fmtTime(f.created_at) + ' · ' + f.created_by }), h('td', { text: f.published_at ? fmtTime(f.published_at) : '—' }),
       h('td', {}, h('div', { class: 'actions tight' }, transitionButton(f, msg)))));

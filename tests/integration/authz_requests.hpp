@@ -36,6 +36,7 @@ inline const AuthzRequest kAuthzRequests[] = {
     {"GET /v1/records/{id}/history", "GET", "/v1/records/{record}/history", "", 200},
     {"GET /v1/forms", "GET", "/v1/forms", "", 200},
     {"GET /v1/forms/{form_id}/{version}", "GET", "/v1/forms/t_matrix/1", "", 200},
+    {"GET /v1/shared-definitions", "GET", "/v1/shared-definitions", "", 200},
     {"POST /v1/push", "POST", "/v1/push", AKT_PUSH_BODY, 200, Tokens::kDeviceOnly},
     // A batch this device never pushed: nothing there, for every role (the answer of one it did: 200).
     {"GET /v1/push/{batch_id}", "GET", "/v1/push/never-pushed", "", 404, Tokens::kDeviceOnly},

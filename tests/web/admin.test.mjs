@@ -94,6 +94,20 @@ async function assertNothingInternal(page, where) {
   for (const re of INTERNAL) assert.doesNotMatch(text, re, where + ': internal value on screen');
   assert.doesNotMatch(text, /\b(null|undefined|NaN|\[object Object\])\b/, where + ': placeholder on screen');
 }
+// Every chart has its axis labelled and no text smaller than 12 px as drawn (the SVG is scaled to its box).
+async function assertChartsReadable(page, where) {
+  const charts = await page.evaluate(() => [...document.querySelectorAll('svg.chart')].map((svg) => {
+    const scale = svg.getScreenCTM().a;
+    const sizes = [...svg.querySelectorAll('text')].map((t) => parseFloat(getComputedStyle(t).fontSize) * scale);
+    return { min: Math.min(...sizes), axis: svg.querySelectorAll('[data-testid="axis-label"]').length,
+      ticks: svg.querySelectorAll('[data-testid="axis-tick"]').length };
+  }));
+  assert.ok(charts.length > 0, where + ': charts');
+  for (const c of charts) {
+    assert.ok(c.min >= 12, `${where}: chart text of ${c.min.toFixed(1)} px`);
+    assert.ok(c.axis >= 1 && c.ticks >= 2, `${where}: an axis with its label and ticks`);
+  }
+}
 // Contrast of every badge's text against its background (WCAG relative luminance).
 async function badgeContrasts(page) {
   return page.evaluate(() => {
@@ -258,7 +272,41 @@ async function main() {
   assert.ok(overall.value > 0 && overall.value < 100, 'G.1 is neither empty nor 100 %');
   assert.ok(csv.includes(`G.1,all,all,percent,${overall.value},`));
   await shot(page, 'a05-datasets');
-  step('datasets: grouped by objective; G.1 CSV matches the API');
+  await assertChartsReadable(page, 'datasets at 1280 px');
+  step('datasets: grouped by objective; G.1 CSV matches the API; charts readable');
+
+  // Unknown filter values are refused with the valid ones (not an empty dataset that looks like "no data").
+  for (const [key, bad, valid] of [['municipality', 'atlantis', 'gracanice'], ['community', 'martian', 'serb'], ['component', 'SO9', 'SO1']]) {
+    const r = await call('GET', `/v1/exports/so1_interethnic_survey?format=csv&${key}=${valid},${bad}`, admin);
+    assert.equal(r.status, 400, key + ': ' + JSON.stringify(r.data));
+    assert.equal(r.data.code, 'invalid_filter');
+    assert.equal(r.data.field, key);
+    assert.deepEqual(r.data.unknown, [bad]);
+    assert.ok(r.data.valid.includes(valid) && !r.data.valid.includes(bad), JSON.stringify(r.data.valid));
+    assert.match(r.data.detail, new RegExp(`${key}: unknown value '${bad}'; valid: .*${valid}`));
+  }
+  // me1 holds the community-data grant (given above): communities in clear. Without it, the pseudonyms shown.
+  const meToken = await login('me1', DEMO_PW);
+  assert.equal((await call('GET', '/v1/exports/so1_interethnic_survey?format=csv&community=serb', meToken)).status, 200);
+  assert.equal((await call('PUT', '/v1/admin/users/me1/special_category', admin, { granted: false })).status, 200);
+  const meBad = await call('GET', '/v1/exports/so1_interethnic_survey?format=csv&community=serb', meToken);
+  assert.equal(meBad.status, 400, 'an M&E officer without the grant filters on the pseudonyms shown, not on clear communities');
+  assert.ok(meBad.data.valid.every((v) => /^ps_[0-9a-f]{16}$/.test(v)), JSON.stringify(meBad.data.valid));
+  assert.equal((await call('GET', '/v1/exports/so1_interethnic_survey?format=csv&community=' + meBad.data.valid[0], meToken)).status, 200);
+  assert.equal((await call('PUT', '/v1/admin/users/me1/special_category', admin, { granted: true })).status, 200);
+  // The console offers the places by name (no codes to type), so it cannot send an unknown one.
+  await goto(page, 'datasets', 'export-form-box');
+  const munOptions = await page.getByTestId('export-municipality').locator('option').allTextContents();
+  assert.ok(munOptions.includes('Graçanicë'), munOptions.join(', '));
+  await page.getByTestId('export-form').selectOption('so1_interethnic_survey');
+  await page.getByTestId('export-format').selectOption('csv');
+  await page.getByTestId('export-municipality').selectOption('gracanice');
+  await page.getByTestId('export-community').selectOption('serb');
+  const [filtered] = await Promise.all([page.waitForEvent('download'), page.getByTestId('export-download').click()]);
+  const filteredCsv = fs.readFileSync(await filtered.path(), 'utf8');
+  const apiFiltered = await call('GET', '/v1/exports/so1_interethnic_survey?format=csv&labels=codes&conflicts=include&municipality=gracanice&community=serb', admin);
+  assert.equal(filteredCsv, apiFiltered.data, 'the console sends the chosen places by code');
+  step('datasets: unknown filter values refused with the valid ones; the console filters by name');
 
   // --- Submissions: filter, bulk approve (one audited action), a record returned with a comment. ---
   await goto(page, 'submissions', 'sub-table');
@@ -387,6 +435,10 @@ async function main() {
         await phone.waitForTimeout(150);
         const wide = await phone.evaluate(() => document.documentElement.scrollWidth);
         assert.ok(wide <= 392, `${user} #/${hash} at 390 px is ${wide} px wide`);
+        if (hash === 'datasets') {
+          await phone.getByTestId('chart').first().waitFor();
+          await assertChartsReadable(phone, 'datasets at 390 px');
+        }
         await shot(phone, `b-${user}-${hash.replace(/\//g, '-').replace(/[0-9a-f-]{36}$/, 'x')}-390`);
       }
       await signOut(phone);
