@@ -64,11 +64,6 @@ std::uint16_t Server::port() const { return impl_->listener->port(); }
 
 AppState& Server::app() { return *impl_->app; }
 
-Status Server::reload_tls() {
-  if (!impl_->tls) return Status::invalid_argument("tls: not configured");
-  return impl_->tls->reload();
-}
-
 void Server::stop(std::chrono::milliseconds grace) {
   if (!impl_ || impl_->stopped) return;
   impl_->stopped = true;

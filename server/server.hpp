@@ -20,9 +20,6 @@ class Server {
 
   std::uint16_t port() const;
   AppState& app();
-  // Reads the configured TLS certificate chain and key again (SIGHUP): new connections use them, open
-  // ones keep theirs. On failure the current pair stays in use and the status says why.
-  Status reload_tls();
   // Graceful stop: stop accepting, wake long-polls, let in-flight requests finish (at most `grace`),
   // then stop the threads and flush the store. Idempotent.
   void stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
