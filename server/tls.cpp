@@ -1,7 +1,10 @@
 #include "server/tls.hpp"
 
+#include <vector>
+
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 namespace akt::server {
 
@@ -40,13 +43,49 @@ Result<SslCtxPtr> make_server_tls_context(const TlsConfig& tls) {
                           "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
   if (SSL_CTX_use_certificate_chain_file(native, tls.cert_file.c_str()) != 1)
     return Status::invalid_argument("tls: cannot use certificate " + tls.cert_file + ": " + openssl_reason());
-  if (SSL_CTX_use_PrivateKey_file(native, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+  if (SSL_CTX_use_PrivateKey_file(native, tls.key_file.c_str(), SSL_FILETYPE_PEM) != 1) {
+    const unsigned long e = ERR_peek_last_error();
+    if (ERR_GET_LIB(e) == ERR_LIB_X509 && ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();
+      return Status::invalid_argument("tls: the key " + tls.key_file + " does not match the certificate " +
+                                      tls.cert_file);
+    }
     return Status::invalid_argument("tls: cannot use key " + tls.key_file + ": " + openssl_reason());
+  }
   if (SSL_CTX_check_private_key(native) != 1) {
     ERR_clear_error();
-    return Status::invalid_argument("tls: the key does not match the certificate");
+    return Status::invalid_argument("tls: the key " + tls.key_file + " does not match the certificate " +
+                                    tls.cert_file);
   }
   return ctx;
+}
+
+namespace {
+
+// The ServerTls objects alive (reload_all).
+std::mutex g_live_mu;
+std::vector<ServerTls*> g_live;
+
+}  // namespace
+
+ServerTls::ServerTls(TlsConfig config, SslCtxPtr ctx) : config_(std::move(config)), ctx_(std::move(ctx)) {
+  std::lock_guard lock(g_live_mu);
+  g_live.push_back(this);
+}
+
+ServerTls::~ServerTls() {
+  std::lock_guard lock(g_live_mu);
+  std::erase(g_live, this);
+}
+
+Status ServerTls::reload_all() {
+  std::lock_guard lock(g_live_mu);  // held while reloading: no ServerTls goes away meanwhile
+  Status first;
+  for (ServerTls* t : g_live) {
+    Status st = t->reload();
+    if (first.ok() && !st.ok()) first = std::move(st);
+  }
+  return first;
 }
 
 Result<std::unique_ptr<ServerTls>> ServerTls::load(const TlsConfig& tls) {

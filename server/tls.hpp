@@ -25,14 +25,20 @@ Result<SslCtxPtr> make_server_tls_context(const TlsConfig& tls);
 class ServerTls {
  public:
   static Result<std::unique_ptr<ServerTls>> load(const TlsConfig& tls);
+  ~ServerTls();
+  ServerTls(const ServerTls&) = delete;
+  ServerTls& operator=(const ServerTls&) = delete;
   // A reference of the caller's own to the current context.
   SslCtxPtr current() const;
   // On failure (unreadable file, key not matching the certificate...) the current context stays and
   // the status says why.
   Status reload();
+  // reload() of every ServerTls alive in this process (a server's, while it serves): what aktsyncd
+  // does on SIGHUP. OK when there is none (plain HTTP); else the first failure.
+  static Status reload_all();
 
  private:
-  ServerTls(TlsConfig config, SslCtxPtr ctx) : config_(std::move(config)), ctx_(std::move(ctx)) {}
+  ServerTls(TlsConfig config, SslCtxPtr ctx);
   const TlsConfig config_;
   mutable std::mutex mu_;
   SslCtxPtr ctx_;
