@@ -10,7 +10,7 @@
 
 namespace akt::server {
 
-Listener::Listener(net::io_context& ioc, net::ssl::context* tls, std::shared_ptr<AppState> app,
+Listener::Listener(net::io_context& ioc, const ServerTls* tls, std::shared_ptr<AppState> app,
                    net::thread_pool& workers, std::shared_ptr<ServerCounters> counters)
     : ioc_(ioc),
       tls_(tls),
@@ -22,7 +22,7 @@ Listener::Listener(net::io_context& ioc, net::ssl::context* tls, std::shared_ptr
       counters_(std::move(counters)) {}
 
 Result<std::shared_ptr<Listener>> Listener::open(net::io_context& ioc, const tcp::endpoint& endpoint,
-                                                 net::ssl::context* tls, std::shared_ptr<AppState> app,
+                                                 const ServerTls* tls, std::shared_ptr<AppState> app,
                                                  net::thread_pool& workers, std::shared_ptr<ServerCounters> counters) {
   std::shared_ptr<Listener> l(new Listener(ioc, tls, std::move(app), workers, std::move(counters)));
   boost::system::error_code ec;
@@ -75,7 +75,9 @@ void Listener::on_accept(boost::system::error_code ec, tcp::socket socket) {
     boost::system::error_code ignored;
     socket.close(ignored);  // over a connection cap with no silent connection to evict: refuse at once
   } else {
-    start_session(std::move(socket), tls_, app_, workers_, counters_, *id);
+    // A TLS session takes a reference to the context current now (a reload may replace it later).
+    const SslCtxPtr ctx = tls_ ? tls_->current() : nullptr;
+    start_session(std::move(socket), ctx.get(), app_, workers_, counters_, *id);
   }
   do_accept();
 }

@@ -10,6 +10,7 @@
 
 #include "server/app_state.hpp"
 #include "server/session.hpp"
+#include "server/tls.hpp"
 
 namespace akt::server {
 
@@ -17,7 +18,7 @@ class Listener : public std::enable_shared_from_this<Listener> {
  public:
   // Binds and listens; kIOError naming the endpoint when it cannot.
   static Result<std::shared_ptr<Listener>> open(net::io_context& ioc, const tcp::endpoint& endpoint,
-                                                net::ssl::context* tls, std::shared_ptr<AppState> app,
+                                                const ServerTls* tls, std::shared_ptr<AppState> app,
                                                 net::thread_pool& workers, std::shared_ptr<ServerCounters> counters);
   void run();
   // Stops accepting; runs on the acceptor's strand.
@@ -25,13 +26,13 @@ class Listener : public std::enable_shared_from_this<Listener> {
   std::uint16_t port() const { return port_; }
 
  private:
-  Listener(net::io_context& ioc, net::ssl::context* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
+  Listener(net::io_context& ioc, const ServerTls* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
            std::shared_ptr<ServerCounters> counters);
   void do_accept();
   void on_accept(boost::system::error_code ec, tcp::socket socket);
 
   net::io_context& ioc_;
-  net::ssl::context* tls_;
+  const ServerTls* tls_;
   net::strand<net::io_context::executor_type> strand_;
   tcp::acceptor acceptor_;
   net::steady_timer retry_timer_;

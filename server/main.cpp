@@ -1,11 +1,12 @@
 // aktsyncd: the sync server. Parses flags and config, opens the store, serves until SIGTERM/SIGINT,
-// then stops gracefully (in-flight batches finish and are answered).
+// then stops gracefully (in-flight batches finish and are answered). SIGHUP reloads the TLS certificate.
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -258,14 +259,31 @@ int main(int argc, char** argv) {
                            config->listen_address + ":" + std::to_string(port) +
                            " data=" + config->database_path() + " epoch=" + (*app)->store->epoch() +
                            " devices=" + std::to_string(config->devices.size()));
+  // Wait for a stop signal on a context of its own; the server's threads keep serving meanwhile.
+  // SIGHUP reads the TLS certificate and key again (renewal); anything else in the config needs a restart.
+  // The signals are caught from here on, before the port file says the server is up.
+  boost::asio::io_context signals_ctx;
+  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM, SIGHUP);
   if (!config->port_file.empty()) {
     std::ofstream(config->port_file) << port << "\n";
   }
-  // Wait for a stop signal on a context of its own; the server's threads keep serving meanwhile.
-  boost::asio::io_context signals_ctx;
-  boost::asio::signal_set signals(signals_ctx, SIGINT, SIGTERM);
   int received = 0;
-  signals.async_wait([&](const boost::system::error_code&, int sig) { received = sig; });
+  std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
+                                                                             int sig) {
+    if (!ec && sig == SIGHUP) {
+      if (!config->tls.enabled()) {
+        log(LogLevel::kInfo, "SIGHUP: no TLS configured, nothing to reload (other settings need a restart)");
+      } else if (akt::Status st = ServerTls::reload_all(); st.ok()) {
+        log(LogLevel::kInfo, "SIGHUP: TLS certificate " + config->tls.cert_file + " reloaded; new connections use it");
+      } else {
+        log(LogLevel::kError, "SIGHUP: TLS certificate not reloaded, the previous one stays in use: " + st.message());
+      }
+      signals.async_wait(on_signal);
+      return;
+    }
+    received = sig;
+  };
+  signals.async_wait(on_signal);
   signals_ctx.run();
   log(LogLevel::kInfo, "signal " + std::to_string(received) + ": stopping gracefully");
   (*server)->stop();

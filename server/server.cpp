@@ -17,7 +17,7 @@ struct Server::Impl {
   net::io_context ioc;
   net::thread_pool workers;
   std::shared_ptr<ServerCounters> counters = std::make_shared<ServerCounters>();
-  std::unique_ptr<net::ssl::context> tls;
+  std::unique_ptr<ServerTls> tls;
   std::shared_ptr<Listener> listener;
   std::vector<std::thread> threads;
   std::optional<net::executor_work_guard<net::io_context::executor_type>> work;
@@ -41,7 +41,7 @@ Result<std::unique_ptr<Server>> Server::start(std::shared_ptr<AppState> app) {
   app->metrics.set_gauge("aktsync_requests_in_flight", "Requests read and not yet answered (long polls included).",
                          [c = impl->counters] { return static_cast<double>(c->in_flight.load()); });
   if (app->config.tls.enabled()) {
-    auto ctx = make_server_tls_context(app->config.tls);
+    auto ctx = ServerTls::load(app->config.tls);
     if (!ctx.ok()) return ctx.status();
     impl->tls = std::move(*ctx);
   }

@@ -32,11 +32,11 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/ssl.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
 
 #include "schema/export/gzip_stream.hpp"
 #include "server/http_parse.hpp"
@@ -45,13 +45,13 @@
 #include "server/problem.hpp"
 #include "server/request_meta.hpp"
 #include "server/router.hpp"
+#include "server/tls_stream.hpp"
 #include "sync/gzip.hpp"
 
 namespace akt::server {
 
 namespace beast = boost::beast;
 namespace http = beast::http;
-namespace ssl = net::ssl;
 
 namespace {
 
@@ -75,23 +75,25 @@ BodyProducer gzip_producer(BodyProducer inner) {
 }
 
 template <class Stream>
-constexpr bool kIsTls = !std::is_same_v<Stream, beast::tcp_stream>;
+constexpr bool kIsTls = std::is_same_v<Stream, TlsStream>;
+
+bool is_timeout(const beast::error_code& ec) { return ec == beast::error::timeout || ec == net::error::timed_out; }
 
 // All members are touched only on the connection's strand (the socket's executor).
 template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket&& socket, ssl::context* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
+  Session(tcp::socket&& socket, ssl_ctx_st* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
           std::shared_ptr<ServerCounters> counters, std::uint64_t connection)
       : stream_(make_stream(std::move(socket), tls)),
         connection_(connection),
         app_(std::move(app)),
         workers_(workers),
         counters_(std::move(counters)),
-        poll_timer_(tcp_stream().get_executor()) {
+        poll_timer_(stream_.get_executor()) {
     counters_->sessions.fetch_add(1);
     beast::error_code ec;
-    auto ep = tcp_stream().socket().remote_endpoint(ec);
+    auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
   ~Session() {
@@ -104,50 +106,49 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     std::weak_ptr<Session> weak = this->shared_from_this();
     const bool attached = counters_->connections->attach(connection_, [weak] {
       if (auto self = weak.lock())
-        net::post(self->tcp_stream().get_executor(), [self] { self->close_socket(); });
+        net::post(self->stream_.get_executor(), [self] { self->close_socket(); });
     });
-    net::dispatch(tcp_stream().get_executor(), [self = this->shared_from_this(), attached] {
+    net::dispatch(stream_.get_executor(), [self = this->shared_from_this(), attached] {
       if (!attached) return self->close_socket();
       self->start();
     });
   }
 
  private:
-  static Stream make_stream(tcp::socket&& socket, ssl::context* tls) {
-    if constexpr (kIsTls<Stream>) return Stream(std::move(socket), *tls);
+  static Stream make_stream(tcp::socket&& socket, ssl_ctx_st* tls) {
+    if constexpr (kIsTls<Stream>) return Stream(std::move(socket), tls);
     else return Stream(std::move(socket));
   }
-  beast::tcp_stream& tcp_stream() { return beast::get_lowest_layer(stream_); }
 
   void start() {
     if constexpr (kIsTls<Stream>) {
-      // The client's first bytes (its ClientHello) must come within first_byte_timeout_ms; they are
-      // read here and handed to the handshake, which must then finish within handshake_timeout_ms.
-      tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.first_byte_timeout_ms));
-      tcp_stream().async_read_some(
-          buffer_.prepare(1536), [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
-            if (ec) return self->close_socket();
-            self->buffer_.commit(n);
-            // A TLS connection starts with a handshake record (0x16). Letters are a plain-HTTP request:
-            // say in plain HTTP what is wrong (426, RFC 9110 §15.5.22) instead of a silent close.
-            const auto* first = static_cast<const unsigned char*>(self->buffer_.data().data());
-            if (n > 0 && first[0] >= 'A' && first[0] <= 'Z') return self->refuse_plain_http();
-            self->tcp_stream().expires_after(std::chrono::milliseconds(self->app_->config.limits.handshake_timeout_ms));
-            // (`used` has a default: Beast's constraint on this overload names the unbuffered signature.)
-            self->stream_.async_handshake(ssl::stream_base::server, self->buffer_.data(),
-                                          [self](beast::error_code ec2, std::size_t used = 0) {
-                                            if (ec2) {
-                                              log(LogLevel::kDebug, "TLS handshake with " + self->remote_ +
-                                                                        " failed: " + ec2.message());
-                                              return self->close_socket();
-                                            }
-                                            self->buffer_.consume(used);
-                                            self->do_read();
-                                          });
-          });
+      // The client's first bytes (its ClientHello) must come within first_byte_timeout_ms; the first is
+      // peeked at (left for the handshake), which must then finish within handshake_timeout_ms.
+      stream_.expires_after(std::chrono::milliseconds(app_->config.limits.first_byte_timeout_ms));
+      wait_first_byte();
     } else {
       do_read();
     }
+  }
+
+  void wait_first_byte() {
+    stream_.async_wait_readable([self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close_socket();
+      const int first = self->stream_.peek_byte();
+      if (first == -1) return self->wait_first_byte();
+      if (first < 0) return self->close_socket();
+      // A TLS connection starts with a handshake record (0x16). Letters are a plain-HTTP request: say
+      // in plain HTTP what is wrong (426, RFC 9110 §15.5.22) instead of a silent close.
+      if (first >= 'A' && first <= 'Z') return self->refuse_plain_http();
+      self->stream_.expires_after(std::chrono::milliseconds(self->app_->config.limits.handshake_timeout_ms));
+      self->stream_.async_handshake([self](beast::error_code ec2) {
+        if (ec2) {
+          log(LogLevel::kDebug, "TLS handshake with " + self->remote_ + " failed: " + ec2.message());
+          return self->close_socket();
+        }
+        self->do_read();
+      });
+    });
   }
 
   void refuse_plain_http() {
@@ -156,13 +157,16 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     static const std::string kAnswer = "HTTP/1.1 426 Upgrade Required\r\nUpgrade: TLS/1.3, HTTP/1.1\r\n"
                                        "Content-Type: application/problem+json\r\nConnection: close\r\n"
                                        "Content-Length: " + std::to_string(kBody.size()) + "\r\n\r\n" + kBody;
-    tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
-    net::async_write(tcp_stream(), net::buffer(kAnswer),
-                     [self = this->shared_from_this()](beast::error_code, std::size_t) {
-                       beast::error_code ec;
-                       self->tcp_stream().socket().shutdown(net::socket_base::shutdown_both, ec);
-                       self->close_socket();
-                     });
+    // The socket is non-blocking (TlsStream): read what the request sent so far, so that closing does
+    // not reset the connection under the answer, then write the answer, which fits a fresh socket's
+    // send buffer, and close.
+    tcp::socket& socket = stream_.socket();
+    beast::error_code ec;
+    char drain[1536];
+    socket.read_some(net::buffer(drain), ec);
+    net::write(socket, net::buffer(kAnswer), ec);
+    socket.shutdown(net::socket_base::shutdown_both, ec);
+    close_socket();
   }
 
   void do_read() {
@@ -174,7 +178,19 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     // may be evicted for a newcomer unless it is authenticated) and holds no buffer.
     buffer_.shrink_to_fit();
     counters_->connections->set_waiting(connection_, true);
-    tcp_stream().expires_after(std::chrono::milliseconds(served_ ? lim.idle_timeout_ms : lim.first_byte_timeout_ms));
+    stream_.expires_after(std::chrono::milliseconds(served_ ? lim.idle_timeout_ms : lim.first_byte_timeout_ms));
+    if constexpr (kIsTls<Stream>) {
+      // Over TLS the wait itself holds no buffer at all (and OpenSSL has released its record buffers).
+      stream_.async_wait_readable([self = this->shared_from_this()](beast::error_code ec) {
+        if (ec) return self->on_read(ec, 0);
+        self->read_first_bytes();
+      });
+    } else {
+      read_first_bytes();
+    }
+  }
+
+  void read_first_bytes() {
     stream_.async_read_some(buffer_.prepare(4096),
                             [self = this->shared_from_this()](beast::error_code ec, std::size_t n) {
                               if (ec) return self->on_read(ec, 0);
@@ -191,15 +207,15 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     parser_->body_limit(lim.max_body_bytes);
     parser_->header_limit(static_cast<std::uint32_t>(lim.max_header_bytes));
     // Phase 2: the whole request must arrive within read_timeout_ms (slow-loris clients are cut here).
-    tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+    stream_.expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
     http::async_read(stream_, buffer_, *parser_,
                      [self = this->shared_from_this()](beast::error_code ec, std::size_t n) { self->on_read(ec, n); });
   }
 
   void on_read(beast::error_code ec, std::size_t) {
     request_id_ = new_request_id();
-    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || ec == beast::error::timeout ||
-        ec == net::error::connection_reset || ec == net::error::eof || ec == ssl::error::stream_truncated) {
+    if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || is_timeout(ec) ||
+        ec == net::error::connection_reset || ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
       return do_close();
     }
     if (ec) {
@@ -216,7 +232,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     keep_alive_ = msg.keep_alive();
     version_ = msg.version();
     served_ = true;
-    tcp_stream().expires_never();  // the answer may wait for a group commit; the write sets its own deadline
+    stream_.expires_never();  // the answer may wait for a group commit; the write sets its own deadline
     counters_->in_flight.fetch_add(1);
     dispatch_request(std::move(req));
   }
@@ -226,7 +242,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       HttpResponse resp = route(req, *self->app_);
       if (resp.authenticated) self->counters_->connections->set_authenticated(self->connection_);
       if (resp.stream && !resp.long_poll) return self->start_stream(req, std::move(resp));
-      net::post(self->tcp_stream().get_executor(), [self, req = std::move(req), resp = std::move(resp)]() mutable {
+      net::post(self->stream_.get_executor(), [self, req = std::move(req), resp = std::move(resp)]() mutable {
         if (resp.long_poll) return self->start_long_poll(std::move(req), *resp.long_poll);
         self->send(std::move(resp));
       });
@@ -241,7 +257,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     poll_timer_.expires_at(lp.deadline);
     const std::uint64_t id = app_->notifier.wait(lp.since, app_->store->last_seq(), [self, fired, shared_req] {
       if (fired->exchange(true)) return;
-      net::post(self->tcp_stream().get_executor(), [self, shared_req] {
+      net::post(self->stream_.get_executor(), [self, shared_req] {
         self->poll_timer_.cancel();
         self->dispatch_request(*shared_req);
       });
@@ -288,7 +304,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       res.prepare_payload();
     }
     auto sp = std::make_shared<http::response<http::string_body>>(std::move(res));
-    tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+    stream_.expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
     http::async_write(stream_, *sp,
                       [self = this->shared_from_this(), sp, keep_alive](beast::error_code ec, std::size_t) {
                         self->on_write(keep_alive, ec);
@@ -320,7 +336,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (out->step == StreamStep::kFailed) {
       log(LogLevel::kError, out->what + " failed before its first byte: " + first);
       HttpResponse err = problem(500, "internal", "the answer could not be produced");
-      net::post(tcp_stream().get_executor(), [self, err = std::move(err)]() mutable { self->send(std::move(err)); });
+      net::post(stream_.get_executor(), [self, err = std::move(err)]() mutable { self->send(std::move(err)); });
       return;
     }
     out->piece = std::move(first);
@@ -331,7 +347,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if constexpr (kIsTls<Stream>) h.set(http::field::strict_transport_security, "max-age=31536000");
     for (const auto& [k, v] : resp.headers) h.set(k, v);
     if (gz) h.set(http::field::content_encoding, "gzip");
-    net::post(tcp_stream().get_executor(), [self, out, close = resp.close] {
+    net::post(stream_.get_executor(), [self, out, close = resp.close] {
       out->keep_alive = self->keep_alive_ && !close && !self->app_->stopping;
       out->header.version(self->version_);
       // HTTP/1.0 has no chunked encoding: the body is delimited by closing the connection.
@@ -341,7 +357,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       out->header.chunked(out->chunked);
       out->serializer.emplace(out->header);
       self->out_ = out;
-      self->tcp_stream().expires_after(std::chrono::milliseconds(self->app_->config.limits.read_timeout_ms));
+      self->stream_.expires_after(std::chrono::milliseconds(self->app_->config.limits.read_timeout_ms));
       http::async_write_header(self->stream_, *out->serializer, [self](beast::error_code ec, std::size_t) {
         if (ec) return self->stream_write_failed(ec);
         self->write_piece();
@@ -354,7 +370,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     OutStream& out = *out_;
     auto self = this->shared_from_this();
     if (out.piece.empty()) return after_piece();
-    tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+    stream_.expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
     auto done = [self](beast::error_code ec, std::size_t) {
       if (ec) return self->stream_write_failed(ec);
       self->after_piece();
@@ -372,7 +388,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       return on_write(false, {});  // HTTP/1.0: closing the connection ends the body
     }
     if (out.step == StreamStep::kDone) {
-      tcp_stream().expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
+      stream_.expires_after(std::chrono::milliseconds(app_->config.limits.read_timeout_ms));
       net::async_write(stream_, http::make_chunk_last(), [self](beast::error_code ec, std::size_t) {
         const bool keep_alive = self->out_->keep_alive;
         self->out_.reset();
@@ -389,7 +405,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
         next.clear();
         step = out->producer(next);
       } while (step == StreamStep::kMore && next.empty() && !self->app_->stopping);
-      net::post(self->tcp_stream().get_executor(), [self, step, next = std::move(next)]() mutable {
+      net::post(self->stream_.get_executor(), [self, step, next = std::move(next)]() mutable {
         if (!self->out_) return;
         if (step == StreamStep::kFailed) return self->abort_stream(next);
         self->out_->step = step;
@@ -430,7 +446,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       parser_.reset();
     }
     if (ec) {
-      if (ec != net::error::operation_aborted && ec != beast::error::timeout)
+      if (ec != net::error::operation_aborted && !is_timeout(ec))
         log(LogLevel::kDebug, "write to " + remote_ + " failed: " + ec.message());
       return close_socket();
     }
@@ -441,7 +457,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   void do_close() {
     if constexpr (kIsTls<Stream>) {
       // close_notify, bounded: a peer that never answers it does not hold the connection.
-      tcp_stream().expires_after(std::chrono::seconds(5));
+      stream_.expires_after(std::chrono::seconds(5));
       stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) { self->close_socket(); });
     } else {
       close_socket();
@@ -450,8 +466,8 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void close_socket() {
     beast::error_code ec;
-    tcp_stream().socket().shutdown(tcp::socket::shutdown_send, ec);
-    tcp_stream().socket().close(ec);
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
   }
 
   Stream stream_;
@@ -475,11 +491,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
 }  // namespace
 
-void start_session(tcp::socket&& socket, ssl::context* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
+void start_session(tcp::socket&& socket, ssl_ctx_st* tls, std::shared_ptr<AppState> app, net::thread_pool& workers,
                    std::shared_ptr<ServerCounters> counters, std::uint64_t connection) {
   if (tls) {
-    std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(std::move(socket), tls, std::move(app), workers,
-                                                                     std::move(counters), connection)
+    std::make_shared<Session<TlsStream>>(std::move(socket), tls, std::move(app), workers, std::move(counters),
+                                         connection)
         ->run();
   } else {
     std::make_shared<Session<beast::tcp_stream>>(std::move(socket), nullptr, std::move(app), workers,

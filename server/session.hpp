@@ -1,5 +1,5 @@
 // One HTTP/1.1 keep-alive connection, plain or TLS. Internal to the server: the session class lives in
-// session.cpp; this header only starts one, so that Beast's HTTP and SSL code stays in one unit.
+// session.cpp; this header only starts one, so that Beast's HTTP code stays in one unit.
 #pragma once
 
 #include <atomic>
@@ -11,9 +11,7 @@
 #include "server/app_state.hpp"
 #include "server/connection_table.hpp"
 
-namespace boost::asio::ssl {
-class context;
-}
+struct ssl_ctx_st;  // OpenSSL's SSL_CTX
 
 namespace akt::server {
 
@@ -27,11 +25,11 @@ struct ServerCounters {
   std::unique_ptr<ConnectionTable> connections;  // admission and eviction (set before the listener runs)
 };
 
-// Starts serving `socket`: over TLS when `tls` is set (handshake first), plain HTTP otherwise.
-// `tls`, `workers` and `app` must outlive the session (the server joins its threads before
-// destroying them).
+// Starts serving `socket`: over TLS when `tls` is set (handshake first), plain HTTP otherwise. The
+// session's SSL object holds a reference to `tls` of its own. `workers` and `app` must outlive the
+// session (the server joins its threads before destroying them).
 // `connection` is the id counters->connections admitted it under; the session releases it when it ends.
-void start_session(tcp::socket&& socket, net::ssl::context* tls, std::shared_ptr<AppState> app,
+void start_session(tcp::socket&& socket, ssl_ctx_st* tls, std::shared_ptr<AppState> app,
                    net::thread_pool& workers, std::shared_ptr<ServerCounters> counters, std::uint64_t connection);
 
 }  // namespace akt::server

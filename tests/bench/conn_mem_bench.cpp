@@ -3,7 +3,9 @@
 // before and after. Two kinds of idle connection are measured: handshaken only, and handshaken with one
 // request answered (a kept-alive tablet between syncs). Not a timed test; prints KiB per connection.
 //
-//   akt_conn_mem_bench [--connections N] [--server PATH]   (PATH: another aktsyncd, e.g. an older build)
+//   akt_conn_mem_bench [--connections N] [--server PATH] [--max-kib K]
+//     PATH: another aktsyncd, e.g. an older build. With --max-kib, exits 1 ("failed") when either kind
+//     costs more than K KiB per connection: CTest runs it so as a bound (conn_mem_bound).
 #include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
@@ -80,7 +82,9 @@ std::pair<pid_t, std::uint16_t> start_server(const std::string& server, const ak
     _exit(127);
   }
   std::uint16_t port = 0;
-  for (int i = 0; i < 1000 && port == 0; ++i) {
+  // Generous (60 s): a loaded machine may start it slowly. A server that exited is not waited for.
+  for (int i = 0; i < 6000 && port == 0; ++i) {
+    if (waitpid(pid, nullptr, WNOHANG) == pid) return {0, 0};  // it exited (and is reaped)
     std::ifstream in(dir.file("port"));
     int p = 0;
     if (in >> p) port = static_cast<std::uint16_t>(p);
@@ -93,10 +97,12 @@ std::pair<pid_t, std::uint16_t> start_server(const std::string& server, const ak
 
 int main(int argc, char** argv) {
   int n = 500;
+  double max_kib = 0;  // no bound
   std::string server = AKTSYNCD_PATH;
   for (int i = 1; i + 1 < argc; ++i) {
     if (std::string(argv[i]) == "--connections") n = std::stoi(argv[i + 1]);
     if (std::string(argv[i]) == "--server") server = argv[i + 1];
+    if (std::string(argv[i]) == "--max-kib") max_kib = std::stod(argv[i + 1]);
   }
   akt::test::TempDir dir;
   auto cert = akt::test::make_test_cert(dir.path());
@@ -114,7 +120,10 @@ int main(int argc, char** argv) {
     auto [pid, port] = start_server(server, dir);
     if (port == 0) {
       std::fprintf(stderr, "failed: aktsyncd did not start\n");
-      kill(pid, SIGKILL);
+      if (pid > 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, nullptr, 0);
+      }
       return 1;
     }
     std::vector<Conn> conns;
@@ -136,9 +145,15 @@ int main(int argc, char** argv) {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     const long after = rss_kib(pid);
+    const double per_conn =
+        conns.empty() ? 0.0 : static_cast<double>(after - before) / static_cast<double>(conns.size());
     std::printf("%d idle TLS connections (%s): server RSS %ld -> %ld KiB, %.1f KiB per connection\n",
                 static_cast<int>(conns.size()), one_request ? "after one request" : "handshaken only", before, after,
-                conns.empty() ? 0.0 : static_cast<double>(after - before) / static_cast<double>(conns.size()));
+                per_conn);
+    if (max_kib > 0 && per_conn > max_kib) {
+      std::printf("failed: %.1f KiB per idle TLS connection is above the bound of %.1f KiB\n", per_conn, max_kib);
+      rc = 1;
+    }
     close_all(conns);
     kill(pid, SIGTERM);
     waitpid(pid, nullptr, 0);

@@ -275,3 +275,23 @@ TEST_CASE("log: one line per request with method, path, status, bytes, device an
   CHECK(log.find("anonymous from 127.0.0.1:") != std::string::npos);
   CHECK(log.find(" ms\n") != std::string::npos);
 }
+
+TEST_CASE("tls: a request and an answer of about a megabyte cross intact (many TLS records each way)") {
+  test::TestServer srv({}, {}, true);
+  auto c = srv.client();
+  const std::string value(2000, 'x');
+  sync::PushRequest req{"tls-big", {}};
+  for (int i = 1; i <= 400; ++i)
+    req.edits.push_back(test::make_edit(test::uuid7(7, static_cast<std::uint64_t>(i)), srv.a.actor, i, {},
+                                        R"({"q":")" + value + std::to_string(i) + R"("})", {"q"}));
+  auto r = test::push(c, srv.a, req);
+  REQUIRE(r.status == 200);
+  auto c2 = srv.client();
+  auto feed = test::pull_all(c2, srv.b, "", 1000);
+  CHECK(feed.pages == 1);
+  REQUIRE(feed.records.size() == 400);
+  for (const auto& [id, rec] : feed.records) {
+    REQUIRE(rec.live.size() == 1);
+    CHECK(rec.live[0].body.find(value) != std::string::npos);
+  }
+}
