@@ -1,4 +1,5 @@
 #include "server/app_state.hpp"
+#include "server/handlers/handlers.hpp"
 #include "sync/hex.hpp"
 
 #include <fcntl.h>
@@ -98,6 +99,7 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   o.on_commit = [holder](std::int64_t last_seq) {
     if (auto app = holder->lock()) app->notifier.notify(last_seq);
   };
+  o.form_rules = make_form_rules(holder);  // handed once: every push consults the registry through it
   auto s = store::ServerStore::open(std::move(o));
   if (!s.ok()) return s.status();
   auto app = std::make_shared<AppState>(std::move(config), std::move(*s));

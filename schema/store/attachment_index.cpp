@@ -4,8 +4,8 @@
 #include <map>
 #include <optional>
 
-#include "schema/store/merge_apply.hpp"
 #include "schema/store/push_apply.hpp"
+#include "schema/store/sqlite_push_port.hpp"
 #include "sync/attachment_json.hpp"
 #include "sync/wire_json.hpp"
 

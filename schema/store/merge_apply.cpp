@@ -1,4 +1,5 @@
-// Merging siblings in the store: load versions, plan, merge (pure, sync/merge.hpp), write back.
+// Merging siblings in the store: load versions, plan, merge (pure, sync/merge.hpp), write back; all
+// through the push port.
 #include "schema/store/merge_apply.hpp"
 
 #include <algorithm>
@@ -7,8 +8,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "schema/store/inbox_store.hpp"
-#include "schema/store/push_apply.hpp"
 #include "sync/counter.hpp"
 #include "sync/merge.hpp"
 #include "sync/wire_json.hpp"
@@ -17,59 +16,23 @@ namespace akt::store {
 
 namespace {
 
-struct Row {
-  sync::Version v;
-  bool live = false;
-};
-
-Status load_versions(Db& db, const std::string& id_blob, std::vector<Row>& out) {
-  AKT_STMT(s, db,
-           "SELECT actor, n, clock, parents, changed, body, deleted, is_live, form_version, device_time, server_time "
-           "FROM versions WHERE record_id = ?1");
-  s->bind_blob(1, id_blob.data(), id_blob.size());
-  for (;;) {
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (!*row) return {};
-    Row r;
-    r.v.dot = {blob_uuid(s->blob(0)), s->int64(1)};
-    auto clock = sync::decode_clock(s->text(2));
-    auto parents = sync::decode_dots(s->text(3));
-    auto changed = sync::decode_strings(s->text(4));
-    if (!clock.ok() || !parents.ok() || !changed.ok()) return Status::corruption("unreadable stored version");
-    r.v.clock = std::move(*clock);
-    r.v.parents = std::move(*parents);
-    r.v.changed = std::move(*changed);
-    r.v.body = std::string(s->text(5));
-    r.v.deleted = s->int64(6) != 0;
-    r.live = s->int64(7) != 0;
-    r.v.form_version = s->int64(8);
-    r.v.device_time = s->int64(9);
-    r.v.server_time = s->int64(10);
-    out.push_back(std::move(r));
-  }
-}
+using Row = StoredVersion;
 
 std::string dot_key(const sync::Dot& d) { return d.actor + ":" + std::to_string(d.n); }
 
 // Opens an entry, or extends the open one for the same (record, kind, path) with the new candidates;
 // with `replace`, the candidates given are the entry's whole list (the merge joined and narrowed them).
-Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind, const std::string& path,
+Status upsert_entry(PushPort& port, const std::string& record_id, const std::string& kind, const std::string& path,
                     const std::optional<std::string>& ancestor, const nlohmann::json& candidates,
                     const std::string& form_id, const std::string& municipality, std::int64_t now,
                     const std::string& detail = "{}", bool replace = false) {
   nlohmann::json merged = candidates;
   if (!replace) {
-    AKT_STMT(s, db,
-             "SELECT candidates FROM conflicts WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind(2, kind);
-    s->bind(3, path);
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (*row) {
+    auto stored = port.open_entry_candidates(record_id, kind, path);
+    if (!stored.ok()) return stored.status();
+    if (*stored) {
       // Never drop a candidate an admin may already have looked at: union by dot.
-      auto old = nlohmann::json::parse(s->text(0), nullptr, false);
+      auto old = nlohmann::json::parse(**stored, nullptr, false);
       if (old.is_array())
         for (const auto& c : old) {
           bool known = false;
@@ -80,22 +43,8 @@ Status upsert_entry(Db& db, const std::string& id_blob, const std::string& kind,
         }
     }
   }
-  AKT_STMT(s, db,
-           "INSERT INTO conflicts(record_id, kind, path, ancestor, candidates, form_id, municipality, opened_at, "
-           "updated_at, detail) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9) "
-           "ON CONFLICT(record_id, kind, path) WHERE status = 'open' DO UPDATE SET candidates = excluded.candidates, "
-           "ancestor = excluded.ancestor, updated_at = excluded.updated_at, detail = excluded.detail");
-  s->bind_blob(1, id_blob.data(), id_blob.size());
-  s->bind(2, kind);
-  s->bind(3, path);
-  if (ancestor) s->bind(4, *ancestor);
-  else s->bind_null(4);
-  s->bind(5, merged.dump());
-  s->bind(6, form_id);
-  s->bind(7, municipality);
-  s->bind(8, now);
-  s->bind(9, detail);
-  return s->run();
+  return port.put_open_entry(
+      EntryWrite{record_id, kind, path, ancestor, merged.dump(), form_id, municipality, now, detail});
 }
 
 nlohmann::json dot_json(const sync::Dot& d) { return {{"actor", d.actor}, {"n", d.n}}; }
@@ -142,18 +91,16 @@ std::vector<sync::Candidate> parse_candidates(std::string_view text, bool deleti
 }
 
 // The record's open field and delete_edit entries: path (kDeletedPath for delete_edit) -> candidates.
-Status load_open_entries(Db& db, const std::string& id_blob, std::map<std::string, std::vector<sync::Candidate>>& out) {
-  AKT_STMT(s, db,
-           "SELECT kind, path, candidates FROM conflicts WHERE record_id = ?1 AND status = 'open' "
-           "AND kind IN ('field', 'delete_edit')");
-  s->bind_blob(1, id_blob.data(), id_blob.size());
-  for (;;) {
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (!*row) return {};
-    const bool deletion = s->text(0) == "delete_edit";
-    out[deletion ? sync::kDeletedPath : std::string(s->text(1))] = parse_candidates(s->text(2), deletion);
+Status load_open_entries(PushPort& port, const std::string& record_id,
+                         std::map<std::string, std::vector<sync::Candidate>>& out) {
+  std::vector<OpenEntry> entries;
+  AKT_TRY(port.open_entries(record_id, entries));
+  for (const OpenEntry& e : entries) {
+    if (e.kind != "field" && e.kind != "delete_edit") continue;
+    const bool deletion = e.kind == "delete_edit";
+    out[deletion ? sync::kDeletedPath : e.path] = parse_candidates(e.candidates_json, deletion);
   }
+  return {};
 }
 
 // An entry's base (DESIGN §4): the path's value in the lowest common ancestor of its candidates' versions,
@@ -175,7 +122,7 @@ std::optional<std::string> entry_base(const std::vector<Row>& rows, const std::v
 // value, so no disagreement remains. `cands` are the entry's candidates as narrowed (one per device line):
 // they replace the stored list, so the closed entry shows the sides that agree, not an answer its own
 // author replaced. `dot` is the version that holds the agreed value.
-Status close_by_agreement(Db& db, const std::string& id_blob, const std::string& kind, const std::string& path,
+Status close_by_agreement(PushPort& port, const std::string& record_id, const std::string& kind, const std::string& path,
                           const sync::Dot& dot, const std::vector<sync::Candidate>& cands,
                           const std::map<std::string, const sync::Version*>& by_dot, std::int64_t now) {
   const bool deletion = kind == "delete_edit";
@@ -189,56 +136,32 @@ Status close_by_agreement(Db& db, const std::string& id_blob, const std::string&
     else resolution["removed"] = true;
   }
   resolution["candidates"] = list;
-  AKT_STMT(s, db,
-           "UPDATE conflicts SET status = 'resolved', resolved_at = ?4, resolved_by = '', updated_at = ?4, "
-           "candidates = ?6, resolution = ?5 WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
-  s->bind_blob(1, id_blob.data(), id_blob.size());
-  s->bind(2, kind);
-  s->bind(3, path);
-  s->bind(4, now);
-  s->bind(5, resolution.dump());
-  s->bind(6, list.dump());
-  return s->run();
+  return port.close_open_entry(record_id, kind, path, list.dump(), resolution.dump(), now);
 }
 
 // Inserts a live version made by the server replica (a merge or a hold).
-Status write_server_version(Db& db, const std::string& id_blob, const sync::Dot& dot, const sync::VectorClock& clock,
-                            const std::vector<sync::Dot>& parents, const std::vector<std::string>& changed,
-                            const std::string& body, bool deleted, std::int64_t form_version, std::int64_t now) {
-  AKT_STMT(s, db,
-           "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, "
-           "form_version, device_time, server_time, digest) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1,?9,0,?10,?11)");
-  const std::string actor = uuid_blob(dot.actor);
-  const std::string digest = sha256("merge:" + dot_key(dot) + ":" + body);
-  s->bind_blob(1, id_blob.data(), id_blob.size());
-  s->bind_blob(2, actor.data(), actor.size());
-  s->bind(3, dot.n);
-  s->bind(4, sync::encode_clock(clock));
-  s->bind(5, sync::encode_dots(parents));
-  s->bind(6, sync::encode_strings(changed));
-  s->bind(7, body);
-  s->bind(8, std::int64_t{deleted});
-  s->bind(9, form_version);
-  s->bind(10, now);
-  s->bind_blob(11, digest.data(), digest.size());
-  return s->run();
+Status write_server_version(PushPort& port, const std::string& record_id, const sync::Dot& dot,
+                            const sync::VectorClock& clock, const std::vector<sync::Dot>& parents,
+                            const std::vector<std::string>& changed, const std::string& body, bool deleted,
+                            std::int64_t form_version, std::int64_t now) {
+  sync::Version v;
+  v.dot = dot;
+  v.clock = clock;
+  v.parents = parents;
+  v.changed = changed;
+  v.body = body;
+  v.deleted = deleted;
+  v.form_version = form_version;
+  v.server_time = now;
+  return port.insert_server_version(record_id, v, sha256("merge:" + dot_key(dot) + ":" + body));
 }
 
-Status retire_live(Db& db, const std::string& id_blob) {
-  AKT_STMT(s, db, "UPDATE versions SET is_live = 0 WHERE record_id = ?1 AND is_live = 1");
-  s->bind_blob(1, id_blob.data(), id_blob.size());
-  return s->run();
-}
-
-Result<std::int64_t> next_server_counter(Db& db, const std::string& server_actor) {
-  AKT_STMT(s, db, "SELECT COALESCE(MAX(n), 0) FROM versions WHERE actor = ?1");
-  const std::string blob = uuid_blob(server_actor);
-  s->bind_blob(1, blob.data(), blob.size());
-  auto row = s->step();
-  if (!row.ok()) return row.status();
+Result<std::int64_t> next_server_counter(PushPort& port, const std::string& server_actor) {
+  auto made = port.max_counter(server_actor);
+  if (!made.ok()) return made.status();
   // Device counters are bounded (sync::kMaxCounter), so this never fails on data the server accepted.
-  if (s->int64(0) >= sync::kMaxCounter) return Status::corruption("the server's merge counter is exhausted");
-  return s->int64(0) + 1;
+  if (*made >= sync::kMaxCounter) return Status::corruption("the server's merge counter is exhausted");
+  return *made + 1;
 }
 
 
@@ -254,7 +177,7 @@ std::string top_key(const std::string& path) { return path.substr(0, path.find_f
 // server's). Fills `involved` (the semantic entry's fields), `reverted` (those whose value went back) and
 // `broken` (the rules found broken, in a fixed order); rewrites `merged.body` (computed fields recomputed).
 // Each round involves a new key, so it ends.
-void settle_rules(const PushInput& in, const std::string& form_id, std::int64_t form_version,
+void settle_rules(const PushInput& in, const FormRules& rules, const std::string& form_id, std::int64_t form_version,
                   const std::string& provisional, const std::vector<std::string>& side_bodies,
                   const std::set<std::string>& side_changed, sync::MergeResult& merged,
                   std::set<std::string>& involved, std::set<std::string>& reverted, std::vector<RuleBreak>& broken) {
@@ -283,7 +206,7 @@ void settle_rules(const PushInput& in, const std::string& form_id, std::int64_t 
   auto involve = [&](json variant) {
     std::string text = variant.dump();
     bool grew = false;
-    for (const RuleBreak& e : in.check_merged(form_id, form_version, text)) {
+    for (const RuleBreak& e : rules.check_merged(form_id, form_version, text, in.now_ms)) {
       std::vector<std::string> keys = e.involved;
       keys.push_back(top_key(e.path));
       bool ours = false;
@@ -319,7 +242,7 @@ void settle_rules(const PushInput& in, const std::string& form_id, std::int64_t 
     out = with_involved_from(prov);
   }
   std::string text = out.dump();
-  in.check_merged(form_id, form_version, text);  // recomputes computed fields
+  rules.check_merged(form_id, form_version, text, in.now_ms);  // recomputes computed fields
   for (const std::string& k : involved) {
     const bool differs = body.contains(k) != prov.contains(k) || (body.contains(k) && body[k] != prov[k]);
     if (differs) reverted.insert(k);
@@ -329,20 +252,42 @@ void settle_rules(const PushInput& in, const std::string& form_id, std::int64_t 
 
 }  // namespace
 
-Status join_open_entries(Db& db, const PushInput& in, const std::string& id_blob, const sync::Edit& edit,
-                         const std::string& server_actor) {
+Status refresh_flags(PushPort& port, const std::string& record_id) {
+  std::set<std::string> flagged;
+  bool deletion_pending = false;
+  std::vector<OpenEntry> entries;
+  AKT_TRY(port.open_entries(record_id, entries));
+  for (const OpenEntry& e : entries) {
+    const std::string_view path = e.path;
+    if (e.kind == "field") {
+      flagged.emplace(path);
+    } else if (e.kind == "semantic") {  // "a,b,c": the fields the broken rule involves
+      for (std::size_t at = 0; at <= path.size();) {
+        const std::size_t end = std::min(path.find(',', at), path.size());
+        if (end > at) flagged.emplace(path.substr(at, end - at));
+        at = end + 1;
+      }
+    } else if (e.kind == "delete_edit") {
+      deletion_pending = true;
+    }
+  }
+  return port.set_record_flags(record_id, std::vector<std::string>(flagged.begin(), flagged.end()), deletion_pending);
+}
+
+Status join_open_entries(PushPort& port, const PushInput& in, const PushContext& ctx, const std::string& record_id,
+                         const sync::Edit& edit) {
   std::map<std::string, std::vector<sync::Candidate>> open;
-  AKT_TRY(load_open_entries(db, id_blob, open));
+  AKT_TRY(load_open_entries(port, record_id, open));
   if (open.empty()) return {};
   std::vector<Row> rows;
-  AKT_TRY(load_versions(db, id_blob, rows));
+  AKT_TRY(port.versions(record_id, rows));
   std::map<sync::Dot, sync::VectorClock> clocks;
   std::map<std::string, const sync::Version*> by_dot;
   for (const Row& row : rows) {
     clocks[row.v.dot] = row.v.clock;
     by_dot[dot_key(row.v.dot)] = &row.v;
   }
-  const sync::MergeSchema schema = in.schema_for ? in.schema_for(edit.form_id, edit.form_version) : sync::MergeSchema{};
+  const sync::MergeSchema schema = ctx.rules.schema_for(edit.form_id, edit.form_version);
   auto covers = [&](const std::string& path) {  // the edit set `path` (or a path above or below it)
     for (const std::string& c : edit.changed) {
       if (c == path) return true;
@@ -359,48 +304,33 @@ Status join_open_entries(Db& db, const PushInput& in, const std::string& id_blob
     else if (edit.deleted || !covers(path)) continue;
     else mine.value = sync::value_at_path(edit.body, path, schema);
     cands.push_back(std::move(mine));
-    sync::narrow_candidates(cands, clocks, server_actor, {});
+    sync::narrow_candidates(cands, clocks, ctx.server_actor, {});
     std::set<std::optional<std::string>> distinct;
     for (const auto& c : cands) distinct.insert(c.value);
     const std::string kind = deletion ? "delete_edit" : "field";
     if (distinct.size() == 1) {
-      AKT_TRY(close_by_agreement(db, id_blob, kind, path, edit.dot, cands, by_dot, in.now_ms));
+      AKT_TRY(close_by_agreement(port, record_id, kind, path, edit.dot, cands, by_dot, in.now_ms));
       continue;
     }
     nlohmann::json list = nlohmann::json::array();
     for (const auto& c : cands) list.push_back(candidate_json(c, by_dot, deletion, in.now_ms));
     const std::optional<std::string> base = deletion ? std::nullopt : entry_base(rows, cands, path, schema);
-    AKT_STMT(s, db,
-             "UPDATE conflicts SET candidates = ?4, ancestor = ?5, updated_at = ?6 "
-             "WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind(2, kind);
-    s->bind(3, path);
-    s->bind(4, list.dump());
-    if (base) s->bind(5, *base);
-    else s->bind_null(5);
-    s->bind(6, in.now_ms);
-    AKT_TRY(s->run());
+    AKT_TRY(port.set_open_entry_candidates(record_id, kind, path, list.dump(), base, in.now_ms));
   }
-  return refresh_record_flags(db, id_blob);
+  return refresh_flags(port, record_id);
 }
 
-Result<std::optional<std::string>> single_live_body(Db& db, const std::string& id_blob) {
-  AKT_STMT(s, db, "SELECT body, deleted FROM versions WHERE record_id = ?1 AND is_live = 1 LIMIT 2");
-  s->bind_blob(1, id_blob.data(), id_blob.size());
-  std::optional<std::string> body;
-  for (int n = 0;; ++n) {
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (!*row) return body;
-    if (n > 0 || s->int64(1) != 0) return std::optional<std::string>();
-    body = std::string(s->text(0));
-  }
+Result<std::optional<std::string>> single_live_body(PushPort& port, const std::string& record_id) {
+  std::vector<sync::Version> live;
+  AKT_TRY(port.live_versions(record_id, live));
+  if (live.size() != 1 || live.front().deleted) return std::optional<std::string>();
+  return std::optional<std::string>(std::move(live.front().body));
 }
 
-Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const std::string& before_text,
-                 const sync::Edit& edit, const std::string& server_actor, std::int64_t& next_seq,
-                 sync::EditResult& r) {
+Status hold_edit(PushPort& port, const PushInput& in, const PushContext& ctx, const std::string& before_text,
+                 const sync::Edit& edit, std::int64_t& next_seq, sync::EditResult& r) {
+  const std::string& record_id = edit.record_id;
+  const std::string& server_actor = ctx.server_actor;
   using nlohmann::json;
   if (edit.deleted && before_text.empty()) return {};
   const json before = json::parse(before_text, nullptr, false);
@@ -408,8 +338,7 @@ Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const 
   const bool locked = before.contains("review_status") && before["review_status"] == "approved";
   std::set<std::string> admin_only;
   if (!locked) {
-    if (!in.schema_for) return {};
-    const sync::MergeSchema schema = in.schema_for(edit.form_id, edit.form_version);
+    const sync::MergeSchema schema = ctx.rules.schema_for(edit.form_id, edit.form_version);
     for (const std::string& path : edit.changed) {
       const std::string k = top_key(path);
       auto p = schema.policies.find(k);
@@ -424,18 +353,14 @@ Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const 
   bool after_deleted = false;
   std::int64_t form_version = 0;
   {
-    AKT_STMT(s, db, "SELECT actor, n, clock, body, deleted, form_version FROM versions WHERE record_id = ?1 AND is_live = 1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (!*row) return {};
-    live_dot = {blob_uuid(s->blob(0)), s->int64(1)};
-    auto clock = sync::decode_clock(s->text(2));
-    if (!clock.ok()) return Status::corruption("unreadable stored clock");
-    live_clock = std::move(*clock);
-    after_text = std::string(s->text(3));
-    after_deleted = s->int64(4) != 0;
-    form_version = s->int64(5);
+    std::vector<sync::Version> live;
+    AKT_TRY(port.live_versions(record_id, live));
+    if (live.empty()) return {};
+    live_dot = live.front().dot;
+    live_clock = std::move(live.front().clock);
+    after_text = std::move(live.front().body);
+    after_deleted = live.front().deleted;
+    form_version = live.front().form_version;
   }
   json after = after_deleted ? json::object() : json::parse(after_text, nullptr, false);
   if (!after.is_object()) return {};
@@ -461,13 +386,13 @@ Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const 
     if (before.contains(f)) held[f] = before[f], kept[f] = before[f];
     else held.erase(f);
   }
-  auto counter = next_server_counter(db, server_actor);
+  auto counter = next_server_counter(port, server_actor);
   if (!counter.ok()) return counter.status();
   const sync::Dot dot{server_actor, *counter};
   sync::VectorClock clock = live_clock;
   clock.advance(server_actor, dot.n);
-  AKT_TRY(retire_live(db, id_blob));
-  AKT_TRY(write_server_version(db, id_blob, dot, clock, {live_dot}, std::vector<std::string>(fields.begin(), fields.end()),
+  AKT_TRY(port.retire_live(record_id));
+  AKT_TRY(write_server_version(port, record_id, dot, clock, {live_dot}, std::vector<std::string>(fields.begin(), fields.end()),
                                held.dump(), false, form_version, in.now_ms));
   const std::string kind = locked ? "locked_change" : "permission";
   std::string path;
@@ -475,12 +400,9 @@ Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const 
     for (const std::string& f : fields) path += (path.empty() ? "" : ",") + f;
   std::string form_id, municipality;
   {
-    AKT_STMT(s, db, "SELECT form_id, municipality FROM records WHERE id = ?1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    form_id = std::string(s->text(0));
-    municipality = std::string(s->text(1));
+    auto head = port.read_record(record_id);
+    if (!head.ok()) return head.status();
+    if (*head) form_id = (*head)->form_id, municipality = (*head)->scope.municipality;
   }
   json candidates = json::array({{{"dot", dot_json(edit.dot)},
                                   {"sides", json::array({dot_json(edit.dot)})},
@@ -492,17 +414,11 @@ Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const 
   json detail{{"fields", fields}, {"kept", kept},
               {"reason", locked ? "the record is approved: changes wait for an admin"
                                 : "only admin and M&E roles may set these fields"}};
-  AKT_TRY(upsert_entry(db, id_blob, kind, path, std::nullopt, candidates, form_id, municipality, in.now_ms,
+  AKT_TRY(upsert_entry(port, record_id, kind, path, std::nullopt, candidates, form_id, municipality, in.now_ms,
                        detail.dump()));
   const std::int64_t seq = next_seq++;
-  {
-    AKT_STMT(s, db, "UPDATE records SET seq = ?2, live_count = 1, deleted = 0, updated_at = ?3 WHERE id = ?1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind(2, seq);
-    s->bind(3, in.now_ms);
-    AKT_TRY(s->run());
-  }
-  AKT_TRY(refresh_record_flags(db, id_blob));
+  AKT_TRY(port.advance_record(record_id, seq, 1, false, std::nullopt, in.now_ms));
+  AKT_TRY(refresh_flags(port, record_id));
   r.seq = seq;
   r.live = 1;
   r.held_kind = kind;
@@ -510,61 +426,43 @@ Status hold_edit(Db& db, const PushInput& in, const std::string& id_blob, const 
   return {};
 }
 
-Status track_unique_key(Db& db, const PushInput& in, const std::string& id_blob, const sync::Edit& edit,
-                        const std::string& key, const sync::EditResult& r) {
+Status track_unique_key(PushPort& port, const PushInput& in, const sync::Edit& edit, const std::string& key,
+                        const sync::EditResult& r) {
   using nlohmann::json;
+  const std::string& record_id = edit.record_id;
   if (r.outcome != sync::Outcome::kApplied || !r.held_kind.empty()) return {};
-  if (edit.deleted || key.empty()) {
-    AKT_STMT(s, db, "DELETE FROM record_keys WHERE record_id = ?1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    return s->run();
-  }
+  if (edit.deleted || key.empty()) return port.delete_record_key(record_id);
   {
-    AKT_STMT(s, db, "SELECT key FROM record_keys WHERE record_id = ?1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (*row && s->text(0) == key) return {};  // unchanged: checked when it was set
+    auto old = port.record_key(record_id);
+    if (!old.ok()) return old.status();
+    if (*old && **old == key) return {};  // unchanged: checked when it was set
   }
-  {
-    AKT_STMT(s, db, "INSERT OR REPLACE INTO record_keys(record_id, form_id, key) VALUES(?1, ?2, ?3)");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind(2, edit.form_id);
-    s->bind(3, key);
-    AKT_TRY(s->run());
-  }
+  // Two records taking one key at once must see each other (an engine with concurrent writers locks it).
+  AKT_TRY(port.lock_key(edit.form_id, key));
+  AKT_TRY(port.put_record_key(record_id, edit.form_id, key));
   json candidates = json::array();
   {
-    AKT_STMT(s, db,
-             "SELECT k.record_id, r.updated_at FROM record_keys k JOIN records r ON r.id = k.record_id "
-             "WHERE k.form_id = ?1 AND k.key = ?2 AND r.deleted = 0 ORDER BY k.record_id LIMIT 50");
-    s->bind(1, edit.form_id);
-    s->bind(2, key);
-    for (;;) {
-      auto row = s->step();
-      if (!row.ok()) return row.status();
-      if (!*row) break;
-      candidates.push_back({{"record", blob_uuid(s->blob(0))}, {"server_time", s->int64(1)}});
-    }
+    auto holders = port.key_holders(edit.form_id, key, 50);
+    if (!holders.ok()) return holders.status();
+    for (const KeyHolder& h : *holders) candidates.push_back({{"record", h.record_id}, {"server_time", h.updated_at}});
   }
   if (candidates.size() < 2) return {};
   std::string municipality;
   {
-    AKT_STMT(s, db, "SELECT municipality FROM records WHERE id = ?1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    if (*row) municipality = std::string(s->text(0));
+    auto head = port.read_record(record_id);
+    if (!head.ok()) return head.status();
+    if (*head) municipality = (*head)->scope.municipality;
   }
   json detail{{"key", json::parse(key, nullptr, false)}};
-  return upsert_entry(db, id_blob, "duplicate_candidate", key, std::nullopt, candidates, edit.form_id, municipality,
-                      in.now_ms, detail.dump());
+  return upsert_entry(port, record_id, "duplicate_candidate", key, std::nullopt, candidates, edit.form_id,
+                      municipality, in.now_ms, detail.dump());
 }
 
-Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, const std::string& record_id,
-                    const std::string& server_actor, std::int64_t& next_seq, sync::EditResult& r) {
+Status merge_record(PushPort& port, const PushInput& in, const PushContext& ctx, const std::string& record_id,
+                    std::int64_t& next_seq, sync::EditResult& r) {
+  const std::string& server_actor = ctx.server_actor;
   std::vector<Row> rows;
-  AKT_TRY(load_versions(db, id_blob, rows));
+  AKT_TRY(port.versions(record_id, rows));
   std::map<std::string, const sync::Version*> by_dot;
   std::vector<sync::VersionRef> refs;
   std::vector<sync::Dot> siblings;
@@ -578,7 +476,7 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
 
   sync::MergeInput input;
   input.server_actor = server_actor;
-  AKT_TRY(load_open_entries(db, id_blob, input.open));
+  AKT_TRY(load_open_entries(port, record_id, input.open));
   for (const Row& row : rows) input.clocks[row.v.dot] = row.v.clock;
   // An admin's resolution decides against every candidate its author saw ([M13]).
   if (in.resolution) input.deciders.insert(r.dot.actor);
@@ -605,28 +503,25 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
   input.provisional = before ? before->body : std::string();
   if (plan->ancestor) input.ancestor = *by_dot[dot_key(*plan->ancestor)];
   {
-    auto counter = next_server_counter(db, server_actor);
+    auto counter = next_server_counter(port, server_actor);
     if (!counter.ok()) return counter.status();
     input.server_counter = *counter;
   }
   std::string form_id, municipality;
   std::int64_t form_version = 0;
   {
-    AKT_STMT(s, db, "SELECT form_id, municipality FROM records WHERE id = ?1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    auto row = s->step();
-    if (!row.ok()) return row.status();
-    form_id = std::string(s->text(0));
-    municipality = std::string(s->text(1));
+    auto head = port.read_record(record_id);
+    if (!head.ok()) return head.status();
+    if (*head) form_id = (*head)->form_id, municipality = (*head)->scope.municipality;
   }
   for (const auto& side : input.sides) form_version = std::max(form_version, side.sibling.form_version);
   sync::MergeSchema schema;
-  if (in.schema_for) schema = in.schema_for(form_id, form_version);
+  schema = ctx.rules.schema_for(form_id, form_version);
   auto merged = sync::merge(input, schema);
   if (!merged.ok()) return Status::corruption("merge: " + merged.status().message());
   std::set<std::string> involved, reverted;
   std::vector<RuleBreak> broken;
-  if (in.check_merged && !merged->deleted) {
+  if (ctx.rules.checks_merged() && !merged->deleted) {
     std::set<std::string> side_changed;  // top-level keys some side changed since the ancestor
     for (const auto& side : input.sides)
       for (const sync::Version& v : side.history)
@@ -638,20 +533,20 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
     std::vector<std::string> side_bodies;
     for (const sync::Version* v : tips)
       if (!v->deleted) side_bodies.push_back(v->body);
-    settle_rules(in, form_id, form_version, input.provisional, side_bodies, side_changed, *merged, involved, reverted,
+    settle_rules(in, ctx.rules, form_id, form_version, input.provisional, side_bodies, side_changed, *merged, involved, reverted,
                  broken);
   }
 
   // Write: siblings retire, the merged version becomes the record's single live version.
-  AKT_TRY(retire_live(db, id_blob));
-  AKT_TRY(write_server_version(db, id_blob, merged->dot, merged->clock, merged->parents, merged->changed,
+  AKT_TRY(port.retire_live(record_id));
+  AKT_TRY(write_server_version(port, record_id, merged->dot, merged->clock, merged->parents, merged->changed,
                                merged->body, merged->deleted, form_version, in.now_ms));
   // The inbox: one entry per conflicted field, and one for an edit against a deletion. The merge joined
   // each open entry's candidates with its own, so the lists replace the stored ones ([M13]).
   for (const sync::FieldConflict& c : merged->conflicts) {
     nlohmann::json candidates = nlohmann::json::array();
     for (const sync::Candidate& cand : c.candidates) candidates.push_back(candidate_json(cand, by_dot, false, in.now_ms));
-    AKT_TRY(upsert_entry(db, id_blob, "field", c.path, entry_base(rows, c.candidates, c.path, schema), candidates,
+    AKT_TRY(upsert_entry(port, record_id, "field", c.path, entry_base(rows, c.candidates, c.path, schema), candidates,
                          form_id, municipality, in.now_ms, "{}", true));
     r.conflicts.push_back(c.path);
   }
@@ -659,7 +554,7 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
     nlohmann::json candidates = nlohmann::json::array();
     for (const auto& cand : merged->delete_edit->candidates)
       candidates.push_back(candidate_json(cand, by_dot, true, in.now_ms));
-    AKT_TRY(upsert_entry(db, id_blob, "delete_edit", "", std::nullopt, candidates, form_id, municipality, in.now_ms,
+    AKT_TRY(upsert_entry(port, record_id, "delete_edit", "", std::nullopt, candidates, form_id, municipality, in.now_ms,
                          "{}", true));
   }
   // Open entries whose candidates now all agree are settled by agreement, by the merged version. A
@@ -675,7 +570,7 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
     auto agreed = merged->agreed.find(path);
     const std::vector<sync::Candidate> cands =
         agreed == merged->agreed.end() ? std::vector<sync::Candidate>() : agreed->second;
-    AKT_TRY(close_by_agreement(db, id_blob, deletion ? "delete_edit" : "field", path, merged->dot, cands, by_dot,
+    AKT_TRY(close_by_agreement(port, record_id, deletion ? "delete_edit" : "field", path, merged->dot, cands, by_dot,
                                in.now_ms));
   }
   if (!involved.empty()) {
@@ -706,25 +601,14 @@ Status merge_record(Db& db, const PushInput& in, const std::string& id_blob, con
     for (const RuleBreak& b : broken) rules.push_back({{"path", b.path}, {"code", b.code}, {"message", b.message}});
     nlohmann::json detail{{"fields", fields}, {"rules", rules}, {"provisional", provisional},
                           {"reverted", reverted}};
-    AKT_TRY(upsert_entry(db, id_blob, "semantic", path, std::nullopt, candidates, form_id, municipality, in.now_ms,
+    AKT_TRY(upsert_entry(port, record_id, "semantic", path, std::nullopt, candidates, form_id, municipality, in.now_ms,
                          detail.dump()));
     for (const std::string& f : fields) r.conflicts.push_back(f);
   }
   // The record row: one live version, the next feed position; then its flags from the open entries.
   const std::int64_t seq = next_seq++;
-  {
-    AKT_STMT(s, db,
-             "UPDATE records SET seq = ?2, live_count = 1, deleted = ?3, form_version = ?4, updated_at = ?5 "
-             "WHERE id = ?1");
-    s->bind_blob(1, id_blob.data(), id_blob.size());
-    s->bind(2, seq);
-    s->bind(3, std::int64_t{merged->deleted});
-    s->bind(4, form_version);
-    s->bind(5, in.now_ms);
-    AKT_TRY(s->run());
-  }
-  AKT_TRY(refresh_record_flags(db, id_blob));
-  (void)record_id;
+  AKT_TRY(port.advance_record(record_id, seq, 1, merged->deleted, form_version, in.now_ms));
+  AKT_TRY(refresh_flags(port, record_id));
   r.outcome = sync::Outcome::kMerged;
   r.seq = seq;
   r.live = 1;

@@ -21,7 +21,10 @@
 #include "schema/store/db.hpp"
 #include "schema/store/feed_query.hpp"
 #include "schema/store/migrations.hpp"
+#include "schema/store/form_rules.hpp"
 #include "schema/store/push_apply.hpp"
+#include "schema/store/push_engine.hpp"
+#include "schema/store/sqlite_push_port.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store {
@@ -44,7 +47,9 @@ struct ServerStore::ReadLease {
   }
 };
 
-ServerStore::ServerStore(ServerStoreOptions options) : options_(std::move(options)) {}
+ServerStore::ServerStore(ServerStoreOptions options)
+    : options_(std::move(options)),
+      rules_(options_.form_rules ? options_.form_rules : std::make_shared<const NoFormRules>()) {}
 
 ServerStore::~ServerStore() { flush(); }
 
@@ -100,10 +105,11 @@ Result<std::unique_ptr<ServerStore>> ServerStore::open(ServerStoreOptions option
 
 Result<PushOutput> ServerStore::push(const PushInput& input) {
   // On the caller's thread, in parallel with other callers: the leader only reads and writes (note 5).
-  const PreparedBatch prepared = prepare_batch(input);
+  const PreparedBatch prepared = prepare_batch(input, *rules_);
   Writer w;
   w.fn = [this, &input, &prepared](Db& db, std::int64_t& next_seq) {
-    return apply_batch(db, input, prepared, epoch_, server_actor_, next_seq);
+    SqlitePushPort port(db);
+    return apply_batch(port, input, prepared, PushContext{epoch_, server_actor_, *rules_}, next_seq);
   };
   w.edits = input.request->edits.size();
   return submit(w);

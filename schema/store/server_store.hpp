@@ -22,6 +22,7 @@
 namespace akt::store {
 
 class Db;
+class FormRules;
 class StoreReader;
 class StoreWriter;
 
@@ -35,6 +36,9 @@ struct ServerStoreOptions {
   std::size_t max_idle_readers = 4;
   // Called after every successful commit with the new last sequence number, outside any lock.
   std::function<void(std::int64_t)> on_commit;
+  // The form rules every push consults (form_rules.hpp); null = none (default merge policies, no checks).
+  // Shared: the server keeps its own reference to the registry behind it.
+  std::shared_ptr<const FormRules> form_rules;
 };
 
 // A rule of the form that a merged body breaks (DESIGN §4 post-merge validation).
@@ -59,24 +63,14 @@ struct PushInput {
   const std::vector<sync::Assignment>* scope = nullptr;
   // Rejections decided before (form validation), one slot per edit; nullptr = none.
   const std::vector<std::optional<sync::EditRejection>>* prechecks = nullptr;
-  // The merge policies of a form version (set union, repeat groups); unset = defaults for every field.
-  std::function<sync::MergeSchema(const std::string& form_id, std::int64_t version)> schema_for = nullptr;
   // An admin's resolution: its value closes the entry instead of joining it as a candidate.
   bool resolution = false;
   // The domain uniqueness key of each edit's body (a JSON array text; "" = none), one slot per edit, or
   // nullptr: a record whose key another live record of its form has gets a duplicate_candidate entry.
   const std::vector<std::string>* unique_keys = nullptr;
-  // After a merge, when the record's form version is known: recomputes its computed fields in `body`
-  // (canonical JSON, rewritten canonical) and returns the hard rules the body breaks. Unset = no check.
-  std::function<std::vector<RuleBreak>(const std::string& form_id, std::int64_t version, std::string& body)>
-      check_merged = nullptr;
-  // An edit filled with form version edit.form_version, made on a stored version (its base: the version
-  // whose clock is the edit's context) filled with the later `base_version`: the body to store, its
-  // changed paths, or a rejection (PROTOCOL §4.4). nullopt (or unset) = the forms are unknown here; the
-  // edit is then stored as sent.
-  std::function<std::optional<OlderFormEdit>(const sync::Edit& edit, std::int64_t base_version,
-                                             const std::string& base_body)>
-      adapt_older = nullptr;
+  // The language of the rejection messages the form rules write (a language tag; "" = English). The
+  // rules themselves are the store's (ServerStoreOptions::form_rules).
+  std::string lang = std::string();
   // Whether the server holds an attachment's file (PROTOCOL §14). Set: each stored device edit's
   // attachment references are indexed and each changed record's pending_upload recomputed. Unset: neither.
   std::function<bool(const std::string& digest)> blob_exists = nullptr;
@@ -186,6 +180,7 @@ class ServerStore final : public TransactionalStore {
   void return_reader(std::unique_ptr<Db> db);
 
   ServerStoreOptions options_;
+  std::shared_ptr<const FormRules> rules_;  // options_.form_rules, or none
   std::string epoch_;
   std::string server_actor_;
   std::atomic<std::int64_t> last_seq_{0};

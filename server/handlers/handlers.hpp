@@ -14,6 +14,7 @@
 #include "server/http_types.hpp"
 
 namespace akt::store {
+class FormRules;
 class StoreReader;
 class StoreWriter;
 struct PushInput;
@@ -78,6 +79,9 @@ HttpResponse handle_discard(const HttpRequest& req, std::string_view id, const P
 // fields recomputed, rules broken by a merge become `semantic` entries).
 // `lang`: the language of the messages of an older-version edit's rejection (PROTOCOL §4.4).
 void use_forms(store::PushInput& in, AppState& app, forms::Lang lang = forms::Lang::kEn);
+// The form rules handed to the store at its opening (store::FormRules), over the form registry of the
+// AppState `app` will point to (it is made after the store).
+std::shared_ptr<const store::FormRules> make_form_rules(std::shared_ptr<std::weak_ptr<AppState>> app);
 // Checks each edit against its published form version (one slot per edit; empty when it passes).
 // With `keys`, also fills each valid edit's domain uniqueness key (the form's unique_key values as a JSON
 // array text; "" when the form has none or a value is missing). Field messages are in `lang` (codes are not).

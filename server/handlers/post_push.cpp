@@ -10,6 +10,7 @@
 
 #include "schema/forms/older_version.hpp"
 #include "schema/store/feed_query.hpp"
+#include "schema/store/form_rules.hpp"
 #include "schema/forms/validator.hpp"
 #include "server/handlers/push_answer.hpp"
 #include "server/problem.hpp"
@@ -69,17 +70,45 @@ std::vector<std::string> involved_keys(const forms::FormDef& form, const std::st
   return out;
 }
 
-}  // namespace
+// The store's form rules (store::FormRules), over the registry of the AppState behind `app` once it exists.
+class RegistryFormRules final : public store::FormRules {
+ public:
+  explicit RegistryFormRules(std::shared_ptr<std::weak_ptr<AppState>> app) : app_(std::move(app)) {}
 
-void use_forms(store::PushInput& in, AppState& app, forms::Lang lang) {
-  in.schema_for = [&app](const std::string& form, std::int64_t version) { return app.forms.schema_for(form, version); };
-  // Attachment references: indexed, and the files the server lacks listed per record (PROTOCOL §14.5).
-  if (app.blobs) in.blob_exists = [&app](const std::string& digest) { return app.blobs->has(digest); };
+  sync::MergeSchema schema_for(const std::string& form, std::int64_t version) const override {
+    auto app = app_->lock();
+    return app ? app->forms.schema_for(form, version) : sync::MergeSchema{};
+  }
+
+  bool checks_merged() const override {
+    auto app = app_->lock();
+    return app && app->config.forms.validate;
+  }
+
+  std::vector<store::RuleBreak> check_merged(const std::string& form_id, std::int64_t version, std::string& body,
+                                             std::int64_t now_ms) const override {
+    std::vector<store::RuleBreak> out;
+    auto app = app_->lock();
+    if (!app) return out;
+    auto form = app->forms.get(form_id, version);
+    if (!form) return out;
+    auto j = nlohmann::json::parse(body, nullptr, false);
+    if (!j.is_object()) return out;
+    const forms::ValidationContext ctx{server_today(now_ms)};
+    if (forms::recompute_calculated(*form, j, ctx)) body = j.dump();
+    for (const auto& e : forms::validate_record(*form, j, ctx))
+      out.push_back({e.path, e.code, e.message, involved_keys(*form, e.path)});
+    return out;
+  }
+
   // An edit filled with an older form version on a record a later version wrote (PROTOCOL §4.4).
-  in.adapt_older = [&app, lang](const sync::Edit& e, std::int64_t base_version,
-                          const std::string& base_body) -> std::optional<store::OlderFormEdit> {
-    auto older = app.forms.get(e.form_id, e.form_version);
-    auto newer = app.forms.get(e.form_id, base_version);
+  std::optional<store::OlderFormEdit> adapt_older(const sync::Edit& e, std::int64_t base_version,
+                                                  const std::string& base_body, const std::string& lang_tag,
+                                                  std::int64_t now_ms) const override {
+    auto app = app_->lock();
+    if (!app) return std::nullopt;
+    auto older = app->forms.get(e.form_id, e.form_version);
+    auto newer = app->forms.get(e.form_id, base_version);
     if (!older || !newer) return std::nullopt;
     const auto body = nlohmann::json::parse(e.body, nullptr, false);
     const auto base = nlohmann::json::parse(base_body, nullptr, false);
@@ -87,9 +116,9 @@ void use_forms(store::PushInput& in, AppState& app, forms::Lang lang) {
     nlohmann::json out = forms::carry_newer_answers(*older, base, body);
     store::OlderFormEdit r;
     r.changed = forms::paths_defined(*older, e.changed);
-    if (app.config.forms.validate) {
+    if (app->config.forms.validate) {
       // The record ends at the later version: its computed fields follow the edit, its rules apply.
-      const forms::ValidationContext ctx{server_today(app.now_ms()), lang};
+      const forms::ValidationContext ctx{server_today(now_ms), forms::negotiate_language(lang_tag)};
       forms::recompute_calculated(*newer, out, ctx);
       const auto errors = forms::validate_record(*newer, out, ctx);
       if (!errors.empty()) {
@@ -105,20 +134,23 @@ void use_forms(store::PushInput& in, AppState& app, forms::Lang lang) {
     }
     r.body = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return r;
-  };
-  if (!app.config.forms.validate) return;
-  in.check_merged = [&app](const std::string& form_id, std::int64_t version, std::string& body) {
-    std::vector<store::RuleBreak> out;
-    auto form = app.forms.get(form_id, version);
-    if (!form) return out;
-    auto j = nlohmann::json::parse(body, nullptr, false);
-    if (!j.is_object()) return out;
-    const forms::ValidationContext ctx{server_today(app.now_ms())};
-    if (forms::recompute_calculated(*form, j, ctx)) body = j.dump();
-    for (const auto& e : forms::validate_record(*form, j, ctx))
-      out.push_back({e.path, e.code, e.message, involved_keys(*form, e.path)});
-    return out;
-  };
+  }
+
+ private:
+  std::shared_ptr<std::weak_ptr<AppState>> app_;
+};
+
+}  // namespace
+
+std::shared_ptr<const store::FormRules> make_form_rules(std::shared_ptr<std::weak_ptr<AppState>> app) {
+  return std::make_shared<const RegistryFormRules>(std::move(app));
+}
+
+void use_forms(store::PushInput& in, AppState& app, forms::Lang lang) {
+  // Attachment references: indexed, and the files the server lacks listed per record (PROTOCOL §14.5).
+  if (app.blobs) in.blob_exists = [&app](const std::string& digest) { return app.blobs->has(digest); };
+  // The form rules are the store's (make_form_rules); only the language of their messages is the request's.
+  in.lang = std::string(forms::lang_tag(lang));
 }
 
 std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector<sync::Edit>& edits, AppState& app,

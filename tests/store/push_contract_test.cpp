@@ -1,0 +1,297 @@
+// The store contract suite, push engine part (issue #20): each scenario runs, from one test body, on every
+// engine's push port (SQLite and the in-memory fake; PostgreSQL joins the list when its port exists). The
+// engines must give the same answers, byte for byte, and the same stored outcome.
+#include <doctest/doctest.h>
+
+#include <functional>
+#include <memory>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/store/db.hpp"
+#include "schema/store/form_rules.hpp"
+#include "schema/store/migrations.hpp"
+#include "schema/store/push_engine.hpp"
+#include "schema/store/sqlite_push_port.hpp"
+#include "tests/store/memory_push_port.hpp"
+#include "tests/support/edits.hpp"
+#include "tests/support/temp_dir.hpp"
+
+using namespace akt;
+using akt::test::make_edit;
+using akt::test::uuid7;
+using akt::test::uuid_n;
+using nlohmann::json;
+
+namespace {
+
+const std::string kDevA = uuid_n(0xA);
+const std::string kDevB = uuid_n(0xB);
+const std::string kServer = uuid_n(0x5E);
+const std::string kEpoch = "contract";
+
+// One engine under test: pushes a batch in a transaction of its own, and reads through its port.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual std::string name() const = 0;
+  // The port, for reads between batches.
+  virtual store::PushPort& port() = 0;
+
+  // Pushes `edits` from `device` as batch `batch_id`; `keys`: one uniqueness key per edit, or none.
+  Result<json> push(const std::string& device, const std::string& batch_id, std::vector<sync::Edit> edits,
+                    const std::vector<std::string>* keys = nullptr) {
+    sync::PushRequest req{batch_id, std::move(edits)};
+    store::PushInput in{device, &req, 1700000000000 + static_cast<std::int64_t>(++pushes_)};
+    in.unique_keys = keys;
+    const store::PreparedBatch prepared = store::prepare_batch(in, rules_);
+    auto out = run(in, prepared);
+    if (!out.ok()) return out.status();
+    return json::parse(out->response);
+  }
+
+ protected:
+  Result<store::PushOutput> apply(store::PushPort& p, const store::PushInput& in, const store::PreparedBatch& prepared) {
+    std::int64_t next = next_seq_;
+    auto out = store::apply_batch(p, in, prepared, store::PushContext{kEpoch, kServer, rules_}, next);
+    if (out.ok()) pending_seq_ = next;
+    return out;
+  }
+  // Commits what apply() did: the feed moves on only then.
+  void committed() { next_seq_ = pending_seq_; }
+  virtual Result<store::PushOutput> run(const store::PushInput& in, const store::PreparedBatch& prepared) = 0;
+
+ private:
+  store::NoFormRules rules_;
+  std::int64_t next_seq_ = 1, pending_seq_ = 1;
+  int pushes_ = 0;
+};
+
+class SqliteEngine final : public Engine {
+ public:
+  SqliteEngine() {
+    auto db = store::Db::open(dir_.file("contract.db"), {});
+    REQUIRE(db.ok());
+    db_ = std::move(*db);
+    REQUIRE(store::migrate(*db_).ok());
+    port_ = std::make_unique<store::SqlitePushPort>(*db_);
+  }
+  std::string name() const override { return "sqlite"; }
+  store::PushPort& port() override { return *port_; }
+
+ protected:
+  Result<store::PushOutput> run(const store::PushInput& in, const store::PreparedBatch& prepared) override {
+    store::Tx tx(*db_);
+    AKT_TRY(tx.status());
+    auto out = apply(*port_, in, prepared);
+    if (!out.ok()) return out;  // rolled back by tx
+    AKT_TRY(tx.commit());
+    committed();
+    return out;
+  }
+
+ private:
+  test::TempDir dir_;
+  std::unique_ptr<store::Db> db_;
+  std::unique_ptr<store::SqlitePushPort> port_;
+};
+
+class MemoryEngine final : public Engine {
+ public:
+  std::string name() const override { return "memory"; }
+  store::PushPort& port() override { return port_; }
+
+ protected:
+  Result<store::PushOutput> run(const store::PushInput& in, const store::PreparedBatch& prepared) override {
+    auto out = apply(port_, in, prepared);
+    if (out.ok()) committed();
+    return out;
+  }
+
+ private:
+  test::MemoryPushPort port_;
+};
+
+// Every engine the contract runs on.
+std::vector<std::function<std::unique_ptr<Engine>()>> engines() {
+  return {[] { return std::make_unique<SqliteEngine>(); }, [] { return std::make_unique<MemoryEngine>(); }};
+}
+
+// Runs `scenario` on every engine and checks that they all answered the same. The scenario returns the
+// answers it got, in order.
+void on_every_engine(const std::function<std::vector<json>(Engine&)>& scenario) {
+  std::vector<std::vector<json>> answers;
+  std::vector<std::string> names;
+  for (const auto& make : engines()) {
+    auto engine = make();
+    CAPTURE(engine->name());
+    answers.push_back(scenario(*engine));
+    names.push_back(engine->name());
+  }
+  for (std::size_t i = 1; i < answers.size(); ++i) {
+    CAPTURE(names[i]);
+    CHECK(answers[i] == answers[0]);
+  }
+}
+
+json result_of(const Result<json>& r) {
+  REQUIRE(r.ok());
+  return (*r)["results"][0];
+}
+
+std::vector<sync::Version> live_of(Engine& e, const std::string& id) {
+  std::vector<sync::Version> live;
+  REQUIRE(e.port().live_versions(id, live).ok());
+  return live;
+}
+
+std::vector<store::OpenEntry> open_of(Engine& e, const std::string& id) {
+  std::vector<store::OpenEntry> open;
+  REQUIRE(e.port().open_entries(id, open).ok());
+  return open;
+}
+
+}  // namespace
+
+TEST_CASE("push contract: a create is applied, stored and moves the feed") {
+  on_every_engine([](Engine& e) {
+    const std::string id = uuid7(1700000000000, 1);
+    auto a = e.push(kDevA, "b1", {make_edit(id, kDevA, 1, {}, R"({"pct":60})", {"pct"})});
+    const json r = result_of(a);
+    CHECK(r["outcome"] == "applied");
+    CHECK(r["seq"] == 1);
+    auto head = e.port().read_record(id);
+    REQUIRE(head.ok());
+    REQUIRE(head->has_value());
+    CHECK((*head)->seq == 1);
+    CHECK((*head)->live_count == 1);
+    CHECK((*head)->scope == sync::Scope{"gracanice", "serb", "SO1"});
+    const auto live = live_of(e, id);
+    REQUIRE(live.size() == 1);
+    CHECK(live[0].body == R"({"pct":60})");
+    return std::vector<json>{*a};
+  });
+}
+
+TEST_CASE("push contract: a replayed batch and a duplicated edit change nothing") {
+  on_every_engine([](Engine& e) {
+    const std::string id = uuid7(1700000000000, 2);
+    const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"pct":60})", {"pct"});
+    auto first = e.push(kDevA, "b1", {create});
+    REQUIRE(first.ok());
+    // The same batch again: the stored answer, byte for byte.
+    auto replay = e.push(kDevA, "b1", {create});
+    REQUIRE(replay.ok());
+    CHECK(*replay == *first);
+    // The same batch id with other content is refused, never answered from the store.
+    auto reused = e.push(kDevA, "b1", {make_edit(id, kDevA, 2, create.clock(), R"({"pct":61})", {"pct"})});
+    REQUIRE(!reused.ok());
+    CHECK(reused.status().code() == Status::Code::kConflict);
+    // The same edit in another batch: a duplicate.
+    auto dup = e.push(kDevA, "b2", {create});
+    CHECK(result_of(dup)["outcome"] == "duplicate");
+    // The same dot with other content: a restored device, rejected, never merged.
+    auto reuse = e.push(kDevA, "b3", {make_edit(id, kDevA, 1, {}, R"({"pct":99})", {"pct"})});
+    CHECK(result_of(reuse)["outcome"] == "rejected");
+    CHECK(result_of(reuse)["error"]["code"] == "dot_reuse");
+    const auto live = live_of(e, id);
+    REQUIRE(live.size() == 1);
+    CHECK(live[0].body == R"({"pct":60})");
+    auto head = e.port().read_record(id);
+    REQUIRE(head.ok());
+    CHECK((*head)->seq == 1);
+    return std::vector<json>{*first, *dup, *reuse};
+  });
+}
+
+TEST_CASE("push contract: concurrent edits of different fields merge with both changes") {
+  on_every_engine([](Engine& e) {
+    const std::string id = uuid7(1700000000000, 3);
+    const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"note":"a","pct":60})", {"note", "pct"});
+    auto c = e.push(kDevA, "c", {create});
+    auto b = e.push(kDevB, "b", {make_edit(id, kDevB, 1, create.clock(), R"({"note":"b","pct":60})", {"note"})});
+    auto a = e.push(kDevA, "a", {make_edit(id, kDevA, 2, create.clock(), R"({"note":"a","pct":70})", {"pct"})});
+    CHECK(result_of(b)["outcome"] == "applied");
+    const json r = result_of(a);
+    CHECK(r["outcome"] == "merged");
+    CHECK(r["conflicts"] == json::array());
+    const auto live = live_of(e, id);
+    REQUIRE(live.size() == 1);
+    CHECK(live[0].dot.actor == kServer);
+    CHECK(json::parse(live[0].body) == json{{"note", "b"}, {"pct", 70}});
+    CHECK(open_of(e, id).empty());
+    return std::vector<json>{*c, *b, *a};
+  });
+}
+
+TEST_CASE("push contract: a true conflict keeps the server's value and opens a field entry") {
+  on_every_engine([](Engine& e) {
+    const std::string id = uuid7(1700000000000, 4);
+    const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"pct":60})", {"pct"});
+    auto c = e.push(kDevA, "c", {create});
+    auto b = e.push(kDevB, "b", {make_edit(id, kDevB, 1, create.clock(), R"({"pct":20})", {"pct"})});
+    auto a = e.push(kDevA, "a", {make_edit(id, kDevA, 2, create.clock(), R"({"pct":30})", {"pct"})});
+    const json r = result_of(a);
+    CHECK(r["outcome"] == "merged");
+    CHECK(r["conflicts"] == json::array({"pct"}));
+    CHECK(r["entries"].size() == 1);
+    const auto live = live_of(e, id);
+    REQUIRE(live.size() == 1);
+    CHECK(json::parse(live[0].body)["pct"] == 20);  // provisional: the value the server had
+    const auto open = open_of(e, id);
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].kind == "field");
+    CHECK(open[0].path == "pct");
+    const json cands = json::parse(open[0].candidates_json);
+    REQUIRE(cands.size() == 2);
+    std::set<json> values;
+    for (const auto& k : cands) values.insert(k["value"]);
+    CHECK(values == std::set<json>{20, 30});
+    return std::vector<json>{*c, *b, *a};
+  });
+}
+
+TEST_CASE("push contract: a delete against an edit keeps the record and opens a delete_edit entry") {
+  on_every_engine([](Engine& e) {
+    const std::string id = uuid7(1700000000000, 5);
+    const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"pct":60})", {"pct"});
+    auto c = e.push(kDevA, "c", {create});
+    auto b = e.push(kDevB, "b", {make_edit(id, kDevB, 1, create.clock(), R"({"pct":20})", {"pct"})});
+    sync::Edit del = make_edit(id, kDevA, 2, create.clock(), "{}", {});
+    del.deleted = true;
+    auto a = e.push(kDevA, "a", {del});
+    CHECK(result_of(a)["outcome"] == "merged");
+    const auto live = live_of(e, id);
+    REQUIRE(live.size() == 1);
+    CHECK(!live[0].deleted);
+    CHECK(json::parse(live[0].body)["pct"] == 20);
+    const auto open = open_of(e, id);
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].kind == "delete_edit");
+    return std::vector<json>{*c, *b, *a};
+  });
+}
+
+TEST_CASE("push contract: two records with one uniqueness key get a duplicate_candidate entry") {
+  on_every_engine([](Engine& e) {
+    const std::string first = uuid7(1700000000000, 6), second = uuid7(1700000000000, 7);
+    const std::vector<std::string> keys{R"(["b-0042"])"};
+    auto a = e.push(kDevA, "k1", {make_edit(first, kDevA, 1, {}, R"({"pct":1})", {"pct"})}, &keys);
+    CHECK(!result_of(a).contains("entries"));
+    CHECK(open_of(e, first).empty());
+    auto b = e.push(kDevA, "k2", {make_edit(second, kDevA, 2, {}, R"({"pct":2})", {"pct"})}, &keys);
+    CHECK(result_of(b)["outcome"] == "applied");
+    CHECK(result_of(b)["entries"].size() == 1);
+    const auto open = open_of(e, second);
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].kind == "duplicate_candidate");
+    const json cands = json::parse(open[0].candidates_json);
+    REQUIRE(cands.size() == 2);
+    CHECK(cands[0]["record"] == first);
+    CHECK(cands[1]["record"] == second);
+    // Both records stay, each with its own body: never merged.
+    CHECK(live_of(e, first).size() == 1);
+    CHECK(live_of(e, second).size() == 1);
+    return std::vector<json>{*a, *b};
+  });
+}
