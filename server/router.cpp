@@ -324,7 +324,7 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
     return handle_missing_blobs(decoded, *who, app);
   }
   if (top == "blobs" && seg.size() == 3)
-    return req.method == "GET" ? handle_get_blob(std::string(seg[2]), *who, app) : method_not_allowed("GET");
+    return req.method == "GET" ? handle_get_blob(req, std::string(seg[2]), *who, app) : method_not_allowed("GET");
   if (top == "forms" && seg.size() == 2)
     return req.method == "GET" ? handle_list_forms(*who, false, app) : method_not_allowed("GET");
   if (top == "shared-definitions" && seg.size() == 2)

@@ -151,6 +151,45 @@ void redact_body(std::span<const forms::FormDef* const> versions, nlohmann::json
   redact_object(form_id, lists, body, role, pseudonym_key, special_category);
 }
 
+bool path_visible(std::span<const forms::FormDef* const> versions, std::string_view path, sync::Role role,
+                  bool has_key, bool special_category) {
+  if (role != sync::Role::kMeOfficer) return true;
+  FieldLists lists;
+  for (const forms::FormDef* f : versions)
+    if (f != nullptr) lists.push_back(&f->fields);
+  // One segment per level: `key` or `key[item id]`; an item id may hold '.', so the bracket is skipped whole.
+  std::size_t at = 0;
+  while (!lists.empty()) {
+    std::size_t end = at;
+    while (end < path.size() && path[end] != '.' && path[end] != '[') ++end;
+    const std::string_view key = path.substr(at, end - at);
+    if (end < path.size() && path[end] == '[') {
+      const std::size_t close = path.find(']', end);
+      if (close == std::string_view::npos) return false;
+      end = close + 1;
+    }
+    bool defined = false;
+    Treatment t = Treatment::kKeep;
+    FieldLists inner;
+    for (const std::vector<forms::FieldDef>* fields : lists) {
+      for (const forms::FieldDef& f : *fields) {
+        if (f.key != key) continue;
+        t = defined ? stricter(t, treatment_for(f, role, has_key, special_category))
+                    : treatment_for(f, role, has_key, special_category);
+        defined = true;
+        if (f.type == forms::FieldType::kRepeat) inner.push_back(&f.fields);
+      }
+    }
+    // A repeat is judged by its items' fields, as redact_object does.
+    if (!defined || (inner.empty() && t == Treatment::kRemove)) return false;
+    if (end >= path.size()) return true;
+    if (path[end] != '.') return false;
+    at = end + 1;
+    lists = std::move(inner);
+  }
+  return false;  // a path below a field that has no items
+}
+
 std::string redact_scope_community(std::string_view community, sync::Role role, std::string_view pseudonym_key,
                                    bool special_category) {
   if (role != sync::Role::kMeOfficer || special_category || community.empty()) return std::string(community);

@@ -48,6 +48,15 @@ void redact_body(const forms::FormDef& form, nlohmann::json& body, sync::Role ro
 void redact_body(std::span<const forms::FormDef* const> versions, nlohmann::json& body, sync::Role role,
                  std::string_view pseudonym_key, std::string_view record_id, bool special_category = false);
 
+// Whether `role` may see the field a path names (a path as in a version's `changed` list, `pending_upload`
+// and `conflicted`: `key` or `group[item id].key`): false for an M&E officer when the field is removed
+// from their bodies (the strictest treatment over `versions`, as redact_body) or no version defines it;
+// a path of a removed field would still tell that the field holds something (a photo of people, an
+// edit of a name). Pseudonymised and banded fields stay visible (their values are in the body). Other
+// roles: always true.
+bool path_visible(std::span<const forms::FormDef* const> versions, std::string_view path, sync::Role role,
+                  bool has_key, bool special_category = false);
+
 // A record's scope community as `role` may see it: it names the respondents' community (class S), so an
 // M&E officer without the special-category grant gets pseudonym(key, "", "scope.community", community)
 // (the same in every form, so breakdowns link), or "" when no key is configured. Everyone else, and ""

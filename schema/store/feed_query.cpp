@@ -99,7 +99,7 @@ Result<ChangesPage> feed_json(ServerStore& store, const FeedQuery& q, std::strin
     bool open = false;      // a record object is open in `out`
     bool full = false;      // the page holds what it may; the next entry only tells that there is more
     bool visible = false;   // the current record's versions are written
-    std::string last_id, current_id, current_form, redacted, hash;
+    std::string last_id, current_id, current_form, redacted, hash, changed;
     auto close_entry = [&] {
       if (!open) return;
       sync::append_record_close(out);
@@ -175,9 +175,11 @@ Result<ChangesPage> feed_json(ServerStore& store, const FeedQuery& q, std::strin
           const bool pending = s->int64(20) != 0;
           const std::string shown_community =
               q.community ? (*q.community)(s->text(4)) : std::string(s->text(4));
+          const std::string conflicted = q.paths ? (*q.paths)(form, s->text(19)) : std::string(s->text(19));
+          const std::string pending_upload = q.paths ? (*q.paths)(form, s->text(21)) : std::string(s->text(21));
           sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), shown_community, s->text(5), seq,
                                          s->int64(7) != 0, s->int64(8) > 1 || s->text(19) != "[]" || pending,
-                                         s->text(19), pending, s->text(21)});
+                                         conflicted, pending, pending_upload});
         }
         if (!visible) continue;
         const std::string actor = blob_uuid(s->blob(9));
@@ -192,8 +194,10 @@ Result<ChangesPage> feed_json(ServerStore& store, const FeedQuery& q, std::strin
           hash = sha256_hex_of(body).substr(0, 16);
           style.body_hash = hash;
         }
+        if (q.paths && q.changed) changed = (*q.paths)(current_form, s->text(13));
         sync::append_version_styled(out,
-                             {actor, s->int64(10), s->text(11), s->text(12), s->text(13), body, s->int64(15) != 0,
+                             {actor, s->int64(10), s->text(11), s->text(12), q.paths && q.changed ? std::string_view(changed) : s->text(13),
+                              body, s->int64(15) != 0,
                               s->int64(16), s->int64(17), s->int64(18)},
                              first_version, style);
       }

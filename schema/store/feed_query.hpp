@@ -2,6 +2,7 @@
 // (§4.3): reads over ServerStore::read(), in their own file so that the hot feed query stays in one place.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ struct FeedQuery {
   const std::vector<sync::Assignment>* scope = nullptr;  // nullptr = the caller sees every record
   const ServerStore::BodyTransform* transform = nullptr;
   const ServerStore::CommunityTransform* community = nullptr;
+  // The field paths a record names (`conflicted`, `pending_upload`, each version's `changed`), as a JSON
+  // array text, for the record's form: the caller's view of them (nullptr: as stored).
+  using PathsTransform = std::function<std::string(const std::string& form_id, std::string_view paths)>;
+  const PathsTransform* paths = nullptr;
   bool parents = true, changed = true;  // whether versions carry them
   std::string echo_actor;           // non-empty: versions by this actor carry body_hash instead of body
 };

@@ -106,13 +106,14 @@ void sweep_expired(AppState& app) {
   }
 }
 
-json upload_json(const Upload& u, std::int64_t offset, bool complete) {
+// `max_chunk`: the largest chunk the server takes (a request body), so that a client may size its chunks.
+json upload_json(const Upload& u, std::int64_t offset, bool complete, std::size_t max_chunk) {
   return {{"v", 1},          {"upload", u.id},     {"digest", u.digest}, {"size", u.size},
-          {"type", u.media_type}, {"offset", offset}, {"complete", complete}};
+          {"type", u.media_type}, {"offset", offset}, {"complete", complete}, {"max_chunk", max_chunk}};
 }
 
-HttpResponse upload_answer(int status, const Upload& u, std::int64_t offset, bool complete) {
-  HttpResponse r = json_response(status, upload_json(u, offset, complete));
+HttpResponse upload_answer(int status, const Upload& u, std::int64_t offset, bool complete, const AppState& app) {
+  HttpResponse r = json_response(status, upload_json(u, offset, complete, app.config.limits.max_body_bytes));
   r.headers.emplace_back("Upload-Offset", std::to_string(offset));
   r.headers.emplace_back("Cache-Control", "no-store");
   return r;
@@ -150,6 +151,54 @@ Result<std::optional<std::string>> readable_media_type(AppState& app, const Prin
     }
   }
   return std::optional<std::string>();
+}
+
+// What a `Range` header asks of a file of `size` bytes (PROTOCOL §14.4, RFC 9110 §14): one range
+// [first, last] to send, nothing to honour (absent, not `bytes=`, malformed, several ranges, or an
+// `If-Range` that does not name this file: the whole file), or an unsatisfiable range (416).
+struct RangeAsk {
+  enum Kind { kWhole, kPart, kUnsatisfiable } kind = kWhole;
+  std::int64_t first = 0, last = 0;
+};
+
+std::optional<std::int64_t> parse_bytes_pos(std::string_view s) {
+  if (s.empty() || s.size() > 18) return std::nullopt;
+  std::int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  return v;
+}
+
+RangeAsk range_of(const HttpRequest& req, const std::string& digest, std::int64_t size) {
+  std::string_view spec = req.header("range");
+  if (spec.substr(0, 6) != "bytes=") return {};
+  const std::string_view if_range = req.header("if-range");
+  if (!if_range.empty() && if_range != "\"" + digest + "\"") return {};
+  spec.remove_prefix(6);
+  while (!spec.empty() && (spec.front() == ' ' || spec.front() == '\t')) spec.remove_prefix(1);
+  while (!spec.empty() && (spec.back() == ' ' || spec.back() == '\t')) spec.remove_suffix(1);
+  const std::size_t dash = spec.find('-');
+  if (dash == std::string_view::npos || spec.find(',') != std::string_view::npos) return {};
+  const std::string_view a = spec.substr(0, dash), b = spec.substr(dash + 1);
+  RangeAsk r;
+  if (a.empty()) {  // a suffix: the last N bytes
+    auto n = parse_bytes_pos(b);
+    if (!n) return {};
+    if (*n == 0 || size == 0) return {RangeAsk::kUnsatisfiable};
+    r.first = std::max<std::int64_t>(0, size - *n);
+    r.last = size - 1;
+  } else {
+    auto first = parse_bytes_pos(a);
+    auto last = b.empty() ? std::optional<std::int64_t>(size - 1) : parse_bytes_pos(b);
+    if (!first || !last || (!b.empty() && *last < *first)) return {};  // not a valid range: ignored
+    if (*first >= size) return {RangeAsk::kUnsatisfiable};
+    r.first = *first;
+    r.last = std::min(*last, size - 1);
+  }
+  r.kind = RangeAsk::kPart;
+  return r;
 }
 
 }  // namespace
@@ -196,7 +245,7 @@ HttpResponse handle_create_upload(const HttpRequest& req, const Principal& who, 
   if (Status s = app.blobs->start_part(u.id); !s.ok()) return problem_from(s, "internal");
   st = app.store->update([&](store::StoreWriter& tx) { return tx.put_upload(u, who.device_actor); });
   if (!st.ok()) return problem_from(st, "internal");
-  HttpResponse r = upload_answer(201, u, 0, false);
+  HttpResponse r = upload_answer(201, u, 0, false, app);
   r.headers.emplace_back("Location", "/v1/uploads/" + u.id);
   return r;
 }
@@ -211,9 +260,9 @@ HttpResponse handle_upload_offset(const std::string& id, const Principal& who, A
   // The partial became the blob, but the server stopped before noting it: finish it now.
   if (*offset < 0 && app.blobs->has((*u)->digest)) {
     if (Status st = finish_upload(app, who, **u); !st.ok()) return problem_from(st, "internal");
-    return upload_answer(200, **u, (*u)->size, true);
+    return upload_answer(200, **u, (*u)->size, true, app);
   }
-  return upload_answer(200, **u, std::max<std::int64_t>(*offset, 0), false);
+  return upload_answer(200, **u, std::max<std::int64_t>(*offset, 0), false, app);
 }
 
 HttpResponse handle_upload_append(const HttpRequest& req, const std::string& id, const Principal& who, AppState& app) {
@@ -237,7 +286,7 @@ HttpResponse handle_upload_append(const HttpRequest& req, const std::string& id,
   if (!held.ok()) return problem_from(held.status(), "internal");
   if (*held < 0 && app.blobs->has((*u)->digest)) {  // promoted before a crash (see handle_upload_offset)
     if (Status st = finish_upload(app, who, **u); !st.ok()) return problem_from(st, "internal");
-    return upload_answer(200, **u, (*u)->size, true);
+    return upload_answer(200, **u, (*u)->size, true, app);
   }
   if (*held < 0) *held = 0;
   if (offset != *held) {
@@ -251,7 +300,7 @@ HttpResponse handle_upload_append(const HttpRequest& req, const std::string& id,
     return problem(400, "upload_overrun", "the chunk ends after the announced size " + std::to_string((*u)->size));
   if (Status st = app.blobs->append(id, offset, req.body); !st.ok()) return problem_from(st, "internal");
   const std::int64_t now_held = offset + static_cast<std::int64_t>(req.body.size());
-  if (now_held < (*u)->size) return upload_answer(200, **u, now_held, false);
+  if (now_held < (*u)->size) return upload_answer(200, **u, now_held, false, app);
   // Every byte arrived: the digest decides whether it becomes the blob.
   if (Status st = app.blobs->promote(id, (*u)->digest); !st.ok()) {
     if (st.code() != Status::Code::kInvalidArgument) return problem_from(st, "internal");
@@ -259,7 +308,7 @@ HttpResponse handle_upload_append(const HttpRequest& req, const std::string& id,
     return problem(422, "digest_mismatch", st.message() + "; the upload was discarded, start again");
   }
   if (Status st = finish_upload(app, who, **u); !st.ok()) return problem_from(st, "internal");
-  return upload_answer(200, **u, now_held, true);
+  return upload_answer(200, **u, now_held, true, app);
 }
 
 HttpResponse handle_missing_blobs(const HttpRequest& req, const Principal& who, AppState& app) {
@@ -292,7 +341,7 @@ HttpResponse handle_missing_blobs(const HttpRequest& req, const Principal& who, 
   return json_response(200, {{"v", 1}, {"missing", missing}});
 }
 
-HttpResponse handle_get_blob(const std::string& digest, const Principal& who, AppState& app) {
+HttpResponse handle_get_blob(const HttpRequest& req, const std::string& digest, const Principal& who, AppState& app) {
   if (!sync::is_digest_hex(digest))
     return problem(400, "invalid_digest", "a blob is named by its SHA-256: 64 lowercase hex digits");
   auto type = readable_media_type(app, who, digest);
@@ -300,29 +349,50 @@ HttpResponse handle_get_blob(const std::string& digest, const Principal& who, Ap
   // Unknown, unreadable and not yet uploaded read alike: the answer reveals nothing.
   auto size = app.blobs->size_of(digest);
   if (!*type || !size.ok()) return problem(404, "blob_not_found", "no attachment " + digest + " readable by you");
+  // A single range resumes a cut download (only once the caller may read the file: a 416 says its size).
+  const RangeAsk range = range_of(req, digest, *size);
+  if (range.kind == RangeAsk::kUnsatisfiable) {
+    HttpResponse r = with_member(problem(416, "range_not_satisfiable",
+                                         "the range asked lies outside the file of " + std::to_string(*size) + " bytes"),
+                                 "size", *size);
+    r.headers.emplace_back("Content-Range", "bytes */" + std::to_string(*size));
+    return r;
+  }
   const int fd = ::open(app.blobs->path_of(digest).c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return problem(404, "blob_not_found", "no attachment " + digest + " readable by you");
-  HttpResponse r;
-  r.content_type = **type;
-  r.compressible = false;
-  r.headers.emplace_back("Cache-Control", "private, max-age=31536000, immutable");
-  r.headers.emplace_back("ETag", "\"" + digest + "\"");
-  r.headers.emplace_back("Content-Disposition", "inline; filename=\"" + digest.substr(0, 16) + "\"");
-  r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
-  // Streamed from the file in 64 KiB pieces; the descriptor closes with the producer.
+  // The descriptor closes with the producer.
   auto file = std::shared_ptr<int>(new int(fd), [](int* p) {
     ::close(*p);
     delete p;
   });
-  r.stream = [file](std::string& out) -> StreamStep {
-    out.resize(1 << 16);
+  std::int64_t left = *size;
+  HttpResponse r;
+  if (range.kind == RangeAsk::kPart) {
+    if (::lseek(fd, range.first, SEEK_SET) != range.first) return problem_from(Status::io_error("seek"), "internal");
+    left = range.last - range.first + 1;
+    r.status = 206;
+    r.headers.emplace_back("Content-Range", "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) +
+                                                "/" + std::to_string(*size));
+  }
+  r.content_type = **type;
+  r.compressible = false;
+  r.headers.emplace_back("Accept-Ranges", "bytes");
+  r.headers.emplace_back("Cache-Control", "private, max-age=31536000, immutable");
+  r.headers.emplace_back("ETag", "\"" + digest + "\"");
+  r.headers.emplace_back("Content-Disposition", "inline; filename=\"" + digest.substr(0, 16) + "\"");
+  r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
+  // Streamed from the file in 64 KiB pieces, `left` bytes in all.
+  r.stream = [file, left](std::string& out) mutable -> StreamStep {
+    out.resize(static_cast<std::size_t>(std::min<std::int64_t>(left, 1 << 16)));
+    if (out.empty()) return StreamStep::kDone;
     const ssize_t n = ::read(*file, out.data(), out.size());
-    if (n < 0) {
+    if (n <= 0) {  // the file is immutable: fewer bytes than its size is a damaged store
       out = "cannot read the attachment";
       return StreamStep::kFailed;
     }
     out.resize(static_cast<std::size_t>(n));
-    return n == 0 ? StreamStep::kDone : StreamStep::kMore;
+    left -= n;
+    return left == 0 ? StreamStep::kDone : StreamStep::kMore;
   };
   return r;
 }

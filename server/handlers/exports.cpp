@@ -220,8 +220,26 @@ std::string redact_community_for(const AppState& app, const Principal& who, std:
 
 void redact_record_for(AppState& app, const Principal& who, sync::RecordState& r) {
   if (who.role != sync::Role::kMeOfficer) return;
-  for (auto& v : r.live) v.body = redact_for(app, who, r.form_id, r.record_id, v.body);
+  for (auto& v : r.live) {
+    v.body = redact_for(app, who, r.form_id, r.record_id, v.body);
+    v.changed = redact_paths_for(app, who, r.form_id, std::move(v.changed));
+  }
+  r.conflicted = redact_paths_for(app, who, r.form_id, std::move(r.conflicted));
+  r.pending_upload = redact_paths_for(app, who, r.form_id, std::move(r.pending_upload));
   r.scope.community = redact_community_for(app, who, r.scope.community);
+}
+
+std::vector<std::string> redact_paths_for(AppState& app, const Principal& who, const std::string& form_id,
+                                          std::vector<std::string> paths) {
+  if (who.role != sync::Role::kMeOfficer || paths.empty()) return paths;
+  auto versions = app.forms.versions_of(form_id);
+  std::vector<const forms::FormDef*> defs;
+  for (const auto& v : versions) defs.push_back(v.get());
+  // No definition: nothing is known to be visible (as redact_for sends an empty body).
+  std::erase_if(paths, [&](const std::string& p) {
+    return !exports::path_visible(defs, p, who.role, !app.pseudonym_key.empty(), who.special_category);
+  });
+  return paths;
 }
 
 std::string redact_for(AppState& app, const Principal& who, const std::string& form_id, const std::string& record_id,

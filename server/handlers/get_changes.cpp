@@ -110,6 +110,11 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   store::ServerStore::CommunityTransform community = [&app, &who](std::string_view c) {
     return redact_community_for(app, who, c);
   };
+  // ... and the paths of fields removed from their view (a pending photo of people says one exists).
+  store::FeedQuery::PathsTransform paths = [&app, &who](const std::string& form, std::string_view text) {
+    auto list = sync::decode_strings(text);
+    return sync::encode_strings(redact_paths_for(app, who, form, list.ok() ? std::move(*list) : std::vector<std::string>()));
+  };
   const bool redacts = who.role == sync::Role::kMeOfficer;
   store::FeedQuery fq;
   fq.since = since;
@@ -118,6 +123,7 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   fq.scope = who.scope ? &*who.scope : nullptr;
   fq.transform = redacts ? &redact : nullptr;
   fq.community = redacts ? &community : nullptr;
+  fq.paths = redacts ? &paths : nullptr;
   fq.parents = !compact;
   fq.changed = with_changed;
   if (!echo && who.is_device()) fq.echo_actor = who.device_actor;

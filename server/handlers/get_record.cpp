@@ -113,7 +113,7 @@ HttpResponse handle_record_history(const std::string& record_id, const Principal
     out.push_back({{"dot", {{"actor", v.dot.actor}, {"n", v.dot.n}}},
                    {"clock", clock},
                    {"parents", parents},
-                   {"changed", v.changed},
+                   {"changed", redact_paths_for(app, who, r->form_id, v.changed)},
                    {"deleted", v.deleted},
                    {"live", hv.live},
                    {"form_version", v.form_version},

@@ -112,15 +112,21 @@ std::string redact_for(AppState& app, const Principal& who, const std::string& f
                        std::string_view body);
 // The scope community as `who` may see it (a pseudonym for an M&E officer without the grant).
 std::string redact_community_for(const AppState& app, const Principal& who, std::string_view community);
-// A record's live bodies and scope as `who` may see them.
+// A record's live bodies and scope, and the field paths it names (`changed`, `conflicted`,
+// `pending_upload`), as `who` may see them.
 void redact_record_for(AppState& app, const Principal& who, sync::RecordState& r);
+// The field paths `who` may see of a record of `form_id`: a path of a field removed from their view goes
+// (it would tell that the hidden field holds something, e.g. a photo of people on its way).
+std::vector<std::string> redact_paths_for(AppState& app, const Principal& who, const std::string& form_id,
+                                          std::vector<std::string> paths);
 
 // Attachments (PROTOCOL §14): resumable uploads by devices, the missing-digests query, blob reads.
 HttpResponse handle_create_upload(const HttpRequest& req, const Principal& who, AppState& app);
 HttpResponse handle_upload_offset(const std::string& id, const Principal& who, AppState& app);
 HttpResponse handle_upload_append(const HttpRequest& req, const std::string& id, const Principal& who, AppState& app);
 HttpResponse handle_missing_blobs(const HttpRequest& req, const Principal& who, AppState& app);
-HttpResponse handle_get_blob(const std::string& digest, const Principal& who, AppState& app);
+// `req`: its Range header (a single range: 206).
+HttpResponse handle_get_blob(const HttpRequest& req, const std::string& digest, const Principal& who, AppState& app);
 // Removes attachment files that no stored version references and that are older than
 // attachments.gc_grace_ms; returns how many. Runs at start and at most hourly on upload creation.
 Result<std::size_t> collect_unreferenced_blobs(AppState& app);
