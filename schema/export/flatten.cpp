@@ -9,20 +9,6 @@
 namespace akt::exports {
 namespace {
 
-const std::string* label_of(const forms::ChoiceList* list, const std::string& code, LabelMode mode) {
-  if (list == nullptr || mode == LabelMode::kCodes) return nullptr;
-  for (const forms::Choice& c : list->choices) {
-    if (c.code != code) continue;
-    const std::string& want = mode == LabelMode::kSq       ? c.label.sq
-                              : mode == LabelMode::kSr     ? c.label.sr
-                              : mode == LabelMode::kSrLatn ? c.label.sr_latn
-                                                           : c.label.en;
-    if (!want.empty()) return &want;
-    return c.label.en.empty() ? nullptr : &c.label.en;
-  }
-  return nullptr;
-}
-
 std::string number_text(const nlohmann::json& v) {
   return v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
@@ -135,6 +121,20 @@ void walk(const TableLayout& t, std::size_t depth, const nlohmann::json& obj, st
 }
 
 }  // namespace
+
+const std::string* label_of(const forms::ChoiceList* list, std::string_view code, LabelMode mode) {
+  if (list == nullptr || mode == LabelMode::kCodes) return nullptr;
+  for (const forms::Choice& c : list->choices) {
+    if (c.code != code) continue;
+    const std::string& want = mode == LabelMode::kSq       ? c.label.sq
+                              : mode == LabelMode::kSr     ? c.label.sr
+                              : mode == LabelMode::kSrLatn ? c.label.sr_latn
+                                                           : c.label.en;
+    if (!want.empty()) return &want;
+    return c.label.en.empty() ? nullptr : &c.label.en;
+  }
+  return nullptr;
+}
 
 void flatten(const ExportLayout& layout, std::size_t table, const ExportRecord& record, const nlohmann::json& body,
              const FlattenOptions& options, const RowSink& emit) {

@@ -26,6 +26,10 @@ struct FlattenOptions {
   std::function<std::string(std::string_view)> scope_community;
 };
 
+// The label of choice `code` of `list` in `mode`'s language, falling back to English; nullptr when codes
+// are asked for, the field has no choice list, the code is not a choice or it has no label.
+const std::string* label_of(const forms::ChoiceList* list, std::string_view code, LabelMode mode);
+
 using RowSink = std::function<void(std::span<const Cell>)>;
 
 // Emits the rows of `layout.tables[table]` for `record`, whose (redacted) body is `body`:

@@ -60,20 +60,6 @@ struct Table {
   std::size_t width = 0;
 };
 
-const std::string* label_of(const forms::ChoiceList* list, std::string_view code, LabelMode mode) {
-  if (list == nullptr || mode == LabelMode::kCodes) return nullptr;
-  for (const forms::Choice& c : list->choices) {
-    if (c.code != code) continue;
-    const std::string& want = mode == LabelMode::kSq       ? c.label.sq
-                              : mode == LabelMode::kSr     ? c.label.sr
-                              : mode == LabelMode::kSrLatn ? c.label.sr_latn
-                                                           : c.label.en;
-    if (!want.empty()) return &want;
-    return c.label.en.empty() ? nullptr : &c.label.en;
-  }
-  return nullptr;
-}
-
 // The text nlohmann's dump gives for the number `e` (note 5); false for -0.0, whose spelling ("-0" or
 // "-0.0") decides what nlohmann prints.
 bool number_text(const dom::element& e, std::string& out) {

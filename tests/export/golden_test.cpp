@@ -236,7 +236,8 @@ TEST_CASE("ExportRun: any step size gives the bytes of run(), for every writer a
         {"zip", [](Sink s) { return std::make_unique<CsvZipWriter>(std::move(s), "p_", CsvOptions{}); }},
         {"xlsx", [](Sink s) { return std::make_unique<XlsxWriter>(std::move(s)); }}};
     for (const auto& [name, make] : writers) {
-      CAPTURE(name);
+      const std::string& writer = name;  // CAPTURE's lambda cannot take a structured binding (clang 14)
+      CAPTURE(writer);
       std::string whole, stepped;
       auto w1 = make([&](std::string_view d) { whole += d; });
       REQUIRE(e.run(open, *w1).ok());

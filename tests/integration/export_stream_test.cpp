@@ -12,8 +12,10 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
@@ -222,6 +224,33 @@ void insert_records(server::AppState& app, const std::string& actor, std::size_t
   }
 }
 
+// The records the stream tests export: one data folder (the published survey form, an admin, an M&E
+// officer and kFixtureRecords records) is made once per run of this binary and copied for each test,
+// instead of every test inserting its own thousands of records.
+constexpr std::size_t kFixtureRecords = 4000;
+
+struct Fixture {
+  test::TempDir dir;  // holds a copy of the template folder
+  std::string me;     // the M&E officer's session token
+};
+
+std::unique_ptr<Fixture> export_fixture() {
+  struct Template {
+    test::TempDir dir;
+    std::string me;
+    Template() {
+      test::TestServer srv({}, dir.path(), false, true);
+      me = setup_form(srv).second;
+      insert_records(srv.app(), srv.a.actor, kFixtureRecords);
+    }  // the server stops here: the folder is closed and consistent
+  };
+  static const Template tmpl;
+  auto f = std::make_unique<Fixture>();
+  std::filesystem::copy(tmpl.dir.path(), f->dir.path(), std::filesystem::copy_options::recursive);
+  f->me = tmpl.me;
+  return f;
+}
+
 long proc_kb(pid_t pid, const char* field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(in, line);)
@@ -232,9 +261,9 @@ long proc_kb(pid_t pid, const char* field) {
 }  // namespace
 
 TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row once") {
-  test::TestServer srv({}, {}, false, true);
-  auto [admin, me] = setup_form(srv);
-  insert_records(srv.app(), srv.a.actor, 3000);
+  auto fx = export_fixture();
+  test::TestServer srv({}, fx->dir.path(), false, true);
+  const std::string me = fx->me;
 
   // JSONL in several chunks, with the cursor header up front and a complete chunked body.
   RawHttp h(srv.port());
@@ -245,7 +274,7 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
   CHECK(h.headers["x-akt-cursor"].find('-') != std::string::npos);
   RowCounter rows;
   CHECK(h.read_chunks(rows));
-  CHECK(rows.rows == 3000);
+  CHECK(rows.rows == kFixtureRecords);
   CHECK(rows.duplicates == 0);
   CHECK(h.chunks > 3);  // streamed in pieces, not one blob
 
@@ -272,7 +301,7 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
   CHECK(plain->body == *csv);
   CsvRows lines;
   lines(*csv);
-  CHECK(lines.rows == 3001);  // header + one row per record
+  CHECK(lines.rows == kFixtureRecords + 1);  // header + one row per record
   CHECK_FALSE(lines.quoted);
 
   // An HTTP/1.0 client gets the body delimited by the connection's close (it has no chunked encoding).
@@ -285,7 +314,7 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
     CHECK(old.headers.count("transfer-encoding") == 0);
     RowCounter rows10;
     old.read_to_close(rows10);
-    CHECK(rows10.rows == 3000);
+    CHECK(rows10.rows == kFixtureRecords);
     CHECK(rows10.duplicates == 0);
   }
 
@@ -296,9 +325,9 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
 }
 
 TEST_CASE("export stream: a client leaving mid-stream does not disturb others") {
-  test::TestServer srv({}, {}, false, true);
-  auto [admin, me] = setup_form(srv);
-  insert_records(srv.app(), srv.a.actor, 4000);
+  auto fx = export_fixture();
+  test::TestServer srv({}, fx->dir.path(), false, true);
+  const std::string me = fx->me;
   for (int round = 0; round < 3; ++round) {
     RawHttp quitter(srv.port());
     quitter.send_get("/v1/exports/" + kForm + "?format=jsonl", me);
@@ -320,7 +349,7 @@ TEST_CASE("export stream: a client leaving mid-stream does not disturb others") 
     REQUIRE(r->status == 200);
     RowCounter got;
     got(r->body);
-    CHECK(got.rows == 4000);
+    CHECK(got.rows == kFixtureRecords);
     CHECK(got.duplicates == 0);
   }
   stalled.close();
@@ -329,9 +358,9 @@ TEST_CASE("export stream: a client leaving mid-stream does not disturb others") 
 }
 
 TEST_CASE("export stream: TLS chunked answers, and a streamed XLSX that Python's zipfile opens") {
-  test::TestServer srv({}, {}, true, true);
-  auto [admin, me] = setup_form(srv);
-  insert_records(srv.app(), srv.a.actor, 1500);
+  auto fx = export_fixture();
+  test::TestServer srv({}, fx->dir.path(), true, true);
+  const std::string me = fx->me;
   auto c = srv.client();
   auto j = c.request("GET", "/v1/exports/" + kForm + "?format=jsonl", {}, bearer(me));
   REQUIRE(j->status == 200);
@@ -346,7 +375,7 @@ TEST_CASE("export stream: TLS chunked answers, and a streamed XLSX that Python's
     ++per_table[t];
     if (some_id.empty()) some_id = row["record_id"].get<std::string>();
   }
-  CHECK(per_table["records"] == 1500);
+  CHECK(per_table["records"] == kFixtureRecords);
 
   auto x = c.request("GET", "/v1/exports/" + kForm + "?format=xlsx", {}, bearer(me));
   REQUIRE(x->status == 200);
@@ -473,7 +502,7 @@ TEST_CASE("export stream: 200,000 records with flat server memory (aktsyncd proc
 
 TEST_CASE("export filters: received time, the record's own date, several scope values, option checks") {
   test::TestServer srv({}, {}, false, true);
-  auto [admin, me] = setup_form(srv);
+  const std::string me = setup_form(srv).second;
   insert_records(srv.app(), srv.a.actor, 400);  // stored at 2023-11-14T22:13:20Z (+ batch index ms)
   auto c = srv.client();
   auto rows = [&](const std::string& query) {

@@ -182,7 +182,6 @@ struct Outcome {
   std::map<std::string, std::pair<json, std::set<std::string>>> inbox;
   json conflicted;
   bool deletion_pending = false, deleted = false;
-  friend bool operator==(const Outcome&, const Outcome&) = default;
 };
 
 std::string show(const Outcome& o) {

@@ -53,8 +53,9 @@ TEST_CASE("serbian script: Latin, digits and punctuation pass through; invalid U
 
 TEST_CASE("serbian script: every reference name round-trips Latin -> Cyrillic -> Latin") {
   std::size_t n = 0;
-  for (const auto& [name, list] : builtin_choice_lists()) {
-    for (const Choice& c : list.choices) {
+  for (const auto& entry : builtin_choice_lists()) {
+    const std::string& name = entry.first;  // INFO's lambda cannot capture a structured binding (clang 14)
+    for (const Choice& c : entry.second.choices) {
       INFO(name << " " << c.code);
       CHECK(to_serbian_latin(c.label.sr) == c.label.sr_latn);
       ++n;
@@ -68,8 +69,9 @@ TEST_CASE("serbian script: every reference name round-trips Latin -> Cyrillic ->
 }
 
 TEST_CASE("shared choice lists: every choice has en, sq and sr") {
-  for (const auto& [name, list] : builtin_choice_lists()) {
-    for (const Choice& c : list.choices) {
+  for (const auto& entry : builtin_choice_lists()) {
+    const std::string& name = entry.first;  // INFO's lambda cannot capture a structured binding (clang 14)
+    for (const Choice& c : entry.second.choices) {
       INFO(name << " " << c.code);
       CHECK(!c.label.en.empty());
       CHECK(!c.label.sq.empty());
@@ -191,7 +193,9 @@ TEST_CASE("programme instruments: hints and messages are {en, sq, sr} and keep t
     const auto doc = nlohmann::json::parse(read_repo_file(std::string("schema/forms/programme/") + id + ".json"));
     std::vector<std::pair<std::string, nlohmann::json>> texts;
     texts_of(doc.at("fields"), "fields", texts);
-    for (const auto& [path, t] : texts) {
+    for (const auto& text : texts) {
+      const std::string& path = text.first;
+      const nlohmann::json& t = text.second;
       INFO(id << " " << path);
       REQUIRE(t.is_object());
       CHECK(t.size() == 3);
