@@ -12,6 +12,10 @@ import assert from 'node:assert/strict';
 import * as H from './harness.mjs';
 import { TABLET, step, call, tablet, enrol, syncNow } from './harness.mjs';
 
+// Conditions are polled on a timer: the default (animation frames) never polls again in a page that
+// draws no frame, and a list change made by a click can land between two frames.
+const POLL = { polling: 250 };
+
 const COUNT = 2000;
 const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' };
 // The survey's cluster ids are `<municipality>-NN`: 100 clusters, each with its households numbered.
@@ -53,7 +57,7 @@ async function main() {
   await T.page.goto(H.base + '/app/#/');
   await T.page.reload();  // the app syncs as it starts: wait for that round (it shows the list again)
   await H.synced(T);
-  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length > 1);
+  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length > 1, undefined, POLL);
   const shown = () => T.page.locator('#records a.record').count();
   const n1 = await shown();
   assert.ok(n1 >= 50 && n1 <= 200, `a window of the list, not ${n1} rows`);
@@ -61,7 +65,7 @@ async function main() {
   await T.page.locator('#more').waitFor();
   assert.match(await T.page.locator('#more').textContent(), new RegExp(String(COUNT + 1 - n1)));
   await T.page.click('#more');
-  await T.page.waitForFunction((n) => document.querySelectorAll('#records a.record').length > n, n1);
+  await T.page.waitForFunction((n) => document.querySelectorAll('#records a.record').length > n, n1, POLL);
   await H.shot(T.page, 'many-list');
   step(`the list shows ${n1} rows of ${COUNT + 1}, and more on request`);
 
@@ -75,15 +79,15 @@ async function main() {
   await T.page.waitForTimeout(4000);  // the list's reading (about a second here) is long over
   assert.equal(await T.page.locator('button[data-form]').count(), 1, 'the form choice is still shown');
   await T.page.goto(H.base + '/app/#/');
-  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length > 1);
+  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length > 1, undefined, POLL);
 
   // Search: through every record, the window only limits what is shown.
   const target = 17;  // among the oldest: far outside the first window
   await T.page.fill('#search', 'cluster_id: ' + cluster(target));
-  await T.page.waitForFunction((n) => document.querySelectorAll('#records a.record').length === n, COUNT / 100);
+  await T.page.waitForFunction((n) => document.querySelectorAll('#records a.record').length === n, COUNT / 100, POLL);
   assert.equal(await T.page.locator(`#records a.record[data-record="${ids[target]}"]`).count(), 1);
   await T.page.fill('#search', ids[target].slice(-8));  // the id's end, shown on each row
-  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length === 1);
+  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length === 1, undefined, POLL);
   assert.equal(await T.page.locator('#records a.record').getAttribute('data-record'), ids[target]);
   await T.page.click('#records a.record');
   await T.page.locator('#form').waitFor();
