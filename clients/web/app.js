@@ -14,6 +14,7 @@
   let page = null;  // the open record page (for refresh after a sync)
   let syncing = false;
   let listQuery = '';  // the list's search text: kept when the list is shown again (after a sync, coming back)
+  let listLimit = 0;   // rows shown after "Show more" (0: one window); kept like the search text
   let reenrol = false;  // the server refused the device token: enrol again (same actor) with a new code
 
   // ---- small helpers --------------------------------------------------------------------------------
@@ -185,7 +186,7 @@
     }
     // Search looks through every record; the list shows a window of the matches (a supervisor's tablet
     // holds tens of thousands: rows for all of them would take seconds to lay out), more on request.
-    let limit = LIST_WINDOW;
+    let limit = Math.max(LIST_WINDOW, listLimit);
     const render = () => {
       const q = search.value.trim().toLowerCase();
       const matches = q ? groups.filter((g) => g.text.includes(q)) : groups;
@@ -200,12 +201,12 @@
       }
       if (!rows.length) rows.push(el('li', { class: 'empty', text: t('no_records') }));
       if (matches.length > limit) {
-        rows.push(el('li', {}, el('button', { type: 'button', class: 'secondary', id: 'more', onclick: () => { limit += LIST_WINDOW; render(); } },
+        rows.push(el('li', {}, el('button', { type: 'button', class: 'secondary', id: 'more', onclick: () => { limit += LIST_WINDOW; listLimit = limit; render(); } },
           t('show_more', { n: matches.length - limit }))));
       }
       list.replaceChildren(...rows);
     };
-    search.addEventListener('input', () => { listQuery = search.value; limit = LIST_WINDOW; render(); });
+    search.addEventListener('input', () => { listQuery = search.value; limit = LIST_WINDOW; listLimit = 0; render(); });
     render();
     const stuck = await stuckPhotos();
     if (mine !== routeSeq) return;  // another page was asked for meanwhile (a long list takes a while to read)
