@@ -156,7 +156,8 @@ TEST_CASE("attachment reads: an M&E officer sees no path of a photo field their 
     CHECK(seen["pending_upload"] == json::array({"rooms[R1].wall_photo", "site_photo"}));
     CHECK(seen["conflict"] == true);  // the record as a whole is flagged, as for any conflict
   }
-  for (const json& v : history(w.mira)["versions"]) {
+  const json hist = history(w.mira);  // named: a range-for over a member of a temporary dangles (C++20)
+  for (const json& v : hist.at("versions")) {
     CAPTURE(v.dump());
     CHECK_FALSE(names(v["changed"].get<std::vector<std::string>>(), "face_photo"));
     CHECK_FALSE(names(v["changed"].get<std::vector<std::string>>(), "door_photo"));
