@@ -108,13 +108,14 @@ check "the backup unit runs as aktsync" \
 
 if command -v systemd-analyze >/dev/null; then
   # A root for systemd-analyze: the installed units and binary, the host's own units (the targets they
-  # depend on) and shell (the backup unit's ExecStart=).
+  # depend on), shell (the backup unit's ExecStart=) and kill (aktsyncd's ExecReload=).
   vroot=$work/verify-root
   mkdir -p "$vroot/usr/lib/systemd" "$vroot/usr/bin" "$vroot/bin"
   cp -a /usr/lib/systemd/system "$vroot/usr/lib/systemd/"
   cp "$root"/usr/lib/systemd/system/aktsync* "$vroot/usr/lib/systemd/system/"
   cp "$root/usr/bin/aktsyncd" "$vroot/usr/bin/"
   cp /bin/sh "$vroot/bin/sh"
+  if [ -x /bin/kill ]; then cp /bin/kill "$vroot/bin/kill"; fi
   check "systemd-analyze verify (aktsyncd, backup service and timer)" \
     "systemd-analyze verify --root='$vroot' /usr/lib/systemd/system/aktsyncd.service \
        /usr/lib/systemd/system/aktsync-backup.service /usr/lib/systemd/system/aktsync-backup.timer >'$work/verify' 2>&1 ||
