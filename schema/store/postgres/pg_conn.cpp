@@ -140,6 +140,8 @@ bool PgConn::is_idle() const {
 
 bool PgConn::is_connected() const { return PQstatus(c_) == CONNECTION_OK; }
 
+int PgConn::backend_pid() const { return PQbackendPID(c_); }
+
 Result<std::string> PgConn::quote_identifier(const std::string& name) {
   char* q = PQescapeIdentifier(c_, name.data(), name.size());
   if (!q) return Status::invalid_argument(std::string("bad identifier: ") + PQerrorMessage(c_));

@@ -72,6 +72,8 @@ class PgConn {
   bool is_idle() const;
   // Whether libpq still has the connection (false once the server closed it).
   bool is_connected() const;
+  // The server process serving this connection: unique among the connections open at once.
+  int backend_pid() const;
   // Quotes an identifier (a database name) for the few statements that cannot bind one.
   Result<std::string> quote_identifier(const std::string& name);
 

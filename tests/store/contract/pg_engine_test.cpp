@@ -49,19 +49,10 @@ void migrations_once(test::Engine& e) {
 
 void not_yet(test::Engine& e) {
   const std::string id = test::uuid_n(1);
-  CHECK(not_supported(read(e, [&](store::StoreReader& tx) { return tx.actor_has_versions(id); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.list_inbox({}); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.get_inbox_entry(1); }).status()));
-  CHECK(not_supported(read(e, [&](store::StoreReader& tx) { return tx.record_history(id); }).status()));
-  CHECK(not_supported(read(e, [&](store::StoreReader& tx) { return tx.version_with_clock(id, {}); }).status()));
-  CHECK(not_supported(read(e, [&](store::StoreReader& tx) { return tx.actor_counters(id, id); }).status()));
   CHECK(not_supported(read(e, [](store::StoreReader& tx) {
     bool more = false;
     return tx.list_records({}, 10, nullptr, &more);
   }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.records_referencing("d", 1); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.is_blob_referenced("d"); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.count_records_by_place(); }).status()));
   CHECK(not_supported(write(e, [](store::StoreWriter& tx) { return tx.close_inbox_entry(1, "a", "{}", 1); })));
   CHECK(not_supported(write(e, [](store::StoreWriter& tx) {
     return tx.attachment_arrived("d", nullptr, nullptr, 1);

@@ -1,0 +1,173 @@
+// The push engine on PostgreSQL under concurrent writers (docs/STORE.md §7, §8): two transactions on two
+// connections, one held open before COMMIT while the other runs on a thread. The feed never lets a reader
+// pass a number that commits later, and two merges at once take distinct server counters.
+#include <chrono>
+#include <future>
+#include <set>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/store/form_rules.hpp"
+#include "schema/store/postgres/pg_conn.hpp"
+#include "schema/store/postgres/pg_push.hpp"
+#include "schema/store/postgres/pg_store.hpp"
+#include "tests/store/contract/engines.hpp"
+#include "tests/support/edits.hpp"
+
+using namespace akt;
+using akt::test::make_edit;
+using akt::test::uuid7;
+using akt::test::uuid_n;
+
+namespace {
+
+const std::string kServer = uuid_n(0x5E);
+const std::string kEpoch = "race";
+
+std::unique_ptr<store::pg::PgConn> connect(const std::string& url) {
+  auto c = store::pg::PgConn::connect(url);
+  REQUIRE_MESSAGE(c.ok(), c.status().message());
+  return std::move(*c);
+}
+
+// One writer: a connection and the batch it pushes inside a transaction the test ends.
+struct Writer {
+  std::unique_ptr<store::pg::PgConn> conn;
+  Status begin() { return conn->exec_script("BEGIN ISOLATION LEVEL READ COMMITTED"); }
+  Result<std::string> push(const std::string& device, const std::string& batch_id, std::vector<sync::Edit> edits) {
+    static const store::NoFormRules rules;
+    sync::PushRequest req{batch_id, std::move(edits)};
+    store::PushInput in{device, &req, 1700000000000};
+    auto out = store::pg::push_batch(*conn, in, store::prepare_batch(in, rules),
+                                     store::PushContext{kEpoch, kServer, rules});
+    if (!out.ok()) return out.status();
+    return out->response;
+  }
+  // A push in a transaction of its own, committed when it succeeded.
+  Result<std::string> push_committed(const std::string& device, const std::string& batch_id,
+                                     std::vector<sync::Edit> edits) {
+    AKT_TRY(begin());
+    auto out = push(device, batch_id, std::move(edits));
+    AKT_TRY(conn->exec_script(out.ok() ? "COMMIT" : "ROLLBACK"));
+    return out;
+  }
+};
+
+// Waits until backend `pid` waits for a lock, or `done` is ready; false at the deadline.
+bool wait_blocked(store::pg::PgConn& watcher, int pid, std::future<Result<std::string>>& done) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done.wait_for(std::chrono::milliseconds(0)) == std::future_status::ready) return true;
+    auto r = watcher.exec("SELECT count(*) FROM pg_stat_activity WHERE pid = $1::int AND wait_event_type = 'Lock'",
+                          {store::pg::int64(pid)});
+    REQUIRE(r.ok());
+    if (r->int64(0, 0) > 0) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+// The feed numbers a new snapshot sees, ascending.
+std::vector<std::int64_t> visible_seqs(store::pg::PgConn& reader) {
+  auto r = reader.exec("SELECT seq FROM records ORDER BY seq");
+  REQUIRE(r.ok());
+  std::vector<std::int64_t> out;
+  for (int i = 0; i < r->rows(); ++i) out.push_back(r->int64(i, 0));
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("postgres: a reader never passes a feed number that a running push commits later") {
+  auto db = test::make_engine(test::EngineKind::kPostgres);
+  if (!db) return;
+  Writer a{connect(db->url)}, b{connect(db->url)};
+  auto reader = connect(db->url);
+  const std::string dev_a = uuid_n(0xA), dev_b = uuid_n(0xB);
+  const std::string first = uuid7(1700000000000, 1), second = uuid7(1700000000000, 2);
+
+  // A pushes and stops just before COMMIT: its feed number is taken.
+  REQUIRE(a.begin().ok());
+  auto pushed_a = a.push(dev_a, "a1", {make_edit(first, dev_a, 1, {}, R"({"pct":1})", {"pct"})});
+  REQUIRE_MESSAGE(pushed_a.ok(), pushed_a.status().message());
+  // B pushes another record from another device and commits, on a thread: it must wait for A.
+  const int b_pid = b.conn->backend_pid();
+  auto done_b = std::async(std::launch::async, [&b, &dev_b, &second] {
+    return b.push_committed(dev_b, "b1", {make_edit(second, dev_b, 1, {}, R"({"pct":2})", {"pct"})});
+  });
+  REQUIRE(wait_blocked(*reader, b_pid, done_b));
+  // What a reader sees now is a prefix of the feed as it will be: never B's number without A's.
+  const std::vector<std::int64_t> before = visible_seqs(*reader);
+  REQUIRE(a.conn->exec_script("COMMIT").ok());
+  auto pushed_b = done_b.get();
+  REQUIRE_MESSAGE(pushed_b.ok(), pushed_b.status().message());
+  const std::vector<std::int64_t> after = visible_seqs(*reader);
+  CHECK(after == std::vector<std::int64_t>{1, 2});
+  REQUIRE(before.size() <= after.size());
+  CHECK(before == std::vector<std::int64_t>(after.begin(), after.begin() + static_cast<long>(before.size())));
+  // The answers carry the final numbers, in commit order.
+  CHECK(nlohmann::json::parse(*pushed_a)["results"][0]["seq"] == 1);
+  CHECK(nlohmann::json::parse(*pushed_b)["results"][0]["seq"] == 2);
+}
+
+TEST_CASE("postgres: a rolled-back push leaves no hole in the feed") {
+  auto db = test::make_engine(test::EngineKind::kPostgres);
+  if (!db) return;
+  Writer a{connect(db->url)};
+  const std::string dev = uuid_n(0xA);
+  REQUIRE(a.begin().ok());
+  REQUIRE(a.push(dev, "gone", {make_edit(uuid7(1700000000000, 9), dev, 1, {}, R"({"pct":1})", {"pct"})}).ok());
+  REQUIRE(a.conn->exec_script("ROLLBACK").ok());
+  auto kept = a.push_committed(dev, "kept", {make_edit(uuid7(1700000000000, 10), dev, 2, {}, R"({"pct":2})", {"pct"})});
+  REQUIRE_MESSAGE(kept.ok(), kept.status().message());
+  CHECK(nlohmann::json::parse(*kept)["results"][0]["seq"] == 1);
+}
+
+TEST_CASE("postgres: two merges at once take distinct server counters") {
+  auto db = test::make_engine(test::EngineKind::kPostgres);
+  if (!db) return;
+  Writer a{connect(db->url)}, b{connect(db->url)};
+  auto watcher = connect(db->url);
+  const std::string dev_a = uuid_n(0xA), dev_b = uuid_n(0xB), dev_c = uuid_n(0xC), dev_d = uuid_n(0xD);
+  const std::string one = uuid7(1700000000000, 3), two = uuid7(1700000000000, 4);
+  // Two records, each with an edit the next one is concurrent with.
+  const sync::Edit create_one = make_edit(one, dev_a, 1, {}, R"({"note":"a","pct":1})", {"note", "pct"});
+  const sync::Edit create_two = make_edit(two, dev_c, 1, {}, R"({"note":"c","pct":1})", {"note", "pct"});
+  REQUIRE(a.push_committed(dev_a, "c1", {create_one}).ok());
+  REQUIRE(a.push_committed(dev_b, "e1", {make_edit(one, dev_b, 1, create_one.clock(), R"({"note":"b","pct":1})",
+                                                   {"note"})})
+              .ok());
+  REQUIRE(a.push_committed(dev_c, "c2", {create_two}).ok());
+  REQUIRE(a.push_committed(dev_d, "e2", {make_edit(two, dev_d, 1, create_two.clock(), R"({"note":"d","pct":1})",
+                                                   {"note"})})
+              .ok());
+
+  // A merges record one and stops before COMMIT; B merges record two meanwhile, on a thread.
+  REQUIRE(a.begin().ok());
+  auto merged_a = a.push(dev_a, "m1", {make_edit(one, dev_a, 2, create_one.clock(), R"({"note":"a","pct":2})", {"pct"})});
+  REQUIRE_MESSAGE(merged_a.ok(), merged_a.status().message());
+  CHECK(nlohmann::json::parse(*merged_a)["results"][0]["outcome"] == "merged");
+  const int b_pid = b.conn->backend_pid();
+  auto done_b = std::async(std::launch::async, [&b, &dev_c, &two, &create_two] {
+    return b.push_committed(dev_c, "m2",
+                            {make_edit(two, dev_c, 2, create_two.clock(), R"({"note":"c","pct":2})", {"pct"})});
+  });
+  REQUIRE(wait_blocked(*watcher, b_pid, done_b));
+  REQUIRE(a.conn->exec_script("COMMIT").ok());
+  auto merged_b = done_b.get();
+  REQUIRE_MESSAGE(merged_b.ok(), merged_b.status().message());
+  CHECK(nlohmann::json::parse(*merged_b)["results"][0]["outcome"] == "merged");
+
+  // Each record has one live version, the server's, and the two merges have counters 1 and 2.
+  auto live = watcher->exec(
+      "SELECT record_id::text, actor::text, n FROM versions WHERE is_live ORDER BY n", {});
+  REQUIRE(live.ok());
+  REQUIRE(live->rows() == 2);
+  std::set<std::string> records{live->str(0, 0), live->str(1, 0)};
+  CHECK(records == std::set<std::string>{one, two});
+  CHECK(live->str(0, 1) == kServer);
+  CHECK(live->str(1, 1) == kServer);
+  CHECK(live->int64(0, 2) == 1);
+  CHECK(live->int64(1, 2) == 2);
+}

@@ -1,0 +1,151 @@
+// The seam's reads over what the push engine stored (records, versions, attachment references), on every
+// engine: batches go through the engine's own store (ServerStore::push, PgStore::push), then each read
+// answers the same.
+#include "tests/store/contract/engines.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "tests/support/edits.hpp"
+
+using namespace akt;
+using akt::test::make_edit;
+using akt::test::read;
+using akt::test::uuid7;
+using akt::test::uuid_n;
+using akt::test::write;
+
+namespace {
+
+const std::string kDevA = uuid_n(0xA);
+const std::string kDevB = uuid_n(0xB);
+const std::string kDigest(64, 'a');
+const std::string kPhoto = "sha256:" + kDigest + ";size=10;type=image/jpeg";
+
+nlohmann::json push(test::Engine& e, const std::string& batch_id, std::vector<sync::Edit> edits) {
+  const std::string device = edits.at(0).dot.actor;  // a device pushes its own edits
+  sync::PushRequest req{batch_id, std::move(edits)};
+  store::PushInput in{device, &req, 1700000000000};
+  in.blob_exists = [](const std::string&) { return false; };  // the files are not here yet
+  auto out = e.push(in);
+  REQUIRE_MESSAGE(out.ok(), out.status().message());
+  return nlohmann::json::parse(out->response);
+}
+
+}  // namespace
+
+AKT_CONTRACT_CASE("records: what a push stored is read back through the seam") {
+  const std::string id = uuid7(1700000000000, 1), other = uuid7(1700000000000, 2);
+  const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"pct":60,"photo":")" + kPhoto + R"("})", {"pct", "photo"});
+  CHECK(push(engine, "b1", {create})["results"][0]["outcome"] == "applied");
+  const sync::Edit edit = make_edit(id, kDevA, 2, create.clock(), R"({"pct":61,"photo":")" + kPhoto + R"("})", {"pct"});
+  const nlohmann::json second = push(engine, "b2", {edit});
+  CHECK(second["results"][0]["outcome"] == "applied");
+  CHECK(second["results"][0]["seq"] == 2);
+
+  auto has_a = read(engine, [&](store::StoreReader& tx) { return tx.actor_has_versions(kDevA); });
+  REQUIRE(has_a.ok());
+  CHECK(*has_a);
+  auto has_b = read(engine, [&](store::StoreReader& tx) { return tx.actor_has_versions(kDevB); });
+  REQUIRE(has_b.ok());
+  CHECK(!*has_b);
+
+  auto history = read(engine, [&](store::StoreReader& tx) { return tx.record_history(id); });
+  REQUIRE(history.ok());
+  REQUIRE(history->size() == 2);
+  CHECK((*history)[0].version.dot == create.dot);
+  CHECK((*history)[0].version.body == create.body);
+  CHECK(!(*history)[0].live);
+  CHECK((*history)[1].version.dot == edit.dot);
+  CHECK((*history)[1].version.clock == edit.clock());
+  CHECK((*history)[1].version.parents == std::vector<sync::Dot>{create.dot});
+  CHECK((*history)[1].live);
+
+  auto first = read(engine, [&](store::StoreReader& tx) { return tx.version_with_clock(id, create.clock()); });
+  REQUIRE(first.ok());
+  REQUIRE(first->has_value());
+  CHECK((*first)->body == create.body);
+  CHECK((*first)->form_version == create.form_version);
+  sync::VectorClock unseen;
+  unseen.advance(kDevB, 5);
+  auto none = read(engine, [&](store::StoreReader& tx) { return tx.version_with_clock(id, unseen); });
+  REQUIRE(none.ok());
+  CHECK(!none->has_value());
+
+  auto counters = read(engine, [&](store::StoreReader& tx) { return tx.actor_counters(kDevA, id); });
+  REQUIRE(counters.ok());
+  CHECK(counters->any_record == 2);
+  CHECK(counters->this_record == 2);
+  auto elsewhere = read(engine, [&](store::StoreReader& tx) { return tx.actor_counters(kDevA, other); });
+  REQUIRE(elsewhere.ok());
+  CHECK(elsewhere->any_record == 2);
+  CHECK(elsewhere->this_record == 0);
+
+  auto referenced = read(engine, [&](store::StoreReader& tx) { return tx.is_blob_referenced(kDigest); });
+  REQUIRE(referenced.ok());
+  CHECK(*referenced);
+  auto unknown = read(engine, [&](store::StoreReader& tx) { return tx.is_blob_referenced(std::string(64, 'b')); });
+  REQUIRE(unknown.ok());
+  CHECK(!*unknown);
+  // Referencing records count only through a device that holds the file.
+  auto before = read(engine, [&](store::StoreReader& tx) { return tx.records_referencing(kDigest, 10); });
+  REQUIRE(before.ok());
+  CHECK(before->empty());
+  REQUIRE(write(engine, [&](store::StoreWriter& tx) { return tx.note_blob_holder(kDigest, kDevA, 1); }).ok());
+  auto after = read(engine, [&](store::StoreReader& tx) { return tx.records_referencing(kDigest, 10); });
+  REQUIRE(after.ok());
+  CHECK(*after == std::vector<std::string>{id});
+
+  auto places = read(engine, [](store::StoreReader& tx) { return tx.count_records_by_place(); });
+  REQUIRE(places.ok());
+  REQUIRE(places->size() == 1);
+  CHECK((*places)[0].municipality == create.scope.municipality);
+  CHECK((*places)[0].community == create.scope.community);
+  CHECK((*places)[0].component == create.scope.component);
+  CHECK((*places)[0].form_id == create.form_id);
+  CHECK((*places)[0].records == 1);
+}
+
+AKT_CONTRACT_CASE("records: a conflict a push opened is listed and read in the inbox") {
+  const std::string id = uuid7(1700000000000, 3);
+  const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"pct":60})", {"pct"});
+  push(engine, "c", {create});
+  push(engine, "b", {make_edit(id, kDevB, 1, create.clock(), R"({"pct":20})", {"pct"})});
+  const nlohmann::json a = push(engine, "a", {make_edit(id, kDevA, 2, create.clock(), R"({"pct":30})", {"pct"})});
+  REQUIRE(a["results"][0]["entries"].size() == 1);
+  const std::int64_t entry_id = a["results"][0]["entries"][0].get<std::int64_t>();
+
+  auto open = read(engine, [](store::StoreReader& tx) { return tx.list_inbox({}); });
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+  const store::InboxEntry& e = (*open)[0];
+  CHECK(e.id == entry_id);
+  CHECK(e.record_id == id);
+  CHECK(e.kind == "field");
+  CHECK(e.path == "pct");
+  CHECK(e.status == "open");
+  CHECK(e.form_id == create.form_id);
+  CHECK(e.scope == create.scope);
+  CHECK(nlohmann::json::parse(e.candidates_json).size() == 2);
+  CHECK(e.resolved_at == 0);
+  CHECK(e.resolved_by.empty());
+
+  store::InboxFilter resolved;
+  resolved.status = "resolved";
+  auto none = read(engine, [&](store::StoreReader& tx) { return tx.list_inbox(resolved); });
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  store::InboxFilter elsewhere;
+  elsewhere.municipality = "prishtine";
+  auto other = read(engine, [&](store::StoreReader& tx) { return tx.list_inbox(elsewhere); });
+  REQUIRE(other.ok());
+  CHECK(other->empty());
+
+  auto one = read(engine, [&](store::StoreReader& tx) { return tx.get_inbox_entry(entry_id); });
+  REQUIRE(one.ok());
+  REQUIRE(one->has_value());
+  CHECK((*one)->candidates_json == e.candidates_json);
+  CHECK((*one)->opened_at == e.opened_at);
+  auto missing = read(engine, [&](store::StoreReader& tx) { return tx.get_inbox_entry(entry_id + 100); });
+  REQUIRE(missing.ok());
+  CHECK(!missing->has_value());
+}
