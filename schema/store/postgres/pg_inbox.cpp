@@ -3,6 +3,9 @@
 
 #include <string>
 
+#include "schema/store/merge_apply.hpp"
+#include "schema/store/postgres/pg_push_port.hpp"
+
 namespace akt::store::pg {
 namespace {
 
@@ -55,6 +58,29 @@ Result<std::optional<InboxEntry>> get_inbox_entry(PgConn& c, std::int64_t id) {
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<InboxEntry>();
   return std::optional<InboxEntry>(read_entry(*r, 0));
+}
+
+Status close_inbox_entry(PgConn& c, std::int64_t id, const std::string& by, const std::string& resolution_json,
+                         std::int64_t now) {
+  auto entry = c.exec("SELECT record_id::text FROM conflicts WHERE id = $1::bigint AND status = 'open'", {int64(id)});
+  if (!entry.ok()) return entry.status();
+  if (entry->rows() == 0) return Status::conflict("the entry is not open");
+  const std::string record = entry->str(0, 0);
+  PgPushPort port(c);
+  AKT_TRY(port.lock_record(record));
+  // Under the lock, the close re-checks that the entry is still open: a second server closing it at
+  // once waited for the first and finds it resolved.
+  auto closed = c.exec(
+      "UPDATE conflicts SET status = 'resolved', resolved_at = $2::bigint, resolved_by = $3, resolution = $4, "
+      "updated_at = $2::bigint WHERE id = $1::bigint AND status = 'open'",
+      {int64(id), int64(now), text(by), text(resolution_json)});
+  if (!closed.ok()) return closed.status();
+  if (closed->affected() == 0) return Status::conflict("the entry is not open");
+  AKT_TRY(refresh_flags(port, record));
+  const std::int64_t seq = port.provisional_seq();
+  AKT_TRY(port.move_record(record, seq, now));
+  auto stamped = port.stamp_feed(seq, seq + 1);
+  return stamped.ok() ? Status() : stamped.status();
 }
 
 }  // namespace akt::store::pg

@@ -163,8 +163,9 @@ class PgWriter final : public PgReads<StoreWriter> {
   }
   Status mark_released(std::int64_t id, std::int64_t now) override { return pg::mark_released(c_, id, now); }
   Status mark_discarded(std::int64_t id, std::int64_t now) override { return pg::mark_discarded(c_, id, now); }
-  Status close_inbox_entry(std::int64_t, const std::string&, const std::string&, std::int64_t) override {
-    return not_supported_yet("close_inbox_entry");
+  Status close_inbox_entry(std::int64_t id, const std::string& by, const std::string& resolution_json,
+                           std::int64_t now) override {
+    return pg::close_inbox_entry(c_, id, by, resolution_json, now);
   }
   Status put_upload(const UploadRow& upload, const std::string& actor) override {
     return pg::put_upload(c_, upload, actor);

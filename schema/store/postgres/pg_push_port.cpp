@@ -126,6 +126,12 @@ Status PgPushPort::advance_record(const std::string& record_id, std::int64_t seq
        int64(now)}));
 }
 
+Status PgPushPort::move_record(const std::string& record_id, std::int64_t seq, std::int64_t now) {
+  moved_.insert(record_id);
+  return done(c_.exec("UPDATE records SET seq = $2::bigint, updated_at = $3::bigint WHERE id = $1::uuid",
+                      {text(record_id), int64(seq), int64(now)}));
+}
+
 Status PgPushPort::set_record_scope(const std::string& record_id, const sync::Scope& scope) {
   return done(c_.exec("UPDATE records SET municipality = $2, community = $3, component = $4 WHERE id = $1::uuid",
                       {text(record_id), text(scope.municipality), text(scope.community), text(scope.component)}));

@@ -84,6 +84,10 @@ class PgPushPort final : public PushPort {
                               const AttachmentRefs& refs) override;
   Status set_pending_upload(const std::string& record_id, const std::vector<std::string>& paths) override;
 
+  // Gives an existing record the provisional feed number `seq` (a change outside a push: closing an inbox
+  // entry); stamp_feed makes it real.
+  Status move_record(const std::string& record_id, std::int64_t seq, std::int64_t now);
+
   // Takes end - first real feed numbers from feed_head (its row lock is held to COMMIT) and renumbers
   // the records this port moved from [first, end) to them. No lock when nothing moved.
   Result<std::int64_t> stamp_feed(std::int64_t first, std::int64_t end) override;

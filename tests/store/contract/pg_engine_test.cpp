@@ -53,7 +53,6 @@ void not_yet(test::Engine& e) {
     bool more = false;
     return tx.list_records({}, 10, nullptr, &more);
   }).status()));
-  CHECK(not_supported(write(e, [](store::StoreWriter& tx) { return tx.close_inbox_entry(1, "a", "{}", 1); })));
   CHECK(not_supported(write(e, [](store::StoreWriter& tx) {
     return tx.attachment_arrived("d", nullptr, nullptr, 1);
   })));

@@ -149,3 +149,41 @@ AKT_CONTRACT_CASE("records: a conflict a push opened is listed and read in the i
   REQUIRE(missing.ok());
   CHECK(!missing->has_value());
 }
+
+AKT_CONTRACT_CASE("records: closing an entry resolves it once and moves its record in the feed") {
+  const std::string id = uuid7(1700000000000, 4);
+  const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"pct":60})", {"pct"});
+  push(engine, "c", {create});
+  push(engine, "b", {make_edit(id, kDevB, 1, create.clock(), R"({"pct":20})", {"pct"})});
+  const nlohmann::json a = push(engine, "a", {make_edit(id, kDevA, 2, create.clock(), R"({"pct":30})", {"pct"})});
+  const std::int64_t seq_before = a["results"][0]["seq"].get<std::int64_t>();
+  const std::int64_t entry_id = a["results"][0]["entries"][0].get<std::int64_t>();
+
+  REQUIRE(write(engine, [&](store::StoreWriter& tx) {
+            return tx.close_inbox_entry(entry_id, "admin1", R"({"value":30})", 1700000009000);
+          }).ok());
+  auto closed = read(engine, [&](store::StoreReader& tx) { return tx.get_inbox_entry(entry_id); });
+  REQUIRE(closed.ok());
+  REQUIRE(closed->has_value());
+  CHECK((*closed)->status == "resolved");
+  CHECK((*closed)->resolved_by == "admin1");
+  CHECK((*closed)->resolution_json == R"({"value":30})");
+  CHECK((*closed)->resolved_at == 1700000009000);
+  // A second close (another admin, another server) is refused and changes nothing.
+  Status again = write(engine, [&](store::StoreWriter& tx) {
+    return tx.close_inbox_entry(entry_id, "admin2", R"({"value":20})", 1700000009001);
+  });
+  CHECK(again.code() == Status::Code::kConflict);
+  Status unknown = write(engine, [&](store::StoreWriter& tx) {
+    return tx.close_inbox_entry(entry_id + 100, "admin1", "{}", 1700000009001);
+  });
+  CHECK(unknown.code() == Status::Code::kConflict);
+  auto still = read(engine, [&](store::StoreReader& tx) { return tx.get_inbox_entry(entry_id); });
+  REQUIRE(still.ok());
+  CHECK((*still)->resolved_by == "admin1");
+
+  // The record took the next feed number: a duplicate of its first edit answers with it.
+  const nlohmann::json dup = push(engine, "d", {create});
+  CHECK(dup["results"][0]["outcome"] == "duplicate");
+  CHECK(dup["results"][0]["seq"] == seq_before + 1);
+}
