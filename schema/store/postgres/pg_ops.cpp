@@ -55,9 +55,10 @@ class PgReads : public Base {
   Result<ActorCounters> actor_counters(const std::string& actor, const std::string& record_id) override {
     return pg::actor_counters(c_, actor, record_id);
   }
-  Result<std::vector<RecordListRow>> list_records(const RecordListFilter&, std::size_t,
-                                                  const std::function<bool(const RecordListRow&)>&, bool*) override {
-    return not_supported_yet("list_records");
+  Result<std::vector<RecordListRow>> list_records(const RecordListFilter& filter, std::size_t limit,
+                                                  const std::function<bool(const RecordListRow&)>& keep,
+                                                  bool* more) override {
+    return pg::list_records(c_, filter, limit, keep, more);
   }
   Result<std::optional<QuarantineEntry>> get_quarantine_entry(std::int64_t id) override {
     return pg::get_quarantine_entry(c_, id);

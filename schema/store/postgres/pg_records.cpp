@@ -82,6 +82,60 @@ Result<bool> is_blob_referenced(PgConn& c, const std::string& digest) {
   return r->boolean(0, 0);
 }
 
+Result<std::vector<RecordListRow>> list_records(PgConn& c, const RecordListFilter& f, std::size_t limit,
+                                                const std::function<bool(const RecordListRow&)>& keep, bool* more) {
+  // Rows are fetched a page at a time (libpq returns a result whole): the keyset moves below the last
+  // id read until limit + 1 rows were kept or the table ends.
+  constexpr std::int64_t kPage = 256;
+  std::string before = f.before;
+  std::vector<RecordListRow> out;
+  *more = false;
+  for (;;) {
+    auto r = c.exec(
+        "SELECT r.id::text, r.form_id, r.form_version, r.municipality, r.community, r.component, r.seq, "
+        "r.created_at, r.updated_at, r.conflicted <> '[]', v.clock, "
+        "COALESCE(v.body::jsonb ->> 'review_status', 'submitted'), COALESCE(fd.name, ''), "
+        "COALESCE(fu.username, '') "
+        "FROM records r "
+        "JOIN versions v ON v.id = (SELECT max(id) FROM versions WHERE record_id = r.id AND is_live) "
+        "LEFT JOIN devices fd ON fd.actor = (SELECT actor FROM versions WHERE record_id = r.id ORDER BY id LIMIT 1) "
+        "LEFT JOIN users fu ON fu.id = fd.user_id "
+        "WHERE NOT r.deleted AND ($1 = '' OR r.id < CAST(NULLIF($1, '') AS uuid)) AND ($2 = '' OR r.form_id = $2) "
+        "AND ($3 = '' OR r.municipality = $3) AND ($4 = '' OR r.component = $4) "
+        "AND ($5::bigint = 0 OR r.created_at >= $5::bigint) AND ($6::bigint = 0 OR r.created_at < $6::bigint) "
+        "AND ($7::bigint < 0 OR (r.conflicted <> '[]') = ($7::bigint = 1)) "
+        "AND ($8 = '' OR COALESCE(v.body::jsonb ->> 'review_status', 'submitted') = $8) "
+        "AND ($9 = '' OR COALESCE(fu.username, '') = $9) "
+        "ORDER BY r.id DESC LIMIT $10::bigint",
+        {text(before), text(f.form), text(f.municipality), text(f.component), int64(f.from_ms), int64(f.to_ms),
+         int64(f.conflicted ? (*f.conflicted ? 1 : 0) : -1), text(f.review), text(f.submitted_by), int64(kPage)});
+    if (!r.ok()) return r.status();
+    for (int i = 0; i < r->rows(); ++i) {
+      RecordListRow row;
+      row.record_id = r->str(i, 0);
+      row.form_id = r->str(i, 1);
+      row.form_version = r->int64(i, 2);
+      row.scope = {r->str(i, 3), r->str(i, 4), r->str(i, 5)};
+      row.seq = r->int64(i, 6);
+      row.created_at = r->int64(i, 7);
+      row.updated_at = r->int64(i, 8);
+      row.conflicted = r->boolean(i, 9);
+      row.clock = r->str(i, 10);
+      row.review = r->str(i, 11);
+      row.device = r->str(i, 12);
+      row.submitted_by = r->str(i, 13);
+      before = row.record_id;
+      if (keep && !keep(row)) continue;
+      if (out.size() == limit) {
+        *more = true;
+        return out;
+      }
+      out.push_back(std::move(row));
+    }
+    if (r->rows() < kPage) return out;
+  }
+}
+
 Result<std::vector<PlaceCount>> count_records_by_place(PgConn& c) {
   // Byte-wise order, whatever the database's locale (as SQLite compares).
   auto r = c.exec(

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,11 @@ Result<ActorCounters> actor_counters(PgConn& c, const std::string& actor, const 
 // Records referencing `digest` through an edit of a device that holds it, by record id, at most `limit`.
 Result<std::vector<std::string>> records_referencing(PgConn& c, const std::string& digest, std::size_t limit);
 Result<bool> is_blob_referenced(PgConn& c, const std::string& digest);
+// The submissions list (record_list.hpp's contract): non-deleted records matching `f`, by id
+// descending, those `keep` accepts, at most `limit`; *more when another kept row follows. Reads pages of
+// rows by keyset, so a page costs the rows it passes.
+Result<std::vector<RecordListRow>> list_records(PgConn& c, const RecordListFilter& f, std::size_t limit,
+                                                const std::function<bool(const RecordListRow&)>& keep, bool* more);
 // Non-deleted records per place and form, ordered by municipality, form, community, component.
 Result<std::vector<PlaceCount>> count_records_by_place(PgConn& c);
 

@@ -187,3 +187,71 @@ AKT_CONTRACT_CASE("records: closing an entry resolves it once and moves its reco
   CHECK(dup["results"][0]["outcome"] == "duplicate");
   CHECK(dup["results"][0]["seq"] == seq_before + 1);
 }
+
+AKT_CONTRACT_CASE("records: the submissions list pages by id, newest first, with its filters") {
+  // Three records (uuid7: ids sort by creation), the middle one with an open conflict, a fourth deleted.
+  const std::string r1 = uuid7(1700000000000, 11), r2 = uuid7(1700000000001, 12), r3 = uuid7(1700000000002, 13),
+                    r4 = uuid7(1700000000003, 14);
+  push(engine, "1", {make_edit(r1, kDevA, 1, {}, R"({"pct":1})", {"pct"})});
+  const sync::Edit create2 = make_edit(r2, kDevA, 2, {}, R"({"pct":2})", {"pct"});
+  push(engine, "2", {create2});
+  push(engine, "3", {make_edit(r3, kDevA, 3, {}, R"({"pct":3,"review_status":"approved"})", {"pct"})});
+  push(engine, "2b", {make_edit(r2, kDevB, 1, create2.clock(), R"({"pct":20})", {"pct"})});
+  push(engine, "2a", {make_edit(r2, kDevA, 4, create2.clock(), R"({"pct":30})", {"pct"})});
+  const sync::Edit create4 = make_edit(r4, kDevA, 5, {}, R"({"pct":4})", {"pct"});
+  push(engine, "4", {create4});
+  sync::Edit del = make_edit(r4, kDevA, 6, create4.clock(), "{}", {});
+  del.deleted = true;
+  push(engine, "4d", {del});
+
+  const auto all = [](const store::RecordListRow&) { return true; };
+  auto list = [&](const store::RecordListFilter& f, std::size_t limit, bool* more) {
+    return read(engine, [&](store::StoreReader& tx) { return tx.list_records(f, limit, all, more); });
+  };
+  auto ids = [](const std::vector<store::RecordListRow>& rows) {
+    std::vector<std::string> out;
+    for (const auto& r : rows) out.push_back(r.record_id);
+    return out;
+  };
+  bool more = false;
+  auto first = list({}, 2, &more);
+  REQUIRE(first.ok());
+  CHECK(ids(*first) == std::vector<std::string>{r3, r2});
+  CHECK(more);
+  CHECK((*first)[0].review == "approved");
+  CHECK((*first)[1].review == "submitted");
+  CHECK((*first)[1].conflicted);
+  CHECK(!(*first)[0].conflicted);
+  CHECK((*first)[0].scope == sync::Scope{"gracanice", "serb", "SO1"});
+  CHECK((*first)[0].clock == R"({")" + kDevA + R"(":3})");
+  CHECK((*first)[0].seq == 3);
+  store::RecordListFilter next;
+  next.before = r2;
+  auto second = list(next, 2, &more);
+  REQUIRE(second.ok());
+  CHECK(ids(*second) == std::vector<std::string>{r1});
+  CHECK(!more);
+
+  store::RecordListFilter conflicted;
+  conflicted.conflicted = true;
+  auto c = list(conflicted, 10, &more);
+  REQUIRE(c.ok());
+  CHECK(ids(*c) == std::vector<std::string>{r2});
+  store::RecordListFilter approved;
+  approved.review = "approved";
+  auto a = list(approved, 10, &more);
+  REQUIRE(a.ok());
+  CHECK(ids(*a) == std::vector<std::string>{r3});
+  store::RecordListFilter elsewhere;
+  elsewhere.municipality = "prishtine";
+  auto none = list(elsewhere, 10, &more);
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  // What `keep` refuses is passed over, and does not count against the limit.
+  auto kept = read(engine, [&](store::StoreReader& tx) {
+    return tx.list_records({}, 1, [&](const store::RecordListRow& r) { return r.record_id != r3; }, &more);
+  });
+  REQUIRE(kept.ok());
+  CHECK(ids(*kept) == std::vector<std::string>{r2});
+  CHECK(more);
+}
