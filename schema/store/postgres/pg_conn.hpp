@@ -88,9 +88,4 @@ class PgConn {
 // resources -> kBusy (try again), data corruption -> kCorruption, anything else -> kIOError.
 Status status_from_sqlstate(const std::string& sqlstate, const std::string& message);
 
-// What a method of the seam answers while this engine does not have it yet (see docs/STORE.md):
-// kIOError whose message starts with "not supported by the postgres engine yet".
-Status not_supported_yet(const char* method);
-inline constexpr std::string_view kNotSupportedYet = "not supported by the postgres engine yet";
-
 }  // namespace akt::store::pg

@@ -1,6 +1,5 @@
-// The PostgreSQL engine's side of the store seam: StoreReader and StoreWriter forwarding to pg_accounts
-// and pg_catalog. The operations over records, versions, the inbox and the feed belong with the push
-// engine's port and answer not_supported_yet until it runs here (docs/STORE.md, "PostgreSQL engine").
+// The PostgreSQL engine's side of the store seam: StoreReader and StoreWriter forwarding to pg_accounts,
+// pg_catalog, pg_records and pg_inbox (docs/STORE.md, "PostgreSQL engine").
 #include "schema/store/postgres/pg_ops.hpp"
 
 #include "schema/store/postgres/pg_accounts.hpp"
@@ -176,10 +175,10 @@ class PgWriter final : public PgReads<StoreWriter> {
     return pg::note_blob_holder(c_, digest, actor, now);
   }
   Status forget_blob_holders(const std::string& digest) override { return pg::forget_blob_holders(c_, digest); }
-  Status attachment_arrived(const std::string&, const std::function<bool(const std::string&)>&,
-                            const std::function<sync::MergeSchema(const std::string&, std::int64_t)>&,
-                            std::int64_t) override {
-    return not_supported_yet("attachment_arrived");
+  Status attachment_arrived(const std::string& digest, const std::function<bool(const std::string&)>& exists,
+                            const std::function<sync::MergeSchema(const std::string&, std::int64_t)>& schema_for,
+                            std::int64_t now) override {
+    return pg::attachment_arrived(c_, digest, exists, schema_for, now);
   }
 };
 

@@ -1,6 +1,11 @@
 // Reads over records, versions and attachment references on PostgreSQL (pg_records.hpp).
 #include "schema/store/postgres/pg_records.hpp"
 
+#include <map>
+
+#include "schema/store/merge_apply.hpp"
+#include "schema/store/postgres/pg_push_port.hpp"
+#include "sync/attachment_json.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store::pg {
@@ -134,6 +139,41 @@ Result<std::vector<RecordListRow>> list_records(PgConn& c, const RecordListFilte
     }
     if (r->rows() < kPage) return out;
   }
+}
+
+Status attachment_arrived(PgConn& c, const std::string& digest, const std::function<bool(const std::string&)>& exists,
+                          const std::function<sync::MergeSchema(const std::string&, std::int64_t)>& schema_for,
+                          std::int64_t now) {
+  auto waiting = c.exec(
+      "SELECT DISTINCT b.record_id::text, r.form_id, r.form_version FROM blob_refs b JOIN records r ON "
+      "r.id = b.record_id WHERE b.digest = $1 AND r.pending_upload <> '[]' ORDER BY 1",
+      {text(digest)});
+  if (!waiting.ok()) return waiting.status();
+  PgPushPort port(c);
+  const std::int64_t first = port.provisional_seq();
+  std::int64_t next = first;
+  for (int i = 0; i < waiting->rows(); ++i) {
+    const std::string id = waiting->str(i, 0);
+    AKT_TRY(port.lock_record(id));
+    auto body = single_live_body(port, id);
+    if (!body.ok()) return body.status();
+    std::vector<std::string> missing;
+    if (*body) {
+      std::map<std::string, std::string> item_ids;
+      if (schema_for)
+        for (const auto& [key, group] : schema_for(waiting->str(i, 1), waiting->int64(i, 2)).repeats)
+          item_ids[key] = group.item_id;
+      for (const auto& [path, ref] : sync::find_attachment_refs(**body, &item_ids))
+        if (!exists(ref.digest)) missing.push_back(path);
+    }
+    // Changed only when the list differs: a second arrival (another server) moves nothing.
+    auto changed = c.exec("UPDATE records SET pending_upload = $2 WHERE id = $1::uuid AND pending_upload <> $2",
+                          {text(id), text(sync::encode_strings(missing))});
+    if (!changed.ok()) return changed.status();
+    if (changed->affected() > 0) AKT_TRY(port.move_record(id, next++, now));
+  }
+  auto stamped = port.stamp_feed(first, next);
+  return stamped.ok() ? Status() : stamped.status();
 }
 
 Result<std::vector<PlaceCount>> count_records_by_place(PgConn& c) {

@@ -11,6 +11,7 @@
 
 #include "schema/store/postgres/pg_conn.hpp"
 #include "schema/store/store_types.hpp"
+#include "sync/merge.hpp"
 #include "sync/record.hpp"
 #include "sync/vector_clock.hpp"
 
@@ -39,6 +40,12 @@ Result<bool> is_blob_referenced(PgConn& c, const std::string& digest);
 // rows by keyset, so a page costs the rows it passes.
 Result<std::vector<RecordListRow>> list_records(PgConn& c, const RecordListFilter& f, std::size_t limit,
                                                 const std::function<bool(const RecordListRow&)>& keep, bool* more);
+// After the file of `digest` arrived: recomputes pending_upload of the records referencing it (under
+// each record's lock, as a push) and gives each changed record the next feed number (stamped as a push's,
+// docs/STORE.md §7). `schema_for` may be unset.
+Status attachment_arrived(PgConn& c, const std::string& digest, const std::function<bool(const std::string&)>& exists,
+                          const std::function<sync::MergeSchema(const std::string&, std::int64_t)>& schema_for,
+                          std::int64_t now);
 // Non-deleted records per place and form, ordered by municipality, form, community, component.
 Result<std::vector<PlaceCount>> count_records_by_place(PgConn& c);
 

@@ -1,6 +1,6 @@
 // The PostgreSQL engine of the store seam (store_tx.hpp, issue #20): PgStore runs query/update over a
-// pool of libpq connections. What it does not implement yet answers pg::not_supported_yet (docs/STORE.md,
-// "PostgreSQL engine"). Code outside schema/store/postgres/ sees this header, never <libpq-fe.h>.
+// pool of libpq connections, and push batches through the push engine (docs/STORE.md, "PostgreSQL
+// engine"). Code outside schema/store/postgres/ sees this header, never <libpq-fe.h>.
 #pragma once
 
 #include <cstdint>

@@ -255,3 +255,22 @@ AKT_CONTRACT_CASE("records: the submissions list pages by id, newest first, with
   CHECK(ids(*kept) == std::vector<std::string>{r2});
   CHECK(more);
 }
+
+AKT_CONTRACT_CASE("records: a file's arrival clears the records waiting for it and moves them in the feed") {
+  const std::string id = uuid7(1700000000000, 21), plain = uuid7(1700000000000, 22);
+  const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"pct":1,"photo":")" + kPhoto + R"("})", {"pct", "photo"});
+  const nlohmann::json first = push(engine, "1", {create});
+  const sync::Edit other = make_edit(plain, kDevA, 2, {}, R"({"pct":2})", {"pct"});
+  push(engine, "2", {other});
+  const std::int64_t seq = first["results"][0]["seq"].get<std::int64_t>();
+  const auto here = [](const std::string&) { return true; };
+
+  REQUIRE(write(engine, [&](store::StoreWriter& tx) { return tx.attachment_arrived(kDigest, here, nullptr, 5); }).ok());
+  // The waiting record took the next number (3); the other one kept its own.
+  CHECK(push(engine, "d1", {create})["results"][0]["seq"] == 3);
+  CHECK(push(engine, "d2", {other})["results"][0]["seq"] == 2);
+  // The same file again (another server heard of it too): nothing waits for it, nothing moves.
+  REQUIRE(write(engine, [&](store::StoreWriter& tx) { return tx.attachment_arrived(kDigest, here, nullptr, 6); }).ok());
+  CHECK(push(engine, "d3", {create})["results"][0]["seq"] == 3);
+  CHECK(seq == 1);
+}
