@@ -63,9 +63,16 @@ Result<std::optional<std::pair<std::string, std::string>>> PgPushPort::stored_ba
 
 Status PgPushPort::store_batch(const std::string& device, const std::string& batch_id, const std::string& digest,
                                const std::string& response, std::int64_t now) {
-  return done(c_.exec(
-      "INSERT INTO batches(device, batch_id, digest, response, created_at) VALUES($1::uuid, $2, $3, $4, $5::bigint)",
-      {text(device), text(batch_id), bytes(digest), text(response), int64(now)}));
+  // The same batch pushed twice at once (a device retrying while its first request still runs): the
+  // second waited here for the first's row, which is now committed. Not a reused batch id (kConflict, a
+  // 409 the device would not retry) but a retry to make again: it will get the stored answer.
+  auto r = c_.exec(
+      "INSERT INTO batches(device, batch_id, digest, response, created_at) VALUES($1::uuid, $2, $3, $4, $5::bigint) "
+      "ON CONFLICT DO NOTHING",
+      {text(device), text(batch_id), bytes(digest), text(response), int64(now)});
+  if (!r.ok()) return r.status();
+  if (r->affected() == 0) return Status::busy("batch '" + batch_id + "' was stored meanwhile by another request");
+  return {};
 }
 
 Status PgPushPort::note_push(const std::string& device, std::int64_t now) {

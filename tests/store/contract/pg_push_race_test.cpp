@@ -242,3 +242,28 @@ TEST_CASE("postgres: writers at once through PgStore::push: every batch acknowle
   REQUIRE(live.ok());
   CHECK(live->int64(0, 0) == 1);
 }
+
+TEST_CASE("postgres: the same batch pushed twice at once: one applies it, the other is told to retry") {
+  auto db = test::make_engine(test::EngineKind::kPostgres);
+  if (!db) return;
+  Writer a{connect(db->url)}, b{connect(db->url)};
+  auto watcher = connect(db->url);
+  const std::string dev = uuid_n(0xA), id = uuid7(1700000000000, 30);
+  const sync::Edit create = make_edit(id, dev, 1, {}, R"({"pct":1})", {"pct"});
+  // The device's first request stops before COMMIT; its retry arrives meanwhile.
+  REQUIRE(a.begin().ok());
+  auto first = a.push(dev, "same", {create});
+  REQUIRE(first.ok());
+  const int b_pid = b.conn->backend_pid();
+  auto retry = std::async(std::launch::async, [&b, &dev, &create] { return b.push_committed(dev, "same", {create}); });
+  REQUIRE(wait_blocked(*watcher, b_pid, retry));
+  REQUIRE(a.conn->exec_script("COMMIT").ok());
+  auto second = retry.get();
+  // kBusy (503 + Retry-After), never kConflict (409: "batch id reused", which a device does not retry).
+  REQUIRE(!second.ok());
+  CHECK(second.status().code() == Status::Code::kBusy);
+  // The retry after that gets the stored answer, byte for byte.
+  auto third = b.push_committed(dev, "same", {create});
+  REQUIRE(third.ok());
+  CHECK(*third == *first);
+}
