@@ -306,6 +306,7 @@ Result<PushOutput> apply_batch(PushPort& port, const PushInput& in, const Prepar
     }
   }
   AKT_TRY(port.start_entry_trace());
+  const std::int64_t first_seq = next_seq;
   sync::PushResponse resp;
   resp.batch_id = req.batch_id;
   resp.epoch = ctx.epoch;
@@ -353,6 +354,12 @@ Result<PushOutput> apply_batch(PushPort& port, const PushInput& in, const Prepar
     if (!entries.ok()) return entries.status();
     r.entries = std::move(*entries);
   }
+  // The feed numbers become final here (0 on an engine whose numbers were final already).
+  auto shift = port.stamp_feed(first_seq, next_seq);
+  if (!shift.ok()) return shift.status();
+  if (*shift != 0)
+    for (EditResult& r : resp.results)
+      if (r.seq >= first_seq && r.seq < next_seq) r.seq += *shift;
   PushOutput out{sync::encode_push_response(resp), false};
   AKT_TRY(port.store_batch(in.device, req.batch_id, digest, out.response, in.now_ms));
   AKT_TRY(port.note_push(in.device, in.now_ms));

@@ -186,6 +186,17 @@ class PushPort {
                                       const AttachmentRefs& refs) = 0;
   // The record's list of attachment paths whose file the server lacks (computed by the engine).
   virtual Status set_pending_upload(const std::string& record_id, const std::vector<std::string>& paths) = 0;
+
+  // --- Feed (contract 5). Called once per batch, after its last edit and before its answer is made, with
+  // the feed numbers the engine handed out, [first, end). Returns the amount to add to each of them. An
+  // engine whose caller's next_seq is final (SQLite: one writer) keeps them: 0. An engine with concurrent
+  // writers (PostgreSQL, docs/STORE.md §7) was handed provisional numbers, and here takes the real ones
+  // under a lock held to COMMIT and renumbers the records it moved.
+  virtual Result<std::int64_t> stamp_feed(std::int64_t first, std::int64_t end) {
+    (void)first;
+    (void)end;
+    return std::int64_t{0};
+  }
 };
 
 }  // namespace akt::store

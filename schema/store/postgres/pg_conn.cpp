@@ -48,10 +48,6 @@ Status status_from_sqlstate(const std::string& sqlstate, const std::string& mess
   return Status::io_error(message);
 }
 
-Status not_supported_yet(const char* method) {
-  return Status::io_error(std::string(kNotSupportedYet) + ": " + method);
-}
-
 namespace {
 
 // The Status of a result that is not a success (or of a missing result: the connection failed).
@@ -139,6 +135,8 @@ bool PgConn::is_idle() const {
 }
 
 bool PgConn::is_connected() const { return PQstatus(c_) == CONNECTION_OK; }
+
+int PgConn::backend_pid() const { return PQbackendPID(c_); }
 
 Result<std::string> PgConn::quote_identifier(const std::string& name) {
   char* q = PQescapeIdentifier(c_, name.data(), name.size());

@@ -72,6 +72,8 @@ class PgConn {
   bool is_idle() const;
   // Whether libpq still has the connection (false once the server closed it).
   bool is_connected() const;
+  // The server process serving this connection: unique among the connections open at once.
+  int backend_pid() const;
   // Quotes an identifier (a database name) for the few statements that cannot bind one.
   Result<std::string> quote_identifier(const std::string& name);
 
@@ -85,10 +87,5 @@ class PgConn {
 // data) -> kInvalidArgument, serialization failure, deadlock, connection loss, shutdown and lack of
 // resources -> kBusy (try again), data corruption -> kCorruption, anything else -> kIOError.
 Status status_from_sqlstate(const std::string& sqlstate, const std::string& message);
-
-// What a method of the seam answers while this engine does not have it yet (see docs/STORE.md):
-// kIOError whose message starts with "not supported by the postgres engine yet".
-Status not_supported_yet(const char* method);
-inline constexpr std::string_view kNotSupportedYet = "not supported by the postgres engine yet";
 
 }  // namespace akt::store::pg

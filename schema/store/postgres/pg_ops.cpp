@@ -1,11 +1,12 @@
-// The PostgreSQL engine's side of the store seam: StoreReader and StoreWriter forwarding to pg_accounts
-// and pg_catalog. The operations over records, versions, the inbox and the feed belong with the push
-// engine's port and answer not_supported_yet until it runs here (docs/STORE.md, "PostgreSQL engine").
+// The PostgreSQL engine's side of the store seam: StoreReader and StoreWriter forwarding to pg_accounts,
+// pg_catalog, pg_records and pg_inbox (docs/STORE.md, "PostgreSQL engine").
 #include "schema/store/postgres/pg_ops.hpp"
 
 #include "schema/store/postgres/pg_accounts.hpp"
 #include "schema/store/postgres/pg_catalog.hpp"
+#include "schema/store/postgres/pg_inbox.hpp"
 #include "schema/store/postgres/pg_migrations.hpp"
+#include "schema/store/postgres/pg_records.hpp"
 
 namespace akt::store::pg {
 namespace {
@@ -27,7 +28,7 @@ class PgReads : public Base {
   Result<std::optional<std::int64_t>> device_owner(const std::string& actor) override {
     return pg::device_owner(c_, actor);
   }
-  Result<bool> actor_has_versions(const std::string&) override { return not_supported_yet("actor_has_versions"); }
+  Result<bool> actor_has_versions(const std::string& actor) override { return pg::actor_has_versions(c_, actor); }
   Result<std::optional<std::vector<sync::Assignment>>> device_user_scope(const std::string& actor) override {
     return pg::device_user_scope(c_, actor);
   }
@@ -41,22 +42,22 @@ class PgReads : public Base {
   Result<std::optional<FormRow>> get_form(const std::string& form_id, std::int64_t version) override {
     return pg::get_form(c_, form_id, version);
   }
-  Result<std::vector<InboxEntry>> list_inbox(const InboxFilter&) override { return not_supported_yet("list_inbox"); }
-  Result<std::optional<InboxEntry>> get_inbox_entry(std::int64_t) override {
-    return not_supported_yet("get_inbox_entry");
+  Result<std::vector<InboxEntry>> list_inbox(const InboxFilter& filter) override { return pg::list_inbox(c_, filter); }
+  Result<std::optional<InboxEntry>> get_inbox_entry(std::int64_t id) override { return pg::get_inbox_entry(c_, id); }
+  Result<std::vector<HistoryVersion>> record_history(const std::string& record_id) override {
+    return pg::record_history(c_, record_id);
   }
-  Result<std::vector<HistoryVersion>> record_history(const std::string&) override {
-    return not_supported_yet("record_history");
+  Result<std::optional<StoredBody>> version_with_clock(const std::string& record_id,
+                                                       const sync::VectorClock& clock) override {
+    return pg::version_with_clock(c_, record_id, clock);
   }
-  Result<std::optional<StoredBody>> version_with_clock(const std::string&, const sync::VectorClock&) override {
-    return not_supported_yet("version_with_clock");
+  Result<ActorCounters> actor_counters(const std::string& actor, const std::string& record_id) override {
+    return pg::actor_counters(c_, actor, record_id);
   }
-  Result<ActorCounters> actor_counters(const std::string&, const std::string&) override {
-    return not_supported_yet("actor_counters");
-  }
-  Result<std::vector<RecordListRow>> list_records(const RecordListFilter&, std::size_t,
-                                                  const std::function<bool(const RecordListRow&)>&, bool*) override {
-    return not_supported_yet("list_records");
+  Result<std::vector<RecordListRow>> list_records(const RecordListFilter& filter, std::size_t limit,
+                                                  const std::function<bool(const RecordListRow&)>& keep,
+                                                  bool* more) override {
+    return pg::list_records(c_, filter, limit, keep, more);
   }
   Result<std::optional<QuarantineEntry>> get_quarantine_entry(std::int64_t id) override {
     return pg::get_quarantine_entry(c_, id);
@@ -72,19 +73,17 @@ class PgReads : public Base {
     return pg::upload_of_digest(c_, actor, digest);
   }
   Result<std::vector<UploadRow>> list_uploads() override { return pg::list_uploads(c_); }
-  Result<std::vector<std::string>> records_referencing(const std::string&, std::size_t) override {
-    return not_supported_yet("records_referencing");
+  Result<std::vector<std::string>> records_referencing(const std::string& digest, std::size_t limit) override {
+    return pg::records_referencing(c_, digest, limit);
   }
   Result<bool> is_blob_holder(const std::string& digest, const std::string& actor) override {
     return pg::is_blob_holder(c_, digest, actor);
   }
-  Result<bool> is_blob_referenced(const std::string&) override { return not_supported_yet("is_blob_referenced"); }
+  Result<bool> is_blob_referenced(const std::string& digest) override { return pg::is_blob_referenced(c_, digest); }
   Result<std::optional<DeviceReport>> read_device_report(const std::string& actor) override {
     return pg::read_device_report(c_, actor);
   }
-  Result<std::vector<PlaceCount>> count_records_by_place() override {
-    return not_supported_yet("count_records_by_place");
-  }
+  Result<std::vector<PlaceCount>> count_records_by_place() override { return pg::count_records_by_place(c_); }
   Result<bool> schema_is_current() override {
     auto v = pg::schema_version(c_);
     if (!v.ok()) return v.status();
@@ -164,8 +163,9 @@ class PgWriter final : public PgReads<StoreWriter> {
   }
   Status mark_released(std::int64_t id, std::int64_t now) override { return pg::mark_released(c_, id, now); }
   Status mark_discarded(std::int64_t id, std::int64_t now) override { return pg::mark_discarded(c_, id, now); }
-  Status close_inbox_entry(std::int64_t, const std::string&, const std::string&, std::int64_t) override {
-    return not_supported_yet("close_inbox_entry");
+  Status close_inbox_entry(std::int64_t id, const std::string& by, const std::string& resolution_json,
+                           std::int64_t now) override {
+    return pg::close_inbox_entry(c_, id, by, resolution_json, now);
   }
   Status put_upload(const UploadRow& upload, const std::string& actor) override {
     return pg::put_upload(c_, upload, actor);
@@ -175,10 +175,10 @@ class PgWriter final : public PgReads<StoreWriter> {
     return pg::note_blob_holder(c_, digest, actor, now);
   }
   Status forget_blob_holders(const std::string& digest) override { return pg::forget_blob_holders(c_, digest); }
-  Status attachment_arrived(const std::string&, const std::function<bool(const std::string&)>&,
-                            const std::function<sync::MergeSchema(const std::string&, std::int64_t)>&,
-                            std::int64_t) override {
-    return not_supported_yet("attachment_arrived");
+  Status attachment_arrived(const std::string& digest, const std::function<bool(const std::string&)>& exists,
+                            const std::function<sync::MergeSchema(const std::string&, std::int64_t)>& schema_for,
+                            std::int64_t now) override {
+    return pg::attachment_arrived(c_, digest, exists, schema_for, now);
   }
 };
 

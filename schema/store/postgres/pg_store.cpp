@@ -2,9 +2,13 @@
 // PostgreSQL. The operations themselves are in pg_ops.cpp.
 #include "schema/store/postgres/pg_store.hpp"
 
+#include <optional>
+#include <random>
+
 #include "schema/store/postgres/pg_conn.hpp"
 #include "schema/store/postgres/pg_migrations.hpp"
 #include "schema/store/postgres/pg_ops.hpp"
+#include "schema/store/postgres/pg_push.hpp"
 #include "schema/store/store_tx.hpp"
 
 namespace akt::store {
@@ -14,11 +18,43 @@ Result<std::unique_ptr<PgStore>> PgStore::open(PgStoreOptions options) {
   auto conn = s->borrow();
   if (!conn.ok()) return conn.status();
   if (Status st = pg::migrate(**conn); !st.ok()) return st;
+  if (Status st = s->load_identity(**conn); !st.ok()) return st;
   s->give_back(std::move(*conn));
   return s;
 }
 
-PgStore::PgStore(PgStoreOptions options) : options_(std::move(options)) {}
+PgStore::PgStore(PgStoreOptions options)
+    : options_(std::move(options)),
+      rules_(options_.form_rules ? options_.form_rules : std::make_shared<NoFormRules>()) {}
+
+Status PgStore::load_identity(pg::PgConn& conn) {
+  // The epoch as SQLite makes it (16 hex digits); the first server to open the database sets it.
+  std::random_device rd;
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string epoch;
+  for (int i = 0; i < 16; ++i) epoch.push_back(kHex[rd() & 0xF]);
+  auto made = conn.exec("INSERT INTO meta(key, value) VALUES('epoch', $1) ON CONFLICT DO NOTHING", {pg::text(epoch)});
+  if (!made.ok()) return made.status();
+  auto r = conn.exec("SELECT key, value FROM meta WHERE key IN ('epoch', 'server_actor')");
+  if (!r.ok()) return r.status();
+  for (int i = 0; i < r->rows(); ++i) (r->str(i, 0) == "epoch" ? epoch_ : server_actor_) = r->str(i, 1);
+  if (epoch_.empty() || server_actor_.empty()) return Status::corruption("meta.epoch or meta.server_actor missing");
+  return {};
+}
+
+Result<PushOutput> PgStore::push(const PushInput& input) {
+  // On the caller's thread, before any connection is taken: hashing and encoding need no database.
+  const PreparedBatch prepared = prepare_batch(input, *rules_);
+  std::optional<PushOutput> out;
+  Status st = in_transaction("BEGIN ISOLATION LEVEL READ COMMITTED", [&](pg::PgConn& c) -> Status {
+    auto r = pg::push_batch(c, input, prepared, PushContext{epoch_, server_actor_, *rules_});
+    if (!r.ok()) return r.status();
+    out = std::move(*r);
+    return {};
+  });
+  if (!st.ok()) return st;
+  return std::move(*out);
+}
 PgStore::~PgStore() = default;
 
 Result<std::unique_ptr<pg::PgConn>> PgStore::borrow() {

@@ -1,6 +1,6 @@
 // The PostgreSQL engine of the store seam (store_tx.hpp, issue #20): PgStore runs query/update over a
-// pool of libpq connections. What it does not implement yet answers pg::not_supported_yet (docs/STORE.md,
-// "PostgreSQL engine"). Code outside schema/store/postgres/ sees this header, never <libpq-fe.h>.
+// pool of libpq connections, and push batches through the push engine (docs/STORE.md, "PostgreSQL
+// engine"). Code outside schema/store/postgres/ sees this header, never <libpq-fe.h>.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "schema/store/form_rules.hpp"
 #include "schema/store/server_store.hpp"
 #include "sync/status.hpp"
 
@@ -21,6 +22,8 @@ class PgConn;
 struct PgStoreOptions {
   std::string url;                   // libpq URL or keyword string
   std::size_t max_idle_connections = 4;  // kept open between calls; more may be open while busy
+  // The form rules every push consults (form_rules.hpp); null = none.
+  std::shared_ptr<const FormRules> form_rules;
 };
 
 // Thread-safe. Each update is one READ COMMITTED transaction on a connection of its own, durable when it
@@ -42,6 +45,15 @@ class PgStore final : public TransactionalStore {
   Status update(const std::function<Status(StoreWriter&)>& fn) override;
   Status query(const std::function<Status(StoreReader&)>& fn) override;
 
+  // Applies one push batch (push_engine.hpp) in a READ COMMITTED transaction of its own; the answer is
+  // returned only after COMMIT. Concurrent pushes run in parallel; they wait for each other only on the
+  // records and uniqueness keys they share, the server's merge counter, and the feed stamp at the end
+  // (docs/STORE.md §7). kBusy (a deadlock between two batches, a lost connection): nothing is acknowledged
+  // and the retry is safe (a batch is idempotent by device and batch id).
+  Result<PushOutput> push(const PushInput& input);
+  const std::string& epoch() const { return epoch_; }
+  const std::string& server_actor() const { return server_actor_; }
+
   // Stores a rejected edit in the quarantine and sets entry.id; the push engine's job once it runs on
   // this engine (until then: tests and data migration).
   Status insert_quarantine(QuarantineEntry& entry);
@@ -53,7 +65,12 @@ class PgStore final : public TransactionalStore {
   // Runs fn on a borrowed connection between `begin` and COMMIT (ROLLBACK when fn fails).
   Status in_transaction(const char* begin, const std::function<Status(pg::PgConn&)>& fn);
 
+  // Reads (or makes, once per database) the epoch and reads the server actor.
+  Status load_identity(pg::PgConn& conn);
+
   PgStoreOptions options_;
+  std::shared_ptr<const FormRules> rules_;  // options_.form_rules, or none
+  std::string epoch_, server_actor_;
   std::mutex mu_;                                   // guards idle_
   std::vector<std::unique_ptr<pg::PgConn>> idle_;
 };

@@ -29,6 +29,7 @@ Engine make_sqlite() {
   e.kind = EngineKind::kSqlite;
   e.keep = dir;
   e.store = std::move(*s);
+  e.push = [raw](const store::PushInput& in) { return raw->push(in); };
   e.add_quarantine = [raw](store::QuarantineEntry& q) {
     return raw->write([&q](store::Db& db, std::int64_t&) -> Status {
       AKT_STMT(ins, db,
@@ -92,6 +93,7 @@ std::optional<Engine> make_postgres() {
   e.url = o.url;
   e.store = std::move(*s);
   e.add_quarantine = [raw](store::QuarantineEntry& q) { return raw->insert_quarantine(q); };
+  e.push = [raw](const store::PushInput& in) { return raw->push(in); };
   return e;
 }
 #endif

@@ -26,6 +26,8 @@ struct Engine {
   std::string url;  // postgres: the libpq URL of the case's database
   // Stores a rejected edit the way a push does (until the push engine runs on every engine); sets its id.
   std::function<Status(store::QuarantineEntry&)> add_quarantine;
+  // A push batch through the engine's own store (ServerStore::push, PgStore::push).
+  std::function<Result<store::PushOutput>(const store::PushInput&)> push;
 };
 
 // A fresh, empty, migrated store; nullopt when the engine cannot run here (reported as above).

@@ -1,5 +1,5 @@
 // What only the PostgreSQL engine has to show: migrations applied once and refused when the database is
-// newer, the methods it does not have yet answering so, byte-exact binary and text values, and a
+// newer, byte-exact binary and text values, and a
 // connection killed under the pool replaced on the next call.
 #include "schema/store/postgres/pg_conn.hpp"
 #include "schema/store/postgres/pg_migrations.hpp"
@@ -12,10 +12,6 @@ using akt::test::read;
 using akt::test::write;
 
 namespace {
-
-bool not_supported(const Status& st) {
-  return !st.ok() && st.message().rfind(std::string(store::pg::kNotSupportedYet), 0) == 0;
-}
 
 std::unique_ptr<store::pg::PgConn> connect(const std::string& url) {
   auto c = store::pg::PgConn::connect(url);
@@ -45,27 +41,6 @@ void migrations_once(test::Engine& e) {
   auto current = read(e, [](store::StoreReader& tx) { return tx.schema_is_current(); });
   REQUIRE(current.ok());
   CHECK(!*current);
-}
-
-void not_yet(test::Engine& e) {
-  const std::string id = test::uuid_n(1);
-  CHECK(not_supported(read(e, [&](store::StoreReader& tx) { return tx.actor_has_versions(id); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.list_inbox({}); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.get_inbox_entry(1); }).status()));
-  CHECK(not_supported(read(e, [&](store::StoreReader& tx) { return tx.record_history(id); }).status()));
-  CHECK(not_supported(read(e, [&](store::StoreReader& tx) { return tx.version_with_clock(id, {}); }).status()));
-  CHECK(not_supported(read(e, [&](store::StoreReader& tx) { return tx.actor_counters(id, id); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) {
-    bool more = false;
-    return tx.list_records({}, 10, nullptr, &more);
-  }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.records_referencing("d", 1); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.is_blob_referenced("d"); }).status()));
-  CHECK(not_supported(read(e, [](store::StoreReader& tx) { return tx.count_records_by_place(); }).status()));
-  CHECK(not_supported(write(e, [](store::StoreWriter& tx) { return tx.close_inbox_entry(1, "a", "{}", 1); })));
-  CHECK(not_supported(write(e, [](store::StoreWriter& tx) {
-    return tx.attachment_arrived("d", nullptr, nullptr, 1);
-  })));
 }
 
 void values_exact(test::Engine& e) {
@@ -115,9 +90,6 @@ void reconnects(test::Engine& e) {
 
 TEST_CASE("postgres: migrations are applied once; a newer database is refused") {
   test::run_contract(test::EngineKind::kPostgres, migrations_once);
-}
-TEST_CASE("postgres: the methods this engine does not have yet say so") {
-  test::run_contract(test::EngineKind::kPostgres, not_yet);
 }
 TEST_CASE("postgres: bytes and text are stored exactly; text it cannot hold is refused cleanly") {
   test::run_contract(test::EngineKind::kPostgres, values_exact);
