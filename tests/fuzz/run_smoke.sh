@@ -6,7 +6,8 @@
 #
 # Environment: AKT_FUZZ_SECONDS (per target, default 20), AKT_FUZZ_JOBS (targets run at once and
 # build jobs, default 2), AKT_FUZZ_BUILD_DIR (default build/fuzz), AKT_FUZZ_TARGETS (space-separated
-# subset), AKT_FUZZ_REQUIRED=1 (fail instead of skipping when clang is missing).
+# subset), AKT_FUZZ_REQUIRED=1 (fail instead of skipping when clang is missing), AKT_FUZZ_PREBUILT=1 (do not
+# configure or build: run the fuzz_* binaries found in AKT_FUZZ_BUILD_DIR, e.g. build/asan/tests/fuzz).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 repo=$PWD
@@ -21,12 +22,19 @@ if ! command -v clang++ >/dev/null 2>&1; then
   exit 0
 fi
 
-echo "fuzz smoke: configuring and building in $build"
-# AKT_APP_WASM=OFF: the tablet app's WebAssembly rule engine is only embedded bytes to the fuzz targets
-# (the dev build and the browser tests cover it), and compiling it with emscripten costs minutes.
-CC=clang CXX=clang++ cmake -S tests/fuzz -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAKT_APP_WASM=OFF \
-  -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" >/dev/null
-cmake --build "$build" --target fuzz_all -j "$jobs"
+if [ "${AKT_FUZZ_PREBUILT:-0}" = 1 ]; then
+  # The targets were built by another tree: the `asan` preset (clang, address+undefined+fuzzer-no-link)
+  # builds them with the test suites, so deploy/test.sh needs no third full build. AKT_FUZZ_BUILD_DIR
+  # then names the folder that holds the fuzz_* binaries (build/asan/tests/fuzz).
+  echo "fuzz smoke: using the targets already built in $build"
+else
+  echo "fuzz smoke: configuring and building in $build"
+  # AKT_APP_WASM=OFF: the tablet app's WebAssembly rule engine is only embedded bytes to the fuzz targets
+  # (the dev build and the browser tests cover it), and compiling it with emscripten costs minutes.
+  CC=clang CXX=clang++ cmake -S tests/fuzz -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAKT_APP_WASM=OFF \
+    -DCMAKE_CXX_FLAGS="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" >/dev/null
+  cmake --build "$build" --target fuzz_all -j "$jobs"
+fi
 
 targets=${AKT_FUZZ_TARGETS:-"fuzz_decode_batch fuzz_gunzip fuzz_route fuzz_http fuzz_export fuzz_parse_form fuzz_validate_record"}
 work=$(mktemp -d "${TMPDIR:-/tmp}/aktsync-fuzz-smoke.XXXXXX")

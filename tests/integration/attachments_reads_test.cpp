@@ -9,6 +9,7 @@
 #include "schema/store/blob_store.hpp"
 #include "tests/integration/test_server.hpp"
 #include "tests/support/edits.hpp"
+#include "tests/support/photo_bytes.hpp"
 
 namespace akt {
 namespace {
@@ -28,16 +29,8 @@ constexpr const char* kForm =
     R"({"key":"door_photo","type":"photo","label":{"en":"Door"},"sensitivity":"Q"},)"
     R"({"key":"wall_photo","type":"photo","label":{"en":"Wall"},"sensitivity":"-"}]}]})";
 
-std::string bytes_of(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (char& c : out) c = static_cast<char>(rng() & 0xff);
-  return out;
-}
-
-std::string ref_of(const std::string& bytes) {
-  return "sha256:" + store::sha256_hex_of(bytes) + ";size=" + std::to_string(bytes.size()) + ";type=image/jpeg";
-}
+using test::bytes_of;
+using test::ref_of;
 
 struct World {
   test::TestServer srv{{}, {}, false, true};

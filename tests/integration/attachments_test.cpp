@@ -13,6 +13,7 @@
 #include "tests/integration/test_server.hpp"
 #include "server/handlers/handlers.hpp"
 #include "tests/support/edits.hpp"
+#include "tests/support/photo_bytes.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace akt {
@@ -28,16 +29,8 @@ constexpr const char* kPhotoForm =
     R"({"key":"face_photo","type":"photo","label":{"en":"People"},"sensitivity":"D"},)"
     R"({"key":"note","type":"text","label":{"en":"Note"},"sensitivity":"-"}]})";
 
-std::string bytes_of(std::size_t n, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::string out(n, '\0');
-  for (char& c : out) c = static_cast<char>(rng() & 0xff);
-  return out;
-}
-
-std::string ref_of(const std::string& bytes) {
-  return "sha256:" + store::sha256_hex_of(bytes) + ";size=" + std::to_string(bytes.size()) + ";type=image/jpeg";
-}
+using test::bytes_of;
+using test::ref_of;
 
 struct World {
   test::TestServer srv{{}, {}, false, true};
