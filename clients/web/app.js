@@ -15,6 +15,7 @@
   let syncing = false;
   let listQuery = '';  // the list's search text: kept when the list is shown again (after a sync, coming back)
   let listLimit = 0;   // rows shown after "Show more" (0: one window); kept like the search text
+  let allSummaries = null;  // {gen, lang, rows (a promise)}: the list's search copy (showList)
   let reenrol = false;  // the server refused the device token: enrol again (same actor) with a new code
 
   // ---- small helpers --------------------------------------------------------------------------------
@@ -239,16 +240,19 @@
     // Photos: one this tablet still has to upload, or (another tablet's) one the server is still waiting for.
     const waiting = await P.unconfirmed();
     const titleOf = (form) => { const f = forms.get(form); return f ? (typeof f.title === 'string' ? f.title : lbl(f.title)) : form; };
-    let everything = null;  // every summary with its search text, read at the first search
+    // Every summary with its search text, read at the first search and kept for the next visits of the
+    // list until this page writes a summary again (or the language changes).
     const readAll = () => {
-      if (!everything) {
-        everything = S.tx(['summaries'], 'readonly', (s) => S.all(s.summaries)).then((rows) => {
+      const gen = S.generation();
+      if (!allSummaries || allSummaries.gen !== gen || allSummaries.lang !== lang) {
+        allSummaries = { gen, lang, rows: S.tx(['summaries'], 'readonly', (s) => S.all(s.summaries)).then((rows) => {
           rows.reverse();  // newest first, as the list
           for (const r of rows) r.text = `${titleOf(r.form)} ${r.keys} ${r.record}`.toLowerCase();
           return rows;
-        });
+        }) };
+        allSummaries.rows.catch(() => { allSummaries = null; });
       }
-      return everything;
+      return allSummaries.rows;
     };
     const search = el('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search'), value: listQuery });
     const list = el('ul', { class: 'records', id: 'records' });

@@ -307,7 +307,9 @@
 
   // Recomputes the summaries of the records `ids` inside the caller's transaction over SUMMARY_STORES.
   // `known` (record id -> the record as just written, or undefined when removed) spares reading them again.
+  let generation = 0;  // counts summarize() calls in this page: a copy of the summaries read at an older count is stale
   async function summarize(s, ids, known = new Map()) {
+    generation++;
     const device = await get(s.meta, 'device');
     const actor = device ? device.v.actor : '';
     await Promise.all([...new Set(ids)].map(async (id) => {
@@ -322,5 +324,5 @@
   const putDraft = (draft) => tx(SUMMARY_STORES, 'readwrite', async (s) => { s.drafts.put(draft); await summarize(s, [draft.record]); });
   const dropDraft = (id) => tx(SUMMARY_STORES, 'readwrite', async (s) => { s.drafts.delete(id); await summarize(s, [id]); });
 
-  window.AktStore = { open, wrap, take, putEdit, summarize, summaryOf, stateOf, putDraft, dropDraft, withSummaries, SUMMARY_STORES, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
+  window.AktStore = { generation: () => generation, open, wrap, take, putEdit, summarize, summaryOf, stateOf, putDraft, dropDraft, withSummaries, SUMMARY_STORES, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
 })();
