@@ -15,6 +15,7 @@
   let syncing = false;
   let listQuery = '';  // the list's search text: kept when the list is shown again (after a sync, coming back)
   let listLimit = 0;   // rows shown after "Show more" (0: one window); kept like the search text
+  let allSummaries = null;  // {gen, lang, rows (a promise)}: the list's search copy (showList)
   let reenrol = false;  // the server refused the device token: enrol again (same actor) with a new code
 
   // ---- small helpers --------------------------------------------------------------------------------
@@ -84,11 +85,12 @@
   // ---- enrolment --------------------------------------------------------------------------------------
   function showEnrol(message) {
     page = null;
-    const input = el('input', { id: 'code', name: 'code', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false',
+    const input = el('input', { id: 'code', name: 'code', type: 'text', autocomplete: 'off', autocapitalize: 'none', spellcheck: 'false',
                                 inputmode: 'text', placeholder: 'xxxx-xxxx-xxxx-xxxx', required: true });
     const msg = el('p', { class: 'error', id: 'enrol-msg', role: 'alert', text: message || '' });
     const form = el('form', { class: 'card', onsubmit: async (ev) => {
       ev.preventDefault();
+      stopScan();
       msg.textContent = t('enrolling');
       try {
         device = await Y.enrol(input.value);  // an enrolled tablet keeps its actor (re-enrolment, PROTOCOL §8.4)
@@ -103,21 +105,97 @@
       }
     } },
     el('h2', { text: t('enrol_title') }), el('p', { text: t('enrol_intro') }),
-    el('label', { for: 'code', text: t('enrol_code') }), input,
+    el('label', { for: 'code', text: t('enrol_code') }), input, scanner(input, () => form.requestSubmit()),
     el('button', { type: 'submit', class: 'primary', text: t('enrol_button') }), msg);
     main.replaceChildren(form);
     input.focus();
   }
 
-  // ---- records: state and list ----------------------------------------------------------------------
-  async function loadAll() {
-    return S.tx(['records', 'edits', 'drafts', 'rejected', 'forms'], 'readonly', async (s) => ({
-      records: await S.all(s.records), edits: await S.all(s.edits), drafts: await S.all(s.drafts),
-      rejected: (await S.all(s.rejected)).filter((r) => !r.answered), forms: await S.all(s.forms)
-    }));
+  // ---- the enrolment code from the camera (the console shows it as a QR code) --------------------------
+  // With the browser's BarcodeDetector and a camera (Chrome on Android): the back camera's picture is shown
+  // and read a few times a second; the code found is typed in and the enrolment starts. Elsewhere a note
+  // says to type the code. The QR code holds {"server": <the console's address>, "code": ...}; a plain code
+  // is taken too.
+  let scanning = null;  // {stream, timer}: the camera in use
+  function stopScan() {
+    if (!scanning) return;
+    clearTimeout(scanning.timer);
+    for (const track of scanning.stream.getTracks()) track.stop();
+    scanning = null;
+  }
+  // The code a QR code holds: {code} or {otherServer} or null (not an enrolment code).
+  function codeFromQr(text) {
+    let data = null;
+    try { data = JSON.parse(text); } catch (_) { data = null; }
+    if (data && typeof data === 'object' && typeof data.code === 'string') {
+      if (typeof data.server === 'string' && data.server.replace(/\/+$/, '') !== location.origin) return { otherServer: data.server };
+      return { code: data.code };
+    }
+    const plain = String(text).trim().toLowerCase();
+    return /^[a-z0-9]{4}(-[a-z0-9]{4}){3}$/.test(plain) ? { code: plain } : null;
+  }
+  function scanner(input, submit) {
+    const note = el('p', { class: 'scan-msg', id: 'scan-msg', role: 'status' });
+    if (!('BarcodeDetector' in window) || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+      note.textContent = t('scan_unsupported');
+      return note;
+    }
+    const video = el('video', { id: 'scan-video', class: 'scan-video', muted: true, playsinline: true, autoplay: true, hidden: true,
+                                'aria-label': t('scan_camera') });
+    const cancel = el('button', { type: 'button', class: 'secondary', id: 'scan-cancel', hidden: true, onclick: () => done(t('scan_cancelled')) },
+      t('cancel'));
+    const start = el('button', { type: 'button', class: 'secondary', id: 'scan', onclick: () => begin() }, t('scan_button'));
+    function done(text) {
+      stopScan();
+      video.hidden = true;
+      cancel.hidden = true;
+      start.hidden = false;
+      note.textContent = text || '';
+    }
+    async function begin() {
+      stopScan();
+      note.textContent = t('scan_starting');
+      let detector;
+      try {
+        if (typeof BarcodeDetector.getSupportedFormats === 'function' &&
+            !(await BarcodeDetector.getSupportedFormats()).includes('qr_code')) { done(t('scan_unsupported')); return; }
+        detector = new BarcodeDetector({ formats: ['qr_code'] });
+      } catch (_) { done(t('scan_unsupported')); return; }
+      let stream;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: { ideal: 'environment' } }, audio: false });
+      } catch (e) {
+        done(e && e.name === 'NotAllowedError' ? t('scan_denied') : t('scan_no_camera'));
+        return;
+      }
+      if (!video.isConnected) { for (const tr of stream.getTracks()) tr.stop(); return; }  // the page changed meanwhile
+      scanning = { stream, timer: 0 };
+      video.srcObject = stream;
+      video.hidden = false;
+      cancel.hidden = false;
+      start.hidden = true;
+      note.textContent = t('scan_point');
+      video.play().catch(() => {});
+      const look = async () => {
+        if (!scanning || scanning.stream !== stream) return;
+        let found = [];
+        try { if (video.readyState >= 2) found = await detector.detect(video); } catch (_) { found = []; }
+        if (!scanning || scanning.stream !== stream) return;
+        for (const b of found) {
+          const got = codeFromQr(b.rawValue);
+          if (got && got.code) { input.value = got.code; done(t('scan_found')); submit(); return; }
+          if (got && got.otherServer) { done(t('scan_other_server', { server: got.otherServer })); return; }
+        }
+        if (found.length) note.textContent = t('scan_not_code');
+        scanning.timer = setTimeout(look, 250);
+      };
+      look();
+    }
+    return el('div', { class: 'scan' }, start, video, cancel, note);
   }
 
-  // What loadAll gives, for one record only (opening a record must not read every record of the tablet).
+  // ---- records: state and list ----------------------------------------------------------------------
+  // What the record page needs of one record (never every record of the tablet).
   async function loadOne(id) {
     return S.tx(['records', 'edits', 'drafts', 'rejected', 'forms'], 'readonly', async (s) => {
       const rec = await S.get(s.records, id), draft = await S.get(s.drafts, id);
@@ -126,16 +204,6 @@
     });
   }
 
-  function stateOf(rec, edits, draft, rejected, v) {
-    if (rec && rec.deletion_pending) return 'deletion_pending';
-    if (rec && rec.conflict) return 'conflict';
-    if (rejected.length) return 'rejected';
-    const unacked = edits.filter((e) => !e.acked_epoch);
-    if (unacked.length) return unacked[unacked.length - 1].deleted ? 'deleted_pending' : 'pending';
-    if (draft) return 'draft';
-    if (v.current && v.current.deleted) return 'deleted';
-    return 'synced';
-  }
   const BADGE = { synced: 'state_synced', pending: 'state_pending', rejected: 'state_rejected', conflict: 'state_conflict',
                   deletion_pending: 'state_deletion_pending', deleted_pending: 'state_deletion_pending', draft: 'state_draft',
                   deleted: 'state_deleted' };
@@ -150,7 +218,7 @@
     for (const g of by.values()) {
       g.edits.sort((a, b) => a.n - b.n);
       g.view = S.view(device.actor, g.rec, g.edits);
-      g.state = stateOf(g.rec, g.edits, g.draft, g.rejected, g.view);
+      g.state = S.stateOf(g.rec, g.edits, g.draft, g.rejected, g.view);
       const src = g.rec || g.edits[0] || g.draft || g.rejected[0];
       g.form = src.form;
       g.form_version = g.rec ? g.rec.form_version : src.form_version;
@@ -160,56 +228,71 @@
     return [...by.values()];
   }
 
+  // The list reads the records' summaries (store.js), never the records: the newest window with a cursor
+  // and the count at once; every summary only when a search is typed (a keystroke then compares strings).
   async function showList() {
     const mine = routeSeq;
     page = null;
-    const all = await loadAll();
-    const forms = new Map(all.forms.map((f) => [f.form_id, f]));
-    const groups = groupRecords(all).filter((g) => !(g.state === 'deleted' || (g.rec && g.rec.deleted && g.state === 'synced')))
-      .sort((a, b) => (a.id < b.id ? 1 : -1));
+    let limit = Math.max(LIST_WINDOW, listLimit);
+    const first = await S.tx(['summaries', 'forms'], 'readonly', async (s) => ({
+      total: await S.wrap(s.summaries.count()), rows: await S.take(s.summaries, null, 'prev', limit), forms: await S.all(s.forms) }));
+    const forms = new Map(first.forms.map((f) => [f.form_id, f]));
     // Photos: one this tablet still has to upload, or (another tablet's) one the server is still waiting for.
     const waiting = await P.unconfirmed();
-    for (const g of groups) {
-      const refs = P.refsIn(g.body);
-      if ([...refs].some((d) => waiting.has(d))) g.photos = 'waiting';
-      else if (g.rec && Array.isArray(g.rec.pending_upload) && g.rec.pending_upload.length) g.photos = 'missing';
-    }
+    const titleOf = (form) => { const f = forms.get(form); return f ? (typeof f.title === 'string' ? f.title : lbl(f.title)) : form; };
+    // Every summary with its search text, read at the first search and kept for the next visits of the
+    // list until this page writes a summary again (or the language changes).
+    const readAll = () => {
+      const gen = S.generation();
+      if (!allSummaries || allSummaries.gen !== gen || allSummaries.lang !== lang) {
+        allSummaries = { gen, lang, rows: S.tx(['summaries'], 'readonly', (s) => S.all(s.summaries)).then((rows) => {
+          rows.reverse();  // newest first, as the list
+          for (const r of rows) r.text = `${titleOf(r.form)} ${r.keys} ${r.record}`.toLowerCase();
+          return rows;
+        }) };
+        allSummaries.rows.catch(() => { allSummaries = null; });
+      }
+      return allSummaries.rows;
+    };
     const search = el('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search'), value: listQuery });
     const list = el('ul', { class: 'records', id: 'records' });
-    // Each row's title, key answers and search text, made once: a keystroke only compares strings.
-    for (const g of groups) {
-      const f = forms.get(g.form);
-      g.title = f ? (typeof f.title === 'string' ? f.title : lbl(f.title)) : g.form;
-      g.keys = ['municipality', 'project_id', 'business_id', 'hh_number', 'cluster_id', 'service'].filter((k) => g.body[k] !== undefined)
-        .map((k) => `${k}: ${typeof g.body[k] === 'object' ? JSON.stringify(g.body[k]) : g.body[k]}`).join(' · ');
-      g.text = `${g.title} ${g.keys} ${g.id}`.toLowerCase();
-    }
-    // Search looks through every record; the list shows a window of the matches (a supervisor's tablet
-    // holds tens of thousands: rows for all of them would take seconds to lay out), more on request.
-    let limit = Math.max(LIST_WINDOW, listLimit);
-    const render = () => {
+    let drawn = 0;  // the latest render() (a slower earlier one does not overwrite it)
+    const render = async () => {
+      const seq = ++drawn;
       const q = search.value.trim().toLowerCase();
-      const matches = q ? groups.filter((g) => g.text.includes(q)) : groups;
+      let matches, total;
+      if (q) {
+        matches = (await readAll()).filter((r) => r.text.includes(q));
+        total = matches.length;
+      } else if (limit <= first.rows.length || first.rows.length >= first.total) {
+        matches = first.rows;
+        total = first.total;
+      } else {
+        matches = await readAll();
+        total = matches.length;
+      }
+      if (seq !== drawn) return;
       const rows = [];
-      for (const g of matches.slice(0, limit)) {
-        rows.push(el('li', {}, el('a', { href: '#/r/' + g.id, class: 'record', 'data-record': g.id, 'data-state': g.state,
-                                          'data-photos': g.photos },
-          el('span', { class: 'rtitle', text: g.title }),
-          el('span', { class: 'badge ' + g.state, text: t(BADGE[g.state]) }),
-          el('span', { class: 'rmeta', text: (g.keys ? g.keys + ' · ' : '') + '…' + g.id.slice(-8) }),
-          g.photos ? el('span', { class: 'badge photos ' + g.photos, text: t('state_photo_' + g.photos) }) : null)));
+      for (const r of matches.slice(0, limit)) {
+        const photos = r.refs.some((d) => waiting.has(d)) ? 'waiting' : r.pending_upload ? 'missing' : undefined;
+        rows.push(el('li', {}, el('a', { href: '#/r/' + r.record, class: 'record', 'data-record': r.record, 'data-state': r.state,
+                                          'data-photos': photos },
+          el('span', { class: 'rtitle', text: titleOf(r.form) }),
+          el('span', { class: 'badge ' + r.state, text: t(BADGE[r.state]) }),
+          el('span', { class: 'rmeta', text: (r.keys ? r.keys + ' · ' : '') + '…' + r.record.slice(-8) }),
+          photos ? el('span', { class: 'badge photos ' + photos, text: t('state_photo_' + photos) }) : null)));
       }
       if (!rows.length) rows.push(el('li', { class: 'empty', text: t('no_records') }));
-      if (matches.length > limit) {
+      if (total > limit) {
         rows.push(el('li', {}, el('button', { type: 'button', class: 'secondary', id: 'more', onclick: () => { limit += LIST_WINDOW; listLimit = limit; render(); } },
-          t('show_more', { n: matches.length - limit }))));
+          t('show_more', { n: total - limit }))));
       }
       list.replaceChildren(...rows);
     };
     search.addEventListener('input', () => { listQuery = search.value; limit = LIST_WINDOW; listLimit = 0; render(); });
-    render();
+    await render();
     const stuck = await stuckPhotos();
-    if (mine !== routeSeq) return;  // another page was asked for meanwhile (a long list takes a while to read)
+    if (mine !== routeSeq) return;  // another page was asked for meanwhile
     main.replaceChildren(el('section', {},
       el('div', { class: 'toolbar' }, el('h2', { text: t('records') }),
          el('a', { href: '#/new', class: 'button primary', id: 'new-record', text: t('new_record') })),
@@ -275,8 +358,8 @@
           const scope = { municipality: ms.value, community: cs.value, component: ps.value };
           const body = {};
           if (form.fields.some((x) => x.key === 'municipality')) body.municipality = scope.municipality;
-          await S.tx(['drafts'], 'readwrite', (s) => s.drafts.put({ record: id, form: f.form_id, form_version: f.version, scope, body,
-                                                                  is_new: true, started_at: localIso(Date.now()), updated: Date.now() }));
+          await S.putDraft({ record: id, form: f.form_id, form_version: f.version, scope, body,
+                             is_new: true, started_at: localIso(Date.now()), updated: Date.now() });
           location.hash = '#/r/' + id;
         } }));
     }
@@ -310,7 +393,7 @@
 
     async function persistDraft() {
       draft.updated = Date.now();
-      await S.tx(['drafts'], 'readwrite', (s) => s.drafts.put(draft));
+      await S.putDraft(draft);
     }
     async function changed(path) {
       touched.add(path);
@@ -362,7 +445,11 @@
         obj[f.key] = p.ref;
         draft.updated = Date.now();
         try {
-          await S.tx(['drafts', 'blobs', 'blob_data'], 'readwrite', async (st) => { await P.put(st, p); st.drafts.put(draft); });
+          await S.tx(S.withSummaries(['blobs', 'blob_data']), 'readwrite', async (st) => {
+            await P.put(st, p);
+            st.drafts.put(draft);
+            await S.summarize(st, [draft.record]);
+          });
         } catch (e) {  // typically the browser's storage quota: the answer stays as it was
           if (before === undefined) delete obj[f.key]; else obj[f.key] = before;
           info.textContent = t('photo_not_stored', { reason: (e && e.name) || String(e) });
@@ -649,7 +736,7 @@
       const body = r.body;
       const changedList = S.changedPaths(base ? base.body : {}, body, form);
       if (base && !changedList.length) {
-        await S.tx(['drafts'], 'readwrite', (s) => s.drafts.delete(id));
+        await S.dropDraft(id);
         location.hash = '#/';
         return;
       }
@@ -753,6 +840,7 @@
   let routeSeq = 0;
   async function route() {
     routeSeq++;
+    stopScan();
     if (!device || reenrol) { showEnrol(reenrol ? t('sync_unauth') : ''); return; }
     const h = location.hash || '#/';
     if (h.startsWith('#/r/')) await showRecord(decodeURIComponent(h.slice(4)));

@@ -174,13 +174,18 @@
   // to stays until the server confirmed it.
   async function collect() {
     return S.tx(['blobs', 'blob_data', 'drafts', 'edits', 'rejected', 'records'], 'readwrite', async (s) => {
+      const blobs = await S.all(s.blobs);
+      if (!blobs.length) return 0;  // no photo on the tablet: nothing to read (the records stay unread)
       const local = new Set(), sent = new Set();
       for (const d of await S.all(s.drafts)) refsIn(d.body, local);
       for (const r of await S.all(s.rejected)) if (!r.answered) refsIn(r.body, local);
       for (const e of await S.all(s.edits)) refsIn(e.body, e.acked_epoch ? sent : local);
-      for (const r of await S.all(s.records)) for (const v of r.live || []) refsIn(v.body, sent);
+      // The pulled records are read only when an unconfirmed file is not accounted for otherwise.
+      if (blobs.some((b) => !b.confirmed && !local.has(b.digest) && !sent.has(b.digest))) {
+        for (const r of await S.all(s.records)) for (const v of r.live || []) refsIn(v.body, sent);
+      }
       let freed = 0;
-      for (const b of await S.all(s.blobs)) {
+      for (const b of blobs) {
         if (local.has(b.digest) || (!b.confirmed && sent.has(b.digest))) continue;
         s.blobs.delete(b.digest);
         s.blob_data.delete(b.digest);
@@ -221,10 +226,14 @@
   // draft may still be replaced).
   async function candidates() {
     return S.tx(['blobs', 'edits', 'records'], 'readonly', async (s) => {
+      const waiting = (await S.all(s.blobs)).filter((b) => !b.confirmed);
+      if (!waiting.length) return [];  // the usual case: no edit or record needs reading
       const refs = new Set();
       for (const e of await S.all(s.edits)) refsIn(e.body, refs);
-      for (const r of await S.all(s.records)) for (const v of r.live || []) refsIn(v.body, refs);
-      return (await S.all(s.blobs)).filter((b) => !b.confirmed && refs.has(b.digest)).sort((a, b) => a.added - b.added);
+      if (waiting.some((b) => !refs.has(b.digest))) {
+        for (const r of await S.all(s.records)) for (const v of r.live || []) refsIn(v.body, refs);
+      }
+      return waiting.filter((b) => refs.has(b.digest)).sort((a, b) => a.added - b.added);
     });
   }
 

@@ -16,16 +16,24 @@
 //   blobs    (version 2) the photos taken on this tablet, keyed by SHA-256 digest: {digest, size, type,
 //            added, confirmed (the server holds it, uploaded by this device), upload {id, offset}}
 //   blob_data (version 2) their bytes {digest, data: ArrayBuffer}, apart so that lists never load them
+//   summaries (version 4) one small row per record the list shows {record, form, form_version, scope,
+//            state, keys, refs, pending_upload}: what the record list and its search read, never the records
+//            themselves (a supervisor's tablet holds 50,000 of them, and reading one costs about a
+//            millisecond). Every transaction that writes a record, an edit, a draft or a refusal recomputes
+//            the summaries of the records it touched before it commits (summarize()), so they never drift.
+//            A record the list hides (deleted and synced) has no row.
+// Version 4 also indexes edits by `queued` (1 while an edit waits for a batch) and `acked_epoch`, and kept
+// edits by `kept_since`, so that each sync step reads only the edits it works on.
 // Every save is one IndexedDB transaction: the counter and the edit move together, so a dot is never reused.
 // Schema changes only ever add (upgrade() below): an app update never drops what the tablet holds.
 'use strict';
 (function () {
   const DB_NAME = 'aktsync-app';
-  const DB_VERSION = 3;
+  const DB_VERSION = 4;
   const KEPT_DAYS = 90;
   let dbp = null;
 
-  function upgrade(db, oldVersion) {
+  function upgrade(db, oldVersion, txn) {
     if (oldVersion < 1) {
       db.createObjectStore('meta', { keyPath: 'k' });
       db.createObjectStore('forms', { keyPath: 'key' });
@@ -42,20 +50,45 @@
       db.createObjectStore('blob_data', { keyPath: 'digest' });
     }
     if (oldVersion < 3) db.createObjectStore('kept', { keyPath: 'n' });
-    // Version 4 and later: add stores or indexes here, never delete data.
+    if (oldVersion < 4) {
+      db.createObjectStore('summaries', { keyPath: 'record' });
+      txn.objectStore('edits').createIndex('queued', 'queued');
+      txn.objectStore('edits').createIndex('acked', 'acked_epoch');
+      txn.objectStore('kept').createIndex('kept_since', 'kept_since');
+      // A tablet that held data before: mark its queued edits and make every record's summary, in this
+      // same upgrade transaction (if the tab closes half-way, the store stays at version 3, untouched).
+      if (oldVersion >= 1) {
+        fillVersion4(txn).catch((e) => { upgradeError = e; try { txn.abort(); } catch (_) { /* done */ } });
+      }
+    }
+    // Version 5 and later: add stores or indexes here, never delete data.
+  }
+  let upgradeError = null;
+
+  async function fillVersion4(txn) {
+    const s = {};
+    for (const n of SUMMARY_STORES) s[n] = txn.objectStore(n);
+    for (const e of await all(s.edits)) putEdit(s, e);
+    const ids = new Set();
+    for (const n of ['records', 'edits', 'drafts', 'rejected']) {
+      const keys = n === 'records' || n === 'drafts' ? await wrap(s[n].getAllKeys()) : (await all(s[n])).map((x) => x.record);
+      for (const k of keys) ids.add(k);
+    }
+    const list = [...ids];
+    for (let i = 0; i < list.length; i += 500) await summarize(s, list.slice(i, i + 500));
   }
 
   function open() {
     if (!dbp) {
       dbp = new Promise((resolve, reject) => {
         const req = indexedDB.open(DB_NAME, DB_VERSION);
-        req.onupgradeneeded = (e) => upgrade(req.result, e.oldVersion);
+        req.onupgradeneeded = (e) => upgrade(req.result, e.oldVersion, req.transaction);
         req.onsuccess = () => {
           // A newer version of the app (another tab, after an update) needs to upgrade: let it.
           req.result.onversionchange = () => { req.result.close(); dbp = null; };
           resolve(req.result);
         };
-        req.onerror = () => reject(req.error);
+        req.onerror = () => { dbp = null; reject(upgradeError || req.error); };
         req.onblocked = () => reject(new Error('the local database is blocked by another tab of this app'));
       });
     }
@@ -130,18 +163,43 @@
     s.edits.delete(e.n);
   }
   // After a sync: the retention of kept edits counts from the first sync that saw them kept; older than
-  // KEPT_DAYS days, they go.
+  // KEPT_DAYS days, they go. Reads only the newly kept and the expired ones (the `kept_since` index).
   async function pruneKept(now) {
     return tx(['kept'], 'readwrite', async (s) => {
-      let dropped = 0;
-      for (const k of await all(s.kept)) {
-        if (!k.kept_since) s.kept.put({ ...k, kept_since: now });
-        else if (now - k.kept_since > KEPT_DAYS * 86400000) { s.kept.delete(k.n); dropped++; }
-      }
-      return dropped;
+      const since = s.kept.index('kept_since');
+      for (const k of await wrap(since.getAll(IDBKeyRange.only(0)))) s.kept.put({ ...k, kept_since: now });
+      const cutoff = now - KEPT_DAYS * 86400000;
+      if (cutoff <= 1) return 0;
+      const old = await wrap(since.getAllKeys(IDBKeyRange.bound(1, cutoff, false, true)));
+      for (const n of old) s.kept.delete(n);
+      return old.length;
     });
   }
 
+  // Stores an edit, with `queued` set while it waits for a batch (the index nextBatch reads).
+  function putEdit(s, e) {
+    const x = { ...e };
+    if (x.batch_id === null && !x.acked_epoch) x.queued = 1; else delete x.queued;
+    s.edits.put(x);
+  }
+
+  // Up to `limit` values of a store or index in key order (`direction` 'next' or 'prev'), with a cursor:
+  // only what is taken is read. `keep(value)` may refuse a value (it is skipped) or stop (returns null).
+  function take(source, range, direction, limit, keep = () => true) {
+    return new Promise((resolve, reject) => {
+      const out = [];
+      const req = source.openCursor(range, direction);
+      req.onsuccess = () => {
+        const c = req.result;
+        if (!c || out.length >= limit) { resolve(out); return; }
+        const k = keep(c.value, out);
+        if (k === null) { resolve(out); return; }
+        if (k) out.push(c.value);
+        c.continue();
+      };
+      req.onerror = () => reject(req.error);
+    });
+  }
   const leq = (a, b) => Object.keys(a).every((k) => a[k] <= (b[k] || 0));
   const join = (a, b) => { const c = { ...a }; for (const [k, v] of Object.entries(b)) c[k] = Math.max(c[k] || 0, v); return c; };
 
@@ -192,7 +250,7 @@
   // Saves an edit: stamps the next dot, stores the edit with its canonical text, drops the draft and
   // marks the record's earlier refusals as answered — in one transaction.
   async function saveEdit({ record, form, form_version, scope, body, deleted, changed, context }) {
-    return tx(['meta', 'edits', 'drafts', 'rejected'], 'readwrite', async (s) => {
+    return tx(SUMMARY_STORES, 'readwrite', async (s) => {
       const device = (await get(s.meta, 'device')).v;
       const counter = ((await get(s.meta, 'counter')) || { v: 0 }).v;
       const n = counter + 1;
@@ -200,14 +258,71 @@
                      changed: deleted ? [] : changed, device_time: Date.now() };
       if (deleted) edit.deleted = true; else edit.body = body;
       s.meta.put({ k: 'counter', v: n });
-      s.edits.put({ n, record, form, form_version, scope, context: edit.context, changed: edit.changed,
-                    body: deleted ? {} : body, deleted: !!deleted, device_time: edit.device_time,
-                    text: canonical(edit), batch_id: null, acked_epoch: null });
+      putEdit(s, { n, record, form, form_version, scope, context: edit.context, changed: edit.changed,
+                   body: deleted ? {} : body, deleted: !!deleted, device_time: edit.device_time,
+                   text: canonical(edit), batch_id: null, acked_epoch: null });
       s.drafts.delete(record);
       for (const r of await all(s.rejected, 'record', record)) if (!r.answered) s.rejected.put({ ...r, answered: n });
+      await summarize(s, [record]);
       return n;
     });
   }
 
-  window.AktStore = { open, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
+  // ---- the list's summaries ------------------------------------------------------------------------------
+  // The stores a transaction that changes a record's state holds (summarize() reads and writes them).
+  const SUMMARY_STORES = ['meta', 'records', 'edits', 'drafts', 'rejected', 'summaries'];
+  const withSummaries = (names) => [...new Set([...names, ...SUMMARY_STORES])];
+  // Answers shown on a list row (and searched), in this order.
+  const ROW_KEYS = ['municipality', 'project_id', 'business_id', 'hh_number', 'cluster_id', 'service'];
+
+  // A record's state on this tablet, from what the tablet holds of it (`edits` in counter order,
+  // `rejected` the unanswered refusals, `v` its view()).
+  function stateOf(rec, edits, draft, rejected, v) {
+    if (rec && rec.deletion_pending) return 'deletion_pending';
+    if (rec && rec.conflict) return 'conflict';
+    if (rejected.length) return 'rejected';
+    const unacked = edits.filter((e) => !e.acked_epoch);
+    if (unacked.length) return unacked[unacked.length - 1].deleted ? 'deleted_pending' : 'pending';
+    if (draft) return 'draft';
+    if (v.current && v.current.deleted) return 'deleted';
+    return 'synced';
+  }
+
+  // A record's summary row, or null when the list does not show it (nothing held, or deleted and synced).
+  function summaryOf(actor, id, rec, edits, draft, rejected) {
+    const mine = [...edits].sort((a, b) => a.n - b.n);
+    const open = rejected.filter((r) => !r.answered);
+    if (!rec && !mine.length && !draft && !open.length) return null;
+    const v = view(actor, rec, mine);
+    const state = stateOf(rec, mine, draft, open, v);
+    if (state === 'deleted' || (rec && rec.deleted && state === 'synced')) return null;
+    const src = rec || mine[0] || draft || open[0];
+    const body = (draft && draft.body) || (v.current && v.current.body) || (open[0] && open[0].body) || {};
+    const keys = ROW_KEYS.filter((k) => body[k] !== undefined)
+      .map((k) => `${k}: ${typeof body[k] === 'object' ? JSON.stringify(body[k]) : body[k]}`).join(' · ');
+    const refs = window.AktPhotos ? [...window.AktPhotos.refsIn(body)] : [];
+    return { record: id, form: src.form, form_version: rec ? rec.form_version : src.form_version, scope: src.scope,
+             state, keys, refs, pending_upload: !!(rec && Array.isArray(rec.pending_upload) && rec.pending_upload.length) };
+  }
+
+  // Recomputes the summaries of the records `ids` inside the caller's transaction over SUMMARY_STORES.
+  // `known` (record id -> the record as just written, or undefined when removed) spares reading them again.
+  let generation = 0;  // counts summarize() calls in this page: a copy of the summaries read at an older count is stale
+  async function summarize(s, ids, known = new Map()) {
+    generation++;
+    const device = await get(s.meta, 'device');
+    const actor = device ? device.v.actor : '';
+    await Promise.all([...new Set(ids)].map(async (id) => {
+      const [rec, edits, draft, rejected] = await Promise.all([known.has(id) ? known.get(id) : get(s.records, id),
+        all(s.edits, 'record', id), get(s.drafts, id), all(s.rejected, 'record', id)]);
+      const row = summaryOf(actor, id, rec, edits, draft, rejected);
+      if (row) s.summaries.put(row); else s.summaries.delete(id);
+    }));
+  }
+
+  // A draft stored (every answer as it is entered) or dropped, with its record's summary.
+  const putDraft = (draft) => tx(SUMMARY_STORES, 'readwrite', async (s) => { s.drafts.put(draft); await summarize(s, [draft.record]); });
+  const dropDraft = (id) => tx(SUMMARY_STORES, 'readwrite', async (s) => { s.drafts.delete(id); await summarize(s, [id]); });
+
+  window.AktStore = { generation: () => generation, open, wrap, take, putEdit, summarize, summaryOf, stateOf, putDraft, dropDraft, withSummaries, SUMMARY_STORES, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
 })();

@@ -23,15 +23,10 @@
 
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-  // The number of edits not yet acknowledged (the status bar, the X-Akt-Client header of every request).
-  // It reads every edit, which costs about a second per thousand on a slow tablet: during a sync round,
-  // where every request and progress step asks, a value up to 2 s old is given.
-  let countCache = null;
+  // The number of edits not yet acknowledged (the status bar, the X-Akt-Client header of every request):
+  // two counts (all edits, the acknowledged ones by their index), no edit is read.
   async function unsyncedCount() {
-    if (running && countCache && Date.now() - countCache.at < 2000) return countCache.n;
-    const n = await S.tx(['edits'], 'readonly', async (s) => (await S.all(s.edits)).filter((e) => !e.acked_epoch).length);
-    countCache = { at: Date.now(), n };
-    return n;
+    return S.tx(['edits'], 'readonly', async (s) => (await S.wrap(s.edits.count())) - (await S.wrap(s.edits.index('acked').count())));
   }
 
   // One request with retries: network failures, 5xx and 429 are retried with the same bytes and capped
@@ -91,13 +86,13 @@
     return S.tx(['meta', 'edits', 'batches'], 'readwrite', async (s) => {
       const stored = await S.all(s.batches);
       if (stored.length) return stored.sort((a, b) => a.seq - b.seq)[0];
-      const queued = [];
+      // The queued edits in counter order (the `queued` index), only as many as the batch takes.
       let chars = 0;
-      for (const e of (await S.all(s.edits)).filter((x) => x.batch_id === null && !x.acked_epoch).sort((a, b) => a.n - b.n)) {
-        if (queued.length >= BATCH_EDITS || (queued.length && chars + e.text.length > BATCH_CHARS)) break;
-        queued.push(e);
+      const queued = await S.take(s.edits.index('queued'), IDBKeyRange.only(1), 'next', BATCH_EDITS, (e, got) => {
+        if (got.length && chars + e.text.length > BATCH_CHARS) return null;
         chars += e.text.length + 1;
-      }
+        return true;
+      });
       if (!queued.length) return null;
       const nonce = (await S.get(s.meta, 'nonce')).v;
       const seq = (((await S.get(s.meta, 'batch_seq')) || { v: 0 }).v) + 1;
@@ -106,7 +101,7 @@
       const request = `{"batch_id":${JSON.stringify(batch_id)},"edits":[${queued.map((e) => e.text).join(',')}],"v":1}`;
       const b = { batch_id, seq, request, dots: queued.map((e) => e.n) };
       s.batches.put(b);
-      for (const e of queued) s.edits.put({ ...e, batch_id });
+      for (const e of queued) S.putEdit(s, { ...e, batch_id });
       return b;
     });
   }
@@ -114,15 +109,18 @@
   // Applies a push answer: acknowledged edits wait for the feed to show them; rejected ones move to
   // `rejected` with the server's per-field reasons (and the body, so the enumerator can correct it).
   async function acknowledge(batch, answer) {
-    return S.tx(['edits', 'batches', 'rejected', 'meta'], 'readwrite', async (s) => {
+    return S.tx(S.withSummaries(['batches']), 'readwrite', async (s) => {
       const sum = { pushed: 0, rejected: 0, conflicts: 0 };
+      const touched = [];
       const results = answer.results || [];
+      const stored = await Promise.all(batch.dots.map((n) => S.get(s.edits, n)));  // read in one go
       for (let i = 0; i < batch.dots.length; i++) {
         const n = batch.dots[i];
         const res = results[i] || {};
-        const e = await S.get(s.edits, n);
+        const e = stored[i];
         if (!e) continue;
         sum.pushed++;
+        touched.push(e.record);
         if (res.outcome === 'rejected') {
           sum.rejected++;
           const err = res.error || {};
@@ -132,10 +130,11 @@
           s.edits.delete(n);
         } else {
           if (res.outcome === 'merged' && (res.conflicts || []).length) sum.conflicts++;
-          s.edits.put({ ...e, acked_epoch: answer.epoch || 'acked', outcome: res.outcome });
+          S.putEdit(s, { ...e, acked_epoch: answer.epoch || 'acked', outcome: res.outcome });
         }
       }
       s.batches.delete(batch.batch_id);
+      await S.summarize(s, touched);
       return sum;
     });
   }
@@ -143,16 +142,19 @@
   // A batch refused whole (400 invalid_batch, 413): its edits can never be sent as they are; they move to
   // `rejected` with the problem, so nothing disappears without a trace.
   async function refuseBatch(batch, r) {
-    return S.tx(['edits', 'batches', 'rejected'], 'readwrite', async (s) => {
+    return S.tx(S.withSummaries(['batches']), 'readwrite', async (s) => {
+      const touched = [];
       for (const n of batch.dots) {
         const e = await S.get(s.edits, n);
         if (!e) continue;
+        touched.push(e.record);
         s.rejected.add({ record: e.record, n, form: e.form, form_version: e.form_version, scope: e.scope,
                          code: (r.data && r.data.code) || `http_${r.status}`, detail: (r.data && r.data.detail) || '',
                          fields: [], body: e.body, deleted: e.deleted, at: Date.now() });
         s.edits.delete(n);
       }
       s.batches.delete(batch.batch_id);
+      await S.summarize(s, touched);
     });
   }
 
@@ -207,17 +209,20 @@
   // Kept edits (acknowledged under another epoch, then covered by the feed) are queued again too: the
   // restored server may not have them.
   async function epochReset(newEpoch) {
-    await S.tx(['meta', 'edits', 'batches', 'kept'], 'readwrite', async (s) => {
+    await S.tx(S.withSummaries(['batches', 'kept']), 'readwrite', async (s) => {
+      const touched = [];
       for (const e of await S.all(s.edits)) {
-        if (e.acked_epoch !== newEpoch) s.edits.put({ ...e, batch_id: null, acked_epoch: null });
+        if (e.acked_epoch !== newEpoch) { S.putEdit(s, { ...e, batch_id: null, acked_epoch: null }); touched.push(e.record); }
       }
       for (const k of await S.all(s.kept)) {
         if (k.acked_epoch === newEpoch) continue;
         const e = { ...k, batch_id: null, acked_epoch: null };
         delete e.kept_since;
-        s.edits.put(e);
+        S.putEdit(s, e);
         s.kept.delete(k.n);
+        touched.push(e.record);
       }
+      await S.summarize(s, touched);
       s.batches.clear();
       s.meta.put({ k: 'cursor', v: '' });
       s.meta.put({ k: 'epoch', v: newEpoch });
@@ -227,9 +232,14 @@
   // The user's scope changed (§5.4): pulled records go and acknowledged edits are kept (the server has
   // them); edits never acknowledged stay and are pushed.
   async function scopeReset() {
-    await S.tx(['meta', 'edits', 'records', 'kept'], 'readwrite', async (s) => {
+    await S.tx(S.withSummaries(['kept']), 'readwrite', async (s) => {
       s.records.clear();
-      for (const e of await S.all(s.edits)) if (e.acked_epoch) S.keep(s, e);
+      const left = new Set();
+      for (const e of await S.all(s.edits)) if (e.acked_epoch) S.keep(s, e); else left.add(e.record);
+      for (const d of await S.wrap(s.drafts.getAllKeys())) left.add(d);
+      for (const r of await S.all(s.rejected)) left.add(r.record);
+      s.summaries.clear();
+      await S.summarize(s, [...left]);
       s.meta.put({ k: 'cursor', v: '' });
     });
   }
@@ -237,26 +247,30 @@
   // One feed page, applied with its cursor in one transaction. Acknowledged edits a pulled version covers
   // move to `kept` (the server's version holds them now; store.js says why they are kept).
   async function applyPage(page, actor) {
-    return S.tx(['meta', 'records', 'edits', 'kept'], 'readwrite', async (s) => {
-      const edits = await S.all(s.edits);
+    return S.tx(S.withSummaries(['kept']), 'readwrite', async (s) => {
+      const changes = page.changes || [];
+      // The device's own edits of the page's records only (the `record` index), read in one go.
+      const mine = await Promise.all(changes.map((c) => S.all(s.edits, 'record', c.record)));
       const gone = new Set();
-      for (const c of page.changes || []) {
+      const known = new Map();
+      changes.forEach((c, i) => {
         if (c.out_of_scope) {
           s.records.delete(c.record);
-          for (const e of edits) {
-            if (e.record === c.record && e.acked_epoch && !gone.has(e.n)) { S.keep(s, e); gone.add(e.n); }
-          }
-          continue;
+          known.set(c.record, undefined);
+          for (const e of mine[i]) if (e.acked_epoch && !gone.has(e.n)) { S.keep(s, e); gone.add(e.n); }
+          return;
         }
         s.records.put(c);
-        for (const e of edits) {
-          if (e.record !== c.record || !e.acked_epoch || gone.has(e.n)) continue;
+        known.set(c.record, c);
+        for (const e of mine[i]) {
+          if (!e.acked_epoch || gone.has(e.n)) continue;
           if ((c.live || []).some((v) => (v.clock && v.clock[actor] || 0) >= e.n)) { S.keep(s, e); gone.add(e.n); }
         }
-      }
+      });
+      await S.summarize(s, [...known.keys()], known);
       s.meta.put({ k: 'cursor', v: page.next });
       s.meta.put({ k: 'epoch', v: page.epoch });
-      return (page.changes || []).length;
+      return changes.length;
     });
   }
 

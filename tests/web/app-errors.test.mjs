@@ -91,10 +91,8 @@ async function main() {
   // --- A photo the server refuses: after three rounds it is listed as stuck, with the reason. ---
   const id = await H.newRecord(page, 'so1_infra_monitoring', 'project_id');
   const visitId = crypto.randomUUID();
-  await page.evaluate(([rid, body]) => window.AktStore.tx(['drafts'], 'readwrite', async (s) => {
-    const d = await window.AktStore.get(s.drafts, rid);
-    s.drafts.put({ ...d, body: { ...d.body, ...body } });
-  }), [id, infraBody(visitId)]);
+  await page.evaluate(([rid, body]) => window.AktStore.tx(['drafts'], 'readonly', (s) => window.AktStore.get(s.drafts, rid))
+    .then((d) => window.AktStore.putDraft({ ...d, body: { ...d.body, ...body } })), [id, infraBody(visitId)]);
   await page.reload();
   const photo = `visit[${visitId}].v_photo_1`;
   await q(page, photo).locator('input[type=file]').setInputFiles({ name: 'IMG.jpg', mimeType: 'image/jpeg', buffer: await picture(page) });

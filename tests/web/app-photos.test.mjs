@@ -112,8 +112,8 @@ async function main() {
   await page.goto(H.base + '/app/');
   await page.locator('#code').waitFor();
   const upgraded = await page.evaluate(() => window.AktStore.open().then((db) => ({ version: db.version, stores: [...db.objectStoreNames] })));
-  assert.equal(upgraded.version, 3);
-  assert.ok(['blobs', 'blob_data', 'kept'].every((n) => upgraded.stores.includes(n)), JSON.stringify(upgraded));
+  assert.equal(upgraded.version, 4);
+  assert.ok(['blobs', 'blob_data', 'kept', 'summaries'].every((n) => upgraded.stores.includes(n)), JSON.stringify(upgraded));
   await H.enrol(A, A.code);
   await page.locator(`a[data-record="${oldDraft}"][data-state="draft"]`).waitFor();
   step('version-1 store upgraded: the draft it held is still listed');
@@ -121,10 +121,8 @@ async function main() {
   // --- An infrastructure card: the required photo blocks saving until one is taken. ---
   const id = await H.newRecord(page, 'so1_infra_monitoring', 'project_id');
   const visitId = crypto.randomUUID();
-  await page.evaluate(([rid, body]) => window.AktStore.tx(['drafts'], 'readwrite', async (s) => {
-    const d = await window.AktStore.get(s.drafts, rid);
-    s.drafts.put({ ...d, body: { ...d.body, ...body } });
-  }), [id, infraBody(visitId)]);
+  await page.evaluate(([rid, body]) => window.AktStore.tx(['drafts'], 'readonly', (s) => window.AktStore.get(s.drafts, rid))
+    .then((d) => window.AktStore.putDraft({ ...d, body: { ...d.body, ...body } })), [id, infraBody(visitId)]);
   await page.reload();
   const photo1 = `visit[${visitId}].v_photo_1`;
   await q(page, photo1).waitFor();
@@ -298,10 +296,8 @@ async function main() {
   await A.context.setOffline(true);
   const id2 = await H.newRecord(page, 'so1_infra_monitoring', 'project_id');
   const visit2 = crypto.randomUUID();
-  await page.evaluate(([rid, body]) => window.AktStore.tx(['drafts'], 'readwrite', async (s) => {
-    const d = await window.AktStore.get(s.drafts, rid);
-    s.drafts.put({ ...d, body: { ...d.body, ...body } });
-  }), [id2, { ...infraBody(visit2), project_id: 'SO1-0043' }]);
+  await page.evaluate(([rid, body]) => window.AktStore.tx(['drafts'], 'readonly', (s) => window.AktStore.get(s.drafts, rid))
+    .then((d) => window.AktStore.putDraft({ ...d, body: { ...d.body, ...body } })), [id2, { ...infraBody(visit2), project_id: 'SO1-0043' }]);
   await page.reload();
   const photo3 = `visit[${visit2}].v_photo_1`;
   await q(page, photo3).locator('input[type=file]').setInputFiles({ name: 'IMG_0004.jpg', mimeType: 'image/jpeg', buffer: await picture(page, 800, 600, 3) });

@@ -321,6 +321,8 @@ async function main() {
   assert.equal(after.data.seq, imported.data.seq, 'the second import changed nothing');
   step('backup file imported by aktsync import');
 
+  // The list's summaries stayed in step through conflicts, refusals, a scope change and the update.
+  for (const t of [A, C]) await H.checkSummaries(t.page);  // (B "broke" above: its context is closed)
   for (const t of [A, B, C]) assert.deepEqual(t.errors, [], 'page errors');
   step('all app browser tests passed');
 }

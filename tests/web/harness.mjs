@@ -336,3 +336,52 @@ export async function seedRecords(admin, user, { form, scope, template, count, v
   }
   return ids;
 }
+
+// The list's summaries (store.js, IndexedDB version 4) against what the tablet holds: every record's
+// summary as summaryOf() makes it from the record, its edits, draft and refusals must be the stored one,
+// and no other summary may be stored. Returns the number of summaries checked.
+export async function checkSummaries(page) {
+  const bad = await page.evaluate(() => window.AktStore.tx(['meta', 'records', 'edits', 'drafts', 'rejected', 'summaries'], 'readonly', async (s) => {
+    const S = window.AktStore;
+    const device = await S.get(s.meta, 'device');
+    const by = new Map();
+    const entry = (id) => { if (!by.has(id)) by.set(id, { rec: undefined, edits: [], draft: undefined, rejected: [] }); return by.get(id); };
+    for (const r of await S.all(s.records)) entry(r.record).rec = r;
+    for (const e of await S.all(s.edits)) entry(e.record).edits.push(e);
+    for (const d of await S.all(s.drafts)) entry(d.record).draft = d;
+    for (const r of await S.all(s.rejected)) entry(r.record).rejected.push(r);
+    const stored = new Map((await S.all(s.summaries)).map((x) => [x.record, x]));
+    const out = [];
+    let n = 0;
+    for (const [id, g] of by) {
+      const want = S.summaryOf(device ? device.v.actor : '', id, g.rec, g.edits, g.draft, g.rejected);
+      const have = stored.get(id) || null;
+      stored.delete(id);
+      if (want) n++;
+      if (JSON.stringify(want) !== JSON.stringify(have)) out.push({ id, want, have });
+    }
+    for (const [id, have] of stored) out.push({ id, want: null, have });
+    return { out: out.slice(0, 3), mismatches: out.length, n };
+  }));
+  assert.equal(bad.mismatches, 0, 'summaries out of step: ' + JSON.stringify(bad.out));
+  return bad.n;
+}
+
+// Counts, in every page of `context` from its next document on, the reads of whole records (any get,
+// getAll or cursor on the `records` store or its indexes): window.__recordReads.
+export async function countRecordReads(context) {
+  await context.addInitScript(() => {
+    window.__recordReads = 0;
+    const wrapRead = (proto, name, storeOf) => {
+      const orig = proto[name];
+      proto[name] = function (...args) {
+        if (storeOf(this) === 'records') window.__recordReads++;
+        return orig.apply(this, args);
+      };
+    };
+    for (const m of ['get', 'getAll', 'openCursor']) {
+      wrapRead(IDBObjectStore.prototype, m, (x) => x.name);
+      wrapRead(IDBIndex.prototype, m, (x) => x.objectStore.name);
+    }
+  });
+}
