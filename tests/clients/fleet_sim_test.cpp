@@ -268,7 +268,7 @@ TEST_CASE("fleet: the oracle reports an acknowledged edit the server lost") {
 // never, through the fault proxy (cut chunks resume) and a SIGKILL restart: every uploaded photo is
 // readable by digest, byte for byte, and exactly the records holding a never-uploaded one are
 // pending_upload for it.
-TEST_CASE("fleet: photos uploaded before, after and never; pending_upload exactly for the missing ones") {
+TEST_CASE("fleet: photos uploaded before or after the push or never and pending_upload exactly for the missing ones") {
   test::TempDir work;
   client::SimOptions o = seeded_run(work.path());
   o.tablets = 4;
