@@ -13,6 +13,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <set>
 #include <thread>
@@ -20,6 +21,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "clients/attachments.hpp"
 #include "clients/http_client.hpp"
 #include "clients/record_gen.hpp"
 #include "clients/server_process.hpp"
@@ -28,6 +30,7 @@
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
 #include "sync/hex.hpp"
+#include "sync/attachment_ref.hpp"
 
 namespace akt::client {
 namespace {
@@ -36,6 +39,7 @@ using nlohmann::json;
 using sync::Dot;
 
 constexpr const char* kForm = "so1_interethnic_survey";
+constexpr const char* kPhotoField = "photo_context";  // Form A's photo question
 constexpr const char* kInfraForm = "so1_infra_monitoring";  // cross-field rules (order check only)
 
 // Fields of Form A a user edits after the interview: select_one answers without cross-field rules, and
@@ -77,6 +81,17 @@ struct Entry {
 // Form A version 2: version 1 plus `followup_note`, a field version 1 does not know.
 constexpr const char* kNewField = "followup_note";
 
+// Photos (PROTOCOL §14).
+// When a tablet uploads a photo: before the push that carries its record, after that push was
+// acknowledged, or never (the record must then stay pending_upload for it).
+enum class PhotoPlan { kBeforePush, kAfterPush, kNever };
+
+struct SimPhoto {
+  std::string bytes;
+  sync::AttachmentRef ref;
+  PhotoPlan plan = PhotoPlan::kNever;
+};
+
 struct Oracle {
   std::map<Dot, OEdit> edits;
   std::map<std::string, std::vector<Dot>> by_record;
@@ -107,7 +122,12 @@ struct Oracle {
   }
 
   bool is_acked(const OEdit& e) const { return acked.count(e.dot) > 0; }
+
+  // Photos (SimOptions::photos): the run's files and those a saved record references.
+  const std::vector<SimPhoto>* photos = nullptr;
+  std::set<std::size_t> referenced;
 };
+
 
 std::string dot_text(const Dot& d) {
   const std::string a = d.actor.size() > 12 ? d.actor.substr(0, 8) + ".." + d.actor.substr(d.actor.size() - 4) : d.actor;
@@ -121,6 +141,9 @@ struct SimTablet {
   std::int64_t now = 0;
   int form_version = 0;      // Form A version of the app: pushes carry it (0: the record's own, 1)
   bool omit_newer = false;   // a v1 app that drops the fields it does not know before saving
+  std::string token;         // the device's bearer token (uploads)
+  std::optional<AttachmentBox> box;   // its photo files (SimOptions::photos)
+  std::vector<std::size_t> after_push;  // photos to upload once the push carrying them is acknowledged
 };
 
 std::string sha256_hex(const std::string& s) {
@@ -128,6 +151,36 @@ std::string sha256_hex(const std::string& s) {
   unsigned int len = 0;
   EVP_Digest(s.data(), s.size(), md, &len, EVP_sha256(), nullptr);
   return sync::to_hex(md, len);
+}
+
+// `n` small JPEG files of 2-6 KB (a JFIF header and an end marker around seeded random bytes: real
+// bytes, several chunks each at the simulator's chunk size); photo i's plan is i % 3 (PhotoPlan).
+std::vector<SimPhoto> make_photos(int n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed * 104729 + 3);
+  std::vector<SimPhoto> out;
+  for (int i = 0; i < n; ++i) {
+    SimPhoto p;
+    const std::size_t size = 2048 + rng() % 4096;
+    p.bytes.assign("\xFF\xD8\xFF\xE0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00", 20);
+    while (p.bytes.size() < size - 2) p.bytes.push_back(static_cast<char>(rng() & 0xff));
+    p.bytes += "\xFF\xD9";
+    p.ref = {sha256_hex(p.bytes), static_cast<std::int64_t>(p.bytes.size()), "image/jpeg"};
+    p.plan = static_cast<PhotoPlan>(i % 3);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+// A created record's photo, as the app keeps it: the file goes into the tablet's box now (uploaded
+// before the next push), or after that push, or never.
+Status take_photo(SimTablet& t, Oracle& o, std::size_t i) {
+  const SimPhoto& p = (*o.photos)[i];
+  o.referenced.insert(i);
+  if (p.plan == PhotoPlan::kAfterPush) t.after_push.push_back(i);
+  if (p.plan != PhotoPlan::kBeforePush) return {};
+  auto ref = t.box->add(p.bytes, p.ref.media_type);
+  if (!ref.ok()) return ref.status();
+  return ref->digest == p.ref.digest ? Status() : Status::corruption("the photo box changed a file's digest");
 }
 
 // Logs a save just made: its clock is the one the store stamped on the device's version.
@@ -163,6 +216,19 @@ Status random_save(SimTablet& t, const SimOptions& opt, Oracle& o, SimReport& re
   const int roll = static_cast<int>(t.rng() % 100);
   if (ids->empty() || roll < opt.create_percent) {
     GeneratedRecord g = generate_survey_record(t.rng);
+    if (o.photos && !o.photos->empty() && t.box) {
+      // Half of the interviews have a photo, one of the run's (so records share some); the others none.
+      json b = json::parse(g.body);
+      if (t.rng() % 2) {
+        const std::size_t i = t.rng() % o.photos->size();
+        b[kPhotoField] = sync::format_attachment_ref((*o.photos)[i].ref);
+        if (Status st = take_photo(t, o, i); !st.ok()) return st;
+      } else {
+        b.erase(kPhotoField);
+        g.changed.erase(std::remove(g.changed.begin(), g.changed.end(), kPhotoField), g.changed.end());
+      }
+      g.body = b.dump();
+    }
     if (t.form_version == 2 && t.rng() % 2) {
       json b = json::parse(g.body);
       b[kNewField] = "Vizitë përsëritëse / ponovna poseta " + std::to_string(t.rng() % 100);
@@ -282,6 +348,27 @@ Transport observed(HttpClient& http, Oracle& o, int form_version = 0, std::vecto
   };
 }
 
+// Uploads the tablet's unsent photos the server lacks over `http` (small chunks, so a cut resumes
+// mid-file). The number of files the server now holds from it; an upload that gave up on the network
+// is counted and tried again at the next sync; any other failure is a violation.
+std::size_t upload_photos(SimTablet& t, HttpClient& http, Oracle& o, const SimOptions& opt, SimReport& rep) {
+  UploadOptions uo;
+  uo.chunk_bytes = 1024;
+  uo.max_attempts = opt.max_attempts;
+  uo.backoff_initial = std::chrono::milliseconds(opt.backoff_ms);
+  uo.backoff_max = std::chrono::milliseconds(opt.backoff_ms * 16);
+  auto r = upload_attachments(*t.box, http_transport(http), t.token, uo);
+  if (!r.ok()) {
+    if (r.status().code() == Status::Code::kIOError) ++rep.photo_upload_failures;
+    else o.violation("photo upload failed: " + r.status().message());
+    return 0;
+  }
+  rep.photo_files_sent += r->files;
+  rep.photo_bytes_sent += r->bytes_sent;
+  rep.photo_file_bytes += r->file_bytes;
+  return r->files;
+}
+
 Result<SyncSummary> sync_one(SimTablet& t, HttpClient& http, Oracle& o, const SimOptions& opt, SimReport& rep) {
   SyncOptions so;
   so.max_attempts = opt.max_attempts;
@@ -293,6 +380,27 @@ Result<SyncSummary> sync_one(SimTablet& t, HttpClient& http, Oracle& o, const Si
   SyncClient c(*t.store, observed(http, o, t.form_version), so);
   auto s = c.sync(t.now);
   if (s.ok()) ++rep.syncs;
+  return s;
+}
+
+// A tablet's sync as the app makes it with photos: the files saved with records go up before the push,
+// then the push and pull; the files kept back go up once the push was acknowledged. `uploaded` counts
+// the files the server now holds from it.
+Result<SyncSummary> sync_tablet(SimTablet& t, HttpClient& http, Oracle& o, const SimOptions& opt, SimReport& rep,
+                                std::size_t* uploaded = nullptr) {
+  std::size_t files = 0;
+  if (t.box) files += upload_photos(t, http, o, opt, rep);
+  auto s = sync_one(t, http, o, opt, rep);
+  if (s.ok() && t.box && !t.after_push.empty()) {
+    for (std::size_t i : t.after_push) {
+      const SimPhoto& p = (*o.photos)[i];
+      auto ref = t.box->add(p.bytes, p.ref.media_type);
+      if (!ref.ok()) return ref.status();
+    }
+    t.after_push.clear();
+    files += upload_photos(t, http, o, opt, rep);
+  }
+  if (uploaded) *uploaded = files;
   return s;
 }
 
@@ -703,6 +811,55 @@ Result<Managed> start_managed(const SimOptions& o) {
   return m;
 }
 
+// The photos at the end (SimOptions::photos): every file a tablet was to upload is held (nothing unsent
+// in its box) and readable by digest with `token`, byte for byte; a never-uploaded one is not readable;
+// and a live record is pending_upload for its photo exactly when that photo was never uploaded.
+void check_photos(Oracle& o, std::vector<SimTablet>& tablets, HttpClient& http, const std::string& token,
+                  const std::map<std::string, sync::RecordState>& feed, SimReport& rep) {
+  for (std::size_t k = 0; k < tablets.size(); ++k) {
+    const std::size_t unsent = tablets[k].box ? tablets[k].box->unsent().size() : 0;
+    if (unsent > 0) o.violation("photo: tablet " + std::to_string(k) + " still has " + std::to_string(unsent) + " files unsent");
+    if (!tablets[k].after_push.empty()) o.violation("photo: tablet " + std::to_string(k) + " kept files back after its last push");
+  }
+  std::set<std::string> never;  // references of the photos never uploaded
+  rep.photos_referenced = o.referenced.size();
+  for (std::size_t i : o.referenced) {
+    const SimPhoto& p = (*o.photos)[i];
+    auto r = http.request("GET", "/v1/blobs/" + p.ref.digest, {}, {{"Authorization", "Bearer " + token}});
+    if (!r.ok()) {
+      o.violation("photo " + p.ref.digest.substr(0, 12) + ": " + r.status().message());
+      continue;
+    }
+    if (p.plan == PhotoPlan::kNever) {
+      ++rep.photos_never;
+      never.insert(sync::format_attachment_ref(p.ref));
+      if (r->status != 404) o.violation("photo " + p.ref.digest.substr(0, 12) + " was never uploaded but reads HTTP " + std::to_string(r->status));
+    } else if (r->status != 200 || r->body != p.bytes) {
+      o.violation("photo " + p.ref.digest.substr(0, 12) + " uploaded but reads HTTP " + std::to_string(r->status) +
+                  (r->status == 200 ? " with other bytes" : ""));
+    } else {
+      ++rep.photos_read;
+    }
+  }
+  for (const auto& [id, st] : feed) {
+    if (st.deleted || st.out_of_scope) continue;
+    bool photo = false, missing = false;
+    for (const sync::Version& v : st.live) {
+      const json b = json::parse(v.body, nullptr, false);
+      if (v.deleted || !b.is_object() || !b.contains(kPhotoField) || !b[kPhotoField].is_string()) continue;
+      photo = true;
+      missing = missing || never.count(b[kPhotoField].get<std::string>()) > 0;
+    }
+    rep.photo_records += photo ? 1 : 0;
+    const bool pending = std::find(st.pending_upload.begin(), st.pending_upload.end(), kPhotoField) != st.pending_upload.end();
+    rep.pending_records += pending ? 1 : 0;
+    if (pending != missing)
+      o.violation("photo: record " + id + (missing ? " holds a photo never uploaded but is not pending_upload"
+                                                   : " is pending_upload but its photo was uploaded"));
+    if (st.pending_upload.size() > (pending ? 1u : 0u)) o.violation("photo: record " + id + " pending_upload for other paths");
+  }
+}
+
 }  // namespace
 
 Result<SimReport> run_fleet(const SimOptions& opt) {
@@ -726,9 +883,13 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
   }
   if (o.old_form_percent > 0 && o.forms_dir.empty())
     return Status::invalid_argument("tablets on an older form version need the forms (forms_dir) published");
+  if (o.photos > 0 && o.forms_dir.empty())
+    return Status::invalid_argument("photos need the forms (forms_dir) published: the server finds photo fields by form");
   SimReport rep;
   Oracle oracle;
   oracle.rep = &rep;
+  const std::vector<SimPhoto> photos = make_photos(o.photos, o.seed);
+  oracle.photos = &photos;
   for (const auto& d : o.devices) oracle.actors.insert(d.actor);
   std::unique_ptr<FaultProxy> proxy;
   if (o.use_proxy) {
@@ -751,7 +912,12 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
         return s;
     }
     tablets.push_back({std::move(*st), std::make_unique<HttpClient>(o.host, path_port),
-                       std::mt19937_64(o.seed * 7919 + k), o.start_ms, 0, false});
+                       std::mt19937_64(o.seed * 7919 + k), o.start_ms, 0, false, o.devices[k].token, std::nullopt, {}});
+    if (o.photos > 0) {
+      auto box = AttachmentBox::open(o.work_dir + "/tablet-" + std::to_string(k) + ".attachments");
+      if (!box.ok()) return box.status();
+      tablets.back().box = std::move(*box);
+    }
     if (o.old_form_percent > 0) {
       SimTablet& t = tablets.back();
       t.form_version = static_cast<int>(t.rng() % 100) < o.old_form_percent ? 1 : 2;
@@ -779,7 +945,7 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
             std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
             managed.server->kill9();
           });
-        auto s = sync_one(t, *t.http, oracle, o, rep);
+        auto s = sync_tablet(t, *t.http, oracle, o, rep);
         if (restart) {
           killer.join();
           if (Status st = managed.server->restart(); !st.ok()) return st;
@@ -810,9 +976,11 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
   for (rep.settle_passes = 1; rep.settle_passes <= 10; ++rep.settle_passes) {
     bool moved = false;
     for (std::size_t k = 0; k < tablets.size(); ++k) {
-      auto s = sync_one(tablets[k], *direct[k], oracle, o, rep);
+      std::size_t uploaded = 0;
+      auto s = sync_tablet(tablets[k], *direct[k], oracle, o, rep, &uploaded);
       if (!s.ok()) return s.status();
-      moved = moved || s->pushed > 0 || s->pulled > 0;
+      // A file that arrives gives its records a new feed position: one more pass pulls them.
+      moved = moved || s->pushed > 0 || s->pulled > 0 || uploaded > 0;
     }
     if (!moved) break;
   }
@@ -908,6 +1076,7 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
     rep.inbox_checked = true;
   }
   check_oracle(oracle, *feed, rep.inbox_checked ? &entries : nullptr, rep);
+  if (!photos.empty()) check_photos(oracle, tablets, http, o.devices.front().token, *feed, rep);
   if (managed.server) {
     if (Status s = managed.server->stop(); !s.ok()) oracle.violation(s.message());
   }
@@ -1157,7 +1326,8 @@ Result<OrderReport> run_order_check(const OrderOptions& opt) {
           !s.ok())
         return s;
       tablets.push_back({std::move(*st), std::make_unique<HttpClient>("127.0.0.1", srv->port),
-                         std::mt19937_64(seed * 7919 + static_cast<std::uint64_t>(k)), 1475280000000, 0, false});
+                         std::mt19937_64(seed * 7919 + static_cast<std::uint64_t>(k)), 1475280000000, 0, false, {},
+                         std::nullopt, {}});
       SimTablet& t = tablets.back();
       if (v2) {
         t.form_version = k == 0 || static_cast<int>(t.rng() % 100) >= opt.old_form_percent ? 2 : 1;

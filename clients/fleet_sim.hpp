@@ -74,6 +74,15 @@ struct SimOptions {
   // half of them send back the v2-only field they pulled, half omit it. 0: every tablet pushes the
   // version its records were created with (1), no v2 is published.
   int old_form_percent = 0;
+  // Photos (PROTOCOL §14): this many distinct small JPEG files (2-6 KB) are made for the run; half of the
+  // records created take one of them in `photo_context` (so records, and tablets, share some), the
+  // others none. Photo i is uploaded (attachments.hpp, 1 KiB chunks, through the proxy when there is
+  // one) before the push carrying its record (i % 3 == 0), after that push was acknowledged (1), or never
+  // (2). At the end every file a tablet was to upload must be held (its box has nothing unsent) and
+  // readable by digest, byte for byte; a never-uploaded one must not be readable; and exactly the live
+  // records holding a never-uploaded photo are `pending_upload` for it. 0: no photos (Form A records keep
+  // the generator's reference to a file that never travels, and nothing about photos is checked).
+  int photos = 0;
   std::uint64_t seed = 1;
   int max_attempts = 6;            // per request (see SyncOptions)
   int backoff_ms = 250;            // first retry pause (doubles, capped at 16x)
@@ -101,6 +110,15 @@ struct SimReport {
   std::size_t deletes_checked = 0;          // acknowledged deletes checked by invariant 2
   std::size_t cursor_checks = 0;            // feeds read from a mid-run cursor (invariant 5)
   int settle_passes = 0;                    // sync passes needed until nothing moved
+  // Photos (SimOptions::photos).
+  std::size_t photos_referenced = 0;        // distinct photos that saved records reference
+  std::size_t photos_read = 0;              // of them, read back by digest with their bytes
+  std::size_t photos_never = 0;             // of them, never uploaded (and not readable)
+  std::size_t photo_records = 0;            // live records holding a photo, checked for pending_upload
+  std::size_t pending_records = 0;          // of them, pending_upload (all for never-uploaded photos)
+  std::size_t photo_files_sent = 0;         // files uploaded (a file sent by two tablets counts twice)
+  std::uint64_t photo_bytes_sent = 0, photo_file_bytes = 0;  // chunk bytes put on the wire; file sizes
+  std::size_t photo_upload_failures = 0;    // uploads that gave up on the network (retried later)
   bool inbox_checked = false;
   FaultCounts faults;
   double seconds = 0;

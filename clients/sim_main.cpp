@@ -32,6 +32,10 @@ constexpr const char* kUsage =
     "  --delete-percent P  chance that a save deletes (default 2); --create-percent P (default 10)\n"
     "  --old-form-percent P  chance that a tablet runs Form A v1 while a v2 (one more field) is published\n"
     "                      beside it (default 0; needs --aktsyncd); v1 tablets send back or omit the v2 field\n"
+    "  --photos N          N small photos (2-6 KB): half the records created take one (shared); photo i is\n"
+    "                      uploaded before its push (i%3=0), after it (1) or never (2); checked at the end:\n"
+    "                      each uploaded one readable by digest, pending_upload exactly for the others\n"
+    "                      (default 0; needs the forms published: --aktsyncd or an admin)\n"
     "  --seed S            seed of everything random (default 1)\n"
     "  --attempts N        attempts per request before a sync gives up (default 6)\n"
     "  --backoff-ms N      first retry pause (default 250; doubles, capped at 16x)\n"
@@ -166,6 +170,8 @@ int run(int argc, char** argv) {
     } else if (f == "--old-form-percent" && to_int(v, 0, 100, n)) {
       o.old_form_percent = oc.old_form_percent = static_cast<int>(n);
       order_old = true;
+    } else if (f == "--photos" && to_int(v, 0, 1000, n)) {
+      o.photos = static_cast<int>(n);
     } else if (f == "--histories" && to_int(v, 1, 100000, n)) {
       oc.histories = static_cast<int>(n);
     } else if (f == "--orders" && to_int(v, 2, 1000, n)) {
@@ -244,6 +250,13 @@ int run(int argc, char** argv) {
                 x.old_form_saves, x.deletes_checked);
   else
     std::printf("acknowledged deletes checked %zu\n", x.deletes_checked);
+  if (o.photos > 0)
+    std::printf("photos: %zu referenced, %zu read back by digest, %zu never uploaded; %zu records with a photo, %zu "
+                "pending_upload; %zu files uploaded (%llu chunk bytes for %llu file bytes), %zu uploads gave up "
+                "under faults\n",
+                x.photos_referenced, x.photos_read, x.photos_never, x.photo_records, x.pending_records,
+                x.photo_files_sent, static_cast<unsigned long long>(x.photo_bytes_sent),
+                static_cast<unsigned long long>(x.photo_file_bytes), x.photo_upload_failures);
   if (!x.inbox_checked) std::printf("note: no admin token: no-false-merge/conflict checks skipped\n");
   for (const auto& p : x.problems) std::printf("DIVERGED %s\n", p.c_str());
   for (const auto& v : x.violations) std::printf("VIOLATION %s\n", v.c_str());

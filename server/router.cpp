@@ -124,7 +124,7 @@ HttpResponse dispatch_admin(const HttpRequest& req, const std::vector<std::strin
   if (what == "quarantine" && seg.size() == 3) {
     if (!admin && who.role != sync::Role::kSupervisor) return forbidden("the quarantine is for admins and supervisors");
     if (req.method != "GET") return method_not_allowed("GET");
-    return handle_quarantine(query, who, app);
+    return handle_quarantine(req, query, who, app);
   }
   if (what == "stats" && seg.size() == 3) {
     if (!admin && who.role != sync::Role::kSupervisor && who.role != sync::Role::kMeOfficer)

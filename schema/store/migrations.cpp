@@ -315,6 +315,11 @@ INSERT OR IGNORE INTO clock_actors SELECT DISTINCT lower(j.key) FROM versions v,
 CREATE INDEX versions_live_by_record ON versions(record_id, is_live, actor, n);
 DROP INDEX versions_by_record;
 )sql"},
+    {15, R"sql(
+-- A quarantined edit's rejection code arguments as a JSON object (PROTOCOL §10.7), so that readers see
+-- the reason in their own language; rows stored before keep '{}' and their English detail.
+ALTER TABLE quarantine ADD COLUMN args TEXT NOT NULL DEFAULT '{}';
+)sql"},
 };
 
 }  // namespace

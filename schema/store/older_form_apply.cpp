@@ -6,7 +6,8 @@ namespace akt::store {
 
 Status adapt_older_edit(PushPort& port, const PushInput& in, const FormRules& rules, const sync::Edit& edit,
                         const std::vector<sync::Dot>& retired, const sync::EditRejection* deferred,
-                        std::optional<sync::Edit>& adapted, std::optional<sync::EditRejection>& rejection) {
+                        std::optional<sync::Edit>& adapted, std::optional<sync::EditRejection>& rejection,
+                        std::int64_t* checked_version) {
   std::optional<sync::Version> base;
   if (!edit.context.empty()) {
     auto v = port.version_with_clock(edit.record_id, edit.context);
@@ -35,6 +36,7 @@ Status adapt_older_edit(PushPort& port, const PushInput& in, const FormRules& ru
   }
   if (older->rejection) {
     rejection = std::move(older->rejection);
+    if (checked_version) *checked_version = base->form_version;
     return {};
   }
   adapted = edit;

@@ -31,6 +31,7 @@ QuarantineEntry read_quarantine_row(Stmt& s) {
   q.fields_json = std::string(s.text(10));
   q.released_at = s.int64(11);
   q.discarded_at = s.int64(12);
+  q.args_json = std::string(s.text(13));
   return q;
 }
 

@@ -20,7 +20,7 @@ std::string blob_uuid(std::string_view blob);
 
 // The columns of a quarantine row, in the order read_quarantine_row expects.
 inline constexpr const char* kQuarantineColumns =
-    "id, device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, COALESCE(released_at, 0), COALESCE(discarded_at, 0)";
+    "id, device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, COALESCE(released_at, 0), COALESCE(discarded_at, 0), args";
 QuarantineEntry read_quarantine_row(Stmt& s);
 
 }  // namespace akt::store

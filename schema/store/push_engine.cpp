@@ -9,6 +9,8 @@
 
 #include <openssl/evp.h>
 
+#include <nlohmann/json.hpp>
+
 #include "schema/store/merge_apply.hpp"
 #include "schema/store/older_form_apply.hpp"
 #include "schema/store/record_scope.hpp"
@@ -41,7 +43,45 @@ std::vector<std::string> missing_files(const AttachmentRefs& refs, const PushInp
   return missing;
 }
 
-Status quarantine(PushPort& port, const PushInput& in, const Edit& e, const EditResult& r) {
+// What a rejection's arguments are taken from besides the edit (see rejection_args).
+struct RejectionFacts {
+  const std::optional<RecordHead>* rec = nullptr;  // the record, when it exists
+  std::int64_t checked_version = 0;  // the form version the body was checked against (0: the edit's)
+  bool record_scope = false;         // out_of_scope for the scope the existing record is in
+  std::int64_t claimed = 0;          // unknown_context: the server counter the context claims
+};
+
+// The arguments of a rejection (PROTOCOL §10.7): what its English `detail` says, as data, so that a
+// reader's console words it in the reader's language. Ids stay out (people read names, not ids).
+std::string rejection_args(const std::string& code, const Edit& e, const std::string& fields_json,
+                           const RejectionFacts& f) {
+  const RecordHead* rec = f.rec && *f.rec ? &**f.rec : nullptr;
+  nlohmann::json a = nlohmann::json::object();
+  if (code == "unknown_form_version" || code == "scope_mismatch" || code == "invalid_record") {
+    const std::int64_t checked = f.checked_version ? f.checked_version : e.form_version;
+    a["form"] = e.form_id;
+    a["form_version"] = checked;
+    if (checked != e.form_version) a["filled_version"] = e.form_version;
+    if (code == "invalid_record") {
+      const auto problems = nlohmann::json::parse(fields_json, nullptr, false);
+      a["problems"] = problems.is_array() ? problems.size() : 0;
+    }
+  } else if (code == "out_of_scope") {
+    const bool of_record = f.record_scope && rec;
+    const sync::Scope& s = of_record ? rec->scope : e.scope;
+    a = {{"form", of_record ? rec->form_id : e.form_id}, {"municipality", s.municipality},
+         {"community", s.community}, {"component", s.component}, {"record_exists", of_record}};
+  } else if (code == "form_mismatch") {
+    a = {{"form", e.form_id}, {"record_form", rec ? rec->form_id : std::string()}};
+  } else if (code == "dot_reuse") {
+    a = {{"n", e.dot.n}};
+  } else if (code == "unknown_context") {
+    a = {{"claimed", f.claimed}};
+  }
+  return a.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+Status quarantine(PushPort& port, const PushInput& in, const Edit& e, const EditResult& r, std::string args_json) {
   QuarantineEntry q;
   q.device = in.device;
   q.batch_id = in.request->batch_id;
@@ -52,6 +92,7 @@ Status quarantine(PushPort& port, const PushInput& in, const Edit& e, const Edit
   q.edit_json = sync::encode_edit(e);
   q.received_at = in.now_ms;
   q.fields_json = r.error_fields.empty() ? std::string("[]") : r.error_fields;
+  q.args_json = std::move(args_json);
   return port.insert_quarantine(q);
 }
 
@@ -82,6 +123,9 @@ Status apply_edit(PushPort& port, const PushInput& in, const PushContext& ctx, c
   r.live = rec ? static_cast<std::size_t>(rec->live_count) : 0;
 
   sync::Decision d;
+  RejectionFacts facts;
+  facts.rec = &rec;
+  if (precheck && precheck->code == "unknown_context") facts.claimed = e.context.get(ctx.server_actor);
   std::vector<LiveHead> live;
   // Answers of a later form version: refused unless the edit turns out to be made on such a version.
   const sync::EditRejection* deferred = precheck && precheck->unless_newer_base ? precheck : nullptr;
@@ -99,6 +143,7 @@ Status apply_edit(PushPort& port, const PushInput& in, const PushContext& ctx, c
   } else if (in.scope && rec && !sync::in_scope(*in.scope, rec->scope, rec->form_id)) {
     d.reject_code = "out_of_scope";
     d.reject_detail = "the record belongs to a scope the device's user may not write";
+    facts.record_scope = true;
   } else if (rec && rec->form_id != e.form_id) {
     d.reject_code = "form_mismatch";
     d.reject_detail = "record belongs to form '" + rec->form_id + "', edit names '" + e.form_id + "'";
@@ -121,7 +166,7 @@ Status apply_edit(PushPort& port, const PushInput& in, const PushContext& ctx, c
   if ((d.outcome == Outcome::kApplied || d.outcome == Outcome::kConcurrent || d.outcome == Outcome::kSuperseded) &&
       (deferred || rec_form_version > e.form_version)) {
     std::optional<sync::EditRejection> refused;
-    AKT_TRY(adapt_older_edit(port, in, ctx.rules, e, d.retire, deferred, adapted, refused));
+    AKT_TRY(adapt_older_edit(port, in, ctx.rules, e, d.retire, deferred, adapted, refused, &facts.checked_version));
     if (refused) {
       d.outcome = Outcome::kRejected;
       d.reject_code = refused->code;
@@ -149,7 +194,7 @@ Status apply_edit(PushPort& port, const PushInput& in, const PushContext& ctx, c
     case Outcome::kRejected:
       r.error_code = d.reject_code;
       r.error_detail = d.reject_detail;
-      return quarantine(port, in, e, r);
+      return quarantine(port, in, e, r, rejection_args(r.error_code, e, r.error_fields, facts));
     case Outcome::kDuplicate:
       return {};
     case Outcome::kSuperseded:

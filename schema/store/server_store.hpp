@@ -90,6 +90,7 @@ struct ChangesPage {
 struct QuarantineEntry {
   std::int64_t id = 0;
   std::string device, batch_id, record_id, code, detail, edit_json, fields_json;
+  std::string args_json = "{}";   // the code's arguments (PROTOCOL §10.7); "{}" in rows stored before them
   std::int64_t released_at = 0;
   std::int64_t discarded_at = 0;  // an admin threw the edit away (PROTOCOL §10.9); 0 = not
   sync::Dot dot;

@@ -83,8 +83,8 @@ Status SqlitePushPort::note_push(const std::string& device, std::int64_t now) {
 
 Status SqlitePushPort::insert_quarantine(const QuarantineEntry& q) {
   AKT_STMT(s, db_,
-           "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields) "
-           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)");
+           "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, args) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
   bind_uuid(*s, 1, q.device);
   s->bind(2, q.batch_id);
   bind_uuid(*s, 3, q.record_id);
@@ -95,6 +95,7 @@ Status SqlitePushPort::insert_quarantine(const QuarantineEntry& q) {
   s->bind(8, q.edit_json);
   s->bind(9, q.received_at);
   s->bind(10, q.fields_json);
+  s->bind(11, q.args_json);
   return s->run();
 }
 

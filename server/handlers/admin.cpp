@@ -8,6 +8,7 @@
 #include "server/password.hpp"
 #include "server/problem.hpp"
 #include "sync/uuid.hpp"
+#include "sync/wire_json.hpp"
 
 namespace akt::server {
 
@@ -291,7 +292,36 @@ HttpResponse handle_audit(const Query& q, AppState& app) {
   return json_response(200, page);
 }
 
-HttpResponse handle_quarantine(const Query& q, const Principal& who, AppState& app) {
+namespace {
+
+// The per-field problems of a quarantined edit in the reader's language (PROTOCOL §10.7): the edit is
+// checked again against its form version in `lang`, and a stored problem whose path and code the check
+// gives again takes that message; any other keeps the message it was stored with.
+nlohmann::json fields_in(const store::QuarantineEntry& e, AppState& app, forms::Lang lang) {
+  nlohmann::json fields = nlohmann::json::parse(e.fields_json, nullptr, false);
+  if (!fields.is_array() || fields.empty()) return fields;
+  auto batch = sync::decode_push_request("{\"v\":1,\"batch_id\":\"q\",\"edits\":[" + e.edit_json + "]}",
+                                         sync::WireLimits{});
+  if (!batch.ok() || batch->edits.size() != 1) return fields;
+  const auto again = validate_edits(batch->edits, app, nullptr, lang);
+  if (again.empty() || !again[0]) return fields;
+  const nlohmann::json now = nlohmann::json::parse(again[0]->fields_json, nullptr, false);
+  if (!now.is_array()) return fields;
+  for (auto& f : fields) {
+    if (!f.is_object()) continue;
+    for (const auto& g : now)
+      if (g.value("path", "") == f.value("path", "") && g.value("code", "") == f.value("code", "")) {
+        f["message"] = g.value("message", "");
+        break;
+      }
+  }
+  return fields;
+}
+
+}  // namespace
+
+HttpResponse handle_quarantine(const HttpRequest& req, const Query& q, const Principal& who, AppState& app) {
+  const forms::Lang lang = forms::negotiate_language(req.header("accept-language"));
   const std::int64_t before = int_param(q, "before", 0, INT64_MAX), limit = int_param(q, "limit", 100, 1000);
   if (before < 0 || limit < 1) return problem(400, "invalid_paging", "before and limit must be non-negative integers");
   auto rows = app.store->quarantine(before, static_cast<std::size_t>(limit));
@@ -299,6 +329,7 @@ HttpResponse handle_quarantine(const Query& q, const Principal& who, AppState& a
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : *rows) {
     nlohmann::json edit = nlohmann::json::parse(e.edit_json, nullptr, false);
+    const nlohmann::json args = nlohmann::json::parse(e.args_json, nullptr, false);
     if (who.scope) {
       // Supervisors see the rejected edits of their team's scope only.
       if (edit.is_discarded() || !edit.contains("scope") || !edit["scope"].is_object()) continue;
@@ -309,7 +340,8 @@ HttpResponse handle_quarantine(const Query& q, const Principal& who, AppState& a
     out.push_back({{"id", e.id}, {"device", e.device}, {"batch_id", e.batch_id}, {"record", e.record_id},
                    {"dot", {{"actor", e.dot.actor}, {"n", e.dot.n}}}, {"code", e.code}, {"detail", e.detail},
                    {"received_at", e.received_at}, {"edit", edit.is_discarded() ? nlohmann::json() : edit},
-                   {"fields", nlohmann::json::parse(e.fields_json, nullptr, false)},
+                   {"fields", fields_in(e, app, lang)},
+                   {"args", args.is_object() ? args : nlohmann::json::object()},
                    {"released_at", e.released_at}, {"discarded_at", e.discarded_at}});
   }
   nlohmann::json page{{"v", 1}, {"entries", out}};

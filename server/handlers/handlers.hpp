@@ -59,7 +59,7 @@ HttpResponse handle_list_devices(AppState& app);
 HttpResponse handle_revoke_device(const HttpRequest& req, const std::string& actor, const Principal& who,
                                   AppState& app);
 HttpResponse handle_audit(const Query& query, AppState& app);
-HttpResponse handle_quarantine(const Query& query, const Principal& who, AppState& app);
+HttpResponse handle_quarantine(const HttpRequest& req, const Query& query, const Principal& who, AppState& app);
 
 // Forms and the quarantine.
 HttpResponse handle_list_forms(const Principal& who, bool all_versions, AppState& app);

@@ -5,7 +5,7 @@
 // with textContent; ids, clocks and codes stay off the screen (names of people, tablets, places, forms).
 'use strict';
 window.AKT_ADMIN_PAGES = function (ui) {
-  const { h, t, api, fmtTime, fmtAge, fmtShort, problemText, select, listForms, latestDefs, formDef, pickLang,
+  const { h, t, api, fmtTime, fmtAge, fmtShort, problemText, select, dateInput, dateValid, listForms, latestDefs, formDef, pickLang,
     fieldLabel, findField, formTitle, placeName, authorText } = ui;
   const ROLES = ['enumerator', 'supervisor', 'me_officer', 'admin'];
   const COMPONENTS = ['SO1', 'SO2', 'SO3'];
@@ -193,6 +193,25 @@ window.AKT_ADMIN_PAGES = function (ui) {
   }
 
   // ---- Quarantine --------------------------------------------------------------------------------
+  // The arguments each rejection's text needs (PROTOCOL §10.7).
+  const REJECTION_ARGS = {
+    unknown_form_version: ['form', 'form_version'], invalid_record: ['form', 'form_version', 'problems'],
+    scope_mismatch: ['form', 'form_version'], out_of_scope: ['form', 'municipality'], form_mismatch: ['form', 'record_form'],
+    dot_reuse: ['n'], unknown_context: ['claimed'], wrong_actor: [], invalid_context: [], stale_context: [],
+  };
+  // Why an edit was refused, in the reader's language, from its code and arguments; an entry stored
+  // before the server kept arguments (or of a code this console does not know) shows the server's text.
+  function rejectionText(q, titles) {
+    const a = q.args || {};
+    const needs = REJECTION_ARGS[q.code];
+    if (!needs || needs.some((k) => a[k] === undefined || a[k] === null)) return String(q.detail || '').replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '…');
+    const name = (id) => titles.get(id) || id;
+    const key = 'rd_' + q.code + (q.code === 'out_of_scope' && a.record_exists ? '_record' : '');
+    const text = t(key, { form: name(a.form), version: a.form_version, problems: a.problems, record_form: name(a.record_form),
+      place: [placeName('municipality', a.municipality), a.community ? placeName('community', a.community) : '', a.component]
+        .filter(Boolean).join(' · '), n: a.n, claimed: a.claimed });
+    return a.filled_version === undefined ? text : text + ' (' + t('filled_with_version', { n: a.filled_version }) + ')';
+  }
   async function renderQuarantine(parts, s) {
     const admin = s.user.role === 'admin';
     const [r, titles, devices] = await Promise.all([api('GET', '/v1/admin/quarantine?limit=1000'), formTitles(),
@@ -235,7 +254,7 @@ window.AKT_ADMIN_PAGES = function (ui) {
         h('td', { text: e.scope ? ui.placeText(e.scope) : '—' }),
         h('td', { text: d ? (d.name || t('a_tablet')) + (d.username ? ' · ' + d.username : '') : t('a_tablet') }),
         h('td', {}, h('strong', { text: t('reject_' + q.code) !== 'reject_' + q.code ? t('reject_' + q.code) : q.code.replace(/_/g, ' ') }),
-          problems.length ? h('ul', { 'data-testid': 'field-errors' }, problems) : h('div', { class: 'muted', text: q.detail.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '…') })),
+          problems.length ? h('ul', { 'data-testid': 'field-errors' }, problems) : h('div', { class: 'muted', 'data-testid': 'rejection-text', text: rejectionText(q, titles) })),
         h('td', { text: status }), h('td', {}, h('div', { class: 'actions tight' }, ...buttons)));
     });
     const bulk = [];
@@ -289,13 +308,14 @@ window.AKT_ADMIN_PAGES = function (ui) {
     const fUser = select('au-user', [['~', t('all')], ...names.map((u) => [u, u]), ['', t('anonymous')], ['(command line)', t('command_line')]],
       auditFilter.user === null ? '~' : auditFilter.user, 'audit-user');
     const fAction = select('au-action', [['', t('all')], ...AUDIT_ACTIONS.map((a) => [a, actionText(a)])], auditFilter.action, 'audit-action');
-    const fFrom = h('input', { type: 'date', value: auditFilter.from, 'data-testid': 'audit-from' });
-    const fTo = h('input', { type: 'date', value: auditFilter.to, 'data-testid': 'audit-to' });
+    const fFrom = dateInput('audit-from', auditFilter.from);
+    const fTo = dateInput('audit-to', auditFilter.to);
     const form = h('form', { class: 'filters' }, h('label', {}, t('col_user'), fUser), h('label', {}, t('col_action'), fAction),
       h('label', {}, t('day_from'), fFrom), h('label', {}, t('day_to'), fTo), h('button', { type: 'submit', 'data-testid': 'audit-apply', text: t('apply') }));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
-      Object.assign(auditFilter, { user: fUser.value === '~' ? null : fUser.value, action: fAction.value, from: fFrom.value, to: fTo.value, cursors: [0] });
+      if (!dateValid([fFrom, fTo])) return;
+      Object.assign(auditFilter, { user: fUser.value === '~' ? null : fUser.value, action: fAction.value, from: fFrom.iso(), to: fTo.iso(), cursors: [0] });
       ui.render();
     });
     const named = (v) => (typeof v === 'string' && UUID.test(v) ? (deviceName.get(v) || t('a_record')) : v);
@@ -365,8 +385,8 @@ window.AKT_ADMIN_PAGES = function (ui) {
     const fCom = select('s-com', [['', t('all')], ...Object.keys(P.communities).map((m) => [m, placeName('community', m)])], subFilter.community, 'sub-community');
     const fRev = select('s-rev', [['', t('all')], ...REVIEW.map((x) => [x, t('review_' + x)])], subFilter.review, 'sub-review');
     const fEnum = h('input', { type: 'text', value: subFilter.enumerator, 'data-testid': 'sub-enumerator', placeholder: t('username'), autocomplete: 'off' });
-    const fFrom = h('input', { type: 'date', value: subFilter.from, 'data-testid': 'sub-from' });
-    const fTo = h('input', { type: 'date', value: subFilter.to, 'data-testid': 'sub-to' });
+    const fFrom = dateInput('sub-from', subFilter.from);
+    const fTo = dateInput('sub-to', subFilter.to);
     const fConf = select('s-conf', [['', t('all')], ['yes', t('with_conflicts')], ['no', t('without_conflicts')]], subFilter.conflicts, 'sub-conflicts');
     const form = h('form', { class: 'filters' }, h('label', {}, t('form'), fForm), h('label', {}, t('municipality'), fMun),
       me ? null : h('label', {}, t('community'), fCom), h('label', {}, t('col_review'), fRev), me ? null : h('label', {}, t('col_enumerator'), fEnum),
@@ -374,8 +394,9 @@ window.AKT_ADMIN_PAGES = function (ui) {
       h('button', { type: 'submit', 'data-testid': 'sub-apply', text: t('apply') }));
     form.addEventListener('submit', (ev) => {
       ev.preventDefault();
+      if (!dateValid([fFrom, fTo])) return;
       Object.assign(subFilter, { form: fForm.value, municipality: fMun.value, community: me ? '' : fCom.value, review: fRev.value,
-        enumerator: me ? '' : fEnum.value.trim(), from: fFrom.value, to: fTo.value, conflicts: fConf.value, cursors: [''] });
+        enumerator: me ? '' : fEnum.value.trim(), from: fFrom.iso(), to: fTo.iso(), conflicts: fConf.value, cursors: [''] });
       ui.render();
     });
     const recs = r.data.records;

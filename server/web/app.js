@@ -45,10 +45,11 @@
 
   // Numbers and dates in the chosen language's conventions (sq and sr: decimal comma), through Intl with
   // the locale of the language (the console's Serbian is Latin). Times are shown in UTC, saying so. A
-  // browser without the locale's data (Debian's Chromium has no Albanian) gets the conventions from
-  // CONVENTIONS instead of silently falling back to American English.
+  // browser without the locale's data (Debian's Chromium has no Albanian; a build may lack Serbian) gets
+  // the conventions from CONVENTIONS instead of silently falling back to English month names.
   const LOCALES = { en: 'en-GB', sq: 'sq-AL', sr: 'sr-Latn-RS' };
-  const CONVENTIONS = { sq: { decimal: ',', group: '\u00a0', date: '{d}.{m}.{y}, {H}:{M}', short: '{day} {month} {y}, {H}:{M}' } };
+  const CONVENTIONS = { sq: { decimal: ',', group: '\u00a0', date: '{d}.{m}.{y}, {H}:{M}', short: '{day} {month} {y}, {H}:{M}' },
+    sr: { decimal: ',', group: '.', date: '{d}.{m}.{y}. {H}:{M}', short: '{day}. {month} {y}. {H}:{M}' } };
   const formatters = new Map();
   function intl(kind, opts) {
     const key = lang + kind + JSON.stringify(opts);
@@ -273,6 +274,37 @@
   // "the version of 2 Dec 14:05 by the tablet of enumerator1": a version named for people, never by its clock.
   function fmtShort(ms) {
     return fmtDate(ms || 0, { day: 'numeric', month: 'short', year: 'numeric' }, 'short');
+  }
+  // A day as people of the chosen language write it (dd.mm.yyyy in sq and sr, dd/mm/yyyy in en), not
+  // as the browser's locale would: <input type=date> shows the browser's conventions whatever the
+  // console's language. `el.iso()` is the day as YYYY-MM-DD, '' when empty, null when not a date (an
+  // ISO date typed in is taken too). `dateValid(inputs)` marks a wrong one and says whether all are valid.
+  function dateInput(testid, iso) {
+    const sep = lang === 'en' ? '/' : '.';
+    const shown = /^\d{4}-\d{2}-\d{2}$/.test(iso || '') ? iso.slice(8, 10) + sep + iso.slice(5, 7) + sep + iso.slice(0, 4) : '';
+    const el = h('input', { type: 'text', inputmode: 'numeric', autocomplete: 'off', size: 11, value: shown,
+      placeholder: t('date_pattern'), 'data-testid': testid });
+    el.iso = () => {
+      const v = el.value.trim();
+      if (!v) return '';
+      const m = /^(\d{4})-(\d{1,2})-(\d{1,2})$/.exec(v) || /^(\d{1,2})[./](\d{1,2})[./](\d{4})\.?$/.exec(v);
+      if (!m) return null;
+      const [y, mo, d] = m[1].length === 4 ? [+m[1], +m[2], +m[3]] : [+m[3], +m[2], +m[1]];
+      const day = new Date(Date.UTC(y, mo - 1, d));
+      if (day.getUTCFullYear() !== y || day.getUTCMonth() !== mo - 1 || day.getUTCDate() !== d) return null;
+      return day.toISOString().slice(0, 10);
+    };
+    el.addEventListener('input', () => el.setCustomValidity(''));
+    return el;
+  }
+  function dateValid(inputs) {
+    for (const el of inputs) {
+      if (el.iso() !== null) continue;
+      el.setCustomValidity(t('date_invalid', { pattern: t('date_pattern') }));
+      el.reportValidity();
+      return false;
+    }
+    return true;
   }
   function homeFor(role) {
     return role === 'admin' || role === 'supervisor' ? 'inbox' : role === 'me_officer' ? 'datasets' : 'home';
@@ -915,8 +947,8 @@
     const fMun = select('x-mun', [['', t('all')], ...Object.keys(P.municipalities).map((m) => [m, placeName('municipality', m)])
       .sort((x, y) => x[1].localeCompare(y[1], lang))], '', 'export-municipality');
     const fCom = me ? null : select('x-com', [['', t('all')], ...Object.keys(P.communities).map((c) => [c, placeName('community', c)])], '', 'export-community');
-    const fFrom = h('input', { type: 'date', 'data-testid': 'export-from' });
-    const fTo = h('input', { type: 'date', 'data-testid': 'export-to' });
+    const fFrom = dateInput('export-from', '');
+    const fTo = dateInput('export-to', '');
     const fConf = select('x-conf', [['include', t('conflicts_include')], ['exclude', t('conflicts_exclude')]], 'include', 'export-conflicts');
     const fBom = h('input', { type: 'checkbox', 'data-testid': 'export-bom' });
     const msg = h('div', { 'data-testid': 'export-status' });
@@ -930,8 +962,9 @@
       const q = new URLSearchParams({ format: fFormat.value, labels: fLabels.value, conflicts: fConf.value });
       if (fMun.value) q.set('municipality', fMun.value);
       if (fCom && fCom.value) q.set('community', fCom.value);
-      if (fFrom.value) q.set('from', fFrom.value);
-      if (fTo.value) q.set('to', fTo.value);
+      if (!dateValid([fFrom, fTo])) return;
+      if (fFrom.iso()) q.set('from', fFrom.iso());
+      if (fTo.iso()) q.set('to', fTo.iso());
       if (fBom.checked) q.set('bom', '1');
       msg.replaceChildren(h('p', { class: 'muted', text: t('preparing') }));
       try {
@@ -1094,6 +1127,7 @@
   function start() {
     if (window.AKT_ADMIN_PAGES) {
       const uiHelpers = { h, t, api, show, flash, fmtTime, fmtAge, fmtShort, fmtValue, fmtNumber, photoText, photoCell, problemText, select,
+        dateInput, dateValid,
         listForms, latestDefs, formDef, pickLang, fieldLabel, findField, formTitle, placeName, placeText, authorText, session,
         SessionEnded, render: () => render(), setFlash: (kind, text) => { flashMessage = [kind, text]; }, lang: () => lang };
       const extra = window.AKT_ADMIN_PAGES(uiHelpers);

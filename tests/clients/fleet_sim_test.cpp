@@ -264,6 +264,40 @@ TEST_CASE("fleet: the oracle reports an acknowledged edit the server lost") {
   CHECK(lost_field);  // an acknowledged value neither in the record, nor overwritten later, nor a candidate
 }
 
+// #19: photos made on the tablets, some shared between records, uploaded before their push, after it or
+// never, through the fault proxy (cut chunks resume) and a SIGKILL restart: every uploaded photo is
+// readable by digest, byte for byte, and exactly the records holding a never-uploaded one are
+// pending_upload for it.
+TEST_CASE("fleet: photos uploaded before or after the push or never and pending_upload exactly for the missing ones") {
+  test::TempDir work;
+  client::SimOptions o = seeded_run(work.path());
+  o.tablets = 4;
+  o.rounds = 5;
+  o.ops_per_round = 4;
+  o.create_percent = 40;
+  o.photos = 6;
+  o.faults = {0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 10, 0, {}};
+  auto r = client::run_fleet(o);
+  REQUIRE_MESSAGE(r.ok(), r.status().message());
+  for (const auto& p : r->problems) MESSAGE(p);
+  for (const auto& v : r->violations) MESSAGE(v);
+  MESSAGE("photos referenced " << r->photos_referenced << ", read " << r->photos_read << ", never " << r->photos_never
+                               << "; records with a photo " << r->photo_records << ", pending " << r->pending_records
+                               << "; files sent " << r->photo_files_sent << ", bytes " << r->photo_bytes_sent << " for "
+                               << r->photo_file_bytes << ", gave up " << r->photo_upload_failures << "; "
+                               << r->seconds << " s");
+  CHECK(r->ok());
+  CHECK(r->restarts == 1);
+  CHECK(r->photos_referenced >= 4);
+  CHECK(r->photos_read > 0);
+  CHECK(r->photos_never > 0);
+  CHECK(r->photos_read + r->photos_never == r->photos_referenced);
+  CHECK(r->photo_records > r->photos_referenced);  // some records share a photo
+  CHECK(r->pending_records > 0);
+  CHECK(r->pending_records < r->photo_records);
+  CHECK(r->photo_files_sent >= r->photos_read);
+}
+
 TEST_CASE("fleet: the aktsync-sim binary reports convergence") {
   FleetServer fs(3, false);  // no forms published: free-form bodies; no admin: the inbox is not read
   test::TempDir work;

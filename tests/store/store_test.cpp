@@ -173,6 +173,49 @@ TEST_CASE("store: a device pushes only its own dots") {
   CHECK_FALSE(s->record(uuid_n(1))->has_value());
 }
 
+// PROTOCOL §10.7: a quarantined edit keeps its code's arguments, so a reader sees the reason in their
+// own language: the forms, counter and scope it names, never an id.
+TEST_CASE("store: a quarantined edit keeps the arguments of its code") {
+  test::TempDir dir;
+  auto s = open_store(dir.file("q.db"));
+  const std::string rec = uuid_n(300);
+  sync::Edit v1 = make_edit(rec, kDevA, 1, {}, R"({"pct":60})", {"pct"});
+  push(*s, kDevA, "a1", {v1});
+  sync::Edit other_form = make_edit(rec, kDevA, 2, v1.clock(), R"({"pct":61})", {"pct"});
+  other_form.form_id = "so2_business_followup";
+  sync::Edit reused = v1;
+  reused.body = R"({"pct":62})";
+  sync::Edit foreign = make_edit(uuid_n(301), kDevB, 1, {}, R"({})");
+  auto r = push(*s, kDevA, "a2", {other_form, reused, foreign});
+  CHECK(r["results"][0]["error"]["code"] == "form_mismatch");
+  CHECK(r["results"][1]["error"]["code"] == "dot_reuse");
+  CHECK(r["results"][2]["error"]["code"] == "wrong_actor");
+  // A user of Prizren only: a new record in Gračanica, and an edit of the Gračanica record.
+  const std::vector<sync::Assignment> prizren{{"prizren", "*", "*", "*"}};
+  sync::PushRequest req{"a3", {make_edit(uuid_n(302), kDevA, 3, {}, R"({"pct":1})", {"pct"})}};
+  store::PushInput in{kDevA, &req, 1700000000000, &prizren};
+  REQUIRE(s->push(in).ok());
+  sync::Edit moved = make_edit(rec, kDevA, 4, v1.clock(), R"({"pct":63})", {"pct"});
+  moved.scope = {"prizren", "bosniak", "SO1"};
+  sync::PushRequest req2{"a4", {moved}};
+  store::PushInput in2{kDevA, &req2, 1700000000000, &prizren};
+  REQUIRE(s->push(in2).ok());
+  auto q = s->quarantine(0, 10);
+  REQUIRE(q.ok());
+  REQUIRE(q->size() == 5);
+  std::vector<std::pair<std::string, nlohmann::json>> got;
+  for (const auto& e : *q) got.emplace_back(e.code, nlohmann::json::parse(e.args_json));
+  const std::vector<std::pair<std::string, nlohmann::json>> want{
+      {"out_of_scope", {{"form", "so1_infra_monitoring"}, {"municipality", "gracanice"}, {"community", "serb"},
+                        {"component", "SO1"}, {"record_exists", true}}},
+      {"out_of_scope", {{"form", "so1_infra_monitoring"}, {"municipality", "gracanice"}, {"community", "serb"},
+                        {"component", "SO1"}, {"record_exists", false}}},
+      {"wrong_actor", nlohmann::json::object()},
+      {"dot_reuse", {{"n", 1}}},
+      {"form_mismatch", {{"form", "so2_business_followup"}, {"record_form", "so1_infra_monitoring"}}}};
+  CHECK(got == want);
+}
+
 TEST_CASE("store: feed has no gaps and no record twice per page; paging reaches every change") {
   test::TempDir dir;
   auto s = open_store(dir.file("f.db"));

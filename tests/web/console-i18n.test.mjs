@@ -119,6 +119,14 @@ async function main() {
   const pages = ['inbox', ...conflicts.map((e) => 'conflict/' + e.id), 'submissions', 'record/' + record, 'team', 'tablets', 'users',
     'datasets', 'forms', 'form/so1_interethnic_survey/1', 'quarantine', 'audit'];
   step(`seeded; ${pages.length} pages to read (${conflicts.length} conflicts, one of each kind)`);
+  // The quarantine's reasons as the server answers them in English (the seed pushes without a language):
+  // an Albanian or Serbian reader must meet none of them, but the reason in their own language.
+  const quarantined = (await call('GET', '/v1/admin/quarantine?limit=1000', admin)).data.entries;
+  const hideIds = (s) => s.replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '…');
+  const englishReasons = [...new Set(quarantined.flatMap((q) => ((q.fields || []).length ? q.fields.map((f) => f.message) : [hideIds(q.detail)])))];
+  const argued = quarantined.filter((q) => !(q.fields || []).length);
+  assert.ok(englishReasons.length >= 3 && argued.length >= 1, 'the seed leaves reasons in the quarantine: ' + JSON.stringify(quarantined.map((q) => q.code)));
+  assert.deepEqual(argued.map((q) => [q.code, q.args]), [['unknown_form_version', { form: 'so1_interethnic_survey', form_version: 2 }]]);
 
   const browser = await H.launchBrowser();
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -169,6 +177,39 @@ async function main() {
       }
     }
     step(`${lang}: ${pages.length} pages read`);
+
+    // The quarantine: each reason in the language, none as stored in English.
+    await page.goto(H.base + '/console/#/quarantine');
+    await page.getByTestId('quarantine-table').waitFor();
+    const shownReasons = await page.locator('main').innerText();
+    assert.deepEqual(englishReasons.filter((x) => shownReasons.includes(x)), [], `${lang}: a quarantine reason in English`);
+    const pattern = (template) => new RegExp('^' + template.split(/\{[a-z_]+\}/).map((p) => p.replace(/[.*+?^$()|[\]\\]/g, '\\$&')).join('.+?') + '$');
+    const reasons = await page.getByTestId('rejection-text').allInnerTexts();
+    assert.equal(reasons.length, argued.length);
+    for (const r of reasons) assert.match(r, pattern(M[lang].rd_unknown_form_version), `${lang}: the reason in the language`);
+    // Its times as the language writes them: day.month.year, 24 hours, UTC said.
+    const received = await page.getByTestId('quarantine-row').first().locator('td').nth(1).getAttribute('title');
+    assert.match(received, /^\d{2}\.\d{2}\.\d{4}\.?,? \d{2}:\d{2} UTC$/, `${lang}: a date as the language writes it`);
+    step(`${lang}: quarantine reasons in the language (${englishReasons.length} English texts absent)`);
+
+    // Dates typed as the language writes them (dd.mm.yyyy), whatever the browser's locale; a wrong day
+    // is refused where it is typed, in the language.
+    await page.goto(H.base + '/console/#/submissions');
+    const from = page.getByTestId('sub-from');
+    await from.waitFor();
+    assert.equal(await from.getAttribute('type'), 'text', 'not the browser-locale date input');
+    assert.equal(await from.getAttribute('placeholder'), M[lang].date_pattern);
+    await from.fill('31.02.2017');
+    await page.getByTestId('sub-apply').click();
+    assert.equal(await from.evaluate((e) => e.validationMessage), M[lang].date_invalid.replace('{pattern}', M[lang].date_pattern));
+    await from.fill('1.6.2017');
+    const filtered = page.waitForRequest((r) => new URL(r.url()).pathname === '/v1/admin/records' && new URL(r.url()).searchParams.get('from') === '2017-06-01');
+    await page.getByTestId('sub-apply').click();
+    await filtered;
+    await page.getByTestId('sub-from').and(page.locator('[value="01.06.2017"]')).waitFor();
+    await page.getByTestId('sub-from').fill('');
+    await page.getByTestId('sub-apply').click();
+    step(`${lang}: dates typed and shown as dd.mm.yyyy`);
   }
   const list = [...found].map(([what, where]) => `${what} on ${[...new Set(where)].join(', ')}`);
   if (list.length) console.log(list.join('\n'));
