@@ -549,6 +549,7 @@ int cmd_sync(const Args& a, store::TabletStore& store) {
   const auto started = std::chrono::steady_clock::now();
   HttpClient http(host, port, ho);
   so.partial_answer = [&http] { return http.partial_answer(); };  // a cut feed page resumes mid-page
+  so.target_request_time = std::chrono::seconds(8);  // batches and pages sized to ~8 s of the measured link
   SyncClient client(store, http_transport(http), so);
   auto s = client.sync(now_ms());
   line.end();

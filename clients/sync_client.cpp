@@ -94,6 +94,7 @@ SyncClient::SyncClient(store::TabletStore& store, Transport transport, SyncOptio
     : store_(store), transport_(std::move(transport)), options_(std::move(options)),
       jitter_state_(options_.jitter_seed) {
   if (!options_.sleep) options_.sleep = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+  if (!options_.clock) options_.clock = [] { return std::chrono::steady_clock::now(); };
   options_.max_attempts = std::max(options_.max_attempts, 0);
 }
 
@@ -106,6 +107,16 @@ std::chrono::milliseconds SyncClient::backoff(int attempt) {
   const std::int64_t half = d / 2;
   const auto r = static_cast<std::int64_t>(splitmix64(jitter_state_) % static_cast<std::uint64_t>(half + 1));
   return std::chrono::milliseconds(half + r);
+}
+
+std::size_t SyncClient::sized_for_link(std::size_t bytes, std::chrono::steady_clock::duration elapsed) const {
+  // bytes / elapsed is the throughput the link gave this request, its round trip included, so a small
+  // request under a long round trip measures low and the sizes grow over a few requests.
+  const double seconds = std::max(std::chrono::duration<double>(elapsed).count(), 0.001);
+  const double target = std::chrono::duration<double>(options_.target_request_time).count();
+  const double want = static_cast<double>(bytes) / seconds * target;
+  // At most four times the last request's bytes, so that one fast sample does not overshoot.
+  return static_cast<std::size_t>(std::min(want, 4.0 * static_cast<double>(std::max<std::size_t>(bytes, 1))));
 }
 
 Result<HttpResult> SyncClient::send(std::string method, std::string target, std::string body,
@@ -171,8 +182,9 @@ Status SyncClient::load_device() {
 
 Status SyncClient::push(SyncSummary& s) {
   AKT_TRY(load_device());
+  const bool sized = options_.target_request_time.count() > 0;
   for (;;) {
-    auto b = store_.next_batch(options_.batch_edits);
+    auto b = store_.next_batch(sized && batch_edits_ > 0 ? batch_edits_ : options_.batch_edits);
     if (!b.ok()) return b.status();
     if (!*b) return {};
     const store::OutboxBatch& batch = **b;
@@ -180,6 +192,8 @@ Status SyncClient::push(SyncSummary& s) {
     // (PROTOCOL §4.3) rather than the batch uploaded again; 404 means it never arrived, so it is sent.
     const std::string answer_target = "/v1/push/" + percent_encode(batch.batch_id);
     std::string last = batch.formed_before ? "GET" : "POST";
+    const auto started = options_.clock();
+    const std::size_t retries_before = summary_.retries;
     auto ask_first = [&](std::string& method, std::string& target, std::string& body) -> Status {
       if (method == "POST") {
         method = "GET";
@@ -207,6 +221,16 @@ Status SyncClient::push(SyncSummary& s) {
       continue;
     }
     if (r->status != 200) return http_error(*r, "push " + batch.batch_id);
+    if (sized && last == "POST" && summary_.retries == retries_before && !batch.dots.empty()) {
+      // The next batch aims at target_request_time at the throughput this one had.
+      const std::size_t per_edit = std::max<std::size_t>(batch.request.size() / batch.dots.size(), 1);
+      const std::size_t bytes = std::min(sized_for_link(batch.request.size() + r->body.size(),
+                                                        options_.clock() - started),
+                                         options_.max_batch_bytes);
+      const std::size_t most = std::max<std::size_t>(options_.max_batch_edits, 1);
+      batch_edits_ = std::min(std::max(bytes / per_edit, std::max<std::size_t>(options_.min_batch_edits, 1)), most);
+      s.next_batch_edits = batch_edits_;
+    }
     auto resp = sync::decode_push_response(r->body);
     if (!resp.ok()) return Status::corruption("push " + batch.batch_id + ": " + resp.status().message());
     auto ack = store_.acknowledge(batch, *resp);
@@ -228,13 +252,18 @@ Status SyncClient::pull(SyncSummary& s) {
   if (!dev.ok()) return dev.status();
   std::string cursor = dev->cursor;
   std::int64_t after = 0;  // a cut page resumes after this entry's seq (0 = from the page's start)
+  const bool sized = options_.target_request_time.count() > 0;
+  bool echo = false;  // asked after a page with many own bodies this device could not match
   auto target = [&] {
+    const std::size_t limit = sized ? options_.max_pull_limit : options_.pull_limit;
+    const std::size_t max_bytes = sized && pull_bytes_ > 0 ? pull_bytes_ : options_.pull_max_bytes;
     std::string t = "/v1/changes?since=" + percent_encode(cursor) +
-                    "&limit=" + std::to_string(std::max<std::size_t>(options_.pull_limit, 1));
-    if (options_.pull_max_bytes > 0) t += "&max_bytes=" + std::to_string(options_.pull_max_bytes);
+                    "&limit=" + std::to_string(std::max<std::size_t>(limit, 1));
+    if (max_bytes > 0) t += "&max_bytes=" + std::to_string(max_bytes);
     // Its own versions' bodies are in the local store (an edit stays until the feed shows it, a reset keeps
     // the records until the feed is drained); one that is not is fetched whole (resolve_own_bodies).
-    if (options_.compact_feed) t += "&compact=1&echo=0";
+    if (options_.compact_feed)
+      t += "&compact=" + std::to_string(std::clamp(options_.compact_level, 1, 2)) + (echo ? "" : "&echo=0");
     if (after > 0) t += "&after=" + std::to_string(after);
     return t;
   };
@@ -246,8 +275,16 @@ Status SyncClient::pull(SyncSummary& s) {
     return {};
   };
   for (;;) {
+    const auto started = options_.clock();
+    const std::size_t retries_before = summary_.retries;
     auto r = send("GET", target(), {}, resume);
+    const auto elapsed = options_.clock() - started;
     if (!r.ok()) return r.status();
+    if (r->status == 400 && options_.compact_feed && options_.compact_level >= 2 &&
+        problem_of(r->body).first == "invalid_compact") {
+      options_.compact_level = 1;  // a server before the lean feed (PROTOCOL §5.1): ask for compact=1
+      continue;
+    }
     if (r->status == 410) {
       if (problem_of(r->body).first == "scope_changed") {
         // Same server, new assignments (PROTOCOL §5.4): pull from the start; edits it acknowledged stay
@@ -264,9 +301,25 @@ Status SyncClient::pull(SyncSummary& s) {
     }
     if (r->status != 200) return http_error(*r, "pull");
     auto j = nlohmann::json::parse(r->body, nullptr, false);
-    if (j.is_object() && j.contains("changes") && j["changes"].is_array()) AKT_TRY(resolve_own_bodies(j["changes"], s));
+    if (j.is_object() && j.contains("changes") && j["changes"].is_array()) {
+      auto resolved = resolve_own_bodies(j["changes"], s, !echo);
+      if (!resolved.ok()) return resolved.status();
+      if (!*resolved) {
+        // Too many own bodies to fetch one by one: the same page again with every body, and the rest of
+        // this pull too (the reason, a lost local copy or many edits the server stored otherwise, stays).
+        echo = true;
+        ++s.pages_asked_whole;
+        continue;
+      }
+    }
     auto page = decode_page(j);
     if (!page.ok()) return page.status();
+    if (sized && page->more && summary_.retries == retries_before) {
+      // A full page measured the link: the next aims at target_request_time of it.
+      pull_bytes_ = std::min(std::max(sized_for_link(r->body.size(), elapsed), options_.min_pull_bytes),
+                             std::max(options_.max_pull_bytes, options_.min_pull_bytes));
+      s.next_pull_bytes = pull_bytes_;
+    }
     auto n = store_.apply_changes(page->changes, page->next, page->epoch, !page->more);
     if (!n.ok()) return n.status();
     s.pulled += *n;
@@ -292,7 +345,8 @@ Result<std::int64_t> SyncClient::keep_whole_entries(const std::string& cursor, s
   }
   if (entries.empty()) return after;
   const std::int64_t last = entries.back()["seq"].get<std::int64_t>();
-  AKT_TRY(resolve_own_bodies(entries, s));
+  auto resolved = resolve_own_bodies(entries, s);
+  if (!resolved.ok()) return resolved.status();
   std::vector<sync::RecordState> changes;
   AKT_TRY(decode_changes(entries, changes));
   // The cursor stays: what was kept is applied again harmlessly if this round ends before the page does.
@@ -304,8 +358,41 @@ Result<std::int64_t> SyncClient::keep_whole_entries(const std::string& cursor, s
   return last;
 }
 
-Status SyncClient::resolve_own_bodies(nlohmann::json& changes, SyncSummary& s) {
+Result<bool> SyncClient::resolve_own_bodies(nlohmann::json& changes, SyncSummary& s, bool may_ask_whole) {
   using nlohmann::json;
+  // Whether the local store holds the body a version's body_hash names.
+  auto matches = [this](const std::string& id, const json& v) -> Result<bool> {
+    auto hash = v.find("body_hash");
+    auto dot = v.find("dot");
+    if (!hash->is_string() || hash->get<std::string>().size() != 16 || dot == v.end() || !dot->is_object() ||
+        !dot->contains("actor") || !(*dot)["actor"].is_string() || !dot->contains("n") ||
+        !(*dot)["n"].is_number_integer())
+      return false;
+    auto mine = store_.local_body(id, {(*dot)["actor"].get<std::string>(), (*dot)["n"].get<std::int64_t>()});
+    if (!mine.ok()) return mine.status();
+    return *mine && json::parse(**mine, nullptr, false).is_object() &&
+           store::sha256_hex_of(**mine).compare(0, 16, hash->get<std::string>()) == 0;
+  };
+  if (may_ask_whole) {
+    // One request per record to fetch, or the page once more with every body: whichever costs less.
+    std::size_t hashed = 0, unmatched = 0;
+    for (const json& e : changes) {
+      auto live = e.is_object() ? e.find("live") : e.end();
+      auto record = e.is_object() ? e.find("record") : e.end();
+      if (live == e.end() || !live->is_array() || record == e.end() || !record->is_string()) continue;
+      bool has_hash = false, whole = true;
+      for (const json& v : *live) {
+        if (!v.is_object() || !v.contains("body_hash")) continue;
+        has_hash = true;
+        auto m = matches(record->get<std::string>(), v);
+        if (!m.ok()) return m.status();
+        whole = whole && *m;
+      }
+      hashed += has_hash ? 1 : 0;
+      unmatched += whole ? 0 : 1;
+    }
+    if (unmatched > 16 || (unmatched > 2 && 2 * unmatched > hashed)) return false;
+  }
   for (auto it = changes.begin(); it != changes.end();) {
     auto live = it->is_object() ? it->find("live") : it->end();
     auto record = it->is_object() ? it->find("record") : it->end();
@@ -318,18 +405,12 @@ Status SyncClient::resolve_own_bodies(nlohmann::json& changes, SyncSummary& s) {
     for (json& v : *live) {
       auto hash = v.is_object() ? v.find("body_hash") : v.end();
       if (hash == v.end()) continue;
-      auto dot = v.find("dot");
-      if (!hash->is_string() || hash->get<std::string>().size() != 16 || dot == v.end() || !dot->is_object() ||
-          !dot->contains("actor") || !(*dot)["actor"].is_string() || !dot->contains("n") ||
-          !(*dot)["n"].is_number_integer()) {
-        whole = false;
-        continue;
-      }
-      auto mine = store_.local_body(id, {(*dot)["actor"].get<std::string>(), (*dot)["n"].get<std::int64_t>()});
-      if (!mine.ok()) return mine.status();
-      json body = *mine ? json::parse(**mine, nullptr, false) : json();
-      if (body.is_object() && store::sha256_hex_of(**mine).compare(0, 16, hash->get<std::string>()) == 0) {
-        v["body"] = std::move(body);
+      auto m = matches(id, v);
+      if (!m.ok()) return m.status();
+      if (*m) {
+        auto mine = store_.local_body(id, {v["dot"]["actor"].get<std::string>(), v["dot"]["n"].get<std::int64_t>()});
+        if (!mine.ok()) return mine.status();
+        v["body"] = json::parse(**mine, nullptr, false);
         v.erase("body_hash");
       } else {
         whole = false;
@@ -353,7 +434,7 @@ Status SyncClient::resolve_own_bodies(nlohmann::json& changes, SyncSummary& s) {
     ++s.bodies_fetched;
     ++it;
   }
-  return {};
+  return true;
 }
 
 Result<SyncSummary> SyncClient::sync(std::int64_t now_ms) {

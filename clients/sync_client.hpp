@@ -39,6 +39,21 @@ struct SyncOptions {
   // versions while it holds them (it checks the server's body_hash against its copy). false = the feed as
   // servers before it sent it, for servers that do not know these parameters.
   bool compact_feed = true;
+  // The compact level asked: 2 = also no members at their defaults (the lean feed); a server that
+  // answers 400 invalid_compact to it is asked with 1 from then on.
+  int compact_level = 2;
+  // Requests sized by link time: when > 0, each push batch and feed page after the first is sized to
+  // take about this long at the throughput the previous one measured (JSON bytes before gzip per
+  // second, round trip included; only requests answered at the first attempt count). Batches stay
+  // within [min_batch_edits, max_batch_edits] and max_batch_bytes; pages ask for up to max_pull_limit
+  // records and max_pull_bytes. The first batch has batch_edits edits, the first page pull_max_bytes.
+  // 0 = the fixed batch_edits, pull_limit and pull_max_bytes.
+  std::chrono::milliseconds target_request_time{0};
+  std::size_t min_batch_edits = 20, max_batch_edits = 1000;  // 1000: the server's default limit
+  std::size_t max_batch_bytes = 2 * 1024 * 1024;
+  std::size_t max_pull_limit = 5000, min_pull_bytes = 32 * 1024, max_pull_bytes = 8 * 1024 * 1024;
+  // The time source for those measurements; default std::chrono::steady_clock::now.
+  std::function<std::chrono::steady_clock::time_point()> clock;
   // After a transport failure: the part of a 200 answer's body that arrived (decompressed), or empty.
   // With it, a feed page cut in transit resumes after its last record received whole, not from its start
   // (for an HttpClient: [&http] { return http.partial_answer(); }).
@@ -73,6 +88,9 @@ struct SyncSummary {
   std::size_t resumed = 0;             // cut feed pages resumed after their last whole record
   std::size_t answers_fetched = 0;     // lost push answers fetched (GET /v1/push/{id}) instead of re-sent
   std::size_t bodies_fetched = 0;      // records fetched whole because an own body could not be matched
+  std::size_t pages_asked_whole = 0;   // feed pages asked again with echo: too many own bodies unmatched
+  std::size_t next_batch_edits = 0;    // the size the next push batch would have (0: not measured yet)
+  std::size_t next_pull_bytes = 0;     // the max_bytes the next feed page would ask (0: not measured yet)
 };
 
 // `store` must outlive the SyncClient. Not thread-safe.
@@ -108,13 +126,18 @@ class SyncClient {
   Result<HttpResult> send(std::string method, std::string target, std::string body,
                           const Retarget& before_retry = {});
   // Fills in the bodies a compact feed left out (this device's own versions) from the local store, or
-  // fetches the record whole when the local copy is missing or differs from the server's.
-  Status resolve_own_bodies(nlohmann::json& changes, SyncSummary& s);
+  // fetches the record whole when the local copy is missing or differs from the server's. With
+  // `may_ask_whole`, when many records would need fetching (more than 16, or more than 2 and over half
+  // of those with hashes: a tablet that lost its copies, or a server that stored many of its edits
+  // otherwise) it changes nothing and returns false: the page is better asked again with echo.
+  Result<bool> resolve_own_bodies(nlohmann::json& changes, SyncSummary& s, bool may_ask_whole = false);
   // Applies the entries received whole of a cut page (cursor unchanged) and returns the seq to resume
   // after, or `after` unchanged when none arrived whole.
   Result<std::int64_t> keep_whole_entries(const std::string& cursor, std::int64_t after, SyncSummary& s);
   Status http_error(const HttpResult& r, const std::string& what) const;
   std::chrono::milliseconds backoff(int attempt);
+  // The size of the next request from the last one's: `bytes` moved in `elapsed` (see target_request_time).
+  std::size_t sized_for_link(std::size_t bytes, std::chrono::steady_clock::duration elapsed) const;
 
   store::TabletStore& store_;
   Transport transport_;
@@ -123,6 +146,8 @@ class SyncClient {
   std::string server_;
   std::uint64_t jitter_state_;
   SyncSummary summary_;
+  std::size_t batch_edits_ = 0;  // the next push batch's size (0: options_.batch_edits)
+  std::size_t pull_bytes_ = 0;   // the next feed page's max_bytes (0: options_.pull_max_bytes)
 };
 
 // The `code` and `detail` of a problem+json body (empty when it is not one).

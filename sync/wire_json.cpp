@@ -324,7 +324,9 @@ std::string edit_fingerprint(const Edit& e) {
   return out;
 }
 
-void append_record_open(std::string& out, const RecordHead& h) {
+void append_record_open(std::string& out, const RecordHead& h) { append_record_open_styled(out, h, false); }
+
+void append_record_open_styled(std::string& out, const RecordHead& h, bool lean) {
   out += "{\"record\":";
   append_json_string(out, h.record_id);
   out += ",\"form\":";
@@ -337,11 +339,14 @@ void append_record_open(std::string& out, const RecordHead& h) {
   out += ",\"component\":";
   append_json_string(out, h.component);
   out += "},\"seq\":" + std::to_string(h.seq);
-  out += h.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
-  out += h.conflict ? ",\"conflict\":true" : ",\"conflict\":false";
-  out += ",\"conflicted\":";
-  out += h.conflicted;
-  out += h.deletion_pending ? ",\"deletion_pending\":true" : ",\"deletion_pending\":false";
+  if (!lean || h.deleted) out += h.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
+  if (!lean || h.conflict) out += h.conflict ? ",\"conflict\":true" : ",\"conflict\":false";
+  if (!lean || (!h.conflicted.empty() && h.conflicted != "[]")) {
+    out += ",\"conflicted\":";
+    out += h.conflicted;
+  }
+  if (!lean || h.deletion_pending)
+    out += h.deletion_pending ? ",\"deletion_pending\":true" : ",\"deletion_pending\":false";
   // Only when some attachment is missing, so records without photos read as before.
   if (!h.pending_upload.empty() && h.pending_upload != "[]") {
     out += ",\"pending_upload\":";
@@ -356,8 +361,18 @@ void append_version_styled(std::string& out, const VersionText& v, bool first, c
   if (!first) out.push_back(',');
   out += "{\"dot\":{\"actor\":";
   append_json_string(out, v.actor);
-  out += ",\"n\":" + std::to_string(v.n) + "},\"clock\":";
-  out += v.clock;
+  const std::string n = std::to_string(v.n);
+  out += ",\"n\":" + n + "}";
+  // A create's clock is its own dot alone: the lean feed leaves it out when the stored text says exactly
+  // that (any other spelling is sent, which is always correct).
+  const bool own_dot_clock = style.lean && v.clock.size() == v.actor.size() + n.size() + 5 &&
+                             v.clock.substr(0, 2) == "{\"" && v.clock.substr(2, v.actor.size()) == v.actor &&
+                             v.clock.substr(2 + v.actor.size(), 2) == "\":" &&
+                             v.clock.substr(4 + v.actor.size(), n.size()) == n && v.clock.back() == '}';
+  if (!own_dot_clock) {
+    out += ",\"clock\":";
+    out += v.clock;
+  }
   if (style.parents) {
     out += ",\"parents\":";
     out += v.parents;
@@ -373,8 +388,9 @@ void append_version_styled(std::string& out, const VersionText& v, bool first, c
     out += ",\"body\":";
     out += v.body;
   }
-  out += v.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
-  out += ",\"form_version\":" + std::to_string(v.form_version);
+  if (!style.lean || v.deleted) out += v.deleted ? ",\"deleted\":true" : ",\"deleted\":false";
+  if (!style.lean || v.form_version != style.record_form_version)
+    out += ",\"form_version\":" + std::to_string(v.form_version);
   out += ",\"device_time\":" + std::to_string(v.device_time);
   out += ",\"server_time\":" + std::to_string(v.server_time) + "}";
 }
@@ -438,6 +454,8 @@ Result<RecordState> decode_record_state(const json& j) {
     if (Status st = decode_dot(*d, "live.dot", v.dot); !st.ok()) return st;
     if (auto c = x.find("clock"); c != x.end()) {
       if (Status st = decode_clock_json(*c, "live.clock", SIZE_MAX, v.clock); !st.ok()) return st;
+    } else {
+      v.clock.advance(v.dot.actor, v.dot.n);  // the lean feed (compact=2) leaves out a clock that is the dot alone
     }
     if (auto p = x.find("parents"); p != x.end() && p->is_array()) {
       for (const json& pd : *p) {
@@ -453,6 +471,7 @@ Result<RecordState> decode_record_state(const json& j) {
     auto b = x.find("body");
     v.body = (b != x.end() && b->is_object()) ? b->dump() : "{}";
     v.deleted = x.value("deleted", false);
+    v.form_version = s.form_version;  // the lean feed leaves out a version's form version equal to the record's
     get_int(x, "form_version", "live", 0, v.form_version, false);
     get_int(x, "device_time", "live", 0, v.device_time, false);
     get_int(x, "server_time", "live", 0, v.server_time, false);

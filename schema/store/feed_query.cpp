@@ -100,6 +100,7 @@ Result<ChangesPage> feed_json(ServerStore& store, const FeedQuery& q, std::strin
     bool full = false;      // the page holds what it may; the next entry only tells that there is more
     bool visible = false;   // the current record's versions are written
     std::string last_id, current_id, current_form, redacted, hash, changed;
+    std::int64_t record_form_version = 0;
     auto close_entry = [&] {
       if (!open) return;
       sync::append_record_close(out);
@@ -177,9 +178,10 @@ Result<ChangesPage> feed_json(ServerStore& store, const FeedQuery& q, std::strin
               q.community ? (*q.community)(s->text(4)) : std::string(s->text(4));
           const std::string conflicted = q.paths ? (*q.paths)(form, s->text(19)) : std::string(s->text(19));
           const std::string pending_upload = q.paths ? (*q.paths)(form, s->text(21)) : std::string(s->text(21));
-          sync::append_record_open(out, {id, s->text(1), s->int64(2), s->text(3), shown_community, s->text(5), seq,
+          record_form_version = s->int64(2);
+          sync::append_record_open_styled(out, {id, s->text(1), s->int64(2), s->text(3), shown_community, s->text(5), seq,
                                          s->int64(7) != 0, s->int64(8) > 1 || s->text(19) != "[]" || pending,
-                                         conflicted, pending, pending_upload});
+                                         conflicted, pending, pending_upload}, q.lean);
         }
         if (!visible) continue;
         const std::string actor = blob_uuid(s->blob(9));
@@ -188,7 +190,7 @@ Result<ChangesPage> feed_json(ServerStore& store, const FeedQuery& q, std::strin
           redacted = (*q.transform)(current_form, current_id, body);
           body = redacted;
         }
-        sync::VersionStyle style{q.parents, q.changed, {}};
+        sync::VersionStyle style{q.parents, q.changed, {}, q.lean, record_form_version};
         if (!q.echo_actor.empty() && actor == q.echo_actor) {
           // No echo: the caller wrote this version and holds its body; the hash lets it check that.
           hash = sha256_hex_of(body).substr(0, 16);

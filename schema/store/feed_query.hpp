@@ -23,6 +23,7 @@ struct FeedQuery {
   using PathsTransform = std::function<std::string(const std::string& form_id, std::string_view paths)>;
   const PathsTransform* paths = nullptr;
   bool parents = true, changed = true;  // whether versions carry them
+  bool lean = false;                    // members at their defaults left out (PROTOCOL §5.1, compact=2)
   std::string echo_actor;           // non-empty: versions by this actor carry body_hash instead of body
 };
 

@@ -1,4 +1,4 @@
-// GET /v1/changes?since=CURSOR&limit=N&wait=MS (&after=SEQ&max_bytes=N&compact=1&changed=1&echo=0): the change
+// GET /v1/changes?since=CURSOR&limit=N&wait=MS (&after=SEQ&max_bytes=N&compact=1|2&changed=1&echo=0): the change
 // feed (DESIGN §5). Each changed record once, at its latest state, in feed order; long-poll when nothing is
 // new and wait > 0.
 #include "server/handlers/handlers.hpp"
@@ -69,10 +69,13 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
     if (!parse_int(it->second, max_bytes) || max_bytes < 1)
       return problem(400, "invalid_max_bytes", "max_bytes must be a positive integer");
   }
-  bool compact = false, with_changed = true;
+  // compact=1 leaves out parents and changed; compact=2 also the members a reader restores exactly (§5.1).
+  bool compact = false, lean = false, with_changed = true;
   if (auto it = q.find("compact"); it != q.end()) {
-    if (it->second != "0" && it->second != "1") return problem(400, "invalid_compact", "compact must be 0 or 1");
-    compact = it->second == "1";
+    if (it->second != "0" && it->second != "1" && it->second != "2")
+      return problem(400, "invalid_compact", "compact must be 0, 1 or 2");
+    compact = it->second != "0";
+    lean = it->second == "2";
     with_changed = !compact;
   }
   if (auto it = q.find("changed"); it != q.end()) {
@@ -126,6 +129,7 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   fq.paths = redacts ? &paths : nullptr;
   fq.parents = !compact;
   fq.changed = with_changed;
+  fq.lean = lean;
   if (!echo && who.is_device()) fq.echo_actor = who.device_actor;
   auto page = store::feed_json(*app.store, fq, out);
   if (!page.ok()) return problem_from(page.status(), "internal");

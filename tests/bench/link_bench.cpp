@@ -10,6 +10,12 @@
 //
 // --faults 1: a cut of every connection each --cut-every seconds (30) and a stall of --stall-ms (5000)
 // in the middle of an answer with probability --stall (0.1).
+// --protocol new (default), old or both: `old` is the client as it was before issue #18's protocol work
+// (the full feed with every body echoed and `changed`/`parents`, pages bounded by records only, a cut
+// page fetched again from its start); `new` is today's client (compact feed without echo, max_bytes,
+// resume after the last whole record, batches and pages sized to --target-ms of the measured link, as the
+// aktsync CLI does). --runs N repeats each point and prints the medians.
+// (Both send creates without `changed` and ask for a lost push answer first: those live in the store.)
 //
 // The proxy shapes at HTTP-message granularity in user space (a request is forwarded once it arrived
 // whole; the answer leaves in 1 KiB pieces at the link rate), which is close to, not the same as, a
@@ -23,6 +29,7 @@
 //   ip netns exec tablet tc qdisc add dev veth1 parent 1: handle 2: tbf rate 64kbit burst 4kb latency 400ms
 //   aktsyncd --config ... (listening on 10.9.0.1, behind_proxy or TLS), then in the netns:
 //   ip netns exec tablet aktsync --db t.db sync      (cuts: `ip link set veth0 down; sleep 5; ... up`)
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -56,6 +63,10 @@ struct Options {
   int cut_every_s = 30, stall_ms = 5000;
   double stall = 0.1;
   int batch = 200, pull_limit = 500;
+  std::vector<std::string> protocols{"new"};
+  int runs = 1;
+  int compact = 0;  // the `compact` level the new client asks for; 0 = the client's default
+  int target_ms = 8000;  // the new client's target_request_time (the aktsync CLI's); 0 = fixed sizes
 };
 
 std::vector<int> list(const char* s) {
@@ -74,7 +85,7 @@ struct Phase {
   std::string error;
 };
 
-Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o) {
+Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, bool old_protocol) {
   client::HttpOptions ho;
   ho.gzip_requests = true;
   ho.timeout = std::chrono::seconds(15);
@@ -87,7 +98,14 @@ Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o) 
   so.backoff_initial = std::chrono::milliseconds(250);
   so.backoff_max = std::chrono::seconds(4);
   so.jitter_seed = 7;
-  so.partial_answer = [&http] { return http.partial_answer(); };  // cut pages resume mid-page
+  if (old_protocol) {
+    so.compact_feed = false;
+    so.pull_max_bytes = 0;
+  } else {
+    so.partial_answer = [&http] { return http.partial_answer(); };  // cut pages resume mid-page
+    if (o.compact > 0) so.compact_level = o.compact;
+    so.target_request_time = std::chrono::milliseconds(o.target_ms);
+  }
   client::SyncClient sc(store, client::http_transport(http), so);
   Phase p;
   const auto t0 = Clock::now();
@@ -108,11 +126,11 @@ std::unique_ptr<store::TabletStore> tablet(const std::string& path, const std::s
   return std::move(*s);
 }
 
-void report(const char* phase, int kbits, int rtt, int faults, const Phase& p, double ideal_s,
-            const client::FaultCounts& link, int records) {
-  std::printf("%-4s %4d kbit/s %4d ms %-6s  %7.1f s  ratio %5.2f  requests %3llu (failed %llu)  up %7llu B  "
+void report(const char* phase, const std::string& protocol, int kbits, int rtt, int faults, const Phase& p,
+            double ideal_s, const client::FaultCounts& link, int records) {
+  std::printf("%-4s %-3s %4d kbit/s %4d ms %-6s  %7.1f s  ratio %5.2f  requests %3llu (failed %llu)  up %7llu B  "
               "down %7llu B (%.0f/%.0f B/record)  re-sent %6llu B  cuts %zu stalls %zu  resumed %zu fetched %zu%s%s\n",
-              phase, kbits, rtt, faults ? "faulty" : "clean", p.seconds, p.seconds / ideal_s,
+              phase, protocol.c_str(), kbits, rtt, faults ? "faulty" : "clean", p.seconds, p.seconds / ideal_s,
               static_cast<unsigned long long>(p.http.requests), static_cast<unsigned long long>(p.http.failed),
               static_cast<unsigned long long>(p.http.bytes_sent), static_cast<unsigned long long>(p.http.bytes_received),
               static_cast<double>(p.http.bytes_sent) / records, static_cast<double>(p.http.bytes_received) / records,
@@ -120,6 +138,31 @@ void report(const char* phase, int kbits, int rtt, int faults, const Phase& p, d
               p.summary.resumed, p.summary.answers_fetched, p.ok ? "" : "  FAILED: ", p.error.c_str());
   std::fflush(stdout);
 }
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+// The medians of one point's runs: time, ratio, bytes per record each way, requests, bytes re-sent.
+struct Runs {
+  std::vector<double> seconds, up, down, requests, resent;
+  void add(const Phase& p, int records) {
+    seconds.push_back(p.seconds);
+    up.push_back(static_cast<double>(p.http.bytes_sent) / records);
+    down.push_back(static_cast<double>(p.http.bytes_received) / records);
+    requests.push_back(static_cast<double>(p.http.requests));
+    resent.push_back(static_cast<double>(p.http.bytes_sent_failed));
+  }
+  void print(const char* phase, const std::string& protocol, int kbits, int rtt, int faults, double ideal_s) const {
+    std::printf("MEDIAN %-4s %-3s %4d kbit/s %4d ms %-6s  runs %zu  %7.1f s  ratio %5.2f  requests %4.0f  "
+                "up %5.0f B/record  down %5.0f B/record  re-sent %6.0f B\n",
+                phase, protocol.c_str(), kbits, rtt, faults ? "faulty" : "clean", seconds.size(), median(seconds),
+                median(seconds) / ideal_s, median(requests), median(up), median(down), median(resent));
+    std::fflush(stdout);
+  }
+};
 
 }  // namespace
 
@@ -137,10 +180,19 @@ int main(int argc, char** argv) {
     else if (flag == "--stall") o.stall = std::atof(v);
     else if (flag == "--batch") o.batch = std::atoi(v);
     else if (flag == "--pull-limit") o.pull_limit = std::atoi(v);
-    else {
+    else if (flag == "--runs") o.runs = std::max(1, std::atoi(v));
+    else if (flag == "--compact") o.compact = std::atoi(v);
+    else if (flag == "--target-ms") o.target_ms = std::atoi(v);
+    else if (flag == "--protocol") {
+      const std::string p = v;
+      if (p == "both") o.protocols = {"old", "new"};
+      else if (p == "old" || p == "new") o.protocols = {p};
+      else return 2;
+    } else {
       std::fprintf(stderr,
                    "usage: akt_link_bench [--records N] [--kbits 64,128,256] [--rtt 300,600] [--faults 0,1]\n"
-                   "                      [--cut-every S] [--stall P] [--stall-ms MS] [--batch N] [--pull-limit N]\n");
+                   "                      [--cut-every S] [--stall P] [--stall-ms MS] [--batch N] [--pull-limit N]\n"
+                   "                      [--protocol new|old|both] [--runs N] [--compact 1|2] [--target-ms MS]\n");
       return 2;
     }
   }
@@ -162,6 +214,11 @@ int main(int argc, char** argv) {
   for (int faults : o.faults) {
     for (int rtt : o.rtt) {
       for (int kbits : o.kbits) {
+       for (const std::string& protocol : o.protocols) {
+        const bool old_protocol = protocol == "old";
+        Runs push_runs, pull_runs;
+        double ideal = 0;
+        for (int run = 0; run < o.runs; ++run) {
         test::TempDir dir;
         server::Config c;
         c.listen_port = 0;
@@ -186,7 +243,7 @@ int main(int argc, char** argv) {
         }
         auto proxy = client::FaultProxy::start((*srv)->port(), f);
         if (!proxy.ok()) return 1;
-        const double ideal = static_cast<double>(gz) / static_cast<double>(f.link.rate_bytes_per_s);
+        ideal = static_cast<double>(gz) / static_cast<double>(f.link.rate_bytes_per_s);
         auto a = tablet(dir.file("a.db"), actor_a, "token-a", (*proxy)->port());
         std::mt19937_64 ids(5);
         for (const auto& r : recs) {
@@ -196,21 +253,27 @@ int main(int argc, char** argv) {
             return 1;
         }
         const auto before_push = (*proxy)->counts();
-        Phase push = run_sync(*a, (*proxy)->port(), o);
+        Phase push = run_sync(*a, (*proxy)->port(), o, old_protocol);
         auto after_push = (*proxy)->counts();
         after_push.link_cuts -= before_push.link_cuts;
         after_push.stalls -= before_push.stalls;
-        report("push", kbits, rtt, faults, push, ideal, after_push, o.records);
+        report("push", protocol, kbits, rtt, faults, push, ideal, after_push, o.records);
+        push_runs.add(push, o.records);
         auto b = tablet(dir.file("b.db"), actor_b, "token-b", (*proxy)->port());
-        Phase pull = run_sync(*b, (*proxy)->port(), o);
+        Phase pull = run_sync(*b, (*proxy)->port(), o, old_protocol);
         auto after_pull = (*proxy)->counts();
         after_pull.link_cuts -= after_push.link_cuts + before_push.link_cuts;
         after_pull.stalls -= after_push.stalls + before_push.stalls;
-        report("pull", kbits, rtt, faults, pull, ideal, after_pull, o.records);
+        report("pull", protocol, kbits, rtt, faults, pull, ideal, after_pull, o.records);
+        pull_runs.add(pull, o.records);
         all_ok = all_ok && push.ok && pull.ok && push.summary.pushed == recs.size() &&
                  pull.summary.pulled == recs.size();
         (*proxy)->stop();
         (*srv)->stop();
+        }
+        push_runs.print("push", protocol, kbits, rtt, faults, ideal);
+        pull_runs.print("pull", protocol, kbits, rtt, faults, ideal);
+       }
       }
     }
   }

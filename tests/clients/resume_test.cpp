@@ -176,6 +176,22 @@ TEST_CASE("no echo: the tablet's own records come back without bodies; a body th
     test::check_converged(a, test::pull_all(a.http, srv.a, "", 500));
   }
   SUBCASE("a hash that does not match the tablet's copy fetches the record whole") {
+    int spoiled = 0;  // the first two hashes of the page only
+    Recorder rec{a.http, nullptr, {}, [&](client::HttpResult& r) {
+                   const std::string key = "\"body_hash\":\"";
+                   for (std::size_t p = 0; spoiled < 2 && (p = r.body.find(key, p)) != std::string::npos;
+                        p += key.size(), ++spoiled)
+                     r.body.replace(p + key.size(), 16, "0000000000000000");
+                 }, {}};
+    client::SyncClient c(*a.store, rec.transport(), options(a.http));
+    auto s = c.sync(1700000100000);
+    REQUIRE_MESSAGE(s.ok(), s.status().message());
+    CHECK(s->bodies_fetched == 2);
+    CHECK(rec.count("GET /v1/records/") == 2);
+    CHECK(s->pages_asked_whole == 0);
+    test::check_converged(a, test::pull_all(a.http, srv.a, "", 500));
+  }
+  SUBCASE("a page of many unmatched hashes is asked again with its bodies, not record by record") {
     Recorder rec{a.http, nullptr, {}, [&](client::HttpResult& r) {
                    const std::string key = "\"body_hash\":\"";
                    for (std::size_t p = 0; (p = r.body.find(key, p)) != std::string::npos; p += key.size())
@@ -184,8 +200,12 @@ TEST_CASE("no echo: the tablet's own records come back without bodies; a body th
     client::SyncClient c(*a.store, rec.transport(), options(a.http));
     auto s = c.sync(1700000100000);
     REQUIRE_MESSAGE(s.ok(), s.status().message());
-    CHECK(s->bodies_fetched == 12);
-    CHECK(rec.count("GET /v1/records/") == 12);
+    CHECK(s->bodies_fetched == 0);
+    CHECK(rec.count("GET /v1/records/") == 0);
+    CHECK(s->pages_asked_whole == 1);
+    CHECK(rec.count("GET /v1/changes") == 2);
+    REQUIRE(!rec.requests.empty());
+    CHECK(rec.requests.back().find("echo=0") == std::string::npos);
     test::check_converged(a, test::pull_all(a.http, srv.a, "", 500));
   }
 }
