@@ -119,7 +119,10 @@ TEST_CASE("upgrades: a fixture of every earlier schema version is present") {
 }
 
 TEST_CASE("upgrades: every fixture migrates to the current schema with its data intact") {
-  for (const auto& [version, file] : akt::test::upgrade_fixtures()) {
+  for (const auto& fixture : akt::test::upgrade_fixtures()) {
+    // Named, not structured bindings: clang 14 cannot capture a binding in doctest's CAPTURE.
+    const auto& version = fixture.first;
+    const auto& file = fixture.second;
     CAPTURE(file);
     akt::test::TempDir dir;
     const std::string path = dir.file("aktsync.db");
@@ -134,7 +137,9 @@ TEST_CASE("upgrades: every fixture migrates to the current schema with its data 
     CHECK(snapshot(path).user_version == store::latest_schema_version());
     // Every row of every table is still there with every value it had; only meta gains rows (the
     // server's actor from migration 4, the epoch at first open).
-    for (const auto& [table, rows] : before.rows) {
+    for (const auto& table_rows : before.rows) {
+      const auto& table = table_rows.first;
+      const auto& rows = table_rows.second;
       CAPTURE(table);
       const Rows& now = after.rows.at(table);
       if (table == "meta") {
