@@ -150,8 +150,8 @@ struct Uploader {
   }
   // The size of the next chunk after one of `n` bytes was acknowledged `took` after it was sent.
   void sized(std::size_t n, std::chrono::steady_clock::duration took) {
-    // A file's short last piece is mostly round trip: it says little about the link.
-    if (options.chunk_time.count() <= 0 || n < bounded(chunk) / 2) return;
+    // Only whole chunks: a file's short last piece is mostly round trip and would understate the link.
+    if (options.chunk_time.count() <= 0 || n < bounded(chunk)) return;
     const double secs = std::chrono::duration<double>(took).count();
     const double target = options.chunk_time.count() / 1000.0;
     // n bytes in `secs` (a round trip included): `target` seconds hold n * target / secs bytes.
@@ -184,6 +184,53 @@ struct Uploader {
     if (r.status == 403) return Status::forbidden(why);
     if (code == "digest_mismatch") return Status::corruption(why);
     return Status::invalid_argument(why);
+  }
+
+  // Asks the server's offset of upload `id` (PROTOCOL §14.2 step 2) after an answer was lost: a chunk it
+  // stored is not sent again, and an upload the lost answer completed says so (creating it again would
+  // start a new one from zero). An upload the server no longer has is created again.
+  Status where(const sync::AttachmentRef& ref, std::string& id, std::int64_t& offset, bool& complete) {
+    for (;;) {
+      auto r = transport("GET", "/v1/uploads/" + id, {}, headers("application/json"));
+      if (r.ok() && r->status == 200) {
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || !j.contains("offset") || !j["offset"].is_number_integer())
+          return Status::corruption("attachment upload: unexpected answer " + r->body.substr(0, 200));
+        offset = j["offset"].get<std::int64_t>();
+        complete = j.value("complete", false);
+        return {};
+      }
+      if (r.ok() && r->status == 404) {
+        // Expired, or finished by the chunk whose answer was lost: the server says which (§14.3).
+        bool held = false;
+        AKT_TRY(holds(ref.digest, held));
+        if (!held) return open(ref, id, offset, complete);
+        offset = ref.size;
+        complete = true;
+        return {};
+      }
+      if (throttled(r)) continue;
+      if (r.ok() && r->status < 500) return refused(*r, "upload offset");
+      AKT_TRY(failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+    }
+  }
+
+  // Whether the server holds the file `digest` from this device (POST /v1/blobs/missing for it alone).
+  Status holds(const std::string& digest, bool& held) {
+    for (;;) {
+      auto r = transport("POST", "/v1/blobs/missing", json{{"v", 1}, {"digests", json::array({digest})}}.dump(),
+                         headers("application/json"));
+      if (r.ok() && r->status == 200) {
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || !j.contains("missing") || !j["missing"].is_array())
+          return Status::corruption("missing query: unexpected answer");
+        held = std::find(j["missing"].begin(), j["missing"].end(), json(digest)) == j["missing"].end();
+        return {};
+      }
+      if (throttled(r)) continue;
+      if (r.ok() && r->status < 500) return refused(*r, "missing query");
+      AKT_TRY(failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+    }
   }
 
   // Creates (or finds again) the device's upload of `ref`: its id, the server's offset, and whether done.
@@ -250,7 +297,7 @@ struct Uploader {
         if (options.chunk_time.count() > 0) chunk = bounded(bounded(chunk) / 2);
       }
       AKT_TRY(failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
-      AKT_TRY(open(ref, id, offset, complete));
+      AKT_TRY(where(ref, id, offset, complete));
       if (offset > 0) ++summary.resumes;
     }
     summary.file_bytes += bytes.size();

@@ -114,10 +114,12 @@ TEST_CASE("attachments: chunks sized by time follow the link's rate, within boun
   }
   SUBCASE("a slow link: down to what 3 s carry, not below the minimum") {
     rate = 1000;  // 8 kbit/s
-    o.chunk_bytes = 65536;
+    o.chunk_bytes = 16384;
     auto s = upload(40000, 3);
-    CHECK(patches[0] == 40000);       // the first chunk is the whole (small) photo ...
-    CHECK(s.last_chunk_bytes == 4096);  // ... and 3 s of this link are 2,700 bytes: the minimum
+    REQUIRE(patches.size() >= 2);
+    CHECK(patches[0] == 16384);
+    CHECK(patches[1] == 4096);          // 3 s of this link are 2,700 bytes: the minimum
+    CHECK(s.last_chunk_bytes == 4096);
   }
   SUBCASE("a lost chunk halves the next, and the upload resumes from the server's offset") {
     lose_patch = 4;
