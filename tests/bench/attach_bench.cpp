@@ -11,7 +11,7 @@
 // 128 kbit/s, 300 ms and a cut every 30 s are --rate 160000 --delay-ms 15 --cut-every-ms 3000 ten times faster.
 //
 //   build/release/tests/bench/akt_attach_bench --photos 1000 --size 1048576 --chunk 1048576
-//   build/dev/tests/bench/akt_attach_bench --photos 0 --size 1000000 --link-photos 4 \
+//   build/dev/tests/bench/akt_attach_bench --photos 0 --size 1000000 --link-photos 4 --chunk 32768
 //       --rate 160000 --delay-ms 15 --cut-every-ms 3000 --chunk-time-ms 300
 #include <fcntl.h>
 #include <unistd.h>
