@@ -65,7 +65,8 @@ const Command kCommands[] = {
      "  A transfer in which no byte moved for --stall-timeout (default 30s) is cut and retried;\n"
      "  connecting and the server's first answer byte wait --timeout-ms (default 30000). Certificate\n"
      "  and clock errors stop at once (exit 7). --ca / --pin override the trust kept at init. On a\n"
-     "  terminal a progress line shows edits and bytes up, records and bytes down, and the rate."},
+     "  terminal a progress line shows edits and bytes up, records and bytes down, and the rate. Photos\n"
+     "  follow the records, in chunks of about 3 s of link time, resuming at the server's offset."},
     {"status", cli::cmd_status, "status\n  Unsynced edits, last sync, conflicts, rejected edits, cursor and epoch."},
     {"pull", cli::cmd_pull,
      "pull --format jsonl|csv [--out FILE]\n"
@@ -80,8 +81,9 @@ const Command kCommands[] = {
      "                      [--review-status S]) [--seen CLOCK]\n"
      "  The conflict inbox for admins and supervisors (docs/CONFLICTS.md). Every conflicts command also takes\n"
      "  --server URL --user NAME [--password-file FILE] [--ca FILE] (or $AKTSYNC_SERVER, $AKTSYNC_USER,\n"
-     "  $AKTSYNC_PASSWORD) and needs no device database. `show` numbers the candidates for --pick and prints\n"
-     "  the version you saw (seen); resolve uses the current version unless --seen is given."},
+     "  $AKTSYNC_PASSWORD; without them it asks for the password on the terminal) and needs no device\n"
+     "  database. `show` numbers the candidates for --pick and prints the version you saw (seen); resolve\n"
+     "  uses the current version unless --seen is given."},
     {"export", nullptr,
      "export FORM [--format csv|jsonl|xlsx] [--out FILE] [--since CURSOR | --cursor-file FILE]\n"
      "                [--municipality M,..] [--community C,..] [--component SO1,..] [--received-from D]\n"

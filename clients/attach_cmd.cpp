@@ -71,9 +71,22 @@ int sync_attachments(const Args& a, store::TabletStore& store, const std::string
   auto dev = store.device();
   if (!dev.ok()) return fail_status(dev.status(), "attachments");
   UploadOptions o;
+  // As the records' retries: for a time budget (--retry-for, default 10 min), not a count, unless --attempts.
+  o.max_attempts = 0;
+  o.retry_for = std::chrono::minutes(10);
   if (const std::string* v = a.opt("attempts")) o.max_attempts = std::max(1, std::atoi(v->c_str()));
-  if (const char* chunk = std::getenv("AKTSYNC_CHUNK_BYTES")) o.chunk_bytes = std::max(1024, std::atoi(chunk));
+  if (const std::string* v = a.opt("retry-for")) (void)parse_duration(*v, o.retry_for);  // checked by sync
+  // Chunks of about three seconds of link time (UploadOptions::chunk_time); AKTSYNC_CHUNK_BYTES fixes them.
+  o.chunk_time = std::chrono::seconds(3);
+  o.chunk_bytes = 32 * 1024;
+  if (const char* chunk = std::getenv("AKTSYNC_CHUNK_BYTES")) {
+    o.chunk_bytes = static_cast<std::size_t>(std::max(1024, std::atoi(chunk)));
+    o.chunk_time = std::chrono::milliseconds(0);
+  }
   options.gzip_requests = false;
+  // Every lost answer reaches the uploader, which asks the server's offset before sending again: a blind
+  // resend on a fresh connection would send a chunk the server may already hold.
+  options.retry_stale_connection = false;
   HttpClient http(host, port, options);
   auto s = upload_attachments(*box, http_transport(http), dev->config.token, o);
   if (!s.ok()) {

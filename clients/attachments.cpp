@@ -115,25 +115,63 @@ struct Uploader {
   const UploadOptions& options;
   UploadSummary& summary;
   int failures = 0;
+  std::chrono::milliseconds failing_for{0};  // waits since the first of the failures in a row
+  std::chrono::steady_clock::time_point first_failure{};
+  std::size_t chunk = 0;          // the next chunk's size
+  std::size_t server_max = 0;     // the server's max_chunk (0 = not said)
 
   Headers headers(const char* content_type) const {
     return {{"Authorization", "Bearer " + token}, {"Content-Type", content_type}};
   }
-  // Counts a failure and waits before the next try; kIOError once max_attempts failures came in a row.
+  std::chrono::steady_clock::time_point now() const {
+    return options.now ? options.now() : std::chrono::steady_clock::now();
+  }
+  void progressed() {
+    failures = 0;
+    failing_for = std::chrono::milliseconds(0);
+  }
+  // Counts a failure and waits before the next try; kIOError once max_attempts failures came in a row,
+  // or once they would last longer than retry_for.
   Status failed(const std::string& why) {
-    if (++failures >= options.max_attempts) return Status::io_error("attachment upload: " + why);
+    if (failures == 0) first_failure = now();
+    ++failures;
+    if (options.max_attempts > 0 && failures >= options.max_attempts)
+      return Status::io_error("attachment upload: " + why + " (" + std::to_string(failures) + " failures in a row)");
     auto wait = options.backoff_initial * (1 << std::min(failures - 1, 10));
     wait = std::min(wait, options.backoff_max);
+    const auto spent = std::max(failing_for, std::chrono::duration_cast<std::chrono::milliseconds>(now() - first_failure));
+    if (options.retry_for.count() > 0 && spent + wait > options.retry_for)
+      return Status::io_error("attachment upload: " + why + " (failing for " + std::to_string(spent.count() / 1000) +
+                              " s)");
     if (options.sleep) options.sleep(wait);
     else std::this_thread::sleep_for(wait);
+    failing_for += wait;
     return {};
+  }
+  // The size of the next chunk after one of `n` bytes was acknowledged `took` after it was sent.
+  void sized(std::size_t n, std::chrono::steady_clock::duration took) {
+    // Only whole chunks: a file's short last piece is mostly round trip and would understate the link.
+    if (options.chunk_time.count() <= 0 || n < bounded(chunk)) return;
+    const double secs = std::chrono::duration<double>(took).count();
+    const double target = options.chunk_time.count() / 1000.0;
+    // n bytes in `secs` (a round trip included): `target` seconds hold n * target / secs bytes.
+    double next = secs > 0 ? static_cast<double>(n) * target / secs : 2.0 * static_cast<double>(chunk);
+    next = std::min(next, 2.0 * static_cast<double>(chunk));  // one fast chunk does not make a fast link
+    chunk = bounded(static_cast<std::size_t>(next));
+  }
+  // `n` within the adaptive bounds (when sizing by time) and the server's largest chunk.
+  std::size_t bounded(std::size_t n) const {
+    if (options.chunk_time.count() > 0)
+      n = std::clamp(n, options.min_chunk_bytes, std::max(options.min_chunk_bytes, options.max_chunk_bytes));
+    if (server_max > 0) n = std::min(n, server_max);
+    return std::max<std::size_t>(n, 1);
   }
   // A 429 is no failure of the link: wait the Retry-After (at most a minute) and try again, uncounted. The
   // answer came through, so the link works: the count of failures in a row starts again (otherwise the
   // faults of a bad link between throttled tries would add up to max_attempts while the server is only busy).
   bool throttled(const Result<HttpResult>& r) {
     if (!r.ok() || r->status != 429) return false;
-    failures = 0;
+    progressed();
     const int secs = std::clamp(std::atoi(r->header("retry-after").c_str()), 1, 60);
     if (options.sleep) options.sleep(std::chrono::seconds(secs));
     else std::this_thread::sleep_for(std::chrono::seconds(secs));
@@ -148,6 +186,53 @@ struct Uploader {
     return Status::invalid_argument(why);
   }
 
+  // Asks the server's offset of upload `id` (PROTOCOL §14.2 step 2) after an answer was lost: a chunk it
+  // stored is not sent again, and an upload the lost answer completed says so (creating it again would
+  // start a new one from zero). An upload the server no longer has is created again.
+  Status where(const sync::AttachmentRef& ref, std::string& id, std::int64_t& offset, bool& complete) {
+    for (;;) {
+      auto r = transport("GET", "/v1/uploads/" + id, {}, headers("application/json"));
+      if (r.ok() && r->status == 200) {
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || !j.contains("offset") || !j["offset"].is_number_integer())
+          return Status::corruption("attachment upload: unexpected answer " + r->body.substr(0, 200));
+        offset = j["offset"].get<std::int64_t>();
+        complete = j.value("complete", false);
+        return {};
+      }
+      if (r.ok() && r->status == 404) {
+        // Expired, or finished by the chunk whose answer was lost: the server says which (§14.3).
+        bool held = false;
+        AKT_TRY(holds(ref.digest, held));
+        if (!held) return open(ref, id, offset, complete);
+        offset = ref.size;
+        complete = true;
+        return {};
+      }
+      if (throttled(r)) continue;
+      if (r.ok() && r->status < 500) return refused(*r, "upload offset");
+      AKT_TRY(failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+    }
+  }
+
+  // Whether the server holds the file `digest` from this device (POST /v1/blobs/missing for it alone).
+  Status holds(const std::string& digest, bool& held) {
+    for (;;) {
+      auto r = transport("POST", "/v1/blobs/missing", json{{"v", 1}, {"digests", json::array({digest})}}.dump(),
+                         headers("application/json"));
+      if (r.ok() && r->status == 200) {
+        const json j = json::parse(r->body, nullptr, false);
+        if (!j.is_object() || !j.contains("missing") || !j["missing"].is_array())
+          return Status::corruption("missing query: unexpected answer");
+        held = std::find(j["missing"].begin(), j["missing"].end(), json(digest)) == j["missing"].end();
+        return {};
+      }
+      if (throttled(r)) continue;
+      if (r.ok() && r->status < 500) return refused(*r, "missing query");
+      AKT_TRY(failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
+    }
+  }
+
   // Creates (or finds again) the device's upload of `ref`: its id, the server's offset, and whether done.
   Status open(const sync::AttachmentRef& ref, std::string& id, std::int64_t& offset, bool& complete) {
     const json req{{"v", 1}, {"digest", ref.digest}, {"size", ref.size}, {"type", ref.media_type}};
@@ -160,6 +245,8 @@ struct Uploader {
         id = j["upload"].get<std::string>();
         offset = j["offset"].get<std::int64_t>();
         complete = j.value("complete", false);
+        if (auto m = j.find("max_chunk"); m != j.end() && m->is_number_unsigned() && m->get<std::uint64_t>() > 0)
+          server_max = static_cast<std::size_t>(std::min<std::uint64_t>(m->get<std::uint64_t>(), 1u << 30));
         return {};
       }
       if (throttled(r)) continue;
@@ -175,17 +262,20 @@ struct Uploader {
     AKT_TRY(open(ref, id, offset, complete));
     if (offset > 0) ++summary.resumes;
     while (!complete) {
-      const std::size_t n = std::min<std::size_t>(options.chunk_bytes, bytes.size() - static_cast<std::size_t>(offset));
+      const std::size_t n = std::min<std::size_t>(bounded(chunk), bytes.size() - static_cast<std::size_t>(offset));
       Headers h = headers("application/offset+octet-stream");
       h.emplace_back("Upload-Offset", std::to_string(offset));
       summary.bytes_sent += n;
+      ++summary.chunks;
+      const auto sent_at = now();
       auto r = transport("PATCH", "/v1/uploads/" + id, bytes.substr(static_cast<std::size_t>(offset), n), h);
       if (r.ok() && r->status == 200) {
         const json j = json::parse(r->body, nullptr, false);
         if (!j.is_object() || !j.contains("offset")) return Status::corruption("attachment upload: bad answer");
         offset = j["offset"].get<std::int64_t>();
         complete = j.value("complete", false);
-        failures = 0;  // progress: the link works again
+        progressed();  // the link works again
+        sized(n, now() - sent_at);
         continue;
       }
       if (r.ok() && r->status == 409) {  // the server holds another offset: continue from there
@@ -200,9 +290,14 @@ struct Uploader {
       }
       if (throttled(r)) continue;
       if (r.ok() && r->status < 500) return refused(*r, "upload chunk");
-      // The answer never came (or 5xx): the chunk may or may not be stored. Ask where the server is.
+      // The answer never came (or 5xx): the chunk may or may not be stored. Ask where the server is, and
+      // send smaller chunks while the link is this bad.
+      if (!r.ok()) {
+        ++summary.lost_chunks;
+        if (options.chunk_time.count() > 0) chunk = bounded(bounded(chunk) / 2);
+      }
       AKT_TRY(failed(r.ok() ? "HTTP " + std::to_string(r->status) : r.status().message()));
-      AKT_TRY(open(ref, id, offset, complete));
+      AKT_TRY(where(ref, id, offset, complete));
       if (offset > 0) ++summary.resumes;
     }
     summary.file_bytes += bytes.size();
@@ -219,6 +314,7 @@ Result<UploadSummary> upload_attachments(AttachmentBox& box, const Transport& tr
   const auto unsent = box.unsent();
   if (unsent.empty()) return summary;
   Uploader up{transport, token, options, summary};
+  up.chunk = up.bounded(options.chunk_bytes);
   // One question for the whole list (in pieces of 1000): which files does the server lack from us?
   std::vector<std::string> missing;
   for (std::size_t at = 0; at < unsent.size(); at += 1000) {
@@ -233,7 +329,7 @@ Result<UploadSummary> upload_attachments(AttachmentBox& box, const Transport& tr
           return Status::corruption("missing query: unexpected answer");
         for (const auto& d : j["missing"])
           if (d.is_string()) missing.push_back(d.get<std::string>());
-        up.failures = 0;
+        up.progressed();
         break;
       }
       if (up.throttled(r)) continue;
@@ -252,6 +348,7 @@ Result<UploadSummary> upload_attachments(AttachmentBox& box, const Transport& tr
     AKT_TRY(up.send(ref, *bytes));
     AKT_TRY(box.mark_sent(ref.digest));
   }
+  summary.last_chunk_bytes = up.chunk;
   return summary;
 }
 

@@ -39,10 +39,23 @@ class AttachmentBox {
 
 struct UploadOptions {
   std::size_t chunk_bytes = 64 * 1024;  // one PATCH; 4 s at 128 kbit/s (a cut costs at most one chunk)
-  int max_attempts = 6;                 // consecutive failures per file before giving up (progress resets it)
+  // Chunks sized by time, when chunk_time > 0: after each acknowledged chunk the next one aims at
+  // chunk_time of link time at the rate that chunk moved (its bytes over the time from request to answer),
+  // growing at most twofold per chunk, within [min_chunk_bytes, max_chunk_bytes] and the server's
+  // `max_chunk`; a chunk lost on the way halves the next. chunk_bytes is then the first chunk's size. A
+  // cut costs about half a chunk, a chunk costs a round trip: a few seconds balance the two on a 2G link.
+  std::chrono::milliseconds chunk_time{0};
+  std::size_t min_chunk_bytes = 8 * 1024;
+  std::size_t max_chunk_bytes = 1024 * 1024;
+  // Failures in a row (progress resets both): give up after max_attempts of them (0 = no count limit) or
+  // once they lasted longer than retry_for (0 = no time limit; the waits count even when `sleep` does not
+  // really wait).
+  int max_attempts = 6;
+  std::chrono::milliseconds retry_for{0};
   std::chrono::milliseconds backoff_initial{250};
   std::chrono::milliseconds backoff_max{8000};
   std::function<void(std::chrono::milliseconds)> sleep;  // default std::this_thread::sleep_for
+  std::function<std::chrono::steady_clock::time_point()> now;  // default steady_clock::now (tests: a fake)
 };
 
 struct UploadSummary {
@@ -51,10 +64,15 @@ struct UploadSummary {
   std::uint64_t bytes_sent = 0;   // chunk bytes put on the wire, retries included
   std::uint64_t file_bytes = 0;   // the sizes of the files sent
   std::size_t resumes = 0;        // uploads continued from a non-zero server offset
+  std::size_t chunks = 0;         // PATCH requests sent (acknowledged or not)
+  std::size_t lost_chunks = 0;    // of them, those whose answer never came
+  std::size_t last_chunk_bytes = 0;  // the size the next chunk would have had (adaptive sizing's state)
 };
 
-// Uploads every unsent file of `box` the server lacks, as the device with bearer `token`. Errors: kIOError
-// (unreachable or failing after max_attempts), kUnauthenticated/kForbidden, kCorruption (the server
+// Uploads every unsent file of `box` the server lacks, as the device with bearer `token`. After a lost
+// answer it asks the server's offset before it sends again (never re-sends a chunk the server stored,
+// provided the transport does not resend on its own: HttpOptions::retry_stale_connection off). Errors:
+// kIOError (unreachable or failing for max_attempts or retry_for), kUnauthenticated/kForbidden, kCorruption (the server
 // refused the bytes' digest: the local copy is damaged), kInvalidArgument (refused, e.g. too large).
 Result<UploadSummary> upload_attachments(AttachmentBox& box, const Transport& transport, const std::string& token,
                                          const UploadOptions& options = {});

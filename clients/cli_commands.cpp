@@ -538,7 +538,9 @@ int cmd_sync(const Args& a, store::TabletStore& store) {
     if (!parse_duration(*v, so.retry_for))
       return fail(kUsage, "--retry-for must be a duration such as 10m, 90s or 1h, got '" + *v + "'");
   }
-  bool progress = isatty(fileno(stderr)) == 1;
+  // A progress line only for a person watching: both the summary (stdout) and the line (stderr) go to a
+  // terminal. Piped or logged output gets the summary alone, without carriage-return litter.
+  bool progress = isatty(fileno(stdout)) == 1 && isatty(fileno(stderr)) == 1;
   if (const std::string* v = a.opt("progress")) {
     if (*v != "on" && *v != "off") return fail(kUsage, "--progress must be on or off");
     progress = *v == "on";

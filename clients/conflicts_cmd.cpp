@@ -1,7 +1,12 @@
 // Commands that sign in with a user account: the session helpers, and `aktsync conflicts list|show|resolve`,
 // the conflict inbox (docs/PROTOCOL.md §11, docs/CONFLICTS.md) from a terminal. Each command signs in for
 // itself and signs out after.
+#include <termios.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -25,6 +30,48 @@ std::string option_or_env(const Args& a, const char* opt, const char* env) {
   return e ? e : "";
 }
 
+// The terminal's settings while echo is off, restored by the signal handler if the user presses Ctrl-C
+// at the prompt (otherwise the shell would be left typing blind).
+termios g_saved_tty{};
+extern "C" void restore_tty_and_die(int sig) {
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &g_saved_tty);
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+// Asks for the password on the terminal (stdin), without echoing it. False when stdin is no terminal or
+// nothing was typed before end of input.
+bool prompt_password(const std::string& user, const std::string& server, std::string& password) {
+  if (::isatty(STDIN_FILENO) != 1 || ::tcgetattr(STDIN_FILENO, &g_saved_tty) != 0) return false;
+  std::fprintf(stderr, "password for %s at %s: ", user.c_str(), server.c_str());
+  std::fflush(stderr);
+  termios quiet = g_saved_tty;
+  quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
+  quiet.c_lflag |= ECHONL;  // the Enter still moves to the next line
+  auto old_int = std::signal(SIGINT, restore_tty_and_die);
+  auto old_term = std::signal(SIGTERM, restore_tty_and_die);
+  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  std::string line;
+  bool got = false;
+  for (;;) {
+    char c = 0;
+    const ssize_t n = ::read(STDIN_FILENO, &c, 1);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    if (c == '\n' || c == '\r') {
+      got = true;
+      break;
+    }
+    line.push_back(c);
+  }
+  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &g_saved_tty);
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  if (!got) std::fprintf(stderr, "\n");
+  password = std::move(line);
+  return got || !password.empty();
+}
+
 }  // namespace
 
 // Maps an HTTP answer that is not 2xx to an exit code, printing the server's problem detail.
@@ -44,6 +91,11 @@ int open_user_session(const Args& a, UserSession& s) {
   const std::string user = option_or_env(a, "user", "AKTSYNC_USER");
   if (server.empty() || user.empty())
     return fail(kUsage, a.command + " needs --server URL and --user NAME (or $AKTSYNC_SERVER, $AKTSYNC_USER)");
+  std::string host;
+  std::uint16_t port = 0;
+  HttpOptions ho;
+  if (!parse_server(server, host, port, ho.tls)) return fail(kUsage, "bad --server (HOST:PORT or https://HOST:PORT): " + server);
+  if (const std::string* ca = a.opt("ca")) ho.ca_file = *ca;
   std::string password;
   if (const std::string* f = a.opt("password-file")) {
     std::ifstream in(*f);
@@ -51,18 +103,16 @@ int open_user_session(const Args& a, UserSession& s) {
     std::getline(in, password);
   } else if (const char* e = std::getenv("AKTSYNC_PASSWORD")) {
     password = e;
-  } else {
-    return fail(kUsage, "give the password with --password-file FILE or $AKTSYNC_PASSWORD");
+  } else if (!prompt_password(user, server, password)) {
+    return fail(kUsage, "give the password with --password-file FILE or $AKTSYNC_PASSWORD (or run on a terminal "
+                        "to be asked for it)");
   }
-  std::string host;
-  std::uint16_t port = 0;
-  HttpOptions ho;
-  if (!parse_server(server, host, port, ho.tls)) return fail(kUsage, "bad --server (HOST:PORT or https://HOST:PORT): " + server);
-  if (const std::string* ca = a.opt("ca")) ho.ca_file = *ca;
   s.http = std::make_unique<HttpClient>(host, port, ho);
   auto r = s.http->request("POST", "/v1/login", json{{"username", user}, {"password", password}}.dump(),
                            {{"Content-Type", "application/json"}});
-  if (!r.ok()) return fail(kUnreachable, "login: " + r.status().message());
+  if (!r.ok())  // a certificate or scheme problem is no outage: say so (exit 7), as sync does
+    return fail(r.status().code() == Status::Code::kInvalidArgument ? kLinkSetup : kUnreachable,
+                "login: " + r.status().message());
   if (r->status != 200) return http_fail(*r, "login");
   s.token = json::parse(r->body, nullptr, false).value("token", std::string());
   if (s.token.empty()) return fail(kError, "login: the answer has no token");

@@ -392,6 +392,7 @@ struct FaultProxy::Impl {
     while (ok && read_request(client, buf, req)) {
       {
         std::unique_lock lock(mu);
+        if (options.link.silent_after > 0 && counts.requests >= options.link.silent_after) silent = true;
         if (silent) {  // read on, answer nothing, until the client gives up or the link is cut
           ++counts.requests;
           lock.unlock();

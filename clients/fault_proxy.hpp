@@ -12,7 +12,8 @@
 //     to the server after a later push from another connection (reorder).
 // It also emulates a bad link (LinkOptions): a rate limit per direction shared by all connections,
 // added one-way delay, stalls in the middle of an answer, a cut of every open connection at a fixed
-// period, and a silent mode that accepts connections and reads requests but never answers.
+// period, and a silent mode that accepts connections and reads requests but never answers (from the
+// start, or once a given number of requests were served).
 // Pure Asio, blocking sockets: one thread accepts, one thread serves each client connection; each
 // request goes to the upstream on a fresh connection, so a restarted upstream (set_upstream_port) is
 // picked up at once. Not for production: no TLS, no limits beyond sanity checks.
@@ -35,6 +36,9 @@ struct LinkOptions {
   int stall_ms = 5000;
   int cut_every_ms = 0;                // every open client connection is cut at each multiple of this (0 = never)
   bool silent = false;                 // accept and read, never answer (set_silent() toggles it later)
+  // The link dies midway: after this many requests were read (and served), it turns silent for good,
+  // as if set_silent(true) had been called between two requests (0 = never).
+  std::size_t silent_after = 0;
 };
 
 struct FaultOptions {

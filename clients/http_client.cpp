@@ -439,7 +439,8 @@ Result<HttpResult> HttpClient::request(const std::string& method, const std::str
     impl_->reset();
     // The server may have closed an idle kept-alive connection: try once more on a new one. Not after
     // a deadline (the link is slow or dead: the caller decides) or once an answer began.
-    if (reused && !answer_started && !impl_->timed_out) {
+    if (impl_->options.retry_stale_connection && reused && !answer_started && !impl_->timed_out) {
+      ++impl_->stats.stale_retries;
       if (Status st = impl_->connect(); !st.ok()) return st;
       r = impl_->once(method, target, body, headers, answer_started);
       if (!r.ok()) impl_->reset();

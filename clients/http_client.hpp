@@ -46,6 +46,11 @@ struct HttpOptions {
   std::string pin_sha256;
   bool verify_peer = true;
   int max_tls_version = 0;      // e.g. TLS1_1_VERSION to test that old versions are refused; 0 = any
+  // A request sent on a kept-alive connection that fails before any byte of its answer (the server may
+  // have closed the idle connection) is sent once more on a new connection, unseen by the caller. Off:
+  // the caller sees every failure and decides, e.g. an uploader that asks the server's offset before it
+  // sends a chunk again (the lost answer may be of a chunk the server stored).
+  bool retry_stale_connection = true;
   // Called whenever bytes moved on the connection (counts of this call: bytes sent, bytes received).
   std::function<void(std::size_t sent, std::size_t received)> on_bytes;
 };
@@ -57,6 +62,7 @@ struct TransferStats {
   std::uint64_t bytes_sent = 0, bytes_received = 0;
   std::uint64_t bytes_sent_failed = 0; // bytes of the requests whose answer never arrived (sent again on retry)
   std::uint64_t connects = 0;          // connections opened
+  std::uint64_t stale_retries = 0;     // requests sent again by the client itself (retry_stale_connection)
 };
 
 // Errors of request():
@@ -73,7 +79,8 @@ class HttpClient {
   HttpClient& operator=(HttpClient&&) noexcept;
 
   // Sends one request on the kept-alive connection (connecting when needed). A request on a reused
-  // connection that the server had closed (before any byte of an answer) is retried once on a fresh one.
+  // connection that the server had closed (before any byte of an answer) is retried once on a fresh one,
+  // unless options.retry_stale_connection is off.
   Result<HttpResult> request(const std::string& method, const std::string& target, const std::string& body = {},
                              const std::vector<std::pair<std::string, std::string>>& headers = {});
   void close();

@@ -117,6 +117,8 @@ int cmd_import(const Args& a) {
   // Re-enrol the tablet's actor (the code must be issued for the same user).
   const nlohmann::json req{{"code", *code}, {"actor", actor}, {"app_version", "aktsync-import"}};
   auto r = http.request("POST", "/v1/enrol", req.dump(), {{"Content-Type", "application/json"}});
+  if (!r.ok() && r.status().code() == Status::Code::kInvalidArgument)  // certificate or scheme: say so, exit 7
+    return fail(kLinkSetup, "import: " + r.status().message());
   if (!r.ok()) return fail(kUnreachable, "import: server unreachable: " + r.status().message());
   if (r->status != 201) {
     auto [pcode, detail] = problem_of(r->body);

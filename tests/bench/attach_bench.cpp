@@ -3,9 +3,16 @@
 // (GET /v1/blobs/{digest}, each referenced by a pushed record). In the same run and the same folder, the
 // disk's sequential write rate: the same number of bytes written in 1 MiB writes and fsynced once.
 // Prints MB/s and the ratios to the disk rate; with --faults, also the bytes sent / photo bytes through
-// the fault proxy (dropped requests and answers at the given probability).
+// the fault proxy (dropped requests and answers at the given probability). With --cut-every-ms, also
+// uploads through the proxy's emulated link (--rate bytes/s, --delay-ms one way, every connection cut at
+// that period) as the aktsync CLI does (no resend behind the uploader's back; chunks of --chunk-time-ms of
+// link time, or fixed --chunk bytes with --chunk-time-ms 0), and prints the chunk bytes and the wire bytes
+// sent per photo byte, and the time over the photos' bytes at link rate. Scale the link to save time:
+// 128 kbit/s, 300 ms and a cut every 30 s are --rate 160000 --delay-ms 15 --cut-every-ms 3000 ten times faster.
 //
 //   build/release/tests/bench/akt_attach_bench --photos 1000 --size 1048576 --chunk 1048576
+//   build/dev/tests/bench/akt_attach_bench --photos 0 --size 1000000 --link-photos 4 --chunk 32768
+//       --rate 160000 --delay-ms 15 --cut-every-ms 3000 --chunk-time-ms 300
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -61,9 +68,16 @@ int main(int argc, char** argv) {
   int photos = 1000;
   std::size_t size = 1 << 20, chunk = 1 << 20;
   double faults = 0;
+  int link_photos = 4, delay_ms = 0, cut_every_ms = 0, chunk_time_ms = 3000;
+  std::uint64_t rate = 16000;
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i], v = argv[i + 1];
     if (k == "--photos") photos = std::stoi(v);
+    else if (k == "--link-photos") link_photos = std::stoi(v);
+    else if (k == "--rate") rate = std::stoull(v);
+    else if (k == "--delay-ms") delay_ms = std::stoi(v);
+    else if (k == "--cut-every-ms") cut_every_ms = std::stoi(v);
+    else if (k == "--chunk-time-ms") chunk_time_ms = std::stoi(v);
     else if (k == "--size") size = std::stoul(v);
     else if (k == "--chunk") chunk = std::stoul(v);
     else if (k == "--faults") faults = std::stod(v);
@@ -172,6 +186,46 @@ int main(int argc, char** argv) {
     if (!s.ok()) die("upload through faults: " + s.status().message());
     std::printf("through faults (p=%.2f each): bytes sent / photo bytes = %.3f (%zu resumes)\n", faults,
                 static_cast<double>(s->bytes_sent) / static_cast<double>(s->file_bytes), s->resumes);
+  }
+  if (cut_every_ms > 0) {
+    client::FaultOptions f;
+    f.link.rate_bytes_per_s = rate;
+    f.link.delay_ms = delay_ms;
+    f.link.cut_every_ms = cut_every_ms;
+    auto proxy = client::FaultProxy::start((*srv)->port(), f);
+    if (!proxy.ok()) die("proxy");
+    test::TempDir dir3;
+    auto box3 = client::AttachmentBox::open(dir3.file("box"));
+    std::mt19937_64 rng3(3);
+    for (int i = 0; i < link_photos; ++i) {
+      std::string bytes(size, '\0');
+      for (char& ch : bytes) ch = static_cast<char>(rng3());
+      if (!box3->add(bytes, "image/jpeg").ok()) die("add");
+    }
+    client::HttpOptions ho;
+    ho.retry_stale_connection = false;
+    ho.timeout = ho.stall_timeout = std::chrono::seconds(30);
+    client::HttpClient via("127.0.0.1", (*proxy)->port(), ho);
+    client::UploadOptions lo;
+    lo.chunk_bytes = chunk;
+    lo.chunk_time = std::chrono::milliseconds(chunk_time_ms);
+    lo.max_attempts = 0;
+    lo.retry_for = std::chrono::minutes(10);
+    lo.backoff_initial = std::chrono::milliseconds(25);  // scaled like the link
+    t = Clock::now();
+    auto s = client::upload_attachments(*box3, client::http_transport(via), token, lo);
+    const double took = seconds_since(t);
+    if (!s.ok()) die("upload through the link: " + s.status().message());
+    const double bytes = static_cast<double>(s->file_bytes);
+    std::printf("link %llu B/s, %d ms one way, cut every %d ms, chunk %s: chunk bytes / photo bytes = %.3f, "
+                "wire bytes up / photo bytes = %.3f, time / (photo bytes at link rate) = %.2f; %zu chunks, %zu lost, "
+                "%llu cuts, last chunk %zu\n",
+                static_cast<unsigned long long>(rate), delay_ms, cut_every_ms,
+                chunk_time_ms > 0 ? (std::to_string(chunk_time_ms) + " ms of link").c_str()
+                                  : (std::to_string(chunk) + " bytes").c_str(),
+                static_cast<double>(s->bytes_sent) / bytes, static_cast<double>(via.stats().bytes_sent) / bytes,
+                took / (bytes / static_cast<double>(rate)), s->chunks, s->lost_chunks,
+                static_cast<unsigned long long>((*proxy)->counts().link_cuts), s->last_chunk_bytes);
   }
   (*srv)->stop();
   return 0;
