@@ -100,7 +100,9 @@ void check_converged(Tablet& t, const Feed& server) {
   auto ids = t.store->record_ids();
   REQUIRE(ids.ok());
   CHECK(ids->size() == server.records.size());
-  for (const auto& [id, state] : server.records) {
+  for (const auto& id_state : server.records) {
+    const auto& id = id_state.first;  // named, not bound: clang 14 cannot capture a binding in a message
+    const auto& state = id_state.second;
     auto r = t.store->record(id);
     REQUIRE(r.ok());
     REQUIRE_MESSAGE(r->has_value(), "record missing on the tablet: " << id);

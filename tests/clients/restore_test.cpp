@@ -104,7 +104,9 @@ TEST_CASE("restore: tablets that synced after the backup give the restored serve
   test::Feed after = test::pull_all(c, srv.a, "", 100);
   // Every edit is back: the same records with the same bodies, one live version each, nothing flagged.
   CHECK(bodies_of(after) == bodies_of(before));
-  for (const auto& [id, st] : after.records) {
+  for (const auto& id_st : after.records) {
+    const auto& id = id_st.first;  // named, not bound: clang 14 cannot capture a binding in a message
+    const auto& st = id_st.second;
     CHECK_MESSAGE(st.live.size() == 1, id);
     CHECK_FALSE(st.conflict);
   }

@@ -17,7 +17,10 @@ using namespace akt;
 TEST_CASE("upgrades: the server starts on every earlier schema's database and syncs over it") {
   const auto fixtures = test::upgrade_fixtures();
   REQUIRE(fixtures.size() >= 2);
-  for (const auto& [version, file] : fixtures) {
+  for (const auto& fixture : fixtures) {
+    // Named, not structured bindings: clang 14 cannot capture a binding in doctest's CAPTURE.
+    const auto& version = fixture.first;
+    const auto& file = fixture.second;
     CAPTURE(file);
     test::TempDir dir;
     test::load_fixture(file, dir.file("aktsync.db"));
