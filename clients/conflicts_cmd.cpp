@@ -43,14 +43,16 @@ extern "C" void restore_tty_and_die(int sig) {
 // nothing was typed before end of input.
 bool prompt_password(const std::string& user, const std::string& server, std::string& password) {
   if (::isatty(STDIN_FILENO) != 1 || ::tcgetattr(STDIN_FILENO, &g_saved_tty) != 0) return false;
-  std::fprintf(stderr, "password for %s at %s: ", user.c_str(), server.c_str());
-  std::fflush(stderr);
   termios quiet = g_saved_tty;
   quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
   quiet.c_lflag |= ECHONL;  // the Enter still moves to the next line
   auto old_int = std::signal(SIGINT, restore_tty_and_die);
   auto old_term = std::signal(SIGTERM, restore_tty_and_die);
+  // Echo goes off (and what was typed ahead is discarded) before the prompt shows: whatever is typed once
+  // the prompt is visible is kept. The other order lost a password typed quickly after the prompt.
   ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  std::fprintf(stderr, "password for %s at %s: ", user.c_str(), server.c_str());
+  std::fflush(stderr);
   std::string line;
   bool got = false;
   for (;;) {

@@ -70,13 +70,24 @@ class Terminal {
     return true;
   }
   void type(const std::string& keys) { REQUIRE(::write(master_, keys.data(), keys.size()) == static_cast<ssize_t>(keys.size())); }
-  // Reads until the child closes the terminal, then returns its exit code (-1 when killed).
+  // Reads until the child closes the terminal, then returns its exit code (-1 when killed). A child still
+  // running after 120 s (waiting for input it will never get) is killed, so the test fails, not hangs.
   int finish() {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
     while (std::chrono::steady_clock::now() < deadline && read_some(500)) {
     }
     int status = 0;
-    REQUIRE(::waitpid(pid_, &status, 0) == pid_);
+    pid_t done = ::waitpid(pid_, &status, WNOHANG);
+    while (done == 0 && std::chrono::steady_clock::now() < deadline) {
+      ::usleep(100 * 1000);
+      done = ::waitpid(pid_, &status, WNOHANG);
+    }
+    if (done == 0) {
+      MESSAGE("the child did not end within 120 s; killed. Screen: " << screen_);
+      ::kill(pid_, SIGKILL);
+      done = ::waitpid(pid_, &status, 0);
+    }
+    REQUIRE(done == pid_);
     exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return exit_code_;
   }

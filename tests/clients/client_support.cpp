@@ -76,6 +76,9 @@ Run run_program(const std::string& path, const std::vector<std::string>& args, c
   const std::string out = dir.file("stdout.txt"), err = dir.file("stderr.txt");
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
+  // stdin is /dev/null: a program that would ask for input (a password prompt when the suite runs on a
+  // developer's terminal) sees end of input at once instead of waiting for the keyboard.
+  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&fa, 1, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   posix_spawn_file_actions_addopen(&fa, 2, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   std::vector<char*> argv{const_cast<char*>(path.c_str())};
