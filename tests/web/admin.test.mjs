@@ -226,14 +226,21 @@ async function main() {
   const fixable = q.find((e) => e.code === 'unknown_form_version');
   const rows = page.getByTestId('quarantine-row');
   const n = await rows.count();
+  // The flash shows as soon as the page starts drawing again, before its rows are fetched and drawn: each
+  // step waits until the page shows one waiting entry fewer, so the next click lands on the new rows.
+  const waitingShown = () => page.getByTestId('discard-q').count();
+  const untilWaiting = (k) => page.waitForFunction((k) => document.querySelectorAll('[data-testid="discard-q"]').length === k, k);
+  const before = await waitingShown();
+  assert.ok(before >= 3, `at least three entries wait (${before})`);
   for (let i = 0; i < n; i++) {
     if ((await rows.nth(i).textContent()).includes('version 2')) { await rows.nth(i).getByTestId('release-q').click(); break; }
   }
-  await page.getByTestId('flash').waitFor();
-  await page.getByTestId('quarantine-row').first().getByTestId('discard-q').first().click();
-  await page.getByTestId('flash').waitFor();
+  await untilWaiting(before - 1);
+  await page.getByTestId('discard-q').first().click();
+  await untilWaiting(before - 2);
   await page.getByTestId('select-all-q').check();
   await page.getByTestId('bulk-discard').click();
+  await untilWaiting(0);
   await page.getByTestId('flash').waitFor();
   q = (await call('GET', '/v1/admin/quarantine', admin)).data.entries;
   assert.ok(q.find((e) => e.id === fixable.id).released_at > 0, 'released after the fix');
