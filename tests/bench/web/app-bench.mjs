@@ -19,9 +19,13 @@
 //     IndexedDB bytes per record (navigator.storage.estimate(), growth during the pull) against the records'
 //     JSON bytes.
 // (c) slow: BENCH_SLOW records saved on a tablet and synced over the emulated link (CDP
-//     Network.emulateNetworkConditions), and pulled by a second tablet over the same link, against the
-//     time their bytes need at the link's rate: the push batches gzipped (what the app sends) and the
-//     answers' bytes on the wire (as CDP counted them).
+//     Network.emulateNetworkConditions), and pulled by a second tablet over the same link, BENCH_RUNS
+//     times (each run a user of its own scope, so the second tablet pulls that run's records alone), against
+//     the time at the link's rate of (1) the records' own gzip bytes (their bodies, one a line, gzipped at
+//     once, as tests/bench/link_bench.cpp; the records here are copies of one typed survey differing in two
+//     answers, so this floor is tiny and the per-record protocol bytes set the ratio) and (2) the bytes
+//     moved: the push batches gzipped (200 edits each) and the answers' bytes on the wire (as CDP counted
+//     them). Each run also prints the app's requests by route and the body bytes it sent.
 import zlib from 'node:zlib';
 import * as H from '../../web/harness.mjs';
 import { TABLET, step, call, tablet, enrol, syncNow, q } from '../../web/harness.mjs';
