@@ -247,6 +247,16 @@
     return out;
   }
 
+  // Whether `changed` is what the server reads for a create that leaves it out: every top-level key of the
+  // body in byte order (keys of ASCII letters only, so that JavaScript's order is the byte order).
+  function readAsCreate(body, changed) {
+    if (!Array.isArray(changed)) return false;
+    const keys = Object.keys(body || {}).filter((k) => body[k] !== undefined);
+    if (keys.some((k) => !/^[\x20-\x7e]*$/.test(k))) return false;
+    keys.sort();
+    return keys.length === changed.length && keys.every((k, i) => k === changed[i]);
+  }
+
   // Saves an edit: stamps the next dot, stores the edit with its canonical text, drops the draft and
   // marks the record's earlier refusals as answered — in one transaction.
   async function saveEdit({ record, form, form_version, scope, body, deleted, changed, context }) {
@@ -257,6 +267,12 @@
       const edit = { record, form, form_version, scope, dot: { actor: device.actor, n }, context: context || {},
                      changed: deleted ? [] : changed, device_time: Date.now() };
       if (deleted) edit.deleted = true; else edit.body = body;
+      // The text leaves out what the server reads as the default (PROTOCOL §4.1, as the aktsync client): an
+      // empty context, and the `changed` of a create when it lists exactly the body's top-level keys in byte
+      // order (what the server reads for a create without it; the edit keeps its list locally).
+      const fresh = !Object.keys(edit.context).length;
+      if (fresh) delete edit.context;
+      if (fresh && !deleted && readAsCreate(body, edit.changed)) delete edit.changed;
       s.meta.put({ k: 'counter', v: n });
       putEdit(s, { n, record, form, form_version, scope, context: edit.context, changed: edit.changed,
                    body: deleted ? {} : body, deleted: !!deleted, device_time: edit.device_time,

@@ -10,12 +10,26 @@
 (function () {
   const S = window.AktStore, P = window.AktPhotos;
   const APP = 'aktsync-app/1.0';
-  const BATCH_EDITS = 200;
-  // A batch also stays under 2 MiB of text: 200 edits of large bodies (up to 256 KiB each) would pass the
-  // server's body limits (8 MiB sent, 32 MiB after gunzip) and be refused whole with 413.
+  // Requests sized by link time (PROTOCOL §1.1), as the aktsync client: every request costs a round trip, so
+  // the first push batch has 200 edits and the first feed page asks for 256 KiB; then each batch and page
+  // aims at TARGET_MS at the throughput the previous one measured (its JSON bytes before gzip, request and
+  // answer, over its time including the round trip; a request that needed a retry measures nothing), at most
+  // four times the previous one's bytes. Batches stay within 20-1000 edits (the server's
+  // limits.max_edits_per_batch) and 2 MiB of text: 1000 edits of large bodies (up to 256 KiB each) would
+  // pass the server's body limits (8 MiB sent, 32 MiB after gunzip) and be refused whole with 413. Pages
+  // ask limit=5000 (limits.max_pull_limit) and max_bytes within 32 KiB-8 MiB, so max_bytes bounds them.
+  const TARGET_MS = 8000;
+  const BATCH_EDITS = 200, MIN_BATCH_EDITS = 20, MAX_BATCH_EDITS = 1000;
   const BATCH_CHARS = 2 * 1024 * 1024;
-  const PULL_LIMIT = 500;
+  const PULL_LIMIT = 5000;
+  const PULL_BYTES = 256 * 1024, MIN_PULL_BYTES = 32 * 1024, MAX_PULL_BYTES = 8 * 1024 * 1024;
   const MAX_ATTEMPTS = 6;
+  const sizes = { batchEdits: BATCH_EDITS, pullBytes: PULL_BYTES };
+  // The bytes a request of `bytes` that took `ms` says the next should carry to take TARGET_MS.
+  function sizedForLink(bytes, ms) {
+    const want = bytes / Math.max(ms, 1) * TARGET_MS;
+    return Math.floor(Math.min(want, 4 * Math.max(bytes, 1)));
+  }
 
   class SyncError extends Error {
     constructor(kind, message) { super(message); this.kind = kind; }
@@ -31,9 +45,11 @@
 
   // One request with retries: network failures, 5xx and 429 are retried with the same bytes and capped
   // exponential backoff with jitter; every other answer is returned.
+  let retries = 0;  // retries made in this page's life: a request that needed one measures no throughput
   async function send(method, path, body, device, extra = {}) {
     let wait = 250;
     for (let attempt = 1; ; attempt++) {
+      if (attempt > 1) retries++;
       let r = null;
       try {
         const headers = { Authorization: 'Bearer ' + device.token,
@@ -82,13 +98,13 @@
 
   // The batch to send: one already stored (not yet acknowledged) first, else a new one formed from the
   // queued edits in counter order and stored, with its exact request text, before it is first sent.
-  async function nextBatch() {
+  async function nextBatch(limit) {
     return S.tx(['meta', 'edits', 'batches'], 'readwrite', async (s) => {
       const stored = await S.all(s.batches);
       if (stored.length) return stored.sort((a, b) => a.seq - b.seq)[0];
       // The queued edits in counter order (the `queued` index), only as many as the batch takes.
       let chars = 0;
-      const queued = await S.take(s.edits.index('queued'), IDBKeyRange.only(1), 'next', BATCH_EDITS, (e, got) => {
+      const queued = await S.take(s.edits.index('queued'), IDBKeyRange.only(1), 'next', limit, (e, got) => {
         if (got.length && chars + e.text.length > BATCH_CHARS) return null;
         chars += e.text.length + 1;
         return true;
@@ -174,9 +190,10 @@
 
   async function push(device, progress, sum) {
     for (;;) {
-      const batch = await nextBatch();
+      const batch = await nextBatch(sizes.batchEdits);
       if (!batch) return;
       progress('pushing', batch.dots.length);
+      const started = performance.now(), retriesBefore = retries;
       // The per-field messages of a refusal in the interview language (§4.4). The batch's text is the same
       // on every try; on the wire it is gzipped (§1), which the server undoes before it compares a replay.
       const headers = { 'Accept-Language': (await S.meta('lang')) || 'en' };
@@ -188,6 +205,12 @@
       }
       if (!r) r = await send('POST', '/v1/push', batch.request, device, headers);
       if (r.status === 200 && r.data && Array.isArray(r.data.results)) {
+        if (retries === retriesBefore && batch.dots.length) {
+          // The next batch aims at TARGET_MS at the throughput this one had.
+          const perEdit = Math.max(Math.floor(batch.request.length / batch.dots.length), 1);
+          const bytes = Math.min(sizedForLink(batch.request.length + r.text.length, performance.now() - started), BATCH_CHARS);
+          sizes.batchEdits = Math.min(Math.max(Math.floor(bytes / perEdit), MIN_BATCH_EDITS), MAX_BATCH_EDITS);
+        }
         const a = await acknowledge(batch, r.data);
         sum.pushed += a.pushed;
         sum.rejected += a.rejected;
@@ -274,11 +297,91 @@
     });
   }
 
+  // The lean feed (PROTOCOL §5.1, compact=2) leaves out every member a reader restores exactly; the tablet
+  // stores records whole, so they are restored as the page arrives (the compact feed's `parents` and
+  // `changed` of pulled versions are not read by the app).
+  function restore(c) {
+    if (!c || c.out_of_scope || !Array.isArray(c.live)) return;
+    if (c.deleted === undefined) c.deleted = false;
+    if (c.conflict === undefined) c.conflict = false;
+    if (c.deletion_pending === undefined) c.deletion_pending = false;
+    if (c.conflicted === undefined) c.conflicted = [];
+    for (const v of c.live) {
+      if (v.clock === undefined && v.dot) v.clock = { [v.dot.actor]: v.dot.n };
+      if (v.deleted === undefined) v.deleted = false;
+      if (v.form_version === undefined) v.form_version = c.form_version;
+    }
+  }
+
+  const hashing = () => typeof crypto !== 'undefined' && !!crypto.subtle && typeof TextEncoder === 'function';
+  async function hash16(body) {
+    const d = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(S.canonical(body)));
+    return Array.from(new Uint8Array(d).slice(0, 8), (b) => b.toString(16).padStart(2, '0')).join('');
+  }
+
+  // No echo (PROTOCOL §5.1, echo=0): the device's own versions come with `body_hash` instead of `body`. The
+  // body is the tablet's own copy (its edit, still in `edits` or moved to `kept`, or the version as last
+  // pulled) when its SHA-256 starts with body_hash. A record whose copy is missing or differs (the server
+  // stored the edit otherwise, §4.4, §11.6) is read whole (GET /v1/records/{id}); when a page holds many of
+  // them (more than 16, or more than 2 and over half of the records with a hash) the answer is false: the
+  // page is asked again with every body, one request rather than one per record (as the aktsync client).
+  async function ownBodies(changes, device) {
+    const wanted = [];
+    for (const c of changes) {
+      if (!c || c.out_of_scope || !Array.isArray(c.live)) continue;
+      for (const v of c.live) if (v && v.body_hash !== undefined) wanted.push({ c, v });
+    }
+    if (!wanted.length) return true;
+    // The tablet's copies of each version: its edit of that dot, and the version as pulled before.
+    const copies = await S.tx(['edits', 'kept', 'records'], 'readonly', (s) => Promise.all(wanted.map(async ({ c, v }) => {
+      if (!v.dot || v.dot.actor !== device.actor || !Number.isInteger(v.dot.n)) return [];
+      const out = [];
+      const e = (await S.get(s.edits, v.dot.n)) || (await S.get(s.kept, v.dot.n));
+      if (e && e.record === c.record && e.body) out.push(e.body);
+      const rec = await S.get(s.records, c.record);
+      const had = rec && (rec.live || []).find((x) => x.dot && x.dot.actor === v.dot.actor && x.dot.n === v.dot.n && x.body);
+      if (had) out.push(had.body);
+      return out;
+    })));
+    const unmatched = new Set(), hashed = new Set();
+    for (let i = 0; i < wanted.length; i++) {
+      const { c, v } = wanted[i];
+      hashed.add(c.record);
+      let body = null;
+      for (const copy of copies[i]) if (!body && typeof v.body_hash === 'string' && (await hash16(copy)) === v.body_hash) body = copy;
+      if (body) {
+        v.body = body;
+        delete v.body_hash;
+      } else {
+        unmatched.add(c.record);
+      }
+    }
+    if (unmatched.size > 16 || (unmatched.size > 2 && 2 * unmatched.size > hashed.size)) return false;
+    for (const id of unmatched) {
+      const i = changes.findIndex((c) => c && c.record === id);
+      const r = await send('GET', '/v1/records/' + encodeURIComponent(id), undefined, device);
+      if (r.status === 404) { changes.splice(i, 1); continue; }  // gone from this scope since: a later page says so
+      check(r, 'record ' + id);
+      changes[i] = r.data;
+    }
+    return true;
+  }
+
+  // The feed level asked: 2 (the lean feed) until a server answers 400 invalid_compact (one before it,
+  // §5.1); then 1 for as long as the app runs.
+  let compactLevel = 2;
+
   async function pull(device, progress, sum) {
+    let echo = !hashing();  // asked after a page with many own bodies this tablet could not match
     for (;;) {
       progress('pulling');
       const cursor = (await S.meta('cursor')) || '';
-      const r = await send('GET', `/v1/changes?since=${encodeURIComponent(cursor)}&limit=${PULL_LIMIT}`, undefined, device);
+      let target = `/v1/changes?since=${encodeURIComponent(cursor)}&limit=${PULL_LIMIT}&max_bytes=${sizes.pullBytes}&compact=${compactLevel}`;
+      if (!echo) target += '&echo=0';
+      const started = performance.now(), retriesBefore = retries;
+      const r = await send('GET', target, undefined, device);
+      const elapsed = performance.now() - started;
+      if (r.status === 400 && r.data && r.data.code === 'invalid_compact' && compactLevel > 1) { compactLevel = 1; continue; }
       if (r.status === 410 && r.data && r.data.code === 'epoch_changed') {
         const h = await fetch('/healthz', { cache: 'no-store' }).then((x) => x.json()).catch(() => null);
         await epochReset(h && h.epoch ? h.epoch : '');
@@ -292,14 +395,24 @@
       }
       if (r.status === 400 && r.data && r.data.code === 'invalid_cursor') { await S.setMeta({ cursor: '' }); continue; }
       check(r, 'pull');
-      sum.pulled += await applyPage(r.data, device.actor);
-      if (!r.data.more) return 'done';
+      const page = r.data || {};
+      const changes = Array.isArray(page.changes) ? page.changes : [];
+      for (const c of changes) restore(c);
+      if (!echo && !(await ownBodies(changes, device))) { echo = true; sum.pages_asked_whole = (sum.pages_asked_whole || 0) + 1; continue; }
+      page.changes = changes;
+      if (page.more && retries === retriesBefore) {
+        // A full page measured the link: the next aims at TARGET_MS of it.
+        sizes.pullBytes = Math.min(Math.max(sizedForLink(r.text.length, elapsed), MIN_PULL_BYTES), MAX_PULL_BYTES);
+      }
+      sum.pulled += await applyPage(page, device.actor);
+      if (!page.more) return 'done';
     }
   }
 
   // The forms of the user's scope (§10.1, §10.2): every published version not yet on the tablet.
+  // The list and /v1/me are asked at once (one round trip for both, on two connections).
   async function fetchForms(device) {
-    const r = await send('GET', '/v1/forms', undefined, device);
+    const [r, me] = await Promise.all([send('GET', '/v1/forms', undefined, device), send('GET', '/v1/me', undefined, device)]);
     check(r, 'forms');
     const have = new Set(await S.tx(['forms'], 'readonly', (s) => S.all(s.forms)).then((l) => l.map((f) => f.key)));
     for (const f of r.data.forms || []) {
@@ -309,7 +422,6 @@
       check(d, 'form ' + key);
       await S.tx(['forms'], 'readwrite', (s) => s.forms.put({ key, form_id: f.form_id, version: f.version, title: f.title, definition: d.text }));
     }
-    const me = await send('GET', '/v1/me', undefined, device);
     check(me, 'me');
     await S.setMeta({ me: me.data });
   }

@@ -19,9 +19,13 @@
 //     IndexedDB bytes per record (navigator.storage.estimate(), growth during the pull) against the records'
 //     JSON bytes.
 // (c) slow: BENCH_SLOW records saved on a tablet and synced over the emulated link (CDP
-//     Network.emulateNetworkConditions), and pulled by a second tablet over the same link, against the
-//     time their bytes need at the link's rate: the push batches gzipped (what the app sends) and the
-//     answers' bytes on the wire (as CDP counted them).
+//     Network.emulateNetworkConditions), and pulled by a second tablet over the same link, BENCH_RUNS
+//     times (each run a user of its own scope, so the second tablet pulls that run's records alone), against
+//     the time at the link's rate of (1) the records' own gzip bytes (their bodies, one a line, gzipped at
+//     once, as tests/bench/link_bench.cpp; the records here are copies of one typed survey differing in two
+//     answers, so this floor is tiny and the per-record protocol bytes set the ratio) and (2) the bytes
+//     moved: the push batches gzipped (200 edits each) and the answers' bytes on the wire (as CDP counted
+//     them). Each run also prints the app's requests by route and the body bytes it sent.
 import zlib from 'node:zlib';
 import * as H from '../../web/harness.mjs';
 import { TABLET, step, call, tablet, enrol, syncNow, q } from '../../web/harness.mjs';
@@ -170,10 +174,30 @@ async function slowLink(context, page) {
   return { received: () => received, off: () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 }) };
 }
 
+// Counts the app's requests and the body bytes it sends (as sent: gzipped pushes are counted gzipped), by
+// route, from inside the page (the app calls the global fetch).
+async function countRequests(page) {
+  await page.evaluate(() => {
+    const f = window.fetch;
+    window.__net = { requests: 0, up: 0, routes: {} };
+    window.fetch = (input, init = {}) => {
+      const b = init.body;
+      const n = window.__net;
+      n.requests++;
+      n.up += !b ? 0 : typeof b === 'string' ? new TextEncoder().encode(b).length : (b.byteLength ?? b.size ?? 0);
+      const route = `${init.method || 'GET'} ${String(input).split('?')[0].replace(/[0-9a-f]{8}-[0-9a-f-]{27}/, '{id}')}`;
+      n.routes[route] = (n.routes[route] || 0) + 1;
+      return f(input, init);
+    };
+  });
+  return () => page.evaluate(() => window.__net);
+}
+const routes = (net) => Object.entries(net.routes).map(([r, n]) => `${r} x${n}`).join(', ');
+
 // A tablet of vesa holding `count` new SO1 surveys (one typed, the rest saved the same way); returns it
 // with the gzipped bytes of the push batches the app will form from them.
-async function slowTablet(admin, name, count) {
-  const A = await tablet(admin, 'vesa', name, TABLET);
+async function slowTablet(admin, name, count, user = 'vesa') {
+  const A = await tablet(admin, user, name, TABLET);
   await enrol(A, A.code);
   await syncNow(A);  // the enrolment's round has ended (the forms are on the tablet)
   const first = await H.newSurvey(A.page);
@@ -194,7 +218,48 @@ async function slowTablet(admin, name, count) {
     .filter((e) => !e.acked_epoch).sort((a, b) => a.n - b.n).map((e) => e.text));
   let pushBytes = 0;
   for (let i = 0; i < texts.length; i += 200) pushBytes += zlib.gzipSync(`{"batch_id":"app-00000000-1","edits":[${texts.slice(i, i + 200).join(',')}],"v":1}`).length;
-  return { A, pushBytes };
+  // The records' own gzip bytes (their bodies, one a line, gzipped at once): the floor any protocol is
+  // measured against (as tests/bench/link_bench.cpp).
+  const bodies = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)))
+    .filter((e) => !e.acked_epoch).map((e) => window.AktStore.canonical(e.body)).join('\n') + '\n');
+  const ownBytes = zlib.gzipSync(bodies, { level: 6 }).length;
+  return { A, pushBytes, ownBytes };
+}
+
+// One run of (c): tablet A pushes SLOW new records over the link, then tablet B enrols and pulls them.
+// Each run has a user of its own scope (another community), so that tablet B pulls this run's records alone.
+const COMMUNITIES = ['serb', 'bosniak', 'turkish', 'roma', 'ashkali', 'egyptian', 'gorani', 'montenegrin', 'croat'];
+async function slowRun(admin, run) {
+  const user = `vesa${run}`;
+  await H.addEnumerator(admin, user, [{ municipality: 'prishtine', community: COMMUNITIES[run % COMMUNITIES.length], component: 'SO1' }]);
+  const { A, pushBytes, ownBytes } = await slowTablet(admin, `bench-slow-a${run}`, SLOW, user);
+  const own = ownBytes / RATE * 1000;
+  const netA = await countRequests(A.page);
+  const linkA = await slowLink(A.context, A.page);
+  const sync = await timed(() => syncNow(A));
+  const down = linkA.received();
+  await linkA.off();
+  const a = await netA();
+  const ideal = (pushBytes + down) / RATE * 1000;
+  report(`(c) run ${run + 1}: sync of ${SLOW} new records at ${RATE * 8 / 1000} kbit/s, ${LATENCY} ms`, ms(sync));
+  report(`(c) run ${run + 1}: the records' own gzip bytes`, `${ownBytes} B (${(ownBytes / SLOW).toFixed(0)} B/record): ${ms(own)} at link rate; ratio ${(sync / own).toFixed(2)}`);
+  report(`(c) run ${run + 1}: its bytes: sent (as sent) + received (on the wire)`, `${a.up} + ${down} B (${((a.up + down) / SLOW).toFixed(0)} B/record); ${a.requests} requests: ${routes(a)}`);
+  report(`(c) run ${run + 1}: against its 200-edit batches gzipped + received`, `${pushBytes} + ${down} B: ${ms(ideal)} at link rate; ratio ${(sync / ideal).toFixed(2)}`);
+
+  const B = await tablet(admin, user, `bench-slow-b${run}`, TABLET);
+  const netB = await countRequests(B.page);
+  const linkB = await slowLink(B.context, B.page);
+  await B.page.fill('#code', B.code);
+  const pull = await timed(async () => { await B.page.click('button[type=submit]'); await B.page.locator('#new-record').waitFor(); await H.synced(B); });
+  const got = linkB.received();
+  const b = await netB();
+  const idealPull = got / RATE * 1000;
+  const have = await B.page.evaluate(() => window.AktStore.tx(['records'], 'readonly', (s) => window.AktStore.all(s.records)).then((l) => l.length));
+  report(`(c) run ${run + 1}: enrol + first pull of ${have} records over the same link`, `${ms(pull)}; ratio to the ${SLOW} records' own gzip bytes ${(pull / own).toFixed(2)}`);
+  report(`(c) run ${run + 1}: its bytes received (on the wire)`, `${got} B: ${ms(idealPull)} at link rate; ratio ${(pull / idealPull).toFixed(2)}; ${b.requests} requests: ${routes(b)}`);
+  await A.context.close();
+  await B.context.close();
+  return { sync, pull, syncRatio: sync / own, pullRatio: pull / own, bytesRatio: sync / ideal };
 }
 
 async function partSlow(admin) {
@@ -204,26 +269,11 @@ async function partSlow(admin) {
   const fast = await timed(() => syncNow(base.A));
   report(`(c) sync of ${SLOW} new records on loopback, no emulated link (the machine's own time)`, ms(fast));
   await base.A.context.close();
-  const { A, pushBytes } = await slowTablet(admin, 'bench-slow-a', SLOW);
-  const linkA = await slowLink(A.context, A.page);
-  const sync = await timed(() => syncNow(A));
-  const down = linkA.received();
-  await linkA.off();
-  const ideal = (pushBytes + down) / RATE * 1000;
-  report(`(c) sync of ${SLOW} new records at ${RATE * 8 / 1000} kbit/s, ${LATENCY} ms`, ms(sync));
-  report('(c) its bytes: pushed (gzip) + received (on the wire)', `${pushBytes} + ${down} B: ${ms(ideal)} at link rate; ratio ${(sync / ideal).toFixed(2)}`);
-
-  const B = await tablet(admin, 'vesa', 'bench-slow-b', TABLET);
-  const linkB = await slowLink(B.context, B.page);
-  await B.page.fill('#code', B.code);
-  const pull = await timed(async () => { await B.page.click('button[type=submit]'); await B.page.locator('#new-record').waitFor(); await H.synced(B); });
-  const got = linkB.received();
-  const idealPull = got / RATE * 1000;
-  const have = await B.page.evaluate(() => window.AktStore.tx(['records'], 'readonly', (s) => window.AktStore.all(s.records)).then((l) => l.length));
-  report(`(c) enrol + first pull of ${have} records over the same link`, ms(pull));
-  report('(c) its bytes received (on the wire)', `${got} B: ${ms(idealPull)} at link rate; ratio ${(pull / idealPull).toFixed(2)}`);
-  await A.context.close();
-  await B.context.close();
+  const runs = [];
+  for (let run = 0; run < RUNS; run++) runs.push(await slowRun(admin, run));
+  const m = (k) => median(runs.map((r) => r[k]));
+  report(`(c) sync of ${SLOW} new records (median of ${RUNS})`, `${ms(m('sync'))}; ratio to the records' own gzip bytes ${m('syncRatio').toFixed(2)} (to the bytes moved ${m('bytesRatio').toFixed(2)})`);
+  report(`(c) enrol + first pull of them (median of ${RUNS})`, `${ms(m('pull'))}; ratio to the records' own gzip bytes ${m('pullRatio').toFixed(2)}`);
 }
 
 async function main() {

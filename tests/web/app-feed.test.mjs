@@ -1,0 +1,193 @@
+// Browser test of how the tablet app uses the wire (PROTOCOL §1.1, §4.1, §5.1), as the aktsync client does:
+//   - pulls ask for the lean feed without echo (`compact=2&echo=0`) with `limit` and `max_bytes`; against a
+//     server that refuses it (400 invalid_compact, a server before the lean feed) the app asks `compact=1`
+//     and the sync finishes;
+//   - creates leave out `changed` and an empty `context` (the server reads them as the defaults);
+//   - a sync of the tablet's own records does not download their bodies back: the feed carries `body_hash`
+//     for them and the app takes the body from its own copy; no record is read whole;
+//   - a record whose own copy differs from the server's is read whole (GET /v1/records/{id}); when a page
+//     holds many of them, the page is asked again with every body (`echo=0` left out);
+//   - the records converge: every field of every record is equal on the server (GET /v1/records/{id}, less
+//     the `parents` and `changed` the compact feed leaves out) and on each tablet (tablet A, which wrote
+//     them, tablet B, which pulled them with the lean feed, and tablet C, which pulled them with compact=1).
+import assert from 'node:assert/strict';
+import zlib from 'node:zlib';
+import * as H from './harness.mjs';
+import { TABLET, step, call, tablet, enrol, syncNow } from './harness.mjs';
+
+const COUNT = 40;
+const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' };
+
+// Every request of the app to the feed and the push, with the feed's answers (their text) and the push
+// bodies (gunzipped), recorded from the context's network.
+function watch(t) {
+  const log = { feeds: [], pushes: [], records: 0 };
+  t.page.on('request', (r) => {
+    const u = new URL(r.url());
+    if (u.pathname === '/v1/push' && r.method() === 'POST') {
+      const raw = r.postDataBuffer();
+      log.pushes.push(JSON.parse((r.headers()['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw).toString()));
+    }
+    if (u.pathname.startsWith('/v1/records/')) log.records++;
+  });
+  t.page.on('response', async (r) => {
+    const u = new URL(r.url());
+    if (u.pathname !== '/v1/changes') return;
+    const entry = { params: Object.fromEntries(u.searchParams), status: r.status(), body: null };
+    log.feeds.push(entry);
+    try { entry.body = JSON.parse(await r.text()); } catch { /* no body */ }
+  });
+  return log;
+}
+
+// The tablet's stored records, by id.
+const tabletRecords = (t) => t.page.evaluate(() => window.AktStore.tx(['records'], 'readonly', (s) => window.AktStore.all(s.records)))
+  .then((l) => new Map(l.map((r) => [r.record, r])));
+
+// Every field of every record the tablet holds equals the server's record (less what the compact feed
+// leaves out: `parents` and `changed` of each version, informational and kept by the server).
+async function converged(t, admin, ids, what) {
+  const held = await tabletRecords(t);
+  for (const id of ids) {
+    const r = await call('GET', '/v1/records/' + id, admin);
+    assert.equal(r.status, 200, id);
+    const server = r.data;
+    for (const v of server.live) { delete v.parents; delete v.changed; }
+    const mine = structuredClone(held.get(id));
+    assert.ok(mine, `${what}: record ${id} on the tablet`);
+    for (const v of mine.live) { delete v.parents; delete v.changed; }
+    assert.deepEqual(mine, server, `${what}: record ${id} equal on the server and the tablet`);
+  }
+  assert.equal(held.size, ids.length, `${what}: the tablet holds exactly the records`);
+}
+
+async function main() {
+  step('starting aktsyncd ' + H.binary);
+  const admin = await H.startWithForms(['so1_interethnic_survey']);
+  await H.addEnumerator(admin, 'enis', [scope]);
+  await H.launchBrowser();
+
+  // Tablet A: one survey typed, COUNT - 1 saved as copies of it, all synced.
+  const A = await tablet(admin, 'enis', 'feed-a', TABLET);
+  const a = watch(A);
+  await enrol(A, A.code);
+  const actorA = await A.page.evaluate(async () => (await window.AktStore.meta('device')).actor);
+  const first = await H.newSurvey(A.page);
+  await H.fillSurveyNonInterview(A.page, 'Laplje Selo', 1);
+  await A.page.click('#save');
+  await A.page.locator(`a[data-record="${first}"][data-state="pending"]`).waitFor();
+  const n = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)))[0].n);
+  const ids = [first, ...await H.cloneEdits(A.page, n, COUNT - 1, (i) => ({ cluster_id: `gracanice-${String(i % 100).padStart(2, '0')}`, hh_number: i + 2 }))];
+  a.feeds.length = 0;
+  await syncNow(A);
+
+  // The push: creates without `changed` and without an empty `context`; every record arrived.
+  const pushed = a.pushes.flatMap((p) => p.edits);
+  assert.equal(pushed.length, COUNT);
+  assert.deepEqual(pushed.filter((e) => 'changed' in e || 'context' in e).map((e) => e.record), [], 'creates leave out changed and context');
+  // The pull: the lean feed without echo, sized; the tablet's own versions came as body_hash, never body.
+  assert.ok(a.feeds.length >= 1);
+  for (const f of a.feeds) {
+    assert.equal(f.params.compact, '2', JSON.stringify(f.params));
+    assert.equal(f.params.echo, '0', JSON.stringify(f.params));
+    assert.ok(Number(f.params.max_bytes) >= 32768 && Number(f.params.limit) >= 500, JSON.stringify(f.params));
+  }
+  const ownVersions = a.feeds.flatMap((f) => f.body.changes).flatMap((c) => c.live || []).filter((v) => v.dot.actor === actorA);
+  assert.equal(ownVersions.length, COUNT, 'the feed showed every own record');
+  assert.deepEqual(ownVersions.filter((v) => 'body' in v || !v.body_hash), [], 'no own body downloaded back');
+  assert.equal(a.records, 0, 'no record read whole');
+  await converged(A, admin, ids, 'tablet A');
+  step(`tablet A: ${COUNT} creates pushed without changed, pulled back as body_hash only (compact=2, echo=0); converged`);
+
+  // Tablet B edits five of them (a version with a clock of two actors) and deletes one; A pulls them.
+  const B = await tablet(admin, 'enis', 'feed-b', TABLET);
+  const b = watch(B);
+  await enrol(B, B.code);
+  for (const f of b.feeds) assert.equal(f.params.compact, '2');
+  await converged(B, admin, ids, 'tablet B (lean feed)');
+  await B.page.evaluate(async (ids) => {
+    const S = window.AktStore;
+    const actor = (await S.meta('device')).actor;
+    const recs = await S.tx(['records'], 'readonly', (s) => Promise.all(ids.map((id) => S.get(s.records, id))));
+    for (const [i, r] of recs.entries()) {
+      const v = S.view(actor, r, []).current;
+      const body = { ...v.body, visit_attempt: 2 };
+      await S.saveEdit({ record: r.record, form: r.form, form_version: r.form_version, scope: r.scope, body, deleted: i === 4,
+                         changed: i === 4 ? [] : ['visit_attempt'], context: v.clock });
+    }
+  }, ids.slice(0, 5));
+  await syncNow(B);
+  // A edits one of its own records again (a version whose clock is its own dot alone: left out by the feed).
+  await A.page.evaluate(async (id) => {
+    const S = window.AktStore;
+    const actor = (await S.meta('device')).actor;
+    const r = await S.tx(['records'], 'readonly', (s) => S.get(s.records, id));
+    const v = S.view(actor, r, []).current;
+    await S.saveEdit({ record: id, form: r.form, form_version: r.form_version, scope: r.scope, body: { ...v.body, visit_attempt: 3 },
+                       changed: ['visit_attempt'], context: v.clock });
+  }, ids[10]);
+  a.feeds.length = 0;
+  await syncNow(A);
+  const got = a.feeds.flatMap((f) => f.body.changes);
+  assert.equal(got.length, 6, 'five of B, one of A');
+  assert.ok(got.some((c) => c.live.some((v) => v.dot.actor === actorA && v.body_hash && !v.clock)), 'a lean own version (clock left out)');
+  await converged(A, admin, ids, 'tablet A after edits of B');
+  await syncNow(B);
+  await converged(B, admin, ids, 'tablet B after the edits');
+  step('edits of two tablets (a deletion, clocks of two actors, a lean own version) converged on both');
+
+  // A's own copies of three records differ from the server's (as when the server stored an edit otherwise):
+  // those three are read whole, the rest of the page is matched.
+  const tamper = (list) => A.page.evaluate(async (list) => {
+    const S = window.AktStore;
+    await S.tx(['records', 'kept', 'edits'], 'readwrite', async (s) => {
+      for (const id of list) {
+        const r = await S.get(s.records, id);
+        for (const v of r.live) v.body = { ...v.body, settlement_name: 'not what the server holds' };
+        s.records.put(r);
+        for (const k of await S.all(s.kept)) if (k.record === id) s.kept.put({ ...k, body: { ...k.body, settlement_name: 'not what the server holds' } });
+      }
+    });
+    await S.setMeta({ cursor: '' });  // the next pull reads the feed from its start
+  }, list);
+  await tamper(ids.slice(20, 23));
+  a.feeds.length = 0;
+  a.records = 0;
+  await syncNow(A);
+  assert.equal(a.records, 3, 'the three differing records read whole');
+  assert.ok(a.feeds.every((f) => f.params.echo === '0'), 'no page asked again');
+  await converged(A, admin, ids, 'tablet A after reading three records whole');
+  // Twenty differ: the page is asked again with every body, and A converges.
+  await tamper(ids.slice(15, 35));
+  a.feeds.length = 0;
+  a.records = 0;
+  await syncNow(A);
+  assert.equal(a.records, 0, 'no record read one by one');
+  assert.ok(a.feeds.length >= 2 && a.feeds[0].params.echo === '0' && a.feeds[1].params.echo === undefined,
+            JSON.stringify(a.feeds.map((f) => f.params)));
+  assert.equal(a.feeds[1].params.since, a.feeds[0].params.since, 'the same page asked again');
+  await converged(A, admin, ids, 'tablet A after a page asked again with every body');
+  step('own copies that differ: 3 records read whole; 20 in a page: the page asked again with every body');
+
+  // A server before the lean feed (400 invalid_compact to compact=2, emulated here): tablet C asks compact=1.
+  const C = await tablet(admin, 'enis', 'feed-c', TABLET);
+  const c = watch(C);
+  let refused = 0;
+  await C.context.route(/\/v1\/changes\?.*compact=2/, (route) => {
+    refused++;
+    return route.fulfill({ status: 400, contentType: 'application/problem+json',
+      body: JSON.stringify({ code: 'invalid_compact', detail: 'compact: expected 0 or 1', status: 400, title: 'Bad Request' }) });
+  });
+  await enrol(C, C.code);
+  await syncNow(C);
+  assert.equal(refused, 1, 'compact=2 asked once, then no more');
+  const asked = c.feeds.map((f) => f.params.compact);
+  assert.ok(asked.length >= 3 && asked[0] === '2' && asked.slice(1).every((x) => x === '1'), JSON.stringify(asked));
+  assert.ok(c.feeds.slice(1).every((f) => f.params.echo === '0'));
+  assert.equal(await C.page.locator('#records a.record').count(), COUNT - 1);
+  await converged(C, admin, ids, 'tablet C (compact=1)');
+  for (const t of [A, B, C]) assert.deepEqual(t.errors, []);
+  step('a server refusing compact=2: the app asked compact=1 and converged');
+}
+
+await H.run(main);
