@@ -27,7 +27,8 @@ namespace akt::store {
 sync::Scope merge_scope(const std::vector<sync::Scope>& sides, const std::optional<sync::Scope>& ancestor);
 
 // When the record has one live, non-deleted version, the record's scope takes the scope fields its body
-// holds (sync::scope_of_body_text; parts the body lacks stay as they are). Then the scope the record has
+// holds (sync::scope_of_body_text; parts the body lacks stay as the change left them: an applied edit's
+// scope, or the scope merge_record decided with merge_scope). Then the scope the record has
 // now is remembered (so feeds send out-of-scope markers to the devices it leaves later; only scopes a
 // record had when its change committed are remembered, never the scope an edit merely carried, e.g. a
 // held move) and the record's open inbox entries follow its municipality.
