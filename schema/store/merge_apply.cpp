@@ -8,8 +8,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "schema/store/record_scope.hpp"
 #include "sync/counter.hpp"
 #include "sync/merge.hpp"
+#include "sync/scope_json.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store {
@@ -139,11 +141,11 @@ Status close_by_agreement(PushPort& port, const std::string& record_id, const st
   return port.close_open_entry(record_id, kind, path, list.dump(), resolution.dump(), now);
 }
 
-// Inserts a live version made by the server replica (a merge or a hold).
+// Inserts a live version made by the server replica (a merge or a hold), with the scope it gives the record.
 Status write_server_version(PushPort& port, const std::string& record_id, const sync::Dot& dot,
                             const sync::VectorClock& clock, const std::vector<sync::Dot>& parents,
                             const std::vector<std::string>& changed, const std::string& body, bool deleted,
-                            std::int64_t form_version, std::int64_t now) {
+                            std::int64_t form_version, std::int64_t now, const sync::Scope& scope) {
   sync::Version v;
   v.dot = dot;
   v.clock = clock;
@@ -153,7 +155,7 @@ Status write_server_version(PushPort& port, const std::string& record_id, const 
   v.deleted = deleted;
   v.form_version = form_version;
   v.server_time = now;
-  return port.insert_server_version(record_id, v, sha256("merge:" + dot_key(dot) + ":" + body));
+  return port.insert_server_version(record_id, v, scope, sha256("merge:" + dot_key(dot) + ":" + body));
 }
 
 Result<std::int64_t> next_server_counter(PushPort& port, const std::string& server_actor) {
@@ -391,19 +393,23 @@ Status hold_edit(PushPort& port, const PushInput& in, const PushContext& ctx, co
   const sync::Dot dot{server_actor, *counter};
   sync::VectorClock clock = live_clock;
   clock.advance(server_actor, dot.n);
+  std::string form_id, municipality;
+  sync::Scope scope;  // the held version's: the record's, with the scope fields its body holds
+  {
+    auto head = port.read_record(record_id);
+    if (!head.ok()) return head.status();
+    if (*head) form_id = (*head)->form_id, scope = (*head)->scope;
+  }
+  const std::string held_text = held.dump();
+  scope = sync::scope_of_body_text(held_text, scope);
+  municipality = scope.municipality;
   AKT_TRY(port.retire_live(record_id));
   AKT_TRY(write_server_version(port, record_id, dot, clock, {live_dot}, std::vector<std::string>(fields.begin(), fields.end()),
-                               held.dump(), false, form_version, in.now_ms));
+                               held_text, false, form_version, in.now_ms, scope));
   const std::string kind = locked ? "locked_change" : "permission";
   std::string path;
   if (!locked)
     for (const std::string& f : fields) path += (path.empty() ? "" : ",") + f;
-  std::string form_id, municipality;
-  {
-    auto head = port.read_record(record_id);
-    if (!head.ok()) return head.status();
-    if (*head) form_id = (*head)->form_id, municipality = (*head)->scope.municipality;
-  }
   json candidates = json::array({{{"dot", dot_json(edit.dot)},
                                   {"sides", json::array({dot_json(edit.dot)})},
                                   {"values", values},
@@ -509,10 +515,11 @@ Status merge_record(PushPort& port, const PushInput& in, const PushContext& ctx,
   }
   std::string form_id, municipality;
   std::int64_t form_version = 0;
+  sync::Scope head_scope;  // as the last edit left the record row (the scope it carried)
   {
     auto head = port.read_record(record_id);
     if (!head.ok()) return head.status();
-    if (*head) form_id = (*head)->form_id, municipality = (*head)->scope.municipality;
+    if (*head) form_id = (*head)->form_id, head_scope = (*head)->scope;
   }
   for (const auto& side : input.sides) form_version = std::max(form_version, side.sibling.form_version);
   sync::MergeSchema schema;
@@ -537,10 +544,28 @@ Status merge_record(PushPort& port, const PushInput& in, const PushContext& ctx,
                  broken);
   }
 
+  // The merged version's scope (PROTOCOL §4.4): the members its body holds as scope fields follow the
+  // body; the others are decided three-way from the scopes the siblings and their ancestor carried, so
+  // that a move is never undone by a concurrent edit from the old scope, whichever arrived last.
+  sync::Scope scope;
+  {
+    std::map<sync::Dot, const sync::Scope*> scope_of;
+    for (const Row& row : rows) scope_of[row.v.dot] = &row.scope;
+    std::vector<sync::Dot> tips = plan->siblings;
+    std::sort(tips.begin(), tips.end());
+    std::vector<sync::Scope> sides;
+    for (const sync::Dot& d : tips) sides.push_back(*scope_of[d]);
+    std::optional<sync::Scope> base;
+    if (plan->ancestor) base = *scope_of[*plan->ancestor];
+    scope = sides.empty() ? head_scope : merge_scope(sides, base);
+    if (!merged->deleted) scope = sync::scope_of_body_text(merged->body, scope);
+  }
+  municipality = scope.municipality;
   // Write: siblings retire, the merged version becomes the record's single live version.
   AKT_TRY(port.retire_live(record_id));
   AKT_TRY(write_server_version(port, record_id, merged->dot, merged->clock, merged->parents, merged->changed,
-                               merged->body, merged->deleted, form_version, in.now_ms));
+                               merged->body, merged->deleted, form_version, in.now_ms, scope));
+  if (!(scope == head_scope)) AKT_TRY(port.set_record_scope(record_id, scope));
   // The inbox: one entry per conflicted field, and one for an edit against a deletion. The merge joined
   // each open entry's candidates with its own, so the lists replace the stored ones ([M13]).
   for (const sync::FieldConflict& c : merged->conflicts) {

@@ -320,6 +320,17 @@ DROP INDEX versions_by_record;
 -- the reason in their own language; rows stored before keep '{}' and their English detail.
 ALTER TABLE quarantine ADD COLUMN args TEXT NOT NULL DEFAULT '{}';
 )sql"},
+    {16, R"sql(
+-- Every version keeps the scope it carried (a device edit's as pushed, a merged or held version's as the
+-- server gave it), so a merge decides the scope members its body does not hold three-way (PROTOCOL
+-- §4.4). Versions stored before get the scope their record has now.
+ALTER TABLE versions ADD COLUMN municipality TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN community TEXT NOT NULL DEFAULT '';
+ALTER TABLE versions ADD COLUMN component TEXT NOT NULL DEFAULT '';
+UPDATE versions SET (municipality, community, component) =
+  (SELECT r.municipality, r.community, r.component FROM records r WHERE r.id = versions.record_id)
+  WHERE EXISTS (SELECT 1 FROM records r WHERE r.id = versions.record_id);
+)sql"},
 };
 
 }  // namespace

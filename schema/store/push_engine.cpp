@@ -381,8 +381,10 @@ Result<PushOutput> apply_batch(PushPort& port, const PushInput& in, const Prepar
     }
     if (before && (r.outcome == Outcome::kApplied || r.outcome == Outcome::kMerged))
       AKT_TRY(hold_edit(port, in, ctx, *before, e, next_seq, r));
-    // The record's scope follows the body it now has, whichever edit arrived last (DESIGN §6). A new
-    // record stored as sent, whose body names no other scope, has it already: it is only remembered.
+    // The record's scope follows the body it now has (DESIGN §6); the members the body does not hold
+    // are the applied edit's, or what the merge decided from the scopes its versions carried (PROTOCOL
+    // §4.4). A new record stored as sent, whose body names no other scope, has it already: it is only
+    // remembered.
     const Outcome oc = r.outcome;
     const bool scope_set = applied.fresh && !prepared.edits[i].body_may_move_scope;
     if (scope_set)

@@ -51,13 +51,17 @@ struct LiveHead {
   bool deleted = false;
 };
 
-// A stored version with its liveness (the merge reads a record's whole history).
+// A stored version with its liveness and the scope it carried (the merge reads a record's whole history).
 struct StoredVersion {
   sync::Version v;
   bool live = false;
+  // The scope the version carried: a device edit's `scope` as pushed, a server version's the scope the
+  // engine gave it (the record's scope after that change). Versions stored before the engine kept it
+  // have the scope their record had then (SQLite migration 16, PostgreSQL migration 3).
+  sync::Scope scope;
 };
 
-// A device edit stored as a version. `clock_text` / `changed_text`, when not null, are the edit's clock
+// A device edit stored as a version, with the scope the edit carried (`edit.scope`). `clock_text` / `changed_text`, when not null, are the edit's clock
 // and changed list already encoded (sync::encode_clock / encode_strings): the port may use them instead of
 // encoding again.
 struct EditVersion {
@@ -135,16 +139,17 @@ class PushPort {
   virtual Status live_heads(const std::string& record_id, std::vector<LiveHead>& out) = 0;
   // The record's live versions, complete, in no particular order.
   virtual Status live_versions(const std::string& record_id, std::vector<sync::Version>& out) = 0;
-  // Every stored version of the record, in no particular order.
+  // Every stored version of the record with the scope it carried, in no particular order.
   virtual Status versions(const std::string& record_id, std::vector<StoredVersion>& out) = 0;
   // A version of the record whose clock equals `clock`; nullopt when none.
   virtual Result<std::optional<sync::Version>> version_with_clock(const std::string& record_id,
                                                                   const sync::VectorClock& clock) = 0;
   virtual Result<std::optional<sync::Version>> version_by_dot(const sync::Dot& dot) = 0;
   virtual Status insert_edit_version(const EditVersion& v) = 0;
-  // A live version by the server replica (a merge or a held change); device_time is 0.
+  // A live version by the server replica (a merge or a held change) with the scope the engine gave it;
+  // device_time is 0.
   virtual Status insert_server_version(const std::string& record_id, const sync::Version& v,
-                                       const std::string& digest) = 0;
+                                       const sync::Scope& scope, const std::string& digest) = 0;
   virtual Status retire_version(const sync::Dot& dot) = 0;
   // Every live version of the record stops being live.
   virtual Status retire_live(const std::string& record_id) = 0;

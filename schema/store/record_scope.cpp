@@ -8,6 +8,35 @@
 
 namespace akt::store {
 
+namespace {
+
+// One member decided three-way (see merge_scope).
+std::string merge_member(const std::vector<const std::string*>& sides, const std::string* ancestor) {
+  const std::string* changed = nullptr;  // the value the changing sides hold, when they agree
+  bool disagree = false;
+  for (const std::string* v : sides) {
+    if (ancestor && *v == *ancestor) continue;
+    if (!changed) changed = v;
+    else if (*changed != *v) disagree = true;
+  }
+  if (!changed) return ancestor ? *ancestor : *sides.front();  // nobody changed it
+  if (!disagree) return *changed;
+  return ancestor ? *ancestor : *sides.front();
+}
+
+}  // namespace
+
+sync::Scope merge_scope(const std::vector<sync::Scope>& sides, const std::optional<sync::Scope>& ancestor) {
+  sync::Scope out;
+  for (std::string sync::Scope::*m : {&sync::Scope::municipality, &sync::Scope::community, &sync::Scope::component}) {
+    std::vector<const std::string*> values;
+    values.reserve(sides.size());
+    for (const sync::Scope& s : sides) values.push_back(&(s.*m));
+    out.*m = merge_member(values, ancestor ? &((*ancestor).*m) : nullptr);
+  }
+  return out;
+}
+
 Status derive_record_scope(PushPort& port, const std::string& record_id) {
   auto head = port.read_record(record_id);
   if (!head.ok()) return head.status();

@@ -237,7 +237,9 @@ Status SqlitePushPort::live_versions(const std::string& record_id, std::vector<s
 }
 
 Status SqlitePushPort::versions(const std::string& record_id, std::vector<StoredVersion>& out) {
-  AKT_STMT(s, db_, "SELECT " AKT_VERSION_COLUMNS ", is_live FROM versions WHERE record_id = ?1");
+  AKT_STMT(s, db_,
+           "SELECT " AKT_VERSION_COLUMNS ", is_live, municipality, community, component FROM versions "
+           "WHERE record_id = ?1");
   bind_uuid(*s, 1, record_id);
   for (;;) {
     auto row = s->step();
@@ -246,6 +248,7 @@ Status SqlitePushPort::versions(const std::string& record_id, std::vector<Stored
     StoredVersion& v = out.emplace_back();
     AKT_TRY(read_version(*s, v.v));
     v.live = s->int64(10) != 0;
+    v.scope = {std::string(s->text(11)), std::string(s->text(12)), std::string(s->text(13))};
   }
 }
 
@@ -269,7 +272,8 @@ Status SqlitePushPort::insert_edit_version(const EditVersion& v) {
   const sync::Edit& e = v.edit;
   AKT_STMT(s, db_,
            "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, "
-           "form_version, device_time, server_time, digest) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+           "form_version, device_time, server_time, digest, municipality, community, component) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16)");
   bind_uuid(*s, 1, e.record_id);
   bind_uuid(*s, 2, e.dot.actor);
   s->bind(3, e.dot.n);
@@ -285,14 +289,18 @@ Status SqlitePushPort::insert_edit_version(const EditVersion& v) {
   s->bind(11, e.device_time);
   s->bind(12, v.server_time);
   s->bind_blob(13, v.digest.data(), v.digest.size());
+  s->bind(14, e.scope.municipality);
+  s->bind(15, e.scope.community);
+  s->bind(16, e.scope.component);
   return s->run();
 }
 
 Status SqlitePushPort::insert_server_version(const std::string& record_id, const sync::Version& v,
-                                             const std::string& digest) {
+                                             const sync::Scope& scope, const std::string& digest) {
   AKT_STMT(s, db_,
            "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, "
-           "form_version, device_time, server_time, digest) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1,?9,0,?10,?11)");
+           "form_version, device_time, server_time, digest, municipality, community, component) "
+           "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,1,?9,0,?10,?11,?12,?13,?14)");
   bind_uuid(*s, 1, record_id);
   bind_uuid(*s, 2, v.dot.actor);
   s->bind(3, v.dot.n);
@@ -304,6 +312,9 @@ Status SqlitePushPort::insert_server_version(const std::string& record_id, const
   s->bind(9, v.form_version);
   s->bind(10, v.server_time);
   s->bind_blob(11, digest.data(), digest.size());
+  s->bind(12, scope.municipality);
+  s->bind(13, scope.community);
+  s->bind(14, scope.component);
   return s->run();
 }
 

@@ -71,12 +71,14 @@ TEST_CASE("enrolment refuses an actor named in a context stored before the serve
     ctx.advance(ghost, 2);
     auto r = test::push(c, srv.a, {"p", {e0, test::make_edit(record, srv.a.actor, 2, ctx, R"({"x":2})", {"x"})}});
     REQUIRE_MESSAGE(r.status == 200, r.body);
-    // As a database written before migration 13 looks (and so before 14, the feed's index, and 15, the
-    // quarantine's arguments).
+    // As a database written before migration 13 looks (and so before 14, the feed's index, 15, the
+    // quarantine's arguments, and 16, the versions' scopes).
     REQUIRE(srv.app().store->write([](store::Db& db, std::int64_t&) {
       return db.exec("DROP TABLE clock_actors; DROP INDEX versions_live_by_record; "
                      "CREATE INDEX versions_by_record ON versions(record_id, is_live); "
-                     "ALTER TABLE quarantine DROP COLUMN args; PRAGMA user_version = 12;");
+                     "ALTER TABLE quarantine DROP COLUMN args; ALTER TABLE versions DROP COLUMN municipality; "
+                     "ALTER TABLE versions DROP COLUMN community; ALTER TABLE versions DROP COLUMN component; "
+                     "PRAGMA user_version = 12;");
     }).ok());
   }
   test::TestServer srv({}, dir.path(), false, false);  // migrates: the stored clocks fill the table

@@ -162,3 +162,38 @@ TEST_CASE("scope follows the body: a supervisor may not accept a move out of the
                          json{{"seen", seen}, {"action", "reject"}}.dump(), bearer(sup));
   CHECK_MESSAGE(rej->status == 200, rej->body);
 }
+
+TEST_CASE("scope follows the merge: a move to another community survives a concurrent edit from the old one") {
+  // Form B has no `community` field: that scope member is what each edit carries. Novo Brdo's enumerator
+  // moves the record from the Serb community to the Albanian one; the tablet `b`, concurrently (made on
+  // the version before the move), edits it from the Serb community. In either arrival order the merged
+  // record is in the Albanian community (PROTOCOL §4.4), and a tablet whose scope is only the Serb
+  // community is told it left.
+  for (const bool move_first : {true, false}) {
+    CAPTURE(move_first);
+    Towns t;
+    t.srv.create_user("serbs", "enumerator", kPw, {{"novoberde", "serb", "*", "*"}});
+    const test::Device serbs = t.srv.enrol(t.admin, "serbs", "tablet-serb");
+    REQUIRE(t.e0.scope.community == "serb");
+    std::string cursor;
+    REQUIRE(t.pull(serbs, cursor).size() == 1);
+    sync::Edit move = t.edit(t.nb, 1, t.e0.clock(), t.base, {});
+    move.scope.community = "albanian";
+    json edited = t.base;
+    edited["pct_complete"] = 70;
+    const sync::Edit edit = t.edit(t.srv.b, 1, t.e0.clock(), edited, {"pct_complete"});
+    const json first = move_first ? t.push(t.nb, move, "move") : t.push(t.srv.b, edit, "edit");
+    REQUIRE_MESSAGE(first["outcome"] == "applied", first.dump());
+    const json second = move_first ? t.push(t.srv.b, edit, "edit") : t.push(t.nb, move, "move");
+    REQUIRE_MESSAGE(second["outcome"] == "merged", second.dump());
+    const json rec = t.record_as_admin();
+    CHECK(rec["scope"]["community"] == "albanian");
+    CHECK(rec["scope"]["municipality"] == "novoberde");
+    CHECK(rec["live"][0]["body"]["pct_complete"] == 70);
+    const json changes = t.pull(serbs, cursor);
+    REQUIRE(changes.size() == 1);
+    CHECK(changes[0].value("out_of_scope", false) == true);
+    CHECK_FALSE(changes[0].contains("live"));
+    CHECK(test::get(t.c, serbs, "/v1/records/" + t.rec).status == 404);
+  }
+}

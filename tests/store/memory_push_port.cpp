@@ -118,7 +118,7 @@ Status MemoryPushPort::live_versions(const std::string& record_id, std::vector<s
 
 Status MemoryPushPort::versions(const std::string& record_id, std::vector<StoredVersion>& out) {
   for (const Row& r : rows)
-    if (r.record_id == record_id) out.push_back({r.v, r.live});
+    if (r.record_id == record_id) out.push_back({r.v, r.live, r.scope});
   return {};
 }
 
@@ -152,15 +152,16 @@ Status MemoryPushPort::insert_edit_version(const store::EditVersion& v) {
   row.v.server_time = v.server_time;
   row.live = v.live;
   row.digest = v.digest;
+  row.scope = e.scope;
   rows.push_back(std::move(row));
   return {};
 }
 
 Status MemoryPushPort::insert_server_version(const std::string& record_id, const sync::Version& v,
-                                             const std::string& digest) {
+                                             const sync::Scope& scope, const std::string& digest) {
   for (const Row& r : rows)
     if (r.v.dot == v.dot) return Status::conflict("dot stored twice");
-  rows.push_back({record_id, v, true, digest});
+  rows.push_back({record_id, v, true, digest, scope});
   rows.back().v.device_time = 0;
   return {};
 }

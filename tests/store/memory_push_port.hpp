@@ -26,6 +26,7 @@ class MemoryPushPort final : public store::PushPort {
     sync::Version v;
     bool live = false;
     std::string digest;
+    sync::Scope scope;  // the scope the version carried
   };
   struct Entry {
     std::int64_t id = 0;
@@ -65,7 +66,7 @@ class MemoryPushPort final : public store::PushPort {
   Result<std::optional<sync::Version>> version_by_dot(const sync::Dot& dot) override;
   Status insert_edit_version(const store::EditVersion& v) override;
   Status insert_server_version(const std::string& record_id, const sync::Version& v,
-                               const std::string& digest) override;
+                               const sync::Scope& scope, const std::string& digest) override;
   Status retire_version(const sync::Dot& dot) override;
   Status retire_live(const std::string& record_id) override;
   Status note_clock_actor(const std::string& actor) override;

@@ -350,3 +350,113 @@ TEST_CASE("push contract: two records with one uniqueness key get a duplicate_ca
     return std::vector<json>{*a, *b};
   });
 }
+
+namespace {
+
+// A record of `community` "serb" (the scope make_edit gives), whose body holds `municipality` but no
+// `community`: the member a move changes is not in the body (PROTOCOL §4.4).
+const std::string kMovedBody = R"({"municipality":"gracanice","pct":60})";
+
+sync::Edit in_community(sync::Edit e, const std::string& community) {
+  e.scope.community = community;
+  return e;
+}
+
+sync::Scope scope_of(Engine& e, const std::string& id) {
+  auto head = e.port().read_record(id);
+  REQUIRE(head.ok());
+  REQUIRE(head->has_value());
+  return (*head)->scope;
+}
+
+// The scope the record's live version carried, as stored.
+sync::Scope live_scope_of(Engine& e, const std::string& id) {
+  std::vector<store::StoredVersion> all;
+  REQUIRE(e.port().versions(id, all).ok());
+  std::vector<sync::Scope> live;
+  for (const auto& v : all)
+    if (v.live) live.push_back(v.scope);
+  REQUIRE(live.size() == 1);
+  return live[0];
+}
+
+// Device A moves the record (created in "serb") to `a_to`; device B, concurrently (made on the version
+// before the move), edits it from `b_from` changing `pct`. `a_first`: the move arrives first.
+std::vector<json> move_and_edit(Engine& e, std::int64_t n, bool a_first, const std::string& a_to,
+                                const std::string& b_from) {
+  const std::string id = uuid7(1700000000000, n);
+  const sync::Edit create = make_edit(id, kDevA, 1, {}, kMovedBody, {"municipality", "pct"});
+  const sync::Edit move = in_community(make_edit(id, kDevA, 2, create.clock(), kMovedBody, {}), a_to);
+  const sync::Edit edit = in_community(
+      make_edit(id, kDevB, 1, create.clock(), R"({"municipality":"gracanice","pct":70})", {"pct"}), b_from);
+  auto c = e.push(kDevA, "c", {create});
+  CHECK(result_of(c)["outcome"] == "applied");
+  auto first = a_first ? e.push(kDevA, "m", {move}) : e.push(kDevB, "e", {edit});
+  CHECK(result_of(first)["outcome"] == "applied");
+  auto second = a_first ? e.push(kDevB, "e", {edit}) : e.push(kDevA, "m", {move});
+  const json r = result_of(second);
+  CHECK(r["outcome"] == "merged");
+  CHECK(r["conflicts"] == json::array());
+  const auto live = live_of(e, id);
+  REQUIRE(live.size() == 1);
+  CHECK(json::parse(live[0].body) == json{{"municipality", "gracanice"}, {"pct", 70}});
+  CHECK(live_scope_of(e, id) == scope_of(e, id));  // the merged version keeps the scope it gave
+  return {*c, *first, *second};
+}
+
+}  // namespace
+
+TEST_CASE("push contract: a move to another community survives a concurrent edit from the old one") {
+  for (const bool move_first : {true, false}) {
+    CAPTURE(move_first);
+    on_every_engine([&](Engine& e) {
+      auto answers = move_and_edit(e, 20, move_first, "albanian", "serb");
+      // The record is where the move put it, whichever arrived last; the body's field still decides its
+      // municipality.
+      CHECK(scope_of(e, uuid7(1700000000000, 20)) == sync::Scope{"gracanice", "albanian", "SO1"});
+      return answers;
+    });
+  }
+}
+
+TEST_CASE("push contract: two concurrent moves to different communities leave the record where it was") {
+  for (const bool a_first : {true, false}) {
+    CAPTURE(a_first);
+    on_every_engine([&](Engine& e) {
+      auto answers = move_and_edit(e, 21, a_first, "albanian", "roma");
+      // A true conflict of a scope member no body field holds: the ancestor's value, in either order.
+      CHECK(scope_of(e, uuid7(1700000000000, 21)) == sync::Scope{"gracanice", "serb", "SO1"});
+      return answers;
+    });
+  }
+}
+
+TEST_CASE("push contract: two concurrent moves to one community move the record there") {
+  for (const bool a_first : {true, false}) {
+    CAPTURE(a_first);
+    on_every_engine([&](Engine& e) {
+      auto answers = move_and_edit(e, 22, a_first, "roma", "roma");
+      CHECK(scope_of(e, uuid7(1700000000000, 22)) == sync::Scope{"gracanice", "roma", "SO1"});
+      return answers;
+    });
+  }
+}
+
+TEST_CASE("push contract: a later merge keeps a move its side made before") {
+  // After the merge, device B (which never pulled it) edits again from the old community: its line's
+  // ancestor is its own earlier edit, in "serb", so the merged side's "albanian" stays.
+  on_every_engine([](Engine& e) {
+    auto answers = move_and_edit(e, 23, true, "albanian", "serb");
+    const std::string id = uuid7(1700000000000, 23);
+    sync::VectorClock seen;  // B's own line: the create and its first edit
+    seen.advance(kDevA, 1);
+    seen.advance(kDevB, 1);
+    auto again = e.push(kDevB, "e2",
+                        {make_edit(id, kDevB, 2, seen, R"({"municipality":"gracanice","pct":75})", {"pct"})});
+    CHECK(result_of(again)["outcome"] == "merged");
+    CHECK(scope_of(e, id) == sync::Scope{"gracanice", "albanian", "SO1"});
+    CHECK(json::parse(live_of(e, id)[0].body)["pct"] == 75);
+    answers.push_back(*again);
+    return answers;
+  });
+}

@@ -4,6 +4,7 @@
 
 #include <doctest/doctest.h>
 
+#include "schema/store/record_scope.hpp"
 #include "sync/wire.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -156,4 +157,28 @@ TEST_CASE("store seam: a failed update rolls back its own writes and leaves the 
     CHECK(all->empty());
     return Status();
   }).ok());
+}
+
+TEST_CASE("merge_scope: each scope member three-way from the sides' scopes and their ancestor's") {
+  using akt::sync::Scope;
+  using akt::store::merge_scope;
+  const Scope a{"novoberde", "serb", "SO1"};
+  const Scope b{"novoberde", "albanian", "SO1"};
+  const Scope c{"novoberde", "roma", "SO1"};
+  // One side moved: the move stands, whichever side comes first.
+  CHECK(merge_scope({b, a}, a) == b);
+  CHECK(merge_scope({a, b}, a) == b);
+  CHECK(merge_scope({a, b, a}, a) == b);
+  // Both moved to one place: there. To different places: the ancestor's.
+  CHECK(merge_scope({b, b}, a) == b);
+  CHECK(merge_scope({b, c}, a) == a);
+  CHECK(merge_scope({c, b}, a) == a);
+  CHECK(merge_scope({b, a, c}, a) == a);
+  // Members are decided one by one: one side moved the community, the other the component.
+  CHECK(merge_scope({Scope{"novoberde", "albanian", "SO1"}, Scope{"novoberde", "serb", "SO2"}}, a) ==
+        Scope{"novoberde", "albanian", "SO2"});
+  // No common ancestor: agreement, else the first side's (the smallest dot).
+  CHECK(merge_scope({b, b}, std::nullopt) == b);
+  CHECK(merge_scope({c, b}, std::nullopt) == c);
+  CHECK(merge_scope({a}, a) == a);
 }

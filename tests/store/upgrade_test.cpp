@@ -154,6 +154,10 @@ TEST_CASE("upgrades: every fixture migrates to the current schema with its data 
       sqlite3* db = nullptr;
       REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
       CHECK(query(db, "PRAGMA foreign_key_check").empty());
+      // Every version stored before migration 16 carries its record's scope (PROTOCOL §4.4).
+      CHECK(query(db, "SELECT v.id FROM versions v JOIN records r ON r.id = v.record_id WHERE v.municipality != "
+                      "r.municipality OR v.community != r.community OR v.component != r.component")
+                .empty());
       sqlite3_close(db);
     }
 

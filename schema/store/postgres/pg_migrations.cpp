@@ -255,6 +255,15 @@ INSERT INTO feed_head(last_seq) VALUES(0);
 -- it shares it; their merge counters are serialised by PgPushPort::max_counter's lock).
 INSERT INTO meta(key, value) VALUES('server_actor', gen_random_uuid()::text);
 )sql"},
+    {3, R"sql(
+-- Every version keeps the scope it carried, as SQLite's migration 16 (PROTOCOL §4.4: a merge decides the
+-- scope members its body does not hold three-way). Versions stored before get their record's scope.
+ALTER TABLE versions ADD COLUMN municipality text NOT NULL DEFAULT '',
+                     ADD COLUMN community text NOT NULL DEFAULT '',
+                     ADD COLUMN component text NOT NULL DEFAULT '';
+UPDATE versions v SET municipality = r.municipality, community = r.community, component = r.component
+  FROM records r WHERE r.id = v.record_id;
+)sql"},
 };
 
 // Any constant: the advisory lock that serialises migrations between servers sharing the database.

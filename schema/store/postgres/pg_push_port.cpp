@@ -204,13 +204,15 @@ Status PgPushPort::live_versions(const std::string& record_id, std::vector<sync:
 
 Status PgPushPort::versions(const std::string& record_id, std::vector<StoredVersion>& out) {
   auto r = c_.exec("SELECT " AKT_PG_VERSION_COLUMNS
-                   ", is_live FROM versions WHERE record_id = $1::uuid ORDER BY is_live, actor, n",
+                   ", is_live, municipality, community, component FROM versions WHERE record_id = $1::uuid "
+                   "ORDER BY is_live, actor, n",
                    {text(record_id)});
   if (!r.ok()) return r.status();
   for (int i = 0; i < r->rows(); ++i) {
     StoredVersion& v = out.emplace_back();
     AKT_TRY(read_version(*r, i, v.v));
     v.live = r->boolean(i, 10);
+    v.scope = {r->str(i, 11), r->str(i, 12), r->str(i, 13)};
   }
   return {};
 }
@@ -232,24 +234,27 @@ Status PgPushPort::insert_edit_version(const EditVersion& v) {
   const sync::Edit& e = v.edit;
   return done(c_.exec(
       "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, form_version, "
-      "device_time, server_time, digest) VALUES($1::uuid, $2::uuid, $3::bigint, $4, $5, $6, $7, $8::boolean, "
-      "$9::boolean, $10::bigint, $11::bigint, $12::bigint, $13)",
+      "device_time, server_time, digest, municipality, community, component) VALUES($1::uuid, $2::uuid, "
+      "$3::bigint, $4, $5, $6, $7, $8::boolean, $9::boolean, $10::bigint, $11::bigint, $12::bigint, $13, $14, $15, "
+      "$16)",
       {text(e.record_id), text(e.dot.actor), int64(e.dot.n),
        text(v.clock_text ? *v.clock_text : sync::encode_clock(e.clock())),
        text(v.parents.empty() ? std::string("[]") : sync::encode_dots(v.parents)),
        text(v.changed_text ? *v.changed_text : sync::encode_strings(e.changed)), text(e.body), boolean(e.deleted),
-       boolean(v.live), int64(e.form_version), int64(e.device_time), int64(v.server_time), bytes(v.digest)}));
+       boolean(v.live), int64(e.form_version), int64(e.device_time), int64(v.server_time), bytes(v.digest),
+       text(e.scope.municipality), text(e.scope.community), text(e.scope.component)}));
 }
 
 Status PgPushPort::insert_server_version(const std::string& record_id, const sync::Version& v,
-                                         const std::string& digest) {
+                                         const sync::Scope& scope, const std::string& digest) {
   return done(c_.exec(
       "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, form_version, "
-      "device_time, server_time, digest) VALUES($1::uuid, $2::uuid, $3::bigint, $4, $5, $6, $7, $8::boolean, true, "
-      "$9::bigint, 0, $10::bigint, $11)",
+      "device_time, server_time, digest, municipality, community, component) VALUES($1::uuid, $2::uuid, "
+      "$3::bigint, $4, $5, $6, $7, $8::boolean, true, $9::bigint, 0, $10::bigint, $11, $12, $13, $14)",
       {text(record_id), text(v.dot.actor), int64(v.dot.n), text(sync::encode_clock(v.clock)),
        text(sync::encode_dots(v.parents)), text(sync::encode_strings(v.changed)), text(v.body), boolean(v.deleted),
-       int64(v.form_version), int64(v.server_time), bytes(digest)}));
+       int64(v.form_version), int64(v.server_time), bytes(digest), text(scope.municipality), text(scope.community),
+       text(scope.component)}));
 }
 
 Status PgPushPort::retire_version(const sync::Dot& dot) {

@@ -55,7 +55,7 @@ class PgPushPort final : public PushPort {
   Result<std::optional<sync::Version>> version_by_dot(const sync::Dot& dot) override;
   Status insert_edit_version(const EditVersion& v) override;
   Status insert_server_version(const std::string& record_id, const sync::Version& v,
-                               const std::string& digest) override;
+                               const sync::Scope& scope, const std::string& digest) override;
   Status retire_version(const sync::Dot& dot) override;
   Status retire_live(const std::string& record_id) override;
   Status note_clock_actor(const std::string& actor) override;
