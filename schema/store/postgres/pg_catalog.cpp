@@ -103,7 +103,7 @@ Result<std::vector<FormRow>> list_forms(PgConn& c, bool with_definitions) {
 Result<std::optional<QuarantineEntry>> get_quarantine_entry(PgConn& c, std::int64_t id) {
   auto r = c.exec(
       "SELECT id, device::text, batch_id, record_id::text, actor::text, n, code, detail, edit, received_at, fields, "
-      "COALESCE(released_at, 0), COALESCE(discarded_at, 0) FROM quarantine WHERE id = $1::bigint",
+      "COALESCE(released_at, 0), COALESCE(discarded_at, 0), args FROM quarantine WHERE id = $1::bigint",
       {int64(id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<QuarantineEntry>();
@@ -120,6 +120,7 @@ Result<std::optional<QuarantineEntry>> get_quarantine_entry(PgConn& c, std::int6
   q.fields_json = r->str(0, 10);
   q.released_at = r->int64(0, 11);
   q.discarded_at = r->int64(0, 12);
+  q.args_json = r->str(0, 13);
   return std::optional<QuarantineEntry>(std::move(q));
 }
 

@@ -264,6 +264,11 @@ ALTER TABLE versions ADD COLUMN municipality text NOT NULL DEFAULT '',
 UPDATE versions v SET municipality = r.municipality, community = r.community, component = r.component
   FROM records r WHERE r.id = v.record_id;
 )sql"},
+    {4, R"sql(
+-- A quarantined edit's rejection code arguments as a JSON object (PROTOCOL §10.7), as SQLite's migration
+-- 15: readers see the reason in their own language; rows stored before keep '{}' and their English detail.
+ALTER TABLE quarantine ADD COLUMN args text NOT NULL DEFAULT '{}';
+)sql"},
 };
 
 // Any constant: the advisory lock that serialises migrations between servers sharing the database.

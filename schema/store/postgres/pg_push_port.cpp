@@ -84,10 +84,11 @@ Status PgPushPort::note_push(const std::string& device, std::int64_t now) {
 
 Status PgPushPort::insert_quarantine(const QuarantineEntry& q) {
   return done(c_.exec(
-      "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields) "
-      "VALUES($1::uuid, $2, $3::uuid, $4::uuid, $5::bigint, $6, $7, $8, $9::bigint, $10)",
+      "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, "
+      "args) VALUES($1::uuid, $2, $3::uuid, $4::uuid, $5::bigint, $6, $7, $8, $9::bigint, $10, $11)",
       {text(q.device), text(q.batch_id), text(q.record_id), text(q.dot.actor), int64(q.dot.n), text(q.code),
-       text(q.detail), text(q.edit_json), int64(q.received_at), text(q.fields_json)}));
+       text(q.detail), text(q.edit_json), int64(q.received_at), text(q.fields_json),
+       text(q.args_json.empty() ? "{}" : q.args_json)}));
 }
 
 Result<std::optional<RecordHead>> PgPushPort::read_record(const std::string& record_id) {

@@ -119,12 +119,12 @@ Status PgStore::insert_quarantine(QuarantineEntry& q) {
   return in_transaction("BEGIN", [&q](pg::PgConn& c) -> Status {
     auto r = c.exec(
         "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at, fields, "
-        "released_at, discarded_at) VALUES($1, $2, $3, $4, $5::bigint, $6, $7, $8, $9::bigint, $10, "
-        "NULLIF($11::bigint, 0), NULLIF($12::bigint, 0)) RETURNING id",
+        "released_at, discarded_at, args) VALUES($1, $2, $3, $4, $5::bigint, $6, $7, $8, $9::bigint, $10, "
+        "NULLIF($11::bigint, 0), NULLIF($12::bigint, 0), $13) RETURNING id",
         {pg::text(q.device), pg::text(q.batch_id), pg::text(q.record_id), pg::text(q.dot.actor), pg::int64(q.dot.n),
          pg::text(q.code), pg::text(q.detail), pg::text(q.edit_json), pg::int64(q.received_at),
          pg::text(q.fields_json.empty() ? "[]" : q.fields_json), pg::int64(q.released_at),
-         pg::int64(q.discarded_at)});
+         pg::int64(q.discarded_at), pg::text(q.args_json.empty() ? "{}" : q.args_json)});
     if (!r.ok()) return r.status();
     q.id = r->int64(0, 0);
     return {};

@@ -126,6 +126,7 @@ AKT_CONTRACT_CASE("catalog: a quarantined edit is read back whole and marked rel
   q.edit_json = R"({"fields":{"age":"x"}})";
   q.fields_json = R"([{"path":"age","code":"type"}])";
   q.received_at = 1234;
+  q.args_json = R"({"form":"visit","municipality":"gracanice"})";  // read back for the reader's language
   REQUIRE(engine.add_quarantine(q).ok());
   auto got = read(engine, [&](store::StoreReader& tx) { return tx.get_quarantine_entry(q.id); });
   REQUIRE(got.ok());
@@ -139,6 +140,7 @@ AKT_CONTRACT_CASE("catalog: a quarantined edit is read back whole and marked rel
   CHECK(g.detail == q.detail);
   CHECK(g.edit_json == q.edit_json);
   CHECK(g.fields_json == q.fields_json);
+  CHECK(g.args_json == q.args_json);
   CHECK(g.received_at == 1234);
   CHECK(g.released_at == 0);
   CHECK(g.discarded_at == 0);

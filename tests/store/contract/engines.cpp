@@ -34,7 +34,7 @@ Engine make_sqlite() {
     return raw->write([&q](store::Db& db, std::int64_t&) -> Status {
       AKT_STMT(ins, db,
                "INSERT INTO quarantine(device, batch_id, record_id, actor, n, code, detail, edit, received_at, "
-               "fields) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+               "fields, args) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
       const std::string device = store::uuid_blob(q.device), record = store::uuid_blob(q.record_id),
                         actor = store::uuid_blob(q.dot.actor);
       ins->bind_blob(1, device.data(), device.size());
@@ -47,6 +47,7 @@ Engine make_sqlite() {
       ins->bind(8, q.edit_json);
       ins->bind(9, q.received_at);
       ins->bind(10, q.fields_json);
+      ins->bind(11, q.args_json);
       AKT_TRY(ins->run());
       q.id = db.last_insert_rowid();
       return {};
