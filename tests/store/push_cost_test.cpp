@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/store/db.hpp"
+#include "schema/store/export_query.hpp"
 #include "schema/store/feed_query.hpp"
 #include "schema/store/migrations.hpp"
 #include "sync/wire_json.hpp"
@@ -186,4 +187,17 @@ TEST_CASE("feed cost: a scoped page sorts only its candidates' seqs, never the r
   CHECK(plan->find("SEARCH r USING INDEX records_by_seq (seq=?)") != std::string::npos);
   CHECK(plan->find("versions_live_by_record") != std::string::npos);
   CHECK(plan->find("records_by_municipality") != std::string::npos);
+}
+
+TEST_CASE("export cost: a page of one form's rows is read in feed order from indexes, without a sort") {
+  test::TempDir dir;
+  auto db = store::Db::open(dir.file("f.db"), {});
+  REQUIRE(db.ok());
+  REQUIRE(store::migrate(**db).ok());
+  auto plan = store::export_query_plan(**db);
+  REQUIRE(plan.ok());
+  INFO(*plan);
+  CHECK(plan->find("TEMP B-TREE") == std::string::npos);
+  CHECK(plan->find("records_by_seq (seq=?)") != std::string::npos);
+  CHECK(plan->find("versions_live_by_record") != std::string::npos);
 }
