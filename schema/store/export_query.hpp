@@ -32,4 +32,7 @@ struct ExportPage {
 Result<ExportPage> export_page(ServerStore& store, const std::string& form_id, std::int64_t since,
                                std::int64_t until, std::size_t limit, std::vector<ExportRow>& rows);
 
+// The query plan of an export page (EXPLAIN QUERY PLAN's lines), for tests.
+Result<std::string> export_query_plan(Db& db);
+
 }  // namespace akt::store

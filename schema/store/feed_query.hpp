@@ -34,8 +34,9 @@ struct FeedQuery {
 // feed's head and `more` false). kIOError/kCorruption when the database cannot be read.
 Result<ChangesPage> feed_json(ServerStore& store, const FeedQuery& query, std::string& out);
 
-// The query plan of an unscoped feed window (EXPLAIN QUERY PLAN's lines), for tests.
-Result<std::string> feed_query_plan(Db& db);
+// The query plan of a feed window (EXPLAIN QUERY PLAN's lines, each indented two spaces per level
+// below the top), unscoped or scoped by municipality, for tests.
+Result<std::string> feed_query_plan(Db& db, bool scoped = false);
 
 // The stored answer of batch `batch_id` pushed by device `device`, or nullopt when that device pushed
 // no such batch (or it was not committed).

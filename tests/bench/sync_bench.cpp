@@ -9,16 +9,19 @@
 //     commit per C batches (a perfect group commit);
 //   - read-splice ceiling: the stored JSON bodies read back in keyset pages and spliced verbatim into
 //     a page of text, no sort, no parse.
-// Printed: push / insert ceiling, pull / read-splice, pull gzip / pull, export / read-splice, and the
-// database's bytes per body byte; with --runs > 1, medians with min-max.
+// Printed: push / insert ceiling, pull / read-splice at each page size of --limits (the first is the one
+// gzip and the summary use), pull gzip / pull, export / read-splice, the database's bytes per body byte,
+// and, to choose the answer's gzip level, the pulled pages deflated in-process at each of --gzip-levels
+// (records per second of one core and bytes per record); with --runs > 1, medians with min-max.
 //
 // Profiles: "survey": Form A bodies of about 2.1 KB with a `changed` list of every field (68 names) per
 // create, the project's own workload; "small": the same bodies cut to about 1 KB, no `changed` list,
 // to compare with systems whose documents are small and carry no field list.
 //
-//   build/release/tests/bench/akt_sync_bench --records 200000 --runs 3
+//   build/rel/tests/bench/akt_sync_bench --records 50000 --runs 3 --limits 500,1000,5000 --gzip-levels 1,3,5,6
 #include <sqlite3.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -38,6 +41,7 @@
 #include "server/log.hpp"
 #include "server/password.hpp"
 #include "server/server.hpp"
+#include "sync/gzip.hpp"
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/bench/bench_support.hpp"
@@ -52,7 +56,9 @@ const std::string kForm = "so1_interethnic_survey";
 const std::string kPw = "bench password 123";
 
 struct Options {
-  int records = 200000, batch = 500, connections = 16, runs = 1, limit = 5000;
+  int records = 200000, batch = 500, connections = 16, runs = 1;
+  std::vector<int> limits = {500, 5000};  // pull page sizes, measured in turn; the first is the default's
+  std::vector<int> gzip_levels = {1, 3, 5, 6};
   std::string profile = "both";
   bool breakdown = false;
 };
@@ -60,6 +66,9 @@ struct Options {
 struct Figures {
   double push = 0, insert_ceiling = 0, pull = 0, pull_gzip = 0, splice_ceiling = 0, csv = 0, jsonl = 0;
   double db_bytes_per_body_byte = 0;
+  std::vector<double> pull_at, splice_at;       // per --limits entry (pull and splice are the first's)
+  std::vector<double> gzip_rate, gzip_bytes;    // per --gzip-levels entry: records/s, bytes per record
+  double page_bytes = 0;                        // plain answer bytes per record at the first limit
 };
 
 struct Row {
@@ -282,7 +291,8 @@ void start(Server& s, const Options& o, const Workload& w) {
   if (cl.request("POST", "/v1/admin/forms/" + kForm + "/1/publish", "{}", h)->status != 200) die("publish");
 }
 
-double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, std::size_t expected) {
+double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, std::size_t expected,
+            std::vector<std::string>* pages = nullptr) {
   client::HttpOptions ho;
   ho.accept_gzip = gzip;
   client::HttpClient cl("127.0.0.1", port, ho);
@@ -296,6 +306,7 @@ double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, 
     // Count and read the cursor with a scan: the bench measures the server, not a client's JSON DOM.
     const std::string& b = r->body;
     for (std::size_t p = b.find("{\"record\":"); p != std::string::npos; p = b.find("{\"record\":", p + 1)) ++pulled;
+    if (pages) pages->push_back(b);
     const std::size_t next = b.rfind("\"next\":\"");
     cursor = b.substr(next + 8, b.find('"', next + 8) - (next + 8));
     if (b.find("\"more\":true", b.size() - 16) == std::string::npos) break;
@@ -305,7 +316,7 @@ double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, 
   return rate;
 }
 
-Figures run_once(const Options& o, const Workload& w) {
+Figures run_once(const Options& o, const Workload& w, int run) {
   Figures f;
   Server s;
   start(s, o, w);
@@ -333,8 +344,29 @@ Figures run_once(const Options& o, const Workload& w) {
   f.push = static_cast<double>(n) / seconds_since(t);
   if (failures) die(std::to_string(failures.load()) + " push requests failed");
 
-  f.pull = pull(port, w.tokens[0], o.limit, false, n);
-  f.pull_gzip = pull(port, w.tokens[0], o.limit, true, n);
+  // Page sizes in turn, then gzip at the first (the default's); the order rotates with the run so that
+  // no size always goes first on a warming cache.
+  for (std::size_t k = 0; k < o.limits.size(); ++k) f.pull_at.push_back(0);
+  for (std::size_t k = 0; k < o.limits.size(); ++k) {
+    const std::size_t at = (k + static_cast<std::size_t>(run)) % o.limits.size();
+    f.pull_at[at] = pull(port, w.tokens[0], o.limits[at], false, n);
+  }
+  f.pull = f.pull_at[0];
+  f.pull_gzip = pull(port, w.tokens[0], o.limits[0], true, n);
+  {
+    // The answer's deflate alone, one core, over the pages the default page size gives.
+    std::vector<std::string> pages;
+    pull(port, w.tokens[0], o.limits[0], false, n, &pages);
+    for (const std::string& p : pages) f.page_bytes += static_cast<double>(p.size());
+    f.page_bytes /= static_cast<double>(n);
+    for (int level : o.gzip_levels) {
+      std::size_t bytes = 0;
+      t = Clock::now();
+      for (const std::string& p : pages) bytes += sync::gzip(p, level).size();
+      f.gzip_rate.push_back(static_cast<double>(n) / seconds_since(t));
+      f.gzip_bytes.push_back(static_cast<double>(bytes) / static_cast<double>(n));
+    }
+  }
   for (const std::string format : {"csv", "jsonl"}) {
     t = Clock::now();
     Fetched got = fetch_chunked(port, "/v1/exports/" + kForm + "?format=" + format, s.admin);
@@ -346,7 +378,8 @@ Figures run_once(const Options& o, const Workload& w) {
 
   RawDb raw(s.dir.file("raw.db"));
   f.insert_ceiling = insert_ceiling(raw, w, o.batch * o.connections);
-  f.splice_ceiling = splice_ceiling(raw, n, o.limit);
+  for (int limit : o.limits) f.splice_at.push_back(splice_ceiling(raw, n, limit));
+  f.splice_ceiling = f.splice_at[0];
   return f;
 }
 
@@ -377,7 +410,22 @@ void breakdown(const Workload& w) {
 struct Series {
   std::vector<double> push, insert, push_ratio, pull, pull_gzip, splice, pull_ratio, gzip_ratio, csv, jsonl,
       export_ratio, db_ratio;
+  std::vector<std::vector<double>> pull_at, pull_at_ratio, gzip_rate, gzip_bytes;
+  std::vector<double> page_bytes;
   void add(const Figures& f) {
+    page_bytes.push_back(f.page_bytes);
+    pull_at.resize(f.pull_at.size());
+    pull_at_ratio.resize(f.pull_at.size());
+    for (std::size_t k = 0; k < f.pull_at.size(); ++k) {
+      pull_at[k].push_back(f.pull_at[k]);
+      pull_at_ratio[k].push_back(f.pull_at[k] / f.splice_at[k]);
+    }
+    gzip_rate.resize(f.gzip_rate.size());
+    gzip_bytes.resize(f.gzip_rate.size());
+    for (std::size_t k = 0; k < f.gzip_rate.size(); ++k) {
+      gzip_rate[k].push_back(f.gzip_rate[k]);
+      gzip_bytes[k].push_back(f.gzip_bytes[k]);
+    }
     push.push_back(f.push);
     insert.push_back(f.insert_ceiling);
     push_ratio.push_back(f.push / f.insert_ceiling);
@@ -393,17 +441,25 @@ struct Series {
   }
 };
 
-void print_figures(const char* label, const Figures& f) {
+void print_figures(const Options& o, const char* label, const Figures& f) {
   std::printf(
       "  %s: push %.0f rec/s, insert ceiling %.0f, push/ceiling %.3f | pull %.0f, gzip %.0f, read-splice ceiling "
       "%.0f, pull/ceiling %.3f, gzip/plain %.2f | csv %.0f, jsonl %.0f, export/ceiling %.3f | db %.2f B per body B\n",
       label, f.push, f.insert_ceiling, f.push / f.insert_ceiling, f.pull, f.pull_gzip, f.splice_ceiling,
       f.pull / f.splice_ceiling, f.pull_gzip / f.pull, f.csv, f.jsonl, std::min(f.csv, f.jsonl) / f.splice_ceiling,
       f.db_bytes_per_body_byte);
+  std::printf("    pull by limit:");
+  for (std::size_t k = 0; k < o.limits.size(); ++k)
+    std::printf(" %d: %.0f (ceiling %.0f, %.3f)", o.limits[k], f.pull_at[k], f.splice_at[k],
+                f.pull_at[k] / f.splice_at[k]);
+  std::printf("\n    gzip by level:");
+  for (std::size_t k = 0; k < o.gzip_levels.size(); ++k)
+    std::printf(" %d: %.0f rec/s %.0f B/rec", o.gzip_levels[k], f.gzip_rate[k], f.gzip_bytes[k]);
+  std::printf("\n");
   std::fflush(stdout);
 }
 
-void print_series(const std::string& name, const Series& s, int runs) {
+void print_series(const Options& o, const std::string& name, const Series& s, int runs) {
   std::printf("%s, median (min-max) of %d:\n", name.c_str(), runs);
   std::printf("  push %s rec/s; insert ceiling %s; push/ceiling %s\n", spread(s.push).c_str(),
               spread(s.insert).c_str(), spread(s.push_ratio, "%.3f").c_str());
@@ -413,6 +469,22 @@ void print_series(const std::string& name, const Series& s, int runs) {
   std::printf("  export csv %s rec/s, jsonl %s; slower of the two / read-splice ceiling %s\n", spread(s.csv).c_str(),
               spread(s.jsonl).c_str(), spread(s.export_ratio, "%.3f").c_str());
   std::printf("  database %s bytes per body byte\n", spread(s.db_ratio, "%.2f").c_str());
+  for (std::size_t k = 0; k < s.pull_at.size(); ++k)
+    std::printf("  pull at limit %d: %s rec/s, / its read-splice ceiling %s\n", o.limits[k],
+                spread(s.pull_at[k]).c_str(), spread(s.pull_at_ratio[k], "%.3f").c_str());
+  for (std::size_t k = 0; k < s.gzip_rate.size(); ++k)
+    std::printf("  deflate at level %d: %s rec/s on one core, %s bytes per record (plain %.0f)\n",
+                o.gzip_levels[k], spread(s.gzip_rate[k]).c_str(), spread(s.gzip_bytes[k]).c_str(), median(s.page_bytes));
+}
+
+std::vector<int> int_list(const std::string& v) {
+  std::vector<int> out;
+  for (std::size_t p = 0; p <= v.size();) {
+    const std::size_t comma = std::min(v.find(',', p), v.size());
+    out.push_back(std::atoi(v.substr(p, comma - p).c_str()));
+    p = comma + 1;
+  }
+  return out;
 }
 
 }  // namespace
@@ -425,17 +497,22 @@ int main(int argc, char** argv) {
     else if (flag == "--batch") o.batch = std::atoi(v.c_str());
     else if (flag == "--connections") o.connections = std::atoi(v.c_str());
     else if (flag == "--runs") o.runs = std::atoi(v.c_str());
-    else if (flag == "--limit") o.limit = std::atoi(v.c_str());
+    else if (flag == "--limit") o.limits = {std::atoi(v.c_str())};
+    else if (flag == "--limits") o.limits = int_list(v);
+    else if (flag == "--gzip-levels") o.gzip_levels = int_list(v);
     else if (flag == "--profile") o.profile = v;
     else if (flag == "--breakdown") o.breakdown = v != "0";
     else {
       std::fprintf(stderr,
                    "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--limit N]\n"
+                   "                      [--limits N,N,...] [--gzip-levels N,N,...]\n"
                    "                      [--profile survey|small|both] [--breakdown 1]\n");
       return 2;
     }
   }
-  if (o.records < 1 || o.batch < 1 || o.connections < 1 || o.runs < 1 || o.limit < 1 ||
+  const bool bad_list = o.limits.empty() || std::any_of(o.limits.begin(), o.limits.end(), [](int l) { return l < 1; }) ||
+                        std::any_of(o.gzip_levels.begin(), o.gzip_levels.end(), [](int l) { return l < 1 || l > 9; });
+  if (o.records < 1 || o.batch < 1 || o.connections < 1 || o.runs < 1 || bad_list ||
       (o.profile != "survey" && o.profile != "small" && o.profile != "both"))
     return 2;
   server::set_log_level("warn");
@@ -447,18 +524,18 @@ int main(int argc, char** argv) {
                 "on the wire; batches of %d over %d connections, pull limit %d\n",
                 w.name.c_str(), o.records, static_cast<double>(w.body_bytes) / o.records,
                 static_cast<double>(w.changed_names) / o.records, static_cast<double>(w.wire_bytes) / o.records,
-                o.batch, o.connections, o.limit);
+                o.batch, o.connections, o.limits[0]);
   if (o.breakdown)
     for (const Workload& w : loads) breakdown(w);
   std::vector<Series> series(loads.size());
   for (int r = 0; r < o.runs; ++r) {
     std::printf("run %d\n", r + 1);
     for (std::size_t p = 0; p < loads.size(); ++p) {  // interleaved: profile by profile within each run
-      Figures f = run_once(o, loads[p]);
-      print_figures(loads[p].name.c_str(), f);
+      Figures f = run_once(o, loads[p], r);
+      print_figures(o, loads[p].name.c_str(), f);
       series[p].add(f);
     }
   }
-  for (std::size_t p = 0; p < loads.size(); ++p) print_series(loads[p].name, series[p], o.runs);
+  for (std::size_t p = 0; p < loads.size(); ++p) print_series(o, loads[p].name, series[p], o.runs);
   return 0;
 }

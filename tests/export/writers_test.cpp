@@ -184,4 +184,17 @@ TEST_CASE("jsonl: typed values, null vs empty") {
   CHECK(out == "{\"_table\":\"records\",\"a\":null,\"b\":\"\",\"c\":2.5,\"d\":false}\n");
 }
 
+TEST_CASE("jsonl: text cells use the one escaper; invalid UTF-8 becomes U+FFFD, valid text passes through") {
+  auto esc = [](std::string_view s) {
+    std::string out;
+    append_json_string(out, s);
+    return out;
+  };
+  CHECK(esc("plain text, long enough for words") == "\"plain text, long enough for words\"");
+  CHECK(esc("a\"b\\c\n\x01 Graçanicë 𝄞") == "\"a\\\"b\\\\c\\n\\u0001 Graçanicë 𝄞\"");
+  // Invalid bytes (a lone 0xFF, a cut 2-byte and a cut 3-byte sequence) each become U+FFFD; the rest,
+  // escapes included, is as for valid text.
+  CHECK(esc("a\xff\"b\xc3(\xe2\x82") == "\"a\xef\xbf\xbd\\\"b\xef\xbf\xbd(\xef\xbf\xbd\"");
+}
+
 }  // namespace akt::exports::test

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/store/db.hpp"
+#include "schema/store/export_query.hpp"
 #include "schema/store/feed_query.hpp"
 #include "schema/store/migrations.hpp"
 #include "sync/wire_json.hpp"
@@ -162,5 +163,41 @@ TEST_CASE("feed cost: an unscoped page is read in feed order from indexes, witho
   INFO(*plan);
   CHECK(plan->find("TEMP B-TREE") == std::string::npos);
   CHECK(plan->find("records_by_seq") != std::string::npos);
+  CHECK(plan->find("versions_live_by_record") != std::string::npos);
+}
+
+TEST_CASE("feed cost: a scoped page sorts only its candidates' seqs, never the rows with bodies") {
+  test::TempDir dir;
+  auto db = store::Db::open(dir.file("f.db"), {});
+  REQUIRE(db.ok());
+  REQUIRE(store::migrate(**db).ok());
+  auto plan = store::feed_query_plan(**db, true);
+  REQUIRE(plan.ok());
+  INFO(*plan);
+  // Top-level lines (no indent) read the rows that carry bodies: none of them may be a sort.
+  std::size_t top_sorts = 0, line_start = 0;
+  while (line_start < plan->size()) {
+    const std::size_t end = plan->find('\n', line_start);
+    const std::string line = plan->substr(line_start, end - line_start);
+    if (!line.empty() && line[0] != ' ' && line.find("TEMP B-TREE") != std::string::npos) ++top_sorts;
+    line_start = end + 1;
+  }
+  CHECK(top_sorts == 0);
+  // Each candidate is one look-up by seq, not a scan of every record, and versions come by index.
+  CHECK(plan->find("SEARCH r USING INDEX records_by_seq (seq=?)") != std::string::npos);
+  CHECK(plan->find("versions_live_by_record") != std::string::npos);
+  CHECK(plan->find("records_by_municipality") != std::string::npos);
+}
+
+TEST_CASE("export cost: a page of one form's rows is read in feed order from indexes, without a sort") {
+  test::TempDir dir;
+  auto db = store::Db::open(dir.file("f.db"), {});
+  REQUIRE(db.ok());
+  REQUIRE(store::migrate(**db).ok());
+  auto plan = store::export_query_plan(**db);
+  REQUIRE(plan.ok());
+  INFO(*plan);
+  CHECK(plan->find("TEMP B-TREE") == std::string::npos);
+  CHECK(plan->find("records_by_seq (seq=?)") != std::string::npos);
   CHECK(plan->find("versions_live_by_record") != std::string::npos);
 }

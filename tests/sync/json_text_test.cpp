@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdio>
 #include <random>
 #include <utility>
 #include <vector>
@@ -70,6 +71,71 @@ TEST_CASE("json text: long runs, escapes at the edges and scattered, appended af
   }
   const std::string plain(1 << 20, 'x');
   CHECK(escaped(plain) == "\"" + plain + "\"");
+}
+
+namespace {
+
+// The escaper scans 8 bytes at a time: an escape byte at every offset of words and tails, and each byte
+// next to an escape class, against a plain byte-by-byte reference, so that a word or run cut one byte
+// short or long fails here.
+std::string reference_escape(std::string_view s) {
+  std::string out = "\"";
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"') out += "\\\"";
+    else if (c == '\\') out += "\\\\";
+    else if (c == '\n') out += "\\n";
+    else if (c == '\r') out += "\\r";
+    else if (c == '\t') out += "\\t";
+    else if (c == '\b') out += "\\b";
+    else if (c == '\f') out += "\\f";
+    else if (c < 0x20) {
+      char u[8];
+      std::snprintf(u, sizeof u, "\\u%04x", c);
+      out += u;
+    } else out.push_back(ch);
+  }
+  return out + "\"";
+}
+
+}  // namespace
+
+TEST_CASE("json text: one byte of every class at every offset of strings of 1 to 33 bytes") {
+  const unsigned char probes[] = {0x00, 0x01, 0x08, 0x09, 0x0a, 0x0c, 0x0d, 0x1f, 0x20, 0x21, 0x22, 0x23,
+                                  0x2f, 0x5b, 0x5c, 0x5d, 0x7f, 0x80, 0xa2, 0xdc, 0xff};
+  for (unsigned char probe : probes) {
+    for (std::size_t len = 1; len <= 33; ++len) {
+      for (std::size_t at = 0; at < len; ++at) {
+        std::string s(len, 'a');
+        s[at] = static_cast<char>(probe);
+        const std::string want = reference_escape(s);
+        std::string got = "x";
+        append_json_string(got, s);
+        if (got != "x" + want) FAIL_CHECK("byte " << static_cast<int>(probe) << " at " << at << " of " << len);
+        // The same byte twice in a row, and at both ends.
+        if (at + 1 < len) {
+          s[at + 1] = static_cast<char>(probe);
+          if (escaped(s) != reference_escape(s)) FAIL_CHECK("pair " << static_cast<int>(probe) << " at " << at << " of " << len);
+        }
+        s.front() = s.back() = static_cast<char>(probe);
+        if (escaped(s) != reference_escape(s)) FAIL_CHECK("ends " << static_cast<int>(probe) << " of " << len);
+      }
+    }
+  }
+  // Every byte value in every position of a word, next to plain text on both sides.
+  for (int c = 0; c < 256; ++c)
+    for (std::size_t at = 0; at < 8; ++at) {
+      std::string s = "0123456789abcdefghijklmnop";
+      s[8 + at] = static_cast<char>(c);
+      if (escaped(s) != reference_escape(s)) FAIL_CHECK("byte " << c << " at " << 8 + at);
+    }
+  // Multibyte UTF-8 across word boundaries passes through byte for byte.
+  std::string multi;
+  for (int i = 0; i < 40; ++i) multi += i % 3 ? "\xc3\xab" : "\xf0\x9d\x84\x9e";
+  for (std::size_t cut = 0; cut < 9; ++cut) {
+    const std::string s = std::string(cut, 'z') + multi + "\"";
+    CHECK(escaped(s) == nlohmann::json(s).dump());
+  }
 }
 
 TEST_CASE("json text: for_each_top_member gives each top-level member as raw text") {
