@@ -144,6 +144,11 @@ async function main() {
     await page.getByTestId('enrol-device-name').fill('tablet ' + n);
     await page.getByTestId('issue-code').click();
     await page.getByTestId('enrolment-qr').locator('svg').waitFor();
+    // The previous code stays on the page until the new one is drawn: wait for a code not issued before.
+    await page.waitForFunction((used) => {
+      const el = document.querySelector('[data-testid="enrolment-code"]');
+      return el && el.textContent.trim() && !used.includes(el.textContent.trim());
+    }, Object.values(codes));
     codes[n] = (await page.getByTestId('enrolment-code').textContent()).trim();
     if (n === 1) await shot(page, 'tablets-code');
     const out = aktsync(n, 'init', '--server', `127.0.0.1:${H.port}`, '--code', codes[n]);
