@@ -231,8 +231,7 @@ struct FaultProxy::Impl {
       }
       boost::system::error_code ec;
       const std::size_t got = s.read_some(net::buffer(chunk), ec);
-      if (ec || got == 0) return false;
-      if (!pace(up_free, got)) return false;
+      if (ec || got == 0 || !pace(up_free, got)) return deliver_cut(buf);
       buf.append(chunk, got);
       {
         std::lock_guard lock(mu);
@@ -240,6 +239,14 @@ struct FaultProxy::Impl {
       }
       if (buf.size() > kMaxMessage + 65536) return false;
     }
+  }
+
+  // A request cut off mid-way: with LinkOptions::deliver_cut_requests, what crossed the link reaches the
+  // server (forward_prefix). Always false (no whole request was read).
+  bool deliver_cut(const std::string& partial) {
+    if (options.link.deliver_cut_requests && partial.find("\r\n\r\n") != std::string::npos)
+      forward_prefix(partial, partial.size());
+    return false;
   }
 
   // Writes an answer through the link: at the link's rate, with a stall in the middle when `stall`.

@@ -39,6 +39,10 @@ struct LinkOptions {
   // The link dies midway: after this many requests were read (and served), it turns silent for good,
   // as if set_silent(true) had been called between two requests (0 = never).
   std::size_t silent_after = 0;
+  // A request cut off by the link (cut_every_ms) after its header crossed: the bytes that crossed reach
+  // the server, and then its connection closes, as on a real link where the server reads a request while
+  // it arrives. Off: the proxy forwards whole requests only (the server never sees a cut request).
+  bool deliver_cut_requests = false;
 };
 
 struct FaultOptions {

@@ -21,6 +21,7 @@ struct HttpRequest {
   std::string remote;                                      // peer address, for logs
   bool allow_wait = true;                                  // false when re-routed after a long-poll wait
   std::string request_id;                                  // set by the session (X-Request-Id, logs)
+  bool cut = false;  // the body was cut off in transit: only an upload append takes it (PROTOCOL §14.2)
 
   // First value of header `name` (lowercase), or empty.
   std::string_view header(std::string_view name) const {

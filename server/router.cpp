@@ -393,6 +393,9 @@ HttpResponse route(const HttpRequest& req_in, AppState& app) {
     forwarded->remote = std::move(*remote);
   }
   const HttpRequest& req = forwarded ? *forwarded : req_in;
+  // A request cut off in transit is acted on only where what arrived is useful alone: an upload chunk.
+  if (req.cut && (req.method != "PATCH" || req.target.rfind("/v1/uploads/", 0) != 0))
+    return problem(400, "request_cut", "the request was cut off in transit");
   const auto start = std::chrono::steady_clock::now();
   bool authenticated = false;
   std::string principal;

@@ -214,6 +214,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
   void on_read(beast::error_code ec, std::size_t) {
     request_id_ = new_request_id();
+    if (ec && salvage_cut_upload(ec)) return;
     if (ec == http::error::end_of_stream || ec == net::error::operation_aborted || is_timeout(ec) ||
         ec == net::error::connection_reset || ec == net::error::eof || ec == net::ssl::error::stream_truncated) {
       return do_close();
@@ -235,6 +236,35 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     stream_.expires_never();  // the answer may wait for a group commit; the write sets its own deadline
     counters_->in_flight.fetch_add(1);
     dispatch_request(std::move(req));
+  }
+
+  // An upload chunk (PATCH /v1/uploads/{id}) whose body was cut off in transit, by a dropped link, a reset
+  // or the read deadline: the bytes that arrived are stored as a shorter chunk (PROTOCOL §14.2), so a cut
+  // costs the client only what was still in the air. Routed as the request it is (same authentication,
+  // offset check and upload lock), flagged `cut`; nobody waits for the answer, and the connection closes.
+  bool salvage_cut_upload(const beast::error_code& ec) {
+    if (!parser_ || !parser_->is_header_done() || parser_->is_done()) return false;
+    auto& msg = parser_->get();
+    if (msg.method() != http::verb::patch || msg.body().empty() || !msg.target().starts_with("/v1/uploads/"))
+      return false;
+    HttpRequest req = to_http_request(msg, remote_);
+    req.request_id = request_id_;
+    req.cut = true;
+    parser_.reset();
+    counters_->in_flight.fetch_add(1);  // a stopping server waits for the append as for any request
+    const auto started = request_started_;
+    net::post(workers_, [self = this->shared_from_this(), req = std::move(req), started, why = ec.message()] {
+      const HttpResponse resp = route(req, *self->app_);
+      const auto ms =
+          std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+      log(LogLevel::kInfo, "request PATCH " + req.target.substr(0, 120) + " cut after " +
+                               std::to_string(req.body.size()) + " bytes (" + why + "): kept with status " +
+                               std::to_string(resp.status) + " from " + self->remote_ + " " + std::to_string(ms) +
+                               " ms");
+      self->counters_->in_flight.fetch_sub(1);
+      net::post(self->stream_.get_executor(), [self] { self->close_socket(); });
+    });
+    return true;
   }
 
   void dispatch_request(HttpRequest req) {

@@ -5,6 +5,8 @@
 #include <arpa/inet.h>
 #include <unistd.h>
 
+#include <openssl/ssl.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -19,6 +21,7 @@
 #include "clients/server_process.hpp"
 #include "schema/store/blob_store.hpp"
 #include "server/auth.hpp"
+#include "server/router.hpp"
 #include "tests/integration/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
@@ -45,7 +48,107 @@ client::UploadOptions no_wait(int attempts) {
   return o;
 }
 
+// Sends `head` and `part` of a request on a new connection to 127.0.0.1:port (TLS when `tls`), then
+// drops the connection as a cut link does: no TLS close_notify, the body shorter than announced.
+void send_cut(std::uint16_t port, bool tls, const std::string& head, const std::string& part) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  const std::string all = head + part;
+  if (tls) {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    const bool up = SSL_connect(ssl) == 1;
+    const bool sent = up && SSL_write(ssl, all.data(), static_cast<int>(all.size())) == static_cast<int>(all.size());
+    SSL_free(ssl);  // no SSL_shutdown: the link is gone
+    SSL_CTX_free(ctx);
+    REQUIRE(up);
+    REQUIRE(sent);
+  } else {
+    REQUIRE(::send(fd, all.data(), all.size(), 0) == static_cast<ssize_t>(all.size()));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the bytes reach the server before the cut
+  ::close(fd);
+}
+
+// The server's offset of upload `id`, once it stops changing (the cut chunk is stored asynchronously).
+std::int64_t settled_offset(client::HttpClient& c, const test::Device& dev, const std::string& id, std::int64_t want) {
+  std::int64_t offset = -1;
+  for (int i = 0; i < 100; ++i) {
+    auto r = c.request("GET", "/v1/uploads/" + id, "", dev.auth());
+    REQUIRE(r.ok());
+    REQUIRE(r->status == 200);
+    offset = nlohmann::json::parse(r->body)["offset"].get<std::int64_t>();
+    if (offset == want) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));  // and nothing arrives later
+  auto r = c.request("GET", "/v1/uploads/" + id, "", dev.auth());
+  REQUIRE(r.ok());
+  return nlohmann::json::parse(r->body)["offset"].get<std::int64_t>();
+}
+
 }  // namespace
+
+TEST_CASE("attachments: a chunk cut off in transit keeps the bytes that arrived, over HTTP and HTTPS") {
+  // A rural link drops mid-chunk: the server stores what arrived, so the client resends only what was
+  // still in the air (PROTOCOL §14.2). A cut chunk at the wrong offset, or another device's, stores nothing.
+  for (const bool tls : {false, true}) {
+    CAPTURE(tls);
+    test::TestServer srv({}, {}, tls);
+    std::mt19937_64 rng(11);
+    const std::string photo = random_bytes(400000, rng);
+    const std::string digest = store::sha256_hex_of(photo);
+    client::HttpClient c = srv.client();
+    auto created = c.request("POST", "/v1/uploads",
+                             nlohmann::json{{"v", 1}, {"digest", digest}, {"size", photo.size()}, {"type", "image/jpeg"}}.dump(),
+                             srv.a.auth());
+    REQUIRE(created.ok());
+    REQUIRE(created->status == 201);
+    const std::string id = nlohmann::json::parse(created->body)["upload"].get<std::string>();
+    const auto head = [&](const test::Device& dev, std::int64_t offset, std::size_t length) {
+      return "PATCH /v1/uploads/" + id + " HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer " + dev.token +
+             "\r\nContent-Type: application/offset+octet-stream\r\nUpload-Offset: " + std::to_string(offset) +
+             "\r\nContent-Length: " + std::to_string(length) + "\r\n\r\n";
+    };
+
+    // 150,000 of a 300,000-byte chunk arrive, then the link drops: the 150,000 are kept.
+    send_cut(srv.port(), tls, head(srv.a, 0, 300000), photo.substr(0, 150000));
+    CHECK(settled_offset(c, srv.a, id, 150000) == 150000);
+    // A cut chunk at an offset the server does not hold, or from another device, changes nothing.
+    send_cut(srv.port(), tls, head(srv.a, 100000, 300000), photo.substr(100000, 120000));
+    send_cut(srv.port(), tls, head(srv.b, 150000, 250000), photo.substr(150000, 100000));
+    CHECK(settled_offset(c, srv.a, id, 150000) == 150000);
+    // The rest, whole: the file is the photo.
+    auto rest = c.request("PATCH", "/v1/uploads/" + id, photo.substr(150000),
+                          {{"Authorization", "Bearer " + srv.a.token},
+                           {"Content-Type", "application/offset+octet-stream"},
+                           {"Upload-Offset", "150000"}});
+    REQUIRE(rest.ok());
+    CHECK(rest->status == 200);
+    CHECK(nlohmann::json::parse(rest->body)["complete"] == true);
+    auto blobs = store::BlobStore::open(srv.data_dir());
+    REQUIRE(blobs.ok());
+    CHECK(slurp((*blobs)->path_of(digest)) == photo);
+  }
+  // Only an upload chunk is acted on when cut: any other request cut off is refused before routing.
+  test::TestServer srv;
+  server::HttpRequest cut;
+  cut.method = "POST";
+  cut.target = "/v1/push";
+  cut.headers = {{"authorization", "Bearer " + srv.a.token}, {"content-type", "application/json"}};
+  cut.body = R"({"v":1,"batch_id":"b1","edits":[)";
+  cut.cut = true;
+  const server::HttpResponse r = server::route(cut, srv.app());
+  CHECK(r.status == 400);
+  CHECK(r.body.find("request_cut") != std::string::npos);
+}
 
 TEST_CASE("attachments: a throttled answer between lost requests shows the link works (failures in a row restart)") {
   // A bad link and a busy server together: lost requests alternate with 429s. Each 429 is an answer, so
