@@ -95,11 +95,14 @@ async function main() {
   step('starting aktsyncd ' + H.binary);
   const admin = await H.startWithForms(['so1_interethnic_survey']);
   await H.addEnumerator(admin, 'enis', [scope]);
-  let cutFeed = false, dropPush = false, holdPush = false;
+  let cutFeed = false, dropPush = false, holdPush = false, resumed = null;
+  let release = null;
+  const released = new Promise((r) => { release = r; });
   const proxy = await startCutProxy({
     upstreamPort: () => H.port,
     decide: (e) => {
-      if (cutFeed && e.path === '/v1/changes') { cutFeed = false; return { cutBody: (h) => Math.floor(0.6 * Number(h.headers['content-length'])) }; }
+      if (cutFeed && e.path === '/v1/changes') { cutFeed = false; resumed = 'next'; return { cutBody: (h) => Math.floor(0.6 * Number(h.headers['content-length'])) }; }
+      if (resumed === 'next' && e.path === '/v1/changes') { resumed = e; return { waitFor: released }; }
       if (dropPush && e.method === 'POST' && e.path === '/v1/push') { dropPush = false; return { cutBody: 0 }; }
       if (holdPush && e.method === 'POST' && e.path === '/v1/push') { holdPush = false; return { hold: true }; }
       return undefined;
@@ -126,14 +129,27 @@ async function main() {
   // ---- 1. A feed answer cut after 60% of its body. ----
   const seeded = await H.seedRecords(admin, 'enis', { form: 'so1_interethnic_survey', scope, template, count: SEEDED,
     vary: (i) => ({ hh_number: i + 2, settlement_name: settlement(i) }) });
+  const had = await page.evaluate(async () => (await window.AktStore.tx(['records'], 'readonly', (s) => window.AktStore.all(s.records))).map((r) => r.seq));
   const from = proxy.log.length;
   cutFeed = true;
-  const flash1 = await syncOn(page);
+  const sync1 = syncOn(page);
+  // While the resumed request waits at the proxy: the records that arrived whole are stored, the stored
+  // cursor has not moved.
+  await until(() => resumed && resumed !== 'next', 'the request after the cut');
+  const during = await page.evaluate(async () => ({ cursor: await window.AktStore.meta('cursor'),
+    records: (await window.AktStore.tx(['records'], 'readonly', (s) => window.AktStore.all(s.records))).map((r) => r.seq) }));
+  release();
+  const flash1 = await sync1;
   const feeds = proxy.log.slice(from).filter((e) => e.path === '/v1/changes');
   assert.ok(feeds[0].cut, 'the first feed answer was cut');
   assert.ok(!feeds[0].query.after, 'the first feed request starts the page');
   assert.match(feeds[1].query.after || '', /^\d+$/, 'the request after the cut resumes with `after`: ' + JSON.stringify(feeds[1].query));
   assert.equal(feeds[1].query.since, feeds[0].query.since, 'the cursor did not move: same `since`');
+  assert.equal(during.cursor, feeds[0].query.since, 'the stored cursor stayed while the page was not finished');
+  const kept = during.records.filter((q) => !had.includes(q)).sort((a, b) => a - b);
+  assert.ok(kept.length > 0 && kept.length < SEEDED, `some records kept from the cut page: ${kept.length}`);
+  assert.equal(kept[kept.length - 1], Number(feeds[1].query.after), '`after` is the last record stored');
+  assert.equal(kept.length, kept[kept.length - 1] - kept[0] + 1, 'every record up to `after` stored, none skipped');
   assert.equal(feeds[1].status, 200);
   const fetched = feeds.reduce((n, e) => n + e.bytes, 0);
   const page1 = feeds[0].length;

@@ -12,6 +12,7 @@
 //                 With n = 0 the server's answer is lost after the server committed the request. The head is
 //                 passed on because a browser resends a request by itself when a reused connection closes
 //                 before any byte of the answer (Chromium does, POSTs included): the app would never see it.
+//   {waitFor: p}  the request is passed on once the promise p is settled (the test looks at the tablet first);
 //   {hold: true}  nothing of the answer is passed on and the client's connection stays open (a tab closed
 //                 while its request is on its way).
 // Every exchange is logged: {method, path, query, batchId (of a push, read from its body), status, length
@@ -97,6 +98,7 @@ export async function startCutProxy({ upstreamPort, decide = () => undefined }) 
       }
       log.push(entry);
       const action = decide(entry) || {};
+      if (action.waitFor) await action.waitFor;
       if (!(await connectUpstream())) return;
       await relay(raw, method, entry, action);
     };
