@@ -6,6 +6,7 @@
 //      far less than the page twice. The records' answers hold quotes, braces, brackets and backslashes.
 //   2. A push whose answer is lost after the server committed it: the app asks GET /v1/push/{batch_id} and
 //      applies the stored answer; no batch is uploaded twice; every record is on the server once and Synced.
+//   2b. A feed answer 503 with Retry-After: the retry waits as long as the server asked.
 //   3. A tab closed while its push was on the way: the reopened app asks the stored answer first too.
 //   4. The server down for 18 s (longer than the six quick attempts the app used to make): the app says it
 //      is waiting for the network, in the enumerator's language, and the sync finishes once the server is back.
@@ -95,7 +96,7 @@ async function main() {
   step('starting aktsyncd ' + H.binary);
   const admin = await H.startWithForms(['so1_interethnic_survey']);
   await H.addEnumerator(admin, 'enis', [scope]);
-  let cutFeed = false, dropPush = false, holdPush = false, resumed = null;
+  let cutFeed = false, dropPush = false, holdPush = false, busyFeed = false, resumed = null;
   let release = null;
   const released = new Promise((r) => { release = r; });
   const proxy = await startCutProxy({
@@ -103,6 +104,11 @@ async function main() {
     decide: (e) => {
       if (cutFeed && e.path === '/v1/changes') { cutFeed = false; resumed = 'next'; return { cutBody: (h) => Math.floor(0.6 * Number(h.headers['content-length'])) }; }
       if (resumed === 'next' && e.path === '/v1/changes') { resumed = e; return { waitFor: released }; }
+      if (busyFeed && e.path === '/v1/changes') {
+        busyFeed = false;
+        return { respond: { status: 503, headers: { 'Retry-After': '3', 'Content-Type': 'application/problem+json' },
+                            body: '{"code":"busy","status":503,"title":"Service Unavailable","v":1}' } };
+      }
       if (dropPush && e.method === 'POST' && e.path === '/v1/push') { dropPush = false; return { cutBody: 0 }; }
       if (holdPush && e.method === 'POST' && e.path === '/v1/push') { holdPush = false; return { hold: true }; }
       return undefined;
@@ -182,6 +188,16 @@ async function main() {
   assert.equal(asks[0].status, 200);
   assert.equal(new Set(posts.map((e) => e.batchId)).size, posts.length, 'no batch uploaded twice: ' + posts.map((e) => e.batchId));
   step(`push answer lost: GET /v1/push/${posts[0].batchId} answered 200; ${posts.length} POST(s), one per batch`);
+
+  // ---- 2b. 503 with Retry-After: 3 on the feed: the retry waits the 3 s (its own first wait is 125-250 ms). ----
+  const from2b = proxy.log.length;
+  busyFeed = true;
+  await syncOn(page);
+  const feeds2b = proxy.log.slice(from2b).filter((e) => e.path === '/v1/changes');
+  assert.equal(feeds2b[0].status, 503);
+  const gap = feeds2b[1].at - feeds2b[0].at;
+  assert.ok(gap >= 3000 && gap < 8000, `the retry after 503 Retry-After: 3 came ${gap} ms later`);
+  step(`503 with Retry-After: 3: retried ${gap} ms later`);
 
   // ---- 3. The tab closed while its push was on the way. ----
   const more = await H.cloneEdits(page, firstN, 3, (i) => ({ hh_number: 500 + i, settlement_name: `Closed ${i}` }));

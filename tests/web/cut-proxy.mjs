@@ -12,10 +12,11 @@
 //                 With n = 0 the server's answer is lost after the server committed the request. The head is
 //                 passed on because a browser resends a request by itself when a reused connection closes
 //                 before any byte of the answer (Chromium does, POSTs included): the app would never see it.
+//   {respond: {status, headers, body}}  the proxy answers this itself; aktsyncd never sees the request;
 //   {waitFor: p}  the request is passed on once the promise p is settled (the test looks at the tablet first);
 //   {hold: true}  nothing of the answer is passed on and the client's connection stays open (a tab closed
 //                 while its request is on its way).
-// Every exchange is logged: {method, path, query, batchId (of a push, read from its body), status, length
+// Every exchange is logged: {at (ms), method, path, query, batchId (of a push, read from its body), status, length
 // (the answer's Content-Length), bytes (body bytes passed on), cut}.
 import net from 'node:net';
 import zlib from 'node:zlib';
@@ -89,7 +90,7 @@ export async function startCutProxy({ upstreamPort, decide = () => undefined }) 
       busy = true;
       const [method, target] = head.first.split(' ');
       const url = new URL(target, 'http://x');
-      const entry = { method, path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, length: null, bytes: 0, cut: false };
+      const entry = { at: Date.now(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, length: null, bytes: 0, cut: false };
       if (method === 'POST' && url.pathname === '/v1/push') {
         try {
           const text = (head.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(body) : body).toString();
@@ -99,6 +100,16 @@ export async function startCutProxy({ upstreamPort, decide = () => undefined }) 
       log.push(entry);
       const action = decide(entry) || {};
       if (action.waitFor) await action.waitFor;
+      if (action.respond) {
+        // The proxy answers itself (a busy server, a gateway error): the request never reaches aktsyncd.
+        const { status, headers = {}, body: text = '' } = action.respond;
+        const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+        client.write(`HTTP/1.1 ${status} Answer\r\nContent-Length: ${Buffer.byteLength(text)}\r\n${extra}\r\n${text}`);
+        entry.status = status;
+        busy = false;
+        setImmediate(next);
+        return;
+      }
       if (!(await connectUpstream())) return;
       await relay(raw, method, entry, action);
     };
