@@ -1,7 +1,9 @@
 // The sync round, as clients/sync_client.cpp does it (DESIGN §3, §5; PROTOCOL §4, §5): push the outbox in
 // stable batches (a batch, once formed, is stored with its request text and sent from that text until it is
-// acknowledged: retries are byte-identical, §4.3), then pull the change feed until `more` is false, applying
-// each page with its cursor in one local transaction. 410 epoch_changed: drop the cursor, queue every edit
+// acknowledged: retries are byte-identical, §4.3; a batch whose answer may be on the server asks for it
+// first, GET /v1/push/{batch_id}), then pull the change feed until `more` is false, applying each page with
+// its cursor in one local transaction (a page cut in transit keeps its whole records and resumes after them,
+// `after`, §5.1). Requests are retried for a time budget (PROTOCOL §1.1). 410 epoch_changed: drop the cursor, queue every edit
 // not acknowledged under the new epoch again, push, pull from the start (§5.3). 410 scope_changed: drop the
 // pulled records and the cursor, pull from the start, push what was never acknowledged (§5.4).
 // Between push and pull the photos the pushed records refer to are uploaded (photos.js, §14), so the pull
