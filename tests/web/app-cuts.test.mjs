@@ -231,6 +231,7 @@ async function main() {
     await until(async () => text.test(await status()), `the waiting status in ${lang}`, 15000);
   }
   await page.selectOption('#lang', 'en');
+  await until(async () => /Waiting for the network, retrying/.test(await status()), 'the waiting status in en again', 15000);
   await H.shot(page, 'cuts-waiting');
   await new Promise((r) => setTimeout(r, Math.max(0, DOWN_MS - (Date.now() - down))));
   assert.equal(await page.locator('#sync').isDisabled(), true, 'still syncing after the server was down for 18 s');
