@@ -1,7 +1,9 @@
 // The sync round, as clients/sync_client.cpp does it (DESIGN §3, §5; PROTOCOL §4, §5): push the outbox in
 // stable batches (a batch, once formed, is stored with its request text and sent from that text until it is
-// acknowledged: retries are byte-identical, §4.3), then pull the change feed until `more` is false, applying
-// each page with its cursor in one local transaction. 410 epoch_changed: drop the cursor, queue every edit
+// acknowledged: retries are byte-identical, §4.3; a batch whose answer may be on the server asks for it
+// first, GET /v1/push/{batch_id}), then pull the change feed until `more` is false, applying each page with
+// its cursor in one local transaction (a page cut in transit keeps its whole records and resumes after them,
+// `after`, §5.1). Requests are retried for a time budget (PROTOCOL §1.1). 410 epoch_changed: drop the cursor, queue every edit
 // not acknowledged under the new epoch again, push, pull from the start (§5.3). 410 scope_changed: drop the
 // pulled records and the cursor, pull from the start, push what was never acknowledged (§5.4).
 // Between push and pull the photos the pushed records refer to are uploaded (photos.js, §14), so the pull
@@ -23,7 +25,6 @@
   const BATCH_CHARS = 2 * 1024 * 1024;
   const PULL_LIMIT = 5000;
   const PULL_BYTES = 256 * 1024, MIN_PULL_BYTES = 32 * 1024, MAX_PULL_BYTES = 8 * 1024 * 1024;
-  const MAX_ATTEMPTS = 6;
   const sizes = { batchEdits: BATCH_EDITS, pullBytes: PULL_BYTES };
   // The bytes a request of `bytes` that took `ms` says the next should carry to take TARGET_MS.
   function sizedForLink(bytes, ms) {
@@ -35,46 +36,160 @@
     constructor(kind, message) { super(message); this.kind = kind; }
   }
 
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
   // The number of edits not yet acknowledged (the status bar, the X-Akt-Client header of every request):
   // two counts (all edits, the acknowledged ones by their index), no edit is read.
   async function unsyncedCount() {
     return S.tx(['edits'], 'readonly', async (s) => (await S.wrap(s.edits.count())) - (await S.wrap(s.edits.index('acked').count())));
   }
 
-  // One request with retries: network failures, 5xx and 429 are retried with the same bytes and capped
-  // exponential backoff with jitter; every other answer is returned.
+  // Retries for a time budget (PROTOCOL §1.1, as the aktsync client's SyncClient::send): a network failure
+  // (also an answer cut in transit), 5xx or 429 is retried after capped exponential backoff with "equal
+  // jitter" (250 ms doubling to 8 s; each wait is between half of that and all of it), for as long as the
+  // failures of that request last less than RETRY_FOR; a success (and a cut page that kept records, below)
+  // starts the budget afresh. Retry-After (seconds) on a retried answer (429, 503) lengthens the wait, up to
+  // BACKOFF_MAX. While it waits the status says so (progress 'waiting'); the wait ends early when the
+  // browser says the network is back.
+  const BACKOFF_FIRST = 250, BACKOFF_MAX = 8000, RETRY_FOR = 10 * 60 * 1000;
+  function backoff(attempt) {
+    let d = BACKOFF_FIRST;
+    for (let i = 1; i < attempt && d < BACKOFF_MAX; i++) d *= 2;
+    d = Math.min(d, BACKOFF_MAX);
+    const half = Math.floor(d / 2);
+    return half + Math.floor(Math.random() * (half + 1));
+  }
+  function pause(ms) {
+    return new Promise((resolve) => {
+      const done = () => { clearTimeout(timer); window.removeEventListener('online', done); resolve(); };
+      const timer = setTimeout(done, ms);
+      window.addEventListener('online', done);
+    });
+  }
+  let onWait = () => {};  // set by sync(): onWait({attempt, wait, status}) before a wait, onWait(null) after a success
+
+  // What arrived of a change-feed page (PROTOCOL §5.1, resuming a cut page), scanned as it streams, as the
+  // aktsync client's whole_entries() (clients/feed_stream.cpp) scans a cut answer: the page's `epoch` (the
+  // server writes it before `changes`; hex digits, never escaped) and the extent of each entry of `changes`
+  // whose closing brace arrived (brace and bracket depth counted outside strings, the character after a
+  // backslash skipped). The state carries over between pieces, so an escape or a string split between two
+  // pieces is read right. Anything after the last whole entry is ignored.
+  class FeedScanner {
+    constructor() {
+      this.text = '';
+      this.epoch = '';
+      this.ends = [];  // [start, end) of each whole entry in `text`
+      this.state = 'head';  // 'head' (before "changes":[), 'list', 'entry', 'end'
+      this.pos = 0;
+      this.depth = 0;
+      this.inString = false;
+      this.start = 0;
+    }
+    push(piece) {
+      this.text += piece;
+      const s = this.text;
+      if (this.state === 'head') {
+        const at = s.indexOf('"changes":[');
+        if (at < 0) return;
+        const m = /"epoch":"([^"]*)"/.exec(s.slice(0, at));
+        this.epoch = m ? m[1] : '';
+        this.pos = at + '"changes":['.length;
+        this.state = 'list';
+      }
+      let i = this.pos;
+      const n = s.length;
+      while (i < n && this.state !== 'end') {
+        const c = s.charCodeAt(i);
+        if (this.state === 'list') {
+          if (c === 0x2c || c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) { i++; continue; }  // , and blanks
+          if (c !== 0x7b) { this.state = 'end'; break; }  // ']' (the list ended) or anything unexpected
+          this.state = 'entry';
+          this.start = i;
+          this.depth = 0;
+          this.inString = false;
+        }
+        if (this.inString) {
+          if (c === 0x5c) { if (i + 1 >= n) break; i += 2; continue; }  // a backslash: wait for what it escapes
+          if (c === 0x22) this.inString = false;
+          i++;
+          continue;
+        }
+        if (c === 0x22) this.inString = true;
+        else if (c === 0x7b || c === 0x5b) this.depth++;
+        else if ((c === 0x7d || c === 0x5d) && --this.depth === 0) {
+          this.ends.push([this.start, i + 1]);
+          this.state = 'list';
+        }
+        i++;
+      }
+      this.pos = i;
+    }
+    // The text of each whole entry, in order.
+    entries() { return this.ends.map(([a, b]) => this.text.slice(a, b)); }
+  }
+
+  // An answer's body as text. With a scanner (a feed page), read as it streams: each decoded piece goes to
+  // the scanner first, so that what arrived whole is known if the answer is cut. Throws when it is cut.
+  async function readBody(r, scan) {
+    if (!scan || !r.body || typeof r.body.getReader !== 'function' || typeof TextDecoder !== 'function') return r.text();
+    const reader = r.body.getReader();
+    const decoder = new TextDecoder();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      scan.push(decoder.decode(value, { stream: true }));
+    }
+    scan.push(decoder.decode());
+    return scan.text;
+  }
+
+  // One request with retries (above): the same bytes each time, unless `opts.beforeRetry(req, cut)` changes
+  // the request (`req` {method, path, body, extra}) before a retry: a push whose answer was lost asks for the
+  // stored answer instead (§4.3); a cut feed page resumes after what arrived whole (`cut`, the page's
+  // FeedScanner, when `opts.stream` asked to scan it; beforeRetry answers true when it kept records, which
+  // is progress: the budget starts afresh). Every other answer is returned as {status, data, text}.
   let retries = 0;  // retries made in this page's life: a request that needed one measures no throughput
-  async function send(method, path, body, device, extra = {}) {
-    let wait = 250;
+  async function send(method, path, body, device, extra = {}, opts = {}) {
+    const req = { method, path, body, extra };
+    let first = Date.now(), waited = 0;
     for (let attempt = 1; ; attempt++) {
-      if (attempt > 1) retries++;
-      let r = null;
+      let r = null, text = null, cut = null;
+      const scan = opts.stream ? new FeedScanner() : null;
       try {
         const headers = { Authorization: 'Bearer ' + device.token,
-                          'X-Akt-Client': `app=${APP}; unsynced=${await unsyncedCount()}`, ...extra };
-        if (body !== undefined) headers['Content-Type'] = 'application/json';
-        r = await fetch(path, { method, headers, body, cache: 'no-store' });
+                          'X-Akt-Client': `app=${APP}; unsynced=${await unsyncedCount()}`, ...req.extra };
+        if (req.body !== undefined) headers['Content-Type'] = 'application/json';
+        r = await fetch(req.path, { method: req.method, headers, body: req.body, cache: 'no-store' });
       } catch (e) {
         r = null;
       }
       // 507: the server's storage is full. Retrying soon does not help; the round ends and says so.
       if (r && r.status === 507) throw new SyncError('server_full', 'the server\u2019s storage is full');
       if (r && r.status < 500 && r.status !== 429) {
-        const text = await r.text();
+        try {
+          text = await readBody(r, r.status === 200 ? scan : null);
+        } catch (e) {
+          r = null;  // the answer was cut in transit: a network failure, with what arrived of it
+          cut = scan;
+        }
+      }
+      if (r && text !== null) {
         let data = null;
         try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
         noteServerDate(r.headers.get('Date'));
+        if (attempt > 1) onWait(null);
         return { status: r.status, data, text };
       }
-      if (attempt >= MAX_ATTEMPTS) {
+      let wait = backoff(attempt);
+      const ra = r ? Number(r.headers.get('Retry-After')) : NaN;
+      if (Number.isInteger(ra) && ra > 0) wait = Math.max(wait, Math.min(BACKOFF_MAX, ra * 1000));
+      const spent = Math.max(waited, Date.now() - first);
+      if (spent + wait > RETRY_FOR) {
         throw new SyncError('network', r ? `the server answered ${r.status}` : 'the server could not be reached');
       }
-      let delay = wait + Math.floor(Math.random() * wait);
-      if (r && r.status === 429) delay = Math.max(delay, 1000 * (Number(r.headers.get('Retry-After')) || 1));
-      await sleep(delay);
-      wait = Math.min(wait * 2, 8000);
+      onWait({ attempt, wait, status: r ? r.status : 0 });
+      await pause(wait);
+      waited += wait;
+      retries++;
+      if (opts.beforeRetry && (await opts.beforeRetry(req, cut))) { first = Date.now(); waited = 0; }
     }
   }
 
@@ -101,7 +216,8 @@
   async function nextBatch(limit) {
     return S.tx(['meta', 'edits', 'batches'], 'readwrite', async (s) => {
       const stored = await S.all(s.batches);
-      if (stored.length) return stored.sort((a, b) => a.seq - b.seq)[0];
+      // A stored batch was formed in an earlier round (or session): its answer may be on the server.
+      if (stored.length) return { ...stored.sort((a, b) => a.seq - b.seq)[0], formed_before: true };
       // The queued edits in counter order (the `queued` index), only as many as the batch takes.
       let chars = 0;
       const queued = await S.take(s.edits.index('queued'), IDBKeyRange.only(1), 'next', limit, (e, got) => {
@@ -188,6 +304,12 @@
     }
   }
 
+  // Pushes the outbox, one stored batch at a time. A batch whose answer may be on the server (its POST
+  // failed on the network, 5xx or 429, or it was formed in an earlier round or session: the tab may have
+  // closed mid-push) first asks for the stored answer, GET /v1/push/{batch_id} (§4.3, as the aktsync
+  // client): 200 is that answer, applied as if the push had answered; 404 (never committed, or a server
+  // before this endpoint) sends the batch, the same id and bytes; if that send fails on the network too,
+  // the answer is asked again, and after a second 404 the batch is sent once more plainly.
   async function push(device, progress, sum) {
     for (;;) {
       const batch = await nextBatch(sizes.batchEdits);
@@ -197,15 +319,33 @@
       // The per-field messages of a refusal in the interview language (§4.4). The batch's text is the same
       // on every try; on the wire it is gzipped (§1), which the server undoes before it compares a replay.
       const headers = { 'Accept-Language': (await S.meta('lang')) || 'en' };
-      const packed = await gzipped(batch.request);
-      let r = packed ? await send('POST', '/v1/push', packed, device, { ...headers, 'Content-Encoding': 'gzip' }) : null;
-      if (r && (r.status === 415 || (r.status === 400 && r.data && r.data.code === 'invalid_encoding'))) {
-        gzipRefused = true;  // a server (or proxy) that does not take gzip: plain text from now on
-        r = null;
-      }
-      if (!r) r = await send('POST', '/v1/push', batch.request, device, headers);
+      const answerPath = '/v1/push/' + encodeURIComponent(batch.batch_id);
+      let last = batch.formed_before ? 'GET' : 'POST';  // the method of the request that answered
+      const askFirst = { beforeRetry: async (req) => {
+        if (req.method === 'POST') Object.assign(req, { method: 'GET', path: answerPath, body: undefined, extra: headers });
+        last = req.method;
+      } };
+      const upload = async (opts) => {
+        last = 'POST';
+        const packed = await gzipped(batch.request);
+        let r = packed ? await send('POST', '/v1/push', packed, device, { ...headers, 'Content-Encoding': 'gzip' }, opts) : null;
+        if (r && last === 'POST' && (r.status === 415 || (r.status === 400 && r.data && r.data.code === 'invalid_encoding'))) {
+          gzipRefused = true;  // a server (or proxy) that does not take gzip: plain text from now on
+          r = null;
+        }
+        if (!r) {
+          last = 'POST';
+          r = await send('POST', '/v1/push', batch.request, device, headers, opts);
+        }
+        return r;
+      };
+      const notFound = (r) => last === 'GET' && (r.status === 404 || r.status === 405);
+      let r = last === 'GET' ? await send('GET', answerPath, undefined, device, headers, askFirst) : await upload(askFirst);
+      if (notFound(r)) r = await upload(askFirst);
+      if (last === 'GET' && r.status === 200) sum.answers_fetched = (sum.answers_fetched || 0) + 1;
+      if (notFound(r)) r = await upload({});  // lost again after the stored answer said "never arrived"
       if (r.status === 200 && r.data && Array.isArray(r.data.results)) {
-        if (retries === retriesBefore && batch.dots.length) {
+        if (last === 'POST' && retries === retriesBefore && batch.dots.length) {
           // The next batch aims at TARGET_MS at the throughput this one had.
           const perEdit = Math.max(Math.floor(batch.request.length / batch.dots.length), 1);
           const bytes = Math.min(sizedForLink(batch.request.length + r.text.length, performance.now() - started), BATCH_CHARS);
@@ -269,6 +409,8 @@
 
   // One feed page, applied with its cursor in one transaction. Acknowledged edits a pulled version covers
   // move to `kept` (the server's version holds them now; store.js says why they are kept).
+  // Entries kept from a cut page (page.next undefined) are applied the same way, with the stored cursor
+  // unchanged: the cursor only ever moves to a `next` the server gave, after everything before it is stored.
   async function applyPage(page, actor) {
     return S.tx(S.withSummaries(['kept']), 'readwrite', async (s) => {
       const changes = page.changes || [];
@@ -291,7 +433,7 @@
         }
       });
       await S.summarize(s, [...known.keys()], known);
-      s.meta.put({ k: 'cursor', v: page.next });
+      if (page.next !== undefined) s.meta.put({ k: 'cursor', v: page.next });
       s.meta.put({ k: 'epoch', v: page.epoch });
       return changes.length;
     });
@@ -326,12 +468,28 @@
   // them (more than 16, or more than 2 and over half of the records with a hash) the answer is false: the
   // page is asked again with every body, one request rather than one per record (as the aktsync client).
   async function ownBodies(changes, device) {
+    const { unmatched, hashed } = await matchOwnBodies(changes, device);
+    if (unmatched.size > 16 || (unmatched.size > 2 && 2 * unmatched.size > hashed.size)) return false;
+    for (const id of unmatched) {
+      const i = changes.findIndex((c) => c && c.record === id);
+      const r = await send('GET', '/v1/records/' + encodeURIComponent(id), undefined, device);
+      if (r.status === 404) { changes.splice(i, 1); continue; }  // gone from this scope since: a later page says so
+      check(r, 'record ' + id);
+      changes[i] = r.data;
+    }
+    return true;
+  }
+
+  // Gives each own version of `changes` with `body_hash` its body from the tablet's copy where one matches;
+  // answers the records left unmatched and those with a hash (sets of ids).
+  async function matchOwnBodies(changes, device) {
+    const unmatched = new Set(), hashed = new Set();
     const wanted = [];
     for (const c of changes) {
       if (!c || c.out_of_scope || !Array.isArray(c.live)) continue;
       for (const v of c.live) if (v && v.body_hash !== undefined) wanted.push({ c, v });
     }
-    if (!wanted.length) return true;
+    if (!wanted.length) return { unmatched, hashed };
     // The tablet's copies of each version: its edit of that dot, and the version as pulled before.
     const copies = await S.tx(['edits', 'kept', 'records'], 'readonly', (s) => Promise.all(wanted.map(async ({ c, v }) => {
       if (!v.dot || v.dot.actor !== device.actor || !Number.isInteger(v.dot.n)) return [];
@@ -343,7 +501,6 @@
       if (had) out.push(had.body);
       return out;
     })));
-    const unmatched = new Set(), hashed = new Set();
     for (let i = 0; i < wanted.length; i++) {
       const { c, v } = wanted[i];
       hashed.add(c.record);
@@ -356,30 +513,63 @@
         unmatched.add(c.record);
       }
     }
-    if (unmatched.size > 16 || (unmatched.size > 2 && 2 * unmatched.size > hashed.size)) return false;
-    for (const id of unmatched) {
-      const i = changes.findIndex((c) => c && c.record === id);
-      const r = await send('GET', '/v1/records/' + encodeURIComponent(id), undefined, device);
-      if (r.status === 404) { changes.splice(i, 1); continue; }  // gone from this scope since: a later page says so
-      check(r, 'record ' + id);
-      changes[i] = r.data;
+    return { unmatched, hashed };
+  }
+
+  // A feed answer cut in transit (§5.1, resuming a cut page, as the aktsync client's keep_whole_entries):
+  // the entries that arrived whole after `after`, in order, are stored durably, with the stored cursor
+  // unchanged, up to the first one that cannot be stored as it is (not JSON, no `seq`, or an own version
+  // whose body this tablet does not hold: the resumed page brings it again). Answers the `seq` of the last
+  // entry stored (the next request's `after`), or `after` when none was.
+  async function keepWholeEntries(scan, after, device, sum) {
+    if (!scan || !scan.epoch) return after;
+    const entries = [];
+    for (const text of scan.entries()) {
+      let c = null;
+      try { c = JSON.parse(text); } catch (_) { break; }
+      if (!c || typeof c !== 'object' || !Number.isInteger(c.seq) || c.seq <= after) break;
+      restore(c);
+      entries.push(c);
     }
-    return true;
+    if (!entries.length) return after;
+    if (hashing()) {
+      const { unmatched } = await matchOwnBodies(entries, device);
+      const stop = entries.findIndex((c) => unmatched.has(c.record));
+      if (stop >= 0) entries.length = stop;
+    } else {
+      const stop = entries.findIndex((c) => Array.isArray(c.live) && c.live.some((v) => v && v.body_hash !== undefined));
+      if (stop >= 0) entries.length = stop;
+    }
+    if (!entries.length) return after;
+    sum.pulled += await applyPage({ changes: entries, epoch: scan.epoch }, device.actor);
+    sum.resumed = (sum.resumed || 0) + 1;
+    return entries[entries.length - 1].seq;
   }
 
   // The feed level asked: 2 (the lean feed) until a server answers 400 invalid_compact (one before it,
   // §5.1); then 1 for as long as the app runs.
   let compactLevel = 2;
 
+  // Pulls the feed page by page. A page whose answer is cut in transit keeps what arrived whole
+  // (keepWholeEntries) and is asked again with `after` = the last entry kept: only the rest comes (§5.1).
   async function pull(device, progress, sum) {
     let echo = !hashing();  // asked after a page with many own bodies this tablet could not match
+    let after = 0;  // the page resumes after this entry's seq (0: from its start)
     for (;;) {
       progress('pulling');
       const cursor = (await S.meta('cursor')) || '';
-      let target = `/v1/changes?since=${encodeURIComponent(cursor)}&limit=${PULL_LIMIT}&max_bytes=${sizes.pullBytes}&compact=${compactLevel}`;
-      if (!echo) target += '&echo=0';
+      const target = () => `/v1/changes?since=${encodeURIComponent(cursor)}&limit=${PULL_LIMIT}&max_bytes=${sizes.pullBytes}` +
+        `&compact=${compactLevel}${echo ? '' : '&echo=0'}${after > 0 ? '&after=' + after : ''}`;
+      const resume = { stream: true, beforeRetry: async (req, cut) => {
+        const kept = await keepWholeEntries(cut, after, device, sum);
+        const progressed = kept > after;
+        after = kept;
+        req.path = target();
+        if (progressed) progress('pulling');
+        return progressed;
+      } };
       const started = performance.now(), retriesBefore = retries;
-      const r = await send('GET', target, undefined, device);
+      const r = await send('GET', target(), undefined, device, {}, resume);
       const elapsed = performance.now() - started;
       if (r.status === 400 && r.data && r.data.code === 'invalid_compact' && compactLevel > 1) { compactLevel = 1; continue; }
       if (r.status === 410 && r.data && r.data.code === 'epoch_changed') {
@@ -393,7 +583,7 @@
         sum.scope_reset = true;
         return 'again';
       }
-      if (r.status === 400 && r.data && r.data.code === 'invalid_cursor') { await S.setMeta({ cursor: '' }); continue; }
+      if (r.status === 400 && r.data && r.data.code === 'invalid_cursor') { await S.setMeta({ cursor: '' }); after = 0; continue; }
       check(r, 'pull');
       const page = r.data || {};
       const changes = Array.isArray(page.changes) ? page.changes : [];
@@ -405,6 +595,7 @@
         sizes.pullBytes = Math.min(Math.max(sizedForLink(r.text.length, elapsed), MIN_PULL_BYTES), MAX_PULL_BYTES);
       }
       sum.pulled += await applyPage(page, device.actor);
+      after = 0;
       if (!page.more) return 'done';
     }
   }
@@ -437,8 +628,13 @@
 
   let running = null;
   // One sync round (push, pull; after a reset, push and pull again). Concurrent calls share the round.
-  function sync(progress = () => {}) {
+  // `progress(what, n)`: 'pushing' (n edits), 'photos', 'pulling', and 'waiting' ({attempt, wait, status})
+  // while a failed request waits for its retry; after the retry succeeds the step before is reported again.
+  function sync(report = () => {}) {
     if (running) return running;
+    let step = null;
+    const progress = (what, n) => { step = [what, n]; report(what, n); };
+    onWait = (w) => { if (w) report('waiting', w); else if (step) report(...step); };
     running = (async () => {
       const device = await S.meta('device');
       if (!device) throw new SyncError('refused', 'not enrolled');
@@ -458,7 +654,7 @@
       await S.setMeta({ last_sync: now });
       await S.pruneKept(now);
       return sum;
-    })().finally(() => { running = null; });
+    })().finally(() => { running = null; onWait = () => {}; });
     return running;
   }
 
@@ -486,5 +682,5 @@
     return device;
   }
 
-  window.AktSync = { sync, enrol, unsyncedCount, serverToday, SyncError, APP };
+  window.AktSync = { sync, enrol, unsyncedCount, serverToday, SyncError, APP, FeedScanner };
 })();
