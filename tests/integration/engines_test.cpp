@@ -7,9 +7,12 @@
 // AKT_REQUIRE_POSTGRES=1.
 #include <doctest/doctest.h>
 
+#include <sys/wait.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -19,6 +22,7 @@
 #include "tests/integration/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/pg_cluster.hpp"
+#include "tests/support/temp_dir.hpp"
 #include "sync/wire_json.hpp"
 #ifdef AKT_HAVE_POSTGRES
 #include "schema/store/postgres/pg_store.hpp"
@@ -197,4 +201,83 @@ TEST_CASE("engines: the server scenario on PostgreSQL") {
   if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
   std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
 #endif
+}
+
+namespace {
+
+struct Run {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr
+};
+
+// Runs aktsyncd with `args` (a config file written from `config`) and returns its exit code and output.
+Run run_aktsyncd(const test::TempDir& dir, const json& config, const std::string& args = "") {
+  const std::string file = dir.file("aktsyncd.json");
+  std::ofstream(file) << config.dump();
+  const std::string cmd = std::string(AKTSYNCD_PATH) + " " + args + " --config " + file + " 2>&1";
+  Run r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("engines: a store the server cannot use stops it at start with the cause, never the password") {
+  test::TempDir dir;
+  const json base{{"listen", "127.0.0.1:0"}, {"data_dir", dir.path()}};
+  SUBCASE("an unknown engine") {
+    json c = base;
+    c["store"] = {{"engine", "mysql"}};
+    const Run r = run_aktsyncd(dir, c);
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(r.output.find("store.engine must be \"sqlite\" or \"postgres\"") != std::string::npos, r.output);
+  }
+  SUBCASE("postgres without a url") {
+    json c = base;
+    c["store"] = {{"engine", "postgres"}};
+    const Run r = run_aktsyncd(dir, c);
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(r.output.find("store.url is required") != std::string::npos, r.output);
+  }
+  SUBCASE("an unreachable database") {
+    json c = base;
+    // A Unix socket folder with no server in it: refused at once.
+    c["store"] = {{"engine", "postgres"},
+                  {"url", "host=" + dir.path() + " port=1 dbname=aktsync user=akt password=s3cret-Pw0rd"}};
+    const Run r = run_aktsyncd(dir, c);
+    CHECK(r.exit_code == 1);
+#ifdef AKT_HAVE_POSTGRES
+    CHECK_MESSAGE(r.output.find("cannot open store: postgres: cannot connect") != std::string::npos, r.output);
+#else
+    CHECK_MESSAGE(r.output.find("this build has no PostgreSQL engine") != std::string::npos, r.output);
+#endif
+    CHECK_MESSAGE(r.output.find("s3cret-Pw0rd") == std::string::npos, r.output);
+    // One error line, whole (libpq's message is several lines: joined).
+    std::size_t errors = 0;
+    for (std::size_t at = r.output.find(" error "); at != std::string::npos; at = r.output.find(" error ", at + 1))
+      ++errors;
+    CHECK_MESSAGE(errors == 1, r.output);
+    CHECK_MESSAGE(r.output.find("accepting connections") != std::string::npos, r.output);
+    CHECK_MESSAGE(r.output.find("\tIs the server") == std::string::npos, r.output);
+  }
+  SUBCASE("a malformed url is refused without echoing it") {
+    json c = base;
+    // libpq quotes a URI it cannot parse whole in its message.
+    c["store"] = {{"engine", "postgres"}, {"url", "postgresql://akt:s3cret-Pw0rd@[::1/aktsync"}};
+    const Run r = run_aktsyncd(dir, c);
+    CHECK(r.exit_code == 1);
+    CHECK_MESSAGE(r.output.find("s3cret-Pw0rd") == std::string::npos, r.output);
+  }
+  SUBCASE("backup on postgres points to pg_dump") {
+    json c = base;
+    c["store"] = {{"engine", "postgres"}, {"url", "host=/nowhere dbname=x"}};
+    const Run r = run_aktsyncd(dir, c, "backup --to " + dir.file("b.tar.gz"));
+    CHECK(r.exit_code == 2);
+    CHECK_MESSAGE(r.output.find("pg_dump") != std::string::npos, r.output);
+  }
 }

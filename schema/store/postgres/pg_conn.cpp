@@ -75,10 +75,13 @@ std::string one_line(std::string msg, const std::string& secret) {
   if (!secret.empty())
     for (std::size_t at = msg.find(secret); at != std::string::npos; at = msg.find(secret, at + 3))
       msg.replace(at, secret.size(), "***");
-  for (char& ch : msg)
+  std::string out;
+  for (char ch : msg) {
     if (ch == '\n' || ch == '\t' || ch == '\r') ch = ' ';
-  while (!msg.empty() && msg.back() == ' ') msg.pop_back();
-  return msg;
+    if (ch != ' ' || (!out.empty() && out.back() != ' ')) out.push_back(ch);
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
 }
 
 }  // namespace
