@@ -4,7 +4,6 @@
 // the server opens its store (server/app_state.cpp). No SQL, no connection, no engine type here.
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
