@@ -1,4 +1,5 @@
 #include "server/app_state.hpp"
+#include "schema/store/server_store.hpp"
 #include "server/handlers/handlers.hpp"
 #include "sync/hex.hpp"
 
@@ -13,6 +14,10 @@
 #include <fstream>
 
 #include <openssl/rand.h>
+
+#ifdef AKT_HAVE_POSTGRES
+#include "schema/store/postgres/pg_store.hpp"
+#endif
 
 namespace akt::server {
 namespace {
@@ -86,6 +91,36 @@ std::int64_t ServerClock::operator()() const {
          offset_ms_.load();
 }
 
+namespace {
+
+// The one place that knows the engines (docs/STORE.md): everything else sees store::SyncStore.
+Result<std::unique_ptr<store::SyncStore>> open_store(const Config& config, std::function<void(std::int64_t)> on_commit,
+                                                     std::shared_ptr<const store::FormRules> rules) {
+  if (config.store.is_postgres()) {
+#ifdef AKT_HAVE_POSTGRES
+    store::PgStoreOptions o;
+    o.url = config.store.url;
+    o.on_commit = std::move(on_commit);
+    o.form_rules = std::move(rules);
+    auto s = store::PgStore::open(std::move(o));
+    if (!s.ok()) return s.status();  // its message names the cause, never the url's password
+    return std::unique_ptr<store::SyncStore>(std::move(*s));
+#else
+    return Status::invalid_argument("store.engine \"postgres\": this build has no PostgreSQL engine "
+                                    "(configure with -DAKT_POSTGRES=ON and libpq)");
+#endif
+  }
+  store::ServerStoreOptions o;
+  o.path = config.database_path();
+  o.on_commit = std::move(on_commit);
+  o.form_rules = std::move(rules);
+  auto s = store::ServerStore::open(std::move(o));
+  if (!s.ok()) return s.status();
+  return std::unique_ptr<store::SyncStore>(std::move(*s));
+}
+
+}  // namespace
+
 Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   std::error_code ec;
   std::filesystem::create_directories(config.data_dir, ec);
@@ -94,13 +129,11 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   auto key = load_or_create_pseudonym_key(config);
   if (!key.ok()) return key.status();
   auto holder = std::make_shared<std::weak_ptr<AppState>>();
-  store::ServerStoreOptions o;
-  o.path = config.database_path();
-  o.on_commit = [holder](std::int64_t last_seq) {
+  auto on_commit = [holder](std::int64_t last_seq) {
     if (auto app = holder->lock()) app->notifier.notify(last_seq);
   };
-  o.form_rules = make_form_rules(holder);  // handed once: every push consults the registry through it
-  auto s = store::ServerStore::open(std::move(o));
+  auto rules = make_form_rules(holder);  // handed once: every push consults the registry through it
+  auto s = open_store(config, std::move(on_commit), std::move(rules));
   if (!s.ok()) return s.status();
   auto app = std::make_shared<AppState>(std::move(config), std::move(*s));
   *holder = app;

@@ -11,7 +11,7 @@
 #include <mutex>
 
 #include "schema/store/blob_store.hpp"
-#include "schema/store/server_store.hpp"
+#include "schema/store/sync_store.hpp"
 #include "server/auth.hpp"
 #include "server/change_notifier.hpp"
 #include "server/config.hpp"
@@ -38,7 +38,7 @@ class ServerClock {
 
 struct AppState {
   Config config;
-  std::unique_ptr<store::ServerStore> store;
+  std::unique_ptr<store::SyncStore> store;  // the engine config.store names; handlers never ask which
   Authenticator auth;
   ChangeNotifier notifier;
   FormRegistry forms;              // published form versions, parsed
@@ -53,7 +53,7 @@ struct AppState {
   std::atomic<std::int64_t> last_blob_gc_ms{0};  // when unreferenced attachment files were last collected
   Metrics metrics;                          // GET /metrics: request counters and scrape-time gauges
 
-  AppState(Config c, std::unique_ptr<store::ServerStore> s)
+  AppState(Config c, std::unique_ptr<store::SyncStore> s)
       : config(std::move(c)),
         store(std::move(s)),
         auth(config.devices),
@@ -62,7 +62,8 @@ struct AppState {
         login_addr_limiter(config.limits.login_attempts_per_15min * 4 / 15.0, config.limits.login_attempts_per_15min * 4) {}
 };
 
-// Opens the store under config.data_dir, loads (or at first start makes) the pseudonym key and wires
+// Opens the store config.store names (SQLite under config.data_dir, or PostgreSQL at config.store.url),
+// loads (or at first start makes) the pseudonym key and wires
 // the notifier to its commits.
 Result<std::shared_ptr<AppState>> make_app_state(Config config);
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "schema/store/server_store.hpp"
+#include "schema/store/sync_store.hpp"
 #include "server/config.hpp"
 #include "sync/access.hpp"
 

@@ -317,6 +317,11 @@ Result<CommandArgs> parse_command(const std::vector<std::string>& args, const ch
   if (out.file.empty()) return Status::invalid_argument(std::string(file_flag) + " FILE is required");
   auto config = config_from_args(static_cast<int>(rest.size()), rest.data());
   if (!config.ok()) return config.status();
+  // The archive holds SQLite's file; a PostgreSQL store is backed up with PostgreSQL's own tools.
+  if (config->store.is_postgres())
+    return Status::invalid_argument("store.engine is \"postgres\": back up and restore the database with pg_dump "
+                                    "and pg_restore, and the data folder's files (pseudonym.key, blobs/) with them "
+                                    "(README, \"When to choose PostgreSQL\")");
   out.config = std::move(*config);
   return out;
 }

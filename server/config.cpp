@@ -133,6 +133,16 @@ Result<Config> parse_config(const std::string& text, Config c) {
     if (a.max_bytes < 1 || a.upload_expiry_ms < 1 || a.max_missing_query < 1 || a.gc_grace_ms < 1)
       return Status::invalid_argument("config: attachments values must be >= 1");
   }
+  if (auto it = j.find("store"); it != j.end()) {
+    if (!it->is_object()) return Status::invalid_argument("config: store must be an object");
+    AKT_CFG_TRY(read_string(*it, "engine", c.store.engine));
+    AKT_CFG_TRY(read_string(*it, "url", c.store.url));
+    if (c.store.engine != "sqlite" && c.store.engine != "postgres")
+      return Status::invalid_argument("config: store.engine must be \"sqlite\" or \"postgres\", got \"" +
+                                      c.store.engine.substr(0, 40) + "\"");
+    if (c.store.is_postgres() && c.store.url.empty())
+      return Status::invalid_argument("config: store.url is required with store.engine \"postgres\"");
+  }
   if (auto it = j.find("tls"); it != j.end()) {
     if (!it->is_object()) return Status::invalid_argument("config: tls must be an object");
     AKT_CFG_TRY(read_string(*it, "cert_file", c.tls.cert_file));

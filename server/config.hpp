@@ -66,10 +66,20 @@ struct DeviceCredential {
   std::string token_sha256;  // lowercase hex SHA-256 of the bearer token; the token itself is never stored
 };
 
+// Which store engine holds the data (docs/STORE.md): SQLite in data_dir (the default), or a PostgreSQL
+// database. `url` is anything libpq accepts (a postgresql:// URL or key=value words); it may hold a
+// password, so it is never logged.
+struct StoreConfig {
+  std::string engine = "sqlite";  // "sqlite" or "postgres"
+  std::string url;                // postgres only (required there)
+  bool is_postgres() const { return engine == "postgres"; }
+};
+
 struct Config {
   std::string listen_address = "127.0.0.1";
   std::uint16_t listen_port = 8080;  // 0 = any free port (tests)
-  std::string data_dir = "./data";
+  std::string data_dir = "./data";  // SQLite's database (sqlite engine), attachment files, the pseudonym key
+  StoreConfig store;
   std::string port_file;             // when set, the bound port is written there after listening
   bool behind_proxy = false;         // allows plain HTTP on a non-loopback address
   // Reverse proxies whose X-Forwarded-For is believed (IP addresses): requests from them count under

@@ -9,7 +9,7 @@
 #include <utility>
 
 #include "schema/forms/form_def.hpp"
-#include "schema/store/server_store.hpp"
+#include "schema/store/sync_store.hpp"
 #include "sync/merge.hpp"
 
 namespace akt::server {

@@ -257,7 +257,9 @@ int main(int argc, char** argv) {
   const std::uint16_t port = (*server)->port();
   log(LogLevel::kInfo, std::string("aktsyncd listening on ") + (config->tls.enabled() ? "https://" : "http://") +
                            config->listen_address + ":" + std::to_string(port) +
-                           " data=" + config->database_path() + " epoch=" + (*app)->store->epoch() +
+                           " store=" + (*app)->store->engine() +
+                           (config->store.is_postgres() ? std::string() : " data=" + config->database_path()) +
+                           " epoch=" + (*app)->store->epoch() +
                            " devices=" + std::to_string(config->devices.size()));
   // Wait for a stop signal on a context of its own; the server's threads keep serving meanwhile.
   // SIGHUP reads the TLS certificate and key again (renewal); anything else in the config needs a restart.

@@ -84,6 +84,11 @@ Result<ExportPage> export_page(ServerStore& store, const std::string& form_id, s
   return page;
 }
 
+Result<ExportPage> ServerStore::export_page(const std::string& form_id, std::int64_t since, std::int64_t until,
+                                           std::size_t limit, std::vector<ExportRow>& rows) {
+  return store::export_page(*this, form_id, since, until, limit, rows);
+}
+
 Result<std::string> export_query_plan(Db& db) {
   static const std::string sql = std::string("EXPLAIN QUERY PLAN ") + kExportSql;  // cached by address
   AKT_STMT(s, db, sql.c_str());

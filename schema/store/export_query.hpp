@@ -11,19 +11,6 @@
 
 namespace akt::store {
 
-struct ExportRow {
-  std::string record_id, municipality, community, component;
-  std::string body;  // the latest live version's body text, as stored
-  std::int64_t form_version = 0, seq = 0, server_time = 0;
-  bool deleted = false;
-  bool conflict = false;  // as RecordState::conflict, or several live versions
-};
-
-struct ExportPage {
-  std::size_t count = 0;  // rows[0, count) hold this page
-  std::int64_t next = 0;  // the last seq read (ask from here next time)
-  bool more = false;      // the limit cut the page
-};
 
 // Records of `form_id` with since < seq <= until, in seq order, at most `limit` (>= 1). `rows` is
 // reused from page to page: its strings keep their capacity. Of several live versions the body is the

@@ -1,5 +1,6 @@
 // The change feed's page as the wire wants it (PROTOCOL §5) and the stored answers of push batches
-// (§4.3): reads over ServerStore::read(), in their own file so that the hot feed query stays in one place.
+// (§4.3) on SQLite: reads over ServerStore::read(), in their own file so that the hot feed query stays in
+// one place. FeedQuery is in sync_store.hpp; the page is written by feed_page.hpp, shared with PostgreSQL.
 #pragma once
 
 #include <functional>
@@ -11,21 +12,6 @@
 
 namespace akt::store {
 
-struct FeedQuery {
-  std::int64_t since = 0;           // entries with a sequence number above this
-  std::size_t limit = 500;          // entries at most (>= 1)
-  std::size_t max_bytes = 0;        // 0 = no bound; else the page ends after the entry that crosses it
-  const std::vector<sync::Assignment>* scope = nullptr;  // nullptr = the caller sees every record
-  const ServerStore::BodyTransform* transform = nullptr;
-  const ServerStore::CommunityTransform* community = nullptr;
-  // The field paths a record names (`conflicted`, `pending_upload`, each version's `changed`), as a JSON
-  // array text, for the record's form: the caller's view of them (nullptr: as stored).
-  using PathsTransform = std::function<std::string(const std::string& form_id, std::string_view paths)>;
-  const PathsTransform* paths = nullptr;
-  bool parents = true, changed = true;  // whether versions carry them
-  bool lean = false;                    // members at their defaults left out (PROTOCOL §5.1, compact=2)
-  std::string echo_actor;           // non-empty: versions by this actor carry body_hash instead of body
-};
 
 // Writes the page into `out` as a JSON array's elements (as ServerStore::changes_json, which calls it).
 // `limit` counts the entries written (records and out-of-scope markers), not the records scanned:

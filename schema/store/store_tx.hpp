@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "schema/store/server_store.hpp"
+#include "schema/store/sync_store.hpp"
 #include "schema/store/store_types.hpp"
 #include "sync/access.hpp"
 #include "sync/merge.hpp"

@@ -20,7 +20,6 @@
 #include "schema/export/redact.hpp"
 #include "schema/export/xlsx_writer.hpp"
 #include "schema/forms/choice_list.hpp"
-#include "schema/store/export_query.hpp"
 #include "schema/store/store_tx.hpp"
 #include "server/handlers/export_media.hpp"
 #include "server/problem.hpp"
@@ -127,7 +126,7 @@ exports::OpenPass export_passes(AppState& app, std::int64_t since, std::int64_t 
           return true;
         }
         if (st->done) return false;
-        auto page = store::export_page(*app.store, form_id, st->cursor, until, kExportPage, st->rows);
+        auto page = app.store->export_page(form_id, st->cursor, until, kExportPage, st->rows);
         if (!page.ok()) {
           if (error && error->ok()) *error = page.status();
           st->done = true;

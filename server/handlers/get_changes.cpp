@@ -6,7 +6,7 @@
 #include <charconv>
 #include <chrono>
 
-#include "schema/store/feed_query.hpp"
+#include "schema/store/sync_store.hpp"
 #include "server/problem.hpp"
 #include "sync/json_text.hpp"
 #include "sync/wire_json.hpp"
@@ -106,11 +106,11 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   out += ",\"changes\":[";
   // M&E officers get sensitive fields removed or pseudonymised (docs/EXPORTS.md), by the same function
   // the exports use.
-  store::ServerStore::BodyTransform redact = [&app, &who](const std::string& form, const std::string& record,
+  store::BodyTransform redact = [&app, &who](const std::string& form, const std::string& record,
                                                           std::string_view body) {
     return redact_for(app, who, form, record, body);
   };
-  store::ServerStore::CommunityTransform community = [&app, &who](std::string_view c) {
+  store::CommunityTransform community = [&app, &who](std::string_view c) {
     return redact_community_for(app, who, c);
   };
   // ... and the paths of fields removed from their view (a pending photo of people says one exists).
@@ -131,7 +131,7 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   fq.changed = with_changed;
   fq.lean = lean;
   if (!echo && who.is_device()) fq.echo_actor = who.device_actor;
-  auto page = store::feed_json(*app.store, fq, out);
+  auto page = app.store->feed_page(fq, out);
   if (!page.ok()) return problem_from(page.status(), "internal");
   if (who.is_device()) app.store->note_pull(who.device_actor, since, app.now_ms());
   out += "],\"next\":";

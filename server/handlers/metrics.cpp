@@ -47,9 +47,11 @@ HttpResponse handle_metrics(AppState& app) {
   };
   add("aktsync_store_last_seq", "The change feed's last sequence number (grows with every committed change).", "",
       static_cast<double>(app.store->last_seq()));
-  const std::string db = app.config.database_path();
-  add("aktsync_store_file_bytes", "Size of the database's files on disk.", "file=\"database\"", file_bytes(db));
-  add("aktsync_store_file_bytes", "Size of the database's files on disk.", "file=\"wal\"", file_bytes(db + "-wal"));
+  if (!app.config.store.is_postgres()) {  // SQLite's files; PostgreSQL's are its own server's to report
+    const std::string db = app.config.database_path();
+    add("aktsync_store_file_bytes", "Size of the database's files on disk.", "file=\"database\"", file_bytes(db));
+    add("aktsync_store_file_bytes", "Size of the database's files on disk.", "file=\"wal\"", file_bytes(db + "-wal"));
+  }
   struct statvfs fs {};
   if (::statvfs(app.config.data_dir.c_str(), &fs) == 0)
     add("aktsync_data_dir_free_bytes", "Free space for the server on the data folder's file system.", "",

@@ -9,7 +9,6 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/forms/older_version.hpp"
-#include "schema/store/feed_query.hpp"
 #include "schema/store/form_rules.hpp"
 #include "schema/forms/validator.hpp"
 #include "server/handlers/push_answer.hpp"
@@ -240,7 +239,7 @@ HttpResponse handle_push_answer(const std::string& batch_id, const Principal& wh
   // Only the pushing device's own batches: another device's id finds nothing, like an unknown one.
   if (batch_id.empty() || batch_id.size() > 128)
     return problem(404, "batch_not_found", "no batch with this id was pushed by this device");
-  auto answer = store::batch_answer(*app.store, who.device_actor, batch_id);
+  auto answer = app.store->batch_answer(who.device_actor, batch_id);
   if (!answer.ok()) return problem_from(answer.status(), "internal");
   if (!*answer) return problem(404, "batch_not_found", "no batch with this id was pushed by this device");
   HttpResponse r;

@@ -37,6 +37,7 @@
 #include "clients/record_gen.hpp"
 #include "schema/store/accounts_store.hpp"
 #include "schema/store/server_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/auth.hpp"
 #include "server/log.hpp"
 #include "server/password.hpp"
@@ -275,7 +276,7 @@ void start(Server& s, const Options& o, const Workload& w) {
   u.role = sync::Role::kAdmin;
   u.password_hash = server::hash_password(kPw, {1024, 8, 1});
   u.created_at = 1;
-  if (!s.app->store->write([&](store::Db& db, std::int64_t&) { return store::insert_user(db, u).status(); }).ok())
+  if (!s.app->store->update([&](store::StoreWriter& tx) { return tx.insert_user(u).status(); }).ok())
     die("user");
   client::HttpClient cl("127.0.0.1", s.srv->port());
   auto login = cl.request("POST", "/v1/login", nlohmann::json{{"username", "admin"}, {"password", kPw}}.dump(),

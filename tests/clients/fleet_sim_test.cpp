@@ -7,6 +7,7 @@
 #include <doctest/doctest.h>
 
 #include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/app_state.hpp"
 #include "server/auth.hpp"
 #include "server/log.hpp"
@@ -62,7 +63,7 @@ struct FleetServer {
     u.role = *sync::role_from_string("admin");
     u.password_hash = server::hash_password(kPassword, {1024, 8, 1});
     u.created_at = 1;
-    REQUIRE(srv->app().store->write([&](store::Db& db, std::int64_t&) { return store::insert_user(db, u).status(); }).ok());
+    REQUIRE(srv->app().store->update([&](store::StoreWriter& tx) { return tx.insert_user(u).status(); }).ok());
   }
   ~FleetServer() { srv->stop(); }
   test::TempDir dir;

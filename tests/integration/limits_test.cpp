@@ -220,9 +220,9 @@ TEST_CASE("durability: every connection of the server runs synchronous=FULL in W
   };
   std::int64_t writer_sync = -1, reader_sync = -1;
   std::string writer_journal, reader_journal;
-  REQUIRE(srv.app().store->write([&](store::Db& db, std::int64_t&) { return pragmas(db, writer_sync, writer_journal); })
+  REQUIRE(srv.sqlite().write([&](store::Db& db, std::int64_t&) { return pragmas(db, writer_sync, writer_journal); })
               .ok());
-  REQUIRE(srv.app().store->read([&](store::Db& db) { return pragmas(db, reader_sync, reader_journal); }).ok());
+  REQUIRE(srv.sqlite().read([&](store::Db& db) { return pragmas(db, reader_sync, reader_journal); }).ok());
   CHECK(writer_sync == 2);  // FULL: an acknowledged commit survives power loss (PROTOCOL §4)
   CHECK(writer_journal == "wal");
   CHECK(reader_sync == 2);

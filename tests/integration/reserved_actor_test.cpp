@@ -73,7 +73,7 @@ TEST_CASE("enrolment refuses an actor named in a context stored before the serve
     REQUIRE_MESSAGE(r.status == 200, r.body);
     // As a database written before migration 13 looks (and so before 14, the feed's index, 15, the
     // quarantine's arguments, and 16, the versions' scopes).
-    REQUIRE(srv.app().store->write([](store::Db& db, std::int64_t&) {
+    REQUIRE(srv.sqlite().write([](store::Db& db, std::int64_t&) {
       return db.exec("DROP TABLE clock_actors; DROP INDEX versions_live_by_record; "
                      "CREATE INDEX versions_by_record ON versions(record_id, is_live); "
                      "ALTER TABLE quarantine DROP COLUMN args; ALTER TABLE versions DROP COLUMN municipality; "

@@ -570,7 +570,7 @@ TEST_CASE("resolver actors: a user created before resolver actors were stored ke
   srv.create_user("root", "admin", kPw);
   srv.create_user("enis", "enumerator", kPw, {{"*", "*", "*", "*"}});
   // As migration 11 leaves a user that existed before it.
-  REQUIRE(srv.app().store->write([](store::Db& db, std::int64_t&) {
+  REQUIRE(srv.sqlite().write([](store::Db& db, std::int64_t&) {
     return db.exec("UPDATE users SET resolver_actor = NULL WHERE username = 'root'");
   }).ok());
   store::User root;

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/auth.hpp"
 #include "server/password.hpp"
 #include "server/log.hpp"
@@ -17,7 +18,8 @@
 
 namespace akt::test {
 
-TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls, bool validate_forms) {
+TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls, bool validate_forms,
+                       std::string postgres_url) {
   a = Device{uuid_n(0xA1), "token-device-a-0123456789"};
   b = Device{uuid_n(0xB2), "token-device-b-0123456789"};
   data_dir_ = data_dir.empty() ? dir_.path() : data_dir;
@@ -37,16 +39,23 @@ TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls, bo
   c.devices = {{a.actor, "tablet-a", server::sha256_hex(a.token)}, {b.actor, "tablet-b", server::sha256_hex(b.token)}};
   c.accounts.password_kdf_n = 1024;  // fast hashing in tests; production uses 32768
   c.forms.validate = validate_forms;  // most tests push free-form bodies; forms_test turns it on
+  if (!postgres_url.empty()) c.store = {"postgres", postgres_url};
   server::set_log_level(c.log_level);
   REQUIRE(server::check_config(c).ok());
   auto app = server::make_app_state(c);
-  REQUIRE(app.ok());
+  REQUIRE_MESSAGE(app.ok(), app.status().message());
   auto s = server::Server::start(*app);
   REQUIRE(s.ok());
   server_ = std::move(*s);
 }
 
 TestServer::~TestServer() { server_->stop(); }
+
+store::ServerStore& TestServer::sqlite() {
+  auto* s = dynamic_cast<store::ServerStore*>(app().store.get());
+  REQUIRE_MESSAGE(s, "the test server does not run on SQLite");
+  return *s;
+}
 
 void TestServer::create_user(const std::string& username, const std::string& role, const std::string& password,
                              const std::vector<sync::Assignment>& assignments, const std::string& supervisor) {
@@ -55,11 +64,16 @@ void TestServer::create_user(const std::string& username, const std::string& rol
   u.role = *sync::role_from_string(role);
   u.password_hash = server::hash_password(password, {1024, 8, 1});
   u.created_at = 1;
-  Status st = app().store->write([&](store::Db& db, std::int64_t&) {
-    if (!supervisor.empty()) u.supervisor_id = (*store::find_user(db, supervisor))->id;
-    auto id = store::insert_user(db, u);
+  // Through the seam: the same on every engine.
+  Status st = app().store->update([&](store::StoreWriter& tx) {
+    if (!supervisor.empty()) {
+      auto sup = tx.find_user(supervisor);
+      if (!sup.ok()) return sup.status();
+      u.supervisor_id = (*sup)->id;
+    }
+    auto id = tx.insert_user(u);
     if (!id.ok()) return id.status();
-    return store::set_assignments(db, *id, assignments);
+    return tx.set_assignments(*id, assignments);
   });
   REQUIRE(st.ok());
 }

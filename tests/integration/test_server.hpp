@@ -5,6 +5,7 @@
 #include <string>
 
 #include "clients/http_client.hpp"
+#include "schema/store/server_store.hpp"
 #include "server/server.hpp"
 #include "sync/access.hpp"
 #include "sync/wire.hpp"
@@ -24,8 +25,10 @@ class TestServer {
  public:
   // With `tls`, the server speaks HTTPS with a throwaway certificate that client() trusts.
   // With `validate_forms`, pushes are checked against published forms (as in production).
+  // With `postgres_url`, the store is PostgreSQL's at that url (config store.engine "postgres"); the
+  // data folder still holds the attachment files and the pseudonym key.
   explicit TestServer(server::Limits limits = {}, std::string data_dir = {}, bool tls = false,
-                      bool validate_forms = false);
+                      bool validate_forms = false, std::string postgres_url = {});
   ~TestServer();
   std::uint16_t port() const { return server_->port(); }
   client::HttpClient client(client::HttpOptions o = {}) const {
@@ -37,6 +40,8 @@ class TestServer {
   }
   const std::string& cert_file() const { return cert_file_; }
   server::AppState& app() { return server_->app(); }
+  // The SQLite engine, for tests that look inside its database (REQUIREs that the server runs on it).
+  store::ServerStore& sqlite();
   void stop() { server_->stop(); }
   const std::string& data_dir() const { return data_dir_; }
 

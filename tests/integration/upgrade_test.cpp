@@ -46,7 +46,7 @@ TEST_CASE("upgrades: the server starts on every earlier schema's database and sy
       if (!j["more"].get<bool>()) break;
     }
     std::int64_t stored = 0;
-    REQUIRE(server.app().store->read([&](store::Db& db) {
+    REQUIRE(server.sqlite().read([&](store::Db& db) {
       AKT_STMT(s, db, "SELECT COUNT(*) FROM records");
       auto row = s->step();
       if (!row.ok()) return row.status();
@@ -88,6 +88,6 @@ TEST_CASE("upgrades: the server starts on every earlier schema's database and sy
 
     // The accounts came through (schema 2 on): an old admin signs in with the old password.
     if (version >= 2) CHECK_FALSE(server.login("admin", "fixture password 1").empty());
-    CHECK(server.app().store->integrity_check().ok());
+    CHECK(server.sqlite().integrity_check().ok());
   }
 }

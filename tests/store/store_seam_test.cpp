@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include "schema/store/record_scope.hpp"
+#include "schema/store/server_store.hpp"
 #include "sync/wire.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -100,28 +100,29 @@ Result<std::vector<FormRow>> list_forms(PgConn& c, bool with_definitions) {
   return out;
 }
 
+QuarantineEntry read_quarantine(const PgResult& r, int i) {
+  QuarantineEntry q;
+  q.id = r.int64(i, 0);
+  q.device = r.str(i, 1);
+  q.batch_id = r.str(i, 2);
+  q.record_id = r.str(i, 3);
+  q.dot = {r.str(i, 4), r.int64(i, 5)};
+  q.code = r.str(i, 6);
+  q.detail = r.str(i, 7);
+  q.edit_json = r.str(i, 8);
+  q.received_at = r.int64(i, 9);
+  q.fields_json = r.str(i, 10);
+  q.released_at = r.int64(i, 11);
+  q.discarded_at = r.int64(i, 12);
+  q.args_json = r.str(i, 13);
+  return q;
+}
+
 Result<std::optional<QuarantineEntry>> get_quarantine_entry(PgConn& c, std::int64_t id) {
-  auto r = c.exec(
-      "SELECT id, device::text, batch_id, record_id::text, actor::text, n, code, detail, edit, received_at, fields, "
-      "COALESCE(released_at, 0), COALESCE(discarded_at, 0), args FROM quarantine WHERE id = $1::bigint",
-      {int64(id)});
+  auto r = c.exec("SELECT " AKT_PG_QUARANTINE_COLUMNS " FROM quarantine WHERE id = $1::bigint", {int64(id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<QuarantineEntry>();
-  QuarantineEntry q;
-  q.id = r->int64(0, 0);
-  q.device = r->str(0, 1);
-  q.batch_id = r->str(0, 2);
-  q.record_id = r->str(0, 3);
-  q.dot = {r->str(0, 4), r->int64(0, 5)};
-  q.code = r->str(0, 6);
-  q.detail = r->str(0, 7);
-  q.edit_json = r->str(0, 8);
-  q.received_at = r->int64(0, 9);
-  q.fields_json = r->str(0, 10);
-  q.released_at = r->int64(0, 11);
-  q.discarded_at = r->int64(0, 12);
-  q.args_json = r->str(0, 13);
-  return std::optional<QuarantineEntry>(std::move(q));
+  return std::optional<QuarantineEntry>(read_quarantine(*r, 0));
 }
 
 Status mark_released(PgConn& c, std::int64_t id, std::int64_t now) {

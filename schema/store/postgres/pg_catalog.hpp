@@ -21,6 +21,11 @@ Status retire_form(PgConn& c, const std::string& form_id, std::int64_t version, 
 Result<std::optional<FormRow>> get_form(PgConn& c, const std::string& form_id, std::int64_t version);
 Result<std::vector<FormRow>> list_forms(PgConn& c, bool with_definitions);
 
+// The quarantine's columns in the order read_quarantine reads them.
+#define AKT_PG_QUARANTINE_COLUMNS                                                                              \
+  "id, device::text, batch_id, record_id::text, actor::text, n, code, detail, edit, received_at, fields, " \
+  "COALESCE(released_at, 0), COALESCE(discarded_at, 0), args"
+QuarantineEntry read_quarantine(const PgResult& r, int row);
 Result<std::optional<QuarantineEntry>> get_quarantine_entry(PgConn& c, std::int64_t id);
 Status mark_released(PgConn& c, std::int64_t id, std::int64_t now);
 Status mark_discarded(PgConn& c, std::int64_t id, std::int64_t now);

@@ -32,6 +32,10 @@ std::int64_t PgResult::int64(int row, int col) const {
   return static_cast<std::int64_t>(v);
 }
 
+std::string_view PgResult::view(int row, int col) const {
+  return {PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col))};
+}
+
 std::string PgResult::str(int row, int col) const {
   if (is_null(row, col)) return {};
   return std::string(PQgetvalue(r_, row, col), static_cast<std::size_t>(PQgetlength(r_, row, col)));
@@ -65,13 +69,40 @@ bool succeeded(PGresult* r) {
   return t == PGRES_COMMAND_OK || t == PGRES_TUPLES_OK;
 }
 
+// libpq's message as one line, with every copy of `secret` (the url's password) masked: the message
+// goes to the log.
+std::string one_line(std::string msg, const std::string& secret) {
+  if (!secret.empty())
+    for (std::size_t at = msg.find(secret); at != std::string::npos; at = msg.find(secret, at + 3))
+      msg.replace(at, secret.size(), "***");
+  std::string out;
+  for (char ch : msg) {
+    if (ch == '\n' || ch == '\t' || ch == '\r') ch = ' ';
+    if (ch != ' ' || (!out.empty() && out.back() != ' ')) out.push_back(ch);
+  }
+  while (!out.empty() && out.back() == ' ') out.pop_back();
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PgConn>> PgConn::connect(const std::string& url) {
+  // Parsed first, so that a malformed url is refused without libpq echoing a piece of it (which could be
+  // the password) and the password is known, to be masked in the messages below.
+  char* parse_error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.c_str(), &parse_error);
+  if (!options) {
+    if (parse_error) PQfreemem(parse_error);
+    return Status::invalid_argument("postgres: the url is neither a postgresql:// URL nor a key=value string");
+  }
+  std::string password;
+  for (PQconninfoOption* o = options; o->keyword; ++o)
+    if (std::strcmp(o->keyword, "password") == 0 && o->val) password = o->val;
+  PQconninfoFree(options);
   PGconn* c = PQconnectdb(url.c_str());
   if (!c) return Status::io_error("postgres: out of memory connecting");
   if (PQstatus(c) != CONNECTION_OK) {
-    std::string msg = std::string("postgres: cannot connect: ") + PQerrorMessage(c);
+    std::string msg = "postgres: cannot connect: " + one_line(PQerrorMessage(c), password);
     PQfinish(c);
     return Status::busy(msg);
   }

@@ -50,6 +50,8 @@ class PgResult {
   bool boolean(int row, int col) const { return int64(row, col) != 0; }
   // text or bytea columns, byte for byte; "" for NULL.
   std::string str(int row, int col) const;
+  // The same bytes as a view into the result (valid while it lives).
+  std::string_view view(int row, int col) const;
 
  private:
   pg_result* r_;
@@ -76,6 +78,10 @@ class PgConn {
   int backend_pid() const;
   // Quotes an identifier (a database name) for the few statements that cannot bind one.
   Result<std::string> quote_identifier(const std::string& name);
+
+  // The feed head the current transaction stamped (PgPushPort::stamp_feed), 0 when it moved no record;
+  // PgStore resets it at BEGIN and reads it after COMMIT (last_seq, on_commit).
+  std::int64_t stamped_head = 0;
 
  private:
   explicit PgConn(pg_conn* c) : c_(c) {}

@@ -410,6 +410,7 @@ Result<std::int64_t> PgPushPort::stamp_feed(std::int64_t first, std::int64_t end
   if (!head.ok()) return head.status();
   if (head->rows() != 1) return Status::corruption("feed_head has no row");
   const std::int64_t shift = head->int64(0, 0) - end + 1;
+  c_.stamped_head = head->int64(0, 0);
   auto moved = c_.exec(
       "UPDATE records SET seq = seq + $1::bigint WHERE id = ANY($2::uuid[]) AND seq >= $3::bigint AND seq < $4::bigint",
       {int64(shift), text(uuid_array(moved_)), int64(first), int64(end)});

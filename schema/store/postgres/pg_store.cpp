@@ -6,6 +6,7 @@
 #include <random>
 
 #include "schema/store/postgres/pg_conn.hpp"
+#include "schema/store/postgres/pg_feed.hpp"
 #include "schema/store/postgres/pg_migrations.hpp"
 #include "schema/store/postgres/pg_ops.hpp"
 #include "schema/store/postgres/pg_push.hpp"
@@ -19,6 +20,9 @@ Result<std::unique_ptr<PgStore>> PgStore::open(PgStoreOptions options) {
   if (!conn.ok()) return conn.status();
   if (Status st = pg::migrate(**conn); !st.ok()) return st;
   if (Status st = s->load_identity(**conn); !st.ok()) return st;
+  auto head = pg::feed_head(**conn);
+  if (!head.ok()) return head.status();
+  s->last_seq_.store(*head);
   s->give_back(std::move(*conn));
   return s;
 }
@@ -53,7 +57,114 @@ Result<PushOutput> PgStore::push(const PushInput& input) {
     return {};
   });
   if (!st.ok()) return st;
+  // Pull cursors noted since the last write ride behind this one (as on SQLite): advisory, so a
+  // failure loses only a cursor hint.
+  (void)flush();
   return std::move(*out);
+}
+
+bool PgStore::raise_last_seq(std::int64_t seq) {
+  std::int64_t seen = last_seq_.load(std::memory_order_acquire);
+  while (seq > seen)
+    if (last_seq_.compare_exchange_weak(seen, seq, std::memory_order_acq_rel)) return true;
+  return false;
+}
+
+void PgStore::note_pull(const std::string& device, std::int64_t cursor, std::int64_t now_ms) {
+  std::lock_guard<std::mutex> lock(pulls_mu_);
+  auto& p = pending_pulls_[device];
+  p.cursor = std::max(p.cursor, cursor);
+  p.at = now_ms;
+}
+
+Status PgStore::flush() {
+  std::map<std::string, PendingPull> pulls;
+  {
+    std::lock_guard<std::mutex> lock(pulls_mu_);
+    pulls.swap(pending_pulls_);
+  }
+  if (pulls.empty()) return {};
+  return in_transaction("BEGIN ISOLATION LEVEL READ COMMITTED", [&pulls](pg::PgConn& c) -> Status {
+    for (const auto& p : pulls) {
+      auto r = c.exec(
+          "INSERT INTO devices(actor, last_cursor, last_pull) VALUES($1::uuid, $2::bigint, $3::bigint) "
+          "ON CONFLICT(actor) DO UPDATE SET last_cursor = GREATEST(devices.last_cursor, excluded.last_cursor), "
+          "last_pull = excluded.last_pull",
+          {pg::text(p.first), pg::int64(p.second.cursor), pg::int64(p.second.at)});
+      if (!r.ok()) return r.status();
+    }
+    return Status();
+  });
+}
+
+Status PgStore::in_snapshot(const std::function<Status(pg::PgConn&)>& fn) {
+  return in_transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", fn);
+}
+
+Result<ChangesPage> PgStore::feed_page(const FeedQuery& query, std::string& out) {
+  Result<ChangesPage> page = Status::io_error("feed: not read");
+  const std::size_t start = out.size();
+  Status st = in_snapshot([&](pg::PgConn& c) {
+    out.resize(start);  // a retried read starts the page again
+    page = pg::feed_page(c, query, out);
+    return page.status();
+  });
+  if (!st.ok()) return st;
+  // A page that ran to the head saw every commit up to it, maybe another server's: no cursor this
+  // process hands out may be above its own last_seq (the changes handler checks `since` against it).
+  if (!page->more) raise_last_seq(page->next);
+  return page;
+}
+
+Result<ChangesPage> PgStore::changes(std::int64_t since, std::size_t limit) {
+  Result<ChangesPage> page = Status::io_error("changes: not read");
+  Status st = in_snapshot([&](pg::PgConn& c) {
+    page = pg::changes(c, since, limit);
+    return page.status();
+  });
+  if (!st.ok()) return st;
+  return page;
+}
+
+Result<std::optional<std::string>> PgStore::batch_answer(const std::string& device, const std::string& batch_id) {
+  Result<std::optional<std::string>> answer = Status::io_error("batch answer: not read");
+  Status st = in_snapshot([&](pg::PgConn& c) {
+    answer = pg::batch_answer(c, device, batch_id);
+    return answer.status();
+  });
+  if (!st.ok()) return st;
+  return answer;
+}
+
+Result<ExportPage> PgStore::export_page(const std::string& form_id, std::int64_t since, std::int64_t until,
+                                        std::size_t limit, std::vector<ExportRow>& rows) {
+  Result<ExportPage> page = Status::io_error("export: not read");
+  Status st = in_snapshot([&](pg::PgConn& c) {
+    page = pg::export_page(c, form_id, since, until, limit, rows);
+    return page.status();
+  });
+  if (!st.ok()) return st;
+  return page;
+}
+
+Result<std::optional<sync::RecordState>> PgStore::record(const std::string& record_id) {
+  Result<std::optional<sync::RecordState>> rec = Status::io_error("record: not read");
+  Status st = in_snapshot([&](pg::PgConn& c) {
+    rec = pg::record(c, record_id);
+    return rec.status();
+  });
+  if (!st.ok()) return st;
+  return rec;
+}
+
+Result<std::vector<QuarantineEntry>> PgStore::quarantine(std::int64_t before_id, std::size_t limit) {
+  Result<std::vector<QuarantineEntry>> rows = Status::io_error("quarantine: not read");
+  Status st = in_snapshot([&](pg::PgConn& c) {
+    rows = pg::quarantine(c, before_id, limit);
+    return rows.status();
+  });
+  if (!st.ok()) return st;
+  return rows;
 }
 PgStore::~PgStore() = default;
 
@@ -89,6 +200,7 @@ Status PgStore::in_transaction(const char* begin, const std::function<Status(pg:
     if (st.ok() || (*conn)->is_connected()) break;
   }
   pg::PgConn& c = **conn;
+  c.stamped_head = 0;
   if (st.ok()) st = fn(c);
   if (st.ok()) {
     // A COMMIT that fails (connection lost) leaves the outcome unknown to us: the caller retries, and
@@ -97,7 +209,14 @@ Status PgStore::in_transaction(const char* begin, const std::function<Status(pg:
   } else {
     (void)c.exec_script("ROLLBACK");
   }
+  const std::int64_t stamped = st.ok() ? c.stamped_head : 0;
   give_back(std::move(*conn));
+  // The feed moved: readers may now see up to `stamped` (committed, and visible before the feed lock
+  // was released: STORE.md §7). Wake the long polls of this process.
+  if (stamped > 0) {
+    raise_last_seq(stamped);
+    if (options_.on_commit) options_.on_commit(last_seq());
+  }
   return st;
 }
 

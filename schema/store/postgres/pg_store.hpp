@@ -3,14 +3,17 @@
 // engine"). Code outside schema/store/postgres/ sees this header, never <libpq-fe.h>.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "schema/store/form_rules.hpp"
-#include "schema/store/server_store.hpp"
+#include "schema/store/sync_store.hpp"
 #include "sync/status.hpp"
 
 namespace akt::store {
@@ -24,6 +27,9 @@ struct PgStoreOptions {
   std::size_t max_idle_connections = 4;  // kept open between calls; more may be open while busy
   // The form rules every push consults (form_rules.hpp); null = none.
   std::shared_ptr<const FormRules> form_rules;
+  // Called after every commit that moved the feed, with the new last sequence number, outside any lock
+  // (in this process only: the long-poll wake-up; docs/STORE.md §7).
+  std::function<void(std::int64_t)> on_commit;
 };
 
 // Thread-safe. Each update is one READ COMMITTED transaction on a connection of its own, durable when it
@@ -33,7 +39,7 @@ struct PgStoreOptions {
 // READ READ ONLY transaction: a consistent snapshot. A non-OK Status from fn rolls back that call alone.
 // A broken connection is dropped and the next call connects again (a PostgreSQL restart costs the
 // calls in flight a kBusy, nothing more).
-class PgStore final : public TransactionalStore {
+class PgStore final : public SyncStore {
  public:
   // Connects, applies the engine's migrations (pg_migrations.cpp). kBusy when the server cannot be
   // reached; kCorruption when the database's schema is newer than this build.
@@ -50,9 +56,26 @@ class PgStore final : public TransactionalStore {
   // records and uniqueness keys they share, the server's merge counter, and the feed stamp at the end
   // (docs/STORE.md §7). kBusy (a deadlock between two batches, a lost connection): nothing is acknowledged
   // and the retry is safe (a batch is idempotent by device and batch id).
-  Result<PushOutput> push(const PushInput& input);
-  const std::string& epoch() const { return epoch_; }
-  const std::string& server_actor() const { return server_actor_; }
+  Result<PushOutput> push(const PushInput& input) override;
+  const char* engine() const override { return "postgres"; }
+  const std::string& epoch() const override { return epoch_; }
+  const std::string& server_actor() const override { return server_actor_; }
+  // The highest feed number this process saw committed: its own commits' stamps, and the head of every
+  // feed page it read (another server's commits). At open: feed_head.last_seq.
+  std::int64_t last_seq() const override { return last_seq_.load(std::memory_order_acquire); }
+
+  // SyncStore's reads (pg_feed.cpp), each in one REPEATABLE READ READ ONLY snapshot.
+  Result<ChangesPage> feed_page(const FeedQuery& query, std::string& out) override;
+  Result<ChangesPage> changes(std::int64_t since, std::size_t limit) override;
+  Result<std::optional<std::string>> batch_answer(const std::string& device, const std::string& batch_id) override;
+  Result<ExportPage> export_page(const std::string& form_id, std::int64_t since, std::int64_t until,
+                                 std::size_t limit, std::vector<ExportRow>& rows) override;
+  Result<std::optional<sync::RecordState>> record(const std::string& record_id) override;
+  Result<std::vector<QuarantineEntry>> quarantine(std::int64_t before_id, std::size_t limit) override;
+
+  // Pull cursors are kept in memory and written after the next push commits, or by flush().
+  void note_pull(const std::string& device, std::int64_t cursor, std::int64_t now_ms) override;
+  Status flush() override;
 
   // Stores a rejected edit in the quarantine and sets entry.id; the push engine's job once it runs on
   // this engine (until then: tests and data migration).
@@ -67,12 +90,22 @@ class PgStore final : public TransactionalStore {
 
   // Reads (or makes, once per database) the epoch and reads the server actor.
   Status load_identity(pg::PgConn& conn);
+  // Raises last_seq_ to `seq` (never lowers it); true when it moved.
+  bool raise_last_seq(std::int64_t seq);
+  // Runs a read of the seam's snapshot shape.
+  Status in_snapshot(const std::function<Status(pg::PgConn&)>& fn);
+  struct PendingPull {
+    std::int64_t cursor = 0, at = 0;
+  };
 
   PgStoreOptions options_;
   std::shared_ptr<const FormRules> rules_;  // options_.form_rules, or none
   std::string epoch_, server_actor_;
   std::mutex mu_;                                   // guards idle_
   std::vector<std::unique_ptr<pg::PgConn>> idle_;
+  std::atomic<std::int64_t> last_seq_{0};
+  std::mutex pulls_mu_;  // guards pending_pulls_
+  std::map<std::string, PendingPull> pending_pulls_;
 };
 
 // Creates database `name` as a copy of `template_name` ("" = the server's default), connected through

@@ -22,7 +22,7 @@ enum class EngineKind { kSqlite, kPostgres };
 struct Engine {
   EngineKind kind = EngineKind::kSqlite;
   std::shared_ptr<void> keep;  // what the store needs kept alive (its folder)
-  std::unique_ptr<store::TransactionalStore> store;
+  std::unique_ptr<store::SyncStore> store;
   std::string url;  // postgres: the libpq URL of the case's database
   // Stores a rejected edit the way a push does (until the push engine runs on every engine); sets its id.
   std::function<Status(store::QuarantineEntry&)> add_quarantine;

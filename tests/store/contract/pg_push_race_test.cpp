@@ -99,11 +99,26 @@ TEST_CASE("postgres: a reader never passes a feed number that a running push com
   REQUIRE(wait_blocked(*reader, b_pid, done_b));
   // What a reader sees now is a prefix of the feed as it will be: never B's number without A's.
   const std::vector<std::int64_t> before = visible_seqs(*reader);
+  // The server's feed page too (SyncStore::feed_page, one snapshot): nothing yet, and its cursor stays 0.
+  std::string page_before;
+  auto feed_before = db->store->feed_page(store::FeedQuery{}, page_before);
+  REQUIRE(feed_before.ok());
+  CHECK(page_before.empty());
+  CHECK(feed_before->next == 0);
   REQUIRE(a.conn->exec_script("COMMIT").ok());
   auto pushed_b = done_b.get();
   REQUIRE_MESSAGE(pushed_b.ok(), pushed_b.status().message());
   const std::vector<std::int64_t> after = visible_seqs(*reader);
   CHECK(after == std::vector<std::int64_t>{1, 2});
+  // Commits of other connections (another server) reach this store's last_seq through a page that read
+  // them, so the cursor it hands out is never ahead of last_seq.
+  CHECK(db->store->last_seq() == 0);
+  std::string page_after;
+  auto feed_after = db->store->feed_page(store::FeedQuery{}, page_after);
+  REQUIRE(feed_after.ok());
+  CHECK(feed_after->next == 2);
+  CHECK(page_after.find(first) < page_after.find(second));
+  CHECK(db->store->last_seq() == 2);
   REQUIRE(before.size() <= after.size());
   CHECK(before == std::vector<std::int64_t>(after.begin(), after.begin() + static_cast<long>(before.size())));
   // The answers carry the final numbers, in commit order.
