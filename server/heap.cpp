@@ -1,3 +1,4 @@
+// The allocator settings and the heap trim of aktsyncd (server/heap.hpp); glibc only, no-ops elsewhere.
 #include "server/heap.hpp"
 
 #include <cstdlib>

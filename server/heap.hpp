@@ -12,7 +12,8 @@ namespace akt::server {
 void configure_heap();
 
 // Gives the allocator's free pages back to the system (malloc_trim(0)): what fragmentation left free
-// inside the arenas after a burst of pushes. The server calls it every kHeapTrimSeconds.
+// inside the arenas after a burst of pushes. The server calls it every kHeapTrimSeconds. Thread-safe
+// (glibc locks each arena in turn).
 void trim_heap();
 inline constexpr int kHeapTrimSeconds = 2;
 
