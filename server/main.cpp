@@ -10,12 +10,14 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <string>
 #include <vector>
 
 #include "schema/store/store_tx.hpp"
 #include "server/backup.hpp"
+#include "server/heap.hpp"
 #include "server/log.hpp"
 #include "server/password.hpp"
 #include "server/server.hpp"
@@ -185,6 +187,7 @@ int check_config_only(const Config& config) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  configure_heap();  // before any thread starts (README, Memory)
   // `aktsyncd backup ...` and `aktsyncd restore ...` (server/backup.hpp).
   if (argc > 1 && (std::string(argv[1]) == "backup" || std::string(argv[1]) == "restore")) {
     const std::vector<std::string> rest(argv + 2, argv + argc);
@@ -269,6 +272,8 @@ int main(int argc, char** argv) {
   if (!config->port_file.empty()) {
     std::ofstream(config->port_file) << port << "\n";
   }
+  // The allocator's free pages go back to the system every few seconds (server/heap.hpp).
+  boost::asio::steady_timer trim_timer(signals_ctx);
   int received = 0;
   std::function<void(const boost::system::error_code&, int)> on_signal = [&](const boost::system::error_code& ec,
                                                                              int sig) {
@@ -284,8 +289,17 @@ int main(int argc, char** argv) {
       return;
     }
     received = sig;
+    trim_timer.cancel();
   };
   signals.async_wait(on_signal);
+  std::function<void(const boost::system::error_code&)> on_trim = [&](const boost::system::error_code& ec) {
+    if (ec || received != 0) return;
+    trim_heap();
+    trim_timer.expires_after(std::chrono::seconds(kHeapTrimSeconds));
+    trim_timer.async_wait(on_trim);
+  };
+  trim_timer.expires_after(std::chrono::seconds(kHeapTrimSeconds));
+  trim_timer.async_wait(on_trim);
   signals_ctx.run();
   log(LogLevel::kInfo, "signal " + std::to_string(received) + ": stopping gracefully");
   (*server)->stop();

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <optional>
 #include <vector>
 
 #include "sync/counter.hpp"
@@ -234,14 +235,25 @@ Status decode_edit(const dom::element& el, const std::string& path, const WireLi
 }  // namespace
 
 Result<PushRequest> decode_push_request(std::string_view text, const WireLimits& lim) {
-  // One parser per thread: it keeps its buffers between batches.
-  thread_local dom::parser parser;
+  // simdjson's DOM parser keeps about 15 bytes per byte of the largest document it parsed (tape 8,
+  // structural indexes 4, strings 1.7). One parser per thread keeps its buffers between small batches;
+  // a batch larger than kKeptCapacity gets a parser of its own, freed when this returns, so that no worker
+  // keeps ~30 MiB for ever after one 2 MiB batch (README, Memory; tests/bench/mem_bench.cpp).
+  constexpr std::size_t kKeptCapacity = 64 * 1024;
+  thread_local dom::parser kept;
   thread_local int depth = 0;
-  if (depth != lim.max_depth) {
-    if (parser.allocate(64 * 1024, static_cast<std::size_t>(lim.max_depth)) != simdjson::SUCCESS)
+  std::optional<dom::parser> own;
+  dom::parser* chosen = &kept;
+  if (text.size() > kKeptCapacity) {
+    chosen = &own.emplace();
+    if (own->allocate(text.size(), static_cast<std::size_t>(lim.max_depth)) != simdjson::SUCCESS)
+      return Status::too_large("$: document too large to parse");
+  } else if (depth != lim.max_depth) {
+    if (kept.allocate(kKeptCapacity, static_cast<std::size_t>(lim.max_depth)) != simdjson::SUCCESS)
       return Status::io_error("out of memory for the JSON parser");
     depth = lim.max_depth;
   }
+  dom::parser& parser = *chosen;
   dom::element doc;
   auto err = parser.parse(text.data(), text.size()).get(doc);
   // Depth is enforced by the parser itself (iterative, no recursion); the scan only names the error.

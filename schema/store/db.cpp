@@ -120,6 +120,8 @@ Status Db::integrity_check() {
   return {};
 }
 
+SqliteMemory sqlite_memory() { return {sqlite3_memory_used(), sqlite3_memory_highwater(0)}; }
+
 std::int64_t Db::changes() const { return sqlite3_changes64(db_); }
 std::int64_t Db::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 

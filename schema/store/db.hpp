@@ -108,6 +108,13 @@ class Tx {
   bool done_ = false;
 };
 
+// SQLite's own allocations in this process, all connections together (sqlite3_memory_used and its
+// high-water mark): page caches, prepared statements, schema. For /metrics and the memory benchmark.
+struct SqliteMemory {
+  std::int64_t used = 0, highwater = 0;
+};
+SqliteMemory sqlite_memory();
+
 }  // namespace akt::store
 
 // AKT_TRY lives in sync/status.hpp (every module returns Status).

@@ -5,10 +5,14 @@
 
 #include <sys/statvfs.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include <filesystem>
 #include <fstream>
 
+#include "schema/store/db.hpp"
 #include "server/metrics.hpp"
 
 namespace akt::server {
@@ -59,6 +63,16 @@ HttpResponse handle_metrics(AppState& app) {
   add("aktsync_stopping", "1 while the server stops (SIGTERM received), else 0.", "", app.stopping ? 1 : 0);
   add("process_resident_memory_bytes", "Resident memory size in bytes.", "", resident_bytes());
   add("process_open_fds", "Number of open file descriptors.", "", open_fds());
+  // What holds the resident memory (README, Memory): the allocator's bytes in use and those it keeps
+  // freed, and SQLite's own share of the in-use bytes (page caches, statements).
+#if defined(__GLIBC__)
+  const struct mallinfo2 m = mallinfo2();
+  const char* heap_help = "Bytes of the C allocator: in use (mmapped blocks included), or freed and kept.";
+  add("aktsync_heap_bytes", heap_help, "state=\"in_use\"", static_cast<double>(m.uordblks + m.hblkhd));
+  add("aktsync_heap_bytes", heap_help, "state=\"free\"", static_cast<double>(m.fordblks));
+#endif
+  add("aktsync_sqlite_memory_bytes", "Bytes SQLite has allocated (page caches, statements, schema).", "",
+      static_cast<double>(store::sqlite_memory().used));
   HttpResponse r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = app.metrics.render(extra);

@@ -93,6 +93,13 @@ TEST_CASE("metrics: requests counted by route template and status, gauges read a
   CHECK(value_of(body, "aktsync_connections_open") >= 1);
   CHECK(value_of(body, R"(aktsync_store_file_bytes{file="database"})") > 0);
   CHECK(value_of(body, "process_resident_memory_bytes") > 0);
+  // What holds the memory (README, Memory): SQLite's share, and the allocator's in use and free.
+  CHECK(value_of(body, "aktsync_sqlite_memory_bytes") > 0);
+#if defined(__GLIBC__)
+  // Present (a sanitizer's allocator replaces glibc's, whose figures are then near zero).
+  CHECK(value_of(body, R"(aktsync_heap_bytes{state="in_use"})") >= 0);
+  CHECK(value_of(body, R"(aktsync_heap_bytes{state="free"})") >= 0);
+#endif
   CHECK(value_of(body, "aktsync_stopping") == 0);
   // Ids never appear: route templates only.
   CHECK(body.find(secret_record) == std::string::npos);
