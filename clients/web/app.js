@@ -788,7 +788,7 @@
     try {
       const sum = await Y.sync((what, n) => status(what === 'pushing' ? t('sync_pushing', { n })
         : what === 'photos' ? (n.done < n.total ? t('sync_photos', { i: n.done + 1, n: n.total, pct: n.size ? Math.floor(100 * n.bytes / n.size) : 0 }) : '')
-          : what === 'waiting' ? t('sync_waiting') : t('sync_pulling')));
+          : what === 'waiting' ? (n && n.status ? t('sync_waiting_server', { status: n.status }) : t('sync_waiting')) : t('sync_pulling')));
       reenrol = false;  // the token works (again)
       flash(t('sync_done', { pushed: sum.pushed, pulled: sum.pulled }) + (sum.photos_sent ? ' ' + t('sync_photos_done', { n: sum.photos_sent }) : ''), 'ok');
     } catch (e) {

@@ -126,19 +126,39 @@
     entries() { return this.ends.map(([a, b]) => this.text.slice(a, b)); }
   }
 
-  // An answer's body as text. With a scanner (a feed page), read as it streams: each decoded piece goes to
-  // the scanner first, so that what arrived whole is known if the answer is cut. Throws when it is cut.
-  async function readBody(r, scan) {
-    if (!scan || !r.body || typeof r.body.getReader !== 'function' || typeof TextDecoder !== 'function') return r.text();
+  // An answer's body as text, read as it streams: `moved()` is called at each piece (the stall deadline
+  // starts again), and with a scanner (a feed page) each decoded piece goes to the scanner first, so that
+  // what arrived whole is known if the answer is cut. Throws when it is cut (or aborted at a deadline).
+  async function readBody(r, scan, moved) {
+    if (!r.body || typeof r.body.getReader !== 'function' || typeof TextDecoder !== 'function') return r.text();
     const reader = r.body.getReader();
     const decoder = new TextDecoder();
+    let text = '';
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      scan.push(decoder.decode(value, { stream: true }));
+      moved();
+      const piece = decoder.decode(value, { stream: true });
+      if (scan) scan.push(piece);
+      else text += piece;
     }
-    scan.push(decoder.decode());
+    const rest = decoder.decode();
+    if (!scan) return text + rest;
+    scan.push(rest);
     return scan.text;
+  }
+
+  // Deadlines (PROTOCOL §1.1, as the aktsync client's --timeout-ms and --stall-timeout): an answer's head
+  // must come within STALL_MS of the request's last byte, and once its body moves, no pause between two
+  // pieces may last STALL_MS; so a silent link (connections taken, nothing answered) ends each attempt, and
+  // the attempt is retried like any network failure (a cut page keeps what arrived). fetch does not tell how
+  // far an upload is, so the head's deadline also allows the body's bytes at SLOWEST_LINK bytes/s (16 kbit/s,
+  // slower than any link the app sizes its batches for). The meta key 'stall_ms' sets another STALL_MS.
+  const STALL_MS = 30000, SLOWEST_LINK = 2000;
+  function bodyBytes(b) {
+    if (b === undefined || b === null) return 0;
+    if (typeof b === 'string') return b.length;
+    return b.byteLength || b.size || 0;
   }
 
   // One request with retries (above): the same bytes each time, unless `opts.beforeRetry(req, cut)` changes
@@ -149,28 +169,36 @@
   let retries = 0;  // retries made in this page's life: a request that needed one measures no throughput
   async function send(method, path, body, device, extra = {}, opts = {}) {
     const req = { method, path, body, extra };
+    const stall = (await S.meta('stall_ms')) || STALL_MS;
     let first = Date.now(), waited = 0;
     for (let attempt = 1; ; attempt++) {
       let r = null, text = null, cut = null;
       const scan = opts.stream ? new FeedScanner() : null;
+      const abort = typeof AbortController === 'function' ? new AbortController() : null;
+      let timer = null;
+      const arm = (ms) => { if (abort) { clearTimeout(timer); timer = setTimeout(() => abort.abort(), ms); } };
       try {
         const headers = { Authorization: 'Bearer ' + device.token,
                           'X-Akt-Client': `app=${APP}; unsynced=${await unsyncedCount()}`, ...req.extra };
         if (req.body !== undefined) headers['Content-Type'] = 'application/json';
-        r = await fetch(req.path, { method: req.method, headers, body: req.body, cache: 'no-store' });
+        arm(stall + Math.ceil(1000 * bodyBytes(req.body) / SLOWEST_LINK));
+        r = await fetch(req.path, { method: req.method, headers, body: req.body, cache: 'no-store',
+                                    signal: abort ? abort.signal : undefined });
       } catch (e) {
-        r = null;
+        r = null;  // no answer: a network failure, or the head's deadline passed
       }
       // 507: the server's storage is full. Retrying soon does not help; the round ends and says so.
-      if (r && r.status === 507) throw new SyncError('server_full', 'the server\u2019s storage is full');
+      if (r && r.status === 507) { clearTimeout(timer); throw new SyncError('server_full', 'the server\u2019s storage is full'); }
       if (r && r.status < 500 && r.status !== 429) {
         try {
-          text = await readBody(r, r.status === 200 ? scan : null);
+          arm(stall);
+          text = await readBody(r, r.status === 200 ? scan : null, () => arm(stall));
         } catch (e) {
-          r = null;  // the answer was cut in transit: a network failure, with what arrived of it
+          r = null;  // the answer was cut in transit (or stalled past the deadline): a network failure, with what arrived of it
           cut = scan;
         }
       }
+      clearTimeout(timer);
       if (r && text !== null) {
         let data = null;
         try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }

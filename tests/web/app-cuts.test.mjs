@@ -7,6 +7,9 @@
 //   2. A push whose answer is lost after the server committed it: the app asks GET /v1/push/{batch_id} and
 //      applies the stored answer; no batch is uploaded twice; every record is on the server once and Synced.
 //   2b. A feed answer 503 with Retry-After: the retry waits as long as the server asked.
+//   2c. A silent link (a feed request answered with nothing) and a feed answer that stalls mid-body: the app
+//      gives up on each after its stall deadline (set to 2 s here; 30 s by default), keeps what arrived whole
+//      and retries, and the sync finishes.
 //   3. A tab closed while its push was on the way: the reopened app asks the stored answer first too.
 //   4. The server down for 18 s (longer than the six quick attempts the app used to make): the app says it
 //      is waiting for the network, in the enumerator's language, and the sync finishes once the server is back
@@ -27,11 +30,13 @@ const DOWN_MS = 18000;
 const flashText = (page) => page.locator('#flash').textContent();
 const finished = /Synced|Sinkronizuar|Sinhronizovano|did not finish|nuk përfundoi|nije završena/;
 
-// Clicks Sync on `page` and waits for the round's outcome, which must be a success.
-async function syncOn(page) {
+// Clicks Sync on `page` and waits for the round's outcome, which must be a success (`during`, if given, runs
+// once the round started).
+async function syncOn(page, during) {
   await page.waitForFunction(() => !document.getElementById('sync').disabled && document.body.dataset.ready === '1');
   await page.evaluate(() => { document.getElementById('flash').textContent = ''; });
   await page.click('#sync');
+  if (during) await during();
   await page.waitForFunction((re) => !document.getElementById('sync').disabled && new RegExp(re).test(document.getElementById('flash').textContent),
     finished.source, { timeout: 120000 });
   const flash = await flashText(page);
@@ -97,7 +102,7 @@ async function main() {
   step('starting aktsyncd ' + H.binary);
   const admin = await H.startWithForms(['so1_interethnic_survey']);
   await H.addEnumerator(admin, 'enis', [scope]);
-  let cutFeed = false, dropPush = false, holdPush = false, busyFeed = false, resumed = null;
+  let cutFeed = false, dropPush = false, holdPush = false, busyFeed = false, silentFeed = false, stallFeed = false, resumed = null;
   let release = null;
   const released = new Promise((r) => { release = r; });
   const proxy = await startCutProxy({
@@ -110,6 +115,8 @@ async function main() {
         return { respond: { status: 503, headers: { 'Retry-After': '3', 'Content-Type': 'application/problem+json' },
                             body: '{"code":"busy","status":503,"title":"Service Unavailable","v":1}' } };
       }
+      if (silentFeed && e.path === '/v1/changes') { silentFeed = false; return { hold: true }; }
+      if (stallFeed && e.path === '/v1/changes') { stallFeed = false; return { stallBody: (h) => Math.floor(0.4 * Number(h.headers['content-length'])) }; }
       if (dropPush && e.method === 'POST' && e.path === '/v1/push') { dropPush = false; return { cutBody: 0 }; }
       if (holdPush && e.method === 'POST' && e.path === '/v1/push') { holdPush = false; return { hold: true }; }
       return undefined;
@@ -190,15 +197,46 @@ async function main() {
   assert.equal(new Set(posts.map((e) => e.batchId)).size, posts.length, 'no batch uploaded twice: ' + posts.map((e) => e.batchId));
   step(`push answer lost: GET /v1/push/${posts[0].batchId} answered 200; ${posts.length} POST(s), one per batch`);
 
-  // ---- 2b. 503 with Retry-After: 3 on the feed: the retry waits the 3 s (its own first wait is 125-250 ms). ----
+  // ---- 2b. 503 with Retry-After: 3 on the feed: the retry waits the 3 s (its own first wait is 125-250 ms),
+  // and the status says the server is busy (not the network). ----
   const from2b = proxy.log.length;
   busyFeed = true;
-  await syncOn(page);
+  await syncOn(page, async () => {
+    await until(async () => /The server is busy or unavailable \(status 503\), retrying/.test(await page.locator('#status').textContent()),
+      'the status to say the server is busy', 8000);
+  });
   const feeds2b = proxy.log.slice(from2b).filter((e) => e.path === '/v1/changes');
   assert.equal(feeds2b[0].status, 503);
   const gap = feeds2b[1].at - feeds2b[0].at;
   assert.ok(gap >= 3000 && gap < 8000, `the retry after 503 Retry-After: 3 came ${gap} ms later`);
-  step(`503 with Retry-After: 3: retried ${gap} ms later`);
+  step(`503 with Retry-After: 3: retried ${gap} ms later, the status saying the server is busy`);
+
+  // ---- 2c. A silent link, then an answer that stalls mid-body: each attempt ends at the stall deadline. ----
+  const STALL = 2000;
+  await page.evaluate((ms) => window.AktStore.setMeta({ stall_ms: ms }), STALL);
+  const from2c = proxy.log.length;
+  silentFeed = true;
+  await syncOn(page);
+  const feeds2c = proxy.log.slice(from2c).filter((e) => e.path === '/v1/changes');
+  assert.equal(feeds2c[0].status, 200, 'the held request reached the server');
+  assert.equal(feeds2c[0].bytes, 0, 'nothing of its answer was passed on');
+  const silentGap = feeds2c[1].at - feeds2c[0].at;
+  assert.ok(silentGap >= STALL && silentGap < STALL + 2500, `the app gave up on the silent answer after ${silentGap} ms`);
+  const stalledSeeds = await H.seedRecords(admin, 'enis', { form: 'so1_interethnic_survey', scope, template, count: 60,
+    vary: (i) => ({ hh_number: 700 + i, settlement_name: `Stall ${i}` }) });
+  const from2d = proxy.log.length;
+  stallFeed = true;
+  const flash2d = await syncOn(page);
+  const feeds2d = proxy.log.slice(from2d).filter((e) => e.path === '/v1/changes');
+  assert.ok(feeds2d[0].stalled, 'the first feed answer stalled');
+  const stallGap = feeds2d[1].at - feeds2d[0].at;
+  assert.ok(stallGap >= STALL && stallGap < STALL + 2500, `the app gave up on the stalled answer after ${stallGap} ms`);
+  assert.match(feeds2d[1].query.after || '', /^\d+$/, 'the retry resumes after what arrived whole: ' + JSON.stringify(feeds2d[1].query));
+  assert.match(flash2d, /\b60 record\(s\) received/, 'each record received once: ' + flash2d);
+  const held2d = new Set((await stored(page)).records.map((r) => r.record));
+  for (const id of stalledSeeds) assert.ok(held2d.has(id), 'on the tablet: ' + id);
+  await page.evaluate(() => window.AktStore.setMeta({ stall_ms: 0 }));  // the default (30 s) again
+  step(`silent answer given up after ${silentGap} ms; stalled answer after ${stallGap} ms, resumed with after=${feeds2d[1].query.after}`);
 
   // ---- 3. The tab closed while its push was on the way. ----
   const more = await H.cloneEdits(page, firstN, 3, (i) => ({ hh_number: 500 + i, settlement_name: `Closed ${i}` }));
@@ -252,7 +290,7 @@ async function main() {
 
   // Everything on the server once, Synced on the tablet.
   const server = await serverRecords(admin);
-  const all = [first, ...seeded, ...ours, ...more, ...last];
+  const all = [first, ...seeded, ...stalledSeeds, ...ours, ...more, ...last];
   assert.deepEqual([...server.keys()].sort(), [...all].sort(), 'every record once on the server');
   for (const id of [...ours, ...more, ...last]) {
     const h = await call('GET', `/v1/records/${id}/history`, admin);

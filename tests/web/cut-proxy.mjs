@@ -15,7 +15,10 @@
 //   {respond: {status, headers, body}}  the proxy answers this itself; aktsyncd never sees the request;
 //   {waitFor: p}  the request is passed on once the promise p is settled (the test looks at the tablet first);
 //   {hold: true}  nothing of the answer is passed on and the client's connection stays open (a tab closed
-//                 while its request is on its way).
+//                 while its request is on its way, or a silent link);
+//   {stallBody: n} (a number or a function of the head, as cutBody) the head and the first n bytes of the body
+//                 are passed on, then nothing more, and the client's connection stays open (a link that
+//                 stalls mid-answer): the client must give up by itself.
 // Every exchange is logged: {at (ms), method, path, query, batchId (of a push, read from its body), status, length
 // (the answer's Content-Length), bytes (body bytes passed on), cut}.
 import net from 'node:net';
@@ -149,8 +152,9 @@ export async function startCutProxy({ upstreamPort, decide = () => undefined }) 
           if (n >= 0) total = head.size + n;
         }
         if (action.hold) return;
+        const stallBody = typeof action.stallBody === 'function' ? action.stallBody(head) : action.stallBody;
         const cutBody = typeof action.cutBody === 'function' ? action.cutBody(head) : action.cutBody;
-        const limit = cutBody !== undefined ? head.size + cutBody : Infinity;
+        const limit = stallBody !== undefined ? head.size + stallBody : cutBody !== undefined ? head.size + cutBody : Infinity;
         const have = total >= 0 ? Math.min(buf.length, total) : buf.length;
         const upTo = Math.min(have, limit);
         if (upTo > sent && !entry.cut) {
@@ -159,6 +163,12 @@ export async function startCutProxy({ upstreamPort, decide = () => undefined }) 
           sent = upTo;
         }
         const complete = total >= 0 && buf.length >= total;
+        if (stallBody !== undefined) {
+          // Stalled: nothing more is passed on; the client's connection stays open until the client closes it.
+          if (upTo >= limit) entry.stalled = true;
+          if (complete) resolve();
+          return;
+        }
         if (upTo >= limit && !entry.cut && (complete || have >= limit)) {
           // The cut: the client's connection ends here. The rest of the answer is read and dropped.
           entry.cut = true;
