@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/store/accounts_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/router.hpp"
 #include "tests/fuzz/fuzz_support.hpp"
 
@@ -96,7 +97,7 @@ void plant_secrets(const nlohmann::json& form_def, nlohmann::json& body) {
 
 void seed() {
   const std::int64_t now = g_app->now_ms();
-  akt::Status st = g_app->store->write([&](akt::store::Db& db, std::int64_t&) -> akt::Status {
+  akt::Status st = g_app->store->update([&](akt::store::StoreWriter& tx) -> akt::Status {
     const akt::sync::Role roles[] = {akt::sync::Role::kAdmin, akt::sync::Role::kMeOfficer, akt::sync::Role::kMeOfficer,
                                      akt::sync::Role::kSupervisor};
     for (int i = 0; i < 4; ++i) {
@@ -106,15 +107,15 @@ void seed() {
       u.password_hash = "x";
       u.created_at = now;
       u.special_category = i == 2;
-      auto id = akt::store::insert_user(db, u);
+      auto id = tx.insert_user(u);
       if (!id.ok()) return id.status();
       if (i == 3) {
         akt::sync::Assignment a;
         a.municipality = "gracanice";
-        AKT_TRY(akt::store::set_assignments(db, *id, {a}));
+        AKT_TRY(tx.set_assignments(*id, {a}));
       }
-      AKT_TRY(akt::store::insert_token(db, akt::server::sha256_raw(token_of(i)), "session", *id, "", now,
-                                       now + 1000LL * 3600 * 24 * 365));
+      AKT_TRY(tx.insert_token(akt::server::sha256_raw(token_of(i)), "session", *id, "", now,
+                              now + 1000LL * 3600 * 24 * 365));
     }
     return akt::Status();
   });
