@@ -37,15 +37,6 @@ namespace {
 
 const std::string kPw = "correct horse battery";
 
-bool wait_for_waiters(server::AppState& app, std::size_t n) {
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (app.notifier.waiting() < n) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 sync::Edit edit(const std::string& record, const test::Device& d, std::int64_t n, const sync::VectorClock& ctx,
                 const std::string& body, std::vector<std::string> changed, const std::string& municipality = "gracanice") {
   sync::Edit e = test::make_edit(record, d.actor, n, ctx, body, std::move(changed));
@@ -130,7 +121,7 @@ void scenario(test::TestServer& srv) {
   const std::string r4 = test::uuid7(1700000000000, 4);
   bool parked = false;
   std::thread pusher([&] {
-    parked = wait_for_waiters(srv.app(), 1);
+    parked = test::wait_for_waiters(srv.app(), 1);
     auto pc = srv.client();
     test::push(pc, t2, {"t2-wake", {edit(r4, t2, 4, {}, R"({"note":"d","pct_complete":1})", {"note"})}});
   });

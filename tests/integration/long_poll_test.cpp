@@ -16,16 +16,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// Waits (up to a generous deadline) until `n` pulls are parked on the server's change notifier.
-bool wait_for_waiters(server::AppState& app, std::size_t n) {
-  const auto deadline = Clock::now() + std::chrono::seconds(120);
-  while (app.notifier.waiting() < n) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE("long poll: waits until the deadline when nothing changes") {
@@ -50,7 +40,7 @@ TEST_CASE("long poll: a push wakes a waiting pull promptly") {
   const std::string cursor = srv.app().store->epoch() + "-0-0";
   bool parked = false;
   std::thread pusher([&] {
-    parked = wait_for_waiters(srv.app(), 1);  // the pull is waiting: only a push can end it early
+    parked = test::wait_for_waiters(srv.app(), 1);  // the pull is waiting: only a push can end it early
     auto pc = srv.client();
     test::push(pc, srv.b, {"lp", {test::make_edit(test::uuid7(3, 3), srv.b.actor, 1, {}, R"({"x":1})", {"x"})}});
   });
@@ -72,7 +62,7 @@ TEST_CASE("long poll: stopping the server answers waiting pulls instead of hangi
   auto c = srv->client(o);
   bool parked = false;
   std::thread stopper([&] {
-    parked = wait_for_waiters(srv->app(), 1);
+    parked = test::wait_for_waiters(srv->app(), 1);
     srv->stop();
   });
   const auto start = Clock::now();

@@ -1,7 +1,9 @@
 #include "tests/integration/test_server.hpp"
 
+#include <chrono>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 #include <doctest/doctest.h>
 
@@ -118,6 +120,15 @@ client::HttpResult get(client::HttpClient& c, const Device& dev, const std::stri
   auto r = c.request("GET", target, {}, dev.auth());
   REQUIRE(r.ok());
   return std::move(*r);
+}
+
+bool wait_for_waiters(server::AppState& app, std::size_t n) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (app.notifier.waiting() < n) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 std::string read_text_file(const std::string& path) {

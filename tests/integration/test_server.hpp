@@ -70,6 +70,10 @@ inline std::vector<std::pair<std::string, std::string>> bearer(const std::string
 // The whole text of a file ("" when it cannot be read), e.g. a form definition of the repository.
 std::string read_text_file(const std::string& path);
 
+// Waits (up to a generous deadline, 120 s) until `n` pulls are parked on the server's change notifier;
+// false when they never were.
+bool wait_for_waiters(server::AppState& app, std::size_t n);
+
 // Pushes a batch as `dev` and returns the HTTP result (REQUIREs that the request went through).
 client::HttpResult push(client::HttpClient& c, const Device& dev, const sync::PushRequest& req);
 client::HttpResult get(client::HttpClient& c, const Device& dev, const std::string& target);

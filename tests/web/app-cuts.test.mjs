@@ -44,22 +44,6 @@ async function syncOn(page, during) {
   return flash;
 }
 
-// The server's records of the survey (admin list), by id.
-async function serverRecords(admin) {
-  const seen = new Map();
-  let before = '';
-  for (;;) {
-    const r = await call('GET', `/v1/admin/records?form=so1_interethnic_survey&limit=500${before ? '&before=' + before : ''}`, admin);
-    assert.equal(r.status, 200, JSON.stringify(r.data));
-    for (const row of r.data.records) {
-      assert.ok(!seen.has(row.record), 'listed twice: ' + row.record);
-      seen.set(row.record, row);
-    }
-    if (!r.data.next_before) return seen;
-    before = r.data.next_before;
-  }
-}
-
 const stored = (page) => page.evaluate(() => window.AktStore.tx(['records', 'edits', 'batches', 'rejected'], 'readonly', async (s) => ({
   rejected: (await window.AktStore.all(s.rejected)).length,
   records: (await window.AktStore.all(s.records)).map((r) => ({ record: r.record, settlement: r.live[0].body.settlement_name })),
@@ -289,7 +273,7 @@ async function main() {
   step(`server down ${((Date.now() - down) / 1000).toFixed(1)} s: waited out, then synced (${flash4})`);
 
   // Everything on the server once, Synced on the tablet.
-  const server = await serverRecords(admin);
+  const server = await H.serverRecords(admin, 'so1_interethnic_survey');
   const all = [first, ...seeded, ...stalledSeeds, ...ours, ...more, ...last];
   assert.deepEqual([...server.keys()].sort(), [...all].sort(), 'every record once on the server');
   for (const id of [...ours, ...more, ...last]) {

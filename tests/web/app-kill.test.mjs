@@ -72,18 +72,7 @@ async function main() {
   await T.context.unroute(/\/v1\/(push|changes)/);
 
   // The server: exactly the tablet's records, each once, with its own answers and a single version.
-  const seen = new Map();
-  let before = '';
-  for (;;) {
-    const r = await call('GET', `/v1/admin/records?form=so1_interethnic_survey&limit=500${before ? '&before=' + before : ''}`, admin);
-    assert.equal(r.status, 200, JSON.stringify(r.data));
-    for (const row of r.data.records) {
-      assert.ok(!seen.has(row.record), 'listed twice: ' + row.record);
-      seen.set(row.record, row);
-    }
-    if (!r.data.next_before) break;
-    before = r.data.next_before;
-  }
+  const seen = await H.serverRecords(admin, 'so1_interethnic_survey');
   assert.deepEqual([...seen.keys()].sort(), [...expected.keys()].sort(), 'every record once, none lost, none extra');
   for (const [id, want] of expected) {
     let h;

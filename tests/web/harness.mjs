@@ -301,6 +301,22 @@ export async function cloneEdits(page, template, count, vary) {
 // Seeds `count` records straight through the API, as another tablet of `user` would push them: a device
 // enrolled by code with a fresh actor pushes gzipped batches of 500 creates of `form` (version 1) in
 // `scope`, each body `template` with `vary(i)` merged in. Returns the records' ids.
+// The server's records of `form` (the admin list, all pages), by id; a record listed twice fails.
+export async function serverRecords(admin, form) {
+  const seen = new Map();
+  let before = '';
+  for (;;) {
+    const r = await call('GET', `/v1/admin/records?form=${form}&limit=500${before ? '&before=' + before : ''}`, admin);
+    assert.equal(r.status, 200, JSON.stringify(r.data));
+    for (const row of r.data.records) {
+      assert.ok(!seen.has(row.record), 'listed twice: ' + row.record);
+      seen.set(row.record, row);
+    }
+    if (!r.data.next_before) return seen;
+    before = r.data.next_before;
+  }
+}
+
 export async function seedRecords(admin, user, { form, scope, template, count, vary }) {
   const { createHash, randomBytes, randomUUID } = await import('node:crypto');
   const zlib = await import('node:zlib');
