@@ -271,6 +271,12 @@ Result<PushRequest> decode_push_request(std::string_view text, const WireLimits&
   PushRequest req;
   if (Status st = get_string(j, "batch_id", "$", lim.max_id_length, req.batch_id); !st.ok()) return st;
   if (req.batch_id.empty()) return Status::invalid_argument("$.batch_id: must not be empty");
+  std::string answer;
+  if (member(j, "answer"))
+    if (Status st = get_string(j, "answer", "$", 16, answer); !st.ok()) return st;
+  if (member(j, "answer") && answer != "lean" && answer != "full")
+    return Status::invalid_argument("$.answer: expected \"lean\" or \"full\"");
+  req.lean_answer = answer == "lean";
   auto edits = member(j, "edits");
   dom::array arr;
   if (!edits || edits->get_array().get(arr) != simdjson::SUCCESS)

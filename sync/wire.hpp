@@ -26,6 +26,9 @@ struct WireLimits {
 struct PushRequest {
   std::string batch_id;
   std::vector<Edit> edits;
+  // `"answer":"lean"` (PROTOCOL §4.2): results of edits that were not rejected leave out `record`, which
+  // the device knows by the result's index; a rejected edit's result keeps it.
+  bool lean_answer = false;
 };
 
 struct EditResult {
@@ -65,6 +68,7 @@ struct PushResponse {
   std::string batch_id;
   std::string epoch;
   std::vector<EditResult> results;
+  bool lean = false;  // written for a request with lean_answer (record_id then empty unless rejected)
 };
 
 }  // namespace akt::sync

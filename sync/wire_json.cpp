@@ -114,7 +114,9 @@ std::string encode_push_request(const PushRequest& r) {
     }
     edits.push_back(std::move(j));
   }
-  return json{{"v", kWireVersion}, {"batch_id", r.batch_id}, {"edits", std::move(edits)}}.dump();
+  json out{{"v", kWireVersion}, {"batch_id", r.batch_id}, {"edits", std::move(edits)}};
+  if (r.lean_answer) out["answer"] = "lean";
+  return out.dump();
 }
 
 std::string encode_push_response(const PushResponse& r) {
@@ -162,8 +164,11 @@ std::string encode_push_response(const PushResponse& r) {
     }
     out += ",\"i\":" + std::to_string(e.index) + ",\"live\":" + std::to_string(e.live) + ",\"outcome\":\"";
     out += to_string(e.outcome);
-    out += "\",\"record\":";
-    append_json_string(out, e.record_id);
+    out += "\"";
+    if (!r.lean || e.outcome == Outcome::kRejected) {
+      out += ",\"record\":";
+      append_json_string(out, e.record_id);
+    }
     out += ",\"seq\":" + std::to_string(e.seq);
     if (e.version) {
       out += ",\"version\":{\"actor\":";
@@ -190,7 +195,8 @@ Result<PushResponse> decode_push_response(std::string_view text) {
     std::int64_t i = 0, seq = 0, live = 0;
     std::string outcome;
     if (Status st = get_int(x, "i", "$.results[]", 0, i); !st.ok()) return st;
-    if (Status st = get_string(x, "record", "$.results[]", 64, e.record_id); !st.ok()) return st;
+    // Absent from the results of a lean answer (PROTOCOL §4.2) for edits that were not rejected.
+    if (Status st = get_string(x, "record", "$.results[]", 64, e.record_id, false); !st.ok()) return st;
     if (Status st = get_string(x, "outcome", "$.results[]", 64, outcome); !st.ok()) return st;
     if (Status st = get_int(x, "seq", "$.results[]", 0, seq); !st.ok()) return st;
     if (Status st = get_int(x, "live", "$.results[]", 0, live); !st.ok()) return st;

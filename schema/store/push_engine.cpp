@@ -355,6 +355,7 @@ Result<PushOutput> apply_batch(PushPort& port, const PushInput& in, const Prepar
   sync::PushResponse resp;
   resp.batch_id = req.batch_id;
   resp.epoch = ctx.epoch;
+  resp.lean = req.lean_answer;
   resp.results.resize(req.edits.size());
   for (std::size_t i = 0; i < req.edits.size(); ++i) {
     const Edit& e = req.edits[i];

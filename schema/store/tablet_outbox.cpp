@@ -179,6 +179,7 @@ Result<std::optional<OutboxBatch>> TabletStore::next_batch(std::size_t max_edits
     b.batch_id = s->text(0);
   }
   sync::PushRequest req{b.batch_id, {}};
+  req.lean_answer = true;  // the device knows each result's record by its index (PROTOCOL §4.2)
   for (std::int64_t n : ns) {
     auto e = load_edit(*db_, dev->config.actor, n);
     if (!e.ok()) return e.status();

@@ -193,3 +193,41 @@ TEST_CASE("sizing: push batches and feed pages grow to the target time at the me
   CHECK(down.count("limit=5000") == pages.size());  // pages bounded by bytes, not by a record count
   test::check_converged(b, test::pull_all(b.http, srv.b, "", 500));
 }
+
+TEST_CASE("lean push answer: the client asks for it, and an applied edit's result does not repeat its record") {
+  test::TestServer srv;
+  test::TempDir dir;
+  test::Tablet a(dir.file("a.db"), srv.a, srv.port(), 7);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 40; ++i) ids.push_back(a.create(body_of(i), {"notes", "pct_complete"}));
+  std::vector<std::string> requests, answers;
+  client::Transport t = [&](const std::string& m, const std::string& target, const std::string& b,
+                            const client::Headers& h) -> Result<client::HttpResult> {
+    auto r = a.http.request(m, target, b, h);
+    if (m == "POST" && target == "/v1/push" && r.ok()) {
+      requests.push_back(b);
+      answers.push_back(r->body);
+    }
+    return r;
+  };
+  client::SyncClient c(*a.store, t, quick_options());
+  auto s = c.sync(1700000100000);
+  REQUIRE_MESSAGE(s.ok(), s.status().message());
+  CHECK(s->pushed == 40);
+  REQUIRE_FALSE(answers.empty());
+  std::size_t results = 0, answer_bytes = 0;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    CHECK(requests[i].find(R"("answer":"lean")") != std::string::npos);
+    for (const std::string& id : ids) CHECK(answers[i].find(id) == std::string::npos);
+    auto j = nlohmann::json::parse(answers[i]);
+    results += j["results"].size();
+    answer_bytes += answers[i].size();
+  }
+  CHECK(results == 40);
+  // A full result is about 170 bytes (two UUIDs); a lean one about 120 (the dot's actor stays).
+  CHECK(answer_bytes < 140 * results);
+  // The tablet took every edit as acknowledged: nothing is left to push.
+  auto again = c.sync(1700000200000);
+  REQUIRE(again.ok());
+  CHECK(again->pushed == 0);
+}

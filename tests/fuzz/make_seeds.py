@@ -80,6 +80,8 @@ def decode_batch_seeds():
                                                       "neg": -0.0, "big": 123456789012345678901234567890})]))
     write(t, "invalid_fraction_n.json", batch([edit()]).replace('"n": 1', '"n": 1.5'))
     write(t, "invalid_missing_batch_id.json", '{"v":1,"edits":[]}')
+    write(t, "valid_lean_answer.json", '{"answer":"lean","batch_id":"b","edits":[],"v":1}')
+    write(t, "invalid_answer_value.json", '{"answer":"short","batch_id":"b","edits":[],"v":1}')
     write(t, "invalid_bad_uuid.json", batch([edit(record="not-a-uuid")]))
     write(t, "invalid_v2.json", batch([edit()], v=2))
     write(t, "invalid_truncated.json", batch([edit()])[:-7])
@@ -336,7 +338,7 @@ def main():
                    "\\\"", "0.5", "-1", "9223372036854775807", "9223372036854775808"]
     batch_tokens = ['"v":1', '"batch_id":', '"edits":', '"record":', '"form":', '"form_version":', '"scope":',
                     '"municipality":', '"community":', '"component":', '"dot":', '"actor":', '"n":', '"context":',
-                    '"changed":', '"body":', '"deleted":', '"device_time":', T1, T2, REC, '"SO1"']
+                    '"changed":', '"body":', '"deleted":', '"device_time":', '"answer":', '"lean"', '"full"', T1, T2, REC, '"SO1"']
     write_dict("fuzz_decode_batch", json_tokens + batch_tokens)
     write_dict("fuzz_gunzip", ["\x1f\x8b\x08\x00", "\x1f\x8b\x08\x08", "\x00\x00\x00\x00", "\xff\xff\xff\xff",
                                "\x03\x00", "\x01\x00\x00\xff\xff"])

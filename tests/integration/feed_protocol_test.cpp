@@ -216,3 +216,60 @@ TEST_CASE("push: GET /v1/push/{batch_id} gives the pushing device its stored ans
   REQUIRE(del.ok());
   CHECK(del->status == 405);
 }
+
+TEST_CASE("push: a lean answer leaves out the record of every edit not rejected; replays and reads give it as stored") {
+  World w;
+  const sync::Edit one = create_in(w.srv.a, 1, kGracanica, R"({"x":1})");
+  const sync::Edit two = create_in(w.srv.a, 2, kGracanica, R"({"x":2})");
+  sync::Edit reused = one;  // the same dot with other content: rejected with dot_reuse
+  reused.body = R"({"x":9})";
+  sync::PushRequest first{"lean-1", {one}};
+  first.lean_answer = true;
+  REQUIRE(sync::encode_push_request(first).find(R"("answer":"lean")") != std::string::npos);
+  auto a = test::push(w.c, w.srv.a, first);
+  REQUIRE_MESSAGE(a.status == 200, a.body);
+  sync::PushRequest second{"lean-2", {reused, two}};
+  second.lean_answer = true;
+  auto b = test::push(w.c, w.srv.a, second);
+  REQUIRE_MESSAGE(b.status == 200, b.body);
+  const json answer = json::parse(b.body);
+  REQUIRE(answer["results"].size() == 2);
+  const json& bad = answer["results"][0];
+  const json& good = answer["results"][1];
+  CHECK(bad["outcome"] == "rejected");
+  CHECK(bad["error"]["code"] == "dot_reuse");
+  CHECK(bad["record"] == one.record_id);  // a rejected edit keeps its record
+  CHECK(good["outcome"] == "applied");
+  CHECK_FALSE(good.contains("record"));
+  CHECK(good["dot"]["n"] == 2);
+  CHECK(good["seq"].get<std::int64_t>() > 0);
+  CHECK(json::parse(a.body)["results"][0].contains("record") == false);
+  // The client's decoder reads both forms.
+  auto decoded = sync::decode_push_response(b.body);
+  REQUIRE(decoded.ok());
+  CHECK(decoded->results[0].record_id == one.record_id);
+  CHECK(decoded->results[1].record_id.empty());
+  // A retry of the batch and a read of the stored answer give the same bytes.
+  CHECK(test::push(w.c, w.srv.a, second).body == b.body);
+  CHECK(test::get(w.c, w.srv.a, "/v1/push/lean-2").body == b.body);
+  // Without it (or with "full"), every result names its record, as before.
+  sync::PushRequest plain{"plain-3", {create_in(w.srv.a, 3, kGracanica, R"({"x":3})")}};
+  auto p = test::push(w.c, w.srv.a, plain);
+  REQUIRE(p.status == 200);
+  CHECK(json::parse(p.body)["results"][0]["record"] == plain.edits[0].record_id);
+  std::string full = sync::encode_push_request({"full-4", {create_in(w.srv.a, 4, kGracanica, R"({"x":4})")}});
+  full.insert(1, R"("answer":"full",)");
+  auto f = w.c.request("POST", "/v1/push", full, w.srv.a.auth());
+  REQUIRE(f.ok());
+  CHECK(f->status == 200);
+  CHECK(json::parse(f->body)["results"][0].contains("record"));
+  // Any other value refuses the batch whole, naming the member.
+  std::string odd = sync::encode_push_request({"odd-5", {create_in(w.srv.a, 5, kGracanica, R"({"x":5})")}});
+  odd.insert(1, R"("answer":"short",)");
+  auto o = w.c.request("POST", "/v1/push", odd, w.srv.a.auth());
+  REQUIRE(o.ok());
+  CHECK(o->status == 400);
+  CHECK(o->body.find("invalid_batch") != std::string::npos);
+  CHECK(o->body.find("$.answer") != std::string::npos);
+  CHECK(test::get(w.c, w.srv.a, "/v1/push/odd-5").status == 404);  // nothing of it stored
+}
