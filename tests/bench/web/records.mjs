@@ -26,10 +26,10 @@ const codes = (f) => {
     : library.get(f.choices) || (form.choice_lists[f.choices] || []).map((c) => c.code);
   return list.filter((c) => c !== 'other');
 };
-// Fields no expression of the form reads, answered in the fixture: safe to vary alone.
-const expressions = JSON.stringify(form.fields.map((f) => [f.relevant, f.constraint, f.calculation, f.choice_filter, f.required_if,
-  typeof f.required === 'string' ? f.required : null]));
-const free = (f) => !f.constraint && !expressions.includes('${' + f.key + '}') && template[f.key] !== undefined;
+// Fields no expression of the form reads (no `${key}` anywhere in the form) and without rules of their own,
+// answered in the fixture: safe to vary alone.
+const expressions = JSON.stringify(form.fields);
+const free = (f) => !f.constraint && !f.checks && !f.computed && !f.exclusive && !expressions.includes('${' + f.key + '}') && template[f.key] !== undefined;
 const ONE = form.fields.filter((f) => f.type === 'select_one' && free(f) && f.key !== 'municipality' && f.key !== 'resp_community'
   && f.key !== 'interview_language' && codes(f).length > 1).map((f) => [f.key, codes(f)]);
 const MANY = form.fields.filter((f) => f.type === 'select_multiple' && free(f) && codes(f).length > 1).map((f) => [f.key, codes(f)]);
@@ -55,7 +55,7 @@ export function rng(seed) {
   };
 }
 
-// The body of household `i` in `municipality` (a community of the scope as `community`), settlements from
+// The body of household `i` (0, 1, ...) in `municipality` (a community of the scope as `community`), settlements from
 // `settlements`.
 export function surveyBody(r, i, { municipality, community, settlements }) {
   const int = (n) => Math.floor(r() * n);
@@ -69,12 +69,13 @@ export function surveyBody(r, i, { municipality, community, settlements }) {
   }
   b.municipality = municipality;
   b.resp_community = community;
-  b.cluster_id = `${municipality}-${String(int(100)).padStart(2, '0')}`;
-  b.hh_number = i + 1;
+  // Household i: cluster and number unique for i below 99,900 (the form's unique key, within its range).
+  b.cluster_id = `${municipality}-${String(i % 100).padStart(2, '0')}`;
+  b.hh_number = (Math.floor(i / 100) % 999) + 1;
   b.settlement_name = pick(settlements);
   b.hh_size = 1 + int(9);
   b.gps = { acc: Math.round((3 + r() * 20) * 10) / 10, lat: Math.round((42.55 + r() * 0.1) * 1e4) / 1e4, lon: Math.round((21.1 + r() * 0.1) * 1e4) / 1e4 };
-  const day = 1 + int(28), h = 8 + int(9), m = int(50);
+  const day = 1 + int(28), h = 8 + int(9), m = int(45);
   const two = (n) => String(n).padStart(2, '0');
   b.started_at = `2026-10-${two(day)}T${two(h)}:${two(m)}:00+02:00`;
   b.ended_at = `2026-10-${two(day)}T${two(h)}:${two(m + 5 + int(9))}:00+02:00`;
