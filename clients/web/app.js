@@ -228,34 +228,63 @@
     return [...by.values()];
   }
 
-  // The list's search copy: every record's search text (store.js `search`: strings, read in one getAll with
-  // their keys), newest first, read once in this page's life and then kept in step: the records whose
-  // summary was written since (S.takeTouched()) are read again, alone. `full` (title in the app's language,
-  // answers, record id; lower case) is what a keystroke compares, made again when the language changes.
+  // The list's search copy: every record's search text (store.js `search`), newest first, read once in
+  // this page's life and then kept in step: the records whose summary was written since (S.takeTouched())
+  // are read again, alone. It is read from the stored pack (`search_pack`) and the texts of the records
+  // logged after it (`search_log`); without a pack, or when more than PACK_DELTA records were logged since,
+  // every text is read and a new pack written. `full` (title in the app's language, answers, record id;
+  // lower case) is what a keystroke compares, made again when the language changes.
+  const PACK_DELTA = 1000;
+  function patchCopy(c, ids, texts) {
+    const at = new Map(c.ids.map((id, i) => [id, i]));
+    let added = false;
+    ids.forEach((id, k) => {
+      const i = at.get(id);
+      if (i !== undefined) c.texts[i] = texts[k];  // undefined: the row is gone
+      else if (texts[k] !== undefined) { at.set(id, c.ids.length); c.ids.push(id); c.texts.push(texts[k]); added = true; }
+    });
+    const keep = c.ids.map((_, i) => i).filter((i) => c.texts[i] !== undefined);
+    if (added) keep.sort((x, y) => (c.ids[x] < c.ids[y] ? 1 : c.ids[x] > c.ids[y] ? -1 : 0));
+    c.ids = keep.map((i) => c.ids[i]);
+    c.texts = keep.map((i) => c.texts[i]);
+    c.full = null;
+  }
+  const textsOf = (ids) => S.tx(['search'], 'readonly', (s) => Promise.all(ids.map((id) => S.get(s.search, id))));
+  async function readCopy() {
+    S.takeTouched();  // what this page wrote is in the store (and logged): read from there
+    const got = await S.tx(['search_pack', 'search_log'], 'readonly', async (s) => {
+      const pack = await S.get(s.search_pack, 'pack');
+      if (!pack) return null;
+      const range = IDBKeyRange.lowerBound(pack.log, true);
+      if ((await S.wrap(s.search_log.count(range))) > PACK_DELTA) return null;
+      return { pack, ids: await S.wrap(s.search_log.getAll(range)) };
+    });
+    if (got) {
+      const c = { ids: got.pack.ids, texts: got.pack.texts, full: null, lang: null };
+      const ids = [...new Set(got.ids)];
+      if (ids.length) patchCopy(c, ids, await textsOf(ids));
+      return c;
+    }
+    const [keys, values, last] = await S.tx(['search', 'search_log'], 'readonly', (s) => Promise.all([
+      S.wrap(s.search.getAllKeys()), S.wrap(s.search.getAll()),
+      S.wrap(s.search_log.openKeyCursor(null, 'prev')).then((cur) => (cur ? cur.key : 0))]));
+    const c = { ids: keys.reverse(), texts: values.reverse(), full: null, lang: null };
+    // The new pack, and the log up to it dropped (in one transaction). Texts logged after `last` stay logged.
+    S.tx(['search_pack', 'search_log'], 'readwrite', (s) => {
+      s.search_pack.put({ k: 'pack', log: last, ids: c.ids, texts: c.texts });
+      s.search_log.delete(IDBKeyRange.upperBound(last));
+    }).catch(() => {});
+    return { ...c, ids: [...c.ids], texts: [...c.texts] };
+  }
   function searchIndex(titleOf) {
     const build = async (c) => {  // c: the copy as it was (null: none yet, or its reading failed)
       const touched = S.takeTouched();
-      if (c && !touched.all) {
-        if (touched.size) {
-          const ids = [...touched];
-          const texts = await S.tx(['search'], 'readonly', (s) => Promise.all(ids.map((id) => S.get(s.search, id))));
-          const at = new Map(c.ids.map((id, i) => [id, i]));
-          let added = false;
-          ids.forEach((id, k) => {
-            const i = at.get(id);
-            if (i !== undefined) c.texts[i] = texts[k];  // undefined: the row is gone
-            else if (texts[k] !== undefined) { c.ids.push(id); c.texts.push(texts[k]); added = true; }
-          });
-          const keep = c.ids.map((_, i) => i).filter((i) => c.texts[i] !== undefined);
-          if (added) keep.sort((x, y) => (c.ids[x] < c.ids[y] ? 1 : c.ids[x] > c.ids[y] ? -1 : 0));
-          c.ids = keep.map((i) => c.ids[i]);
-          c.texts = keep.map((i) => c.texts[i]);
-          c.full = null;
-        }
-        return c;
+      if (!c || touched.all) return readCopy();
+      if (touched.size) {
+        const ids = [...touched];
+        patchCopy(c, ids, await textsOf(ids));
       }
-      const [keys, values] = await S.tx(['search'], 'readonly', (s) => Promise.all([S.wrap(s.search.getAllKeys()), S.wrap(s.search.getAll())]));
-      return { ids: keys.reverse(), texts: values.reverse(), full: null, lang: null };
+      return c;
     };
     const prev = searchCopy;
     searchCopy = (prev ? prev.catch(() => null) : Promise.resolve(null)).then(build).then((c) => {
