@@ -15,7 +15,7 @@
   let syncing = false;
   let listQuery = '';  // the list's search text: kept when the list is shown again (after a sync, coming back)
   let listLimit = 0;   // rows shown after "Show more" (0: one window); kept like the search text
-  let allSummaries = null;  // {gen, lang, rows (a promise)}: the list's search copy (showList)
+  let searchCopy = null;  // the list's search copy (searchIndex()): a promise of {ids, forms, texts, lang, full}
   let reenrol = false;  // the server refused the device token: enrol again (same actor) with a new code
 
   // ---- small helpers --------------------------------------------------------------------------------
@@ -228,8 +228,85 @@
     return [...by.values()];
   }
 
+  // The list's search copy: every record's search text (store.js `search`), newest first, read once in
+  // this page's life and then kept in step: the records whose summary was written since (S.takeTouched())
+  // are read again, alone. It is read from the stored pack (`search_pack`) and the texts of the records
+  // logged after it (`search_log`); without a pack, or when more than PACK_DELTA records were logged since,
+  // every text is read and a new pack written. `full` (title in the app's language, answers, record id;
+  // lower case) is what a keystroke compares, made again when the language changes.
+  const PACK_DELTA = 1000;
+  function patchCopy(c, ids, texts) {
+    const at = new Map(c.ids.map((id, i) => [id, i]));
+    let added = false;
+    ids.forEach((id, k) => {
+      const i = at.get(id);
+      if (i !== undefined) c.texts[i] = texts[k];  // undefined: the row is gone
+      else if (texts[k] !== undefined) { at.set(id, c.ids.length); c.ids.push(id); c.texts.push(texts[k]); added = true; }
+    });
+    const keep = c.ids.map((_, i) => i).filter((i) => c.texts[i] !== undefined);
+    if (added) keep.sort((x, y) => (c.ids[x] < c.ids[y] ? 1 : c.ids[x] > c.ids[y] ? -1 : 0));
+    c.ids = keep.map((i) => c.ids[i]);
+    c.texts = keep.map((i) => c.texts[i]);
+    c.full = null;
+  }
+  const textsOf = (ids) => S.tx(['search'], 'readonly', (s) => Promise.all(ids.map((id) => S.get(s.search, id))));
+  async function readCopy() {
+    S.takeTouched();  // what this page wrote is in the store (and logged): read from there
+    const got = await S.tx(['search_pack', 'search_log'], 'readonly', async (s) => {
+      const pack = await S.get(s.search_pack, 'pack');
+      if (!pack) return null;
+      const range = IDBKeyRange.lowerBound(pack.log, true);
+      if ((await S.wrap(s.search_log.count(range))) > PACK_DELTA) return null;
+      return { pack, ids: await S.wrap(s.search_log.getAll(range)) };
+    });
+    if (got) {
+      const c = { ids: got.pack.ids, texts: got.pack.texts, full: null, lang: null };
+      const ids = [...new Set(got.ids)];
+      if (ids.length) patchCopy(c, ids, await textsOf(ids));
+      return c;
+    }
+    const [keys, values, last] = await S.tx(['search', 'search_log'], 'readonly', (s) => Promise.all([
+      S.wrap(s.search.getAllKeys()), S.wrap(s.search.getAll()),
+      S.wrap(s.search_log.openKeyCursor(null, 'prev')).then((cur) => (cur ? cur.key : 0))]));
+    const c = { ids: keys.reverse(), texts: values.reverse(), full: null, lang: null };
+    // The new pack, and the log up to it dropped (in one transaction). Texts logged after `last` stay logged.
+    S.tx(['search_pack', 'search_log'], 'readwrite', (s) => {
+      s.search_pack.put({ k: 'pack', log: last, ids: c.ids, texts: c.texts });
+      s.search_log.delete(IDBKeyRange.upperBound(last));
+    }).catch(() => {});
+    return { ...c, ids: [...c.ids], texts: [...c.texts] };
+  }
+  function searchIndex(titleOf) {
+    const build = async (c) => {  // c: the copy as it was (null: none yet, or its reading failed)
+      const touched = S.takeTouched();
+      if (!c || touched.all) return readCopy();
+      if (touched.size) {
+        const ids = [...touched];
+        patchCopy(c, ids, await textsOf(ids));
+      }
+      return c;
+    };
+    const prev = searchCopy;
+    searchCopy = (prev ? prev.catch(() => null) : Promise.resolve(null)).then(build).then((c) => {
+      if (!c.full || c.lang !== lang) {
+        const titles = new Map();
+        c.full = c.texts.map((t, i) => {
+          const nl = t.indexOf('\n'), form = t.slice(0, nl);
+          if (!titles.has(form)) titles.set(form, String(titleOf(form)).toLowerCase());
+          return `${titles.get(form)} ${t.slice(nl + 1)} ${c.ids[i]}`;
+        });
+        c.lang = lang;
+      }
+      return c;
+    });
+    const mine = searchCopy;
+    mine.catch(() => { if (searchCopy === mine) searchCopy = null; });
+    return mine;
+  }
+
   // The list reads the records' summaries (store.js), never the records: the newest window with a cursor
-  // and the count at once; every summary only when a search is typed (a keystroke then compares strings).
+  // and the count at once. A search compares the search copy (above) and reads the summaries of the rows
+  // it shows, by id; the copy is read as the list is shown, so that the first keystroke finds it ready.
   async function showList() {
     const mine = routeSeq;
     page = null;
@@ -240,20 +317,8 @@
     // Photos: one this tablet still has to upload, or (another tablet's) one the server is still waiting for.
     const waiting = await P.unconfirmed();
     const titleOf = (form) => { const f = forms.get(form); return f ? (typeof f.title === 'string' ? f.title : lbl(f.title)) : form; };
-    // Every summary with its search text, read at the first search and kept for the next visits of the
-    // list until this page writes a summary again (or the language changes).
-    const readAll = () => {
-      const gen = S.generation();
-      if (!allSummaries || allSummaries.gen !== gen || allSummaries.lang !== lang) {
-        allSummaries = { gen, lang, rows: S.tx(['summaries'], 'readonly', (s) => S.all(s.summaries)).then((rows) => {
-          rows.reverse();  // newest first, as the list
-          for (const r of rows) r.text = `${titleOf(r.form)} ${r.keys} ${r.record}`.toLowerCase();
-          return rows;
-        }) };
-        allSummaries.rows.catch(() => { allSummaries = null; });
-      }
-      return allSummaries.rows;
-    };
+    const summariesOf = (ids) => S.tx(['summaries'], 'readonly', (s) => Promise.all(ids.map((id) => S.get(s.summaries, id))))
+      .then((l) => l.filter(Boolean));
     const search = el('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search'), value: listQuery });
     const list = el('ul', { class: 'records', id: 'records' });
     let drawn = 0;  // the latest render() (a slower earlier one does not overwrite it)
@@ -262,14 +327,18 @@
       const q = search.value.trim().toLowerCase();
       let matches, total;
       if (q) {
-        matches = (await readAll()).filter((r) => r.text.includes(q));
-        total = matches.length;
+        const c = await searchIndex(titleOf);
+        if (seq !== drawn) return;
+        const found = [];
+        for (let i = 0; i < c.full.length; i++) if (c.full[i].includes(q)) found.push(c.ids[i]);
+        matches = await summariesOf(found.slice(0, limit));
+        total = found.length;
       } else if (limit <= first.rows.length || first.rows.length >= first.total) {
         matches = first.rows;
         total = first.total;
       } else {
-        matches = await readAll();
-        total = matches.length;
+        matches = await S.tx(['summaries'], 'readonly', (s) => S.take(s.summaries, null, 'prev', limit));
+        total = first.total;
       }
       if (seq !== drawn) return;
       const rows = [];
@@ -291,6 +360,7 @@
     };
     search.addEventListener('input', () => { listQuery = search.value; limit = LIST_WINDOW; listLimit = 0; render(); });
     await render();
+    if (first.total > first.rows.length) searchIndex(titleOf).catch(() => {});  // ready before the first keystroke
     const stuck = await stuckPhotos();
     if (mine !== routeSeq) return;  // another page was asked for meanwhile
     main.replaceChildren(el('section', {},

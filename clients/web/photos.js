@@ -14,7 +14,6 @@
   // 64 KiB chunks as the aktsync client: 4 s at 128 kbit/s, well inside the server's read timeout; a cut
   // costs at most one chunk.
   const CHUNK = 64 * 1024;
-  const MAX_FAILURES = 6;  // network failures in a row before the round gives up (the next sync resumes)
   const MISSING_QUERY = 1000;
   const TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
   const REF = /^sha256:([0-9a-f]{64});size=([1-9][0-9]{0,15});type=(image\/(?:jpeg|png|webp))$/;
@@ -196,31 +195,15 @@
   }
 
   // ---- the upload (§14.2, §14.3) --------------------------------------------------------------------------
-  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  // Every request goes through the sync round's send() (sync.js): the same retry budget (PROTOCOL §1.1: a
+  // network failure, 5xx or 429 retried with backoff for as long as its failures last under ten minutes),
+  // Retry-After, and deadlines (an answer's head within 30 s, no pause of 30 s in its body), and 507 ends the
+  // round at once with its reason. A chunk whose answer failed is not sent again blindly: the server's
+  // offset is asked first (HEAD) and the upload goes on from there.
   class UploadError extends Error {
     constructor(kind, message) { super(message); this.kind = kind; }
   }
-
-  // One request, no retry: {status, data, headers}, or null when the network failed.
-  async function requestOnce(device, method, path, body, headers = {}) {
-    try {
-      const r = await fetch(path, { method, body, cache: 'no-store',
-                                    headers: { Authorization: 'Bearer ' + device.token, ...headers } });
-      if (r.status === 507) return { status: 507, full: true };
-      const text = method === 'HEAD' ? '' : await r.text();
-      let data = null;
-      try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
-      return { status: r.status, data, headers: r.headers };
-    } catch (_) {
-      return null;
-    }
-  }
-  // request() for the upload: 507 (the server's storage is full) ends the round at once, with its reason.
-  async function request(device, method, path, body, headers = {}) {
-    const r = await requestOnce(device, method, path, body, headers);
-    if (r && r.full) throw new UploadError('server_full', 'the server\u2019s storage is full');
-    return r;
-  }
+  const send = (...args) => window.AktSync.send(...args);
 
   // The files to send: unconfirmed ones that a saved edit or a pulled record refers to (a photo only in a
   // draft may still be replaced).
@@ -245,18 +228,13 @@
   }
 
   // Sends the files the server lacks. `progress(done, total, bytes, size)`; `sum` gains photos_sent,
-  // photo_bytes (chunk bytes the server acknowledged), photos_failed. Throws UploadError('network') after
-  // MAX_FAILURES network failures in a row (what was stored stays stored: the next round resumes),
+  // photo_bytes (chunk bytes the server acknowledged), photos_failed. Throws send()'s SyncError('network')
+  // when a request's retry budget is spent (what was stored stays stored: the next round resumes),
   // UploadError('unauthenticated') on 401.
   async function upload(device, progress, sum) {
     const list = await candidates();
     if (!list.length) return;
-    let failures = 0;
-    const failed = async (what) => {
-      if (++failures >= MAX_FAILURES) throw new UploadError('network', `photo upload: ${what}`);
-      const wait = Math.min(250 * 2 ** (failures - 1), 8000);
-      await sleep(wait + Math.floor(Math.random() * wait));
-    };
+    const json = { 'Content-Type': 'application/json' };
     const refused = (r, what) => {
       if (r.status === 401) throw new UploadError('unauthenticated', `${what}: ${(r.data && r.data.detail) || 'unauthenticated'}`);
     };
@@ -265,16 +243,9 @@
     const todo = [];
     for (let i = 0; i < list.length; i += MISSING_QUERY) {
       const part = list.slice(i, i + MISSING_QUERY);
-      let r;
-      for (;;) {
-        r = await request(device, 'POST', '/v1/blobs/missing', JSON.stringify({ v: 1, digests: part.map((b) => b.digest) }),
-                          { 'Content-Type': 'application/json' });
-        if (r && r.status < 500 && r.status !== 429) break;
-        await failed(r ? `missing query: ${r.status}` : 'the server could not be reached');
-      }
+      const r = await send('POST', '/v1/blobs/missing', JSON.stringify({ v: 1, digests: part.map((b) => b.digest) }), device, json);
       refused(r, 'missing query');
       if (r.status !== 200 || !r.data || !Array.isArray(r.data.missing)) throw new UploadError('refused', `missing query: ${r.status}`);
-      failures = 0;
       const missing = new Set(r.data.missing);
       for (const b of part) {
         if (missing.has(b.digest)) todo.push(b);
@@ -295,39 +266,31 @@
       // The server's offset: of the stored upload (HEAD), or a new one (a device's open upload of the same
       // digest is answered again, with its offset, so a lost id costs nothing).
       const open = async () => {
-        for (;;) {
-          const r = await request(device, 'POST', '/v1/uploads', JSON.stringify({ v: 1, digest: b.digest, size: b.size, type: b.type }),
-                                  { 'Content-Type': 'application/json' });
-          if (r && (r.status === 200 || r.status === 201) && r.data) {
-            id = r.data.upload;
-            offset = Number(r.data.offset) || 0;
-            complete = !!r.data.complete;
-            await update(b.digest, { upload: { id, offset } });
-            return true;
-          }
-          if (r && r.status < 500 && r.status !== 429) {
-            refused(r, 'upload');
-            await update(b.digest, { error: (r.data && r.data.code) || `http_${r.status}` });
-            return false;
-          }
-          await failed(r ? `upload: ${r.status}` : 'the server could not be reached');
+        const r = await send('POST', '/v1/uploads', JSON.stringify({ v: 1, digest: b.digest, size: b.size, type: b.type }), device, json);
+        if ((r.status === 200 || r.status === 201) && r.data) {
+          id = r.data.upload;
+          offset = Number(r.data.offset) || 0;
+          complete = !!r.data.complete;
+          await update(b.digest, { upload: { id, offset } });
+          return true;
         }
+        refused(r, 'upload');
+        await update(b.digest, { error: (r.data && r.data.code) || `http_${r.status}` });
+        return false;
       };
       // HEAD for the offset; GET when every byte is there but the upload is not noted complete (a server
       // stopped in between finishes it on that GET, §14.2).
       const ask = async () => {
-        for (;;) {
-          const full = offset >= b.size;
-          const r = await request(device, full ? 'GET' : 'HEAD', '/v1/uploads/' + id);
-          if (r && r.status === 200 && r.headers.get('Upload-Offset') !== null) {
-            offset = Number(r.headers.get('Upload-Offset'));
-            if (full && r.data) complete = !!r.data.complete;
-            return true;
-          }
-          if (r && r.status === 404) return open();  // finished, discarded or expired: create again
-          if (r && r.status < 500 && r.status !== 429) { refused(r, 'upload'); return open(); }
-          await failed(r ? `upload offset: ${r.status}` : 'the server could not be reached');
+        const full = offset >= b.size;
+        const r = await send(full ? 'GET' : 'HEAD', '/v1/uploads/' + id, undefined, device);
+        if (r.status === 200 && r.headers.get('Upload-Offset') !== null) {
+          offset = Number(r.headers.get('Upload-Offset'));
+          if (full && r.data) complete = !!r.data.complete;
+          return true;
         }
+        if (r.status === 404) return open();  // finished, discarded or expired: create again
+        refused(r, 'upload');
+        return open();
       };
       if (!(id ? await ask() : await open())) { sum.photos_failed++; continue; }
 
@@ -336,39 +299,49 @@
           if (!(await ask()) || (!complete && offset >= b.size)) break;
           continue;
         }
-        const chunk = bytes.subarray(offset, Math.min(offset + CHUNK, b.size));
-        const r = await request(device, 'PATCH', '/v1/uploads/' + id, chunk,
-                                { 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(offset) });
-        if (r && r.status === 200 && r.data) {
-          sum.photo_bytes += chunk.length;
+        // A failed chunk (cut, stalled past a deadline, 5xx) may or may not have been stored, in part: before
+        // the retry the server's offset is asked, and the retry sends from there (the same id: a lost upload
+        // id is opened again by ask()); when nothing is left to send, the loop decides (no retry).
+        let sentAt = offset;
+        const chunkAt = (o) => bytes.subarray(o, Math.min(o + CHUNK, b.size));
+        const headers = (o) => ({ 'Content-Type': 'application/offset+octet-stream', 'Upload-Offset': String(o) });
+        const beforeRetry = async (req) => {
+          const was = sentAt;
+          if (!(await ask())) return { answer: 'refused' };
+          if (complete || offset >= b.size) return { answer: null };
+          sentAt = offset;
+          req.path = '/v1/uploads/' + id;
+          req.body = chunkAt(offset);
+          req.extra = headers(offset);
+          return offset > was;  // bytes were stored: progress, the budget starts afresh
+        };
+        const r = await send('PATCH', '/v1/uploads/' + id, chunkAt(offset), device, headers(offset), { beforeRetry });
+        if (r === 'refused') break;  // the upload could not be opened again (its reason is noted)
+        if (r === null) continue;  // every byte is there (complete, or to be finished by ask())
+        if (r.status === 200 && r.data) {
           offset = Number(r.data.offset);
+          sum.photo_bytes += Math.max(0, offset - sentAt);
           complete = !!r.data.complete;
-          failures = 0;
           await update(b.digest, { upload: { id, offset } });
           progress(i, todo.length, offset, b.size);
           continue;
         }
-        if (r && r.status === 409) {  // the server holds another offset: continue from there
+        if (r.status === 409) {  // the server holds another offset: continue from there
           const o = r.data && Number.isInteger(r.data.offset) ? r.data.offset : Number(r.headers.get('Upload-Offset'));
           if (!Number.isFinite(o)) throw new UploadError('refused', 'upload: 409 without an offset');
           offset = o;
           continue;
         }
-        if (r && r.status === 404) { if (!(await open())) break; continue; }
-        if (r && r.status === 422) {
+        if (r.status === 404) { if (!(await open())) break; continue; }
+        if (r.status === 422) {
           // The bytes on the tablet do not have their digest (storage damage): the server discarded them.
           // The file is kept and the record shows it waiting; nothing better can be done here.
           await update(b.digest, { error: 'digest_mismatch', upload: null });
           break;
         }
-        if (r && r.status < 500 && r.status !== 429) {
-          refused(r, 'upload');
-          await update(b.digest, { error: (r.data && r.data.code) || `http_${r.status}` });
-          break;
-        }
-        // A cut (or 5xx): the chunk may or may not have been stored; ask before sending more.
-        await failed(r ? `upload: ${r.status}` : 'the connection was cut');
-        if (!(await ask())) break;
+        refused(r, 'upload');
+        await update(b.digest, { error: (r.data && r.data.code) || `http_${r.status}` });
+        break;
       }
       if (complete) {
         await update(b.digest, { confirmed: true, upload: null, error: null });

@@ -48,7 +48,7 @@
   // failures of that request last less than RETRY_FOR; a success (and a cut page that kept records, below)
   // starts the budget afresh. Retry-After (seconds) on a retried answer (429, 503) lengthens the wait, up to
   // BACKOFF_MAX. While it waits the status says so (progress 'waiting'); the wait ends early when the
-  // browser says the network is back.
+  // browser says the network is back. The meta key 'retry_ms' sets another RETRY_FOR (the tests' short budget).
   const BACKOFF_FIRST = 250, BACKOFF_MAX = 8000, RETRY_FOR = 10 * 60 * 1000;
   function backoff(attempt) {
     let d = BACKOFF_FIRST;
@@ -165,11 +165,15 @@
   // the request (`req` {method, path, body, extra}) before a retry: a push whose answer was lost asks for the
   // stored answer instead (§4.3); a cut feed page resumes after what arrived whole (`cut`, the page's
   // FeedScanner, when `opts.stream` asked to scan it; beforeRetry answers true when it kept records, which
-  // is progress: the budget starts afresh). Every other answer is returned as {status, data, text}.
+  // is progress: the budget starts afresh); a photo chunk asks the server's offset and sends from there
+  // (photos.js; beforeRetry may also answer {answer: x}: no retry, send() returns x). Every other answer is
+  // returned as {status, data, text, headers}. Every request of a sync round goes through here: pushes,
+  // feed pages, forms and the photo uploads (photos.js), so each has the same budget and deadlines.
   let retries = 0;  // retries made in this page's life: a request that needed one measures no throughput
   async function send(method, path, body, device, extra = {}, opts = {}) {
     const req = { method, path, body, extra };
     const stall = (await S.meta('stall_ms')) || STALL_MS;
+    const retryFor = (await S.meta('retry_ms')) || RETRY_FOR;
     let first = Date.now(), waited = 0;
     for (let attempt = 1; ; attempt++) {
       let r = null, text = null, cut = null;
@@ -180,7 +184,7 @@
       try {
         const headers = { Authorization: 'Bearer ' + device.token,
                           'X-Akt-Client': `app=${APP}; unsynced=${await unsyncedCount()}`, ...req.extra };
-        if (req.body !== undefined) headers['Content-Type'] = 'application/json';
+        if (req.body !== undefined && !headers['Content-Type']) headers['Content-Type'] = 'application/json';
         arm(stall + Math.ceil(1000 * bodyBytes(req.body) / SLOWEST_LINK));
         r = await fetch(req.path, { method: req.method, headers, body: req.body, cache: 'no-store',
                                     signal: abort ? abort.signal : undefined });
@@ -204,20 +208,22 @@
         try { data = text ? JSON.parse(text) : null; } catch (_) { data = null; }
         noteServerDate(r.headers.get('Date'));
         if (attempt > 1) onWait(null);
-        return { status: r.status, data, text };
+        return { status: r.status, data, text, headers: r.headers };
       }
       let wait = backoff(attempt);
       const ra = r ? Number(r.headers.get('Retry-After')) : NaN;
       if (Number.isInteger(ra) && ra > 0) wait = Math.max(wait, Math.min(BACKOFF_MAX, ra * 1000));
       const spent = Math.max(waited, Date.now() - first);
-      if (spent + wait > RETRY_FOR) {
+      if (spent + wait > retryFor) {
         throw new SyncError('network', r ? `the server answered ${r.status}` : 'the server could not be reached');
       }
       onWait({ attempt, wait, status: r ? r.status : 0 });
       await pause(wait);
       waited += wait;
       retries++;
-      if (opts.beforeRetry && (await opts.beforeRetry(req, cut))) { first = Date.now(); waited = 0; }
+      const next = opts.beforeRetry ? await opts.beforeRetry(req, cut) : false;
+      if (next && typeof next === 'object') return next.answer;
+      if (next) { first = Date.now(); waited = 0; }
     }
   }
 
@@ -429,7 +435,7 @@
       for (const e of await S.all(s.edits)) if (e.acked_epoch) S.keep(s, e); else left.add(e.record);
       for (const d of await S.wrap(s.drafts.getAllKeys())) left.add(d);
       for (const r of await S.all(s.rejected)) left.add(r.record);
-      s.summaries.clear();
+      S.clearSummaries(s);
       await S.summarize(s, [...left]);
       s.meta.put({ k: 'cursor', v: '' });
     });
@@ -442,8 +448,10 @@
   async function applyPage(page, actor) {
     return S.tx(S.withSummaries(['kept']), 'readwrite', async (s) => {
       const changes = page.changes || [];
-      // The device's own edits of the page's records only (the `record` index), read in one go.
-      const mine = await Promise.all(changes.map((c) => S.all(s.edits, 'record', c.record)));
+      // The device's own edits of the page's records only (the `record` index), read in one go; only for the
+      // records that have edits (their ids from the index's keys): most pulled records have none.
+      const withEdits = changes.length > 8 ? (await S.local(s)).edits : null;
+      const mine = await Promise.all(changes.map((c) => (!withEdits || withEdits.has(c.record) ? S.all(s.edits, 'record', c.record) : [])));
       const gone = new Set();
       const known = new Map();
       changes.forEach((c, i) => {
@@ -710,5 +718,5 @@
     return device;
   }
 
-  window.AktSync = { sync, enrol, unsyncedCount, serverToday, SyncError, APP, FeedScanner };
+  window.AktSync = { sync, send, enrol, unsyncedCount, serverToday, SyncError, APP, FeedScanner };
 })();

@@ -14,7 +14,12 @@
 //   4. The server down for 18 s (longer than the six quick attempts the app used to make): the app says it
 //      is waiting for the network, in the enumerator's language, and the sync finishes once the server is back
 //      (at once when the browser reports the network back, not after the wait of 4-8 s it was in).
+//   5. A photo upload on the same link (photos.js sends through sync.js's send()): the upload's creation held
+//      unanswered and a chunk's answer stalled after its head are each given up at the stall deadline and
+//      retried (after the stalled chunk from the server's offset, asked with HEAD: no byte sent twice); a chunk
+//      answered 503 with Retry-After: 3 is sent again 3 s later.
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import vm from 'node:vm';
@@ -87,6 +92,7 @@ async function main() {
   const admin = await H.startWithForms(['so1_interethnic_survey']);
   await H.addEnumerator(admin, 'enis', [scope]);
   let cutFeed = false, dropPush = false, holdPush = false, busyFeed = false, silentFeed = false, stallFeed = false, resumed = null;
+  let silentUpload = false, stallChunk = false, busyChunk = false;
   let release = null;
   const released = new Promise((r) => { release = r; });
   const proxy = await startCutProxy({
@@ -103,6 +109,13 @@ async function main() {
       if (stallFeed && e.path === '/v1/changes') { stallFeed = false; return { stallBody: (h) => Math.floor(0.4 * Number(h.headers['content-length'])) }; }
       if (dropPush && e.method === 'POST' && e.path === '/v1/push') { dropPush = false; return { cutBody: 0 }; }
       if (holdPush && e.method === 'POST' && e.path === '/v1/push') { holdPush = false; return { hold: true }; }
+      if (silentUpload && e.method === 'POST' && e.path === '/v1/uploads') { silentUpload = false; return { hold: true }; }
+      if (stallChunk && e.method === 'PATCH') { stallChunk = false; return { stallBody: 5 }; }
+      if (busyChunk && e.method === 'PATCH' && e.uploadOffset > 0) {
+        busyChunk = false;
+        return { respond: { status: 503, headers: { 'Retry-After': '3', 'Content-Type': 'application/problem+json' },
+                            body: '{"code":"busy","status":503,"title":"Service Unavailable","v":1}' } };
+      }
       return undefined;
     },
   });
@@ -288,7 +301,75 @@ async function main() {
   assert.deepEqual(states, ['synced']);
   assert.deepEqual(T.errors, []);
   step(`${all.length} records on the server once each; every one Synced on the tablet`);
+
+  // ---- 5. A photo upload on the same link: the upload's requests have the sync's deadlines and Retry-After. ----
+  await photoUpload(page, proxy, { silent: () => { silentUpload = true; }, stall: () => { stallChunk = true; }, busy: () => { busyChunk = true; } });
+  assert.deepEqual(T.errors, []);
   await proxy.close();
+}
+
+// Section 5: a photo file of three chunks waits on the tablet (stored as the app's camera question stores one,
+// referred to by a record as pulled), and the sync uploads it through the proxy, which holds the upload's
+// creation unanswered (a silent link), stalls the first chunk's answer after its head (the chunk was stored),
+// and answers the next chunk 503 with Retry-After: 3. With the stall deadline at 2 s: the silent answer and
+// the stalled one are each given up about 2 s later and retried; after the stalled chunk the server's offset
+// is asked (HEAD) and the upload goes on from it, so no byte is sent twice; the 503 is retried 3 s later. The
+// server ends with the file (its digest checked) and the tablet marks it confirmed.
+async function photoUpload(page, proxy, arm) {
+  const STALL = 2000, CHUNK = 64 * 1024;
+  const size = 2 * CHUNK + 1000;
+  const bytes = crypto.randomBytes(size);
+  bytes[0] = 0xff; bytes[1] = 0xd8; bytes[2] = 0xff;
+  const digest = crypto.createHash('sha256').update(bytes).digest('hex');
+  await page.evaluate(async ({ b64, digest, size }) => {
+    const S = window.AktStore;
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0)).buffer;
+    const ref = window.AktPhotos.makeRef(digest, size, 'image/jpeg');
+    await S.tx(['blobs', 'blob_data', 'records'], 'readwrite', async (s) => {
+      await window.AktPhotos.put(s, { digest, size, type: 'image/jpeg', data });
+      s.records.put({ record: S.uuid7(), form: 'so1_interethnic_survey', form_version: 1, seq: 0, deleted: false, conflict: false,
+                      live: [{ dot: { actor: 'elsewhere', n: 1 }, clock: { elsewhere: 1 }, body: { photo_context: ref } }] });
+    });
+    await S.setMeta({ stall_ms: 2000 });
+  }, { b64: bytes.toString('base64'), digest, size });
+  arm.silent();
+  arm.stall();
+  arm.busy();
+  const from = proxy.log.length;
+  await syncOn(page);
+  const log = proxy.log.slice(from).filter((e) => e.path.startsWith('/v1/uploads'));
+  const creates = log.filter((e) => e.method === 'POST');
+  assert.ok(creates.length >= 2 && creates[0].bytes === 0, 'the first creation was held unanswered: ' + JSON.stringify(creates));
+  const silentGap = creates[1].at - creates[0].at;
+  assert.ok(silentGap >= STALL && silentGap < STALL + 2500, `the app gave up on the silent creation after ${silentGap} ms`);
+  const patches = log.filter((e) => e.method === 'PATCH');
+  assert.ok(patches[0].stalled, 'the first chunk\'s answer stalled');
+  const afterStall = log.slice(log.indexOf(patches[0]) + 1);
+  assert.equal(afterStall[0].method, 'HEAD', 'after the stalled chunk the offset was asked: ' + afterStall.map((e) => e.method));
+  const stallGap = afterStall[0].at - patches[0].at;
+  assert.ok(stallGap >= STALL && stallGap < STALL + 2500, `the app gave up on the stalled chunk after ${stallGap} ms`);
+  assert.equal(patches[1].uploadOffset, CHUNK, 'the upload went on from the server\'s offset');
+  assert.equal(patches[1].status, 503);
+  const busyGap = patches[2].at - patches[1].at;
+  assert.ok(busyGap >= 3000 && busyGap < 8000, `the chunk answered 503 with Retry-After: 3 was sent again ${busyGap} ms later`);
+  assert.equal(patches[2].uploadOffset, CHUNK);
+  const stored = patches.filter((e) => e.status === 200);
+  assert.deepEqual(stored.map((e) => e.uploadOffset), [0, CHUNK, 2 * CHUNK], 'each chunk stored once');
+  assert.equal(stored.reduce((a, e) => a + e.sent, 0), size, 'every byte crossed once');
+  // The server holds the file whole, uploaded by this device (§14.3: not missing), checked against its digest.
+  const missing = await page.evaluate(async (d) => {
+    const device = await window.AktStore.meta('device');
+    const r = await fetch('/v1/blobs/missing', { method: 'POST', body: JSON.stringify({ v: 1, digests: [d] }),
+      headers: { Authorization: 'Bearer ' + device.token, 'Content-Type': 'application/json' } });
+    return (await r.json()).missing;
+  }, digest);
+  assert.deepEqual(missing, [], 'the server holds the file');
+  assert.equal(patches[patches.length - 1].status, 200);
+  const row = await page.evaluate((d) => window.AktStore.tx(['blobs'], 'readonly', (s) => window.AktStore.get(s.blobs, d)), digest);
+  assert.ok(!row || row.confirmed, 'the tablet marks the file confirmed (or freed it)');
+  await page.evaluate(() => window.AktStore.setMeta({ stall_ms: 0 }));
+  step(`photo upload: silent creation given up after ${silentGap} ms, stalled chunk after ${stallGap} ms (then HEAD, resumed at ${CHUNK}), ` +
+       `503 Retry-After: 3 sent again after ${busyGap} ms; ${size} bytes, each once`);
 }
 
 // H.newSurvey at the proxy's address.

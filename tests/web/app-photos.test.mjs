@@ -112,8 +112,8 @@ async function main() {
   await page.goto(H.base + '/app/');
   await page.locator('#code').waitFor();
   const upgraded = await page.evaluate(() => window.AktStore.open().then((db) => ({ version: db.version, stores: [...db.objectStoreNames] })));
-  assert.equal(upgraded.version, 4);
-  assert.ok(['blobs', 'blob_data', 'kept', 'summaries'].every((n) => upgraded.stores.includes(n)), JSON.stringify(upgraded));
+  assert.equal(upgraded.version, 5);
+  assert.ok(['blobs', 'blob_data', 'kept', 'summaries', 'search'].every((n) => upgraded.stores.includes(n)), JSON.stringify(upgraded));
   await H.enrol(A, A.code);
   await page.locator(`a[data-record="${oldDraft}"][data-state="draft"]`).waitFor();
   step('version-1 store upgraded: the draft it held is still listed');
@@ -204,8 +204,11 @@ async function main() {
     await route.fulfill({ status: 415, contentType: 'application/problem+json',
                           body: JSON.stringify({ v: 1, status: 415, code: 'unsupported_encoding', title: 'Unsupported encoding', detail: 'test' }) });
   });
+  // The round's retry budget (ten minutes) shortened to 4 s, so that the round ends soon (the meta key of sync.js).
+  await page.evaluate(() => window.AktStore.setMeta({ retry_ms: 4000 }));
   await A.context.setOffline(false);
   await H.syncNow(A, { expectFailure: true });
+  await page.evaluate(() => window.AktStore.setMeta({ retry_ms: 0 }));
   assert.deepEqual(pushEncodings, ['gzip', 'identity'], 'refused gzipped, sent plain');
   await A.context.unroute('**/v1/push');
   const pushed = await call('GET', '/v1/records/' + id, admin);

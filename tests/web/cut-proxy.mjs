@@ -19,8 +19,9 @@
 //   {stallBody: n} (a number or a function of the head, as cutBody) the head and the first n bytes of the body
 //                 are passed on, then nothing more, and the client's connection stays open (a link that
 //                 stalls mid-answer): the client must give up by itself.
-// Every exchange is logged: {at (ms), method, path, query, batchId (of a push, read from its body), status, length
-// (the answer's Content-Length), bytes (body bytes passed on), cut}.
+// Every exchange is logged: {at (ms), method, path, query, batchId (of a push, read from its body), uploadOffset
+// (a request's Upload-Offset), sent (a PATCH's body bytes), status, length (the answer's Content-Length), bytes
+// (body bytes passed on), cut}.
 import net from 'node:net';
 import zlib from 'node:zlib';
 
@@ -94,6 +95,8 @@ export async function startCutProxy({ upstreamPort, decide = () => undefined }) 
       const [method, target] = head.first.split(' ');
       const url = new URL(target, 'http://x');
       const entry = { at: Date.now(), method, path: url.pathname, query: Object.fromEntries(url.searchParams), status: 0, length: null, bytes: 0, cut: false };
+      if (head.headers['upload-offset'] !== undefined) entry.uploadOffset = Number(head.headers['upload-offset']);
+      if (method === 'PATCH') entry.sent = length;
       if (method === 'POST' && url.pathname === '/v1/push') {
         try {
           const text = (head.headers['content-encoding'] === 'gzip' ? zlib.gunzipSync(body) : body).toString();

@@ -355,9 +355,10 @@ export async function seedRecords(admin, user, { form, scope, template, count, v
 
 // The list's summaries (store.js, IndexedDB version 4) against what the tablet holds: every record's
 // summary as summaryOf() makes it from the record, its edits, draft and refusals must be the stored one,
-// and no other summary may be stored. Returns the number of summaries checked.
+// and no other summary may be stored; each summary's search text (version 5) must be stored with it, and no
+// other. Returns the number of summaries checked.
 export async function checkSummaries(page) {
-  const bad = await page.evaluate(() => window.AktStore.tx(['meta', 'records', 'edits', 'drafts', 'rejected', 'summaries'], 'readonly', async (s) => {
+  const bad = await page.evaluate(() => window.AktStore.tx(['meta', 'records', 'edits', 'drafts', 'rejected', 'summaries', 'search'], 'readonly', async (s) => {
     const S = window.AktStore;
     const device = await S.get(s.meta, 'device');
     const by = new Map();
@@ -377,6 +378,14 @@ export async function checkSummaries(page) {
       if (JSON.stringify(want) !== JSON.stringify(have)) out.push({ id, want, have });
     }
     for (const [id, have] of stored) out.push({ id, want: null, have });
+    const texts = new Map();
+    const keys = await S.wrap(s.search.getAllKeys()), values = await S.wrap(s.search.getAll());
+    keys.forEach((k, i) => texts.set(k, values[i]));
+    for (const row of await S.all(s.summaries)) {
+      if (texts.get(row.record) !== S.searchText(row)) out.push({ id: row.record, search: texts.get(row.record), want: S.searchText(row) });
+      texts.delete(row.record);
+    }
+    for (const [id, text] of texts) out.push({ id, search: text, want: null });
     return { out: out.slice(0, 3), mismatches: out.length, n };
   }));
   assert.equal(bad.mismatches, 0, 'summaries out of step: ' + JSON.stringify(bad.out));

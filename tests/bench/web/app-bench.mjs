@@ -6,8 +6,11 @@
 //
 // Environment: BENCH_RECORDS (records the tablet holds, default 50000), BENCH_SLOW (records synced over the
 // slow link, default 1000), BENCH_RUNS (repetitions of the short measurements, default 3; medians are
-// printed), BENCH_RATE_KBIT and BENCH_LATENCY_MS (the slow link, default 256 kbit/s and 300 ms), BENCH_PARTS
-// (a subset of "form,many,slow"). AKTSYNCD, CHROMIUM as in tests/web/harness.mjs.
+// printed), BENCH_RATE_KBIT and BENCH_LATENCY_MS (the slow link, default 256 kbit/s and 300 ms), BENCH_PULL,
+// BENCH_PULL_KBIT and BENCH_PULL_LATENCY_MS (part d: 10000 records, 1000 kbit/s, 100 ms), BENCH_PARTS (a
+// subset of "form,many,pull,slow"). AKTSYNCD, CHROMIUM as in tests/web/harness.mjs.
+// Every record of parts b, c and d is a varied interview (records.mjs, after clients/record_gen.cpp: about
+// 2.1 KB of JSON, about 114 B gzipped in a stream of them), not a near-copy.
 //
 // (a) form: the largest instrument (the SO1 survey) under Chromium's 4x CPU throttling: the app's start
 //     (reload to the list shown), time to the first question of a new record, time from an answer to the
@@ -15,19 +18,23 @@
 //     page"), and opening a saved record.
 // (b) many: BENCH_RECORDS records of the tablet's scope pushed by another device, pulled into the app in one
 //     sync (the time); the app started and the list shown, a search typed (the time of the app's work,
-//     measured in the page; the first search reads every record's summary);
+//     measured in the page; the first search of a page reads every record's search text, which the list
+//     starts reading as it is shown; the read alone is timed too, against reading every summary);
 //     IndexedDB bytes per record (navigator.storage.estimate(), growth during the pull) against the records'
 //     JSON bytes.
 // (c) slow: BENCH_SLOW records saved on a tablet and synced over the emulated link (CDP
 //     Network.emulateNetworkConditions), and pulled by a second tablet over the same link, BENCH_RUNS
 //     times (each run a user of its own scope, so the second tablet pulls that run's records alone), against
 //     the time at the link's rate of (1) the records' own gzip bytes (their bodies, one a line, gzipped at
-//     once, as tests/bench/link_bench.cpp; the records here are copies of one typed survey differing in two
-//     answers, so this floor is tiny and the per-record protocol bytes set the ratio) and (2) the bytes
+//     once, as tests/bench/link_bench.cpp) and (2) the bytes
 //     moved: the push batches gzipped (200 edits each) and the answers' bytes on the wire (as CDP counted
 //     them). Each run also prints the app's requests by route and the body bytes it sent.
+// (d) pull: BENCH_PULL records of a scope of their own, pulled by a new tablet over an emulated 1 Mbit/s link
+//     (the goal: the first 10,000 in under 5 minutes), against their own gzip bytes at that rate; the same
+//     pull on loopback; IndexedDB growth per record against the records' JSON bytes (the goal: at most 1.5x).
 import zlib from 'node:zlib';
 import * as H from '../../web/harness.mjs';
+import { rng, surveyBody } from './records.mjs';
 import { TABLET, step, call, tablet, enrol, syncNow, q } from '../../web/harness.mjs';
 
 const RECORDS = Number(process.env.BENCH_RECORDS || 50000);
@@ -35,7 +42,15 @@ const SLOW = Number(process.env.BENCH_SLOW || 1000);
 const RUNS = Number(process.env.BENCH_RUNS || 3);
 const RATE = Number(process.env.BENCH_RATE_KBIT || 256) * 1000 / 8;  // bytes per second
 const LATENCY = Number(process.env.BENCH_LATENCY_MS || 300);
-const PARTS = new Set((process.env.BENCH_PARTS || 'form,many,slow').split(','));
+const PARTS = new Set((process.env.BENCH_PARTS || 'form,many,pull,slow').split(','));
+const PULL = Number(process.env.BENCH_PULL || 10000);
+const PULL_RATE = Number(process.env.BENCH_PULL_KBIT || 1000) * 1000 / 8;  // bytes per second
+const PULL_LATENCY = Number(process.env.BENCH_PULL_LATENCY_MS || 100);
+// The places of the benchmark's scopes, for varied bodies (records.mjs).
+const GRACANICE = { municipality: 'gracanice', community: 'serb', settlements: ['Laplje Selo', 'Gračanica / Graçanicë', 'Livađe / Livadhe', 'Gušterica / Gushtericë', 'Preoce / Preoc'] };
+const PRISHTINE = (community) => ({ municipality: 'prishtine', community, settlements: ['Prishtinë / Priština', 'Matiçan / Matičane', 'Kolovica / Kolović', 'Llukar / Lukare'] });
+// The records' own gzip bytes: their bodies, one a line, gzipped at once (as tests/bench/link_bench.cpp).
+const gzipOf = (bodies) => zlib.gzipSync(bodies.map((b) => JSON.stringify(b)).join('\n') + '\n', { level: 6 }).length;
 const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' };
 const cluster = (i) => `gracanice-${String(i % 100).padStart(2, '0')}`;  // the form's <municipality>-NN
 const household = (i) => (Math.floor(i / 100) % 999) + 1;  // unique with the cluster for 99,900 records
@@ -89,11 +104,12 @@ async function partForm(admin) {
   return template;
 }
 
-async function partMany(admin, template) {
+async function partMany(admin) {
   let ids = [];
+  const r = rng(50);
   const seedTime = await timed(async () => {
-    ids = await H.seedRecords(admin, 'enis', { form: 'so1_interethnic_survey', scope, template, count: RECORDS,
-      vary: (i) => ({ cluster_id: cluster(i), hh_number: household(i) }) });
+    ids = await H.seedRecords(admin, 'enis', { form: 'so1_interethnic_survey', scope, template: {},
+      vary: (i) => ({ ...surveyBody(r, i, GRACANICE), cluster_id: cluster(i), hh_number: household(i) }), count: RECORDS });
   });
   step(`${RECORDS} records seeded through the API in ${ms(seedTime)}`);
   const T = await tablet(admin, 'enis', 'bench-many', TABLET);
@@ -119,7 +135,7 @@ async function partMany(admin, template) {
   report('(b) IndexedDB growth per record (storage.estimate during the pull)', `${((after - empty) / stored.n).toFixed(0)} B = ${((after - empty) / stored.json).toFixed(2)}x the JSON bytes`);
   report('(b) storage.estimate usage before the enrolment / after the pull', `${empty} / ${after} B`);
 
-  const list = [], start = [], search = [], searchMany = [], searchNone = [], openRec = [];
+  const list = [], start = [], search = [], searchMany = [], searchNone = [], openRec = [], copyRead = [], summariesRead = [], packRead = [], firstKey = [];
   await T.context.setOffline(true);  // no sync round runs meanwhile (the app syncs as it starts when online)
   for (let run = 0; run < RUNS; run++) {
     // Opening the app (a reload) to the first rows of the list.
@@ -135,7 +151,7 @@ async function partMany(admin, template) {
       await T.page.locator('#records a.record').first().waitFor();
     }));
     // The app's work for one keystroke (filter every record, lay out the window), timed in the page: from
-    // the input event to the list's rows replaced (the first search reads the summaries) and laid out.
+    // the input event to the list's rows replaced and laid out.
     const typed = (text) => T.page.evaluate((text) => new Promise((resolve) => {
       const s = document.getElementById('search');
       const list = document.getElementById('records');
@@ -150,6 +166,26 @@ async function partMany(admin, template) {
       s.dispatchEvent(new Event('input'));
     }), text);
     searchMany.push(await typed('cluster_id: ' + cluster(17 + run)));
+    // The first keystroke at once after the app started (a reload, the list's first rows shown): the search
+    // copy may still be being read (the pack and the texts logged after it).
+    await T.page.reload();
+    await T.page.locator('#records a.record').first().waitFor();
+    firstKey.push(await typed('cluster_id: ' + cluster(20 + run)));
+    // What the first search of a page reads, alone: the search texts (getAllKeys + getAll of strings), against
+    // every summary (what it read before the search store).
+    const readTimes = await T.page.evaluate(async () => {
+      const S = window.AktStore;
+      const tp = performance.now();
+      await S.tx(['search_pack'], 'readonly', (s) => S.get(s.search_pack, 'pack'));
+      const t0 = performance.now();
+      await S.tx(['search'], 'readonly', (s) => Promise.all([S.wrap(s.search.getAllKeys()), S.wrap(s.search.getAll())]));
+      const t1 = performance.now();
+      await S.tx(['summaries'], 'readonly', (s) => S.all(s.summaries));
+      return [t1 - t0, performance.now() - t1, t0 - tp];
+    });
+    copyRead.push(readTimes[0]);
+    summariesRead.push(readTimes[1]);
+    packRead.push(readTimes[2]);
     searchNone.push(await typed('no-such-text'));
     search.push(await typed(ids[17 + run].slice(-8)));
     openRec.push(await timed(async () => { await T.page.click('#records a.record'); await q(T.page, 'cluster_id').waitFor(); }));
@@ -160,6 +196,10 @@ async function partMany(admin, template) {
   report('(b) search keystroke, one match: the end of a record id (in-page time incl. layout, median)', ms(median(search)));
   report(`(b) search keystroke, one cluster: ${Math.ceil(RECORDS / 100)} matches (median)`, ms(median(searchMany)));
   report('(b) search keystroke, no match (median)', ms(median(searchNone)));
+  report('(b) first search keystroke at once after the app started (the search copy being read, median)', ms(median(firstKey)));
+  report(`(b) reading the search pack (what the first search of a page reads, with the texts logged since; read as the list is shown) (median)`, ms(median(packRead)));
+  report(`(b) reading every search text one by one instead (median)`, ms(median(copyRead)));
+  report(`(b) reading every summary instead (what the first search read before, median)`, ms(median(summariesRead)));
   report('(b) opening a record from the search (median)', ms(median(openRec)));
   await T.context.close();
 }
@@ -213,7 +253,11 @@ async function slowTablet(admin, name, count, user = 'vesa') {
   await A.page.click('#save');
   await A.page.locator(`a[data-record="${first}"]`).waitFor();
   const n = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)))[0].n);
-  await H.cloneEdits(A.page, n, count - 1, (i) => ({ cluster_id: `prishtine-${String((i + 1) % 100).padStart(2, '0')}`, hh_number: (Math.floor((i + 1) / 100) % 999) + 1 }));
+  // The others: varied interviews (records.mjs), saved as the app's Save does.
+  const r = rng(count + name.length);
+  const community = await A.page.evaluate(async (n) => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.get(s.edits, n))).scope.community, n);
+  const others = Array.from({ length: count - 1 }, (_, i) => surveyBody(r, i + 1, PRISHTINE(community)));
+  await saveBodies(A.page, n, others);
   const texts = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)))
     .filter((e) => !e.acked_epoch).sort((a, b) => a.n - b.n).map((e) => e.text));
   let pushBytes = 0;
@@ -224,6 +268,91 @@ async function slowTablet(admin, name, count, user = 'vesa') {
     .filter((e) => !e.acked_epoch).map((e) => window.AktStore.canonical(e.body)).join('\n') + '\n');
   const ownBytes = zlib.gzipSync(bodies, { level: 6 }).length;
   return { A, pushBytes, ownBytes };
+}
+
+// Saves each of `bodies` as a new record on the tablet, as the app's Save does (one dot each, in the outbox),
+// with the form, version and scope of the tablet's edit `template` (a record number).
+async function saveBodies(page, template, bodies) {
+  for (let i = 0; i < bodies.length; i += 500) {
+    await page.evaluate(async ({ template, bodies }) => {
+      const S = window.AktStore;
+      const e = await S.tx(['edits', 'kept'], 'readonly', async (s) => (await S.get(s.edits, template)) || S.get(s.kept, template));
+      for (const body of bodies) {
+        await S.saveEdit({ record: S.uuid7(), form: e.form, form_version: e.form_version, scope: e.scope, body,
+                           changed: S.changedPaths({}, body, null), context: {} });
+      }
+    }, { template, bodies: bodies.slice(i, i + 500) });
+  }
+}
+
+// (d) pull: PULL varied records of a scope of their own pushed by another device; a tablet enrols and pulls
+// them over an emulated PULL_RATE link (the time, against the time their own gzip bytes need at that rate and
+// against the bytes moved), then the same on loopback (the app's and the server's own time), and the storage
+// the tablet's IndexedDB grew by per record against the records' JSON bytes (navigator.storage.estimate()).
+async function partPull(admin) {
+  const user = 'pia';
+  const pscope = { municipality: 'prishtine', community: 'gorani', component: 'SO1' };
+  await H.addEnumerator(admin, user, [pscope]);
+  const r = rng(10);
+  const bodies = Array.from({ length: PULL }, (_, i) => surveyBody(r, i, PRISHTINE('gorani')));
+  await H.seedRecords(admin, user, { form: 'so1_interethnic_survey', scope: pscope, template: {}, count: PULL, vary: (i) => bodies[i] });
+  const own = gzipOf(bodies);
+  const ownMs = own / PULL_RATE * 1000;
+  step(`${PULL} varied records seeded: their own gzip bytes ${own} B (${(own / PULL).toFixed(0)} B/record), ${ms(ownMs)} at ${PULL_RATE * 8 / 1000} kbit/s`);
+  const pullOnce = async (name, link) => {
+    const B = await tablet(admin, user, name, TABLET);
+    B.page.setDefaultTimeout(1800000);
+    const usage = () => B.page.evaluate(async () => (await navigator.storage.estimate()).usage);
+    const empty = await usage();
+    const net = await countRequests(B.page);
+    let emu = null;
+    if (link) {
+      const cdp = await B.context.newCDPSession(B.page);
+      await cdp.send('Network.enable');
+      let received = 0;
+      cdp.on('Network.loadingFinished', (e) => { received += e.encodedDataLength; });
+      await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: PULL_LATENCY, downloadThroughput: PULL_RATE, uploadThroughput: PULL_RATE });
+      emu = { received: () => received };
+    }
+    await B.page.fill('#code', B.code);
+    const t = await timed(async () => {
+      await B.page.click('button[type=submit]');
+      await B.page.locator('#new-record').waitFor();
+      await B.page.waitForFunction(() => /Synced/.test(document.getElementById('flash').textContent) &&
+        !document.getElementById('sync').disabled, null, { timeout: 0, polling: 250 });
+    });
+    const n = await net();
+    const got = emu ? emu.received() : 0;
+    const stored = await B.page.evaluate(() => window.AktStore.tx(['records'], 'readonly', async (s) => {
+      const all = await window.AktStore.all(s.records);
+      return { n: all.length, json: all.reduce((a, x) => a + JSON.stringify(x).length, 0),
+               body: all.reduce((a, x) => a + x.live.reduce((b, v) => b + JSON.stringify(v.body).length, 0), 0) };
+    }));
+    // The estimate after Chromium's store settled (its log written into tables): read until it stops changing.
+    let after = await usage();
+    for (let i = 0; i < 10; i++) {
+      await new Promise((res) => setTimeout(res, 1000));
+      const u = await usage();
+      if (u === after) break;
+      after = u;
+    }
+    await B.context.close();
+    return { t, n, got, stored, grew: after - empty };
+  };
+  const slow = [], fast = [];
+  for (let run = 0; run < Math.max(1, Math.min(RUNS, 2)); run++) {
+    slow.push(await pullOnce(`bench-pull-slow${run}`, true));
+    fast.push(await pullOnce(`bench-pull-fast${run}`, false));
+  }
+  const s0 = slow[0];
+  report(`(d) enrol + pull of ${s0.stored.n} varied records at ${PULL_RATE * 8 / 1000} kbit/s, ${PULL_LATENCY} ms (median of ${slow.length})`,
+    `${ms(median(slow.map((x) => x.t)))}; ratio to their own gzip bytes ${(median(slow.map((x) => x.t)) / ownMs).toFixed(2)}`);
+  report(`(d) its bytes received (on the wire)`, `${s0.got} B (${(s0.got / PULL).toFixed(0)} B/record): ${ms(s0.got / PULL_RATE * 1000)} at link rate; ${s0.n.requests} requests: ${routes(s0.n)}`);
+  report(`(d) the same pull on loopback (the app's and the server's own time, median of ${fast.length})`, ms(median(fast.map((x) => x.t))));
+  report(`(d) records JSON bytes per record (as stored; bodies alone)`, `${(s0.stored.json / s0.stored.n).toFixed(0)} B (${(s0.stored.body / s0.stored.n).toFixed(0)} B)`);
+  for (const [what, x] of [['slow', s0], ['loopback', fast[0]]]) {
+    report(`(d) IndexedDB growth per record (storage.estimate, ${what} pull)`, `${(x.grew / x.stored.n).toFixed(0)} B = ${(x.grew / x.stored.json).toFixed(2)}x the records' JSON bytes`);
+  }
 }
 
 // One run of (c): tablet A pushes SLOW new records over the link, then tablet B enrols and pulls them.
@@ -281,9 +410,9 @@ async function main() {
   const admin = await H.startWithForms(['so1_interethnic_survey']);
   await H.addEnumerator(admin, 'enis', [scope]);
   await H.launchBrowser();
-  let template = null;
-  if (PARTS.has('form') || PARTS.has('many')) template = await partForm(admin);
-  if (PARTS.has('many')) await partMany(admin, template);
+  if (PARTS.has('form')) await partForm(admin);
+  if (PARTS.has('many')) await partMany(admin);
+  if (PARTS.has('pull')) await partPull(admin);
   if (PARTS.has('slow')) await partSlow(admin);
   console.log('\nResults:');
   for (const [what, value] of results) console.log(`  ${what}: ${value}`);
