@@ -264,7 +264,8 @@
       const seq = (((await S.get(s.meta, 'batch_seq')) || { v: 0 }).v) + 1;
       s.meta.put({ k: 'batch_seq', v: seq });
       const batch_id = `app-${nonce}-${seq}`;
-      const request = `{"batch_id":${JSON.stringify(batch_id)},"edits":[${queued.map((e) => e.text).join(',')}],"v":1}`;
+      // A lean answer (PROTOCOL §4.2): results name no record unless rejected; acknowledge() reads them by index.
+      const request = `{"answer":"lean","batch_id":${JSON.stringify(batch_id)},"edits":[${queued.map((e) => e.text).join(',')}],"v":1}`;
       const b = { batch_id, seq, request, dots: queued.map((e) => e.n) };
       s.batches.put(b);
       for (const e of queued) S.putEdit(s, { ...e, batch_id });

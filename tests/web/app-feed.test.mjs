@@ -21,7 +21,7 @@ const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' }
 // Every request of the app to the feed and the push, with the feed's answers (their text) and the push
 // bodies (gunzipped), recorded from the context's network.
 function watch(t) {
-  const log = { feeds: [], pushes: [], records: 0 };
+  const log = { feeds: [], pushes: [], answers: [], records: 0 };
   t.page.on('request', (r) => {
     const u = new URL(r.url());
     if (u.pathname === '/v1/push' && r.method() === 'POST') {
@@ -32,6 +32,9 @@ function watch(t) {
   });
   t.page.on('response', async (r) => {
     const u = new URL(r.url());
+    if (u.pathname === '/v1/push' && r.request().method() === 'POST' && r.status() === 200) {
+      try { log.answers.push(JSON.parse(await r.text())); } catch { /* no body */ }
+    }
     if (u.pathname !== '/v1/changes') return;
     const entry = { params: Object.fromEntries(u.searchParams), status: r.status(), body: null };
     log.feeds.push(entry);
@@ -85,6 +88,12 @@ async function main() {
   const pushed = a.pushes.flatMap((p) => p.edits);
   assert.equal(pushed.length, COUNT);
   assert.deepEqual(pushed.filter((e) => 'changed' in e || 'context' in e).map((e) => e.record), [], 'creates leave out changed and context');
+  // Lean answers (§4.2): every batch asks for them, and no answer repeats a record id; every edit acknowledged.
+  assert.deepEqual(a.pushes.filter((p) => p.answer !== 'lean').map((p) => p.batch_id), [], 'every batch asks "answer":"lean"');
+  assert.ok(a.answers.length >= 1);
+  assert.deepEqual(a.answers.flatMap((x) => x.results).filter((r) => 'record' in r), [], 'no result repeats its record');
+  const unacked = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits))).filter((e) => !e.acked_epoch).length);
+  assert.equal(unacked, 0, 'every edit acknowledged from the lean answers');
   // The pull: the lean feed without echo, sized; the tablet's own versions came as body_hash, never body.
   assert.ok(a.feeds.length >= 1);
   for (const f of a.feeds) {
