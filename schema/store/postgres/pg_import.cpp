@@ -229,6 +229,21 @@ std::string derived_resolver_actor(const std::string& server_actor, const std::s
   return sync::format_uuid(sync::make_uuid_v4(b));
 }
 
+// The SQLite SELECT of `t`. Db::stmt caches statements by the address of their text: these texts live as
+// long as the process, one per table, so no two tables ever share an address.
+const char* sqlite_select(const Table& t) {
+  static const std::vector<std::string> selects = [] {
+    std::vector<std::string> out;
+    for (const Table& table : tables()) {
+      std::string sql = "SELECT ";
+      for (std::size_t i = 0; i < table.columns.size(); ++i) sql += (i ? ", " : "") + std::string(table.columns[i].name);
+      out.push_back(sql + " FROM " + table.name);
+    }
+    return out;
+  }();
+  return selects[static_cast<std::size_t>(&t - tables().data())].c_str();
+}
+
 // The PostgreSQL select list of `t`: uuid columns as text, so every value reads back in canonical form.
 std::string pg_select_list(const Table& t) {
   std::string out;
@@ -287,10 +302,7 @@ struct Copier {
 
   // Copies `t` from SQLite; fills the SQLite side of `check`.
   Status copy(const Table& t, TableCheck& check) {
-    std::string sql = "SELECT ";
-    for (std::size_t i = 0; i < t.columns.size(); ++i) sql += (i ? ", " : "") + std::string(t.columns[i].name);
-    sql += std::string(" FROM ") + t.name;
-    auto st = db.stmt(sql.c_str());
+    auto st = db.stmt(sqlite_select(t));
     if (!st.ok()) return st.status();
     StmtGuard g(**st);
     json chunk = json::array();
