@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <atomic>
 #include <cstdio>
 #include <fstream>
@@ -18,7 +20,6 @@
 
 #include "schema/store/blob_store.hpp"
 #include "schema/store/db.hpp"
-#include "server/backup.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/integration/feed.hpp"
 #include "tests/integration/test_server.hpp"
@@ -348,10 +349,21 @@ TEST_CASE("migrate-to-postgres: refusals (running server, non-empty target, bad 
   }
   const std::string cmd = "migrate-to-postgres --data-dir " + data + " --url '" + url + "'";
   SUBCASE("a server running on the data folder (it holds the folder's lock)") {
-    auto lock = server::lock_data_dir(data);  // what aktsyncd's main takes at start
-    REQUIRE(lock.ok());
+    // The real aktsyncd on the folder, up once its port file is written.
+    const std::string port_file = dir.file("port");
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      ::execl(AKTSYNCD_PATH, AKTSYNCD_PATH, "--data-dir", data.c_str(), "--listen", "127.0.0.1:0", "--port-file",
+              port_file.c_str(), "--log-level", "error", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 600 && !std::ifstream(port_file).good(); ++i) ::usleep(50000);
+    REQUIRE(std::ifstream(port_file).good());
     const Run r = aktsyncd(cmd);
-    ::close(*lock);
+    ::kill(pid, SIGTERM);
+    int status = 0;
+    ::waitpid(pid, &status, 0);
     CHECK_MESSAGE(r.code == 3, r.out);
     CHECK_MESSAGE(r.out.find("aktsyncd is running on " + data) != std::string::npos, r.out);
     // Nothing was written: the database takes the copy once the server is gone.
@@ -382,6 +394,17 @@ TEST_CASE("migrate-to-postgres: refusals (running server, non-empty target, bad 
     CHECK_MESSAGE(r.out.find("cannot connect") != std::string::npos, r.out);
     CHECK_MESSAGE(r.out.find("s3cret-Pw0rd") == std::string::npos, r.out);
   }
+  SUBCASE("a SQLite database of another schema version") {
+    {
+      auto db = store::Db::open(data + "/aktsync.db", store::DbOptions{});
+      REQUIRE(db.ok());
+      REQUIRE((*db)->exec("PRAGMA user_version=15").ok());
+    }
+    const Run r = aktsyncd(cmd);
+    CHECK_MESSAGE(r.code == 2, r.out);
+    CHECK_MESSAGE(r.out.find("has schema version 15, this aktsyncd's is ") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("start this aktsyncd on it once") != std::string::npos, r.out);
+  }
   SUBCASE("no url") {
     const Run r = aktsyncd("migrate-to-postgres --data-dir " + data);
     CHECK_MESSAGE(r.code == 2, r.out);
@@ -400,9 +423,27 @@ TEST_CASE("migrate-to-postgres: every table of the schema is copied") {
   if (url.empty()) return;
   test::TempDir dir;
   const std::string data = dir.path() + "/data";
-  { test::TestServer srv({}, data); }
+  {
+    // More rows than one read-back page (1,000) in records, versions and record_scopes (keys: a uuid, an
+    // integer, a uuid and three texts), in two scopes.
+    test::TestServer srv({}, data);
+    auto c = srv.client();
+    for (int b = 0; b < 3; ++b) {
+      std::vector<sync::Edit> edits;
+      for (int i = 0; i < 400; ++i) {
+        const int n = b * 400 + i + 1;
+        edits.push_back(edit(test::uuid7(1700000000000 + static_cast<std::uint64_t>(n), static_cast<std::uint64_t>(n)),
+                             srv.a, n, {}, json{{"note", std::to_string(n)}}.dump(), {"note"},
+                             n % 2 ? "gracanice" : "pristina"));
+      }
+      push_ok(c, srv.a, "bulk-" + std::to_string(b), edits);
+    }
+  }
   const Run r = aktsyncd("migrate-to-postgres --data-dir " + data + " --url '" + url + "'");
   REQUIRE_MESSAGE(r.code == 0, r.out);
+  char records_line[80];
+  std::snprintf(records_line, sizeof records_line, "\n%-14s %10d %10d  ", "records", 1200, 1200);
+  CHECK_MESSAGE(r.out.find(records_line) != std::string::npos, r.out);
   // Every SQLite table (migrations.cpp) has its line: a table added to the schema and not to the copy
   // (pg_import.cpp note 1) fails here.
   auto db = store::Db::open(data + "/aktsync.db", store::DbOptions{});
