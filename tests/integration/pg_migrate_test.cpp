@@ -249,7 +249,7 @@ std::string new_database(test::PgCluster** cluster_out) {
 
 }  // namespace
 
-TEST_CASE("migrate-to-postgres: the server on PostgreSQL answers as the one on SQLite did; tablets go on syncing") {
+TEST_CASE("migrate-to-postgres: the server on PostgreSQL answers as the one on SQLite did and tablets go on syncing") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;
   const std::string url = new_database(&cluster);
