@@ -19,6 +19,7 @@
 #include "server/backup.hpp"
 #include "server/heap.hpp"
 #include "server/log.hpp"
+#include "server/migrate_pg.hpp"
 #include "server/password.hpp"
 #include "server/server.hpp"
 #include "server/tls.hpp"
@@ -177,10 +178,17 @@ int check_config_only(const Config& config) {
   }
   if (!config.pseudonym_key_file.empty() && !std::ifstream(config.pseudonym_key_file))
     return invalid("pseudonym_key_file " + config.pseudonym_key_file + " cannot be read");
-  std::printf("config OK: %s://%s:%u, data %s, log %s/%s, %zu static device(s)\n",
+  // A PostgreSQL store is tried: reachable, its schema one this build can run on (never the password).
+  std::string store = "sqlite";
+  if (config.store.is_postgres()) {
+    auto pg = check_postgres_store(config);
+    if (!pg.ok()) return invalid(pg.status().message());
+    store = "postgres " + *pg;
+  }
+  std::printf("config OK: %s://%s:%u, data %s, store %s, log %s/%s, %zu static device(s)\n",
               config.tls.enabled() ? "https" : "http", config.listen_address.c_str(),
-              static_cast<unsigned>(config.listen_port), config.data_dir.c_str(), config.log_level.c_str(),
-              config.log_format.c_str(), config.devices.size());
+              static_cast<unsigned>(config.listen_port), config.data_dir.c_str(), store.c_str(),
+              config.log_level.c_str(), config.log_format.c_str(), config.devices.size());
   return 0;
 }
 
@@ -188,9 +196,12 @@ int check_config_only(const Config& config) {
 
 int main(int argc, char** argv) {
   configure_heap();  // before any thread starts (README, Memory)
-  // `aktsyncd backup ...` and `aktsyncd restore ...` (server/backup.hpp).
-  if (argc > 1 && (std::string(argv[1]) == "backup" || std::string(argv[1]) == "restore")) {
+  // `aktsyncd backup ...` and `aktsyncd restore ...` (server/backup.hpp), `aktsyncd migrate-to-postgres ...`
+  // (server/migrate_pg.hpp).
+  if (argc > 1 && (std::string(argv[1]) == "backup" || std::string(argv[1]) == "restore" ||
+                   std::string(argv[1]) == "migrate-to-postgres")) {
     const std::vector<std::string> rest(argv + 2, argv + argc);
+    if (std::string(argv[1]) == "migrate-to-postgres") return run_migrate_to_postgres(rest);
     return std::string(argv[1]) == "backup" ? run_backup(rest) : run_restore(rest);
   }
   // Pull out the --create-user triple; everything else is server configuration.

@@ -19,7 +19,15 @@
 // to compare with systems whose documents are small and carry no field list.
 //
 //   build/rel/tests/bench/akt_sync_bench --records 50000 --runs 3 --limits 500,1000,5000 --gzip-levels 1,3,5,6
+//
+// With --pg-url (a libpq keyword string naming a maintenance database, e.g. "host=/run/postgresql
+// dbname=postgres"), each run also runs the server on PostgreSQL (store.engine "postgres", a fresh
+// database made from that url per run, named akt_bench_<pid>_<n>, dropped afterwards) with the same
+// workload, right after SQLite's: push, pull and export rates side by side, and PostgreSQL / SQLite
+// ratios (medians of the per-run ratios). --engine sqlite|postgres|both chooses (both by default when
+// --pg-url is given). The raw ceilings stay SQLite's.
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -36,6 +44,10 @@
 #include "clients/http_client.hpp"
 #include "clients/record_gen.hpp"
 #include "schema/store/accounts_store.hpp"
+#ifdef AKT_HAVE_POSTGRES
+#include "schema/store/postgres/pg_conn.hpp"
+#include "schema/store/postgres/pg_store.hpp"
+#endif
 #include "schema/store/server_store.hpp"
 #include "schema/store/store_tx.hpp"
 #include "server/auth.hpp"
@@ -62,6 +74,8 @@ struct Options {
   std::vector<int> gzip_levels = {1, 3, 5, 6};
   std::string profile = "both";
   bool breakdown = false;
+  std::string pg_url;           // maintenance database url; "" = SQLite only
+  std::string engine = "sqlite";  // sqlite, postgres or both
 };
 
 struct Figures {
@@ -248,6 +262,7 @@ double splice_ceiling(RawDb& raw, std::size_t expected, int limit) {
 
 struct Server {
   test::TempDir dir;
+  std::string pg_url;  // the run's own PostgreSQL database, "" on SQLite
   std::shared_ptr<server::AppState> app;
   std::unique_ptr<server::Server> srv;
   std::string admin;  // session token
@@ -263,6 +278,7 @@ void start(Server& s, const Options& o, const Workload& w) {
   c.log_level = "warn";
   c.accounts.password_kdf_n = 1024;
   c.forms.validate = false;  // the bare sync path; form validation runs beside it on the worker pool
+  if (!s.pg_url.empty()) c.store = {"postgres", s.pg_url};
   for (std::size_t i = 0; i < w.actors.size(); ++i)
     c.devices.push_back({w.actors[i], "bench-" + std::to_string(i), server::sha256_hex(w.tokens[i])});
   auto app = server::make_app_state(c);
@@ -317,9 +333,35 @@ double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, 
   return rate;
 }
 
-Figures run_once(const Options& o, const Workload& w, int run) {
+#ifdef AKT_HAVE_POSTGRES
+// A fresh database for one run (and its url), made through the maintenance url.
+std::string make_pg_database(const Options& o, const std::string& name) {
+  if (Status st = store::pg_create_database(o.pg_url, name, ""); !st.ok()) die("create database: " + st.message());
+  return o.pg_url + " dbname=" + name;
+}
+void drop_pg_database(const Options& o, const std::string& name) {
+  auto c = store::pg::PgConn::connect(o.pg_url);
+  if (!c.ok()) return;
+  auto q = (*c)->quote_identifier(name);
+  if (q.ok()) (void)(*c)->exec_script("DROP DATABASE IF EXISTS " + *q);
+}
+#endif
+
+// One run on one engine; `postgres`: the server on a fresh PostgreSQL database (the ceilings are skipped:
+// they are SQLite's, measured in the SQLite run).
+Figures run_once(const Options& o, const Workload& w, int run, bool postgres = false) {
   Figures f;
   Server s;
+  std::string pg_name;
+#ifdef AKT_HAVE_POSTGRES
+  static int databases = 0;
+  if (postgres) {
+    pg_name = "akt_bench_" + std::to_string(::getpid()) + "_" + std::to_string(++databases);
+    s.pg_url = make_pg_database(o, pg_name);
+  }
+#else
+  if (postgres) die("this build has no PostgreSQL engine");
+#endif
   start(s, o, w);
   const std::uint16_t port = s.srv->port();
   const std::size_t n = w.rows.size();
@@ -375,6 +417,14 @@ Figures run_once(const Options& o, const Workload& w, int run) {
     (format == "csv" ? f.csv : f.jsonl) = static_cast<double>(n) / seconds_since(t);
   }
   s.srv->stop();
+  if (postgres) {
+    s.srv.reset();
+    s.app.reset();
+#ifdef AKT_HAVE_POSTGRES
+    drop_pg_database(o, pg_name);
+#endif
+    return f;
+  }
   f.db_bytes_per_body_byte = static_cast<double>(folder_bytes(s.dir.file("server"))) / static_cast<double>(w.body_bytes);
 
   RawDb raw(s.dir.file("raw.db"));
@@ -478,6 +528,43 @@ void print_series(const Options& o, const std::string& name, const Series& s, in
                 o.gzip_levels[k], spread(s.gzip_rate[k]).c_str(), spread(s.gzip_bytes[k]).c_str(), median(s.page_bytes));
 }
 
+// PostgreSQL beside SQLite: its rates, and its rate over SQLite's in the same run.
+struct PgSeries {
+  std::vector<double> push, pull, pull_gzip, csv, jsonl, push_ratio, pull_ratio, csv_ratio, jsonl_ratio;
+  void add(const Figures& pg, const Figures* lite) {
+    push.push_back(pg.push);
+    pull.push_back(pg.pull);
+    pull_gzip.push_back(pg.pull_gzip);
+    csv.push_back(pg.csv);
+    jsonl.push_back(pg.jsonl);
+    if (!lite) return;
+    push_ratio.push_back(pg.push / lite->push);
+    pull_ratio.push_back(pg.pull / lite->pull);
+    csv_ratio.push_back(pg.csv / lite->csv);
+    jsonl_ratio.push_back(pg.jsonl / lite->jsonl);
+  }
+};
+
+void print_pg_figures(const char* label, const Figures& pg, const Figures* lite) {
+  std::printf("  %s on postgres: push %.0f rec/s | pull %.0f, gzip %.0f | csv %.0f, jsonl %.0f", label, pg.push, pg.pull,
+              pg.pull_gzip, pg.csv, pg.jsonl);
+  if (lite)
+    std::printf(" | postgres/sqlite: push %.3f, pull %.3f, csv %.3f, jsonl %.3f", pg.push / lite->push,
+                pg.pull / lite->pull, pg.csv / lite->csv, pg.jsonl / lite->jsonl);
+  std::printf("\n");
+  std::fflush(stdout);
+}
+
+void print_pg_series(const std::string& name, const PgSeries& s, int runs) {
+  std::printf("%s on postgres, median (min-max) of %d:\n", name.c_str(), runs);
+  std::printf("  push %s rec/s; pull %s; pull gzip %s; export csv %s, jsonl %s\n", spread(s.push).c_str(),
+              spread(s.pull).c_str(), spread(s.pull_gzip).c_str(), spread(s.csv).c_str(), spread(s.jsonl).c_str());
+  if (!s.push_ratio.empty())
+    std::printf("  postgres / sqlite, same run: push %s, pull %s, export csv %s, jsonl %s\n",
+                spread(s.push_ratio, "%.3f").c_str(), spread(s.pull_ratio, "%.3f").c_str(),
+                spread(s.csv_ratio, "%.3f").c_str(), spread(s.jsonl_ratio, "%.3f").c_str());
+}
+
 std::vector<int> int_list(const std::string& v) {
   std::vector<int> out;
   for (std::size_t p = 0; p <= v.size();) {
@@ -503,11 +590,14 @@ int main(int argc, char** argv) {
     else if (flag == "--gzip-levels") o.gzip_levels = int_list(v);
     else if (flag == "--profile") o.profile = v;
     else if (flag == "--breakdown") o.breakdown = v != "0";
+    else if (flag == "--pg-url") o.pg_url = v;
+    else if (flag == "--engine") o.engine = v;
     else {
       std::fprintf(stderr,
                    "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--limit N]\n"
                    "                      [--limits N,N,...] [--gzip-levels N,N,...]\n"
-                   "                      [--profile survey|small|both] [--breakdown 1]\n");
+                   "                      [--profile survey|small|both] [--breakdown 1]\n"
+                   "                      [--pg-url 'host=... dbname=postgres'] [--engine sqlite|postgres|both]\n");
       return 2;
     }
   }
@@ -516,6 +606,15 @@ int main(int argc, char** argv) {
   if (o.records < 1 || o.batch < 1 || o.connections < 1 || o.runs < 1 || bad_list ||
       (o.profile != "survey" && o.profile != "small" && o.profile != "both"))
     return 2;
+  bool engine_given = false;
+  for (int i = 1; i < argc; ++i) engine_given = engine_given || std::string(argv[i]) == "--engine";
+  if (!o.pg_url.empty() && !engine_given) o.engine = "both";
+  if (o.engine != "sqlite" && o.engine != "postgres" && o.engine != "both") return 2;
+  if (o.engine != "sqlite" && o.pg_url.empty()) {
+    std::fprintf(stderr, "--engine %s needs --pg-url\n", o.engine.c_str());
+    return 2;
+  }
+  const bool run_lite = o.engine != "postgres", run_pg = o.engine != "sqlite";
   server::set_log_level("warn");
   std::vector<Workload> loads;
   if (o.profile != "small") loads.push_back(make_workload(o, false));
@@ -529,14 +628,26 @@ int main(int argc, char** argv) {
   if (o.breakdown)
     for (const Workload& w : loads) breakdown(w);
   std::vector<Series> series(loads.size());
+  std::vector<PgSeries> pg_series(loads.size());
   for (int r = 0; r < o.runs; ++r) {
     std::printf("run %d\n", r + 1);
     for (std::size_t p = 0; p < loads.size(); ++p) {  // interleaved: profile by profile within each run
-      Figures f = run_once(o, loads[p], r);
-      print_figures(o, loads[p].name.c_str(), f);
-      series[p].add(f);
+      Figures lite;
+      if (run_lite) {
+        lite = run_once(o, loads[p], r);
+        print_figures(o, loads[p].name.c_str(), lite);
+        series[p].add(lite);
+      }
+      if (run_pg) {
+        Figures pg = run_once(o, loads[p], r, true);
+        print_pg_figures(loads[p].name.c_str(), pg, run_lite ? &lite : nullptr);
+        pg_series[p].add(pg, run_lite ? &lite : nullptr);
+      }
     }
   }
-  for (std::size_t p = 0; p < loads.size(); ++p) print_series(o, loads[p].name, series[p], o.runs);
+  for (std::size_t p = 0; p < loads.size(); ++p) {
+    if (run_lite) print_series(o, loads[p].name, series[p], o.runs);
+    if (run_pg) print_pg_series(loads[p].name, pg_series[p], o.runs);
+  }
   return 0;
 }

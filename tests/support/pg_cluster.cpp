@@ -52,6 +52,8 @@ std::string tail_of(const std::string& file) {
 
 }  // namespace
 
+std::string pg_bindir() { return find_bindir(); }
+
 bool postgres_required() {
   const char* v = std::getenv("AKT_REQUIRE_POSTGRES");
   return v && std::string(v) == "1";

@@ -29,6 +29,10 @@ class PgCluster {
   int watchdog_pid_ = -1;
 };
 
+// The folder of PostgreSQL's binaries (initdb, pg_ctl, pg_basebackup): $AKT_PG_BINDIR, then
+// /usr/lib/postgresql/<newest>/bin, then $PATH; "" when none is found.
+std::string pg_bindir();
+
 // Whether AKT_REQUIRE_POSTGRES=1 is set: a PostgreSQL test that cannot run fails instead of skipping.
 bool postgres_required();
 
