@@ -1,5 +1,6 @@
 #include "server/form_registry.hpp"
 
+#include <chrono>
 #include <mutex>
 
 #include "schema/forms/form_parser.hpp"
@@ -45,6 +46,8 @@ sync::MergeSchema FormRegistry::schema_for(const std::string& form_id, std::int6
 }
 
 Status FormRegistry::load(store::TransactionalStore& store) {
+  loaded_at_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::steady_clock::now().time_since_epoch()).count());
   std::vector<store::FormRow> rows;
   AKT_TRY(store.query([&](store::StoreReader& tx) {
     auto r = tx.list_forms(true);
@@ -61,6 +64,14 @@ Status FormRegistry::load(store::TransactionalStore& store) {
     put(std::make_shared<const forms::FormDef>(std::move(*form)));
   }
   return {};
+}
+
+void FormRegistry::reload_if_stale(store::TransactionalStore& store) {
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::int64_t seen = loaded_at_ms_.load();
+  if (now - seen < 1000 || !loaded_at_ms_.compare_exchange_strong(seen, now)) return;
+  (void)load(store);  // a failure leaves the forms known so far: the edit is judged on them
 }
 
 std::shared_ptr<const forms::FormDef> FormRegistry::get(const std::string& form_id, std::int64_t version) const {

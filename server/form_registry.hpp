@@ -2,6 +2,7 @@
 // version, parsed once. Thread-safe (readers share, publication writes).
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <shared_mutex>
@@ -24,6 +25,10 @@ class FormRegistry {
   Status load(store::TransactionalStore& store);
   // The form version, or nullptr when it is not published (drafts never validate records).
   std::shared_ptr<const forms::FormDef> get(const std::string& form_id, std::int64_t version) const;
+  // Loads the store's forms again when the last (re)load is more than a second old: another server on
+  // the same database may have published a version this one has not parsed (docs/STORE.md §10). The
+  // push handler calls it when an edit names a version it does not know, or does not validate.
+  void reload_if_stale(store::TransactionalStore& store);
   void put(std::shared_ptr<const forms::FormDef> form);
   // Every published or retired version of a form, oldest first.
   std::vector<std::shared_ptr<const forms::FormDef>> versions_of(const std::string& form_id) const;
@@ -33,6 +38,7 @@ class FormRegistry {
 
  private:
   mutable std::shared_mutex mu_;
+  std::atomic<std::int64_t> loaded_at_ms_{0};  // steady clock, of the last load
   std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<const forms::FormDef>> forms_;
 };
 
