@@ -46,8 +46,6 @@ sync::MergeSchema FormRegistry::schema_for(const std::string& form_id, std::int6
 }
 
 Status FormRegistry::load(store::TransactionalStore& store) {
-  loaded_at_ms_.store(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::steady_clock::now().time_since_epoch()).count());
   std::vector<store::FormRow> rows;
   AKT_TRY(store.query([&](store::StoreReader& tx) {
     auto r = tx.list_forms(true);
@@ -66,11 +64,11 @@ Status FormRegistry::load(store::TransactionalStore& store) {
   return {};
 }
 
-void FormRegistry::reload_if_stale(store::TransactionalStore& store) {
-  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                               std::chrono::steady_clock::now().time_since_epoch()).count();
-  std::int64_t seen = loaded_at_ms_.load();
-  if (now - seen < 1000 || !loaded_at_ms_.compare_exchange_strong(seen, now)) return;
+void FormRegistry::catch_up(store::TransactionalStore& store) {
+  const auto asked = std::chrono::steady_clock::now();
+  std::lock_guard lock(reload_mu_);
+  if (load_began_ > asked) return;  // a load that began after this call read the store already
+  load_began_ = std::chrono::steady_clock::now();
   (void)load(store);  // a failure leaves the forms known so far: the edit is judged on them
 }
 

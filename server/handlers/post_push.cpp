@@ -163,7 +163,7 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
     auto form = app.forms.get(e.form_id, e.form_version);
     if (!form) {
       // Maybe published on another server of the same database since this one loaded its forms.
-      app.forms.reload_if_stale(*app.store);
+      app.forms.catch_up(*app.store);
       form = app.forms.get(e.form_id, e.form_version);
     }
     if (!form) {
@@ -184,7 +184,7 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
     // A later version that defines those answers may be newer than this server's forms (published on
     // another server of the same database).
     if (!errors.empty() && app.forms.versions_of(e.form_id).back()->version <= e.form_version)
-      app.forms.reload_if_stale(*app.store);
+      app.forms.catch_up(*app.store);
     if (!errors.empty())
       for (auto& f : app.forms.versions_of(e.form_id))
         if (f->version > e.form_version) later.push_back(f.get()), keep_alive.push_back(std::move(f));

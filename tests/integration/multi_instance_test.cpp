@@ -6,9 +6,12 @@
 // (CTest: skipped) unless AKT_REQUIRE_POSTGRES=1.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -228,6 +231,57 @@ TEST_CASE("multi-instance: a username locked by failed logins on server A is loc
   CHECK(!onb.header("retry-after").empty());
   // Another user from the same address is not locked (the address allows 4 times as many).
   CHECK(login(b, "mark", pw).status == 200);
+#else
+  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
+  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+#endif
+}
+
+TEST_CASE("multi-instance: a listener that lost its connection reads the head once it listens again") {
+#ifdef AKT_HAVE_POSTGRES
+  test::PgCluster* cluster = nullptr;
+  const std::string url = fresh_database(cluster);
+  if (url.empty()) return;
+  store::PgStoreOptions so;
+  so.url = url;
+  REQUIRE(store::PgStore::open(so).ok());  // the schema (feed_head)
+  auto admin = store::pg::PgConn::connect(url);
+  REQUIRE(admin.ok());
+  // A role of its own, which the test can stop from logging in while the listener is down.
+  static std::atomic<int> next{0};
+  const std::string role = "akt_listen_" + std::to_string(++next) + "_" + std::to_string(::getpid());
+  REQUIRE((*admin)->exec_script("CREATE ROLE " + role + " LOGIN; GRANT SELECT ON feed_head TO " + role).ok());
+  std::atomic<std::int64_t> heard{-1};
+  store::pg::ListenerOptions o;
+  o.url = url + " user=" + role;
+  o.on_head = [&](std::int64_t h) { heard.store(h); };
+  // No fallback reads here: only the listener's own connection can tell it the head.
+  o.read_head = []() -> Result<std::int64_t> { return Status::busy("fallback off in this test"); };
+  o.fallback_interval = std::chrono::milliseconds(100);
+  o.idle_check = std::chrono::minutes(5);  // nor its idle read, within this test
+  store::pg::FeedListener l(o);
+  const auto until = [](const std::function<bool()>& f) {
+    const auto deadline = Clock::now() + std::chrono::seconds(20);
+    while (!f() && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return f();
+  };
+  REQUIRE(until([&] { return l.listening() && heard.load() == 0; }));
+  const int pid = l.backend_pid();
+  REQUIRE((*admin)->exec_script("ALTER ROLE " + role + " NOLOGIN").ok());
+  auto killed = (*admin)->exec("SELECT pg_terminate_backend($1::int)", {store::pg::int64(pid)});
+  REQUIRE(killed.ok());
+  REQUIRE(until([&] { return !l.listening(); }));
+  // A commit while nobody listens (and without NOTIFY): nothing can tell the listener yet.
+  REQUIRE((*admin)->exec_script("UPDATE feed_head SET last_seq = 42").ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(heard.load() == 0);
+  CHECK_FALSE(l.listening());
+  REQUIRE((*admin)->exec_script("ALTER ROLE " + role + " LOGIN").ok());
+  CHECK(until([&] { return heard.load() == 42; }));
+  CHECK(l.listening());
+  CHECK(l.backend_pid() != pid);
+  CHECK(l.connects() == 2);
+  l.stop();
 #else
   if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
   std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
