@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -180,6 +181,7 @@ struct FaultProxy::Impl {
   std::mutex upstreams_mu;
   std::vector<std::uint16_t> upstreams;
   std::size_t next_upstream = 0;
+  std::function<void(std::uint16_t)> on_forwarded;  // set_on_forwarded (under upstreams_mu)
 
   mutable std::mutex mu;
   bool stopping = false;
@@ -292,7 +294,7 @@ struct FaultProxy::Impl {
   // Connects `up` to the upstream: the one port, or the next of several in turn. A port that refuses the
   // connection is skipped for the next one (nothing was sent yet), as a load balancer skips a dead
   // backend; `ec` is set when every one refused.
-  void connect_upstream(tcp::socket& up, boost::system::error_code& ec) {
+  std::uint16_t connect_upstream(tcp::socket& up, boost::system::error_code& ec) {
     std::vector<std::uint16_t> order;
     {
       std::lock_guard lock(upstreams_mu);
@@ -312,8 +314,9 @@ struct FaultProxy::Impl {
       }
       ec.clear();
       up.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), order[i]), ec);
-      if (!ec) return;
+      if (!ec) return order[i];
     }
+    return 0;
   }
 
   // Forwards `request` on a fresh upstream connection; nullopt when the upstream fails.
@@ -322,8 +325,16 @@ struct FaultProxy::Impl {
       net::io_context io;
       tcp::socket up(io);
       boost::system::error_code ec;
-      connect_upstream(up, ec);
+      const std::uint16_t to_port = connect_upstream(up, ec);
       if (ec || !write_all(up, request)) return std::nullopt;
+      {
+        std::function<void(std::uint16_t)> hook;
+        {
+          std::lock_guard lock(upstreams_mu);
+          hook = on_forwarded;
+        }
+        if (hook) hook(to_port);
+      }
       std::string buf, answer;
       if (!read_message(up, buf, answer, true)) return std::nullopt;
       up.shutdown(tcp::socket::shutdown_both, ec);
@@ -533,6 +544,11 @@ FaultProxy::~FaultProxy() { stop(); }
 
 std::uint16_t FaultProxy::port() const { return impl_->port; }
 void FaultProxy::set_upstream_port(std::uint16_t port) { impl_->upstream_port = port; }
+
+void FaultProxy::set_on_forwarded(std::function<void(std::uint16_t port)> hook) {
+  std::lock_guard lock(impl_->upstreams_mu);
+  impl_->on_forwarded = std::move(hook);
+}
 
 void FaultProxy::set_upstream_ports(std::vector<std::uint16_t> ports) {
   std::lock_guard lock(impl_->upstreams_mu);

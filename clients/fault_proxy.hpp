@@ -21,6 +21,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -89,6 +90,9 @@ class FaultProxy {
   // (one per request) goes to the next port in turn, round robin; a port that refuses the connection is
   // skipped for the next one. Replaces set_upstream_port's port while not empty.
   void set_upstream_ports(std::vector<std::uint16_t> ports);
+  // Called on the proxy's thread with the upstream port each time a whole request was written to it,
+  // before its answer is read (the simulator SIGKILLs a server there: a request in flight). Empty: none.
+  void set_on_forwarded(std::function<void(std::uint16_t port)> hook);
   // With faults off the proxy forwards faithfully. Turning them off first delivers a held push.
   void set_faults(bool on);
   // Silent link: requests are read and never answered (connections stay open until cut or stop()).

@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -967,14 +968,30 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
       const bool restart = managed.server && round == restart_round && k == restart_tablet;
       if (static_cast<int>(t.rng() % 100) < o.sync_percent || restart) {
         std::thread killer;
-        if (restart)
+        std::shared_ptr<std::atomic<bool>> fired;
+        if (restart && o.instances > 1) {
+          // Several servers: SIGKILL the last one the moment a request of this sync was written to it,
+          // before its answer (the proxy's thread calls this): a request in flight on the killed server.
+          fired = std::make_shared<std::atomic<bool>>(false);
+          ServerProcess* victim = managed.victim();
+          const std::uint16_t victim_port = victim->port();
+          proxy->set_on_forwarded([victim, victim_port, fired](std::uint16_t port) {
+            if (port == victim_port && !fired->exchange(true)) victim->kill9();
+          });
+        } else if (restart) {
           killer = std::thread([&managed, kill_after_ms] {
             std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
             managed.victim()->kill9();
           });
+        }
         auto s = sync_tablet(t, *t.http, oracle, o, rep);
         if (restart) {
-          killer.join();
+          if (killer.joinable()) killer.join();
+          if (fired) {
+            proxy->set_on_forwarded(nullptr);
+            if (fired->exchange(true)) ++rep.kills_in_flight;
+            else managed.victim()->kill9();  // no request of that sync reached it: killed now
+          }
           ++rep.kills;
           if (o.instances == 1 || o.restart_killed) {
             if (Status st = managed.victim()->restart(); !st.ok()) return st;

@@ -46,8 +46,8 @@ constexpr const char* kUsage =
     "  --postgres URL      (with --aktsyncd) the server's store is PostgreSQL's at URL (an existing database)\n"
     "  --instances N       (with --postgres) N aktsyncd on that one database, each its own data folder, behind\n"
     "                      the proxy's round robin (each request to the next instance; a refused one is\n"
-    "                      skipped); --restart then SIGKILLs the last instance and restarts it, or with\n"
-    "                      --kill-no-restart leaves it down for the rest of the run\n"
+    "                      skipped); --restart then SIGKILLs the last instance with a request in flight on\n"
+    "                      it and restarts it, or with --kill-no-restart leaves it down for the rest of the run\n"
     "  --dir DIR           where databases go (default: a new folder in /tmp)\n"
     "  --inject-lost-ack   self-test: the oracle invents an acknowledged edit; the run must fail\n"
     "\n"
@@ -253,9 +253,10 @@ int run(int argc, char** argv) {
   std::printf("saves %zu (creates %zu, edits %zu, deletes %zu), acknowledged %zu, syncs %zu (%zu gave up under "
               "faults), settled after %d passes\n",
               x.saves, x.creates, x.edits, x.deletes, x.acked, x.syncs, x.failed_syncs, x.settle_passes);
-  std::printf("records %zu, in conflict %zu, inbox entries %zu, rejected %zu, fields checked %zu, kills %zu, "
-              "restarts %zu, feeds from a mid-run cursor %zu\n",
-              x.records, x.conflicts, x.entries, x.rejected, x.fields_checked, x.kills, x.restarts, x.cursor_checks);
+  std::printf("records %zu, in conflict %zu, inbox entries %zu, rejected %zu, fields checked %zu, kills %zu (%zu with "
+              "a request in flight), restarts %zu, feeds from a mid-run cursor %zu\n",
+              x.records, x.conflicts, x.entries, x.rejected, x.fields_checked, x.kills, x.kills_in_flight, x.restarts,
+              x.cursor_checks);
   if (o.use_proxy || o.instances > 1) {
     const auto& f = x.faults;
     std::printf("faults: requests %zu, drop-before %zu, drop-after-commit %zu, cut-answer %zu, delay %zu, "
