@@ -8,6 +8,7 @@
 #include <cctype>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <list>
 #include <mutex>
 #include <optional>
@@ -176,6 +177,11 @@ struct FaultProxy::Impl {
   std::uint16_t port = 0;
   std::atomic<std::uint16_t> upstream_port{0};
   std::thread accept_thread;
+  // Several upstreams (set_upstream_ports): each new upstream connection goes to the next in turn.
+  std::mutex upstreams_mu;
+  std::vector<std::uint16_t> upstreams;
+  std::size_t next_upstream = 0;
+  std::function<void(std::uint16_t)> on_forwarded;  // set_on_forwarded (under upstreams_mu)
 
   mutable std::mutex mu;
   bool stopping = false;
@@ -285,14 +291,50 @@ struct FaultProxy::Impl {
     return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
   }
 
+  // Connects `up` to the upstream: the one port, or the next of several in turn. A port that refuses the
+  // connection is skipped for the next one (nothing was sent yet), as a load balancer skips a dead
+  // backend; `ec` is set when every one refused.
+  std::uint16_t connect_upstream(tcp::socket& up, boost::system::error_code& ec) {
+    std::vector<std::uint16_t> order;
+    {
+      std::lock_guard lock(upstreams_mu);
+      if (upstreams.empty()) {
+        order.push_back(upstream_port.load());
+      } else {
+        const std::size_t first = next_upstream++ % upstreams.size();
+        for (std::size_t i = 0; i < upstreams.size(); ++i) order.push_back(upstreams[(first + i) % upstreams.size()]);
+      }
+    }
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      if (i > 0) {
+        boost::system::error_code ignored;
+        up.close(ignored);
+        std::lock_guard lock(mu);
+        ++counts.upstream_failovers;
+      }
+      ec.clear();
+      up.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), order[i]), ec);
+      if (!ec) return order[i];
+    }
+    return 0;
+  }
+
   // Forwards `request` on a fresh upstream connection; nullopt when the upstream fails.
   std::optional<std::string> forward(const std::string& request) {
     try {
       net::io_context io;
       tcp::socket up(io);
       boost::system::error_code ec;
-      up.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), upstream_port.load()), ec);
+      const std::uint16_t to_port = connect_upstream(up, ec);
       if (ec || !write_all(up, request)) return std::nullopt;
+      {
+        std::function<void(std::uint16_t)> hook;
+        {
+          std::lock_guard lock(upstreams_mu);
+          hook = on_forwarded;
+        }
+        if (hook) hook(to_port);
+      }
       std::string buf, answer;
       if (!read_message(up, buf, answer, true)) return std::nullopt;
       up.shutdown(tcp::socket::shutdown_both, ec);
@@ -322,7 +364,7 @@ struct FaultProxy::Impl {
       net::io_context io;
       tcp::socket up(io);
       boost::system::error_code ec;
-      up.connect(tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), upstream_port.load()), ec);
+      connect_upstream(up, ec);
       if (!ec) write_all(up, request.substr(0, n));
       std::this_thread::sleep_for(std::chrono::milliseconds(20));  // let the server read what arrived
       up.close(ec);
@@ -502,6 +544,16 @@ FaultProxy::~FaultProxy() { stop(); }
 
 std::uint16_t FaultProxy::port() const { return impl_->port; }
 void FaultProxy::set_upstream_port(std::uint16_t port) { impl_->upstream_port = port; }
+
+void FaultProxy::set_on_forwarded(std::function<void(std::uint16_t port)> hook) {
+  std::lock_guard lock(impl_->upstreams_mu);
+  impl_->on_forwarded = std::move(hook);
+}
+
+void FaultProxy::set_upstream_ports(std::vector<std::uint16_t> ports) {
+  std::lock_guard lock(impl_->upstreams_mu);
+  impl_->upstreams = std::move(ports);
+}
 
 void FaultProxy::set_silent(bool on) {
   std::lock_guard lock(impl_->mu);

@@ -21,8 +21,10 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "sync/status.hpp"
 
@@ -69,6 +71,7 @@ struct FaultCounts {
   std::size_t stalls = 0;          // answers stalled by the link
   std::uint64_t bytes_up = 0;      // request bytes read from clients
   std::uint64_t bytes_down = 0;    // answer bytes written to clients
+  std::size_t upstream_failovers = 0;  // upstream ports that refused a connection, skipped for the next
 };
 
 class FaultProxy {
@@ -83,6 +86,13 @@ class FaultProxy {
 
   std::uint16_t port() const;
   void set_upstream_port(std::uint16_t port);
+  // Several servers behind the proxy (one database, docs/STORE.md §10): each new upstream connection
+  // (one per request) goes to the next port in turn, round robin; a port that refuses the connection is
+  // skipped for the next one. Replaces set_upstream_port's port while not empty.
+  void set_upstream_ports(std::vector<std::uint16_t> ports);
+  // Called on the proxy's thread with the upstream port each time a whole request was written to it,
+  // before its answer is read (the simulator SIGKILLs a server there: a request in flight). Empty: none.
+  void set_on_forwarded(std::function<void(std::uint16_t port)> hook);
   // With faults off the proxy forwards faithfully. Turning them off first delivers a held push.
   void set_faults(bool on);
   // Silent link: requests are read and never answered (connections stay open until cut or stop()).

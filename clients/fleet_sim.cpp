@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -765,8 +766,16 @@ Result<std::string> prepare_server(const std::string& host, std::uint16_t port, 
 
 struct Managed {
   std::unique_ptr<ServerProcess> server;
+  std::vector<std::unique_ptr<ServerProcess>> others;  // more instances on the same database
   std::string admin_token;
   std::vector<SimDevice> devices;
+  // The instance the restart SIGKILLs: the last one.
+  ServerProcess* victim() const { return others.empty() ? server.get() : others.back().get(); }
+  std::vector<std::uint16_t> ports() const {
+    std::vector<std::uint16_t> out{server->port()};
+    for (const auto& o : others) out.push_back(o->port());
+    return out;
+  }
 };
 
 Result<Managed> start_managed(const SimOptions& o) {
@@ -794,6 +803,7 @@ Result<Managed> start_managed(const SimOptions& o) {
     m.devices.push_back(d);
   }
   const std::string config = dir + "/aktsyncd.json";
+  if (!o.postgres_url.empty()) cfg["store"] = {{"engine", "postgres"}, {"url", o.postgres_url}};
   std::ofstream(config) << cfg.dump(2) << "\n";
   const std::string pw = "sim-admin-password-" + std::to_string(o.seed);
   std::ofstream(dir + "/admin-password") << pw << "\n";
@@ -805,6 +815,19 @@ Result<Managed> start_managed(const SimOptions& o) {
   auto srv = ServerProcess::start(o.aktsyncd, config, dir);
   if (!srv.ok()) return srv.status();
   m.server = std::move(*srv);
+  // More instances on the same database, each with its own data folder, started before the forms are
+  // published (on the first): they learn of the forms from the database, as in production.
+  for (int i = 1; i < o.instances; ++i) {
+    const std::string d = o.work_dir + "/server-" + std::to_string(i);
+    fs::create_directories(d + "/data", ec);
+    if (ec) return Status::io_error("cannot make " + d + ": " + ec.message());
+    json c = cfg;
+    c["data_dir"] = d + "/data";
+    std::ofstream(d + "/aktsyncd.json") << c.dump(2) << "\n";
+    auto other = ServerProcess::start(o.aktsyncd, d + "/aktsyncd.json", d);
+    if (!other.ok()) return other.status();
+    m.others.push_back(std::move(*other));
+  }
   auto token = prepare_server("127.0.0.1", m.server->port(), "simadmin", pw, o.forms_dir, o.old_form_percent > 0);
   if (!token.ok()) return token.status();
   m.admin_token = *token;
@@ -866,6 +889,9 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   SimOptions o = opt;
   Managed managed;
+  if (o.instances < 1 || (o.instances > 1 && (o.aktsyncd.empty() || o.postgres_url.empty())))
+    return Status::invalid_argument("several instances need a managed server (aktsyncd) on PostgreSQL (postgres_url)");
+  if (o.instances > 1) o.use_proxy = true;  // the round robin is the proxy's
   if (!o.aktsyncd.empty()) {
     if (o.tablets < 1) return Status::invalid_argument("the simulation needs at least one tablet");
     auto m = start_managed(o);
@@ -898,7 +924,9 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
     auto p = FaultProxy::start(o.port, f);
     if (!p.ok()) return p.status();
     proxy = std::move(*p);
+    if (o.instances > 1) proxy->set_upstream_ports(managed.ports());
   }
+  rep.instances = static_cast<std::size_t>(o.instances);
   const std::uint16_t path_port = proxy ? proxy->port() : o.port;
   std::vector<SimTablet> tablets;
   for (std::size_t k = 0; k < o.devices.size(); ++k) {
@@ -940,20 +968,44 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
       const bool restart = managed.server && round == restart_round && k == restart_tablet;
       if (static_cast<int>(t.rng() % 100) < o.sync_percent || restart) {
         std::thread killer;
-        if (restart)
+        std::shared_ptr<std::atomic<bool>> fired;
+        if (restart && o.instances > 1) {
+          // Several servers: SIGKILL the last one the moment a request of this sync was written to it,
+          // before its answer (the proxy's thread calls this): a request in flight on the killed server.
+          fired = std::make_shared<std::atomic<bool>>(false);
+          ServerProcess* victim = managed.victim();
+          const std::uint16_t victim_port = victim->port();
+          proxy->set_on_forwarded([victim, victim_port, fired](std::uint16_t port) {
+            if (port == victim_port && !fired->exchange(true)) victim->kill9();
+          });
+        } else if (restart) {
           killer = std::thread([&managed, kill_after_ms] {
             std::this_thread::sleep_for(std::chrono::milliseconds(kill_after_ms));
-            managed.server->kill9();
+            managed.victim()->kill9();
           });
+        }
         auto s = sync_tablet(t, *t.http, oracle, o, rep);
         if (restart) {
-          killer.join();
-          if (Status st = managed.server->restart(); !st.ok()) return st;
-          ++rep.restarts;
-          o.port = managed.server->port();
-          if (proxy) proxy->set_upstream_port(o.port);
-          else
-            for (SimTablet& x : tablets) x.http = std::make_unique<HttpClient>(o.host, o.port);
+          if (killer.joinable()) killer.join();
+          if (fired) {
+            proxy->set_on_forwarded(nullptr);
+            if (fired->exchange(true)) ++rep.kills_in_flight;
+            else managed.victim()->kill9();  // no request of that sync reached it: killed now
+          }
+          ++rep.kills;
+          if (o.instances == 1 || o.restart_killed) {
+            if (Status st = managed.victim()->restart(); !st.ok()) return st;
+            ++rep.restarts;
+          }
+          if (o.instances > 1) {
+            // Killed and left down: the proxy skips its refused port. Restarted: its new port joins.
+            if (o.restart_killed) proxy->set_upstream_ports(managed.ports());
+          } else {
+            o.port = managed.server->port();
+            if (proxy) proxy->set_upstream_port(o.port);
+            else
+              for (SimTablet& x : tablets) x.http = std::make_unique<HttpClient>(o.host, o.port);
+          }
         }
         if (!s.ok()) {
           if (s.status().code() == Status::Code::kIOError) ++rep.failed_syncs;
@@ -972,7 +1024,9 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
   // Settle, fault-free and straight to the server: everyone syncs until a whole pass moves nothing.
   if (proxy) proxy->set_faults(false);
   std::vector<std::unique_ptr<HttpClient>> direct;
-  for (std::size_t k = 0; k < tablets.size(); ++k) direct.push_back(std::make_unique<HttpClient>(o.host, o.port));
+  // Several instances: through the proxy still (faults off), so that settling uses every instance.
+  const std::uint16_t settle_port = o.instances > 1 ? proxy->port() : o.port;
+  for (std::size_t k = 0; k < tablets.size(); ++k) direct.push_back(std::make_unique<HttpClient>(o.host, settle_port));
   for (rep.settle_passes = 1; rep.settle_passes <= 10; ++rep.settle_passes) {
     bool moved = false;
     for (std::size_t k = 0; k < tablets.size(); ++k) {

@@ -62,6 +62,19 @@ struct SimOptions {
   // Managed only: in this round, SIGKILL the server a few ms into one tablet's sync, then restart it on
   // the same data directory (-1: never; kSeededRestart: a round, tablet and delay chosen by the seed).
   int restart_at_round = -1;
+  // Managed only: the managed servers' store is PostgreSQL's at this url (a database that exists; the
+  // simulator's records go there), "" = SQLite in the server's data folder.
+  std::string postgres_url;
+  // Managed only: this many aktsyncd on that one database (needs postgres_url when > 1), each with a
+  // data folder of its own (work_dir/server, work_dir/server-1, ...), all behind the proxy (used then even
+  // with no fault), which sends each request, on a new upstream connection, to the next one in turn and
+  // skips one that refuses the connection (docs/STORE.md §12). The restart (restart_at_round) SIGKILLs
+  // the last instance in a tablet's sync, the moment a request of it was written to that instance (before
+  // its answer; at the sync's end if none went there); with restart_killed it starts again (a new port,
+  // put back in the rotation), else it stays down for the rest of the run. Settling goes through the
+  // proxy too (faults off, both instances); the final reads go to the first instance.
+  int instances = 1;
+  bool restart_killed = true;
 
   std::string work_dir;            // the tablets' databases go here (must exist)
   int rounds = 10;
@@ -105,6 +118,9 @@ struct SimReport {
   std::size_t rejected = 0;                 // edits the server rejected (each is a violation)
   std::size_t fields_checked = 0;           // (acked edit, field) pairs checked by invariant 2
   std::size_t restarts = 0;                 // SIGKILL + restart of the server
+  std::size_t kills = 0;                    // SIGKILLs of a server (restarted or not)
+  std::size_t kills_in_flight = 0;          // of them, with a request written to it and not yet answered
+  std::size_t instances = 1;                // managed servers on one database
   std::size_t old_form_tablets = 0;         // tablets on Form A v1 (old_form_percent)
   std::size_t old_form_saves = 0;           // their saves
   std::size_t deletes_checked = 0;          // acknowledged deletes checked by invariant 2

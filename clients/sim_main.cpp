@@ -43,6 +43,11 @@ constexpr const char* kUsage =
     "                      (drop before, drop after commit, cut answer, delay, duplicate push, reorder push)\n"
     "  --drop-before P --drop-after P --cut P --delay P --duplicate P --reorder P   one fault each\n"
     "  --restart           (with --aktsyncd) SIGKILL the server during a sync in a seeded round, restart it\n"
+    "  --postgres URL      (with --aktsyncd) the server's store is PostgreSQL's at URL (an existing database)\n"
+    "  --instances N       (with --postgres) N aktsyncd on that one database, each its own data folder, behind\n"
+    "                      the proxy's round robin (each request to the next instance; a refused one is\n"
+    "                      skipped); --restart then SIGKILLs the last instance with a request in flight on\n"
+    "                      it and restarts it, or with --kill-no-restart leaves it down for the rest of the run\n"
     "  --dir DIR           where databases go (default: a new folder in /tmp)\n"
     "  --inject-lost-ack   self-test: the oracle invents an acknowledged edit; the run must fail\n"
     "\n"
@@ -125,6 +130,11 @@ int run(int argc, char** argv) {
       restart = true;
       continue;
     }
+    if (f == "--kill-no-restart") {
+      restart = true;
+      o.restart_killed = false;
+      continue;
+    }
     if (f == "--inject-lost-ack") {
       o.inject_lost_ack = true;
       continue;
@@ -204,6 +214,10 @@ int run(int argc, char** argv) {
        : f == "--delay"      ? o.faults.delay
        : f == "--duplicate"  ? o.faults.duplicate
                              : o.faults.reorder) = p;
+    } else if (f == "--postgres") {
+      o.postgres_url = v;
+    } else if (f == "--instances" && to_int(v, 1, 16, n)) {
+      o.instances = static_cast<int>(n);
     } else if (f == "--dir") {
       o.work_dir = v;
     } else {
@@ -216,6 +230,8 @@ int run(int argc, char** argv) {
   if (managed ? (o.forms_dir.empty() || o.tablets < 1 || o.port != 0 || !o.devices.empty())
               : (o.port == 0 || o.devices.empty() || restart))
     return usage();
+  if (o.instances > 1 && o.postgres_url.empty()) return usage();
+  if (!o.restart_killed && o.instances < 2) return usage();
   if (restart) o.restart_at_round = client::kSeededRestart;
   if (o.work_dir.empty()) {
     char tmpl[] = "/tmp/aktsync-sim-XXXXXX";
@@ -223,8 +239,10 @@ int run(int argc, char** argv) {
     o.work_dir = tmpl;
   }
   const std::size_t n_tablets = managed ? static_cast<std::size_t>(o.tablets) : o.devices.size();
-  std::printf("seed %llu, %zu tablets, %d rounds x %d saves, databases in %s\n",
-              static_cast<unsigned long long>(o.seed), n_tablets, o.rounds, o.ops_per_round, o.work_dir.c_str());
+  std::printf("seed %llu, %zu tablets, %d rounds x %d saves, databases in %s%s\n",
+              static_cast<unsigned long long>(o.seed), n_tablets, o.rounds, o.ops_per_round, o.work_dir.c_str(),
+              o.instances > 1 ? (", " + std::to_string(o.instances) + " servers on one PostgreSQL").c_str()
+              : o.postgres_url.empty() ? "" : ", server on PostgreSQL");
   std::fflush(stdout);
   auto r = client::run_fleet(o);
   if (!r.ok()) {
@@ -235,15 +253,16 @@ int run(int argc, char** argv) {
   std::printf("saves %zu (creates %zu, edits %zu, deletes %zu), acknowledged %zu, syncs %zu (%zu gave up under "
               "faults), settled after %d passes\n",
               x.saves, x.creates, x.edits, x.deletes, x.acked, x.syncs, x.failed_syncs, x.settle_passes);
-  std::printf("records %zu, in conflict %zu, inbox entries %zu, rejected %zu, fields checked %zu, restarts %zu, "
-              "feeds from a mid-run cursor %zu\n",
-              x.records, x.conflicts, x.entries, x.rejected, x.fields_checked, x.restarts, x.cursor_checks);
-  if (o.use_proxy) {
+  std::printf("records %zu, in conflict %zu, inbox entries %zu, rejected %zu, fields checked %zu, kills %zu (%zu with "
+              "a request in flight), restarts %zu, feeds from a mid-run cursor %zu\n",
+              x.records, x.conflicts, x.entries, x.rejected, x.fields_checked, x.kills, x.kills_in_flight, x.restarts,
+              x.cursor_checks);
+  if (o.use_proxy || o.instances > 1) {
     const auto& f = x.faults;
     std::printf("faults: requests %zu, drop-before %zu, drop-after-commit %zu, cut-answer %zu, delay %zu, "
-                "duplicate %zu, reorder %zu (held retries dropped %zu), upstream errors %zu\n",
+                "duplicate %zu, reorder %zu (held retries dropped %zu), upstream errors %zu, upstream failovers %zu\n",
                 f.requests, f.drop_before, f.drop_after, f.cut_response, f.delay, f.duplicate, f.reorder, f.held_drops,
-                f.upstream_errors);
+                f.upstream_errors, f.upstream_failovers);
   }
   if (o.old_form_percent > 0)
     std::printf("tablets on form v1 %zu, their saves %zu; acknowledged deletes checked %zu\n", x.old_form_tablets,

@@ -1,6 +1,7 @@
 #include "server/app_state.hpp"
 #include "schema/store/server_store.hpp"
 #include "server/handlers/handlers.hpp"
+#include "server/log.hpp"
 #include "sync/hex.hpp"
 
 #include <fcntl.h>
@@ -102,6 +103,11 @@ Result<std::unique_ptr<store::SyncStore>> open_store(const Config& config, std::
     o.url = config.store.url;
     o.on_commit = std::move(on_commit);
     o.form_rules = std::move(rules);
+    // Other servers may share the database: their commits wake this one's long polls (STORE.md §10).
+    o.listen = true;
+    o.on_listener_event = [](const std::string& e) {
+      log(e == "listening" ? LogLevel::kInfo : LogLevel::kWarn, "postgres feed listener: " + e);
+    };
     auto s = store::PgStore::open(std::move(o));
     if (!s.ok()) return s.status();  // its message names the cause, never the url's password
     return std::unique_ptr<store::SyncStore>(std::move(*s));
@@ -138,6 +144,9 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   auto app = std::make_shared<AppState>(std::move(config), std::move(*s));
   *holder = app;
   app->pseudonym_key = std::move(*key);
+  // Failed logins count on every server of the database when the engine shares its buckets (STORE.md §12).
+  app->login_user_limiter.share_through(app->store.get(), "login:");
+  app->login_addr_limiter.share_through(app->store.get(), "login:");
   if (Status st = app->forms.load(*app->store); !st.ok()) return st;
   auto blobs = store::BlobStore::open(app->config.data_dir);
   if (!blobs.ok()) return blobs.status();

@@ -1,5 +1,6 @@
 #include "server/form_registry.hpp"
 
+#include <chrono>
 #include <mutex>
 
 #include "schema/forms/form_parser.hpp"
@@ -61,6 +62,14 @@ Status FormRegistry::load(store::TransactionalStore& store) {
     put(std::make_shared<const forms::FormDef>(std::move(*form)));
   }
   return {};
+}
+
+void FormRegistry::catch_up(store::TransactionalStore& store) {
+  const auto asked = std::chrono::steady_clock::now();
+  std::lock_guard lock(reload_mu_);
+  if (load_began_ > asked) return;  // a load that began after this call read the store already
+  load_began_ = std::chrono::steady_clock::now();
+  (void)load(store);  // a failure leaves the forms known so far: the edit is judged on them
 }
 
 std::shared_ptr<const forms::FormDef> FormRegistry::get(const std::string& form_id, std::int64_t version) const {

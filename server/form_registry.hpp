@@ -2,7 +2,9 @@
 // version, parsed once. Thread-safe (readers share, publication writes).
 #pragma once
 
+#include <chrono>
 #include <map>
+#include <mutex>
 #include <memory>
 #include <shared_mutex>
 #include <string>
@@ -24,6 +26,11 @@ class FormRegistry {
   Status load(store::TransactionalStore& store);
   // The form version, or nullptr when it is not published (drafts never validate records).
   std::shared_ptr<const forms::FormDef> get(const std::string& form_id, std::int64_t version) const;
+  // Loads the store's forms again, unless a load that began after this call did has ended meanwhile
+  // (concurrent callers share one): another server on the same database may have published a version
+  // this one has not parsed (docs/STORE.md §12). The push handler calls it when an edit names a version
+  // it does not know, or fails validation with no later version known: one reload per such push.
+  void catch_up(store::TransactionalStore& store);
   void put(std::shared_ptr<const forms::FormDef> form);
   // Every published or retired version of a form, oldest first.
   std::vector<std::shared_ptr<const forms::FormDef>> versions_of(const std::string& form_id) const;
@@ -33,6 +40,8 @@ class FormRegistry {
 
  private:
   mutable std::shared_mutex mu_;
+  std::mutex reload_mu_;                                   // one catch_up load at a time
+  std::chrono::steady_clock::time_point load_began_{};  // of the last catch_up load (under reload_mu_)
   std::map<std::pair<std::string, std::int64_t>, std::shared_ptr<const forms::FormDef>> forms_;
 };
 

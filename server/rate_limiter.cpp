@@ -1,5 +1,7 @@
 #include "server/rate_limiter.hpp"
 
+#include "schema/store/sync_store.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -11,8 +13,16 @@ void RateLimiter::refill(Bucket& b, std::chrono::steady_clock::time_point now) c
   b.at = now;
 }
 
+std::optional<std::int64_t> RateLimiter::shared(const std::string& key, bool take) {
+  if (!store_) return std::nullopt;
+  auto r = store_->shared_bucket(scope_ + key, per_minute_, burst_, take);
+  if (!r.ok()) return std::nullopt;  // the database failed: this server's own count still limits
+  return *r;
+}
+
 std::int64_t RateLimiter::acquire(const std::string& key, std::chrono::steady_clock::time_point now) {
   if (per_minute_ <= 0) return 0;
+  if (auto s = shared(key, true)) return *s;
   std::lock_guard lock(mu_);
   if (buckets_.size() > 100000) buckets_.clear();  // bounded memory under a flood of distinct keys
   auto [it, inserted] = buckets_.try_emplace(key, Bucket{burst_, now});
@@ -27,6 +37,7 @@ std::int64_t RateLimiter::acquire(const std::string& key, std::chrono::steady_cl
 
 std::int64_t RateLimiter::wait_seconds(const std::string& key, std::chrono::steady_clock::time_point now) {
   if (per_minute_ <= 0) return 0;
+  if (auto s = shared(key, false)) return *s;
   std::lock_guard lock(mu_);
   auto it = buckets_.find(key);
   if (it == buckets_.end()) return 0;

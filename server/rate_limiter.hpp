@@ -1,11 +1,18 @@
-// Token buckets keyed by a string (a token hash, a username, a client address). Thread-safe.
+// Token buckets keyed by a string (a token hash, a username, a client address). Thread-safe. In memory,
+// or shared by every server of the database when the store's engine keeps shared buckets
+// (share_through: the failed-login throttles, docs/STORE.md §12).
 #pragma once
 
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
+
+namespace akt::store {
+class SyncStore;
+}
 
 namespace akt::server {
 
@@ -17,6 +24,12 @@ class RateLimiter {
   std::int64_t acquire(const std::string& key, std::chrono::steady_clock::time_point now);
   // Peeks without taking: seconds to wait, 0 when a token is available.
   std::int64_t wait_seconds(const std::string& key, std::chrono::steady_clock::time_point now);
+  // From now on, counts in `store`'s shared buckets (SyncStore::shared_bucket, keys prefixed by `scope`)
+  // when its engine keeps them; else, and for a call the database fails, in memory as before.
+  void share_through(store::SyncStore* shared_store, std::string scope) {
+    store_ = shared_store;
+    scope_ = std::move(scope);
+  }
 
  private:
   struct Bucket {
@@ -24,7 +37,11 @@ class RateLimiter {
     std::chrono::steady_clock::time_point at;
   };
   void refill(Bucket& b, std::chrono::steady_clock::time_point now) const;
+  // The shared bucket's answer, or nullopt: count in memory.
+  std::optional<std::int64_t> shared(const std::string& key, bool take);
   double per_minute_, burst_;
+  store::SyncStore* store_ = nullptr;
+  std::string scope_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
 };

@@ -159,6 +159,21 @@ class SyncStore : public TransactionalStore {
   virtual const std::string& server_actor() const = 0;
   // The highest feed number this process knows committed: never above the head of a later snapshot.
   virtual std::int64_t last_seq() const = 0;
+  // last_seq() after asking the database, on an engine that other servers may write to (several
+  // aktsyncd on one PostgreSQL: a cursor another server handed out may be ahead of what this one heard).
+  // Raises last_seq (and wakes the long polls) when it moved. Costs a read: only where a client's
+  // number is above last_seq().
+  virtual std::int64_t refresh_last_seq() { return last_seq(); }
+
+  // A token bucket shared by every server of the database (failed-login throttles, docs/STORE.md §12):
+  // `burst` tokens, refilled at `per_minute`, on the database's clock. With `take`, takes a token when
+  // one is there. Returns the seconds until a token is there (0: there was one, now taken when `take`),
+  // or nullopt when this engine shares no buckets (one server: the caller counts in memory).
+  virtual Result<std::optional<std::int64_t>> shared_bucket(const std::string& key, double per_minute, double burst,
+                                                            bool take) {
+    (void)key, (void)per_minute, (void)burst, (void)take;
+    return std::optional<std::int64_t>();
+  }
 };
 
 }  // namespace akt::store

@@ -48,7 +48,9 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
       return problem(410, "scope_changed",
                      "the user's scope changed: drop the local records, pull from the start, then push what is "
                      "still unacknowledged");
-    if (since > app.store->last_seq())
+    // Another server on the same database may have handed the cursor out before this one heard of
+    // its commit (docs/STORE.md §10): ask the store before refusing it.
+    if (since > app.store->last_seq() && since > app.store->refresh_last_seq())
       return problem(400, "invalid_cursor", "cursor is ahead of this server's feed");
   }
   std::int64_t limit = 500;
@@ -60,7 +62,7 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   // Resuming a page that was cut (§5.1): start after the last entry received whole.
   if (auto it = q.find("after"); it != q.end()) {
     std::int64_t after = 0;
-    if (!parse_int(it->second, after) || after > app.store->last_seq())
+    if (!parse_int(it->second, after) || (after > app.store->last_seq() && after > app.store->refresh_last_seq()))
       return problem(400, "invalid_after", "after must be the seq of an entry this feed returned");
     since = std::max(since, after);
   }

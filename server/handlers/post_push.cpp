@@ -162,6 +162,11 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
     const sync::Edit& e = edits[i];
     auto form = app.forms.get(e.form_id, e.form_version);
     if (!form) {
+      // Maybe published on another server of the same database since this one loaded its forms.
+      app.forms.catch_up(*app.store);
+      form = app.forms.get(e.form_id, e.form_version);
+    }
+    if (!form) {
       out[i] = sync::EditRejection{"unknown_form_version",
                                    "form '" + e.form_id + "' version " + std::to_string(e.form_version) +
                                        " is not published on this server",
@@ -176,6 +181,10 @@ std::vector<std::optional<sync::EditRejection>> validate_edits(const std::vector
     // wrote: not the edit's own, and refused only when the record turns out not to be of that version.
     std::vector<const forms::FormDef*> later;
     std::vector<std::shared_ptr<const forms::FormDef>> keep_alive;
+    // A later version that defines those answers may be newer than this server's forms (published on
+    // another server of the same database).
+    if (!errors.empty() && app.forms.versions_of(e.form_id).back()->version <= e.form_version)
+      app.forms.catch_up(*app.store);
     if (!errors.empty())
       for (auto& f : app.forms.versions_of(e.form_id))
         if (f->version > e.form_version) later.push_back(f.get()), keep_alive.push_back(std::move(f));

@@ -159,3 +159,21 @@ TEST_CASE("fault proxy: follows a restarted upstream, and an unreachable upstrea
   p->stop();
   p->stop();  // idempotent
 }
+
+TEST_CASE("fault proxy: several upstreams take requests in turn, and a refused one is skipped") {
+  test::TestServer s1, s2;  // two separate servers: where each push went shows in its own feed
+  auto p = proxy_to(s1, {});
+  p->set_upstream_ports({s1.port(), s2.port()});
+  client::HttpClient c("127.0.0.1", p->port());
+  for (int i = 1; i <= 4; ++i) REQUIRE(push_via(c, s1.a, one_record(s1.a, i, "rr" + std::to_string(i)))->status == 200);
+  auto d1 = s1.client(), d2 = s2.client();
+  CHECK(test::pull_all(d1, s1.a, "", 100).records.size() == 2);
+  CHECK(test::pull_all(d2, s2.a, "", 100).records.size() == 2);
+  CHECK(p->counts().upstream_failovers == 0);
+  // One port refuses (nothing listens on 1): its turns go to the next one, nothing is lost.
+  p->set_upstream_ports({1, s2.port()});
+  for (int i = 5; i <= 8; ++i) REQUIRE(push_via(c, s1.a, one_record(s1.a, i, "rr" + std::to_string(i)))->status == 200);
+  CHECK(test::pull_all(d2, s2.a, "", 100).records.size() == 6);
+  CHECK(p->counts().upstream_failovers == 2);
+  CHECK(p->counts().upstream_errors == 0);
+}

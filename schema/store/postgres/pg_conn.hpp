@@ -78,6 +78,8 @@ class PgConn {
   int backend_pid() const;
   // Quotes an identifier (a database name) for the few statements that cannot bind one.
   Result<std::string> quote_identifier(const std::string& name);
+  // The libpq connection, for the LISTEN loop (pg_listen.cpp) that waits on its socket.
+  pg_conn* native() const { return c_; }
 
   // The feed head the current transaction stamped (PgPushPort::stamp_feed), 0 when it moved no record;
   // PgStore resets it at BEGIN and reads it after COMMIT (last_seq, on_commit).

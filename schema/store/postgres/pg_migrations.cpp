@@ -269,6 +269,16 @@ UPDATE versions v SET municipality = r.municipality, community = r.community, co
 -- 15: readers see the reason in their own language; rows stored before keep '{}' and their English detail.
 ALTER TABLE quarantine ADD COLUMN args text NOT NULL DEFAULT '{}';
 )sql"},
+    {5, R"sql(
+-- Failed-login throttles shared by every server of the database (STORE.md §12): one token bucket per key
+-- ("login:u:<username>", "login:a:<address>"), refilled on the database's clock. UNLOGGED: a crash of
+-- PostgreSQL empties it, which only forgives the failures counted so far.
+CREATE UNLOGGED TABLE rate_buckets(
+  key    text PRIMARY KEY,
+  tokens double precision NOT NULL,
+  at_ms  bigint NOT NULL
+);
+)sql"},
 };
 
 // Any constant: the advisory lock that serialises migrations between servers sharing the database.

@@ -2,11 +2,14 @@
 // PostgreSQL. The operations themselves are in pg_ops.cpp.
 #include "schema/store/postgres/pg_store.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <optional>
 #include <random>
 
 #include "schema/store/postgres/pg_conn.hpp"
 #include "schema/store/postgres/pg_feed.hpp"
+#include "schema/store/postgres/pg_listen.hpp"
 #include "schema/store/postgres/pg_migrations.hpp"
 #include "schema/store/postgres/pg_ops.hpp"
 #include "schema/store/postgres/pg_push.hpp"
@@ -24,6 +27,23 @@ Result<std::unique_ptr<PgStore>> PgStore::open(PgStoreOptions options) {
   if (!head.ok()) return head.status();
   s->last_seq_.store(*head);
   s->give_back(std::move(*conn));
+  if (s->options_.listen) {
+    pg::ListenerOptions lo;
+    lo.url = s->options_.url;
+    PgStore* self = s.get();
+    lo.on_head = [self](std::int64_t h) { self->heard_head(h); };
+    lo.read_head = [self]() -> Result<std::int64_t> {
+      Result<std::int64_t> h = Status::io_error("feed head: not read");
+      Status st = self->in_snapshot([&h](pg::PgConn& c) {
+        h = pg::feed_head(c);
+        return h.status();
+      });
+      if (!st.ok()) return st;
+      return h;
+    };
+    lo.on_event = s->options_.on_listener_event;
+    s->listener_ = std::make_unique<pg::FeedListener>(std::move(lo));
+  }
   return s;
 }
 
@@ -69,6 +89,67 @@ bool PgStore::raise_last_seq(std::int64_t seq) {
     if (last_seq_.compare_exchange_weak(seen, seq, std::memory_order_acq_rel)) return true;
   return false;
 }
+
+void PgStore::heard_head(std::int64_t seq) {
+  if (raise_last_seq(seq) && options_.on_commit) options_.on_commit(last_seq());
+}
+
+std::int64_t PgStore::refresh_last_seq() {
+  Result<std::int64_t> h = Status::io_error("feed head: not read");
+  Status st = in_snapshot([&h](pg::PgConn& c) {
+    h = pg::feed_head(c);
+    return h.status();
+  });
+  if (st.ok() && h.ok()) heard_head(*h);
+  return last_seq();
+}
+
+Result<std::optional<std::int64_t>> PgStore::shared_bucket(const std::string& key, double per_minute, double burst,
+                                                           bool take) {
+  // The database's clock in ms, the same for every server.
+#define AKT_PG_NOW_MS "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+  double tokens = burst;
+  Status st = in_transaction("BEGIN ISOLATION LEVEL READ COMMITTED", [&](pg::PgConn& c) -> Status {
+    const pg::Param k = pg::text(key), b = pg::text(std::to_string(burst)), rate = pg::text(std::to_string(per_minute));
+    if (!take) {
+      // A peek: the bucket refilled up to now; no row is a full bucket (nothing is written).
+      auto r = c.exec("SELECT LEAST($2::float8, tokens + GREATEST(0, " AKT_PG_NOW_MS " - at_ms) * $3::float8 / 60000.0)::text "
+                      "FROM rate_buckets WHERE key = $1",
+                      {k, b, rate});
+      if (!r.ok()) return r.status();
+      if (r->rows() > 0) tokens = std::stod(r->str(0, 0));
+      return {};
+    }
+    // The bucket refilled up to now (a new one full), its row locked to COMMIT: two servers taking the
+    // last token of one key take it one after the other.
+    auto r = c.exec("INSERT INTO rate_buckets AS t(key, tokens, at_ms) VALUES($1, $2::float8, " AKT_PG_NOW_MS ") "
+                    "ON CONFLICT(key) DO UPDATE SET tokens = LEAST($2::float8, t.tokens + GREATEST(0, " AKT_PG_NOW_MS
+                    " - t.at_ms) * $3::float8 / 60000.0), at_ms = GREATEST(t.at_ms, " AKT_PG_NOW_MS ") "
+                    "RETURNING tokens::text",
+                    {k, b, rate});
+    if (!r.ok()) return r.status();
+    tokens = std::stod(r->str(0, 0));
+    if (tokens >= 1.0) {
+      auto u = c.exec("UPDATE rate_buckets SET tokens = tokens - 1 WHERE key = $1", {k});
+      if (!u.ok()) return u.status();
+    }
+    // Buckets untouched for a day are full again: the same as no row. Dropped now and then, so that a
+    // flood of distinct keys (addresses) does not grow the table for good.
+    if (++bucket_writes_ % 1000 == 0) {
+      auto d = c.exec("DELETE FROM rate_buckets WHERE at_ms < " AKT_PG_NOW_MS " - 86400000");
+      if (!d.ok()) return d.status();
+    }
+    return {};
+  });
+#undef AKT_PG_NOW_MS
+  if (!st.ok()) return st;
+  // As RateLimiter counts it: whole seconds until the next token, at least 1; 0 when there was one.
+  if (tokens >= 1.0) return std::optional<std::int64_t>(0);
+  return std::optional<std::int64_t>(
+      std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil((1.0 - tokens) * 60.0 / per_minute))));
+}
+
+int PgStore::listener_backend_pid() const { return listener_ ? listener_->backend_pid() : 0; }
 
 void PgStore::note_pull(const std::string& device, std::int64_t cursor, std::int64_t now_ms) {
   std::lock_guard<std::mutex> lock(pulls_mu_);
@@ -166,7 +247,9 @@ Result<std::vector<QuarantineEntry>> PgStore::quarantine(std::int64_t before_id,
   if (!st.ok()) return st;
   return rows;
 }
-PgStore::~PgStore() = default;
+PgStore::~PgStore() {
+  if (listener_) listener_->stop();  // its thread reads through this store's pool
+}
 
 Result<std::unique_ptr<pg::PgConn>> PgStore::borrow() {
   {
@@ -204,8 +287,13 @@ Status PgStore::in_transaction(const char* begin, const std::function<Status(pg:
   if (st.ok()) st = fn(c);
   if (st.ok()) {
     // A COMMIT that fails (connection lost) leaves the outcome unknown to us: the caller retries, and
-    // every write of the seam is idempotent or re-checks its precondition.
-    st = c.exec_script("COMMIT");
+    // every write of the seam is idempotent or re-checks its precondition. A transaction that moved the
+    // feed tells the other servers (docs/STORE.md §10): its NOTIFY, sent in the same round trip as
+    // COMMIT, is delivered only if COMMIT succeeds, after it, in commit order; the payload is the head it
+    // stamped, an integer of ours. A failing NOTIFY fails the COMMIT's script: rolled back below.
+    st = c.stamped_head > 0 ? c.exec_script(std::string("SELECT pg_notify('") + pg::kFeedChannel + "', '" +
+                                            std::to_string(c.stamped_head) + "'); COMMIT")
+                            : c.exec_script("COMMIT");
   } else {
     (void)c.exec_script("ROLLBACK");
   }

@@ -20,6 +20,7 @@ namespace akt::store {
 
 namespace pg {
 class PgConn;
+class FeedListener;
 }
 
 struct PgStoreOptions {
@@ -27,9 +28,16 @@ struct PgStoreOptions {
   std::size_t max_idle_connections = 4;  // kept open between calls; more may be open while busy
   // The form rules every push consults (form_rules.hpp); null = none.
   std::shared_ptr<const FormRules> form_rules;
-  // Called after every commit that moved the feed, with the new last sequence number, outside any lock
-  // (in this process only: the long-poll wake-up; docs/STORE.md §7).
+  // Called after every commit that moved the feed, with the new last sequence number, outside any lock:
+  // the long-poll wake-up (docs/STORE.md §7). With `listen`, also when another server's commit moved it.
   std::function<void(std::int64_t)> on_commit;
+  // Several servers on one database (docs/STORE.md §10): keep a LISTEN connection on a thread of its
+  // own (pg_listen.hpp) and take every other server's feed commits as this process's own (last_seq,
+  // on_commit); while it is down, read the feed head every second instead. Off: this process learns of
+  // other servers' commits only from the feed pages it reads (and refresh_last_seq).
+  bool listen = false;
+  // The listener's state changes ("listening", "lost: why ..."), for the log; may be null.
+  std::function<void(const std::string&)> on_listener_event;
 };
 
 // Thread-safe. Each update is one READ COMMITTED transaction on a connection of its own, durable when it
@@ -63,6 +71,15 @@ class PgStore final : public SyncStore {
   // The highest feed number this process saw committed: its own commits' stamps, and the head of every
   // feed page it read (another server's commits). At open: feed_head.last_seq.
   std::int64_t last_seq() const override { return last_seq_.load(std::memory_order_acquire); }
+  // Reads feed_head.last_seq: another server may have moved it. Raises last_seq (and calls on_commit
+  // when it moved); last_seq() when the database cannot be read.
+  std::int64_t refresh_last_seq() override;
+  // Failed-login throttles in table rate_buckets, shared by every server of the database; the clock is
+  // PostgreSQL's (clock_timestamp()), so the servers' own clocks need not agree.
+  Result<std::optional<std::int64_t>> shared_bucket(const std::string& key, double per_minute, double burst,
+                                                    bool take) override;
+  // The LISTEN connection's backend pid, 0 while it is down or without `listen` (tests terminate it).
+  int listener_backend_pid() const;
 
   // SyncStore's reads (pg_feed.cpp), each in one REPEATABLE READ READ ONLY snapshot.
   Result<ChangesPage> feed_page(const FeedQuery& query, std::string& out) override;
@@ -92,6 +109,9 @@ class PgStore final : public SyncStore {
   Status load_identity(pg::PgConn& conn);
   // Raises last_seq_ to `seq` (never lowers it); true when it moved.
   bool raise_last_seq(std::int64_t seq);
+  // A feed head committed elsewhere (the listener, refresh_last_seq): raised and, when it moved,
+  // announced through on_commit as this process's own commits are.
+  void heard_head(std::int64_t seq);
   // Runs a read of the seam's snapshot shape.
   Status in_snapshot(const std::function<Status(pg::PgConn&)>& fn);
   struct PendingPull {
@@ -106,6 +126,8 @@ class PgStore final : public SyncStore {
   std::atomic<std::int64_t> last_seq_{0};
   std::mutex pulls_mu_;  // guards pending_pulls_
   std::map<std::string, PendingPull> pending_pulls_;
+  std::atomic<std::uint64_t> bucket_writes_{0};  // shared_bucket's takes, for its occasional clean-up
+  std::unique_ptr<pg::FeedListener> listener_;  // with options_.listen; stopped first on destruction
 };
 
 // Creates database `name` as a copy of `template_name` ("" = the server's default), connected through
