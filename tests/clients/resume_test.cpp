@@ -122,7 +122,7 @@ TEST_CASE("resume: a push whose answer was lost fetches the stored answer instea
   CHECK(s->unsynced == 0);
 }
 
-TEST_CASE("resume: a batch formed in an earlier round asks for its answer first; 404 sends it") {
+TEST_CASE("resume: a batch formed in an earlier round asks for its answer first, 404 sends it") {
   test::TestServer srv;
   test::TempDir dir;
   client::FaultOptions f;
@@ -152,7 +152,7 @@ TEST_CASE("resume: a batch formed in an earlier round asks for its answer first;
   CHECK(s->pushed == 1);
 }
 
-TEST_CASE("no echo: the tablet's own records come back without bodies; a body the server changed is fetched") {
+TEST_CASE("no echo: the tablet's own records come back without bodies, a body the server changed is fetched") {
   test::TestServer srv;
   test::TempDir dir;
   test::Tablet a(dir.file("a.db"), srv.a, srv.port(), 5);

@@ -182,7 +182,7 @@ TEST_CASE("scope: an acknowledged edit the feed never showed goes with the recor
   check_idle(t);
 }
 
-TEST_CASE("scope: an admin narrows a user's assignments; the tablet drops what left and keeps syncing") {
+TEST_CASE("scope: an admin narrows a user's assignments, the tablet drops what left and keeps syncing") {
   Team team(/*wide=*/true);
   test::TempDir dir;
   test::Tablet t(dir.file("enis.db"), team.enis, team.srv.port(), 24);

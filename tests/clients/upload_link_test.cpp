@@ -24,7 +24,7 @@ std::string random_bytes(std::size_t n, std::uint64_t seed) {
 
 }  // namespace
 
-TEST_CASE("attachments: after a lost answer the uploader asks the offset; nothing is sent behind its back") {
+TEST_CASE("attachments: after a lost answer the uploader asks the offset, nothing is sent behind its back") {
   test::TestServer srv;
   client::FaultOptions f;
   f.drop_after = 0.3;  // the server stores the chunk, the answer is lost

@@ -141,7 +141,7 @@ TEST_CASE("golden: admin JSON Lines of each instrument") {
   }
 }
 
-TEST_CASE("export: conflicts=exclude drops flagged records; JSONL interleaves repeat rows") {
+TEST_CASE("export: conflicts=exclude drops flagged records, JSONL interleaves repeat rows") {
   const forms::FormDef* v[] = {&form("so1_infra_monitoring")};
   ExportOptions o;
   o.role = sync::Role::kAdmin;

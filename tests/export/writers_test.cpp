@@ -98,7 +98,7 @@ TEST_CASE("zip + xlsx: many rows stream in bounded chunks into a valid archive")
   CHECK_FALSE(bad.finish().ok());
 }
 
-TEST_CASE("xlsx: tables out of order are refused; helper names") {
+TEST_CASE("xlsx: tables out of order are refused, helper names") {
   XlsxWriter w([](std::string_view) {});
   REQUIRE(w.begin({TableSpec{"a", {"x"}}, TableSpec{"b", {"y"}}}).ok());
   std::vector<Cell> row{Cell::str("1")};
@@ -148,7 +148,7 @@ TEST_CASE("layout: union of versions in form order, options, geopoints, role") {
   CHECK(build_layout(one, {}).ok());
 }
 
-TEST_CASE("records: from a RecordState; ISO times") {
+TEST_CASE("records: from a RecordState, ISO times") {
   sync::RecordState s;
   s.record_id = "r1";
   s.form_id = "mini";
@@ -184,7 +184,7 @@ TEST_CASE("jsonl: typed values, null vs empty") {
   CHECK(out == "{\"_table\":\"records\",\"a\":null,\"b\":\"\",\"c\":2.5,\"d\":false}\n");
 }
 
-TEST_CASE("jsonl: text cells use the one escaper; invalid UTF-8 becomes U+FFFD, valid text passes through") {
+TEST_CASE("jsonl: text cells use the one escaper, invalid UTF-8 becomes U+FFFD, valid text passes through") {
   auto esc = [](std::string_view s) {
     std::string out;
     append_json_string(out, s);

@@ -294,7 +294,7 @@ TEST_CASE("accounts: expired tokens are refused") {
   w.srv.app().now_ms.reset();
 }
 
-TEST_CASE("accounts: a scope change resets cursors; a record that leaves the scope is announced") {
+TEST_CASE("accounts: a scope change resets cursors, a record that leaves the scope is announced") {
   World w;
   auto c = w.srv.client();
   const test::Device& me = w.device["me_officer"];

@@ -99,7 +99,7 @@ std::vector<std::string> pending_of(World& w, const std::string& record) {
 
 }  // namespace
 
-TEST_CASE("attachments: a record pushed before its photos is pending, then complete; resumed chunks; stored once") {
+TEST_CASE("attachments: a record pushed before its photos is pending, then complete, resumed chunks, stored once") {
   World w;
   const std::string site = bytes_of(300000, 1), face = bytes_of(70000, 2);
   const sync::Edit e = w.edit(w.srv.a, 1, 1, {{"site_photo", ref_of(site)}, {"face_photo", ref_of(face)}});
@@ -266,7 +266,7 @@ TEST_CASE("attachments: files no version references are collected after the grac
 
 namespace akt {
 
-TEST_CASE("attachments: an export with media=include is a ZIP of the dataset and the photos; M&E refused") {
+TEST_CASE("attachments: an export with media=include is a ZIP of the dataset and the photos, M&E refused") {
   World w;
   w.srv.create_user("mira", "me_officer", kPw);
   const std::string mira = w.srv.login("mira", kPw);

@@ -133,7 +133,7 @@ TEST_CASE("console: the embedded files are the files of server/web, byte for byt
   CHECK(names.count("i18n.js") == 1);
 }
 
-TEST_CASE("X-Akt-Client: parsed item by item; bad values are ignored") {
+TEST_CASE("X-Akt-Client: parsed item by item, bad values are ignored") {
   using server::parse_client_header;
   auto r = parse_client_header("app=aktsync/1.2; unsynced=14");
   CHECK(r.app == "aktsync/1.2");
@@ -158,7 +158,7 @@ TEST_CASE("X-Akt-Client: parsed item by item; bad values are ignored") {
   CHECK(parse_client_header("").app.empty());
 }
 
-TEST_CASE("device status: X-Akt-Client on push and changes reaches the device list; bad values never fail a sync") {
+TEST_CASE("device status: X-Akt-Client on push and changes reaches the device list, bad values never fail a sync") {
   test::TestServer srv;
   auto c = srv.client();
   srv.create_user("root", "admin", kPw);

@@ -70,7 +70,7 @@ const sync::Scope kPrizren{"prizren", "serb", "SO1"};
 
 }  // namespace
 
-TEST_CASE("feed: a narrow scope on a big server gets its records in few requests; an empty feed ends at once") {
+TEST_CASE("feed: a narrow scope on a big server gets its records in few requests, an empty feed ends at once") {
   World w;
   push_creates(w.c, w.srv.a, 1, 3000, kPrizren);      // out of enis's scope
   push_creates(w.c, w.srv.a, 5001, 25, kGracanica);   // in it
@@ -136,7 +136,7 @@ TEST_CASE("feed: max_bytes ends a page after the record that crosses it, and aft
   get_json(w.c, w.srv.b, "/v1/changes?max_bytes=0", 400);
 }
 
-TEST_CASE("feed: the compact feed leaves out changed, parents and the caller's own bodies; the default does not") {
+TEST_CASE("feed: the compact feed leaves out changed, parents and the caller's own bodies, the default does not") {
   World w;
   const sync::Edit mine = create_in(w.srv.a, 1, kGracanica, R"({"x":1,"y":"a"})");
   const sync::Edit theirs = create_in(w.srv.b, 2, kGracanica, R"({"x":2})");  // another record
@@ -217,7 +217,7 @@ TEST_CASE("push: GET /v1/push/{batch_id} gives the pushing device its stored ans
   CHECK(del->status == 405);
 }
 
-TEST_CASE("push: a lean answer leaves out the record of every edit not rejected; replays and reads give it as stored") {
+TEST_CASE("push: a lean answer leaves out the record of every edit not rejected, replays and reads give it as stored") {
   World w;
   const sync::Edit one = create_in(w.srv.a, 1, kGracanica, R"({"x":1})");
   const sync::Edit two = create_in(w.srv.a, 2, kGracanica, R"({"x":2})");

@@ -55,7 +55,7 @@ struct FormsWorld {
 
 }  // namespace
 
-TEST_CASE("forms: the four instruments upload, publish and list; drafts stay hidden") {
+TEST_CASE("forms: the four instruments upload, publish and list, drafts stay hidden") {
   FormsWorld w;
   auto list = w.c.request("GET", "/v1/forms", {}, w.srv.a.auth());
   REQUIRE(list->status == 200);
@@ -87,7 +87,7 @@ TEST_CASE("forms: the four instruments upload, publish and list; drafts stay hid
   CHECK(json::parse(w.c.request("GET", "/v1/forms", {}, w.srv.a.auth())->body)["forms"].size() == 4);
 }
 
-TEST_CASE("forms: invalid edits are quarantined with per-field problems; the valid ones of the batch apply") {
+TEST_CASE("forms: invalid edits are quarantined with per-field problems, the valid ones of the batch apply") {
   FormsWorld w;
   std::mt19937_64 rng(11);
   std::vector<sync::Edit> edits;
@@ -239,7 +239,7 @@ TEST_CASE("forms: many records approved in one action: each reviewed, the unrevi
   CHECK(log[0]["detail"]["skipped"] == 2);
 }
 
-TEST_CASE("forms: a missing translation refuses the upload with its path; a listed fallback is accepted") {
+TEST_CASE("forms: a missing translation refuses the upload with its path, a listed fallback is accepted") {
   FormsWorld w;
   json v2 = json::parse(read_file(std::string(AKT_SOURCE_DIR) + "/schema/forms/programme/so1_interethnic_survey.json"));
   v2["version"] = 2;
@@ -262,7 +262,7 @@ TEST_CASE("forms: a missing translation refuses the upload with its path; a list
   CHECK(w.c.request("POST", "/v1/admin/forms/so1_interethnic_survey/2/publish", "{}", bearer(w.admin))->status == 200);
 }
 
-TEST_CASE("forms: a push's field messages come in the language of Accept-Language; codes and paths do not change") {
+TEST_CASE("forms: a push's field messages come in the language of Accept-Language, codes and paths do not change") {
   FormsWorld w;
   std::mt19937_64 rng(12);
   auto rejected_fields = [&](std::int64_t n, const char* accept_language) {

@@ -50,7 +50,7 @@ struct Diverged {
 
 }  // namespace
 
-TEST_CASE("inbox: a same-field divergence lists every candidate; the admin resolves; the flag goes everywhere") {
+TEST_CASE("inbox: a same-field divergence lists every candidate, the admin resolves, the flag goes everywhere") {
   Diverged w;
   auto entries = w.list();
   REQUIRE(entries.size() == 1);
@@ -93,7 +93,7 @@ TEST_CASE("inbox: a same-field divergence lists every candidate; the admin resol
                     bearer(w.admin))->status == 409);
 }
 
-TEST_CASE("inbox: a tablet that edits a flagged field replaces its own candidate; it cannot close the entry") {
+TEST_CASE("inbox: a tablet that edits a flagged field replaces its own candidate, it cannot close the entry") {
   Diverged w;
   auto feed = test::pull_all(w.c, w.srv.a, "", 100);
   const auto& merged = feed.records.at(w.rec).live[0];

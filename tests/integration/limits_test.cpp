@@ -50,7 +50,7 @@ struct ClockShift {
 
 }  // namespace
 
-TEST_CASE("limits: a token beyond its request budget gets 429 with Retry-After; other tokens do not") {
+TEST_CASE("limits: a token beyond its request budget gets 429 with Retry-After, other tokens do not") {
   server::Limits l;
   l.requests_per_minute = 1;  // refills one request a minute: nothing refills during the test
   l.request_burst = 3;

@@ -282,7 +282,7 @@ TEST_CASE("merge order: one candidate per device line, and the base is the candi
   CHECK(seen.size() == 1);
 }
 
-TEST_CASE("merge order: a device line that deletes after editing counts once; agreeing deletions delete") {
+TEST_CASE("merge order: a device line that deletes after editing counts once, agreeing deletions delete") {
   // T1 edits then deletes; T0 deletes: every side deletes in the end, whatever the order.
   const json first{{"pct_complete", 60}, {"status", "in_progress"}};
   auto seen = every_order(2, first, [](World& w, const sync::Edit& e0) {

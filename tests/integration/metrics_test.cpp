@@ -140,7 +140,7 @@ TEST_CASE("metrics: only the scrape token and admins may read them") {
   CHECK(status(auth(kToken)) == 401);
 }
 
-TEST_CASE("metrics: the scrape token's hash is checked at start; label values are escaped") {
+TEST_CASE("metrics: the scrape token's hash is checked at start, label values are escaped") {
   server::Config c;
   c.metrics_token_sha256 = "ABC";
   CHECK(server::check_config(c).code() == Status::Code::kInvalidArgument);

@@ -38,7 +38,7 @@ std::string code_of(const client::HttpResult& r) { return json::parse(r.body, nu
 
 }  // namespace
 
-TEST_CASE("passwords: a user changes their own password with the old one; other sessions end") {
+TEST_CASE("passwords: a user changes their own password with the old one, other sessions end") {
   test::TestServer srv;
   srv.create_user("enis", "enumerator", kPw);
   auto c = srv.client();
@@ -62,7 +62,7 @@ TEST_CASE("passwords: a user changes their own password with the old one; other 
   CHECK(audit->status == 403);
 }
 
-TEST_CASE("passwords: an admin resets a password, or sets a one-time one; the user's sessions end; audited") {
+TEST_CASE("passwords: an admin resets a password, or sets a one-time one, the user's sessions end, audited") {
   test::TestServer srv;
   srv.create_user("root", "admin", kPw);
   srv.create_user("enis", "enumerator", kPw);

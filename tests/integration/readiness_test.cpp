@@ -9,7 +9,7 @@
 using namespace akt;
 using nlohmann::json;
 
-TEST_CASE("readyz: ready with database, migrations and disk space; 503 naming the check that fails") {
+TEST_CASE("readyz: ready with database, migrations and disk space, 503 naming the check that fails") {
   test::TestServer srv;
   auto c = srv.client();
   auto r = c.request("GET", "/readyz");

@@ -65,7 +65,7 @@ std::string header_of(const client::HttpResult& r, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("request log: request ids in answers, problems and log lines; no secret in any line") {
+TEST_CASE("request log: request ids in answers, problems and log lines, no secret in any line") {
   const std::string password = "Secret-Password-7f3a9c";
   const std::string body_secret = "Secret-Body-Vlora-Krasniqi-0a1b";
   test::TestServer srv;

@@ -106,7 +106,7 @@ TEST_CASE("stale resolution: a view older than the admin's own earlier resolutio
   CHECK(w.open_entries().empty());
 }
 
-TEST_CASE("history: every version with dot, clock, parents, changed, author and times; pushes name entries") {
+TEST_CASE("history: every version with dot, clock, parents, changed, author and times, pushes name entries") {
   TwoEntries w;
   // The merge's answer names the two entries it opened and the merged version.
   const std::int64_t pct = w.entry_id("pct_complete"), status = w.entry_id("status");

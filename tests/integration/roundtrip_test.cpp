@@ -98,7 +98,7 @@ TEST_CASE("integration: batches delivered in either order reach the same state")
   REQUIRE(in_order.size() == 2);
 }
 
-TEST_CASE("integration: two devices editing one record concurrently are merged; the same field is flagged") {
+TEST_CASE("integration: two devices editing one record concurrently are merged, the same field is flagged") {
   test::TestServer srv;
   auto ca = srv.client(), cb = srv.client();
   const std::string rec = uuid7(1700000000000, 42);

@@ -166,7 +166,7 @@ TEST_CASE("low: duplicate keys in the batch envelope, an edit, its scope, its do
   CHECK(code_of(*l) == "invalid_json");
 }
 
-TEST_CASE("low: the Bearer scheme and Content-Encoding are case-insensitive; gzip with trailing bytes is refused") {
+TEST_CASE("low: the Bearer scheme and Content-Encoding are case-insensitive, gzip with trailing bytes is refused") {
   test::TestServer srv;
   auto c = srv.client();
   CHECK(c.request("GET", "/v1/me", {}, {{"Authorization", "bearer " + srv.a.token}})->status == 200);
@@ -185,7 +185,7 @@ TEST_CASE("low: the Bearer scheme and Content-Encoding are case-insensitive; gzi
   CHECK(two->status == 400);
 }
 
-TEST_CASE("low: HEAD is answered where GET is, without a body; answers carry nosniff") {
+TEST_CASE("low: HEAD is answered where GET is, without a body, answers carry nosniff") {
   test::TestServer srv;
   const std::string out = raw_exchange(srv.port(), "HEAD /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
   CHECK(out.rfind("HTTP/1.1 200", 0) == 0);

@@ -162,7 +162,7 @@ TEST_CASE("pseudonym key: a random secret per server in a 0600 file, not the rep
   CHECK(pseudonyms[0] != pseudonyms[1]);  // two servers, two keys
 }
 
-TEST_CASE("pseudonym key: aktsyncd --rotate-pseudonym-key changes every pseudonym; a key others can read is refused") {
+TEST_CASE("pseudonym key: aktsyncd --rotate-pseudonym-key changes every pseudonym, a key others can read is refused") {
   test::TempDir dir;
   const std::string data = dir.path() + "/data";
   auto pseudonym_of_first = [&](const std::string& data_dir, bool first_run) {
@@ -246,7 +246,7 @@ TEST_CASE("enrolment refuses reserved actor ids: server replica, nil, resolvers,
   CHECK_MESSAGE(ok->status == 201, ok->body);
 }
 
-TEST_CASE("counters: n = 2^63-1 and contexts above 2^53 are refused; merges still work, also after a restart") {
+TEST_CASE("counters: n = 2^63-1 and contexts above 2^53 are refused, merges still work, also after a restart") {
   test::TempDir dir;
   const std::string record = test::uuid7(1700000000000, 7);
   {

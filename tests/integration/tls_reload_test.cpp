@@ -142,7 +142,7 @@ bool wait_for(F cond) {
 
 }  // namespace
 
-TEST_CASE("tls: SIGHUP reloads the certificate for new connections; a bad new pair keeps the old one") {
+TEST_CASE("tls: SIGHUP reloads the certificate for new connections, a bad new pair keeps the old one") {
   test::TempDir dir;
   std::filesystem::create_directories(dir.file("a"));
   std::filesystem::create_directories(dir.file("b"));

@@ -43,7 +43,7 @@ TEST_CASE("serbian script: digraphs take the case of their neighbours") {
   CHECK(to_serbian_latin("Ђаковица, Гњилане") == "Đakovica, Gnjilane");
 }
 
-TEST_CASE("serbian script: Latin, digits and punctuation pass through; invalid UTF-8 is kept") {
+TEST_CASE("serbian script: Latin, digits and punctuation pass through, invalid UTF-8 is kept") {
   CHECK(to_serbian_latin("GPS тачка (AKT-LS), 5.000 EUR „да“") == "GPS tačka (AKT-LS), 5.000 EUR „da“");
   CHECK(to_serbian_latin("") == "");
   const std::string bad = "\xD0";
@@ -99,7 +99,7 @@ TEST_CASE("form languages: a missing translation is an error with its path") {
                   "missing_translation"));
 }
 
-TEST_CASE("form languages: only declared languages are required; English only by default") {
+TEST_CASE("form languages: only declared languages are required, English only by default") {
   CHECK(def_errors(form_in(R"(["en","sq"])", R"({"en":"Good day","sq":"Mirëdita"})")).empty());
   CHECK(def_errors(form_json(R"([{"key":"a","type":"integer","label":{"en":"A"},"sensitivity":"-"}])")).empty());
 }

@@ -84,7 +84,7 @@ TEST_CASE("store seam: uploads are found by id and device, by digest, listed, re
   }).ok());
 }
 
-TEST_CASE("store seam: blob holders are noted and forgotten; an unreferenced digest is not referenced") {
+TEST_CASE("store seam: blob holders are noted and forgotten, an unreferenced digest is not referenced") {
   test::TempDir dir;
   auto s = open_store(dir.file("b.db"));
   REQUIRE(s->update([&](store::StoreWriter& tx) { return tx.note_blob_holder(kDigest, kDevA, 5); }).ok());
@@ -110,7 +110,7 @@ TEST_CASE("store seam: blob holders are noted and forgotten; an unreferenced dig
   CHECK(!holds(kDevA));
 }
 
-TEST_CASE("store seam: a version is found by its clock; an actor's counters on any record and on one") {
+TEST_CASE("store seam: a version is found by its clock, an actor's counters on any record and on one") {
   test::TempDir dir;
   auto s = open_store(dir.file("v.db"));
   const std::string rec = uuid_n(100), other = uuid_n(101);

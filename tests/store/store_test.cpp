@@ -133,7 +133,7 @@ TEST_CASE("store: an edit arriving after a later edit of the same device is supe
   CHECK((*state)->live[0].body == R"({"a":2})");
 }
 
-TEST_CASE("store: a replayed batch returns the stored response byte for byte; reused id refused") {
+TEST_CASE("store: a replayed batch returns the stored response byte for byte, reused id refused") {
   test::TempDir dir;
   auto s = open_store(dir.file("r.db"));
   sync::Edit e = make_edit(uuid_n(1), kDevA, 1, {}, R"({"a":1})", {"a"});
@@ -216,7 +216,7 @@ TEST_CASE("store: a quarantined edit keeps the arguments of its code") {
   CHECK(got == want);
 }
 
-TEST_CASE("store: feed has no gaps and no record twice per page; paging reaches every change") {
+TEST_CASE("store: feed has no gaps and no record twice per page, paging reaches every change") {
   test::TempDir dir;
   auto s = open_store(dir.file("f.db"));
   const int kRecords = 120;
@@ -266,7 +266,7 @@ TEST_CASE("store: feed has no gaps and no record twice per page; paging reaches 
   for (const auto& r : again->records) CHECK(r.live[0].body == R"({"v":1})");
 }
 
-TEST_CASE("store: concurrent pushers are group-committed; every edit lands with a distinct seq") {
+TEST_CASE("store: concurrent pushers are group-committed, every edit lands with a distinct seq") {
   test::TempDir dir;
   auto s = open_store(dir.file("g.db"));
   const int kThreads = 8, kBatches = 20, kPerBatch = 25;

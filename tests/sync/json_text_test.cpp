@@ -40,7 +40,7 @@ TEST_CASE("json text: every escape class") {
   }
 }
 
-TEST_CASE("json text: UTF-8 passes through; invalid bytes are copied as they are (callers validate)") {
+TEST_CASE("json text: UTF-8 passes through, invalid bytes are copied as they are (callers validate)") {
   const std::string valid = "Graçanicë Грачаница 𝄞 ✓";
   CHECK(escaped(valid) == "\"" + valid + "\"");
   CHECK(escaped(valid) == nlohmann::json(valid).dump());

@@ -203,7 +203,7 @@ TEST_CASE("merge: set_union combines additions and removals relative to the ance
   }
 }
 
-TEST_CASE("merge: a computed field never conflicts; it keeps the provisional value for the caller to recompute") {
+TEST_CASE("merge: a computed field never conflicts, it keeps the provisional value for the caller to recompute") {
   MergeSchema schema;
   schema.policies["total"] = FieldPolicy::kComputed;
   schema.repeats["visit"] = RepeatGroup{"visit_id", {{"v_sum", FieldPolicy::kComputed}}};
@@ -286,7 +286,7 @@ TEST_CASE("merge: merged repeat items are ordered by item id, whatever the ances
   CHECK(run({a, e, f}, {e.dot, f.dot}, f.body, schema).body == r.body);
 }
 
-TEST_CASE("merge: one candidate per device line; an open entry's candidates join; agreement settles") {
+TEST_CASE("merge: one candidate per device line, an open entry's candidates join, agreement settles") {
   Version a = ver(T3, 1, {}, {"q"}, {{"q", "fair"}});
   Version p1 = ver(T1, 1, a.clock, {"q"}, {{"q", "poor"}});
   Version p2 = ver(T1, 2, p1.clock, {"q"}, {{"q", "good"}});

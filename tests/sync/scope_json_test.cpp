@@ -8,7 +8,7 @@ using akt::sync::Scope;
 using akt::sync::scope_of_body;
 using akt::sync::scope_of_body_text;
 
-TEST_CASE("scope_of_body: the body's top-level scope fields set the scope; nothing else does") {
+TEST_CASE("scope_of_body: the body's top-level scope fields set the scope, nothing else does") {
   const Scope was{"novoberde", "serb", "SO1"};
   SUBCASE("a moved municipality") {
     CHECK(scope_of_body_text(R"({"municipality":"prizren","x":1})", was) == Scope{"prizren", "serb", "SO1"});

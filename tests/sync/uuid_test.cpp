@@ -29,7 +29,7 @@ TEST_CASE("uuid: v7 is time-ordered and has version and variant bits") {
   CHECK((v4[6] >> 4) == 4);
 }
 
-TEST_CASE("hex: bytes to lowercase hex and back; odd lengths and non-hex digits refused") {
+TEST_CASE("hex: bytes to lowercase hex and back, odd lengths and non-hex digits refused") {
   const std::string bytes("\x00\x7f\x80\xff\x0a", 5);
   CHECK(to_hex(bytes) == "007f80ff0a");
   CHECK(from_hex("007F80ff0A") == bytes);

@@ -88,10 +88,10 @@ void reconnects(test::Engine& e) {
 
 }  // namespace
 
-TEST_CASE("postgres: migrations are applied once; a newer database is refused") {
+TEST_CASE("postgres: migrations are applied once, a newer database is refused") {
   test::run_contract(test::EngineKind::kPostgres, migrations_once);
 }
-TEST_CASE("postgres: bytes and text are stored exactly; text it cannot hold is refused cleanly") {
+TEST_CASE("postgres: bytes and text are stored exactly, text it cannot hold is refused cleanly") {
   test::run_contract(test::EngineKind::kPostgres, values_exact);
 }
 TEST_CASE("postgres: a connection killed under the pool is replaced before any caller sees it") {
