@@ -12,7 +12,6 @@
 
 #include "clients/feed_stream.hpp"
 #include "schema/store/blob_store.hpp"
-#include "schema/store/db.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::client {

@@ -8,7 +8,7 @@
 
 #include "schema/store/blob_store.hpp"
 #include "tests/clients/client_support.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace akt;

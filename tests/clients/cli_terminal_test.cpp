@@ -15,7 +15,7 @@
 #include <doctest/doctest.h>
 
 #include "tests/clients/client_support.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 extern char** environ;

@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tests/clients/client_support.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace akt;

@@ -12,7 +12,7 @@
 #include "clients/http_client.hpp"
 #include "clients/sync_client.hpp"
 #include "schema/store/tablet_store.hpp"
-#include "tests/integration/feed.hpp"
+#include "tests/support/feed.hpp"
 #include "tests/support/temp_dir.hpp"
 
 namespace akt::test {

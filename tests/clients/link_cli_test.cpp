@@ -6,7 +6,7 @@
 
 #include "clients/fault_proxy.hpp"
 #include "tests/clients/client_support.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace akt;

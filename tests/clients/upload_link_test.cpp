@@ -8,7 +8,7 @@
 
 #include "clients/attachments.hpp"
 #include "clients/fault_proxy.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/temp_dir.hpp"
 
 using namespace akt;

@@ -7,7 +7,7 @@
 #include <regex>
 
 #include "server/web_assets.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
 using namespace akt;
 using nlohmann::json;

@@ -22,7 +22,7 @@
 #include "schema/store/blob_store.hpp"
 #include "server/auth.hpp"
 #include "server/router.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
 

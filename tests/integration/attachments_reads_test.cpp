@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/store/blob_store.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/photo_bytes.hpp"
 

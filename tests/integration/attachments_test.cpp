@@ -9,8 +9,8 @@
 
 #include "schema/store/blob_store.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/feed.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/feed.hpp"
+#include "tests/support/test_server.hpp"
 #include "server/handlers/handlers.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/photo_bytes.hpp"

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
 using namespace akt;
 using nlohmann::json;

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "sync/wire_json.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

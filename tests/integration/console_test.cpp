@@ -13,7 +13,7 @@
 #include "server/handlers/handlers.hpp"
 #include "server/web_assets.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
 

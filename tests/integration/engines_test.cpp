@@ -18,8 +18,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/feed.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/feed.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/temp_dir.hpp"

@@ -26,7 +26,7 @@
 #include "schema/store/server_store.hpp"
 #include "sync/gzip.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 // An AddressSanitizer build: GCC defines __SANITIZE_ADDRESS__, clang answers __has_feature.

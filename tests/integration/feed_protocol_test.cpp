@@ -8,7 +8,7 @@
 
 #include "schema/store/blob_store.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

@@ -14,8 +14,8 @@
 #include "schema/store/db.hpp"
 #include "schema/store/server_store.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/feed.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/feed.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

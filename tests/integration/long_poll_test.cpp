@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

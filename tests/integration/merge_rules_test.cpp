@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "sync/wire_json.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

@@ -11,7 +11,7 @@
 #include "server/auth.hpp"
 #include "server/config.hpp"
 #include "server/metrics.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

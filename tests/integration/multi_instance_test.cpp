@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/pg_cluster.hpp"
 #ifdef AKT_HAVE_POSTGRES

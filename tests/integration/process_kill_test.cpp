@@ -15,7 +15,7 @@
 #include "clients/http_client.hpp"
 #include "server/auth.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/feed.hpp"
+#include "tests/support/feed.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
 

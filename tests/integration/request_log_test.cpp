@@ -14,7 +14,7 @@
 
 #include "server/log.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

@@ -7,8 +7,8 @@
 
 #include "sync/gzip.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/feed.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/feed.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

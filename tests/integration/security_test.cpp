@@ -21,7 +21,7 @@
 #include "sync/counter.hpp"
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
 

@@ -5,8 +5,8 @@
 #include <nlohmann/json.hpp>
 
 #include "sync/wire_json.hpp"
-#include "tests/integration/feed.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/feed.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 
 using namespace akt;

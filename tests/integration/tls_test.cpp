@@ -23,8 +23,8 @@
 
 #include "server/log.hpp"
 #include "sync/wire_json.hpp"
-#include "tests/integration/feed.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/feed.hpp"
+#include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "tests/support/test_tls.hpp"

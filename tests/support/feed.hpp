@@ -6,7 +6,7 @@
 
 #include "clients/http_client.hpp"
 #include "sync/record.hpp"
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
 namespace akt::test {
 

@@ -1,4 +1,4 @@
-#include "tests/integration/feed.hpp"
+#include "tests/support/feed.hpp"
 
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-#include "tests/integration/test_server.hpp"
+#include "tests/support/test_server.hpp"
 
 #include <chrono>
 #include <fstream>
