@@ -8,6 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <doctest/doctest.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -42,15 +45,23 @@ std::string find_bindir() {
   return {};
 }
 
-std::string tail_of(const std::string& file) {
+}  // namespace
+
+std::string tail_of(const std::string& file, std::size_t max) {
   std::ifstream in(file);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
-  return s.size() > 1500 ? s.substr(s.size() - 1500) : s;
+  return s.size() > max ? s.substr(s.size() - max) : s;
 }
 
-}  // namespace
+void skip_postgres(const std::string& why) {
+  if (postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and PostgreSQL cannot run: " << why);
+  std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
+  std::fflush(stdout);
+}
+
+void skip_without_engine() { skip_postgres("this build has no PostgreSQL engine (AKT_POSTGRES=OFF: libpq not found)"); }
 
 std::string pg_bindir() { return find_bindir(); }
 
