@@ -23,6 +23,7 @@
 #include "schema/store/store_tx.hpp"
 #include "server/handlers/export_media.hpp"
 #include "server/problem.hpp"
+#include "sync/cursor.hpp"
 
 namespace akt::server {
 
@@ -273,11 +274,11 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   if (job->versions.empty()) return problem(404, "form_not_found", "no published form " + form_id);
   std::int64_t since = 0;
   if (q.count("since")) {
-    const std::string c = param(q, "since");
-    const std::size_t d1 = c.find('-'), d2 = d1 == std::string::npos ? d1 : c.find('-', d1 + 1);
-    if (d2 == std::string::npos || c.substr(0, d1) != app.store->epoch() ||
-        std::from_chars(c.data() + d1 + 1, c.data() + d2, since).ec != std::errc())
+    // Any scope version: an export's cursor carries 0, a feed's the user's.
+    const auto cursor = sync::parse_cursor(param(q, "since"));
+    if (!cursor || cursor->epoch != app.store->epoch())
       return problem(400, "invalid_cursor", "since must be a cursor of this server (an export's or the feed's)");
+    since = cursor->seq;
   }
   exports::ExportOptions opt;
   opt.role = who.role;
@@ -444,7 +445,7 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   }
   job->run.emplace(*job->exporter, export_passes(app, since, until, form_id, keep_scope, keep_record, job->error),
                    *job->writer);
-  resp.headers.emplace_back("X-Akt-Cursor", make_cursor(app.store->epoch(), std::max(since, until), 0));
+  resp.headers.emplace_back("X-Akt-Cursor", sync::encode_cursor({app.store->epoch(), std::max(since, until), 0}));
   const std::string ext = format == "xlsx" ? "xlsx" : format == "jsonl" ? "jsonl"
                           : resp.content_type == "application/zip" ? "zip" : "csv";
   resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + form_id + "." + ext + "\"");
