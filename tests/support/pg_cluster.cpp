@@ -8,9 +8,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <doctest/doctest.h>
-
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -55,13 +52,6 @@ std::string tail_of(const std::string& file, std::size_t max) {
   return s.size() > max ? s.substr(s.size() - max) : s;
 }
 
-void skip_postgres(const std::string& why) {
-  if (postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and PostgreSQL cannot run: " << why);
-  std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
-  std::fflush(stdout);
-}
-
-void skip_without_engine() { skip_postgres("this build has no PostgreSQL engine (AKT_POSTGRES=OFF: libpq not found)"); }
 
 std::string pg_bindir() { return find_bindir(); }
 
