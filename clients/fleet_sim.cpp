@@ -28,6 +28,7 @@
 #include "clients/server_process.hpp"
 #include "clients/sync_client.hpp"
 #include "schema/store/tablet_store.hpp"
+#include "sync/cursor.hpp"
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
 #include "sync/hex.hpp"
@@ -1068,8 +1069,8 @@ Result<SimReport> run_fleet(const SimOptions& opt) {
   // is after it, each once, at its latest state. (The oracle peeks into the cursor, `<epoch>-<seq>-<scope
   // version>` by PROTOCOL §5.1, for the seq; clients never do.)
   if (!mid_cursor.empty()) {
-    const auto a = mid_cursor.find('-'), b = mid_cursor.rfind('-');
-    const long long mid_seq = a == std::string::npos || b <= a ? -1 : std::atoll(mid_cursor.substr(a + 1, b - a - 1).c_str());
+    const auto parsed = sync::parse_cursor(mid_cursor);
+    const long long mid_seq = parsed ? parsed->seq : -1;
     std::map<std::string, int> since_seen;
     auto since = server_feed(http, mid_token, 13, &since_seen, mid_cursor);
     if (!since.ok()) return since.status();

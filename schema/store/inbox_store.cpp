@@ -14,11 +14,13 @@ constexpr const char* kCols =
     "r.municipality, r.community, r.component, c.opened_at, c.updated_at, COALESCE(c.resolved_at, 0), "
     "COALESCE(c.resolved_by, ''), COALESCE(c.resolution, ''), c.detail";
 
-InboxEntry read_entry(Stmt& s) {
+Result<InboxEntry> read_entry(Stmt& s) {
   InboxEntry e;
   e.id = s.int64(0);
   e.record_id = blob_uuid(s.blob(1));
-  e.kind = std::string(s.text(2));
+  const auto kind = sync::inbox_kind_from(s.text(2));
+  if (!kind) return Status::corruption("inbox entry of unknown kind " + std::string(s.text(2)));
+  e.kind = *kind;
   e.path = std::string(s.text(3));
   e.status = std::string(s.text(4));
   e.ancestor_json = std::string(s.text(5));
@@ -45,7 +47,7 @@ Result<std::vector<InboxEntry>> list_inbox(Db& db, const InboxFilter& f) {
                                  "ORDER BY c.id DESC LIMIT ?7";
   AKT_STMT(s, db, sql.c_str());
   s->bind(1, f.status);
-  s->bind(2, f.kind);
+  s->bind(2, f.kind ? sync::to_string(*f.kind) : std::string_view(""));  // "" = every kind (a null view would bind NULL)
   s->bind(3, f.form_id);
   s->bind(4, f.municipality);
   s->bind(5, f.opened_before);
@@ -56,7 +58,9 @@ Result<std::vector<InboxEntry>> list_inbox(Db& db, const InboxFilter& f) {
     auto row = s->step();
     if (!row.ok()) return row.status();
     if (!*row) return out;
-    out.push_back(read_entry(*s));
+    auto e = read_entry(*s);
+    if (!e.ok()) return e.status();
+    out.push_back(std::move(*e));
   }
 }
 
@@ -68,7 +72,9 @@ Result<std::optional<InboxEntry>> get_inbox_entry(Db& db, std::int64_t id) {
   auto row = s->step();
   if (!row.ok()) return row.status();
   if (!*row) return std::optional<InboxEntry>();
-  return std::optional<InboxEntry>(read_entry(*s));
+  auto e = read_entry(*s);
+  if (!e.ok()) return e.status();
+  return std::optional<InboxEntry>(std::move(*e));
 }
 
 Status close_inbox_entry(Db& db, std::int64_t id, const std::string& by, const std::string& resolution_json,
@@ -110,18 +116,9 @@ Status refresh_record_flags(Db& db, const std::string& id_blob) {
       auto row = s->step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      const std::string_view kind = s->text(0), path = s->text(1);
-      if (kind == "field") {
-        flagged.emplace(path);
-      } else if (kind == "semantic") {  // "a,b,c": the fields the broken rule involves
-        for (std::size_t at = 0; at <= path.size();) {
-          const std::size_t end = std::min(path.find(',', at), path.size());
-          if (end > at) flagged.emplace(path.substr(at, end - at));
-          at = end + 1;
-        }
-      } else if (kind == "delete_edit") {
-        deletion_pending = true;
-      }
+      const auto kind = sync::inbox_kind_from(s->text(0));
+      if (!kind) return Status::corruption("inbox entry of unknown kind " + std::string(s->text(0)));
+      sync::mark_entry(*kind, s->text(1), flagged, deletion_pending);
     }
   }
   AKT_STMT(s, db, "UPDATE records SET conflicted = ?2, deletion_pending = ?3 WHERE id = ?1");

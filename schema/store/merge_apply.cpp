@@ -24,7 +24,7 @@ std::string dot_key(const sync::Dot& d) { return d.actor + ":" + std::to_string(
 
 // Opens an entry, or extends the open one for the same (record, kind, path) with the new candidates;
 // with `replace`, the candidates given are the entry's whole list (the merge joined and narrowed them).
-Status upsert_entry(PushPort& port, const std::string& record_id, const std::string& kind, const std::string& path,
+Status upsert_entry(PushPort& port, const std::string& record_id, sync::InboxKind kind, const std::string& path,
                     const std::optional<std::string>& ancestor, const nlohmann::json& candidates,
                     const std::string& form_id, const std::string& municipality, std::int64_t now,
                     const std::string& detail = "{}", bool replace = false) {
@@ -98,8 +98,8 @@ Status load_open_entries(PushPort& port, const std::string& record_id,
   std::vector<OpenEntry> entries;
   AKT_TRY(port.open_entries(record_id, entries));
   for (const OpenEntry& e : entries) {
-    if (e.kind != "field" && e.kind != "delete_edit") continue;
-    const bool deletion = e.kind == "delete_edit";
+    if (e.kind != sync::InboxKind::kField && e.kind != sync::InboxKind::kDeleteEdit) continue;
+    const bool deletion = e.kind == sync::InboxKind::kDeleteEdit;
     out[deletion ? sync::kDeletedPath : e.path] = parse_candidates(e.candidates_json, deletion);
   }
   return {};
@@ -124,10 +124,10 @@ std::optional<std::string> entry_base(const std::vector<Row>& rows, const std::v
 // value, so no disagreement remains. `cands` are the entry's candidates as narrowed (one per device line):
 // they replace the stored list, so the closed entry shows the sides that agree, not an answer its own
 // author replaced. `dot` is the version that holds the agreed value.
-Status close_by_agreement(PushPort& port, const std::string& record_id, const std::string& kind, const std::string& path,
+Status close_by_agreement(PushPort& port, const std::string& record_id, sync::InboxKind kind, const std::string& path,
                           const sync::Dot& dot, const std::vector<sync::Candidate>& cands,
                           const std::map<std::string, const sync::Version*>& by_dot, std::int64_t now) {
-  const bool deletion = kind == "delete_edit";
+  const bool deletion = kind == sync::InboxKind::kDeleteEdit;
   nlohmann::json resolution{{"closed_by", "agreement"}, {"dot", {{"actor", dot.actor}, {"n", dot.n}}}};
   nlohmann::json list = nlohmann::json::array();
   for (const sync::Candidate& c : cands) list.push_back(candidate_json(c, by_dot, deletion, now));
@@ -259,20 +259,7 @@ Status refresh_flags(PushPort& port, const std::string& record_id) {
   bool deletion_pending = false;
   std::vector<OpenEntry> entries;
   AKT_TRY(port.open_entries(record_id, entries));
-  for (const OpenEntry& e : entries) {
-    const std::string_view path = e.path;
-    if (e.kind == "field") {
-      flagged.emplace(path);
-    } else if (e.kind == "semantic") {  // "a,b,c": the fields the broken rule involves
-      for (std::size_t at = 0; at <= path.size();) {
-        const std::size_t end = std::min(path.find(',', at), path.size());
-        if (end > at) flagged.emplace(path.substr(at, end - at));
-        at = end + 1;
-      }
-    } else if (e.kind == "delete_edit") {
-      deletion_pending = true;
-    }
-  }
+  for (const OpenEntry& e : entries) sync::mark_entry(e.kind, e.path, flagged, deletion_pending);
   return port.set_record_flags(record_id, std::vector<std::string>(flagged.begin(), flagged.end()), deletion_pending);
 }
 
@@ -309,7 +296,7 @@ Status join_open_entries(PushPort& port, const PushInput& in, const PushContext&
     sync::narrow_candidates(cands, clocks, ctx.server_actor, {});
     std::set<std::optional<std::string>> distinct;
     for (const auto& c : cands) distinct.insert(c.value);
-    const std::string kind = deletion ? "delete_edit" : "field";
+    const sync::InboxKind kind = deletion ? sync::InboxKind::kDeleteEdit : sync::InboxKind::kField;
     if (distinct.size() == 1) {
       AKT_TRY(close_by_agreement(port, record_id, kind, path, edit.dot, cands, by_dot, in.now_ms));
       continue;
@@ -406,7 +393,7 @@ Status hold_edit(PushPort& port, const PushInput& in, const PushContext& ctx, co
   AKT_TRY(port.retire_live(record_id));
   AKT_TRY(write_server_version(port, record_id, dot, clock, {live_dot}, std::vector<std::string>(fields.begin(), fields.end()),
                                held_text, false, form_version, in.now_ms, scope));
-  const std::string kind = locked ? "locked_change" : "permission";
+  const sync::InboxKind kind = locked ? sync::InboxKind::kLockedChange : sync::InboxKind::kPermission;
   std::string path;
   if (!locked)
     for (const std::string& f : fields) path += (path.empty() ? "" : ",") + f;
@@ -427,7 +414,7 @@ Status hold_edit(PushPort& port, const PushInput& in, const PushContext& ctx, co
   AKT_TRY(refresh_flags(port, record_id));
   r.seq = seq;
   r.live = 1;
-  r.held_kind = kind;
+  r.held_kind = std::string(sync::to_string(kind));
   r.held = std::vector<std::string>(fields.begin(), fields.end());
   return {};
 }
@@ -460,7 +447,7 @@ Status track_unique_key(PushPort& port, const PushInput& in, const sync::Edit& e
     if (*head) municipality = (*head)->scope.municipality;
   }
   json detail{{"key", json::parse(key, nullptr, false)}};
-  return upsert_entry(port, record_id, "duplicate_candidate", key, std::nullopt, candidates, edit.form_id,
+  return upsert_entry(port, record_id, sync::InboxKind::kDuplicateCandidate, key, std::nullopt, candidates, edit.form_id,
                       municipality, in.now_ms, detail.dump());
 }
 
@@ -571,7 +558,7 @@ Status merge_record(PushPort& port, const PushInput& in, const PushContext& ctx,
   for (const sync::FieldConflict& c : merged->conflicts) {
     nlohmann::json candidates = nlohmann::json::array();
     for (const sync::Candidate& cand : c.candidates) candidates.push_back(candidate_json(cand, by_dot, false, in.now_ms));
-    AKT_TRY(upsert_entry(port, record_id, "field", c.path, entry_base(rows, c.candidates, c.path, schema), candidates,
+    AKT_TRY(upsert_entry(port, record_id, sync::InboxKind::kField, c.path, entry_base(rows, c.candidates, c.path, schema), candidates,
                          form_id, municipality, in.now_ms, "{}", true));
     r.conflicts.push_back(c.path);
   }
@@ -579,7 +566,7 @@ Status merge_record(PushPort& port, const PushInput& in, const PushContext& ctx,
     nlohmann::json candidates = nlohmann::json::array();
     for (const auto& cand : merged->delete_edit->candidates)
       candidates.push_back(candidate_json(cand, by_dot, true, in.now_ms));
-    AKT_TRY(upsert_entry(port, record_id, "delete_edit", "", std::nullopt, candidates, form_id, municipality, in.now_ms,
+    AKT_TRY(upsert_entry(port, record_id, sync::InboxKind::kDeleteEdit, "", std::nullopt, candidates, form_id, municipality, in.now_ms,
                          "{}", true));
   }
   // Open entries whose candidates now all agree are settled by agreement, by the merged version. A
@@ -595,7 +582,7 @@ Status merge_record(PushPort& port, const PushInput& in, const PushContext& ctx,
     auto agreed = merged->agreed.find(path);
     const std::vector<sync::Candidate> cands =
         agreed == merged->agreed.end() ? std::vector<sync::Candidate>() : agreed->second;
-    AKT_TRY(close_by_agreement(port, record_id, deletion ? "delete_edit" : "field", path, merged->dot, cands, by_dot,
+    AKT_TRY(close_by_agreement(port, record_id, deletion ? sync::InboxKind::kDeleteEdit : sync::InboxKind::kField, path, merged->dot, cands, by_dot,
                                in.now_ms));
   }
   if (!involved.empty()) {
@@ -626,7 +613,7 @@ Status merge_record(PushPort& port, const PushInput& in, const PushContext& ctx,
     for (const RuleBreak& b : broken) rules.push_back({{"path", b.path}, {"code", b.code}, {"message", b.message}});
     nlohmann::json detail{{"fields", fields}, {"rules", rules}, {"provisional", provisional},
                           {"reverted", reverted}};
-    AKT_TRY(upsert_entry(port, record_id, "semantic", path, std::nullopt, candidates, form_id, municipality, in.now_ms,
+    AKT_TRY(upsert_entry(port, record_id, sync::InboxKind::kSemantic, path, std::nullopt, candidates, form_id, municipality, in.now_ms,
                          detail.dump()));
     for (const std::string& f : fields) r.conflicts.push_back(f);
   }

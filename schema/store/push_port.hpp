@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "sync/attachment_json.hpp"
+#include "sync/inbox_kind.hpp"
 #include "sync/merge.hpp"
 #include "sync/record.hpp"
 #include "sync/status.hpp"
@@ -76,13 +77,16 @@ struct EditVersion {
 
 // The row of an open inbox entry, as the engine reads it.
 struct OpenEntry {
-  std::string kind, path;
+  sync::InboxKind kind = sync::InboxKind::kField;
+  std::string path;
   std::string candidates_json;  // JSON array
 };
 
 // An open inbox entry to open (or to replace the open one of the same record, kind and path).
 struct EntryWrite {
-  std::string record_id, kind, path;
+  std::string record_id;
+  sync::InboxKind kind = sync::InboxKind::kField;
+  std::string path;
   std::optional<std::string> ancestor_json;  // nullopt = absent
   std::string candidates_json;               // JSON array
   std::string form_id, municipality;
@@ -160,15 +164,15 @@ class PushPort {
   virtual Status open_entries(const std::string& record_id, std::vector<OpenEntry>& out) = 0;
   // The candidates of the open entry (record, kind, path); nullopt when none is open.
   virtual Result<std::optional<std::string>> open_entry_candidates(const std::string& record_id,
-                                                                   const std::string& kind,
+                                                                   sync::InboxKind kind,
                                                                    const std::string& path) = 0;
   // Opens the entry, or updates the open one's candidates, ancestor, detail and updated_at.
   virtual Status put_open_entry(const EntryWrite& w) = 0;
-  virtual Status set_open_entry_candidates(const std::string& record_id, const std::string& kind,
+  virtual Status set_open_entry_candidates(const std::string& record_id, sync::InboxKind kind,
                                            const std::string& path, const std::string& candidates_json,
                                            const std::optional<std::string>& ancestor_json, std::int64_t now) = 0;
   // Resolves the open entry (resolved_by "" = by agreement) with its final candidates.
-  virtual Status close_open_entry(const std::string& record_id, const std::string& kind, const std::string& path,
+  virtual Status close_open_entry(const std::string& record_id, sync::InboxKind kind, const std::string& path,
                                   const std::string& candidates_json, const std::string& resolution_json,
                                   std::int64_t now) = 0;
   // The record's open entries are listed under `municipality` from now on.

@@ -344,17 +344,19 @@ Status SqlitePushPort::open_entries(const std::string& record_id, std::vector<Op
     auto row = s->step();
     if (!row.ok()) return row.status();
     if (!*row) return {};
-    out.push_back({std::string(s->text(0)), std::string(s->text(1)), std::string(s->text(2))});
+    const auto kind = sync::inbox_kind_from(s->text(0));
+    if (!kind) return Status::corruption("inbox entry of unknown kind " + std::string(s->text(0)));
+    out.push_back({*kind, std::string(s->text(1)), std::string(s->text(2))});
   }
 }
 
 Result<std::optional<std::string>> SqlitePushPort::open_entry_candidates(const std::string& record_id,
-                                                                         const std::string& kind,
+                                                                         sync::InboxKind kind,
                                                                          const std::string& path) {
   AKT_STMT(s, db_,
            "SELECT candidates FROM conflicts WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
   bind_uuid(*s, 1, record_id);
-  s->bind(2, kind);
+  s->bind(2, sync::to_string(kind));
   s->bind(3, path);
   auto row = s->step();
   if (!row.ok()) return row.status();
@@ -369,7 +371,7 @@ Status SqlitePushPort::put_open_entry(const EntryWrite& w) {
            "ON CONFLICT(record_id, kind, path) WHERE status = 'open' DO UPDATE SET candidates = excluded.candidates, "
            "ancestor = excluded.ancestor, updated_at = excluded.updated_at, detail = excluded.detail");
   bind_uuid(*s, 1, w.record_id);
-  s->bind(2, w.kind);
+  s->bind(2, sync::to_string(w.kind));
   s->bind(3, w.path);
   if (w.ancestor_json) s->bind(4, *w.ancestor_json);
   else s->bind_null(4);
@@ -381,14 +383,14 @@ Status SqlitePushPort::put_open_entry(const EntryWrite& w) {
   return s->run();
 }
 
-Status SqlitePushPort::set_open_entry_candidates(const std::string& record_id, const std::string& kind,
+Status SqlitePushPort::set_open_entry_candidates(const std::string& record_id, sync::InboxKind kind,
                                                  const std::string& path, const std::string& candidates_json,
                                                  const std::optional<std::string>& ancestor_json, std::int64_t now) {
   AKT_STMT(s, db_,
            "UPDATE conflicts SET candidates = ?4, ancestor = ?5, updated_at = ?6 "
            "WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
   bind_uuid(*s, 1, record_id);
-  s->bind(2, kind);
+  s->bind(2, sync::to_string(kind));
   s->bind(3, path);
   s->bind(4, candidates_json);
   if (ancestor_json) s->bind(5, *ancestor_json);
@@ -397,14 +399,14 @@ Status SqlitePushPort::set_open_entry_candidates(const std::string& record_id, c
   return s->run();
 }
 
-Status SqlitePushPort::close_open_entry(const std::string& record_id, const std::string& kind,
+Status SqlitePushPort::close_open_entry(const std::string& record_id, sync::InboxKind kind,
                                         const std::string& path, const std::string& candidates_json,
                                         const std::string& resolution_json, std::int64_t now) {
   AKT_STMT(s, db_,
            "UPDATE conflicts SET status = 'resolved', resolved_at = ?4, resolved_by = '', updated_at = ?4, "
            "candidates = ?6, resolution = ?5 WHERE record_id = ?1 AND kind = ?2 AND path = ?3 AND status = 'open'");
   bind_uuid(*s, 1, record_id);
-  s->bind(2, kind);
+  s->bind(2, sync::to_string(kind));
   s->bind(3, path);
   s->bind(4, now);
   s->bind(5, resolution_json);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "sync/access.hpp"
+#include "sync/inbox_kind.hpp"
 #include "sync/record.hpp"
 
 namespace akt::store {
@@ -77,7 +78,9 @@ struct FormRow {
 // The conflict inbox.
 struct InboxEntry {
   std::int64_t id = 0;
-  std::string record_id, kind, path, status;
+  std::string record_id;
+  sync::InboxKind kind = sync::InboxKind::kField;
+  std::string path, status;
   std::string ancestor_json;    // "" when absent
   std::string candidates_json;  // JSON array
   std::string form_id;
@@ -89,7 +92,8 @@ struct InboxEntry {
 
 struct InboxFilter {
   std::string status = "open";  // open, resolved, or "" for both
-  std::string kind, form_id, municipality;
+  std::optional<sync::InboxKind> kind;  // nullopt: every kind
+  std::string form_id, municipality;
   std::int64_t opened_before = 0;  // ms; 0 = any age
   std::int64_t before_id = 0;      // paging: entries with a smaller id
   std::size_t limit = 100;

@@ -23,6 +23,7 @@
 #include "schema/store/store_tx.hpp"
 #include "server/handlers/export_media.hpp"
 #include "server/problem.hpp"
+#include "sync/cursor.hpp"
 
 namespace akt::server {
 
@@ -257,29 +258,46 @@ std::string redact_for(AppState& app, const Principal& who, const std::string& f
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-HttpResponse handle_export(const std::string& form_id, const Query& q, const Principal& who, AppState& app,
-                           const std::string& remote) {
-  const std::string format = q.count("format") ? param(q, "format") : "csv";
+namespace {
+
+// An export request parsed and checked: what `plan_export` fills and `stream_export` runs.
+struct ExportPlan {
+  std::string format, media;   // csv | jsonl | xlsx; include | exclude | ""
+  std::int64_t since = 0;      // the seq of the `since` cursor (0: from the start)
+  exports::ExportOptions opt;  // role, labels, label row, conflicted records
+  bool bom = false;            // csv: a UTF-8 byte order mark
+  std::string date_field;      // "" = no filter on the record's own date
+  RecordFilter keep_record;    // received_* and date_* ranges; nullptr = every record
+  ScopeFilter keep_scope;      // the caller's scope and the municipality / community / component filters
+  std::shared_ptr<ExportJob> job;  // the form's versions and the exporter made from `opt`
+};
+
+// Reads the request into `plan`; the answer to send instead when it is refused (nothing is exported).
+std::optional<HttpResponse> plan_export(const std::string& form_id, const Query& q, const Principal& who,
+                                        AppState& app, ExportPlan& plan) {
+  plan.format = q.count("format") ? param(q, "format") : "csv";
+  const std::string& format = plan.format;
   if (format != "csv" && format != "jsonl" && format != "xlsx")
     return problem(400, "invalid_format", "format: csv, xlsx or jsonl");
   // Photo files only to roles that see class D (EXPORTS.md §1.2): photos may show people.
-  const std::string media = param(q, "media");
+  plan.media = param(q, "media");
+  const std::string& media = plan.media;
   if (!media.empty() && media != "include" && media != "exclude")
     return problem(400, "invalid_option", "media: include or exclude");
   if (media == "include" && who.role != sync::Role::kAdmin && who.role != sync::Role::kSupervisor)
     return problem(403, "forbidden", "media=include: photo files are for admins and supervisors (class D)");
-  auto job = std::make_shared<ExportJob>();
+  plan.job = std::make_shared<ExportJob>();
+  ExportJob* job = plan.job.get();
   job->versions = app.forms.versions_of(form_id);
   if (job->versions.empty()) return problem(404, "form_not_found", "no published form " + form_id);
-  std::int64_t since = 0;
   if (q.count("since")) {
-    const std::string c = param(q, "since");
-    const std::size_t d1 = c.find('-'), d2 = d1 == std::string::npos ? d1 : c.find('-', d1 + 1);
-    if (d2 == std::string::npos || c.substr(0, d1) != app.store->epoch() ||
-        std::from_chars(c.data() + d1 + 1, c.data() + d2, since).ec != std::errc())
+    // Any scope version: an export's cursor carries 0, a feed's the user's.
+    const auto cursor = sync::parse_cursor(param(q, "since"));
+    if (!cursor || cursor->epoch != app.store->epoch())
       return problem(400, "invalid_cursor", "since must be a cursor of this server (an export's or the feed's)");
+    plan.since = cursor->seq;
   }
-  exports::ExportOptions opt;
+  exports::ExportOptions& opt = plan.opt;
   opt.role = who.role;
   opt.pseudonym_key = app.pseudonym_key;  // the secret key file, never sent to clients
   opt.special_category = who.special_category;
@@ -304,6 +322,7 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     return problem(400, "invalid_option", "conflicts: flag (default; include is the same) or exclude");
   opt.include_conflicted = conflicts != "exclude";
 
+  plan.bom = param(q, "bom") == "1";
   // Date ranges, both ends inclusive: server receive time (received_from / received_to, a UTC date or
   // instant) and the record's own date field (date_field + date_from / date_to, dates).
   std::int64_t recv_from = INT64_MIN, recv_to = INT64_MAX;
@@ -320,8 +339,9 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     if (!t) return problem(400, "invalid_filter", "received_to: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS[.mmm]Z (UTC)");
     recv_to = t->second - 1;
   }
-  const std::string date_field = param(q, "date_field"), date_from = param(q, "date_from"),
-                    date_to = param(q, "date_to");
+  plan.date_field = param(q, "date_field");
+  const std::string& date_field = plan.date_field;
+  const std::string date_from = param(q, "date_from"), date_to = param(q, "date_to");
   if ((!date_from.empty() && !is_date(date_from)) || (!date_to.empty() && !is_date(date_to)))
     return problem(400, "invalid_filter", "date_from / date_to: YYYY-MM-DD");
   if ((!date_from.empty() || !date_to.empty()) && date_field.empty())
@@ -335,7 +355,7 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     if (!found) return problem(400, "invalid_filter", "date_field: " + date_field + " is not a top-level date or "
                                                       "datetime field of " + form_id);
   }
-  RecordFilter keep_record = nullptr;
+  RecordFilter& keep_record = plan.keep_record;
   if (recv_from != INT64_MIN || recv_to != INT64_MAX || !date_field.empty()) {
     keep_record = [recv_from, recv_to, date_field, date_from, date_to](const exports::ExportRecord& r) {
       if (r.server_time_ms < recv_from || r.server_time_ms > recv_to) return false;
@@ -412,7 +432,7 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   };
   // The community filter compares what the caller sees (a pseudonym without the grant): filtering on
   // the clear value would let a caller probe it.
-  ScopeFilter keep_scope = [scope = who.scope, municipality = values("municipality"),
+  plan.keep_scope = [scope = who.scope, municipality = values("municipality"),
                             community = values("community"), component = values("component"), any, &app,
                             who](const sync::Scope& s, const std::string& form) {
     if (scope && !sync::in_scope(*scope, s, form)) return false;
@@ -420,13 +440,25 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
            (community.empty() || any(community, redact_community_for(app, who, s.community))) &&
            any(component, s.component);
   };
+  return std::nullopt;
+}
+
+// Streams the planned export: the writer for its format, the cursor and file name headers, the pieces
+// as the writer makes them, the audit entry, and the photo files when asked.
+HttpResponse stream_export(const std::string& form_id, const ExportPlan& plan, const Principal& who, AppState& app,
+                           const std::string& remote) {
+  const std::shared_ptr<ExportJob>& job = plan.job;
+  const std::string& format = plan.format;
+  const std::int64_t since = plan.since;
+  const ScopeFilter& keep_scope = plan.keep_scope;
+  const RecordFilter& keep_record = plan.keep_record;
   auto keep = [keep_scope](const sync::RecordState& r) { return keep_scope(r.scope, r.form_id); };
   // The cursor is fixed before the first byte: the export reads the feed only up to here.
   const std::int64_t until = app.store->last_seq();
   HttpResponse resp;
   exports::Sink sink = [pending = &job->pending](std::string_view s) { pending->append(s); };
   exports::CsvOptions csv;
-  csv.bom = param(q, "bom") == "1";
+  csv.bom = plan.bom;
   if (format == "jsonl") {
     job->writer = std::make_unique<exports::JsonlWriter>(sink);
     resp.content_type = "application/x-ndjson; charset=utf-8";
@@ -444,7 +476,7 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
   }
   job->run.emplace(*job->exporter, export_passes(app, since, until, form_id, keep_scope, keep_record, job->error),
                    *job->writer);
-  resp.headers.emplace_back("X-Akt-Cursor", make_cursor(app.store->epoch(), std::max(since, until), 0));
+  resp.headers.emplace_back("X-Akt-Cursor", sync::encode_cursor({app.store->epoch(), std::max(since, until), 0}));
   const std::string ext = format == "xlsx" ? "xlsx" : format == "jsonl" ? "jsonl"
                           : resp.content_type == "application/zip" ? "zip" : "csv";
   resp.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + form_id + "." + ext + "\"");
@@ -478,10 +510,19 @@ HttpResponse handle_export(const std::string& form_id, const Query& q, const Pri
     return audit(tx, app, who.username, "export", form_id, {{"format", format}, {"since", since}}, remote);
   });
   (void)au;  // the export itself goes ahead; an audit failure is logged by the store
-  if (media == "include")
+  if (plan.media == "include")
     return with_media(std::move(resp), form_id + "." + ext,
                       feed_passes(app, since, until, form_id, keep, nullptr, keep_record, job->error, kExportPage), app);
   return resp;
+}
+
+}  // namespace
+
+HttpResponse handle_export(const std::string& form_id, const Query& q, const Principal& who, AppState& app,
+                           const std::string& remote) {
+  ExportPlan plan;
+  if (auto refused = plan_export(form_id, q, who, app, plan)) return std::move(*refused);
+  return stream_export(form_id, plan, who, app, remote);
 }
 
 HttpResponse handle_indicators(const Query& q, const Principal& who, AppState& app) {

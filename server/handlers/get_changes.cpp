@@ -8,14 +8,11 @@
 
 #include "schema/store/sync_store.hpp"
 #include "server/problem.hpp"
+#include "sync/cursor.hpp"
 #include "sync/json_text.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::server {
-
-std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version) {
-  return epoch + "-" + std::to_string(seq) + "-" + std::to_string(scope_version);
-}
 
 namespace {
 
@@ -31,20 +28,14 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   const Limits& lim = app.config.limits;
   std::int64_t since = 0;
   if (auto it = q.find("since"); it != q.end() && !it->second.empty()) {
-    // "<epoch>-<seq>-<scope version>"
-    const std::string& c = it->second;
-    const std::size_t d1 = c.find('-'), d2 = d1 == std::string::npos ? d1 : c.find('-', d1 + 1);
-    std::int64_t scope_version = 0;
-    const bool epoch_shaped = d1 == app.store->epoch().size() &&
-                              c.find_first_not_of("0123456789abcdef") >= d1;  // 16 lowercase hex digits
-    if (d2 == std::string::npos || !epoch_shaped || !parse_int(c.substr(d1 + 1, d2 - d1 - 1), since) ||
-        !parse_int(c.substr(d2 + 1), scope_version))
-      return problem(400, "invalid_cursor", "since must be a cursor returned by this server as `next`");
-    if (c.substr(0, d1) != app.store->epoch())
+    const auto cursor = sync::parse_cursor(it->second);
+    if (!cursor) return problem(400, "invalid_cursor", "since must be a cursor returned by this server as `next`");
+    since = cursor->seq;
+    if (cursor->epoch != app.store->epoch())
       return problem(410, "epoch_changed",
                      "the server was restored from a backup (new epoch): reset the cursor, pull from the start, "
                      "and push again every edit not acknowledged under the new epoch");
-    if (scope_version != who.scope_version)
+    if (cursor->scope_version != who.scope_version)
       return problem(410, "scope_changed",
                      "the user's scope changed: drop the local records, pull from the start, then push what is "
                      "still unacknowledged");
@@ -137,7 +128,7 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   if (!page.ok()) return problem_from(page.status(), "internal");
   if (who.is_device()) app.store->note_pull(who.device_actor, since, app.now_ms());
   out += "],\"next\":";
-  sync::append_json_string(out, make_cursor(app.store->epoch(), page->next, who.scope_version));
+  sync::append_json_string(out, sync::encode_cursor({app.store->epoch(), page->next, who.scope_version}));
   out += ",\"more\":";
   out += page->more ? "true" : "false";
   out += "}";

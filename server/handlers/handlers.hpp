@@ -155,8 +155,6 @@ HttpResponse handle_stats(const Principal& who, AppState& app);
 // "YYYY-MM-DD" (a whole UTC day) or "YYYY-MM-DDTHH:MM:SS[.mmm]Z" (an instant) as [start, end) in ms;
 // nullopt when malformed.
 std::optional<std::pair<std::int64_t, std::int64_t>> parse_utc_time(std::string_view s);
-// Cursor text "<epoch>-<seq>-<scope version>"; the empty cursor is the start of the feed.
-std::string make_cursor(const std::string& epoch, std::int64_t seq, std::int64_t scope_version);
 // Writes an audit entry inside the caller's write transaction (SyncStore::update).
 Status audit(store::StoreWriter& tx, AppState& app, const std::string& username, const std::string& action,
              const std::string& target, const nlohmann::json& detail, const std::string& remote);

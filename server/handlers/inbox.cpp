@@ -11,6 +11,7 @@
 #include "server/handlers/json_io.hpp"
 #include "server/problem.hpp"
 #include "sync/uuid.hpp"
+#include "sync/inbox_kind.hpp"
 #include "sync/merge.hpp"
 #include "sync/scope_json.hpp"
 #include "sync/wire_json.hpp"
@@ -31,7 +32,7 @@ bool visible(const Principal& who, const store::InboxEntry& e) {
 }
 
 nlohmann::json entry_json(const store::InboxEntry& e) {
-  json j{{"id", e.id},         {"record", e.record_id},   {"kind", e.kind},
+  json j{{"id", e.id},         {"record", e.record_id},   {"kind", std::string(sync::to_string(e.kind))},
          {"path", e.path},     {"status", e.status},      {"form", e.form_id},
          {"scope", {{"municipality", e.scope.municipality}, {"community", e.scope.community},
                     {"component", e.scope.component}}},
@@ -56,7 +57,14 @@ HttpResponse handle_list_conflicts(const Query& q, const Principal& who, AppStat
   if (f.status == "all") f.status.clear();
   if (!f.status.empty() && f.status != "open" && f.status != "resolved")
     return problem(400, "invalid_filter", "status: open, resolved or all");
-  f.kind = get("kind");
+  if (const std::string kind = get("kind"); !kind.empty()) {
+    f.kind = sync::inbox_kind_from(kind);
+    if (!f.kind) {
+      std::string names;
+      for (const auto& k : sync::inbox_kinds()) names += (names.empty() ? "" : ", ") + std::string(k.name);
+      return problem(400, "invalid_filter", "kind: one of " + names);
+    }
+  }
   f.form_id = get("form");
   f.municipality = get("municipality");
   std::int64_t limit = 100, before = 0, older = 0;
@@ -363,9 +371,9 @@ std::optional<HttpResponse> parse_semantic(const store::InboxEntry& entry, const
 }
 
 // delete_edit: {"action": "confirm_delete" | "restore"}.
-std::optional<HttpResponse> parse_delete(const json& j, Resolution& r) {
+std::optional<HttpResponse> parse_delete(const store::InboxEntry& entry, const json& j, Resolution& r) {
   r.action = j.value("action", std::string());
-  if (r.action != "confirm_delete" && r.action != "restore")
+  if (!sync::inbox_kind_allows(entry.kind, r.action))
     return bad_resolution("action: confirm_delete (the record goes) or restore (it stays)");
   r.edit.deleted = r.action == "confirm_delete";
   return std::nullopt;
@@ -375,7 +383,7 @@ std::optional<HttpResponse> parse_delete(const json& j, Resolution& r) {
 // latest held candidate's.
 std::optional<HttpResponse> parse_held(const store::InboxEntry& entry, const json& j, Resolution& r) {
   r.action = j.value("action", std::string());
-  if (r.action != "accept" && r.action != "reject")
+  if (!sync::inbox_kind_allows(entry.kind, r.action))
     return bad_resolution("action: accept (apply the held change) or reject (keep the record)");
   if (r.action != "accept") return std::nullopt;
   const json cands = json::parse(entry.candidates_json, nullptr, false);
@@ -394,7 +402,7 @@ std::optional<HttpResponse> parse_held(const store::InboxEntry& entry, const jso
   for (const auto& k : removes)
     if (k.is_string()) r.edit.choices.emplace_back(k.get<std::string>(), std::nullopt);
   // A correction to an approved record goes back for review unless the resolver re-approves.
-  if (entry.kind == "locked_change" && !r.edit.deleted)
+  if (entry.kind == sync::InboxKind::kLockedChange && !r.edit.deleted)
     r.edit.choices.emplace_back("review_status", json(j.value("review_status", std::string("submitted"))));
   return std::nullopt;
 }
@@ -402,7 +410,7 @@ std::optional<HttpResponse> parse_held(const store::InboxEntry& entry, const jso
 // duplicate_candidate: {"action": "keep_both"} or {"action": "exclude", "record": one candidate}.
 std::optional<HttpResponse> parse_duplicate(const store::InboxEntry& entry, const json& j, Resolution& r) {
   r.action = j.value("action", std::string());
-  if (r.action != "keep_both" && r.action != "exclude")
+  if (!sync::inbox_kind_allows(entry.kind, r.action))
     return bad_resolution("action: keep_both (two observations) or exclude with record (marked excluded_duplicate)");
   if (r.action != "exclude") return std::nullopt;
   const std::string target = j.value("record", std::string());
@@ -420,12 +428,14 @@ std::optional<HttpResponse> parse_duplicate(const store::InboxEntry& entry, cons
 Resolution parse_resolution(const store::InboxEntry& entry, const json& j, forms::Lang lang) {
   Resolution r{AdminEdit{entry.record_id, j["seen"], {}, false, "resolve-" + std::to_string(entry.id)}, {}, {}};
   r.edit.lang = lang;
-  if (entry.kind == "field") r.error = parse_field(entry, j, r);
-  else if (entry.kind == "semantic") r.error = parse_semantic(entry, j, r);
-  else if (entry.kind == "delete_edit") r.error = parse_delete(j, r);
-  else if (entry.kind == "locked_change" || entry.kind == "permission") r.error = parse_held(entry, j, r);
-  else if (entry.kind == "duplicate_candidate") r.error = parse_duplicate(entry, j, r);
-  else r.error = problem(422, "unsupported_resolution", "entries of kind " + entry.kind + " are not resolved here");
+  switch (entry.kind) {  // every kind (sync/inbox_kind.hpp): the compiler names one left out
+    case sync::InboxKind::kField: r.error = parse_field(entry, j, r); break;
+    case sync::InboxKind::kSemantic: r.error = parse_semantic(entry, j, r); break;
+    case sync::InboxKind::kDeleteEdit: r.error = parse_delete(entry, j, r); break;
+    case sync::InboxKind::kLockedChange:
+    case sync::InboxKind::kPermission: r.error = parse_held(entry, j, r); break;
+    case sync::InboxKind::kDuplicateCandidate: r.error = parse_duplicate(entry, j, r); break;
+  }
   return r;
 }
 
@@ -448,7 +458,7 @@ json resolution_json(const store::InboxEntry& entry, const Resolution& r, const 
   json resolution{{"candidates", json::parse(entry.candidates_json, nullptr, false)}};
   if (r.writes()) resolution["dot"] = {{"actor", dot.actor}, {"n", dot.n}};
   if (r.action == "exclude") resolution["record"] = r.edit.record_id;
-  if (entry.kind == "field") {
+  if (entry.kind == sync::InboxKind::kField) {
     resolution["value"] = r.edit.choices.front().second ? *r.edit.choices.front().second : json();
     if (!r.edit.choices.front().second) resolution["removed"] = true;
   } else if (r.writes() && r.action != "confirm_delete" && r.action != "restore") {
@@ -497,7 +507,7 @@ HttpResponse handle_resolve_conflict(const HttpRequest& req, std::string_view id
     st = app.store->update([&](store::StoreWriter& tx) {
       AKT_TRY(tx.close_inbox_entry(id, who.username, resolution.dump(), app.now_ms()));
       return audit(tx, app, who.username, "conflict_resolved",
-                   entry->record_id + " " + entry->kind + (entry->path.empty() ? "" : " " + entry->path), resolution,
+                   entry->record_id + " " + std::string(sync::to_string(entry->kind)) + (entry->path.empty() ? "" : " " + entry->path), resolution,
                    req.remote);
     });
     if (!st.ok()) return problem_from(st, "internal");

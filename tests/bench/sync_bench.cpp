@@ -25,8 +25,14 @@
 // database made from that url per run, named akt_bench_<pid>_<n>, dropped afterwards) with the same
 // workload, right after SQLite's: push, pull and export rates side by side, and PostgreSQL / SQLite
 // ratios (medians of the per-run ratios). --engine sqlite|postgres|both chooses (both by default when
-// --pg-url is given). The raw ceilings stay SQLite's.
+// --pg-url is given). The raw ceilings stay SQLite's. With --instances N (N > 1), each PostgreSQL run is
+// followed by one with N servers on one fresh database (as N aktsyncd behind a load balancer; here in one
+// process, each with its own store, connection pool and LISTEN connection): the pushing connections take
+// the servers in turn, then N devices pull the whole feed at once, one through each server. Printed: the
+// N-server rates over the one-server rates of the same run, and where the push time goes: CPU seconds of
+// this process (servers and bench clients) and of PostgreSQL's processes over the push's wall time.
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -35,6 +41,7 @@
 #include <fstream>
 #include <iterator>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -76,6 +83,7 @@ struct Options {
   bool breakdown = false;
   std::string pg_url;           // maintenance database url; "" = SQLite only
   std::string engine = "sqlite";  // sqlite, postgres or both
+  int instances = 1;              // > 1: a PostgreSQL run with that many servers on one database too
 };
 
 struct Figures {
@@ -84,6 +92,10 @@ struct Figures {
   std::vector<double> pull_at, splice_at;       // per --limits entry (pull and splice are the first's)
   std::vector<double> gzip_rate, gzip_bytes;    // per --gzip-levels entry: records/s, bytes per record
   double page_bytes = 0;                        // plain answer bytes per record at the first limit
+  // Where the push time went (PostgreSQL runs): CPU seconds of this process and of PostgreSQL's
+  // processes, and the push's wall seconds.
+  double push_cpu_self = 0, push_cpu_pg = 0, push_wall = 0;
+  double pull_all = 0;  // several servers: records per second of every device's pull together
 };
 
 struct Row {
@@ -268,7 +280,8 @@ struct Server {
   std::string admin;  // session token
 };
 
-void start(Server& s, const Options& o, const Workload& w) {
+// `first`: the database is new (users and forms are made); else the server joins one another server made.
+void start(Server& s, const Options& o, const Workload& w, bool first = true) {
   server::Config c;
   c.listen_address = "127.0.0.1";
   c.listen_port = 0;
@@ -287,6 +300,14 @@ void start(Server& s, const Options& o, const Workload& w) {
   auto srv = server::Server::start(s.app);
   if (!srv.ok()) die("server start");
   s.srv = std::move(*srv);
+  if (!first) {
+    client::HttpClient cl("127.0.0.1", s.srv->port());
+    auto login = cl.request("POST", "/v1/login", nlohmann::json{{"username", "admin"}, {"password", kPw}}.dump(),
+                            {{"Content-Type", "application/json"}});
+    if (!login.ok() || login->status != 200) die("login on a second server");
+    s.admin = nlohmann::json::parse(login->body)["token"].get<std::string>();
+    return;
+  }
   store::User u;
   u.username = "admin";
   u.role = sync::Role::kAdmin;
@@ -333,6 +354,40 @@ double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, 
   return rate;
 }
 
+// CPU seconds (user and system) of this process so far.
+double self_cpu_seconds() {
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+  return static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+         static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
+}
+
+// CPU seconds (user and system) of the live processes named "postgres" (the server and its backends;
+// the bench's connections stay open through a phase, so their backends are counted).
+double postgres_cpu_seconds() {
+  double ticks = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream in(e.path() / "stat");
+    std::string line;
+    if (!std::getline(in, line)) continue;
+    const std::size_t open = line.find('('), close = line.rfind(')');
+    if (open == std::string::npos || close == std::string::npos || line.substr(open + 1, close - open - 1) != "postgres")
+      continue;
+    std::istringstream rest(line.substr(close + 2));
+    std::string field;
+    double utime = 0, stime = 0;
+    for (int k = 3; k <= 15 && rest >> field; ++k) {  // fields 14 and 15: utime, stime (clock ticks)
+      if (k == 14) utime = std::atof(field.c_str());
+      if (k == 15) stime = std::atof(field.c_str());
+    }
+    ticks += utime + stime;
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 #ifdef AKT_HAVE_POSTGRES
 // A fresh database for one run (and its url), made through the maintenance url.
 std::string make_pg_database(const Options& o, const std::string& name) {
@@ -348,10 +403,12 @@ void drop_pg_database(const Options& o, const std::string& name) {
 #endif
 
 // One run on one engine; `postgres`: the server on a fresh PostgreSQL database (the ceilings are skipped:
-// they are SQLite's, measured in the SQLite run).
-Figures run_once(const Options& o, const Workload& w, int run, bool postgres = false) {
+// they are SQLite's, measured in the SQLite run), `instances` servers on it (the first makes the users
+// and forms; pushes take the servers in turn; with more than one, every server's device pulls at once).
+Figures run_once(const Options& o, const Workload& w, int run, bool postgres = false, int instances = 1) {
   Figures f;
   Server s;
+  std::vector<std::unique_ptr<Server>> more;  // the second and later servers on the same database
   std::string pg_name;
 #ifdef AKT_HAVE_POSTGRES
   static int databases = 0;
@@ -365,6 +422,14 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
   start(s, o, w);
   const std::uint16_t port = s.srv->port();
   const std::size_t n = w.rows.size();
+  std::vector<std::uint16_t> ports{port};
+  for (int k = 1; k < instances; ++k) {
+    more.push_back(std::make_unique<Server>());
+    more.back()->pg_url = s.pg_url;
+    start(*more.back(), o, w, false);
+    ports.push_back(more.back()->srv->port());
+  }
+  const double cpu_self0 = self_cpu_seconds(), cpu_pg0 = postgres ? postgres_cpu_seconds() : 0;
 
   std::atomic<int> failures{0};
   auto t = Clock::now();
@@ -373,7 +438,7 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     threads.emplace_back([&, ci] {
       client::HttpOptions ho;
       ho.accept_gzip = false;  // loopback: compression would only cost CPU
-      client::HttpClient cl("127.0.0.1", port, ho);
+      client::HttpClient cl("127.0.0.1", ports[static_cast<std::size_t>(ci) % ports.size()], ho);
       const auto idx = static_cast<std::size_t>(ci);
       std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + w.tokens[idx]},
                                                          {"Content-Type", "application/json"}};
@@ -384,8 +449,20 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     });
   }
   for (auto& th : threads) th.join();
-  f.push = static_cast<double>(n) / seconds_since(t);
+  f.push_wall = seconds_since(t);
+  f.push = static_cast<double>(n) / f.push_wall;
+  f.push_cpu_self = self_cpu_seconds() - cpu_self0;
+  if (postgres) f.push_cpu_pg = postgres_cpu_seconds() - cpu_pg0;
   if (failures) die(std::to_string(failures.load()) + " push requests failed");
+  if (instances > 1) {
+    // Every server's device pulls the whole feed at once, through its own server.
+    std::vector<std::thread> pullers;
+    t = Clock::now();
+    for (std::size_t k = 0; k < ports.size(); ++k)
+      pullers.emplace_back([&, k] { pull(ports[k], w.tokens[k % w.tokens.size()], o.limits[0], false, n); });
+    for (auto& th : pullers) th.join();
+    f.pull_all = static_cast<double>(n * ports.size()) / seconds_since(t);
+  }
 
   // Page sizes in turn, then gzip at the first (the default's); the order rotates with the run so that
   // no size always goes first on a warming cache.
@@ -416,6 +493,8 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     if (!got.complete || got.lines < n) die("export " + format + " incomplete");
     (format == "csv" ? f.csv : f.jsonl) = static_cast<double>(n) / seconds_since(t);
   }
+  for (auto& m : more) m->srv->stop();
+  more.clear();
   s.srv->stop();
   if (postgres) {
     s.srv.reset();
@@ -531,7 +610,20 @@ void print_series(const Options& o, const std::string& name, const Series& s, in
 // PostgreSQL beside SQLite: its rates, and its rate over SQLite's in the same run.
 struct PgSeries {
   std::vector<double> push, pull, pull_gzip, csv, jsonl, push_ratio, pull_ratio, csv_ratio, jsonl_ratio;
+  std::vector<double> cpu_self, cpu_pg;  // per second of push wall time
+  // With several servers: their push and pull-together rates, and those over one server's rates.
+  std::vector<double> multi_push, multi_pull_all, multi_push_ratio, multi_pull_ratio, multi_cpu_self, multi_cpu_pg;
+  void add_multi(const Figures& m, const Figures& one) {
+    multi_push.push_back(m.push);
+    multi_pull_all.push_back(m.pull_all);
+    multi_push_ratio.push_back(m.push / one.push);
+    multi_pull_ratio.push_back(m.pull_all / one.pull);
+    multi_cpu_self.push_back(m.push_cpu_self / m.push_wall);
+    multi_cpu_pg.push_back(m.push_cpu_pg / m.push_wall);
+  }
   void add(const Figures& pg, const Figures* lite) {
+    cpu_self.push_back(pg.push_cpu_self / pg.push_wall);
+    cpu_pg.push_back(pg.push_cpu_pg / pg.push_wall);
     push.push_back(pg.push);
     pull.push_back(pg.pull);
     pull_gzip.push_back(pg.pull_gzip);
@@ -546,8 +638,10 @@ struct PgSeries {
 };
 
 void print_pg_figures(const char* label, const Figures& pg, const Figures* lite) {
-  std::printf("  %s on postgres: push %.0f rec/s | pull %.0f, gzip %.0f | csv %.0f, jsonl %.0f", label, pg.push, pg.pull,
-              pg.pull_gzip, pg.csv, pg.jsonl);
+  std::printf("  %s on postgres: push %.0f rec/s (cores busy: this process %.2f, postgres %.2f) | pull %.0f, gzip %.0f "
+              "| csv %.0f, jsonl %.0f",
+              label, pg.push, pg.push_cpu_self / pg.push_wall, pg.push_cpu_pg / pg.push_wall, pg.pull, pg.pull_gzip,
+              pg.csv, pg.jsonl);
   if (lite)
     std::printf(" | postgres/sqlite: push %.3f, pull %.3f, csv %.3f, jsonl %.3f", pg.push / lite->push,
                 pg.pull / lite->pull, pg.csv / lite->csv, pg.jsonl / lite->jsonl);
@@ -555,14 +649,31 @@ void print_pg_figures(const char* label, const Figures& pg, const Figures* lite)
   std::fflush(stdout);
 }
 
-void print_pg_series(const std::string& name, const PgSeries& s, int runs) {
+void print_multi_figures(const char* label, int instances, const Figures& m, const Figures& one) {
+  std::printf("  %s on postgres, %d servers: push %.0f rec/s (cores busy: this process %.2f, postgres %.2f), %d pulls "
+              "at once %.0f rec/s | over one server: push %.3f, pull %.3f\n",
+              label, instances, m.push, m.push_cpu_self / m.push_wall, m.push_cpu_pg / m.push_wall, instances,
+              m.pull_all, m.push / one.push, m.pull_all / one.pull);
+  std::fflush(stdout);
+}
+
+void print_pg_series(const std::string& name, const PgSeries& s, int runs, int instances) {
   std::printf("%s on postgres, median (min-max) of %d:\n", name.c_str(), runs);
   std::printf("  push %s rec/s; pull %s; pull gzip %s; export csv %s, jsonl %s\n", spread(s.push).c_str(),
               spread(s.pull).c_str(), spread(s.pull_gzip).c_str(), spread(s.csv).c_str(), spread(s.jsonl).c_str());
+  std::printf("  push: cores busy in this process %s, in postgres %s\n", spread(s.cpu_self, "%.2f").c_str(),
+              spread(s.cpu_pg, "%.2f").c_str());
   if (!s.push_ratio.empty())
     std::printf("  postgres / sqlite, same run: push %s, pull %s, export csv %s, jsonl %s\n",
                 spread(s.push_ratio, "%.3f").c_str(), spread(s.pull_ratio, "%.3f").c_str(),
                 spread(s.csv_ratio, "%.3f").c_str(), spread(s.jsonl_ratio, "%.3f").c_str());
+  if (!s.multi_push.empty()) {
+    std::printf("  %d servers: push %s rec/s (cores busy: this process %s, postgres %s); %d pulls at once %s rec/s\n",
+                instances, spread(s.multi_push).c_str(), spread(s.multi_cpu_self, "%.2f").c_str(),
+                spread(s.multi_cpu_pg, "%.2f").c_str(), instances, spread(s.multi_pull_all).c_str());
+    std::printf("  %d servers over one, same run: push %s, pull %s\n", instances,
+                spread(s.multi_push_ratio, "%.3f").c_str(), spread(s.multi_pull_ratio, "%.3f").c_str());
+  }
 }
 
 std::vector<int> int_list(const std::string& v) {
@@ -592,18 +703,21 @@ int main(int argc, char** argv) {
     else if (flag == "--breakdown") o.breakdown = v != "0";
     else if (flag == "--pg-url") o.pg_url = v;
     else if (flag == "--engine") o.engine = v;
+    else if (flag == "--instances") o.instances = std::atoi(v.c_str());
     else {
       std::fprintf(stderr,
                    "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--limit N]\n"
                    "                      [--limits N,N,...] [--gzip-levels N,N,...]\n"
                    "                      [--profile survey|small|both] [--breakdown 1]\n"
-                   "                      [--pg-url 'host=... dbname=postgres'] [--engine sqlite|postgres|both]\n");
+                   "                      [--pg-url 'host=... dbname=postgres'] [--engine sqlite|postgres|both]\n"
+                   "                      [--instances N]\n");
       return 2;
     }
   }
   const bool bad_list = o.limits.empty() || std::any_of(o.limits.begin(), o.limits.end(), [](int l) { return l < 1; }) ||
                         std::any_of(o.gzip_levels.begin(), o.gzip_levels.end(), [](int l) { return l < 1 || l > 9; });
-  if (o.records < 1 || o.batch < 1 || o.connections < 1 || o.runs < 1 || bad_list ||
+  if (o.records < 1 || o.batch < 1 || o.connections < 1 || o.runs < 1 || bad_list || o.instances < 1 ||
+      o.instances > o.connections ||
       (o.profile != "survey" && o.profile != "small" && o.profile != "both"))
     return 2;
   bool engine_given = false;
@@ -612,6 +726,10 @@ int main(int argc, char** argv) {
   if (o.engine != "sqlite" && o.engine != "postgres" && o.engine != "both") return 2;
   if (o.engine != "sqlite" && o.pg_url.empty()) {
     std::fprintf(stderr, "--engine %s needs --pg-url\n", o.engine.c_str());
+    return 2;
+  }
+  if (o.instances > 1 && o.pg_url.empty()) {
+    std::fprintf(stderr, "--instances %d needs --pg-url (several servers share one PostgreSQL database)\n", o.instances);
     return 2;
   }
   const bool run_lite = o.engine != "postgres", run_pg = o.engine != "sqlite";
@@ -642,12 +760,17 @@ int main(int argc, char** argv) {
         Figures pg = run_once(o, loads[p], r, true);
         print_pg_figures(loads[p].name.c_str(), pg, run_lite ? &lite : nullptr);
         pg_series[p].add(pg, run_lite ? &lite : nullptr);
+        if (o.instances > 1) {
+          Figures multi = run_once(o, loads[p], r, true, o.instances);
+          print_multi_figures(loads[p].name.c_str(), o.instances, multi, pg);
+          pg_series[p].add_multi(multi, pg);
+        }
       }
     }
   }
   for (std::size_t p = 0; p < loads.size(); ++p) {
     if (run_lite) print_series(o, loads[p].name, series[p], o.runs);
-    if (run_pg) print_pg_series(loads[p].name, pg_series[p], o.runs);
+    if (run_pg) print_pg_series(loads[p].name, pg_series[p], o.runs, o.instances);
   }
   return 0;
 }

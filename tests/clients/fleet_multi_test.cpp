@@ -7,37 +7,16 @@
 // each case prints "PostgreSQL engine skipped" (CTest: skipped) unless AKT_REQUIRE_POSTGRES=1.
 #include <doctest/doctest.h>
 
-#include <atomic>
 #include <cstdio>
 #include <string>
 
 #include "clients/fleet_sim.hpp"
-#include "tests/support/pg_cluster.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/temp_dir.hpp"
-#ifdef AKT_HAVE_POSTGRES
-#include "schema/store/postgres/pg_store.hpp"
-#endif
 
 using namespace akt;
 
 namespace {
-
-#ifdef AKT_HAVE_POSTGRES
-// A fresh database of the test binary's cluster, or "" (skipped) when PostgreSQL cannot run here.
-std::string fresh_database() {
-  std::string why;
-  test::PgCluster* cluster = test::PgCluster::get(&why);
-  if (!cluster) {
-    if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and PostgreSQL cannot run: " << why);
-    std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
-    return {};
-  }
-  static std::atomic<int> next{0};
-  const std::string name = "akt_fleet_multi_" + std::to_string(++next);
-  Status made = store::pg_create_database(cluster->url("postgres"), name, "");
-  REQUIRE_MESSAGE(made.ok(), made.message());
-  return cluster->url(name);
-}
 
 client::SimOptions two_servers(const std::string& dir, const std::string& url) {
   client::SimOptions o;
@@ -68,13 +47,11 @@ void report(const client::SimReport& r) {
                    << r.faults.upstream_errors << ", failovers " << r.faults.upstream_failovers << "; " << r.seconds
                    << " s");
 }
-#endif
 
 }  // namespace
 
 TEST_CASE("fleet: two servers on one PostgreSQL behind a round robin, one SIGKILLed mid-run, keep every invariant") {
-#ifdef AKT_HAVE_POSTGRES
-  const std::string url = fresh_database();
+  const std::string url = test::fresh_pg_database("akt_fleet_multi");
   if (url.empty()) return;
   test::TempDir work;
   client::SimOptions o = two_servers(work.path(), url);
@@ -99,15 +76,10 @@ TEST_CASE("fleet: two servers on one PostgreSQL behind a round robin, one SIGKIL
   CHECK(r->old_form_saves > 0);
   // Left down, its port refuses: the proxy moved those requests on to the live instance.
   if (!restarted) CHECK(r->faults.upstream_failovers > 0);
-#else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
-#endif
 }
 
 TEST_CASE("fleet: on two servers the oracle still reports an invented lost acknowledgement") {
-#ifdef AKT_HAVE_POSTGRES
-  const std::string url = fresh_database();
+  const std::string url = test::fresh_pg_database("akt_fleet_multi");
   if (url.empty()) return;
   test::TempDir work;
   client::SimOptions o = two_servers(work.path(), url);
@@ -120,8 +92,4 @@ TEST_CASE("fleet: on two servers the oracle still reports an invented lost ackno
   bool lost = false;
   for (const auto& v : r->violations) lost = lost || v.find("lost") != std::string::npos;
   CHECK(lost);
-#else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
-#endif
 }

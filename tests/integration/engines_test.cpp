@@ -21,12 +21,9 @@
 #include "tests/support/feed.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
-#include "tests/support/pg_cluster.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "sync/wire_json.hpp"
-#ifdef AKT_HAVE_POSTGRES
-#include "schema/store/postgres/pg_store.hpp"
-#endif
 
 using namespace akt;
 using nlohmann::json;
@@ -173,25 +170,11 @@ TEST_CASE("engines: the server scenario on SQLite") {
 }
 
 TEST_CASE("engines: the server scenario on PostgreSQL") {
-#ifdef AKT_HAVE_POSTGRES
-  std::string why;
-  test::PgCluster* cluster = test::PgCluster::get(&why);
-  if (!cluster) {
-    if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and PostgreSQL cannot run: " << why);
-    std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
-    return;
-  }
-  static std::atomic<int> next{0};
-  const std::string name = "akt_server_" + std::to_string(++next);
-  Status made = store::pg_create_database(cluster->url("postgres"), name, "");
-  REQUIRE_MESSAGE(made.ok(), made.message());
-  test::TestServer srv({}, {}, false, false, cluster->url(name));
+  const std::string url = test::fresh_pg_database("akt_server");
+  if (url.empty()) return;
+  test::TestServer srv({}, {}, false, false, url);
   CHECK(std::string(srv.app().store->engine()) == "postgres");
   scenario(srv);
-#else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
-#endif
 }
 
 namespace {

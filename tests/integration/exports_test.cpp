@@ -119,6 +119,18 @@ TEST_CASE("exports: formats, redaction shared with the feed, incremental with to
   int tombstones = 0;
   for (const auto& row : inc) tombstones += row.dump().find("\"deleted\":true") != std::string::npos;
   CHECK(tombstones == 1);
+  // One cursor codec (sync/cursor.hpp): the feed's cursor (scope version not 0) is taken too, and a
+  // cursor with anything after it, a sign or another epoch is refused with nothing exported.
+  const std::string seq_and_scope = cursor.substr(cursor.find('-'));
+  CHECK(jsonl(c.request("GET", "/v1/exports/so1_interethnic_survey?format=jsonl&since=" +
+                               cursor.substr(0, cursor.rfind('-')) + "-5", {}, bearer(me))->body).size() == 3);
+  for (const std::string& bad : {cursor + "x", cursor + "-0", std::string("ffffffffffffffff") + seq_and_scope,
+                                cursor.substr(0, cursor.find('-')) + "-+1-0", cursor.substr(0, cursor.find('-')) + "--1-0"}) {
+    CAPTURE(bad);
+    auto r = c.request("GET", "/v1/exports/so1_interethnic_survey?format=jsonl&since=" + bad, {}, bearer(me));
+    CHECK(r->status == 400);
+    CHECK(r->body.find("invalid_cursor") != std::string::npos);
+  }
 
   // Indicators, and who may ask.
   auto ind = c.request("GET", "/v1/indicators", {}, bearer(me));

@@ -61,6 +61,18 @@ TEST_CASE("inbox: a same-field divergence lists every candidate, the admin resol
   std::set<int> values;
   for (const auto& c : e["candidates"]) values.insert(c["value"].get<int>());
   CHECK(values == std::set<int>{70, 75});
+  // The kind filter takes the kinds of the table (sync/inbox_kind.hpp) and refuses any other name.
+  auto by_kind = [&](const std::string& kind) {
+    return w.c.request("GET", "/v1/admin/conflicts?kind=" + kind, {}, bearer(w.admin));
+  };
+  CHECK(json::parse(by_kind("field")->body)["entries"].size() == 1);
+  CHECK(json::parse(by_kind("semantic")->body)["entries"].empty());
+  for (const char* bad : {"Field", "clock", "fields"}) {
+    auto r = by_kind(bad);
+    CHECK(r->status == 400);
+    CHECK(json::parse(r->body)["code"] == "invalid_filter");
+    CHECK(r->body.find("duplicate_candidate") != std::string::npos);
+  }
   // A supervisor outside the record's scope does not see it.
   auto sup = w.c.request("GET", "/v1/admin/conflicts", {}, bearer(w.srv.login("sara", kPw)));
   CHECK(json::parse(sup->body)["entries"].empty());

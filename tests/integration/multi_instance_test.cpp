@@ -18,7 +18,7 @@
 
 #include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
-#include "tests/support/pg_cluster.hpp"
+#include "tests/support/pg_database.hpp"
 #ifdef AKT_HAVE_POSTGRES
 #include "schema/store/postgres/pg_conn.hpp"
 #include "schema/store/postgres/pg_listen.hpp"
@@ -31,22 +31,6 @@ using Clock = std::chrono::steady_clock;
 
 #ifdef AKT_HAVE_POSTGRES
 namespace {
-
-// A fresh database of the cluster, or "" when PostgreSQL cannot run here (the case is then skipped).
-std::string fresh_database(test::PgCluster*& cluster) {
-  std::string why;
-  cluster = test::PgCluster::get(&why);
-  if (!cluster) {
-    if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and PostgreSQL cannot run: " << why);
-    std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
-    return {};
-  }
-  static std::atomic<int> next{0};
-  const std::string name = "akt_multi_" + std::to_string(++next);
-  Status made = store::pg_create_database(cluster->url("postgres"), name, "");
-  REQUIRE_MESSAGE(made.ok(), made.message());
-  return cluster->url(name);
-}
 
 store::PgStore& pg_of(test::TestServer& srv) {
   auto* s = dynamic_cast<store::PgStore*>(srv.app().store.get());
@@ -106,7 +90,7 @@ Clock::duration poll_woken_by_push(test::TestServer& waiter, test::TestServer& p
 TEST_CASE("multi-instance: a push to server A wakes a long poll parked on server B at once") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;
-  const std::string url = fresh_database(cluster);
+  const std::string url = test::fresh_pg_database("akt_multi", &cluster);
   if (url.empty()) return;
   test::TestServer a({}, {}, false, false, url);
   test::TestServer b({}, {}, false, false, url);
@@ -159,8 +143,7 @@ TEST_CASE("multi-instance: a push to server A wakes a long poll parked on server
     CHECK_MESSAGE(onb.status == 200, onb.body);
   }
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }
 
@@ -198,15 +181,14 @@ TEST_CASE("multi-instance: with no LISTEN connection the feed head is read every
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   CHECK(reads.load() == after_stop);
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }
 
 TEST_CASE("multi-instance: a username locked by failed logins on server A is locked on server B") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;
-  const std::string url = fresh_database(cluster);
+  const std::string url = test::fresh_pg_database("akt_multi", &cluster);
   if (url.empty()) return;
   test::TestServer a({}, {}, false, false, url);
   test::TestServer b({}, {}, false, false, url);
@@ -232,15 +214,14 @@ TEST_CASE("multi-instance: a username locked by failed logins on server A is loc
   // Another user from the same address is not locked (the address allows 4 times as many).
   CHECK(login(b, "mark", pw).status == 200);
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }
 
 TEST_CASE("multi-instance: a listener that lost its connection reads the head once it listens again") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;
-  const std::string url = fresh_database(cluster);
+  const std::string url = test::fresh_pg_database("akt_multi", &cluster);
   if (url.empty()) return;
   store::PgStoreOptions so;
   so.url = url;
@@ -283,7 +264,6 @@ TEST_CASE("multi-instance: a listener that lost its connection reads the head on
   CHECK(l.connects() == 2);
   l.stop();
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }

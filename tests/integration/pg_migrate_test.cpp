@@ -24,7 +24,7 @@
 #include "tests/support/feed.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
-#include "tests/support/pg_cluster.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/photo_bytes.hpp"
 #include "tests/support/temp_dir.hpp"
 #ifdef AKT_HAVE_POSTGRES
@@ -228,31 +228,12 @@ std::map<std::string, std::string> observe(test::TestServer& srv, const World& w
   return out;
 }
 
-#ifdef AKT_HAVE_POSTGRES
-// A new database of the test cluster; "" (and the case is skipped or failed) without PostgreSQL.
-std::string new_database(test::PgCluster** cluster_out) {
-  std::string why;
-  test::PgCluster* cluster = test::PgCluster::get(&why);
-  if (!cluster) {
-    if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and PostgreSQL cannot run: " << why);
-    std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
-    return {};
-  }
-  static std::atomic<int> next{0};
-  const std::string name = "akt_migrate_" + std::to_string(::getpid()) + "_" + std::to_string(++next);
-  Status made = store::pg_create_database(cluster->url("postgres"), name, "");
-  REQUIRE_MESSAGE(made.ok(), made.message());
-  if (cluster_out) *cluster_out = cluster;
-  return cluster->url(name);
-}
-#endif
-
 }  // namespace
 
 TEST_CASE("migrate-to-postgres: the server on PostgreSQL answers as the one on SQLite did and tablets go on syncing") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;
-  const std::string url = new_database(&cluster);
+  const std::string url = test::fresh_pg_database("akt_migrate", &cluster);
   if (url.empty()) return;
   test::TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -329,15 +310,14 @@ TEST_CASE("migrate-to-postgres: the server on PostgreSQL answers as the one on S
   CHECK(replay.status == 200);
   CHECK(replay.body == before.at("push t1-first").substr(4));
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }
 
 TEST_CASE("migrate-to-postgres: refusals (running server, non-empty target, bad url) write nothing") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;
-  const std::string url = new_database(&cluster);
+  const std::string url = test::fresh_pg_database("akt_migrate", &cluster);
   if (url.empty()) return;
   test::TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -376,7 +356,7 @@ TEST_CASE("migrate-to-postgres: refusals (running server, non-empty target, bad 
     CHECK_MESSAGE(r.code == 4, r.out);
     CHECK_MESSAGE(r.out.find("the target database is not empty (table") != std::string::npos, r.out);
     // A server that started on the target once (its schema, epoch and server actor only) is not data.
-    const std::string fresh = new_database(nullptr);
+    const std::string fresh = test::fresh_pg_database("akt_migrate");
     { test::TestServer first({}, dir.path() + "/other", false, false, fresh); }
     const Run ok = aktsyncd("migrate-to-postgres --data-dir " + data + " --url '" + fresh + "'");
     CHECK_MESSAGE(ok.code == 0, ok.out);
@@ -411,15 +391,14 @@ TEST_CASE("migrate-to-postgres: refusals (running server, non-empty target, bad 
     CHECK_MESSAGE(r.out.find("--url URL") != std::string::npos, r.out);
   }
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }
 
 TEST_CASE("migrate-to-postgres: every table of the schema is copied") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;
-  const std::string url = new_database(&cluster);
+  const std::string url = test::fresh_pg_database("akt_migrate", &cluster);
   if (url.empty()) return;
   test::TempDir dir;
   const std::string data = dir.path() + "/data";
@@ -462,15 +441,14 @@ TEST_CASE("migrate-to-postgres: every table of the schema is copied") {
   }
   CHECK(tables >= 19);
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }
 
 TEST_CASE("check-config on PostgreSQL: connects, reads the schema version, never prints the password") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;
-  const std::string url = new_database(&cluster);
+  const std::string url = test::fresh_pg_database("akt_migrate", &cluster);
   if (url.empty()) return;
   test::TempDir dir;
   auto check = [&](const std::string& store_url) {
@@ -511,7 +489,6 @@ TEST_CASE("check-config on PostgreSQL: connects, reads the schema version, never
   CHECK_MESSAGE(bad.code == 2, bad.out);
   CHECK_MESSAGE(bad.out.find("s3cret-Pw0rd") == std::string::npos, bad.out);
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }

@@ -23,7 +23,7 @@
 #include "tests/support/feed.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
-#include "tests/support/pg_cluster.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/pg_standby.hpp"
 #include "tests/support/temp_dir.hpp"
 #ifdef AKT_HAVE_POSTGRES
@@ -75,8 +75,7 @@ TEST_CASE("standby: after the primary is killed and the standby promoted, every 
   std::string why;
   auto pair = test::PgStandbyPair::start(true, &why);
   if (!pair) {
-    if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and the standby pair cannot run: " << why);
-    std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
+    test::skip_postgres("the standby pair cannot run: " + why);
     return;
   }
   // The database is made on the primary; the standby has it once it applied the commit (remote_apply).
@@ -168,7 +167,6 @@ TEST_CASE("standby: after the primary is killed and the standby promoted, every 
                                                                         61, {}, R"({"x":-1})", {"x"})}});
   CHECK_MESSAGE(retry.status == 200, retry.body);
 #else
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+  test::skip_without_engine();
 #endif
 }

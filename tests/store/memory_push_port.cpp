@@ -185,7 +185,7 @@ Status MemoryPushPort::note_clock_actor(const std::string& actor) {
   return {};
 }
 
-MemoryPushPort::Entry* MemoryPushPort::open_entry(const std::string& record_id, const std::string& kind,
+MemoryPushPort::Entry* MemoryPushPort::open_entry(const std::string& record_id, sync::InboxKind kind,
                                                   const std::string& path) {
   for (Entry& e : entries)
     if (e.record_id == record_id && e.kind == kind && e.path == path && e.status == "open") return &e;
@@ -199,7 +199,7 @@ Status MemoryPushPort::open_entries(const std::string& record_id, std::vector<Op
 }
 
 Result<std::optional<std::string>> MemoryPushPort::open_entry_candidates(const std::string& record_id,
-                                                                         const std::string& kind,
+                                                                         sync::InboxKind kind,
                                                                          const std::string& path) {
   const Entry* e = open_entry(record_id, kind, path);
   return e ? std::optional<std::string>(e->candidates_json) : std::optional<std::string>();
@@ -230,7 +230,7 @@ Status MemoryPushPort::put_open_entry(const store::EntryWrite& w) {
   return {};
 }
 
-Status MemoryPushPort::set_open_entry_candidates(const std::string& record_id, const std::string& kind,
+Status MemoryPushPort::set_open_entry_candidates(const std::string& record_id, sync::InboxKind kind,
                                                  const std::string& path, const std::string& candidates_json,
                                                  const std::optional<std::string>& ancestor_json, std::int64_t now) {
   if (Entry* e = open_entry(record_id, kind, path)) {
@@ -242,7 +242,7 @@ Status MemoryPushPort::set_open_entry_candidates(const std::string& record_id, c
   return {};
 }
 
-Status MemoryPushPort::close_open_entry(const std::string& record_id, const std::string& kind,
+Status MemoryPushPort::close_open_entry(const std::string& record_id, sync::InboxKind kind,
                                         const std::string& path, const std::string& candidates_json,
                                         const std::string& resolution_json, std::int64_t now) {
   if (Entry* e = open_entry(record_id, kind, path)) {

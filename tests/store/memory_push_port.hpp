@@ -30,7 +30,9 @@ class MemoryPushPort final : public store::PushPort {
   };
   struct Entry {
     std::int64_t id = 0;
-    std::string record_id, kind, path, status = "open";
+    std::string record_id;
+    sync::InboxKind kind = sync::InboxKind::kField;
+    std::string path, status = "open";
     std::optional<std::string> ancestor_json;
     std::string candidates_json, form_id, municipality, detail_json, resolution_json, resolved_by;
     std::int64_t opened_at = 0, updated_at = 0, resolved_at = 0;
@@ -72,13 +74,13 @@ class MemoryPushPort final : public store::PushPort {
   Status note_clock_actor(const std::string& actor) override;
 
   Status open_entries(const std::string& record_id, std::vector<store::OpenEntry>& out) override;
-  Result<std::optional<std::string>> open_entry_candidates(const std::string& record_id, const std::string& kind,
+  Result<std::optional<std::string>> open_entry_candidates(const std::string& record_id, sync::InboxKind kind,
                                                            const std::string& path) override;
   Status put_open_entry(const store::EntryWrite& w) override;
-  Status set_open_entry_candidates(const std::string& record_id, const std::string& kind, const std::string& path,
+  Status set_open_entry_candidates(const std::string& record_id, sync::InboxKind kind, const std::string& path,
                                    const std::string& candidates_json, const std::optional<std::string>& ancestor_json,
                                    std::int64_t now) override;
-  Status close_open_entry(const std::string& record_id, const std::string& kind, const std::string& path,
+  Status close_open_entry(const std::string& record_id, sync::InboxKind kind, const std::string& path,
                           const std::string& candidates_json, const std::string& resolution_json,
                           std::int64_t now) override;
   Status move_open_entries(const std::string& record_id, const std::string& municipality) override;
@@ -104,7 +106,7 @@ class MemoryPushPort final : public store::PushPort {
   std::set<std::string> clock_actors;
 
  private:
-  Entry* open_entry(const std::string& record_id, const std::string& kind, const std::string& path);
+  Entry* open_entry(const std::string& record_id, sync::InboxKind kind, const std::string& path);
   void trace(const Entry& e) { traced_.push_back(e.id); }
 
   std::map<std::pair<std::string, std::string>, std::pair<std::string, std::string>> batches_;

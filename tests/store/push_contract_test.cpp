@@ -295,7 +295,7 @@ TEST_CASE("push contract: a true conflict keeps the server's value and opens a f
     CHECK(json::parse(live[0].body)["pct"] == 20);  // provisional: the value the server had
     const auto open = open_of(e, id);
     REQUIRE(open.size() == 1);
-    CHECK(open[0].kind == "field");
+    CHECK(open[0].kind == sync::InboxKind::kField);
     CHECK(open[0].path == "pct");
     const json cands = json::parse(open[0].candidates_json);
     REQUIRE(cands.size() == 2);
@@ -322,7 +322,7 @@ TEST_CASE("push contract: a delete against an edit keeps the record and opens a 
     CHECK(json::parse(live[0].body)["pct"] == 20);
     const auto open = open_of(e, id);
     REQUIRE(open.size() == 1);
-    CHECK(open[0].kind == "delete_edit");
+    CHECK(open[0].kind == sync::InboxKind::kDeleteEdit);
     return std::vector<json>{*c, *b, *a};
   });
 }
@@ -339,7 +339,7 @@ TEST_CASE("push contract: two records with one uniqueness key get a duplicate_ca
     CHECK(result_of(b)["entries"].size() == 1);
     const auto open = open_of(e, second);
     REQUIRE(open.size() == 1);
-    CHECK(open[0].kind == "duplicate_candidate");
+    CHECK(open[0].kind == sync::InboxKind::kDuplicateCandidate);
     const json cands = json::parse(open[0].candidates_json);
     REQUIRE(cands.size() == 2);
     CHECK(cands[0]["record"] == first);

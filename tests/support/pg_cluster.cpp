@@ -42,15 +42,16 @@ std::string find_bindir() {
   return {};
 }
 
-std::string tail_of(const std::string& file) {
+}  // namespace
+
+std::string tail_of(const std::string& file, std::size_t max) {
   std::ifstream in(file);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
-  return s.size() > 1500 ? s.substr(s.size() - 1500) : s;
+  return s.size() > max ? s.substr(s.size() - max) : s;
 }
 
-}  // namespace
 
 std::string pg_bindir() { return find_bindir(); }
 

@@ -36,4 +36,14 @@ std::string pg_bindir();
 // Whether AKT_REQUIRE_POSTGRES=1 is set: a PostgreSQL test that cannot run fails instead of skipping.
 bool postgres_required();
 
+// A PostgreSQL test that cannot run, because of `why`: fails the case under AKT_REQUIRE_POSTGRES=1, else
+// prints the line "PostgreSQL engine skipped: <why>" that CTest reports as a skip. The caller returns.
+void skip_postgres(const std::string& why);
+
+// The same for a build without the PostgreSQL engine (AKT_POSTGRES=OFF: libpq not found).
+void skip_without_engine();
+
+// The last `max` characters of a log file (whole if shorter): the reason a server did not start.
+std::string tail_of(const std::string& file, std::size_t max = 2000);
+
 }  // namespace akt::test

@@ -20,14 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string tail_of(const std::string& file) {
-  std::ifstream in(file);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
-}
-
 }  // namespace
 
 std::unique_ptr<PgStandbyPair> PgStandbyPair::start(bool synchronous, std::string* why) {

@@ -14,11 +14,13 @@ namespace {
   "r.municipality, r.community, r.component, c.opened_at, c.updated_at, COALESCE(c.resolved_at, 0), "     \
   "COALESCE(c.resolved_by, ''), COALESCE(c.resolution, ''), c.detail"
 
-InboxEntry read_entry(const PgResult& r, int i) {
+Result<InboxEntry> read_entry(const PgResult& r, int i) {
   InboxEntry e;
   e.id = r.int64(i, 0);
   e.record_id = r.str(i, 1);
-  e.kind = r.str(i, 2);
+  const auto kind = sync::inbox_kind_from(r.str(i, 2));
+  if (!kind) return Status::corruption("inbox entry of unknown kind " + r.str(i, 2));
+  e.kind = *kind;
   e.path = r.str(i, 3);
   e.status = r.str(i, 4);
   e.ancestor_json = r.str(i, 5);
@@ -43,11 +45,16 @@ Result<std::vector<InboxEntry>> list_inbox(PgConn& c, const InboxFilter& f) {
                   "AND ($3 = '' OR c.form_id = $3) AND ($4 = '' OR r.municipality = $4) "
                   "AND ($5::bigint = 0 OR c.opened_at < $5::bigint) AND ($6::bigint = 0 OR c.id < $6::bigint) "
                   "ORDER BY c.id DESC LIMIT $7::bigint",
-                  {text(f.status), text(f.kind), text(f.form_id), text(f.municipality), int64(f.opened_before),
+                  {text(f.status), text(f.kind ? sync::to_string(*f.kind) : std::string_view("")), text(f.form_id),
+                   text(f.municipality), int64(f.opened_before),
                    int64(f.before_id), int64(static_cast<std::int64_t>(f.limit))});
   if (!r.ok()) return r.status();
   std::vector<InboxEntry> out;
-  for (int i = 0; i < r->rows(); ++i) out.push_back(read_entry(*r, i));
+  for (int i = 0; i < r->rows(); ++i) {
+    auto e = read_entry(*r, i);
+    if (!e.ok()) return e.status();
+    out.push_back(std::move(*e));
+  }
   return out;
 }
 
@@ -57,7 +64,9 @@ Result<std::optional<InboxEntry>> get_inbox_entry(PgConn& c, std::int64_t id) {
                   {int64(id)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<InboxEntry>();
-  return std::optional<InboxEntry>(read_entry(*r, 0));
+  auto e = read_entry(*r, 0);
+  if (!e.ok()) return e.status();
+  return std::optional<InboxEntry>(std::move(*e));
 }
 
 Status close_inbox_entry(PgConn& c, std::int64_t id, const std::string& by, const std::string& resolution_json,

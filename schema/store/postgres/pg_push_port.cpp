@@ -276,16 +276,20 @@ Status PgPushPort::open_entries(const std::string& record_id, std::vector<OpenEn
       "SELECT kind, path, candidates FROM conflicts WHERE record_id = $1::uuid AND status = 'open' ORDER BY id",
       {text(record_id)});
   if (!r.ok()) return r.status();
-  for (int i = 0; i < r->rows(); ++i) out.push_back({r->str(i, 0), r->str(i, 1), r->str(i, 2)});
+  for (int i = 0; i < r->rows(); ++i) {
+    const auto kind = sync::inbox_kind_from(r->str(i, 0));
+    if (!kind) return Status::corruption("inbox entry of unknown kind " + r->str(i, 0));
+    out.push_back({*kind, r->str(i, 1), r->str(i, 2)});
+  }
   return {};
 }
 
 Result<std::optional<std::string>> PgPushPort::open_entry_candidates(const std::string& record_id,
-                                                                     const std::string& kind,
+                                                                     sync::InboxKind kind,
                                                                      const std::string& path) {
   auto r = c_.exec(
       "SELECT candidates FROM conflicts WHERE record_id = $1::uuid AND kind = $2 AND path = $3 AND status = 'open'",
-      {text(record_id), text(kind), text(path)});
+      {text(record_id), text(sync::to_string(kind)), text(path)});
   if (!r.ok()) return r.status();
   if (r->rows() == 0) return std::optional<std::string>();
   return std::optional<std::string>(r->str(0, 0));
@@ -300,20 +304,20 @@ Status PgPushPort::put_open_entry(const EntryWrite& w) {
       "AND status = 'open') "
       "UPDATE conflicts c SET candidates = $4, ancestor = $5, updated_at = $6::bigint, detail = $7 FROM o "
       "WHERE c.id = o.id RETURNING c.id, o.candidates",
-      {text(w.record_id), text(w.kind), text(w.path), text(w.candidates_json),
+      {text(w.record_id), text(sync::to_string(w.kind)), text(w.path), text(w.candidates_json),
        w.ancestor_json ? text(*w.ancestor_json) : null(), int64(w.now), text(w.detail_json)});
   if (!up.ok()) return up.status();
   if (up->rows() > 0) return up->str(0, 1) != w.candidates_json ? note_entry(up->int64(0, 0)) : Status();
   auto in = c_.exec(
       "INSERT INTO conflicts(record_id, kind, path, ancestor, candidates, form_id, municipality, opened_at, "
       "updated_at, detail) VALUES($1::uuid, $2, $3, $4, $5, $6, $7, $8::bigint, $8::bigint, $9) RETURNING id",
-      {text(w.record_id), text(w.kind), text(w.path), w.ancestor_json ? text(*w.ancestor_json) : null(),
+      {text(w.record_id), text(sync::to_string(w.kind)), text(w.path), w.ancestor_json ? text(*w.ancestor_json) : null(),
        text(w.candidates_json), text(w.form_id), text(w.municipality), int64(w.now), text(w.detail_json)});
   if (!in.ok()) return in.status();
   return note_entry(in->int64(0, 0));
 }
 
-Status PgPushPort::set_open_entry_candidates(const std::string& record_id, const std::string& kind,
+Status PgPushPort::set_open_entry_candidates(const std::string& record_id, sync::InboxKind kind,
                                              const std::string& path, const std::string& candidates_json,
                                              const std::optional<std::string>& ancestor_json, std::int64_t now) {
   auto up = c_.exec(
@@ -321,21 +325,21 @@ Status PgPushPort::set_open_entry_candidates(const std::string& record_id, const
       "AND status = 'open') "
       "UPDATE conflicts c SET candidates = $4, ancestor = $5, updated_at = $6::bigint FROM o "
       "WHERE c.id = o.id RETURNING c.id, o.candidates",
-      {text(record_id), text(kind), text(path), text(candidates_json),
+      {text(record_id), text(sync::to_string(kind)), text(path), text(candidates_json),
        ancestor_json ? text(*ancestor_json) : null(), int64(now)});
   if (!up.ok()) return up.status();
   if (up->rows() > 0 && up->str(0, 1) != candidates_json) return note_entry(up->int64(0, 0));
   return {};
 }
 
-Status PgPushPort::close_open_entry(const std::string& record_id, const std::string& kind, const std::string& path,
+Status PgPushPort::close_open_entry(const std::string& record_id, sync::InboxKind kind, const std::string& path,
                                     const std::string& candidates_json, const std::string& resolution_json,
                                     std::int64_t now) {
   return done(c_.exec(
       "UPDATE conflicts SET status = 'resolved', resolved_at = $4::bigint, resolved_by = '', "
       "updated_at = $4::bigint, candidates = $6, resolution = $5 "
       "WHERE record_id = $1::uuid AND kind = $2 AND path = $3 AND status = 'open'",
-      {text(record_id), text(kind), text(path), int64(now), text(resolution_json), text(candidates_json)}));
+      {text(record_id), text(sync::to_string(kind)), text(path), int64(now), text(resolution_json), text(candidates_json)}));
 }
 
 Status PgPushPort::move_open_entries(const std::string& record_id, const std::string& municipality) {

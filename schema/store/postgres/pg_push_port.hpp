@@ -61,13 +61,13 @@ class PgPushPort final : public PushPort {
   Status note_clock_actor(const std::string& actor) override;
 
   Status open_entries(const std::string& record_id, std::vector<OpenEntry>& out) override;
-  Result<std::optional<std::string>> open_entry_candidates(const std::string& record_id, const std::string& kind,
+  Result<std::optional<std::string>> open_entry_candidates(const std::string& record_id, sync::InboxKind kind,
                                                            const std::string& path) override;
   Status put_open_entry(const EntryWrite& w) override;
-  Status set_open_entry_candidates(const std::string& record_id, const std::string& kind, const std::string& path,
+  Status set_open_entry_candidates(const std::string& record_id, sync::InboxKind kind, const std::string& path,
                                    const std::string& candidates_json, const std::optional<std::string>& ancestor_json,
                                    std::int64_t now) override;
-  Status close_open_entry(const std::string& record_id, const std::string& kind, const std::string& path,
+  Status close_open_entry(const std::string& record_id, sync::InboxKind kind, const std::string& path,
                           const std::string& candidates_json, const std::string& resolution_json,
                           std::int64_t now) override;
   Status move_open_entries(const std::string& record_id, const std::string& municipality) override;

@@ -56,20 +56,14 @@ Engine make_sqlite() {
   return e;
 }
 
-std::optional<Engine> skip_postgres(const std::string& why) {
-  if (postgres_required()) {
-    FAIL("AKT_REQUIRE_POSTGRES=1 and the PostgreSQL engine cannot run: " << why);
-  }
-  std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
-  std::fflush(stdout);
-  return std::nullopt;
-}
-
 #ifdef AKT_HAVE_POSTGRES
 std::optional<Engine> make_postgres() {
   std::string why;
   PgCluster* cluster = PgCluster::get(&why);
-  if (!cluster) return skip_postgres(why);
+  if (!cluster) {
+    skip_postgres(why);
+    return std::nullopt;
+  }
   // One database for the run, made once; each case gets a schema of its own (a few DDL statements: much
   // cheaper than a database per case, even copied from a template) and its migrations run there.
   static const Status database_ready = store::pg_create_database(cluster->url("postgres"), "akt_contract", "");
@@ -106,7 +100,8 @@ std::optional<Engine> make_engine(EngineKind kind) {
 #ifdef AKT_HAVE_POSTGRES
   return make_postgres();
 #else
-  return skip_postgres("this build has no PostgreSQL engine (AKT_POSTGRES=OFF: libpq not found)");
+  test::skip_without_engine();
+  return std::nullopt;
 #endif
 }
 

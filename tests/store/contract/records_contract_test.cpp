@@ -120,7 +120,7 @@ AKT_CONTRACT_CASE("records: a conflict a push opened is listed and read in the i
   const store::InboxEntry& e = (*open)[0];
   CHECK(e.id == entry_id);
   CHECK(e.record_id == id);
-  CHECK(e.kind == "field");
+  CHECK(e.kind == sync::InboxKind::kField);
   CHECK(e.path == "pct");
   CHECK(e.status == "open");
   CHECK(e.form_id == create.form_id);
