@@ -42,15 +42,15 @@ const dump = (page, stores) => page.evaluate((stores) => new Promise((resolve, r
     const out = { version: db.version, packed: 0, packedKept: 0 };
     let dicts = [];
     for (const n of withDicts) {
-      const r = t.objectStore(n).getAll(), k = t.objectStore(n).getAllKeys();
+      const k = t.objectStore(n).getAllKeys(), r = t.objectStore(n).getAll();  // in this order: k is done when r is
       r.onsuccess = () => {
         if (n === 'dicts') { dicts = r.result; return; }
-        out[n] = r.result.map((x, i) => {
+        try { out[n] = r.result.map((x, i) => {
           if (n === 'search') return [k.result[i], x];
           const y = { ...x };
           if (n === 'edits') delete y.queued;
           return y;
-        });
+        }); } catch (e) { reject(new Error(`dump ${n}: ${e}`)); }
       };
     }
     t.oncomplete = () => {
@@ -108,7 +108,9 @@ const restore = (page, rows, version) => page.evaluate(([rows, version]) => new 
       const db = open.result;
       const names = Object.keys(rows).filter((n) => n !== 'version' && n !== 'packed' && n !== 'packedKept');
       const t = db.transaction(names, 'readwrite');
-      for (const n of names) for (const x of rows[n]) if (n === 'search') t.objectStore(n).put(x[1], x[0]); else t.objectStore(n).put(x);
+      try {
+        for (const n of names) for (const x of rows[n]) if (n === 'search') t.objectStore(n).put(x[1], x[0]); else t.objectStore(n).put(x);
+      } catch (e) { reject(new Error(`restore: ${e}`)); }
       t.oncomplete = () => { const v = db.version; db.close(); resolve(v); };
       t.onerror = () => reject(t.error);
     };
@@ -124,7 +126,7 @@ async function pushAs(admin, user, edit) {
   const r = await call('POST', '/v1/push', e.data.token, { v: 1, batch_id: 'other-' + randomUUID().slice(0, 8),
     edits: [{ ...edit, dot: { actor: e.data.actor, n: 1 }, device_time: Date.now() }] });
   assert.equal(r.status, 200, JSON.stringify(r.data));
-  assert.equal(r.data.results[0].outcome, 'applied', JSON.stringify(r.data));
+  assert.ok(['applied', 'merged'].includes(r.data.results[0].outcome), JSON.stringify(r.data));
 }
 
 const listRows = (page) => page.evaluate(() => [...document.querySelectorAll('#records a.record')]
@@ -201,7 +203,7 @@ async function main() {
   assert.deepEqual(await listRows(T.page), before, 'the same list, the same states');
   assert.match(await T.page.locator('#status').textContent(), /2 edit\(s\) waiting/);
   await H.shot(T.page, 'upgrade-list');
-  step('upgraded offline from version 3 to 5: every row kept, the list the same');
+  step('upgraded offline from version 3 to 6: every row kept, the list the same');
 
   // The same from version 4 (the summaries, without their search texts): the upgrade makes every search text
   // from its summary, keeps every row, and the search finds a pulled record offline.
@@ -266,7 +268,7 @@ async function main() {
   await H.openRecord(T.page, disputed);
   await T.page.locator('#record-state[data-state="conflict"]').getByText('visit_attempt').waitFor();
   await H.openRecord(T.page, c);
-  assert.equal(await H.q(T.page, 'hh_number').locator('input').first().inputValue(), '77', 'the draft');
+  await H.until(async () => (await H.q(T.page, 'hh_number').locator('input').first().inputValue()) === '77', 'the draft shown');
   step('upgraded offline from version 5 to 6: every record compressed, every row reads back the same, the conflict and the draft shown');
 
   // The tab closed while the upgrade compresses the records (held up at the 10th record): nothing changed,
