@@ -236,19 +236,30 @@
   // the dictionary or of src itself). Format: varint(src length), then repeated varint(literal count),
   // the literals, and, unless src ends there, varint(copy length - 4) varint(distance back).
   const MIN_MATCH = 4, HASH_BITS = 13, CHAIN = 16, NICE = 48;
+  const dictChains = new WeakMap();  // dictionary bytes -> its hash chains {head, prev}
+  let scratch = { buf: new Uint8Array(0), prev: new Int32Array(0), head: new Int32Array(1 << HASH_BITS) };
   function lzPack(dict, src) {
     const n = dict.length + src.length;
-    const buf = new Uint8Array(n);
+    if (scratch.buf.length < n) scratch = { buf: new Uint8Array(n * 2), prev: new Int32Array(n * 2), head: scratch.head };
+    const { buf, prev, head } = scratch;  // reused from call to call (no garbage per record)
     buf.set(dict);
     buf.set(src, dict.length);
-    const head = new Int32Array(1 << HASH_BITS).fill(-1), prev = new Int32Array(n);
     const hash = (i) => ((((buf[i] * 33 + buf[i + 1]) * 33 + buf[i + 2]) * 33 + buf[i + 3]) & ((1 << HASH_BITS) - 1));
+    // The dictionary's own hash chains are the same for every record: made once per dictionary.
+    let own = dictChains.get(dict);
+    if (!own) {
+      own = { head: new Int32Array(1 << HASH_BITS).fill(-1), prev: new Int32Array(dict.length) };
+      for (let i = 0; i + MIN_MATCH <= dict.length; i++) { const h = hash(i); own.prev[i] = own.head[h]; own.head[h] = i; }
+      dictChains.set(dict, own);
+    }
+    head.set(own.head);
+    prev.set(own.prev);
     const insert = (i) => { if (i + MIN_MATCH <= n) { const h = hash(i); prev[i] = head[h]; head[h] = i; } };
     let out = new Uint8Array(64 + (src.length >> 1)), o = 0;
     const room = (k) => { if (o + k > out.length) { const x = new Uint8Array(Math.max(out.length * 2, o + k)); x.set(out.subarray(0, o)); out = x; } };
     const varint = (v) => { room(5); while (v >= 128) { out[o++] = (v & 127) | 128; v = Math.floor(v / 128); } out[o++] = v; };
     const literals = (from, to) => { varint(to - from); room(to - from); out.set(buf.subarray(from, to), o); o += to - from; };
-    for (let i = 0; i < dict.length; i++) insert(i);
+    for (let i = Math.max(0, dict.length - MIN_MATCH + 1); i < dict.length; i++) insert(i);
     varint(src.length);
     let i = dict.length, lit = i;
     while (i + MIN_MATCH <= n) {
@@ -263,7 +274,7 @@
       literals(lit, i);
       varint(best - MIN_MATCH);
       varint(i - at);
-      for (let k = i; k < i + best; k++) insert(k);
+      for (let k = i, end = i + Math.min(best, 16); k < end; k++) insert(k);  // a long copy: its start only
       i += best;
       lit = i;
     }
