@@ -355,7 +355,7 @@
   async function pruneKept(now) {
     return tx(['kept'], 'readwrite', async (s) => {
       const since = s.kept.index('kept_since');
-      for (const k of await wrap(since.getAll(IDBKeyRange.only(0)))) s.kept.put({ ...k, kept_since: now });
+      for (const k of await all(s.kept, 'kept_since', IDBKeyRange.only(0))) s.kept.put({ ...k, kept_since: now });
       const cutoff = now - KEPT_DAYS * 86400000;
       if (cutoff <= 1) return 0;
       const old = await wrap(since.getAllKeys(IDBKeyRange.bound(1, cutoff, false, true)));
