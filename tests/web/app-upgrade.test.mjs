@@ -179,6 +179,7 @@ async function main() {
   const rows = await dump(T.page, V3_STORES);
   assert.equal(rows.version, 6);
   assert.equal(rows.packed, 41, 'every pulled record stored compressed');
+  assert.ok(rows.kept.length >= 1 && rows.packedKept === rows.kept.length, 'every kept edit stored compressed');
   assert.equal(rows.edits.filter((e) => !e.acked_epoch).length, 2, 'two unsynced edits');
   assert.equal(rows.drafts.length, 1);
   assert.equal(rows.records.length, 41);
