@@ -4,16 +4,18 @@
 //            nonce, batch counter, me (scope), lang, today offset, last sync
 //   forms    {key "form_id/version", form_id, version, title, definition (text as served)}
 //   records  the server's state of each record as last pulled (PROTOCOL §5.1 RECORD); from version 6 stored
-//            compressed, {record, d, z} (packRecord() below): get() and all() give the record back, and the
+//            compressed, {record, d, z} (packRow() below): get() and all() give the record back, and the
 //            put of a transaction's `records` store (tx()) compresses, so no caller sees the difference
-//   dicts    (version 6) {id, form, bytes}: the dictionary the records of a form are compressed against (the
-//            JSON text of the first record of that form this tablet stored); never changed nor removed
+//   dicts    (version 6) {id, form, bytes}: the dictionary the records and kept edits of a form are
+//            compressed against (the JSON text of the first of them this tablet stored); never changed nor
+//            removed
 //   edits    the device's own edits (keyPath n) from the save until the feed covers them: queued
 //            (batch_id null) -> in a stored batch -> acknowledged (acked_epoch set) -> moved to `kept` by a pull
 //   kept     (version 3) acknowledged edits the feed covered, or of records that left the user's scope, kept
 //            for KEPT_DAYS days after the first sync that saw them kept: after a server restore (a new
 //            epoch, PROTOCOL §5.3) they are queued again, so edits acknowledged after the server's last
-//            backup are not lost (the C++ tablet store's `pushed` table, note 6)
+//            backup are not lost (the C++ tablet store's `pushed` table, note 6); from version 6 stored
+//            compressed like the records, {n, kept_since, d, z}
 //   batches  {batch_id, request (the exact text POSTed; a retry sends it again), dots}
 //   rejected the server's refusals, with per-field reasons and the refused body (to correct and save again)
 //   drafts   the answers being entered, saved at every change (keyPath record)
@@ -79,8 +81,8 @@
     // upgrade transaction (if the tab closes half-way, the whole upgrade is undone: the store stays at its
     // old version, untouched, and the next start upgrades again). From version 3 or older: its queued edits
     // marked and every record's summary (and search text) made; from version 4: the search text of every
-    // summary; from version 5: every record compressed (the compression is synchronous, so that it runs
-    // inside this transaction; fillVersion4 writes compressed records already).
+    // summary; then, from version 5 or older, every record and kept edit compressed (fillVersion6: the
+    // compression is synchronous, so that it runs inside this transaction).
     const fill = oldVersion < 1 ? null : oldVersion < 4 ? fillVersion4 : oldVersion < 5 ? fillVersion5 : oldVersion < 6 ? fillVersion6 : null;
     if (fill) {
       fill(txn).then(() => (oldVersion < 6 && fill !== fillVersion6 ? fillVersion6(txn) : null))
