@@ -63,6 +63,8 @@ if [ "${AKT_SKIP_WEB:-0}" != 1 ]; then
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/app-qr.test.mjs
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/app-feed.test.mjs
   AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/app-cuts.test.mjs
+  AKTSYNCD="$PWD/build/dev/server/aktsyncd" AKT_WEB_OUT="$PWD/build/dev/tests/web-output" node tests/web/app-store.test.mjs
+  node --test tests/web/store-codec.test.mjs
 fi
 
 if [ "${AKT_SKIP_ASAN:-0}" != 1 ]; then

@@ -3,13 +3,19 @@
 //   meta     {k, v}: device (actor, token, user, device name), counter (last dot n), cursor, epoch,
 //            nonce, batch counter, me (scope), lang, today offset, last sync
 //   forms    {key "form_id/version", form_id, version, title, definition (text as served)}
-//   records  the server's state of each record as last pulled (PROTOCOL §5.1 RECORD)
+//   records  the server's state of each record as last pulled (PROTOCOL §5.1 RECORD); from version 6 stored
+//            compressed, {record, d, z} (packRow() below): get() and all() give the record back, and the
+//            put of a transaction's `records` store (tx()) compresses, so no caller sees the difference
+//   dicts    (version 6) {id, form, bytes}: the dictionary the records and kept edits of a form are
+//            compressed against (the JSON text of the first of them this tablet stored); never changed nor
+//            removed
 //   edits    the device's own edits (keyPath n) from the save until the feed covers them: queued
 //            (batch_id null) -> in a stored batch -> acknowledged (acked_epoch set) -> moved to `kept` by a pull
 //   kept     (version 3) acknowledged edits the feed covered, or of records that left the user's scope, kept
 //            for KEPT_DAYS days after the first sync that saw them kept: after a server restore (a new
 //            epoch, PROTOCOL §5.3) they are queued again, so edits acknowledged after the server's last
-//            backup are not lost (the C++ tablet store's `pushed` table, note 6)
+//            backup are not lost (the C++ tablet store's `pushed` table, note 6); from version 6 stored
+//            compressed like the records, {n, kept_since, d, z}
 //   batches  {batch_id, request (the exact text POSTed; a retry sends it again), dots}
 //   rejected the server's refusals, with per-field reasons and the refused body (to correct and save again)
 //   drafts   the answers being entered, saved at every change (keyPath record)
@@ -37,7 +43,7 @@
 'use strict';
 (function () {
   const DB_NAME = 'aktsync-app';
-  const DB_VERSION = 5;
+  const DB_VERSION = 6;
   const KEPT_DAYS = 90;
   let dbp = null;
 
@@ -69,16 +75,39 @@
       db.createObjectStore('search_log', { autoIncrement: true });
       db.createObjectStore('search_pack', { keyPath: 'k' });
     }
-    // Version 6 and later: add stores or indexes here, never delete data.
+    if (oldVersion < 6) db.createObjectStore('dicts', { keyPath: 'id' });
+    // Version 7 and later: add stores or indexes here, never delete data.
     // A tablet that held data before: what the new stores hold is made from what it holds, in this same
     // upgrade transaction (if the tab closes half-way, the whole upgrade is undone: the store stays at its
     // old version, untouched, and the next start upgrades again). From version 3 or older: its queued edits
     // marked and every record's summary (and search text) made; from version 4: the search text of every
-    // summary.
-    const fill = oldVersion < 1 ? null : oldVersion < 4 ? fillVersion4 : oldVersion < 5 ? fillVersion5 : null;
-    if (fill) fill(txn).catch((e) => { upgradeError = e; try { txn.abort(); } catch (_) { /* done */ } });
+    // summary; then, from version 5 or older, every record and kept edit compressed (fillVersion6: the
+    // compression is synchronous, so that it runs inside this transaction).
+    const fill = oldVersion < 1 ? null : oldVersion < 4 ? fillVersion4 : oldVersion < 5 ? fillVersion5 : oldVersion < 6 ? fillVersion6 : null;
+    if (fill) {
+      fill(txn).then(() => (oldVersion < 6 && fill !== fillVersion6 ? fillVersion6(txn) : null))
+        .catch((e) => { upgradeError = e; try { txn.abort(); } catch (_) { /* done */ } });
+    }
   }
   let upgradeError = null;
+
+  // Every record and kept edit stored whole (versions 1 to 5) is written again compressed, one by one with a
+  // cursor (no copy of 50,000 records in memory).
+  async function fillVersion6(txn) {
+    const dicts = await loadDicts(txn);
+    for (const store of Object.keys(PACKED)) {
+      await new Promise((resolve, reject) => {
+        const req = txn.objectStore(store).openCursor();
+        req.onsuccess = () => {
+          const c = req.result;
+          if (!c) { resolve(); return; }
+          if (!isPacked(c.value)) c.update(packRow(txn, dicts, store, c.value));
+          c.continue();
+        };
+        req.onerror = () => reject(req.error);
+      });
+    }
+  }
 
   async function fillVersion5(txn) {
     const sums = txn.objectStore('summaries'), search = txn.objectStore('search');
@@ -125,19 +154,160 @@
   async function tx(names, mode, fn) {
     const db = await open();
     return new Promise((resolve, reject) => {
-      const t = db.transaction(names, mode, { durability: 'strict' });
+      const packed = names.some((n) => PACKED[n]);
+      const t = db.transaction(packed && !names.includes('dicts') ? [...names, 'dicts'] : names, mode, { durability: 'strict' });
       const s = {};
       for (const n of names) s[n] = t.objectStore(n);
       let result;
-      Promise.resolve(fn(s)).then((r) => { result = r; }, (e) => { try { t.abort(); } catch (_) { /* done */ } reject(e); });
+      // A transaction over `records` or `kept` first reads the dictionaries (a few rows), and the put of
+      // those stores stores compressed (every writer, sync.js included, goes through it).
+      if (packed && mode === 'readwrite') {
+        for (const n of names) {
+          if (!PACKED[n]) continue;
+          const os = s[n];
+          os.put = (v, k) => IDBObjectStore.prototype.put.call(os, packRow(t, dictsOf(t), n, v), k);
+        }
+      }
+      (packed ? loadDicts(t).then(() => fn(s)) : Promise.resolve(fn(s))).then((r) => { result = r; }, (e) => { try { t.abort(); } catch (_) { /* done */ } reject(e); });
       t.oncomplete = () => resolve(result);
       t.onerror = () => reject(t.error);
       t.onabort = () => reject(t.error || new Error('transaction aborted'));
     });
   }
 
-  const get = (store, key) => wrap(store.get(key));
-  const all = (store, index, key) => wrap(index ? store.index(index).getAll(key) : store.getAll());
+  // Reads of `records` and `kept` give the rows as they were put (unpacked); the other stores' as stored.
+  const get = (store, key) => (PACKED[store.name]
+    ? wrap(store.get(key)).then((v) => unpackRow(store.transaction, v)) : wrap(store.get(key)));
+  const all = (store, index, key) => (PACKED[store.name]
+    ? wrap(index ? store.index(index).getAll(key) : store.getAll()).then((l) => l.map((v) => unpackRow(store.transaction, v)))
+    : wrap(index ? store.index(index).getAll(key) : store.getAll()));
+
+  // ---- compressed records (version 6) ---------------------------------------------------------------------
+  // A pulled record is stored as {record, d, z}: `z` its JSON text (UTF-8) compressed against the dictionary
+  // `d` of the `dicts` store ({id, form, bytes}: the JSON text of the first record or kept edit of that form
+  // this tablet stored, never changed nor removed afterwards); a kept edit as {n, kept_since, d, z}. The
+  // fields outside `z` (PACKED: the key and the indexed fields) are read from the row, not from `z` (a
+  // put of {...row, kept_since} changes them). The records of a form differ from each other in their
+  // answers only: against a record of the same form, the rest (keys, structure, shared answers) costs a few
+  // bytes. The compression is LZ77 (lzPack below) in plain JavaScript, synchronous, so that it runs inside
+  // an IndexedDB transaction (CompressionStream's promises would let the transaction commit half-way):
+  // a record and what depends on it (its summary, the cursor) stay in one transaction. A row stored whole
+  // (version 5 and older) reads as it is.
+  const txDicts = new WeakMap();  // transaction -> {byForm, byId, next}
+  async function loadDicts(t) {
+    if (txDicts.has(t)) return txDicts.get(t);
+    const rows = await wrap(t.objectStore('dicts').getAll());
+    const d = { byForm: new Map(), byId: new Map(), next: 1 };
+    for (const r of rows) { d.byForm.set(r.form, r); d.byId.set(r.id, r); d.next = Math.max(d.next, r.id + 1); }
+    txDicts.set(t, d);
+    return d;
+  }
+  function dictsOf(t) {
+    const d = txDicts.get(t);
+    if (!d) throw new Error('the dictionaries of this transaction were not read');
+    return d;
+  }
+  const PACKED = { records: ['record'], kept: ['n', 'kept_since'] };
+  const isPacked = (row) => !!row && row.z instanceof Uint8Array;
+  const utf8 = new TextEncoder(), fromUtf8 = new TextDecoder('utf-8', { fatal: true });
+  function packRow(t, d, store, row) {
+    if (!row || isPacked(row)) return row;
+    const text = utf8.encode(JSON.stringify(row));
+    const form = String(row.form || '');
+    let dict = d.byForm.get(form);
+    if (!dict) {
+      dict = { id: d.next++, form, bytes: text };
+      t.objectStore('dicts').put(dict);
+      d.byForm.set(dict.form, dict);
+      d.byId.set(dict.id, dict);
+    }
+    const out = { d: dict.id, z: lzPack(dict.bytes, text) };
+    for (const k of PACKED[store]) if (row[k] !== undefined) out[k] = row[k];
+    return out;
+  }
+  function unpackRow(t, row) {
+    if (!isPacked(row)) return row;
+    const dict = dictsOf(t).byId.get(row.d);
+    if (!dict) throw new Error(`a stored row's dictionary ${row.d} is missing`);
+    const out = JSON.parse(fromUtf8.decode(lzUnpack(dict.bytes, row.z)));
+    for (const [k, v] of Object.entries(row)) if (k !== 'd' && k !== 'z') out[k] = v;
+    return out;
+  }
+
+  // LZ77 against a dictionary: `src` (bytes) as a sequence of literal runs and copies of earlier bytes (of
+  // the dictionary or of src itself). Format: varint(src length), then repeated varint(literal count),
+  // the literals, and, unless src ends there, varint(copy length - 4) varint(distance back).
+  const MIN_MATCH = 4, HASH_BITS = 13, CHAIN = 16, NICE = 48;
+  const dictChains = new WeakMap();  // dictionary bytes -> its hash chains {head, prev}
+  let scratch = { buf: new Uint8Array(0), prev: new Int32Array(0), head: new Int32Array(1 << HASH_BITS) };
+  function lzPack(dict, src) {
+    const n = dict.length + src.length;
+    if (scratch.buf.length < n) scratch = { buf: new Uint8Array(n * 2), prev: new Int32Array(n * 2), head: scratch.head };
+    const { buf, prev, head } = scratch;  // reused from call to call (no garbage per record)
+    buf.set(dict);
+    buf.set(src, dict.length);
+    const hash = (i) => ((((buf[i] * 33 + buf[i + 1]) * 33 + buf[i + 2]) * 33 + buf[i + 3]) & ((1 << HASH_BITS) - 1));
+    // The dictionary's own hash chains are the same for every record: made once per dictionary.
+    let own = dictChains.get(dict);
+    if (!own) {
+      own = { head: new Int32Array(1 << HASH_BITS).fill(-1), prev: new Int32Array(dict.length) };
+      for (let i = 0; i + MIN_MATCH <= dict.length; i++) { const h = hash(i); own.prev[i] = own.head[h]; own.head[h] = i; }
+      dictChains.set(dict, own);
+    }
+    head.set(own.head);
+    prev.set(own.prev);
+    const insert = (i) => { if (i + MIN_MATCH <= n) { const h = hash(i); prev[i] = head[h]; head[h] = i; } };
+    let out = new Uint8Array(64 + (src.length >> 1)), o = 0;
+    const room = (k) => { if (o + k > out.length) { const x = new Uint8Array(Math.max(out.length * 2, o + k)); x.set(out.subarray(0, o)); out = x; } };
+    const varint = (v) => { room(5); while (v >= 128) { out[o++] = (v & 127) | 128; v = Math.floor(v / 128); } out[o++] = v; };
+    const literals = (from, to) => { varint(to - from); room(to - from); out.set(buf.subarray(from, to), o); o += to - from; };
+    for (let i = Math.max(0, dict.length - MIN_MATCH + 1); i < dict.length; i++) insert(i);
+    varint(src.length);
+    let i = dict.length, lit = i;
+    while (i + MIN_MATCH <= n) {
+      let best = 0, at = 0;
+      for (let j = head[hash(i)], depth = 0; j >= 0 && depth < CHAIN && best < NICE; j = prev[j], depth++) {
+        if (buf[j + best] !== buf[i + best]) continue;  // cannot be longer than the best so far
+        let l = 0;
+        while (i + l < n && buf[j + l] === buf[i + l]) l++;
+        if (l > best) { best = l; at = j; }
+      }
+      if (best < MIN_MATCH) { insert(i); i++; continue; }
+      literals(lit, i);
+      varint(best - MIN_MATCH);
+      varint(i - at);
+      for (let k = i, end = i + Math.min(best, 16); k < end; k++) insert(k);  // a long copy: its start only
+      i += best;
+      lit = i;
+    }
+    literals(lit, n);
+    return out.slice(0, o);  // a buffer of its own: IndexedDB stores a view's whole buffer
+  }
+  function lzUnpack(dict, z) {
+    let p = 0;
+    const varint = () => {
+      let v = 0, f = 1, b;
+      do { if (p >= z.length) throw new Error('compressed record cut short'); b = z[p++]; v += (b & 127) * f; f *= 128; } while (b & 128);
+      return v;
+    };
+    const size = varint();
+    const buf = new Uint8Array(dict.length + size);
+    buf.set(dict);
+    let o = dict.length;
+    for (;;) {
+      const l = varint();
+      if (p + l > z.length || o + l > buf.length) throw new Error('compressed record: bad literal run');
+      buf.set(z.subarray(p, p + l), o);
+      p += l;
+      o += l;
+      if (o === buf.length) break;
+      const m = varint() + MIN_MATCH, back = varint();
+      if (back < 1 || back > o || o + m > buf.length) throw new Error('compressed record: bad copy');
+      for (let k = 0; k < m; k++, o++) buf[o] = buf[o - back];
+    }
+    if (p !== z.length) throw new Error('compressed record: trailing bytes');
+    return buf.subarray(dict.length);
+  }
   async function meta(k) {
     return tx(['meta'], 'readonly', async (s) => { const r = await get(s.meta, k); return r ? r.v : undefined; });
   }
@@ -187,7 +357,7 @@
   async function pruneKept(now) {
     return tx(['kept'], 'readwrite', async (s) => {
       const since = s.kept.index('kept_since');
-      for (const k of await wrap(since.getAll(IDBKeyRange.only(0)))) s.kept.put({ ...k, kept_since: now });
+      for (const k of await all(s.kept, 'kept_since', IDBKeyRange.only(0))) s.kept.put({ ...k, kept_since: now });
       const cutoff = now - KEPT_DAYS * 86400000;
       if (cutoff <= 1) return 0;
       const old = await wrap(since.getAllKeys(IDBKeyRange.bound(1, cutoff, false, true)));
@@ -398,5 +568,5 @@
   const putDraft = (draft) => tx(SUMMARY_STORES, 'readwrite', async (s) => { s.drafts.put(draft); await summarize(s, [draft.record]); });
   const dropDraft = (id) => tx(SUMMARY_STORES, 'readwrite', async (s) => { s.drafts.delete(id); await summarize(s, [id]); });
 
-  window.AktStore = { generation: () => generation, local, takeTouched, clearSummaries, searchText, open, wrap, take, putEdit, summarize, summaryOf, stateOf, putDraft, dropDraft, withSummaries, SUMMARY_STORES, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
+  window.AktStore = { lzPack, lzUnpack, isPacked, generation: () => generation, local, takeTouched, clearSummaries, searchText, open, wrap, take, putEdit, summarize, summaryOf, stateOf, putDraft, dropDraft, withSummaries, SUMMARY_STORES, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
 })();

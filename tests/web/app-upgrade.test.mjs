@@ -1,13 +1,20 @@
-// Browser test of the tablet store's upgrades from IndexedDB version 3 to version 5 (the list's summaries
-// and their search texts, store.js) and from version 4 to 5 (the search texts), on a tablet holding work of
-// every kind:
-//   - a synced record (its acknowledged edit kept), 40 records pulled from another device, a record saved
-//     offline (unsynced), a record being typed (a draft) and a pulled record deleted offline (unsynced);
+// Browser test of the tablet store's upgrades from IndexedDB version 3 to version 6 (the list's summaries
+// and their search texts, the records compressed, store.js), from version 4 (the search texts) and from
+// version 5 (the records and kept edits compressed), on a tablet holding work of every kind:
+//   - a synced record (its acknowledged edit kept), 40 records pulled from another device (one of them in
+//     conflict: two other devices changed one answer at once), a record saved offline (unsynced), a record
+//     being typed (a draft) and a pulled record deleted offline (unsynced);
 //   - the tablet's store is put back as version 3 held it (the same rows, without the summaries and the
-//     new indexes), and the app is started offline: the upgrade keeps every row of every store, makes one
-//     summary per record, and the list shows the same records in the same states as before;
+//     new indexes, the records stored whole), and the app is started offline: the upgrade keeps every row
+//     of every store, makes one summary per record, compresses every record, and the list shows the same
+//     records in the same states as before;
 //   - the same rows as version 4 held them (with the summaries, without the search texts): the upgrade keeps
 //     every row, makes one search text per summary, and the search finds a pulled record offline;
+//   - the same rows as version 5 held them (records and kept edits stored whole): the upgrade compresses
+//     each, every row of every store reads back as it was, the list, the search, the conflict and the
+//     draft are the same;
+//   - version 5 again, and the tab closed while the upgrade is half-way through the records: the store is
+//     still version 5 with every row as it was, and the next start upgrades it whole;
 //   - back online, the two unsynced edits are sent (the `queued` index the upgrade filled): the server has
 //     the new record and the deletion, and nothing is left unsent.
 import assert from 'node:assert/strict';
@@ -18,22 +25,48 @@ const POLL = { polling: 250 };
 const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' };
 const V3_STORES = ['meta', 'forms', 'records', 'edits', 'batches', 'rejected', 'drafts', 'blobs', 'blob_data', 'kept'];
 const V4_STORES = [...V3_STORES, 'summaries'];
+const V5_STORES = [...V4_STORES, 'search'];
 // An edit as version 4 stores it: `queued` while it waits for a batch (dump() leaves the mark out).
 const queuedAgain = (e) => (e.batch_id === null && !e.acked_epoch ? { ...e, queued: 1 } : e);
 
-// Every row of the version-3 stores (edits without the version-4 `queued` mark).
+// Every row of `stores` (edits without the version-4 `queued` mark; the search texts as [record id, text];
+// records and kept edits stored compressed (version 6) read back with their dictionary: `packed` counts the
+// compressed records).
 const dump = (page, stores) => page.evaluate((stores) => new Promise((resolve, reject) => {
   const open = indexedDB.open('aktsync-app');
   open.onerror = () => reject(open.error);
   open.onsuccess = () => {
     const db = open.result;
-    const t = db.transaction(stores, 'readonly');
-    const out = { version: db.version };
-    for (const n of stores) {
-      const r = t.objectStore(n).getAll();
-      r.onsuccess = () => { out[n] = r.result.map((x) => { const y = { ...x }; if (n === 'edits') delete y.queued; return y; }); };
+    const withDicts = db.objectStoreNames.contains('dicts') ? [...stores, 'dicts'] : stores;
+    const t = db.transaction(withDicts, 'readonly');
+    const out = { version: db.version, packed: 0, packedKept: 0 };
+    let dicts = [];
+    for (const n of withDicts) {
+      const k = t.objectStore(n).getAllKeys(), r = t.objectStore(n).getAll();  // in this order: k is done when r is
+      r.onsuccess = () => {
+        if (n === 'dicts') { dicts = r.result; return; }
+        try { out[n] = r.result.map((x, i) => {
+          if (n === 'search') return [k.result[i], x];
+          const y = { ...x };
+          if (n === 'edits') delete y.queued;
+          return y;
+        }); } catch (e) { reject(new Error(`dump ${n}: ${e}`)); }
+      };
     }
-    t.oncomplete = () => { db.close(); resolve(out); };
+    t.oncomplete = () => {
+      db.close();
+      for (const n of ['records', 'kept']) {
+        if (!out[n]) continue;
+        out[n] = out[n].map((x) => {
+          if (!(x.z instanceof Uint8Array)) return x;
+          if (n === 'records') out.packed++; else out.packedKept++;
+          const d = dicts.find((y) => y.id === x.d);
+          const { d: _, z, ...outer } = x;
+          return { ...JSON.parse(new TextDecoder().decode(window.AktStore.lzUnpack(d.bytes, z))), ...outer };
+        });
+      }
+      resolve(out);
+    };
     t.onerror = () => reject(t.error);
   };
 }), stores);
@@ -64,18 +97,37 @@ const restore = (page, rows, version) => page.evaluate(([rows, version]) => new 
         open.transaction.objectStore('edits').createIndex('acked', 'acked_epoch');
         open.transaction.objectStore('kept').createIndex('kept_since', 'kept_since');
       }
+      if (version >= 5) {
+        db.createObjectStore('search');
+        db.createObjectStore('search_log', { autoIncrement: true });
+        db.createObjectStore('search_pack', { keyPath: 'k' });
+      }
     };
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
       const db = open.result;
-      const names = Object.keys(rows).filter((n) => n !== 'version');
+      const names = Object.keys(rows).filter((n) => n !== 'version' && n !== 'packed' && n !== 'packedKept');
       const t = db.transaction(names, 'readwrite');
-      for (const n of names) for (const x of rows[n]) t.objectStore(n).put(x);
+      try {
+        for (const n of names) for (const x of rows[n]) if (n === 'search') t.objectStore(n).put(x[1], x[0]); else t.objectStore(n).put(x);
+      } catch (e) { reject(new Error(`restore: ${e}`)); }
       t.oncomplete = () => { const v = db.version; db.close(); resolve(v); };
       t.onerror = () => reject(t.error);
     };
   };
 }), [rows, version]);
+
+// Pushes one edit of `edit` (without dot) from a new device of `user`, as another tablet would.
+async function pushAs(admin, user, edit) {
+  const { randomUUID } = await import('node:crypto');
+  const code = await call('POST', '/v1/admin/enrolments', admin, { username: user, device_name: 'other-' + randomUUID().slice(0, 6) });
+  const e = await call('POST', '/v1/enrol', null, { code: code.data.code, actor: randomUUID(), app_version: 'test/1' });
+  assert.equal(e.status, 201, JSON.stringify(e.data));
+  const r = await call('POST', '/v1/push', e.data.token, { v: 1, batch_id: 'other-' + randomUUID().slice(0, 8),
+    edits: [{ ...edit, dot: { actor: e.data.actor, n: 1 }, device_time: Date.now() }] });
+  assert.equal(r.status, 200, JSON.stringify(r.data));
+  assert.ok(['applied', 'merged'].includes(r.data.results[0].outcome), JSON.stringify(r.data));
+}
 
 const listRows = (page) => page.evaluate(() => [...document.querySelectorAll('#records a.record')]
   .map((a) => `${a.dataset.record} ${a.dataset.state}`));
@@ -97,7 +149,14 @@ async function main() {
   const template = (await call('GET', '/v1/records/' + a, admin)).data.live[0].body;
   const ids = await H.seedRecords(admin, 'enis', { form: 'so1_interethnic_survey', scope, template, count: 40,
     vary: (i) => ({ cluster_id: `gracanice-${String(i).padStart(2, '0')}`, hh_number: i + 1 }) });
+  // A record in conflict: two other devices change the same answer of one of them at once.
+  const disputed = ids[7];
+  const was = (await call('GET', '/v1/records/' + disputed, admin)).data;
+  for (const attempt of [2, 3]) await pushAs(admin, 'enis', { record: disputed, form: was.form, form_version: 1, scope, context: was.live[0].clock,
+    body: { ...was.live[0].body, visit_attempt: attempt }, changed: ['visit_attempt'] });
+  assert.equal((await call('GET', '/v1/records/' + disputed, admin)).data.conflict, true);
   await syncNow(T);
+  await T.page.locator(`a[data-record="${disputed}"][data-state="conflict"]`).waitFor();
 
   const b = await H.newSurvey(T.page);
   await H.fillSurveyNonInterview(T.page, 'Livađe', 2);
@@ -115,9 +174,12 @@ async function main() {
   await T.page.locator(`a[data-record="${c}"][data-state="draft"]`).waitFor();
   const before = await listRows(T.page);
   assert.equal(before.length, 43, before.join('\n'));
+  assert.ok(before.includes(`${disputed} conflict`));
   assert.equal(await H.checkSummaries(T.page), 43);
   const rows = await dump(T.page, V3_STORES);
-  assert.equal(rows.version, 5);
+  assert.equal(rows.version, 6);
+  assert.equal(rows.packed, 41, 'every pulled record stored compressed');
+  assert.ok(rows.kept.length >= 1 && rows.packedKept === rows.kept.length, 'every kept edit stored compressed');
   assert.equal(rows.edits.filter((e) => !e.acked_epoch).length, 2, 'two unsynced edits');
   assert.equal(rows.drafts.length, 1);
   assert.equal(rows.records.length, 41);
@@ -132,7 +194,8 @@ async function main() {
   await T.page.goto(H.base + '/app/#/');
   await T.page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelectorAll('#records a.record').length > 1, undefined, POLL);
   const after = await dump(T.page, V3_STORES);
-  assert.equal(after.version, 5, 'upgraded');
+  assert.equal(after.version, 6, 'upgraded');
+  assert.equal(after.packed, 41, 'every record compressed by the upgrade');
   for (const n of V3_STORES) {
     const key = (x) => JSON.stringify(x);
     assert.deepEqual(after[n].map(key).sort(), rows[n].map(key).sort(), `every row of ${n} kept`);
@@ -141,7 +204,7 @@ async function main() {
   assert.deepEqual(await listRows(T.page), before, 'the same list, the same states');
   assert.match(await T.page.locator('#status').textContent(), /2 edit\(s\) waiting/);
   await H.shot(T.page, 'upgrade-list');
-  step('upgraded offline from version 3 to 5: every row kept, the list the same');
+  step('upgraded offline from version 3 to 6: every row kept, the list the same');
 
   // The same from version 4 (the summaries, without their search texts): the upgrade makes every search text
   // from its summary, keeps every row, and the search finds a pulled record offline.
@@ -153,7 +216,7 @@ async function main() {
   await T.page.goto(H.base + '/app/#/');
   await T.page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelectorAll('#records a.record').length > 1, undefined, POLL);
   const after4 = await dump(T.page, V4_STORES);
-  assert.equal(after4.version, 5, 'upgraded');
+  assert.equal(after4.version, 6, 'upgraded');
   for (const n of V4_STORES) {
     const key = (x) => JSON.stringify(x);
     assert.deepEqual(after4[n].map(key).sort(), rows4[n].map(key).sort(), `every row of ${n} kept`);
@@ -166,7 +229,84 @@ async function main() {
   await T.page.fill('#search', '');
   await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length === 43, undefined, POLL);
   assert.match(await T.page.locator('#status').textContent(), /2 edit\(s\) waiting/);
-  step('upgraded offline from version 4 to 5: every row kept, a search text per summary, search finds a pulled record');
+  step('upgraded offline from version 4 to 6: every row kept, a search text per summary, search finds a pulled record');
+
+  // From version 5 (every record stored whole): the upgrade stores every record compressed, in the upgrade
+  // transaction; every row of every store reads back as it was, the list and the search are the same.
+  const rows5 = await dump(T.page, V5_STORES);
+  assert.equal(rows5.search.length, 43);
+  const asV5 = { ...rows5, edits: rows5.edits.map(queuedAgain) };
+  const same = (got, want, what) => {
+    for (const n of V5_STORES) {
+      const key = (x) => JSON.stringify(x);
+      assert.deepEqual(got[n].map(key).sort(), want[n].map(key).sort(), `every row of ${n} kept (${what})`);
+    }
+  };
+  const atV5 = async () => {
+    await T.context.setOffline(false);
+    await T.page.goto(H.base + '/healthz');
+    assert.equal(await restore(T.page, asV5, 5), 5);
+    await T.context.setOffline(true);
+  };
+  const startApp = async (page) => {
+    await page.goto(H.base + '/app/#/');
+    await page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelectorAll('#records a.record').length > 1, undefined, POLL);
+  };
+  await atV5();
+  await startApp(T.page);
+  const after5 = await dump(T.page, V5_STORES);
+  assert.equal(after5.version, 6, 'upgraded');
+  assert.equal(after5.packed, 41, 'every record compressed by the upgrade');
+  assert.ok(rows5.kept.length >= 1);
+  assert.equal(after5.packedKept, rows5.kept.length, 'every kept edit compressed by the upgrade');
+  same(after5, rows5, 'from version 5');
+  assert.equal(await H.checkSummaries(T.page), 43);
+  assert.deepEqual(await listRows(T.page), before, 'the same list, the same states');
+  await T.page.fill('#search', 'cluster_id: gracanice-19');
+  await T.page.waitForFunction((id) => { const l = document.querySelectorAll('#records a.record'); return l.length === 1 && l[0].dataset.record === id; },
+    ids[19], POLL);
+  await T.page.fill('#search', '');
+  await H.openRecord(T.page, disputed);
+  await T.page.locator('#record-state[data-state="conflict"]').getByText('visit_attempt').waitFor();
+  await H.openRecord(T.page, c);
+  await H.until(async () => (await H.q(T.page, 'hh_number').locator('input').first().inputValue()) === '77', 'the draft shown');
+  step('upgraded offline from version 5 to 6: every record compressed, every row reads back the same, the conflict and the draft shown');
+
+  // The tab closed while the upgrade compresses the records (held up at the 10th record): nothing changed,
+  // the store is still version 5 as it was, and the next start upgrades it whole.
+  await atV5();
+  const P = await T.context.newPage();
+  await P.addInitScript(() => {
+    const update = IDBCursor.prototype.update;
+    let n = 0;
+    IDBCursor.prototype.update = function (...args) {
+      if (++n === 10) {
+        console.log('akt-upgrade-halfway');
+        const until = Date.now() + 4000;
+        while (Date.now() < until) { /* the tab closes meanwhile */ }
+      }
+      return update.apply(this, args);
+    };
+  });
+  const halfway = new Promise((resolve) => P.on('console', (m) => { if (m.text() === 'akt-upgrade-halfway') resolve(); }));
+  P.goto(H.base + '/app/#/').catch(() => {});
+  await halfway;
+  await P.close({ runBeforeUnload: false });
+  await T.context.setOffline(false);
+  await T.page.goto(H.base + '/healthz');
+  const cut = await dump(T.page, V5_STORES);
+  assert.equal(cut.version, 5, 'the upgrade was cut: the store is still version 5');
+  assert.equal(cut.packed, 0);
+  same(cut, rows5, 'after the cut upgrade');
+  await T.context.setOffline(true);
+  await startApp(T.page);
+  const again = await dump(T.page, V5_STORES);
+  assert.equal(again.version, 6);
+  assert.equal(again.packed, 41);
+  same(again, rows5, 'upgraded after the cut');
+  assert.equal(await H.checkSummaries(T.page), 43);
+  assert.deepEqual(await listRows(T.page), before);
+  step('the tab closed half-way through the upgrade: the store stayed version 5, whole; the next start upgraded it');
 
   await T.context.setOffline(false);
   await syncNow(T);

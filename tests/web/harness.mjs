@@ -410,3 +410,26 @@ export async function countRecordReads(context) {
     }
   });
 }
+
+// Rows and bytes of every object store of the tablet's IndexedDB (strings by their length, byte arrays by
+// their bytes, objects as JSON with their byte arrays counted by their bytes; keys included).
+export const storeBreakdown = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+  const open = indexedDB.open('aktsync-app');
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const db = open.result;
+    const names = [...db.objectStoreNames];
+    const t = db.transaction(names, 'readonly');
+    const size = (v) => (typeof v === 'string' ? v.length : v instanceof ArrayBuffer ? v.byteLength : ArrayBuffer.isView(v) ? v.byteLength
+      : JSON.stringify(v, (k, x) => (x instanceof ArrayBuffer || ArrayBuffer.isView(x) ? '#'.repeat(Math.max(0, x.byteLength - 2)) : x)).length);
+    const out = {};
+    for (const n of names) {
+      const keys = t.objectStore(n).getAllKeys(), values = t.objectStore(n).getAll();
+      values.onsuccess = () => {
+        out[n] = { rows: values.result.length, bytes: values.result.reduce((a, v) => a + size(v), 0) + keys.result.reduce((a, k) => a + size(k), 0) };
+      };
+    }
+    t.oncomplete = () => { db.close(); resolve({ version: db.version, stores: out }); };
+    t.onerror = () => reject(t.error);
+  };
+}));

@@ -336,8 +336,9 @@ async function partPull(admin) {
       if (u === after) break;
       after = u;
     }
+    const parts = await H.storeBreakdown(B.page);
     await B.context.close();
-    return { t, n, got, stored, grew: after - empty };
+    return { t, n, got, stored, grew: after - empty, parts };
   };
   const slow = [], fast = [];
   for (let run = 0; run < Math.max(1, Math.min(RUNS, 2)); run++) {
@@ -350,9 +351,14 @@ async function partPull(admin) {
   report(`(d) its bytes received (on the wire)`, `${s0.got} B (${(s0.got / PULL).toFixed(0)} B/record): ${ms(s0.got / PULL_RATE * 1000)} at link rate; ${s0.n.requests} requests: ${routes(s0.n)}`);
   report(`(d) the same pull on loopback (the app's and the server's own time, median of ${fast.length})`, ms(median(fast.map((x) => x.t))));
   report(`(d) records JSON bytes per record (as stored; bodies alone)`, `${(s0.stored.json / s0.stored.n).toFixed(0)} B (${(s0.stored.body / s0.stored.n).toFixed(0)} B)`);
+  report(`(d) local store version ${s0.parts.version}: rows and bytes per object store (values and keys as stored, per record)`,
+    Object.entries(s0.parts.stores).filter(([, x]) => x.rows).map(([n, x]) => `${n} ${x.rows} rows ${(x.bytes / s0.stored.n).toFixed(0)} B`).join(', '));
   for (const [what, x] of [['slow', s0], ['loopback', fast[0]]]) {
     report(`(d) IndexedDB growth per record (storage.estimate, ${what} pull)`, `${(x.grew / x.stored.n).toFixed(0)} B = ${(x.grew / x.stored.json).toFixed(2)}x the records' JSON bytes`);
   }
+  const ratios = [...slow, ...fast].map((x) => x.grew / x.stored.json);
+  report(`(d) IndexedDB growth against the records' JSON bytes (median of every pull above, ${ratios.length})`,
+    `${median(ratios).toFixed(2)}x (${ratios.map((x) => x.toFixed(2)).join(', ')})`);
 }
 
 // One run of (c): tablet A pushes SLOW new records over the link, then tablet B enrols and pulls them.
