@@ -25,7 +25,7 @@ namespace akt::server {
 
 using Query = std::map<std::string, std::string>;
 
-// Sync (sync.md §4-6).
+// Sync (docs/PROTOCOL.md §4-6).
 HttpResponse handle_health(AppState& app);
 // GET /readyz: readiness for load balancers (database reachable, migrations done, disk space).
 HttpResponse handle_ready(AppState& app);
