@@ -15,27 +15,22 @@ struct FreeCCtx {
   void operator()(ZSTD_CCtx* c) const { ZSTD_freeCCtx(c); }
 };
 
-// One context per thread, reset for each use: a context holds a few hundred KiB to a few MiB of tables
-// that are costly to allocate for every answer.
-ZSTD_DCtx* thread_dctx() {
-  thread_local std::unique_ptr<ZSTD_DCtx, FreeDCtx> d(ZSTD_createDCtx());
-  if (!d) return nullptr;
-  ZSTD_DCtx_reset(d.get(), ZSTD_reset_session_and_parameters);
-  ZSTD_DCtx_setParameter(d.get(), ZSTD_d_windowLogMax, kZstdWindowLogMax);
-  return d.get();
-}
+using DCtx = std::unique_ptr<ZSTD_DCtx, FreeDCtx>;
+using CCtx = std::unique_ptr<ZSTD_CCtx, FreeCCtx>;
 
-ZSTD_CCtx* thread_cctx() {
-  thread_local std::unique_ptr<ZSTD_CCtx, FreeCCtx> c(ZSTD_createCCtx());
-  if (!c) return nullptr;
-  ZSTD_CCtx_reset(c.get(), ZSTD_reset_session_and_parameters);
-  return c.get();
+// A context per call, freed at its end: a worker thread keeps no coder memory between requests (a
+// decoder's window may reach 2^kZstdWindowLogMax bytes; an encoder's tables a few MiB at level 6).
+DCtx make_dctx() {
+  DCtx d(ZSTD_createDCtx());
+  if (d) ZSTD_DCtx_setParameter(d.get(), ZSTD_d_windowLogMax, kZstdWindowLogMax);
+  return d;
 }
 
 }  // namespace
 
 Result<std::string> unzstd(std::string_view in, std::size_t max_out) {
-  ZSTD_DCtx* d = thread_dctx();
+  const DCtx dctx = make_dctx();
+  ZSTD_DCtx* d = dctx.get();
   if (!d) return Status::io_error("ZSTD_createDCtx failed");
   std::string out;
   char buf[64 * 1024];
@@ -61,7 +56,8 @@ Result<std::string> unzstd(std::string_view in, std::size_t max_out) {
 
 std::string unzstd_prefix(std::string_view in, std::size_t max_out) {
   std::string out;
-  ZSTD_DCtx* d = thread_dctx();
+  const DCtx dctx = make_dctx();
+  ZSTD_DCtx* d = dctx.get();
   if (!d) return out;
   char buf[64 * 1024];
   ZSTD_inBuffer ib{in.data(), in.size(), 0};
@@ -77,7 +73,8 @@ std::string unzstd_prefix(std::string_view in, std::size_t max_out) {
 }
 
 std::string zstd(std::string_view in, int level, std::size_t flush_every) {
-  ZSTD_CCtx* c = thread_cctx();
+  const CCtx cctx(ZSTD_createCCtx());
+  ZSTD_CCtx* c = cctx.get();
   std::string out;
   if (!c) return out;
   ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
