@@ -338,6 +338,11 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
 TEST_CASE("export stream: zstd on the fly, each chunk decodes on arrival, the same CSV as plain") {
   auto fx = export_fixture();
   test::TestServer srv({}, fx->dir.path(), false, true);
+  // The plain export's chunks first: the zstd one must come in as many, each decoding on arrival.
+  RawHttp p(srv.port());
+  p.send_get("/v1/exports/" + kForm + "?format=csv", fx->me);
+  REQUIRE(p.read_header() == 200);
+  CHECK(p.read_chunks([](std::string_view) { return true; }));
   RawHttp h(srv.port());
   h.send_get("/v1/exports/" + kForm + "?format=csv", fx->me, "Accept-Encoding: gzip;q=0.9, zstd\r\n");
   REQUIRE(h.read_header() == 200);
@@ -345,18 +350,22 @@ TEST_CASE("export stream: zstd on the fly, each chunk decodes on arrival, the sa
   CHECK(h.headers["transfer-encoding"] == "chunked");
   CHECK(h.headers["vary"] == "Accept-Encoding");
   std::string z;
-  std::size_t decoded = 0, grew = 0;
+  std::size_t decoded = 0, grew = 0, mid_row = 0;
   CHECK(h.read_chunks([&](std::string_view d) {
     z.append(d);
-    // What arrived so far decodes to more than before: every chunk ends on a flush.
-    const std::size_t now = sync::unzstd_prefix(z, 1u << 30).size();
-    if (now > decoded) ++grew;
-    decoded = now;
+    // What arrived so far decodes to more than before, up to the end of a row (the server's pieces end
+    // on rows): every chunk ends on a flush, not merely where a zstd block happened to end.
+    const std::string now = sync::unzstd_prefix(z, 1u << 30);
+    if (now.size() > decoded) ++grew;
+    if (!now.empty() && now.back() != '\n') ++mid_row;
+    decoded = now.size();
     return true;
   }));
   CHECK(h.chunks > 3);
+  CHECK(h.chunks == p.chunks);
   // Every chunk but the terminating one, and the last piece (it may hold only the frame's end), grew it.
   CHECK(grew + 2 >= h.chunks);
+  CHECK(mid_row == 0);
   auto csv = sync::unzstd(z, 1u << 30);
   REQUIRE(csv.ok());
   CHECK(decoded == csv->size());
