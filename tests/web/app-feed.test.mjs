@@ -40,9 +40,13 @@ function watch(t) {
       try { log.answers.push(JSON.parse(await r.text())); } catch { /* no body */ }
     }
     if (u.pathname !== '/v1/changes') return;
-    const entry = { params: Object.fromEntries(u.searchParams), status: r.status(), body: null,
-                    coding: r.headers()['content-encoding'] || 'identity', asked: r.request().headers()['accept-encoding'] || '' };
+    const entry = { params: Object.fromEntries(u.searchParams), status: r.status(), body: null, coding: '', asked: '' };
     log.feeds.push(entry);
+    // allHeaders(): as on the wire, with those the network stack adds (Accept-Encoding).
+    try {
+      entry.coding = (await r.allHeaders())['content-encoding'] || 'identity';
+      entry.asked = (await r.request().allHeaders())['accept-encoding'] || '';
+    } catch { /* the page went away */ }
     try { entry.body = JSON.parse(await r.text()); } catch { /* no body */ }
   });
   return log;
