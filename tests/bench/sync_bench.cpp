@@ -333,6 +333,7 @@ double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, 
             std::vector<std::string>* pages = nullptr) {
   client::HttpOptions ho;
   ho.accept_gzip = gzip;
+  ho.accept_zstd = false;  // the gzip figures of this bench; zstd: akt_link_bench --coding
   client::HttpClient cl("127.0.0.1", port, ho);
   std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + token}};
   std::string cursor;
@@ -438,6 +439,7 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     threads.emplace_back([&, ci] {
       client::HttpOptions ho;
       ho.accept_gzip = false;  // loopback: compression would only cost CPU
+      ho.accept_zstd = false;
       client::HttpClient cl("127.0.0.1", ports[static_cast<std::size_t>(ci) % ports.size()], ho);
       const auto idx = static_cast<std::size_t>(ci);
       std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + w.tokens[idx]},
