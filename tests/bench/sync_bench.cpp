@@ -13,6 +13,7 @@
 // gzip and the summary use), pull gzip / pull, export / read-splice, the database's bytes per body byte,
 // and, to choose the answer's gzip level, the pulled pages deflated in-process at each of --gzip-levels
 // (records per second of one core and bytes per record); with --runs > 1, medians with min-max.
+// --keep-db DIR copies the SQLite server's data folder of each profile to DIR/<profile> (for dbstat).
 //
 // Profiles: "survey": Form A bodies of about 2.1 KB with a `changed` list of every field (68 names) per
 // create, the project's own workload; "small": the same bodies cut to about 1 KB, no `changed` list,
@@ -76,6 +77,7 @@ struct Options {
   bool breakdown = false;
   std::string pg_url;           // maintenance database url; "" = SQLite only
   std::string engine = "sqlite";  // sqlite, postgres or both
+  std::string keep_db;            // a folder to copy the SQLite server's data folder into, per profile, for dbstat
 };
 
 struct Figures {
@@ -426,6 +428,14 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     return f;
   }
   f.db_bytes_per_body_byte = static_cast<double>(folder_bytes(s.dir.file("server"))) / static_cast<double>(w.body_bytes);
+  if (!o.keep_db.empty()) {
+    std::error_code ec;
+    const std::filesystem::path to = std::filesystem::path(o.keep_db) / w.name;
+    std::filesystem::remove_all(to, ec);
+    std::filesystem::create_directories(to, ec);
+    std::filesystem::copy(s.dir.file("server"), to, std::filesystem::copy_options::recursive, ec);
+    if (ec) die("--keep-db: " + ec.message());
+  }
 
   RawDb raw(s.dir.file("raw.db"));
   f.insert_ceiling = insert_ceiling(raw, w, o.batch * o.connections);
@@ -592,12 +602,14 @@ int main(int argc, char** argv) {
     else if (flag == "--breakdown") o.breakdown = v != "0";
     else if (flag == "--pg-url") o.pg_url = v;
     else if (flag == "--engine") o.engine = v;
+    else if (flag == "--keep-db") o.keep_db = v;
     else {
       std::fprintf(stderr,
                    "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--limit N]\n"
                    "                      [--limits N,N,...] [--gzip-levels N,N,...]\n"
                    "                      [--profile survey|small|both] [--breakdown 1]\n"
-                   "                      [--pg-url 'host=... dbname=postgres'] [--engine sqlite|postgres|both]\n");
+                   "                      [--pg-url 'host=... dbname=postgres'] [--engine sqlite|postgres|both]\n"
+                   "                      [--keep-db DIR]\n");
       return 2;
     }
   }
