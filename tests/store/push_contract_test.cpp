@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -555,13 +556,23 @@ TEST_CASE("push contract: a merge over compact creates keeps both sides' changes
     auto live = live_of(e, id);
     REQUIRE(live.size() == 1);
     CHECK(json::parse(live[0].body) == json{{"note", "b"}, {"pct", 70}, {"x", 1}});
+    // No ancestor (M8): A's create then A's edit of b, against B's create of the same record. Every
+    // differing path conflicts; a candidate is the version that set the path on its side (M3): A's
+    // create for `a`, which only its list, read back from the compact form, names.
     auto t1 = e.push(kDevA, "t1", {make_edit(twin, kDevA, 3, {}, R"({"a":1,"b":2})", {"a", "b"})});
-    auto t2 = e.push(kDevB, "t2", {make_edit(twin, kDevB, 2, {}, R"({"b":2,"c":3})", {"b", "c"})});
-    live = live_of(e, twin);
-    REQUIRE(live.size() == 1);
-    CHECK(json::parse(live[0].body) == json{{"a", 1}, {"b", 2}, {"c", 3}});
-    CHECK(open_of(e, twin).empty());
-    if (auto raw = e.raw_changed({kDevB, 2})) CHECK(*raw == "");
-    return std::vector<json>{*c, *b, *a, *t1, *t2};
+    const sync::VectorClock a3 = make_edit(twin, kDevA, 3, {}, "{}").clock();
+    auto t2 = e.push(kDevA, "t2", {make_edit(twin, kDevA, 4, a3, R"({"a":1,"b":5})", {"b"})});
+    auto t3 = e.push(kDevB, "t3", {make_edit(twin, kDevB, 2, {}, R"({"a":9,"b":2})", {"a", "b"})});
+    CHECK(result_of(t3)["conflicts"] == json::array({"a", "b"}));
+    std::map<std::string, std::string> candidates;
+    for (const auto& o : open_of(e, twin)) candidates[o.path] = o.candidates_json;
+    MESSAGE(candidates["a"]);
+    const json ca = json::parse(candidates["a"]);
+    REQUIRE(ca.size() == 2);
+    CHECK(ca[0]["value"] == 1);
+    CHECK(ca[0]["dot"] == json{{"actor", kDevA}, {"n", 3}});
+    CHECK(ca[1]["dot"] == json{{"actor", kDevB}, {"n", 2}});
+    if (auto raw = e.raw_changed({kDevA, 3})) CHECK(*raw == "");
+    return std::vector<json>{*c, *b, *a, *t1, *t2, *t3};
   });
 }

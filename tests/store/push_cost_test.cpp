@@ -234,7 +234,7 @@ TEST_CASE("push cost: a create's full changed list costs no bytes in the version
              }).ok());
   const double list = static_cast<double>(sync::encode_strings(keys).size());
   MESSAGE("versions: " << per_record << " bytes per record, body " << text.size() << ", list " << list);
-  // The row's other fields (clock, parents, digest, scope, numbers) and page slack take about 150 bytes;
-  // a stored list would add its 840 again.
-  CHECK(per_record < static_cast<double>(text.size()) + 0.5 * list);
+  // The row's other fields (clock, parents, digest, scope, numbers) and page slack take about 360 bytes
+  // (1,851 in all, measured); a stored list adds its 841 again and fails.
+  CHECK(per_record < static_cast<double>(text.size()) + 0.6 * list);
 }
