@@ -206,9 +206,9 @@ void compact_changed_scenario(test::TestServer& srv) {
   CHECK(v3[1]["changed"] == json::array());
 
   // The feed: the same text as a stored list would give, in each form that shows `changed`.
-  for (const std::string& q : {"", "&compact=0", "&changed=1", "&compact=1&changed=1", "&compact=2&changed=1"}) {
+  for (const char* q : {"", "&compact=0", "&changed=1", "&compact=1&changed=1", "&compact=2&changed=1"}) {
     CAPTURE(q);
-    auto page = test::get(c, srv.a, "/v1/changes?limit=100" + q);
+    auto page = test::get(c, srv.a, std::string("/v1/changes?limit=100") + q);
     REQUIRE_MESSAGE(page.status == 200, page.body);
     CHECK(page.body.find(R"("changed":["a\"","b_q","note"])") != std::string::npos);
     CHECK(page.body.find(R"("changed":["note"])") != std::string::npos);  // r2 (and r3 is deleted: [])
@@ -217,8 +217,8 @@ void compact_changed_scenario(test::TestServer& srv) {
     for (const json& ch : json::parse(page.body)["changes"])
       if (ch["record"] == r1) CHECK(ch["live"][0]["changed"] == all);
   }
-  for (const std::string& q : {"&compact=1", "&changed=0"}) {
-    auto page = test::get(c, srv.a, "/v1/changes?limit=100" + q);
+  for (const char* q : {"&compact=1", "&changed=0"}) {
+    auto page = test::get(c, srv.a, std::string("/v1/changes?limit=100") + q);
     REQUIRE(page.status == 200);
     CHECK(page.body.find("\"changed\"") == std::string::npos);
   }

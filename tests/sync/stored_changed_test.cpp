@@ -82,9 +82,9 @@ TEST_CASE("stored changed: every create the push decoder fills in round-trips, e
                            {"dot", {{"actor", "00000000-0000-4000-8000-00000000000a"}, {"n", round + 1}}},
                            {"body", body},
                            {"device_time", 1}};
-    auto req = decode_push_request(nlohmann::json{{"batch_id", "b"}, {"edits", nlohmann::json::array({edit})}}.dump(),
-                                   lim);
-    REQUIRE(req.ok());
+    const nlohmann::json batch = {{"v", kWireVersion}, {"batch_id", "b"}, {"edits", nlohmann::json::array({edit})}};
+    auto req = decode_push_request(batch.dump(), lim);
+    REQUIRE_MESSAGE(req.ok(), req.status().message());
     const Edit& e = req->edits[0];
     CAPTURE(e.body);
     if (stored_changed(e, encode_strings(e.changed)).empty()) ++compact;
