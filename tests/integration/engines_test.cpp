@@ -180,14 +180,20 @@ void compact_changed_scenario(test::TestServer& srv) {
   const sync::Edit c1 = edit(r1, t1, 1, {}, R"({"b_q":"x","a\"":{"k":[1,"}"]},"note":"a"})", {"a\"", "b_q", "note"});
   const sync::Edit c2 = edit(r2, t1, 2, {}, R"({"note":"b","pct_complete":10})", {"note"});
   const sync::Edit c3 = edit(r3, t1, 3, {}, R"({"note":"c"})", {"note"});
+  // r4's create stays its live version: the feed shows it.
+  const std::string r4 = test::uuid7(1700000000000, 14);
+  const sync::Edit c4 = edit(r4, t1, 6, {}, R"({"pct_complete":4,"note":"d"})", {"note", "pct_complete"});
   REQUIRE(sync::encode_push_request({"first", {c1}}).find("\"changed\"") == std::string::npos);
-  push_ok(c, t1, "first", {c1, c2, c3});
+  push_ok(c, t1, "first", {c1, c2, c3, c4});
   push_ok(c, t1, "edit", {edit(r1, t1, 4, c1.clock(), R"({"a\"":1,"b_q":"y","note":"a"})", {"a\"", "b_q", "note"})});
   sync::Edit gone = edit(r3, t1, 5, c3.clock(), "{}", {});
   gone.deleted = true;
   push_ok(c, t1, "gone", {gone});
   const json all = json::array({"a\"", "b_q", "note"});
 
+  auto created = c.request("GET", "/v1/records/" + r4, {}, t1.auth());
+  REQUIRE_MESSAGE(created->status == 200, created->body);
+  CHECK(json::parse(created->body)["live"][0]["changed"] == json::array({"note", "pct_complete"}));
   auto record = c.request("GET", "/v1/records/" + r1, {}, t1.auth());
   REQUIRE_MESSAGE(record->status == 200, record->body);
   CHECK(json::parse(record->body)["live"][0]["changed"] == all);
@@ -212,10 +218,13 @@ void compact_changed_scenario(test::TestServer& srv) {
     REQUIRE_MESSAGE(page.status == 200, page.body);
     CHECK(page.body.find(R"("changed":["a\"","b_q","note"])") != std::string::npos);
     CHECK(page.body.find(R"("changed":["note"])") != std::string::npos);  // r2 (and r3 is deleted: [])
+    CHECK(page.body.find(R"("changed":["note","pct_complete"],"body":{"note":"d","pct_complete":4})") !=
+          std::string::npos);  // r4's create
     CHECK(page.body.find(R"("changed":"")") == std::string::npos);
     CHECK(page.body.find(R"("changed":[])") != std::string::npos);
     for (const json& ch : json::parse(page.body)["changes"])
       if (ch["record"] == r1) CHECK(ch["live"][0]["changed"] == all);
+      else if (ch["record"] == r4) CHECK(ch["live"][0]["changed"] == json::array({"note", "pct_complete"}));
   }
   for (const char* q : {"&compact=1", "&changed=0"}) {
     auto page = test::get(c, srv.a, std::string("/v1/changes?limit=100") + q);
