@@ -245,7 +245,7 @@ void on_postgres(void (*body)(test::TestServer&)) {
     return;
   }
   static std::atomic<int> next{0};
-  const std::string name = "akt_server_" + std::to_string(++next);
+  const std::string name = "akt_compact_" + std::to_string(++next);
   Status made = store::pg_create_database(cluster->url("postgres"), name, "");
   REQUIRE_MESSAGE(made.ok(), made.message());
   test::TestServer srv({}, {}, false, false, cluster->url(name));

@@ -566,7 +566,6 @@ TEST_CASE("push contract: a merge over compact creates keeps both sides' changes
     CHECK(result_of(t3)["conflicts"] == json::array({"a", "b"}));
     std::map<std::string, std::string> candidates;
     for (const auto& o : open_of(e, twin)) candidates[o.path] = o.candidates_json;
-    MESSAGE(candidates["a"]);
     const json ca = json::parse(candidates["a"]);
     REQUIRE(ca.size() == 2);
     CHECK(ca[0]["value"] == 1);
