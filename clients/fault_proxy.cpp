@@ -21,6 +21,7 @@
 #include <boost/asio/write.hpp>
 
 #include "sync/gzip.hpp"
+#include "sync/zstd.hpp"
 
 namespace akt::client {
 
@@ -142,7 +143,7 @@ bool write_all(tcp::socket& s, const std::string& bytes) {
   return !ec;
 }
 
-// The body of an answer as the client would see it (un-gzipped), for comparing a replay.
+// The body of an answer as the client would see it (decoded), for comparing a replay.
 std::string answer_body(const std::string& msg) {
   const std::size_t he = msg.find("\r\n\r\n");
   if (he == std::string::npos) return msg;
@@ -164,6 +165,9 @@ std::string answer_body(const std::string& msg) {
   if (auto ce = header_value(head, "content-encoding"); ce && lower(*ce) == "gzip") {
     auto g = sync::gunzip(body, kMaxMessage);
     if (g.ok()) body = std::move(*g);
+  } else if (ce && lower(*ce) == "zstd") {
+    auto z = sync::unzstd(body, kMaxMessage);
+    if (z.ok()) body = std::move(*z);
   }
   return msg.substr(0, msg.find("\r\n")) + "\n" + body;
 }

@@ -23,7 +23,7 @@ namespace akt::client {
 struct HttpResult {
   int status = 0;
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased
-  std::string body;                                          // decompressed when it came gzipped
+  std::string body;                                          // decoded when it came zstd or gzip
   std::string header(const std::string& name) const;
 };
 
@@ -34,8 +34,13 @@ struct HttpOptions {
   std::chrono::milliseconds timeout{std::chrono::minutes(5)};
   // A transfer (request or answer) during which no byte moved for this long is aborted.
   std::chrono::milliseconds stall_timeout{std::chrono::minutes(2)};
-  bool gzip_requests = false;   // send bodies with Content-Encoding: gzip
+  // Send bodies compressed: Content-Encoding zstd once an answer of this server advertised it
+  // (`Accept-Encoding: zstd, ...` on an answer, PROTOCOL §1) and zstd_requests is on, gzip otherwise.
+  // A 415 to a zstd body (a server that stopped taking it) sends the request again in gzip, once.
+  bool gzip_requests = false;
+  bool zstd_requests = true;
   bool accept_gzip = true;      // ask for gzip answers
+  bool accept_zstd = true;      // ask for zstd answers (preferred over gzip)
   // TLS: off for plain HTTP. With tls, the server's certificate is verified against `ca_pem` (PEM text)
   // or else `ca_file` (PEM; both empty = the system's trust store) and the host name, unless
   // verify_peer is false. With `pin_sha256` (the SHA-256 of the server certificate's DER, 64 hex digits,
@@ -55,7 +60,7 @@ struct HttpOptions {
   std::function<void(std::size_t sent, std::size_t received)> on_bytes;
 };
 
-// What went over the wire since the client was made (HTTP bytes: head and body as sent, after gzip).
+// What went over the wire since the client was made (HTTP bytes: head and body as sent, compressed).
 struct TransferStats {
   std::uint64_t requests = 0;          // requests started
   std::uint64_t failed = 0;            // requests whose answer never arrived whole
@@ -89,6 +94,8 @@ class HttpClient {
   // (decompressed as far as it goes), so that a caller can keep what it received whole (PROTOCOL §5.1,
   // resuming a cut page); empty otherwise. Cleared by the next request().
   const std::string& partial_answer() const;
+  // True once an answer of the server said that it takes zstd request bodies (then uploads go zstd).
+  bool server_takes_zstd() const;
 
  private:
   struct Impl;

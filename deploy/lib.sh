@@ -3,6 +3,7 @@
 
 AKT_PACKAGES=(g++ cmake ninja-build pkg-config libboost1.81-dev libsqlite3-dev nlohmann-json3-dev
               libssl-dev zlib1g-dev doctest-dev openssl curl ca-certificates sqlite3 python3 unzip libsimdjson-dev
+              libzstd-dev
               clang libclang-rt-14-dev)
 # The web console's browser tests (deploy/test.sh only): Debian's chromium driven from Node.js. npm is
 # added only when no npm command exists (NodeSource's nodejs ships its own and conflicts with Debian's).

@@ -5,7 +5,9 @@
 #include <chrono>
 #include <optional>
 
+#include "sync/content_coding.hpp"
 #include "sync/gzip.hpp"
+#include "sync/zstd.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/passwords.hpp"
 #include "server/handlers/push_answer.hpp"
@@ -88,10 +90,11 @@ std::optional<HttpResponse> decode_body(const HttpRequest& req, AppState& app, s
     body = req.body;
     return std::nullopt;
   }
-  if (enc != "gzip")
-    return problem(415, "unsupported_encoding", "Content-Encoding must be gzip or identity, got '" +
+  if (enc != "gzip" && enc != "zstd")
+    return problem(415, "unsupported_encoding", "Content-Encoding must be zstd, gzip or identity, got '" +
                                                     std::string(enc.substr(0, 40)) + "'");
-  auto r = sync::gunzip(req.body, app.config.limits.max_decoded_body_bytes);
+  const std::size_t limit = app.config.limits.max_decoded_body_bytes;
+  auto r = enc == "zstd" ? sync::unzstd(req.body, limit) : sync::gunzip(req.body, limit);
   if (!r.ok()) {
     if (r.status().code() == Status::Code::kTooLarge) return problem(413, "body_too_large", r.status().message());
     return problem(400, "invalid_encoding", r.status().message());
@@ -418,12 +421,21 @@ HttpResponse route(const HttpRequest& req_in, AppState& app) {
   resp.route = route_template(req.target);
   if (!req.request_id.empty()) stamp_request_id(resp, req.request_id);  // before compression
   resp.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  // Compress larger answers for clients that accept it (slow, metered field links).
-  if (!resp.long_poll && resp.body.size() > 1024 && sync::accepts_gzip(req.header("accept-encoding"))) {
-    resp.body = sync::gzip(resp.body, 5);
-    resp.headers.emplace_back("Content-Encoding", "gzip");
+  // Compress larger answers for clients that accept it (slow, metered field links): zstd when asked.
+  if (!resp.long_poll && resp.body.size() > 1024) {
+    sync::Coding coding = sync::answer_coding(req.header("accept-encoding"));
+    if (coding == sync::Coding::kZstd) {
+      std::string z = sync::zstd(resp.body, kZstdAnswerLevel, kZstdAnswerFlushEvery);
+      if (z.empty()) coding = sync::accepts_gzip(req.header("accept-encoding")) ? sync::Coding::kGzip
+                                                                                : sync::Coding::kIdentity;
+      else resp.body = std::move(z);
+    }
+    if (coding == sync::Coding::kGzip) resp.body = sync::gzip(resp.body, kGzipAnswerLevel);
+    if (coding != sync::Coding::kIdentity)
+      resp.headers.emplace_back("Content-Encoding", std::string(sync::coding_name(coding)));
   }
   resp.headers.emplace_back("Vary", "Accept-Encoding");
+  resp.headers.emplace_back("Accept-Encoding", kRequestCodings);
   if (log_enabled(LogLevel::kDebug) || resp.status >= 500) {
     auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
     log(resp.status >= 500 ? LogLevel::kError : LogLevel::kDebug,

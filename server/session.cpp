@@ -21,7 +21,8 @@
 //     read_timeout_ms. A write error (client gone) drops the producer and closes. A producer failure
 //     after the header is logged and the connection is closed without the last chunk, so the client
 //     sees a truncated transfer and never mistakes a partial export for a whole one. Pieces are
-//     gzip-compressed on the fly (sync-flushed per chunk) when the client accepts gzip.
+//     compressed on the fly, zstd or gzip as the client accepts (sync::answer_coding), flushed per chunk
+//     so that what arrived decodes.
 //
 //   [handshake] --> do_read --ok--> dispatch_request --worker--> on_routed --long_poll--> start_long_poll --> dispatch
 //      ^                                             | answer
@@ -39,6 +40,7 @@
 #include <boost/beast/http.hpp>
 
 #include "schema/export/gzip_stream.hpp"
+#include "schema/export/zstd_stream.hpp"
 #include "server/http_parse.hpp"
 #include "server/http_types.hpp"
 #include "server/log.hpp"
@@ -46,7 +48,7 @@
 #include "server/request_meta.hpp"
 #include "server/router.hpp"
 #include "server/tls_stream.hpp"
-#include "sync/gzip.hpp"
+#include "sync/content_coding.hpp"
 
 namespace akt::server {
 
@@ -55,10 +57,11 @@ namespace http = beast::http;
 
 namespace {
 
-// Wraps `inner` so that its pieces come out as one gzip stream. Empty pieces stay empty until the end.
-BodyProducer gzip_producer(BodyProducer inner) {
-  auto gz = std::make_shared<exports::GzipStream>(5);
-  return [inner = std::move(inner), gz, raw = std::string()](std::string& out) mutable -> StreamStep {
+// Wraps `inner` so that its pieces come out as one compressed stream (`Coder`: exports::GzipStream or
+// exports::ZstdStream). Empty pieces stay empty until the end.
+template <class Coder>
+BodyProducer coded_producer(BodyProducer inner, std::shared_ptr<Coder> coder) {
+  return [inner = std::move(inner), coder, raw = std::string()](std::string& out) mutable -> StreamStep {
     raw.clear();
     const StreamStep step = inner(raw);
     if (step == StreamStep::kFailed) {
@@ -66,7 +69,7 @@ BodyProducer gzip_producer(BodyProducer inner) {
       return step;
     }
     if (raw.empty() && step == StreamStep::kMore) return step;
-    if (Status s = gz->write(raw, step == StreamStep::kDone, out); !s.ok()) {
+    if (Status s = coder->write(raw, step == StreamStep::kDone, out); !s.ok()) {
       out = s.message();
       return StreamStep::kFailed;
     }
@@ -359,8 +362,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto self = this->shared_from_this();
     auto out = std::make_shared<OutStream>();
     out->what = req.method + " " + req.target.substr(0, 200);
-    const bool gz = resp.compressible && sync::accepts_gzip(req.header("accept-encoding"));
-    out->producer = gz ? gzip_producer(std::move(resp.stream)) : std::move(resp.stream);
+    const sync::Coding coding =
+        resp.compressible ? sync::answer_coding(req.header("accept-encoding")) : sync::Coding::kIdentity;
+    if (coding == sync::Coding::kZstd)
+      out->producer = coded_producer(std::move(resp.stream), std::make_shared<exports::ZstdStream>(kZstdAnswerLevel));
+    else if (coding == sync::Coding::kGzip)
+      out->producer = coded_producer(std::move(resp.stream), std::make_shared<exports::GzipStream>(kGzipAnswerLevel));
+    else
+      out->producer = std::move(resp.stream);
     std::string first;
     out->step = out->producer(first);
     if (out->step == StreamStep::kFailed) {
@@ -376,7 +385,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     h.set(http::field::content_type, resp.content_type);
     if constexpr (kIsTls<Stream>) h.set(http::field::strict_transport_security, "max-age=31536000");
     for (const auto& [k, v] : resp.headers) h.set(k, v);
-    if (gz) h.set(http::field::content_encoding, "gzip");
+    if (coding != sync::Coding::kIdentity) h.set(http::field::content_encoding, std::string(sync::coding_name(coding)));
     net::post(stream_.get_executor(), [self, out, close = resp.close] {
       out->keep_alive = self->keep_alive_ && !close && !self->app_->stopping;
       out->header.version(self->version_);

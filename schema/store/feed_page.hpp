@@ -26,6 +26,7 @@
 #include "schema/store/sync_store.hpp"
 #include "sync/feed_text.hpp"
 #include "sync/json_text.hpp"
+#include "sync/stored_changed.hpp"
 
 namespace akt::store::feed {
 
@@ -79,7 +80,7 @@ Result<ChangesPage> write_page(Source& src, const FeedQuery& q, std::string& out
   bool visible = false;   // the current record's versions are written
   bool stopped = false;   // the page ended inside a window
   Status failed;
-  std::string last_id, current_id, current_form, redacted, hash, changed;
+  std::string last_id, current_id, current_form, redacted, hash, changed, redacted_changed;
   std::int64_t record_form_version = 0;
   std::int64_t records_in_window = 0;
   auto close_entry = [&] {
@@ -157,10 +158,17 @@ Result<ChangesPage> write_page(Source& src, const FeedQuery& q, std::string& out
       hash = sha256_hex_of(body).substr(0, 16);
       style.body_hash = hash;
     }
-    if (q.paths && q.changed) changed = (*q.paths)(current_form, s.text(kChanged));
+    std::string_view changed_text = s.text(kChanged);
+    if (q.changed && changed_text == sync::kBodyKeysChanged) {  // a create's list, stored as its body's keys
+      changed = sync::body_keys_text(s.text(kBody));
+      changed_text = changed;
+    }
+    if (q.paths && q.changed) {
+      redacted_changed = (*q.paths)(current_form, changed_text);
+      changed_text = redacted_changed;
+    }
     sync::append_version_styled(out,
-                                {actor, s.int64(kN), s.text(kClock), s.text(kParents),
-                                 q.paths && q.changed ? std::string_view(changed) : s.text(kChanged), body,
+                                {actor, s.int64(kN), s.text(kClock), s.text(kParents), changed_text, body,
                                  s.int64(kVersionDeleted) != 0, s.int64(kVersionFormVersion),
                                  s.int64(kDeviceTime), s.int64(kServerTime)},
                                 first_version, style);

@@ -2,6 +2,7 @@
 #include "schema/store/history_store.hpp"
 
 #include "schema/store/push_apply.hpp"
+#include "sync/stored_changed.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store {
@@ -22,7 +23,7 @@ Result<std::vector<HistoryVersion>> record_history(Db& db, const std::string& re
     v.dot = {blob_uuid(s->blob(0)), s->int64(1)};
     auto clock = sync::decode_clock(s->text(2));
     auto parents = sync::decode_dots(s->text(3));
-    auto changed = sync::decode_strings(s->text(4));
+    auto changed = sync::decode_changed(s->text(4), s->text(5));
     if (!clock.ok() || !parents.ok() || !changed.ok()) return Status::corruption("unreadable stored version");
     v.clock = std::move(*clock);
     v.parents = std::move(*parents);

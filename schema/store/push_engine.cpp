@@ -17,6 +17,7 @@
 #include "sync/access.hpp"
 #include "sync/json_scan.hpp"
 #include "sync/push_decision.hpp"
+#include "sync/stored_changed.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store {
@@ -316,7 +317,7 @@ PreparedBatch prepare_batch(const PushInput& in, const FormRules& rules) {
   for (std::size_t i = 0; i < req.edits.size(); ++i) {
     const Edit& e = req.edits[i];
     PreparedEdit& p = out.edits[i];
-    p.changed = sync::encode_strings(e.changed);
+    p.changed = sync::stored_changed(e, sync::encode_strings(e.changed));
     p.digest = sha256(sync::edit_fingerprint(e));
     p.clock = sync::encode_clock(e.clock());
     p.body_may_move_scope = body_may_move_scope(e);

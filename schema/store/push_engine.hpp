@@ -22,7 +22,7 @@ std::string sha256(std::string_view data);
 struct PreparedEdit {
   std::string digest;   // SHA-256 of sync::edit_fingerprint(edit)
   std::string clock;    // sync::encode_clock(edit.clock())
-  std::string changed;  // sync::encode_strings(edit.changed)
+  std::string changed;  // the edit's list as stored: sync::stored_changed(edit, encode_strings(edit.changed))
   // True unless the body is known to name no scope (municipality, community, component) other than the
   // edit's own: then a new record's scope needs no deriving from its body.
   bool body_may_move_scope = true;

@@ -63,8 +63,8 @@ struct StoredVersion {
 };
 
 // A device edit stored as a version, with the scope the edit carried (`edit.scope`). `clock_text` / `changed_text`, when not null, are the edit's clock
-// and changed list already encoded (sync::encode_clock / encode_strings): the port may use them instead of
-// encoding again.
+// and changed list already encoded as stored (sync::encode_clock / sync::stored_changed): the port may use
+// them instead of encoding again.
 struct EditVersion {
   const sync::Edit& edit;
   const std::vector<sync::Dot>& parents;  // the live versions it retired

@@ -25,6 +25,7 @@
 #include "schema/store/push_apply.hpp"
 #include "schema/store/push_engine.hpp"
 #include "schema/store/sqlite_push_port.hpp"
+#include "sync/stored_changed.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store {
@@ -309,7 +310,7 @@ Status collect_records(Stmt& s, std::vector<sync::RecordState>& out) {
     v.dot = {blob_uuid(s.blob(9)), s.int64(10)};
     auto clock = sync::decode_clock(s.text(11));
     auto parents = sync::decode_dots(s.text(12));
-    auto changed = sync::decode_strings(s.text(13));
+    auto changed = sync::decode_changed(s.text(13), s.text(14));
     if (!clock.ok() || !parents.ok() || !changed.ok()) return Status::corruption("stored version fields unreadable");
     v.clock = std::move(*clock);
     v.parents = std::move(*parents);

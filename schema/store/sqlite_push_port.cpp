@@ -4,6 +4,7 @@
 
 #include "schema/store/entry_trace.hpp"
 #include "schema/store/push_apply.hpp"
+#include "sync/stored_changed.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store {
@@ -22,7 +23,7 @@ Status read_version(Stmt& s, sync::Version& v) {
   v.dot = {blob_uuid(s.blob(0)), s.int64(1)};
   auto clock = sync::decode_clock(s.text(2));
   auto parents = sync::decode_dots(s.text(3));
-  auto changed = sync::decode_strings(s.text(4));
+  auto changed = sync::decode_changed(s.text(4), s.text(5));
   if (!clock.ok() || !parents.ok() || !changed.ok()) return Status::corruption("unreadable stored version");
   v.clock = std::move(*clock);
   v.parents = std::move(*parents);
@@ -281,7 +282,7 @@ Status SqlitePushPort::insert_edit_version(const EditVersion& v) {
   else s->bind(4, sync::encode_clock(e.clock()));
   s->bind(5, v.parents.empty() ? std::string("[]") : sync::encode_dots(v.parents));
   if (v.changed_text) s->bind(6, *v.changed_text);
-  else s->bind(6, sync::encode_strings(e.changed));
+  else s->bind(6, sync::stored_changed(e, sync::encode_strings(e.changed)));
   s->bind(7, e.body);
   s->bind(8, std::int64_t{e.deleted});
   s->bind(9, std::int64_t{v.live});

@@ -14,7 +14,8 @@
 // (the full feed with every body echoed and `changed`/`parents`, pages bounded by records only, a cut
 // page fetched again from its start); `new` is today's client (compact feed without echo, max_bytes,
 // resume after the last whole record, batches and pages sized to --target-ms of the measured link, as the
-// aktsync CLI does). --runs N repeats each point and prints the medians.
+// aktsync CLI does). --runs N repeats each point and prints the medians. --coding gzip: the client neither
+// asks for zstd answers nor uploads zstd (as before zstd, PROTOCOL §1); zstd (default): both.
 // (Both send creates without `changed` and ask for a lost push answer first: those live in the store.)
 //
 // The proxy shapes at HTTP-message granularity in user space (a request is forwarded once it arrived
@@ -67,6 +68,7 @@ struct Options {
   int runs = 1;
   int compact = 0;  // the `compact` level the new client asks for; 0 = the client's default
   int target_ms = 8000;  // the new client's target_request_time (the aktsync CLI's); 0 = fixed sizes
+  std::string coding = "zstd";  // answers and uploads: zstd (the client's default) or gzip (before zstd)
 };
 
 std::vector<int> list(const char* s) {
@@ -88,6 +90,7 @@ struct Phase {
 Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, bool old_protocol) {
   client::HttpOptions ho;
   ho.gzip_requests = true;
+  ho.accept_zstd = ho.zstd_requests = o.coding == "zstd";
   ho.timeout = std::chrono::seconds(15);
   ho.stall_timeout = std::chrono::seconds(10);
   client::HttpClient http("127.0.0.1", port, ho);
@@ -183,6 +186,7 @@ int main(int argc, char** argv) {
     else if (flag == "--runs") o.runs = std::max(1, std::atoi(v));
     else if (flag == "--compact") o.compact = std::atoi(v);
     else if (flag == "--target-ms") o.target_ms = std::atoi(v);
+    else if (flag == "--coding" && (std::string(v) == "zstd" || std::string(v) == "gzip")) o.coding = v;
     else if (flag == "--protocol") {
       const std::string p = v;
       if (p == "both") o.protocols = {"old", "new"};
@@ -192,7 +196,8 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: akt_link_bench [--records N] [--kbits 64,128,256] [--rtt 300,600] [--faults 0,1]\n"
                    "                      [--cut-every S] [--stall P] [--stall-ms MS] [--batch N] [--pull-limit N]\n"
-                   "                      [--protocol new|old|both] [--runs N] [--compact 1|2] [--target-ms MS]\n");
+                   "                      [--protocol new|old|both] [--runs N] [--compact 1|2] [--target-ms MS]\n"
+                   "                      [--coding zstd|gzip]\n");
       return 2;
     }
   }
@@ -207,8 +212,8 @@ int main(int argc, char** argv) {
     all_bodies += recs.back().body + "\n";
   }
   const std::size_t gz = sync::gzip(all_bodies, 6).size();
-  std::printf("%d records, %zu bytes of JSON bodies, %zu bytes gzipped (%.0f B/record)\n", o.records,
-              all_bodies.size(), gz, static_cast<double>(gz) / o.records);
+  std::printf("%d records, %zu bytes of JSON bodies, %zu bytes gzipped (%.0f B/record); the client's coding: %s\n",
+              o.records, all_bodies.size(), gz, static_cast<double>(gz) / o.records, o.coding.c_str());
   const std::string actor_a = "0190f5c2-7a1e-4cc0-9a4b-00000000000a", actor_b = "0190f5c2-7a1e-4cc0-9a4b-00000000000b";
   bool all_ok = true;
   for (int faults : o.faults) {

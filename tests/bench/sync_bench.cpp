@@ -13,6 +13,7 @@
 // gzip and the summary use), pull gzip / pull, export / read-splice, the database's bytes per body byte,
 // and, to choose the answer's gzip level, the pulled pages deflated in-process at each of --gzip-levels
 // (records per second of one core and bytes per record); with --runs > 1, medians with min-max.
+// --keep-db DIR copies the SQLite server's data folder of each profile to DIR/<profile> (for dbstat).
 //
 // Profiles: "survey": Form A bodies of about 2.1 KB with a `changed` list of every field (68 names) per
 // create, the project's own workload; "small": the same bodies cut to about 1 KB, no `changed` list,
@@ -84,11 +85,13 @@ struct Options {
   std::string pg_url;           // maintenance database url; "" = SQLite only
   std::string engine = "sqlite";  // sqlite, postgres or both
   int instances = 1;              // > 1: a PostgreSQL run with that many servers on one database too
+  std::string keep_db;            // a folder to copy the SQLite server's data folder into, per profile, for dbstat
 };
 
 struct Figures {
   double push = 0, insert_ceiling = 0, pull = 0, pull_gzip = 0, splice_ceiling = 0, csv = 0, jsonl = 0;
   double db_bytes_per_body_byte = 0;
+  double db_pages_per_body_byte = 0;  // the database's pages alone (page_count x page_size, the WAL's applied)
   std::vector<double> pull_at, splice_at;       // per --limits entry (pull and splice are the first's)
   std::vector<double> gzip_rate, gzip_bytes;    // per --gzip-levels entry: records/s, bytes per record
   double page_bytes = 0;                        // plain answer bytes per record at the first limit
@@ -176,8 +179,9 @@ std::size_t folder_bytes(const std::string& dir) {
 // Raw SQLite, no wrapper: the ceilings must not carry our own store's costs.
 struct RawDb {
   sqlite3* db = nullptr;
-  explicit RawDb(const std::string& path) {
+  explicit RawDb(const std::string& path, bool setup = true) {
     if (sqlite3_open(path.c_str(), &db) != SQLITE_OK) die("raw open");
+    if (!setup) return;
     exec("PRAGMA page_size=16384");
     exec("PRAGMA journal_mode=WAL");
     exec("PRAGMA synchronous=FULL");
@@ -333,6 +337,7 @@ double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, 
             std::vector<std::string>* pages = nullptr) {
   client::HttpOptions ho;
   ho.accept_gzip = gzip;
+  ho.accept_zstd = false;  // the gzip figures of this bench; zstd: akt_link_bench --coding
   client::HttpClient cl("127.0.0.1", port, ho);
   std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + token}};
   std::string cursor;
@@ -438,6 +443,7 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     threads.emplace_back([&, ci] {
       client::HttpOptions ho;
       ho.accept_gzip = false;  // loopback: compression would only cost CPU
+      ho.accept_zstd = false;
       client::HttpClient cl("127.0.0.1", ports[static_cast<std::size_t>(ci) % ports.size()], ho);
       const auto idx = static_cast<std::size_t>(ci);
       std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + w.tokens[idx]},
@@ -505,6 +511,23 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     return f;
   }
   f.db_bytes_per_body_byte = static_cast<double>(folder_bytes(s.dir.file("server"))) / static_cast<double>(w.body_bytes);
+  {
+    // The WAL grows to the auto-checkpoint's size (10,000 pages) whatever the record count, then is reused:
+    // the pages themselves are what each record costs.
+    RawDb db(s.dir.file("server") + "/aktsync.db", false);
+    sqlite3_stmt* st = db.prepare("SELECT page_count * page_size FROM pragma_page_count, pragma_page_size");
+    if (sqlite3_step(st) != SQLITE_ROW) die("page count");
+    f.db_pages_per_body_byte = static_cast<double>(sqlite3_column_int64(st, 0)) / static_cast<double>(w.body_bytes);
+    sqlite3_finalize(st);
+  }
+  if (!o.keep_db.empty()) {
+    std::error_code ec;
+    const std::filesystem::path to = std::filesystem::path(o.keep_db) / w.name;
+    std::filesystem::remove_all(to, ec);
+    std::filesystem::create_directories(to, ec);
+    std::filesystem::copy(s.dir.file("server"), to, std::filesystem::copy_options::recursive, ec);
+    if (ec) die("--keep-db: " + ec.message());
+  }
 
   RawDb raw(s.dir.file("raw.db"));
   f.insert_ceiling = insert_ceiling(raw, w, o.batch * o.connections);
@@ -539,7 +562,7 @@ void breakdown(const Workload& w) {
 
 struct Series {
   std::vector<double> push, insert, push_ratio, pull, pull_gzip, splice, pull_ratio, gzip_ratio, csv, jsonl,
-      export_ratio, db_ratio;
+      export_ratio, db_ratio, db_pages;
   std::vector<std::vector<double>> pull_at, pull_at_ratio, gzip_rate, gzip_bytes;
   std::vector<double> page_bytes;
   void add(const Figures& f) {
@@ -568,16 +591,18 @@ struct Series {
     jsonl.push_back(f.jsonl);
     export_ratio.push_back(std::min(f.csv, f.jsonl) / f.splice_ceiling);
     db_ratio.push_back(f.db_bytes_per_body_byte);
+    db_pages.push_back(f.db_pages_per_body_byte);
   }
 };
 
 void print_figures(const Options& o, const char* label, const Figures& f) {
   std::printf(
       "  %s: push %.0f rec/s, insert ceiling %.0f, push/ceiling %.3f | pull %.0f, gzip %.0f, read-splice ceiling "
-      "%.0f, pull/ceiling %.3f, gzip/plain %.2f | csv %.0f, jsonl %.0f, export/ceiling %.3f | db %.2f B per body B\n",
+      "%.0f, pull/ceiling %.3f, gzip/plain %.2f | csv %.0f, jsonl %.0f, export/ceiling %.3f | db %.2f B per body B "
+      "(pages %.2f)\n",
       label, f.push, f.insert_ceiling, f.push / f.insert_ceiling, f.pull, f.pull_gzip, f.splice_ceiling,
       f.pull / f.splice_ceiling, f.pull_gzip / f.pull, f.csv, f.jsonl, std::min(f.csv, f.jsonl) / f.splice_ceiling,
-      f.db_bytes_per_body_byte);
+      f.db_bytes_per_body_byte, f.db_pages_per_body_byte);
   std::printf("    pull by limit:");
   for (std::size_t k = 0; k < o.limits.size(); ++k)
     std::printf(" %d: %.0f (ceiling %.0f, %.3f)", o.limits[k], f.pull_at[k], f.splice_at[k],
@@ -598,7 +623,8 @@ void print_series(const Options& o, const std::string& name, const Series& s, in
               spread(s.pull_gzip).c_str(), spread(s.gzip_ratio, "%.2f").c_str());
   std::printf("  export csv %s rec/s, jsonl %s; slower of the two / read-splice ceiling %s\n", spread(s.csv).c_str(),
               spread(s.jsonl).c_str(), spread(s.export_ratio, "%.3f").c_str());
-  std::printf("  database %s bytes per body byte\n", spread(s.db_ratio, "%.2f").c_str());
+  std::printf("  database %s bytes per body byte (folder, WAL included); its pages alone %s\n",
+              spread(s.db_ratio, "%.2f").c_str(), spread(s.db_pages, "%.2f").c_str());
   for (std::size_t k = 0; k < s.pull_at.size(); ++k)
     std::printf("  pull at limit %d: %s rec/s, / its read-splice ceiling %s\n", o.limits[k],
                 spread(s.pull_at[k]).c_str(), spread(s.pull_at_ratio[k], "%.3f").c_str());
@@ -704,13 +730,14 @@ int main(int argc, char** argv) {
     else if (flag == "--pg-url") o.pg_url = v;
     else if (flag == "--engine") o.engine = v;
     else if (flag == "--instances") o.instances = std::atoi(v.c_str());
+    else if (flag == "--keep-db") o.keep_db = v;
     else {
       std::fprintf(stderr,
                    "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--limit N]\n"
                    "                      [--limits N,N,...] [--gzip-levels N,N,...]\n"
                    "                      [--profile survey|small|both] [--breakdown 1]\n"
                    "                      [--pg-url 'host=... dbname=postgres'] [--engine sqlite|postgres|both]\n"
-                   "                      [--instances N]\n");
+                   "                      [--instances N] [--keep-db DIR]\n");
       return 2;
     }
   }

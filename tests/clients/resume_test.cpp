@@ -78,7 +78,9 @@ TEST_CASE("resume: a pull cut mid-page keeps the records received whole and asks
   f.cut_response = 1;  // when armed: half of the answer, then the connection drops
   auto proxy = proxy_to(srv, f);
   auto store = test::open_tablet(dir.file("b.db"), srv.b, proxy->port());
-  client::HttpClient http("127.0.0.1", proxy->port());  // gzip answers: the cut lands inside the gzip stream
+  client::HttpOptions gz;
+  gz.accept_zstd = false;  // gzip answers: the cut lands inside the gzip stream (zstd: the next case)
+  client::HttpClient http("127.0.0.1", proxy->port(), gz);
   Recorder rec{http, proxy.get(), [](const std::string& m, const std::string& t) {
                  return m == "GET" && starts_with(t, "/v1/changes");
                }, {}, {}};
@@ -96,6 +98,41 @@ TEST_CASE("resume: a pull cut mid-page keeps the records received whole and asks
   auto ids = store->record_ids();
   REQUIRE(ids.ok());
   CHECK(ids->size() == 60);
+}
+
+TEST_CASE("resume: a zstd page cut mid-page keeps the records received whole and asks only for the rest") {
+  test::TestServer srv;
+  test::TempDir dir;
+  test::Tablet writer(dir.file("a.db"), srv.a, srv.port(), 1);
+  constexpr int kRecords = 400;  // ~100 KB of feed JSON: several of the server's 32 KiB zstd blocks
+  for (int i = 0; i < kRecords; ++i) writer.create(body_of(i), {"notes", "pct_complete"});
+  REQUIRE(writer.sync().ok());
+
+  client::FaultOptions f;
+  f.cut_response = 1;  // when armed: half of the answer, then the connection drops
+  auto proxy = proxy_to(srv, f);
+  auto store = test::open_tablet(dir.file("b.db"), srv.b, proxy->port());
+  client::HttpClient http("127.0.0.1", proxy->port());  // asks "zstd, gzip": the cut lands inside a zstd frame
+  std::vector<std::string> codings;
+  Recorder rec{http, proxy.get(), [](const std::string& m, const std::string& t) {
+                 return m == "GET" && starts_with(t, "/v1/changes");
+               }, [&codings](client::HttpResult& r) { codings.push_back(r.header("content-encoding")); }, {}};
+  client::SyncOptions o = options(http);
+  o.pull_limit = 1000;  // one page holds everything
+  o.pull_max_bytes = 0;
+  client::SyncClient c(*store, rec.transport(), o);
+  auto s = c.sync(1700000100000);
+  REQUIRE_MESSAGE(s.ok(), s.status().message());
+  CHECK(proxy->counts().cut_response == 1);
+  CHECK(s->resumed == 1);
+  REQUIRE(rec.count("GET /v1/changes") == 2);
+  CHECK(rec.requests.back().find("&after=") != std::string::npos);  // the second asks after the last whole record
+  REQUIRE(codings.size() == 1);
+  CHECK(codings[0] == "zstd");  // the rest came zstd too
+  CHECK(s->pulled == kRecords);  // each record applied once: none of the first part was fetched again
+  auto ids = store->record_ids();
+  REQUIRE(ids.ok());
+  CHECK(ids->size() == kRecords);
 }
 
 TEST_CASE("resume: a push whose answer was lost fetches the stored answer instead of uploading the batch again") {

@@ -43,7 +43,7 @@ check "Architecture: amd64" "[ '$(field Architecture)' = amd64 ]"
 check "a Maintainer and a Description" "[ -n '$(field Maintainer)' ] && [ -n \"\$(field Description)\" ]"
 depends=$(field Depends)
 echo "Depends: $depends"
-for lib in libc6 libsqlite3-0 libssl3 zlib1g passwd; do
+for lib in libc6 libsqlite3-0 libssl3 zlib1g libzstd1 passwd; do
   check "Depends names $lib" "grep -q '\\b$lib\\b' <<<'$depends'"
 done
 

@@ -5,7 +5,8 @@
 //
 // Input: byte 0 picks the principal (bits 0-1: admin, M&E officer, M&E officer with the
 // special_category grant, supervisor of one municipality), the endpoint (bits 2-4: the four forms'
-// exports, the indicators, or a form id taken from the input) and gzip (bit 5); the rest is the query
+// exports, the indicators, or a form id taken from the input), gzip (bit 5) and zstd (bit 6) in
+// Accept-Encoding; the rest is the query
 // string (after '?').
 // Checks: every answer passes fuzz_support.hpp check_answer (no 5xx, a streamed body completes, ...);
 // JSON Lines exports parse line by line; and no direct identifier (class D) of the seeded records ever
@@ -191,6 +192,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const int user = data[0] & 3;
   const int endpoint = (data[0] >> 2) & 7;
   const bool gzip = (data[0] >> 5) & 1;
+  const bool zstd = (data[0] >> 6) & 1;
   std::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
   std::string path;
   if (endpoint < 4) {
@@ -209,7 +211,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   req.target = path + "?" + query;
   req.remote = "fuzz";
   req.headers = {{"authorization", "Bearer " + token_of(user)}};
-  if (gzip) req.headers.emplace_back("accept-encoding", "gzip");
+  if (gzip || zstd) req.headers.emplace_back("accept-encoding", gzip && zstd ? "zstd, gzip" : gzip ? "gzip" : "zstd");
   HttpResponse resp = akt::server::route(req, *g_app);
   const std::string body = akt::fuzz::check_answer(req, resp);
   if (resp.status != 200) return 0;

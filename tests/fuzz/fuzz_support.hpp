@@ -18,6 +18,7 @@
 #include "server/http_types.hpp"
 #include "server/log.hpp"
 #include "sync/gzip.hpp"
+#include "sync/zstd.hpp"
 
 namespace akt::fuzz {
 
@@ -120,7 +121,7 @@ inline std::string drain(const HttpRequest& req, HttpResponse& resp, std::size_t
 // The properties every answer must have (docs/FUZZING.md §1): status 100-499; every answer has Vary;
 // a 2xx JSON answer parses; 302 has Location, 304 has an ETag and no body; any other non-2xx is
 // application/problem+json with a non-empty string `code` and a matching `status`; 401 carries
-// WWW-Authenticate and 405 Allow. Returns the (gunzipped, drained) body.
+// WWW-Authenticate and 405 Allow. Returns the (decoded, drained) body.
 inline std::string check_answer(const HttpRequest& req, HttpResponse& resp) {
   static const bool trace = std::getenv("AKT_FUZZ_TRACE") != nullptr;
   std::string body = resp.stream && !resp.long_poll ? drain(req, resp) : resp.body;
@@ -128,6 +129,11 @@ inline std::string check_answer(const HttpRequest& req, HttpResponse& resp) {
     if (k == "Content-Encoding" && v == "gzip") {
       auto plain = sync::gunzip(body, 64 << 20);
       if (!plain.ok()) fail("answer says gzip but does not gunzip", req, resp, body);
+      body = std::move(*plain);
+    }
+    if (k == "Content-Encoding" && v == "zstd") {
+      auto plain = sync::unzstd(body, 64 << 20);
+      if (!plain.ok()) fail("answer says zstd but does not decode", req, resp, body);
       body = std::move(*plain);
     }
   }

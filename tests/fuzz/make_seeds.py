@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates the checked-in seed corpora (tests/fuzz/corpus/<target>/) and dictionaries
-(tests/fuzz/dict/<target>.dict), overwriting only the files it makes. Deterministic: gzip members carry mtime 0. Run from anywhere:
+(tests/fuzz/dict/<target>.dict), overwriting only the files it makes. Deterministic: gzip members carry mtime 0;
+zstd frames come from the `zstd` command (Debian package zstd). Run from anywhere:
     python3 tests/fuzz/make_seeds.py
 Inputs come from docs/PROTOCOL.md §7, schema/forms/programme/*.json, docs/FORMS.md §7 and
 tests/schema/fixtures/*.valid.json (the last three only when present)."""
@@ -10,6 +11,7 @@ import json
 import os
 import re
 import struct
+import subprocess
 import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -40,6 +42,13 @@ def gz(data, level=6):
     with gzip.GzipFile(fileobj=buf, mode="wb", compresslevel=level, mtime=0, filename="") as f:
         f.write(data)
     return buf.getvalue()
+
+
+def zst(data, level=3, checksum=True):
+    if isinstance(data, str):
+        data = data.encode()
+    args = ["zstd", "-q", "-c", "-%d" % level] + ([] if checksum else ["--no-check"])
+    return subprocess.run(args, input=data, stdout=subprocess.PIPE, check=True).stdout
 
 
 def edit(n=1, actor=T1, record=REC, context=None, changed=None, body=None, deleted=False, **extra):
@@ -116,6 +125,28 @@ def gunzip_seeds():
     write(t, "magic_only.bin", b"\x1f\x8b")
 
 
+def unzstd_seeds():
+    t = "fuzz_unzstd"
+    push = batch([edit()]).encode()
+    write(t, "push.zst", zst(push))
+    write(t, "empty.zst", zst(b""))
+    write(t, "repetitive_level19.zst", zst(b"a" * 5000 + b"b" * 300, 19))
+    write(t, "binary_level1.zst", zst(bytes(range(256)) * 4, 1))
+    write(t, "no_checksum.zst", zst(push, 3, checksum=False))
+    write(t, "two_frames.zst", zst(b"first frame ") + zst(b"second frame"))
+    write(t, "truncated.zst", zst(push)[:-5])
+    body = zst(b"checksum check " * 10)
+    write(t, "bad_checksum.zst", body[:-4] + b"\0\0\0\0")
+    # A skippable frame (magic 0x184D2A50..5F), alone and before a frame.
+    skippable = struct.pack("<II", 0x184D2A50, 4) + b"skip"
+    write(t, "skippable.bin", skippable)
+    write(t, "skippable_then_frame.bin", skippable + zst(push))
+    # A frame header asking for a 2^30 window (Window_Descriptor exponent 20: 2^(10+20)), no content size.
+    write(t, "huge_window.bin", b"\x28\xb5\x2f\xfd" + b"\x00" + bytes([20 << 3]) + b"\x01\x00\x00")
+    write(t, "window_2e24.bin", b"\x28\xb5\x2f\xfd" + b"\x00" + bytes([14 << 3]) + b"\x01\x00\x00")
+    write(t, "magic_only.bin", b"\x28\xb5\x2f\xfd")
+
+
 def req(method, target, headers=(), body=b""):
     if isinstance(body, str):
         body = body.encode()
@@ -144,6 +175,11 @@ def route_seeds():
     write(t, "push_identity.req", req("POST", "/v1/push", [AUTH, JSONCT, "content-encoding: identity"],
                                       '{"v":1,"batch_id":"e","edits":[]}'))
     write(t, "push_bad_gzip.req", req("POST", "/v1/push", [AUTH, JSONCT, "content-encoding: gzip"], "not gzip"))
+    write(t, "push_zstd.req", req("POST", "/v1/push", [AUTH, JSONCT, "content-encoding: zstd"],
+                                  zst(batch([edit(n=6, record="0190f5c2-7a1e-7cc0-9a4b-000000000003")], "t1-zst"))))
+    write(t, "push_bad_zstd.req", req("POST", "/v1/push", [AUTH, JSONCT, "content-encoding: ZSTD"], "not zstd"))
+    write(t, "push_zstd_trailing.req", req("POST", "/v1/push", [AUTH, JSONCT, "content-encoding: zstd"],
+                                           zst('{"v":1,"batch_id":"z","edits":[]}') + b"\0"))
     write(t, "push_brotli.req", req("POST", "/v1/push", [AUTH, JSONCT, "content-encoding: br"], p))
     write(t, "push_no_auth.req", req("POST", "/v1/push", [JSONCT], p))
     write(t, "push_bad_token.req", req("POST", "/v1/push", ["authorization: Bearer wrong", JSONCT], p))
@@ -167,6 +203,8 @@ def route_seeds():
     write(t, "changes_encoded.req", req("GET", "/v1/changes?li%6Dit=5&&since=&wait=%31+", [AUTH]))
     write(t, "changes_post.req", req("POST", "/v1/changes", [AUTH]))
     write(t, "record.req", req("GET", "/v1/records/" + REC, [AUTH, "accept-encoding: gzip"]))
+    write(t, "changes_zstd.req", req("GET", "/v1/changes?limit=10", [AUTH, "accept-encoding: zstd, gzip;q=0.5"]))
+    write(t, "changes_zstd_q0.req", req("GET", "/v1/changes?limit=10", [AUTH, "accept-encoding: zstd;q=0, gzip"]))
     write(t, "record_upper.req", req("GET", "/v1/records/" + REC.upper(), [AUTH]))
     write(t, "record_unknown.req", req("GET", "/v1/records/0190f5c2-7a1e-7cc0-9a4b-00000000ffff", [AUTH]))
     write(t, "record_bad_id.req", req("GET", "/v1/records/not-a-uuid%00", [AUTH]))
@@ -182,6 +220,8 @@ def route_seeds():
     write(t, "admin_users.req", req("GET", "/v1/admin/users?limit=5", [AUTH]))
     write(t, "admin_post.req", req("POST", "/v1/admin/users", [AUTH, JSONCT, "content-encoding: gzip"],
                                    gz('{"username":"bob","role":"admin","password":"0123456789ab"}')))
+    write(t, "admin_post_zstd.req", req("POST", "/v1/admin/users", [AUTH, JSONCT, "content-encoding: zstd"],
+                                        zst('{"username":"cid","role":"admin","password":"0123456789ab"}')))
 
 
 def raw(method, target, headers=(), body=b"", version="HTTP/1.1", length=True):
@@ -207,6 +247,8 @@ def http_seeds():
     write(t, "push.http", raw("POST", "/v1/push", [auth, ct], p))
     write(t, "push_gzip.http", raw("POST", "/v1/push", [auth, ct, "Content-Encoding: gzip"],
                                    gz(batch([edit(n=5, record="0190f5c2-7a1e-7cc0-9a4b-000000000002")], "t1-gz"))))
+    write(t, "push_zstd.http", raw("POST", "/v1/push", [auth, ct, "Content-Encoding: zstd", "Accept-Encoding: zstd"],
+                                   zst(batch([edit(n=6, record="0190f5c2-7a1e-7cc0-9a4b-000000000003")], "t1-zst"))))
     chunked = p.encode()
     body = b"%x\r\n%s\r\n0\r\n\r\n" % (len(chunked), chunked)
     write(t, "push_chunked.http", raw("POST", "/v1/push", [auth, ct, "Transfer-Encoding: chunked"], body, length=False))
@@ -227,7 +269,8 @@ def http_seeds():
 
 
 def export_seeds():
-    """fuzz_export: byte 0 = principal (bits 0-1) | endpoint (bits 2-4) << 2 | gzip (bit 5) << 5; then the query."""
+    """fuzz_export: byte 0 = principal (bits 0-1) | endpoint (bits 2-4) << 2 | gzip (bit 5) << 5 | zstd (bit 6) << 6;
+    then the query."""
     t = "fuzz_export"
     queries = ["format=csv", "format=jsonl", "format=xlsx", "format=csv&labels=sq&bom=1",
                "format=jsonl&labels=sr-Latn&conflicts=exclude", "format=csv&municipality=gracanice,novoberde",
@@ -244,6 +287,8 @@ def export_seeds():
     for i, q in enumerate(queries):
         write(t, "survey_me_%02d.q" % i, bytes([1 | 0 << 2 | (i & 1) << 5]) + q.encode())
     write(t, "indicators_json.q", bytes([0 | 4 << 2]) + b"format=json")
+    write(t, "indicators_json_zstd.q", bytes([0 | 4 << 2 | 1 << 6]) + b"format=json")
+    write(t, "survey_csv_zstd_gzip.q", bytes([0 | 0 << 2 | 1 << 5 | 1 << 6]) + b"format=csv")
     write(t, "indicators_csv_me.q", bytes([1 | 5 << 2]) + b"format=csv&reporting_date=2026-12-31")
     write(t, "indicators_bad_date.q", bytes([2 | 4 << 2]) + b"reporting_date=2026-13-45")
     write(t, "form_from_input.q", bytes([0 | 6 << 2]) + b"so3_municipal_service?format=xlsx")
@@ -329,6 +374,7 @@ def main():
     # Overwrites its own seeds only: reproducers added by hand to corpus/<target>/ stay.
     decode_batch_seeds()
     gunzip_seeds()
+    unzstd_seeds()
     route_seeds()
     http_seeds()
     export_seeds()
@@ -342,16 +388,20 @@ def main():
     write_dict("fuzz_decode_batch", json_tokens + batch_tokens)
     write_dict("fuzz_gunzip", ["\x1f\x8b\x08\x00", "\x1f\x8b\x08\x08", "\x00\x00\x00\x00", "\xff\xff\xff\xff",
                                "\x03\x00", "\x01\x00\x00\xff\xff"])
+    write_dict("fuzz_unzstd", ["\x28\xb5\x2f\xfd", "\x50\x2a\x4d\x18", "\x00\x00\x00\x00", "\xff\xff\xff\xff",
+                               "\x01\x00\x00", "\x24", "\x04", "\x60"])
     write_dict("fuzz_route", ["GET", "POST", "PUT", "HEAD", "DELETE", "/healthz", "/v1/push", "/v1/changes",
                               "/v1/records/", "/v1/login", "/v1/enrol", "/v1/me", "/v1/logout",
                               "/v1/admin/", '"username":', '"password":', '"code":', '"role":', "?since=@E-", "&limit=", "&wait=", "%00", "%2F", "@E",
                               "\0\0", AUTH, "authorization:Bearer ", TOKEN, JSONCT, "content-encoding:gzip",
-                              "content-encoding:identity", "accept-encoding:gzip", "x-fuzz-rerouted:1", REC, T1]
+                              "content-encoding:identity", "accept-encoding:gzip", "content-encoding:zstd",
+                              "accept-encoding:zstd", "\x28\xb5\x2f\xfd", ";q=0", "x-fuzz-rerouted:1", REC, T1]
                + json_tokens + batch_tokens)
     write_dict("fuzz_http", ["GET ", "POST ", "HEAD ", "PUT ", "DELETE ", " HTTP/1.1\r\n", " HTTP/1.0\r\n", "\r\n",
                              "\r\n\r\n", "Host: ", "Content-Length: ", "Transfer-Encoding: chunked\r\n",
                              "Connection: close\r\n", "Connection: keep-alive\r\n", "Expect: 100-continue\r\n",
                              "Content-Encoding: gzip\r\n", "Accept-Encoding: gzip\r\n", "0\r\n\r\n",
+                             "Content-Encoding: zstd\r\n", "Accept-Encoding: zstd, gzip\r\n",
                              "Authorization: Bearer " + TOKEN + "\r\n", "Content-Type: application/json\r\n",
                              "/healthz", "/v1/push", "/v1/changes", "/v1/me", "/v1/login", "/v1/records/" + REC]
                + batch_tokens)

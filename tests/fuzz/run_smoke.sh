@@ -36,7 +36,7 @@ else
   cmake --build "$build" --target fuzz_all -j "$jobs"
 fi
 
-targets=${AKT_FUZZ_TARGETS:-"fuzz_decode_batch fuzz_gunzip fuzz_route fuzz_http fuzz_export fuzz_parse_form fuzz_validate_record"}
+targets=${AKT_FUZZ_TARGETS:-"fuzz_decode_batch fuzz_gunzip fuzz_unzstd fuzz_route fuzz_http fuzz_export fuzz_parse_form fuzz_validate_record"}
 work=$(mktemp -d "${TMPDIR:-/tmp}/aktsync-fuzz-smoke.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 

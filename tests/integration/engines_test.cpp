@@ -162,12 +162,112 @@ void scenario(test::TestServer& srv) {
   for (const std::string& r : {r1, r2, r3, r4}) CHECK(csv->body.find(r) != std::string::npos);
 }
 
+// A create's `changed` stored compact (docs/STORE.md "versions.changed") reads back as pushed everywhere
+// it is shown: the record, its history, the feed (with `changed`, compact=0 and changed=1), the lean and
+// compact feeds (without it); a create listing fewer keys, an edit and a deletion keep their lists.
+void compact_changed_scenario(test::TestServer& srv) {
+  auto c = srv.client();
+  srv.create_user("root", "admin", kPw);
+  srv.create_user("enis", "enumerator", kPw, {{"gracanice", "*", "*", "*"}});
+  const std::string admin = srv.login("root", kPw);
+  const test::Device t1 = srv.enrol(admin, "enis", "tablet-1");
+  const std::string r1 = test::uuid7(1700000000000, 11), r2 = test::uuid7(1700000000000, 12),
+                    r3 = test::uuid7(1700000000000, 13);
+  // The push leaves r1's list out (it is every key: wire_json omits it); the server fills it in.
+  const sync::Edit c1 = edit(r1, t1, 1, {}, R"({"b_q":"x","a\"":{"k":[1,"}"]},"note":"a"})", {"a\"", "b_q", "note"});
+  const sync::Edit c2 = edit(r2, t1, 2, {}, R"({"note":"b","pct_complete":10})", {"note"});
+  const sync::Edit c3 = edit(r3, t1, 3, {}, R"({"note":"c"})", {"note"});
+  // r4's create stays its live version: the feed shows it.
+  const std::string r4 = test::uuid7(1700000000000, 14);
+  const sync::Edit c4 = edit(r4, t1, 6, {}, R"({"pct_complete":4,"note":"d"})", {"note", "pct_complete"});
+  REQUIRE(sync::encode_push_request({"first", {c1}}).find("\"changed\"") == std::string::npos);
+  push_ok(c, t1, "first", {c1, c2, c3, c4});
+  push_ok(c, t1, "edit", {edit(r1, t1, 4, c1.clock(), R"({"a\"":1,"b_q":"y","note":"a"})", {"a\"", "b_q", "note"})});
+  sync::Edit gone = edit(r3, t1, 5, c3.clock(), "{}", {});
+  gone.deleted = true;
+  push_ok(c, t1, "gone", {gone});
+  const json all = json::array({"a\"", "b_q", "note"});
+
+  auto created = c.request("GET", "/v1/records/" + r4, {}, t1.auth());
+  REQUIRE_MESSAGE(created->status == 200, created->body);
+  CHECK(json::parse(created->body)["live"][0]["changed"] == json::array({"note", "pct_complete"}));
+  auto record = c.request("GET", "/v1/records/" + r1, {}, t1.auth());
+  REQUIRE_MESSAGE(record->status == 200, record->body);
+  CHECK(json::parse(record->body)["live"][0]["changed"] == all);
+  auto history = c.request("GET", "/v1/records/" + r1 + "/history", {}, bearer(admin));
+  REQUIRE_MESSAGE(history->status == 200, history->body);
+  const json h = json::parse(history->body)["versions"];
+  REQUIRE(h.size() == 2);
+  CHECK(h[0]["changed"] == all);
+  CHECK(h[1]["changed"] == all);
+  auto h2 = c.request("GET", "/v1/records/" + r2 + "/history", {}, bearer(admin));
+  CHECK(json::parse(h2->body)["versions"][0]["changed"] == json::array({"note"}));
+  auto h3 = c.request("GET", "/v1/records/" + r3 + "/history", {}, bearer(admin));
+  const json v3 = json::parse(h3->body)["versions"];
+  REQUIRE(v3.size() == 2);
+  CHECK(v3[0]["changed"] == json::array({"note"}));
+  CHECK(v3[1]["changed"] == json::array());
+
+  // The feed: the same text as a stored list would give, in each form that shows `changed`.
+  for (const char* q : {"", "&compact=0", "&changed=1", "&compact=1&changed=1", "&compact=2&changed=1"}) {
+    CAPTURE(q);
+    auto page = test::get(c, srv.a, std::string("/v1/changes?limit=100") + q);
+    REQUIRE_MESSAGE(page.status == 200, page.body);
+    CHECK(page.body.find(R"("changed":["a\"","b_q","note"])") != std::string::npos);
+    CHECK(page.body.find(R"("changed":["note"])") != std::string::npos);  // r2 (and r3 is deleted: [])
+    CHECK(page.body.find(R"("changed":["note","pct_complete"],"body":{"note":"d","pct_complete":4})") !=
+          std::string::npos);  // r4's create
+    CHECK(page.body.find(R"("changed":"")") == std::string::npos);
+    CHECK(page.body.find(R"("changed":[])") != std::string::npos);
+    for (const json& ch : json::parse(page.body)["changes"])
+      if (ch["record"] == r1) CHECK(ch["live"][0]["changed"] == all);
+      else if (ch["record"] == r4) CHECK(ch["live"][0]["changed"] == json::array({"note", "pct_complete"}));
+  }
+  for (const char* q : {"&compact=1", "&changed=0"}) {
+    auto page = test::get(c, srv.a, std::string("/v1/changes?limit=100") + q);
+    REQUIRE(page.status == 200);
+    CHECK(page.body.find("\"changed\"") == std::string::npos);
+  }
+}
+
+// Runs `body` on a server over a fresh database of the test cluster; skips (or fails with
+// AKT_REQUIRE_POSTGRES=1) when PostgreSQL cannot run here.
+void on_postgres(void (*body)(test::TestServer&)) {
+#ifdef AKT_HAVE_POSTGRES
+  std::string why;
+  test::PgCluster* cluster = test::PgCluster::get(&why);
+  if (!cluster) {
+    if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and PostgreSQL cannot run: " << why);
+    std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
+    return;
+  }
+  static std::atomic<int> next{0};
+  const std::string name = "akt_compact_" + std::to_string(++next);
+  Status made = store::pg_create_database(cluster->url("postgres"), name, "");
+  REQUIRE_MESSAGE(made.ok(), made.message());
+  test::TestServer srv({}, {}, false, false, cluster->url(name));
+  CHECK(std::string(srv.app().store->engine()) == "postgres");
+  body(srv);
+#else
+  (void)body;
+  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
+  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
+#endif
+}
+
 }  // namespace
 
 TEST_CASE("engines: the server scenario on SQLite") {
   test::TestServer srv;
   scenario(srv);
 }
+
+TEST_CASE("engines: a compact create list reads back whole on SQLite") {
+  test::TestServer srv;
+  compact_changed_scenario(srv);
+}
+
+TEST_CASE("engines: a compact create list reads back whole on PostgreSQL") { on_postgres(compact_changed_scenario); }
 
 TEST_CASE("engines: the server scenario on PostgreSQL") {
   const std::string url = test::fresh_pg_database("akt_server");

@@ -25,6 +25,7 @@
 #include "clients/record_gen.hpp"
 #include "schema/store/server_store.hpp"
 #include "sync/gzip.hpp"
+#include "sync/zstd.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
@@ -303,6 +304,7 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
   // The uncompressed answer over HttpClient (Beast's parser decodes the chunks) is the same CSV.
   client::HttpOptions o;
   o.accept_gzip = false;
+  o.accept_zstd = false;
   auto c = srv.client(o);
   auto plain = c.request("GET", "/v1/exports/" + kForm + "?format=csv", {}, bearer(me));
   REQUIRE(plain->status == 200);
@@ -331,6 +333,50 @@ TEST_CASE("export stream: chunked CSV and JSON Lines, gzip on the fly, every row
   auto bad = c.request("GET", "/v1/exports/" + kForm + "?format=csv&since=zzz", {}, bearer(me));
   CHECK(bad->status == 400);
   CHECK(bad->header("content-type") == "application/problem+json");
+}
+
+TEST_CASE("export stream: zstd on the fly, each chunk decodes on arrival, the same CSV as plain") {
+  auto fx = export_fixture();
+  test::TestServer srv({}, fx->dir.path(), false, true);
+  // The plain export's chunks first: the zstd one must come in as many, each decoding on arrival.
+  RawHttp p(srv.port());
+  p.send_get("/v1/exports/" + kForm + "?format=csv", fx->me);
+  REQUIRE(p.read_header() == 200);
+  CHECK(p.read_chunks([](std::string_view) { return true; }));
+  RawHttp h(srv.port());
+  h.send_get("/v1/exports/" + kForm + "?format=csv", fx->me, "Accept-Encoding: gzip;q=0.9, zstd\r\n");
+  REQUIRE(h.read_header() == 200);
+  CHECK(h.headers["content-encoding"] == "zstd");
+  CHECK(h.headers["transfer-encoding"] == "chunked");
+  CHECK(h.headers["vary"] == "Accept-Encoding");
+  std::string z;
+  std::size_t decoded = 0, grew = 0, mid_row = 0;
+  CHECK(h.read_chunks([&](std::string_view d) {
+    z.append(d);
+    // What arrived so far decodes to more than before, up to the end of a row (the server's pieces end
+    // on rows): every chunk ends on a flush, not merely where a zstd block happened to end.
+    const std::string now = sync::unzstd_prefix(z, 1u << 30);
+    if (now.size() > decoded) ++grew;
+    if (!now.empty() && now.back() != '\n') ++mid_row;
+    decoded = now.size();
+    return true;
+  }));
+  CHECK(h.chunks > 3);
+  CHECK(h.chunks == p.chunks);
+  // Every chunk but the terminating one, and the last piece (it may hold only the frame's end), grew it.
+  CHECK(grew + 2 >= h.chunks);
+  CHECK(mid_row == 0);
+  auto csv = sync::unzstd(z, 1u << 30);
+  REQUIRE(csv.ok());
+  CHECK(decoded == csv->size());
+  client::HttpOptions o;
+  o.accept_gzip = false;
+  o.accept_zstd = false;
+  auto c = srv.client(o);
+  auto plain = c.request("GET", "/v1/exports/" + kForm + "?format=csv", {}, bearer(fx->me));
+  REQUIRE(plain->status == 200);
+  CHECK(plain->header("content-encoding").empty());
+  CHECK(plain->body == *csv);
 }
 
 TEST_CASE("export stream: a client leaving mid-stream does not disturb others") {
@@ -374,7 +420,7 @@ TEST_CASE("export stream: TLS chunked answers, and a streamed XLSX that Python's
   auto j = c.request("GET", "/v1/exports/" + kForm + "?format=jsonl", {}, bearer(me));
   REQUIRE(j->status == 200);
   CHECK(j->header("transfer-encoding") == "chunked");
-  CHECK(j->header("content-encoding") == "gzip");  // HttpClient accepts gzip by default
+  CHECK(j->header("content-encoding") == "zstd");  // HttpClient asks zstd, gzip by default
   std::map<std::string, std::size_t> per_table;
   std::istringstream in(j->body);
   std::string some_id;

@@ -160,6 +160,8 @@ TEST_CASE("integration: gzip both ways") {
   test::TestServer srv;
   client::HttpOptions o;
   o.gzip_requests = true;
+  o.accept_zstd = false;   // gzip alone (zstd: zstd_test.cpp)
+  o.zstd_requests = false;
   auto c = srv.client(o);
   sync::PushRequest req{"gz-1", {}};
   for (int i = 0; i < 50; ++i)
@@ -175,6 +177,7 @@ TEST_CASE("integration: gzip both ways") {
   // Without Accept-Encoding the answer is plain.
   client::HttpOptions plain;
   plain.accept_gzip = false;
+  plain.accept_zstd = false;
   auto c2 = srv.client(plain);
   auto f2 = test::get(c2, srv.a, "/v1/changes?limit=100");
   CHECK(f2.header("content-encoding").empty());

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <functional>
+#include <map>
 #include <memory>
 
 #include <nlohmann/json.hpp>
@@ -12,6 +13,7 @@
 #include "schema/store/db.hpp"
 #include "schema/store/form_rules.hpp"
 #include "schema/store/migrations.hpp"
+#include "schema/store/push_apply.hpp"
 #include "schema/store/push_engine.hpp"
 #include "schema/store/sqlite_push_port.hpp"
 #include "tests/store/contract/engines.hpp"
@@ -44,6 +46,8 @@ class Engine {
   virtual std::string name() const = 0;
   // The port, for reads between batches.
   virtual store::PushPort& port() = 0;
+  // The `changed` column of the version `dot` as stored (nullopt: the engine has no stored text).
+  virtual std::optional<std::string> raw_changed(const sync::Dot&) { return std::nullopt; }
 
   // Pushes `edits` from `device` as batch `batch_id`; `keys`: one uniqueness key per edit, or none.
   Result<json> push(const std::string& device, const std::string& batch_id, std::vector<sync::Edit> edits,
@@ -86,6 +90,18 @@ class SqliteEngine final : public Engine {
   }
   std::string name() const override { return "sqlite"; }
   store::PushPort& port() override { return *port_; }
+  std::optional<std::string> raw_changed(const sync::Dot& dot) override {
+    auto stmt = db_->stmt("SELECT changed FROM versions WHERE actor = ?1 AND n = ?2");
+    REQUIRE(stmt.ok());
+    store::StmtGuard s(**stmt);
+    const std::string actor = store::uuid_blob(dot.actor);
+    s->bind_blob(1, actor.data(), actor.size());
+    s->bind(2, dot.n);
+    auto row = s->step();
+    REQUIRE(row.ok());
+    REQUIRE(*row);
+    return std::string(s->text(0));
+  }
 
  protected:
   Result<store::PushOutput> run(const store::PushInput& in, const store::PreparedBatch& prepared) override {
@@ -136,6 +152,13 @@ class PostgresEngine final : public Engine {
   }
   std::string name() const override { return "postgres"; }
   store::PushPort& port() override { return *port_; }
+  std::optional<std::string> raw_changed(const sync::Dot& dot) override {
+    auto r = reads_->exec("SELECT changed FROM versions WHERE actor = $1::uuid AND n = $2::bigint",
+                          {store::pg::text(dot.actor), store::pg::int64(dot.n)});
+    REQUIRE_MESSAGE(r.ok(), r.status().message());
+    REQUIRE(r->rows() == 1);
+    return r->str(0, 0);
+  }
 
  protected:
   Result<store::PushOutput> run(const store::PushInput& in, const store::PreparedBatch& prepared) override {
@@ -458,5 +481,97 @@ TEST_CASE("push contract: a later merge keeps a move its side made before") {
     CHECK(json::parse(live_of(e, id)[0].body)["pct"] == 75);
     answers.push_back(*again);
     return answers;
+  });
+}
+
+// A create's `changed` that is every top-level key of its body, in byte order, is stored as the empty
+// text (docs/STORE.md "versions.changed"); every read gives the list back as it was pushed.
+namespace {
+
+std::vector<std::string> changed_of(Engine& e, const std::string& id, const sync::Dot& dot) {
+  std::vector<store::StoredVersion> all;
+  REQUIRE(e.port().versions(id, all).ok());
+  for (const auto& v : all)
+    if (v.v.dot == dot) {
+      auto by_dot = e.port().version_by_dot(dot);
+      REQUIRE(by_dot.ok());
+      REQUIRE(by_dot->has_value());
+      CHECK((*by_dot)->changed == v.v.changed);
+      return v.v.changed;
+    }
+  FAIL("no version " << dot.actor << ":" << dot.n);
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("push contract: a create listing every key is stored compact and read back whole") {
+  on_every_engine([](Engine& e) {
+    const std::string id = uuid7(1700000000000, 40), other = uuid7(1700000000000, 41), gone = uuid7(1700000000000, 42);
+    const std::vector<std::string> keys = {"a\"q", "b", "z\u00e9"};
+    const std::string body = R"({"a\"q":1,"b":{"x":[1,"]"]},"zé":"}"})";
+    auto a = e.push(kDevA, "b1",
+                    {make_edit(id, kDevA, 1, {}, body, keys),
+                     // not every key, and every key in another order: lists of their own
+                     make_edit(other, kDevA, 2, {}, body, {"b"}),
+                     make_edit(gone, kDevA, 3, {}, R"({"a":1,"b":2})", {"b", "a"})});
+    REQUIRE(a.ok());
+    const sync::VectorClock ctx = make_edit(id, kDevA, 1, {}, body).clock();
+    // an edit listing every key, and a deletion: stored as they came
+    auto b = e.push(kDevA, "b2",
+                    {make_edit(id, kDevA, 4, ctx, R"({"a\"q":2,"b":3,"zé":4})", keys),
+                     [&] {
+                       sync::Edit d = make_edit(gone, kDevA, 5, make_edit(gone, kDevA, 3, {}, "{}").clock(), "{}", {});
+                       d.deleted = true;
+                       return d;
+                     }()});
+    REQUIRE(b.ok());
+    CHECK(changed_of(e, id, {kDevA, 1}) == keys);
+    CHECK(changed_of(e, other, {kDevA, 2}) == std::vector<std::string>{"b"});
+    CHECK(changed_of(e, gone, {kDevA, 3}) == std::vector<std::string>{"b", "a"});
+    CHECK(changed_of(e, id, {kDevA, 4}) == keys);
+    CHECK(changed_of(e, gone, {kDevA, 5}).empty());
+    if (auto raw = e.raw_changed({kDevA, 1})) {
+      CHECK(*raw == "");
+      CHECK(e.raw_changed({kDevA, 2}) == std::optional<std::string>(R"(["b"])"));
+      CHECK(e.raw_changed({kDevA, 3}) == std::optional<std::string>(R"(["b","a"])"));
+      CHECK(e.raw_changed({kDevA, 4}) == std::optional<std::string>(R"(["a\"q","b","zé"])"));
+      CHECK(e.raw_changed({kDevA, 5}) == std::optional<std::string>("[]"));
+    }
+    return std::vector<json>{*a, *b};
+  });
+}
+
+TEST_CASE("push contract: a merge over compact creates keeps both sides' changes") {
+  on_every_engine([](Engine& e) {
+    // A concurrent edit against a compact create (the ancestor), then two concurrent creates of one record
+    // (no ancestor: each side's list is its create's, read back from the compact form).
+    const std::string id = uuid7(1700000000000, 43), twin = uuid7(1700000000000, 44);
+    const sync::Edit create = make_edit(id, kDevA, 1, {}, R"({"note":"a","pct":60,"x":1})", {"note", "pct", "x"});
+    auto c = e.push(kDevA, "c", {create});
+    auto b = e.push(kDevB, "b", {make_edit(id, kDevB, 1, create.clock(), R"({"note":"b","pct":60,"x":1})", {"note"})});
+    auto a = e.push(kDevA, "a", {make_edit(id, kDevA, 2, create.clock(), R"({"note":"a","pct":70,"x":1})", {"pct"})});
+    CHECK(result_of(a)["outcome"] == "merged");
+    CHECK(result_of(a)["conflicts"] == json::array());
+    auto live = live_of(e, id);
+    REQUIRE(live.size() == 1);
+    CHECK(json::parse(live[0].body) == json{{"note", "b"}, {"pct", 70}, {"x", 1}});
+    // No ancestor (M8): A's create then A's edit of b, against B's create of the same record. Every
+    // differing path conflicts; a candidate is the version that set the path on its side (M3): A's
+    // create for `a`, which only its list, read back from the compact form, names.
+    auto t1 = e.push(kDevA, "t1", {make_edit(twin, kDevA, 3, {}, R"({"a":1,"b":2})", {"a", "b"})});
+    const sync::VectorClock a3 = make_edit(twin, kDevA, 3, {}, "{}").clock();
+    auto t2 = e.push(kDevA, "t2", {make_edit(twin, kDevA, 4, a3, R"({"a":1,"b":5})", {"b"})});
+    auto t3 = e.push(kDevB, "t3", {make_edit(twin, kDevB, 2, {}, R"({"a":9,"b":2})", {"a", "b"})});
+    CHECK(result_of(t3)["conflicts"] == json::array({"a", "b"}));
+    std::map<std::string, std::string> candidates;
+    for (const auto& o : open_of(e, twin)) candidates[o.path] = o.candidates_json;
+    const json ca = json::parse(candidates["a"]);
+    REQUIRE(ca.size() == 2);
+    CHECK(ca[0]["value"] == 1);
+    CHECK(ca[0]["dot"] == json{{"actor", kDevA}, {"n", 3}});
+    CHECK(ca[1]["dot"] == json{{"actor", kDevB}, {"n", 2}});
+    if (auto raw = e.raw_changed({kDevA, 3})) CHECK(*raw == "");
+    return std::vector<json>{*c, *b, *a, *t1, *t2, *t3};
   });
 }

@@ -9,7 +9,10 @@
 //     holds many of them, the page is asked again with every body (`echo=0` left out);
 //   - the records converge: every field of every record is equal on the server (GET /v1/records/{id}, less
 //     the `parents` and `changed` the compact feed leaves out) and on each tablet (tablet A, which wrote
-//     them, tablet B, which pulled them with the lean feed, and tablet C, which pulled them with compact=1).
+//     them, tablet B, which pulled them with the lean feed, and tablet C, which pulled them with compact=1);
+//   - content codings (PROTOCOL §1): Chromium asks `zstd` (with gzip, deflate, br) and decodes it itself, so
+//     feed pages arrive zstd-coded and are applied; the app's uploads stay gzip (CompressionStream has no
+//     zstd).
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import * as H from './harness.mjs';
@@ -21,11 +24,12 @@ const scope = { municipality: 'gracanice', community: 'serb', component: 'SO1' }
 // Every request of the app to the feed and the push, with the feed's answers (their text) and the push
 // bodies (gunzipped), recorded from the context's network.
 function watch(t) {
-  const log = { feeds: [], pushes: [], answers: [], records: 0 };
+  const log = { feeds: [], pushes: [], answers: [], records: 0, pushCodings: [] };
   t.page.on('request', (r) => {
     const u = new URL(r.url());
     if (u.pathname === '/v1/push' && r.method() === 'POST') {
       const raw = r.postDataBuffer();
+      log.pushCodings.push(r.headers()['content-encoding'] || 'identity');
       log.pushes.push(JSON.parse((r.headers()['content-encoding'] === 'gzip' ? zlib.gunzipSync(raw) : raw).toString()));
     }
     if (u.pathname.startsWith('/v1/records/')) log.records++;
@@ -36,8 +40,13 @@ function watch(t) {
       try { log.answers.push(JSON.parse(await r.text())); } catch { /* no body */ }
     }
     if (u.pathname !== '/v1/changes') return;
-    const entry = { params: Object.fromEntries(u.searchParams), status: r.status(), body: null };
+    const entry = { params: Object.fromEntries(u.searchParams), status: r.status(), body: null, coding: '', asked: '' };
     log.feeds.push(entry);
+    // allHeaders(): as on the wire, with those the network stack adds (Accept-Encoding).
+    try {
+      entry.coding = (await r.allHeaders())['content-encoding'] || 'identity';
+      entry.asked = (await r.request().allHeaders())['accept-encoding'] || '';
+    } catch { /* the page went away */ }
     try { entry.body = JSON.parse(await r.text()); } catch { /* no body */ }
   });
   return log;
@@ -90,6 +99,7 @@ async function main() {
   assert.deepEqual(pushed.filter((e) => 'changed' in e || 'context' in e).map((e) => e.record), [], 'creates leave out changed and context');
   // Lean answers (§4.2): every batch asks for them, and no answer repeats a record id; every edit acknowledged.
   assert.deepEqual(a.pushes.filter((p) => p.answer !== 'lean').map((p) => p.batch_id), [], 'every batch asks "answer":"lean"');
+  assert.deepEqual([...new Set(a.pushCodings)], ['gzip'], 'uploads stay gzip (CompressionStream has no zstd)');
   assert.ok(a.answers.length >= 1);
   assert.deepEqual(a.answers.flatMap((x) => x.results).filter((r) => 'record' in r), [], 'no result repeats its record');
   const unacked = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits))).filter((e) => !e.acked_epoch).length);
@@ -114,6 +124,11 @@ async function main() {
   await enrol(B, B.code);
   for (const f of b.feeds) assert.equal(f.params.compact, '2');
   await converged(B, admin, ids, 'tablet B (lean feed)');
+  assert.ok(b.feeds.every((f) => /\bzstd\b/.test(f.asked)), `the browser asks zstd: ${b.feeds.map((f) => f.asked)}`);
+  const zstdPages = b.feeds.filter((f) => f.coding === 'zstd' && f.body && f.body.changes.length > 0);
+  assert.ok(zstdPages.length >= 1, `a feed page arrived zstd-coded: ${JSON.stringify(b.feeds.map((f) => f.coding))}`);
+  assert.ok(zstdPages.reduce((n, f) => n + f.body.changes.length, 0) >= COUNT, 'the zstd pages carried the records B applied');
+  step(`tablet B: feed pages arrived zstd-coded (Accept-Encoding "${b.feeds[0].asked}"), decoded by the browser and applied`);
   await B.page.evaluate(async (ids) => {
     const S = window.AktStore;
     const actor = (await S.meta('device')).actor;

@@ -10,6 +10,7 @@
 #include "schema/store/feed_page.hpp"
 #include "schema/store/postgres/pg_catalog.hpp"
 #include "sync/uuid.hpp"
+#include "sync/stored_changed.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store::pg {
@@ -136,7 +137,7 @@ Status collect_records(const PgResult& r, std::vector<sync::RecordState>& out) {
     v.dot = {r.str(i, kActor), r.int64(i, kN)};
     auto clock = sync::decode_clock(r.view(i, kClock));
     auto parents = sync::decode_dots(r.view(i, kParents));
-    auto changed = sync::decode_strings(r.view(i, kChanged));
+    auto changed = sync::decode_changed(r.view(i, kChanged), r.view(i, kBody));
     if (!clock.ok() || !parents.ok() || !changed.ok()) return Status::corruption("stored version fields unreadable");
     v.clock = std::move(*clock);
     v.parents = std::move(*parents);

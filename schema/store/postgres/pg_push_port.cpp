@@ -7,6 +7,7 @@
 
 #include "schema/store/postgres/pg_records.hpp"
 #include "schema/store/server_store.hpp"
+#include "sync/stored_changed.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store::pg {
@@ -241,7 +242,8 @@ Status PgPushPort::insert_edit_version(const EditVersion& v) {
       {text(e.record_id), text(e.dot.actor), int64(e.dot.n),
        text(v.clock_text ? *v.clock_text : sync::encode_clock(e.clock())),
        text(v.parents.empty() ? std::string("[]") : sync::encode_dots(v.parents)),
-       text(v.changed_text ? *v.changed_text : sync::encode_strings(e.changed)), text(e.body), boolean(e.deleted),
+       text(v.changed_text ? *v.changed_text : sync::stored_changed(e, sync::encode_strings(e.changed))),
+       text(e.body), boolean(e.deleted),
        boolean(v.live), int64(e.form_version), int64(e.device_time), int64(v.server_time), bytes(v.digest),
        text(e.scope.municipality), text(e.scope.community), text(e.scope.component)}));
 }

@@ -6,6 +6,7 @@
 #include "schema/store/merge_apply.hpp"
 #include "schema/store/postgres/pg_push_port.hpp"
 #include "sync/attachment_json.hpp"
+#include "sync/stored_changed.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store::pg {
@@ -14,7 +15,7 @@ Status read_version(const PgResult& r, int row, sync::Version& v) {
   v.dot = {r.str(row, 0), r.int64(row, 1)};
   auto clock = sync::decode_clock(r.str(row, 2));
   auto parents = sync::decode_dots(r.str(row, 3));
-  auto changed = sync::decode_strings(r.str(row, 4));
+  auto changed = sync::decode_changed(r.str(row, 4), r.str(row, 5));
   if (!clock.ok() || !parents.ok() || !changed.ok()) return Status::corruption("unreadable stored version");
   v.clock = std::move(*clock);
   v.parents = std::move(*parents);
