@@ -348,7 +348,7 @@ Result<PushOutput> apply_batch(PushPort& port, const PushInput& in, const Prepar
     if (*stored) {
       if ((*stored)->first != digest)
         return Status::conflict("batch id '" + req.batch_id + "' was used before with different content");
-      return PushOutput{(*stored)->second, true};
+      return PushOutput{(*stored)->second, true, {}};
     }
   }
   AKT_TRY(port.start_entry_trace());
@@ -409,9 +409,10 @@ Result<PushOutput> apply_batch(PushPort& port, const PushInput& in, const Prepar
   if (*shift != 0)
     for (EditResult& r : resp.results)
       if (r.seq >= first_seq && r.seq < next_seq) r.seq += *shift;
-  PushOutput out{sync::encode_push_response(resp), false};
+  PushOutput out{sync::encode_push_response(resp), false, {}};
   AKT_TRY(port.store_batch(in.device, req.batch_id, digest, out.response, in.now_ms));
   AKT_TRY(port.note_push(in.device, in.now_ms));
+  out.results = std::move(resp.results);
   return out;
 }
 

@@ -46,6 +46,9 @@ struct PushInput {
 struct PushOutput {
   std::string response;  // the batch's JSON answer, identical byte for byte on every replay
   bool replayed = false; // true when answered from the stored response
+  // The results `response` encodes, one per edit, when the batch was applied now (empty on a replay:
+  // only the stored text is kept). In-process callers read these instead of decoding `response`.
+  std::vector<sync::EditResult> results;
 };
 
 struct ChangesPage {

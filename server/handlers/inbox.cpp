@@ -302,10 +302,17 @@ AdminEditResult push_admin_edit(AppState& app, const Principal& who, const Admin
   in.resolution = true;
   auto pushed = app.store->push(in);
   if (!pushed.ok()) return out.error = problem_from(pushed.status(), "internal"), out;
-  auto result = sync::decode_push_response(pushed->response);
-  if (!result.ok() || result->results.empty())
-    return out.error = problem(500, "internal", "unreadable answer to the admin edit"), out;
-  out.result = result->results.front();
+  if (!pushed->replayed) {
+    // Applied now: the store's own results (one edit, one result).
+    if (pushed->results.size() != 1) return out.error = problem(500, "internal", "no result for the admin edit"), out;
+    out.result = std::move(pushed->results.front());
+  } else {
+    // A batch id used before (two resolutions of one entry in the same millisecond): its stored answer.
+    auto result = sync::decode_push_response(pushed->response);
+    if (!result.ok() || result->results.empty())
+      return out.error = problem(500, "internal", "unreadable answer to the admin edit"), out;
+    out.result = result->results.front();
+  }
   out.dot = e.dot;
   // stale_context: another resolution of theirs committed between the check above and this push.
   if (out.result.outcome == sync::Outcome::kRejected && out.result.error_code == "stale_context")

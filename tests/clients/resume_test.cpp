@@ -106,7 +106,16 @@ TEST_CASE("resume: a zstd page cut mid-page keeps the records received whole and
   test::Tablet writer(dir.file("a.db"), srv.a, srv.port(), 1);
   constexpr int kRecords = 400;  // ~100 KB of feed JSON: several of the server's 32 KiB zstd blocks
   for (int i = 0; i < kRecords; ++i) writer.create(body_of(i), {"notes", "pct_complete"});
-  REQUIRE(writer.sync().ok());
+  {
+    // In a few large requests: the Tablet helper's batches of 3 and pages of 2 would take several hundred
+    // requests, past the server's per-token rate limit on a fast machine (429, retried at once here).
+    client::SyncOptions wo = options(writer.http);
+    wo.batch_edits = 500;
+    wo.pull_limit = 1000;
+    client::SyncClient wc(*writer.store, client::http_transport(writer.http), wo);
+    auto pushed = wc.sync(1700000050000);
+    REQUIRE_MESSAGE(pushed.ok(), pushed.status().message());
+  }
 
   client::FaultOptions f;
   f.cut_response = 1;  // when armed: half of the answer, then the connection drops

@@ -233,26 +233,11 @@ void compact_changed_scenario(test::TestServer& srv) {
 // Runs `body` on a server over a fresh database of the test cluster; skips (or fails with
 // AKT_REQUIRE_POSTGRES=1) when PostgreSQL cannot run here.
 void on_postgres(void (*body)(test::TestServer&)) {
-#ifdef AKT_HAVE_POSTGRES
-  std::string why;
-  test::PgCluster* cluster = test::PgCluster::get(&why);
-  if (!cluster) {
-    if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and PostgreSQL cannot run: " << why);
-    std::printf("PostgreSQL engine skipped: %s\n", why.c_str());
-    return;
-  }
-  static std::atomic<int> next{0};
-  const std::string name = "akt_compact_" + std::to_string(++next);
-  Status made = store::pg_create_database(cluster->url("postgres"), name, "");
-  REQUIRE_MESSAGE(made.ok(), made.message());
-  test::TestServer srv({}, {}, false, false, cluster->url(name));
+  const std::string url = test::fresh_pg_database("akt_compact");
+  if (url.empty()) return;
+  test::TestServer srv({}, {}, false, false, url);
   CHECK(std::string(srv.app().store->engine()) == "postgres");
   body(srv);
-#else
-  (void)body;
-  if (test::postgres_required()) FAIL("AKT_REQUIRE_POSTGRES=1 and this build has no PostgreSQL engine");
-  std::printf("PostgreSQL engine skipped: this build has no PostgreSQL engine\n");
-#endif
 }
 
 }  // namespace
