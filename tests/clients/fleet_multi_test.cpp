@@ -66,8 +66,10 @@ TEST_CASE("fleet: two servers on one PostgreSQL behind a round robin, one SIGKIL
   CHECK(r->violation_count == 0);
   CHECK(r->instances == 2);
   CHECK(r->kills == 1);
-  CHECK(r->kills_in_flight == 1);  // a request of that sync was written to it and never answered
-  CHECK(r->faults.upstream_errors >= 1);
+  // A request of that sync was written to it before the SIGKILL. Whether its answer left the server
+  // before the signal landed is a race (a quick answer often does), so the proxy may or may not count an
+  // upstream error: either way every acknowledged edit must be kept, which the oracle checks above.
+  CHECK(r->kills_in_flight == 1);
   CHECK(r->restarts == (restarted ? 1u : 0u));
   CHECK(r->inbox_checked);
   CHECK(r->cursor_checks == 1);

@@ -22,6 +22,7 @@
 #include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/pg_database.hpp"
+#include "tests/support/shell.hpp"
 #include "tests/support/temp_dir.hpp"
 #include "sync/wire_json.hpp"
 
@@ -264,24 +265,13 @@ TEST_CASE("engines: the server scenario on PostgreSQL") {
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using Run = test::ShellRun;
 
 // Runs aktsyncd with `args` (a config file written from `config`) and returns its exit code and output.
 Run run_aktsyncd(const test::TempDir& dir, const json& config, const std::string& args = "") {
   const std::string file = dir.file("aktsyncd.json");
   std::ofstream(file) << config.dump();
-  const std::string cmd = std::string(AKTSYNCD_PATH) + " " + args + " --config " + file + " 2>&1";
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.output.append(buf, n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return test::run_shell(std::string(AKTSYNCD_PATH) + " " + args + " --config " + file);
 }
 
 }  // namespace
@@ -293,15 +283,15 @@ TEST_CASE("engines: a store the server cannot use stops it at start with the cau
     json c = base;
     c["store"] = {{"engine", "mysql"}};
     const Run r = run_aktsyncd(dir, c);
-    CHECK(r.exit_code == 2);
-    CHECK_MESSAGE(r.output.find("store.engine must be \"sqlite\" or \"postgres\"") != std::string::npos, r.output);
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(r.out.find("store.engine must be \"sqlite\" or \"postgres\"") != std::string::npos, r.out);
   }
   SUBCASE("postgres without a url") {
     json c = base;
     c["store"] = {{"engine", "postgres"}};
     const Run r = run_aktsyncd(dir, c);
-    CHECK(r.exit_code == 2);
-    CHECK_MESSAGE(r.output.find("store.url is required") != std::string::npos, r.output);
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(r.out.find("store.url is required") != std::string::npos, r.out);
   }
   SUBCASE("an unreachable database") {
     json c = base;
@@ -309,34 +299,34 @@ TEST_CASE("engines: a store the server cannot use stops it at start with the cau
     c["store"] = {{"engine", "postgres"},
                   {"url", "host=" + dir.path() + " port=1 dbname=aktsync user=akt password=s3cret-Pw0rd"}};
     const Run r = run_aktsyncd(dir, c);
-    CHECK(r.exit_code == 1);
+    CHECK(r.code == 1);
 #ifdef AKT_HAVE_POSTGRES
-    CHECK_MESSAGE(r.output.find("cannot open store: postgres: cannot connect") != std::string::npos, r.output);
+    CHECK_MESSAGE(r.out.find("cannot open store: postgres: cannot connect") != std::string::npos, r.out);
 #else
-    CHECK_MESSAGE(r.output.find("this build has no PostgreSQL engine") != std::string::npos, r.output);
+    CHECK_MESSAGE(r.out.find("this build has no PostgreSQL engine") != std::string::npos, r.out);
 #endif
-    CHECK_MESSAGE(r.output.find("s3cret-Pw0rd") == std::string::npos, r.output);
+    CHECK_MESSAGE(r.out.find("s3cret-Pw0rd") == std::string::npos, r.out);
     // One error line, whole (libpq's message is several lines: joined).
     std::size_t errors = 0;
-    for (std::size_t at = r.output.find(" error "); at != std::string::npos; at = r.output.find(" error ", at + 1))
+    for (std::size_t at = r.out.find(" error "); at != std::string::npos; at = r.out.find(" error ", at + 1))
       ++errors;
-    CHECK_MESSAGE(errors == 1, r.output);
-    CHECK_MESSAGE(r.output.find("accepting connections") != std::string::npos, r.output);
-    CHECK_MESSAGE(r.output.find("\tIs the server") == std::string::npos, r.output);
+    CHECK_MESSAGE(errors == 1, r.out);
+    CHECK_MESSAGE(r.out.find("accepting connections") != std::string::npos, r.out);
+    CHECK_MESSAGE(r.out.find("\tIs the server") == std::string::npos, r.out);
   }
   SUBCASE("a malformed url is refused without echoing it") {
     json c = base;
     // libpq quotes a URI it cannot parse whole in its message.
     c["store"] = {{"engine", "postgres"}, {"url", "postgresql://akt:s3cret-Pw0rd@[::1/aktsync"}};
     const Run r = run_aktsyncd(dir, c);
-    CHECK(r.exit_code == 1);
-    CHECK_MESSAGE(r.output.find("s3cret-Pw0rd") == std::string::npos, r.output);
+    CHECK(r.code == 1);
+    CHECK_MESSAGE(r.out.find("s3cret-Pw0rd") == std::string::npos, r.out);
   }
   SUBCASE("backup on postgres points to pg_dump") {
     json c = base;
     c["store"] = {{"engine", "postgres"}, {"url", "host=/nowhere dbname=x"}};
     const Run r = run_aktsyncd(dir, c, "backup --to " + dir.file("b.tar.gz"));
-    CHECK(r.exit_code == 2);
-    CHECK_MESSAGE(r.output.find("pg_dump") != std::string::npos, r.output);
+    CHECK(r.code == 2);
+    CHECK_MESSAGE(r.out.find("pg_dump") != std::string::npos, r.out);
   }
 }

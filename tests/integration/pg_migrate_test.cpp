@@ -25,6 +25,7 @@
 #include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
 #include "tests/support/pg_database.hpp"
+#include "tests/support/shell.hpp"
 #include "tests/support/photo_bytes.hpp"
 #include "tests/support/temp_dir.hpp"
 #ifdef AKT_HAVE_POSTGRES
@@ -45,22 +46,9 @@ constexpr const char* kPhotoForm =
     R"({"key":"site_photo","type":"photo","label":{"en":"Site"},"sensitivity":"-"},)"
     R"({"key":"note","type":"text","label":{"en":"Note"},"sensitivity":"-"}]})";
 
-struct Run {
-  int code = -1;
-  std::string out;  // stdout and stderr
-};
+using Run = test::ShellRun;
 
-Run aktsyncd(const std::string& args) {
-  const std::string cmd = std::string(AKTSYNCD_PATH) + " " + args + " 2>&1";
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+Run aktsyncd(const std::string& args) { return test::run_shell(std::string(AKTSYNCD_PATH) + " " + args); }
 
 sync::Edit edit(const std::string& record, const test::Device& d, std::int64_t n, const sync::VectorClock& ctx,
                 const std::string& body, std::vector<std::string> changed, const std::string& municipality = "gracanice") {

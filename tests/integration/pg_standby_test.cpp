@@ -25,6 +25,7 @@
 #include "tests/support/edits.hpp"
 #include "tests/support/pg_database.hpp"
 #include "tests/support/pg_standby.hpp"
+#include "tests/support/shell.hpp"
 #include "tests/support/temp_dir.hpp"
 #ifdef AKT_HAVE_POSTGRES
 #include "schema/store/postgres/pg_conn.hpp"
@@ -50,13 +51,8 @@ std::pair<int, std::string> check_config(const test::TempDir& dir, const std::st
   const json config{{"listen", "127.0.0.1:0"}, {"data_dir", dir.path() + "/data"},
                     {"store", {{"engine", "postgres"}, {"url", url}}}};
   std::ofstream(dir.file("check.json")) << config.dump();
-  FILE* p = ::popen((std::string(AKTSYNCD_PATH) + " --check-config " + dir.file("check.json") + " 2>&1").c_str(), "r");
-  REQUIRE(p);
-  std::string out;
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) out.append(buf, n);
-  const int status = ::pclose(p);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+  const test::ShellRun r = test::run_shell(std::string(AKTSYNCD_PATH) + " --check-config " + dir.file("check.json"));
+  return {r.code, r.out};
 }
 
 bool in_recovery(const std::string& url) {

@@ -44,6 +44,27 @@ std::string find_bindir() {
 
 }  // namespace
 
+std::string start_watchdog(const std::string& cleanup, int& fd, int& pid) {
+  int fds[2];
+  if (pipe2(fds, O_CLOEXEC) != 0) return "pipe2 failed";
+  const std::string script = "cat >/dev/null; " + cleanup;
+  const pid_t child = fork();
+  if (child == 0) {
+    setsid();  // out of the test's process group: a Ctrl-C on the tests does not kill the cleanup
+    dup2(fds[0], 0);
+    execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(fds[0]);
+  if (child < 0) {
+    close(fds[1]);
+    return "fork failed";
+  }
+  fd = fds[1];
+  pid = child;
+  return {};
+}
+
 std::string tail_of(const std::string& file, std::size_t max) {
   std::ifstream in(file);
   std::stringstream ss;
@@ -98,29 +119,11 @@ PgCluster* PgCluster::get(std::string* why) {
     const std::string stop = as_user + bin + "/pg_ctl -D " + data + " -m immediate -w stop >/dev/null 2>&1";
 
     // The watchdog first: from here on, the folder goes away with this process whatever happens.
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      failure = "pipe2 failed";
+    failure = start_watchdog(stop + "; rm -rf " + c->dir_, c->watchdog_fd_, c->watchdog_pid_);
+    if (!failure.empty()) {
       fs::remove_all(c->dir_);
       return nullptr;
     }
-    const std::string script = "cat >/dev/null; " + stop + "; rm -rf " + c->dir_;
-    const pid_t pid = fork();
-    if (pid == 0) {
-      setsid();  // out of the test's process group: a Ctrl-C on the tests does not kill the cleanup
-      dup2(fds[0], 0);
-      execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(fds[0]);
-    if (pid < 0) {
-      close(fds[1]);
-      failure = "fork failed";
-      fs::remove_all(c->dir_);
-      return nullptr;
-    }
-    c->watchdog_fd_ = fds[1];
-    c->watchdog_pid_ = pid;
 
     const std::string init = as_user + bin + "/initdb -D " + data +
                              " -U akt -A trust --no-sync -E UTF8 --locale=C >" + c->dir_ + "/initdb.log 2>&1";

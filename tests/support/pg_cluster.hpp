@@ -43,6 +43,12 @@ void skip_postgres(const std::string& why);
 // The same for a build without the PostgreSQL engine (AKT_POSTGRES=OFF: libpq not found).
 void skip_without_engine();
 
+// Starts the watchdog of a throwaway cluster: a shell, out of this process's group, that waits until
+// this process's end of a pipe closes (however the process ends: normal end, failed REQUIRE, crash,
+// SIGKILL) and then runs `cleanup` (stop the servers, remove the folder). Sets `fd` (this process's end:
+// closing it runs the cleanup) and `pid`; "" on success, else what failed (nothing was started).
+std::string start_watchdog(const std::string& cleanup, int& fd, int& pid);
+
 // The last `max` characters of a log file (whole if shorter): the reason a server did not start.
 std::string tail_of(const std::string& file, std::size_t max = 2000);
 

@@ -54,27 +54,11 @@ std::unique_ptr<PgStandbyPair> PgStandbyPair::start(bool synchronous, std::strin
   const std::string stop_both = p->as_user_ + p->bin_ + "/pg_ctl -D " + p->dir_ + "/primary -m immediate -w stop " +
                                 ">/dev/null 2>&1; " + p->as_user_ + p->bin_ + "/pg_ctl -D " + p->dir_ +
                                 "/standby -m immediate -w stop >/dev/null 2>&1";
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) != 0) {
+  if (const std::string w = start_watchdog(stop_both + "; rm -rf " + p->dir_, p->watchdog_fd_, p->watchdog_pid_);
+      !w.empty()) {
     fs::remove_all(p->dir_);
-    return failed("pipe2 failed");
+    return failed(w);
   }
-  const std::string script = "cat >/dev/null; " + stop_both + "; rm -rf " + p->dir_;
-  const pid_t pid = fork();
-  if (pid == 0) {
-    setsid();
-    dup2(fds[0], 0);
-    execl("/bin/sh", "sh", "-c", script.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(fds[0]);
-  if (pid < 0) {
-    close(fds[1]);
-    fs::remove_all(p->dir_);
-    return failed("fork failed");
-  }
-  p->watchdog_fd_ = fds[1];
-  p->watchdog_pid_ = pid;
 
   const std::string& dir = p->dir_;
   const std::string run = p->as_user_ + p->bin_ + "/";
