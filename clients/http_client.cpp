@@ -324,7 +324,7 @@ struct HttpClient::Impl {
     http::request<http::string_body> req{http::string_to_verb(method), target, 11};
     req.set(http::field::host, host);
     req.set(http::field::user_agent, "aktsync-client/0.1");
-    if (options.accept_zstd && options.accept_gzip) req.set(http::field::accept_encoding, "zstd, gzip");
+    if (options.accept_zstd && options.accept_gzip) req.set(http::field::accept_encoding, "zstd, gzip;q=0.5");
     else if (options.accept_gzip) req.set(http::field::accept_encoding, "gzip");
     else if (options.accept_zstd) req.set(http::field::accept_encoding, "zstd");
     for (const auto& [k, v] : headers) req.set(k, v);

@@ -65,7 +65,10 @@ Coding answer_coding(std::string_view accept_encoding) {
   if (zq > 0) {
     double gq = coding_q(accept_encoding, "gzip");
     if (gq < 0) gq = gz ? coding_q(accept_encoding, "*") : 0.0;  // accepted through `*`, or not at all
-    if (zq >= gq) return Coding::kZstd;
+    // Only when preferred over gzip: on a tie (a browser's "gzip, deflate, br, zstd") gzip, because a
+    // browser's zstd decoder hands a stalled answer's bytes on too late for the tablet app to keep the
+    // whole entries that arrived (PROTOCOL §1).
+    if (zq > gq) return Coding::kZstd;
   }
   return gz ? Coding::kGzip : Coding::kIdentity;
 }
