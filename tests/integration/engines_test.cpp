@@ -220,7 +220,8 @@ void compact_changed_scenario(test::TestServer& srv) {
           std::string::npos);  // r4's create
     CHECK(page.body.find(R"("changed":"")") == std::string::npos);
     CHECK(page.body.find(R"("changed":[])") != std::string::npos);
-    for (const json& ch : json::parse(page.body)["changes"])
+    const json parsed = json::parse(page.body);  // named: the loop must not outlive a temporary
+    for (const json& ch : parsed["changes"])
       if (ch["record"] == r1) CHECK(ch["live"][0]["changed"] == all);
       else if (ch["record"] == r4) CHECK(ch["live"][0]["changed"] == json::array({"note", "pct_complete"}));
   }
