@@ -2,7 +2,6 @@
 
 #include <cctype>
 
-#include "sync/gzip.hpp"
 
 namespace akt::sync {
 namespace {
@@ -59,12 +58,22 @@ double coding_q(std::string_view v, std::string_view name) {
   return -1.0;
 }
 
+namespace {
+// gzip's q-value: its own when named, else `*`'s, else 0 (not acceptable).
+double gzip_q(std::string_view accept_encoding) {
+  double q = coding_q(accept_encoding, "gzip");
+  if (q < 0) q = coding_q(accept_encoding, "*");
+  return q < 0 ? 0.0 : q;
+}
+}  // namespace
+
+bool accepts_gzip(std::string_view accept_encoding) { return gzip_q(accept_encoding) > 0; }
+
 Coding answer_coding(std::string_view accept_encoding) {
   const double zq = coding_q(accept_encoding, "zstd");
-  const bool gz = accepts_gzip(accept_encoding);
+  const double gq = gzip_q(accept_encoding);
+  const bool gz = gq > 0;
   if (zq > 0) {
-    double gq = coding_q(accept_encoding, "gzip");
-    if (gq < 0) gq = gz ? coding_q(accept_encoding, "*") : 0.0;  // accepted through `*`, or not at all
     // Only when preferred over gzip: on a tie (a browser's "gzip, deflate, br, zstd") gzip, because a
     // browser's zstd decoder hands a stalled answer's bytes on too late for the tablet app to keep the
     // whole entries that arrived (PROTOCOL §1).

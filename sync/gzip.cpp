@@ -73,32 +73,4 @@ std::string gzip(std::string_view in, int level) {
   return out;
 }
 
-bool accepts_gzip(std::string_view v) {
-  // Walk comma-separated codings; "gzip" or "*" accepts unless its q is 0.
-  std::size_t pos = 0;
-  while (pos < v.size()) {
-    std::size_t end = v.find(',', pos);
-    if (end == std::string_view::npos) end = v.size();
-    std::string_view item = v.substr(pos, end - pos);
-    pos = end + 1;
-    while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.remove_prefix(1);
-    std::string_view name = item.substr(0, item.find(';'));
-    while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back()))) name.remove_suffix(1);
-    if (name != "gzip" && name != "*") continue;
-    std::size_t q = item.find("q=");
-    if (q != std::string_view::npos) {
-      std::string_view qv = item.substr(q + 2);
-      bool zero = !qv.empty() && qv[0] == '0';
-      for (char c : qv.substr(1)) {
-        if (c == '.' || c == '0') continue;
-        if (std::isdigit(static_cast<unsigned char>(c))) zero = false;
-        break;
-      }
-      if (zero) continue;
-    }
-    return true;
-  }
-  return false;
-}
-
 }  // namespace akt::sync

@@ -17,7 +17,5 @@ Result<std::string> gunzip(std::string_view in, std::size_t max_out);
 std::string gunzip_prefix(std::string_view in, std::size_t max_out);
 // Deflates into a gzip stream at the given level (1 fast .. 9 small).
 std::string gzip(std::string_view in, int level = 6);
-// True when an Accept-Encoding value accepts gzip (and does not refuse it with q=0).
-bool accepts_gzip(std::string_view accept_encoding);
 
 }  // namespace akt::sync

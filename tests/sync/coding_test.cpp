@@ -55,6 +55,25 @@ TEST_CASE("coding: zstd is chosen when preferred over gzip, q-values honoured") 
   CHECK(sync::coding_name(Coding::kZstd) == "zstd");
 }
 
+TEST_CASE("coding: gzip acceptance is read the same way as zstd's, a named q=0 winning over *") {
+  CHECK(sync::accepts_gzip("gzip"));
+  CHECK(sync::accepts_gzip("GZip;Q=0.5"));                 // codings and parameter names ignore case
+  CHECK(sync::accepts_gzip(" deflate , gzip ; q=0.001 "));
+  CHECK(sync::accepts_gzip("*"));
+  CHECK(sync::accepts_gzip("br, *;q=0.1"));
+  CHECK_FALSE(sync::accepts_gzip("gzip;q=0, *"));           // the named coding's own q wins over `*`
+  CHECK_FALSE(sync::accepts_gzip("*, gzip;q=0"));
+  CHECK_FALSE(sync::accepts_gzip("gzip;q=0.000"));
+  CHECK_FALSE(sync::accepts_gzip("*;q=0"));
+  CHECK_FALSE(sync::accepts_gzip(""));
+  CHECK_FALSE(sync::accepts_gzip("identity, br"));
+  CHECK_FALSE(sync::accepts_gzip("xgzip, gzipx"));
+  // The answer's coding follows the same reading.
+  CHECK(sync::answer_coding("gzip;q=0, *") == Coding::kIdentity);
+  CHECK(sync::answer_coding("gzip;q=0, zstd") == Coding::kZstd);
+  CHECK(sync::answer_coding("GZIP") == Coding::kGzip);
+}
+
 TEST_CASE("coding: zstd round trip, with and without block ends") {
   const std::string in = sample(2000);
   for (std::size_t flush : {std::size_t{0}, std::size_t{4096}, std::size_t{32768}}) {
