@@ -824,6 +824,8 @@ Result<Managed> start_managed(const SimOptions& o) {
     if (ec) return Status::io_error("cannot make " + d + ": " + ec.message());
     json c = cfg;
     c["data_dir"] = d + "/data";
+    // One pseudonym key for the database (STORE.md §12), as an operator copies it: the first server's.
+    if (!c.contains("pseudonym_key_file")) c["pseudonym_key_file"] = cfg["data_dir"].get<std::string>() + "/pseudonym.key";
     std::ofstream(d + "/aktsyncd.json") << c.dump(2) << "\n";
     auto other = ServerProcess::start(o.aktsyncd, d + "/aktsyncd.json", d);
     if (!other.ok()) return other.status();

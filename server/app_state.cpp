@@ -1,6 +1,8 @@
 #include "server/app_state.hpp"
 #include "schema/store/server_store.hpp"
+#include "schema/store/store_tx.hpp"
 #include "server/handlers/handlers.hpp"
+#include "schema/export/redact.hpp"
 #include "server/log.hpp"
 #include "sync/hex.hpp"
 
@@ -68,6 +70,33 @@ Result<std::string> load_or_create_pseudonym_key(const Config& config) {
   auto key = sync::from_hex(line);
   if (!key) return Status::invalid_argument("pseudonym key " + path + " must hold hex digits only");
   return *key;
+}
+
+std::string pseudonym_key_check(std::string_view key) {
+  // A field key no form can have (keys are [a-z][a-z0-9_]: FORMS.md §2), so this is no record's pseudonym.
+  return exports::pseudonym(key, "", "#pseudonym-key-check", "aktsync");
+}
+
+Status check_pseudonym_key(store::SyncStore& store, std::string_view key, const std::string& path) {
+  constexpr const char* kMetaKey = "pseudonym_key_check";
+  const std::string mine = pseudonym_key_check(key);
+  std::string held;
+  Status st = store.update([&](store::StoreWriter& tx) -> Status {
+    auto v = tx.meta_value(kMetaKey);
+    if (!v.ok()) return v.status();
+    if (*v) {
+      held = **v;
+      return {};
+    }
+    held = mine;
+    return tx.put_meta(kMetaKey, mine);
+  });
+  if (!st.ok()) return st;
+  if (held == mine) return {};
+  return Status::invalid_argument(
+      "pseudonym key " + path + " is not the key this database's pseudonyms were made with (another server of "
+      "the database, or this one before a move or restore, used another): copy the pseudonym key file from "
+      "a server of this database (STORE.md §12), or run --rotate-pseudonym-key to start new pseudonyms");
 }
 
 Status rotate_pseudonym_key(const Config& config) {
@@ -144,9 +173,12 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   auto app = std::make_shared<AppState>(std::move(config), std::move(*s));
   *holder = app;
   app->pseudonym_key = std::move(*key);
-  // Failed logins count on every server of the database when the engine shares its buckets (STORE.md §12).
+  if (!app->config.rotating_pseudonym_key) AKT_TRY(check_pseudonym_key(*app->store, app->pseudonym_key, app->config.pseudonym_key_path()));
+  // Failed logins and each token's requests count on every server of the database when the engine
+  // shares its buckets (STORE.md §12): N servers do not give a token N times its rate.
   app->login_user_limiter.share_through(app->store.get(), "login:");
   app->login_addr_limiter.share_through(app->store.get(), "login:");
+  app->request_limiter.share_through(app->store.get(), "request:");
   if (Status st = app->forms.load(*app->store); !st.ok()) return st;
   auto blobs = store::BlobStore::open(app->config.data_dir);
   if (!blobs.ok()) return blobs.status();

@@ -71,6 +71,15 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config);
 // 32 hex digits that no group or other user may access. When the file does not exist it is made with
 // 256 random bits (mode 0600). Returns the raw key bytes.
 Result<std::string> load_or_create_pseudonym_key(const Config& config);
+// The check value of a pseudonym key kept in the database's `meta` (key "pseudonym_key_check"): the
+// pseudonym of a fixed text under that key, which tells whether two keys are the same and reveals nothing
+// of them (SECURITY.md §8).
+std::string pseudonym_key_check(std::string_view key);
+// Compares `key` with the check value the database holds: a database that has none (first start, or one
+// made before the check) takes this key's; another value is kFailedPrecondition, naming `path` and what
+// to do. Every server of a database must use the same key (STORE.md §12), and a data folder restored or
+// moved without its key file would otherwise change every pseudonym silently.
+Status check_pseudonym_key(store::SyncStore& store, std::string_view key, const std::string& path);
 // Replaces the key with 256 new random bits (written to a temporary file with mode 0600, then renamed
 // over the old one). Every pseudonym changes; a running server keeps its key until it restarts.
 Status rotate_pseudonym_key(const Config& config);

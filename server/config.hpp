@@ -100,6 +100,9 @@ struct Config {
   // The secret key of the M&E pseudonyms (docs/SECURITY.md §8): a file holding at least 32 hex digits,
   // readable by the service user only. Empty: <data_dir>/pseudonym.key, made at first start.
   std::string pseudonym_key_file;
+  // Not read from the file: set by `--rotate-pseudonym-key` only, whose store is opened to record the new
+  // key's check value, so the old key need not match the database's (SECURITY.md §8).
+  bool rotating_pseudonym_key = false;
   // GET /metrics for a scraper (Prometheus): lowercase hex SHA-256 of its bearer token (the token itself
   // is never stored). Empty: only admins' tokens may read /metrics.
   std::string metrics_token_sha256;

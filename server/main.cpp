@@ -127,22 +127,32 @@ int reset_password(const Config& config, const std::string& username, const std:
 // `aktsyncd [server flags] --rotate-pseudonym-key`: replaces the secret key of the M&E pseudonyms
 // (SECURITY.md §8), records it in the audit log and exits. Every pseudonym changes from the server's
 // next start on.
-int rotate_key(const Config& config) {
+int rotate_key(Config config) {
+  // The store is opened first (it must be reachable), without comparing the old key with the database's
+  // check value: a rotation also mends a key file that no longer matches it.
+  config.rotating_pseudonym_key = true;
+  auto app = make_app_state(config);
+  if (!app.ok()) {
+    std::fprintf(stderr, "cannot rotate the pseudonym key: cannot open the store: %s\n",
+                 app.status().message().c_str());
+    return 1;
+  }
   if (akt::Status st = rotate_pseudonym_key(config); !st.ok()) {
     std::fprintf(stderr, "cannot rotate the pseudonym key: %s\n", st.message().c_str());
     return 1;
   }
-  auto app = make_app_state(config);
-  if (!app.ok()) {
-    std::fprintf(stderr, "key rotated, but cannot open store to audit it: %s\n", app.status().message().c_str());
-    return 1;
-  }
-  akt::Status st = (*app)->store->update([&](akt::store::StoreWriter& tx) {
+  auto key = load_or_create_pseudonym_key(config);
+  akt::Status st = key.status();
+  // The new key's check value and the audit entry in one transaction. Should it fail, the key file is
+  // new and the database still holds the old check: the server refuses to start until a rotation passes.
+  if (st.ok()) st = (*app)->store->update([&](akt::store::StoreWriter& tx) {
+    AKT_TRY(tx.put_meta("pseudonym_key_check", akt::server::pseudonym_key_check(*key)));
     return tx.insert_audit((*app)->now_ms(), "(command line)", "pseudonym_key_rotated",
                            config.pseudonym_key_path(), "{}", "local");
   });
   if (!st.ok()) {
-    std::fprintf(stderr, "key rotated, but the audit entry failed: %s\n", st.message().c_str());
+    std::fprintf(stderr, "key rotated, but the database was not told (the server will not start until a rotation "
+                         "passes: run it again): %s\n", st.message().c_str());
     return 1;
   }
   std::printf("rotated the pseudonym key in %s; restart aktsyncd to use it (every pseudonym changes)\n",

@@ -103,6 +103,14 @@ class SqliteReads : public Base {
     if (!v.ok()) return v.status();
     return *v == latest_schema_version();
   }
+  Result<std::optional<std::string>> meta_value(const std::string& key) override {
+    AKT_STMT(s, db_, "SELECT value FROM meta WHERE key = ?1");
+    s->bind(1, std::string_view(key));
+    auto row = s->step();
+    if (!row.ok()) return row.status();
+    if (!*row) return std::optional<std::string>();
+    return std::optional<std::string>(std::string(s->text(0)));
+  }
 
  protected:
   Db& db_;
@@ -167,6 +175,12 @@ class SqliteWriter final : public SqliteReads<StoreWriter> {
   Status report_device_client(const std::string& actor, const std::string& app, std::int64_t unsynced,
                               std::int64_t now) override {
     return store::report_device_client(db_, actor, app, unsynced, now);
+  }
+  Status put_meta(const std::string& key, const std::string& value) override {
+    AKT_STMT(s, db_, "INSERT INTO meta(key, value) VALUES(?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2");
+    s->bind(1, std::string_view(key));
+    s->bind(2, std::string_view(value));
+    return s->run();
   }
   Status insert_audit(std::int64_t at, const std::string& username, const std::string& action,
                       const std::string& target, const std::string& detail_json, const std::string& remote) override {

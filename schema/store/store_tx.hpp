@@ -92,6 +92,9 @@ class StoreReader {
   virtual Result<std::vector<PlaceCount>> count_records_by_place() = 0;
   // Whether the database's schema is the one this build knows (every migration applied).
   virtual Result<bool> schema_is_current() = 0;
+  // A value of the database's own settings (the `meta` table: epoch, server actor, the pseudonym key's
+  // check value), or nullopt when it has none.
+  virtual Result<std::optional<std::string>> meta_value(const std::string& key) = 0;
 };
 
 // Reads and writes inside the writer's transaction. Writes that move the feed take their sequence
@@ -127,6 +130,9 @@ class StoreWriter : public StoreReader {
                                std::int64_t now) = 0;
   virtual Status report_device_client(const std::string& actor, const std::string& app, std::int64_t unsynced,
                                       std::int64_t now) = 0;
+
+  // Sets a `meta` value (inserted, or replacing the one there).
+  virtual Status put_meta(const std::string& key, const std::string& value) = 0;
 
   // Audit.
   virtual Status insert_audit(std::int64_t at, const std::string& username, const std::string& action,

@@ -218,6 +218,39 @@ TEST_CASE("multi-instance: a username locked by failed logins on server A is loc
 #endif
 }
 
+TEST_CASE("multi-instance: a token's request rate is counted once for both servers") {
+#ifdef AKT_HAVE_POSTGRES
+  test::PgCluster* cluster = nullptr;
+  const std::string url = test::fresh_pg_database("akt_multi", &cluster);
+  if (url.empty()) return;
+  server::Limits limits;
+  limits.requests_per_minute = 1;  // refills one request a minute: nothing refills during the test
+  limits.request_burst = 4;
+  test::TestServer a(limits, {}, false, false, url);
+  test::TestServer b(limits, {}, false, false, url);
+  // b's device tokens are in the database too: `a.a` is one device, used through both servers.
+  auto ca = a.client();
+  auto cb = b.client();
+  // The burst spent half on A, half on B: each server alone would still allow 2 more.
+  CHECK(test::get(ca, a.a, "/v1/me").status == 200);
+  CHECK(test::get(cb, a.a, "/v1/me").status == 200);
+  CHECK(test::get(ca, a.a, "/v1/me").status == 200);
+  CHECK(test::get(cb, a.a, "/v1/me").status == 200);
+  const auto refused = test::get(cb, a.a, "/v1/me");
+  CHECK(refused.status == 429);
+  CHECK_MESSAGE(refused.body.find("rate_limited") != std::string::npos, refused.body);
+  const std::string retry = refused.header("retry-after");
+  REQUIRE(!retry.empty());
+  CHECK(std::stoi(retry) >= 1);
+  CHECK(std::stoi(retry) <= 60);
+  CHECK(test::get(ca, a.a, "/v1/me").status == 429);
+  // Another token has its own bucket.
+  CHECK(test::get(ca, a.b, "/v1/me").status == 200);
+#else
+  test::skip_without_engine();
+#endif
+}
+
 TEST_CASE("multi-instance: a listener that lost its connection reads the head once it listens again") {
 #ifdef AKT_HAVE_POSTGRES
   test::PgCluster* cluster = nullptr;

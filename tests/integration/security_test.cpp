@@ -206,6 +206,44 @@ TEST_CASE("pseudonym key: aktsyncd --rotate-pseudonym-key changes every pseudony
   CHECK(app.status().message().find("chmod 600") != std::string::npos);
 }
 
+TEST_CASE("pseudonym key: a key file that is not the database's is refused at start, a rotation mends it") {
+  test::TempDir dir;
+  const std::string data = dir.path() + "/data";
+  { test::TestServer srv({}, data, false, true); }  // first start: the key and its check value are made
+  server::Config c;
+  c.data_dir = data;
+  REQUIRE(server::make_app_state(c).ok());  // the same key again: it starts
+  // The folder's key replaced by another (a data folder moved or restored without its key, a second
+  // server that made its own): refused, naming the file, before any pseudonym is handed out.
+  const std::string key_path = data + "/pseudonym.key";
+  ::unlink(key_path.c_str());
+  {
+    std::ofstream out(key_path);
+    out << std::string(64, 'a') << "\n";
+  }
+  ::chmod(key_path.c_str(), 0600);
+  auto refused = server::make_app_state(c);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_MESSAGE(refused.status().message().find("is not the key this database's pseudonyms were made with") !=
+                    std::string::npos,
+                refused.status().message());
+  CHECK(refused.status().message().find(key_path) != std::string::npos);
+  // The real binary says so and exits 1.
+  // (`timeout`: a server that started anyway is stopped, exit 124, and the case fails instead of hanging.)
+  const std::string serve = "timeout 30 " + std::string(AKTSYNCD_PATH) + " --data-dir " + data +
+                            " --listen 127.0.0.1:0 > " + dir.path() + "/serve.out 2>&1";
+  CHECK(WEXITSTATUS(std::system(serve.c_str())) == 1);
+  CHECK(read_file(dir.path() + "/serve.out").find("pseudonym key") != std::string::npos);
+  // A rotation writes a new key and its check value: the server starts again.
+  const std::string rotate = std::string(AKTSYNCD_PATH) + " --data-dir " + data + " --rotate-pseudonym-key > " +
+                             dir.path() + "/rotate.out 2>&1";
+  REQUIRE(std::system(rotate.c_str()) == 0);
+  CHECK(server::make_app_state(c).ok());
+  // The check value is no pseudonym of the key's text and differs per key.
+  CHECK(server::pseudonym_key_check("k1") != server::pseudonym_key_check("k2"));
+  CHECK(server::pseudonym_key_check("k1") == server::pseudonym_key_check("k1"));
+}
+
 TEST_CASE("enrolment refuses reserved actor ids: server replica, nil, resolvers, static devices, actors in clocks") {
   test::TestServer srv({}, {}, false, false);
   srv.create_user("root", "admin", kPw);

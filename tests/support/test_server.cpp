@@ -1,5 +1,8 @@
 #include "tests/support/test_server.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -41,7 +44,16 @@ TestServer::TestServer(server::Limits limits, std::string data_dir, bool tls, bo
   c.devices = {{a.actor, "tablet-a", server::sha256_hex(a.token)}, {b.actor, "tablet-b", server::sha256_hex(b.token)}};
   c.accounts.password_kdf_n = 1024;  // fast hashing in tests; production uses 32768
   c.forms.validate = validate_forms;  // most tests push free-form bodies; forms_test turns it on
-  if (!postgres_url.empty()) c.store = {"postgres", postgres_url};
+  if (!postgres_url.empty()) {
+    c.store = {"postgres", postgres_url};
+    // Every server of one database uses one pseudonym key (STORE.md §12): as an operator copies the
+    // file, each test server of this database gets the same key, made from the database's url.
+    const std::string key_path = c.pseudonym_key_path();
+    if (::access(key_path.c_str(), F_OK) != 0) {
+      std::ofstream(key_path) << server::sha256_hex(postgres_url) << "\n";
+      ::chmod(key_path.c_str(), 0600);
+    }
+  }
   server::set_log_level(c.log_level);
   REQUIRE(server::check_config(c).ok());
   auto app = server::make_app_state(c);

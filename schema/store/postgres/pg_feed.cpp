@@ -5,6 +5,7 @@
 // of a reader sees them (docs/STORE.md §7), and every cursor is >= 0 anyway.
 #include "schema/store/postgres/pg_feed.hpp"
 
+#include <cstdint>
 #include <utility>
 
 #include "schema/store/feed_page.hpp"
@@ -33,14 +34,18 @@ const std::string kRangeSql =
 
 // The first $2 records after $1 now in one of the municipalities $3 (a JSON array), or once in one of
 // them and now elsewhere (they may owe the caller an out-of-scope marker): SQLite's kByMunicipalitySql.
+// The candidates (record rows, no bodies) are found by the municipality index, sorted and cut first, then
+// joined with their versions in that order. `seq IN (...)` and `municipality IN (SELECT ...)` made
+// PostgreSQL guess that every record matched, read records whole and sort the page with its bodies
+// (the plan test in pg_engine_test.cpp).
 const std::string kByMunicipalitySql =
     "SELECT " AKT_PG_FEED_COLUMNS
-    " FROM records r JOIN versions v ON v.record_id = r.id AND v.is_live "
-    "WHERE r.seq IN (SELECT seq FROM (SELECT seq FROM records "
-    "WHERE municipality IN (SELECT json_array_elements_text($3::json)) AND seq > $1::bigint "
-    "UNION ALL SELECT m.seq FROM records m WHERE m.id IN (SELECT record_id FROM record_scopes "
-    "WHERE municipality IN (SELECT json_array_elements_text($3::json))) AND m.seq > $1::bigint "
-    "AND m.municipality NOT IN (SELECT json_array_elements_text($3::json))) c ORDER BY seq LIMIT $2::bigint) "
+    " FROM (SELECT * FROM (SELECT * FROM records "
+    "WHERE municipality = ANY(ARRAY(SELECT json_array_elements_text($3::json))) AND seq > $1::bigint "
+    "UNION ALL SELECT m.* FROM records m WHERE m.id IN (SELECT record_id FROM record_scopes "
+    "WHERE municipality = ANY(ARRAY(SELECT json_array_elements_text($3::json)))) AND m.seq > $1::bigint "
+    "AND m.municipality NOT IN (SELECT json_array_elements_text($3::json))) c ORDER BY seq LIMIT $2::bigint) r "
+    "JOIN versions v ON v.record_id = r.id AND v.is_live "
     "ORDER BY r.seq, v.actor, v.n";
 
 const std::string kChangesSql =
@@ -59,9 +64,9 @@ const std::string kRecordSql =
 const std::string kExportSql =
     "SELECT r.id::text, r.form_version, r.municipality, r.community, r.component, r.seq, r.deleted, "
     "r.live_count, r.conflicted, r.deletion_pending, v.body, v.server_time "
-    "FROM records r JOIN versions v ON v.record_id = r.id AND v.is_live "
-    "WHERE r.seq IN (SELECT seq FROM records WHERE seq > $1::bigint AND seq <= $2::bigint AND form_id = $3 "
-    "ORDER BY seq LIMIT $4::bigint) ORDER BY r.seq, v.actor, v.n";
+    "FROM (SELECT * FROM records WHERE seq > $1::bigint AND seq <= $2::bigint AND form_id = $3 "
+    "ORDER BY seq LIMIT $4::bigint) r JOIN versions v ON v.record_id = r.id AND v.is_live "
+    "ORDER BY r.seq, v.actor, v.n";
 
 // A feed row (feed_page.hpp's Row): ids are canonical text already.
 struct PgRow {
@@ -248,6 +253,27 @@ Result<std::int64_t> feed_head(PgConn& c) {
   if (!r.ok()) return r.status();
   if (r->rows() != 1) return Status::corruption("feed_head has no row");
   return r->int64(0, 0);
+}
+
+Result<std::string> page_plan(PgConn& c, PagePlan which, std::int64_t after, std::int64_t limit,
+                              const std::string& municipalities, const std::string& form_id) {
+  const std::int64_t last = after + limit;  // the range's upper end, as the window would give it
+  auto explain = [&]() -> Result<PgResult> {
+    switch (which) {
+      case PagePlan::kWindow: return c.exec("EXPLAIN " + kWindowSql, {int64(after), int64(limit)});
+      case PagePlan::kRange: return c.exec("EXPLAIN " + kRangeSql, {int64(after), int64(last)});
+      case PagePlan::kScoped:
+        return c.exec("EXPLAIN " + kByMunicipalitySql, {int64(after), int64(limit), text(municipalities)});
+      case PagePlan::kExport:
+        return c.exec("EXPLAIN " + kExportSql, {int64(after), int64(INT64_MAX), text(form_id), int64(limit)});
+    }
+    return Status::invalid_argument("no such plan");
+  };
+  auto r = explain();
+  if (!r.ok()) return r.status();
+  std::string plan;
+  for (int i = 0; i < r->rows(); ++i) plan += r->str(i, 0) + "\n";
+  return plan;
 }
 
 }  // namespace akt::store::pg

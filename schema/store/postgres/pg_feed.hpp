@@ -25,4 +25,12 @@ Result<std::vector<QuarantineEntry>> quarantine(PgConn& c, std::int64_t before_i
 // The feed's head: the last number stamped (feed_head.last_seq).
 Result<std::int64_t> feed_head(PgConn& c);
 
+// The plan PostgreSQL makes for one of the page statements above with these arguments (EXPLAIN's text,
+// one node a line), for the test that keeps them on their indexes (docs/STORE.md §7): the window and
+// range of an unscoped page after `after` (`limit` records), a page scoped to `municipalities` (a JSON
+// array), and a page of `form_id`'s export.
+enum class PagePlan { kWindow, kRange, kScoped, kExport };
+Result<std::string> page_plan(PgConn& c, PagePlan which, std::int64_t after, std::int64_t limit,
+                              const std::string& municipalities = "[]", const std::string& form_id = {});
+
 }  // namespace akt::store::pg

@@ -414,7 +414,7 @@ Result<std::string> first_non_empty(PgConn& c) {
     if (!name.ok()) return name.status();
     std::string sql = "SELECT EXISTS(SELECT 1 FROM " + *name;
     if (table == "feed_head") sql += " WHERE last_seq <> 0";
-    if (table == "meta") sql += " WHERE key NOT IN ('epoch', 'server_actor')";
+    if (table == "meta") sql += " WHERE key NOT IN ('epoch', 'server_actor', 'pseudonym_key_check')";
     auto r = c.exec(sql + ")");
     if (!r.ok()) return r.status();
     if (r->boolean(0, 0)) return table;
@@ -432,8 +432,10 @@ Result<std::string> sqlite_meta(Db& db, const char* key) {
 
 Status copy_all(Db& db, PgConn& pg, ImportReport& report) {
   Copier copier{db, pg, report.server_actor};
-  // The epoch and server actor a server's first start may have written give way to SQLite's.
-  if (auto r = pg.exec("DELETE FROM meta WHERE key IN ('epoch', 'server_actor')"); !r.ok()) return r.status();
+  // The epoch, server actor and pseudonym key check a server's first start may have written give way to
+  // SQLite's (the key file moves with the data folder).
+  if (auto r = pg.exec("DELETE FROM meta WHERE key IN ('epoch', 'server_actor', 'pseudonym_key_check')"); !r.ok())
+    return r.status();
   for (const Table& t : tables()) {
     TableCheck check;
     AKT_TRY(copier.copy(t, check));

@@ -89,6 +89,12 @@ class PgReads : public Base {
     if (!v.ok()) return v.status();
     return *v == latest_schema_version();
   }
+  Result<std::optional<std::string>> meta_value(const std::string& key) override {
+    auto r = c_.exec("SELECT value FROM meta WHERE key = $1", {pg::text(key)});
+    if (!r.ok()) return r.status();
+    if (r->rows() == 0) return std::optional<std::string>();
+    return std::optional<std::string>(r->str(0, 0));
+  }
 
  protected:
   PgConn& c_;
@@ -149,6 +155,11 @@ class PgWriter final : public PgReads<StoreWriter> {
   Status report_device_client(const std::string& actor, const std::string& app, std::int64_t unsynced,
                               std::int64_t now) override {
     return pg::report_device_client(c_, actor, app, unsynced, now);
+  }
+  Status put_meta(const std::string& key, const std::string& value) override {
+    auto r = c_.exec("INSERT INTO meta(key, value) VALUES($1, $2) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                     {pg::text(key), pg::text(value)});
+    return r.ok() ? Status() : r.status();
   }
   Status insert_audit(std::int64_t at, const std::string& username, const std::string& action,
                       const std::string& target, const std::string& detail_json, const std::string& remote) override {

@@ -2,6 +2,7 @@
 // newer, byte-exact binary and text values, and a
 // connection killed under the pool replaced on the next call.
 #include "schema/store/postgres/pg_conn.hpp"
+#include "schema/store/postgres/pg_feed.hpp"
 #include "schema/store/postgres/pg_migrations.hpp"
 #include "schema/store/postgres/pg_store.hpp"
 #include "tests/store/contract/engines.hpp"
@@ -86,8 +87,64 @@ void reconnects(test::Engine& e) {
   CHECK(rows->size() == 2);
 }
 
+// The feed's and export's page statements stay on their indexes at a size where a wrong plan shows
+// (docs/STORE.md §7): 20,000 records of two forms in 30 municipalities (Kosovo has 38), each with one live version
+// and one replaced, analysed as autovacuum would. A page must not read the tables whole (no Seq Scan on
+// records or versions) nor sort the page's rows with their bodies by seq (a Sort whose key starts with
+// r.seq); an Incremental Sort on a presorted r.seq orders only the versions within one record.
+void page_plans(test::Engine& e) {
+  auto c = connect(e.url);
+  const char* fill =
+      "INSERT INTO records(id, form_id, form_version, municipality, community, component, seq, live_count, "
+      "deleted, created_at, updated_at) "
+      "SELECT ('00000000-0000-7000-8000-' || lpad(to_hex(g), 12, '0'))::uuid, "
+      "CASE WHEN g % 2 = 0 THEN 'form_a' ELSE 'form_b' END, 1, "
+      "'m' || (g % 30), 'serb', 'so1', g, 1, false, g, g "
+      "FROM generate_series(1, 20000) g";
+  REQUIRE(c->exec(fill).ok());
+  const char* versions =
+      "INSERT INTO versions(record_id, actor, n, clock, parents, changed, body, deleted, is_live, form_version, "
+      "device_time, server_time, digest, municipality, community, component) "
+      "SELECT r.id, '11111111-1111-4111-8111-111111111111'::uuid, 2 * r.seq + k, '{}', '[]', '', "
+      "repeat('{\"answer\":\"x\"}', 60), false, k = 1, 1, r.seq, r.seq, '\\x00'::bytea, r.municipality, "
+      "r.community, r.component FROM records r, generate_series(0, 1) k";
+  REQUIRE(c->exec(versions).ok());
+  REQUIRE(c->exec("ANALYZE").ok());
+  struct Case {
+    store::pg::PagePlan which;
+    const char* name;
+  };
+  for (const Case& k : {Case{store::pg::PagePlan::kWindow, "window"}, Case{store::pg::PagePlan::kRange, "range"},
+                        Case{store::pg::PagePlan::kScoped, "scoped"}, Case{store::pg::PagePlan::kExport, "export"}}) {
+    // From the start, from the middle and near the head; the default page (500) and a small one.
+    for (std::int64_t after : {std::int64_t{0}, std::int64_t{10000}, std::int64_t{19900}}) {
+      for (std::int64_t limit : {std::int64_t{500}, std::int64_t{50}}) {
+       for (const char* scope : {R"(["m7"])", R"(["m1","m2","m3"])"}) {
+        auto plan = store::pg::page_plan(*c, k.which, after, limit, scope, "form_a");
+        REQUIRE_MESSAGE(plan.ok(), plan.status().message());
+        INFO(std::string(k.name), " after ", after, " limit ", limit, " scope ", std::string(scope), ":\n", *plan);
+        CHECK(plan->find("Seq Scan on records") == std::string::npos);
+        CHECK(plan->find("Seq Scan on versions") == std::string::npos);
+        // A plain Sort node keyed on r.seq sorts whole rows, bodies included, by seq.
+        std::size_t at = 0;
+        while ((at = plan->find("Sort Key: r.seq", at)) != std::string::npos) {
+          const std::size_t node = plan->rfind("Sort", at - 1);  // the node the key belongs to
+          const bool incremental = node != std::string::npos && node >= 12 &&
+                                   plan->compare(node - 12, 12, "Incremental ") == 0;
+          CHECK_MESSAGE(incremental, "a full sort by r.seq");
+          at += 1;
+        }
+       }
+      }
+    }
+  }
+}
+
 }  // namespace
 
+TEST_CASE("postgres: the feed's and export's pages stay on their indexes") {
+  test::run_contract(test::EngineKind::kPostgres, page_plans);
+}
 TEST_CASE("postgres: migrations are applied once, a newer database is refused") {
   test::run_contract(test::EngineKind::kPostgres, migrations_once);
 }

@@ -85,6 +85,24 @@ AKT_CONTRACT_CASE("transactions: a query sees one snapshot, not a commit made wh
   CHECK(audit_count(engine) == 2);
 }
 
+AKT_CONTRACT_CASE("transactions: meta values are read, inserted and replaced") {
+  auto none = read(engine, [](store::StoreReader& tx) { return tx.meta_value("contract_key"); });
+  REQUIRE(none.ok());
+  CHECK_FALSE(none->has_value());
+  REQUIRE(write(engine, [](store::StoreWriter& tx) { return tx.put_meta("contract_key", "one"); }).ok());
+  auto one = read(engine, [](store::StoreReader& tx) { return tx.meta_value("contract_key"); });
+  REQUIRE(one.ok());
+  CHECK(one->value_or("") == "one");
+  REQUIRE(write(engine, [](store::StoreWriter& tx) { return tx.put_meta("contract_key", "two"); }).ok());
+  auto two = read(engine, [](store::StoreReader& tx) { return tx.meta_value("contract_key"); });
+  REQUIRE(two.ok());
+  CHECK(two->value_or("") == "two");
+  // The engine's own values are there as before.
+  auto epoch = read(engine, [](store::StoreReader& tx) { return tx.meta_value("epoch"); });
+  REQUIRE(epoch.ok());
+  CHECK(epoch->value_or("") == engine.store->epoch());
+}
+
 AKT_CONTRACT_CASE("transactions: the schema is current after open") {
   auto current = read(engine, [](store::StoreReader& tx) { return tx.schema_is_current(); });
   REQUIRE(current.ok());
