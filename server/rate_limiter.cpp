@@ -1,6 +1,7 @@
 #include "server/rate_limiter.hpp"
 
 #include "schema/store/sync_store.hpp"
+#include "server/log.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -16,7 +17,16 @@ void RateLimiter::refill(Bucket& b, std::chrono::steady_clock::time_point now) c
 std::optional<std::int64_t> RateLimiter::shared(const std::string& key, bool take) {
   if (!store_) return std::nullopt;
   auto r = store_->shared_bucket(scope_ + key, per_minute_, burst_, take);
-  if (!r.ok()) return std::nullopt;  // the database failed: this server's own count still limits
+  if (!r.ok()) {
+    // The database failed: this server's own count still limits. Said at most once a minute.
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard lock(mu_);
+    if (now - last_warned_ > std::chrono::minutes(1)) {
+      last_warned_ = now;
+      log(LogLevel::kWarn, "shared rate limit bucket unavailable, counting on this server only: " + r.status().message());
+    }
+    return std::nullopt;
+  }
   return *r;
 }
 

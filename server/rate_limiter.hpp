@@ -24,7 +24,7 @@ class RateLimiter {
   std::int64_t acquire(const std::string& key, std::chrono::steady_clock::time_point now);
   // Peeks without taking: seconds to wait, 0 when a token is available.
   std::int64_t wait_seconds(const std::string& key, std::chrono::steady_clock::time_point now);
-  // From now on, counts in `store`'s shared buckets (SyncStore::shared_bucket, keys prefixed by `scope`)
+  // Keys must be valid UTF-8 text when shared (hex for hashes). From now on, counts in `store`'s shared buckets (SyncStore::shared_bucket, keys prefixed by `scope`)
   // when its engine keeps them; else, and for a call the database fails, in memory as before.
   void share_through(store::SyncStore* shared_store, std::string scope) {
     store_ = shared_store;
@@ -44,6 +44,7 @@ class RateLimiter {
   std::string scope_;
   std::mutex mu_;
   std::unordered_map<std::string, Bucket> buckets_;
+  std::chrono::steady_clock::time_point last_warned_{};  // the last "shared bucket unavailable" warning
 };
 
 }  // namespace akt::server

@@ -7,6 +7,7 @@
 
 #include "sync/content_coding.hpp"
 #include "sync/gzip.hpp"
+#include "sync/hex.hpp"
 #include "sync/zstd.hpp"
 #include "server/handlers/handlers.hpp"
 #include "server/handlers/passwords.hpp"
@@ -261,7 +262,8 @@ HttpResponse dispatch(const HttpRequest& req, AppState& app, bool& authenticated
   const Principal caller = authenticate_caller(req, app, authenticated, principal, refused);
   if (refused) return std::move(*refused);
   const Principal* who = &caller;
-  if (auto wait = app.request_limiter.acquire(who->token_hash, std::chrono::steady_clock::now())) {
+  // Keyed by the hash in hex: the shared bucket's key is database text (raw SHA-256 bytes are not UTF-8).
+  if (auto wait = app.request_limiter.acquire(sync::to_hex(who->token_hash), std::chrono::steady_clock::now())) {
     HttpResponse r = problem(429, "rate_limited", "too many requests for this token; retry after " +
                                                       std::to_string(wait) + " s");
     r.headers.emplace_back("Retry-After", std::to_string(wait));
