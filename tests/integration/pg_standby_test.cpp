@@ -166,7 +166,9 @@ TEST_CASE("standby: after the primary is killed and the standby promoted, every 
   REQUIRE_MESSAGE(promoted.ok(), promoted.message());
   CHECK_FALSE(in_recovery(pair->standby_url("aktsync")));
 
-  test::TestServer after({}, data, false, false, pair->standby_url("aktsync"));
+  // The server after the failover runs on another host: a data folder of its own (the photo must come
+  // from the database).
+  test::TestServer after({}, dir.path() + "/data-after", false, false, pair->standby_url("aktsync"));
   auto c = after.client();
   for (const auto& entry : acked) {
     auto r = test::get(c, entry.second.first ? after.b : after.a, "/v1/push/" + entry.first);

@@ -29,7 +29,8 @@ bool valid_upload_id(const std::string& id) {
 }
 
 // One bigint of the first row of a statement; `absent` when it returns no row.
-Result<std::int64_t> one_int(const PgBlobStore& s, const std::string& sql, const std::string& key, std::int64_t absent) {
+Result<std::int64_t> one_int(const PgBlobStore& s, const std::string& sql, const std::string& key,
+                             std::int64_t absent) {
   std::int64_t out = absent;
   Status st = s.with_conn([&](PgConn& c) {
     auto r = c.exec(sql, {pg::text(key)});
@@ -288,7 +289,9 @@ Status PgBlobStore::promote(const std::string& upload_id, const std::string& dig
 
 Status PgBlobStore::remove_part(const std::string& upload_id) {
   if (!valid_upload_id(upload_id)) return Status::invalid_argument("upload id");
-  return with_conn([&](PgConn& c) { return c.exec("DELETE FROM upload_parts WHERE upload = $1", {pg::text(upload_id)}).status(); });
+  return with_conn([&](PgConn& c) {
+    return c.exec("DELETE FROM upload_parts WHERE upload = $1", {pg::text(upload_id)}).status();
+  });
 }
 
 std::vector<std::string> PgBlobStore::part_ids() const {

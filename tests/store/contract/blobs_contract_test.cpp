@@ -3,9 +3,11 @@
 // case's fresh PostgreSQL database). A partial is never a blob, its length is the resume offset, a wrong
 // offset changes nothing, the digest decides the promotion, the same bytes are kept once, a reader hands
 // out pieces from any offset, and copy_blobs (the migration's copy) verifies what it moved.
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "schema/store/blob_store.hpp"
@@ -70,8 +72,12 @@ AKT_CONTRACT_CASE("blob store: a partial resumes at its length and becomes a blo
     REQUIRE(s->append(id, static_cast<std::int64_t>(at), std::string_view(bytes).substr(at, n)).ok());
     at += n;
     CHECK(*s->part_size(id) == static_cast<std::int64_t>(at));
-    // A chunk at an offset other than the length is refused and changes nothing.
-    CHECK(s->append(id, 0, "x").code() == Status::Code::kConflict);
+    // A chunk at an offset other than the length (before it, inside a row, after it) is refused and
+    // changes nothing.
+    for (std::size_t wrong : {std::size_t{0}, at / 2 + 1, at - 1, at + 1}) {
+      CAPTURE(wrong);
+      CHECK(s->append(id, static_cast<std::int64_t>(wrong), "x").code() == Status::Code::kConflict);
+    }
     CHECK(*s->part_size(id) == static_cast<std::int64_t>(at));
   }
   CHECK(at == 700001);
@@ -163,3 +169,52 @@ AKT_CONTRACT_CASE("blob store: copy_blobs moves every file of a folder and check
   CHECK(bad_report.added.empty());
   CHECK(s->part_ids().empty());
 }
+
+#ifdef AKT_HAVE_POSTGRES
+namespace {
+
+// Two servers (two PgBlobStores on one database) append to one upload at the same offset at once, 20
+// times: each time exactly one chunk is taken and the other refused (the row lock and the offset check
+// under it), and the partial is exactly the winners' bytes.
+void appends_take_turns(test::Engine& engine) {
+  auto one = store::PgBlobStore::open(engine.url), two = store::PgBlobStore::open(engine.url);
+  REQUIRE(one.ok());
+  REQUIRE(two.ok());
+  const std::string id = "00112233445566778899aabbccddeeff";
+  REQUIRE((*one)->start_part(id).ok());
+  std::string expected = test::bytes_of(100000, 66);
+  REQUIRE((*one)->append(id, 0, expected).ok());
+  for (int round = 0; round < 20; ++round) {
+    const std::int64_t offset = static_cast<std::int64_t>(expected.size());
+    const std::string a = test::bytes_of(5000, 100 + static_cast<std::uint64_t>(round)),
+                      b = test::bytes_of(7000, 200 + static_cast<std::uint64_t>(round));
+    std::atomic<int> ready{0};
+    Status sa, sb;
+    std::thread ta([&] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {}
+      sa = (*one)->append(id, offset, a);
+    });
+    std::thread tb([&] {
+      ready.fetch_add(1);
+      while (ready.load() < 2) {}
+      sb = (*two)->append(id, offset, b);
+    });
+    ta.join();
+    tb.join();
+    CHECK(sa.ok() != sb.ok());
+    CHECK((sa.ok() || sa.code() == Status::Code::kConflict));
+    CHECK((sb.ok() || sb.code() == Status::Code::kConflict));
+    expected += sa.ok() ? a : b;
+    REQUIRE(*(*two)->part_size(id) == static_cast<std::int64_t>(expected.size()));
+  }
+  REQUIRE((*two)->promote(id, store::sha256_hex_of(expected)).ok());
+  CHECK(read_all(**one, store::sha256_hex_of(expected), 0, 65536) == expected);
+}
+
+}  // namespace
+
+TEST_CASE("postgres: blob store: appends to one upload through two servers at once take turns") {
+  test::run_contract(test::EngineKind::kPostgres, appends_take_turns);
+}
+#endif
