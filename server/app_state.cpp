@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #ifdef AKT_HAVE_POSTGRES
+#include "schema/store/postgres/pg_blobs.hpp"
 #include "schema/store/postgres/pg_store.hpp"
 #endif
 
@@ -123,7 +124,8 @@ std::int64_t ServerClock::operator()() const {
 
 namespace {
 
-// The one place that knows the engines (docs/STORE.md): everything else sees store::SyncStore.
+// The one place that knows the engines (docs/STORE.md): everything else sees store::SyncStore and
+// store::BlobStore.
 Result<std::unique_ptr<store::SyncStore>> open_store(const Config& config, std::function<void(std::int64_t)> on_commit,
                                                      std::shared_ptr<const store::FormRules> rules) {
   if (config.store.is_postgres()) {
@@ -154,6 +156,23 @@ Result<std::unique_ptr<store::SyncStore>> open_store(const Config& config, std::
   return std::unique_ptr<store::SyncStore>(std::move(*s));
 }
 
+// The attachment files of the engine config.store names (blob_store.hpp): the data folder's with SQLite,
+// the database's with PostgreSQL (every server on it serves every photo and resumes every upload).
+Result<std::unique_ptr<store::BlobStore>> open_blob_store(const Config& config) {
+  if (config.store.is_postgres()) {
+#ifdef AKT_HAVE_POSTGRES
+    auto b = store::PgBlobStore::open(config.store.url);
+    if (!b.ok()) return b.status();
+    return std::unique_ptr<store::BlobStore>(std::move(*b));
+#else
+    return Status::invalid_argument("store.engine \"postgres\": this build has no PostgreSQL engine");
+#endif
+  }
+  auto b = store::FileBlobStore::open(config.data_dir);
+  if (!b.ok()) return b.status();
+  return std::unique_ptr<store::BlobStore>(std::move(*b));
+}
+
 }  // namespace
 
 Result<std::shared_ptr<AppState>> make_app_state(Config config) {
@@ -180,7 +199,7 @@ Result<std::shared_ptr<AppState>> make_app_state(Config config) {
   app->login_addr_limiter.share_through(app->store.get(), "login:");
   app->request_limiter.share_through(app->store.get(), "request:");
   if (Status st = app->forms.load(*app->store); !st.ok()) return st;
-  auto blobs = store::BlobStore::open(app->config.data_dir);
+  auto blobs = open_blob_store(app->config);
   if (!blobs.ok()) return blobs.status();
   app->blobs = std::move(*blobs);
   return app;

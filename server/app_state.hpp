@@ -48,7 +48,7 @@ struct AppState {
   std::string pseudonym_key;              // raw secret bytes of the M&E pseudonyms (never sent, never logged)
   ServerClock now_ms;                    // server wall clock in ms; tests shift or freeze it
   std::atomic<bool> stopping{false};     // set on SIGTERM: finish in-flight work, take no new
-  std::unique_ptr<store::BlobStore> blobs;  // attachment files (PROTOCOL §14); thread-safe per upload
+  std::unique_ptr<store::BlobStore> blobs;  // attachment files of the store's engine (PROTOCOL §14); thread-safe per upload
   std::array<std::mutex, 64> upload_locks;  // one upload's appends run one at a time (by hash of its id)
   std::atomic<std::int64_t> last_blob_gc_ms{0};  // when unreferenced attachment files were last collected
   Metrics metrics;                          // GET /metrics: request counters and scrape-time gauges
@@ -62,8 +62,9 @@ struct AppState {
         login_addr_limiter(config.limits.login_attempts_per_15min * 4 / 15.0, config.limits.login_attempts_per_15min * 4) {}
 };
 
-// Opens the store config.store names (SQLite under config.data_dir, or PostgreSQL at config.store.url),
-// loads (or at first start makes) the pseudonym key and wires
+// Opens the store config.store names (SQLite under config.data_dir, or PostgreSQL at config.store.url)
+// and its attachment files (the data folder's, or the database's), loads (or at first start makes) the
+// pseudonym key and wires
 // the notifier to its commits.
 Result<std::shared_ptr<AppState>> make_app_state(Config config);
 

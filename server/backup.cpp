@@ -320,8 +320,8 @@ Result<CommandArgs> parse_command(const std::vector<std::string>& args, const ch
   // The archive holds SQLite's file; a PostgreSQL store is backed up with PostgreSQL's own tools.
   if (config->store.is_postgres())
     return Status::invalid_argument("store.engine is \"postgres\": back up and restore the database with pg_dump "
-                                    "and pg_restore, and the data folder's files (pseudonym.key, blobs/) with them "
-                                    "(README, \"When to choose PostgreSQL\")");
+                                    "and pg_restore (the attachment files are in it), and the data folder's pseudonym.key "
+                                    "with them (README, \"When to choose PostgreSQL\")");
   out.config = std::move(*config);
   return out;
 }
@@ -400,7 +400,7 @@ int run_backup(const std::vector<std::string>& args) {
   if (st.ok() && has_key) st = tar.add_file("pseudonym.key", config.pseudonym_key_path());
   std::size_t blobs = 0;
   if (st.ok() && !cmd->without_blobs) {
-    auto store = store::BlobStore::open(config.data_dir);
+    auto store = store::FileBlobStore::open(config.data_dir);
     if (!store.ok()) st = store.status();
     for (const std::string& d : store.ok() ? (*store)->digests() : std::vector<std::string>()) {
       if (!st.ok()) break;
@@ -450,7 +450,7 @@ int run_restore(const std::vector<std::string>& args) {
   fs::create_directories(staging, ec);
   if (ec) return fail(1, "cannot create " + staging + ": " + ec.message());
   Cleanup clean_staging{staging};
-  auto blob_store = store::BlobStore::open(config.data_dir);
+  auto blob_store = store::FileBlobStore::open(config.data_dir);
   if (!blob_store.ok()) return fail(1, blob_store.status().message());
   TarReader tar;
   Status st = tar.open(cmd->file);

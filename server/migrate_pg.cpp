@@ -5,6 +5,7 @@
 
 #include <cstdio>
 
+#include "schema/store/blob_store.hpp"
 #include "server/backup.hpp"
 #include "server/config.hpp"
 #ifdef AKT_HAVE_POSTGRES
@@ -45,7 +46,10 @@ int run_migrate_to_postgres(const std::vector<std::string>& args) {
     return fail(code, "migrate-to-postgres refused: " + lock.status().message() + "; stop it first");
   }
   const std::string target = store::pg::describe_url(url);
-  auto report = store::pg::import_sqlite(config->database_path(), url);
+  // The data folder's attachment files go into the database too (docs/STORE.md §12).
+  auto files = store::FileBlobStore::open(config->data_dir);
+  if (!files.ok()) return fail(1, "migrate-to-postgres failed, nothing was written: " + files.status().message());
+  auto report = store::pg::import_sqlite(config->database_path(), url, files->get());
   if (!report.ok()) {
     const Status& st = report.status();
     int code = 1;
@@ -74,8 +78,13 @@ int run_migrate_to_postgres(const std::vector<std::string>& args) {
     std::printf("%-14s %10lld %10lld  %s\n", t.table.c_str(), static_cast<long long>(t.sqlite_rows),
                 static_cast<long long>(t.postgres_rows), t.postgres_digest.c_str());
   std::printf("digest of all tables %s\n", r.digest.c_str());
+  std::printf("attachment files %zu (%lld bytes, %zu copied, each SHA-256 checked in the database), digest of "
+              "their names %s\n",
+              r.blobs.count, static_cast<long long>(r.blobs.bytes), r.blobs.copied,
+              r.blobs.count ? r.blobs.digest.c_str() : "-");
   std::printf("next: set \"store\": {\"engine\": \"postgres\", \"url\": ...} in the config and start aktsyncd with "
-              "the same data_dir (%s keeps pseudonym.key and blobs/, which the server on PostgreSQL uses); "
+              "the same data_dir (%s keeps pseudonym.key, which the server on PostgreSQL uses; the attachment "
+              "files are in the database now, blobs/ may be archived); "
               "%s is left as it was: do not start a server on it again\n",
               config->data_dir.c_str(), config->database_path().c_str());
   return 0;

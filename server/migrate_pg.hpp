@@ -1,7 +1,8 @@
 // `aktsyncd migrate-to-postgres` (README "Moving to PostgreSQL"): copies a stopped SQLite server's
 // database into an empty PostgreSQL database, verifies the copy, and says what to change in the config.
-// The pseudonym key and the attachment files stay in the data folder, which the server on PostgreSQL
-// keeps using (docs/STORE.md §10). And the PostgreSQL part of `aktsyncd --check-config`.
+// The attachment files are copied into the database too (docs/STORE.md §12); the pseudonym key stays in
+// the data folder, which the server on PostgreSQL keeps using (docs/STORE.md §10). And the PostgreSQL
+// part of `aktsyncd --check-config`.
 #pragma once
 
 #include <string>

@@ -1,4 +1,5 @@
-// Attachment files: content-addressed blobs and partial uploads (see blob_store.hpp for the invariants).
+// Attachment files: the interface's shared parts and the data folder's files (see blob_store.hpp for the
+// invariants).
 #include "schema/store/blob_store.hpp"
 
 #include <dirent.h>
@@ -7,7 +8,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
+#include <set>
 
 #include <openssl/evp.h>
 
@@ -85,32 +88,74 @@ std::string sha256_hex_of(std::string_view bytes) {
   return sync::to_hex(md, len);
 }
 
-BlobStore::BlobStore(std::string data_dir) : blobs_(data_dir + "/blobs"), uploads_(data_dir + "/uploads") {}
+FileBlobStore::FileBlobStore(std::string data_dir) : blobs_(data_dir + "/blobs"), uploads_(data_dir + "/uploads") {}
 
-Result<std::unique_ptr<BlobStore>> BlobStore::open(const std::string& data_dir) {
-  std::unique_ptr<BlobStore> s(new BlobStore(data_dir));
+Result<std::unique_ptr<FileBlobStore>> FileBlobStore::open(const std::string& data_dir) {
+  std::unique_ptr<FileBlobStore> s(new FileBlobStore(data_dir));
   AKT_TRY(make_dir(s->blobs_));
   AKT_TRY(make_dir(s->uploads_));
   return s;
 }
 
-std::string BlobStore::path_of(const std::string& digest) const {
+std::string FileBlobStore::path_of(const std::string& digest) const {
   return blobs_ + "/" + digest.substr(0, 2) + "/" + digest.substr(2, 2) + "/" + digest;
 }
 
-bool BlobStore::has(const std::string& digest) const {
+bool FileBlobStore::has(const std::string& digest) const {
   if (!sync::is_digest_hex(digest)) return false;
   struct stat st {};
   return ::stat(path_of(digest).c_str(), &st) == 0 && S_ISREG(st.st_mode);
 }
 
-Result<std::int64_t> BlobStore::size_of(const std::string& digest) const {
+Result<std::int64_t> FileBlobStore::size_of(const std::string& digest) const {
   struct stat st {};
   if (!sync::is_digest_hex(digest) || ::stat(path_of(digest).c_str(), &st) != 0) return Status::not_found("blob");
   return static_cast<std::int64_t>(st.st_size);
 }
 
-Result<std::int64_t> BlobStore::part_size(const std::string& upload_id) const {
+Result<std::int64_t> FileBlobStore::written_ms(const std::string& digest) const {
+  struct stat st {};
+  if (!sync::is_digest_hex(digest) || ::stat(path_of(digest).c_str(), &st) != 0) return Status::not_found("blob");
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+}
+
+namespace {
+
+// An open blob file: the descriptor keeps the bytes readable even if the file is removed meanwhile.
+class FileBlobReader final : public BlobReader {
+ public:
+  explicit FileBlobReader(int fd) : fd_(fd) {}
+  ~FileBlobReader() override { ::close(fd_); }
+  Status read(std::string& out, std::size_t max) override {
+    out.resize(max);
+    for (;;) {
+      const ssize_t n = ::read(fd_, out.data(), out.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        out.clear();
+        return Status::io_error(std::string("cannot read an attachment file: ") + std::strerror(errno));
+      }
+      out.resize(static_cast<std::size_t>(n));
+      return {};
+    }
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<BlobReader>> FileBlobStore::open_reader(const std::string& digest, std::int64_t offset) const {
+  if (!sync::is_digest_hex(digest)) return Status::not_found("blob");
+  const int fd = ::open(path_of(digest).c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::not_found("blob");
+  auto reader = std::make_unique<FileBlobReader>(fd);
+  if (offset != 0 && ::lseek(fd, offset, SEEK_SET) != offset) return io_error("cannot seek", path_of(digest));
+  return std::unique_ptr<BlobReader>(std::move(reader));
+}
+
+Result<std::int64_t> FileBlobStore::part_size(const std::string& upload_id) const {
   if (!valid_upload_id(upload_id)) return Status::invalid_argument("upload id");
   struct stat st {};
   const std::string path = uploads_ + "/" + upload_id + ".part";
@@ -121,14 +166,14 @@ Result<std::int64_t> BlobStore::part_size(const std::string& upload_id) const {
   return static_cast<std::int64_t>(st.st_size);
 }
 
-Result<std::int64_t> BlobStore::part_mtime_ms(const std::string& upload_id) const {
+Result<std::int64_t> FileBlobStore::part_mtime_ms(const std::string& upload_id) const {
   if (!valid_upload_id(upload_id)) return Status::invalid_argument("upload id");
   struct stat st {};
   if (::stat((uploads_ + "/" + upload_id + ".part").c_str(), &st) != 0) return std::int64_t{0};
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
 }
 
-Status BlobStore::start_part(const std::string& upload_id) {
+Status FileBlobStore::start_part(const std::string& upload_id) {
   if (!valid_upload_id(upload_id)) return Status::invalid_argument("upload id");
   const std::string path = uploads_ + "/" + upload_id + ".part";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -137,7 +182,7 @@ Status BlobStore::start_part(const std::string& upload_id) {
   return fsync_dir(uploads_);
 }
 
-Status BlobStore::append(const std::string& upload_id, std::int64_t offset, std::string_view bytes) {
+Status FileBlobStore::append(const std::string& upload_id, std::int64_t offset, std::string_view bytes) {
   if (!valid_upload_id(upload_id)) return Status::invalid_argument("upload id");
   const std::string path = uploads_ + "/" + upload_id + ".part";
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
@@ -157,7 +202,7 @@ Status BlobStore::append(const std::string& upload_id, std::int64_t offset, std:
   return s;
 }
 
-Status BlobStore::promote(const std::string& upload_id, const std::string& digest) {
+Status FileBlobStore::promote(const std::string& upload_id, const std::string& digest) {
   if (!valid_upload_id(upload_id) || !sync::is_digest_hex(digest)) return Status::invalid_argument("upload id or digest");
   const std::string part = uploads_ + "/" + upload_id + ".part";
   const std::string actual = file_sha256(part);
@@ -181,14 +226,14 @@ Status BlobStore::promote(const std::string& upload_id, const std::string& diges
   return fsync_dir(uploads_);
 }
 
-Status BlobStore::remove_part(const std::string& upload_id) {
+Status FileBlobStore::remove_part(const std::string& upload_id) {
   if (!valid_upload_id(upload_id)) return Status::invalid_argument("upload id");
   const std::string path = uploads_ + "/" + upload_id + ".part";
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error("cannot remove", path);
   return {};
 }
 
-std::vector<std::string> BlobStore::part_ids() const {
+std::vector<std::string> FileBlobStore::part_ids() const {
   std::vector<std::string> out;
   DIR* d = ::opendir(uploads_.c_str());
   if (!d) return out;
@@ -204,14 +249,15 @@ Status BlobStore::put(std::string_view bytes, std::string* digest_out) {
   const std::string digest = sha256_hex_of(bytes);
   if (digest_out) *digest_out = digest;
   if (has(digest)) return {};
-  // A private temp upload id: the same path as an upload's, so promote() does the rest.
+  // A private upload id (uploads have 32 hex digits, this one 32 too, starting "ff"): promote() does the rest.
   const std::string id = "ff" + digest.substr(0, 30);
   AKT_TRY(remove_part(id));
+  AKT_TRY(start_part(id));
   AKT_TRY(append(id, 0, bytes));
   return promote(id, digest);
 }
 
-std::vector<std::string> BlobStore::digests() const {
+std::vector<std::string> FileBlobStore::digests() const {
   std::vector<std::string> out;
   DIR* top = ::opendir(blobs_.c_str());
   if (!top) return out;
@@ -235,10 +281,58 @@ std::vector<std::string> BlobStore::digests() const {
   return out;
 }
 
-Status BlobStore::remove(const std::string& digest) {
+Status FileBlobStore::remove(const std::string& digest) {
   if (!sync::is_digest_hex(digest)) return Status::invalid_argument("digest");
   if (::unlink(path_of(digest).c_str()) != 0 && errno != ENOENT) return io_error("cannot remove", path_of(digest));
   return fsync_dir(blobs_ + "/" + digest.substr(0, 2) + "/" + digest.substr(2, 2));
+}
+
+Status copy_blobs(const BlobStore& from, BlobStore& to, BlobCopyReport& report) {
+  constexpr std::size_t kPiece = 256 * 1024;
+  report = BlobCopyReport();
+  std::vector<std::string> all = from.digests();
+  std::sort(all.begin(), all.end());
+  std::string lines;
+  for (const std::string& digest : all) {
+    auto size = from.size_of(digest);
+    if (!size.ok()) return size.status();
+    lines += digest + "\n";
+    ++report.count;
+    report.bytes += *size;
+    if (to.has(digest)) continue;
+    // A private upload id per blob: "fe" and 30 hex digits of the digest.
+    const std::string id = "fe" + digest.substr(0, 30);
+    AKT_TRY(to.remove_part(id));
+    AKT_TRY(to.start_part(id));
+    auto reader = from.open_reader(digest, 0);
+    if (!reader.ok()) return reader.status();
+    std::int64_t at = 0;
+    std::string piece;
+    for (;;) {
+      AKT_TRY((*reader)->read(piece, kPiece));
+      if (piece.empty()) break;
+      AKT_TRY(to.append(id, at, piece));
+      at += static_cast<std::int64_t>(piece.size());
+    }
+    if (at != *size) return Status::io_error("blob " + digest + ": read " + std::to_string(at) + " of " +
+                                             std::to_string(*size) + " bytes");
+    Status promoted = to.promote(id, digest);  // hashes the bytes the target holds
+    if (promoted.code() == Status::Code::kInvalidArgument)
+      return Status::io_error("the blob copy does not verify: " + promoted.message());
+    AKT_TRY(promoted);
+    ++report.copied;
+    report.added.push_back(digest);
+  }
+  // Read back: every digest of the source is at the target, with its size.
+  const std::vector<std::string> there = to.digests();
+  const std::set<std::string> at_target(there.begin(), there.end());
+  for (const std::string& digest : all) {
+    auto size = to.size_of(digest);
+    if (!at_target.count(digest) || !size.ok() || *size != *from.size_of(digest))
+      return Status::io_error("the blob copy does not verify: " + digest + " is missing or differs at the target");
+  }
+  report.digest = sha256_hex_of(lines);
+  return {};
 }
 
 }  // namespace akt::store

@@ -4,9 +4,6 @@
 // them after redaction, and only through a reference of a device that uploaded the bytes itself.
 #include "server/handlers/handlers.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <functional>
 
@@ -358,17 +355,17 @@ HttpResponse handle_get_blob(const HttpRequest& req, const std::string& digest, 
     r.headers.emplace_back("Content-Range", "bytes */" + std::to_string(*size));
     return r;
   }
-  const int fd = ::open(app.blobs->path_of(digest).c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return problem(404, "blob_not_found", "no attachment " + digest + " readable by you");
-  // The descriptor closes with the producer.
-  auto file = std::shared_ptr<int>(new int(fd), [](int* p) {
-    ::close(*p);
-    delete p;
-  });
+  auto reader = app.blobs->open_reader(digest, range.kind == RangeAsk::kPart ? range.first : 0);
+  if (!reader.ok()) {
+    if (reader.status().code() == Status::Code::kNotFound)
+      return problem(404, "blob_not_found", "no attachment " + digest + " readable by you");
+    return problem_from(reader.status(), "internal");
+  }
+  // The reader (a file descriptor, or the engine's chunk rows) lives as long as the producer.
+  std::shared_ptr<store::BlobReader> file(std::move(*reader));
   std::int64_t left = *size;
   HttpResponse r;
   if (range.kind == RangeAsk::kPart) {
-    if (::lseek(fd, range.first, SEEK_SET) != range.first) return problem_from(Status::io_error("seek"), "internal");
     left = range.last - range.first + 1;
     r.status = 206;
     r.headers.emplace_back("Content-Range", "bytes " + std::to_string(range.first) + "-" + std::to_string(range.last) +
@@ -381,17 +378,19 @@ HttpResponse handle_get_blob(const HttpRequest& req, const std::string& digest, 
   r.headers.emplace_back("ETag", "\"" + digest + "\"");
   r.headers.emplace_back("Content-Disposition", "inline; filename=\"" + digest.substr(0, 16) + "\"");
   r.headers.emplace_back("Content-Security-Policy", "default-src 'none'; sandbox");
-  // Streamed from the file in 64 KiB pieces, `left` bytes in all.
+  // Streamed from the store in 64 KiB pieces, `left` bytes in all: memory holds one piece.
   r.stream = [file, left](std::string& out) mutable -> StreamStep {
-    out.resize(static_cast<std::size_t>(std::min<std::int64_t>(left, 1 << 16)));
-    if (out.empty()) return StreamStep::kDone;
-    const ssize_t n = ::read(*file, out.data(), out.size());
-    if (n <= 0) {  // the file is immutable: fewer bytes than its size is a damaged store
+    const std::size_t want = static_cast<std::size_t>(std::min<std::int64_t>(left, 1 << 16));
+    if (want == 0) {
+      out.clear();
+      return StreamStep::kDone;
+    }
+    Status st = file->read(out, want);
+    if (!st.ok() || out.empty()) {  // the blob is immutable: fewer bytes than its size is a damaged store
       out = "cannot read the attachment";
       return StreamStep::kFailed;
     }
-    out.resize(static_cast<std::size_t>(n));
-    left -= n;
+    left -= static_cast<std::int64_t>(out.size());
     return left == 0 ? StreamStep::kDone : StreamStep::kMore;
   };
   return r;

@@ -1,9 +1,8 @@
 // Garbage collection of attachment files (PROTOCOL §14.7): a file that no version of any record has ever
 // referenced, older than the grace period, is removed. Runs in the writer's transaction, so no push that
-// references the file can slip in between the check and the removal.
+// references the file can slip in between the check and the removal. On PostgreSQL the files are the
+// database's, shared by every server: a collection by one removes them for all.
 #include "server/handlers/handlers.hpp"
-
-#include <sys/stat.h>
 
 #include "schema/store/store_tx.hpp"
 #include "server/log.hpp"
@@ -15,10 +14,9 @@ Result<std::size_t> collect_unreferenced_blobs(AppState& app) {
   const std::int64_t cutoff = app.now_ms() - app.config.attachments.gc_grace_ms;
   std::size_t removed = 0;
   for (const std::string& digest : app.blobs->digests()) {
-    struct stat st {};
-    if (::stat(app.blobs->path_of(digest).c_str(), &st) != 0) continue;
-    const std::int64_t written = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
-    if (written >= cutoff) continue;  // young: its record may still be on the way
+    auto written = app.blobs->written_ms(digest);
+    if (!written.ok()) continue;       // removed meanwhile (another server's collection)
+    if (*written >= cutoff) continue;  // young: its record may still be on the way
     Status s = app.store->update([&](store::StoreWriter& tx) {
       auto referenced = tx.is_blob_referenced(digest);
       if (!referenced.ok()) return referenced.status();

@@ -4,9 +4,6 @@
 // second pass over the same records copies each file 64 KiB at a time, so memory stays flat.
 #include "server/handlers/export_media.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include "schema/export/csv_writer.hpp"
 #include "schema/export/zip_writer.hpp"
 #include "sync/status.hpp"
@@ -46,13 +43,10 @@ struct MediaJob {
   std::vector<std::pair<std::string, sync::AttachmentRef>> refs;  // of the current record
   std::size_t next_ref = 0;
   std::string record_id;
-  int fd = -1;
+  std::unique_ptr<store::BlobReader> file;  // the photo being copied, if any
   std::string missing;  // CSV rows of photos not held (bounded: a line per missing photo)
   std::size_t files = 0;
   store::BlobStore* blobs = nullptr;
-  ~MediaJob() {
-    if (fd >= 0) ::close(fd);
-  }
 
   // Advances by about one piece; false when the archive is complete.
   Result<bool> step() {
@@ -69,24 +63,22 @@ struct MediaJob {
       return true;
     }
     if (phase == 1) {
-      if (fd >= 0) {  // copying a file
-        std::string buf(kFilePiece, '\0');
-        const ssize_t n = ::read(fd, buf.data(), buf.size());
-        if (n < 0) return Status::io_error("cannot read an attachment file");
-        if (n == 0) {
-          ::close(fd);
-          fd = -1;
+      if (file) {  // copying a file
+        std::string buf;
+        AKT_TRY(file->read(buf, kFilePiece));
+        if (buf.empty()) {
+          file.reset();
           AKT_TRY(zip->end_entry());
           return true;
         }
-        buf.resize(static_cast<std::size_t>(n));
         AKT_TRY(zip->write(buf));
         return true;
       }
       if (next_ref < refs.size()) {
         const auto& [path, ref] = refs[next_ref++];
-        if (blobs->has(ref.digest)) fd = ::open(blobs->path_of(ref.digest).c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
+        auto reader = blobs->open_reader(ref.digest, 0);
+        if (reader.ok()) file = std::move(*reader);
+        if (!file) {
           missing += record_id + "," + path + "," + ref.digest + "\r\n";
           return true;
         }

@@ -133,7 +133,7 @@ TEST_CASE("attachments: a chunk cut off in transit keeps the bytes that arrived,
     REQUIRE(rest.ok());
     CHECK(rest->status == 200);
     CHECK(nlohmann::json::parse(rest->body)["complete"] == true);
-    auto blobs = store::BlobStore::open(srv.data_dir());
+    auto blobs = store::FileBlobStore::open(srv.data_dir());
     REQUIRE(blobs.ok());
     CHECK(slurp((*blobs)->path_of(digest)) == photo);
   }
@@ -180,7 +180,7 @@ TEST_CASE("attachments: a throttled answer between lost requests shows the link 
   REQUIRE_MESSAGE(s.ok(), s.status().message());
   CHECK(s->files == 1);
   CHECK(box->unsent().empty());
-  auto blobs = store::BlobStore::open(srv.data_dir());
+  auto blobs = store::FileBlobStore::open(srv.data_dir());
   REQUIRE(blobs.ok());
   CHECK(slurp((*blobs)->path_of(store::sha256_hex_of(photo))) == photo);
 }
@@ -226,7 +226,7 @@ TEST_CASE("attachments: uploads through a link that drops requests and answers r
   // A lost chunk costs at most itself: never more than one chunk per fault is sent again.
   CHECK(s->bytes_sent <=
         total + (faults.drop_before + faults.drop_after + faults.cut_response + faults.cut_request) * o.chunk_bytes);
-  auto blobs = store::BlobStore::open(srv.data_dir());
+  auto blobs = store::FileBlobStore::open(srv.data_dir());
   REQUIRE(blobs.ok());
   CHECK((*blobs)->digests().size() == files.size());
   CHECK((*blobs)->part_ids().empty());
@@ -288,7 +288,7 @@ TEST_CASE("attachments: kill -9 of aktsyncd in the middle of a chunk leaves no b
     ::close(fd);
   }
   {
-    auto blobs = store::BlobStore::open(dir.file("data"));
+    auto blobs = store::FileBlobStore::open(dir.file("data"));
     REQUIRE(blobs.ok());
     CHECK((*blobs)->digests().empty());  // nothing partial is ever a blob
     CHECK(*(*blobs)->part_size(id) == 200000);
@@ -303,7 +303,7 @@ TEST_CASE("attachments: kill -9 of aktsyncd in the middle of a chunk leaves no b
   CHECK(s->files == 1);
   CHECK(s->resumes == 1);
   CHECK(s->bytes_sent == photo.size() - 200000);  // the stored bytes were not sent again
-  auto blobs = store::BlobStore::open(dir.file("data"));
+  auto blobs = store::FileBlobStore::open(dir.file("data"));
   CHECK(slurp((*blobs)->path_of(digest)) == photo);
   CHECK((*blobs)->part_ids().empty());
   CHECK((*proc)->stop().ok());

@@ -13,6 +13,7 @@
 #include "tests/support/test_server.hpp"
 #include "server/handlers/handlers.hpp"
 #include "tests/support/edits.hpp"
+#include "tests/support/pg_database.hpp"
 #include "tests/support/photo_bytes.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -33,10 +34,11 @@ using test::bytes_of;
 using test::ref_of;
 
 struct World {
-  test::TestServer srv{{}, {}, false, true};
+  test::TestServer srv;
   client::HttpClient c = srv.client();
   std::string admin;
-  World() {
+  // On SQLite, or with `postgres_url` on PostgreSQL (the attachment files in its database).
+  explicit World(std::string postgres_url = {}) : srv({}, {}, false, true, std::move(postgres_url)) {
     srv.create_user("root", "admin", kPw);
     admin = srv.login("root", kPw);
     REQUIRE(c.request("POST", "/v1/admin/forms", kPhotoForm, test::bearer(admin))->status == 201);
@@ -99,8 +101,8 @@ std::vector<std::string> pending_of(World& w, const std::string& record) {
 
 }  // namespace
 
-TEST_CASE("attachments: a record pushed before its photos is pending, then complete, resumed chunks, stored once") {
-  World w;
+static void pending_then_complete(const std::string& url) {
+  World w(url);
   const std::string site = bytes_of(300000, 1), face = bytes_of(70000, 2);
   const sync::Edit e = w.edit(w.srv.a, 1, 1, {{"site_photo", ref_of(site)}, {"face_photo", ref_of(face)}});
   auto pushed = test::push(w.c, w.srv.a, {"b1", {e}});
@@ -154,14 +156,13 @@ TEST_CASE("attachments: a record pushed before its photos is pending, then compl
   CHECK(w.missing(w.srv.b, {store::sha256_hex_of(site)}).size() == 1);
   w.upload(w.srv.b, site, 100000);
   CHECK(w.missing(w.srv.b, {store::sha256_hex_of(site)}).empty());
-  auto blobs = store::BlobStore::open(w.srv.data_dir());
-  REQUIRE(blobs.ok());
-  CHECK((*blobs)->digests().size() == 2);
-  CHECK((*blobs)->part_ids().empty());
+  store::BlobStore& blobs = *w.srv.app().blobs;  // the engine's: the data folder's files, or the database's
+  CHECK(blobs.digests().size() == 2);
+  CHECK(blobs.part_ids().empty());
 }
 
-TEST_CASE("attachments: bad uploads are refused and change nothing") {
-  World w;
+static void bad_uploads(const std::string& url) {
+  World w(url);
   const std::string good = bytes_of(5000, 3), evil = bytes_of(5000, 4);
   SUBCASE("digest mismatch: discarded, never visible") {
     const std::string id = w.create(w.srv.a, good);
@@ -169,9 +170,8 @@ TEST_CASE("attachments: bad uploads are refused and change nothing") {
     CHECK(r.status == 422);
     CHECK(json::parse(r.body)["code"] == "digest_mismatch");
     CHECK(w.call("GET", "/v1/uploads/" + id, w.srv.a.token).status == 404);
-    auto blobs = store::BlobStore::open(w.srv.data_dir());
-    CHECK((*blobs)->digests().empty());
-    CHECK((*blobs)->part_ids().empty());
+    CHECK(w.srv.app().blobs->digests().empty());
+    CHECK(w.srv.app().blobs->part_ids().empty());
     CHECK(w.missing(w.srv.a, {store::sha256_hex_of(good)}).size() == 1);
   }
   SUBCASE("size bound, malformed members, overrun, content type, another device's upload") {
@@ -199,8 +199,7 @@ TEST_CASE("attachments: bad uploads are refused and change nothing") {
     const std::int64_t later = w.srv.app().now_ms() + w.srv.app().config.attachments.upload_expiry_ms + 60000;
     w.srv.app().now_ms.freeze_at(later);
     CHECK(w.call("GET", "/v1/uploads/" + id, w.srv.a.token).status == 404);
-    auto blobs = store::BlobStore::open(w.srv.data_dir());
-    CHECK((*blobs)->part_ids().empty());
+    CHECK(w.srv.app().blobs->part_ids().empty());
     // Starting again works from zero.
     const std::string again = w.create(w.srv.a, good);
     CHECK(again != id);
@@ -208,8 +207,8 @@ TEST_CASE("attachments: bad uploads are refused and change nothing") {
   }
 }
 
-TEST_CASE("attachments: a file is read only by readers of a record referencing it, after redaction") {
-  World w;
+static void read_only_by_readers(const std::string& url) {
+  World w(url);
   w.srv.create_user("enis", "enumerator", kPw, {{"gracanice", "*", "*", "*"}});
   w.srv.create_user("pera", "enumerator", kPw, {{"prizren", "*", "*", "*"}});
   w.srv.create_user("mira", "me_officer", kPw);
@@ -246,8 +245,8 @@ TEST_CASE("attachments: a file is read only by readers of a record referencing i
 
 namespace akt {
 
-TEST_CASE("attachments: files no version references are collected after the grace period, others stay") {
-  World w;
+static void collected_after_grace(const std::string& url) {
+  World w(url);
   const std::string kept = bytes_of(3000, 9), orphan = bytes_of(3000, 10);
   REQUIRE(test::push(w.c, w.srv.a, {"b1", {w.edit(w.srv.a, 1, 9, {{"site_photo", ref_of(kept)}})}}).status == 200);
   w.upload(w.srv.a, kept);
@@ -266,8 +265,8 @@ TEST_CASE("attachments: files no version references are collected after the grac
 
 namespace akt {
 
-TEST_CASE("attachments: an export with media=include is a ZIP of the dataset and the photos, M&E refused") {
-  World w;
+static void export_with_media(const std::string& url) {
+  World w(url);
   w.srv.create_user("mira", "me_officer", kPw);
   const std::string mira = w.srv.login("mira", kPw);
   const std::string site = bytes_of(150000, 11), face = bytes_of(2000, 12);
@@ -295,6 +294,41 @@ TEST_CASE("attachments: an export with media=include is a ZIP of the dataset and
   CHECK(!std::filesystem::exists(dir.file("out/media/" + e.record_id + "/face_photo.jpg")));
   CHECK(slurp(dir.file("out/media/missing.csv")) ==
         "record_id,field,digest\r\n" + e.record_id + ",face_photo," + store::sha256_hex_of(face) + "\r\n");
+}
+
+// Each scenario on both engines: on PostgreSQL the attachment files are rows of its database
+// (pg_blobs.hpp); without PostgreSQL those cases print "PostgreSQL engine skipped".
+static void on_postgres(void (*scenario)(const std::string&)) {
+  const std::string url = test::fresh_pg_database("akt_attach");
+  if (url.empty()) return;
+  scenario(url);
+}
+
+TEST_CASE("attachments: a record pushed before its photos is pending, then complete, resumed chunks, stored once") {
+  pending_then_complete({});
+}
+TEST_CASE("attachments: a record pushed before its photos is pending, then complete, resumed chunks, stored once, on PostgreSQL") {
+  on_postgres(pending_then_complete);
+}
+TEST_CASE("attachments: bad uploads are refused and change nothing") { bad_uploads({}); }
+TEST_CASE("attachments: bad uploads are refused and change nothing, on PostgreSQL") { on_postgres(bad_uploads); }
+TEST_CASE("attachments: a file is read only by readers of a record referencing it, after redaction") {
+  read_only_by_readers({});
+}
+TEST_CASE("attachments: a file is read only by readers of a record referencing it, after redaction, on PostgreSQL") {
+  on_postgres(read_only_by_readers);
+}
+TEST_CASE("attachments: files no version references are collected after the grace period, others stay") {
+  collected_after_grace({});
+}
+TEST_CASE("attachments: files no version references are collected after the grace period, others stay, on PostgreSQL") {
+  on_postgres(collected_after_grace);
+}
+TEST_CASE("attachments: an export with media=include is a ZIP of the dataset and the photos, M&E refused") {
+  export_with_media({});
+}
+TEST_CASE("attachments: an export with media=include is a ZIP of the dataset and the photos, M&E refused, on PostgreSQL") {
+  on_postgres(export_with_media);
 }
 
 }  // namespace akt

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -29,6 +30,7 @@
 #include "tests/support/photo_bytes.hpp"
 #include "tests/support/temp_dir.hpp"
 #ifdef AKT_HAVE_POSTGRES
+#include "schema/store/postgres/pg_blobs.hpp"
 #include "schema/store/postgres/pg_conn.hpp"
 #include "schema/store/postgres/pg_store.hpp"
 #endif
@@ -133,7 +135,8 @@ void scenario(test::TestServer& srv, World& w) {
   const json q = push_ok(c, w.t1, "t1-outside", {edit(test::uuid7(1700000000000, 9), w.t1, 5, {},
                                                        R"({"note":"x","pct_complete":1})", {"note"}, "prizren")});
   REQUIRE(q["results"][0]["error"]["code"] == "out_of_scope");
-  // A photo: pushed, then uploaded (blob_refs, blob_holders, the file in the data folder).
+  // A photo: pushed, then uploaded (blob_refs, blob_holders, the file in the data folder, which the
+  // migration copies into the database).
   const std::string photo = test::bytes_of(150000, 7);
   w.photo_digest = store::sha256_hex_of(photo);
   sync::Edit pe = test::make_edit(r5, w.t2.actor, 4, {}, json{{"site_photo", test::ref_of(photo)}, {"note", "p"}}.dump(),
@@ -248,6 +251,18 @@ TEST_CASE("migrate-to-postgres: the server on PostgreSQL answers as the one on S
   CHECK_MESSAGE(run.out.find(line("conflicts", 1)) != std::string::npos, run.out);
   CHECK_MESSAGE(run.out.find(line("users", 6)) != std::string::npos, run.out);
   MESSAGE(run.out);
+  // The photo file moved into the database, its SHA-256 checked there: the server on PostgreSQL serves
+  // it (observe's "blob") with the data folder's blobs/ set aside.
+  CHECK_MESSAGE(run.out.find("attachment files 1 (150000 bytes, 1 copied") != std::string::npos, run.out);
+  CHECK_MESSAGE(run.out.find("digest of their names " + store::sha256_hex_of(w.photo_digest + "\n")) != std::string::npos,
+                run.out);
+  {
+    auto moved = store::PgBlobStore::open(url);
+    REQUIRE(moved.ok());
+    CHECK((*moved)->digests() == std::vector<std::string>{w.photo_digest});
+    CHECK(*(*moved)->size_of(w.photo_digest) == 150000);
+  }
+  std::filesystem::rename(data + "/blobs", dir.path() + "/blobs-set-aside");
   // The creates' lists stored compact on SQLite (docs/STORE.md "versions.changed") are copied as stored,
   // and the comparisons below show they read back the same on both engines.
   std::vector<std::string> compact_sqlite, compact_pg;
@@ -392,6 +407,33 @@ TEST_CASE("migrate-to-postgres: refusals (running server, non-empty target, bad 
     CHECK_MESSAGE(r.code == 2, r.out);
     CHECK_MESSAGE(r.out.find("has schema version 15, this aktsyncd's is ") != std::string::npos, r.out);
     CHECK_MESSAGE(r.out.find("start this aktsyncd on it once") != std::string::npos, r.out);
+  }
+  SUBCASE("an attachment file whose bytes are not its name's: refused, nothing written") {
+    const std::string photo = test::bytes_of(300000, 41);
+    std::string digest;
+    {
+      auto files = store::FileBlobStore::open(data);
+      REQUIRE(files.ok());
+      REQUIRE((*files)->put(photo, &digest).ok());
+      std::ofstream((*files)->path_of(digest), std::ios::binary | std::ios::trunc) << test::bytes_of(300000, 42);
+    }
+    const Run r = aktsyncd(cmd);
+    CHECK_MESSAGE(r.code == 1, r.out);
+    CHECK_MESSAGE(r.out.find("the blob copy does not verify") != std::string::npos, r.out);
+    {
+      auto db_blobs = store::PgBlobStore::open(url);
+      REQUIRE(db_blobs.ok());
+      CHECK((*db_blobs)->digests().empty());
+      CHECK((*db_blobs)->part_ids().empty());
+    }
+    // Repaired, the same target takes the copy.
+    {
+      auto files = store::FileBlobStore::open(data);
+      std::ofstream((*files)->path_of(digest), std::ios::binary | std::ios::trunc) << photo;
+    }
+    const Run again = aktsyncd(cmd);
+    CHECK_MESSAGE(again.code == 0, again.out);
+    CHECK_MESSAGE(again.out.find("attachment files 1 (300000 bytes, 1 copied") != std::string::npos, again.out);
   }
   SUBCASE("no url") {
     const Run r = aktsyncd("migrate-to-postgres --data-dir " + data);

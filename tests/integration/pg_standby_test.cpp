@@ -3,7 +3,8 @@
 // synchronous_commit = remote_apply; tests/support/pg_standby.hpp). The real server pushes batches on
 // the primary; a push is not acknowledged while the standby cannot apply it; the primary is killed
 // (pg_ctl stop -m immediate), the standby promoted, and a server on it has every acknowledged batch:
-// its stored answer (GET /v1/push/{batch_id}) byte for byte, and its edits in the feed.
+// its stored answer (GET /v1/push/{batch_id}) byte for byte, its edits in the feed, and a photo uploaded
+// before the failover (the attachment files are rows of the database: pg_blobs.hpp).
 #include <doctest/doctest.h>
 
 #include <sys/wait.h>
@@ -25,6 +26,7 @@
 #include "tests/support/edits.hpp"
 #include "tests/support/pg_database.hpp"
 #include "tests/support/pg_standby.hpp"
+#include "tests/support/photo_bytes.hpp"
 #include "tests/support/shell.hpp"
 #include "tests/support/temp_dir.hpp"
 #ifdef AKT_HAVE_POSTGRES
@@ -81,6 +83,8 @@ TEST_CASE("standby: after the primary is killed and the standby promoted, every 
   std::map<std::string, std::pair<bool, std::string>> acked;  // batch id -> (device b?, answer)
   std::map<std::string, std::string> bodies;                                 // record -> body pushed
   std::string unacked_batch;
+  const std::string photo = test::bytes_of(400000, 51);
+  std::string photo_record;
   {
     test::TestServer srv({}, data, false, false, pair->primary_url("aktsync"));
     // Two devices push batches from two threads at once: 40 batches of 3 new records each.
@@ -115,6 +119,24 @@ TEST_CASE("standby: after the primary is killed and the standby promoted, every 
     for (const std::string& f : failures) FAIL(f);
     REQUIRE(acked.size() == 40);
 
+    // A photo: its record pushed, its bytes uploaded (the database's blob rows, replicated like the rest).
+    {
+      auto c = srv.client();
+      photo_record = test::uuid7(1700000008888, 8888);
+      auto r = test::push(c, srv.b, {"b-photo", {test::make_edit(photo_record, srv.b.actor, 61, {},
+                                                                 json{{"p", test::ref_of(photo)}}.dump(), {"p"})}});
+      REQUIRE_MESSAGE(r.status == 200, r.body);
+      const json req{{"v", 1}, {"digest", store::sha256_hex_of(photo)}, {"size", photo.size()}, {"type", "image/jpeg"}};
+      auto made = c.request("POST", "/v1/uploads", req.dump(), srv.b.auth());
+      REQUIRE_MESSAGE(made->status == 201, made->body);
+      auto sent = c.request("PATCH", "/v1/uploads/" + json::parse(made->body)["upload"].get<std::string>(), photo,
+                            {{"Authorization", "Bearer " + srv.b.token},
+                             {"Content-Type", "application/offset+octet-stream"},
+                             {"Upload-Offset", "0"}});
+      REQUIRE_MESSAGE(sent->status == 200, sent->body);
+      CHECK(json::parse(sent->body)["complete"] == true);
+    }
+
     // The standby stops applying: a push now waits for it and is not acknowledged (synchronous).
     run_sql(pair->standby_url("aktsync"), "SELECT pg_wal_replay_pause()");
     std::atomic<int> status{0};
@@ -144,7 +166,9 @@ TEST_CASE("standby: after the primary is killed and the standby promoted, every 
   REQUIRE_MESSAGE(promoted.ok(), promoted.message());
   CHECK_FALSE(in_recovery(pair->standby_url("aktsync")));
 
-  test::TestServer after({}, data, false, false, pair->standby_url("aktsync"));
+  // The server after the failover runs on another host: a data folder of its own (the photo must come
+  // from the database).
+  test::TestServer after({}, dir.path() + "/data-after", false, false, pair->standby_url("aktsync"));
   auto c = after.client();
   for (const auto& entry : acked) {
     auto r = test::get(c, entry.second.first ? after.b : after.a, "/v1/push/" + entry.first);
@@ -158,6 +182,11 @@ TEST_CASE("standby: after the primary is killed and the standby promoted, every 
     REQUIRE_MESSAGE(it != feed.records.end(), entry.first);
     CHECK(it->second.live[0].body == entry.second);
   }
+  // The photo acknowledged on the primary is served by the server on the promoted standby.
+  auto blob = c.request("GET", "/v1/blobs/" + store::sha256_hex_of(photo), "", after.b.auth());
+  REQUIRE(blob.ok());
+  CHECK_MESSAGE(blob->status == 200, blob->body);
+  CHECK(blob->body == photo);
   // The promoted database takes writes: the device retries its unacknowledged batch (idempotent).
   auto retry = test::push(c, after.a, {unacked_batch, {test::make_edit(test::uuid7(1700000009999, 9999), after.a.actor,
                                                                         61, {}, R"({"x":-1})", {"x"})}});

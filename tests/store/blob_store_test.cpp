@@ -24,7 +24,7 @@ std::string slurp(const std::string& path) {
 
 TEST_CASE("blob store: a file is named by its SHA-256 under fan-out directories and stored once") {
   test::TempDir dir;
-  auto s = store::BlobStore::open(dir.path());
+  auto s = store::FileBlobStore::open(dir.path());
   REQUIRE(s.ok());
   std::string digest;
   REQUIRE((*s)->put("abc", &digest).ok());
@@ -41,7 +41,7 @@ TEST_CASE("blob store: a file is named by its SHA-256 under fan-out directories 
 
 TEST_CASE("blob store: partial uploads append at their offset and become a blob only with the right digest") {
   test::TempDir dir;
-  auto s = store::BlobStore::open(dir.path());
+  auto s = store::FileBlobStore::open(dir.path());
   REQUIRE(s.ok());
   const std::string id = "0123456789abcdef0123456789abcdef";
   CHECK(*(*s)->part_size(id) == -1);

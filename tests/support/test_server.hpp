@@ -26,7 +26,7 @@ class TestServer {
   // With `tls`, the server speaks HTTPS with a throwaway certificate that client() trusts.
   // With `validate_forms`, pushes are checked against published forms (as in production).
   // With `postgres_url`, the store is PostgreSQL's at that url (config store.engine "postgres"); the
-  // data folder still holds the attachment files and the pseudonym key.
+  // data folder still holds the pseudonym key (the attachment files are in the database).
   explicit TestServer(server::Limits limits = {}, std::string data_dir = {}, bool tls = false,
                       bool validate_forms = false, std::string postgres_url = {});
   ~TestServer();

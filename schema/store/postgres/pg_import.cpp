@@ -27,6 +27,7 @@
 
 #include "schema/store/db.hpp"
 #include "schema/store/migrations.hpp"
+#include "schema/store/postgres/pg_blobs.hpp"
 #include "schema/store/postgres/pg_conn.hpp"
 #include "schema/store/postgres/pg_migrations.hpp"
 #include "schema/store/push_engine.hpp"
@@ -409,7 +410,10 @@ Result<std::string> first_non_empty(PgConn& c) {
     const std::string table = list->str(i, 0);
     // The schema's bookkeeping, and the failed-login throttles of servers that started on it (state of
     // the running servers, not data: STORE.md §12), do not make a database non-empty.
-    if (table == "schema_migrations" || table == "rate_buckets") continue;
+    // Attachment files without the tables are only garbage (a copy that failed after them, STORE.md §12).
+    if (table == "schema_migrations" || table == "rate_buckets" || table == "blob_files" ||
+        table == "blob_chunks" || table == "upload_parts" || table == "upload_part_chunks")
+      continue;
     auto name = c.quote_identifier(table);
     if (!name.ok()) return name.status();
     std::string sql = "SELECT EXISTS(SELECT 1 FROM " + *name;
@@ -470,7 +474,7 @@ Status copy_all(Db& db, PgConn& pg, ImportReport& report) {
 
 }  // namespace
 
-Result<ImportReport> import_sqlite(const std::string& sqlite_path, const std::string& url) {
+Result<ImportReport> import_sqlite(const std::string& sqlite_path, const std::string& url, const BlobStore* files) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(sqlite_path, ec))
     return Status::corruption("no SQLite database at " + sqlite_path);
@@ -501,6 +505,24 @@ Result<ImportReport> import_sqlite(const std::string& sqlite_path, const std::st
     auto v = pg::schema_version(pg);
     if (!v.ok()) return v.status();
     report.postgres_schema = *v;
+  }
+  // The attachment files first (immutable, content-addressed: they may go in before the tables' one
+  // transaction); removed again when anything after fails.
+  std::unique_ptr<PgBlobStore> blobs;
+  struct UndoBlobs {
+    std::unique_ptr<PgBlobStore>& blobs;
+    const std::vector<std::string>& added;
+    bool keep = false;
+    ~UndoBlobs() {
+      if (blobs && !keep)
+        for (const std::string& d : added) (void)blobs->remove(d);
+    }
+  } undo_blobs{blobs, report.blobs.added};
+  if (files) {
+    auto opened = PgBlobStore::open(url);
+    if (!opened.ok()) return opened.status();
+    blobs = std::move(*opened);
+    AKT_TRY(copy_blobs(*files, *blobs, report.blobs));
   }
   // One read transaction on SQLite (nothing writes it: the caller holds the data folder's lock).
   AKT_TRY(d.exec("BEGIN"));
@@ -536,6 +558,7 @@ Result<ImportReport> import_sqlite(const std::string& sqlite_path, const std::st
     (void)pg.exec_script("ROLLBACK");
     return st;
   }
+  undo_blobs.keep = true;
   return report;
 }
 

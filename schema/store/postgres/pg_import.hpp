@@ -1,6 +1,7 @@
 // Moving a SQLite server database into PostgreSQL (`aktsyncd migrate-to-postgres`, README "Moving to
 // PostgreSQL"), and the read-only look at a PostgreSQL database that `aktsyncd --check-config` takes.
-// Only the store's tables move: the pseudonym key and the attachment files stay in the data folder, which
+// The store's tables and the attachment files move (the files into the database's blob tables, where the
+// server on PostgreSQL keeps them: docs/STORE.md §12); the pseudonym key stays in the data folder, which
 // the server on PostgreSQL keeps using (docs/STORE.md §10).
 #pragma once
 
@@ -8,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "schema/store/blob_store.hpp"
 #include "sync/status.hpp"
 
 namespace akt::store::pg {
@@ -30,6 +32,7 @@ struct ImportReport {
   std::int64_t postgres_schema = 0;
   std::vector<TableCheck> tables;  // in copy order
   std::string digest;              // over every table's digest: the one line to compare
+  BlobCopyReport blobs;            // the attachment files copied (none without `files`)
 };
 
 // Copies every table of the SQLite server database at `sqlite_path` (at the latest schema version, no
@@ -39,10 +42,15 @@ struct ImportReport {
 // difference rolls the whole copy back. A table's digest is the SHA-256 of its rows' SHA-256s sorted, a
 // row being its values in a typed canonical form (uuid as text, integers as decimal, booleans as 0/1,
 // text and bytes raw), so that it does not depend on either engine's storage or order.
+// With `files` (the data folder's attachment files), every blob is first copied into the database's blob
+// tables (PgBlobStore: each SHA-256 checked on the bytes the database holds before it becomes visible),
+// then the count and the digests at the target are checked against the folder's; a failure of either
+// copy removes the blobs this call added.
 // Errors: kInvalidArgument a malformed url; kBusy PostgreSQL cannot be reached; kConflict the target
 // database already holds data (nothing is written); kCorruption the SQLite database is not a server
 // database of this release's schema; kIOError the copy did not verify (rolled back), or another failure.
-Result<ImportReport> import_sqlite(const std::string& sqlite_path, const std::string& url);
+Result<ImportReport> import_sqlite(const std::string& sqlite_path, const std::string& url,
+                                   const BlobStore* files = nullptr);
 
 // What `--check-config` reports of a PostgreSQL store: reachable, its schema version and this build's.
 struct DbProbe {

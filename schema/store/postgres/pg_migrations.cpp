@@ -279,6 +279,37 @@ CREATE UNLOGGED TABLE rate_buckets(
   at_ms  bigint NOT NULL
 );
 )sql"},
+    {6, R"sql(
+-- Attachment files in the database (PgBlobStore, blob_store.hpp; STORE.md §12): every server on it serves
+-- every photo and resumes every upload. Bytes are kept in chunks of a fixed size (pg_blobs.cpp, kChunk)
+-- so that reading a range or appending a chunk never loads a whole file; STORAGE EXTERNAL: photos do not
+-- compress, and substring() of an uncompressed value reads only the slices it needs.
+CREATE TABLE blob_files(
+  digest     text PRIMARY KEY,   -- SHA-256 of the bytes, 64 lowercase hex
+  size       bigint NOT NULL,
+  written_ms bigint NOT NULL     -- when it became visible (the database's clock): the GC grace period
+);
+CREATE TABLE blob_chunks(
+  digest text NOT NULL REFERENCES blob_files ON DELETE CASCADE,
+  n      integer NOT NULL,       -- chunk n holds bytes [n*kChunk, (n+1)*kChunk)
+  data   bytea NOT NULL,
+  PRIMARY KEY(digest, n)
+);
+ALTER TABLE blob_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+-- Partial uploads: size is the resume offset; the row is locked by every append and the promotion.
+CREATE TABLE upload_parts(
+  upload     text PRIMARY KEY,
+  size       bigint NOT NULL,
+  touched_ms bigint NOT NULL
+);
+CREATE TABLE upload_part_chunks(
+  upload text NOT NULL REFERENCES upload_parts ON DELETE CASCADE,
+  n      integer NOT NULL,
+  data   bytea NOT NULL,
+  PRIMARY KEY(upload, n)
+);
+ALTER TABLE upload_part_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+)sql"},
 };
 
 // Any constant: the advisory lock that serialises migrations between servers sharing the database.
