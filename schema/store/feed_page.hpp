@@ -27,6 +27,7 @@
 #include "sync/feed_text.hpp"
 #include "sync/json_text.hpp"
 #include "sync/stored_changed.hpp"
+#include "sync/wire_json.hpp"
 
 namespace akt::store::feed {
 
@@ -34,8 +35,50 @@ namespace akt::store::feed {
 enum Col : int {
   kId, kForm, kFormVersion, kMunicipality, kCommunity, kComponent, kSeq, kDeleted, kLiveCount,
   kActor, kN, kClock, kParents, kChanged, kBody, kVersionDeleted, kVersionFormVersion, kDeviceTime,
-  kServerTime, kConflicted, kDeletionPending, kPendingUpload
+  kServerTime, kConflicted, kDeletionPending, kPendingUpload, kDigestHex, kUpdatedAt
 };
+
+// Whether the record of row `s` (its first live version) is, exactly, the edit its writer pushed and
+// nothing since (PROTOCOL §5.1, `skip_own`): one live version, by `actor`; no field awaiting an admin, no
+// pending deletion or photo; nothing changed the record after that version was stored (its `updated_at`
+// is the version's `server_time`); and the version's content fingerprints to the digest stored when it
+// was pushed, so it was stored as sent (not completed from a later form version, §4.4, nor with fields
+// held for an admin, §11.6). The push's context is the clock without the version's own dot, or with the
+// writer's earlier dot among its parents (an edit of the writer's own version): a context that cannot be
+// told from those is not matched, and the record is sent as before.
+template <class Row>
+bool stored_as_pushed(const Row& s, std::string_view record_id, const std::string& actor) {
+  if (s.int64(kLiveCount) != 1 || s.int64(kDeletionPending) != 0 || s.int64(kUpdatedAt) != s.int64(kServerTime) ||
+      s.int64(kFormVersion) != s.int64(kVersionFormVersion))
+    return false;
+  const std::string_view conflicted = s.text(kConflicted), pending = s.text(kPendingUpload);
+  if ((conflicted != "[]" && !conflicted.empty()) || (pending != "[]" && !pending.empty())) return false;
+  auto clock = sync::decode_clock(s.text(kClock));
+  if (!clock.ok()) return false;
+  sync::VectorClock context;
+  for (const auto& [a, n] : clock->entries())
+    if (a != actor) context.advance(a, n);
+  const std::string_view body = s.text(kBody);
+  const std::string changed = sync::changed_text(s.text(kChanged), body);
+  const std::string_view digest = s.text(kDigestHex);
+  const std::int64_t n = s.int64(kN);
+  auto matches = [&](const sync::VectorClock& ctx) {
+    const std::string ctx_text = sync::encode_clock(ctx);
+    return sha256_hex_of(sync::edit_fingerprint_of(
+               {record_id, s.text(kForm), s.int64(kVersionFormVersion), s.text(kMunicipality), s.text(kCommunity),
+                s.text(kComponent), actor, n, ctx_text, changed, body, s.int64(kVersionDeleted) != 0,
+                s.int64(kDeviceTime)})) == digest;
+  };
+  if (matches(context)) return true;
+  auto parents = sync::decode_dots(s.text(kParents));
+  if (!parents.ok()) return false;
+  std::int64_t earlier = 0;
+  for (const sync::Dot& p : *parents)
+    if (p.actor == actor && p.n < n) earlier = std::max(earlier, p.n);
+  if (earlier == 0) return false;
+  context.advance(actor, earlier);
+  return matches(context);
+}
 
 // The municipalities of the scope as a JSON array, or "" when some assignment covers any municipality
 // (or there is no scope): then every record is a candidate.
@@ -112,6 +155,13 @@ Result<ChangesPage> write_page(Source& src, const FeedQuery& q, std::string& out
           return false;
         }
         marker = *was;
+      }
+      if (visible && q.skip_own && !q.echo_actor.empty() && !q.transform && !q.community &&
+          s.uuid(kActor) == q.echo_actor && stored_as_pushed(s, id, q.echo_actor)) {
+        // Left out (skip_own): the caller wrote this version and holds it as it is; the cursor passes it.
+        visible = false;
+        scanned_to = seq;
+        return true;
       }
       if ((visible || marker) && full) {
         page.more = true;

@@ -18,7 +18,7 @@ namespace {
 #define AKT_FEED_COLUMNS                                                                                         \
   "r.id, r.form_id, r.form_version, r.municipality, r.community, r.component, r.seq, r.deleted, r.live_count, " \
   "v.actor, v.n, v.clock, v.parents, v.changed, v.body, v.deleted, v.form_version, v.device_time, "            \
-  "v.server_time, r.conflicted, r.deletion_pending, r.pending_upload"
+  "v.server_time, r.conflicted, r.deletion_pending, r.pending_upload, lower(hex(v.digest)), r.updated_at"
 
 // How many of the ?2 records after ?1 there are, and the last one's seq: the window's range (note 4).
 constexpr const char* kWindowSql =

@@ -17,6 +17,8 @@
 // aktsync CLI does). --runs N repeats each point and prints the medians. --coding gzip: the client neither
 // asks for zstd answers nor uploads zstd (as before zstd, PROTOCOL §1); zstd (default): both.
 // (Both send creates without `changed` and ask for a lost push answer first: those live in the store.)
+// The new client leaves its own records out of the feed (skip_own) and, like a tablet enrolled with
+// `aktsync init`, starts each run knowing whether the server takes zstd uploads (heard off the link).
 //
 // The proxy shapes at HTTP-message granularity in user space (a request is forwarded once it arrived
 // whole; the answer leaves in 1 KiB pieces at the link rate), which is close to, not the same as, a
@@ -109,11 +111,15 @@ Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, 
     if (o.compact > 0) so.compact_level = o.compact;
     so.target_request_time = std::chrono::milliseconds(o.target_ms);
   }
+  // As the aktsync CLI: what an earlier exchange with the server (its enrolment) heard of zstd uploads.
+  const std::string url = "127.0.0.1:" + std::to_string(port);
+  if (!old_protocol && !client::recall_upload_coding(store, url, http).ok()) std::abort();
   client::SyncClient sc(store, client::http_transport(http), so);
   Phase p;
   const auto t0 = Clock::now();
   auto s = sc.sync(1700000000000);
   p.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!old_protocol) (void)client::remember_upload_coding(store, url, http);
   p.http = http.stats();
   p.summary = sc.summary();
   p.ok = s.ok();
@@ -250,6 +256,13 @@ int main(int argc, char** argv) {
         if (!proxy.ok()) return 1;
         ideal = static_cast<double>(gz) / static_cast<double>(f.link.rate_bytes_per_s);
         auto a = tablet(dir.file("a.db"), actor_a, "token-a", (*proxy)->port());
+        {
+          // Tablet A was enrolled on this server (aktsync init keeps the answer's zstd advertisement):
+          // heard directly, off the emulated link, and kept as `init` keeps it.
+          client::HttpClient direct("127.0.0.1", (*srv)->port());
+          if (direct.request("GET", "/healthz").ok() && direct.server_takes_zstd() && !old_protocol)
+            (void)a->set_server_takes_zstd("127.0.0.1:" + std::to_string((*proxy)->port()), true);
+        }
         std::mt19937_64 ids(5);
         for (const auto& r : recs) {
           std::array<std::uint8_t, 10> random{};
@@ -265,6 +278,11 @@ int main(int argc, char** argv) {
         report("push", protocol, kbits, rtt, faults, push, ideal, after_push, o.records);
         push_runs.add(push, o.records);
         auto b = tablet(dir.file("b.db"), actor_b, "token-b", (*proxy)->port());
+        {
+          client::HttpClient direct("127.0.0.1", (*srv)->port());
+          if (direct.request("GET", "/healthz").ok() && direct.server_takes_zstd() && !old_protocol)
+            (void)b->set_server_takes_zstd("127.0.0.1:" + std::to_string((*proxy)->port()), true);
+        }
         Phase pull = run_sync(*b, (*proxy)->port(), o, old_protocol);
         auto after_pull = (*proxy)->counts();
         after_pull.link_cuts -= after_push.link_cuts + before_push.link_cuts;

@@ -20,7 +20,8 @@ namespace {
 #define AKT_PG_FEED_COLUMNS                                                                                     \
   "r.id::text, r.form_id, r.form_version, r.municipality, r.community, r.component, r.seq, r.deleted, "      \
   "r.live_count, v.actor::text, v.n, v.clock, v.parents, v.changed, v.body, v.deleted, v.form_version, "     \
-  "v.device_time, v.server_time, r.conflicted, r.deletion_pending, r.pending_upload"
+  "v.device_time, v.server_time, r.conflicted, r.deletion_pending, r.pending_upload, encode(v.digest, 'hex'), " \
+  "r.updated_at"
 
 const std::string kWindowSql =
     "SELECT count(*), coalesce(max(seq), $1::bigint) FROM "
