@@ -104,6 +104,8 @@ inline std::string scope_municipalities(const std::vector<sync::Assignment>* sco
 //   Status scoped_rows(after, n, municipalities, on_row): the rows of the first n candidates after
 //       `after` of the municipalities (a JSON array; note 2).
 //   Result<bool> was_in_scope(record_id, scope, form_id); Result<int64> head().
+//   Result<std::set<int64>> quarantined_dots(actor): the counters of actor's edits ever quarantined
+//       (read only for skip_own).
 // Rows come ordered by (seq, actor, n), live versions only, with the columns of `Col`; on_row(row)
 // returns false to stop the read. A Row has key(col) (bytes equal for equal ids), uuid(col) (the
 // canonical text), text(col) (a view valid during on_row) and int64(col).
@@ -126,6 +128,16 @@ Result<ChangesPage> write_page(Source& src, const FeedQuery& q, std::string& out
   std::string last_id, current_id, current_form, redacted, hash, changed, redacted_changed;
   std::int64_t record_form_version = 0;
   std::int64_t records_in_window = 0;
+  // skip_own: a version of the caller's whose dot was ever quarantined is an edit an admin released
+  // (PROTOCOL §10.8): stored as pushed, but the caller was told it was rejected and holds it as such, so
+  // it is always sent. (The quarantine row is committed before any release, so no read misses it.)
+  std::set<std::int64_t> released;
+  const bool skip_own = q.skip_own && !q.echo_actor.empty() && !q.transform && !q.community;
+  if (skip_own) {
+    auto r = src.quarantined_dots(q.echo_actor);
+    if (!r.ok()) return r.status();
+    released = std::move(*r);
+  }
   auto close_entry = [&] {
     if (!open) return;
     sync::append_record_close(out);
@@ -156,8 +168,8 @@ Result<ChangesPage> write_page(Source& src, const FeedQuery& q, std::string& out
         }
         marker = *was;
       }
-      if (visible && q.skip_own && !q.echo_actor.empty() && !q.transform && !q.community &&
-          s.uuid(kActor) == q.echo_actor && stored_as_pushed(s, id, q.echo_actor)) {
+      if (visible && skip_own && s.uuid(kActor) == q.echo_actor && !released.count(s.int64(kN)) &&
+          stored_as_pushed(s, id, q.echo_actor)) {
         // Left out (skip_own): the caller wrote this version and holds it as it is; the cursor passes it.
         visible = false;
         scanned_to = seq;

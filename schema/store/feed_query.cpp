@@ -105,6 +105,19 @@ struct SqliteSource {
     return record_was_in_scope(db, id, scope, form);
   }
   Result<std::int64_t> head() { return feed_head(db); }
+  // The counters of `actor`'s edits ever quarantined (PROTOCOL §10.6): one read per page.
+  Result<std::set<std::int64_t>> quarantined_dots(const std::string& actor) {
+    AKT_STMT(s, db, "SELECT n FROM quarantine WHERE actor = ?1");
+    const std::string blob = uuid_blob(actor);
+    s->bind_blob(1, blob.data(), blob.size());
+    std::set<std::int64_t> out;
+    for (;;) {
+      auto row = s->step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.insert(s->int64(0));
+    }
+  }
 };
 
 }  // namespace

@@ -219,8 +219,30 @@ TEST_CASE("skip_own: the feed leaves out the device's own versions stored as pus
   const sync::Edit c4 = edit_of(rec4, w.srv.a, 6, {}, w.fixture);
   REQUIRE(w.push(w.srv.a, c4, "c4")["outcome"] == "applied");
   REQUIRE(w.push(w.srv.b, edit_of(rec4, w.srv.b, 2, c4.clock(), changed_body), "b4")["outcome"] == "applied");
-  // rec5: A's create, the feed's last record.
+  // rec5: A's create.
   REQUIRE(w.push(w.srv.a, edit_of(rec5, w.srv.a, 7, {}, w.fixture), "c5")["outcome"] == "applied");
+  // rec6: A's create filled with a version not yet published: rejected, then released by an admin once it
+  // is. Stored as pushed, but A holds it as rejected: it must come.
+  const std::string rec6 = test::uuid7(1700000005000, 6);
+  sync::Edit c6 = edit_of(rec6, w.srv.a, 8, {}, w.fixture);
+  c6.form_version = 3;
+  REQUIRE(w.push(w.srv.a, c6, "c6")["outcome"] == "rejected");
+  json v3 = w.v1;
+  v3["version"] = 3;
+  v3["fields"].push_back({{"key", "handover_note"}, {"type", "text"}, {"label", {{"en", "Hand-over remarks"}, {"sq", "Vërejtje për dorëzimin"}, {"sr", "Напомене о примопредаји"}}},
+                          {"sensitivity", "-"}});
+  for (json& f : v3["fields"])
+    if (f["key"] == "visit")
+      f["fields"].push_back({{"key", "v_weather"}, {"type", "text"}, {"label", {{"en", "Weather"}, {"sq", "Moti"}, {"sr", "Време"}}}, {"sensitivity", "-"}});
+  w.publish(v3);
+  auto q = w.c.request("GET", "/v1/admin/quarantine", {}, test::bearer(w.admin));
+  REQUIRE(q->status == 200);
+  const std::int64_t entry = json::parse(q->body)["entries"][0]["id"].get<std::int64_t>();
+  auto rel = w.c.request("POST", "/v1/admin/quarantine/" + std::to_string(entry) + "/release", "{}", test::bearer(w.admin));
+  REQUIRE_MESSAGE(rel->status == 200, rel->body);
+  // rec7: A's create, the feed's last record.
+  const std::string rec7 = test::uuid7(1700000006000, 7);
+  REQUIRE(w.push(w.srv.a, edit_of(rec7, w.srv.a, 9, {}, w.fixture), "c7")["outcome"] == "applied");
 
   auto page = [&](const std::string& query) {
     auto r = test::get(w.c, w.srv.a, "/v1/changes?compact=2&echo=0" + query);
@@ -233,9 +255,9 @@ TEST_CASE("skip_own: the feed leaves out the device's own versions stored as pus
     return out;
   };
   const json all = page("");
-  CHECK(ids(all) == std::vector<std::string>{rec2, rec3, w.rec, rec4, rec5});
+  CHECK(ids(all) == std::vector<std::string>{rec2, rec3, w.rec, rec4, rec5, rec6, rec7});
   const json lean = page("&skip_own=1");
-  CHECK(ids(lean) == std::vector<std::string>{rec3, w.rec, rec4});
+  CHECK(ids(lean) == std::vector<std::string>{rec3, w.rec, rec4, rec6});
   CHECK(lean["next"] == all["next"]);  // the cursor passes the records left out, the last one included
   CHECK(lean["more"] == false);
   for (const json& e : lean["changes"]) {
@@ -245,6 +267,9 @@ TEST_CASE("skip_own: the feed leaves out the device's own versions stored as pus
       CHECK(v["dot"]["n"] == 5);
       REQUIRE(v.contains("body_hash"));
       CHECK(v["body_hash"] != store::sha256_hex_of(ev3.body).substr(0, 16));
+    } else if (e["record"] == rec6) {
+      CHECK(v["dot"]["n"] == 8);  // released: A's own, as pushed, with its hash (A reads it whole)
+      CHECK(v["body_hash"] == store::sha256_hex_of(c6.body).substr(0, 16));
     } else {
       CHECK(v["dot"]["actor"] == w.srv.b.actor);
       CHECK(v.contains("body"));
@@ -263,7 +288,7 @@ TEST_CASE("skip_own: the feed leaves out the device's own versions stored as pus
   CHECK(since == all["next"]);
   // Not for another device (none of these versions is its own), and only with echo=0.
   auto b_page = json::parse(test::get(w.c, w.srv.b, "/v1/changes?compact=2&echo=0&skip_own=1").body);
-  CHECK(ids(b_page) == std::vector<std::string>{rec2, w.rec, rec5});  // B's own: rec3, and its edit of rec4
+  CHECK(ids(b_page) == std::vector<std::string>{rec2, w.rec, rec5, rec6, rec7});  // B's own: rec3, and its edit of rec4
   auto echoed = json::parse(test::get(w.c, w.srv.a, "/v1/changes?compact=2&skip_own=1").body);
   CHECK(ids(echoed) == ids(all));
   CHECK(test::get(w.c, w.srv.a, "/v1/changes?echo=0&skip_own=2").status == 400);

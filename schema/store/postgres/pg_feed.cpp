@@ -5,6 +5,8 @@
 // of a reader sees them (docs/STORE.md §7), and every cursor is >= 0 anyway.
 #include "schema/store/postgres/pg_feed.hpp"
 
+#include <set>
+
 #include <utility>
 
 #include "schema/store/feed_page.hpp"
@@ -110,6 +112,14 @@ struct PgSource {
     auto r = c.exec("SELECT coalesce(max(seq), 0)::bigint FROM records");
     if (!r.ok()) return r.status();
     return r->int64(0, 0);
+  }
+  // The counters of `actor`'s edits ever quarantined (PROTOCOL §10.6): one read per page.
+  Result<std::set<std::int64_t>> quarantined_dots(const std::string& actor) {
+    auto r = c.exec("SELECT n FROM quarantine WHERE actor = $1::uuid", {text(actor)});
+    if (!r.ok()) return r.status();
+    std::set<std::int64_t> out;
+    for (int i = 0; i < r->rows(); ++i) out.insert(r->int64(i, 0));
+    return out;
   }
 };
 
