@@ -40,7 +40,8 @@ enum Col : int {
 
 // Whether the record of row `s` (its first live version) is, exactly, the edit its writer pushed and
 // nothing since (PROTOCOL §5.1, `skip_own`): one live version, by `actor`; no field awaiting an admin, no
-// pending deletion or photo; nothing changed the record after that version was stored (its `updated_at`
+// pending deletion (photos the server still lacks do not count: the record comes again once they
+// arrived, and the device knows the files it has not sent); nothing changed the record after that version was stored (its `updated_at`
 // is the version's `server_time`); and the version's content fingerprints to the digest stored when it
 // was pushed, so it was stored as sent (not completed from a later form version, §4.4, nor with fields
 // held for an admin, §11.6). The push's context is the clock without the version's own dot, or with the
@@ -51,8 +52,8 @@ bool stored_as_pushed(const Row& s, std::string_view record_id, const std::strin
   if (s.int64(kLiveCount) != 1 || s.int64(kDeletionPending) != 0 || s.int64(kUpdatedAt) != s.int64(kServerTime) ||
       s.int64(kFormVersion) != s.int64(kVersionFormVersion))
     return false;
-  const std::string_view conflicted = s.text(kConflicted), pending = s.text(kPendingUpload);
-  if ((conflicted != "[]" && !conflicted.empty()) || (pending != "[]" && !pending.empty())) return false;
+  const std::string_view conflicted = s.text(kConflicted);
+  if (conflicted != "[]" && !conflicted.empty()) return false;
   auto clock = sync::decode_clock(s.text(kClock));
   if (!clock.ok()) return false;
   sync::VectorClock context;

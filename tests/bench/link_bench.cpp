@@ -17,8 +17,8 @@
 // aktsync CLI does). --runs N repeats each point and prints the medians. --coding gzip: the client neither
 // asks for zstd answers nor uploads zstd (as before zstd, PROTOCOL §1); zstd (default): both.
 // (Both send creates without `changed` and ask for a lost push answer first: those live in the store.)
-// The new client leaves its own records out of the feed (skip_own) and, like a tablet enrolled with
-// `aktsync init`, starts each run knowing whether the server takes zstd uploads (heard off the link).
+// The new client leaves its own records out of the feed (skip_own; --skip-own 0: not) and, like a tablet
+// enrolled with `aktsync init`, starts each run knowing whether the server takes zstd uploads (heard off the link).
 //
 // The proxy shapes at HTTP-message granularity in user space (a request is forwarded once it arrived
 // whole; the answer leaves in 1 KiB pieces at the link rate), which is close to, not the same as, a
@@ -71,6 +71,7 @@ struct Options {
   int compact = 0;  // the `compact` level the new client asks for; 0 = the client's default
   int target_ms = 8000;  // the new client's target_request_time (the aktsync CLI's); 0 = fixed sizes
   std::string coding = "zstd";  // answers and uploads: zstd (the client's default) or gzip (before zstd)
+  int skip_own = 1;  // the new client leaves its own records out of the feed (PROTOCOL §5.1 skip_own)
 };
 
 std::vector<int> list(const char* s) {
@@ -109,6 +110,7 @@ Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, 
   } else {
     so.partial_answer = [&http] { return http.partial_answer(); };  // cut pages resume mid-page
     if (o.compact > 0) so.compact_level = o.compact;
+    so.skip_own = o.skip_own != 0;
     so.target_request_time = std::chrono::milliseconds(o.target_ms);
   }
   // As the aktsync CLI: what an earlier exchange with the server (its enrolment) heard of zstd uploads.
@@ -193,6 +195,7 @@ int main(int argc, char** argv) {
     else if (flag == "--compact") o.compact = std::atoi(v);
     else if (flag == "--target-ms") o.target_ms = std::atoi(v);
     else if (flag == "--coding" && (std::string(v) == "zstd" || std::string(v) == "gzip")) o.coding = v;
+    else if (flag == "--skip-own") o.skip_own = std::atoi(v);
     else if (flag == "--protocol") {
       const std::string p = v;
       if (p == "both") o.protocols = {"old", "new"};
@@ -203,7 +206,7 @@ int main(int argc, char** argv) {
                    "usage: akt_link_bench [--records N] [--kbits 64,128,256] [--rtt 300,600] [--faults 0,1]\n"
                    "                      [--cut-every S] [--stall P] [--stall-ms MS] [--batch N] [--pull-limit N]\n"
                    "                      [--protocol new|old|both] [--runs N] [--compact 1|2] [--target-ms MS]\n"
-                   "                      [--coding zstd|gzip]\n");
+                   "                      [--coding zstd|gzip] [--skip-own 1|0]\n");
       return 2;
     }
   }

@@ -31,6 +31,7 @@ std::string body_of(int i) {
 
 // A transport over `http` that logs each request's target and the answer bytes of the feed requests.
 struct Counting {
+  explicit Counting(client::HttpClient& h) : http(h) {}
   client::HttpClient& http;
   std::vector<std::string> targets;
   std::size_t feed_bytes = 0;
@@ -68,7 +69,7 @@ TEST_CASE("skip_own: the tablet's own records do not come back, and its store en
   std::vector<std::string> ids;
   for (int i = 0; i < 12; ++i) ids.push_back(a.create(body_of(i), {"notes", "pct_complete"}));
   a.edit(ids[1], body_of(101), {"pct_complete"});  // an own record edited twice before its first sync
-  Counting link{a.http};
+  Counting link(a.http);
   {
     client::SyncClient c(*a.store, link.transport(), options(true));
     auto s = c.sync(1700000100000);
@@ -113,7 +114,7 @@ TEST_CASE("skip_own: a server that ignores it sends every record, and the tablet
   test::TempDir dir;
   test::Tablet a(dir.file("a.db"), srv.a, srv.port(), 21);
   for (int i = 0; i < 5; ++i) a.create(body_of(i), {"notes", "pct_complete"});
-  Counting inner{a.http};
+  Counting inner(a.http);
   auto base = inner.transport();
   // A server before skip_own: it ignores the parameter (the request goes without it).
   client::Transport old = [&](const std::string& m, const std::string& t, const std::string& b, const client::Headers& h) {
@@ -135,7 +136,7 @@ TEST_CASE("skip_own: wire size of a tablet's pull after it pushed 100 records") 
     test::TempDir dir;
     test::Tablet a(dir.file("a.db"), srv.a, srv.port(), 31);
     for (int i = 0; i < 100; ++i) a.create(body_of(i), {"notes", "pct_complete"});
-    Counting link{a.http};
+    Counting link(a.http);
     client::SyncClient c(*a.store, link.transport(), options(skip == 1));
     auto s = c.sync(1700000100000);
     REQUIRE_MESSAGE(s.ok(), s.status().message());
