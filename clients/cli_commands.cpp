@@ -213,6 +213,7 @@ int cmd_init(const Args& a, store::TabletStore& store) {
     return fail(kUsage, "--ca and --pin are for an https:// server");
   std::string dev_actor = actor ? *actor : std::string(), dev_token = token ? *token : std::string();
   std::string enrolled_as;
+  bool takes_zstd = false;  // the enrolment's answer advertised zstd uploads (kept for the first sync)
   if (enrol_code) {
     // DESIGN §2: a new random actor per install, unless the caller brings its own.
     if (dev_actor.empty()) {
@@ -249,6 +250,7 @@ int cmd_init(const Args& a, store::TabletStore& store) {
     if (j.is_discarded() || !j.is_object() || !j.contains("token") || !j["token"].is_string() || !j.contains("actor") ||
         !j["actor"].is_string())
       return fail(kError, "enrol: the server's answer has no token");
+    takes_zstd = http.server_takes_zstd();
     dev_token = j["token"].get<std::string>();
     dev_actor = j["actor"].get<std::string>();
     if (j.contains("user") && j["user"].is_object())
@@ -264,6 +266,9 @@ int cmd_init(const Args& a, store::TabletStore& store) {
   }
   if (!trust.ca_pem.empty() || !trust.pin_sha256.empty()) {
     if (Status st = store.set_tls_trust(trust); !st.ok()) return fail_status(st, "init");
+  }
+  if (takes_zstd) {
+    if (Status st = store.set_server_takes_zstd(*server, true); !st.ok()) return fail_status(st, "init");
   }
   std::printf("initialised %s as device %s for server %s%s\n", a.db.c_str(), dev_actor.c_str(), server->c_str(),
               enrolled_as.c_str());
@@ -552,9 +557,12 @@ int cmd_sync(const Args& a, store::TabletStore& store) {
   HttpClient http(host, port, ho);
   so.partial_answer = [&http] { return http.partial_answer(); };  // a cut feed page resumes mid-page
   so.target_request_time = std::chrono::seconds(8);  // batches and pages sized to ~8 s of the measured link
+  // A server that took zstd uploads in an earlier run gets this run's first upload zstd too.
+  if (Status st = recall_upload_coding(store, dev->config.server, http); !st.ok()) return fail_status(st, "sync");
   SyncClient client(store, http_transport(http), so);
   auto s = client.sync(now_ms());
   line.end();
+  (void)remember_upload_coding(store, dev->config.server, http);  // best effort: a hint for the next run
   // What was done is always said, also after a failure: all of it is durable, and the next `sync`
   // continues from there.
   const SyncSummary& done = s.ok() ? *s : client.summary();

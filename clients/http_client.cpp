@@ -334,6 +334,7 @@ struct HttpClient::Impl {
       sent_zstd = !req.body().empty();
     }
     if (sent_zstd) {
+      ++stats.zstd_uploads;
       req.set(http::field::content_encoding, "zstd");
     } else if (!body.empty() && options.gzip_requests) {
       req.body() = sync::gzip(body, 5);
@@ -489,5 +490,7 @@ const TransferStats& HttpClient::stats() const { return impl_->stats; }
 const std::string& HttpClient::partial_answer() const { return impl_->partial; }
 
 bool HttpClient::server_takes_zstd() const { return impl_->takes_zstd; }
+
+void HttpClient::set_server_takes_zstd(bool takes) { impl_->takes_zstd = takes; }
 
 }  // namespace akt::client

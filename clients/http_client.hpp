@@ -68,6 +68,7 @@ struct TransferStats {
   std::uint64_t bytes_sent_failed = 0; // bytes of the requests whose answer never arrived (sent again on retry)
   std::uint64_t connects = 0;          // connections opened
   std::uint64_t stale_retries = 0;     // requests sent again by the client itself (retry_stale_connection)
+  std::uint64_t zstd_uploads = 0;      // request bodies sent zstd (each attempt)
 };
 
 // Errors of request():
@@ -96,6 +97,9 @@ class HttpClient {
   const std::string& partial_answer() const;
   // True once an answer of the server said that it takes zstd request bodies (then uploads go zstd).
   bool server_takes_zstd() const;
+  // What an earlier run learnt of this server (the tablet store keeps it, recall_upload_coding): true
+  // sends the first upload zstd already; a 415 to it falls back to gzip as always.
+  void set_server_takes_zstd(bool takes);
 
  private:
   struct Impl;

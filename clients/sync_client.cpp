@@ -253,6 +253,7 @@ Status SyncClient::pull(SyncSummary& s) {
   std::int64_t after = 0;  // a cut page resumes after this entry's seq (0 = from the page's start)
   const bool sized = options_.target_request_time.count() > 0;
   bool echo = false;  // asked after a page with many own bodies this device could not match
+  bool skipped_own = false;  // the last request asked skip_own
   auto target = [&] {
     const std::size_t limit = sized ? options_.max_pull_limit : options_.pull_limit;
     const std::size_t max_bytes = sized && pull_bytes_ > 0 ? pull_bytes_ : options_.pull_max_bytes;
@@ -263,6 +264,15 @@ Status SyncClient::pull(SyncSummary& s) {
     // the records until the feed is drained); one that is not is fetched whole (resolve_own_bodies).
     if (options_.compact_feed)
       t += "&compact=" + std::to_string(std::clamp(options_.compact_level, 1, 2)) + (echo ? "" : "&echo=0");
+    // And no entry at all for a record whose one live version is its own edit as pushed (PROTOCOL §5.1
+    // skip_own): the last page then takes the acknowledged edits no page showed. Not while a reset waits
+    // for the feed to show every record again (the last page drops those it does not show).
+    skipped_own = false;
+    if (options_.compact_feed && options_.skip_own && !echo) {
+      auto pending = store_.resync_pending();
+      skipped_own = pending.ok() && !*pending;
+      if (skipped_own) t += "&skip_own=1";
+    }
     if (after > 0) t += "&after=" + std::to_string(after);
     return t;
   };
@@ -319,7 +329,7 @@ Status SyncClient::pull(SyncSummary& s) {
                              std::max(options_.max_pull_bytes, options_.min_pull_bytes));
       s.next_pull_bytes = pull_bytes_;
     }
-    auto n = store_.apply_changes(page->changes, page->next, page->epoch, !page->more);
+    auto n = store_.apply_changes(page->changes, page->next, page->epoch, !page->more, skipped_own);
     if (!n.ok()) return n.status();
     s.pulled += *n;
     ++s.pages;
@@ -434,6 +444,20 @@ Result<bool> SyncClient::resolve_own_bodies(nlohmann::json& changes, SyncSummary
     ++it;
   }
   return true;
+}
+
+Status recall_upload_coding(store::TabletStore& store, const std::string& url, HttpClient& http) {
+  auto takes = store.server_takes_zstd(url);
+  if (!takes.ok()) return takes.status();
+  http.set_server_takes_zstd(*takes);
+  return {};
+}
+
+Status remember_upload_coding(store::TabletStore& store, const std::string& url, const HttpClient& http) {
+  auto takes = store.server_takes_zstd(url);
+  if (!takes.ok()) return takes.status();
+  if (*takes == http.server_takes_zstd()) return {};
+  return store.set_server_takes_zstd(url, http.server_takes_zstd());
 }
 
 Result<SyncSummary> SyncClient::sync(std::int64_t now_ms) {

@@ -42,6 +42,9 @@ struct SyncOptions {
   // The compact level asked: 2 = also no members at their defaults (the lean feed); a server that
   // answers 400 invalid_compact to it is asked with 1 from then on.
   int compact_level = 2;
+  // With the compact feed: ask the server to leave out the records whose one live version is this
+  // device's own edit exactly as pushed (PROTOCOL §5.1, skip_own; servers before it ignore it).
+  bool skip_own = true;
   // Requests sized by link time: when > 0, each push batch and feed page after the first is sized to
   // take about this long at the throughput the previous one measured (JSON bytes before gzip per
   // second, round trip included; only requests answered at the first attempt count). Batches stay
@@ -92,6 +95,13 @@ struct SyncSummary {
   std::size_t next_batch_edits = 0;    // the size the next push batch would have (0: not measured yet)
   std::size_t next_pull_bytes = 0;     // the max_bytes the next feed page would ask (0: not measured yet)
 };
+
+// The server's advertisement of zstd request bodies (PROTOCOL §1), kept in the tablet store per server
+// URL: recall before a run's first request (its first upload then goes zstd to a server that said so in an
+// earlier run), remember after the run (also a failed one): what the run's answers said, or false after a
+// 415 to a zstd body; unchanged when no answer came.
+Status recall_upload_coding(store::TabletStore& store, const std::string& url, HttpClient& http);
+Status remember_upload_coding(store::TabletStore& store, const std::string& url, const HttpClient& http);
 
 // `store` must outlive the SyncClient. Not thread-safe.
 class SyncClient {

@@ -306,9 +306,16 @@ Result<std::vector<std::string>> decode_strings(std::string_view text) {
 std::string encode_edit(const Edit& e) { return edit_json(e).dump(); }
 
 std::string edit_fingerprint(const Edit& e) {
+  const std::string context = encode_clock(e.context), changed = encode_strings(e.changed);
+  return edit_fingerprint_of({e.record_id, e.form_id, e.form_version, e.scope.municipality, e.scope.community,
+                              e.scope.component, e.dot.actor, e.dot.n, context, changed, e.body, e.deleted,
+                              e.device_time});
+}
+
+std::string edit_fingerprint_of(const EditParts& e) {
   // Length-prefixed fields: cheap (no JSON parse of the body) and unambiguous.
   std::string out;
-  out.reserve(e.body.size() + 256);
+  out.reserve(e.body.size() + e.changed.size() + 256);
   auto put = [&out](std::string_view s) {
     out += std::to_string(s.size());
     out.push_back(':');
@@ -317,13 +324,13 @@ std::string edit_fingerprint(const Edit& e) {
   put(e.record_id);
   put(e.form_id);
   put(std::to_string(e.form_version));
-  put(e.scope.municipality);
-  put(e.scope.community);
-  put(e.scope.component);
-  put(e.dot.actor);
-  put(std::to_string(e.dot.n));
-  put(encode_clock(e.context));
-  put(encode_strings(e.changed));
+  put(e.municipality);
+  put(e.community);
+  put(e.component);
+  put(e.actor);
+  put(std::to_string(e.n));
+  put(e.context);
+  put(e.changed);
   put(e.body);
   put(e.deleted ? "1" : "0");
   put(std::to_string(e.device_time));

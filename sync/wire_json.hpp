@@ -34,6 +34,19 @@ std::string encode_edit(const Edit& edit);
 // The canonical text of everything that identifies an edit's content; equal text <=> same edit.
 std::string edit_fingerprint(const Edit& edit);
 
+// The same text from an edit's parts as stored (context, changed: JSON text as encode_clock and
+// encode_strings give them): edit_fingerprint(e) == edit_fingerprint_of(...e's parts...).
+struct EditParts {
+  std::string_view record_id, form_id;
+  std::int64_t form_version = 0;
+  std::string_view municipality, community, component, actor;
+  std::int64_t n = 0;
+  std::string_view context, changed, body;
+  bool deleted = false;
+  std::int64_t device_time = 0;
+};
+std::string edit_fingerprint_of(const EditParts& parts);
+
 // Appends a record state as JSON (bodies are embedded as stored: valid, minified JSON).
 void append_record_state(std::string& out, const RecordState& state);
 

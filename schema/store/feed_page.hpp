@@ -27,6 +27,7 @@
 #include "sync/feed_text.hpp"
 #include "sync/json_text.hpp"
 #include "sync/stored_changed.hpp"
+#include "sync/wire_json.hpp"
 
 namespace akt::store::feed {
 
@@ -34,8 +35,51 @@ namespace akt::store::feed {
 enum Col : int {
   kId, kForm, kFormVersion, kMunicipality, kCommunity, kComponent, kSeq, kDeleted, kLiveCount,
   kActor, kN, kClock, kParents, kChanged, kBody, kVersionDeleted, kVersionFormVersion, kDeviceTime,
-  kServerTime, kConflicted, kDeletionPending, kPendingUpload
+  kServerTime, kConflicted, kDeletionPending, kPendingUpload, kDigestHex, kUpdatedAt
 };
+
+// Whether the record of row `s` (its first live version) is, exactly, the edit its writer pushed and
+// nothing since (PROTOCOL §5.1, `skip_own`): one live version, by `actor`; no field awaiting an admin, no
+// pending deletion (photos the server still lacks do not count: the record comes again once they
+// arrived, and the device knows the files it has not sent); nothing changed the record after that version was stored (its `updated_at`
+// is the version's `server_time`); and the version's content fingerprints to the digest stored when it
+// was pushed, so it was stored as sent (not completed from a later form version, §4.4, nor with fields
+// held for an admin, §11.6). The push's context is the clock without the version's own dot, or with the
+// writer's earlier dot among its parents (an edit of the writer's own version): a context that cannot be
+// told from those is not matched, and the record is sent as before.
+template <class Row>
+bool stored_as_pushed(const Row& s, std::string_view record_id, const std::string& actor) {
+  if (s.int64(kLiveCount) != 1 || s.int64(kDeletionPending) != 0 || s.int64(kUpdatedAt) != s.int64(kServerTime) ||
+      s.int64(kFormVersion) != s.int64(kVersionFormVersion))
+    return false;
+  const std::string_view conflicted = s.text(kConflicted);
+  if (conflicted != "[]" && !conflicted.empty()) return false;
+  auto clock = sync::decode_clock(s.text(kClock));
+  if (!clock.ok()) return false;
+  sync::VectorClock context;
+  for (const auto& [a, n] : clock->entries())
+    if (a != actor) context.advance(a, n);
+  const std::string_view body = s.text(kBody);
+  const std::string changed = sync::changed_text(s.text(kChanged), body);
+  const std::string_view digest = s.text(kDigestHex);
+  const std::int64_t n = s.int64(kN);
+  auto matches = [&](const sync::VectorClock& ctx) {
+    const std::string ctx_text = sync::encode_clock(ctx);
+    return sha256_hex_of(sync::edit_fingerprint_of(
+               {record_id, s.text(kForm), s.int64(kVersionFormVersion), s.text(kMunicipality), s.text(kCommunity),
+                s.text(kComponent), actor, n, ctx_text, changed, body, s.int64(kVersionDeleted) != 0,
+                s.int64(kDeviceTime)})) == digest;
+  };
+  if (matches(context)) return true;
+  auto parents = sync::decode_dots(s.text(kParents));
+  if (!parents.ok()) return false;
+  std::int64_t earlier = 0;
+  for (const sync::Dot& p : *parents)
+    if (p.actor == actor && p.n < n) earlier = std::max(earlier, p.n);
+  if (earlier == 0) return false;
+  context.advance(actor, earlier);
+  return matches(context);
+}
 
 // The municipalities of the scope as a JSON array, or "" when some assignment covers any municipality
 // (or there is no scope): then every record is a candidate.
@@ -61,6 +105,8 @@ inline std::string scope_municipalities(const std::vector<sync::Assignment>* sco
 //   Status scoped_rows(after, n, municipalities, on_row): the rows of the first n candidates after
 //       `after` of the municipalities (a JSON array; note 2).
 //   Result<bool> was_in_scope(record_id, scope, form_id); Result<int64> head().
+//   Result<std::set<int64>> quarantined_dots(actor): the counters of actor's edits ever quarantined
+//       (read only for skip_own).
 // Rows come ordered by (seq, actor, n), live versions only, with the columns of `Col`; on_row(row)
 // returns false to stop the read. A Row has key(col) (bytes equal for equal ids), uuid(col) (the
 // canonical text), text(col) (a view valid during on_row) and int64(col).
@@ -83,6 +129,16 @@ Result<ChangesPage> write_page(Source& src, const FeedQuery& q, std::string& out
   std::string last_id, current_id, current_form, redacted, hash, changed, redacted_changed;
   std::int64_t record_form_version = 0;
   std::int64_t records_in_window = 0;
+  // skip_own: a version of the caller's whose dot was ever quarantined is an edit an admin released
+  // (PROTOCOL §10.8): stored as pushed, but the caller was told it was rejected and holds it as such, so
+  // it is always sent. (The quarantine row is committed before any release, so no read misses it.)
+  std::set<std::int64_t> released;
+  const bool skip_own = q.skip_own && !q.echo_actor.empty() && !q.transform && !q.community;
+  if (skip_own) {
+    auto r = src.quarantined_dots(q.echo_actor);
+    if (!r.ok()) return r.status();
+    released = std::move(*r);
+  }
   auto close_entry = [&] {
     if (!open) return;
     sync::append_record_close(out);
@@ -112,6 +168,13 @@ Result<ChangesPage> write_page(Source& src, const FeedQuery& q, std::string& out
           return false;
         }
         marker = *was;
+      }
+      if (visible && skip_own && s.uuid(kActor) == q.echo_actor && !released.count(s.int64(kN)) &&
+          stored_as_pushed(s, id, q.echo_actor)) {
+        // Left out (skip_own): the caller wrote this version and holds it as it is; the cursor passes it.
+        visible = false;
+        scanned_to = seq;
+        return true;
       }
       if ((visible || marker) && full) {
         page.more = true;

@@ -18,7 +18,7 @@ namespace {
 #define AKT_FEED_COLUMNS                                                                                         \
   "r.id, r.form_id, r.form_version, r.municipality, r.community, r.component, r.seq, r.deleted, r.live_count, " \
   "v.actor, v.n, v.clock, v.parents, v.changed, v.body, v.deleted, v.form_version, v.device_time, "            \
-  "v.server_time, r.conflicted, r.deletion_pending, r.pending_upload"
+  "v.server_time, r.conflicted, r.deletion_pending, r.pending_upload, lower(hex(v.digest)), r.updated_at"
 
 // How many of the ?2 records after ?1 there are, and the last one's seq: the window's range (note 4).
 constexpr const char* kWindowSql =
@@ -105,6 +105,19 @@ struct SqliteSource {
     return record_was_in_scope(db, id, scope, form);
   }
   Result<std::int64_t> head() { return feed_head(db); }
+  // The counters of `actor`'s edits ever quarantined (PROTOCOL §10.6): one read per page.
+  Result<std::set<std::int64_t>> quarantined_dots(const std::string& actor) {
+    AKT_STMT(s, db, "SELECT n FROM quarantine WHERE actor = ?1");
+    const std::string blob = uuid_blob(actor);
+    s->bind_blob(1, blob.data(), blob.size());
+    std::set<std::int64_t> out;
+    for (;;) {
+      auto row = s->step();
+      if (!row.ok()) return row.status();
+      if (!*row) return out;
+      out.insert(s->int64(0));
+    }
+  }
 };
 
 }  // namespace

@@ -100,6 +100,8 @@ struct FeedQuery {
   bool parents = true, changed = true;  // whether versions carry them
   bool lean = false;                    // members at their defaults left out (PROTOCOL §5.1, compact=2)
   std::string echo_actor;           // non-empty: versions by this actor carry body_hash instead of body
+  bool skip_own = false;            // with echo_actor: records whose one live version is that actor's
+                                    // edit exactly as pushed are left out (PROTOCOL §5.1, skip_own)
 };
 
 // One row of an M&E export page (docs/EXPORTS.md): SyncStore::export_page.

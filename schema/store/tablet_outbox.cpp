@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <exception>
+#include <set>
 
 #include "schema/store/db.hpp"
 #include "sync/uuid.hpp"
+#include "sync/vector_clock.hpp"
 #include "sync/wire_json.hpp"
 
 namespace akt::store {
@@ -60,6 +62,13 @@ std::string blob_literal(const sync::UuidBytes& id) {
   return out + "'";
 }
 
+// The same for an id held as its 16 bytes.
+std::string blob_literal_of(std::string_view bytes) {
+  sync::UuidBytes id{};
+  std::copy_n(bytes.begin(), std::min(bytes.size(), id.size()), reinterpret_cast<char*>(id.data()));
+  return blob_literal(id);
+}
+
 // Moves the acknowledged edits of `where` (a condition on edits `e`, no bound values) to `pushed`
 // (note 6 of tablet_store.cpp), with their record's form and scope.
 Status keep_pushed(Db& db, const std::string& where) {
@@ -90,6 +99,68 @@ Status drop_left_scope(Db& db, const sync::UuidBytes& id) {
     AKT_TRY(s->run());
   }
   return drop_if_empty(db, id);
+}
+
+// The feed left out (skip_own, PROTOCOL §5.1) every record whose one live version is this device's edit
+// exactly as pushed, with nothing changed since. At the end of such a pull, an acknowledged edit still in
+// `edits` whose record no page showed is such a record: any feed version of a record that holds an
+// acknowledged edit covers it (the server acknowledged it applied, merged, superseded or duplicate), so an
+// entry would have moved it to `pushed`. Its latest acknowledged edit becomes the record's server version,
+// as the feed would have given it (server_time unknown: 0), and its acknowledged edits move to `pushed`.
+// `shown`: the records of the last page (their edits were handled by their entries).
+Status take_own_left_out(Db& db, const std::string& actor, const std::set<std::string>& shown) {
+  struct Latest {
+    std::string id;
+    std::int64_t n = 0, form_version = 0, deleted = 0, device_time = 0, seq = 0;
+    std::string context, changed, body;
+  };
+  std::vector<Latest> latest;
+  {
+    AKT_STMT(s, db, "SELECT e.record_id, e.n, e.form_version, e.context, e.changed, e.body, e.deleted, e.device_time, "
+                    "e.acked_seq FROM edits e WHERE e.acked_epoch IS NOT NULL AND e.n = (SELECT max(n) FROM edits "
+                    "WHERE record_id = e.record_id AND acked_epoch IS NOT NULL) ORDER BY e.n");
+    for (;;) {
+      auto row = s->step();
+      if (!row.ok()) return row.status();
+      if (!*row) break;
+      Latest l{std::string(s->blob(0)), s->int64(1), s->int64(2), s->int64(6), s->int64(7), s->int64(8),
+               std::string(s->text(3)), std::string(s->text(4)), std::string(s->text(5))};
+      if (!shown.count(l.id)) latest.push_back(std::move(l));
+    }
+  }
+  for (const Latest& l : latest) {
+    auto context = sync::decode_clock(l.context);
+    if (!context.ok()) return Status::corruption("edit " + std::to_string(l.n) + ": bad context");
+    const std::string clock = sync::encode_clock(sync::edit_clock(*context, {actor, l.n}));
+    {
+      AKT_STMT(s, db, "DELETE FROM versions WHERE record_id = ?1");
+      s->bind_blob(1, l.id.data(), l.id.size());
+      AKT_TRY(s->run());
+    }
+    {
+      AKT_STMT(s, db, "INSERT INTO versions(record_id, actor, n, clock, changed, body, deleted, device_time, "
+                      "server_time) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,0)");
+      s->bind_blob(1, l.id.data(), l.id.size());
+      s->bind(2, actor);
+      s->bind(3, l.n);
+      s->bind(4, clock);
+      s->bind(5, l.changed);
+      s->bind(6, l.body);
+      s->bind(7, l.deleted);
+      s->bind(8, l.device_time);
+      AKT_TRY(s->run());
+    }
+    {
+      AKT_STMT(s, db, "UPDATE records SET form_version = ?2, seq = max(seq, ?3), conflict = 0, conflicted = '[]', "
+                      "deletion_pending = 0, resync = 0 WHERE id = ?1");
+      s->bind_blob(1, l.id.data(), l.id.size());
+      s->bind(2, l.form_version);
+      s->bind(3, l.seq);
+      AKT_TRY(s->run());
+    }
+    AKT_TRY(keep_pushed(db, "e.record_id = " + blob_literal_of(l.id) + " AND e.n <= " + std::to_string(l.n)));
+  }
+  return {};
 }
 
 // Moves edit `n` to the rejected list and drops a record left with nothing.
@@ -257,9 +328,10 @@ Result<AckResult> TabletStore::acknowledge(const OutboxBatch& batch, const sync:
       case sync::Outcome::kDuplicate: ++ack.duplicate; break;
       default: ++ack.concurrent; break;
     }
-    AKT_STMT(s, *db_, "UPDATE edits SET acked_epoch = ?1 WHERE n = ?2");
+    AKT_STMT(s, *db_, "UPDATE edits SET acked_epoch = ?1, acked_seq = ?3 WHERE n = ?2");
     s->bind(1, resp.epoch);
     s->bind(2, batch.dots[i].n);
+    s->bind(3, r.seq);
     AKT_TRY(s->run());
   }
   {
@@ -358,15 +430,18 @@ Result<std::optional<std::string>> TabletStore::local_body(const std::string& re
 }
 
 Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordState>& changes, const std::string& next,
-                                               const std::string& epoch, bool complete) {
+                                               const std::string& epoch, bool complete, bool own_left_out) {
   Tx tx(*db_);
   AKT_TRY(tx.status());
   auto dev = device();
   if (!dev.ok()) return dev.status();
-  if (!dev->epoch.empty() && dev->epoch != epoch) AKT_TRY(reset_locked(epoch));
+  const bool reset = !dev->epoch.empty() && dev->epoch != epoch;
+  if (reset) AKT_TRY(reset_locked(epoch));
+  std::set<std::string> shown;  // the page's records (16-byte ids)
   for (const sync::RecordState& rs : changes) {
     auto id = parse_id(rs.record_id);
     if (!id.ok()) return id.status();  // rolls back the page: the cursor stays before it
+    shown.insert(std::string(reinterpret_cast<const char*>(id->data()), id->size()));
     if (rs.out_of_scope) {
       AKT_TRY(drop_left_scope(*db_, *id));
       continue;
@@ -427,6 +502,7 @@ Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordSta
     for (std::int64_t n : covered) AKT_TRY(keep_pushed(*db_, "e.n = " + std::to_string(n)));
     AKT_TRY(drop_if_empty(*db_, *id));
   }
+  if (complete && own_left_out && !reset) AKT_TRY(take_own_left_out(*db_, dev->config.actor, shown));
   if (complete) {
     // After a reset, what the server no longer has or no longer shows this user goes: its versions, and
     // the device's acknowledged edits of it (the server has those). A record keeps only the edits still
@@ -442,6 +518,29 @@ Result<std::size_t> TabletStore::apply_changes(const std::vector<sync::RecordSta
   AKT_TRY(s->run());
   AKT_TRY(tx.commit());
   return changes.size();
+}
+
+Result<bool> TabletStore::resync_pending() {
+  AKT_STMT(s, *db_, "SELECT EXISTS (SELECT 1 FROM records WHERE resync != 0)");
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  return *row && s->int64(0) != 0;
+}
+
+Result<bool> TabletStore::server_takes_zstd(const std::string& url) {
+  AKT_STMT(s, *db_, "SELECT takes_zstd FROM servers WHERE url = ?1");
+  s->bind(1, url);
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  return *row && s->int64(0) != 0;
+}
+
+Status TabletStore::set_server_takes_zstd(const std::string& url, bool takes) {
+  AKT_STMT(s, *db_, "INSERT INTO servers(url, takes_zstd) VALUES(?1, ?2) ON CONFLICT(url) DO UPDATE SET "
+                    "takes_zstd = excluded.takes_zstd");
+  s->bind(1, url);
+  s->bind(2, std::int64_t{takes});
+  return s->run();
 }
 
 Status TabletStore::mark_synced(std::int64_t now_ms) {

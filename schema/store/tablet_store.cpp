@@ -128,6 +128,16 @@ CREATE TABLE pushed(
   kept_since   INTEGER NOT NULL DEFAULT 0  -- the first sync after it came here (0 = none yet); pruned after
 );                                         -- kPushedRetentionMs
 )sql"},
+    // The feed position a push answer gave each acknowledged edit (a record the feed leaves out because it
+    // is this edit exactly, PROTOCOL §5.1 skip_own, takes it), and what each server said it takes as
+    // request bodies (PROTOCOL §1: the first upload of a run goes zstd to a server that said so before).
+    {4, R"sql(
+ALTER TABLE edits ADD COLUMN acked_seq INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE servers(
+  url        TEXT PRIMARY KEY,
+  takes_zstd INTEGER NOT NULL DEFAULT 0    -- an answer advertised `Accept-Encoding: zstd` (no 415 since)
+) WITHOUT ROWID;
+)sql"},
 };
 
 Status migrate_tablet(Db& db) {

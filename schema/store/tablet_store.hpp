@@ -177,8 +177,21 @@ class TabletStore {
   // edits), for a feed that left the body out because this device wrote it (PROTOCOL §5.1); nullopt
   // when it holds none. kInvalidArgument for an id that is not a UUID.
   Result<std::optional<std::string>> local_body(const std::string& record_id, const sync::Dot& dot);
+  //
+  // `own_left_out`: the page was asked with skip_own (PROTOCOL §5.1), so the feed left out every record
+  // whose one live version is this device's edit exactly as pushed. With `complete` too (the pull's last
+  // page), each record still holding acknowledged edits not shown by a feed version takes its latest
+  // acknowledged edit as its server version (the acknowledged edits move to `pushed` as if covered), with
+  // the feed position its push answer gave, and no conflict flags. Not done on a page that reset the epoch.
   Result<std::size_t> apply_changes(const std::vector<sync::RecordState>& changes, const std::string& next,
-                                    const std::string& epoch, bool complete);
+                                    const std::string& epoch, bool complete, bool own_left_out = false);
+  // Whether records wait to be shown again after a reset (epoch or scope): a pull then asks without
+  // skip_own, since `complete` drops the records the feed does not show.
+  Result<bool> resync_pending();
+  // What the server at `url` said it takes as request bodies: true after an answer advertised zstd
+  // (`Accept-Encoding`, PROTOCOL §1), false after a 415 to a zstd body; false for a server never heard.
+  Result<bool> server_takes_zstd(const std::string& url);
+  Status set_server_takes_zstd(const std::string& url, bool takes);
   // The server has a new epoch (restored from backup): clears the cursor, re-queues every edit not
   // acknowledged under `epoch` ("" = unknown: all of them), dissolves batches, marks records to resync.
   // With the stored epoch it is the reset of a scope change: nothing is re-queued.

@@ -1,4 +1,4 @@
-// GET /v1/changes?since=CURSOR&limit=N&wait=MS (&after=SEQ&max_bytes=N&compact=1|2&changed=1&echo=0): the change
+// GET /v1/changes?since=CURSOR&limit=N&wait=MS (&after=SEQ&max_bytes=N&compact=1|2&changed=1&echo=0&skip_own=1): the change
 // feed (DESIGN §5). Each changed record once, at its latest state, in feed order; long-poll when nothing is
 // new and wait > 0.
 #include "server/handlers/handlers.hpp"
@@ -81,6 +81,13 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
     if (it->second != "0" && it->second != "1") return problem(400, "invalid_echo", "echo must be 0 or 1");
     echo = it->second == "1";
   }
+  // Own versions left out (§5.1): with echo=0, a record whose one live version is the caller's edit
+  // exactly as pushed, and nothing since, is not sent at all.
+  bool skip_own = false;
+  if (auto it = q.find("skip_own"); it != q.end()) {
+    if (it->second != "0" && it->second != "1") return problem(400, "invalid_skip_own", "skip_own must be 0 or 1");
+    skip_own = it->second == "1";
+  }
   std::int64_t wait = 0;
   if (auto it = q.find("wait"); it != q.end()) {
     if (!parse_int(it->second, wait)) return problem(400, "invalid_wait", "wait must be milliseconds >= 0");
@@ -124,6 +131,7 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   fq.changed = with_changed;
   fq.lean = lean;
   if (!echo && who.is_device()) fq.echo_actor = who.device_actor;
+  fq.skip_own = skip_own && !redacts;
   auto page = app.store->feed_page(fq, out);
   if (!page.ok()) return problem_from(page.status(), "internal");
   if (who.is_device()) app.store->note_pull(who.device_actor, since, app.now_ms());

@@ -17,6 +17,8 @@
 // aktsync CLI does). --runs N repeats each point and prints the medians. --coding gzip: the client neither
 // asks for zstd answers nor uploads zstd (as before zstd, PROTOCOL §1); zstd (default): both.
 // (Both send creates without `changed` and ask for a lost push answer first: those live in the store.)
+// The new client leaves its own records out of the feed (skip_own; --skip-own 0: not) and, like a tablet
+// enrolled with `aktsync init`, starts each run knowing whether the server takes zstd uploads (heard off the link).
 //
 // The proxy shapes at HTTP-message granularity in user space (a request is forwarded once it arrived
 // whole; the answer leaves in 1 KiB pieces at the link rate), which is close to, not the same as, a
@@ -69,6 +71,7 @@ struct Options {
   int compact = 0;  // the `compact` level the new client asks for; 0 = the client's default
   int target_ms = 8000;  // the new client's target_request_time (the aktsync CLI's); 0 = fixed sizes
   std::string coding = "zstd";  // answers and uploads: zstd (the client's default) or gzip (before zstd)
+  int skip_own = 1;  // the new client leaves its own records out of the feed (PROTOCOL §5.1 skip_own)
 };
 
 std::vector<int> list(const char* s) {
@@ -107,13 +110,18 @@ Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, 
   } else {
     so.partial_answer = [&http] { return http.partial_answer(); };  // cut pages resume mid-page
     if (o.compact > 0) so.compact_level = o.compact;
+    so.skip_own = o.skip_own != 0;
     so.target_request_time = std::chrono::milliseconds(o.target_ms);
   }
+  // As the aktsync CLI: what an earlier exchange with the server (its enrolment) heard of zstd uploads.
+  const std::string url = "127.0.0.1:" + std::to_string(port);
+  if (!old_protocol && !client::recall_upload_coding(store, url, http).ok()) std::abort();
   client::SyncClient sc(store, client::http_transport(http), so);
   Phase p;
   const auto t0 = Clock::now();
   auto s = sc.sync(1700000000000);
   p.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (!old_protocol) (void)client::remember_upload_coding(store, url, http);
   p.http = http.stats();
   p.summary = sc.summary();
   p.ok = s.ok();
@@ -187,6 +195,7 @@ int main(int argc, char** argv) {
     else if (flag == "--compact") o.compact = std::atoi(v);
     else if (flag == "--target-ms") o.target_ms = std::atoi(v);
     else if (flag == "--coding" && (std::string(v) == "zstd" || std::string(v) == "gzip")) o.coding = v;
+    else if (flag == "--skip-own") o.skip_own = std::atoi(v);
     else if (flag == "--protocol") {
       const std::string p = v;
       if (p == "both") o.protocols = {"old", "new"};
@@ -197,7 +206,7 @@ int main(int argc, char** argv) {
                    "usage: akt_link_bench [--records N] [--kbits 64,128,256] [--rtt 300,600] [--faults 0,1]\n"
                    "                      [--cut-every S] [--stall P] [--stall-ms MS] [--batch N] [--pull-limit N]\n"
                    "                      [--protocol new|old|both] [--runs N] [--compact 1|2] [--target-ms MS]\n"
-                   "                      [--coding zstd|gzip]\n");
+                   "                      [--coding zstd|gzip] [--skip-own 1|0]\n");
       return 2;
     }
   }
@@ -250,6 +259,13 @@ int main(int argc, char** argv) {
         if (!proxy.ok()) return 1;
         ideal = static_cast<double>(gz) / static_cast<double>(f.link.rate_bytes_per_s);
         auto a = tablet(dir.file("a.db"), actor_a, "token-a", (*proxy)->port());
+        {
+          // Tablet A was enrolled on this server (aktsync init keeps the answer's zstd advertisement):
+          // heard directly, off the emulated link, and kept as `init` keeps it.
+          client::HttpClient direct("127.0.0.1", (*srv)->port());
+          if (direct.request("GET", "/healthz").ok() && direct.server_takes_zstd() && !old_protocol)
+            (void)a->set_server_takes_zstd("127.0.0.1:" + std::to_string((*proxy)->port()), true);
+        }
         std::mt19937_64 ids(5);
         for (const auto& r : recs) {
           std::array<std::uint8_t, 10> random{};
@@ -265,6 +281,11 @@ int main(int argc, char** argv) {
         report("push", protocol, kbits, rtt, faults, push, ideal, after_push, o.records);
         push_runs.add(push, o.records);
         auto b = tablet(dir.file("b.db"), actor_b, "token-b", (*proxy)->port());
+        {
+          client::HttpClient direct("127.0.0.1", (*srv)->port());
+          if (direct.request("GET", "/healthz").ok() && direct.server_takes_zstd() && !old_protocol)
+            (void)b->set_server_takes_zstd("127.0.0.1:" + std::to_string((*proxy)->port()), true);
+        }
         Phase pull = run_sync(*b, (*proxy)->port(), o, old_protocol);
         auto after_pull = (*proxy)->counts();
         after_pull.link_cuts -= after_push.link_cuts + before_push.link_cuts;

@@ -1,10 +1,12 @@
 // Tablets on an older form version edit records a newer version wrote (PROTOCOL §4.4, FORMS.md §5.1):
 // the edit applies whether it sends the newer answers back unchanged or leaves them out, never blanks
-// them, and is checked against the version the record ends at. Real server on loopback, validation on.
+// them, and is checked against the version the record ends at; a feed that leaves out the device's own
+// versions (skip_own) never leaves out one stored otherwise. Real server on loopback, validation on.
 #include <doctest/doctest.h>
 
 #include <nlohmann/json.hpp>
 
+#include "schema/store/blob_store.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/support/test_server.hpp"
 #include "tests/support/edits.hpp"
@@ -188,4 +190,108 @@ TEST_CASE("older form: the edit is checked against the version the record ends a
   CHECK(r3["error"]["fields"].size() == 2);
   CHECK(r3["error"]["fields"][0]["code"] == "unknown_field");
   CHECK(w.quarantined() == 3);
+}
+
+TEST_CASE("skip_own: the feed leaves out the device's own versions stored as pushed, never one stored otherwise") {
+  World w;
+  auto edit_of = [&](const std::string& record, const test::Device& dev, std::int64_t n, const sync::VectorClock& ctx,
+                     const json& body) {
+    sync::Edit e = w.edit(dev, n, ctx, body, {"pct_complete"});
+    e.record_id = record;
+    return e;
+  };
+  const json plain = w.fixture;  // with photo references the server lacks (pending_upload): still left out
+  json changed_body = plain;
+  changed_body["pct_complete"] = 55;
+  // rec2: A's create and A's own later edit of it, both stored exactly as pushed.
+  const std::string rec2 = test::uuid7(1700000001000, 2), rec3 = test::uuid7(1700000002000, 3),
+                    rec4 = test::uuid7(1700000003000, 4), rec5 = test::uuid7(1700000004000, 5);
+  const sync::Edit c2 = edit_of(rec2, w.srv.a, 3, {}, plain);
+  REQUIRE(w.push(w.srv.a, c2, "c2")["outcome"] == "applied");
+  REQUIRE(w.push(w.srv.a, edit_of(rec2, w.srv.a, 4, c2.clock(), changed_body), "e2")["outcome"] == "applied");
+  // rec3: another device's create.
+  REQUIRE(w.push(w.srv.b, edit_of(rec3, w.srv.b, 1, {}, plain), "b3")["outcome"] == "applied");
+  // rec: A's v1 edit of the v2 record, stored completed with the v2 answers (PROTOCOL §4.4): not as pushed.
+  json v1_body = w.fixture;
+  v1_body["works_quality"] = "poor";
+  const sync::Edit ev3 = w.edit(w.srv.a, 5, w.ev2.clock(), v1_body, {"works_quality"});
+  REQUIRE(w.push(w.srv.a, ev3, "v1-edit")["outcome"] == "applied");
+  // rec4: A's create, then another device's edit of it (the live version is not A's).
+  const sync::Edit c4 = edit_of(rec4, w.srv.a, 6, {}, plain);
+  REQUIRE(w.push(w.srv.a, c4, "c4")["outcome"] == "applied");
+  REQUIRE(w.push(w.srv.b, edit_of(rec4, w.srv.b, 2, c4.clock(), changed_body), "b4")["outcome"] == "applied");
+  // rec5: A's create.
+  REQUIRE(w.push(w.srv.a, edit_of(rec5, w.srv.a, 7, {}, plain), "c5")["outcome"] == "applied");
+  // rec6: A's create filled with a version not yet published: rejected, then released by an admin once it
+  // is. Stored as pushed, but A holds it as rejected: it must come.
+  const std::string rec6 = test::uuid7(1700000005000, 6);
+  sync::Edit c6 = edit_of(rec6, w.srv.a, 8, {}, plain);
+  c6.form_version = 3;
+  REQUIRE(w.push(w.srv.a, c6, "c6")["outcome"] == "rejected");
+  json v3 = w.v1;
+  v3["version"] = 3;
+  v3["fields"].push_back({{"key", "handover_note"}, {"type", "text"}, {"label", {{"en", "Hand-over remarks"}, {"sq", "Vërejtje për dorëzimin"}, {"sr", "Напомене о примопредаји"}}},
+                          {"sensitivity", "-"}});
+  for (json& f : v3["fields"])
+    if (f["key"] == "visit")
+      f["fields"].push_back({{"key", "v_weather"}, {"type", "text"}, {"label", {{"en", "Weather"}, {"sq", "Moti"}, {"sr", "Време"}}}, {"sensitivity", "-"}});
+  w.publish(v3);
+  auto q = w.c.request("GET", "/v1/admin/quarantine", {}, test::bearer(w.admin));
+  REQUIRE(q->status == 200);
+  const std::int64_t entry = json::parse(q->body)["entries"][0]["id"].get<std::int64_t>();
+  auto rel = w.c.request("POST", "/v1/admin/quarantine/" + std::to_string(entry) + "/release", "{}", test::bearer(w.admin));
+  REQUIRE_MESSAGE(rel->status == 200, rel->body);
+  // rec7: A's create, the feed's last record.
+  const std::string rec7 = test::uuid7(1700000006000, 7);
+  REQUIRE(w.push(w.srv.a, edit_of(rec7, w.srv.a, 9, {}, plain), "c7")["outcome"] == "applied");
+
+  auto page = [&](const std::string& query) {
+    auto r = test::get(w.c, w.srv.a, "/v1/changes?compact=2&echo=0" + query);
+    REQUIRE_MESSAGE(r.status == 200, r.body);
+    return json::parse(r.body);
+  };
+  auto ids = [](const json& p) {
+    std::vector<std::string> out;
+    for (const json& e : p["changes"]) out.push_back(e["record"].get<std::string>());
+    return out;
+  };
+  const json all = page("");
+  CHECK(ids(all) == std::vector<std::string>{rec2, rec3, w.rec, rec4, rec5, rec6, rec7});
+  const json lean = page("&skip_own=1");
+  CHECK(ids(lean) == std::vector<std::string>{rec3, w.rec, rec4, rec6});
+  CHECK(lean["next"] == all["next"]);  // the cursor passes the records left out, the last one included
+  CHECK(lean["more"] == false);
+  for (const json& e : lean["changes"]) {
+    const json& v = e["live"][0];
+    if (e["record"] == w.rec) {
+      // A's own version, but the server holds another body than A sent: A learns it (the hash differs).
+      CHECK(v["dot"]["n"] == 5);
+      REQUIRE(v.contains("body_hash"));
+      CHECK(v["body_hash"] != store::sha256_hex_of(ev3.body).substr(0, 16));
+    } else if (e["record"] == rec6) {
+      CHECK(v["dot"]["n"] == 8);  // released: A's own, as pushed, with its hash (A reads it whole)
+      CHECK(v["body_hash"] == store::sha256_hex_of(c6.body).substr(0, 16));
+    } else {
+      CHECK(v["dot"]["actor"] == w.srv.b.actor);
+      CHECK(v.contains("body"));
+    }
+  }
+  // Page by page (one entry each): the same entries, and each cursor passes what was left out before it.
+  std::vector<std::string> paged;
+  std::string since;
+  for (int i = 0; i < 10; ++i) {
+    const json p = page("&skip_own=1&limit=1" + (since.empty() ? std::string() : "&since=" + since));
+    for (const std::string& id : ids(p)) paged.push_back(id);
+    since = p["next"].get<std::string>();
+    if (!p["more"].get<bool>()) break;
+  }
+  CHECK(paged == ids(lean));
+  CHECK(since == all["next"]);
+  // Not for another device (none of these versions is its own), and only with echo=0.
+  auto b_page = json::parse(test::get(w.c, w.srv.b, "/v1/changes?compact=2&echo=0&skip_own=1").body);
+  CHECK(ids(b_page) == std::vector<std::string>{rec2, w.rec, rec5, rec6, rec7});  // B's own: rec3, and its edit of rec4
+  auto echoed = json::parse(test::get(w.c, w.srv.a, "/v1/changes?compact=2&skip_own=1").body);
+  CHECK(ids(echoed) == ids(all));
+  CHECK(test::get(w.c, w.srv.a, "/v1/changes?echo=0&skip_own=2").status == 400);
+  CHECK(json::parse(test::get(w.c, w.srv.a, "/v1/changes?echo=0&skip_own=yes").body)["code"] == "invalid_skip_own");
 }

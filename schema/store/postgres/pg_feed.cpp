@@ -6,6 +6,7 @@
 #include "schema/store/postgres/pg_feed.hpp"
 
 #include <cstdint>
+#include <set>
 #include <utility>
 
 #include "schema/store/feed_page.hpp"
@@ -21,7 +22,8 @@ namespace {
 #define AKT_PG_FEED_COLUMNS                                                                                     \
   "r.id::text, r.form_id, r.form_version, r.municipality, r.community, r.component, r.seq, r.deleted, "      \
   "r.live_count, v.actor::text, v.n, v.clock, v.parents, v.changed, v.body, v.deleted, v.form_version, "     \
-  "v.device_time, v.server_time, r.conflicted, r.deletion_pending, r.pending_upload"
+  "v.device_time, v.server_time, r.conflicted, r.deletion_pending, r.pending_upload, encode(v.digest, 'hex'), " \
+  "r.updated_at"
 
 const std::string kWindowSql =
     "SELECT count(*), coalesce(max(seq), $1::bigint) FROM "
@@ -114,6 +116,14 @@ struct PgSource {
     auto r = c.exec("SELECT coalesce(max(seq), 0)::bigint FROM records");
     if (!r.ok()) return r.status();
     return r->int64(0, 0);
+  }
+  // The counters of `actor`'s edits ever quarantined (PROTOCOL §10.6): one read per page.
+  Result<std::set<std::int64_t>> quarantined_dots(const std::string& actor) {
+    auto r = c.exec("SELECT n FROM quarantine WHERE actor = $1::uuid", {text(actor)});
+    if (!r.ok()) return r.status();
+    std::set<std::int64_t> out;
+    for (int i = 0; i < r->rows(); ++i) out.insert(r->int64(i, 0));
+    return out;
   }
 };
 
