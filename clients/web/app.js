@@ -931,12 +931,26 @@
   }
 
   async function start() {
+    // An upgrade of the local store (an app update) runs as the store is first opened, before the language
+    // is read from it: its progress is shown in the language last chosen on this tablet (kept in
+    // localStorage too for this), else in the three.
+    let shown = null;
+    try { shown = localStorage.getItem('akt-lang'); } catch (_) { /* none */ }
+    S.onUpgradeProgress((done, total) => {
+      const pct = total ? Math.floor((100 * done) / total) : 100;
+      let p = document.getElementById('upgrading');
+      if (!p) { p = el('p', { id: 'upgrading', class: 'card', role: 'status' }); main.replaceChildren(p); }
+      p.textContent = (M[shown] ? [shown] : ['sq', 'sr', 'en']).map((l) => M[l].upgrading.split('{pct}').join(String(pct))).join(' / ');
+    });
     lang = (await S.meta('lang')) || 'en';
+    const keepLang = () => { try { localStorage.setItem('akt-lang', lang); } catch (_) { /* the store has it */ } };
+    keepLang();
     device = (await S.meta('device')) || null;
     const sel = document.getElementById('lang');
     sel.value = lang;
     sel.addEventListener('change', async () => {
       lang = sel.value;
+      keepLang();
       await S.setMeta({ lang });
       applyLanguageTexts();
       await status();

@@ -14,6 +14,8 @@
 //   - the same rows as version 5 held them (records and kept edits stored whole): the upgrade compresses
 //     each, every row of every store reads back as it was, the list, the search, the conflict and the
 //     draft are the same;
+//   - while it compresses, the app shows how far it is ("Updating the tablet's data… n%", in the language
+//     last chosen on the tablet);
 //   - version 5 again, and the tab closed while the upgrade is half-way through the records: the store is
 //     still version 5 with every row as it was, and the next start upgrades it whole;
 //   - the same rows as version 6 held them (with a `search` store, a search pack that misses the newest
@@ -332,8 +334,19 @@ async function main() {
     await page.goto(H.base + '/app/#/');
     await page.waitForFunction(() => document.body.dataset.ready === '1' && document.querySelectorAll('#records a.record').length > 1, undefined, POLL);
   };
+  // What the upgrade shows while it compresses: every text the app's progress line (#upgrading) had.
+  await T.context.addInitScript(() => {
+    window.__upgrading = [];
+    new MutationObserver(() => {
+      const p = document.getElementById('upgrading');
+      if (p && p.textContent !== window.__upgrading[window.__upgrading.length - 1]) window.__upgrading.push(p.textContent);
+    }).observe(document, { subtree: true, childList: true, characterData: true });
+  });
   await atV5();
   await startApp(T.page);
+  const progress = await T.page.evaluate(() => window.__upgrading);
+  assert.match(progress[0], /^Updating the tablet\u2019s data… 0%/, progress.join(' | '));
+  assert.match(progress[progress.length - 1], /^Updating the tablet\u2019s data… 100%/, progress.join(' | '));
   const after5 = await dump(T.page, V5_STORES);
   assert.equal(after5.version, 7, 'upgraded');
   assert.equal(after5.packed, 41, 'every record compressed by the upgrade');
@@ -358,15 +371,15 @@ async function main() {
   await atV5();
   const P = await T.context.newPage();
   await P.addInitScript(() => {
-    const update = IDBCursor.prototype.update;
+    const put = IDBObjectStore.prototype.put;
     let n = 0;
-    IDBCursor.prototype.update = function (...args) {
-      if (++n === 10) {
+    IDBObjectStore.prototype.put = function (...args) {
+      if (this.name === 'records' && this.transaction.mode === 'versionchange' && ++n === 10) {
         console.log('akt-upgrade-halfway');
         const until = Date.now() + 4000;
         while (Date.now() < until) { /* the tab closes meanwhile */ }
       }
-      return update.apply(this, args);
+      return put.apply(this, args);
     };
   });
   const halfway = new Promise((resolve) => P.on('console', (m) => { if (m.text() === 'akt-upgrade-halfway') resolve(); }));
@@ -379,8 +392,11 @@ async function main() {
   assert.equal(cut.version, 5, 'the upgrade was cut: the store is still version 5');
   assert.equal(cut.packed, 0);
   same(cut, rows5, 'after the cut upgrade', V5_STORES);
+  await T.page.evaluate(() => localStorage.setItem('akt-lang', 'sq'));  // the language last chosen: Albanian
   await T.context.setOffline(true);
   await startApp(T.page);
+  assert.ok((await T.page.evaluate(() => window.__upgrading)).includes('Duke përditësuar të dhënat e tabletit… 100%. Mbajeni këtë faqe të hapur.'),
+    'the progress in the language last chosen');
   const again = await dump(T.page, V5_STORES);
   assert.equal(again.version, 7);
   assert.equal(again.packed, 41);
