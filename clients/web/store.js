@@ -42,7 +42,9 @@
 // Version 4 also indexes edits by `queued` (1 while an edit waits for a batch) and `acked_epoch`, and kept
 // edits by `kept_since`, so that each sync step reads only the edits it works on.
 // Every save is one IndexedDB transaction: the counter and the edit move together, so a dot is never reused.
-// Schema changes only ever add (upgrade() below): an app update never drops what the tablet holds.
+// Schema changes add (upgrade() below), and drop only what is made again, in the same upgrade transaction,
+// from what stays (version 7: the `search` store, made from the summaries): an app update never drops what
+// the tablet holds.
 'use strict';
 (function () {
   const DB_NAME = 'aktsync-app';
