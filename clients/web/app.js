@@ -25,6 +25,18 @@
     return s;
   }
   function lbl(l) { return (l && (l[lang] || l.en)) || ''; }
+  // A stored form's title in the app's language: its definition's (labels by language), else the forms
+  // list's (PROTOCOL §10: a string). Definitions are parsed once per form version in a page's life.
+  const formTitles = new Map();
+  function formTitle(f) {
+    if (!formTitles.has(f.key)) {
+      let title = null;
+      try { title = JSON.parse(f.definition).title || null; } catch (_) { /* the list's title */ }
+      formTitles.set(f.key, title);
+    }
+    const title = formTitles.get(f.key) || f.title;
+    return typeof title === 'string' ? title : lbl(title);
+  }
   function el(tag, attrs, ...children) {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -228,12 +240,12 @@
     return [...by.values()];
   }
 
-  // The list's search copy: every record's search text (store.js `search`), newest first, read once in
+  // The list's search copy: every record's search text (store.js searchText()), newest first, read once in
   // this page's life and then kept in step: the records whose summary was written since (S.takeTouched())
-  // are read again, alone. It is read from the stored pack (`search_pack`) and the texts of the records
-  // logged after it (`search_log`); without a pack, or when more than PACK_DELTA records were logged since,
-  // every text is read and a new pack written. `full` (title in the app's language, answers, record id;
-  // lower case) is what a keystroke compares, made again when the language changes.
+  // are read again, alone (their summaries). It is read from the stored pack (`search_pack`) and the texts
+  // logged after it (`search_log`, S.readSearch()); when more than PACK_DELTA were logged (a long pull), a
+  // new pack is written and the log up to it dropped. `full` (title in the app's language, answers, record
+  // id; lower case) is what a keystroke compares, made again when the language changes.
   const PACK_DELTA = 1000;
   function patchCopy(c, ids, texts) {
     const at = new Map(c.ids.map((id, i) => [id, i]));
@@ -249,32 +261,20 @@
     c.texts = keep.map((i) => c.texts[i]);
     c.full = null;
   }
-  const textsOf = (ids) => S.tx(['search'], 'readonly', (s) => Promise.all(ids.map((id) => S.get(s.search, id))));
+  const textsOf = (ids) => S.tx(['summaries'], 'readonly', (s) => Promise.all(ids.map((id) => S.get(s.summaries, id))))
+    .then((rows) => rows.map((r) => (r ? S.searchText(r) : undefined)));
   async function readCopy() {
     S.takeTouched();  // what this page wrote is in the store (and logged): read from there
-    const got = await S.tx(['search_pack', 'search_log'], 'readonly', async (s) => {
-      const pack = await S.get(s.search_pack, 'pack');
-      if (!pack) return null;
-      const range = IDBKeyRange.lowerBound(pack.log, true);
-      if ((await S.wrap(s.search_log.count(range))) > PACK_DELTA) return null;
-      return { pack, ids: await S.wrap(s.search_log.getAll(range)) };
-    });
-    if (got) {
-      const c = { ids: got.pack.ids, texts: got.pack.texts, full: null, lang: null };
-      const ids = [...new Set(got.ids)];
-      if (ids.length) patchCopy(c, ids, await textsOf(ids));
-      return c;
+    const got = await S.tx(['search_pack', 'search_log'], 'readonly', (s) => S.readSearch(s));
+    if (got.logged > PACK_DELTA) {
+      // The new pack, and the log up to it dropped (in one transaction). Texts logged after `last` stay logged.
+      const pack = { k: 'pack', log: got.last, ids: [...got.ids], texts: [...got.texts] };
+      S.tx(['search_pack', 'search_log'], 'readwrite', (s) => {
+        s.search_pack.put(pack);
+        s.search_log.delete(IDBKeyRange.upperBound(got.last));
+      }).catch(() => {});
     }
-    const [keys, values, last] = await S.tx(['search', 'search_log'], 'readonly', (s) => Promise.all([
-      S.wrap(s.search.getAllKeys()), S.wrap(s.search.getAll()),
-      S.wrap(s.search_log.openKeyCursor(null, 'prev')).then((cur) => (cur ? cur.key : 0))]));
-    const c = { ids: keys.reverse(), texts: values.reverse(), full: null, lang: null };
-    // The new pack, and the log up to it dropped (in one transaction). Texts logged after `last` stay logged.
-    S.tx(['search_pack', 'search_log'], 'readwrite', (s) => {
-      s.search_pack.put({ k: 'pack', log: last, ids: c.ids, texts: c.texts });
-      s.search_log.delete(IDBKeyRange.upperBound(last));
-    }).catch(() => {});
-    return { ...c, ids: [...c.ids], texts: [...c.texts] };
+    return { ids: got.ids, texts: got.texts, full: null, lang: null };
   }
   function searchIndex(titleOf) {
     const build = async (c) => {  // c: the copy as it was (null: none yet, or its reading failed)
@@ -316,11 +316,12 @@
     const forms = new Map(first.forms.map((f) => [f.form_id, f]));
     // Photos: one this tablet still has to upload, or (another tablet's) one the server is still waiting for.
     const waiting = await P.unconfirmed();
-    const titleOf = (form) => { const f = forms.get(form); return f ? (typeof f.title === 'string' ? f.title : lbl(f.title)) : form; };
+    const titleOf = (form) => { const f = forms.get(form); return f ? formTitle(f) : form; };
     const summariesOf = (ids) => S.tx(['summaries'], 'readonly', (s) => Promise.all(ids.map((id) => S.get(s.summaries, id))))
       .then((l) => l.filter(Boolean));
     const search = el('input', { id: 'search', type: 'search', placeholder: t('search'), 'aria-label': t('search'), value: listQuery });
-    const list = el('ul', { class: 'records', id: 'records' });
+    // `data-lang`: the language the list is drawn in (a language change draws a new list, read first).
+    const list = el('ul', { class: 'records', id: 'records', 'data-lang': lang });
     let drawn = 0;  // the latest render() (a slower earlier one does not overwrite it)
     const render = async () => {
       const seq = ++drawn;
@@ -363,10 +364,21 @@
     if (first.total > first.rows.length) searchIndex(titleOf).catch(() => {});  // ready before the first keystroke
     const stuck = await stuckPhotos();
     if (mine !== routeSeq) return;  // another page was asked for meanwhile
+    // What was typed into the search of the list shown while this one was read (a sync round's end or a
+    // language change draws the list again) is the search: this list searches it too, and keeps the focus,
+    // rather than coming up with the text of its start.
+    const typing = document.activeElement && document.activeElement.id === 'search';
+    while (search.value !== listQuery) {
+      search.value = listQuery;
+      limit = Math.max(LIST_WINDOW, listLimit);
+      await render();
+      if (mine !== routeSeq) return;
+    }
     main.replaceChildren(el('section', {},
       el('div', { class: 'toolbar' }, el('h2', { text: t('records') }),
          el('a', { href: '#/new', class: 'button primary', id: 'new-record', text: t('new_record') })),
       stuck, search, list));
+    if (typing) search.focus();
   }
 
   // Photos that did not upload in several sync rounds, with the reason in the enumerator's language.
@@ -393,7 +405,7 @@
     const chooseForm = el('div', { class: 'choices' });
     for (const f of [...latest.values()].sort((a, b) => (a.form_id < b.form_id ? -1 : 1))) {
       chooseForm.append(el('button', { type: 'button', class: 'choice', 'data-form': f.form_id, onclick: () => chooseScope(f) },
-        typeof f.title === 'string' ? f.title : lbl(f.title)));
+        formTitle(f)));
     }
     box.append(el('h2', { text: t('choose_form') }), chooseForm);
     if (mine !== routeSeq) return;
@@ -421,7 +433,7 @@
       const [ml, ms] = mkSelect('scope-municipality', t('municipality'), options('municipality', mun.length ? mun : assignments.map((a) => ({ code: a.municipality, label: { en: a.municipality } }))));
       const [cl, cs] = mkSelect('scope-community', t('community'), options('community', com.length ? com : assignments.map((a) => ({ code: a.community, label: { en: a.community } }))));
       const [pl, ps] = mkSelect('scope-component', t('component'), options('component', comps), comp ? 'SO' + comp : undefined);
-      box.replaceChildren(el('h2', { text: typeof f.title === 'string' ? f.title : lbl(f.title) }), el('h3', { text: t('scope') }),
+      box.replaceChildren(el('h2', { text: formTitle(f) }), el('h3', { text: t('scope') }),
         ml, ms, cl, cs, pl, ps,
         el('button', { type: 'button', class: 'primary', id: 'start', text: t('start'), onclick: async () => {
           const id = S.uuid7();
@@ -919,12 +931,26 @@
   }
 
   async function start() {
+    // An upgrade of the local store (an app update) runs as the store is first opened, before the language
+    // is read from it: its progress is shown in the language last chosen on this tablet (kept in
+    // localStorage too for this), else in the three.
+    let shown = null;
+    try { shown = localStorage.getItem('akt-lang'); } catch (_) { /* none */ }
+    S.onUpgradeProgress((done, total) => {
+      const pct = total ? Math.floor((100 * done) / total) : 100;
+      let p = document.getElementById('upgrading');
+      if (!p) { p = el('p', { id: 'upgrading', class: 'card', role: 'status' }); main.replaceChildren(p); }
+      p.textContent = (M[shown] ? [shown] : ['sq', 'sr', 'en']).map((l) => M[l].upgrading.split('{pct}').join(String(pct))).join(' / ');
+    });
     lang = (await S.meta('lang')) || 'en';
+    const keepLang = () => { try { localStorage.setItem('akt-lang', lang); } catch (_) { /* the store has it */ } };
+    keepLang();
     device = (await S.meta('device')) || null;
     const sel = document.getElementById('lang');
     sel.value = lang;
     sel.addEventListener('change', async () => {
       lang = sel.value;
+      keepLang();
       await S.setMeta({ lang });
       applyLanguageTexts();
       await status();

@@ -28,22 +28,27 @@
 //            millisecond). Every transaction that writes a record, an edit, a draft or a refusal recomputes
 //            the summaries of the records it touched before it commits (summarize()), so they never drift.
 //            A record the list hides (deleted and synced) has no row.
-//   search   (version 5) the list's search text of each summary, one string per record, keyed by the record id
-//            (out of line): "<form id>\n<the row's answers, lower case>". Written with the summary (the same
-//            summarize()); a search compares these texts, then reads only the summaries of the rows it shows.
-//   search_log (version 5) the ids of the records whose search text summarize() wrote, in order (autoIncrement
-//            keys), and search_pack {k: 'pack', log, ids, texts}: every search text as of log key `log`, in
-//            one row. The app's first search of a page reads the pack and the texts of the records logged
-//            after it (not 50,000 rows one by one: about 0.6 s at 50,000), and writes a new pack when that log
-//            grew long (app.js searchIndex).
+//   search_pack (version 5) {k: 'pack', log, ids, texts}: the list's search text of every summary as of the
+//            search_log key `log`, in one row, newest record first. A summary's search text is
+//            "<form id>\n<the row's answers, lower case>" (searchText()); a search compares these texts, then
+//            reads only the summaries of the rows it shows.
+//   search_log (version 5) the search texts summarize() wrote after the pack, in order (autoIncrement keys):
+//            from version 7 {r: record id, t: its text, or null when its summary was dropped} (version 5
+//            and 6 logged the ids alone, and kept every text a second time in a `search` store keyed by
+//            record id; version 7 dropped it: the pack and the log hold each text once, the summaries
+//            hold what they are made of). The app's first search of a page reads the pack and the log after
+//            it (readSearch(): not 50,000 rows one by one), and writes a new pack when that log grew long
+//            (app.js searchIndex).
 // Version 4 also indexes edits by `queued` (1 while an edit waits for a batch) and `acked_epoch`, and kept
 // edits by `kept_since`, so that each sync step reads only the edits it works on.
 // Every save is one IndexedDB transaction: the counter and the edit move together, so a dot is never reused.
-// Schema changes only ever add (upgrade() below): an app update never drops what the tablet holds.
+// Schema changes add (upgrade() below), and drop only what is made again, in the same upgrade transaction,
+// from what stays (version 7: the `search` store, made from the summaries): an app update never drops what
+// the tablet holds.
 'use strict';
 (function () {
   const DB_NAME = 'aktsync-app';
-  const DB_VERSION = 6;
+  const DB_VERSION = 7;
   const KEPT_DAYS = 90;
   let dbp = null;
 
@@ -71,47 +76,67 @@
       txn.objectStore('kept').createIndex('kept_since', 'kept_since');
     }
     if (oldVersion < 5) {
-      db.createObjectStore('search');
       db.createObjectStore('search_log', { autoIncrement: true });
       db.createObjectStore('search_pack', { keyPath: 'k' });
     }
     if (oldVersion < 6) db.createObjectStore('dicts', { keyPath: 'id' });
-    // Version 7 and later: add stores or indexes here, never delete data.
+    // Version 7: the `search` store of versions 5 and 6 (every search text a second time, beside the pack) is
+    // dropped; what it held is made again from the summaries (fillVersion7, below, in this transaction).
+    if (oldVersion >= 5 && oldVersion < 7) db.deleteObjectStore('search');
+    // Version 8 and later: add stores or indexes here; drop only what is made again from what stays.
     // A tablet that held data before: what the new stores hold is made from what it holds, in this same
     // upgrade transaction (if the tab closes half-way, the whole upgrade is undone: the store stays at its
     // old version, untouched, and the next start upgrades again). From version 3 or older: its queued edits
-    // marked and every record's summary (and search text) made; from version 4: the search text of every
-    // summary; then, from version 5 or older, every record and kept edit compressed (fillVersion6: the
-    // compression is synchronous, so that it runs inside this transaction).
-    const fill = oldVersion < 1 ? null : oldVersion < 4 ? fillVersion4 : oldVersion < 5 ? fillVersion5 : oldVersion < 6 ? fillVersion6 : null;
-    if (fill) {
-      fill(txn).then(() => (oldVersion < 6 && fill !== fillVersion6 ? fillVersion6(txn) : null))
+    // marked and every record's summary made (fillVersion4); then, from version 5 or older, every record and
+    // kept edit compressed (fillVersion6: the compression is synchronous, so that it runs inside this
+    // transaction); then, from version 6 or older, the search pack made from the summaries (fillVersion7).
+    const steps = oldVersion < 1 ? [] : [...(oldVersion < 4 ? [fillVersion4] : []), ...(oldVersion < 6 ? [fillVersion6] : []), fillVersion7];
+    if (steps.length) {
+      steps.slice(1).reduce((p, f) => p.then(() => f(txn)), steps[0](txn))
         .catch((e) => { upgradeError = e; try { txn.abort(); } catch (_) { /* done */ } });
     }
   }
   let upgradeError = null;
+  // Hears how far an upgrade is: progress(done, total) over the rows fillVersion6 compresses, at its start,
+  // after each batch and at its end (the app shows it: 50,000 records take tens of seconds). Set
+  // before the store is first opened (onUpgradeProgress()).
+  let upgradeProgress = () => {};
+  function onUpgradeProgress(fn) { upgradeProgress = fn || (() => {}); }
+  function tellProgress(done, total) { try { upgradeProgress(done, total); } catch (_) { /* a display only */ } }
 
-  // Every record and kept edit stored whole (versions 1 to 5) is written again compressed, one by one with a
-  // cursor (no copy of 50,000 records in memory).
+  // Every record and kept edit stored whole (versions 1 to 5) is written again compressed, UPGRADE_BATCH rows
+  // at a time in key order (no copy of 50,000 records in memory; a cursor stepping one row at a time took
+  // four minutes for 50,000 records on the test machine, tests/bench/web part e).
+  const UPGRADE_BATCH = 500;
   async function fillVersion6(txn) {
     const dicts = await loadDicts(txn);
+    const total = (await Promise.all(Object.keys(PACKED).map((n) => wrap(txn.objectStore(n).count())))).reduce((a, b) => a + b, 0);
+    let done = 0;
+    tellProgress(0, total);
     for (const store of Object.keys(PACKED)) {
-      await new Promise((resolve, reject) => {
-        const req = txn.objectStore(store).openCursor();
-        req.onsuccess = () => {
-          const c = req.result;
-          if (!c) { resolve(); return; }
-          if (!isPacked(c.value)) c.update(packRow(txn, dicts, store, c.value));
-          c.continue();
-        };
-        req.onerror = () => reject(req.error);
-      });
+      const os = txn.objectStore(store);
+      for (let after = null; ;) {
+        const range = after === null ? null : IDBKeyRange.lowerBound(after, true);
+        const [keys, rows] = await Promise.all([wrap(os.getAllKeys(range, UPGRADE_BATCH)), wrap(os.getAll(range, UPGRADE_BATCH))]);
+        if (!rows.length) break;
+        for (const row of rows) if (!isPacked(row)) os.put(packRow(txn, dicts, store, row));  // keys in line (PACKED keeps them)
+        done += rows.length;
+        tellProgress(done, total);
+        after = keys[keys.length - 1];
+      }
     }
+    tellProgress(total, total);
   }
 
-  async function fillVersion5(txn) {
-    const sums = txn.objectStore('summaries'), search = txn.objectStore('search');
-    for (const row of await all(sums)) search.put(searchText(row), row.record);
+  // The search pack made from every summary (newest record first), with an empty log after it: every search
+  // text once (version 7).
+  async function fillVersion7(txn) {
+    const sums = txn.objectStore('summaries');
+    const [ids, rows] = await Promise.all([wrap(sums.getAllKeys()), wrap(sums.getAll())]);
+    const log = txn.objectStore('search_log');
+    const last = await wrap(log.openKeyCursor(null, 'prev')).then((c) => (c ? c.key : 0));
+    log.clear();
+    txn.objectStore('search_pack').put({ k: 'pack', log: last, ids: ids.reverse(), texts: rows.map(searchText).reverse() });
   }
 
   async function fillVersion4(txn) {
@@ -476,7 +501,7 @@
 
   // ---- the list's summaries ------------------------------------------------------------------------------
   // The stores a transaction that changes a record's state holds (summarize() reads and writes them).
-  const SUMMARY_STORES = ['meta', 'records', 'edits', 'drafts', 'rejected', 'summaries', 'search', 'search_log', 'search_pack'];
+  const SUMMARY_STORES = ['meta', 'records', 'edits', 'drafts', 'rejected', 'summaries', 'search_log', 'search_pack'];
   const withSummaries = (names) => [...new Set([...names, ...SUMMARY_STORES])];
   // Answers shown on a list row (and searched), in this order.
   const ROW_KEYS = ['municipality', 'project_id', 'business_id', 'hh_number', 'cluster_id', 'service'];
@@ -532,8 +557,8 @@
         !held || held.drafts.has(id) ? get(s.drafts, id) : nothing,
         !held || held.rejected.has(id) ? all(s.rejected, 'record', id) : none]);
       const row = summaryOf(actor, id, rec, edits, draft, rejected);
-      if (row) { s.summaries.put(row); s.search.put(searchText(row), id); } else { s.summaries.delete(id); s.search.delete(id); }
-      s.search_log.add(id);
+      if (row) s.summaries.put(row); else s.summaries.delete(id);
+      s.search_log.add({ r: id, t: row ? searchText(row) : null });
       touched.add(id);
     }));
   }
@@ -545,7 +570,7 @@
   // is read again whole (`all`).
   function clearSummaries(s) {
     s.summaries.clear();
-    s.search.clear();
+    s.search_log.clear();
     s.search_pack.clear();
     touched = Object.assign(new Set(), { all: true });
   }
@@ -564,9 +589,31 @@
     return { edits, drafts: new Set(drafts), rejected };
   }
 
+  // Every search text (inside the caller's transaction over `search_pack` and `search_log`): the pack, and
+  // the log after it applied in order (the latest text of a record wins; null drops it). {ids, texts} newest
+  // record first, `last` the last log key read, `logged` how many log rows were read.
+  async function readSearch(s) {
+    const pack = (await get(s.search_pack, 'pack')) || { log: 0, ids: [], texts: [] };
+    const range = IDBKeyRange.lowerBound(pack.log, true);
+    const [keys, rows] = await Promise.all([wrap(s.search_log.getAllKeys(range)), wrap(s.search_log.getAll(range))]);
+    const at = new Map(pack.ids.map((id, i) => [id, i]));
+    const ids = pack.ids, texts = pack.texts;
+    let added = false;
+    for (const row of rows) {
+      if (!row || typeof row !== 'object') continue;  // (version 6 logged ids alone: its upgrade clears the log)
+      const { r, t } = row;
+      const i = at.get(r);
+      if (i !== undefined) texts[i] = t;
+      else if (t !== null) { at.set(r, ids.length); ids.push(r); texts.push(t); added = true; }
+    }
+    const keep = ids.map((_, i) => i).filter((i) => texts[i] !== null);
+    if (added) keep.sort((x, y) => (ids[x] < ids[y] ? 1 : ids[x] > ids[y] ? -1 : 0));
+    return { ids: keep.map((i) => ids[i]), texts: keep.map((i) => texts[i]), last: keys.length ? keys[keys.length - 1] : pack.log, logged: rows.length };
+  }
+
   // A draft stored (every answer as it is entered) or dropped, with its record's summary.
   const putDraft = (draft) => tx(SUMMARY_STORES, 'readwrite', async (s) => { s.drafts.put(draft); await summarize(s, [draft.record]); });
   const dropDraft = (id) => tx(SUMMARY_STORES, 'readwrite', async (s) => { s.drafts.delete(id); await summarize(s, [id]); });
 
-  window.AktStore = { lzPack, lzUnpack, isPacked, generation: () => generation, local, takeTouched, clearSummaries, searchText, open, wrap, take, putEdit, summarize, summaryOf, stateOf, putDraft, dropDraft, withSummaries, SUMMARY_STORES, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
+  window.AktStore = { onUpgradeProgress, lzPack, lzUnpack, isPacked, generation: () => generation, local, takeTouched, clearSummaries, searchText, readSearch, open, wrap, take, putEdit, summarize, summaryOf, stateOf, putDraft, dropDraft, withSummaries, SUMMARY_STORES, tx, get, all, meta, setMeta, canonical, uuid7, uuid4, view, changedPaths, saveEdit, leq, join, keep, pruneKept, KEPT_DAYS };
 })();

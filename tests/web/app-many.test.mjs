@@ -11,8 +11,10 @@
 //   - search keeps in step with the tablet's work without reading every record's search text again: a record
 //     saved after the first search is found by its new answer (and no longer by its old one), a record typed
 //     anew by its answer, and the form's title as the list shows it finds every record (in two languages);
-//   - after a restart the first search reads the stored search pack and the texts of the records saved since,
-//     not every text one by one;
+//   - text typed into the search while the list is drawn again (a language change, a sync round's end) is
+//     kept, and searched;
+//   - after a restart the first search reads the stored search pack and the texts logged since (a few), once,
+//     and no summary but those of the rows it shows;
 //   - the storage the records take in IndexedDB is printed against their JSON bytes (the benchmark,
 //     tests/bench/web/, measures 50,000).
 import assert from 'node:assert/strict';
@@ -121,11 +123,19 @@ async function main() {
   step('search finds a record outside the window; it opens with its answers');
 
   // The record found is changed and saved: the search finds it by its new answer, not by its old one. Only
-  // the search texts of the records saved since are read again (the `search` store's getAll is counted).
+  // the search texts of the records saved since are read again (from their summaries: the getAll of the log
+  // and of the summaries are counted).
   await T.page.evaluate(() => {
-    window.__searchReads = 0;
+    window.__searchReads = 0;  // reads of the search pack's log (S.readSearch()), and the log rows they read
+    window.__logRows = 0;
+    window.__summaryReads = 0;  // reads of every summary
     const orig = IDBObjectStore.prototype.getAll;
-    IDBObjectStore.prototype.getAll = function (...a) { if (this.name === 'search') window.__searchReads++; return orig.apply(this, a); };
+    IDBObjectStore.prototype.getAll = function (...a) {
+      const r = orig.apply(this, a);
+      if (this.name === 'summaries') window.__summaryReads++;
+      if (this.name === 'search_log') { window.__searchReads++; r.addEventListener('success', () => { window.__logRows += r.result.length; }); }
+      return r;
+    };
   });
   await H.fill(T.page, 'hh_number', 987);
   await T.page.click('#save');
@@ -145,23 +155,55 @@ async function main() {
   assert.equal((await found(`cluster_id: ${cluster(target)} · hh_number: ${household(target)}`, 0)).length, 0, 'not by its old one');
   assert.deepEqual(await found('hh_number: 876', 1), [draft], 'a new draft is found');
   assert.equal(await T.page.evaluate(() => window.__searchReads), 0, 'the search texts were not read again');
+  assert.equal(await T.page.evaluate(() => window.__summaryReads), 0, 'nor every summary');
   // The form's title as the list shows it (in the app's language) finds every record.
+  const titles = [];
   for (const lang of ['sq', 'en']) {
+    await found('', 100);  // (the title searched in the other language would find nothing in this one)
     await T.page.selectOption('#lang', lang);
-    await T.page.locator('#search').waitFor();
+    // The list is drawn again in that language; the one shown before stays (with its search and its titles
+    // in the former language) until the new one is read: its title would find nothing.
+    await T.page.locator(`#records[data-lang="${lang}"]`).waitFor();
     const title = (await T.page.locator('#records a.record .rtitle').first().textContent()).toLowerCase();
+    titles.push(title);
     await found(title, 100);
     assert.match(await T.page.locator('#more').textContent(), new RegExp(String(COUNT + 2 - 100)));
   }
+  assert.notEqual(titles[0], titles[1], 'the list\'s titles in the app\'s language');
+  // Typed while the list is drawn again (here held after its new search box is made, before it is shown):
+  // the new list searches what was typed, not the text of its start, and keeps the focus.
+  await T.page.evaluate(() => {
+    const orig = window.AktPhotos.stuck;
+    window.__held = false;
+    window.__release = null;
+    const gate = new Promise((r) => { window.__release = r; });
+    window.AktPhotos.stuck = async (...a) => { window.__held = true; await gate; window.AktPhotos.stuck = orig; return orig(...a); };
+  });
+  await T.page.selectOption('#lang', 'sr');
+  await T.page.waitForFunction(() => window.__held, undefined, POLL);
+  await T.page.fill('#search', 'hh_number: 987');
+  await T.page.evaluate(() => window.__release());
+  await T.page.locator('#records[data-lang="sr"]').waitFor();
+  assert.equal(await T.page.locator('#search').inputValue(), 'hh_number: 987', 'what was typed is kept');
+  assert.equal(await T.page.evaluate(() => document.activeElement && document.activeElement.id), 'search', 'and the focus');
+  await T.page.waitForFunction(() => document.querySelectorAll('#records a.record').length === 1, undefined, POLL);
+  assert.equal(await T.page.locator('#records a.record').getAttribute('data-record'), ids[target], 'and searched');
   assert.equal(await H.checkSummaries(T.page), COUNT + 2, 'summaries and search texts in step');
   step('search in step with saves and drafts, by the form\'s title in either language; the search texts read once');
 
   // The app started again (offline): the first search reads the search pack written after the first full
   // read, and the texts of the records saved after it, never every text one by one; it finds the same.
   await T.context.addInitScript(() => {
-    window.__searchReads = 0;
+    window.__searchReads = 0;  // reads of the search pack's log (S.readSearch()), and the log rows they read
+    window.__logRows = 0;
+    window.__summaryReads = 0;  // reads of every summary
     const orig = IDBObjectStore.prototype.getAll;
-    IDBObjectStore.prototype.getAll = function (...a) { if (this.name === 'search') window.__searchReads++; return orig.apply(this, a); };
+    IDBObjectStore.prototype.getAll = function (...a) {
+      const r = orig.apply(this, a);
+      if (this.name === 'summaries') window.__summaryReads++;
+      if (this.name === 'search_log') { window.__searchReads++; r.addEventListener('success', () => { window.__logRows += r.result.length; }); }
+      return r;
+    };
   });
   const again = await H.newSurvey(T.page);  // saved after the pack: logged
   await H.fill(T.page, 'hh_number', 765);
@@ -173,7 +215,10 @@ async function main() {
   assert.deepEqual(await found('hh_number: 987', 1), [ids[target]]);
   assert.deepEqual(await found('hh_number: 765', 1), [again], 'a draft typed after the pack');
   assert.equal((await found('cluster_id: ' + cluster(target + 1), 20)).length, 20);
-  assert.equal(await T.page.evaluate(() => window.__searchReads), 0, 'read from the pack, not every text');
+  assert.equal(await T.page.evaluate(() => window.__searchReads), 1, 'the pack and its log read once');
+  const logRows = await T.page.evaluate(() => window.__logRows);
+  assert.ok(logRows >= 2 && logRows < 100, `the texts logged after the pack (${logRows}), not every text`);
+  assert.equal(await T.page.evaluate(() => window.__summaryReads), 0, 'no summary read whole');
   await T.context.setOffline(false);
   assert.deepEqual(T.errors, []);
   step('after a restart the first search reads the search pack and the texts logged since');

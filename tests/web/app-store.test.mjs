@@ -6,6 +6,8 @@
 //     most 1.5x (the old layout, every record stored whole as an object, took about 1.9x);
 //   - the pulled records are stored compressed (store.js, local store version 6) and read back identical
 //     to the server's (GET /v1/records/{id}), every one;
+//   - each record's search text is stored once (local store version 7: the search pack and its log, no
+//     `search` store beside them);
 //   - the summaries and search texts are in step, and a search finds a household.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -72,6 +74,14 @@ async function main() {
   assert.equal(stored.n, ids.length);
   const b = await H.storeBreakdown(T.page);
   for (const [n, x] of Object.entries(b.stores)) if (x.rows) step(`  ${n}: ${x.rows} rows, ${x.bytes} B (${(x.bytes / stored.n).toFixed(0)} B per record)`);
+  // Each search text once: what the search pack and its log take is about the texts and their record ids
+  // (version 6 kept every text a second time, and logged each id again).
+  assert.equal(b.stores.search, undefined, 'no `search` store');
+  const texts = await T.page.evaluate(() => window.AktStore.tx(['summaries'], 'readonly', async (s) =>
+    (await window.AktStore.all(s.summaries)).reduce((a, r) => a + r.record.length + window.AktStore.searchText(r).length, 0)));
+  const searchBytes = ['search', 'search_pack', 'search_log'].reduce((a, n) => a + (b.stores[n] ? b.stores[n].bytes : 0), 0);
+  step(`search texts: ${searchBytes} B stored for ${texts} B of texts and ids (${(searchBytes / texts).toFixed(2)}x)`);
+  assert.ok(searchBytes <= 1.2 * texts, `the search texts take ${(searchBytes / texts).toFixed(2)}x their bytes`);
   const ratio = (after - before) / stored.json;
   step(`${stored.n} records, ${(stored.json / stored.n).toFixed(0)} B of JSON each; local store version ${b.version}; ` +
        `IndexedDB grew ${((after - before) / stored.n).toFixed(0)} B per record = ${ratio.toFixed(2)}x their JSON`);

@@ -355,10 +355,10 @@ export async function seedRecords(admin, user, { form, scope, template, count, v
 
 // The list's summaries (store.js, IndexedDB version 4) against what the tablet holds: every record's
 // summary as summaryOf() makes it from the record, its edits, draft and refusals must be the stored one,
-// and no other summary may be stored; each summary's search text (version 5) must be stored with it, and no
-// other. Returns the number of summaries checked.
+// and no other summary may be stored; each summary's search text must be in the search pack and the log after
+// it (version 7; S.readSearch()), once, and no other. Returns the number of summaries checked.
 export async function checkSummaries(page) {
-  const bad = await page.evaluate(() => window.AktStore.tx(['meta', 'records', 'edits', 'drafts', 'rejected', 'summaries', 'search'], 'readonly', async (s) => {
+  const bad = await page.evaluate(() => window.AktStore.tx(['meta', 'records', 'edits', 'drafts', 'rejected', 'summaries', 'search_pack', 'search_log'], 'readonly', async (s) => {
     const S = window.AktStore;
     const device = await S.get(s.meta, 'device');
     const by = new Map();
@@ -379,8 +379,9 @@ export async function checkSummaries(page) {
     }
     for (const [id, have] of stored) out.push({ id, want: null, have });
     const texts = new Map();
-    const keys = await S.wrap(s.search.getAllKeys()), values = await S.wrap(s.search.getAll());
-    keys.forEach((k, i) => texts.set(k, values[i]));
+    const copy = await S.readSearch(s);
+    copy.ids.forEach((k, i) => { if (texts.has(k)) out.push({ id: k, search: 'twice' }); texts.set(k, copy.texts[i]); });
+    if (copy.ids.some((k, i) => i && copy.ids[i - 1] <= k)) out.push({ search: 'not newest first' });
     for (const row of await S.all(s.summaries)) {
       if (texts.get(row.record) !== S.searchText(row)) out.push({ id: row.record, search: texts.get(row.record), want: S.searchText(row) });
       texts.delete(row.record);

@@ -8,7 +8,8 @@
 // slow link, default 1000), BENCH_RUNS (repetitions of the short measurements, default 3; medians are
 // printed), BENCH_RATE_KBIT and BENCH_LATENCY_MS (the slow link, default 256 kbit/s and 300 ms), BENCH_PULL,
 // BENCH_PULL_KBIT and BENCH_PULL_LATENCY_MS (part d: 10000 records, 1000 kbit/s, 100 ms), BENCH_PARTS (a
-// subset of "form,many,pull,slow"). AKTSYNCD, CHROMIUM as in tests/web/harness.mjs.
+// subset of "form,many,pull,slow,upgrade"; the default leaves out upgrade). AKTSYNCD, CHROMIUM as in
+// tests/web/harness.mjs.
 // Every record of parts b, c and d is a varied interview (records.mjs, after clients/record_gen.cpp: about
 // 2.1 KB of JSON, about 114 B gzipped in a stream of them), not a near-copy.
 //
@@ -32,6 +33,11 @@
 // (d) pull: BENCH_PULL records of a scope of their own, pulled by a new tablet over an emulated 1 Mbit/s link
 //     (the goal: the first 10,000 in under 5 minutes), against their own gzip bytes at that rate; the same
 //     pull on loopback; IndexedDB growth per record against the records' JSON bytes (the goal: at most 1.5x).
+// (e) upgrade: the local store's upgrade as the app starts, with BENCH_RECORDS records: they are pulled by a
+//     tablet (a user of its own scope), its store is put back, in the page, as version 5 held it (records
+//     and kept edits whole, a `search` store) and as version 6 held it (compressed, a `search` store beside
+//     the search pack), and the app is started offline: the time from the app's open of its store to the
+//     store open at its own version (the upgrade transaction committed), BENCH_RUNS times from each.
 import zlib from 'node:zlib';
 import * as H from '../../web/harness.mjs';
 import { rng, surveyBody } from './records.mjs';
@@ -135,7 +141,7 @@ async function partMany(admin) {
   report('(b) IndexedDB growth per record (storage.estimate during the pull)', `${((after - empty) / stored.n).toFixed(0)} B = ${((after - empty) / stored.json).toFixed(2)}x the JSON bytes`);
   report('(b) storage.estimate usage before the enrolment / after the pull', `${empty} / ${after} B`);
 
-  const list = [], start = [], search = [], searchMany = [], searchNone = [], openRec = [], copyRead = [], summariesRead = [], packRead = [], firstKey = [];
+  const list = [], start = [], search = [], searchMany = [], searchNone = [], openRec = [], summariesRead = [], packRead = [], firstKey = [];
   await T.context.setOffline(true);  // no sync round runs meanwhile (the app syncs as it starts when online)
   for (let run = 0; run < RUNS; run++) {
     // Opening the app (a reload) to the first rows of the list.
@@ -171,21 +177,18 @@ async function partMany(admin) {
     await T.page.reload();
     await T.page.locator('#records a.record').first().waitFor();
     firstKey.push(await typed('cluster_id: ' + cluster(20 + run)));
-    // What the first search of a page reads, alone: the search texts (getAllKeys + getAll of strings), against
-    // every summary (what it read before the search store).
+    // What the first search of a page reads, alone: the search pack and the texts logged after it
+    // (S.readSearch()), against every summary (what it read before the search texts were stored).
     const readTimes = await T.page.evaluate(async () => {
       const S = window.AktStore;
-      const tp = performance.now();
-      await S.tx(['search_pack'], 'readonly', (s) => S.get(s.search_pack, 'pack'));
       const t0 = performance.now();
-      await S.tx(['search'], 'readonly', (s) => Promise.all([S.wrap(s.search.getAllKeys()), S.wrap(s.search.getAll())]));
+      await S.tx(['search_pack', 'search_log'], 'readonly', (s) => S.readSearch(s));
       const t1 = performance.now();
       await S.tx(['summaries'], 'readonly', (s) => S.all(s.summaries));
-      return [t1 - t0, performance.now() - t1, t0 - tp];
+      return [t1 - t0, performance.now() - t1];
     });
-    copyRead.push(readTimes[0]);
+    packRead.push(readTimes[0]);
     summariesRead.push(readTimes[1]);
-    packRead.push(readTimes[2]);
     searchNone.push(await typed('no-such-text'));
     search.push(await typed(ids[17 + run].slice(-8)));
     openRec.push(await timed(async () => { await T.page.click('#records a.record'); await q(T.page, 'cluster_id').waitFor(); }));
@@ -198,7 +201,6 @@ async function partMany(admin) {
   report('(b) search keystroke, no match (median)', ms(median(searchNone)));
   report('(b) first search keystroke at once after the app started (the search copy being read, median)', ms(median(firstKey)));
   report(`(b) reading the search pack (what the first search of a page reads, with the texts logged since; read as the list is shown) (median)`, ms(median(packRead)));
-  report(`(b) reading every search text one by one instead (median)`, ms(median(copyRead)));
   report(`(b) reading every summary instead (what the first search read before, median)`, ms(median(summariesRead)));
   report('(b) opening a record from the search (median)', ms(median(openRec)));
   await T.context.close();
@@ -411,6 +413,145 @@ async function partSlow(admin) {
   report(`(c) enrol + first pull of them (median of ${RUNS})`, `${ms(m('pull'))}; ratio to the records' own gzip bytes ${m('pullRatio').toFixed(2)}`);
 }
 
+// Puts the tablet's store back as version `version` (5 or 6) held it, in a page of the server outside the
+// app (no connection open): every row of every store (records and kept edits whole for version 5), the
+// `search` store made from the summaries, an empty search log and no pack (the app's first search made one).
+// store.js is loaded into the page for its codec.
+async function putBackAs(page, version, storeJs) {
+  await page.goto(H.base + '/healthz');
+  await page.evaluate(storeJs);
+  return page.evaluate((version) => new Promise((resolve, reject) => {
+    const S = window.AktStore;
+    const fail = (e) => reject(new Error(String(e)));
+    const open = indexedDB.open('aktsync-app');
+    open.onerror = () => fail(open.error);
+    open.onsuccess = () => {
+      const db = open.result;
+      const names = [...db.objectStoreNames].filter((n) => !['search', 'search_log', 'search_pack'].includes(n));
+      const t = db.transaction(names, 'readonly');
+      const rows = {};
+      for (const n of names) { const r = t.objectStore(n).getAll(); r.onsuccess = () => { rows[n] = r.result; }; }
+      t.oncomplete = () => { db.close(); write(rows); };
+      t.onerror = () => fail(t.error);
+    };
+    function write(rows) {
+      const dicts = new Map((rows.dicts || []).map((d) => [d.id, d]));
+      const whole = (x) => {
+        if (!(x.z instanceof Uint8Array)) return x;
+        const out = JSON.parse(new TextDecoder().decode(S.lzUnpack(dicts.get(x.d).bytes, x.z)));
+        for (const [k, v] of Object.entries(x)) if (k !== 'd' && k !== 'z') out[k] = v;
+        return out;
+      };
+      if (version < 6) delete rows.dicts;
+      const del = indexedDB.deleteDatabase('aktsync-app');
+      del.onerror = () => fail(del.error);
+      del.onblocked = () => fail('blocked');
+      del.onsuccess = () => {
+        const o = indexedDB.open('aktsync-app', version);
+        o.onupgradeneeded = () => {
+          const db = o.result;
+          db.createObjectStore('meta', { keyPath: 'k' });
+          db.createObjectStore('forms', { keyPath: 'key' });
+          db.createObjectStore('records', { keyPath: 'record' });
+          const edits = db.createObjectStore('edits', { keyPath: 'n' });
+          edits.createIndex('record', 'record');
+          edits.createIndex('queued', 'queued');
+          edits.createIndex('acked', 'acked_epoch');
+          db.createObjectStore('batches', { keyPath: 'batch_id' });
+          db.createObjectStore('rejected', { keyPath: 'id', autoIncrement: true }).createIndex('record', 'record');
+          db.createObjectStore('drafts', { keyPath: 'record' });
+          db.createObjectStore('blobs', { keyPath: 'digest' });
+          db.createObjectStore('blob_data', { keyPath: 'digest' });
+          db.createObjectStore('kept', { keyPath: 'n' }).createIndex('kept_since', 'kept_since');
+          db.createObjectStore('summaries', { keyPath: 'record' });
+          db.createObjectStore('search');
+          db.createObjectStore('search_log', { autoIncrement: true });
+          db.createObjectStore('search_pack', { keyPath: 'k' });
+          if (version >= 6) db.createObjectStore('dicts', { keyPath: 'id' });
+        };
+        o.onerror = () => fail(o.error);
+        o.onsuccess = async () => {
+          const db = o.result;
+          const put = (store, list, fn) => new Promise((res, rej) => {
+            const t = db.transaction([store], 'readwrite');
+            for (const x of list) fn(t.objectStore(store), x);
+            t.oncomplete = res;
+            t.onerror = () => rej(t.error);
+          });
+          try {
+            for (const [n, list] of Object.entries(rows)) {
+              for (let i = 0; i < list.length; i += 2000) {
+                await put(n, list.slice(i, i + 2000), (os, x) => os.put(version < 6 && (n === 'records' || n === 'kept') ? whole(x) : x));
+              }
+            }
+            for (let i = 0; i < rows.summaries.length; i += 5000) {
+              await put('search', rows.summaries.slice(i, i + 5000), (os, x) => os.put(S.searchText(x), x.record));
+            }
+            db.close();
+            resolve({ version, records: rows.records.length, kept: (rows.kept || []).length });
+          } catch (e) { fail(e); }
+        };
+      };
+    }
+  }), version);
+}
+
+async function partUpgrade(admin) {
+  const user = 'uma';
+  const uscope = { municipality: 'prishtine', community: 'serb', component: 'SO1' };
+  await H.addEnumerator(admin, user, [uscope]);
+  const r = rng(60);
+  await H.seedRecords(admin, user, { form: 'so1_interethnic_survey', scope: uscope, template: {}, count: RECORDS,
+    vary: (i) => surveyBody(r, i, PRISHTINE('serb')) });
+  step(`${RECORDS} records seeded for the upgrade`);
+  const T = await tablet(admin, user, 'bench-upgrade', TABLET);
+  T.page.setDefaultTimeout(1800000);
+  // The app's open of its store at its version: from the open to its success, when an upgrade ran.
+  await T.context.addInitScript(() => {
+    const open = IDBFactory.prototype.open;
+    IDBFactory.prototype.open = function (...args) {
+      const req = open.apply(this, args);
+      if (args[0] === 'aktsync-app' && args[1] && location.pathname.startsWith('/app/')) {
+        const t0 = performance.now();
+        let from = null;
+        req.addEventListener('upgradeneeded', (e) => { from = e.oldVersion; });
+        req.addEventListener('success', () => { if (from !== null) window.__upgrade = { from, to: req.result.version, ms: performance.now() - t0 }; });
+      }
+      return req;
+    };
+  });
+  await T.page.fill('#code', T.code);
+  const pull = await timed(async () => {
+    await T.page.click('button[type=submit]');
+    await T.page.locator('#new-record').waitFor();
+    await T.page.waitForFunction(() => /Synced/.test(document.getElementById('flash').textContent) &&
+      !document.getElementById('sync').disabled, null, { timeout: 0, polling: 500 });
+  });
+  step(`pulled in ${ms(pull)}`);
+  const storeJs = await (await fetch(H.base + '/app/store.js')).text();
+  const times = {};
+  for (let run = 0; run < RUNS; run++) {
+    // From version 5 and from 6, each older than the app's own (an app of version 6 is timed from 5 alone).
+    for (const version of [5, 6].filter((v) => v < Number(/DB_VERSION = (\d+)/.exec(storeJs)[1]))) {
+      await T.page.goto('about:blank');  // the app left before the store is put back (and starts no sync)
+      const made = await putBackAs(T.page, version, storeJs);
+      if (run === 0) step(`the store put back as version ${version} held it: ${made.records} records, ${made.kept} kept edits`);
+      await T.page.goto('about:blank');
+      await T.context.setOffline(true);  // the app starts offline: no sync round meanwhile
+      await T.page.goto(H.base + '/app/#/');
+      await T.page.waitForFunction(() => window.__upgrade && document.body.dataset.ready === '1', null, { timeout: 0, polling: 250 });
+      const u = await T.page.evaluate(() => window.__upgrade);
+      const key = `${u.from} -> ${u.to}`;
+      (times[key] = times[key] || []).push(u.ms);
+      step(`upgrade ${key} with ${made.records} records: ${ms(u.ms)}`);
+      await T.page.goto('about:blank');
+      await T.context.setOffline(false);
+    }
+  }
+  for (const [key, list] of Object.entries(times)) report(`(e) upgrade of the local store ${key} with ${RECORDS} records at the app's start (median of ${list.length})`, ms(median(list)));
+  await T.context.close();
+}
+
 async function main() {
   step('starting aktsyncd ' + H.binary);
   const admin = await H.startWithForms(['so1_interethnic_survey']);
@@ -420,6 +561,7 @@ async function main() {
   if (PARTS.has('many')) await partMany(admin);
   if (PARTS.has('pull')) await partPull(admin);
   if (PARTS.has('slow')) await partSlow(admin);
+  if (PARTS.has('upgrade')) await partUpgrade(admin);
   console.log('\nResults:');
   for (const [what, value] of results) console.log(`  ${what}: ${value}`);
 }
