@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <mutex>
@@ -167,8 +168,12 @@ TEST_CASE("standby: after the primary is killed and the standby promoted, every 
   CHECK_FALSE(in_recovery(pair->standby_url("aktsync")));
 
   // The server after the failover runs on another host: a data folder of its own (the photo must come
-  // from the database).
-  test::TestServer after({}, dir.path() + "/data-after", false, false, pair->standby_url("aktsync"));
+  // from the database), with the pseudonym key copied from the first server's, as deploy/postgres/README.md
+  // says (a server with another key is refused: STORE.md §12).
+  const std::string after_dir = dir.path() + "/data-after";
+  std::filesystem::create_directories(after_dir);
+  std::filesystem::copy_file(data + "/pseudonym.key", after_dir + "/pseudonym.key");
+  test::TestServer after({}, after_dir, false, false, pair->standby_url("aktsync"));
   auto c = after.client();
   for (const auto& entry : acked) {
     auto r = test::get(c, entry.second.first ? after.b : after.a, "/v1/push/" + entry.first);
