@@ -11,9 +11,18 @@
 //  5. What an edit needs that is no database work (digests, encoded clock and changed list) is computed
 //     by push() on the caller's thread before it queues (prepare_batch): the leader is the serial part.
 //
+//  6. Checkpoints run on the store's own thread and connection (checkpoint_loop), not in the leader's
+//     COMMIT: the WAL hook on the writer connection (which replaces SQLite's autocheckpoint) notes the
+//     WAL's size and wakes the thread once checkpoint_pages are not yet copied; the thread runs a
+//     PASSIVE checkpoint, which takes no lock a writer or reader waits for. After idle_checkpoint_ms
+//     without a commit it runs TRUNCATE with a short busy timeout, so an idle server's WAL file is empty.
+//     Only at backstop_pages does the hook checkpoint in the leader (readers held the WAL), so the WAL is
+//     bounded. A checkpoint never weakens durability: every COMMIT is already synced in the WAL.
 //   caller --enqueue--> [writers_] --front is leader--> BEGIN; (SAVEPOINT; apply; RELEASE)*; COMMIT
 //                                                       --> wake every member of the group
 #include "schema/store/server_store.hpp"
+
+#include <sqlite3.h>
 
 #include <random>
 
@@ -52,7 +61,16 @@ ServerStore::ServerStore(ServerStoreOptions options)
     : options_(std::move(options)),
       rules_(options_.form_rules ? options_.form_rules : std::make_shared<const NoFormRules>()) {}
 
-ServerStore::~ServerStore() { flush(); }
+ServerStore::~ServerStore() {
+  {
+    std::lock_guard lock(ckpt_mu_);
+    ckpt_stop_ = true;
+  }
+  ckpt_cv_.notify_all();
+  if (ckpt_thread_.joinable()) ckpt_thread_.join();
+  if (writer_db_) sqlite3_wal_hook(writer_db_->handle(), nullptr, nullptr);
+  flush();
+}
 
 namespace {
 
@@ -101,7 +119,150 @@ Result<std::unique_ptr<ServerStore>> ServerStore::open(ServerStoreOptions option
   auto row = s->step();
   if (!row.ok()) return row.status();
   store->last_seq_.store(s->int64(0));
+
+  // Checkpoints (note 6): the hook replaces the writer's autocheckpoint; a WAL past the size that
+  // ends a COMMIT is truncated back to it at the next restart.
+  const std::int64_t limit = std::int64_t{store->options_.checkpoint_pages > 0 ? store->options_.checkpoint_pages
+                                                                              : store->options_.backstop_pages} *
+                             o.page_size;
+  AKT_TRY(w.exec("PRAGMA journal_size_limit=" + std::to_string(limit)));
+  sqlite3_wal_hook(w.handle(), &ServerStore::on_wal_commit, store.get());
+  if (store->options_.checkpoint_pages > 0) {
+    DbOptions co;
+    co.synchronous_full = store->options_.synchronous_full;
+    co.busy_timeout_ms = 20;  // a TRUNCATE holds writers while it waits: never long
+    co.cache_kib = 256;
+    auto ck = Db::open(store->options_.path, co);
+    if (!ck.ok()) return ck.status();
+    store->ckpt_db_ = std::move(*ck);
+    AKT_TRY(store->ckpt_db_->exec("PRAGMA wal_autocheckpoint=0"));
+    store->ckpt_thread_ = std::thread([s = store.get()] { s->checkpoint_loop(); });
+  }
   return store;
+}
+
+// The pages a checkpoint in the leader may copy so that the next BEGIN can restart the WAL: under a
+// steady load the thread's checkpoint never quite reaches the WAL's end, so the leader copies that
+// last bit (note 6).
+std::int64_t ServerStore::tail_pages() const { return std::max(16, options_.checkpoint_pages / 32); }
+
+bool ServerStore::wal_behind() const {
+  return options_.checkpoint_pages > 0 && wal_pages_ >= options_.checkpoint_pages &&
+         wal_pages_ - backfilled_ > tail_pages();
+}
+
+int ServerStore::on_wal_commit(void* self, sqlite3* db, const char* name, int pages) {
+  auto* store = static_cast<ServerStore*>(self);
+  const ServerStoreOptions& o = store->options_;
+  enum { kNone, kWake, kTail, kBackstop } act = kNone;
+  {
+    std::lock_guard lock(store->ckpt_mu_);
+    if (pages < store->wal_pages_) store->backfilled_ = 0;  // the WAL restarted from its beginning
+    store->wal_pages_ = pages;
+    if (!store->wal_dirty_) act = kWake;  // the thread sleeps until a commit: start its idle clock
+    store->wal_dirty_ = true;
+    store->last_commit_ = std::chrono::steady_clock::now();
+    if (store->ckpt_running_) {
+      // The thread copies now (one checkpoint at a time; it looks at the WAL again when done).
+    } else if (pages >= o.backstop_pages) {
+      act = kBackstop;  // (the thread waits for the leader's checkpoint, then for the idle clock)
+    } else if (o.checkpoint_pages > 0 && pages >= o.checkpoint_pages) {
+      act = pages - store->backfilled_ <= store->tail_pages() ? kTail : kWake;
+    }
+    if (act == kTail || act == kBackstop) store->ckpt_running_ = true;
+  }
+  if (act == kWake) store->ckpt_cv_.notify_one();
+  if (act == kTail || act == kBackstop) {
+    // PASSIVE waits for no one. At the backstop the thread could not keep up (long reads pin the WAL),
+    // and the leader checkpoints as SQLite's own autocheckpoint would.
+    int log = 0, done = 0;
+    const int rc = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    std::lock_guard lock(store->ckpt_mu_);
+    store->ckpt_running_ = false;
+    store->ckpt_cv_.notify_one();
+    if (rc == SQLITE_OK) {
+      ++(act == kTail ? store->ckpt_stats_.tail : store->ckpt_stats_.leader);
+      store->backfilled_ = std::max<std::int64_t>(store->backfilled_, done);
+    } else if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) {
+      ++store->ckpt_stats_.busy;
+    } else {
+      ++store->ckpt_stats_.errors;
+    }
+  }
+  return SQLITE_OK;
+}
+
+void ServerStore::checkpoint_loop() {
+  using Clock = std::chrono::steady_clock;
+  const auto idle = std::chrono::milliseconds(std::max(1, options_.idle_checkpoint_ms));
+  std::unique_lock lock(ckpt_mu_);
+  while (!ckpt_stop_) {
+    const bool behind = wal_behind();
+    const bool idle_due = wal_dirty_ && Clock::now() - last_commit_ >= idle;
+    if (ckpt_running_) {  // the leader checkpoints now; it wakes the thread when done
+      ckpt_cv_.wait(lock);
+      continue;
+    }
+    if (!behind && !idle_due) {
+      if (wal_dirty_)
+        ckpt_cv_.wait_until(lock, last_commit_ + idle);
+      else
+        ckpt_cv_.wait(lock);
+      continue;
+    }
+    const auto commit_seen = last_commit_;
+    ckpt_running_ = true;
+    lock.unlock();
+    int log = 0, done = 0;
+    const int mode = behind ? SQLITE_CHECKPOINT_PASSIVE : SQLITE_CHECKPOINT_TRUNCATE;
+    const int rc = sqlite3_wal_checkpoint_v2(ckpt_db_->handle(), "main", mode, &log, &done);
+    lock.lock();
+    ckpt_running_ = false;
+    const auto pause = [&] { ckpt_cv_.wait_for(lock, idle, [this] { return ckpt_stop_; }); };
+    if (rc == SQLITE_OK && mode == SQLITE_CHECKPOINT_PASSIVE) {
+      ++ckpt_stats_.background;
+      const bool progressed = done > backfilled_;
+      backfilled_ = std::max<std::int64_t>(backfilled_, done);
+      if (!progressed) pause();  // a long read holds the rest of the WAL: wait for it, do not spin
+    } else if (rc == SQLITE_OK) {
+      ++ckpt_stats_.truncated;
+      if (last_commit_ == commit_seen) {  // no commit came while it ran: the WAL file is empty now
+        wal_dirty_ = false;
+        wal_pages_ = 0;
+        backfilled_ = 0;
+      }
+    } else if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) {
+      ++ckpt_stats_.busy;  // a read, a write or another checkpoint was in the way: try again later
+      pause();
+    } else {
+      ++ckpt_stats_.errors;
+      pause();
+    }
+  }
+}
+
+std::vector<SyncStore::EngineCounter> ServerStore::engine_counters() const {
+  const CheckpointStats st = checkpoint_stats();
+  const char* help = "SQLite WAL checkpoints by kind: background (the store's thread), tail and backstop (the "
+                     "group-commit leader), truncate (idle, the WAL file emptied), busy (given up), error.";
+  std::vector<EngineCounter> out;
+  auto add = [&](const char* kind, std::int64_t v) {
+    out.push_back({"aktsync_wal_checkpoints_total", help, std::string("kind=\"") + kind + "\"", static_cast<double>(v)});
+  };
+  add("background", st.background);
+  add("tail", st.tail);
+  add("backstop", st.leader);
+  add("truncate", st.truncated);
+  add("busy", st.busy);
+  add("error", st.errors);
+  return out;
+}
+
+ServerStore::CheckpointStats ServerStore::checkpoint_stats() const {
+  std::lock_guard lock(ckpt_mu_);
+  CheckpointStats s = ckpt_stats_;
+  s.wal_pages = wal_pages_;
+  return s;
 }
 
 Result<PushOutput> ServerStore::push(const PushInput& input) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -12,6 +13,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "schema/store/sync_store.hpp"
@@ -19,6 +21,8 @@
 #include "sync/merge.hpp"
 #include "sync/status.hpp"
 #include "sync/wire.hpp"
+
+struct sqlite3;
 
 namespace akt::store {
 
@@ -37,6 +41,17 @@ struct ServerStoreOptions {
   std::size_t max_idle_readers = 4;
   // Called after every successful commit with the new last sequence number, outside any lock.
   std::function<void(std::int64_t)> on_commit;
+  // Checkpoints (server_store.cpp note 6). A thread of the store copies the WAL into the database file
+  // once it holds checkpoint_pages pages not yet copied, so the group-commit leader never waits for it;
+  // after idle_checkpoint_ms without a commit it empties the WAL file (TRUNCATE), so that an idle
+  // server's folder holds the database alone. The leader checkpoints by itself only when the WAL reaches
+  // backstop_pages (long reads kept the thread from finishing), so the WAL stays bounded. 0 for
+  // checkpoint_pages: the leader checkpoints at backstop_pages alone, as SQLite's autocheckpoint does.
+  // Under a steady load the thread's checkpoint never quite reaches the WAL's end; the leader then
+  // copies the last few pages itself (checkpoint_pages / 32), so that the WAL can restart.
+  int checkpoint_pages = 2048;       // 32 MiB of 16 KiB pages
+  int idle_checkpoint_ms = 1000;
+  int backstop_pages = 16384;        // 256 MiB
   // The form rules every push consults (form_rules.hpp); null = none (default merge policies, no checks).
   // Shared: the server keeps its own reference to the registry behind it.
   std::shared_ptr<const FormRules> form_rules;
@@ -122,6 +137,18 @@ class ServerStore final : public SyncStore {
   Status integrity_check();
   // Read connections open and idle in the pool now (at most options.max_idle_readers).
   std::size_t idle_readers();
+  // What the checkpoints did so far (for tests, /metrics and the benchmarks).
+  struct CheckpointStats {
+    std::int64_t background = 0;  // checkpoints the store's thread ran (PASSIVE)
+    std::int64_t truncated = 0;   // idle checkpoints that emptied the WAL file
+    std::int64_t tail = 0;        // short checkpoints of the WAL's last pages in the leader (note 6)
+    std::int64_t leader = 0;      // checkpoints the group-commit leader ran at backstop_pages
+    std::int64_t busy = 0;        // idle checkpoints given up because a read or a write was in the way
+    std::int64_t errors = 0;      // checkpoints that failed otherwise (I/O); the next one tries again
+    std::int64_t wal_pages = 0;   // pages in the WAL after the last commit or checkpoint
+  };
+  CheckpointStats checkpoint_stats() const;
+  std::vector<EngineCounter> engine_counters() const override;  // the checkpoint counters
 
  private:
   struct Writer;
@@ -147,6 +174,24 @@ class ServerStore final : public SyncStore {
 
   std::mutex read_mu_;
   std::vector<std::unique_ptr<Db>> readers_;
+
+  // The checkpoint thread (note 6). ckpt_mu_ guards the fields below it; the WAL hook (on the leader's
+  // thread, inside COMMIT) takes it only to note the WAL's size and wake the thread.
+  static int on_wal_commit(void* self, sqlite3* db, const char* name, int pages);
+  void checkpoint_loop();
+  std::int64_t tail_pages() const;
+  bool wal_behind() const;  // with ckpt_mu_ held
+  std::unique_ptr<Db> ckpt_db_;
+  std::thread ckpt_thread_;
+  mutable std::mutex ckpt_mu_;
+  std::condition_variable ckpt_cv_;
+  bool ckpt_stop_ = false;
+  bool ckpt_running_ = false;        // a checkpoint runs (on the thread or in the leader)
+  std::int64_t wal_pages_ = 0;       // frames in the WAL after the last commit
+  std::int64_t backfilled_ = 0;      // of those, copied into the database by the last checkpoint
+  bool wal_dirty_ = false;           // a commit came after the last TRUNCATE
+  std::chrono::steady_clock::time_point last_commit_{};
+  CheckpointStats ckpt_stats_;
 };
 
 }  // namespace akt::store

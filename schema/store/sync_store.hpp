@@ -127,6 +127,13 @@ class SyncStore : public TransactionalStore {
   // Which engine this is ("sqlite", "postgres"): for logs and for the few operations that exist on one
   // engine only (a backup file, PRAGMA integrity_check). Never branch on it for the sync protocol.
   virtual const char* engine() const = 0;
+  // The engine's own housekeeping, for /metrics (PROTOCOL §3.2): counters named and labelled as
+  // Prometheus samples. None by default.
+  struct EngineCounter {
+    std::string name, help, labels;
+    double value = 0;
+  };
+  virtual std::vector<EngineCounter> engine_counters() const { return {}; }
 
   // Applies one push batch and returns its answer only after COMMIT returned. A batch id seen before
   // for this device with the same content returns the stored answer; with other content, kConflict.

@@ -56,6 +56,7 @@ HttpResponse handle_metrics(AppState& app) {
     add("aktsync_store_file_bytes", "Size of the database's files on disk.", "file=\"database\"", file_bytes(db));
     add("aktsync_store_file_bytes", "Size of the database's files on disk.", "file=\"wal\"", file_bytes(db + "-wal"));
   }
+  for (const auto& c : app.store->engine_counters()) add(c.name, c.help, c.labels, c.value, "counter");
   struct statvfs fs {};
   if (::statvfs(app.config.data_dir.c_str(), &fs) == 0)
     add("aktsync_data_dir_free_bytes", "Free space for the server on the data folder's file system.", "",

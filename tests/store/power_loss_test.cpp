@@ -243,10 +243,14 @@ std::string record_of(int batch, int i) { return test::uuid_n(static_cast<std::u
 std::string body_of(int batch, int i) { return R"({"b":)" + std::to_string(batch) + R"(,"i":)" + std::to_string(i) + "}"; }
 
 // Pushes the batches (closing and reopening the store halfway, which checkpoints the WAL into the
-// database file) until the first failure; returns how many pushes were acknowledged.
+// database file) until the first failure; returns how many pushes were acknowledged. The store's
+// checkpoint thread runs often (a PASSIVE checkpoint after every few pages, TRUNCATE after 5 ms idle),
+// so the power also goes in the middle of checkpoints, on a thread of their own.
 int run_workload(const std::string& path) {
   store::ServerStoreOptions o;
   o.path = path;
+  o.checkpoint_pages = 2;
+  o.idle_checkpoint_ms = 5;
   auto s = store::ServerStore::open(o);
   if (!s.ok()) return 0;
   std::int64_t n = 0;
@@ -279,13 +283,15 @@ TEST_CASE("durability: a power loss at a random write or sync keeps every acknow
   REQUIRE(total > 50);
   const unsigned seed = std::random_device{}();
   std::mt19937 rng(seed);
+  int lost = 0;  // rounds where the power went (checkpoints run on their own thread, so a round can
+                 // make fewer operations than the dry run and finish before its failure point)
   for (int round = 0; round < 12; ++round) {
     const long long fail_at = 1 + static_cast<long long>(rng() % static_cast<unsigned>(total));
     INFO("seed " << seed << ", round " << round << ": power lost at operation " << fail_at << " of " << total);
     const std::string path = dir.file("crash" + std::to_string(round) + ".db");
     PowerLossVfs::reset(fail_at);
     const int acked = run_workload(path);
-    REQUIRE(PowerLossVfs::off());  // the power did go
+    if (PowerLossVfs::off()) ++lost;
     PowerLossVfs::restore_synced_state();
 
     store::ServerStoreOptions o;
@@ -307,4 +313,5 @@ TEST_CASE("durability: a power loss at a random write or sync keeps every acknow
     CHECK(page->records.size() == static_cast<std::size_t>((*s)->last_seq()));
     CHECK(page->records.size() >= static_cast<std::size_t>(acked * kEdits));
   }
+  CHECK(lost >= 6);  // most rounds did lose the power
 }
