@@ -420,6 +420,7 @@ async function partSlow(admin) {
 async function putBackAs(page, version, storeJs) {
   await page.goto(H.base + '/healthz');
   await page.evaluate(storeJs);
+  await H.defineOldLayout(page);
   return page.evaluate((version) => new Promise((resolve, reject) => {
     const S = window.AktStore;
     const fail = (e) => reject(new Error(String(e)));
@@ -448,27 +449,7 @@ async function putBackAs(page, version, storeJs) {
       del.onblocked = () => fail('blocked');
       del.onsuccess = () => {
         const o = indexedDB.open('aktsync-app', version);
-        o.onupgradeneeded = () => {
-          const db = o.result;
-          db.createObjectStore('meta', { keyPath: 'k' });
-          db.createObjectStore('forms', { keyPath: 'key' });
-          db.createObjectStore('records', { keyPath: 'record' });
-          const edits = db.createObjectStore('edits', { keyPath: 'n' });
-          edits.createIndex('record', 'record');
-          edits.createIndex('queued', 'queued');
-          edits.createIndex('acked', 'acked_epoch');
-          db.createObjectStore('batches', { keyPath: 'batch_id' });
-          db.createObjectStore('rejected', { keyPath: 'id', autoIncrement: true }).createIndex('record', 'record');
-          db.createObjectStore('drafts', { keyPath: 'record' });
-          db.createObjectStore('blobs', { keyPath: 'digest' });
-          db.createObjectStore('blob_data', { keyPath: 'digest' });
-          db.createObjectStore('kept', { keyPath: 'n' }).createIndex('kept_since', 'kept_since');
-          db.createObjectStore('summaries', { keyPath: 'record' });
-          db.createObjectStore('search');
-          db.createObjectStore('search_log', { autoIncrement: true });
-          db.createObjectStore('search_pack', { keyPath: 'k' });
-          if (version >= 6) db.createObjectStore('dicts', { keyPath: 'id' });
-        };
+        o.onupgradeneeded = () => window.oldLayout(o.result, version);
         o.onerror = () => fail(o.error);
         o.onsuccess = async () => {
           const db = o.result;
