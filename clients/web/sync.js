@@ -473,6 +473,8 @@
     const had = await Promise.all([...latest.keys()].map((id) => S.get(s.records, id)));
     [...latest.values()].forEach((e, i) => {
       const rec = had[i];
+      // A record the tablet holds as of the edit's seq or later was shown since the edit: not left out.
+      if (rec && Number.isInteger(e.acked_seq) && rec.seq >= e.acked_seq) { latest.delete(e.record); return; }
       const v = { dot: { actor, n: e.n }, clock: S.join(e.context || {}, { [actor]: e.n }), body: e.deleted ? {} : e.body,
                   deleted: !!e.deleted, form_version: e.form_version, device_time: e.device_time, server_time: 0 };
       const r = { record: e.record, form: e.form, form_version: e.form_version, scope: e.scope,
