@@ -43,7 +43,15 @@ function watch(t) {
     }
     if (u.pathname.startsWith('/v1/records/')) log.records++;
   });
-  t.page.on('response', async (r) => {
+  // The answers' bodies are read after the event: settled() waits for every read begun.
+  const pending = new Set();
+  log.settled = () => Promise.all([...pending]);
+  t.page.on('response', (r) => {
+    const p = answer(r);
+    pending.add(p);
+    p.finally(() => pending.delete(p));
+  });
+  const answer = async (r) => {
     const u = new URL(r.url());
     if (u.pathname === '/v1/push' && r.request().method() === 'POST' && r.status() === 200) {
       try { log.answers.push(JSON.parse(await r.text())); } catch { /* no body */ }
@@ -57,7 +65,7 @@ function watch(t) {
       entry.asked = (await r.request().allHeaders())['accept-encoding'] || '';
     } catch { /* the page went away */ }
     try { const text = await r.text(); entry.bytes = Buffer.byteLength(text); entry.body = JSON.parse(text); } catch { /* no body */ }
-  });
+  };
   return log;
 }
 
@@ -112,7 +120,7 @@ async function main() {
   const n = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)))[0].n);
   const ids = [first, ...await H.cloneEdits(A.page, n, COUNT - 1, (i) => ({ cluster_id: `gracanice-${String(i % 100).padStart(2, '0')}`, hh_number: i + 2 }))];
   a.feeds.length = 0;
-  await syncNow(A);
+  await syncNow(A); await a.settled();
 
   // The push: creates without `changed` and without an empty `context`; every record arrived.
   const pushed = a.pushes.flatMap((p) => p.edits);
@@ -143,6 +151,7 @@ async function main() {
   const answered = new Map(a.answers.flatMap((x) => x.results).map((r) => [r.dot.n, r.seq]));
   const heldA = await tabletRecords(A);
   for (const id of ids) {
+    assert.ok(heldA.get(id), `record ${id}: held as the server's version`);
     const v = heldA.get(id).live[0];
     assert.equal(heldA.get(id).seq, answered.get(v.dot.n), `record ${id}: the seq of its push answer`);
   }
@@ -152,7 +161,7 @@ async function main() {
   // Tablet B edits five of them (a version with a clock of two actors) and deletes one; A pulls them.
   const B = await tablet(admin, 'enis', 'feed-b', TABLET);
   const b = watch(B);
-  await enrol(B, B.code);
+  await enrol(B, B.code); await b.settled();
   for (const f of b.feeds) assert.equal(f.params.compact, '2');
   await converged(B, admin, ids, 'tablet B (lean feed)');
   assert.ok(b.feeds.every((f) => /\bzstd\b/.test(f.asked)), `the browser asks zstd: ${b.feeds.map((f) => f.asked)}`);
@@ -172,7 +181,7 @@ async function main() {
                          changed: i === 4 ? [] : ['visit_attempt'], context: v.clock });
     }
   }, ids.slice(0, 5));
-  await syncNow(B);
+  await syncNow(B); await b.settled();
   // A, before it pulls B's edits: a field B changed, on A's version (a conflict), a deletion of a record B
   // edited (a deletion pending), an edit of its own record (left out by the feed), a deletion of its own
   // record (left out: taken as a tombstone), an edit the server rejects; and an edit of its own record whose
@@ -199,7 +208,7 @@ async function main() {
   });
   a.feeds.length = 0;
   a.answers.length = 0;
-  await syncNow(A);
+  await syncNow(A); await a.settled();
   await A.page.unroute(/\/v1\/changes\?/);
   const got = a.feeds.flatMap((f) => f.body.changes);
   assert.deepEqual(got.map((c) => c.record).sort(), ids.slice(0, 5).sort(), 'the five records B edited came, none of A\'s own');
@@ -215,12 +224,12 @@ async function main() {
   assert.ok(heldA2.get(ids[11]).live[0].dot.n < during && heldA2.get(ids[11]).live[0].dot.n > 0, 'the version before it taken');
   // The next round: nothing comes (the last edit is left out too), and every record is the server's.
   a.feeds.length = 0;
-  await syncNow(A);
+  await syncNow(A); await a.settled();
   assert.deepEqual(a.feeds.flatMap((f) => f.body.changes).map((c) => c.record), [], 'the second round carried nothing');
   assert.equal((await tabletRecords(A)).get(ids[11]).live[0].dot.n, during);
   await converged(A, admin, ids, 'tablet A after edits of both');
   await H.checkSummaries(A.page);
-  await syncNow(B);
+  await syncNow(B); await b.settled();
   await converged(B, admin, ids, 'tablet B after the edits');
   step('edits of two tablets (a conflict, a deletion pending, own edits and a deletion left out, a rejection, an edit during the pull) converged on both');
 
@@ -241,7 +250,7 @@ async function main() {
   await tamper(ids.slice(20, 23));
   a.feeds.length = 0;
   a.records = 0;
-  await syncNow(A);
+  await syncNow(A); await a.settled();
   assert.equal(a.records, 3, 'the three differing records read whole');
   assert.ok(a.feeds.every((f) => f.params.echo === '0'), 'no page asked again');
   assert.ok(a.feeds.every((f) => f.params.skip_own === undefined), 'no skip_own while a reset is pending');
@@ -251,7 +260,7 @@ async function main() {
   await tamper(ids.slice(15, 35));
   a.feeds.length = 0;
   a.records = 0;
-  await syncNow(A);
+  await syncNow(A); await a.settled();
   assert.equal(a.records, 0, 'no record read one by one');
   assert.ok(a.feeds.length >= 2 && a.feeds[0].params.echo === '0' && a.feeds[1].params.echo === undefined,
             JSON.stringify(a.feeds.map((f) => f.params)));
@@ -274,8 +283,8 @@ async function main() {
     if (u.searchParams.has('skip_own')) { dropped++; u.searchParams.delete('skip_own'); return route.continue({ url: u.toString() }); }
     return route.continue();
   });
-  await enrol(C, C.code);
-  await syncNow(C);
+  await enrol(C, C.code); await c.settled();
+  await syncNow(C); await c.settled();
   assert.equal(refused, 1, 'compact=2 asked once, then no more');
   const asked = c.feeds.map((f) => f.params.compact);
   assert.ok(asked.length >= 3 && asked[0] === '2' && asked.slice(1).every((x) => x === '1'), JSON.stringify(asked));
@@ -297,7 +306,7 @@ async function main() {
   }, ids.slice(36, 39));
   c.feeds.length = 0;
   dropped = 0;
-  await syncNow(C);
+  await syncNow(C); await c.settled();
   assert.ok(dropped >= 1, 'the app asked skip_own');
   const ownC = c.feeds.flatMap((f) => f.body.changes).filter((x) => x.live.some((v) => v.dot.actor === actorC));
   assert.deepEqual(ownC.map((x) => x.record).sort(), ids.slice(36, 39).sort(), 'the old server sent the own records');
