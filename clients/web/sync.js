@@ -495,8 +495,9 @@
   // Entries kept from a cut page (page.next undefined) are applied the same way, with the stored cursor
   // unchanged: the cursor only ever moves to a `next` the server gave, after everything before it is stored.
   // The last page of a pull (`more` false) ends a reset (the flag reset_pending: the feed was read again
-  // from its start) and, when every page of the pull asked skip_own (`ownLeftOut`), takes the records the
-  // feed left out (takeOwnLeftOut). Answers the entries applied; `page.taken` is set to the records taken.
+  // from its start) and, when it asked skip_own (`ownLeftOut`; then so did the pull's pages before it:
+  // neither echo nor reset_pending goes back within a pull), takes the records the feed left out
+  // (takeOwnLeftOut). Answers the entries applied; `page.taken` is set to the records taken.
   async function applyPage(page, actor, ownLeftOut = false) {
     return S.tx(S.withSummaries(['kept']), 'readwrite', async (s) => {
       const changes = page.changes || [];
