@@ -1,7 +1,8 @@
 // The tablet's local store in IndexedDB: the same model as the C++ client's (schema/store/tablet_store.*,
 // DESIGN §2-§5). Object stores:
 //   meta     {k, v}: device (actor, token, user, device name), counter (last dot n), cursor, epoch,
-//            nonce, batch counter, me (scope), lang, today offset, last sync
+//            nonce, batch counter, me (scope), lang, today offset, last sync, reset_pending (true from an
+//            epoch or scope reset to the end of the next complete pull: no skip_own meanwhile, sync.js)
 //   forms    {key "form_id/version", form_id, version, title, definition (text as served)}
 //   records  the server's state of each record as last pulled (PROTOCOL §5.1 RECORD); from version 6 stored
 //            compressed, {record, d, z} (packRow() below): get() and all() give the record back, and the
@@ -10,7 +11,10 @@
 //            compressed against (the JSON text of the first of them this tablet stored); never changed nor
 //            removed
 //   edits    the device's own edits (keyPath n) from the save until the feed covers them: queued
-//            (batch_id null) -> in a stored batch -> acknowledged (acked_epoch set) -> moved to `kept` by a pull
+//            (batch_id null) -> in a stored batch -> acknowledged (acked_epoch set, and acked_seq: the seq
+//            of its push answer; edits acknowledged by app versions before it lack it, which needs no
+//            upgrade: such a record keeps its seq) -> moved to `kept` by a pull (an entry that covers it, or
+//            the last page of a pull that asked skip_own, which takes the edit as the server's version)
 //   kept     (version 3) acknowledged edits the feed covered, or of records that left the user's scope, kept
 //            for KEPT_DAYS days after the first sync that saw them kept: after a server restore (a new
 //            epoch, PROTOCOL §5.3) they are queued again, so edits acknowledged after the server's last

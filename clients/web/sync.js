@@ -297,7 +297,11 @@
           s.edits.delete(n);
         } else {
           if (res.outcome === 'merged' && (res.conflicts || []).length) sum.conflicts++;
-          S.putEdit(s, { ...e, acked_epoch: answer.epoch || 'acked', outcome: res.outcome });
+          // `acked_seq`: the record's feed position after this edit (§4.2), its seq if the feed leaves the
+          // record out (skip_own, §5.1: takeOwnLeftOut). Edits acknowledged by app versions before it lack it.
+          const acked = { ...e, acked_epoch: answer.epoch || 'acked', outcome: res.outcome };
+          if (Number.isInteger(res.seq)) acked.acked_seq = res.seq;
+          S.putEdit(s, acked);
         }
       }
       s.batches.delete(batch.batch_id);
@@ -424,6 +428,7 @@
       s.batches.clear();
       s.meta.put({ k: 'cursor', v: '' });
       s.meta.put({ k: 'epoch', v: newEpoch });
+      s.meta.put({ k: 'reset_pending', v: true });  // no skip_own until a pull from the start completes
     });
   }
 
@@ -439,14 +444,61 @@
       S.clearSummaries(s);
       await S.summarize(s, [...left]);
       s.meta.put({ k: 'cursor', v: '' });
+      // The acknowledged edits moved to `kept`: the feed must show their records again (no skip_own).
+      s.meta.put({ k: 'reset_pending', v: true });
     });
+  }
+
+  // The feed left out (skip_own, PROTOCOL §5.1) every record whose one live version is this tablet's edit
+  // exactly as pushed, with nothing changed since. At the end of a pull that asked it (inside the
+  // transaction of its last page), an acknowledged edit still in `edits` whose record the last page did not
+  // show is such a record: a feed entry of a record that holds an acknowledged edit covers it (applied,
+  // merged, superseded or duplicate) and moves it to `kept` (applyPage), earlier pages did so for theirs.
+  // Its latest acknowledged edit becomes the record's server version as the feed would have given it
+  // (clock = its context plus its dot, `seq` from its push answer, no conflict flags; server_time unknown:
+  // 0), and its acknowledged edits up to it move to `kept`, as the aktsync client does (take_own_left_out,
+  // schema/store/tablet_outbox.cpp). What else the tablet holds of the record stays as it is: later edits
+  // not yet acknowledged (still pushed, on top of this version), a draft, refusals. A rejected edit never
+  // is in `edits`, and a record in conflict or with a deletion pending on the server is never left out.
+  // Answers the ids of the records taken, each with its new state in `known`.
+  async function takeOwnLeftOut(s, actor, shown, known) {
+    const latest = new Map();  // record id -> its latest acknowledged edit
+    const acked = await S.all(s.edits, 'acked');
+    for (const e of acked) {
+      if (shown.has(e.record)) continue;
+      const l = latest.get(e.record);
+      if (!l || e.n > l.n) latest.set(e.record, e);
+    }
+    if (!latest.size) return [];
+    const had = await Promise.all([...latest.keys()].map((id) => S.get(s.records, id)));
+    [...latest.values()].forEach((e, i) => {
+      const rec = had[i];
+      // A record the tablet holds as of the edit's seq or later was shown since the edit: not left out.
+      if (rec && Number.isInteger(e.acked_seq) && rec.seq >= e.acked_seq) { latest.delete(e.record); return; }
+      const v = { dot: { actor, n: e.n }, clock: S.join(e.context || {}, { [actor]: e.n }), body: e.deleted ? {} : e.body,
+                  deleted: !!e.deleted, form_version: e.form_version, device_time: e.device_time, server_time: 0 };
+      const r = { record: e.record, form: e.form, form_version: e.form_version, scope: e.scope,
+                  seq: Math.max((rec && rec.seq) || 0, Number.isInteger(e.acked_seq) ? e.acked_seq : 0),
+                  deleted: !!e.deleted, conflict: false, conflicted: [], deletion_pending: false, live: [v] };
+      s.records.put(r);
+      known.set(e.record, r);
+    });
+    for (const e of acked) {
+      const l = latest.get(e.record);
+      if (l && e.n <= l.n) S.keep(s, e);
+    }
+    return [...latest.keys()];
   }
 
   // One feed page, applied with its cursor in one transaction. Acknowledged edits a pulled version covers
   // move to `kept` (the server's version holds them now; store.js says why they are kept).
   // Entries kept from a cut page (page.next undefined) are applied the same way, with the stored cursor
   // unchanged: the cursor only ever moves to a `next` the server gave, after everything before it is stored.
-  async function applyPage(page, actor) {
+  // The last page of a pull (`more` false) ends a reset (the flag reset_pending: the feed was read again
+  // from its start) and, when it asked skip_own (`ownLeftOut`; then so did the pull's pages before it:
+  // neither echo nor reset_pending goes back within a pull), takes the records the feed left out
+  // (takeOwnLeftOut). Answers the entries applied; `page.taken` is set to the records taken.
+  async function applyPage(page, actor, ownLeftOut = false) {
     return S.tx(S.withSummaries(['kept']), 'readwrite', async (s) => {
       const changes = page.changes || [];
       // The device's own edits of the page's records only (the `record` index), read in one go; only for the
@@ -469,7 +521,10 @@
           if ((c.live || []).some((v) => (v.clock && v.clock[actor] || 0) >= e.n)) { S.keep(s, e); gone.add(e.n); }
         }
       });
+      const complete = page.next !== undefined && !page.more;
+      page.taken = complete && ownLeftOut ? await takeOwnLeftOut(s, actor, new Set(changes.map((c) => c.record)), known) : [];
       await S.summarize(s, [...known.keys()], known);
+      if (complete) s.meta.delete('reset_pending');
       if (page.next !== undefined) s.meta.put({ k: 'cursor', v: page.next });
       s.meta.put({ k: 'epoch', v: page.epoch });
       return changes.length;
@@ -589,14 +644,22 @@
 
   // Pulls the feed page by page. A page whose answer is cut in transit keeps what arrived whole
   // (keepWholeEntries) and is asked again with `after` = the last entry kept: only the rest comes (§5.1).
+  // Without echo, pages also ask to leave out the records whose one live version is this tablet's own edit
+  // as pushed (skip_own=1, §5.1), so a tablet that pushed 1,000 records downloads none of them back; the
+  // last page takes them (applyPage). Not while a reset waits for the feed to show every record again
+  // (reset_pending: after a scope change the acknowledged edits are in `kept`, where the last page does not
+  // look), nor once a page was asked again with every body (echo) in this pull. A server before skip_own
+  // ignores it and sends every record as echo=0 does: each entry covers its acknowledged edits, and the
+  // last page finds none left.
   async function pull(device, progress, sum) {
     let echo = !hashing();  // asked after a page with many own bodies this tablet could not match
     let after = 0;  // the page resumes after this entry's seq (0: from its start)
     for (;;) {
       progress('pulling');
       const cursor = (await S.meta('cursor')) || '';
+      const skipOwn = !echo && !(await S.meta('reset_pending'));
       const target = () => `/v1/changes?since=${encodeURIComponent(cursor)}&limit=${PULL_LIMIT}&max_bytes=${sizes.pullBytes}` +
-        `&compact=${compactLevel}${echo ? '' : '&echo=0'}${after > 0 ? '&after=' + after : ''}`;
+        `&compact=${compactLevel}${echo ? '' : '&echo=0'}${skipOwn ? '&skip_own=1' : ''}${after > 0 ? '&after=' + after : ''}`;
       const resume = { stream: true, beforeRetry: async (req, cut) => {
         const kept = await keepWholeEntries(cut, after, device, sum);
         const progressed = kept > after;
@@ -631,7 +694,8 @@
         // A full page measured the link: the next aims at TARGET_MS of it.
         sizes.pullBytes = Math.min(Math.max(sizedForLink(r.text.length, elapsed), MIN_PULL_BYTES), MAX_PULL_BYTES);
       }
-      sum.pulled += await applyPage(page, device.actor);
+      sum.pulled += await applyPage(page, device.actor, skipOwn);
+      sum.own_left_out = (sum.own_left_out || 0) + page.taken.length;
       after = 0;
       if (!page.more) return 'done';
     }

@@ -3,8 +3,16 @@
 //     server that refuses it (400 invalid_compact, a server before the lean feed) the app asks `compact=1`
 //     and the sync finishes;
 //   - creates leave out `changed` and an empty `context` (the server reads them as the defaults);
-//   - a sync of the tablet's own records does not download their bodies back: the feed carries `body_hash`
-//     for them and the app takes the body from its own copy; no record is read whole;
+//   - a sync of the tablet's own records does not download them back at all: the pulls ask `skip_own=1`,
+//     the feed leaves out every record whose one live version is the tablet's edit as pushed (no entry,
+//     not even a `body_hash`), and the pull's last page makes each acknowledged edit the record's server
+//     version (seq from its push answer); another tablet's edits still arrive; a record in conflict or with
+//     a deletion pending comes whole; a rejected edit stays rejected; an edit saved while the pull runs
+//     stays pending over the version taken; a second round converges;
+//   - while a reset waits for the feed from its start (reset_pending) the app does not ask skip_own: its
+//     own versions come with `body_hash` and the app takes the body from its own copy;
+//   - a server before skip_own (the parameter dropped, emulated here) sends the tablet's own records as
+//     body_hash entries, and the tablet converges;
 //   - a record whose own copy differs from the server's is read whole (GET /v1/records/{id}); when a page
 //     holds many of them, the page is asked again with every body (`echo=0` left out);
 //   - the records converge: every field of every record is equal on the server (GET /v1/records/{id}, less
@@ -35,21 +43,29 @@ function watch(t) {
     }
     if (u.pathname.startsWith('/v1/records/')) log.records++;
   });
-  t.page.on('response', async (r) => {
+  // The answers' bodies are read after the event: settled() waits for every read begun.
+  const pending = new Set();
+  log.settled = () => Promise.all([...pending]);
+  t.page.on('response', (r) => {
+    const p = answer(r);
+    pending.add(p);
+    p.finally(() => pending.delete(p));
+  });
+  const answer = async (r) => {
     const u = new URL(r.url());
     if (u.pathname === '/v1/push' && r.request().method() === 'POST' && r.status() === 200) {
       try { log.answers.push(JSON.parse(await r.text())); } catch { /* no body */ }
     }
     if (u.pathname !== '/v1/changes') return;
-    const entry = { params: Object.fromEntries(u.searchParams), status: r.status(), body: null, coding: '', asked: '' };
+    const entry = { params: Object.fromEntries(u.searchParams), status: r.status(), body: null, coding: '', asked: '', bytes: 0 };
     log.feeds.push(entry);
     // allHeaders(): as on the wire, with those the network stack adds (Accept-Encoding).
     try {
       entry.coding = (await r.allHeaders())['content-encoding'] || 'identity';
       entry.asked = (await r.request().allHeaders())['accept-encoding'] || '';
     } catch { /* the page went away */ }
-    try { entry.body = JSON.parse(await r.text()); } catch { /* no body */ }
-  });
+    try { const text = await r.text(); entry.bytes = Buffer.byteLength(text); entry.body = JSON.parse(text); } catch { /* no body */ }
+  };
   return log;
 }
 
@@ -57,10 +73,17 @@ function watch(t) {
 const tabletRecords = (t) => t.page.evaluate(() => window.AktStore.tx(['records'], 'readonly', (s) => window.AktStore.all(s.records)))
   .then((l) => new Map(l.map((r) => [r.record, r])));
 
+// The list states of records on the tablet (their summaries; undefined: not listed).
+const states = (t, ids) => t.page.evaluate((ids) => window.AktStore.tx(['summaries'], 'readonly',
+  (s) => Promise.all(ids.map((id) => window.AktStore.get(s.summaries, id)))).then((l) => l.map((x) => (x ? x.state : undefined))), ids);
+
 // Every field of every record the tablet holds equals the server's record (less what the compact feed
-// leaves out: `parents` and `changed` of each version, informational and kept by the server).
+// leaves out: `parents` and `changed` of each version, informational and kept by the server). A version
+// the tablet took as the server's from its own acknowledged edit (the feed left its record out, skip_own)
+// has server_time 0 (unknown): only the tablet's own versions may, and they are compared without it.
 async function converged(t, admin, ids, what) {
   const held = await tabletRecords(t);
+  const actor = await t.page.evaluate(async () => (await window.AktStore.meta('device')).actor);
   for (const id of ids) {
     const r = await call('GET', '/v1/records/' + id, admin);
     assert.equal(r.status, 200, id);
@@ -69,6 +92,11 @@ async function converged(t, admin, ids, what) {
     const mine = structuredClone(held.get(id));
     assert.ok(mine, `${what}: record ${id} on the tablet`);
     for (const v of mine.live) { delete v.parents; delete v.changed; }
+    for (const [i, v] of mine.live.entries()) {
+      if (v.server_time !== 0 || !server.live[i]) continue;
+      assert.equal(v.dot.actor, actor, `${what}: record ${id}: only an own version is taken with server_time 0`);
+      v.server_time = server.live[i].server_time;
+    }
     assert.deepEqual(mine, server, `${what}: record ${id} equal on the server and the tablet`);
   }
   assert.equal(held.size, ids.length, `${what}: the tablet holds exactly the records`);
@@ -92,7 +120,7 @@ async function main() {
   const n = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)))[0].n);
   const ids = [first, ...await H.cloneEdits(A.page, n, COUNT - 1, (i) => ({ cluster_id: `gracanice-${String(i % 100).padStart(2, '0')}`, hh_number: i + 2 }))];
   a.feeds.length = 0;
-  await syncNow(A);
+  await syncNow(A); await a.settled();
 
   // The push: creates without `changed` and without an empty `context`; every record arrived.
   const pushed = a.pushes.flatMap((p) => p.edits);
@@ -105,24 +133,35 @@ async function main() {
   assert.deepEqual(a.answers.flatMap((x) => x.results).filter((r) => 'record' in r), [], 'no result repeats its record');
   const unacked = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits))).filter((e) => !e.acked_epoch).length);
   assert.equal(unacked, 0, 'every edit acknowledged from the lean answers');
-  // The pull: the lean feed without echo, sized; the tablet's own versions came as body_hash, never body.
+  // The pull: the lean feed without echo and without the tablet's own records, sized; none of the COUNT
+  // records came back (no entry at all), and each is held as synced with the server's version.
   assert.ok(a.feeds.length >= 1);
   for (const f of a.feeds) {
     assert.equal(f.params.compact, '2', JSON.stringify(f.params));
     assert.equal(f.params.echo, '0', JSON.stringify(f.params));
+    assert.equal(f.params.skip_own, '1', JSON.stringify(f.params));
     assert.ok(Number(f.params.max_bytes) >= 32768 && Number(f.params.limit) >= 500, JSON.stringify(f.params));
   }
-  const ownVersions = a.feeds.flatMap((f) => f.body.changes).flatMap((c) => c.live || []).filter((v) => v.dot.actor === actorA);
-  assert.equal(ownVersions.length, COUNT, 'the feed showed every own record');
-  assert.deepEqual(ownVersions.filter((v) => 'body' in v || !v.body_hash), [], 'no own body downloaded back');
+  const entries = a.feeds.flatMap((f) => f.body.changes);
+  const feedBytes = a.feeds.reduce((n, f) => n + f.bytes, 0);
+  assert.deepEqual(entries.map((c) => c.record), [], 'the feed carried none of the own records');
+  assert.ok(feedBytes < 200 * a.feeds.length, `the feed's answers are empty pages: ${feedBytes} B in ${a.feeds.length}`);
   assert.equal(a.records, 0, 'no record read whole');
+  assert.deepEqual(await states(A, ids), ids.map(() => 'synced'), 'every record shows as synced');
+  const answered = new Map(a.answers.flatMap((x) => x.results).map((r) => [r.dot.n, r.seq]));
+  const heldA = await tabletRecords(A);
+  for (const id of ids) {
+    assert.ok(heldA.get(id), `record ${id}: held as the server's version`);
+    const v = heldA.get(id).live[0];
+    assert.equal(heldA.get(id).seq, answered.get(v.dot.n), `record ${id}: the seq of its push answer`);
+  }
   await converged(A, admin, ids, 'tablet A');
-  step(`tablet A: ${COUNT} creates pushed without changed, pulled back as body_hash only (compact=2, echo=0); converged`);
+  step(`tablet A: ${COUNT} creates pushed without changed, pulled back as nothing (${feedBytes} B of feed in ${a.feeds.length} page(s), skip_own=1); synced with the server's versions`);
 
   // Tablet B edits five of them (a version with a clock of two actors) and deletes one; A pulls them.
   const B = await tablet(admin, 'enis', 'feed-b', TABLET);
   const b = watch(B);
-  await enrol(B, B.code);
+  await enrol(B, B.code); await b.settled();
   for (const f of b.feeds) assert.equal(f.params.compact, '2');
   await converged(B, admin, ids, 'tablet B (lean feed)');
   assert.ok(b.feeds.every((f) => /\bzstd\b/.test(f.asked)), `the browser asks zstd: ${b.feeds.map((f) => f.asked)}`);
@@ -142,25 +181,57 @@ async function main() {
                          changed: i === 4 ? [] : ['visit_attempt'], context: v.clock });
     }
   }, ids.slice(0, 5));
-  await syncNow(B);
-  // A edits one of its own records again (a version whose clock is its own dot alone: left out by the feed).
-  await A.page.evaluate(async (id) => {
+  await syncNow(B); await b.settled();
+  // A, before it pulls B's edits: a field B changed, on A's version (a conflict), a deletion of a record B
+  // edited (a deletion pending), an edit of its own record (left out by the feed), a deletion of its own
+  // record (left out: taken as a tombstone), an edit the server rejects; and an edit of its own record whose
+  // next edit is saved while the round's pull is on its way (it stays pending over the version taken, and
+  // the round's last push sends it).
+  const edit = (id, change, deleted = false) => A.page.evaluate(async ({ id, change, deleted }) => {
     const S = window.AktStore;
     const actor = (await S.meta('device')).actor;
-    const r = await S.tx(['records'], 'readonly', (s) => S.get(s.records, id));
-    const v = S.view(actor, r, []).current;
-    await S.saveEdit({ record: id, form: r.form, form_version: r.form_version, scope: r.scope, body: { ...v.body, visit_attempt: 3 },
-                       changed: ['visit_attempt'], context: v.clock });
-  }, ids[10]);
+    const [r, mine] = await S.tx(['records', 'edits'], 'readonly', (s) => Promise.all([S.get(s.records, id), S.all(s.edits, 'record', id)]));
+    const v = S.view(actor, r, mine).current;
+    return S.saveEdit({ record: id, form: r.form, form_version: r.form_version, scope: r.scope, body: { ...v.body, ...change }, deleted,
+                        changed: deleted ? [] : Object.keys(change), context: v.clock });
+  }, { id, change, deleted });
+  await edit(ids[0], { visit_attempt: 3 });
+  await edit(ids[1], {}, true);
+  await edit(ids[10], { visit_attempt: 3 });
+  await edit(ids[12], {}, true);
+  await edit(ids[13], { visit_attempt: 'not a number' });
+  await edit(ids[11], { visit_attempt: 3 });
+  let during = null;
+  await A.page.route(/\/v1\/changes\?/, async (route) => {
+    if (during === null) during = await edit(ids[11], { visit_attempt: 2 });
+    await route.continue();
+  });
   a.feeds.length = 0;
-  await syncNow(A);
+  a.answers.length = 0;
+  await syncNow(A); await a.settled();
+  await A.page.unroute(/\/v1\/changes\?/);
   const got = a.feeds.flatMap((f) => f.body.changes);
-  assert.equal(got.length, 6, 'five of B, one of A');
-  assert.ok(got.some((c) => c.live.some((v) => v.dot.actor === actorA && v.body_hash && !v.clock)), 'a lean own version (clock left out)');
-  await converged(A, admin, ids, 'tablet A after edits of B');
-  await syncNow(B);
+  assert.deepEqual(got.map((c) => c.record).sort(), ids.slice(0, 5).sort(), 'the five records B edited came, none of A\'s own');
+  assert.ok(a.feeds.every((f) => f.params.skip_own === '1'));
+  assert.ok(got.find((c) => c.record === ids[0]).conflict && got.find((c) => c.record === ids[1]).deletion_pending);
+  assert.deepEqual(await states(A, ids.slice(0, 2)), ['conflict', 'deletion_pending']);
+  const refusedA = await A.page.evaluate(() => window.AktStore.tx(['rejected'], 'readonly', (s) => window.AktStore.all(s.rejected)));
+  assert.deepEqual(await states(A, ids.slice(10, 14)), ['synced', 'synced', undefined, 'rejected'], 'ids 10-13 (12: deleted and synced, not listed) ' + JSON.stringify(refusedA.map((r) => [r.record, r.n, r.code, r.detail])) + ' ' + during);
+  const heldA2 = await tabletRecords(A);
+  const mineA = await A.page.evaluate(() => window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)));
+  assert.ok(heldA2.get(ids[12]).deleted && heldA2.get(ids[12]).live[0].deleted, 'own deletion taken as the tombstone');
+  assert.deepEqual(mineA.map((e) => [e.n, !!e.acked_epoch]), [[during, true]], 'only the edit saved during the pull is left, acknowledged by the last push');
+  assert.ok(heldA2.get(ids[11]).live[0].dot.n < during && heldA2.get(ids[11]).live[0].dot.n > 0, 'the version before it taken');
+  // The next round: nothing comes (the last edit is left out too), and every record is the server's.
+  a.feeds.length = 0;
+  await syncNow(A); await a.settled();
+  assert.deepEqual(a.feeds.flatMap((f) => f.body.changes).map((c) => c.record), [], 'the second round carried nothing');
+  assert.equal((await tabletRecords(A)).get(ids[11]).live[0].dot.n, during);
+  await converged(A, admin, ids, 'tablet A after edits of both');
+  await H.checkSummaries(A.page);
+  await syncNow(B); await b.settled();
   await converged(B, admin, ids, 'tablet B after the edits');
-  step('edits of two tablets (a deletion, clocks of two actors, a lean own version) converged on both');
+  step('edits of two tablets (a conflict, a deletion pending, own edits and a deletion left out, a rejection, an edit during the pull) converged on both');
 
   // A's own copies of three records differ from the server's (as when the server stored an edit otherwise):
   // those three are read whole, the rest of the page is matched.
@@ -174,20 +245,22 @@ async function main() {
         for (const k of await S.all(s.kept)) if (k.record === id) s.kept.put({ ...k, body: { ...k.body, settlement_name: 'not what the server holds' } });
       }
     });
-    await S.setMeta({ cursor: '' });  // the next pull reads the feed from its start
+    await S.setMeta({ cursor: '', reset_pending: true });  // the next pull reads the feed from its start, as after a reset
   }, list);
   await tamper(ids.slice(20, 23));
   a.feeds.length = 0;
   a.records = 0;
-  await syncNow(A);
+  await syncNow(A); await a.settled();
   assert.equal(a.records, 3, 'the three differing records read whole');
   assert.ok(a.feeds.every((f) => f.params.echo === '0'), 'no page asked again');
+  assert.ok(a.feeds.every((f) => f.params.skip_own === undefined), 'no skip_own while a reset is pending');
+  assert.equal(await A.page.evaluate(() => window.AktStore.meta('reset_pending')), undefined, 'the complete pull ended the reset');
   await converged(A, admin, ids, 'tablet A after reading three records whole');
   // Twenty differ: the page is asked again with every body, and A converges.
   await tamper(ids.slice(15, 35));
   a.feeds.length = 0;
   a.records = 0;
-  await syncNow(A);
+  await syncNow(A); await a.settled();
   assert.equal(a.records, 0, 'no record read one by one');
   assert.ok(a.feeds.length >= 2 && a.feeds[0].params.echo === '0' && a.feeds[1].params.echo === undefined,
             JSON.stringify(a.feeds.map((f) => f.params)));
@@ -198,22 +271,50 @@ async function main() {
   // A server before the lean feed (400 invalid_compact to compact=2, emulated here): tablet C asks compact=1.
   const C = await tablet(admin, 'enis', 'feed-c', TABLET);
   const c = watch(C);
-  let refused = 0;
-  await C.context.route(/\/v1\/changes\?.*compact=2/, (route) => {
-    refused++;
-    return route.fulfill({ status: 400, contentType: 'application/problem+json',
-      body: JSON.stringify({ code: 'invalid_compact', detail: 'compact: expected 0 or 1', status: 400, title: 'Bad Request' }) });
+  let refused = 0, dropped = 0;
+  await C.context.route(/\/v1\/changes\?/, (route) => {
+    const u = new URL(route.request().url());
+    if (u.searchParams.get('compact') === '2') {
+      refused++;
+      return route.fulfill({ status: 400, contentType: 'application/problem+json',
+        body: JSON.stringify({ code: 'invalid_compact', detail: 'compact: expected 0 or 1', status: 400, title: 'Bad Request' }) });
+    }
+    // A server before skip_own: as if the parameter was not there.
+    if (u.searchParams.has('skip_own')) { dropped++; u.searchParams.delete('skip_own'); return route.continue({ url: u.toString() }); }
+    return route.continue();
   });
-  await enrol(C, C.code);
-  await syncNow(C);
+  await enrol(C, C.code); await c.settled();
+  await syncNow(C); await c.settled();
   assert.equal(refused, 1, 'compact=2 asked once, then no more');
   const asked = c.feeds.map((f) => f.params.compact);
   assert.ok(asked.length >= 3 && asked[0] === '2' && asked.slice(1).every((x) => x === '1'), JSON.stringify(asked));
   assert.ok(c.feeds.slice(1).every((f) => f.params.echo === '0'));
-  assert.equal(await C.page.locator('#records a.record').count(), COUNT - 1);
+  assert.equal(await C.page.locator('#records a.record').count(), COUNT - 2, 'every record but the two deleted');
   await converged(C, admin, ids, 'tablet C (compact=1)');
-  for (const t of [A, B, C]) assert.deepEqual(t.errors, []);
   step('a server refusing compact=2: the app asked compact=1 and converged');
+  // C edits three records; the server ignores skip_own: they come back as body_hash entries, matched.
+  const actorC = await C.page.evaluate(async () => (await window.AktStore.meta('device')).actor);
+  await C.page.evaluate(async (list) => {
+    const S = window.AktStore;
+    const actor = (await S.meta('device')).actor;
+    for (const id of list) {
+      const r = await S.tx(['records'], 'readonly', (s) => S.get(s.records, id));
+      const v = S.view(actor, r, []).current;
+      await S.saveEdit({ record: id, form: r.form, form_version: r.form_version, scope: r.scope, body: { ...v.body, visit_attempt: 3 },
+                         changed: ['visit_attempt'], context: v.clock });
+    }
+  }, ids.slice(36, 39));
+  c.feeds.length = 0;
+  dropped = 0;
+  await syncNow(C); await c.settled();
+  assert.ok(dropped >= 1, 'the app asked skip_own');
+  const ownC = c.feeds.flatMap((f) => f.body.changes).filter((x) => x.live.some((v) => v.dot.actor === actorC));
+  assert.deepEqual(ownC.map((x) => x.record).sort(), ids.slice(36, 39).sort(), 'the old server sent the own records');
+  assert.ok(ownC.every((x) => x.live.every((v) => v.body_hash && !v.body)), 'as body_hash entries');
+  assert.deepEqual(await states(C, ids.slice(36, 39)), ['synced', 'synced', 'synced']);
+  await converged(C, admin, ids, 'tablet C against a server before skip_own');
+  for (const t of [A, B, C]) assert.deepEqual(t.errors, []);
+  step('a server before skip_own: the own records came as body_hash entries, and the tablet converged');
 }
 
 await H.run(main);

@@ -86,18 +86,10 @@ async function main() {
   // --- A tablet that ran the previous app version: its version-1 store is upgraded, nothing is lost. ---
   const oldDraft = '019a0000-0000-7000-8000-000000000001';
   await page.goto(H.base + '/healthz');  // the app's origin, without the app
+  await H.defineOldLayout(page);
   await page.evaluate((rec) => new Promise((resolve, reject) => {
     const req = indexedDB.open('aktsync-app', 1);
-    req.onupgradeneeded = () => {  // version 1 exactly as store.js made it
-      const db = req.result;
-      db.createObjectStore('meta', { keyPath: 'k' });
-      db.createObjectStore('forms', { keyPath: 'key' });
-      db.createObjectStore('records', { keyPath: 'record' });
-      db.createObjectStore('edits', { keyPath: 'n' }).createIndex('record', 'record');
-      db.createObjectStore('batches', { keyPath: 'batch_id' });
-      db.createObjectStore('rejected', { keyPath: 'id', autoIncrement: true }).createIndex('record', 'record');
-      db.createObjectStore('drafts', { keyPath: 'record' });
-    };
+    req.onupgradeneeded = () => window.oldLayout(req.result, 1);  // version 1 exactly as store.js made it
     req.onsuccess = () => {
       const t = req.result.transaction(['drafts', 'meta'], 'readwrite');
       t.objectStore('drafts').put({ record: rec, form: 'so1_infra_monitoring', form_version: 1,

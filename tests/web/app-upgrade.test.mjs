@@ -86,38 +86,15 @@ const dump = (page, stores) => page.evaluate((stores) => new Promise((resolve, r
   };
 }), stores);
 
-// Replaces the tablet's store with a version-3 or version-4 store (the schema store.js made up to that
-// version) holding `rows`.
-const restore = (page, rows, version) => page.evaluate(([rows, version]) => new Promise((resolve, reject) => {
+// Replaces the tablet's store with a store of `version` (3, 4 or 5: the schema store.js made at that version,
+// H.oldLayout) holding `rows`.
+const restore = async (page, rows, version) => { await H.defineOldLayout(page); return page.evaluate(([rows, version]) => new Promise((resolve, reject) => {
   const del = indexedDB.deleteDatabase('aktsync-app');
   del.onerror = () => reject(del.error);
   del.onblocked = () => reject(new Error('blocked'));
   del.onsuccess = () => {
     const open = indexedDB.open('aktsync-app', version);
-    open.onupgradeneeded = () => {
-      const db = open.result;
-      db.createObjectStore('meta', { keyPath: 'k' });
-      db.createObjectStore('forms', { keyPath: 'key' });
-      db.createObjectStore('records', { keyPath: 'record' });
-      db.createObjectStore('edits', { keyPath: 'n' }).createIndex('record', 'record');
-      db.createObjectStore('batches', { keyPath: 'batch_id' });
-      db.createObjectStore('rejected', { keyPath: 'id', autoIncrement: true }).createIndex('record', 'record');
-      db.createObjectStore('drafts', { keyPath: 'record' });
-      db.createObjectStore('blobs', { keyPath: 'digest' });
-      db.createObjectStore('blob_data', { keyPath: 'digest' });
-      db.createObjectStore('kept', { keyPath: 'n' });
-      if (version >= 4) {
-        db.createObjectStore('summaries', { keyPath: 'record' });
-        open.transaction.objectStore('edits').createIndex('queued', 'queued');
-        open.transaction.objectStore('edits').createIndex('acked', 'acked_epoch');
-        open.transaction.objectStore('kept').createIndex('kept_since', 'kept_since');
-      }
-      if (version >= 5) {
-        db.createObjectStore('search');
-        db.createObjectStore('search_log', { autoIncrement: true });
-        db.createObjectStore('search_pack', { keyPath: 'k' });
-      }
-    };
+    open.onupgradeneeded = () => window.oldLayout(open.result, version);
     open.onerror = () => reject(open.error);
     open.onsuccess = () => {
       const db = open.result;
@@ -130,13 +107,13 @@ const restore = (page, rows, version) => page.evaluate(([rows, version]) => new 
       t.onerror = () => reject(t.error);
     };
   };
-}), [rows, version]);
+}), [rows, version]); };
 
 // Puts the tablet's store (version 7) back as version 6 held it, in the page (the compressed rows as they are
 // stored): every row of every store but the search pack and its log, a `search` store with every summary's
 // search text (keyed by record id), a search pack as of log key 1 that misses the newest record, and a log
 // of ids after it (key 2: that record). Resolves with the version made.
-const downgradeTo6 = (page) => page.evaluate(() => new Promise((resolve, reject) => {
+const downgradeTo6 = async (page) => { await H.defineOldLayout(page); return page.evaluate(() => new Promise((resolve, reject) => {
   const open = indexedDB.open('aktsync-app');
   open.onerror = () => reject(open.error);
   open.onsuccess = () => {
@@ -154,27 +131,7 @@ const downgradeTo6 = (page) => page.evaluate(() => new Promise((resolve, reject)
     del.onblocked = () => reject(new Error('blocked'));
     del.onsuccess = () => {
       const o = indexedDB.open('aktsync-app', 6);
-      o.onupgradeneeded = () => {
-        const db = o.result;
-        db.createObjectStore('meta', { keyPath: 'k' });
-        db.createObjectStore('forms', { keyPath: 'key' });
-        db.createObjectStore('records', { keyPath: 'record' });
-        const edits = db.createObjectStore('edits', { keyPath: 'n' });
-        edits.createIndex('record', 'record');
-        edits.createIndex('queued', 'queued');
-        edits.createIndex('acked', 'acked_epoch');
-        db.createObjectStore('batches', { keyPath: 'batch_id' });
-        db.createObjectStore('rejected', { keyPath: 'id', autoIncrement: true }).createIndex('record', 'record');
-        db.createObjectStore('drafts', { keyPath: 'record' });
-        db.createObjectStore('blobs', { keyPath: 'digest' });
-        db.createObjectStore('blob_data', { keyPath: 'digest' });
-        db.createObjectStore('kept', { keyPath: 'n' }).createIndex('kept_since', 'kept_since');
-        db.createObjectStore('summaries', { keyPath: 'record' });
-        db.createObjectStore('search');
-        db.createObjectStore('search_log', { autoIncrement: true });
-        db.createObjectStore('search_pack', { keyPath: 'k' });
-        db.createObjectStore('dicts', { keyPath: 'id' });
-      };
+      o.onupgradeneeded = () => window.oldLayout(o.result, 6);
       o.onerror = () => reject(o.error);
       o.onsuccess = () => {
         const db = o.result;
@@ -192,7 +149,7 @@ const downgradeTo6 = (page) => page.evaluate(() => new Promise((resolve, reject)
       };
     };
   }
-}));
+})); };
 
 // Pushes one edit of `edit` (without dot) from a new device of `user`, as another tablet would.
 async function pushAs(admin, user, edit) {

@@ -393,6 +393,38 @@ export async function checkSummaries(page) {
   return bad.n;
 }
 
+// The app's local store as store.js made it at `version` (1 to 7), for tests that put a tablet's store back
+// as an older app held it: call inside an upgradeneeded handler of indexedDB.open('aktsync-app', version) on
+// a database that has no stores yet. It runs in the page: defineOldLayout(page) makes it window.oldLayout.
+export function oldLayout(db, version) {
+  db.createObjectStore('meta', { keyPath: 'k' });
+  db.createObjectStore('forms', { keyPath: 'key' });
+  db.createObjectStore('records', { keyPath: 'record' });
+  const edits = db.createObjectStore('edits', { keyPath: 'n' });
+  edits.createIndex('record', 'record');
+  db.createObjectStore('batches', { keyPath: 'batch_id' });
+  db.createObjectStore('rejected', { keyPath: 'id', autoIncrement: true }).createIndex('record', 'record');
+  db.createObjectStore('drafts', { keyPath: 'record' });
+  if (version >= 2) {
+    db.createObjectStore('blobs', { keyPath: 'digest' });
+    db.createObjectStore('blob_data', { keyPath: 'digest' });
+  }
+  const kept = version >= 3 ? db.createObjectStore('kept', { keyPath: 'n' }) : null;
+  if (version >= 4) {
+    db.createObjectStore('summaries', { keyPath: 'record' });
+    edits.createIndex('queued', 'queued');
+    edits.createIndex('acked', 'acked_epoch');
+    kept.createIndex('kept_since', 'kept_since');
+  }
+  if (version >= 5) {
+    if (version < 7) db.createObjectStore('search');
+    db.createObjectStore('search_log', { autoIncrement: true });
+    db.createObjectStore('search_pack', { keyPath: 'k' });
+  }
+  if (version >= 6) db.createObjectStore('dicts', { keyPath: 'id' });
+}
+export const defineOldLayout = (page) => page.evaluate(`window.oldLayout = ${oldLayout.toString()}; undefined`);
+
 // Counts, in every page of `context` from its next document on, the reads of whole records (any get,
 // getAll or cursor on the `records` store or its indexes): window.__recordReads.
 export async function countRecordReads(context) {

@@ -6,7 +6,8 @@
 //
 // Environment: BENCH_RECORDS (records the tablet holds, default 50000), BENCH_SLOW (records synced over the
 // slow link, default 1000), BENCH_RUNS (repetitions of the short measurements, default 3; medians are
-// printed), BENCH_RATE_KBIT and BENCH_LATENCY_MS (the slow link, default 256 kbit/s and 300 ms), BENCH_PULL,
+// printed), BENCH_RATE_KBIT and BENCH_LATENCY_MS (the slow link, default 256 kbit/s and 300 ms), BENCH_SLOW_PULL
+// (0: part c without the second tablet's pull), BENCH_PULL,
 // BENCH_PULL_KBIT and BENCH_PULL_LATENCY_MS (part d: 10000 records, 1000 kbit/s, 100 ms), BENCH_PARTS (a
 // subset of "form,many,pull,slow,upgrade"; the default leaves out upgrade). AKTSYNCD, CHROMIUM as in
 // tests/web/harness.mjs.
@@ -48,6 +49,7 @@ const SLOW = Number(process.env.BENCH_SLOW || 1000);
 const RUNS = Number(process.env.BENCH_RUNS || 3);
 const RATE = Number(process.env.BENCH_RATE_KBIT || 256) * 1000 / 8;  // bytes per second
 const LATENCY = Number(process.env.BENCH_LATENCY_MS || 300);
+const SLOW_PULL = process.env.BENCH_SLOW_PULL !== '0';  // part c: 0 leaves out the second tablet's pull
 const PARTS = new Set((process.env.BENCH_PARTS || 'form,many,pull,slow').split(','));
 const PULL = Number(process.env.BENCH_PULL || 10000);
 const PULL_RATE = Number(process.env.BENCH_PULL_KBIT || 1000) * 1000 / 8;  // bytes per second
@@ -210,10 +212,13 @@ async function partMany(admin) {
 async function slowLink(context, page) {
   const cdp = await context.newCDPSession(page);
   await cdp.send('Network.enable');
-  let received = 0;
-  cdp.on('Network.loadingFinished', (e) => { received += e.encodedDataLength; });
+  let received = 0, feed = 0;
+  const feedIds = new Set();
+  cdp.on('Network.requestWillBeSent', (e) => { if (e.request.url.includes('/v1/changes')) feedIds.add(e.requestId); });
+  cdp.on('Network.loadingFinished', (e) => { received += e.encodedDataLength; if (feedIds.has(e.requestId)) feed += e.encodedDataLength; });
   await cdp.send('Network.emulateNetworkConditions', { offline: false, latency: LATENCY, downloadThroughput: RATE, uploadThroughput: RATE });
-  return { received: () => received, off: () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 }) };
+  return { received: () => received, feed: () => feed,
+           off: () => cdp.send('Network.emulateNetworkConditions', { offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1 }) };
 }
 
 // Counts the app's requests and the body bytes it sends (as sent: gzipped pushes are counted gzipped), by
@@ -374,15 +379,17 @@ async function slowRun(admin, run) {
   const netA = await countRequests(A.page);
   const linkA = await slowLink(A.context, A.page);
   const sync = await timed(() => syncNow(A));
-  const down = linkA.received();
+  const down = linkA.received(), feedDown = linkA.feed();
   await linkA.off();
   const a = await netA();
   const ideal = (pushBytes + down) / RATE * 1000;
   report(`(c) run ${run + 1}: sync of ${SLOW} new records at ${RATE * 8 / 1000} kbit/s, ${LATENCY} ms`, ms(sync));
   report(`(c) run ${run + 1}: the records' own gzip bytes`, `${ownBytes} B (${(ownBytes / SLOW).toFixed(0)} B/record): ${ms(own)} at link rate; ratio ${(sync / own).toFixed(2)}`);
-  report(`(c) run ${run + 1}: its bytes: sent (as sent) + received (on the wire)`, `${a.up} + ${down} B (${((a.up + down) / SLOW).toFixed(0)} B/record); ${a.requests} requests: ${routes(a)}`);
+  report(`(c) run ${run + 1}: its bytes: sent (as sent) + received (on the wire)`, `${a.up} + ${down} B (${((a.up + down) / SLOW).toFixed(0)} B/record; of them the feed's ${feedDown} B); ${a.requests} requests: ${routes(a)}`);
   report(`(c) run ${run + 1}: against its 200-edit batches gzipped + received`, `${pushBytes} + ${down} B: ${ms(ideal)} at link rate; ratio ${(sync / ideal).toFixed(2)}`);
 
+  const result = { sync, syncRatio: sync / own, bytesRatio: sync / ideal, down, feedDown, requests: a.requests };
+  if (!SLOW_PULL) { await A.context.close(); return result; }
   const B = await tablet(admin, user, `bench-slow-b${run}`, TABLET);
   const netB = await countRequests(B.page);
   const linkB = await slowLink(B.context, B.page);
@@ -396,7 +403,7 @@ async function slowRun(admin, run) {
   report(`(c) run ${run + 1}: its bytes received (on the wire)`, `${got} B: ${ms(idealPull)} at link rate; ratio ${(pull / idealPull).toFixed(2)}; ${b.requests} requests: ${routes(b)}`);
   await A.context.close();
   await B.context.close();
-  return { sync, pull, syncRatio: sync / own, pullRatio: pull / own, bytesRatio: sync / ideal };
+  return { ...result, pull, pullRatio: pull / own };
 }
 
 async function partSlow(admin) {
@@ -409,8 +416,9 @@ async function partSlow(admin) {
   const runs = [];
   for (let run = 0; run < RUNS; run++) runs.push(await slowRun(admin, run));
   const m = (k) => median(runs.map((r) => r[k]));
-  report(`(c) sync of ${SLOW} new records (median of ${RUNS})`, `${ms(m('sync'))}; ratio to the records' own gzip bytes ${m('syncRatio').toFixed(2)} (to the bytes moved ${m('bytesRatio').toFixed(2)})`);
-  report(`(c) enrol + first pull of them (median of ${RUNS})`, `${ms(m('pull'))}; ratio to the records' own gzip bytes ${m('pullRatio').toFixed(2)}`);
+  const span = (k, f = (x) => x.toFixed(2)) => `${f(m(k))} (${f(Math.min(...runs.map((r) => r[k])))}-${f(Math.max(...runs.map((r) => r[k])))})`;
+  report(`(c) sync of ${SLOW} new records at ${RATE * 8 / 1000} kbit/s, ${LATENCY} ms (median of ${RUNS}, min-max)`, `${span('sync', ms)}; ratio to the records' own gzip bytes ${span('syncRatio')} (to the bytes moved ${span('bytesRatio')}); received ${span('down', String)} B, of them the feed's ${span('feedDown', String)} B; ${span('requests', String)} requests`);
+  if (SLOW_PULL) report(`(c) enrol + first pull of them (median of ${RUNS}, min-max)`, `${span('pull', ms)}; ratio to the records' own gzip bytes ${span('pullRatio')}`);
 }
 
 // Puts the tablet's store back as version `version` (5 or 6) held it, in a page of the server outside the
@@ -420,6 +428,7 @@ async function partSlow(admin) {
 async function putBackAs(page, version, storeJs) {
   await page.goto(H.base + '/healthz');
   await page.evaluate(storeJs);
+  await H.defineOldLayout(page);
   return page.evaluate((version) => new Promise((resolve, reject) => {
     const S = window.AktStore;
     const fail = (e) => reject(new Error(String(e)));
@@ -448,27 +457,7 @@ async function putBackAs(page, version, storeJs) {
       del.onblocked = () => fail('blocked');
       del.onsuccess = () => {
         const o = indexedDB.open('aktsync-app', version);
-        o.onupgradeneeded = () => {
-          const db = o.result;
-          db.createObjectStore('meta', { keyPath: 'k' });
-          db.createObjectStore('forms', { keyPath: 'key' });
-          db.createObjectStore('records', { keyPath: 'record' });
-          const edits = db.createObjectStore('edits', { keyPath: 'n' });
-          edits.createIndex('record', 'record');
-          edits.createIndex('queued', 'queued');
-          edits.createIndex('acked', 'acked_epoch');
-          db.createObjectStore('batches', { keyPath: 'batch_id' });
-          db.createObjectStore('rejected', { keyPath: 'id', autoIncrement: true }).createIndex('record', 'record');
-          db.createObjectStore('drafts', { keyPath: 'record' });
-          db.createObjectStore('blobs', { keyPath: 'digest' });
-          db.createObjectStore('blob_data', { keyPath: 'digest' });
-          db.createObjectStore('kept', { keyPath: 'n' }).createIndex('kept_since', 'kept_since');
-          db.createObjectStore('summaries', { keyPath: 'record' });
-          db.createObjectStore('search');
-          db.createObjectStore('search_log', { autoIncrement: true });
-          db.createObjectStore('search_pack', { keyPath: 'k' });
-          if (version >= 6) db.createObjectStore('dicts', { keyPath: 'id' });
-        };
+        o.onupgradeneeded = () => window.oldLayout(o.result, version);
         o.onerror = () => fail(o.error);
         o.onsuccess = async () => {
           const db = o.result;
