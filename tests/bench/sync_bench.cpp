@@ -14,6 +14,7 @@
 // and, to choose the answer's gzip level, the pulled pages deflated in-process at each of --gzip-levels
 // (records per second of one core and bytes per record), and the same for zstd at each of --zstd-levels
 // (flushed as the server flushes its answers); with --runs > 1, medians with min-max.
+// --compact N pulls the feed with compact=N (tablets ask 2; 0, the default, is the full feed).
 // --keep-db DIR copies the SQLite server's data folder of each profile to DIR/<profile> (for dbstat).
 //
 // Profiles: "survey": Form A bodies of about 2.1 KB with a `changed` list of every field (68 names) per
@@ -84,6 +85,7 @@ struct Options {
   std::vector<int> limits = {500, 5000};  // pull page sizes, measured in turn; the first is the default's
   std::vector<int> gzip_levels = {1, 3, 5, 6};
   std::vector<int> zstd_levels = {1, 3, 6};
+  int compact = 0;  // the pulls' compact= (0: the full feed)
   std::string profile = "both";
   bool breakdown = false;
   std::string pg_url;           // maintenance database url; "" = SQLite only
@@ -341,7 +343,8 @@ void start(Server& s, const Options& o, const Workload& w, bool first = true) {
 
 enum class Coding { kPlain, kGzip, kZstd };
 
-double pull(std::uint16_t port, const std::string& token, int limit, Coding coding, std::size_t expected,
+// `compact`: the feed's compact= (0: every member, as this bench always measured; tablets ask 2).
+double pull(std::uint16_t port, const std::string& token, int limit, int compact, Coding coding, std::size_t expected,
             std::vector<std::string>* pages = nullptr) {
   client::HttpOptions ho;
   ho.accept_gzip = coding != Coding::kPlain;
@@ -352,7 +355,10 @@ double pull(std::uint16_t port, const std::string& token, int limit, Coding codi
   std::size_t pulled = 0;
   const auto t = Clock::now();
   for (;;) {
-    auto r = cl.request("GET", "/v1/changes?limit=" + std::to_string(limit) + "&since=" + cursor, {}, h);
+    auto r = cl.request("GET",
+                        "/v1/changes?limit=" + std::to_string(limit) +
+                            (compact > 0 ? "&compact=" + std::to_string(compact) : std::string()) + "&since=" + cursor,
+                        {}, h);
     if (!r.ok() || r->status != 200) die("pull");
     // Count and read the cursor with a scan: the bench measures the server, not a client's JSON DOM.
     const std::string& b = r->body;
@@ -473,7 +479,7 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     std::vector<std::thread> pullers;
     t = Clock::now();
     for (std::size_t k = 0; k < ports.size(); ++k)
-      pullers.emplace_back([&, k] { pull(ports[k], w.tokens[k % w.tokens.size()], o.limits[0], Coding::kPlain, n); });
+      pullers.emplace_back([&, k] { pull(ports[k], w.tokens[k % w.tokens.size()], o.limits[0], o.compact, Coding::kPlain, n); });
     for (auto& th : pullers) th.join();
     f.pull_all = static_cast<double>(n * ports.size()) / seconds_since(t);
   }
@@ -483,18 +489,18 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
   for (std::size_t k = 0; k < o.limits.size(); ++k) f.pull_at.push_back(0);
   for (std::size_t k = 0; k < o.limits.size(); ++k) {
     const std::size_t at = (k + static_cast<std::size_t>(run)) % o.limits.size();
-    f.pull_at[at] = pull(port, w.tokens[0], o.limits[at], Coding::kPlain, n);
+    f.pull_at[at] = pull(port, w.tokens[0], o.limits[at], o.compact, Coding::kPlain, n);
   }
   f.pull = f.pull_at[0];
   // gzip and zstd at the first page size, their order alternating with the run.
   for (int k = 0; k < 2; ++k) {
-    if ((k + run) % 2 == 0) f.pull_gzip = pull(port, w.tokens[0], o.limits[0], Coding::kGzip, n);
-    else f.pull_zstd = pull(port, w.tokens[0], o.limits[0], Coding::kZstd, n);
+    if ((k + run) % 2 == 0) f.pull_gzip = pull(port, w.tokens[0], o.limits[0], o.compact, Coding::kGzip, n);
+    else f.pull_zstd = pull(port, w.tokens[0], o.limits[0], o.compact, Coding::kZstd, n);
   }
   {
     // The answer's deflate alone, one core, over the pages the default page size gives.
     std::vector<std::string> pages;
-    pull(port, w.tokens[0], o.limits[0], Coding::kPlain, n, &pages);
+    pull(port, w.tokens[0], o.limits[0], o.compact, Coding::kPlain, n, &pages);
     for (const std::string& p : pages) f.page_bytes += static_cast<double>(p.size());
     f.page_bytes /= static_cast<double>(n);
     for (int level : o.gzip_levels) {
@@ -762,6 +768,7 @@ int main(int argc, char** argv) {
     else if (flag == "--limits") o.limits = int_list(v);
     else if (flag == "--gzip-levels") o.gzip_levels = int_list(v);
     else if (flag == "--zstd-levels") o.zstd_levels = int_list(v);
+    else if (flag == "--compact") o.compact = std::atoi(v.c_str());
     else if (flag == "--profile") o.profile = v;
     else if (flag == "--breakdown") o.breakdown = v != "0";
     else if (flag == "--pg-url") o.pg_url = v;
@@ -772,6 +779,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr,
                    "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--limit N]\n"
                    "                      [--limits N,N,...] [--gzip-levels N,N,...] [--zstd-levels N,N,...]\n"
+                   "                      [--compact 0|1|2]\n"
                    "                      [--profile survey|small|both] [--breakdown 1]\n"
                    "                      [--pg-url 'host=... dbname=postgres'] [--engine sqlite|postgres|both]\n"
                    "                      [--instances N] [--keep-db DIR]\n");
@@ -803,10 +811,10 @@ int main(int argc, char** argv) {
   if (o.profile != "survey") loads.push_back(make_workload(o, true));
   for (const Workload& w : loads)
     std::printf("profile %s: %d records, %.0f bytes of body and %.1f changed names per record, %.0f bytes per record "
-                "on the wire; batches of %d over %d connections, pull limit %d\n",
+                "on the wire; batches of %d over %d connections, pull limit %d, compact=%d\n",
                 w.name.c_str(), o.records, static_cast<double>(w.body_bytes) / o.records,
                 static_cast<double>(w.changed_names) / o.records, static_cast<double>(w.wire_bytes) / o.records,
-                o.batch, o.connections, o.limits[0]);
+                o.batch, o.connections, o.limits[0], o.compact);
   if (o.breakdown)
     for (const Workload& w : loads) breakdown(w);
   std::vector<Series> series(loads.size());
