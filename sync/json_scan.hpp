@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <string>
 #include <string_view>
 
 namespace akt::sync {
@@ -12,5 +13,10 @@ namespace akt::sync {
 // or `fn` stopped. Shallow: nested values are skipped by their brackets and strings, not validated.
 bool for_each_top_member(std::string_view text,
                          const std::function<bool(std::string_view key, std::string_view value)>& fn);
+
+// Appends the JSON array of the top-level object's keys, each as `text` spells it, in text order ("[]" for
+// an empty object), when for_each_top_member would scan `text` whole; else appends nothing and returns
+// false.
+bool append_top_keys(std::string& out, std::string_view text);
 
 }  // namespace akt::sync

@@ -8,15 +8,13 @@
 namespace akt::sync {
 
 std::string body_keys_text(std::string_view body) {
-  std::string out = "[";
-  const bool whole = for_each_top_member(body, [&](std::string_view key, std::string_view) {
-    if (out.size() > 1) out.push_back(',');
-    out += key;
-    return true;
-  });
-  if (!whole) return "[]";
-  out.push_back(']');
+  std::string out;
+  append_body_keys(out, body);
   return out;
+}
+
+void append_body_keys(std::string& out, std::string_view body) {
+  if (!append_top_keys(out, body)) out += "[]";
 }
 
 std::string stored_changed(const Edit& edit, std::string changed_text) {

@@ -20,6 +20,8 @@ inline constexpr std::string_view kBodyKeysChanged = "";
 // body's order: for a canonical body, what encode_strings gives for its keys. "[]" when `body` is not an
 // object.
 std::string body_keys_text(std::string_view body);
+// The same, appended to `out` (the feed writes it into a buffer it reuses).
+void append_body_keys(std::string& out, std::string_view body);
 
 // What to store in `changed` for an edit whose list encodes as `changed_text` (sync::encode_strings): the
 // empty text when the edit is a create (no context, not a deletion) and `changed_text` is exactly

@@ -223,7 +223,8 @@ Result<ChangesPage> write_page(Source& src, const FeedQuery& q, std::string& out
     }
     std::string_view changed_text = s.text(kChanged);
     if (q.changed && changed_text == sync::kBodyKeysChanged) {  // a create's list, stored as its body's keys
-      changed = sync::body_keys_text(s.text(kBody));
+      changed.clear();
+      sync::append_body_keys(changed, s.text(kBody));
       changed_text = changed;
     }
     if (q.paths && q.changed) {

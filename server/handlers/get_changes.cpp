@@ -3,6 +3,8 @@
 // new and wait > 0.
 #include "server/handlers/handlers.hpp"
 
+#include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <chrono>
 
@@ -15,6 +17,10 @@
 namespace akt::server {
 
 namespace {
+
+// Bytes per entry of the last full page (no max_bytes) the feed wrote: what the next page reserves.
+std::atomic<std::size_t> g_entry_bytes{1400};
+constexpr std::size_t kMaxReserve = 64u << 20;
 
 bool parse_int(const std::string& s, std::int64_t& out) {
   if (s.empty() || s.size() > 18) return false;
@@ -100,7 +106,12 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   }
   HttpResponse r;
   std::string& out = r.body;
-  out.reserve(static_cast<std::size_t>(std::min<std::int64_t>(limit, 1000)) * 1400 + 128);
+  // Reserved from the entries of the last full page, so that a page is written without regrowing its
+  // buffer (a 500-record survey page is about 2 MB); at most what max_bytes lets the page reach.
+  const std::size_t per_entry = g_entry_bytes.load(std::memory_order_relaxed);
+  std::size_t expect = static_cast<std::size_t>(limit) * per_entry + per_entry / 8 * static_cast<std::size_t>(limit);
+  if (max_bytes > 0) expect = std::min(expect, static_cast<std::size_t>(max_bytes) + 2 * per_entry);
+  out.reserve(std::min<std::size_t>(expect, kMaxReserve) + 256);
   out += "{\"v\":1,\"epoch\":";
   sync::append_json_string(out, app.store->epoch());
   out += ",\"changes\":[";
@@ -132,8 +143,12 @@ HttpResponse handle_changes(const Query& q, bool allow_wait, const Principal& wh
   fq.lean = lean;
   if (!echo && who.is_device()) fq.echo_actor = who.device_actor;
   fq.skip_own = skip_own && !redacts;
+  const std::size_t head_bytes = out.size();
   auto page = app.store->feed_page(fq, out);
   if (!page.ok()) return problem_from(page.status(), "internal");
+  if (page->more && max_bytes == 0 && out.size() > head_bytes)
+    g_entry_bytes.store(std::max<std::size_t>(64, (out.size() - head_bytes) / static_cast<std::size_t>(limit)),
+                        std::memory_order_relaxed);
   if (who.is_device()) app.store->note_pull(who.device_actor, since, app.now_ms());
   out += "],\"next\":";
   sync::append_json_string(out, sync::encode_cursor({app.store->epoch(), page->next, who.scope_version}));

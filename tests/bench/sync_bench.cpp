@@ -1,7 +1,7 @@
 // Benchmark of the core sync path against what the disk and SQLite allow.
 //
 // One run = for each profile, interleaved: N records pushed in batches over C keep-alive connections
-// to an in-process aktsyncd on 127.0.0.1, pulled back (plain and gzip), exported (CSV and JSON Lines),
+// to an in-process aktsyncd on 127.0.0.1, pulled back (plain, gzip and zstd), exported (CSV and JSON Lines),
 // and, on the same machine in the same run, two raw SQLite ceilings over the same rows:
 //   - insert ceiling: the best raw shape for the server's writes: time-ordered UUIDv7 keys as BLOB,
 //     INTEGER PRIMARY KEY tables (records + versions, five B-trees per row: rowids, the record key,
@@ -10,9 +10,11 @@
 //   - read-splice ceiling: the stored JSON bodies read back in keyset pages and spliced verbatim into
 //     a page of text, no sort, no parse.
 // Printed: push / insert ceiling, pull / read-splice at each page size of --limits (the first is the one
-// gzip and the summary use), pull gzip / pull, export / read-splice, the database's bytes per body byte,
+// gzip, zstd and the summary use), pull gzip / pull, pull zstd / pull, export / read-splice, the database's bytes per body byte,
 // and, to choose the answer's gzip level, the pulled pages deflated in-process at each of --gzip-levels
-// (records per second of one core and bytes per record); with --runs > 1, medians with min-max.
+// (records per second of one core and bytes per record), and the same for zstd at each of --zstd-levels
+// (flushed as the server flushes its answers); with --runs > 1, medians with min-max.
+// --compact N pulls the feed with compact=N (tablets ask 2; 0, the default, is the full feed).
 // --keep-db DIR copies the SQLite server's data folder of each profile to DIR/<profile> (for dbstat).
 //
 // Profiles: "survey": Form A bodies of about 2.1 KB with a `changed` list of every field (68 names) per
@@ -62,7 +64,9 @@
 #include "server/log.hpp"
 #include "server/password.hpp"
 #include "server/server.hpp"
+#include "server/router.hpp"
 #include "sync/gzip.hpp"
+#include "sync/zstd.hpp"
 #include "sync/uuid.hpp"
 #include "sync/wire_json.hpp"
 #include "tests/bench/bench_support.hpp"
@@ -80,6 +84,8 @@ struct Options {
   int records = 200000, batch = 500, connections = 16, runs = 1;
   std::vector<int> limits = {500, 5000};  // pull page sizes, measured in turn; the first is the default's
   std::vector<int> gzip_levels = {1, 3, 5, 6};
+  std::vector<int> zstd_levels = {1, 3, 6};
+  int compact = 0;  // the pulls' compact= (0: the full feed)
   std::string profile = "both";
   bool breakdown = false;
   std::string pg_url;           // maintenance database url; "" = SQLite only
@@ -89,11 +95,13 @@ struct Options {
 };
 
 struct Figures {
-  double push = 0, insert_ceiling = 0, pull = 0, pull_gzip = 0, splice_ceiling = 0, csv = 0, jsonl = 0;
+  double push = 0, insert_ceiling = 0, pull = 0, pull_gzip = 0, pull_zstd = 0, splice_ceiling = 0, csv = 0,
+         jsonl = 0;
   double db_bytes_per_body_byte = 0;
   double db_pages_per_body_byte = 0;  // the database's pages alone (page_count x page_size, the WAL's applied)
   std::vector<double> pull_at, splice_at;       // per --limits entry (pull and splice are the first's)
   std::vector<double> gzip_rate, gzip_bytes;    // per --gzip-levels entry: records/s, bytes per record
+  std::vector<double> zstd_rate, zstd_bytes;    // per --zstd-levels entry (flushed as the answers are)
   double page_bytes = 0;                        // plain answer bytes per record at the first limit
   // Where the push time went (PostgreSQL runs): CPU seconds of this process and of PostgreSQL's
   // processes, and the push's wall seconds.
@@ -333,18 +341,24 @@ void start(Server& s, const Options& o, const Workload& w, bool first = true) {
   if (cl.request("POST", "/v1/admin/forms/" + kForm + "/1/publish", "{}", h)->status != 200) die("publish");
 }
 
-double pull(std::uint16_t port, const std::string& token, int limit, bool gzip, std::size_t expected,
+enum class Coding { kPlain, kGzip, kZstd };
+
+// `compact`: the feed's compact= (0: every member, as this bench always measured; tablets ask 2).
+double pull(std::uint16_t port, const std::string& token, int limit, int compact, Coding coding, std::size_t expected,
             std::vector<std::string>* pages = nullptr) {
   client::HttpOptions ho;
-  ho.accept_gzip = gzip;
-  ho.accept_zstd = false;  // the gzip figures of this bench; zstd: akt_link_bench --coding
+  ho.accept_gzip = coding != Coding::kPlain;
+  ho.accept_zstd = coding == Coding::kZstd;  // "zstd, gzip;q=0.5": the server answers zstd
   client::HttpClient cl("127.0.0.1", port, ho);
   std::vector<std::pair<std::string, std::string>> h{{"Authorization", "Bearer " + token}};
   std::string cursor;
   std::size_t pulled = 0;
   const auto t = Clock::now();
   for (;;) {
-    auto r = cl.request("GET", "/v1/changes?limit=" + std::to_string(limit) + "&since=" + cursor, {}, h);
+    auto r = cl.request("GET",
+                        "/v1/changes?limit=" + std::to_string(limit) +
+                            (compact > 0 ? "&compact=" + std::to_string(compact) : std::string()) + "&since=" + cursor,
+                        {}, h);
     if (!r.ok() || r->status != 200) die("pull");
     // Count and read the cursor with a scan: the bench measures the server, not a client's JSON DOM.
     const std::string& b = r->body;
@@ -465,7 +479,7 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
     std::vector<std::thread> pullers;
     t = Clock::now();
     for (std::size_t k = 0; k < ports.size(); ++k)
-      pullers.emplace_back([&, k] { pull(ports[k], w.tokens[k % w.tokens.size()], o.limits[0], false, n); });
+      pullers.emplace_back([&, k] { pull(ports[k], w.tokens[k % w.tokens.size()], o.limits[0], o.compact, Coding::kPlain, n); });
     for (auto& th : pullers) th.join();
     f.pull_all = static_cast<double>(n * ports.size()) / seconds_since(t);
   }
@@ -475,14 +489,18 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
   for (std::size_t k = 0; k < o.limits.size(); ++k) f.pull_at.push_back(0);
   for (std::size_t k = 0; k < o.limits.size(); ++k) {
     const std::size_t at = (k + static_cast<std::size_t>(run)) % o.limits.size();
-    f.pull_at[at] = pull(port, w.tokens[0], o.limits[at], false, n);
+    f.pull_at[at] = pull(port, w.tokens[0], o.limits[at], o.compact, Coding::kPlain, n);
   }
   f.pull = f.pull_at[0];
-  f.pull_gzip = pull(port, w.tokens[0], o.limits[0], true, n);
+  // gzip and zstd at the first page size, their order alternating with the run.
+  for (int k = 0; k < 2; ++k) {
+    if ((k + run) % 2 == 0) f.pull_gzip = pull(port, w.tokens[0], o.limits[0], o.compact, Coding::kGzip, n);
+    else f.pull_zstd = pull(port, w.tokens[0], o.limits[0], o.compact, Coding::kZstd, n);
+  }
   {
     // The answer's deflate alone, one core, over the pages the default page size gives.
     std::vector<std::string> pages;
-    pull(port, w.tokens[0], o.limits[0], false, n, &pages);
+    pull(port, w.tokens[0], o.limits[0], o.compact, Coding::kPlain, n, &pages);
     for (const std::string& p : pages) f.page_bytes += static_cast<double>(p.size());
     f.page_bytes /= static_cast<double>(n);
     for (int level : o.gzip_levels) {
@@ -491,6 +509,13 @@ Figures run_once(const Options& o, const Workload& w, int run, bool postgres = f
       for (const std::string& p : pages) bytes += sync::gzip(p, level).size();
       f.gzip_rate.push_back(static_cast<double>(n) / seconds_since(t));
       f.gzip_bytes.push_back(static_cast<double>(bytes) / static_cast<double>(n));
+    }
+    for (int level : o.zstd_levels) {
+      std::size_t bytes = 0;
+      t = Clock::now();
+      for (const std::string& p : pages) bytes += sync::zstd(p, level, server::kZstdAnswerFlushEvery).size();
+      f.zstd_rate.push_back(static_cast<double>(n) / seconds_since(t));
+      f.zstd_bytes.push_back(static_cast<double>(bytes) / static_cast<double>(n));
     }
   }
   for (const std::string format : {"csv", "jsonl"}) {
@@ -561,9 +586,9 @@ void breakdown(const Workload& w) {
 }
 
 struct Series {
-  std::vector<double> push, insert, push_ratio, pull, pull_gzip, splice, pull_ratio, gzip_ratio, csv, jsonl,
-      export_ratio, db_ratio, db_pages;
-  std::vector<std::vector<double>> pull_at, pull_at_ratio, gzip_rate, gzip_bytes;
+  std::vector<double> push, insert, push_ratio, pull, pull_gzip, pull_zstd, splice, pull_ratio, gzip_ratio,
+      zstd_ratio, csv, jsonl, export_ratio, db_ratio, db_pages;
+  std::vector<std::vector<double>> pull_at, pull_at_ratio, gzip_rate, gzip_bytes, zstd_rate, zstd_bytes;
   std::vector<double> page_bytes;
   void add(const Figures& f) {
     page_bytes.push_back(f.page_bytes);
@@ -579,11 +604,19 @@ struct Series {
       gzip_rate[k].push_back(f.gzip_rate[k]);
       gzip_bytes[k].push_back(f.gzip_bytes[k]);
     }
+    zstd_rate.resize(f.zstd_rate.size());
+    zstd_bytes.resize(f.zstd_rate.size());
+    for (std::size_t k = 0; k < f.zstd_rate.size(); ++k) {
+      zstd_rate[k].push_back(f.zstd_rate[k]);
+      zstd_bytes[k].push_back(f.zstd_bytes[k]);
+    }
     push.push_back(f.push);
     insert.push_back(f.insert_ceiling);
     push_ratio.push_back(f.push / f.insert_ceiling);
     pull.push_back(f.pull);
     pull_gzip.push_back(f.pull_gzip);
+    pull_zstd.push_back(f.pull_zstd);
+    zstd_ratio.push_back(f.pull_zstd / f.pull);
     splice.push_back(f.splice_ceiling);
     pull_ratio.push_back(f.pull / f.splice_ceiling);
     gzip_ratio.push_back(f.pull_gzip / f.pull);
@@ -598,10 +631,10 @@ struct Series {
 void print_figures(const Options& o, const char* label, const Figures& f) {
   std::printf(
       "  %s: push %.0f rec/s, insert ceiling %.0f, push/ceiling %.3f | pull %.0f, gzip %.0f, read-splice ceiling "
-      "%.0f, pull/ceiling %.3f, gzip/plain %.2f | csv %.0f, jsonl %.0f, export/ceiling %.3f | db %.2f B per body B "
+      "%.0f, pull/ceiling %.3f, gzip/plain %.2f, zstd %.0f, zstd/plain %.2f | csv %.0f, jsonl %.0f, export/ceiling %.3f | db %.2f B per body B "
       "(pages %.2f)\n",
       label, f.push, f.insert_ceiling, f.push / f.insert_ceiling, f.pull, f.pull_gzip, f.splice_ceiling,
-      f.pull / f.splice_ceiling, f.pull_gzip / f.pull, f.csv, f.jsonl, std::min(f.csv, f.jsonl) / f.splice_ceiling,
+      f.pull / f.splice_ceiling, f.pull_gzip / f.pull, f.pull_zstd, f.pull_zstd / f.pull, f.csv, f.jsonl, std::min(f.csv, f.jsonl) / f.splice_ceiling,
       f.db_bytes_per_body_byte, f.db_pages_per_body_byte);
   std::printf("    pull by limit:");
   for (std::size_t k = 0; k < o.limits.size(); ++k)
@@ -610,6 +643,9 @@ void print_figures(const Options& o, const char* label, const Figures& f) {
   std::printf("\n    gzip by level:");
   for (std::size_t k = 0; k < o.gzip_levels.size(); ++k)
     std::printf(" %d: %.0f rec/s %.0f B/rec", o.gzip_levels[k], f.gzip_rate[k], f.gzip_bytes[k]);
+  std::printf("\n    zstd by level:");
+  for (std::size_t k = 0; k < o.zstd_levels.size(); ++k)
+    std::printf(" %d: %.0f rec/s %.0f B/rec", o.zstd_levels[k], f.zstd_rate[k], f.zstd_bytes[k]);
   std::printf("\n");
   std::fflush(stdout);
 }
@@ -618,9 +654,11 @@ void print_series(const Options& o, const std::string& name, const Series& s, in
   std::printf("%s, median (min-max) of %d:\n", name.c_str(), runs);
   std::printf("  push %s rec/s; insert ceiling %s; push/ceiling %s\n", spread(s.push).c_str(),
               spread(s.insert).c_str(), spread(s.push_ratio, "%.3f").c_str());
-  std::printf("  pull %s rec/s; read-splice ceiling %s; pull/ceiling %s; pull gzip %s, gzip/plain %s\n",
+  std::printf("  pull %s rec/s; read-splice ceiling %s; pull/ceiling %s; pull gzip %s, gzip/plain %s; pull zstd %s, "
+              "zstd/plain %s\n",
               spread(s.pull).c_str(), spread(s.splice).c_str(), spread(s.pull_ratio, "%.3f").c_str(),
-              spread(s.pull_gzip).c_str(), spread(s.gzip_ratio, "%.2f").c_str());
+              spread(s.pull_gzip).c_str(), spread(s.gzip_ratio, "%.2f").c_str(), spread(s.pull_zstd).c_str(),
+              spread(s.zstd_ratio, "%.2f").c_str());
   std::printf("  export csv %s rec/s, jsonl %s; slower of the two / read-splice ceiling %s\n", spread(s.csv).c_str(),
               spread(s.jsonl).c_str(), spread(s.export_ratio, "%.3f").c_str());
   std::printf("  database %s bytes per body byte (folder, WAL included); its pages alone %s\n",
@@ -631,6 +669,10 @@ void print_series(const Options& o, const std::string& name, const Series& s, in
   for (std::size_t k = 0; k < s.gzip_rate.size(); ++k)
     std::printf("  deflate at level %d: %s rec/s on one core, %s bytes per record (plain %.0f)\n",
                 o.gzip_levels[k], spread(s.gzip_rate[k]).c_str(), spread(s.gzip_bytes[k]).c_str(), median(s.page_bytes));
+  for (std::size_t k = 0; k < s.zstd_rate.size(); ++k)
+    std::printf("  zstd at level %d (flushed every %zu B): %s rec/s on one core, %s bytes per record\n",
+                o.zstd_levels[k], server::kZstdAnswerFlushEvery, spread(s.zstd_rate[k]).c_str(),
+                spread(s.zstd_bytes[k]).c_str());
 }
 
 // PostgreSQL beside SQLite: its rates, and its rate over SQLite's in the same run.
@@ -725,6 +767,8 @@ int main(int argc, char** argv) {
     else if (flag == "--limit") o.limits = {std::atoi(v.c_str())};
     else if (flag == "--limits") o.limits = int_list(v);
     else if (flag == "--gzip-levels") o.gzip_levels = int_list(v);
+    else if (flag == "--zstd-levels") o.zstd_levels = int_list(v);
+    else if (flag == "--compact") o.compact = std::atoi(v.c_str());
     else if (flag == "--profile") o.profile = v;
     else if (flag == "--breakdown") o.breakdown = v != "0";
     else if (flag == "--pg-url") o.pg_url = v;
@@ -734,7 +778,8 @@ int main(int argc, char** argv) {
     else {
       std::fprintf(stderr,
                    "usage: akt_sync_bench [--records N] [--batch N] [--connections N] [--runs N] [--limit N]\n"
-                   "                      [--limits N,N,...] [--gzip-levels N,N,...]\n"
+                   "                      [--limits N,N,...] [--gzip-levels N,N,...] [--zstd-levels N,N,...]\n"
+                   "                      [--compact 0|1|2]\n"
                    "                      [--profile survey|small|both] [--breakdown 1]\n"
                    "                      [--pg-url 'host=... dbname=postgres'] [--engine sqlite|postgres|both]\n"
                    "                      [--instances N] [--keep-db DIR]\n");
@@ -766,10 +811,10 @@ int main(int argc, char** argv) {
   if (o.profile != "survey") loads.push_back(make_workload(o, true));
   for (const Workload& w : loads)
     std::printf("profile %s: %d records, %.0f bytes of body and %.1f changed names per record, %.0f bytes per record "
-                "on the wire; batches of %d over %d connections, pull limit %d\n",
+                "on the wire; batches of %d over %d connections, pull limit %d, compact=%d\n",
                 w.name.c_str(), o.records, static_cast<double>(w.body_bytes) / o.records,
                 static_cast<double>(w.changed_names) / o.records, static_cast<double>(w.wire_bytes) / o.records,
-                o.batch, o.connections, o.limits[0]);
+                o.batch, o.connections, o.limits[0], o.compact);
   if (o.breakdown)
     for (const Workload& w : loads) breakdown(w);
   std::vector<Series> series(loads.size());

@@ -169,3 +169,49 @@ TEST_CASE("json text: for_each_top_member gives each top-level member as raw tex
     CHECK(seen == 2);
   }
 }
+
+TEST_CASE("json text: the member scan ends strings at the first quote after an even run of backslashes") {
+  std::vector<std::pair<std::string, std::string>> got;
+  auto collect = [&got](std::string_view k, std::string_view v) {
+    got.emplace_back(k, v);
+    return true;
+  };
+  // Keys a\\ and b\"c, a value ending in \\\" then \\, and a nested string with \\" inside brackets.
+  CHECK(for_each_top_member(R"({"a\\":"x\\\"y\\","b\"c":{"k":["\\",{"q":"\\\"]"}]}})", collect));
+  const std::vector<std::pair<std::string, std::string>> want{{R"("a\\")", R"("x\\\"y\\")"},
+                                                              {R"("b\"c")", R"({"k":["\\",{"q":"\\\"]"}]})"}};
+  CHECK(got == want);
+  for (const char* bad : {R"({"a\":1})", R"({"a":"\\\"})", R"({"a":["\"]})"})
+    CHECK_MESSAGE(!for_each_top_member(bad, collect), bad);
+}
+
+TEST_CASE("json text: append_top_keys lists the keys of any object nlohmann writes") {
+  std::mt19937 rng(7);
+  const std::vector<std::string> alphabet{"a", "b", "\"", "\\", "/", "{", "}", "[", "]", ":", ",", " ", "\n", "\t",
+                                         "\x01", "\xc3\xa9"};
+  auto random_text = [&](std::size_t max) {
+    std::string s;
+    const std::size_t n = rng() % (max + 1);
+    for (std::size_t i = 0; i < n; ++i) s += alphabet[rng() % alphabet.size()];
+    return s;
+  };
+  for (int round = 0; round < 300; ++round) {
+    nlohmann::json body = nlohmann::json::object();
+    const std::size_t members = rng() % 6;
+    for (std::size_t i = 0; i < members; ++i) {
+      const std::string key = random_text(6);
+      if (rng() % 2) body[key] = random_text(12);
+      else body[key] = nlohmann::json::array({random_text(4), nlohmann::json{{random_text(3), random_text(3)}}});
+    }
+    const std::string text = body.dump();
+    std::string out = "x";
+    REQUIRE_MESSAGE(akt::sync::append_top_keys(out, text), text);
+    REQUIRE(out.front() == 'x');
+    std::vector<std::string> keys;
+    for (const auto& [k, v] : body.items()) keys.push_back(k);
+    CHECK_MESSAGE(nlohmann::json::parse(out.substr(1)).get<std::vector<std::string>>() == keys, text);
+  }
+  std::string out = "x";
+  CHECK_FALSE(akt::sync::append_top_keys(out, R"({"a":"open)"));
+  CHECK(out == "x");
+}
