@@ -58,7 +58,7 @@ struct FaultOptions {
   double cut_request = 0;
   // Called on the proxy's threads at each step of each request (arrived whole, forwarded, answered
   // upstream, the answer's first and last piece written), for a benchmark's timeline. Empty: none.
-  std::function<void(const std::string& event)> trace;
+  std::function<void(const std::string& event)> trace{};  // {}: positional initialisers may stop before it
 };
 
 struct FaultCounts {

@@ -77,7 +77,7 @@ struct SyncOptions {
   std::function<void(const SyncSummary&)> on_progress;
   // Called at each step of the round (batch formed, request sent, answer in, acknowledged, page
   // applied), for a benchmark's timeline. Empty: none.
-  std::function<void(const std::string& event)> trace;
+  std::function<void(const std::string& event)> trace{};
 };
 
 struct SyncSummary {
