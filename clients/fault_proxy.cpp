@@ -207,20 +207,27 @@ struct FaultProxy::Impl {
   using Clock = std::chrono::steady_clock;
   Clock::time_point up_free{}, down_free{};
 
+  void trace(const std::string& event) {
+    if (options.trace) options.trace(event);
+  }
+
   // Sleeps `d` unless stop() comes first; false when stopping.
   bool nap(std::chrono::milliseconds d) {
     std::unique_lock lock(mu);
     return !stop_cv.wait_for(lock, d, [this] { return stopping; });
   }
 
-  // Blocks until the link carried `bytes` in one direction.
-  bool pace(Clock::time_point& next_free, std::size_t bytes) {
+  // Blocks until the link carried `bytes` in one direction. `continuing`: the bytes follow others of the
+  // same message, so they start where the link's schedule stands even when this thread woke late (on a
+  // loaded machine every late wake-up would otherwise add its delay to the transfer, piece after piece,
+  // which a real link does not); a new message starts no earlier than now (no burst credit).
+  bool pace(Clock::time_point& next_free, std::size_t bytes, bool continuing) {
     const std::uint64_t rate = options.link.rate_bytes_per_s;
     if (rate == 0 || bytes == 0) return true;
     Clock::time_point done;
     {
       std::lock_guard lock(mu);
-      const auto start = std::max(Clock::now(), next_free);
+      const auto start = continuing ? next_free : std::max(Clock::now(), next_free);
       done = start + std::chrono::microseconds(bytes * 1000000ull / rate);
       next_free = done;
     }
@@ -241,7 +248,7 @@ struct FaultProxy::Impl {
       }
       boost::system::error_code ec;
       const std::size_t got = s.read_some(net::buffer(chunk), ec);
-      if (ec || got == 0 || !pace(up_free, got)) return deliver_cut(buf);
+      if (ec || got == 0 || !pace(up_free, got, !buf.empty())) return deliver_cut(buf);
       buf.append(chunk, got);
       {
         std::lock_guard lock(mu);
@@ -262,13 +269,17 @@ struct FaultProxy::Impl {
   // Writes an answer through the link: at the link's rate, with a stall in the middle when `stall`.
   bool write_answer(tcp::socket& s, const std::string& bytes, bool stall) {
     const std::size_t piece = options.link.rate_bytes_per_s ? 1024 : bytes.size();
+    bool continuing = false;
     for (std::size_t at = 0; at < bytes.size(); at += piece) {
       if (stall && at >= bytes.size() / 2) {
         stall = false;
+        continuing = false;  // the link stood still: what follows starts now
         if (!nap(std::chrono::milliseconds(options.link.stall_ms))) return false;
       }
       const std::size_t n = std::min(piece, bytes.size() - at);
-      if (!pace(down_free, n)) return false;
+      if (!pace(down_free, n, continuing)) return false;
+      continuing = true;
+      if (at == 0 && options.trace) trace("proxy: answer's first piece written (one-way delay done)");
       boost::system::error_code ec;
       net::write(s, net::buffer(bytes.data() + at, n), ec);
       if (ec) return false;
@@ -330,7 +341,9 @@ struct FaultProxy::Impl {
       tcp::socket up(io);
       boost::system::error_code ec;
       const std::uint16_t to_port = connect_upstream(up, ec);
-      if (ec || !write_all(up, request)) return std::nullopt;
+      if (ec) return std::nullopt;
+      up.set_option(tcp::no_delay(true), ec);
+      if (!write_all(up, request)) return std::nullopt;
       {
         std::function<void(std::uint16_t)> hook;
         {
@@ -440,9 +453,16 @@ struct FaultProxy::Impl {
   void serve(tcp::socket client) {
     std::string buf, req;
     const auto one_way = std::chrono::milliseconds(options.link.delay_ms);
+    // The answer leaves in pieces at the link's rate: each is sent at once (Nagle would hold a piece
+    // until the client's delayed ACK of the one before, time a real link does not spend).
+    boost::system::error_code nodelay_ec;
+    client.set_option(tcp::no_delay(true), nodelay_ec);
     // A new connection costs a round trip before its first request can leave the client.
     bool ok = one_way.count() == 0 || nap(2 * one_way);
+    if (options.trace) trace("proxy: connection open (handshake round trip done)");
     while (ok && read_request(client, buf, req)) {
+      if (options.trace) trace("proxy: request arrived whole at link rate, " + std::to_string(req.size()) + " B: " +
+                               req.substr(0, std::min(req.find(' ', req.find(' ') + 1), req.find('?'))));
       {
         std::unique_lock lock(mu);
         if (options.link.silent_after > 0 && counts.requests >= options.link.silent_after) silent = true;
@@ -462,7 +482,9 @@ struct FaultProxy::Impl {
       if (p.act != Act::kForward) break;  // drop: close the connection without an answer
       if (p.delay) std::this_thread::sleep_for(std::chrono::milliseconds(p.delay_ms));
       if (one_way.count() && !nap(one_way)) break;  // the request's last byte reaches the server
+      if (options.trace) trace("proxy: request forwarded (one-way delay done)");
       auto answer = forward(req);
+      if (options.trace && answer) trace("proxy: server answered whole, " + std::to_string(answer->size()) + " B");
       if (!answer) {
         std::lock_guard lock(mu);
         ++counts.upstream_errors;
@@ -482,6 +504,7 @@ struct FaultProxy::Impl {
         break;
       }
       if (!write_answer(client, *answer, p.stall)) break;
+      if (options.trace) trace("proxy: answer's last piece written");
     }
     boost::system::error_code ec;
     client.shutdown(tcp::socket::shutdown_both, ec);

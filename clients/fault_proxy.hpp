@@ -56,6 +56,9 @@ struct FaultOptions {
   // Last, so that positional initialisers of the members above keep their meaning. Rolled only when
   // > 0, so seeded runs without it keep their random sequences.
   double cut_request = 0;
+  // Called on the proxy's threads at each step of each request (arrived whole, forwarded, answered
+  // upstream, the answer's first and last piece written), for a benchmark's timeline. Empty: none.
+  std::function<void(const std::string& event)> trace{};  // {}: positional initialisers may stop before it
 };
 
 struct FaultCounts {

@@ -124,6 +124,7 @@ Result<HttpResult> SyncClient::send(std::string method, std::string target, std:
   // For the console's field-team page (PROTOCOL §13.2): this app and the edits still waiting.
   if (auto st = store_.stats(); st.ok())
     headers.emplace_back("X-Akt-Client", "app=aktsync/0.1.0; unsynced=" + std::to_string(st->unsynced));
+  if (options_.trace) options_.trace("client: " + method + " " + target.substr(0, target.find('?')) + " (header counted)");
   const auto first = std::chrono::steady_clock::now();
   std::chrono::milliseconds waited{0};
   for (int attempt = 1;; ++attempt) {
@@ -182,11 +183,17 @@ Status SyncClient::load_device() {
 Status SyncClient::push(SyncSummary& s) {
   AKT_TRY(load_device());
   const bool sized = options_.target_request_time.count() > 0;
+  auto trace = [this](const std::string& event) {
+    if (options_.trace) options_.trace(event);
+  };
   for (;;) {
+    trace("client: forming the next batch");
     auto b = store_.next_batch(sized && batch_edits_ > 0 ? batch_edits_ : options_.batch_edits);
     if (!b.ok()) return b.status();
     if (!*b) return {};
     const store::OutboxBatch& batch = **b;
+    trace("client: batch formed, " + std::to_string(batch.dots.size()) + " edits, " +
+          std::to_string(batch.request.size()) + " B of JSON");
     // A batch whose answer was lost may be committed on the server: its stored answer is fetched
     // (PROTOCOL §4.3) rather than the batch uploaded again; 404 means it never arrived, so it is sent.
     const std::string answer_target = "/v1/push/" + percent_encode(batch.batch_id);
@@ -212,6 +219,7 @@ Status SyncClient::push(SyncSummary& s) {
       // Lost again after the stored answer said "never arrived": send it once more, plainly.
       r = send("POST", "/v1/push", batch.request);
     }
+    trace("client: answer in");
     if (!r.ok()) return r.status();
     if (r->status == 400 || r->status == 413) {
       // Refused whole, nothing applied: the store isolates the bad edit (DESIGN §3.4 keeps the rest going).
@@ -232,8 +240,10 @@ Status SyncClient::push(SyncSummary& s) {
     }
     auto resp = sync::decode_push_response(r->body);
     if (!resp.ok()) return Status::corruption("push " + batch.batch_id + ": " + resp.status().message());
+    trace("client: answer decoded, acknowledging");
     auto ack = store_.acknowledge(batch, *resp);
     if (!ack.ok()) return ack.status();
+    trace("client: acknowledged (committed)");
     s.pushed += batch.dots.size();
     s.applied += ack->applied;
     s.concurrent += ack->concurrent;
@@ -329,8 +339,10 @@ Status SyncClient::pull(SyncSummary& s) {
                              std::max(options_.max_pull_bytes, options_.min_pull_bytes));
       s.next_pull_bytes = pull_bytes_;
     }
+    if (options_.trace) options_.trace("client: page decoded, " + std::to_string(page->changes.size()) + " entries, applying");
     auto n = store_.apply_changes(page->changes, page->next, page->epoch, !page->more, skipped_own);
     if (!n.ok()) return n.status();
+    if (options_.trace) options_.trace("client: page applied (committed)");
     s.pulled += *n;
     ++s.pages;
     if (options_.on_progress) options_.on_progress(s);

@@ -75,6 +75,9 @@ struct SyncOptions {
   std::function<void(std::chrono::milliseconds)> sleep;
   // Called after each acknowledged batch and each applied feed page, with the round's totals so far.
   std::function<void(const SyncSummary&)> on_progress;
+  // Called at each step of the round (batch formed, request sent, answer in, acknowledged, page
+  // applied), for a benchmark's timeline. Empty: none.
+  std::function<void(const std::string& event)> trace{};
 };
 
 struct SyncSummary {

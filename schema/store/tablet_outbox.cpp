@@ -62,13 +62,6 @@ std::string blob_literal(const sync::UuidBytes& id) {
   return out + "'";
 }
 
-// The same for an id held as its 16 bytes.
-std::string blob_literal_of(std::string_view bytes) {
-  sync::UuidBytes id{};
-  std::copy_n(bytes.begin(), std::min(bytes.size(), id.size()), reinterpret_cast<char*>(id.data()));
-  return blob_literal(id);
-}
-
 // Moves the acknowledged edits of `where` (a condition on edits `e`, no bound values) to `pushed`
 // (note 6 of tablet_store.cpp), with their record's form and scope.
 Status keep_pushed(Db& db, const std::string& where) {
@@ -109,58 +102,68 @@ Status drop_left_scope(Db& db, const sync::UuidBytes& id) {
 // as the feed would have given it (server_time unknown: 0), and its acknowledged edits move to `pushed`.
 // `shown`: the records of the last page (their edits were handled by their entries).
 Status take_own_left_out(Db& db, const std::string& actor, const std::set<std::string>& shown) {
+  // Each such record's latest acknowledged edit: its counter and the clock it has as a version. Only the
+  // context is read here; the bodies go from `edits` to `versions` and `pushed` inside SQLite.
   struct Latest {
-    std::string id;
-    std::int64_t n = 0, form_version = 0, deleted = 0, device_time = 0, seq = 0;
-    std::string context, changed, body;
+    std::int64_t n = 0;
+    std::string clock;
   };
   std::vector<Latest> latest;
+  std::string ns = "[";  // their counters, a JSON array for json_each
   {
-    AKT_STMT(s, db, "SELECT e.record_id, e.n, e.form_version, e.context, e.changed, e.body, e.deleted, e.device_time, "
-                    "e.acked_seq FROM edits e WHERE e.acked_epoch IS NOT NULL AND e.n = (SELECT max(n) FROM edits "
-                    "WHERE record_id = e.record_id AND acked_epoch IS NOT NULL) ORDER BY e.n");
+    AKT_STMT(s, db, "SELECT e.record_id, e.n, e.context FROM edits e WHERE e.acked_epoch IS NOT NULL AND e.n = "
+                    "(SELECT max(n) FROM edits WHERE record_id = e.record_id AND acked_epoch IS NOT NULL) ORDER BY e.n");
     for (;;) {
       auto row = s->step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      Latest l{std::string(s->blob(0)), s->int64(1), s->int64(2), s->int64(6), s->int64(7), s->int64(8),
-               std::string(s->text(3)), std::string(s->text(4)), std::string(s->text(5))};
-      if (!shown.count(l.id)) latest.push_back(std::move(l));
+      if (shown.count(std::string(s->blob(0)))) continue;
+      const std::int64_t n = s->int64(1);
+      auto context = sync::decode_clock(s->text(2));
+      if (!context.ok()) return Status::corruption("edit " + std::to_string(n) + ": bad context");
+      latest.push_back({n, sync::encode_clock(sync::edit_clock(*context, {actor, n}))});
+      if (ns.size() > 1) ns += ',';
+      ns += std::to_string(n);
     }
+  }
+  if (latest.empty()) return {};
+  ns += ']';
+  {
+    AKT_STMT(s, db, "DELETE FROM versions WHERE record_id IN (SELECT record_id FROM edits WHERE n IN "
+                    "(SELECT value FROM json_each(?1)))");
+    s->bind(1, ns);
+    AKT_TRY(s->run());
   }
   for (const Latest& l : latest) {
-    auto context = sync::decode_clock(l.context);
-    if (!context.ok()) return Status::corruption("edit " + std::to_string(l.n) + ": bad context");
-    const std::string clock = sync::encode_clock(sync::edit_clock(*context, {actor, l.n}));
-    {
-      AKT_STMT(s, db, "DELETE FROM versions WHERE record_id = ?1");
-      s->bind_blob(1, l.id.data(), l.id.size());
-      AKT_TRY(s->run());
-    }
-    {
-      AKT_STMT(s, db, "INSERT INTO versions(record_id, actor, n, clock, changed, body, deleted, device_time, "
-                      "server_time) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,0)");
-      s->bind_blob(1, l.id.data(), l.id.size());
-      s->bind(2, actor);
-      s->bind(3, l.n);
-      s->bind(4, clock);
-      s->bind(5, l.changed);
-      s->bind(6, l.body);
-      s->bind(7, l.deleted);
-      s->bind(8, l.device_time);
-      AKT_TRY(s->run());
-    }
-    {
-      AKT_STMT(s, db, "UPDATE records SET form_version = ?2, seq = max(seq, ?3), conflict = 0, conflicted = '[]', "
-                      "deletion_pending = 0, resync = 0 WHERE id = ?1");
-      s->bind_blob(1, l.id.data(), l.id.size());
-      s->bind(2, l.form_version);
-      s->bind(3, l.seq);
-      AKT_TRY(s->run());
-    }
-    AKT_TRY(keep_pushed(db, "e.record_id = " + blob_literal_of(l.id) + " AND e.n <= " + std::to_string(l.n)));
+    AKT_STMT(s, db, "INSERT INTO versions(record_id, actor, n, clock, changed, body, deleted, device_time, server_time) "
+                    "SELECT record_id, ?2, n, ?3, changed, body, deleted, device_time, 0 FROM edits WHERE n = ?1");
+    s->bind(1, l.n);
+    s->bind(2, actor);
+    s->bind(3, l.clock);
+    AKT_TRY(s->run());
   }
-  return {};
+  {
+    AKT_STMT(s, db, "UPDATE records SET form_version = e.form_version, seq = max(records.seq, e.acked_seq), "
+                    "conflict = 0, conflicted = '[]', deletion_pending = 0, resync = 0 FROM edits e "
+                    "WHERE e.n IN (SELECT value FROM json_each(?1)) AND records.id = e.record_id");
+    s->bind(1, ns);
+    AKT_TRY(s->run());
+  }
+  // keep_pushed for these records (every acknowledged edit of a record is at most its latest).
+  {
+    AKT_STMT(s, db, "INSERT OR REPLACE INTO pushed(n, record_id, form_id, form_version, municipality, community, "
+                    "component, context, changed, body, deleted, device_time, acked_epoch) SELECT e.n, e.record_id, "
+                    "r.form_id, e.form_version, r.municipality, r.community, r.component, e.context, e.changed, "
+                    "e.body, e.deleted, e.device_time, e.acked_epoch FROM edits e JOIN records r ON r.id = e.record_id "
+                    "WHERE e.acked_epoch IS NOT NULL AND e.record_id IN (SELECT record_id FROM edits WHERE n IN "
+                    "(SELECT value FROM json_each(?1)))");
+    s->bind(1, ns);
+    AKT_TRY(s->run());
+  }
+  AKT_STMT(s, db, "DELETE FROM edits WHERE acked_epoch IS NOT NULL AND n IN (SELECT n FROM pushed) AND record_id IN "
+                  "(SELECT record_id FROM edits WHERE n IN (SELECT value FROM json_each(?1)))");
+  s->bind(1, ns);
+  return s->run();
 }
 
 // Moves edit `n` to the rejected list and drops a record left with nothing.

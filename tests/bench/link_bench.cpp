@@ -20,9 +20,15 @@
 // The new client leaves its own records out of the feed (skip_own; --skip-own 0: not) and, like a tablet
 // enrolled with `aktsync init`, starts each run knowing whether the server takes zstd uploads (heard off the link).
 //
+// --trace 1 prints a timeline of each sync, in ms from its start: the sync client's steps (batch formed,
+// request counted, answer decoded, local commits), its HTTP bytes, and the proxy's (request arrived whole,
+// forwarded after the one-way delay, the server's whole answer, the answer's first and last piece).
+//
 // The proxy shapes at HTTP-message granularity in user space (a request is forwarded once it arrived
-// whole; the answer leaves in 1 KiB pieces at the link rate), which is close to, not the same as, a
-// shaped TCP link. For deeper runs (as root), shape the kernel's path instead and run the real binaries:
+// whole, one-way delay after its last byte crossed, as on a real link; the answer leaves in 1 KiB pieces
+// at the link rate; a piece that follows another of the same message keeps the link's schedule, so that
+// late wake-ups of its threads on a loaded machine do not add up; TCP_NODELAY on its sockets), which is close to, not the
+// same as, a shaped TCP link (no slow start, no loss recovery). For deeper runs (as root), shape the kernel's path instead and run the real binaries:
 //   ip netns add tablet && ip link add veth0 type veth peer name veth1 && ip link set veth1 netns tablet
 //   ip addr add 10.9.0.1/24 dev veth0 && ip link set veth0 up
 //   ip netns exec tablet sh -c 'ip addr add 10.9.0.2/24 dev veth1 && ip link set veth1 up && ip link set lo up'
@@ -36,6 +42,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <string>
@@ -72,7 +79,24 @@ struct Options {
   int target_ms = 8000;  // the new client's target_request_time (the aktsync CLI's); 0 = fixed sizes
   std::string coding = "zstd";  // answers and uploads: zstd (the client's default) or gzip (before zstd)
   int skip_own = 1;  // the new client leaves its own records out of the feed (PROTOCOL §5.1 skip_own)
+  int trace = 0;  // 1: print a timeline of each sync (client, its HTTP bytes, the proxy), ms from its start
 };
+
+// The timeline of one sync (--trace 1): events of the sync client, its HTTP client's bytes and the
+// proxy's threads, in milliseconds since the sync began.
+struct Trace {
+  bool on = false;
+  std::mutex mu;
+  Clock::time_point t0 = Clock::now();
+  void start() { t0 = Clock::now(); }
+  void operator()(const std::string& event) {
+    if (!on) return;
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    std::lock_guard lock(mu);
+    std::printf("  %9.1f ms  %s\n", ms, event.c_str());
+  }
+};
+Trace g_trace;
 
 std::vector<int> list(const char* s) {
   std::vector<int> out;
@@ -96,8 +120,17 @@ Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, 
   ho.accept_zstd = ho.zstd_requests = o.coding == "zstd";
   ho.timeout = std::chrono::seconds(15);
   ho.stall_timeout = std::chrono::seconds(10);
+  // Bytes of the request under way: the first and every later write, the first and the last byte read.
+  std::uint64_t sent = 0, received = 0;
+  if (g_trace.on)
+    ho.on_bytes = [&sent, &received](std::size_t s, std::size_t r) {
+      if (s > 0) g_trace("http: wrote " + std::to_string(s) + " B (request " + std::to_string(sent += s) + " B so far)");
+      if (r > 0 && received == 0) g_trace("http: first answer bytes read");
+      received += r;
+    };
   client::HttpClient http("127.0.0.1", port, ho);
   client::SyncOptions so;
+  if (g_trace.on) so.trace = [](const std::string& e) { g_trace(e); };
   so.batch_edits = static_cast<std::size_t>(o.batch);
   so.pull_limit = static_cast<std::size_t>(o.pull_limit);
   so.retry_for = std::chrono::minutes(10);
@@ -116,8 +149,22 @@ Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, 
   // As the aktsync CLI: what an earlier exchange with the server (its enrolment) heard of zstd uploads.
   const std::string url = "127.0.0.1:" + std::to_string(port);
   if (!old_protocol && !client::recall_upload_coding(store, url, http).ok()) std::abort();
-  client::SyncClient sc(store, client::http_transport(http), so);
+  client::Transport transport = client::http_transport(http);
+  if (g_trace.on)
+    transport = [&http, &sent, &received](const std::string& method, const std::string& target,
+                                          const std::string& body, const client::Headers& headers) {
+      sent = received = 0;
+      g_trace("http: " + method + " " + target.substr(0, target.find('?')) + " " + std::to_string(body.size()) +
+              " B of JSON: compressing, sending");
+      auto r = http.request(method, target, body, headers);
+      g_trace("http: answer read whole and decoded, " + std::to_string(received) + " B on the wire" +
+              (r.ok() ? ", HTTP " + std::to_string(r->status) + ", " + std::to_string(r->body.size()) + " B"
+                      : ": " + r.status().message()));
+      return r;
+    };
+  client::SyncClient sc(store, transport, so);
   Phase p;
+  g_trace.start();
   const auto t0 = Clock::now();
   auto s = sc.sync(1700000000000);
   p.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
@@ -196,6 +243,7 @@ int main(int argc, char** argv) {
     else if (flag == "--target-ms") o.target_ms = std::atoi(v);
     else if (flag == "--coding" && (std::string(v) == "zstd" || std::string(v) == "gzip")) o.coding = v;
     else if (flag == "--skip-own") o.skip_own = std::atoi(v);
+    else if (flag == "--trace") o.trace = std::atoi(v);
     else if (flag == "--protocol") {
       const std::string p = v;
       if (p == "both") o.protocols = {"old", "new"};
@@ -206,12 +254,13 @@ int main(int argc, char** argv) {
                    "usage: akt_link_bench [--records N] [--kbits 64,128,256] [--rtt 300,600] [--faults 0,1]\n"
                    "                      [--cut-every S] [--stall P] [--stall-ms MS] [--batch N] [--pull-limit N]\n"
                    "                      [--protocol new|old|both] [--runs N] [--compact 1|2] [--target-ms MS]\n"
-                   "                      [--coding zstd|gzip] [--skip-own 1|0]\n");
+                   "                      [--coding zstd|gzip] [--skip-own 1|0] [--trace 1]\n");
       return 2;
     }
   }
   if (o.records < 1) return 2;
   server::set_log_level("warn");
+  g_trace.on = o.trace != 0;
   // The records, and their own gzip bytes: the floor any protocol is measured against.
   std::mt19937_64 rng(18);
   std::vector<client::GeneratedRecord> recs;
@@ -250,6 +299,7 @@ int main(int argc, char** argv) {
         client::FaultOptions f;
         f.link.rate_bytes_per_s = static_cast<std::uint64_t>(kbits) * 1000 / 8;
         f.link.delay_ms = rtt / 2;
+        if (g_trace.on) f.trace = [](const std::string& e) { g_trace(e); };
         if (faults) {
           f.link.cut_every_ms = o.cut_every_s * 1000;
           f.link.stall = o.stall;
@@ -273,6 +323,7 @@ int main(int argc, char** argv) {
           if (!a->create({"so1_interethnic_survey", 1, r.scope, r.body, r.changed}, 1700000000000, random).ok())
             return 1;
         }
+        if (g_trace.on) std::printf("timeline of the push, %d kbit/s %d ms%s:\n", kbits, rtt, faults ? " faulty" : "");
         const auto before_push = (*proxy)->counts();
         Phase push = run_sync(*a, (*proxy)->port(), o, old_protocol);
         auto after_push = (*proxy)->counts();
@@ -286,6 +337,7 @@ int main(int argc, char** argv) {
           if (direct.request("GET", "/healthz").ok() && direct.server_takes_zstd() && !old_protocol)
             (void)b->set_server_takes_zstd("127.0.0.1:" + std::to_string((*proxy)->port()), true);
         }
+        if (g_trace.on) std::printf("timeline of the pull, %d kbit/s %d ms%s:\n", kbits, rtt, faults ? " faulty" : "");
         Phase pull = run_sync(*b, (*proxy)->port(), o, old_protocol);
         auto after_pull = (*proxy)->counts();
         after_pull.link_cuts -= after_push.link_cuts + before_push.link_cuts;

@@ -2,6 +2,12 @@
 // the local view of conflicts, acknowledgements and epoch resets.
 #include "schema/store/tablet_store.hpp"
 
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+
 #include <doctest/doctest.h>
 
 #include "sync/wire_json.hpp"
@@ -58,6 +64,45 @@ sync::PushResponse answer(const store::OutboxBatch& b, sync::Outcome outcome, co
   return r;
 }
 
+
+// Every row of the tablet tables a pull writes, one line each in primary-key order, through a
+// connection of its own (blobs in hex). `names` turns ids into short names (their text and hex forms).
+std::string dump_tables(const std::string& path, const std::map<std::string, std::string>& names) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK);
+  std::string out;
+  for (const char* sql : {"SELECT 'device', cursor, epoch, counter, next_batch FROM device",
+                          "SELECT 'records', * FROM records ORDER BY id", "SELECT 'versions', * FROM versions ORDER BY 2, 3, 4",
+                          "SELECT 'edits', * FROM edits ORDER BY n", "SELECT 'pushed', * FROM pushed ORDER BY n",
+                          "SELECT 'rejected', * FROM rejected ORDER BY id", "SELECT 'batches', * FROM batches ORDER BY seq"}) {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      for (int c = 0; c < sqlite3_column_count(st); ++c) {
+        if (c > 0) out += '|';
+        if (sqlite3_column_type(st, c) == SQLITE_NULL) {
+          out += "NULL";
+        } else if (sqlite3_column_type(st, c) == SQLITE_BLOB) {
+          const auto* b = static_cast<const unsigned char*>(sqlite3_column_blob(st, c));
+          static constexpr char kHex[] = "0123456789abcdef";
+          for (int i = 0; i < sqlite3_column_bytes(st, c); ++i) out += {kHex[b[i] >> 4], kHex[b[i] & 0xF]};
+        } else {
+          out += reinterpret_cast<const char*>(sqlite3_column_text(st, c));
+        }
+      }
+      out += '\n';
+    }
+    sqlite3_finalize(st);
+  }
+  sqlite3_close(db);
+  for (const auto& [id, name] : names) {
+    std::string hex = id;
+    std::erase(hex, '-');
+    for (const std::string& form : {id, hex})
+      for (std::size_t p; (p = out.find(form)) != std::string::npos;) out.replace(p, form.size(), name);
+  }
+  return out;
+}
 }  // namespace
 
 TEST_CASE("tablet store: the dot counter is persisted with each save") {
@@ -361,4 +406,62 @@ TEST_CASE("tablet store: a retry resends the batch byte-identical, device_time a
   REQUIRE(req.ok());
   REQUIRE(req->edits.size() == sent.size());
   for (std::size_t i = 0; i < sent.size(); ++i) CHECK(sync::edit_fingerprint(req->edits[i]) == sync::edit_fingerprint(sent[i]));
+}
+
+TEST_CASE("tablet store: the last skip_own page makes acknowledged edits the server versions, row for row") {
+  // A create; an edit of a pulled record; a record edited again after its push; a deletion; a rejected
+  // create; a record the last page shows (its acknowledged edit stays, not covered by the page's version).
+  test::TempDir dir;
+  std::mt19937_64 rng(9);
+  auto s = open_me(dir);
+  const std::string b_id = test::uuid7(3, 3);
+  REQUIRE(s->apply_changes({state(b_id, 1, {version(kOther, 1, {}, R"({"b":1})")})}, "e1-1", "e1", true).ok());
+  const std::string a_id = *s->create(test::infra_record(R"({"a":1})", {"a"}), 1001, test::random10(rng));
+  REQUIRE(s->edit(b_id, R"({"b":2})", {"b"}, 1002).ok());
+  const std::string c_id = *s->create(test::infra_record(R"({"c":1})", {"c"}), 1003, test::random10(rng));
+  const std::string d_id = *s->create(test::infra_record(R"({"d":1})", {"d"}), 1004, test::random10(rng));
+  REQUIRE(s->remove(d_id, 1005).ok());
+  const std::string e_id = *s->create(test::infra_record(R"({"e":1})", {"e"}), 1006, test::random10(rng));
+  const std::string f_id = *s->create(test::infra_record(R"({"f":1})", {"f"}), 1007, test::random10(rng));
+  auto b = s->next_batch(20);
+  REQUIRE((*b)->dots.size() == 7);
+  auto ans = answer(**b, sync::Outcome::kApplied);
+  for (std::size_t i = 0; i < ans.results.size(); ++i) {
+    ans.results[i].seq = 10 + static_cast<std::int64_t>(i);
+    if (ans.results[i].record_id == e_id) {
+      ans.results[i].outcome = sync::Outcome::kRejected;
+      ans.results[i].error_code = "stale_context";
+      ans.results[i].seq = 0;
+    }
+  }
+  REQUIRE(s->acknowledge(**b, ans).ok());
+  REQUIRE(s->edit(c_id, R"({"c":2})", {"c"}, 1008).ok());
+  // The last page (skip_own) shows F with another device's concurrent version only.
+  REQUIRE(s->apply_changes({state(f_id, 30, {version(kOther, 2, {}, R"({"f":9})")})}, "e1-30", "e1", true, true).ok());
+  const std::string dump = dump_tables(dir.file("tablet.db"), {{a_id, "A"}, {b_id, "B"}, {c_id, "C"}, {d_id, "D"},
+                                                              {e_id, "E"}, {f_id, "F"}, {kMe, "ME"}, {kOther, "OTHER"},
+                                                              {(*b)->batch_id, "BATCH"}});
+  // As the feed would give them (server_time unknown: 0), the push answer's seq kept; the acknowledged
+  // edits moved to `pushed`; C's later edit, F's acknowledged edit and E's rejection stay.
+  const std::string expected =
+      "device|e1-30|e1|8|2\n"
+      "records|B|so1_infra_monitoring|1|gracanice|serb|SO1|11|0|[]|0|0\n"
+      "records|A|so1_infra_monitoring|1|gracanice|serb|SO1|10|0|[]|0|0\n"
+      "records|C|so1_infra_monitoring|1|gracanice|serb|SO1|12|0|[]|0|0\n"
+      "records|D|so1_infra_monitoring|1|gracanice|serb|SO1|14|0|[]|0|0\n"
+      "records|F|so1_infra_monitoring|1|gracanice|serb|SO1|30|0|[]|0|0\n"
+      "versions|B|ME|2|{\"ME\":2,\"OTHER\":1}|[\"b\"]|{\"b\":2}|0|1002|0\n"
+      "versions|A|ME|1|{\"ME\":1}|[\"a\"]|{\"a\":1}|0|1001|0\n"
+      "versions|C|ME|3|{\"ME\":3}|[\"c\"]|{\"c\":1}|0|1003|0\n"
+      "versions|D|ME|5|{\"ME\":5}|[]|{}|1|1005|0\n"
+      "versions|F|OTHER|2|{\"OTHER\":2}|[]|{\"f\":9}|0|0|0\n"
+      "edits|7|F|1|{}|[\"f\"]|{\"f\":1}|0|1007|BATCH|0|e1|16\n"
+      "edits|8|C|1|{\"ME\":3}|[\"c\"]|{\"c\":2}|0|1008|NULL|0|NULL|0\n"
+      "pushed|1|A|so1_infra_monitoring|1|gracanice|serb|SO1|{}|[\"a\"]|{\"a\":1}|0|1001|e1|0\n"
+      "pushed|2|B|so1_infra_monitoring|1|gracanice|serb|SO1|{\"OTHER\":1}|[\"b\"]|{\"b\":2}|0|1002|e1|0\n"
+      "pushed|3|C|so1_infra_monitoring|1|gracanice|serb|SO1|{}|[\"c\"]|{\"c\":1}|0|1003|e1|0\n"
+      "pushed|4|D|so1_infra_monitoring|1|gracanice|serb|SO1|{}|[\"d\"]|{\"d\":1}|0|1004|e1|0\n"
+      "pushed|5|D|so1_infra_monitoring|1|gracanice|serb|SO1|{\"ME\":4}|[]|{}|1|1005|e1|0\n"
+      "rejected|1|E|ME|6|BATCH|stale_context||{\"body\":{\"e\":1},\"changed\":[\"e\"],\"context\":{},\"deleted\":false,\"device_time\":1006,\"dot\":{\"actor\":\"ME\",\"n\":6},\"form\":\"so1_infra_monitoring\",\"form_version\":1,\"record\":\"E\",\"scope\":{\"community\":\"serb\",\"component\":\"SO1\",\"municipality\":\"gracanice\"}}|\n";
+  CHECK(dump == expected);
 }
