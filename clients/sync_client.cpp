@@ -122,8 +122,9 @@ Result<HttpResult> SyncClient::send(std::string method, std::string target, std:
                                     const Retarget& before_retry) {
   Headers headers{{"Authorization", "Bearer " + token_}, {"Content-Type", "application/json"}};
   // For the console's field-team page (PROTOCOL §13.2): this app and the edits still waiting.
-  if (auto st = store_.stats(); st.ok())
-    headers.emplace_back("X-Akt-Client", "app=aktsync/0.1.0; unsynced=" + std::to_string(st->unsynced));
+  // Counted for each request (one count of the outbox, no conflicts scan): always the current number.
+  if (auto n = store_.unsynced(); n.ok())
+    headers.emplace_back("X-Akt-Client", "app=aktsync/0.1.0; unsynced=" + std::to_string(*n));
   if (options_.trace) options_.trace("client: " + method + " " + target.substr(0, target.find('?')) + " (header counted)");
   const auto first = std::chrono::steady_clock::now();
   std::chrono::milliseconds waited{0};

@@ -423,6 +423,13 @@ Result<std::vector<std::string>> TabletStore::record_ids() {
   }
 }
 
+Result<std::size_t> TabletStore::unsynced() {
+  AKT_STMT(s, *db_, "SELECT count(*) FROM edits WHERE acked_epoch IS NULL");
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  return static_cast<std::size_t>(*row ? s->int64(0) : 0);
+}
+
 Result<StoreStats> TabletStore::stats() {
   StoreStats st;
   {

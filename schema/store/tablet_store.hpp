@@ -154,6 +154,8 @@ class TabletStore {
   Result<std::optional<LocalRecord>> record(const std::string& record_id);
   Result<std::vector<std::string>> record_ids();
   Result<StoreStats> stats();
+  // The edits not yet acknowledged (stats().unsynced alone: one count, no conflicts scan).
+  Result<std::size_t> unsynced();
   Result<std::vector<RejectedEdit>> rejected();
 
   // Push side. next_batch(): the oldest batch sent but not acknowledged (unchanged), else a new batch

@@ -464,4 +464,6 @@ TEST_CASE("tablet store: the last skip_own page makes acknowledged edits the ser
       "pushed|5|D|so1_infra_monitoring|1|gracanice|serb|SO1|{\"ME\":4}|[]|{}|1|1005|e1|0\n"
       "rejected|1|E|ME|6|BATCH|stale_context||{\"body\":{\"e\":1},\"changed\":[\"e\"],\"context\":{},\"deleted\":false,\"device_time\":1006,\"dot\":{\"actor\":\"ME\",\"n\":6},\"form\":\"so1_infra_monitoring\",\"form_version\":1,\"record\":\"E\",\"scope\":{\"community\":\"serb\",\"component\":\"SO1\",\"municipality\":\"gracanice\"}}|\n";
   CHECK(dump == expected);
+  CHECK(*s->unsynced() == 1);  // C's later edit
+  CHECK(s->stats()->unsynced == 1);
 }
