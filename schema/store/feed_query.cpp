@@ -9,6 +9,7 @@
 #include "schema/store/db.hpp"
 #include "schema/store/feed_page.hpp"
 #include "schema/store/push_apply.hpp"
+#include "schema/store/stored_answer.hpp"
 #include "sync/feed_text.hpp"
 #include "sync/json_text.hpp"
 
@@ -173,7 +174,10 @@ Result<std::optional<std::string>> batch_answer(ServerStore& store, const std::s
     s->bind(2, batch_id);
     auto row = s->step();
     if (!row.ok()) return row.status();
-    if (*row) answer = std::string(s->text(0));
+    if (!*row) return {};
+    auto stored = stored_answer_of(*s, 0);  // either stored form (stored_answer.hpp)
+    if (!stored.ok()) return stored.status();
+    answer = std::move(*stored);
     return {};
   });
   if (!st.ok()) return st;

@@ -4,6 +4,7 @@
 
 #include "schema/store/entry_trace.hpp"
 #include "schema/store/push_apply.hpp"
+#include "schema/store/stored_answer.hpp"
 #include "sync/stored_changed.hpp"
 #include "sync/wire_json.hpp"
 
@@ -59,7 +60,9 @@ Result<std::optional<std::pair<std::string, std::string>>> SqlitePushPort::store
   auto row = s->step();
   if (!row.ok()) return row.status();
   if (!*row) return Stored();
-  return Stored(std::pair<std::string, std::string>(std::string(s->blob(0)), std::string(s->text(1))));
+  auto answer = stored_answer_of(*s, 1);
+  if (!answer.ok()) return answer.status();
+  return Stored(std::pair<std::string, std::string>(std::string(s->blob(0)), std::move(*answer)));
 }
 
 Status SqlitePushPort::store_batch(const std::string& device, const std::string& batch_id, const std::string& digest,
@@ -68,7 +71,7 @@ Status SqlitePushPort::store_batch(const std::string& device, const std::string&
   bind_uuid(*s, 1, device);
   s->bind(2, batch_id);
   s->bind_blob(3, digest.data(), digest.size());
-  s->bind(4, response);
+  bind_answer(*s, 4, response);  // compressed (stored_answer.hpp)
   s->bind(5, now);
   return s->run();
 }

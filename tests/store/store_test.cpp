@@ -164,6 +164,124 @@ TEST_CASE("store: a replayed batch returns the stored response byte for byte, re
   CHECK_FALSE(okB->replayed);
 }
 
+namespace {
+
+// typeof(response) and length(response) of a stored answer, read beside the store (WAL: a second reader).
+std::pair<std::string, std::int64_t> stored_form(const std::string& path, const std::string& batch_id) {
+  auto db = store::Db::open(path, {});
+  REQUIRE(db.ok());
+  auto s = (*db)->stmt("SELECT typeof(response), length(CAST(response AS BLOB)) FROM batches WHERE batch_id = ?1");
+  REQUIRE(s.ok());
+  store::StmtGuard g(**s);
+  g->bind(1, batch_id);
+  auto row = g->step();
+  REQUIRE(row.ok());
+  REQUIRE(*row);
+  return {std::string(g->text(0)), g->int64(1)};
+}
+
+}  // namespace
+
+TEST_CASE("store: push answers are stored compressed and read back byte for byte") {
+  test::TempDir dir;
+  const std::string path = dir.file("z.db");
+  std::vector<sync::Edit> edits;
+  for (int i = 0; i < 200; ++i)
+    edits.push_back(make_edit(uuid_n(1000 + i), kDevA, i + 1, {}, R"({"a":)" + std::to_string(i) + "}", {"a"}));
+  sync::PushRequest req{"big", edits};
+  std::string answer;
+  {
+    auto s = open_store(path);
+    store::PushInput in{kDevA, &req, 1};
+    auto first = s->push(in);
+    REQUIRE(first.ok());
+    answer = first->response;
+    CHECK(answer.find(R"("outcome":"applied")") != std::string::npos);
+    // Stored as one zstd frame (stored_answer.hpp note 1), far smaller than the answer.
+    const auto [type, bytes] = stored_form(path, "big");
+    CHECK(type == "blob");
+    CHECK(bytes * 3 < static_cast<std::int64_t>(answer.size()));
+    auto again = s->push(in);
+    REQUIRE(again.ok());
+    CHECK(again->replayed);
+    CHECK(again->response == answer);
+    auto got = s->batch_answer(kDevA, "big");
+    REQUIRE(got.ok());
+    REQUIRE(got->has_value());
+    CHECK(**got == answer);
+  }
+  // And after a reopen (no cache in between).
+  auto s = open_store(path);
+  auto got = s->batch_answer(kDevA, "big");
+  REQUIRE(got.ok());
+  REQUIRE(got->has_value());
+  CHECK(**got == answer);
+  store::PushInput in{kDevA, &req, 5};
+  auto again = s->push(in);
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->response == answer);
+}
+
+TEST_CASE("store: push answers stored as text before compression still answer replays byte for byte") {
+  test::TempDir dir;
+  const std::string path = dir.file("t.db");
+  std::vector<sync::Edit> edits;
+  for (int i = 0; i < 50; ++i)
+    edits.push_back(make_edit(uuid_n(2000 + i), kDevA, i + 1, {}, R"({"a":)" + std::to_string(i) + "}", {"a"}));
+  sync::PushRequest req{"old", edits};
+  std::string answer;
+  {
+    auto s = open_store(path);
+    store::PushInput in{kDevA, &req, 1};
+    auto first = s->push(in);
+    REQUIRE(first.ok());
+    answer = first->response;
+  }
+  {
+    // The row as a server before compression wrote it: the answer's text.
+    auto db = store::Db::open(path, {});
+    REQUIRE(db.ok());
+    auto s = (*db)->stmt("UPDATE batches SET response = ?1 WHERE batch_id = 'old'");
+    REQUIRE(s.ok());
+    store::StmtGuard g(**s);
+    g->bind(1, answer);
+    REQUIRE(g->run().ok());
+  }
+  CHECK(stored_form(path, "old") == std::pair<std::string, std::int64_t>("text", static_cast<std::int64_t>(answer.size())));
+  auto s = open_store(path);
+  store::PushInput in{kDevA, &req, 9};
+  auto again = s->push(in);
+  REQUIRE(again.ok());
+  CHECK(again->replayed);
+  CHECK(again->response == answer);
+  auto got = s->batch_answer(kDevA, "old");
+  REQUIRE(got.ok());
+  REQUIRE(got->has_value());
+  CHECK(**got == answer);
+  // The row is not rewritten.
+  CHECK(stored_form(path, "old").first == "text");
+}
+
+TEST_CASE("store: a stored push answer that is a BLOB but no zstd frame is reported as corruption") {
+  test::TempDir dir;
+  const std::string path = dir.file("c.db");
+  sync::PushRequest req{"bad", {make_edit(uuid_n(3000), kDevA, 1, {}, R"({"a":1})", {"a"})}};
+  { (void)open_store(path)->push(store::PushInput{kDevA, &req, 1}); }
+  {
+    auto db = store::Db::open(path, {});
+    REQUIRE(db.ok());
+    REQUIRE((*db)->exec("UPDATE batches SET response = x'00112233' WHERE batch_id = 'bad'").ok());
+  }
+  auto s = open_store(path);
+  auto got = s->batch_answer(kDevA, "bad");
+  REQUIRE_FALSE(got.ok());
+  CHECK(got.status().code() == Status::Code::kCorruption);
+  auto again = s->push(store::PushInput{kDevA, &req, 2});
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().code() == Status::Code::kCorruption);
+}
+
 TEST_CASE("store: a device pushes only its own dots") {
   test::TempDir dir;
   auto s = open_store(dir.file("w.db"));

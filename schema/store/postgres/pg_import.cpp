@@ -31,6 +31,7 @@
 #include "schema/store/postgres/pg_conn.hpp"
 #include "schema/store/postgres/pg_migrations.hpp"
 #include "schema/store/push_engine.hpp"
+#include "schema/store/stored_answer.hpp"
 #include "sync/uuid.hpp"
 
 namespace akt::store::pg {
@@ -38,7 +39,9 @@ namespace {
 
 using nlohmann::json;
 
-enum class Kind { kInt, kBool, kText, kBytes, kUuid };
+// kAnswer: a stored push answer, text or compressed in SQLite (stored_answer.hpp), text in PostgreSQL; its
+// canonical form is the answer's text, so the digests compare what the answers say, not how they were stored.
+enum class Kind { kInt, kBool, kText, kBytes, kUuid, kAnswer };
 
 struct Column {
   const char* name;
@@ -103,7 +106,7 @@ const std::vector<Table>& tables() {
        {"id"},
        true},
       {"batches",
-       {{"device", Kind::kUuid}, {"batch_id", Kind::kText}, {"digest", Kind::kBytes}, {"response", Kind::kText},
+       {{"device", Kind::kUuid}, {"batch_id", Kind::kText}, {"digest", Kind::kBytes}, {"response", Kind::kAnswer},
         {"created_at", Kind::kInt}},
        {"device", "batch_id"}},
       {"record_scopes",
@@ -169,6 +172,7 @@ json to_json(Kind kind, const Value& v) {
     case Kind::kBool: return v.canon == "1";
     case Kind::kBytes: return "\\x" + hex(v.canon);
     case Kind::kText:
+    case Kind::kAnswer:
     case Kind::kUuid: return v.canon;
   }
   return nullptr;
@@ -204,6 +208,12 @@ Result<Value> read_sqlite(Stmt& s, int col, Kind kind) {
     case Kind::kBool: v.canon = s.int64(col) != 0 ? "1" : "0"; break;
     case Kind::kText: v.canon = std::string(s.text(col)); break;
     case Kind::kBytes: v.canon = std::string(s.blob(col)); break;
+    case Kind::kAnswer: {
+      auto answer = stored_answer_of(s, col);
+      if (!answer.ok()) return answer.status();
+      v.canon = std::move(*answer);
+      break;
+    }
     case Kind::kUuid: {
       // 16 bytes as stored; a 36-character text (never written so, but readable) is parsed.
       const std::string_view b = s.blob(col);
@@ -270,6 +280,7 @@ Value read_pg(const PgResult& r, int row, int col, Kind kind) {
     case Kind::kInt: v.canon = std::to_string(r.int64(row, col)); break;
     case Kind::kBool: v.canon = r.boolean(row, col) ? "1" : "0"; break;
     case Kind::kText:
+    case Kind::kAnswer:
     case Kind::kBytes:
     case Kind::kUuid: v.canon = r.str(row, col); break;
   }
