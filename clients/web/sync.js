@@ -13,23 +13,51 @@
   const S = window.AktStore, P = window.AktPhotos;
   const APP = 'aktsync-app/1.0';
   // Requests sized by link time (PROTOCOL §1.1), as the aktsync client: every request costs a round trip, so
-  // the first push batch has 200 edits and the first feed page asks for 256 KiB; then each batch and page
-  // aims at TARGET_MS at the throughput the previous one measured (its JSON bytes before gzip, request and
-  // answer, over its time including the round trip; a request that needed a retry measures nothing), at most
-  // four times the previous one's bytes. Batches stay within 20-1000 edits (the server's
-  // limits.max_edits_per_batch) and 2 MiB of text: 1000 edits of large bodies (up to 256 KiB each) would
-  // pass the server's body limits (8 MiB sent, 32 MiB after gunzip) and be refused whole with 413. Pages
-  // ask limit=5000 (limits.max_pull_limit) and max_bytes within 32 KiB-8 MiB, so max_bytes bounds them.
+  // each batch and page aims at TARGET_MS at the throughput the link last measured (JSON bytes before gzip,
+  // request and answer, over the request's time including the round trip; a request that needed a retry
+  // measures nothing), at most four times the previous one's bytes within a round. The throughput of the
+  // last sync is kept in the local store (meta `link`: {push, pull} in bytes per ms), so the next sync's
+  // first batch and first page are sized from it too (the app is usually opened afresh for each sync, and a
+  // first batch of a fixed size is one more batch, and one more gzip stream started cold, on a slow link);
+  // without it (a new tablet) the first push batch has 200 edits and the first feed page asks for 256 KiB.
+  // A full request (one its size bounded: more was left) sets the kept throughput; the last, smaller one of
+  // a round only raises it (its time is mostly the round trip, so it says the link is at least that fast).
+  // Batches stay within 20-1000 edits (the server's limits.max_edits_per_batch) and 2 MiB of text: 1000
+  // edits of large bodies (up to 256 KiB each) would pass the server's body limits (8 MiB sent, 32 MiB
+  // after gunzip) and be refused whole with 413. Pages ask limit=5000 (limits.max_pull_limit) and
+  // max_bytes within 32 KiB-8 MiB, so max_bytes bounds them.
   const TARGET_MS = 8000;
   const BATCH_EDITS = 200, MIN_BATCH_EDITS = 20, MAX_BATCH_EDITS = 1000;
   const BATCH_CHARS = 2 * 1024 * 1024;
   const PULL_LIMIT = 5000;
   const PULL_BYTES = 256 * 1024, MIN_PULL_BYTES = 32 * 1024, MAX_PULL_BYTES = 8 * 1024 * 1024;
-  const sizes = { batchEdits: BATCH_EDITS, pullBytes: PULL_BYTES };
+  // The next batch's size: `edits` (no throughput known: a count) or `chars` (its text's length, from the
+  // throughput); the next page's max_bytes.
+  const sizes = { batchEdits: BATCH_EDITS, batchChars: 0, pullBytes: PULL_BYTES };
   // The bytes a request of `bytes` that took `ms` says the next should carry to take TARGET_MS.
   function sizedForLink(bytes, ms) {
     const want = bytes / Math.max(ms, 1) * TARGET_MS;
     return Math.floor(Math.min(want, 4 * Math.max(bytes, 1)));
+  }
+  const clamp = (x, lo, hi) => Math.min(Math.max(x, lo), hi);
+  // A sync's first requests, sized from the throughput the last sync kept (meta `link`).
+  async function sizeFromLastSync() {
+    const link = (await S.meta('link')) || {};
+    sizes.batchEdits = BATCH_EDITS;
+    sizes.batchChars = link.push > 0 ? clamp(Math.floor(link.push * TARGET_MS), 1, BATCH_CHARS) : 0;
+    sizes.pullBytes = link.pull > 0 ? clamp(Math.floor(link.pull * TARGET_MS), MIN_PULL_BYTES, MAX_PULL_BYTES) : PULL_BYTES;
+  }
+  // Keeps a measured throughput (bytes per ms) of `way` ('push' or 'pull'): a full request's replaces the
+  // kept one, a smaller one's only raises it (with none kept: above `usual`, the throughput at which the
+  // first request would have its size without one).
+  async function keepThroughput(way, rate, full, usual) {
+    if (!(rate > 0) || !Number.isFinite(rate)) return;
+    await S.tx(['meta'], 'readwrite', async (s) => {
+      const link = { ...(((await S.get(s.meta, 'link')) || {}).v || {}) };
+      if (!full && rate <= (link[way] || usual)) return;
+      link[way] = Math.round(rate * 1000) / 1000;
+      s.meta.put({ k: 'link', v: link });
+    });
   }
 
   class SyncError extends Error {
@@ -247,15 +275,21 @@
 
   // The batch to send: one already stored (not yet acknowledged) first, else a new one formed from the
   // queued edits in counter order and stored, with its exact request text, before it is first sent.
+  // A batch takes `limit.edits` edits, or (limit.chars) as many as fit in that many characters of text, at
+  // least MIN_BATCH_EDITS and at most MAX_BATCH_EDITS; never over BATCH_CHARS (one edit at least). `full`:
+  // the size stopped it (edits were left queued).
   async function nextBatch(limit) {
     return S.tx(['meta', 'edits', 'batches'], 'readwrite', async (s) => {
       const stored = await S.all(s.batches);
       // A stored batch was formed in an earlier round (or session): its answer may be on the server.
       if (stored.length) return { ...stored.sort((a, b) => a.seq - b.seq)[0], formed_before: true };
       // The queued edits in counter order (the `queued` index), only as many as the batch takes.
-      let chars = 0;
-      const queued = await S.take(s.edits.index('queued'), IDBKeyRange.only(1), 'next', limit, (e, got) => {
-        if (got.length && chars + e.text.length > BATCH_CHARS) return null;
+      let chars = 0, full = false;
+      const most = limit.chars ? MAX_BATCH_EDITS : limit.edits;
+      const budget = limit.chars ? limit.chars : BATCH_CHARS;
+      const queued = await S.take(s.edits.index('queued'), IDBKeyRange.only(1), 'next', most + 1, (e, got) => {
+        const over = chars + e.text.length > (got.length < MIN_BATCH_EDITS ? BATCH_CHARS : budget);
+        if (got.length >= most || (got.length && over)) { full = true; return null; }
         chars += e.text.length + 1;
         return true;
       });
@@ -269,7 +303,7 @@
       const b = { batch_id, seq, request, dots: queued.map((e) => e.n) };
       s.batches.put(b);
       for (const e of queued) S.putEdit(s, { ...e, batch_id });
-      return b;
+      return { ...b, full };
     });
   }
 
@@ -351,7 +385,7 @@
   // the answer is asked again, and after a second 404 the batch is sent once more plainly.
   async function push(device, progress, sum) {
     for (;;) {
-      const batch = await nextBatch(sizes.batchEdits);
+      const batch = await nextBatch(sizes.batchChars ? { chars: sizes.batchChars } : { edits: sizes.batchEdits });
       if (!batch) return;
       progress('pushing', batch.dots.length);
       const started = performance.now(), retriesBefore = retries;
@@ -384,11 +418,11 @@
       if (last === 'GET' && r.status === 200) sum.answers_fetched = (sum.answers_fetched || 0) + 1;
       if (notFound(r)) r = await upload({});  // lost again after the stored answer said "never arrived"
       if (r.status === 200 && r.data && Array.isArray(r.data.results)) {
-        if (last === 'POST' && retries === retriesBefore && batch.dots.length) {
+        if (last === 'POST' && retries === retriesBefore && !batch.formed_before && batch.dots.length) {
           // The next batch aims at TARGET_MS at the throughput this one had.
-          const perEdit = Math.max(Math.floor(batch.request.length / batch.dots.length), 1);
-          const bytes = Math.min(sizedForLink(batch.request.length + r.text.length, performance.now() - started), BATCH_CHARS);
-          sizes.batchEdits = Math.min(Math.max(Math.floor(bytes / perEdit), MIN_BATCH_EDITS), MAX_BATCH_EDITS);
+          const moved = batch.request.length + r.text.length, took = performance.now() - started;
+          sizes.batchChars = clamp(sizedForLink(moved, took), 1, BATCH_CHARS);
+          await keepThroughput('push', moved / Math.max(took, 1), !!batch.full, BATCH_EDITS * moved / batch.dots.length / TARGET_MS);
         }
         const a = await acknowledge(batch, r.data);
         sum.pushed += a.pushed;
@@ -690,9 +724,11 @@
       for (const c of changes) restore(c);
       if (!echo && !(await ownBodies(changes, device))) { echo = true; sum.pages_asked_whole = (sum.pages_asked_whole || 0) + 1; continue; }
       page.changes = changes;
-      if (page.more && retries === retriesBefore) {
-        // A full page measured the link: the next aims at TARGET_MS of it.
-        sizes.pullBytes = Math.min(Math.max(sizedForLink(r.text.length, elapsed), MIN_PULL_BYTES), MAX_PULL_BYTES);
+      if (retries === retriesBefore && after === 0 && r.text) {
+        // A full page measured the link: the next aims at TARGET_MS of it. The last page only raises the
+        // throughput kept for the next sync.
+        if (page.more) sizes.pullBytes = clamp(sizedForLink(r.text.length, elapsed), MIN_PULL_BYTES, MAX_PULL_BYTES);
+        await keepThroughput('pull', r.text.length / Math.max(elapsed, 1), !!page.more, PULL_BYTES / TARGET_MS);
       }
       sum.pulled += await applyPage(page, device.actor, skipOwn);
       sum.own_left_out = (sum.own_left_out || 0) + page.taken.length;
@@ -739,6 +775,7 @@
     running = (async () => {
       const device = await S.meta('device');
       if (!device) throw new SyncError('refused', 'not enrolled');
+      await sizeFromLastSync();
       const sum = { pushed: 0, rejected: 0, pulled: 0, epoch_reset: false, scope_reset: false,
                     photos_sent: 0, photos_failed: 0, photo_bytes: 0 };
       for (let round = 0; round < 3; round++) {

@@ -18,6 +18,8 @@
 //   - the records converge: every field of every record is equal on the server (GET /v1/records/{id}, less
 //     the `parents` and `changed` the compact feed leaves out) and on each tablet (tablet A, which wrote
 //     them, tablet B, which pulled them with the lean feed, and tablet C, which pulled them with compact=1);
+//   - the next sync's first push batch and first feed page are sized from the link throughput the last sync
+//     kept in the local store (meta `link`), also after the app was reopened;
 //   - content codings (PROTOCOL §1): Chromium asks `zstd` with gzip, deflate and br at one q-value; the tie
 //     gives gzip (a browser's zstd decoder hands a stalled page's bytes on too late for the app to keep
 //     what arrived whole), so feed pages arrive gzip-coded and are applied; the app's uploads stay gzip too
@@ -313,8 +315,30 @@ async function main() {
   assert.ok(ownC.every((x) => x.live.every((v) => v.body_hash && !v.body)), 'as body_hash entries');
   assert.deepEqual(await states(C, ids.slice(36, 39)), ['synced', 'synced', 'synced']);
   await converged(C, admin, ids, 'tablet C against a server before skip_own');
-  for (const t of [A, B, C]) assert.deepEqual(t.errors, []);
   step('a server before skip_own: the own records came as body_hash entries, and the tablet converged');
+
+  // The next sync's first requests are sized from the throughput the last sync kept (meta `link`, PROTOCOL
+  // §1.1), not by the fixed first sizes (200 edits, 256 KiB) of a tablet that never measured its link. The
+  // app is reopened (nothing measured in memory) with a slow link kept and 45 new records: its round's
+  // first batch has the least a batch takes (20 edits), its first feed page asks the least (32 KiB); the
+  // full batch measured the link (loopback) and replaced the kept push throughput; every record arrived.
+  const more = await H.cloneEdits(A.page, n, 45, (i) => ({ cluster_id: `gracanice-${String((i + 50) % 100).padStart(2, '0')}`, hh_number: i + 60 }));
+  await A.page.evaluate(() => window.AktStore.setMeta({ link: { push: 0.001, pull: 0.001 } }));
+  a.pushes.length = 0;
+  a.feeds.length = 0;
+  await A.page.reload();  // the app syncs as it starts
+  await H.until(() => A.page.evaluate(async () => document.body.dataset.ready === '1' && !document.getElementById('sync').disabled &&
+    (await window.AktSync.unsyncedCount()) === 0), 'the reopened app synced its new records');
+  await a.settled();
+  const sizesAsked = a.pushes.map((p) => p.edits.length);
+  assert.equal(sizesAsked[0], 20, `the first batch sized from the kept throughput: ${sizesAsked}`);
+  assert.deepEqual(a.pushes.flatMap((p) => p.edits.map((e) => e.record)), more, 'every new record pushed once, in order');
+  assert.equal(a.feeds[0].params.max_bytes, '32768', `the first page sized from the kept throughput: ${JSON.stringify(a.feeds[0].params)}`);
+  const keptNow = await A.page.evaluate(() => window.AktStore.meta('link'));
+  assert.ok(keptNow.push > 0.001, `the full batch replaced the kept push throughput: ${JSON.stringify(keptNow)}`);
+  await converged(A, admin, [...ids, ...more], 'tablet A after a sync sized from the kept throughput');
+  for (const t of [A, B, C]) assert.deepEqual(t.errors, []);
+  step(`a sync sized from the kept throughput: batches of ${sizesAsked.join(', ')} edits, first page max_bytes ${a.feeds[0].params.max_bytes}; kept now ${JSON.stringify(keptNow)}`);
 }
 
 await H.run(main);

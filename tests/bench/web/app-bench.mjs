@@ -7,7 +7,9 @@
 // Environment: BENCH_RECORDS (records the tablet holds, default 50000), BENCH_SLOW (records synced over the
 // slow link, default 1000), BENCH_RUNS (repetitions of the short measurements, default 3; medians are
 // printed), BENCH_RATE_KBIT and BENCH_LATENCY_MS (the slow link, default 256 kbit/s and 300 ms), BENCH_SLOW_PULL
-// (0: part c without the second tablet's pull), BENCH_PULL,
+// (0: part c without the second tablet's pull), BENCH_SLOW_BASE (0: part c without its loopback run), BENCH_WARM (part c: records tablet A syncs over the link
+// before the measured sync, after which the app is reopened, as a tablet that synced the day before;
+// default 0), BENCH_PULL,
 // BENCH_PULL_KBIT and BENCH_PULL_LATENCY_MS (part d: 10000 records, 1000 kbit/s, 100 ms), BENCH_PARTS (a
 // subset of "form,many,pull,slow,upgrade"; the default leaves out upgrade). AKTSYNCD, CHROMIUM as in
 // tests/web/harness.mjs.
@@ -30,7 +32,9 @@
 //     the time at the link's rate of (1) the records' own gzip bytes (their bodies, one a line, gzipped at
 //     once, as tests/bench/link_bench.cpp) and (2) the bytes
 //     moved: the push batches gzipped (200 edits each) and the answers' bytes on the wire (as CDP counted
-//     them). Each run also prints the app's requests by route and the body bytes it sent.
+//     them). Each run also prints the app's requests by route and the body bytes it sent, and the floor the
+//     link sets for what the app moved: the bytes on the wire (bodies sent as sent, answers as CDP counted
+//     them) at link rate plus one round trip (BENCH_LATENCY_MS) per request and one more.
 // (d) pull: BENCH_PULL records of a scope of their own, pulled by a new tablet over an emulated 1 Mbit/s link
 //     (the goal: the first 10,000 in under 5 minutes), against their own gzip bytes at that rate; the same
 //     pull on loopback; IndexedDB growth per record against the records' JSON bytes (the goal: at most 1.5x).
@@ -50,6 +54,7 @@ const RUNS = Number(process.env.BENCH_RUNS || 3);
 const RATE = Number(process.env.BENCH_RATE_KBIT || 256) * 1000 / 8;  // bytes per second
 const LATENCY = Number(process.env.BENCH_LATENCY_MS || 300);
 const SLOW_PULL = process.env.BENCH_SLOW_PULL !== '0';  // part c: 0 leaves out the second tablet's pull
+const WARM = Number(process.env.BENCH_WARM || 0);  // part c: records synced over the link before the measured sync
 const PARTS = new Set((process.env.BENCH_PARTS || 'form,many,pull,slow').split(','));
 const PULL = Number(process.env.BENCH_PULL || 10000);
 const PULL_RATE = Number(process.env.BENCH_PULL_KBIT || 1000) * 1000 / 8;  // bytes per second
@@ -243,7 +248,7 @@ const routes = (net) => Object.entries(net.routes).map(([r, n]) => `${r} x${n}`)
 
 // A tablet of vesa holding `count` new SO1 surveys (one typed, the rest saved the same way); returns it
 // with the gzipped bytes of the push batches the app will form from them.
-async function slowTablet(admin, name, count, user = 'vesa') {
+async function slowTablet(admin, name, count, user = 'vesa', warm = 0) {
   const A = await tablet(admin, user, name, TABLET);
   await enrol(A, A.code);
   await syncNow(A);  // the enrolment's round has ended (the forms are on the tablet)
@@ -263,7 +268,19 @@ async function slowTablet(admin, name, count, user = 'vesa') {
   // The others: varied interviews (records.mjs), saved as the app's Save does.
   const r = rng(count + name.length);
   const community = await A.page.evaluate(async (n) => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.get(s.edits, n))).scope.community, n);
-  const others = Array.from({ length: count - 1 }, (_, i) => surveyBody(r, i + 1, PRISHTINE(community)));
+  // With `warm`, the typed record goes in the earlier sync: the measured one has `count` varied records.
+  const others = Array.from({ length: warm > 0 ? count : count - 1 }, (_, i) => surveyBody(r, i + 1, PRISHTINE(community)));
+  if (warm > 0) {
+    // An earlier sync over the same link (the day before): the typed record and `warm` records of other
+    // households synced, then the app reopened (what it measured in memory is gone, what it keeps in its
+    // store is not) and synced again (the round it starts with, and one more), all over the link.
+    await saveBodies(A.page, n, Array.from({ length: warm }, (_, i) => surveyBody(r, count + 1 + i, PRISHTINE(community))));
+    const link = await slowLink(A.context, A.page);
+    await syncNow(A);
+    await A.page.reload();
+    await syncNow(A);
+    await link.off();
+  }
   await saveBodies(A.page, n, others);
   const texts = await A.page.evaluate(async () => (await window.AktStore.tx(['edits'], 'readonly', (s) => window.AktStore.all(s.edits)))
     .filter((e) => !e.acked_epoch).sort((a, b) => a.n - b.n).map((e) => e.text));
@@ -374,7 +391,7 @@ const COMMUNITIES = ['serb', 'bosniak', 'turkish', 'roma', 'ashkali', 'egyptian'
 async function slowRun(admin, run) {
   const user = `vesa${run}`;
   await H.addEnumerator(admin, user, [{ municipality: 'prishtine', community: COMMUNITIES[run % COMMUNITIES.length], component: 'SO1' }]);
-  const { A, pushBytes, ownBytes } = await slowTablet(admin, `bench-slow-a${run}`, SLOW, user);
+  const { A, pushBytes, ownBytes } = await slowTablet(admin, `bench-slow-a${run}`, SLOW, user, WARM);
   const own = ownBytes / RATE * 1000;
   const netA = await countRequests(A.page);
   const linkA = await slowLink(A.context, A.page);
@@ -383,12 +400,17 @@ async function slowRun(admin, run) {
   await linkA.off();
   const a = await netA();
   const ideal = (pushBytes + down) / RATE * 1000;
+  // The floor the link sets for what the app moved: its bytes at link rate, a round trip per request and one more.
+  const floor = (a.up + down) / RATE * 1000 + (a.requests + 1) * LATENCY;
   report(`(c) run ${run + 1}: sync of ${SLOW} new records at ${RATE * 8 / 1000} kbit/s, ${LATENCY} ms`, ms(sync));
   report(`(c) run ${run + 1}: the records' own gzip bytes`, `${ownBytes} B (${(ownBytes / SLOW).toFixed(0)} B/record): ${ms(own)} at link rate; ratio ${(sync / own).toFixed(2)}`);
   report(`(c) run ${run + 1}: its bytes: sent (as sent) + received (on the wire)`, `${a.up} + ${down} B (${((a.up + down) / SLOW).toFixed(0)} B/record; of them the feed's ${feedDown} B); ${a.requests} requests: ${routes(a)}`);
   report(`(c) run ${run + 1}: against its 200-edit batches gzipped + received`, `${pushBytes} + ${down} B: ${ms(ideal)} at link rate; ratio ${(sync / ideal).toFixed(2)}`);
+  report(`(c) run ${run + 1}: the floor for what it moved (bytes on the wire at link rate + ${a.requests + 1} x ${LATENCY} ms)`,
+    `${ms(floor)} = ${(floor / own).toFixed(2)}x the records' own gzip time; the sync took ${(sync / floor).toFixed(2)}x the floor`);
 
-  const result = { sync, syncRatio: sync / own, bytesRatio: sync / ideal, down, feedDown, requests: a.requests };
+  const result = { sync, syncRatio: sync / own, bytesRatio: sync / ideal, down, feedDown, requests: a.requests,
+                   up: a.up, floorRatio: floor / own, overFloor: sync / floor };
   if (!SLOW_PULL) { await A.context.close(); return result; }
   const B = await tablet(admin, user, `bench-slow-b${run}`, TABLET);
   const netB = await countRequests(B.page);
@@ -408,16 +430,20 @@ async function slowRun(admin, run) {
 
 async function partSlow(admin) {
   await H.addEnumerator(admin, 'vesa', [{ municipality: 'prishtine', community: 'albanian', component: 'SO1' }]);
-  // The same work without the emulated link first: what the app and the server take on this machine.
-  const base = await slowTablet(admin, 'bench-fast', SLOW);
-  const fast = await timed(() => syncNow(base.A));
-  report(`(c) sync of ${SLOW} new records on loopback, no emulated link (the machine's own time)`, ms(fast));
-  await base.A.context.close();
+  // The same work without the emulated link first: what the app and the server take on this machine
+  // (BENCH_SLOW_BASE=0 leaves it out).
+  if (process.env.BENCH_SLOW_BASE !== '0') {
+    const base = await slowTablet(admin, 'bench-fast', SLOW);
+    const fast = await timed(() => syncNow(base.A));
+    report(`(c) sync of ${SLOW} new records on loopback, no emulated link (the machine's own time)`, ms(fast));
+    await base.A.context.close();
+  }
   const runs = [];
   for (let run = 0; run < RUNS; run++) runs.push(await slowRun(admin, run));
   const m = (k) => median(runs.map((r) => r[k]));
   const span = (k, f = (x) => x.toFixed(2)) => `${f(m(k))} (${f(Math.min(...runs.map((r) => r[k])))}-${f(Math.max(...runs.map((r) => r[k])))})`;
-  report(`(c) sync of ${SLOW} new records at ${RATE * 8 / 1000} kbit/s, ${LATENCY} ms (median of ${RUNS}, min-max)`, `${span('sync', ms)}; ratio to the records' own gzip bytes ${span('syncRatio')} (to the bytes moved ${span('bytesRatio')}); received ${span('down', String)} B, of them the feed's ${span('feedDown', String)} B; ${span('requests', String)} requests`);
+  report(`(c) sync of ${SLOW} new records at ${RATE * 8 / 1000} kbit/s, ${LATENCY} ms${WARM ? ` after a sync of ${WARM}` : ''} (median of ${RUNS}, min-max)`, `${span('sync', ms)}; ratio to the records' own gzip bytes ${span('syncRatio')} (to the bytes moved ${span('bytesRatio')}); sent ${span('up', String)} B, received ${span('down', String)} B, of them the feed's ${span('feedDown', String)} B; ${span('requests', String)} requests`);
+  report(`(c) the floor for what it moved, in the records' own gzip time (median of ${RUNS}, min-max)`, `${span('floorRatio')}; the sync took ${span('overFloor')}x its floor`);
   if (SLOW_PULL) report(`(c) enrol + first pull of them (median of ${RUNS}, min-max)`, `${span('pull', ms)}; ratio to the records' own gzip bytes ${span('pullRatio')}`);
 }
 
