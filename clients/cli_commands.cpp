@@ -556,7 +556,10 @@ int cmd_sync(const Args& a, store::TabletStore& store) {
   const auto started = std::chrono::steady_clock::now();
   HttpClient http(host, port, ho);
   so.partial_answer = [&http] { return http.partial_answer(); };  // a cut feed page resumes mid-page
-  so.target_request_time = std::chrono::seconds(8);  // batches and pages sized to ~8 s of the measured link
+  // Batches and pages sized to ~8 s of the measured link; the first ones from the rates the last sync to
+  // this server measured and kept in the tablet store (SyncOptions::link_memory, 3 days).
+  so.target_request_time = std::chrono::seconds(8);
+  so.upload_rate = [&http](double r) { http.set_upload_rate(r); };  // zstd level from the link's speed
   // A server that took zstd uploads in an earlier run gets this run's first upload zstd too.
   if (Status st = recall_upload_coding(store, dev->config.server, http); !st.ok()) return fail_status(st, "sync");
   SyncClient client(store, http_transport(http), so);

@@ -9,6 +9,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cctype>
 #include <ctime>
 #include <optional>
@@ -108,8 +109,9 @@ struct HttpClient::Impl {
   bool takes_zstd = false; // an answer of the server advertised zstd request bodies
   bool sent_zstd = false;  // the last request's body went zstd
   // Uploads: zstd -6 takes 0.73x the bytes of gzip -5 on push batches for no more CPU
-  // (tests/bench/coding_bench.cpp).
-  static constexpr int kZstdRequestLevel = 6;
+  // (tests/bench/coding_bench.cpp); higher levels over slow links (zstd_level_for).
+  double upload_rate = 0;  // JSON bytes/s the caller expects of uploads (0: unknown)
+  int last_level = 0;
 
   // What the certificate check saw, for the error message.
   struct CertTrouble {
@@ -330,7 +332,8 @@ struct HttpClient::Impl {
     for (const auto& [k, v] : headers) req.set(k, v);
     sent_zstd = false;
     if (!body.empty() && options.gzip_requests && options.zstd_requests && takes_zstd) {
-      req.body() = sync::zstd(body, kZstdRequestLevel);
+      last_level = options.zstd_level > 0 ? std::min(options.zstd_level, 19) : zstd_level_for(upload_rate);
+      req.body() = sync::zstd(body, last_level);
       sent_zstd = !req.body().empty();
     }
     if (sent_zstd) {
@@ -496,5 +499,38 @@ const std::string& HttpClient::partial_answer() const { return impl_->partial; }
 bool HttpClient::server_takes_zstd() const { return impl_->takes_zstd; }
 
 void HttpClient::set_server_takes_zstd(bool takes) { impl_->takes_zstd = takes; }
+
+void HttpClient::set_upload_rate(double json_bytes_per_s) { impl_->upload_rate = json_bytes_per_s; }
+
+int HttpClient::last_zstd_level() const { return impl_->last_level; }
+
+int zstd_level_for(double json_bytes_per_s) {
+  // The push batches of akt_link_bench --levels (1,000 survey records, 2.5 MB of JSON in one batch), on
+  // the development machine (x86-64, one core): what each level saves against level 6, in wire bytes per
+  // JSON byte, and the CPU time it adds per JSON byte (level 6 itself: 65 B/record, 4 ns per JSON byte):
+  //   9: 0.26% of the JSON (9.8% of level 6's bytes), 12.5 ns;  12: 0.50% (19%), 79 ns;
+  //   15: 0.69% (26%), 146 ns; 19 saves less than 15 on these batches for 2.7 times its CPU time.
+  // A level is worth it where its CPU time, taken twice (a slower or busy core), is at most half the link
+  // time it saves; of those, the one that saves the most time net. The link moves `json_bytes_per_s` of
+  // JSON coded at level 6: 0.0263 wire bytes per JSON byte. So level 15 up to ~95 kbit/s on the wire,
+  // 9 up to ~410 kbit/s (12 wins nowhere by much), 6 above.
+  struct Level {
+    int level;
+    double saves, ns;
+  };
+  static constexpr Level kLevels[] = {{9, 0.002568, 12.5}, {12, 0.004989, 79.0}, {15, 0.006915, 146.0}};
+  if (!(json_bytes_per_s > 0)) return 6;
+  const double wire = json_bytes_per_s * 0.0263;
+  int best = 6;
+  double best_net = 0;
+  for (const Level& l : kLevels) {
+    const double saved = l.saves / wire, cost = 2 * l.ns * 1e-9;  // seconds per JSON byte
+    if (cost <= saved / 2 && saved - cost > best_net) {
+      best = l.level;
+      best_net = saved - cost;
+    }
+  }
+  return best;
+}
 
 }  // namespace akt::client

@@ -39,6 +39,7 @@ struct HttpOptions {
   // A 415 to a zstd body (a server that stopped taking it) sends the request again in gzip, once.
   bool gzip_requests = false;
   bool zstd_requests = true;
+  int zstd_level = 0;           // the level of zstd request bodies (1-19); 0 = the client's choice
   bool accept_gzip = true;      // ask for gzip answers
   bool accept_zstd = true;      // ask for zstd answers (preferred over gzip)
   // TLS: off for plain HTTP. With tls, the server's certificate is verified against `ca_pem` (PEM text)
@@ -100,11 +101,23 @@ class HttpClient {
   // What an earlier run learnt of this server (the tablet store keeps it, recall_upload_coding): true
   // sends the first upload zstd already; a 415 to it falls back to gzip as always.
   void set_server_takes_zstd(bool takes);
+  // The throughput the caller expects of uploads, in JSON bytes per second (the sync client's measure,
+  // SyncOptions::upload_rate; 0 = unknown): with options.zstd_level 0, zstd uploads are coded at
+  // zstd_level_for(it).
+  void set_upload_rate(double json_bytes_per_s);
+  // The level of the last zstd upload (0: none yet).
+  int last_zstd_level() const;
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// The zstd level of an upload over a link that moves `json_bytes_per_s` bytes of JSON a second: 6 when
+// unknown (0) or fast; a higher level where the CPU time it adds stays under a quarter of the link time
+// it saves, with the CPU time of a tablet's core taken as four times this machine's (akt_link_bench
+// --levels measures both on the bench's push batches; the figures are in http_client.cpp).
+int zstd_level_for(double json_bytes_per_s);
 
 // "ab:CD:…" or "abcd…" to 64 lower-case hex digits; empty when it is not a SHA-256 fingerprint.
 std::string normalize_pin(const std::string& pin);

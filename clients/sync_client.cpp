@@ -189,7 +189,17 @@ Status SyncClient::push(SyncSummary& s) {
   };
   for (;;) {
     trace("client: forming the next batch");
-    auto b = store_.next_batch(sized && batch_edits_ > 0 ? batch_edits_ : options_.batch_edits);
+    store::BatchLimits limits{options_.batch_edits};
+    if (sized && batch_bytes_ > 0) {
+      limits.max_edits = std::max<std::size_t>(options_.max_batch_edits, 1);
+      limits.max_bytes = batch_bytes_;
+      limits.min_edits = std::min(std::max<std::size_t>(options_.min_batch_edits, 1), limits.max_edits);
+      limits.rest_bytes = std::max(batch_bytes_, std::min(static_cast<std::size_t>(static_cast<double>(batch_bytes_) *
+                                                                                 std::max(options_.batch_rest, 1.0)),
+                                                          options_.max_batch_bytes));
+    }
+    auto b = store_.next_batch(limits);
+    if (options_.upload_rate) options_.upload_rate(push_rate_);
     if (!b.ok()) return b.status();
     if (!*b) return {};
     const store::OutboxBatch& batch = **b;
@@ -231,13 +241,16 @@ Status SyncClient::push(SyncSummary& s) {
     if (r->status != 200) return http_error(*r, "push " + batch.batch_id);
     if (sized && last == "POST" && summary_.retries == retries_before && !batch.dots.empty()) {
       // The next batch aims at target_request_time at the throughput this one had.
+      const auto elapsed = options_.clock() - started;
+      const std::size_t moved = batch.request.size() + r->body.size();
+      sample(true, moved, elapsed);
+      batch_bytes_ = std::min(sized_for_link(moved, elapsed), options_.max_batch_bytes);
+      push_rate_ = std::max(push_rate_, static_cast<double>(moved) /
+                                            std::max(std::chrono::duration<double>(elapsed).count(), 0.001));
       const std::size_t per_edit = std::max<std::size_t>(batch.request.size() / batch.dots.size(), 1);
-      const std::size_t bytes = std::min(sized_for_link(batch.request.size() + r->body.size(),
-                                                        options_.clock() - started),
-                                         options_.max_batch_bytes);
       const std::size_t most = std::max<std::size_t>(options_.max_batch_edits, 1);
-      batch_edits_ = std::min(std::max(bytes / per_edit, std::max<std::size_t>(options_.min_batch_edits, 1)), most);
-      s.next_batch_edits = batch_edits_;
+      s.next_batch_edits =
+          std::min(std::max(batch_bytes_ / per_edit, std::max<std::size_t>(options_.min_batch_edits, 1)), most);
     }
     auto resp = sync::decode_push_response(r->body);
     if (!resp.ok()) return Status::corruption("push " + batch.batch_id + ": " + resp.status().message());
@@ -320,6 +333,7 @@ Status SyncClient::pull(SyncSummary& s) {
       return Status::gone("the server has a new epoch");
     }
     if (r->status != 200) return http_error(*r, "pull");
+    if (sized && summary_.retries == retries_before) sample(false, r->body.size(), elapsed);
     auto j = nlohmann::json::parse(r->body, nullptr, false);
     if (j.is_object() && j.contains("changes") && j["changes"].is_array()) {
       auto resolved = resolve_own_bodies(j["changes"], s, !echo);
@@ -473,9 +487,79 @@ Status remember_upload_coding(store::TabletStore& store, const std::string& url,
   return store.set_server_takes_zstd(url, http.server_takes_zstd());
 }
 
+void SyncClient::sample(bool push, std::size_t bytes, std::chrono::steady_clock::duration elapsed) {
+  samples_.push_back({push, bytes, elapsed});
+}
+
+void SyncClient::recall_link(std::int64_t now_ms) {
+  samples_.clear();
+  push_rate_ = 0;
+  if (options_.target_request_time.count() <= 0 || options_.link_memory.count() <= 0) return;
+  auto rates = store_.link_rates(server_);
+  if (!rates.ok()) return;  // a hint only: without it the first requests have their fixed sizes
+  const std::int64_t memory = std::chrono::duration_cast<std::chrono::milliseconds>(options_.link_memory).count();
+  auto fresh = [&](std::int64_t rate, std::int64_t at) { return rate > 0 && now_ms >= at && now_ms - at <= memory; };
+  const double target = std::chrono::duration<double>(options_.target_request_time).count();
+  if (fresh(rates->push_bytes_per_s, rates->push_at_ms)) {
+    batch_bytes_ = std::min(static_cast<std::size_t>(static_cast<double>(rates->push_bytes_per_s) * target),
+                            options_.max_batch_bytes);
+    summary_.recalled_push_rate = static_cast<std::size_t>(rates->push_bytes_per_s);
+    push_rate_ = static_cast<double>(rates->push_bytes_per_s);
+  }
+  if (fresh(rates->pull_bytes_per_s, rates->pull_at_ms)) {
+    pull_bytes_ = std::min(std::max(static_cast<std::size_t>(static_cast<double>(rates->pull_bytes_per_s) * target),
+                                    options_.min_pull_bytes),
+                           std::max(options_.max_pull_bytes, options_.min_pull_bytes));
+    summary_.recalled_pull_rate = static_cast<std::size_t>(rates->pull_bytes_per_s);
+  }
+}
+
+void SyncClient::remember_link(std::int64_t now_ms) {
+  if (options_.target_request_time.count() <= 0 || options_.link_memory.count() <= 0 || samples_.empty()) return;
+  // Each request took a round trip plus its bytes at the link's rate (plus the server's time): against
+  // the run's smallest request, whose time is mostly the round trip, a request four times its bytes or
+  // more gives the rate as the slope between them, when at least a quarter of its time was the
+  // difference (noise in a near-empty difference would give anything). Else its bytes over its whole
+  // time, the round trip included: a rate below the link's, which is the safe side.
+  const Sample& least = *std::min_element(samples_.begin(), samples_.end(),
+                                          [](const Sample& a, const Sample& b) { return a.bytes < b.bytes; });
+  double push_rate = 0, pull_rate = 0;
+  for (const Sample& x : samples_) {
+    const double t = std::chrono::duration<double>(x.elapsed).count();
+    const double dt = std::chrono::duration<double>(x.elapsed - least.elapsed).count();
+    if (t <= 0 || x.bytes < 4096) continue;  // too small to say anything of the rate
+    double rate = static_cast<double>(x.bytes) / t;
+    if (x.bytes >= 4 * least.bytes && dt >= t / 4)
+      rate = std::max(rate, static_cast<double>(x.bytes - least.bytes) / dt);
+    (x.push ? push_rate : pull_rate) = std::max(x.push ? push_rate : pull_rate, rate);
+  }
+  if (push_rate <= 0 && pull_rate <= 0) return;
+  auto rates = store_.link_rates(server_);
+  if (!rates.ok()) return;
+  if (push_rate > 0) {
+    rates->push_bytes_per_s = static_cast<std::int64_t>(push_rate);
+    rates->push_at_ms = now_ms;
+    summary_.measured_push_rate = static_cast<std::size_t>(push_rate);
+  }
+  if (pull_rate > 0) {
+    rates->pull_bytes_per_s = static_cast<std::int64_t>(pull_rate);
+    rates->pull_at_ms = now_ms;
+    summary_.measured_pull_rate = static_cast<std::size_t>(pull_rate);
+  }
+  (void)store_.set_link_rates(server_, *rates);  // best effort: a hint for the next sync
+}
+
 Result<SyncSummary> SyncClient::sync(std::int64_t now_ms) {
   summary_ = {};
   AKT_TRY(load_device());
+  recall_link(now_ms);
+  Status st = run_round(now_ms);
+  remember_link(now_ms);  // however the round ended: the next sync starts from what it measured
+  if (!st.ok()) return st;
+  return summary_;
+}
+
+Status SyncClient::run_round(std::int64_t now_ms) {
   auto before = store_.rejected();
   if (!before.ok()) return before.status();
   SyncSummary& s = summary_;
@@ -505,7 +589,7 @@ Result<SyncSummary> SyncClient::sync(std::int64_t now_ms) {
     // A new epoch seen on the pull's first page re-queued acknowledged edits: push them in this round.
     if (s.unsynced > 0 && round < 2) continue;
     AKT_TRY(store_.mark_synced(now_ms));
-    return s;
+    return {};
   }
   (void)settle();
   return Status::io_error("the server's epoch kept changing during the sync; try again");

@@ -49,11 +49,29 @@ struct SyncOptions {
   // take about this long at the throughput the previous one measured (JSON bytes before gzip per
   // second, round trip included; only requests answered at the first attempt count). Batches stay
   // within [min_batch_edits, max_batch_edits] and max_batch_bytes; pages ask for up to max_pull_limit
-  // records and max_pull_bytes. The first batch has batch_edits edits, the first page pull_max_bytes.
+  // records and max_pull_bytes. The first batch has batch_edits edits, the first page pull_max_bytes,
+  // unless an earlier sync measured the link (link_memory). A batch takes every edit left when they fit
+  // in batch_rest times its size (and max_batch_bytes): a short remainder costs no round trip of its own.
   // 0 = the fixed batch_edits, pull_limit and pull_max_bytes.
   std::chrono::milliseconds target_request_time{0};
   std::size_t min_batch_edits = 20, max_batch_edits = 1000;  // 1000: the server's default limit
-  std::size_t max_batch_bytes = 2 * 1024 * 1024;
+  // 4 MiB: 1,000 survey records of 2.5 KB fit in one batch; the server takes 8 MiB as sent (the client
+  // compresses: ~0.1 MiB) and 32 MiB decoded (PROTOCOL §2, 413).
+  std::size_t max_batch_bytes = 4 * 1024 * 1024;
+  double batch_rest = 1.5;
+  // With target_request_time: sync() keeps the throughput it measured each way in the tablet store, per
+  // server URL with the time (TabletStore::link_rates), and a later sync sizes its first batch and first
+  // page from it, within the bounds above, when it is at most this old by the `now_ms` given to sync():
+  // a tablet syncs from the same places most days, and one that moved (office Wi-Fi, then the field)
+  // finds out at its first request, which the bounds keep short of a cut's period. A rate is measured
+  // with the round trip taken out: the run's quickest request (its empty last page, most often) is the
+  // round trip, and a request counts when at least a quarter of its time went to moving bytes.
+  // 0 = neither recall nor keep.
+  std::chrono::hours link_memory{72};
+  // Told before each push batch is sent the push throughput this sync expects (JSON bytes per second:
+  // the last batch's, else the rate recalled; 0 = unknown), for a transport that codes uploads by the
+  // link's speed: [&http](double r) { http.set_upload_rate(r); }. Empty: none.
+  std::function<void(double json_bytes_per_s)> upload_rate;
   std::size_t max_pull_limit = 5000, min_pull_bytes = 32 * 1024, max_pull_bytes = 8 * 1024 * 1024;
   // The time source for those measurements; default std::chrono::steady_clock::now.
   std::function<std::chrono::steady_clock::time_point()> clock;
@@ -97,6 +115,10 @@ struct SyncSummary {
   std::size_t pages_asked_whole = 0;   // feed pages asked again with echo: too many own bodies unmatched
   std::size_t next_batch_edits = 0;    // the size the next push batch would have (0: not measured yet)
   std::size_t next_pull_bytes = 0;     // the max_bytes the next feed page would ask (0: not measured yet)
+  // The link rates (JSON bytes/s each way, round trip taken out) an earlier sync measured and this one
+  // started from, and those this one measured and kept (0: none; see SyncOptions::link_memory).
+  std::size_t recalled_push_rate = 0, recalled_pull_rate = 0;
+  std::size_t measured_push_rate = 0, measured_pull_rate = 0;
 };
 
 // The server's advertisement of zstd request bodies (PROTOCOL §1), kept in the tablet store per server
@@ -133,6 +155,8 @@ class SyncClient {
 
  private:
   Status load_device();
+  // sync() after its set-up: push, pull, again after a reset.
+  Status run_round(std::int64_t now_ms);
   // Sends with retries; returns the last answer (any status) or the transport failure.
   // Before each new attempt `before_retry` (when set) may change the request (resume after what arrived).
   using Retarget = std::function<Status(std::string& method, std::string& target, std::string& body)>;
@@ -151,6 +175,10 @@ class SyncClient {
   std::chrono::milliseconds backoff(int attempt);
   // The size of the next request from the last one's: `bytes` moved in `elapsed` (see target_request_time).
   std::size_t sized_for_link(std::size_t bytes, std::chrono::steady_clock::duration elapsed) const;
+  // Sizes the first batch and page from the rates an earlier sync kept, and keeps this sync's (link_memory).
+  void recall_link(std::int64_t now_ms);
+  void remember_link(std::int64_t now_ms);
+  void sample(bool push, std::size_t bytes, std::chrono::steady_clock::duration elapsed);
 
   store::TabletStore& store_;
   Transport transport_;
@@ -159,8 +187,16 @@ class SyncClient {
   std::string server_;
   std::uint64_t jitter_state_;
   SyncSummary summary_;
-  std::size_t batch_edits_ = 0;  // the next push batch's size (0: options_.batch_edits)
+  std::size_t batch_bytes_ = 0;  // the next push batch's JSON bytes (0: options_.batch_edits edits)
   std::size_t pull_bytes_ = 0;   // the next feed page's max_bytes (0: options_.pull_max_bytes)
+  double push_rate_ = 0;         // the push throughput expected (JSON bytes/s; 0: unknown)
+  // This sync's requests answered at their first attempt: JSON bytes moved and time taken.
+  struct Sample {
+    bool push;
+    std::size_t bytes;
+    std::chrono::steady_clock::duration elapsed;
+  };
+  std::vector<Sample> samples_;
 };
 
 // The `code` and `detail` of a problem+json body (empty when it is not one).

@@ -203,6 +203,11 @@ Status reject_edit(Db& db, const std::string& actor, std::int64_t n, const std::
 }  // namespace
 
 Result<std::optional<OutboxBatch>> TabletStore::next_batch(std::size_t max_edits) {
+  return next_batch(BatchLimits{max_edits});
+}
+
+Result<std::optional<OutboxBatch>> TabletStore::next_batch(const BatchLimits& limits) {
+  const std::size_t max_edits = limits.max_edits;
   auto fill_dots = [this](OutboxBatch& b) -> Status {
     AKT_STMT(s, *db_, "SELECT n FROM edits WHERE batch_id = ?1 ORDER BY n");
     s->bind(1, b.batch_id);
@@ -254,10 +259,47 @@ Result<std::optional<OutboxBatch>> TabletStore::next_batch(std::size_t max_edits
   }
   sync::PushRequest req{b.batch_id, {}};
   req.lean_answer = true;  // the device knows each result's record by its index (PROTOCOL §4.2)
+  std::vector<sync::Edit> edits;
+  edits.reserve(ns.size());
   for (std::int64_t n : ns) {
     auto e = load_edit(*db_, dev->config.actor, n);
     if (!e.ok()) return e.status();
-    req.edits.push_back(std::move(*e));
+    edits.push_back(std::move(*e));
+  }
+  if (limits.max_bytes > 0) {
+    // The request's bytes: its envelope (batch id, `answer`) plus each edit as the request encodes it,
+    // with its comma. Whether all of them fit in rest_bytes is estimated from their bodies and the first
+    // edit's encoding (no second encoding of every edit); where they do not, each edit kept is encoded
+    // alone to measure it.
+    const std::size_t envelope = sync::encode_push_request(req).size();
+    auto encoded_size = [&](const sync::Edit& e) -> std::size_t {
+      sync::PushRequest one{b.batch_id, {e}};
+      one.lean_answer = req.lean_answer;
+      try {
+        return sync::encode_push_request(one).size() - envelope + 1;
+      } catch (const std::exception&) {  // not UTF-8 (a broken REQUIRES): said below, by the encoder
+        return 0;
+      }
+    };
+    const std::size_t first = encoded_size(edits.front());
+    const std::size_t overhead = first > edits.front().body.size() ? first - edits.front().body.size() : 0;
+    std::size_t all = envelope;
+    for (const sync::Edit& e : edits) all += e.body.size() + overhead;
+    if (limits.rest_bytes == 0 || all > limits.rest_bytes) {
+      std::size_t keep = 0, bytes = envelope;
+      while (keep < edits.size()) {
+        const std::size_t size = keep == 0 ? first : encoded_size(edits[keep]);
+        if (keep >= std::max<std::size_t>(limits.min_edits, 1) && bytes + size > limits.max_bytes) break;
+        bytes += size;
+        ++keep;
+      }
+      edits.resize(keep);
+      ns.resize(keep);
+    }
+  }
+  for (std::size_t i = 0; i < ns.size(); ++i) {
+    const std::int64_t n = ns[i];
+    req.edits.push_back(std::move(edits[i]));
     b.dots.push_back({dev->config.actor, n});
     AKT_STMT(s, *db_, "UPDATE edits SET batch_id = ?1 WHERE n = ?2");
     s->bind(1, b.batch_id);
@@ -543,6 +585,27 @@ Status TabletStore::set_server_takes_zstd(const std::string& url, bool takes) {
                     "takes_zstd = excluded.takes_zstd");
   s->bind(1, url);
   s->bind(2, std::int64_t{takes});
+  return s->run();
+}
+
+Result<LinkRates> TabletStore::link_rates(const std::string& url) {
+  AKT_STMT(s, *db_, "SELECT push_rate, push_at, pull_rate, pull_at FROM servers WHERE url = ?1");
+  s->bind(1, url);
+  auto row = s->step();
+  if (!row.ok()) return row.status();
+  if (!*row) return LinkRates{};
+  return LinkRates{s->int64(0), s->int64(1), s->int64(2), s->int64(3)};
+}
+
+Status TabletStore::set_link_rates(const std::string& url, const LinkRates& rates) {
+  AKT_STMT(s, *db_, "INSERT INTO servers(url, push_rate, push_at, pull_rate, pull_at) VALUES(?1, ?2, ?3, ?4, ?5) "
+                    "ON CONFLICT(url) DO UPDATE SET push_rate = excluded.push_rate, push_at = excluded.push_at, "
+                    "pull_rate = excluded.pull_rate, pull_at = excluded.pull_at");
+  s->bind(1, url);
+  s->bind(2, rates.push_bytes_per_s);
+  s->bind(3, rates.push_at_ms);
+  s->bind(4, rates.pull_bytes_per_s);
+  s->bind(5, rates.pull_at_ms);
   return s->run();
 }
 

@@ -138,6 +138,15 @@ CREATE TABLE servers(
   takes_zstd INTEGER NOT NULL DEFAULT 0    -- an answer advertised `Accept-Encoding: zstd` (no 415 since)
 ) WITHOUT ROWID;
 )sql"},
+    // What a sync measured of the link to each server (JSON bytes per second each way, and when, by the
+    // device's clock), so that the next sync sizes its first push batch and feed page from it
+    // (clients/sync_client.hpp, SyncOptions::link_memory).
+    {5, R"sql(
+ALTER TABLE servers ADD COLUMN push_rate INTEGER NOT NULL DEFAULT 0;  -- 0 = never measured
+ALTER TABLE servers ADD COLUMN push_at INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE servers ADD COLUMN pull_rate INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE servers ADD COLUMN pull_at INTEGER NOT NULL DEFAULT 0;
+)sql"},
 };
 
 Status migrate_tablet(Db& db) {

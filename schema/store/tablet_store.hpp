@@ -5,6 +5,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -101,6 +102,25 @@ struct OutboxBatch {
   bool formed_before = false;   // formed by an earlier call: it may have reached the server already
 };
 
+// Bounds of a new push batch (next_batch). It holds up to `max_edits` queued edits; with `max_bytes` > 0
+// it stops before the edit that would take its request past `max_bytes`, once it holds `min_edits`; but
+// when every edit it could hold (up to `max_edits`) fits in `rest_bytes`, it takes them all, so that a
+// short remainder does not cost a request of its own.
+struct BatchLimits {
+  std::size_t max_edits = 200;
+  std::size_t max_bytes = 0;   // of the request's JSON; 0 = no byte bound
+  std::size_t min_edits = 1;
+  std::size_t rest_bytes = 0;  // 0 = none
+};
+
+// What a sync measured of the link to a server (clients/sync_client.hpp, SyncOptions::link_memory):
+// JSON bytes per second each way (0 = never measured), each with the time it was measured (ms since the
+// Unix epoch, the device's clock).
+struct LinkRates {
+  std::int64_t push_bytes_per_s = 0, push_at_ms = 0;
+  std::int64_t pull_bytes_per_s = 0, pull_at_ms = 0;
+};
+
 struct AckResult {
   // Outcomes per DESIGN §3; `concurrent` also counts outcomes this version does not know (a merge).
   std::size_t applied = 0, concurrent = 0, superseded = 0, duplicate = 0;
@@ -161,6 +181,8 @@ class TabletStore {
   // Push side. next_batch(): the oldest batch sent but not acknowledged (unchanged), else a new batch
   // of up to `max_edits` queued edits; nullopt when nothing is left to push.
   Result<std::optional<OutboxBatch>> next_batch(std::size_t max_edits);
+  // The same within `limits` (a batch sent before goes again unchanged, whatever its size).
+  Result<std::optional<OutboxBatch>> next_batch(const BatchLimits& limits);
   // Records a 200 answer: every edit is acknowledged; rejected ones move to the rejected list.
   // kCorruption when the answer does not match the batch (nothing is recorded then).
   Result<AckResult> acknowledge(const OutboxBatch& batch, const sync::PushResponse& response);
@@ -194,6 +216,9 @@ class TabletStore {
   // (`Accept-Encoding`, PROTOCOL §1), false after a 415 to a zstd body; false for a server never heard.
   Result<bool> server_takes_zstd(const std::string& url);
   Status set_server_takes_zstd(const std::string& url, bool takes);
+  // What the last syncs measured of the link to the server at `url` (zeros for a server never measured).
+  Result<LinkRates> link_rates(const std::string& url);
+  Status set_link_rates(const std::string& url, const LinkRates& rates);
   // The server has a new epoch (restored from backup): clears the cursor, re-queues every edit not
   // acknowledged under `epoch` ("" = unknown: all of them), dissolves batches, marks records to resync.
   // With the stored epoch it is the reset of a scope change: nothing is re-queued.

@@ -20,6 +20,13 @@
 // The new client leaves its own records out of the feed (skip_own; --skip-own 0: not) and, like a tablet
 // enrolled with `aktsync init`, starts each run knowing whether the server takes zstd uploads (heard off the link).
 //
+// --warmup N (50): before the measured runs tablet A pushes N other records and tablet B pulls them, over
+// the same link (not reported), as a field tablet has synced before: the measured sync starts from the
+// link rates that sync kept (--link-memory 0: the client neither keeps nor uses them). The floor printed
+// is what the link alone needs: the bytes each way at the link rate and a round trip for each request
+// and connection. --levels 3,6,... prints the bytes and CPU time of the push batches at those zstd levels
+// (and with long-distance matching), no link; --zstd-level L forces the upload level.
+//
 // --trace 1 prints a timeline of each sync, in ms from its start: the sync client's steps (batch formed,
 // request counted, answer decoded, local commits), its HTTP bytes, and the proxy's (request arrived whole,
 // forwarded after the one-way delay, the server's whole answer, the answer's first and last piece).
@@ -38,8 +45,11 @@
 //   ip netns exec tablet tc qdisc add dev veth1 parent 1: handle 2: tbf rate 64kbit burst 4kb latency 400ms
 //   aktsyncd --config ... (listening on 10.9.0.1, behind_proxy or TLS), then in the netns:
 //   ip netns exec tablet aktsync --db t.db sync      (cuts: `ip link set veth0 down; sleep 5; ... up`)
+#include <zstd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -57,6 +67,7 @@
 #include "server/log.hpp"
 #include "server/server.hpp"
 #include "sync/gzip.hpp"
+#include "sync/zstd.hpp"
 #include "sync/uuid.hpp"
 #include "tests/support/temp_dir.hpp"
 
@@ -80,6 +91,13 @@ struct Options {
   std::string coding = "zstd";  // answers and uploads: zstd (the client's default) or gzip (before zstd)
   int skip_own = 1;  // the new client leaves its own records out of the feed (PROTOCOL §5.1 skip_own)
   int trace = 0;  // 1: print a timeline of each sync (client, its HTTP bytes, the proxy), ms from its start
+  // Records each tablet synced once before the measured runs (a field tablet's earlier sync: the link
+  // rates it measured are kept in its store, and the measured sync's first requests are sized from them).
+  // 0 = tablets that never synced before.
+  int warmup = 50;
+  int link_memory = 1;  // 0: the client neither recalls nor keeps link rates (SyncOptions::link_memory)
+  int zstd_level = 0;   // the level of zstd uploads; 0 = the client's choice
+  std::vector<int> levels;  // --levels: bytes and CPU of the push batches at these zstd levels, no link
 };
 
 // The timeline of one sync (--trace 1): events of the sync client, its HTTP client's bytes and the
@@ -117,6 +135,7 @@ struct Phase {
 Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, bool old_protocol) {
   client::HttpOptions ho;
   ho.gzip_requests = true;
+  ho.zstd_level = o.zstd_level;
   ho.accept_zstd = ho.zstd_requests = o.coding == "zstd";
   ho.timeout = std::chrono::seconds(15);
   ho.stall_timeout = std::chrono::seconds(10);
@@ -145,6 +164,8 @@ Phase run_sync(store::TabletStore& store, std::uint16_t port, const Options& o, 
     if (o.compact > 0) so.compact_level = o.compact;
     so.skip_own = o.skip_own != 0;
     so.target_request_time = std::chrono::milliseconds(o.target_ms);
+    if (o.link_memory == 0) so.link_memory = std::chrono::hours(0);
+    so.upload_rate = [&http](double r) { http.set_upload_rate(r); };  // as the aktsync CLI
   }
   // As the aktsync CLI: what an earlier exchange with the server (its enrolment) heard of zstd uploads.
   const std::string url = "127.0.0.1:" + std::to_string(port);
@@ -184,11 +205,20 @@ std::unique_ptr<store::TabletStore> tablet(const std::string& path, const std::s
   return std::move(*s);
 }
 
+// What the link alone needs for a phase: its bytes each way at the link rate, and a round trip for each
+// request and for the connection.
+double floor_s(const Phase& p, double bytes_per_s, int rtt_ms) {
+  return static_cast<double>(p.http.bytes_sent + p.http.bytes_received) / bytes_per_s +
+         static_cast<double>(p.http.requests + p.http.connects) * rtt_ms / 1000.0;
+}
+
 void report(const char* phase, const std::string& protocol, int kbits, int rtt, int faults, const Phase& p,
             double ideal_s, const client::FaultCounts& link, int records) {
-  std::printf("%-4s %-3s %4d kbit/s %4d ms %-6s  %7.1f s  ratio %5.2f  requests %3llu (failed %llu)  up %7llu B  "
+  const double floor = floor_s(p, kbits * 1000.0 / 8, rtt);
+  std::printf("%-4s %-3s %4d kbit/s %4d ms %-6s  %7.1f s  ratio %5.2f  floor %5.2f  requests %3llu (failed %llu)  up %7llu B  "
               "down %7llu B (%.0f/%.0f B/record)  re-sent %6llu B  cuts %zu stalls %zu  resumed %zu fetched %zu%s%s\n",
               phase, protocol.c_str(), kbits, rtt, faults ? "faulty" : "clean", p.seconds, p.seconds / ideal_s,
+              floor / ideal_s,
               static_cast<unsigned long long>(p.http.requests), static_cast<unsigned long long>(p.http.failed),
               static_cast<unsigned long long>(p.http.bytes_sent), static_cast<unsigned long long>(p.http.bytes_received),
               static_cast<double>(p.http.bytes_sent) / records, static_cast<double>(p.http.bytes_received) / records,
@@ -203,24 +233,117 @@ double median(std::vector<double> v) {
   return n == 0 ? 0 : n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-// The medians of one point's runs: time, ratio, bytes per record each way, requests, bytes re-sent.
+// The medians (min-max) of one point's runs: time, ratio, the floor's ratio, bytes per record each way,
+// requests, bytes re-sent.
 struct Runs {
-  std::vector<double> seconds, up, down, requests, resent;
-  void add(const Phase& p, int records) {
+  std::vector<double> seconds, floors, up, down, requests, resent;
+  void add(const Phase& p, int records, double bytes_per_s, int rtt_ms) {
     seconds.push_back(p.seconds);
+    floors.push_back(floor_s(p, bytes_per_s, rtt_ms));
     up.push_back(static_cast<double>(p.http.bytes_sent) / records);
     down.push_back(static_cast<double>(p.http.bytes_received) / records);
     requests.push_back(static_cast<double>(p.http.requests));
     resent.push_back(static_cast<double>(p.http.bytes_sent_failed));
   }
   void print(const char* phase, const std::string& protocol, int kbits, int rtt, int faults, double ideal_s) const {
-    std::printf("MEDIAN %-4s %-3s %4d kbit/s %4d ms %-6s  runs %zu  %7.1f s  ratio %5.2f  requests %4.0f  "
-                "up %5.0f B/record  down %5.0f B/record  re-sent %6.0f B\n",
+    auto lo = [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); };
+    auto hi = [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); };
+    std::printf("MEDIAN %-4s %-3s %4d kbit/s %4d ms %-6s  runs %zu  %7.1f s  ratio %5.2f (%.2f-%.2f)  floor %5.2f  "
+                "requests %4.0f (%.0f-%.0f)  up %5.0f B/record  down %5.0f B/record  re-sent %6.0f B\n",
                 phase, protocol.c_str(), kbits, rtt, faults ? "faulty" : "clean", seconds.size(), median(seconds),
-                median(seconds) / ideal_s, median(requests), median(up), median(down), median(resent));
+                median(seconds) / ideal_s, lo(seconds) / ideal_s, hi(seconds) / ideal_s, median(floors) / ideal_s,
+                median(requests), lo(requests), hi(requests), median(up), median(down), median(resent));
     std::fflush(stdout);
   }
 };
+
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
+
+// zstd with long-distance matching, its window within what aktsyncd's decoder takes (2^23, PROTOCOL §1).
+std::string zstd_long(const std::string& in, int level) {
+  ZSTD_CCtx* c = ZSTD_createCCtx();
+  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, level);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_enableLongDistanceMatching, 1);
+  ZSTD_CCtx_setParameter(c, ZSTD_c_windowLog, sync::kZstdWindowLogMax);
+  std::string out(ZSTD_compressBound(in.size()), '\0');
+  const std::size_t n = ZSTD_compress2(c, out.data(), out.size(), in.data(), in.size());
+  ZSTD_freeCCtx(c);
+  if (ZSTD_isError(n)) return {};
+  out.resize(n);
+  return out;
+}
+
+// --levels: the push batches tablet A forms for the records (one of up to 1000 edits, as a sized push
+// over a known link sends them; and of 200, the first batch of a tablet that never measured its link),
+// compressed at each level: bytes, bytes per record, CPU time (the median of 3), and that the server's
+// decoder takes them. No server, no link.
+int levels_mode(const Options& o, const std::vector<client::GeneratedRecord>& recs, std::size_t gz) {
+  for (const std::size_t batch : {std::size_t{1000}, std::size_t{200}}) {
+    test::TempDir dir;
+    auto a = tablet(dir.file("a.db"), "0190f5c2-7a1e-4cc0-9a4b-00000000000a", "token-a", 1);
+    std::mt19937_64 ids(5);
+    for (const auto& r : recs) {
+      std::array<std::uint8_t, 10> random{};
+      for (auto& x : random) x = static_cast<std::uint8_t>(ids());
+      if (!a->create({"so1_interethnic_survey", 1, r.scope, r.body, r.changed}, 1700000000000, random).ok()) return 1;
+    }
+    std::vector<std::string> batches;
+    std::size_t json = 0;
+    for (;;) {
+      auto b = a->next_batch(batch);
+      if (!b.ok()) return 1;
+      if (!*b) break;
+      sync::PushResponse resp{(*b)->batch_id, "e1", {}, true};
+      for (std::size_t i = 0; i < (*b)->dots.size(); ++i) {
+        sync::EditResult r;
+        r.index = i;
+        r.dot = (*b)->dots[i];
+        r.outcome = sync::Outcome::kApplied;
+        r.seq = static_cast<std::int64_t>(json + i + 1);
+        r.live = 1;
+        resp.results.push_back(r);
+      }
+      if (!a->acknowledge(**b, resp).ok()) return 1;
+      json += (*b)->request.size();
+      batches.push_back((*b)->request);
+    }
+    std::printf("push batches of up to %zu edits: %zu batches, %zu B of JSON (%.0f B/record); the records' own "
+                "gzip: %zu B (%.1f B/record)\n",
+                batch, batches.size(), json, static_cast<double>(json) / o.records, gz,
+                static_cast<double>(gz) / o.records);
+    std::size_t base = 0;
+    for (const bool lng : {false, true}) {
+      for (int level : o.levels) {
+        std::vector<double> cpu;
+        std::size_t bytes = 0;
+        bool decodes = true;
+        for (int run = 0; run < 3; ++run) {
+          std::vector<std::string> coded;
+          const double t0 = thread_cpu_ms();
+          for (const auto& x : batches) coded.push_back(lng ? zstd_long(x, level) : sync::zstd(x, level));
+          cpu.push_back(thread_cpu_ms() - t0);
+          bytes = 0;
+          for (std::size_t i = 0; i < coded.size(); ++i) {
+            bytes += coded[i].size();
+            auto back = sync::unzstd(coded[i], 64u << 20);
+            decodes = decodes && back.ok() && *back == batches[i];
+          }
+        }
+        if (base == 0) base = bytes;
+        std::printf("  zstd -%-2d%s %8zu B  %6.1f B/record  x%.3f of the first  CPU %8.1f ms (%.2f ms/record)%s\n",
+                    level, lng ? " long" : "     ", bytes, static_cast<double>(bytes) / o.records,
+                    static_cast<double>(bytes) / static_cast<double>(base), median(cpu), median(cpu) / o.records,
+                    decodes ? "" : "  NOT DECODED by the server's decoder");
+      }
+    }
+  }
+  return 0;
+}
 
 }  // namespace
 
@@ -244,6 +367,10 @@ int main(int argc, char** argv) {
     else if (flag == "--coding" && (std::string(v) == "zstd" || std::string(v) == "gzip")) o.coding = v;
     else if (flag == "--skip-own") o.skip_own = std::atoi(v);
     else if (flag == "--trace") o.trace = std::atoi(v);
+    else if (flag == "--warmup") o.warmup = std::max(0, std::atoi(v));
+    else if (flag == "--link-memory") o.link_memory = std::atoi(v);
+    else if (flag == "--zstd-level") o.zstd_level = std::atoi(v);
+    else if (flag == "--levels") o.levels = list(v);
     else if (flag == "--protocol") {
       const std::string p = v;
       if (p == "both") o.protocols = {"old", "new"};
@@ -254,7 +381,8 @@ int main(int argc, char** argv) {
                    "usage: akt_link_bench [--records N] [--kbits 64,128,256] [--rtt 300,600] [--faults 0,1]\n"
                    "                      [--cut-every S] [--stall P] [--stall-ms MS] [--batch N] [--pull-limit N]\n"
                    "                      [--protocol new|old|both] [--runs N] [--compact 1|2] [--target-ms MS]\n"
-                   "                      [--coding zstd|gzip] [--skip-own 1|0] [--trace 1]\n");
+                   "                      [--coding zstd|gzip] [--skip-own 1|0] [--trace 1] [--warmup N]\n"
+                   "                      [--link-memory 1|0] [--zstd-level L] [--levels 3,6,9,12,15,19]\n");
       return 2;
     }
   }
@@ -270,6 +398,9 @@ int main(int argc, char** argv) {
     all_bodies += recs.back().body + "\n";
   }
   const std::size_t gz = sync::gzip(all_bodies, 6).size();
+  if (!o.levels.empty()) return levels_mode(o, recs, gz);
+  std::vector<client::GeneratedRecord> warmup;  // an earlier day's records, not those measured
+  for (int i = 0; i < o.warmup; ++i) warmup.push_back(client::generate_survey_record(rng));
   std::printf("%d records, %zu bytes of JSON bodies, %zu bytes gzipped (%.0f B/record); the client's coding: %s\n",
               o.records, all_bodies.size(), gz, static_cast<double>(gz) / o.records, o.coding.c_str());
   const std::string actor_a = "0190f5c2-7a1e-4cc0-9a4b-00000000000a", actor_b = "0190f5c2-7a1e-4cc0-9a4b-00000000000b";
@@ -309,20 +440,41 @@ int main(int argc, char** argv) {
         if (!proxy.ok()) return 1;
         ideal = static_cast<double>(gz) / static_cast<double>(f.link.rate_bytes_per_s);
         auto a = tablet(dir.file("a.db"), actor_a, "token-a", (*proxy)->port());
-        {
-          // Tablet A was enrolled on this server (aktsync init keeps the answer's zstd advertisement):
+        auto b = tablet(dir.file("b.db"), actor_b, "token-b", (*proxy)->port());
+        for (auto* t : {a.get(), b.get()}) {
+          // Each tablet was enrolled on this server (aktsync init keeps the answer's zstd advertisement):
           // heard directly, off the emulated link, and kept as `init` keeps it.
           client::HttpClient direct("127.0.0.1", (*srv)->port());
           if (direct.request("GET", "/healthz").ok() && direct.server_takes_zstd() && !old_protocol)
-            (void)a->set_server_takes_zstd("127.0.0.1:" + std::to_string((*proxy)->port()), true);
+            (void)t->set_server_takes_zstd("127.0.0.1:" + std::to_string((*proxy)->port()), true);
         }
         std::mt19937_64 ids(5);
-        for (const auto& r : recs) {
+        auto save = [&](const client::GeneratedRecord& r) {
           std::array<std::uint8_t, 10> random{};
-          for (auto& b : random) b = static_cast<std::uint8_t>(ids());
-          if (!a->create({"so1_interethnic_survey", 1, r.scope, r.body, r.changed}, 1700000000000, random).ok())
+          for (auto& x : random) x = static_cast<std::uint8_t>(ids());
+          return a->create({"so1_interethnic_survey", 1, r.scope, r.body, r.changed}, 1700000000000, random).ok();
+        };
+        if (!warmup.empty()) {
+          // An earlier day: A pushes its records and B pulls them, over the same link (not reported).
+          const bool tracing = g_trace.on;
+          g_trace.on = false;
+          for (const auto& r : warmup)
+            if (!save(r)) return 1;
+          Phase wa = run_sync(*a, (*proxy)->port(), o, old_protocol);
+          Phase wb = run_sync(*b, (*proxy)->port(), o, old_protocol);
+          g_trace.on = tracing;
+          if (!wa.ok || !wb.ok) {
+            std::printf("warm-up failed: %s%s\n", wa.error.c_str(), wb.error.c_str());
             return 1;
+          }
+          if (g_trace.on)
+            std::printf("warm-up: %zu records pushed in %.1f s (%llu requests), pulled in %.1f s; link rates kept: "
+                        "push %zu B/s, pull %zu B/s of JSON\n",
+                        warmup.size(), wa.seconds, static_cast<unsigned long long>(wa.http.requests), wb.seconds,
+                        wa.summary.measured_push_rate, wb.summary.measured_pull_rate);
         }
+        for (const auto& r : recs)
+          if (!save(r)) return 1;
         if (g_trace.on) std::printf("timeline of the push, %d kbit/s %d ms%s:\n", kbits, rtt, faults ? " faulty" : "");
         const auto before_push = (*proxy)->counts();
         Phase push = run_sync(*a, (*proxy)->port(), o, old_protocol);
@@ -330,20 +482,17 @@ int main(int argc, char** argv) {
         after_push.link_cuts -= before_push.link_cuts;
         after_push.stalls -= before_push.stalls;
         report("push", protocol, kbits, rtt, faults, push, ideal, after_push, o.records);
-        push_runs.add(push, o.records);
-        auto b = tablet(dir.file("b.db"), actor_b, "token-b", (*proxy)->port());
-        {
-          client::HttpClient direct("127.0.0.1", (*srv)->port());
-          if (direct.request("GET", "/healthz").ok() && direct.server_takes_zstd() && !old_protocol)
-            (void)b->set_server_takes_zstd("127.0.0.1:" + std::to_string((*proxy)->port()), true);
-        }
+        push_runs.add(push, o.records, kbits * 1000.0 / 8, rtt);
+        if (g_trace.on)
+          std::printf("push: first batch sized from a kept rate of %zu B/s; rate kept now %zu B/s\n",
+                      push.summary.recalled_push_rate, push.summary.measured_push_rate);
         if (g_trace.on) std::printf("timeline of the pull, %d kbit/s %d ms%s:\n", kbits, rtt, faults ? " faulty" : "");
         Phase pull = run_sync(*b, (*proxy)->port(), o, old_protocol);
         auto after_pull = (*proxy)->counts();
         after_pull.link_cuts -= after_push.link_cuts + before_push.link_cuts;
         after_pull.stalls -= after_push.stalls + before_push.stalls;
         report("pull", protocol, kbits, rtt, faults, pull, ideal, after_pull, o.records);
-        pull_runs.add(pull, o.records);
+        pull_runs.add(pull, o.records, kbits * 1000.0 / 8, rtt);
         all_ok = all_ok && push.ok && pull.ok && push.summary.pushed == recs.size() &&
                  pull.summary.pulled == recs.size();
         (*proxy)->stop();

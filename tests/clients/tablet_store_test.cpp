@@ -467,3 +467,73 @@ TEST_CASE("tablet store: the last skip_own page makes acknowledged edits the ser
   CHECK(*s->unsynced() == 1);  // C's later edit
   CHECK(s->stats()->unsynced == 1);
 }
+
+TEST_CASE("tablet store: a batch within a byte bound holds its least edits and takes a short rest whole") {
+  auto body = [](int i) { return R"({"note":"visit )" + std::to_string(i) + R"( of the water works"})"; };
+  // The request of one edit, and what each further edit adds (the edits differ in one digit only).
+  std::size_t size1 = 0, per = 0;
+  {
+    test::TempDir probe_dir;
+    auto p = test::open_tablet(probe_dir.file("p.db"), {kMe, "tok"}, 9);
+    std::mt19937_64 r(4);
+    for (int i = 0; i < 3; ++i) REQUIRE(p->create(test::infra_record(body(i), {"note"}), 1000 + i, test::random10(r)).ok());
+    auto b1 = p->next_batch(1);
+    size1 = (*b1)->request.size();
+    REQUIRE(p->acknowledge(**b1, answer(**b1, sync::Outcome::kApplied)).ok());
+    per = (*p->next_batch(2))->request.size() - size1;
+  }
+  REQUIRE(per > 50);
+  test::TempDir dir;
+  std::mt19937_64 rng(4);
+  auto s = open_me(dir);
+  // Nine: edit 10 would have a counter one digit longer.
+  for (int i = 0; i < 9; ++i) REQUIRE(s->create(test::infra_record(body(i), {"note"}), 1000 + i, test::random10(rng)).ok());
+  SUBCASE("the byte bound") {
+    auto b = s->next_batch(store::BatchLimits{10, size1 + 2 * per + per / 2, 1, 0});  // room for three and a half
+    REQUIRE(b.ok());
+    REQUIRE(b->has_value());
+    CHECK((*b)->dots.size() == 3);
+    CHECK((*b)->request.size() == size1 + 2 * per);
+    auto again = s->next_batch(store::BatchLimits{10, 1, 1, 0});  // formed: the same batch, whatever the bounds
+    CHECK((*again)->batch_id == (*b)->batch_id);
+    CHECK((*again)->dots.size() == 3);
+  }
+  SUBCASE("at least min_edits, past the bound") {
+    auto b = s->next_batch(store::BatchLimits{10, 10, 4, 0});
+    CHECK((*b)->dots.size() == 4);
+  }
+  SUBCASE("a rest that fits in rest_bytes goes whole, one that does not is left") {
+    auto first = s->next_batch(store::BatchLimits{10, size1 + 4 * per + 1, 1, size1 + 7 * per});
+    CHECK((*first)->dots.size() == 5);  // all nine need more than rest_bytes
+    REQUIRE(s->acknowledge(**first, answer(**first, sync::Outcome::kApplied)).ok());
+    auto rest = s->next_batch(store::BatchLimits{10, size1 + per + 1, 1, size1 + 3 * per + 1});
+    CHECK((*rest)->dots.size() == 4);  // four left, and room for them: not two, then two
+    CHECK((*rest)->request.size() == size1 + 3 * per);
+  }
+}
+
+TEST_CASE("tablet store: link rates are kept per server URL, beside the zstd advertisement") {
+  test::TempDir dir;
+  {
+    auto s = open_me(dir);
+    auto none = s->link_rates("10.0.0.1:8080");
+    REQUIRE(none.ok());
+    CHECK(none->push_bytes_per_s == 0);
+    CHECK(none->pull_at_ms == 0);
+    REQUIRE(s->set_server_takes_zstd("10.0.0.1:8080", true).ok());
+    REQUIRE(s->set_link_rates("10.0.0.1:8080", {81000, 1700000000000, 120000, 1700000001000}).ok());
+    REQUIRE(s->set_link_rates("10.0.0.2:8080", {5, 6, 7, 8}).ok());
+  }
+  auto s = open_me(dir);  // kept across a restart
+  auto r = s->link_rates("10.0.0.1:8080");
+  REQUIRE(r.ok());
+  CHECK(r->push_bytes_per_s == 81000);
+  CHECK(r->push_at_ms == 1700000000000);
+  CHECK(r->pull_bytes_per_s == 120000);
+  CHECK(r->pull_at_ms == 1700000001000);
+  CHECK(*s->server_takes_zstd("10.0.0.1:8080") == true);  // untouched by the rates
+  CHECK(*s->server_takes_zstd("10.0.0.2:8080") == false);  // a row made by the rates: never heard of zstd
+  CHECK(s->link_rates("10.0.0.2:8080")->pull_bytes_per_s == 7);
+  REQUIRE(s->set_server_takes_zstd("10.0.0.2:8080", true).ok());
+  CHECK(s->link_rates("10.0.0.2:8080")->pull_bytes_per_s == 7);  // and the other way round
+}

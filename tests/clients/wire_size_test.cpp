@@ -33,7 +33,7 @@ struct SlowLink {
   std::chrono::milliseconds rtt;
   std::chrono::steady_clock::time_point now{};
   std::vector<std::string> requests;
-  std::vector<std::size_t> batch_edits;
+  std::vector<std::size_t> batch_edits, batch_bytes;
   std::function<bool(const std::string&)> refuse;  // targets answered as a server before compact=2 would
 
   client::Transport transport() {
@@ -50,6 +50,7 @@ struct SlowLink {
       if (m == "POST" && t == "/v1/push") {
         auto j = nlohmann::json::parse(b, nullptr, false);
         batch_edits.push_back(j.is_object() && j.contains("edits") ? j["edits"].size() : 0);
+        batch_bytes.push_back(b.size());
       }
       auto r = http.request(m, t, b, h);
       const double bytes = static_cast<double>(b.size() + (r.ok() ? r->body.size() : 0));
@@ -192,6 +193,123 @@ TEST_CASE("sizing: push batches and feed pages grow to the target time at the me
   CHECK(*std::max_element(pages.begin(), pages.end()) == 10 * 1024);
   CHECK(down.count("limit=5000") == pages.size());  // pages bounded by bytes, not by a record count
   test::check_converged(b, test::pull_all(b.http, srv.b, "", 500));
+}
+
+TEST_CASE("link memory: a sync sizes its first batch and first page from the rates the sync before measured") {
+  test::TestServer srv;
+  test::TempDir dir;
+  test::Tablet a(dir.file("a.db"), srv.a, srv.port(), 5);
+  test::Tablet b(dir.file("b.db"), srv.b, srv.port(), 6);
+  const std::string url = "127.0.0.1:" + std::to_string(srv.port());
+  // 8 kB/s of JSON each way and 300 ms: a first batch of 10 edits is mostly round trip.
+  SlowLink up{a.http, 8000.0, std::chrono::milliseconds(300)};
+  SlowLink down{b.http, 8000.0, std::chrono::milliseconds(300)};
+  auto options = [](SlowLink& link) {
+    client::SyncOptions o = quick_options();
+    o.batch_edits = 10;
+    o.min_batch_edits = 5;
+    o.target_request_time = std::chrono::seconds(2);
+    o.pull_max_bytes = 4096;
+    o.min_pull_bytes = 4096;
+    o.max_pull_bytes = 64 * 1024;
+    o.clock = link.clock();
+    return o;
+  };
+  const std::int64_t day = 24LL * 3600 * 1000, day1 = 1700000100000;
+  for (int i = 0; i < 100; ++i) a.create(body_of(i), {"notes", "pct_complete"});
+  auto s1 = client::SyncClient(*a.store, up.transport(), options(up)).sync(day1);
+  REQUIRE_MESSAGE(s1.ok(), s1.status().message());
+  CHECK(up.batch_edits.front() == 10);
+  CHECK(s1->recalled_push_rate == 0);
+  // With the round trip taken out (against the empty last page), the link's own rate: this fake link
+  // spends no time in the server.
+  CHECK(static_cast<double>(s1->measured_push_rate) == doctest::Approx(8000).epsilon(0.01));
+  CHECK(a.store->link_rates(url)->push_at_ms == day1);
+  auto p1 = client::SyncClient(*b.store, down.transport(), options(down)).sync(day1);
+  REQUIRE_MESSAGE(p1.ok(), p1.status().message());
+  CHECK(p1->pulled == 100);
+  CHECK(down.page_bytes().front() == 4096);
+  REQUIRE(p1->measured_pull_rate > 0);
+
+  // The next day, a new run (a new SyncClient): its first batch takes 2 s of 8000 B/s, not 10 edits.
+  for (int i = 100; i < 400; ++i) a.create(body_of(i), {"notes", "pct_complete"});
+  std::size_t first = up.batch_edits.size();
+  auto s2 = client::SyncClient(*a.store, up.transport(), options(up)).sync(day1 + day);
+  REQUIRE_MESSAGE(s2.ok(), s2.status().message());
+  CHECK(s2->recalled_push_rate == s1->measured_push_rate);
+  REQUIRE(up.batch_edits.size() > first);
+  const std::size_t per_edit = up.batch_bytes[first] / up.batch_edits[first];
+  CHECK(up.batch_edits[first] > 30);
+  CHECK(up.batch_bytes[first] <= 2 * s1->measured_push_rate);
+  CHECK(up.batch_bytes[first] + 2 * per_edit > 2 * s1->measured_push_rate);
+  // And B's first page asks for 2 s of the pull rate it measured.
+  const std::size_t pages = down.page_bytes().size();
+  auto p2 = client::SyncClient(*b.store, down.transport(), options(down)).sync(day1 + day);
+  REQUIRE_MESSAGE(p2.ok(), p2.status().message());
+  CHECK(p2->pulled == 300);
+  CHECK(p2->recalled_pull_rate == p1->measured_pull_rate);
+  REQUIRE(down.page_bytes().size() > pages);
+  CHECK(down.page_bytes()[pages] == std::clamp<std::size_t>(2 * p1->measured_pull_rate, 4096, 64 * 1024));
+  test::check_converged(b, test::pull_all(b.http, srv.b, "", 500));
+
+  SUBCASE("a rate older than link_memory is not used") {
+    for (int i = 400; i < 450; ++i) a.create(body_of(i), {"notes", "pct_complete"});
+    first = up.batch_edits.size();
+    auto s3 = client::SyncClient(*a.store, up.transport(), options(up)).sync(day1 + day + 4 * day);
+    REQUIRE(s3.ok());
+    CHECK(s3->recalled_push_rate == 0);
+    CHECK(up.batch_edits[first] == 10);
+  }
+  SUBCASE("link_memory 0: neither used nor kept") {
+    for (int i = 400; i < 450; ++i) a.create(body_of(i), {"notes", "pct_complete"});
+    first = up.batch_edits.size();
+    client::SyncOptions o = options(up);
+    o.link_memory = std::chrono::hours(0);
+    auto s3 = client::SyncClient(*a.store, up.transport(), o).sync(day1 + 2 * day);
+    REQUIRE(s3.ok());
+    CHECK(up.batch_edits[first] == 10);
+    CHECK(a.store->link_rates(url)->push_at_ms == day1 + day);
+  }
+}
+
+TEST_CASE("upload level: zstd 6 unless the link is slow enough that a higher level saves more time than it costs") {
+  CHECK(client::zstd_level_for(0) == 6);                // unknown
+  CHECK(client::zstd_level_for(8000 / 0.0263) == 15);   // 64 kbit/s on the wire, at level 6
+  CHECK(client::zstd_level_for(16000 / 0.0263) == 9);   // 128 kbit/s
+  CHECK(client::zstd_level_for(32000 / 0.0263) == 9);   // 256 kbit/s
+  CHECK(client::zstd_level_for(125000 / 0.0263) == 6);  // 1 Mbit/s
+  test::TestServer srv;
+  test::TempDir dir;
+  test::Tablet a(dir.file("a.db"), srv.a, srv.port(), 5);
+  for (int i = 0; i < 30; ++i) a.create(body_of(i), {"notes", "pct_complete"});
+  client::HttpOptions ho;
+  ho.gzip_requests = true;
+  client::HttpClient http("127.0.0.1", srv.port(), ho);
+  http.set_server_takes_zstd(true);
+  std::vector<double> told;
+  client::SyncOptions o = quick_options();
+  o.batch_edits = 10;
+  o.target_request_time = std::chrono::seconds(2);
+  o.upload_rate = [&](double r) {
+    told.push_back(r);
+    http.set_upload_rate(r);
+  };
+  // A link measured at 64 kbit/s by an earlier sync.
+  const std::string url = "127.0.0.1:" + std::to_string(srv.port());
+  REQUIRE(a.store->set_link_rates(url, {static_cast<std::int64_t>(8000 / 0.0263), 1700000000000, 0, 0}).ok());
+  client::SyncClient c(*a.store, client::http_transport(http), o);
+  auto s = c.sync(1700000100000);
+  REQUIRE_MESSAGE(s.ok(), s.status().message());
+  CHECK(s->pushed == 30);
+  REQUIRE_FALSE(told.empty());
+  CHECK(told.front() == doctest::Approx(8000 / 0.0263).epsilon(0.001));  // the first batch: the rate recalled
+  CHECK(http.stats().zstd_uploads >= 1);
+  CHECK(http.last_zstd_level() == 15);  // one batch (2 s of that rate holds all 30), coded at 15
+  http.set_upload_rate(0);
+  auto r = http.request("POST", "/v1/push", R"({"v":1,"batch_id":"level-6","edits":[]})", srv.a.auth());
+  REQUIRE(r.ok());
+  CHECK(r->status == 200);
+  CHECK(http.last_zstd_level() == 6);
 }
 
 TEST_CASE("lean push answer: the client asks for it, and an applied edit's result does not repeat its record") {
